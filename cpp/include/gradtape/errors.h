@@ -1,0 +1,23 @@
+#pragma once
+// The core's exceptions. The Python bindings map InvalidArgument to
+// gradtape.errors.InvalidArgumentError (a ValueError), TypeError_ to TypeError and
+// TapeError to RuntimeError; nothing in the core aborts the process on bad input.
+#include <stdexcept>
+#include <string>
+
+namespace gt {
+
+// A bad shape, dtype, axis or value given to an op.
+struct InvalidArgument : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+// A value of the wrong kind altogether (e.g. a float where an integer tensor is needed).
+struct TypeError_ : std::invalid_argument {
+  using std::invalid_argument::invalid_argument;
+};
+// A misuse of a tape (second gradient on a non-persistent tape, ...).
+struct TapeError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+}  // namespace gt

@@ -1,0 +1,10 @@
+#pragma once
+// The whole public C++ API: tensors, variables, ops, tapes and custom gradients.
+#include "gradtape/dtype.h"
+#include "gradtape/errors.h"
+#include "gradtape/gradient.h"
+#include "gradtape/ops.h"
+#include "gradtape/shape.h"
+#include "gradtape/tape.h"
+#include "gradtape/tensor.h"
+#include "gradtape/variable.h"

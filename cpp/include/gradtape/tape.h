@@ -1,0 +1,91 @@
+#pragma once
+// Tape: the record of differentiable ops, and the reverse sweep over it.
+//
+// A tape is a flat, append-only list of records (op id, input slots, output slots, the input
+// and output tensors it saved, attributes). A tensor the tape can differentiate with respect
+// to carries a TapeLink naming its slot. While a tape is on this thread's stack of active
+// tapes, an op is recorded on it when one of its floating inputs has a link to it; with no
+// active tape an op costs one thread-local check. Recording order is a topological order, so
+// gradient() walks the records backwards in a plain loop (no recursion, no graph search),
+// calls one vjp per record, sums each gradient down to its input's shape (sum_to_shape) and
+// adds it into the input's slot. A non-persistent tape frees each record once its rule ran.
+// The tape knows nothing about particular ops: rules come from the op table.
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "gradtape/tensor.h"
+#include "gradtape/variable.h"
+
+namespace gt {
+
+struct TapeState;
+
+// A source of a gradient: a tensor or a variable.
+struct Source {
+  Tensor tensor;
+  std::shared_ptr<Variable> variable;
+  Source(Tensor t) : tensor(std::move(t)) {}  // NOLINT: implicit
+  Source(std::shared_ptr<Variable> v) : variable(std::move(v)) {}  // NOLINT: implicit
+};
+
+enum class Unconnected { None, Zero };
+
+class Tape {
+ public:
+  explicit Tape(bool persistent = false, bool watch_accessed_variables = true);
+  ~Tape();
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
+
+  // Enter/leave this thread's stack of active tapes (Python's `with`).
+  void push();
+  void pop();
+  bool active() const;
+  // stop_recording(): while false, the tape stays on the stack but records nothing.
+  void set_recording(bool on);
+  bool recording() const;
+
+  void watch(const Tensor& t);
+  void watch(const std::shared_ptr<Variable>& v);
+  std::vector<std::shared_ptr<Variable>> watched_variables() const;
+  void reset();
+
+  bool persistent() const;
+  uint64_t serial() const;
+  size_t num_records() const;
+
+  // d(sum of targets)/d(source) for each source; an undefined Tensor where a source is not
+  // connected (or zeros with Unconnected::Zero). output_gradients, when given, seed each
+  // target instead of ones.
+  std::vector<Tensor> gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
+                               const std::vector<Tensor>& output_gradients = {},
+                               Unconnected unconnected = Unconnected::None);
+  // Full Jacobians target.shape + source.shape, one reverse sweep per target element, in C++.
+  std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Source>& sources,
+                               Unconnected unconnected = Unconnected::None);
+  // For target [B, ...] and source [B, ...] whose batch rows are independent: [B, y..., x...].
+  Tensor batch_jacobian(const Tensor& target, const Source& source,
+                        Unconnected unconnected = Unconnected::None);
+
+  TapeState* state() const { return state_.get(); }
+
+ private:
+  std::unique_ptr<TapeState> state_;
+};
+
+// While alive, no tape on this thread records (custom_gradient's forward runs under one).
+class RecordingPause {
+ public:
+  RecordingPause();
+  ~RecordingPause();
+  RecordingPause(const RecordingPause&) = delete;
+  RecordingPause& operator=(const RecordingPause&) = delete;
+};
+
+// Whether any tape on this thread is recording (the ops' fast-path check).
+bool any_tape_recording();
+// Live tape records over all tapes, for leak tests.
+int64_t live_records();
+
+}  // namespace gt

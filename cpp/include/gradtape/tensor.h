@@ -1,0 +1,119 @@
+#pragma once
+// Tensor: an immutable n-d array. It owns a dtype, a shape and a reference to one contiguous
+// row-major Storage (64-byte aligned, reference counted). Reshapes share the storage; every
+// op returns a new TensorImpl, never an input's. A TensorImpl also carries its tape links:
+// for each tape that can differentiate with respect to it, the tape's serial and the slot
+// that tape gave it. Tensors never point at tapes or at each other, so a chain of a million
+// ops is freed by the tape's flat arrays, without recursion.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "gradtape/dtype.h"
+#include "gradtape/shape.h"
+
+namespace gt {
+
+// A reference-counted, 64-byte aligned block of bytes from the caching allocator.
+class Storage {
+ public:
+  static Storage* allocate(size_t nbytes);  // refcount 1, contents uninitialised
+  void retain() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  void release();
+  long use_count() const { return refs_.load(std::memory_order_acquire); }
+  void* data() { return data_; }
+  size_t nbytes() const { return nbytes_; }
+
+ private:
+  std::atomic<long> refs_{1};
+  size_t nbytes_ = 0;
+  size_t capacity_ = 0;
+  void* data_ = nullptr;
+};
+
+// An owning handle to a Storage (an intrusive pointer).
+class StoragePtr {
+ public:
+  StoragePtr() = default;
+  explicit StoragePtr(Storage* s) : s_(s) {}  // adopts one reference
+  StoragePtr(const StoragePtr& o) : s_(o.s_) { if (s_) s_->retain(); }
+  StoragePtr(StoragePtr&& o) noexcept : s_(o.s_) { o.s_ = nullptr; }
+  StoragePtr& operator=(StoragePtr o) noexcept { std::swap(s_, o.s_); return *this; }
+  ~StoragePtr() { if (s_) s_->release(); }
+  Storage* get() const { return s_; }
+  Storage* operator->() const { return s_; }
+  explicit operator bool() const { return s_ != nullptr; }
+
+ private:
+  Storage* s_ = nullptr;
+};
+
+// Which tape slot a tensor occupies on a tape (see tape.h).
+struct TapeLink {
+  uint64_t tape;
+  uint32_t slot;
+};
+
+struct TensorImpl {
+  TensorImpl(DType d, const Shape& s, StoragePtr st);
+  ~TensorImpl();
+  TensorImpl(const TensorImpl&) = delete;
+  TensorImpl& operator=(const TensorImpl&) = delete;
+
+  DType dtype;
+  Shape shape;
+  int64_t numel;
+  StoragePtr storage;
+
+  // Tape links: two inline, more (deeply nested tapes) in `more_links`.
+  TapeLink links[2] = {};
+  uint8_t n_links = 0;
+  std::unique_ptr<std::vector<TapeLink>> more_links;
+
+  // Set when this tensor is a gradient in which some positions are structural zeros
+  // (positions that a where/slice/gather did not select); see docs/structural-zeros.md.
+  std::shared_ptr<TensorImpl> zero_mask;
+
+  bool find_link(uint64_t tape, uint32_t* slot) const;
+  void add_link(uint64_t tape, uint32_t slot);
+};
+
+class Tensor {
+ public:
+  Tensor() = default;
+  Tensor(std::shared_ptr<TensorImpl> impl) : impl_(std::move(impl)) {}  // NOLINT: implicit
+
+  // A new tensor with uninitialised contents. Throws on a negative dim or overflow.
+  static Tensor empty(DType dtype, const Shape& shape);
+
+  bool defined() const { return impl_ != nullptr; }
+  DType dtype() const { return impl_->dtype; }
+  const Shape& shape() const { return impl_->shape; }
+  int ndim() const { return impl_->shape.rank(); }
+  int64_t numel() const { return impl_->numel; }
+  size_t nbytes() const { return size_t(impl_->numel) * dtype_size(impl_->dtype); }
+  void* raw() const { return impl_->storage->data(); }
+  template <class T> T* data() const { return static_cast<T*>(impl_->storage->data()); }
+
+  // A new TensorImpl sharing this storage under another shape of the same element count.
+  Tensor view_as(const Shape& s) const;
+  // A new tensor with its own copy of the data.
+  Tensor clone() const;
+
+  const std::shared_ptr<TensorImpl>& impl() const { return impl_; }
+  TensorImpl* get() const { return impl_.get(); }
+  bool same(const Tensor& o) const { return impl_ == o.impl_; }
+
+  // Reads a one-element tensor as double (for tests and the C++ API).
+  double item() const;
+
+ private:
+  std::shared_ptr<TensorImpl> impl_;
+};
+
+// Live-object counters, for leak tests and the soak test.
+int64_t live_tensors();
+int64_t live_storages();
+
+}  // namespace gt

@@ -1,0 +1,43 @@
+#pragma once
+// Variable: a named, mutable holder of a tensor value. Reading it inside an active tape lets
+// the tape watch it (trainable variables are watched automatically unless the tape says
+// otherwise). assign* write in place only when nothing else holds the current value (no
+// recorded op, no NumPy view, no other tensor); otherwise they copy on write, so a value an op
+// recorded is a snapshot that later assigns never change. Shape and dtype never change.
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "gradtape/tensor.h"
+
+namespace gt {
+
+class Variable : public std::enable_shared_from_this<Variable> {
+ public:
+  Variable(const Tensor& initial, bool trainable = true, std::string name = "Variable");
+
+  // The current value; tells the active tapes of this thread that it was read.
+  Tensor read();
+  // The current value, without telling any tape.
+  const Tensor& value() const { return value_; }
+
+  void assign(const Tensor& v);
+  void assign_add(const Tensor& v);
+  void assign_sub(const Tensor& v);
+
+  uint64_t id() const { return id_; }
+  bool trainable() const { return trainable_; }
+  const std::string& name() const { return name_; }
+  DType dtype() const { return value_.dtype(); }
+  const Shape& shape() const { return value_.shape(); }
+
+ private:
+  enum class Mode { Set, Add, Sub };
+  void update(const Tensor& v, Mode mode, const char* what);
+  Tensor value_;
+  bool trainable_;
+  std::string name_;
+  uint64_t id_;
+};
+
+}  // namespace gt

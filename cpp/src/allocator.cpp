@@ -1,0 +1,153 @@
+#include "allocator.h"
+
+#include <sys/mman.h>
+
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <new>
+#include <vector>
+
+namespace gt::alloc {
+namespace {
+
+constexpr size_t kAlign = 64;
+constexpr size_t kSmallMax = 1 << 16;      // size classes up to 64 KiB, per thread
+constexpr int kNumClasses = 11;            // 64 B .. 64 KiB
+constexpr size_t kPerClassCached = 256;
+constexpr size_t kLargeCacheBytes = size_t(1) << 30;  // at most 1 GiB kept for reuse
+constexpr size_t kHugePage = size_t(2) << 20;
+
+bool caching_enabled() {
+#ifdef GRADTAPE_NO_CACHE
+  return false;
+#else
+  static const bool on = [] {
+    const char* e = std::getenv("GRADTAPE_NO_CACHE");
+    return !(e && e[0] && e[0] != '0');
+  }();
+  return on;
+#endif
+}
+
+void* raw_alloc(size_t capacity) {
+  void* p = std::aligned_alloc(kAlign, capacity);
+  if (!p) throw std::bad_alloc();
+  if (capacity >= kHugePage) madvise(p, capacity, MADV_HUGEPAGE);
+  return p;
+}
+
+int size_class(size_t n) {
+  int c = 0;
+  size_t s = 64;
+  while (s < n) { s <<= 1; ++c; }
+  return c;
+}
+
+struct ThreadCache {
+  std::vector<void*> lists[kNumClasses];
+  ~ThreadCache() {
+    for (auto& l : lists)
+      for (void* p : l) std::free(p);
+  }
+};
+thread_local ThreadCache* tls_cache_ptr = nullptr;
+thread_local bool tls_cache_dead = false;
+
+ThreadCache* thread_cache() {
+  if (tls_cache_ptr) return tls_cache_ptr;
+  if (tls_cache_dead) return nullptr;
+  static thread_local struct Holder {
+    ThreadCache cache;
+    Holder() { tls_cache_ptr = &cache; }
+    ~Holder() { tls_cache_ptr = nullptr; tls_cache_dead = true; }
+  } holder;
+  return tls_cache_ptr;
+}
+
+struct LargeCache {
+  std::mutex mu;
+  std::multimap<size_t, void*> blocks;
+  size_t bytes = 0;
+};
+LargeCache& large_cache() {
+  static LargeCache* c = new LargeCache();  // leaked on purpose: used until exit
+  return *c;
+}
+
+}  // namespace
+
+void* allocate(size_t nbytes, size_t* capacity) {
+  if (nbytes == 0) nbytes = 1;
+  if (nbytes > (size_t(1) << 48)) throw std::bad_alloc();
+  if (!caching_enabled()) {
+    *capacity = (nbytes + kAlign - 1) / kAlign * kAlign;
+    return raw_alloc(*capacity);
+  }
+  if (nbytes <= kSmallMax) {
+    int c = size_class(nbytes);
+    *capacity = size_t(64) << c;
+    if (ThreadCache* tc = thread_cache()) {
+      auto& l = tc->lists[c];
+      if (!l.empty()) { void* p = l.back(); l.pop_back(); return p; }
+    }
+    return raw_alloc(*capacity);
+  }
+  size_t cap = (nbytes + 4095) / 4096 * 4096;
+  {
+    LargeCache& lc = large_cache();
+    std::lock_guard<std::mutex> lock(lc.mu);
+    auto it = lc.blocks.lower_bound(cap);
+    if (it != lc.blocks.end() && it->first <= cap + cap / 8) {
+      void* p = it->second;
+      *capacity = it->first;
+      lc.bytes -= it->first;
+      lc.blocks.erase(it);
+      return p;
+    }
+  }
+  *capacity = cap;
+  return raw_alloc(cap);
+}
+
+void deallocate(void* p, size_t capacity) {
+  if (!caching_enabled()) { std::free(p); return; }
+  if (capacity <= kSmallMax) {
+    ThreadCache* tc = thread_cache();
+    if (tc) {
+      auto& l = tc->lists[size_class(capacity)];
+      if (l.size() < kPerClassCached) { l.push_back(p); return; }
+    }
+    std::free(p);
+    return;
+  }
+  LargeCache& lc = large_cache();
+  std::lock_guard<std::mutex> lock(lc.mu);
+  if (lc.bytes + capacity > kLargeCacheBytes) {
+    // Evict the largest blocks first to make room.
+    while (!lc.blocks.empty() && lc.bytes + capacity > kLargeCacheBytes) {
+      auto last = std::prev(lc.blocks.end());
+      lc.bytes -= last->first;
+      std::free(last->second);
+      lc.blocks.erase(last);
+    }
+    if (capacity > kLargeCacheBytes) { std::free(p); return; }
+  }
+  lc.blocks.emplace(capacity, p);
+  lc.bytes += capacity;
+}
+
+void release_cached() {
+  if (ThreadCache* tc = thread_cache())
+    for (auto& l : tc->lists) {
+      for (void* p : l) std::free(p);
+      l.clear();
+    }
+  LargeCache& lc = large_cache();
+  std::lock_guard<std::mutex> lock(lc.mu);
+  for (auto& kv : lc.blocks) std::free(kv.second);
+  lc.blocks.clear();
+  lc.bytes = 0;
+}
+
+}  // namespace gt::alloc

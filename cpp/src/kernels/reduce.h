@@ -1,0 +1,69 @@
+#pragma once
+// Reduction over any set of axes of a contiguous tensor. Adjacent axes with the same
+// reduced/kept status are merged; the innermost group is either reduced (a horizontal loop
+// per row) or kept (a vertical `out[i] op= in[i]` loop), both contiguous and vectorisable.
+#include <cstdint>
+
+#include "gradtape/shape.h"
+
+namespace gt::kernels {
+
+struct ReducePlan {
+  int rank = 0;
+  int64_t dims[kMaxRank] = {};
+  bool reduced[kMaxRank] = {};
+  int64_t out_strides[kMaxRank] = {};  // 0 along reduced groups
+};
+
+inline ReducePlan make_reduce_plan(const Shape& s, const bool* red) {
+  ReducePlan p;
+  for (int i = 0; i < s.rank(); ++i) {
+    if (s[i] == 1) continue;
+    if (p.rank > 0 && p.reduced[p.rank - 1] == red[i]) {
+      p.dims[p.rank - 1] *= s[i];
+    } else {
+      p.dims[p.rank] = s[i];
+      p.reduced[p.rank] = red[i];
+      ++p.rank;
+    }
+  }
+  int64_t st = 1;
+  for (int i = p.rank - 1; i >= 0; --i) {
+    p.out_strides[i] = p.reduced[i] ? 0 : st;
+    if (!p.reduced[i]) st *= p.dims[i];
+  }
+  return p;
+}
+
+// out[] must hold the identity of `op`; Acc is the accumulator type.
+template <class T, class Acc, class Op>
+void reduce(const T* in, Acc* out, const ReducePlan& p, Op op) {
+  if (p.rank == 0) { out[0] = op(out[0], Acc(in[0])); return; }
+  const int last = p.rank - 1;
+  const int64_t len = p.dims[last];
+  int64_t outer = 1;
+  for (int i = 0; i < last; ++i) outer *= p.dims[i];
+  int64_t idx[kMaxRank] = {};
+  int64_t off = 0;
+  for (int64_t o = 0; o < outer; ++o) {
+    const T* row = in + o * len;
+    if (p.reduced[last]) {
+      Acc acc = out[off];
+      for (int64_t i = 0; i < len; ++i) acc = op(acc, Acc(row[i]));
+      out[off] = acc;
+    } else {
+      Acc* orow = out + off;
+#pragma omp simd
+      for (int64_t i = 0; i < len; ++i) orow[i] = op(orow[i], Acc(row[i]));
+    }
+    for (int i = last - 1; i >= 0; --i) {
+      ++idx[i];
+      off += p.out_strides[i];
+      if (idx[i] < p.dims[i]) break;
+      off -= p.out_strides[i] * p.dims[i];
+      idx[i] = 0;
+    }
+  }
+}
+
+}  // namespace gt::kernels

@@ -1,0 +1,41 @@
+// The vjp dispatch table and op names, generated from op_table.h.
+#include "op_table.h"
+
+#include "gradtape/ops.h"
+#include "record.h"
+
+namespace gt {
+
+#define GT_DECLARE_VJP(E, name) void vjp_##E(VjpCtx&);
+GT_DIFFERENTIABLE_OPS(GT_DECLARE_VJP)
+#undef GT_DECLARE_VJP
+
+namespace {
+const VjpFn kVjp[] = {
+#define GT_VJP_ROW(E, name) &vjp_##E,
+    GT_DIFFERENTIABLE_OPS(GT_VJP_ROW)
+#undef GT_VJP_ROW
+#define GT_NO_VJP_ROW(E, name) nullptr,
+    GT_NONDIFFERENTIABLE_OPS(GT_NO_VJP_ROW)
+#undef GT_NO_VJP_ROW
+    nullptr,  // Custom
+};
+const char* const kNames[] = {
+#define GT_NAME_ROW(E, name) name,
+    GT_DIFFERENTIABLE_OPS(GT_NAME_ROW) GT_NONDIFFERENTIABLE_OPS(GT_NAME_ROW)
+#undef GT_NAME_ROW
+    "custom_gradient",
+};
+static_assert(sizeof(kVjp) / sizeof(kVjp[0]) == size_t(OpId::Count), "op table out of sync");
+}  // namespace
+
+VjpFn vjp_for(OpId op) { return kVjp[size_t(op)]; }
+const char* op_name(OpId op) { return kNames[size_t(op)]; }
+
+std::vector<OpInfo> op_table() {
+  std::vector<OpInfo> t;
+  for (size_t i = 0; i < size_t(OpId::Custom); ++i) t.push_back(OpInfo{kNames[i], kVjp[i] != nullptr});
+  return t;
+}
+
+}  // namespace gt

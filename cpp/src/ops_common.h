@@ -1,0 +1,67 @@
+#pragma once
+// Argument checks and small helpers shared by the op families (internal).
+#include <string>
+
+#include "gradtape/errors.h"
+#include "gradtape/ops.h"
+#include "record.h"
+
+namespace gt {
+
+inline std::string dt(const Tensor& t) { return dtype_name(t.dtype()); }
+
+inline void require_defined(const Tensor& t, const char* op) {
+  if (!t.defined()) throw InvalidArgument(std::string(op) + ": got an empty (undefined) tensor");
+}
+inline void require_float(const Tensor& t, const char* op) {
+  require_defined(t, op);
+  if (!is_floating(t.dtype()))
+    throw InvalidArgument(std::string(op) + ": expected a float32 or float64 tensor, got " + dt(t));
+}
+inline void require_bool(const Tensor& t, const char* op, const char* what) {
+  require_defined(t, op);
+  if (t.dtype() != DType::Bool)
+    throw InvalidArgument(std::string(op) + ": " + what + " must be a bool tensor, got " + dt(t));
+}
+inline void require_same_dtype(const Tensor& a, const Tensor& b, const char* op) {
+  require_defined(a, op);
+  require_defined(b, op);
+  if (a.dtype() != b.dtype())
+    throw InvalidArgument(std::string(op) + ": dtype mismatch: " + dt(a) + " and " + dt(b) +
+                          " (no implicit promotion; cast one side with gt.cast)");
+}
+inline void require_numeric(const Tensor& t, const char* op) {
+  if (t.dtype() == DType::Bool)
+    throw InvalidArgument(std::string(op) + ": not defined for bool tensors");
+}
+inline void require_index(const Tensor& t, const char* op, const char* what) {
+  require_defined(t, op);
+  if (!is_integer(t.dtype()))
+    throw InvalidArgument(std::string(op) + ": " + what + " must be an int32 or int64 tensor, got " + dt(t));
+}
+
+// Reads an int32 or int64 tensor's i-th element.
+inline int64_t index_at(const Tensor& t, int64_t i) {
+  return t.dtype() == DType::Int32 ? int64_t(t.data<int32_t>()[i]) : t.data<int64_t>()[i];
+}
+
+// Dispatch over the two floating dtypes.
+template <class F>
+inline decltype(auto) dispatch_float(DType d, F&& f) {
+  if (d == DType::Float64) return f(double{});
+  return f(float{});
+}
+// Dispatch over the numeric (non-bool) dtypes.
+template <class F>
+inline decltype(auto) dispatch_numeric(DType d, F&& f) {
+  switch (d) {
+    case DType::Float64: return f(double{});
+    case DType::Int32: return f(int32_t{});
+    case DType::Int64: return f(int64_t{});
+    default: return f(float{});
+  }
+}
+
+inline Tensor zero_of(const Tensor& like) { return scalar(0.0, like.dtype()); }
+
+}  // namespace gt

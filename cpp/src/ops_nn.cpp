@@ -1,0 +1,85 @@
+// Neural-network ops: softmax and log_softmax (stable: shifted by the max), beside their
+// vjps, and the cross-entropies composed from log_softmax.
+#include "gradtape/tape.h"
+#include "ops_common.h"
+
+namespace gt {
+
+namespace {
+// x - max(x) along `axis` (the max replaced by 0 where it is not finite, so -inf rows stay
+// -inf rather than NaN).
+Tensor shifted(const Tensor& x, int axis) {
+  Tensor m = reduce_max(x, std::vector<int64_t>{axis}, true);
+  Tensor finite = equal(m - m, zero_of(m));
+  return x - where(finite, m, zero_of(m));
+}
+}  // namespace
+
+Tensor softmax(const Tensor& x, int64_t axis) {
+  require_float(x, "softmax");
+  if (x.ndim() == 0) throw InvalidArgument("softmax: expected a tensor of rank >= 1, got a scalar");
+  const int a = normalize_axis(axis, x.ndim(), "softmax");
+  Tensor out;
+  {
+    RecordingPause pause;
+    Tensor e = exp(shifted(x, a));
+    out = e / reduce_sum(e, std::vector<int64_t>{a}, true);
+  }
+  record(OpId::Softmax, {&x}, out, {a});
+  return out;
+}
+// d softmax(x) = out (g - sum(g out))
+void vjp_Softmax(VjpCtx& c) {
+  std::vector<int64_t> axis{c.attrs[0]};
+  c.gin[0] = c.out * (c.g - reduce_sum(c.g * c.out, axis, true));
+}
+
+Tensor log_softmax(const Tensor& x, int64_t axis) {
+  require_float(x, "log_softmax");
+  if (x.ndim() == 0) throw InvalidArgument("log_softmax: expected a tensor of rank >= 1, got a scalar");
+  const int a = normalize_axis(axis, x.ndim(), "log_softmax");
+  Tensor out;
+  {
+    RecordingPause pause;
+    Tensor s = shifted(x, a);
+    out = s - log(reduce_sum(exp(s), std::vector<int64_t>{a}, true));
+  }
+  record(OpId::LogSoftmax, {&x}, out, {a});
+  return out;
+}
+// d log_softmax(x) = g - softmax(x) sum(g)
+void vjp_LogSoftmax(VjpCtx& c) {
+  std::vector<int64_t> axis{c.attrs[0]};
+  c.gin[0] = c.g - exp(c.out) * reduce_sum(c.g, axis, true);
+}
+
+Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits, int64_t axis) {
+  require_float(logits, "softmax_cross_entropy_with_logits");
+  require_same_dtype(labels, logits, "softmax_cross_entropy_with_logits");
+  if (labels.shape() != logits.shape())
+    throw InvalidArgument("softmax_cross_entropy_with_logits: labels shape " + labels.shape().str() +
+                          " and logits shape " + logits.shape().str() + " must be equal");
+  const int a = normalize_axis(axis, logits.ndim(), "softmax_cross_entropy_with_logits");
+  return negative(reduce_sum(labels * log_softmax(logits, a), std::vector<int64_t>{a}));
+}
+
+Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
+  const char* op = "sparse_softmax_cross_entropy_with_logits";
+  require_float(logits, op);
+  require_index(labels, op, "labels");
+  if (logits.ndim() == 0 || labels.ndim() != logits.ndim() - 1 ||
+      Shape(logits.shape().data(), logits.ndim() - 1) != labels.shape())
+    throw InvalidArgument(std::string(op) + ": labels shape " + labels.shape().str() +
+                          " must equal logits shape " + logits.shape().str() + " without its last axis");
+  const int64_t classes = logits.shape()[logits.ndim() - 1];
+  for (int64_t i = 0; i < labels.numel(); ++i) {
+    int64_t k = index_at(labels, i);
+    if (k < 0 || k >= classes)
+      throw InvalidArgument(std::string(op) + ": label " + std::to_string(k) + " is out of range [0, " +
+                            std::to_string(classes) + ")");
+  }
+  Tensor picked = one_hot(labels, classes, logits.dtype());
+  return negative(reduce_sum(picked * log_softmax(logits, -1), std::vector<int64_t>{-1}));
+}
+
+}  // namespace gt

@@ -1,0 +1,510 @@
+// The tape: recording, the reverse sweep, sum-to-shape and accumulation, release.
+#include "gradtape/tape.h"
+
+#include <algorithm>
+#include <atomic>
+#include <limits>
+#include <unordered_map>
+
+#include "gradtape/gradient.h"
+#include "ops_common.h"
+#include "record.h"
+#include "tape_internal.h"
+
+namespace gt {
+
+namespace {
+
+constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
+std::atomic<uint64_t> g_next_serial{1};
+std::atomic<int64_t> g_live_records{0};
+
+// One recorded op. Its input and output slots and saved tensors sit at [first, first+n_in+n_out)
+// of the tape's flat arrays; its attributes at [attr_first, attr_first+n_attrs).
+struct Record {
+  OpId op;
+  uint16_t n_out;
+  uint32_t n_in;
+  uint32_t first;
+  uint32_t attr_first;
+  uint32_t n_attrs;
+};
+
+struct ThreadTapes {
+  std::vector<TapeState*> stack;
+  int pause = 0;
+  std::vector<VariableAccessLog*> logs;
+};
+thread_local ThreadTapes tls;
+
+}  // namespace
+
+namespace detail {
+thread_local int tls_recording = 0;
+}
+
+struct TapeState {
+  uint64_t serial;
+  bool persistent;
+  bool watch_accessed;
+  bool recording = true;
+  bool active = false;
+  bool used = false;
+  uint32_t next_slot = 0;
+  int64_t live = 0;  // records not yet released
+
+  std::vector<Record> records;
+  std::vector<uint32_t> slots;
+  std::vector<Tensor> saved;
+  std::vector<int64_t> attrs;
+  std::vector<uint32_t> slot_birth;  // the record count when each slot was made
+  std::vector<GradHook> hooks;
+  std::unordered_map<uint64_t, uint32_t> var_slots;
+  std::vector<std::shared_ptr<Variable>> watched_vars;
+
+  TapeState(bool p, bool w) : serial(g_next_serial.fetch_add(1)), persistent(p), watch_accessed(w) {}
+  ~TapeState() { clear(); }
+
+  uint32_t new_slot() {
+    if (next_slot == kNoSlot) throw TapeError("tape has too many recorded tensors");
+    slot_birth.push_back(uint32_t(records.size()));
+    return next_slot++;
+  }
+
+  void clear() {
+    g_live_records.fetch_sub(live, std::memory_order_relaxed);
+    live = 0;
+    records.clear();
+    records.shrink_to_fit();
+    slots.clear();
+    slots.shrink_to_fit();
+    saved.clear();  // tensors hold no pointers to each other: freeing is flat, never recursive
+    saved.shrink_to_fit();
+    attrs.clear();
+    slot_birth.clear();
+    hooks.clear();
+  }
+
+  void release(size_t r) {
+    Record& rec = records[r];
+    if (rec.n_in == kNoSlot) return;
+    for (uint32_t i = rec.first; i < rec.first + rec.n_in + rec.n_out; ++i) saved[i] = Tensor();
+    if (rec.op == OpId::Custom) hooks[size_t(attrs[rec.attr_first])] = nullptr;
+    rec.n_in = kNoSlot;
+    --live;
+    g_live_records.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  // Appends a record; outputs get new slots and links to this tape.
+  void append(OpId op, const Tensor* const* inputs, uint32_t n_in, const Tensor* outputs, uint16_t n_out,
+              const int64_t* a, uint32_t n_attrs) {
+    Record rec{op, n_out, n_in, uint32_t(slots.size()), uint32_t(attrs.size()), n_attrs};
+    for (uint32_t i = 0; i < n_in; ++i) {
+      uint32_t s = kNoSlot;
+      if (!is_floating(inputs[i]->dtype()) || !inputs[i]->get()->find_link(serial, &s)) s = kNoSlot;
+      slots.push_back(s);
+      saved.push_back(*inputs[i]);
+    }
+    for (uint16_t k = 0; k < n_out; ++k) {
+      uint32_t s = new_slot();
+      outputs[k].get()->add_link(serial, s);
+      slots.push_back(s);
+      saved.push_back(outputs[k]);
+    }
+    attrs.insert(attrs.end(), a, a + n_attrs);
+    records.push_back(rec);
+    ++live;
+    g_live_records.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  bool watches_any(const Tensor* const* inputs, int n_in) const {
+    uint32_t s;
+    for (int i = 0; i < n_in; ++i)
+      if (is_floating(inputs[i]->dtype()) && inputs[i]->get()->find_link(serial, &s)) return true;
+    return false;
+  }
+
+  void link_variable(Variable& v) {
+    auto it = var_slots.find(v.id());
+    uint32_t slot;
+    if (it == var_slots.end()) {
+      slot = new_slot();
+      var_slots.emplace(v.id(), slot);
+      watched_vars.push_back(v.shared_from_this());
+    } else {
+      slot = it->second;
+    }
+    uint32_t existing;
+    TensorImpl* impl = v.value().get();
+    if (!impl->find_link(serial, &existing)) impl->add_link(serial, slot);
+  }
+
+  uint32_t source_slot(const Source& src) const {
+    uint32_t s = kNoSlot;
+    if (src.variable) {
+      auto it = var_slots.find(src.variable->id());
+      return it == var_slots.end() ? kNoSlot : it->second;
+    }
+    if (src.tensor.defined() && src.tensor.get()->find_link(serial, &s)) return s;
+    return kNoSlot;
+  }
+
+  std::vector<Tensor> sweep(const std::vector<std::pair<uint32_t, Tensor>>& seeds,
+                            const std::vector<uint32_t>& src_slots, bool release_records);
+};
+
+void refresh_recording() {
+  int n = 0;
+  if (tls.pause == 0)
+    for (TapeState* t : tls.stack) n += t->recording ? 1 : 0;
+  detail::tls_recording = n;
+}
+
+// ---- recording ----
+
+void detail::record_op(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out,
+                       const int64_t* attrs, int n_attrs) {
+  if (!is_floating(out.dtype())) return;
+  for (TapeState* t : tls.stack) {
+    if (!t->recording || !t->watches_any(inputs, n_in)) continue;
+    t->append(op, inputs, uint32_t(n_in), &out, 1, attrs, uint32_t(n_attrs));
+  }
+}
+
+bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs, GradHook hook) {
+  if (detail::tls_recording == 0) return false;
+  std::vector<const Tensor*> ins;
+  for (const Tensor& t : inputs) ins.push_back(&t);
+  for (const Tensor& t : outputs)
+    for (const Tensor& i : inputs)
+      if (t.same(i))
+        throw InvalidArgument("custom_gradient: an output is the same tensor as an input; return a new tensor");
+  bool recorded = false;
+  for (TapeState* t : tls.stack) {
+    if (!t->recording || !t->watches_any(ins.data(), int(ins.size()))) continue;
+    int64_t hook_index = int64_t(t->hooks.size());
+    t->hooks.push_back(hook);
+    t->append(OpId::Custom, ins.data(), uint32_t(ins.size()), outputs.data(), uint16_t(outputs.size()),
+              &hook_index, 1);
+    recorded = true;
+  }
+  return recorded;
+}
+
+void detail::notify_variable_read(Variable& v) {
+  for (VariableAccessLog* log : tls.logs) log->add(v.shared_from_this());
+  if (detail::tls_recording == 0) return;
+  for (TapeState* t : tls.stack) {
+    if (!t->recording) continue;
+    if ((t->watch_accessed && v.trainable()) || t->var_slots.count(v.id())) t->link_variable(v);
+  }
+}
+
+// ---- the reverse sweep ----
+
+std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tensor>>& seeds,
+                                     const std::vector<uint32_t>& src_slots, bool release_records) {
+  const size_t n_rec = records.size();
+  std::vector<Tensor> grads(next_slot);
+  for (const auto& [slot, seed] : seeds)
+    grads[slot] = grads[slot].defined() ? add(grads[slot], seed) : seed;
+
+  std::vector<char> keep(next_slot, 0);
+  uint32_t stop = uint32_t(n_rec);
+  for (uint32_t s : src_slots)
+    if (s != kNoSlot) {
+      keep[s] = 1;
+      stop = std::min(stop, slot_birth[s]);
+    }
+
+  std::vector<Tensor> ins, outs, gout, gin;
+  std::vector<char> needs;
+  std::vector<int64_t> rec_attrs;
+  for (size_t r = n_rec; r-- > stop;) {
+    const Record rec = records[r];
+    if (rec.n_in == kNoSlot) continue;  // released
+    const uint32_t out0 = rec.first + rec.n_in;
+    bool any = false;
+    for (uint32_t k = 0; k < rec.n_out; ++k) any |= grads[slots[out0 + k]].defined();
+    bool any_need = false;
+    for (uint32_t i = 0; i < rec.n_in; ++i) any_need |= slots[rec.first + i] != kNoSlot;
+    if (!any || !any_need) {
+      if (release_records) release(r);
+      continue;
+    }
+    // Copy what the rule needs: it may record on this very tape (a persistent tape asked for
+    // a gradient inside its own block), which can move these arrays.
+    ins.assign(saved.begin() + rec.first, saved.begin() + out0);
+    outs.assign(saved.begin() + out0, saved.begin() + out0 + rec.n_out);
+    rec_attrs.assign(attrs.begin() + rec.attr_first, attrs.begin() + rec.attr_first + rec.n_attrs);
+    std::vector<uint32_t> in_slots(slots.begin() + rec.first, slots.begin() + out0);
+    std::vector<uint32_t> out_slots(slots.begin() + out0, slots.begin() + out0 + rec.n_out);
+    gout.assign(rec.n_out, Tensor());
+    for (uint32_t k = 0; k < rec.n_out; ++k) gout[k] = grads[out_slots[k]];
+    needs.assign(rec.n_in, 0);
+    for (uint32_t i = 0; i < rec.n_in; ++i) needs[i] = in_slots[i] != kNoSlot;
+    gin.assign(rec.n_in, Tensor());
+
+    if (rec.op == OpId::Custom) {
+      GradHook hook = hooks[size_t(rec_attrs[0])];
+      for (uint32_t k = 0; k < rec.n_out; ++k)
+        if (!gout[k].defined()) gout[k] = zeros_like(outs[k]);
+      std::vector<Tensor> res = hook(gout);
+      if (res.size() != rec.n_in)
+        throw InvalidArgument("custom_gradient: the gradient function returned " + std::to_string(res.size()) +
+                              " gradients for " + std::to_string(rec.n_in) + " inputs");
+      gin = std::move(res);
+    } else {
+      VjpFn fn = vjp_for(rec.op);
+      if (!fn) throw TapeError(std::string("no gradient rule for op ") + op_name(rec.op));
+      VjpCtx ctx{ins.data(), int(rec.n_in), outs[0], gout[0], rec_attrs.data(), int(rec.n_attrs),
+                 reinterpret_cast<const bool*>(needs.data()), gin.data()};
+      fn(ctx);
+    }
+
+    for (uint32_t i = 0; i < rec.n_in; ++i) {
+      if (!needs[i] || !gin[i].defined()) continue;
+      Tensor gi = gin[i];
+      if (gi.dtype() != ins[i].dtype())
+        throw InvalidArgument(std::string("gradient of ") + op_name(rec.op) + " input " + std::to_string(i) +
+                              " has dtype " + dt(gi) + " but the input is " + dt(ins[i]));
+      gi = sum_to_shape(gi, ins[i].shape());
+      Tensor& acc = grads[in_slots[i]];
+      acc = acc.defined() ? add(acc, gi) : gi;  // a tensor used twice: summed, never assigned
+    }
+    if (release_records) {
+      release(r);
+      for (uint32_t s : out_slots)
+        if (!keep[s]) grads[s] = Tensor();
+    }
+  }
+  std::vector<Tensor> result;
+  result.reserve(src_slots.size());
+  for (uint32_t s : src_slots) result.push_back(s == kNoSlot ? Tensor() : grads[s]);
+  return result;
+}
+
+// ---- Tape ----
+
+Tape::Tape(bool persistent, bool watch_accessed_variables)
+    : state_(std::make_unique<TapeState>(persistent, watch_accessed_variables)) {}
+
+Tape::~Tape() {
+  auto& st = tls.stack;
+  auto it = std::find(st.begin(), st.end(), state_.get());
+  if (it != st.end()) {
+    st.erase(it);
+    refresh_recording();
+  }
+}
+
+void Tape::push() {
+  if (state_->active)
+    throw InvalidArgument(
+        "Tape is still recording, This can happen if you try to re-enter an already-active tape.");
+  state_->active = true;
+  state_->recording = true;
+  tls.stack.push_back(state_.get());
+  refresh_recording();
+}
+
+void Tape::pop() {
+  auto& st = tls.stack;
+  auto it = std::find(st.begin(), st.end(), state_.get());
+  if (it != st.end()) st.erase(it);
+  state_->active = false;
+  refresh_recording();
+}
+
+bool Tape::active() const { return state_->active; }
+void Tape::set_recording(bool on) {
+  state_->recording = on;
+  refresh_recording();
+}
+bool Tape::recording() const { return state_->recording; }
+bool Tape::persistent() const { return state_->persistent; }
+uint64_t Tape::serial() const { return state_->serial; }
+size_t Tape::num_records() const { return size_t(state_->live); }
+
+void Tape::watch(const Tensor& t) {
+  require_defined(t, "watch");
+  if (!is_floating(t.dtype())) return;  // integer and bool tensors never carry gradients
+  uint32_t s;
+  if (!t.get()->find_link(state_->serial, &s)) t.get()->add_link(state_->serial, state_->new_slot());
+}
+
+void Tape::watch(const std::shared_ptr<Variable>& v) {
+  if (!is_floating(v->dtype())) return;
+  state_->link_variable(*v);
+}
+
+std::vector<std::shared_ptr<Variable>> Tape::watched_variables() const { return state_->watched_vars; }
+
+void Tape::reset() {
+  TapeState& s = *state_;
+  s.clear();
+  s.var_slots.clear();
+  s.watched_vars.clear();
+  s.next_slot = 0;
+  s.used = false;
+  s.serial = g_next_serial.fetch_add(1);  // every old link now points nowhere
+}
+
+namespace {
+void start_backward(TapeState& s, const char* what) {
+  if (s.used && !s.persistent)
+    throw TapeError(std::string("GradientTape.") + what + " can only be called once on non-persistent tapes.");
+  if (!s.persistent) {
+    s.used = true;
+    if (s.recording && s.active) {  // as TensorFlow: a non-persistent tape stops recording here
+      s.recording = false;
+      refresh_recording();
+    }
+  }
+}
+}  // namespace
+
+std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
+                                   const std::vector<Tensor>& output_gradients, Unconnected unconnected) {
+  TapeState& s = *state_;
+  if (!output_gradients.empty() && output_gradients.size() != targets.size())
+    throw InvalidArgument("gradient: got " + std::to_string(output_gradients.size()) +
+                          " output_gradients for " + std::to_string(targets.size()) + " targets");
+  start_backward(s, "gradient");
+  std::vector<std::pair<uint32_t, Tensor>> seeds;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const Tensor& t = targets[i];
+    require_defined(t, "gradient");
+    uint32_t slot;
+    if (!is_floating(t.dtype()) || !t.get()->find_link(s.serial, &slot)) continue;
+    Tensor seed;
+    if (!output_gradients.empty() && output_gradients[i].defined()) {
+      seed = output_gradients[i];
+      if (seed.dtype() != t.dtype())
+        throw InvalidArgument("gradient: output_gradients[" + std::to_string(i) + "] has dtype " + dt(seed) +
+                              " but the target has dtype " + dt(t));
+      if (seed.shape() != t.shape())
+        throw InvalidArgument("gradient: output_gradients[" + std::to_string(i) + "] has shape " +
+                              seed.shape().str() + " but the target has shape " + t.shape().str());
+    } else {
+      seed = ones_like(t);
+    }
+    seeds.emplace_back(slot, seed);
+  }
+  std::vector<uint32_t> src_slots;
+  for (const Source& src : sources) src_slots.push_back(s.source_slot(src));
+  std::vector<Tensor> result = s.sweep(seeds, src_slots, !s.persistent);
+  if (!s.persistent) s.clear();
+  if (unconnected == Unconnected::Zero)
+    for (size_t j = 0; j < result.size(); ++j)
+      if (!result[j].defined())
+        result[j] = zeros_like(sources[j].variable ? sources[j].variable->value() : sources[j].tensor);
+  return result;
+}
+
+std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Source>& sources, Unconnected unconnected) {
+  TapeState& s = *state_;
+  require_defined(target, "jacobian");
+  start_backward(s, "jacobian");
+  std::vector<uint32_t> src_slots;
+  for (const Source& src : sources) src_slots.push_back(s.source_slot(src));
+  const int64_t n = target.numel();
+  std::vector<std::vector<Tensor>> rows(sources.size());
+  uint32_t tslot;
+  const bool linked = is_floating(target.dtype()) && target.get()->find_link(s.serial, &tslot);
+  std::vector<bool> connected(sources.size(), false);
+  if (linked) {
+    for (int64_t i = 0; i < n; ++i) {
+      Tensor seed = zeros(target.shape(), target.dtype());
+      dispatch_float(target.dtype(), [&](auto tag) { seed.data<decltype(tag)>()[i] = 1; });
+      std::vector<Tensor> g = s.sweep({{tslot, seed}}, src_slots, false);
+      for (size_t j = 0; j < sources.size(); ++j) {
+        connected[j] = connected[j] || g[j].defined();
+        rows[j].push_back(g[j]);
+      }
+    }
+  }
+  std::vector<Tensor> result;
+  for (size_t j = 0; j < sources.size(); ++j) {
+    const Tensor& src = sources[j].variable ? sources[j].variable->value() : sources[j].tensor;
+    if (!connected[j] && unconnected == Unconnected::None) {
+      result.emplace_back();
+      continue;
+    }
+    std::vector<int64_t> shape = target.shape().vec();
+    for (int d = 0; d < src.ndim(); ++d) shape.push_back(src.shape()[d]);
+    if (n == 0 || !connected[j]) {
+      result.push_back(zeros(Shape(shape), src.dtype()));
+      continue;
+    }
+    for (Tensor& row : rows[j])
+      if (!row.defined()) row = zeros_like(src);
+    result.push_back(reshape(stack(rows[j], 0), shape));
+  }
+  if (!s.persistent) s.clear();
+  return result;
+}
+
+Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnected unconnected) {
+  TapeState& s = *state_;
+  const Tensor& src = source.variable ? source.variable->value() : source.tensor;
+  require_defined(target, "batch_jacobian");
+  require_defined(src, "batch_jacobian");
+  if (target.ndim() < 1 || src.ndim() < 1 || target.shape()[0] != src.shape()[0])
+    throw InvalidArgument("batch_jacobian: target shape " + target.shape().str() + " and source shape " +
+                          src.shape().str() + " need the same first (batch) dimension");
+  start_backward(s, "batch_jacobian");
+  const int64_t B = target.shape()[0];
+  const int64_t Y = B ? target.numel() / B : 0;
+  std::vector<uint32_t> src_slots{s.source_slot(source)};
+  uint32_t tslot;
+  const bool linked = is_floating(target.dtype()) && target.get()->find_link(s.serial, &tslot);
+  std::vector<int64_t> shape = target.shape().vec();
+  for (int d = 1; d < src.ndim(); ++d) shape.push_back(src.shape()[d]);
+  std::vector<Tensor> rows;
+  bool connected = false;
+  if (linked && src_slots[0] != kNoSlot) {
+    for (int64_t j = 0; j < Y; ++j) {
+      Tensor seed = zeros(target.shape(), target.dtype());
+      dispatch_float(target.dtype(), [&](auto tag) {
+        for (int64_t b = 0; b < B; ++b) seed.data<decltype(tag)>()[b * Y + j] = 1;
+      });
+      Tensor g = s.sweep({{tslot, seed}}, src_slots, false)[0];
+      connected = connected || g.defined();
+      rows.push_back(g.defined() ? g : zeros_like(src));
+    }
+  }
+  Tensor result;
+  if (connected && Y > 0) result = reshape(stack(rows, 1), shape);
+  else if (!connected && unconnected == Unconnected::None) result = Tensor();
+  else result = zeros(Shape(shape), src.dtype());
+  if (!s.persistent) s.clear();
+  return result;
+}
+
+// ---- pauses, logs, counters ----
+
+RecordingPause::RecordingPause() {
+  ++tls.pause;
+  refresh_recording();
+}
+RecordingPause::~RecordingPause() {
+  --tls.pause;
+  refresh_recording();
+}
+
+VariableAccessLog::VariableAccessLog() { tls.logs.push_back(this); }
+VariableAccessLog::~VariableAccessLog() {
+  auto it = std::find(tls.logs.begin(), tls.logs.end(), this);
+  if (it != tls.logs.end()) tls.logs.erase(it);
+}
+void VariableAccessLog::add(const std::shared_ptr<Variable>& v) {
+  for (const auto& w : vars_)
+    if (w == v) return;
+  vars_.push_back(v);
+}
+
+bool any_tape_recording() { return detail::tls_recording != 0; }
+int64_t live_records() { return g_live_records.load(); }
+
+}  // namespace gt

@@ -1,0 +1,185 @@
+// Shapes, storages and tensors.
+#include "gradtape/tensor.h"
+
+#include <cstring>
+#include <limits>
+#include <new>
+#include <sstream>
+
+#include "allocator.h"
+#include "gradtape/errors.h"
+
+namespace gt {
+
+namespace {
+std::atomic<int64_t> g_live_tensors{0};
+std::atomic<int64_t> g_live_storages{0};
+constexpr size_t kHeader = 64;  // the Storage object sits in front of its data
+static_assert(sizeof(Storage) <= kHeader, "Storage header must fit in 64 bytes");
+}  // namespace
+
+const char* dtype_name(DType d) {
+  switch (d) {
+    case DType::Float32: return "float32";
+    case DType::Float64: return "float64";
+    case DType::Int32: return "int32";
+    case DType::Int64: return "int64";
+    case DType::Bool: return "bool";
+  }
+  return "?";
+}
+
+// ---- Shape ----
+
+Shape::Shape(std::initializer_list<int64_t> dims) : Shape(dims.begin(), int(dims.size())) {}
+Shape::Shape(const std::vector<int64_t>& dims) : Shape(dims.data(), int(dims.size())) {}
+Shape::Shape(const int64_t* dims, int rank) {
+  if (rank > kMaxRank)
+    throw InvalidArgument("rank " + std::to_string(rank) + " exceeds the maximum rank " +
+                          std::to_string(kMaxRank));
+  rank_ = rank;
+  for (int i = 0; i < rank; ++i) dims_[i] = dims[i];
+}
+
+void Shape::push_back(int64_t d) {
+  if (rank_ >= kMaxRank)
+    throw InvalidArgument("rank " + std::to_string(rank_ + 1) + " exceeds the maximum rank " +
+                          std::to_string(kMaxRank));
+  dims_[rank_++] = d;
+}
+
+int64_t Shape::numel() const {
+  int64_t n = 1;
+  for (int i = 0; i < rank_; ++i) n *= dims_[i];
+  return n;
+}
+
+std::string Shape::str() const {
+  std::ostringstream os;
+  os << "(";
+  for (int i = 0; i < rank_; ++i) {
+    if (i) os << ", ";
+    os << dims_[i];
+  }
+  if (rank_ == 1) os << ",";
+  os << ")";
+  return os.str();
+}
+
+void contiguous_strides(const Shape& s, int64_t* strides) {
+  int64_t st = 1;
+  for (int i = s.rank() - 1; i >= 0; --i) {
+    strides[i] = st;
+    st *= s[i];
+  }
+}
+
+Shape broadcast_shapes(const Shape& a, const Shape& b, const char* op) {
+  if (a == b) return a;
+  int r = std::max(a.rank(), b.rank());
+  int64_t dims[kMaxRank];
+  for (int i = 0; i < r; ++i) {
+    int ia = a.rank() - r + i, ib = b.rank() - r + i;
+    int64_t da = ia >= 0 ? a[ia] : 1, db = ib >= 0 ? b[ib] : 1;
+    if (da == db || db == 1) dims[i] = da;
+    else if (da == 1) dims[i] = db;
+    else
+      throw InvalidArgument(std::string(op) + ": shapes " + a.str() + " and " + b.str() +
+                            " are incompatible for broadcasting");
+  }
+  return Shape(dims, r);
+}
+
+int normalize_axis(int64_t axis, int rank, const char* op) {
+  if (axis < -rank || axis >= rank)
+    throw InvalidArgument(std::string(op) + ": axis " + std::to_string(axis) +
+                          " is out of range for a tensor of rank " + std::to_string(rank));
+  return int(axis < 0 ? axis + rank : axis);
+}
+
+// ---- Storage ----
+
+Storage* Storage::allocate(size_t nbytes) {
+  if (nbytes > std::numeric_limits<size_t>::max() - kHeader) throw std::bad_alloc();
+  size_t capacity = 0;
+  void* block = alloc::allocate(kHeader + nbytes, &capacity);
+  Storage* s = new (block) Storage();
+  s->nbytes_ = nbytes;
+  s->capacity_ = capacity;
+  s->data_ = static_cast<char*>(block) + kHeader;
+  g_live_storages.fetch_add(1, std::memory_order_relaxed);
+  return s;
+}
+
+void Storage::release() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    size_t cap = capacity_;
+    this->~Storage();
+    alloc::deallocate(this, cap);
+    g_live_storages.fetch_sub(1, std::memory_order_relaxed);
+  }
+}
+
+// ---- TensorImpl ----
+
+TensorImpl::TensorImpl(DType d, const Shape& s, StoragePtr st)
+    : dtype(d), shape(s), numel(s.numel()), storage(std::move(st)) {
+  g_live_tensors.fetch_add(1, std::memory_order_relaxed);
+}
+TensorImpl::~TensorImpl() { g_live_tensors.fetch_sub(1, std::memory_order_relaxed); }
+
+bool TensorImpl::find_link(uint64_t tape, uint32_t* slot) const {
+  for (int i = 0; i < n_links; ++i)
+    if (links[i].tape == tape) { *slot = links[i].slot; return true; }
+  if (more_links)
+    for (const TapeLink& l : *more_links)
+      if (l.tape == tape) { *slot = l.slot; return true; }
+  return false;
+}
+
+void TensorImpl::add_link(uint64_t tape, uint32_t slot) {
+  if (n_links < 2) { links[n_links++] = TapeLink{tape, slot}; return; }
+  if (!more_links) more_links = std::make_unique<std::vector<TapeLink>>();
+  more_links->push_back(TapeLink{tape, slot});
+}
+
+// ---- Tensor ----
+
+Tensor Tensor::empty(DType dtype, const Shape& shape) {
+  // Check every dim and the element count before any allocation.
+  int64_t n = 1;
+  const int64_t limit = std::numeric_limits<int64_t>::max() / 16;
+  for (int i = 0; i < shape.rank(); ++i) {
+    int64_t d = shape[i];
+    if (d < 0) throw InvalidArgument("negative dimension " + std::to_string(d) + " in shape " + shape.str());
+    if (d != 0 && n > limit / d)
+      throw InvalidArgument("shape " + shape.str() + " has too many elements");
+    n *= d;
+  }
+  if (n > (int64_t(1) << 40))
+    throw InvalidArgument("shape " + shape.str() + " has too many elements to allocate");
+  StoragePtr st(Storage::allocate(size_t(n) * dtype_size(dtype)));
+  return Tensor(std::make_shared<TensorImpl>(dtype, shape, std::move(st)));
+}
+
+Tensor Tensor::view_as(const Shape& s) const {
+  return Tensor(std::make_shared<TensorImpl>(dtype(), s, impl_->storage));
+}
+
+Tensor Tensor::clone() const {
+  Tensor t = empty(dtype(), shape());
+  if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
+  return t;
+}
+
+double Tensor::item() const {
+  if (numel() != 1)
+    throw InvalidArgument("item(): tensor of shape " + shape().str() + " has " +
+                          std::to_string(numel()) + " elements, not 1");
+  return dispatch_all(dtype(), [&](auto tag) { return double(data<decltype(tag)>()[0]); });
+}
+
+int64_t live_tensors() { return g_live_tensors.load(); }
+int64_t live_storages() { return g_live_storages.load(); }
+
+}  // namespace gt

@@ -1,0 +1,310 @@
+// The ops, with TensorFlow's argument names. Each binding converts its Python arguments and
+// calls the core; large kernels run with the GIL released.
+#include <pybind11/stl.h>
+
+#include "convert.h"
+
+namespace gt::py_bind {
+
+namespace {
+
+using Unary = Tensor (*)(const Tensor&);
+using Binary = Tensor (*)(const Tensor&, const Tensor&);
+
+constexpr int64_t kReleaseGilElements = 1 << 16;
+
+template <Unary F>
+py::object unary(py::handle x, py::handle /*name*/) {
+  Tensor t = to_tensor(x);
+  if (t.numel() >= kReleaseGilElements) {
+    Tensor out;
+    {
+      py::gil_scoped_release release;
+      out = F(t);
+    }
+    return wrap(out);
+  }
+  return wrap(F(t));
+}
+
+template <Binary F>
+py::object binary(py::handle x, py::handle y, py::handle /*name*/) {
+  auto [a, b] = to_tensor_pair(x, y);
+  if (a.numel() + b.numel() >= kReleaseGilElements) {
+    Tensor out;
+    {
+      py::gil_scoped_release release;
+      out = F(a, b);
+    }
+    return wrap(out);
+  }
+  return wrap(F(a, b));
+}
+
+using Reduce = Tensor (*)(const Tensor&, const Axes&, bool);
+template <Reduce F>
+py::object reduce(py::handle x, py::handle axis, bool keepdims, py::handle /*name*/) {
+  Tensor t = to_tensor(x);
+  Axes axes = axes_from_py(axis);
+  if (t.numel() >= kReleaseGilElements) {
+    Tensor out;
+    {
+      py::gil_scoped_release release;
+      out = F(t, axes, keepdims);
+    }
+    return wrap(out);
+  }
+  return wrap(F(t, axes, keepdims));
+}
+
+std::vector<Tensor> tensor_list(py::handle values) {
+  std::vector<Tensor> v;
+  if (is_tensor_like(values)) {
+    Tensor t = to_tensor(values);
+    if (t.ndim() == 0) throw InvalidArgument("expected a list of tensors, got a scalar tensor");
+    for (int64_t i = 0; i < t.shape()[0]; ++i)
+      v.push_back(strided_slice(t, [&] { auto b = std::vector<int64_t>(size_t(t.ndim()), 0); b[0] = i; return b; }(),
+                                [&] { auto e = t.shape().vec(); e[0] = i + 1; return e; }(),
+                                std::vector<int64_t>(size_t(t.ndim()), 1)));
+    for (auto& x : v) x = squeeze(x, {0});
+    return v;
+  }
+  // Python scalars in the list take the dtype of the first tensor in it.
+  std::optional<DType> hint;
+  for (py::handle h : values)
+    if (is_tensor_like(h)) {
+      hint = to_tensor(h).dtype();
+      break;
+    }
+  for (py::handle h : values) v.push_back(to_tensor(h, hint));
+  return v;
+}
+
+std::optional<DType> opt_dtype(py::handle h) {
+  if (h.is_none()) return std::nullopt;
+  return dtype_from_py(h);
+}
+
+Shape shape_arg(py::handle h) {
+  std::vector<int64_t> dims = ints_from_py(h, "shape");
+  return Shape(dims);
+}
+
+}  // namespace
+
+void bind_op_table(py::module_& m) {
+  m.def("op_table", [] {
+    py::list l;
+    for (const OpInfo& o : op_table()) l.append(py::make_tuple(o.name, o.differentiable));
+    return l;
+  }, "The core's primitive ops as (name, has_gradient_rule) pairs.");
+}
+
+void bind_ops(py::module_& m) {
+  auto x_ = py::arg("x");
+  auto y_ = py::arg("y");
+  auto name = py::arg("name") = py::none();
+
+#define GT_UNARY(fn) m.def(#fn, &unary<fn>, x_, name);
+  GT_UNARY(negative) GT_UNARY(abs) GT_UNARY(sign) GT_UNARY(exp) GT_UNARY(log) GT_UNARY(log1p)
+  GT_UNARY(expm1) GT_UNARY(sqrt) GT_UNARY(rsqrt) GT_UNARY(square) GT_UNARY(reciprocal) GT_UNARY(sin)
+  GT_UNARY(cos) GT_UNARY(tan) GT_UNARY(tanh) GT_UNARY(sigmoid) GT_UNARY(floor) GT_UNARY(logical_not)
+  GT_UNARY(log_sigmoid)
+#undef GT_UNARY
+  m.def("relu", &unary<relu>, py::arg("features"), name);
+  m.def("softplus", &unary<softplus>, py::arg("features"), name);
+  m.def("stop_gradient", &unary<stop_gradient>, py::arg("input"), name);
+  m.def("identity", [](py::handle x, py::handle) {
+    Tensor t = to_tensor(x);
+    return wrap(reshape(t, t.shape().vec()));  // a new tensor, recorded, same values
+  }, py::arg("input"), name);
+
+#define GT_BINARY(fn) m.def(#fn, &binary<fn>, x_, y_, name);
+  GT_BINARY(add) GT_BINARY(subtract) GT_BINARY(multiply) GT_BINARY(divide) GT_BINARY(maximum)
+  GT_BINARY(minimum) GT_BINARY(floordiv) GT_BINARY(floormod) GT_BINARY(greater) GT_BINARY(greater_equal)
+  GT_BINARY(less) GT_BINARY(less_equal) GT_BINARY(equal) GT_BINARY(not_equal) GT_BINARY(logical_and)
+  GT_BINARY(logical_or)
+#undef GT_BINARY
+  m.def("pow", &binary<pow>, x_, y_, name);
+  m.def("truediv", &binary<divide>, x_, y_, name);
+
+  m.def("where", [](py::handle cond, py::handle x, py::handle y, py::handle) -> py::object {
+    Tensor c = to_tensor(cond);
+    if (x.is_none() && y.is_none()) {
+      // where(cond): the int64 coordinates of the true elements, [n, rank]
+      if (c.dtype() != DType::Bool) c = not_equal(c, zeros_like(c));
+      std::vector<int64_t> coords;
+      int64_t st[kMaxRank];
+      contiguous_strides(c.shape(), st);
+      int64_t n = 0;
+      for (int64_t i = 0; i < c.numel(); ++i)
+        if (c.data<bool>()[i]) {
+          int64_t rem = i;
+          for (int d = 0; d < c.ndim(); ++d) {
+            coords.push_back(rem / st[d]);
+            rem %= st[d];
+          }
+          ++n;
+        }
+      return wrap(from_data(coords.data(), DType::Int64, Shape{n, int64_t(c.ndim())}));
+    }
+    if (x.is_none() || y.is_none()) throw InvalidArgument("where: x and y must both be given or both be None");
+    auto [a, b] = to_tensor_pair(x, y);
+    return wrap(where(c, a, b));
+  }, py::arg("condition"), py::arg("x") = py::none(), py::arg("y") = py::none(), name);
+
+  m.def("clip_by_value", [](py::handle t, py::handle lo, py::handle hi, py::handle) {
+    Tensor x = to_tensor(t);
+    return wrap(clip_by_value(x, to_tensor(lo, x.dtype()), to_tensor(hi, x.dtype())));
+  }, py::arg("t"), py::arg("clip_value_min"), py::arg("clip_value_max"), name);
+
+  m.def("cast", [](py::handle x, py::handle dtype, py::handle) {
+    DType d = dtype_from_py(dtype);
+    Tensor t = is_tensor_like(x) ? to_tensor(x) : to_tensor(x, std::nullopt, std::nullopt);
+    return wrap(cast(t, d));
+  }, x_, py::arg("dtype"), name);
+
+  auto axis_none = py::arg("axis") = py::none();
+  auto keepdims = py::arg("keepdims") = false;
+  auto input_tensor = py::arg("input_tensor");
+  m.def("reduce_sum", &reduce<reduce_sum>, input_tensor, axis_none, keepdims, name);
+  m.def("reduce_mean", &reduce<reduce_mean>, input_tensor, axis_none, keepdims, name);
+  m.def("reduce_max", &reduce<reduce_max>, input_tensor, axis_none, keepdims, name);
+  m.def("reduce_min", &reduce<reduce_min>, input_tensor, axis_none, keepdims, name);
+  m.def("reduce_prod", &reduce<reduce_prod>, input_tensor, axis_none, keepdims, name);
+  m.def("reduce_logsumexp", &reduce<reduce_logsumexp>, input_tensor, axis_none, keepdims, name);
+  m.def("reduce_any", [](py::handle x, py::handle axis, bool kd, py::handle) {
+    Tensor t = to_tensor(x);
+    if (t.dtype() != DType::Bool) throw InvalidArgument("reduce_any: expected a bool tensor, got " + std::string(dtype_name(t.dtype())));
+    return wrap(greater(reduce_max(cast(t, DType::Int32), axes_from_py(axis), kd), scalar(0, DType::Int32)));
+  }, input_tensor, axis_none, keepdims, name);
+  m.def("reduce_all", [](py::handle x, py::handle axis, bool kd, py::handle) {
+    Tensor t = to_tensor(x);
+    if (t.dtype() != DType::Bool) throw InvalidArgument("reduce_all: expected a bool tensor, got " + std::string(dtype_name(t.dtype())));
+    return wrap(greater(reduce_min(cast(t, DType::Int32), axes_from_py(axis), kd), scalar(0, DType::Int32)));
+  }, input_tensor, axis_none, keepdims, name);
+
+  m.def("matmul", [](py::handle a, py::handle b, bool ta, bool tb, bool aa, bool ab, py::handle, py::handle, py::handle) {
+    auto [x, y] = to_tensor_pair(a, b);
+    Tensor out;
+    {
+      py::gil_scoped_release release;
+      out = matmul(x, y, ta || aa, tb || ab);
+    }
+    return wrap(out);
+  }, py::arg("a"), py::arg("b"), py::arg("transpose_a") = false, py::arg("transpose_b") = false,
+     py::arg("adjoint_a") = false, py::arg("adjoint_b") = false, py::arg("a_is_sparse") = false,
+     py::arg("b_is_sparse") = false, name);
+
+  m.def("transpose", [](py::handle a, py::handle perm, bool, py::handle) {
+    std::vector<int64_t> p = perm.is_none() ? std::vector<int64_t>{} : ints_from_py(perm, "perm");
+    Tensor t = to_tensor(a);
+    if (perm.is_none() && t.ndim() == 0) return wrap(reshape(t, {}));
+    return wrap(transpose(t, p));
+  }, py::arg("a"), py::arg("perm") = py::none(), py::arg("conjugate") = false, name);
+  m.def("reshape", [](py::handle t, py::handle shape, py::handle) {
+    return wrap(reshape(to_tensor(t), ints_from_py(shape, "shape")));
+  }, py::arg("tensor"), py::arg("shape"), name);
+  m.def("expand_dims", [](py::handle t, int64_t axis, py::handle) { return wrap(expand_dims(to_tensor(t), axis)); },
+        py::arg("input"), py::arg("axis"), name);
+  m.def("squeeze", [](py::handle t, py::handle axis, py::handle) {
+    return wrap(squeeze(to_tensor(t), axis.is_none() ? std::vector<int64_t>{} : ints_from_py(axis, "axis")));
+  }, py::arg("input"), axis_none, name);
+  m.def("broadcast_to", [](py::handle t, py::handle shape, py::handle) {
+    return wrap(broadcast_to(to_tensor(t), shape_arg(shape)));
+  }, py::arg("input"), py::arg("shape"), name);
+  m.def("concat", [](py::handle values, int64_t axis, py::handle) { return wrap(concat(tensor_list(values), axis)); },
+        py::arg("values"), py::arg("axis"), name);
+  m.def("stack", [](py::handle values, int64_t axis, py::handle) { return wrap(stack(tensor_list(values), axis)); },
+        py::arg("values"), py::arg("axis") = 0, name);
+  m.def("gather", [](py::handle params, py::handle indices, py::handle, py::handle axis, int64_t batch_dims, py::handle) {
+    if (batch_dims != 0) throw InvalidArgument("gather: batch_dims other than 0 is not supported");
+    return wrap(gather(to_tensor(params), to_tensor(indices), axis.is_none() ? 0 : axis.cast<int64_t>()));
+  }, py::arg("params"), py::arg("indices"), py::arg("validate_indices") = py::none(), axis_none,
+     py::arg("batch_dims") = 0, name);
+  m.def("boolean_mask", [](py::handle t, py::handle mask, py::handle) {
+    return wrap(boolean_mask(to_tensor(t), to_tensor(mask)));
+  }, py::arg("tensor"), py::arg("mask"), name);
+  m.def("one_hot", [](py::handle indices, int64_t depth, py::handle dtype, py::handle) {
+    return wrap(one_hot(to_tensor(indices), depth, dtype.is_none() ? DType::Float32 : dtype_from_py(dtype)));
+  }, py::arg("indices"), py::arg("depth"), py::arg("dtype") = py::none(), name);
+
+  // creation
+  m.def("zeros", [](py::handle shape, py::handle dtype, py::handle) {
+    return wrap(zeros(shape_arg(shape), opt_dtype(dtype).value_or(DType::Float32)));
+  }, py::arg("shape"), py::arg("dtype") = py::none(), name);
+  m.def("ones", [](py::handle shape, py::handle dtype, py::handle) {
+    return wrap(ones(shape_arg(shape), opt_dtype(dtype).value_or(DType::Float32)));
+  }, py::arg("shape"), py::arg("dtype") = py::none(), name);
+  m.def("zeros_like", [](py::handle x, py::handle dtype, py::handle) {
+    Tensor t = to_tensor(x);
+    return wrap(zeros(t.shape(), opt_dtype(dtype).value_or(t.dtype())));
+  }, py::arg("input"), py::arg("dtype") = py::none(), name);
+  m.def("ones_like", [](py::handle x, py::handle dtype, py::handle) {
+    Tensor t = to_tensor(x);
+    return wrap(ones(t.shape(), opt_dtype(dtype).value_or(t.dtype())));
+  }, py::arg("input"), py::arg("dtype") = py::none(), name);
+  m.def("fill", [](py::handle dims, py::handle value, py::handle) {
+    Tensor v = to_tensor(value);
+    if (v.numel() != 1) throw InvalidArgument("fill: value must be a scalar, got shape " + v.shape().str());
+    Shape s = shape_arg(dims);
+    if (v.dtype() == DType::Int64) {
+      Tensor out = Tensor::empty(DType::Int64, s);
+      for (int64_t i = 0; i < out.numel(); ++i) out.data<int64_t>()[i] = v.data<int64_t>()[0];
+      return wrap(out);
+    }
+    return wrap(fill(s, v.item(), v.dtype()));
+  }, py::arg("dims"), py::arg("value"), name);
+  m.def("range", [](py::handle start, py::handle limit, py::handle delta, py::handle dtype, py::handle) {
+    if (limit.is_none()) {
+      limit = start;
+      start = py::int_(0);
+    }
+    auto is_int = [](py::handle h) {
+      return PyLong_Check(h.ptr()) || (is_tensor_like(h) && is_integer(to_tensor(h).dtype()));
+    };
+    std::optional<DType> d = opt_dtype(dtype);
+    if (!d) {
+      d = (is_int(start) && is_int(limit) && is_int(delta)) ? DType::Int32 : DType::Float32;
+      for (py::handle h : {start, limit, delta})
+        if (is_tensor_like(h)) d = to_tensor(h).dtype();
+    }
+    auto num = [](py::handle h) { return is_tensor_like(h) ? to_tensor(h).item() : h.cast<double>(); };
+    return wrap(range(num(start), num(limit), num(delta), *d));
+  }, py::arg("start"), py::arg("limit") = py::none(), py::arg("delta") = 1, py::arg("dtype") = py::none(), name);
+
+  // nn
+  m.def("softmax", [](py::handle x, py::handle axis, py::handle) {
+    return wrap(softmax(to_tensor(x), axis.is_none() ? -1 : axis.cast<int64_t>()));
+  }, py::arg("logits"), axis_none, name);
+  m.def("log_softmax", [](py::handle x, py::handle axis, py::handle) {
+    return wrap(log_softmax(to_tensor(x), axis.is_none() ? -1 : axis.cast<int64_t>()));
+  }, py::arg("logits"), axis_none, name);
+  m.def("softmax_cross_entropy_with_logits", [](py::handle labels, py::handle logits, int64_t axis, py::handle) {
+    Tensor lg = to_tensor(logits);
+    return wrap(softmax_cross_entropy_with_logits(to_tensor(labels, lg.dtype()), lg, axis));
+  }, py::arg("labels"), py::arg("logits"), py::arg("axis") = -1, name);
+  m.def("sparse_softmax_cross_entropy_with_logits", [](py::handle labels, py::handle logits, py::handle) {
+    return wrap(sparse_softmax_cross_entropy_with_logits(to_tensor(labels), to_tensor(logits)));
+  }, py::arg("labels"), py::arg("logits"), name);
+
+  // tensors from Python values
+  m.def("constant", [](py::handle value, py::handle dtype, py::handle shape, py::handle) {
+    Tensor t = is_tensor_like(value) ? to_tensor(value) : to_tensor(value, std::nullopt, opt_dtype(dtype));
+    if (is_tensor_like(value) && !dtype.is_none() && dtype_from_py(dtype) != t.dtype())
+      t = cast(t, dtype_from_py(dtype));
+    if (!shape.is_none()) {
+      Shape s = shape_arg(shape);
+      if (t.numel() == 1 && s.numel() != 1) return wrap(broadcast_to(reshape(t, {}), s));
+      return wrap(reshape(t, s.vec()));
+    }
+    return wrap(is_tensor_like(value) ? stop_gradient(t) : t);
+  }, py::arg("value"), py::arg("dtype") = py::none(), py::arg("shape") = py::none(), name);
+  m.def("convert_to_tensor", [](py::handle value, py::handle dtype, py::handle dtype_hint, py::handle) {
+    std::optional<DType> d = opt_dtype(dtype);
+    if (!d && !dtype_hint.is_none() && !is_tensor_like(value)) d = dtype_from_py(dtype_hint);
+    return wrap(to_tensor(value, std::nullopt, d));
+  }, py::arg("value"), py::arg("dtype") = py::none(), py::arg("dtype_hint") = py::none(), name);
+}
+
+}  // namespace gt::py_bind

@@ -1,0 +1,267 @@
+// gradtape.Tensor, gradtape.Variable and gradtape.DType: properties, NumPy interop, reprs,
+// operators and basic indexing. Tensors are bound C++ objects (no conversion per op).
+#include <pybind11/stl.h>
+
+#include <sstream>
+
+#include "convert.h"
+
+namespace gt::py_bind {
+
+namespace {
+
+using TensorPtr = std::shared_ptr<TensorImpl>;
+using BinaryOp = Tensor (*)(const Tensor&, const Tensor&);
+
+template <BinaryOp F>
+py::object binary(py::handle a, py::handle b) {
+  auto [ta, tb] = to_tensor_pair(a, b);
+  return wrap(F(ta, tb));
+}
+template <BinaryOp F>
+py::object rbinary(py::handle a, py::handle b) {
+  auto [tb, ta] = to_tensor_pair(b, a);
+  return wrap(F(tb, ta));
+}
+
+Tensor truediv(const Tensor& a, const Tensor& b) { return divide(a, b); }
+Tensor matmul2(const Tensor& a, const Tensor& b) { return matmul(a, b); }
+
+std::string numpy_text(const Tensor& t) {
+  py::array arr = to_numpy(t);
+  if (t.ndim() == 0) return py::str(arr[py::tuple()]);
+  return py::repr(arr);
+}
+
+// Basic indexing: ints, slices, None, Ellipsis (and tuples of them); a bool mask.
+Tensor getitem(const Tensor& x, py::handle key) {
+  if (is_tensor_like(key) || py::isinstance<py::array>(key) || py::isinstance<py::list>(key)) {
+    Tensor k = to_tensor(key);
+    if (k.dtype() == DType::Bool) return boolean_mask(x, k);
+    throw TypeError_("only integers, slices, None, Ellipsis and boolean masks are valid indices");
+  }
+  std::vector<py::handle> items;
+  if (py::isinstance<py::tuple>(key)) {
+    for (py::handle k : key) items.push_back(k);
+  } else {
+    items.push_back(key);
+  }
+  const int rank = x.ndim();
+  int consumed = 0, ellipses = 0;
+  for (py::handle k : items) {
+    if (k.ptr() == Py_Ellipsis) ++ellipses;
+    else if (!k.is_none()) ++consumed;
+  }
+  if (ellipses > 1) throw InvalidArgument("an index can only have a single ellipsis ('...')");
+  if (consumed > rank)
+    throw InvalidArgument("too many indices for a tensor of shape " + x.shape().str() + ": " +
+                          std::to_string(consumed) + " given");
+  std::vector<int64_t> begin, end, step, out_shape;
+  int dim = 0;
+  auto full = [&]() {
+    begin.push_back(0);
+    end.push_back(x.shape()[dim]);
+    step.push_back(1);
+    out_shape.push_back(x.shape()[dim]);
+    ++dim;
+  };
+  for (py::handle k : items) {
+    if (k.ptr() == Py_Ellipsis) {
+      for (int i = 0; i < rank - consumed; ++i) full();
+    } else if (k.is_none()) {
+      out_shape.push_back(1);
+    } else if (PySlice_Check(k.ptr())) {
+      Py_ssize_t b, e, s;
+      if (PySlice_Unpack(k.ptr(), &b, &e, &s) < 0) throw py::error_already_set();
+      Py_ssize_t n = PySlice_AdjustIndices(Py_ssize_t(x.shape()[dim]), &b, &e, s);
+      begin.push_back(b);
+      end.push_back(e);
+      step.push_back(s);
+      out_shape.push_back(n);
+      ++dim;
+    } else if (PyLong_Check(k.ptr()) || PyIndex_Check(k.ptr())) {
+      int64_t i = py::reinterpret_borrow<py::object>(k).cast<int64_t>();
+      int64_t size = x.shape()[dim];
+      if (i < -size || i >= size)
+        throw InvalidArgument("index " + std::to_string(i) + " is out of bounds for axis " + std::to_string(dim) +
+                              " with size " + std::to_string(size));
+      if (i < 0) i += size;
+      begin.push_back(i);
+      end.push_back(i + 1);
+      step.push_back(1);
+      ++dim;
+    } else {
+      throw TypeError_("only integers, slices (`:`), ellipsis (`...`), None and boolean masks are valid indices, got " +
+                       std::string(py::repr(k)));
+    }
+  }
+  while (dim < rank) full();
+  Tensor s = strided_slice(x, begin, end, step);
+  if (Shape(out_shape) == s.shape()) return s;
+  return reshape(s, out_shape);
+}
+
+template <class Cls>
+void add_operators(Cls& cls) {
+  cls.def("__add__", &binary<add>, py::is_operator())
+      .def("__radd__", &rbinary<add>, py::is_operator())
+      .def("__sub__", &binary<subtract>, py::is_operator())
+      .def("__rsub__", &rbinary<subtract>, py::is_operator())
+      .def("__mul__", &binary<multiply>, py::is_operator())
+      .def("__rmul__", &rbinary<multiply>, py::is_operator())
+      .def("__truediv__", &binary<truediv>, py::is_operator())
+      .def("__rtruediv__", &rbinary<truediv>, py::is_operator())
+      .def("__floordiv__", &binary<floordiv>, py::is_operator())
+      .def("__rfloordiv__", &rbinary<floordiv>, py::is_operator())
+      .def("__mod__", &binary<floormod>, py::is_operator())
+      .def("__rmod__", &rbinary<floormod>, py::is_operator())
+      .def("__pow__", &binary<pow>, py::is_operator())
+      .def("__rpow__", &rbinary<pow>, py::is_operator())
+      .def("__matmul__", &binary<matmul2>, py::is_operator())
+      .def("__rmatmul__", &rbinary<matmul2>, py::is_operator())
+      .def("__lt__", &binary<less>, py::is_operator())
+      .def("__le__", &binary<less_equal>, py::is_operator())
+      .def("__gt__", &binary<greater>, py::is_operator())
+      .def("__ge__", &binary<greater_equal>, py::is_operator())
+      .def("__and__", &binary<logical_and>, py::is_operator())
+      .def("__rand__", &rbinary<logical_and>, py::is_operator())
+      .def("__or__", &binary<logical_or>, py::is_operator())
+      .def("__ror__", &rbinary<logical_or>, py::is_operator())
+      .def("__eq__", [](py::handle a, py::handle b) -> py::object {
+        if (b.is_none()) return py::bool_(false);
+        return binary<equal>(a, b);
+      }, py::is_operator())
+      .def("__ne__", [](py::handle a, py::handle b) -> py::object {
+        if (b.is_none()) return py::bool_(true);
+        return binary<not_equal>(a, b);
+      }, py::is_operator())
+      .def("__neg__", [](py::handle a) { return wrap(negative(to_tensor(a))); })
+      .def("__pos__", [](py::handle a) { return wrap(to_tensor(a)); })
+      .def("__abs__", [](py::handle a) { return wrap(abs(to_tensor(a))); })
+      .def("__invert__", [](py::handle a) { return wrap(logical_not(to_tensor(a))); })
+      .def("__getitem__", [](py::handle a, py::handle key) { return wrap(getitem(to_tensor(a), key)); })
+      .def("__array__", [](py::handle a, py::object dtype, py::object copy) -> py::object {
+        py::array arr = to_numpy(to_tensor(a));
+        if (!dtype.is_none()) return arr.attr("astype")(dtype);
+        if (!copy.is_none() && copy.cast<bool>()) return arr.attr("copy")();
+        return std::move(arr);
+      }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
+      .def("__float__", [](py::handle a) { return to_tensor(a).item(); })
+      .def("__int__", [](py::handle a) {
+        Tensor t = to_tensor(a);
+        if (t.numel() != 1) throw TypeError_("only one-element tensors can be converted to Python scalars");
+        return py::int_(py::reinterpret_steal<py::object>(PyNumber_Long(py::float_(t.item()).ptr())));
+      })
+      .def("__index__", [](py::handle a) {
+        Tensor t = to_tensor(a);
+        if (!is_integer(t.dtype()) || t.numel() != 1)
+          throw TypeError_("only one-element integer tensors can be used as an index");
+        return int64_t(t.dtype() == DType::Int32 ? t.data<int32_t>()[0] : t.data<int64_t>()[0]);
+      })
+      .def("__bool__", [](py::handle a) {
+        Tensor t = to_tensor(a);
+        if (t.numel() != 1)
+          throw InvalidArgument("The truth value of a tensor with " + std::to_string(t.numel()) +
+                                " elements is ambiguous. Use gt.reduce_any or gt.reduce_all");
+        return t.item() != 0;
+      })
+      .def("__len__", [](py::handle a) {
+        Tensor t = to_tensor(a);
+        if (t.ndim() == 0) throw TypeError_("Scalar tensor has no `len()`");
+        return t.shape()[0];
+      })
+      .def("__iter__", [](py::handle a) {
+        Tensor t = to_tensor(a);
+        if (t.ndim() == 0) throw TypeError_("Cannot iterate over a scalar tensor.");
+        py::list items;
+        for (int64_t i = 0; i < t.shape()[0]; ++i) items.append(wrap(getitem(t, py::int_(i))));
+        return py::iter(items);
+      })
+      .def("numpy", [](py::handle a) { return to_numpy(to_tensor(a)); })
+      .def_property_readonly("ndim", [](py::handle a) { return to_tensor(a).ndim(); })
+      .def("get_shape", [](py::handle a) { return shape_to_py(to_tensor(a).shape()); })
+      .def_property_readonly("device", [](py::handle) { return "/job:localhost/replica:0/task:0/device:CPU:0"; })
+      .def_property_readonly_static("__array_priority__", [](py::handle) { return 100; });
+  cls.attr("__hash__") = py::none();
+}
+
+}  // namespace
+
+void bind_tensor(py::module_& m) {
+  py::enum_<DType>(m, "DType")
+      .value("float32", DType::Float32)
+      .value("float64", DType::Float64)
+      .value("int32", DType::Int32)
+      .value("int64", DType::Int64)
+      .value("bool", DType::Bool)
+      .def_property_readonly("is_floating", [](DType d) { return is_floating(d); })
+      .def_property_readonly("is_integer", [](DType d) { return is_integer(d); })
+      .def_property_readonly("is_bool", [](DType d) { return d == DType::Bool; })
+      .def_property_readonly("size", [](DType d) { return dtype_size(d); })
+      .def_property_readonly("as_numpy_dtype", [](DType d) {
+        return py::module_::import("numpy").attr(dtype_name(d) == std::string("bool") ? "bool_" : dtype_name(d));
+      })
+      .def_property_readonly("base_dtype", [](DType d) { return d; })
+      .def("__repr__", [](DType d) { return std::string("gt.") + dtype_name(d); })
+      .def("__str__", [](DType d) { return std::string("<dtype: '") + dtype_name(d) + "'>"; });
+
+  m.def("as_dtype", &dtype_from_py, py::arg("type_value"));
+
+  py::class_<TensorImpl, TensorPtr> tensor(m, "Tensor", py::dynamic_attr());
+  tensor
+      .def_property_readonly("shape", [](const TensorImpl& t) { return shape_to_py(t.shape); })
+      .def_property_readonly("dtype", [](const TensorImpl& t) { return t.dtype; })
+      .def("__repr__", [](const TensorPtr& t) {
+        Tensor x(t);
+        return "<gt.Tensor: shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) +
+               ", numpy=" + numpy_text(x) + ">";
+      })
+      .def("__str__", [](const TensorPtr& t) {
+        Tensor x(t);
+        py::array arr = to_numpy(x);
+        std::string body = x.ndim() == 0 ? std::string(py::str(arr[py::tuple()])) : std::string(py::str(arr));
+        return "gt.Tensor(" + body + ", shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ")";
+      });
+  add_operators(tensor);
+
+  py::class_<Variable, std::shared_ptr<Variable>> var(m, "Variable", py::dynamic_attr());
+  var.def(py::init([](py::object initial_value, bool trainable, py::object name, py::object dtype) {
+             std::optional<DType> d;
+             if (!dtype.is_none()) d = dtype_from_py(dtype);
+             if (initial_value.is_none()) throw InvalidArgument("Variable: initial_value must be given");
+             if (py::isinstance<py::function>(initial_value)) initial_value = initial_value();
+             Tensor init = to_tensor(initial_value, std::nullopt, d);
+             std::string n = name.is_none() ? "Variable" : name.cast<std::string>();
+             return std::make_shared<Variable>(init, trainable, n);
+           }),
+           py::arg("initial_value") = py::none(), py::arg("trainable") = true, py::arg("name") = py::none(),
+           py::arg("dtype") = py::none())
+      .def_property_readonly("shape", [](const Variable& v) { return shape_to_py(v.shape()); })
+      .def_property_readonly("dtype", &Variable::dtype)
+      .def_property_readonly("trainable", &Variable::trainable)
+      .def_property_readonly("name", [](const Variable& v) { return v.name() + ":0"; })
+      .def("read_value", [](Variable& v) { return wrap(v.read()); })
+      .def("value", [](Variable& v) { return wrap(v.read()); })
+      .def("assign", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
+             v->assign(to_tensor(value, v->dtype(), v->dtype()));
+             return v;
+           }, py::arg("value"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
+           py::arg("read_value") = true)
+      .def("assign_add", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
+             v->assign_add(to_tensor(value, v->dtype(), v->dtype()));
+             return v;
+           }, py::arg("delta"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
+           py::arg("read_value") = true)
+      .def("assign_sub", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
+             v->assign_sub(to_tensor(value, v->dtype(), v->dtype()));
+             return v;
+           }, py::arg("delta"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
+           py::arg("read_value") = true)
+      .def("__repr__", [](const Variable& v) {
+        return "<gt.Variable '" + v.name() + ":0' shape=" + v.shape().str() + " dtype=" + dtype_name(v.dtype()) +
+               ", numpy=" + numpy_text(v.value()) + ">";
+      });
+  add_operators(var);
+}
+
+}  // namespace gt::py_bind

@@ -1,0 +1,235 @@
+#include "convert.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+namespace gt::py_bind {
+
+namespace {
+py::object& tensor_shape_class() {
+  static py::object* cls = new py::object();  // leaked: lives as long as the interpreter
+  return *cls;
+}
+py::module_& numpy() {
+  static py::module_* np = new py::module_(py::module_::import("numpy"));
+  return *np;
+}
+
+DType dtype_from_numpy(const py::dtype& d) {
+  const char kind = d.kind();
+  const auto size = d.itemsize();
+  if (kind == 'f' && size == 4) return DType::Float32;
+  if (kind == 'f' && size == 8) return DType::Float64;
+  if (kind == 'i' && size == 4) return DType::Int32;
+  if (kind == 'i' && size == 8) return DType::Int64;
+  if (kind == 'b') return DType::Bool;
+  throw TypeError_("unsupported dtype " + std::string(py::str(d)) +
+                   ": gradtape supports float32, float64, int32, int64 and bool (cast the array first)");
+}
+
+const char* numpy_name(DType d) { return dtype_name(d); }
+
+// Converts a NumPy array (any layout) to a tensor of `target` dtype, by copy.
+Tensor from_array(py::array arr, DType target, bool from_python) {
+  DType src = dtype_from_numpy(arr.dtype());
+  if (is_floating(src) && !is_floating(target) && target != DType::Bool) {
+    // float -> int only when every value is integral (TensorFlow refuses any fraction)
+    py::object ok = numpy().attr("all")(numpy().attr("equal")(numpy().attr("floor")(arr), arr));
+    if (!ok.cast<bool>())
+      throw TypeError_(std::string("cannot convert non-integral float values to ") + dtype_name(target));
+  }
+  if (src != target) arr = arr.attr("astype")(numpy_name(target));
+  arr = numpy().attr("ascontiguousarray")(arr);
+  std::vector<int64_t> dims(arr.shape(), arr.shape() + arr.ndim());
+  (void)from_python;
+  return from_data(arr.data(), target, Shape(dims));
+}
+}  // namespace
+
+void set_tensor_shape_class(py::object cls) { tensor_shape_class() = std::move(cls); }
+
+py::object shape_to_py(const Shape& s) {
+  py::tuple t(s.rank());
+  for (int i = 0; i < s.rank(); ++i) t[i] = py::int_(s[i]);
+  if (tensor_shape_class()) return tensor_shape_class()(t);
+  return std::move(t);
+}
+
+DType dtype_from_py(py::handle h) {
+  if (py::isinstance<DType>(h)) return h.cast<DType>();
+  if (py::isinstance<py::str>(h)) {
+    std::string s = h.cast<std::string>();
+    if (s == "float32") return DType::Float32;
+    if (s == "float64" || s == "double") return DType::Float64;
+    if (s == "int32") return DType::Int32;
+    if (s == "int64") return DType::Int64;
+    if (s == "bool") return DType::Bool;
+    throw TypeError_("unknown dtype '" + s + "'");
+  }
+  if (h.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float32;
+  if (h.ptr() == reinterpret_cast<PyObject*>(&PyLong_Type)) return DType::Int32;
+  if (h.ptr() == reinterpret_cast<PyObject*>(&PyBool_Type)) return DType::Bool;
+  try {
+    return dtype_from_numpy(py::dtype::from_args(py::reinterpret_borrow<py::object>(h)));
+  } catch (py::error_already_set&) {
+    throw TypeError_("cannot interpret " + std::string(py::repr(h)) + " as a dtype");
+  }
+}
+
+bool is_tensor_like(py::handle h) {
+  return py::isinstance<TensorImpl>(h) || py::isinstance<Variable>(h);
+}
+
+Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> dtype) {
+  if (py::isinstance<TensorImpl>(h)) {
+    Tensor t(h.cast<std::shared_ptr<TensorImpl>>());
+    if (dtype && *dtype != t.dtype())
+      throw InvalidArgument(std::string("tensor of dtype ") + dtype_name(t.dtype()) +
+                            " cannot be converted to requested dtype " + dtype_name(*dtype) + " (use gt.cast)");
+    return t;
+  }
+  if (py::isinstance<Variable>(h)) {
+    Tensor t = h.cast<Variable&>().read();
+    if (dtype && *dtype != t.dtype())
+      throw InvalidArgument(std::string("variable of dtype ") + dtype_name(t.dtype()) +
+                            " cannot be converted to requested dtype " + dtype_name(*dtype));
+    return t;
+  }
+  PyObject* o = h.ptr();
+  if (h.is_none()) throw TypeError_("cannot convert None to a tensor");
+  // Python scalars: the fast path of `x * 2.0`.
+  if (PyBool_Check(o)) {
+    DType d = dtype.value_or(DType::Bool);
+    return scalar(o == Py_True ? 1.0 : 0.0, d);
+  }
+  if (PyFloat_Check(o)) {
+    double v = PyFloat_AS_DOUBLE(o);
+    DType d = dtype ? *dtype : (hint && is_floating(*hint) ? *hint : DType::Float32);
+    if (!is_floating(d)) {
+      if (d == DType::Bool || std::floor(v) != v)
+        throw TypeError_("cannot convert " + std::string(py::repr(h)) + " to a tensor of dtype " + dtype_name(d));
+    }
+    return scalar(v, d);
+  }
+  if (PyLong_Check(o)) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow) throw InvalidArgument("integer " + std::string(py::repr(h)) + " is out of the int64 range");
+    DType d;
+    if (dtype) d = *dtype;
+    else if (hint && *hint != DType::Bool) d = *hint;
+    else d = (v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max()) ? DType::Int32 : DType::Int64;
+    if (d == DType::Int32 && (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()))
+      throw InvalidArgument("integer " + std::to_string(v) + " is out of the int32 range");
+    if (d == DType::Int64) {
+      Tensor t = Tensor::empty(DType::Int64, Shape());
+      t.data<int64_t>()[0] = v;
+      return t;
+    }
+    return scalar(double(v), d);
+  }
+  // NumPy arrays, NumPy scalars, nested lists and tuples, objects with __array__.
+  const bool is_ndarray = py::isinstance<py::array>(h);
+  const bool is_numpy_scalar = py::isinstance(h, numpy().attr("generic"));
+  py::array arr;
+  try {
+    arr = numpy().attr("asarray")(h);
+  } catch (py::error_already_set& e) {
+    throw TypeError_("cannot convert " + std::string(py::str(py::type::of(h).attr("__name__"))) +
+                     " to a tensor: " + e.what());
+  }
+  if (arr.dtype().kind() == 'O' || arr.dtype().kind() == 'U' || arr.dtype().kind() == 'S')
+    throw TypeError_("cannot convert " + std::string(py::repr(h)).substr(0, 80) + " to a tensor");
+  if (arr.ndim() > kMaxRank)
+    throw InvalidArgument("rank " + std::to_string(arr.ndim()) + " exceeds the maximum rank " + std::to_string(kMaxRank));
+  DType src = dtype_from_numpy(arr.dtype());
+  DType target;
+  if (dtype) {
+    target = *dtype;
+  } else if (is_ndarray || is_numpy_scalar) {
+    // NumPy values keep their dtype, except as the operand of a float tensor, whose dtype
+    // they take (TensorFlow converts the other operand to the tensor's dtype)
+    target = (hint && is_floating(*hint) && is_floating(src)) ? *hint : src;
+  } else {
+    // Python lists: floats are float32, ints int32 (int64 when they do not fit)
+    if (src == DType::Float64) target = (hint && is_floating(*hint)) ? *hint : DType::Float32;
+    else if (src == DType::Int64) {
+      target = hint && is_integer(*hint) ? *hint : DType::Int32;
+      if (hint && is_floating(*hint)) target = *hint;
+      if (target == DType::Int32) {
+        py::object mx = numpy().attr("max")(arr), mn = numpy().attr("min")(arr);
+        if (arr.size() && (mx.cast<long long>() > std::numeric_limits<int32_t>::max() ||
+                           mn.cast<long long>() < std::numeric_limits<int32_t>::min()))
+          target = DType::Int64;
+      }
+    } else target = src;
+  }
+  return from_array(arr, target, !is_ndarray);
+}
+
+std::pair<Tensor, Tensor> to_tensor_pair(py::handle a, py::handle b) {
+  if (is_tensor_like(a) || !is_tensor_like(b)) {
+    Tensor ta = to_tensor(a);
+    return {ta, to_tensor(b, ta.dtype())};
+  }
+  Tensor tb = to_tensor(b);
+  return {to_tensor(a, tb.dtype()), tb};
+}
+
+py::array to_numpy(const Tensor& t) {
+  const char* fmt = nullptr;
+  switch (t.dtype()) {
+    case DType::Float32: fmt = "float32"; break;
+    case DType::Float64: fmt = "float64"; break;
+    case DType::Int32: fmt = "int32"; break;
+    case DType::Int64: fmt = "int64"; break;
+    case DType::Bool: fmt = "bool"; break;
+  }
+  std::vector<py::ssize_t> shape(t.shape().data(), t.shape().data() + t.ndim());
+  std::vector<py::ssize_t> strides(size_t(t.ndim()));
+  int64_t st[kMaxRank];
+  contiguous_strides(t.shape(), st);
+  for (int i = 0; i < t.ndim(); ++i) strides[size_t(i)] = st[i] * py::ssize_t(dtype_size(t.dtype()));
+  // The capsule owns one reference to the storage: the view keeps the data alive.
+  Storage* s = t.impl()->storage.get();
+  s->retain();
+  py::capsule owner(s, [](void* p) { static_cast<Storage*>(p)->release(); });
+  py::array arr(py::dtype(fmt), shape, strides, t.raw(), owner);
+  py::detail::array_proxy(arr.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  return arr;
+}
+
+std::vector<int64_t> ints_from_py(py::handle h, const char* what) {
+  std::vector<int64_t> v;
+  if (is_tensor_like(h) || py::isinstance<py::array>(h)) {
+    Tensor t = to_tensor(h);
+    if (!is_integer(t.dtype()))
+      throw TypeError_(std::string(what) + " must be integers, got a tensor of dtype " + dtype_name(t.dtype()));
+    for (int64_t i = 0; i < t.numel(); ++i)
+      v.push_back(t.dtype() == DType::Int32 ? t.data<int32_t>()[i] : t.data<int64_t>()[i]);
+    return v;
+  }
+  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return {h.cast<int64_t>()};
+  if (py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h)) {
+    for (py::handle item : h) {
+      if (!PyLong_Check(item.ptr()) && !py::isinstance(item, numpy().attr("integer")))
+        throw TypeError_(std::string(what) + " must be integers, got " + std::string(py::repr(item)));
+      v.push_back(item.cast<int64_t>());
+    }
+    return v;
+  }
+  throw TypeError_(std::string(what) + " must be an int or a list of ints, got " + std::string(py::repr(h)));
+}
+
+Axes axes_from_py(py::handle h) {
+  if (h.is_none()) return std::nullopt;
+  return ints_from_py(h, "axis");
+}
+
+py::object wrap(const Tensor& t) {
+  if (!t.defined()) return py::none();
+  return py::cast(t.impl());
+}
+
+}  // namespace gt::py_bind

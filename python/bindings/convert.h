@@ -1,0 +1,37 @@
+#pragma once
+// Python <-> core conversions shared by the bind_*.cpp files: dtypes, tensors from Python
+// values (scalars, nested lists, NumPy arrays, variables), tensors to NumPy, axes.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <optional>
+#include <vector>
+
+#include "gradtape/gradtape.h"
+
+namespace py = pybind11;
+
+namespace gt::py_bind {
+
+// A DType from a DType, a string ('float32'), a NumPy dtype or type; TypeError otherwise.
+DType dtype_from_py(py::handle h);
+// Whether h is a gradtape Tensor or Variable.
+bool is_tensor_like(py::handle h);
+// Converts a Python value to a tensor. `hint` is the dtype of the other operand (a Python
+// scalar takes it); `dtype` is a requested dtype (values are converted to it).
+Tensor to_tensor(py::handle h, std::optional<DType> hint = std::nullopt,
+                 std::optional<DType> dtype = std::nullopt);
+// Converts two operands of a binary op: a tensor operand decides a scalar operand's dtype.
+std::pair<Tensor, Tensor> to_tensor_pair(py::handle a, py::handle b);
+// A read-only NumPy view of t (it keeps t's storage alive).
+py::array to_numpy(const Tensor& t);
+// An axis argument: None (all), an int, a list/tuple of ints, or an integer tensor.
+Axes axes_from_py(py::handle h);
+std::vector<int64_t> ints_from_py(py::handle h, const char* what);
+// Wraps a (possibly undefined) tensor for Python: None when undefined.
+py::object wrap(const Tensor& t);
+// A gradtape.TensorShape (a tuple subclass) for a shape.
+py::object shape_to_py(const Shape& s);
+void set_tensor_shape_class(py::object cls);
+
+}  // namespace gt::py_bind

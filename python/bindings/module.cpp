@@ -1,0 +1,31 @@
+// gradtape._core: the bindings are a list of bind_* calls, and the exception mapping.
+#include "convert.h"
+
+namespace gt::py_bind {
+void bind_tensor(py::module_& m);
+void bind_ops(py::module_& m);
+void bind_tape(py::module_& m);
+void bind_op_table(py::module_& m);
+}  // namespace gt::py_bind
+
+PYBIND11_MODULE(_core, m) {
+  using namespace gt::py_bind;
+  m.doc() = "gradtape's C++ core: tensors, ops with their gradients, and the tape";
+  static py::exception<gt::InvalidArgument> invalid_argument(m, "InvalidArgumentError", PyExc_ValueError);
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const gt::InvalidArgument& e) {
+      py::set_error(invalid_argument, e.what());
+    } catch (const gt::TypeError_& e) {
+      py::set_error(PyExc_TypeError, e.what());
+    } catch (const gt::TapeError& e) {
+      py::set_error(PyExc_RuntimeError, e.what());
+    }
+  });
+  bind_tensor(m);
+  bind_ops(m);
+  bind_tape(m);
+  bind_op_table(m);
+  m.def("_set_tensor_shape_class", &set_tensor_shape_class);
+}

@@ -1,0 +1,37 @@
+"""gradtape: reverse-mode automatic differentiation with a C++ core and TensorFlow's API.
+
+    import gradtape as gt
+    w = gt.Variable(5.)
+    with gt.GradientTape() as tape:
+        z = 3 * w ** 2
+    tape.gradient(z, w)   # <gt.Tensor: shape=(), dtype=float32, numpy=30.0>
+"""
+from . import _core
+from ._core import (  # noqa: F401
+    DType, Tensor, Variable, as_dtype, constant, convert_to_tensor, identity, stop_gradient,
+    # ops (also under gradtape.math)
+    abs, add, boolean_mask, broadcast_to, cast, clip_by_value, concat, cos, divide, equal, exp,
+    expand_dims, expm1, fill, floor, floordiv, floormod, gather, greater, greater_equal, less,
+    less_equal, log, log1p, logical_and, logical_not, logical_or, matmul, maximum, minimum,
+    multiply, negative, not_equal, one_hot, ones, ones_like, pow, range, reciprocal, reduce_all,
+    reduce_any, reduce_logsumexp, reduce_max, reduce_mean, reduce_min, reduce_prod, reduce_sum,
+    reshape, rsqrt, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract, tan, tanh,
+    transpose, truediv, where, zeros, zeros_like,
+)
+from . import errors, math, nest, nn  # noqa: F401
+from ._shape import TensorShape
+from .custom_gradient import custom_gradient  # noqa: F401
+from .tape import GradientTape, UnconnectedGradients  # noqa: F401
+
+_core._set_tensor_shape_class(TensorShape)
+
+float32 = DType.float32
+float64 = DType.float64
+int32 = DType.int32
+int64 = DType.int64
+bool = DType.bool  # noqa: A001 (TensorFlow's name)
+double = float64
+
+newaxis = None
+
+__version__ = "0.1.0"

@@ -1,0 +1,69 @@
+"""@gradtape.custom_gradient: a function with its own gradient rule.
+
+The decorated function runs with recording paused; its result is then recorded as one op
+whose rule calls the user's `grad_fn` (through a single C++ hook). Variables read inside the
+function are recorded as extra inputs, and `grad_fn` gets them as `variables=`, as in TF.
+"""
+import functools
+import inspect
+
+from . import _core
+from . import nest
+from ._core import Tensor, Variable
+
+__all__ = ["custom_gradient"]
+
+
+def _accepts_variables(fn):
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return True
+    return "variables" in params or any(p.kind == p.VAR_KEYWORD for p in params.values())
+
+
+def custom_gradient(f=None):
+    """Decorates `f(*args) -> (y, grad_fn)`; `grad_fn(*dy)` returns one gradient per arg."""
+    if f is None:
+        return custom_gradient
+
+    @functools.wraps(f)
+    def decorated(*args, **kwargs):
+        log = _core._VariableAccessLog()
+        with log, _core._PauseRecording():
+            result, grad_fn = f(*args, **kwargs)
+        accessed = log.stop()
+        arg_vars = [a for a in args if isinstance(a, Variable)]
+        variables = [v for v in accessed if not any(v is a for a in arg_vars)]
+        variables = [v for v in variables if v.trainable]
+        if variables and not _accepts_variables(grad_fn):
+            raise TypeError(
+                "If using @custom_gradient with a function that uses variables, then grad_fn "
+                "must accept a keyword argument 'variables'.")
+        # Reading args and variables now (not paused) lets the active tapes watch them.
+        inputs = [a if isinstance(a, Tensor) else _core.convert_to_tensor(a) for a in args]
+        var_values = [v.read_value() for v in variables]
+        n_in = len(inputs)
+
+        def hook(upstream):
+            if variables:
+                in_grads, var_grads = grad_fn(*upstream, variables=variables)
+                var_grads = list(var_grads)
+                if len(var_grads) != len(variables):
+                    raise ValueError("custom_gradient: grad_fn returned %d variable gradients for %d variables"
+                                     % (len(var_grads), len(variables)))
+            else:
+                in_grads, var_grads = grad_fn(*upstream), []
+            if n_in == 1 and not isinstance(in_grads, (list, tuple)):
+                in_grads = [in_grads]
+            in_grads = list(in_grads) if isinstance(in_grads, (list, tuple)) else [in_grads]
+            if len(in_grads) != n_in:
+                raise ValueError("custom_gradient: grad_fn returned %d gradients for %d inputs"
+                                 % (len(in_grads), n_in))
+            return in_grads + var_grads
+
+        flat = nest.flatten(result)
+        outs = _core._record_custom(inputs + var_values, flat, hook)
+        return nest.pack_sequence_as(result, outs)
+
+    return decorated

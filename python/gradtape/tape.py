@@ -1,0 +1,149 @@
+"""gradtape.GradientTape: TensorFlow's tape API over the C++ tape."""
+import enum
+import warnings
+
+from . import _core
+from . import nest
+from ._core import Tensor, Variable
+
+__all__ = ["GradientTape", "UnconnectedGradients"]
+
+
+class UnconnectedGradients(enum.Enum):
+    """What `gradient` returns for a source the target does not depend on."""
+
+    NONE = "none"
+    ZERO = "zero"
+
+
+def _zero_flag(unconnected_gradients):
+    value = getattr(unconnected_gradients, "value", unconnected_gradients)
+    if value == "none":
+        return False
+    if value == "zero":
+        return True
+    raise ValueError(
+        "Unknown value for unconnected_gradients: %r (expected 'none' or 'zero')" % (unconnected_gradients,))
+
+
+def _check_sources(flat_sources):
+    for s in flat_sources:
+        if not isinstance(s, (Tensor, Variable)):
+            raise TypeError(
+                "gradient sources must be tensors or variables, got %s" % type(s).__name__)
+        if not s.dtype.is_floating:
+            warnings.warn(
+                "The dtype of the source tensor must be floating (e.g. gt.float32) when calling "
+                "GradientTape.gradient, got %r; its gradient is None" % (s.dtype,), stacklevel=3)
+
+
+class GradientTape:
+    """Records the ops run inside its `with` block so that gradients can be computed.
+
+    As in TensorFlow: trainable variables read inside the block are watched automatically
+    (unless `watch_accessed_variables=False`); constants through `watch()`. A non-persistent
+    tape answers one `gradient` (or `jacobian`) call and frees what it holds as it goes; a
+    persistent one answers many and is freed with the object.
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self._tape = _core._Tape(persistent, watch_accessed_variables)
+        self._persistent = persistent
+
+    def __enter__(self):
+        self._tape.push()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self._tape.pop()
+        return False
+
+    # -- watching --
+    def watch(self, tensor):
+        """Ensures `tensor` (a tensor, a variable, or a nest of them) is traced by this tape."""
+        for t in nest.flatten(tensor):
+            if not isinstance(t, (Tensor, Variable)):
+                raise ValueError(
+                    "Passed in object %r of type %r, not tf.Tensor or tf.Variable or ExtensionType."
+                    % (t, type(t).__name__))
+            if not t.dtype.is_floating:
+                warnings.warn(
+                    "The dtype of the watched tensor must be floating (e.g. gt.float32), got %r"
+                    % (t.dtype,), stacklevel=2)
+                continue
+            self._tape.watch(t)
+
+    def watched_variables(self):
+        """The variables this tape watched, in the order it first watched them."""
+        return tuple(self._tape.watched_variables())
+
+    def stop_recording(self):
+        """A context manager in which this tape records nothing."""
+        return _StopRecording(self._tape)
+
+    def reset(self):
+        """Clears everything recorded so far; inside the block, recording goes on afresh."""
+        self._tape.reset()
+
+    # -- differentiating --
+    def gradient(self, target, sources, output_gradients=None,
+                 unconnected_gradients=UnconnectedGradients.NONE):
+        """d(sum of targets)/d(source) for each source, in the structure of `sources`."""
+        if target is None:
+            raise TypeError("Argument `target` should be a list or nested structure of Tensors, "
+                            "Variables or CompositeTensors to be differentiated, but received None.")
+        zero = _zero_flag(unconnected_gradients)
+        if self._tape.active and self._persistent:
+            warnings.warn(
+                "Calling GradientTape.gradient on a persistent tape inside its context is "
+                "significantly less efficient than calling it outside the context (it records "
+                "the gradient computation itself).", stacklevel=2)
+        # Fast path: one target, a list of tensors/variables as sources.
+        single = isinstance(sources, (Tensor, Variable))
+        flat_sources = [sources] if single else nest.flatten(sources)
+        _check_sources(flat_sources)
+        flat_targets = nest.flatten(target)
+        if output_gradients is not None:
+            flat_out = nest.flatten(output_gradients)
+            if len(flat_out) != len(flat_targets):
+                raise ValueError("output_gradients has %d entries for %d targets"
+                                 % (len(flat_out), len(flat_targets)))
+        else:
+            flat_out = []
+        grads = self._tape.gradient(flat_targets, flat_sources, flat_out, zero)
+        if single:
+            return grads[0]
+        return nest.pack_sequence_as(sources, grads)
+
+    def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
+                 parallel_iterations=None, experimental_use_pfor=True):
+        """The full Jacobian of `target` with respect to each source: target.shape + source.shape."""
+        zero = _zero_flag(unconnected_gradients)
+        single = isinstance(sources, (Tensor, Variable))
+        flat_sources = [sources] if single else nest.flatten(sources)
+        _check_sources(flat_sources)
+        jac = self._tape.jacobian(target, flat_sources, zero)
+        return jac[0] if single else nest.pack_sequence_as(sources, jac)
+
+    def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
+                       parallel_iterations=None, experimental_use_pfor=True):
+        """Per-example Jacobians [B, y..., x...] of target [B, y...] wrt source [B, x...]."""
+        zero = _zero_flag(unconnected_gradients)
+        _check_sources([source])
+        return self._tape.batch_jacobian(target, source, zero)
+
+
+class _StopRecording:
+    def __init__(self, tape):
+        self._tape = tape
+
+    def __enter__(self):
+        if not self._tape.active:
+            raise ValueError("Tape must be recording when stop_recording is called "
+                             "(use it inside the tape's `with` block).")
+        self._was = self._tape.recording
+        self._tape.recording = False
+
+    def __exit__(self, *exc):
+        self._tape.recording = self._was
+        return False
