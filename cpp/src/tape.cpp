@@ -4,7 +4,9 @@
 #include <algorithm>
 #include <atomic>
 #include <limits>
+#include <mutex>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "gradtape/gradient.h"
 #include "ops_common.h"
@@ -18,6 +20,24 @@ namespace {
 constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
 std::atomic<uint64_t> g_next_serial{1};
 std::atomic<int64_t> g_live_records{0};
+
+// Serials of the tapes that exist, for pruning stale links (touched only when a tensor
+// already has two links, and when tapes are made, reset or destroyed).
+std::mutex g_serials_mu;
+std::unordered_set<uint64_t>& live_serials() {
+  static auto* s = new std::unordered_set<uint64_t>();
+  return *s;
+}
+uint64_t register_serial() {
+  uint64_t s = g_next_serial.fetch_add(1);
+  std::lock_guard<std::mutex> lock(g_serials_mu);
+  live_serials().insert(s);
+  return s;
+}
+void unregister_serial(uint64_t s) {
+  std::lock_guard<std::mutex> lock(g_serials_mu);
+  live_serials().erase(s);
+}
 
 // One recorded op. Its input and output slots and saved tensors sit at [first, first+n_in+n_out)
 // of the tape's flat arrays; its attributes at [attr_first, attr_first+n_attrs).
@@ -62,8 +82,11 @@ struct TapeState {
   std::unordered_map<uint64_t, uint32_t> var_slots;
   std::vector<std::shared_ptr<Variable>> watched_vars;
 
-  TapeState(bool p, bool w) : serial(g_next_serial.fetch_add(1)), persistent(p), watch_accessed(w) {}
-  ~TapeState() { clear(); }
+  TapeState(bool p, bool w) : serial(register_serial()), persistent(p), watch_accessed(w) {}
+  ~TapeState() {
+    clear();
+    unregister_serial(serial);
+  }
 
   uint32_t new_slot() {
     if (next_slot == kNoSlot) throw TapeError("tape has too many recorded tensors");
@@ -347,7 +370,8 @@ void Tape::reset() {
   s.watched_vars.clear();
   s.next_slot = 0;
   s.used = false;
-  s.serial = g_next_serial.fetch_add(1);  // every old link now points nowhere
+  unregister_serial(s.serial);
+  s.serial = register_serial();  // every old link now points nowhere
 }
 
 namespace {
@@ -502,6 +526,11 @@ void VariableAccessLog::add(const std::shared_ptr<Variable>& v) {
   for (const auto& w : vars_)
     if (w == v) return;
   vars_.push_back(v);
+}
+
+bool detail::tape_alive(uint64_t serial) {
+  std::lock_guard<std::mutex> lock(g_serials_mu);
+  return live_serials().count(serial) != 0;
 }
 
 bool any_tape_recording() { return detail::tls_recording != 0; }

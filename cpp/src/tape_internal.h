@@ -1,9 +1,12 @@
 #pragma once
+#include <cstdint>
 // Internals shared by tape.cpp and variable.cpp.
 namespace gt {
 class Variable;
 namespace detail {
 // Tells this thread's recording tapes and access logs that `v` was read.
 void notify_variable_read(Variable& v);
+// Whether the tape with this serial still exists (stale tape links are pruned with it).
+bool tape_alive(uint64_t serial);
 }  // namespace detail
 }  // namespace gt

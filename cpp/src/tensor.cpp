@@ -6,7 +6,10 @@
 #include <new>
 #include <sstream>
 
+#include <algorithm>
+
 #include "allocator.h"
+#include "tape_internal.h"
 #include "gradtape/errors.h"
 
 namespace gt {
@@ -138,6 +141,18 @@ bool TensorImpl::find_link(uint64_t tape, uint32_t* slot) const {
 }
 
 void TensorImpl::add_link(uint64_t tape, uint32_t slot) {
+  if (n_links < 2) { links[n_links++] = TapeLink{tape, slot}; return; }
+  // Full: drop links to tapes that are gone (a long-lived tensor such as a variable's value
+  // is linked by every tape that reads it), then append.
+  int kept = 0;
+  for (int i = 0; i < n_links; ++i)
+    if (detail::tape_alive(links[i].tape)) links[kept++] = links[i];
+  n_links = uint8_t(kept);
+  if (more_links) {
+    auto& v = *more_links;
+    v.erase(std::remove_if(v.begin(), v.end(), [](const TapeLink& l) { return !detail::tape_alive(l.tape); }), v.end());
+    while (n_links < 2 && !v.empty()) { links[n_links++] = v.back(); v.pop_back(); }
+  }
   if (n_links < 2) { links[n_links++] = TapeLink{tape, slot}; return; }
   if (!more_links) more_links = std::make_unique<std::vector<TapeLink>>();
   more_links->push_back(TapeLink{tape, slot});
