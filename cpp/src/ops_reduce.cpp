@@ -81,7 +81,10 @@ constexpr T highest() {
 Reduction reduction_from_attrs(const VjpCtx& c) {
   Reduction r;
   const Tensor& x = c.in[0];
-  for (int i = 1; i < c.n_attrs; ++i) r.reduced[c.attrs[i]] = true;
+  for (int i = 1; i < c.n_attrs; ++i) {
+    r.reduced[c.attrs[i]] = true;
+    r.axes.push_back(c.attrs[i]);
+  }
   for (int i = 0; i < x.ndim(); ++i) r.kept.push_back(r.reduced[i] ? 1 : x.shape()[i]);
   return r;
 }

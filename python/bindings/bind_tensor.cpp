@@ -188,7 +188,8 @@ void add_operators(Cls& cls) {
 }  // namespace
 
 void bind_tensor(py::module_& m) {
-  py::enum_<DType>(m, "DType")
+  py::enum_<DType> dtype_cls(m, "DType");
+  dtype_cls
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
       .value("int32", DType::Int32)
@@ -202,8 +203,12 @@ void bind_tensor(py::module_& m) {
         return py::module_::import("numpy").attr(dtype_name(d) == std::string("bool") ? "bool_" : dtype_name(d));
       })
       .def_property_readonly("base_dtype", [](DType d) { return d; })
-      .def("__repr__", [](DType d) { return std::string("gt.") + dtype_name(d); })
-      .def("__str__", [](DType d) { return std::string("<dtype: '") + dtype_name(d) + "'>"; });
+;
+  // Set after enum_ has installed its own: TensorFlow's form, gt.float32.
+  dtype_cls.attr("__repr__") = py::cpp_function([](DType d) { return std::string("gt.") + dtype_name(d); },
+                                                py::name("__repr__"), py::is_method(dtype_cls));
+  dtype_cls.attr("__str__") = py::cpp_function([](DType d) { return std::string("<dtype: '") + dtype_name(d) + "'>"; },
+                                               py::name("__str__"), py::is_method(dtype_cls));
 
   m.def("as_dtype", &dtype_from_py, py::arg("type_value"));
 
@@ -243,17 +248,17 @@ void bind_tensor(py::module_& m) {
       .def("read_value", [](Variable& v) { return wrap(v.read()); })
       .def("value", [](Variable& v) { return wrap(v.read()); })
       .def("assign", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
-             v->assign(to_tensor(value, v->dtype(), v->dtype()));
+             v->assign(is_tensor_like(value) ? to_tensor(value) : to_tensor(value, v->dtype(), v->dtype()));
              return v;
            }, py::arg("value"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
            py::arg("read_value") = true)
       .def("assign_add", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
-             v->assign_add(to_tensor(value, v->dtype(), v->dtype()));
+             v->assign_add(is_tensor_like(value) ? to_tensor(value) : to_tensor(value, v->dtype(), v->dtype()));
              return v;
            }, py::arg("delta"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
            py::arg("read_value") = true)
       .def("assign_sub", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
-             v->assign_sub(to_tensor(value, v->dtype(), v->dtype()));
+             v->assign_sub(is_tensor_like(value) ? to_tensor(value) : to_tensor(value, v->dtype(), v->dtype()));
              return v;
            }, py::arg("delta"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
            py::arg("read_value") = true)

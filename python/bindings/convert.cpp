@@ -40,7 +40,7 @@ Tensor from_array(py::array arr, DType target, bool from_python) {
       throw TypeError_(std::string("cannot convert non-integral float values to ") + dtype_name(target));
   }
   if (src != target) arr = arr.attr("astype")(numpy_name(target));
-  arr = numpy().attr("ascontiguousarray")(arr);
+  arr = numpy().attr("asarray")(arr, py::arg("order") = "C");  // (ascontiguousarray makes 0-d 1-d)
   std::vector<int64_t> dims(arr.shape(), arr.shape() + arr.ndim());
   (void)from_python;
   return from_data(arr.data(), target, Shape(dims));
@@ -103,16 +103,19 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
     DType d = dtype.value_or(DType::Bool);
     return scalar(o == Py_True ? 1.0 : 0.0, d);
   }
-  if (PyFloat_Check(o)) {
+  if (PyFloat_CheckExact(o)) {  // (NumPy's float64 subclasses float: it takes the NumPy path)
     double v = PyFloat_AS_DOUBLE(o);
-    DType d = dtype ? *dtype : (hint && is_floating(*hint) ? *hint : DType::Float32);
+    if (!dtype && hint && !is_floating(*hint))
+      throw TypeError_("cannot convert " + std::string(py::repr(h)) + " to a tensor of dtype " + dtype_name(*hint) +
+                       " (the other operand's dtype)");
+    DType d = dtype ? *dtype : (hint ? *hint : DType::Float32);
     if (!is_floating(d)) {
       if (d == DType::Bool || std::floor(v) != v)
         throw TypeError_("cannot convert " + std::string(py::repr(h)) + " to a tensor of dtype " + dtype_name(d));
     }
     return scalar(v, d);
   }
-  if (PyLong_Check(o)) {
+  if (PyLong_CheckExact(o)) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
     if (overflow) throw InvalidArgument("integer " + std::string(py::repr(h)) + " is out of the int64 range");

@@ -1,0 +1,257 @@
+// C++ tests of the core through its public API only. A tiny runner: TEST(name) registers a
+// function; CHECK* record failures; main prints one line per failure and a closing
+// "N passed, M failed" line, and exits non-zero on any failure.
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gradtape/gradtape.h"
+
+namespace {
+
+struct Case {
+  const char* name;
+  std::function<void()> fn;
+};
+std::vector<Case>& cases() {
+  static std::vector<Case> c;
+  return c;
+}
+int g_failures_in_case = 0;
+
+struct Register {
+  Register(const char* n, std::function<void()> f) { cases().push_back({n, std::move(f)}); }
+};
+
+#define TEST(name)                                    \
+  void test_##name();                                 \
+  const Register reg_##name(#name, test_##name);      \
+  void test_##name()
+
+#define CHECK(cond)                                                               \
+  do {                                                                            \
+    if (!(cond)) {                                                                \
+      std::printf("  %s:%d: CHECK(%s) failed\n", __FILE__, __LINE__, #cond);      \
+      ++g_failures_in_case;                                                       \
+    }                                                                             \
+  } while (0)
+#define CHECK_NEAR(a, b, tol)                                                                        \
+  do {                                                                                               \
+    double a_ = (a), b_ = (b);                                                                       \
+    if (!(std::fabs(a_ - b_) <= (tol))) {                                                            \
+      std::printf("  %s:%d: %s = %.17g, expected %.17g\n", __FILE__, __LINE__, #a, a_, b_);         \
+      ++g_failures_in_case;                                                                          \
+    }                                                                                                \
+  } while (0)
+#define CHECK_THROWS(expr, type)                          \
+  do {                                                    \
+    bool thrown_ = false;                                 \
+    try {                                                 \
+      (void)(expr);                                       \
+    } catch (const type&) {                               \
+      thrown_ = true;                                     \
+    }                                                     \
+    CHECK(thrown_ && #expr " throws " #type);             \
+  } while (0)
+
+using namespace gt;
+
+Tensor vec(std::vector<double> v, DType d = DType::Float64) {
+  Tensor t = Tensor::empty(d, Shape{int64_t(v.size())});
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (d == DType::Float64) t.data<double>()[i] = v[i];
+    else t.data<float>()[i] = float(v[i]);
+  }
+  return t;
+}
+double at(const Tensor& t, int64_t i) {
+  return t.dtype() == DType::Float64 ? t.data<double>()[i] : double(t.data<float>()[i]);
+}
+
+TEST(broadcast_add) {
+  Tensor a = reshape(vec({1, 2, 3}), {3, 1});
+  Tensor b = reshape(vec({10, 20}), {1, 2});
+  Tensor c = a + b;
+  CHECK(c.shape() == Shape({3, 2}));
+  CHECK_NEAR(at(c, 0), 11, 0);
+  CHECK_NEAR(at(c, 5), 23, 0);
+  CHECK_THROWS(add(vec({1, 2}), vec({1, 2, 3})), InvalidArgument);
+  CHECK_THROWS(add(vec({1}), vec({1}, DType::Float32)), InvalidArgument);
+}
+
+TEST(matmul_and_reduce) {
+  Tensor a = reshape(vec({1, 2, 3, 4, 5, 6}), {2, 3});
+  Tensor b = reshape(vec({1, 0, 0, 1, 1, 1}), {3, 2});
+  Tensor c = matmul(a, b);  // [[4, 5], [10, 11]]
+  CHECK(c.shape() == Shape({2, 2}));
+  CHECK_NEAR(at(c, 0), 4, 0);
+  CHECK_NEAR(at(c, 3), 11, 0);
+  CHECK_NEAR(reduce_sum(c).item(), 30, 0);
+  Tensor m = reduce_max(a, std::vector<int64_t>{1});
+  CHECK_NEAR(at(m, 0), 3, 0);
+  CHECK_NEAR(at(m, 1), 6, 0);
+  CHECK_THROWS(reduce_sum(a, std::vector<int64_t>{2}), InvalidArgument);
+}
+
+TEST(seed_gradient) {
+  auto w1 = std::make_shared<Variable>(scalar(5, DType::Float32));
+  auto w2 = std::make_shared<Variable>(scalar(3, DType::Float32));
+  Tape tape;
+  tape.push();
+  Tensor a = w1->read(), b = w2->read();
+  Tensor z = 3.0 * square(a) + 2.0 * a * b;
+  tape.pop();
+  std::vector<Tensor> g = tape.gradient({z}, {w1, w2});
+  CHECK_NEAR(g[0].item(), 36, 0);
+  CHECK_NEAR(g[1].item(), 10, 0);
+  CHECK_THROWS(tape.gradient({z}, {w1}), TapeError);
+}
+
+TEST(hessian_by_nested_tapes) {
+  Tensor x = scalar(2, DType::Float64);
+  Tape outer(true);
+  outer.push();
+  outer.watch(x);
+  Tape inner;
+  inner.push();
+  inner.watch(x);
+  Tensor y = x * x * x;
+  inner.pop();
+  Tensor dy = inner.gradient({y}, {x})[0];  // 3x^2 = 12, recorded by the outer tape
+  outer.pop();
+  CHECK_NEAR(dy.item(), 12, 0);
+  CHECK_NEAR(outer.gradient({dy}, {x})[0].item(), 12, 0);  // 6x
+}
+
+TEST(stop_gradient_and_unconnected) {
+  Tensor x = scalar(1.5, DType::Float64), y = scalar(2, DType::Float64);
+  Tape t(true);
+  t.push();
+  t.watch(x);
+  t.watch(y);
+  Tensor z = x * stop_gradient(y);
+  t.pop();
+  std::vector<Tensor> g = t.gradient({z}, {x, y});
+  CHECK_NEAR(g[0].item(), 2, 0);
+  CHECK(!g[1].defined());
+  CHECK_NEAR(t.gradient({z}, {y}, {}, Unconnected::Zero)[0].item(), 0, 0);
+}
+
+TEST(long_chain_no_recursion) {
+  Tensor x = scalar(1, DType::Float64);
+  {
+    Tape t;
+    t.push();
+    t.watch(x);
+    Tensor y = x;
+    for (int i = 0; i < 200000; ++i) y = y * 1.000001;
+    t.pop();
+    CHECK_NEAR(t.gradient({y}, {x})[0].item(), std::pow(1.000001, 200000), 1e-6);
+  }
+  CHECK(live_records() == 0);
+}
+
+TEST(variable_copy_on_write) {
+  auto v = std::make_shared<Variable>(vec({1, 2}));
+  Tensor snap = v->read();
+  v->assign(vec({10, 20}));
+  CHECK_NEAR(at(snap, 1), 2, 0);
+  CHECK_NEAR(at(v->value(), 1), 20, 0);
+  snap = Tensor();
+  const void* before = v->value().raw();
+  v->assign_add(vec({1, 1}));
+  CHECK(v->value().raw() == before);  // unshared: written in place
+  CHECK_NEAR(at(v->value(), 0), 11, 0);
+  CHECK_THROWS(v->assign(vec({1, 2, 3})), InvalidArgument);
+}
+
+TEST(snapshot_semantics) {
+  auto v = std::make_shared<Variable>(scalar(3, DType::Float64));
+  Tape t;
+  t.push();
+  Tensor a = v->read();
+  Tensor y = a * a;
+  t.pop();
+  v->assign(scalar(10, DType::Float64));
+  CHECK_NEAR(t.gradient({y}, {v})[0].item(), 6, 0);
+}
+
+TEST(thread_locality) {
+  Tensor x = scalar(2, DType::Float64);
+  Tape t(true);
+  t.push();
+  t.watch(x);
+  Tensor from_thread;
+  std::thread th([&] { from_thread = x * x; });
+  th.join();
+  Tensor here = x * x;
+  t.pop();
+  CHECK(!t.gradient({from_thread}, {x})[0].defined());
+  CHECK_NEAR(t.gradient({here}, {x})[0].item(), 4, 0);
+}
+
+TEST(custom_gradient_hook) {
+  Tensor x = scalar(3, DType::Float64);
+  Tape t;
+  t.push();
+  t.watch(x);
+  Tensor y;
+  {
+    RecordingPause pause;
+    y = x * x;
+  }
+  Tensor y2 = stop_gradient(y);
+  record_custom({x}, {y2}, [](const std::vector<Tensor>& g) { return std::vector<Tensor>{g[0] * 100.0}; });
+  t.pop();
+  CHECK_NEAR(t.gradient({y2}, {x})[0].item(), 100, 0);
+}
+
+TEST(live_counts_return_to_baseline) {
+  int64_t tensors = live_tensors(), records = live_records();
+  {
+    Tensor x = vec({1, 2, 3});
+    Tape t(true);
+    t.push();
+    t.watch(x);
+    Tensor y = reduce_sum(exp(x) * x);
+    t.pop();
+    Tensor g = t.gradient({y}, {x})[0];
+    CHECK(live_records() > records);
+  }
+  CHECK(live_records() == records);
+  CHECK(live_tensors() == tensors);
+}
+
+TEST(bad_sizes_throw_before_allocating) {
+  CHECK_THROWS(Tensor::empty(DType::Float32, Shape({-1})), InvalidArgument);
+  CHECK_THROWS(Tensor::empty(DType::Float32, Shape({int64_t(1) << 40, int64_t(1) << 40})), InvalidArgument);
+  CHECK_THROWS(reshape(vec({1, 2}), {3}), InvalidArgument);
+  CHECK_THROWS(gather(vec({1, 2}), scalar(5, DType::Int32)), InvalidArgument);
+}
+
+}  // namespace
+
+int main() {
+  int passed = 0, failed = 0;
+  for (const Case& c : cases()) {
+    g_failures_in_case = 0;
+    try {
+      c.fn();
+    } catch (const std::exception& e) {
+      std::printf("  unexpected exception: %s\n", e.what());
+      ++g_failures_in_case;
+    }
+    if (g_failures_in_case) {
+      std::printf("FAILED %s\n", c.name);
+      ++failed;
+    } else {
+      std::printf("ok %s\n", c.name);
+      ++passed;
+    }
+  }
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}

@@ -1,0 +1,37 @@
+"""Runs the C++ tests of the core (cpp/tests, no Python involved) as part of pytest.
+
+The binary is built by the same CMake build as the extension when GRADTAPE_BUILD_TESTS=ON
+(.ci/run does this); otherwise this test configures and builds it once under build/cpp-tests.
+"""
+import glob
+import os
+import pathlib
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def find_or_build_binary():
+    found = sorted(glob.glob(str(ROOT / "build" / "*" / "cpp" / "tests" / "gradtape_cpp_tests")),
+                   key=os.path.getmtime)
+    if found:
+        return found[-1]
+    build = ROOT / "build" / "cpp-tests"
+    subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build), "-DGRADTAPE_BUILD_PYTHON=OFF",
+                    "-DGRADTAPE_BUILD_TESTS=ON", "-DCMAKE_BUILD_TYPE=Release"], check=True,
+                   capture_output=True)
+    subprocess.run(["cmake", "--build", str(build), "--target", "gradtape_cpp_tests", "-j2"], check=True,
+                   capture_output=True)
+    return str(build / "cpp" / "tests" / "gradtape_cpp_tests")
+
+
+def test_cpp_core_tests():
+    if not (ROOT / "cpp").exists():
+        pytest.skip("no C++ sources in this checkout")
+    binary = find_or_build_binary()
+    r = subprocess.run([binary], capture_output=True, text=True, timeout=300)
+    print(r.stdout)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert " 0 failed" in r.stdout.splitlines()[-1]

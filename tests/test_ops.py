@@ -1,0 +1,309 @@
+"""Every op of the table: forward values against NumPy (float32 and float64, broadcasting,
+empty shapes, every axis combination of a 3-d reduction), and gradients against float64
+central differences, first order and second order (through nested tapes)."""
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+import gradtape as gt
+from op_table import (AXES_3D, BINARY, BROADCAST_PAIRS, EMPTY_PAIRS, REDUCTIONS, RNG, SPECIAL, UNARY,
+                      UNARY_SHAPES, table_names)
+
+FLOATS = [np.float32, np.float64]
+
+
+def tol(dtype):
+    return dict(rtol=2e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-11, atol=1e-12)
+
+
+def check_forward(out, ref, dtype, bool_out=False):
+    out_np = out.numpy()
+    ref = np.asarray(ref)
+    assert out_np.shape == ref.shape
+    if bool_out:
+        assert out.dtype == gt.bool
+        np.testing.assert_array_equal(out_np, ref)
+    else:
+        assert out_np.dtype == ref.dtype, (out_np.dtype, ref.dtype)
+        np.testing.assert_allclose(out_np, ref, **tol(dtype))
+
+
+# ------------------------------------------------------------------ forward values
+
+UNARY_ROWS = [u for u in UNARY if u.fn is not None]
+
+
+@pytest.mark.parametrize("op", UNARY_ROWS, ids=lambda o: o.name)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", UNARY_SHAPES + [(0, 3)], ids=str)
+def test_unary_forward(op, dtype, shape):
+    (x,) = op.inputs(shape, dtype)
+    check_forward(op.fn(gt.constant(x)), op.ref(x).astype(dtype), dtype)
+
+
+@pytest.mark.parametrize("op", [u for u in UNARY_ROWS if u.ints], ids=lambda o: o.name)
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_unary_forward_ints(op, dtype):
+    x = RNG.integers(-5, 6, size=(2, 3)).astype(dtype)
+    out = op.fn(gt.constant(x))
+    np.testing.assert_array_equal(out.numpy(), op.ref(x))
+    assert out.numpy().dtype == dtype
+
+
+@pytest.mark.parametrize("op", BINARY, ids=lambda o: o.name)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shapes", BROADCAST_PAIRS + EMPTY_PAIRS, ids=str)
+def test_binary_forward(op, dtype, shapes):
+    a, b = op.inputs(shapes, dtype)
+    out = op.fn(gt.constant(a), gt.constant(b))
+    check_forward(out, op.ref(a, b), dtype, bool_out=op.out_bool)
+
+
+@pytest.mark.parametrize("op", [b for b in BINARY if b.ints], ids=lambda o: o.name)
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_binary_forward_ints(op, dtype):
+    a = RNG.integers(-5, 6, size=(3, 1)).astype(dtype)
+    b = RNG.integers(-5, 6, size=(1, 4)).astype(dtype)
+    np.testing.assert_array_equal(op.fn(gt.constant(a), gt.constant(b)).numpy(), op.ref(a, b))
+
+
+@pytest.mark.parametrize("op", REDUCTIONS, ids=lambda o: o.name)
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("axis", AXES_3D, ids=str)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reduction_forward(op, dtype, axis, keepdims):
+    x = RNG.uniform(-2, 2, size=(2, 3, 4)).astype(dtype)
+    out = op.fn(gt.constant(x), axis=axis, keepdims=keepdims)
+    check_forward(out, np.asarray(op.ref(x, axis=axis, keepdims=keepdims)).astype(dtype), dtype)
+
+
+@pytest.mark.parametrize("op", REDUCTIONS, ids=lambda o: o.name)
+def test_reduction_of_empty_and_scalar(op):
+    scalar = gt.constant(np.float64(1.5))
+    np.testing.assert_allclose(op.fn(scalar).numpy(), op.ref(np.float64(1.5)))
+    if op.name in ("reduce_sum", "reduce_prod", "reduce_mean"):
+        empty = np.zeros((0, 3))
+        with np.errstate(invalid="ignore"):
+            expected = op.ref(empty, axis=0)
+        np.testing.assert_allclose(op.fn(gt.constant(empty), axis=0).numpy(), expected)
+
+
+@pytest.mark.parametrize("op", SPECIAL, ids=lambda o: o.name)
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_special_forward(op, dtype):
+    xs = op.make_inputs(dtype)
+    out = op.fn(*[gt.constant(x) for x in xs])
+    check_forward(out, np.asarray(op.ref(*xs)).astype(dtype), dtype)
+
+
+def test_creation_ops():
+    np.testing.assert_array_equal(gt.zeros([2, 3]).numpy(), np.zeros((2, 3), np.float32))
+    assert gt.zeros([2], dtype=gt.int64).dtype == gt.int64
+    np.testing.assert_array_equal(gt.ones((2,)).numpy(), [1, 1])
+    x = gt.constant([[1.5, 2.5]], dtype=gt.float64)
+    assert gt.zeros_like(x).dtype == gt.float64 and gt.zeros_like(x).shape == (1, 2)
+    np.testing.assert_array_equal(gt.ones_like(x).numpy(), [[1, 1]])
+    np.testing.assert_array_equal(gt.fill([2, 2], 7.0).numpy(), np.full((2, 2), 7.0, np.float32))
+    np.testing.assert_array_equal(gt.range(5).numpy(), np.arange(5, dtype=np.int32))
+    assert gt.range(5).dtype == gt.int32
+    np.testing.assert_allclose(gt.range(0., 1., 0.25).numpy(), [0, 0.25, 0.5, 0.75])
+    np.testing.assert_array_equal(gt.range(10, 1, -3).numpy(), [10, 7, 4])
+    np.testing.assert_array_equal(gt.range(3, 3).numpy(), np.zeros(0, np.int32))
+
+
+def test_logical_ops():
+    a = np.array([[True, False, True, False]])
+    b = np.array([[True], [False]])
+    np.testing.assert_array_equal(gt.logical_and(a, b).numpy(), a & b)
+    np.testing.assert_array_equal(gt.logical_or(a, b).numpy(), a | b)
+    np.testing.assert_array_equal(gt.logical_not(a).numpy(), ~a)
+    np.testing.assert_array_equal((gt.constant(a) & gt.constant(b)).numpy(), a & b)
+    with pytest.raises(gt.errors.InvalidArgumentError, match="bool"):
+        gt.logical_and(gt.constant([1.0]), gt.constant([True]))
+
+
+@pytest.mark.parametrize("src,dst", [(np.float32, gt.float64), (np.float64, gt.int32), (np.int32, gt.float32),
+                                     (np.float32, gt.bool), (np.bool_, gt.float32), (np.int64, gt.int32)])
+def test_cast_values(src, dst):
+    x = np.array([-2.7, 0.0, 1.0, 3.9]).astype(src)
+    out = gt.cast(x, dst)
+    assert out.dtype == dst
+    np.testing.assert_array_equal(out.numpy(), x.astype(dst.as_numpy_dtype))
+
+
+def test_cast_of_nan_and_inf_to_int_is_defined():
+    out = gt.cast(gt.constant([np.nan, np.inf, -np.inf, 1e30]), gt.int32).numpy()
+    np.testing.assert_array_equal(out, [0, 2**31 - 1, -2**31, 2**31 - 1])
+
+
+def test_operators_match_functions():
+    a = np.array([[1.5, -2.0, 3.0]])
+    b = np.array([[2.0], [-0.5]])
+    x, y = gt.constant(a), gt.constant(b)
+    np.testing.assert_allclose((x + y).numpy(), a + b)
+    np.testing.assert_allclose((x - y).numpy(), a - b)
+    np.testing.assert_allclose((x * y).numpy(), a * b)
+    np.testing.assert_allclose((x / y).numpy(), a / b)
+    np.testing.assert_allclose((x // y).numpy(), a // b)
+    np.testing.assert_allclose((x % y).numpy(), np.mod(a, b))
+    np.testing.assert_allclose((abs(x) ** y).numpy(), np.abs(a) ** b)
+    np.testing.assert_allclose((-x).numpy(), -a)
+    np.testing.assert_allclose(abs(x).numpy(), np.abs(a))
+    np.testing.assert_allclose((y @ x).numpy(), b @ a)
+    np.testing.assert_allclose((2.0 - x).numpy(), 2.0 - a)
+    np.testing.assert_array_equal((x < y).numpy(), a < b)
+    np.testing.assert_array_equal((x == y).numpy(), a == b)
+    np.testing.assert_array_equal((x != y).numpy(), a != b)
+    i = gt.constant([7, -7])
+    np.testing.assert_array_equal((i // 2).numpy(), [3, -4])
+    np.testing.assert_array_equal((i % 3).numpy(), [1, 2])
+    assert (i / 2).dtype == gt.float64  # true division of integers, as TensorFlow
+
+
+# ------------------------------------------------------------------ gradients (float64)
+
+DIFF_UNARY = [u for u in UNARY_ROWS if u.grad]
+
+
+@pytest.mark.parametrize("op", DIFF_UNARY, ids=lambda o: o.name)
+@pytest.mark.parametrize("shape", [(), (2, 3)], ids=str)
+def test_unary_gradient(op, shape):
+    (x,) = op.inputs(shape, np.float64)
+    x = np.where(np.abs(x) < 0.05, 0.3, x)  # keep away from kinks (abs, sign, relu at 0)
+    gt.test.check_gradients(op.fn, [x], order=1)
+
+
+@pytest.mark.parametrize("op", [u for u in DIFF_UNARY if u.order2], ids=lambda o: o.name)
+def test_unary_second_order(op):
+    (x,) = op.inputs((2, 3), np.float64)
+    x = np.where(np.abs(x) < 0.05, 0.3, x)
+    gt.test.check_gradients(op.fn, [x], order=2)
+
+
+DIFF_BINARY = [b for b in BINARY if b.grad]
+
+
+@pytest.mark.parametrize("op", DIFF_BINARY, ids=lambda o: o.name)
+@pytest.mark.parametrize("shapes", BROADCAST_PAIRS, ids=str)
+def test_binary_gradient(op, shapes):
+    a, b = op.inputs(shapes, np.float64)
+    gt.test.check_gradients(op.fn, [a, b], order=1)
+
+
+@pytest.mark.parametrize("op", DIFF_BINARY, ids=lambda o: o.name)
+@pytest.mark.parametrize("shapes", [((3, 1), (1, 4)), ((), (2, 3))], ids=str)
+def test_binary_second_order(op, shapes):
+    a, b = op.inputs(shapes, np.float64)
+    gt.test.check_gradients(op.fn, [a, b], order=2)
+
+
+@pytest.mark.parametrize("op", REDUCTIONS, ids=lambda o: o.name)
+@pytest.mark.parametrize("axis", AXES_3D, ids=str)
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reduction_gradient(op, axis, keepdims):
+    x = RNG.uniform(op.low, op.high, size=(2, 3, 4))
+    gt.test.check_gradients(lambda t: op.fn(t, axis=axis, keepdims=keepdims), [x], order=1)
+
+
+@pytest.mark.parametrize("op", REDUCTIONS, ids=lambda o: o.name)
+@pytest.mark.parametrize("axis", [None, 1, [0, 2]], ids=str)
+def test_reduction_second_order(op, axis):
+    x = RNG.uniform(op.low, op.high, size=(2, 3, 2))
+    gt.test.check_gradients(lambda t: op.fn(t, axis=axis), [x], order=2)
+
+
+@pytest.mark.parametrize("op", [s for s in SPECIAL if s.grad], ids=lambda o: o.name)
+def test_special_gradient(op):
+    gt.test.check_gradients(op.fn, op.make_inputs(np.float64), order=1)
+
+
+@pytest.mark.parametrize("op", [s for s in SPECIAL if s.grad and s.order2], ids=lambda o: o.name)
+def test_special_second_order(op):
+    gt.test.check_gradients(op.fn, op.make_inputs(np.float64), order=2)
+
+
+def test_gradient_of_float32_matches_float64():
+    x = RNG.uniform(-1, 1, size=(3, 4))
+    grads = []
+    for dtype in (np.float32, np.float64):
+        t = gt.constant(x.astype(dtype))
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.reduce_sum(gt.tanh(t) * gt.exp(t))
+        g = tape.gradient(y, t)
+        assert g.dtype == (gt.float32 if dtype == np.float32 else gt.float64)
+        grads.append(g.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5)
+
+
+def test_non_differentiable_ops_give_none():
+    x = gt.constant([1.0, -2.0])
+    with gt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        outs = [gt.greater(x, 0.0), gt.cast(x, gt.int32), gt.floor(x) * 1.0, x // 1.0, gt.zeros_like(x)]
+    for out in outs:
+        assert tape.gradient(out, x) is None
+
+
+def test_sign_gradient_is_zero_as_tensorflow():
+    x = gt.constant([1.0, -2.0])
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        y = gt.sign(x)
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [0.0, 0.0])
+
+
+# ------------------------------------------------------------------ meta-tests
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+API_CANDIDATES = [ROOT.parent / "shared" / "API.md", ROOT / "docs" / "api-ops.md"]
+
+
+def api_op_names():
+    for path in API_CANDIDATES:
+        if path.exists():
+            text = path.read_text()
+            ops = re.search(r"`gt\.math\.NAME`: `([^`]+)`", text, re.S)
+            nn = re.search(r"`gt\.nn`: `([^`]+)`", text, re.S)
+            if ops and nn:
+                return ops.group(1).split(), ["nn." + n for n in nn.group(1).split()]
+    raise AssertionError("no API op list found in %s" % API_CANDIDATES)
+
+
+def test_every_api_op_is_in_the_table():
+    top, nn = api_op_names()
+    assert len(top) > 50 and len(nn) == 8
+    missing = [n for n in top + nn if n not in table_names()]
+    assert not missing, "ops in API.md with no row in tests/op_table.py: %s" % missing
+
+
+def test_every_api_op_exists_at_top_level_in_math_and_nn():
+    top, nn = api_op_names()
+    for name in top:
+        assert callable(getattr(gt, name)), name
+        assert callable(getattr(gt.math, name)), name
+    for name in nn:
+        assert callable(getattr(gt.nn, name.split(".")[1])), name
+
+
+def test_every_core_rule_is_gradient_checked():
+    # Each differentiable primitive of the C++ op table is reached by some checked row.
+    covered = {"negative", "abs", "sign", "exp", "log", "log1p", "expm1", "sqrt", "rsqrt", "square",
+               "reciprocal", "sin", "cos", "tan", "tanh", "sigmoid", "relu", "softplus", "cast", "add",
+               "subtract", "multiply", "divide", "pow", "maximum", "minimum", "where", "reduce_sum",
+               "reduce_max", "reduce_min", "reduce_prod", "reduce_logsumexp", "matmul", "transpose",
+               "reshape", "broadcast_to", "concat", "gather", "gather_grad", "strided_slice",
+               "strided_slice_grad", "softmax", "log_softmax", "floormod"}
+    core = {name for name, diff in gt._core.op_table() if diff}
+    assert core <= covered, "rules with no gradient check: %s" % sorted(core - covered)
+
+
+def test_floormod_gradient():
+    gt.test.check_gradients(lambda a, b: a % b, [np.array([2.5, -1.3, 4.1]), np.array([1.1, 0.7, -1.9])], order=2)
+
+
+def test_broadcast_to_gradient():
+    c = gt.constant(RNG.uniform(size=(2, 3, 4)))
+    gt.test.check_gradients(lambda x: gt.broadcast_to(x, [2, 3, 4]) * c * x, [RNG.uniform(size=(3, 1))], order=2)
