@@ -31,7 +31,11 @@ def test_cpp_core_tests():
     if not (ROOT / "cpp").exists():
         pytest.skip("no C++ sources in this checkout")
     binary = find_or_build_binary()
-    r = subprocess.run([binary], capture_output=True, text=True, timeout=300)
+    # The binary links OpenBLAS from scipy-openblas32; with pip's build isolation the copy it
+    # was built against is gone, so point it at the installed one.
+    import scipy_openblas32
+    env = dict(os.environ, LD_LIBRARY_PATH=scipy_openblas32.get_lib_dir())
+    r = subprocess.run([binary], capture_output=True, text=True, timeout=300, env=env)
     print(r.stdout)
     assert r.returncode == 0, r.stdout + r.stderr
     assert " 0 failed" in r.stdout.splitlines()[-1]

@@ -303,7 +303,6 @@ def test_output_gradients_seed():
     assert_tensor(tape.gradient(y, x, output_gradients=[seed]), 2 * xv * [1, 2, 3], gt.float64)
     assert_tensor(tape.gradient(y, x, output_gradients=seed), 2 * xv * [1, 2, 3], gt.float64)
     # Two targets, two seeds.
-    y2 = None
     with gt.GradientTape() as tape2:
         tape2.watch(x)
         y = x * x
@@ -670,13 +669,16 @@ def test_jacobian_float64_and_float32_dtypes():
         tape.watch([x64, x32])
         y64 = x64 * x64
         y32 = x32 * x32
-        b64 = gt.reshape(x64, (2, 1)) * x64
+        xb = gt.reshape(x64, (2, 1))
+        b64 = xb * xb * 3.0
     j = tape.jacobian(y64, x64)
     assert j.dtype == gt.float64
     assert np_(j).dtype == np.float64
     assert_tensor(j, np.diag([2.0, 4.0]), gt.float64)
-    bj = tape.batch_jacobian(b64, x64)  # not batch independent in general; only check dtype
+    bj = tape.batch_jacobian(b64, xb)  # (2,1,1): 6 * x_b
     assert bj.dtype == gt.float64
+    assert np_(bj).dtype == np.float64
+    assert_tensor(bj, [[[6.0]], [[12.0]]], gt.float64)
     j32 = tape.jacobian(y32, x32)
     assert j32.dtype == gt.float32
     assert_tensor(j32, np.diag([2.0, 4.0]), gt.float32)

@@ -40,13 +40,15 @@ py::list to_list(const std::vector<Tensor>& v) {
   return l;
 }
 
-// Holds the Python gradient function; takes the GIL to drop it, wherever the tape dies.
+// A weak reference to the Python gradient function. The strong reference lives in the
+// Python GradientTape objects (their _keepalive list), where the garbage collector can see
+// it: a grad_fn that refers back to its tape then forms a cycle Python can collect.
 struct PyHook {
-  py::object fn;
-  explicit PyHook(py::object f) : fn(std::move(f)) {}
+  py::weakref fn;
+  explicit PyHook(py::handle f) : fn(f) {}
   ~PyHook() {
     py::gil_scoped_acquire gil;
-    fn = py::object();
+    fn = py::weakref();
   }
 };
 
@@ -94,7 +96,7 @@ void bind_tape(py::module_& m) {
         return wrap(t.batch_jacobian(to_tensor(target), source_from_py(source), zero ? Unconnected::Zero : Unconnected::None));
       });
 
-  m.def("_record_custom", [](const py::list& inputs, const py::list& outputs, py::function grad_fn) {
+  m.def("_record_custom", [](const py::list& inputs, const py::list& outputs, py::object grad_fn) {
     std::vector<Tensor> ins, outs;
     for (py::handle h : inputs) ins.push_back(to_tensor(h));
     for (py::handle h : outputs) {
@@ -108,7 +110,9 @@ void bind_tape(py::module_& m) {
       py::gil_scoped_acquire gil;
       py::list up(upstream.size());
       for (size_t i = 0; i < upstream.size(); ++i) up[i] = wrap(upstream[i]);
-      py::object res = hook->fn(up);
+      py::object fn = hook->fn();
+      if (fn.is_none()) throw TapeError("the custom gradient function was released before its tape was used");
+      py::object res = fn(up);
       std::vector<Tensor> grads;
       size_t i = 0;
       for (py::handle h : res) {

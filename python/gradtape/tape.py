@@ -1,5 +1,6 @@
 """gradtape.GradientTape: TensorFlow's tape API over the C++ tape."""
 import enum
+import threading
 import warnings
 
 from . import _core
@@ -37,6 +38,20 @@ def _check_sources(flat_sources):
                 "GradientTape.gradient, got %r; its gradient is None" % (s.dtype,), stacklevel=3)
 
 
+class _ActiveTapes(threading.local):
+    def __init__(self):
+        self.stack = []
+
+
+_active = _ActiveTapes()
+
+
+def _keep_alive_on_active_tapes(obj):
+    """Makes every tape active on this thread hold `obj` (a custom gradient function)."""
+    for tape in _active.stack:
+        tape._keepalive.append(obj)
+
+
 class GradientTape:
     """Records the ops run inside its `with` block so that gradients can be computed.
 
@@ -49,13 +64,20 @@ class GradientTape:
     def __init__(self, persistent=False, watch_accessed_variables=True):
         self._tape = _core._Tape(persistent, watch_accessed_variables)
         self._persistent = persistent
+        self._keepalive = []  # custom-gradient functions recorded while this tape was active
 
     def __enter__(self):
         self._tape.push()
+        _active.stack.append(self)
         return self
 
     def __exit__(self, exc_type, exc, tb):
         self._tape.pop()
+        stack = _active.stack
+        for i in range(len(stack) - 1, -1, -1):
+            if stack[i] is self:
+                del stack[i]
+                break
         return False
 
     # -- watching --
@@ -84,6 +106,7 @@ class GradientTape:
     def reset(self):
         """Clears everything recorded so far; inside the block, recording goes on afresh."""
         self._tape.reset()
+        self._keepalive.clear()
 
     # -- differentiating --
     def gradient(self, target, sources, output_gradients=None,
@@ -110,7 +133,10 @@ class GradientTape:
                                  % (len(flat_out), len(flat_targets)))
         else:
             flat_out = []
-        grads = self._tape.gradient(flat_targets, flat_sources, flat_out, zero)
+        try:
+            grads = self._tape.gradient(flat_targets, flat_sources, flat_out, zero)
+        finally:
+            self._release_if_consumed()
         if single:
             return grads[0]
         return nest.pack_sequence_as(sources, grads)
@@ -122,7 +148,10 @@ class GradientTape:
         single = isinstance(sources, (Tensor, Variable))
         flat_sources = [sources] if single else nest.flatten(sources)
         _check_sources(flat_sources)
-        jac = self._tape.jacobian(target, flat_sources, zero)
+        try:
+            jac = self._tape.jacobian(target, flat_sources, zero)
+        finally:
+            self._release_if_consumed()
         return jac[0] if single else nest.pack_sequence_as(sources, jac)
 
     def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
@@ -130,7 +159,15 @@ class GradientTape:
         """Per-example Jacobians [B, y..., x...] of target [B, y...] wrt source [B, x...]."""
         zero = _zero_flag(unconnected_gradients)
         _check_sources([source])
-        return self._tape.batch_jacobian(target, source, zero)
+        try:
+            return self._tape.batch_jacobian(target, source, zero)
+        finally:
+            self._release_if_consumed()
+
+    def _release_if_consumed(self):
+        # A non-persistent tape has freed its records: the custom gradients go with them.
+        if not self._persistent:
+            self._keepalive.clear()
 
 
 class _StopRecording:
