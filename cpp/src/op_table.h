@@ -7,28 +7,39 @@
 // Composite ops (reduce_mean, stack, squeeze, clip_by_value, the cross-entropies, ...) are
 // written with these and need no row.
 
-#define GT_DIFFERENTIABLE_OPS(X)                                                        \
-  /* ops_elementwise.cpp: unary */                                                      \
-  X(Negative, "negative") X(Abs, "abs") X(Sign, "sign") X(Exp, "exp") X(Log, "log")     \
-  X(Log1p, "log1p") X(Expm1, "expm1") X(Sqrt, "sqrt") X(Rsqrt, "rsqrt")                 \
-  X(Square, "square") X(Reciprocal, "reciprocal") X(Sin, "sin") X(Cos, "cos")           \
-  X(Tan, "tan") X(Tanh, "tanh") X(Sigmoid, "sigmoid") X(Relu, "relu")                   \
-  X(Softplus, "softplus") X(Cast, "cast")                                               \
-  /* ops_elementwise.cpp: binary and ternary */                                         \
-  X(Add, "add") X(Subtract, "subtract") X(Multiply, "multiply") X(Divide, "divide")     \
-  X(Pow, "pow") X(Maximum, "maximum") X(Minimum, "minimum") X(FloorMod, "floormod")     \
-  X(Where, "where")                                                                     \
-  /* ops_reduce.cpp */                                                                  \
-  X(ReduceSum, "reduce_sum") X(ReduceMax, "reduce_max") X(ReduceMin, "reduce_min")      \
-  X(ReduceProd, "reduce_prod") X(ReduceLogSumExp, "reduce_logsumexp")                   \
-  /* ops_linalg.cpp */                                                                  \
-  X(MatMul, "matmul")                                                                   \
-  /* ops_shape.cpp */                                                                   \
-  X(Transpose, "transpose") X(Reshape, "reshape") X(BroadcastTo, "broadcast_to")        \
-  X(Concat, "concat") X(Gather, "gather") X(GatherGrad, "gather_grad")                  \
-  X(StridedSlice, "strided_slice") X(StridedSliceGrad, "strided_slice_grad")            \
-  /* ops_nn.cpp */                                                                      \
-  X(Softmax, "softmax") X(LogSoftmax, "log_softmax")
+// Each differentiable row is X(Enum, "name", MASK): MASK says how a structural-zero mask of
+// the upstream gradient (docs/structural-zeros.md) reaches the inputs' gradients:
+//   Pass: elementwise, the input gradient has the output's positions (after broadcasting);
+//   Self: the rule is a copy/scatter/select of g, so running the rule on the indicator of
+//         non-structural positions tells which input positions only received structural
+//         zeros (this is how where, slices and gathers create structural zeros);
+//   Sum:  a reduction: the rule of reduce_sum (broadcast back) carries the mask;
+//   None: the mask stops here (matmul, softmax): its zeros become ordinary zeros.
+#define GT_DIFFERENTIABLE_OPS(X)                                                              \
+  /* ops_elementwise.cpp: unary */                                                            \
+  X(Negative, "negative", Pass) X(Abs, "abs", Pass) X(Sign, "sign", Pass) X(Exp, "exp", Pass) \
+  X(Log, "log", Pass) X(Log1p, "log1p", Pass) X(Expm1, "expm1", Pass) X(Sqrt, "sqrt", Pass)   \
+  X(Rsqrt, "rsqrt", Pass) X(Square, "square", Pass) X(Reciprocal, "reciprocal", Pass)         \
+  X(Sin, "sin", Pass) X(Cos, "cos", Pass) X(Tan, "tan", Pass) X(Tanh, "tanh", Pass)           \
+  X(Sigmoid, "sigmoid", Pass) X(Relu, "relu", Pass) X(Softplus, "softplus", Pass)             \
+  X(Cast, "cast", Pass)                                                                       \
+  /* ops_elementwise.cpp: binary and ternary */                                               \
+  X(Add, "add", Pass) X(Subtract, "subtract", Pass) X(Multiply, "multiply", Pass)             \
+  X(Divide, "divide", Pass) X(Pow, "pow", Pass) X(Maximum, "maximum", Pass)                   \
+  X(Minimum, "minimum", Pass) X(FloorMod, "floormod", Pass) X(Where, "where", Self)           \
+  /* ops_reduce.cpp */                                                                        \
+  X(ReduceSum, "reduce_sum", Self) X(ReduceMax, "reduce_max", Sum)                            \
+  X(ReduceMin, "reduce_min", Sum) X(ReduceProd, "reduce_prod", Sum)                           \
+  X(ReduceLogSumExp, "reduce_logsumexp", Sum)                                                 \
+  /* ops_linalg.cpp */                                                                        \
+  X(MatMul, "matmul", None)                                                                   \
+  /* ops_shape.cpp */                                                                         \
+  X(Transpose, "transpose", Self) X(Reshape, "reshape", Self)                                 \
+  X(BroadcastTo, "broadcast_to", Self) X(Concat, "concat", Self) X(Gather, "gather", Self)    \
+  X(GatherGrad, "gather_grad", Self) X(StridedSlice, "strided_slice", Self)                   \
+  X(StridedSliceGrad, "strided_slice_grad", Self)                                             \
+  /* ops_nn.cpp */                                                                            \
+  X(Softmax, "softmax", None) X(LogSoftmax, "log_softmax", None)
 
 // Never recorded: their outputs carry no gradient (None), as in TensorFlow.
 #define GT_NONDIFFERENTIABLE_OPS(X)                                                     \
@@ -42,12 +53,18 @@ namespace gt {
 
 enum class OpId : uint16_t {
 #define GT_ENUM(E, name) E,
-  GT_DIFFERENTIABLE_OPS(GT_ENUM) GT_NONDIFFERENTIABLE_OPS(GT_ENUM)
+#define GT_ENUM3(E, name, mask) E,
+  GT_DIFFERENTIABLE_OPS(GT_ENUM3) GT_NONDIFFERENTIABLE_OPS(GT_ENUM)
 #undef GT_ENUM
+#undef GT_ENUM3
   Custom,  // a custom_gradient call: its rule is a hook stored on the tape
   Count
 };
 
 const char* op_name(OpId op);
+
+// How a structural-zero mask crosses each op's rule (see the table's comment).
+enum class MaskRule : uint8_t { None, Pass, Self, Sum };
+MaskRule mask_rule(OpId op);
 
 }  // namespace gt

@@ -11,6 +11,7 @@
 #include "gradtape/gradient.h"
 #include "ops_common.h"
 #include "record.h"
+#include "structural.h"
 #include "tape_internal.h"
 
 namespace gt {
@@ -283,6 +284,7 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
       VjpCtx ctx{ins.data(), int(rec.n_in), outs[0], gout[0], rec_attrs.data(), int(rec.n_attrs),
                  reinterpret_cast<const bool*>(needs.data()), gin.data()};
       fn(ctx);
+      apply_structural_zeros(rec.op, ins, outs[0], gout[0], rec_attrs, needs, gin);
     }
 
     for (uint32_t i = 0; i < rec.n_in; ++i) {
@@ -291,9 +293,9 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
       if (gi.dtype() != ins[i].dtype())
         throw InvalidArgument(std::string("gradient of ") + op_name(rec.op) + " input " + std::to_string(i) +
                               " has dtype " + dt(gi) + " but the input is " + dt(ins[i]));
-      gi = sum_to_shape(gi, ins[i].shape());
+      gi = sum_to_shape_masked(gi, ins[i].shape());
       Tensor& acc = grads[in_slots[i]];
-      acc = acc.defined() ? add(acc, gi) : gi;  // a tensor used twice: summed, never assigned
+      acc = acc.defined() ? accumulate_masked(acc, gi) : gi;  // used twice: summed, never assigned
     }
     if (release_records) {
       release(r);

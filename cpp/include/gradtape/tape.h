@@ -83,6 +83,11 @@ class RecordingPause {
   RecordingPause& operator=(const RecordingPause&) = delete;
 };
 
+// Structural zeros in gradients through where/slices/gathers (on by default); off restores
+// plain IEEE arithmetic (TensorFlow's NaN for the seed's where-softplus at 1000).
+void set_structural_zeros(bool on);
+bool structural_zeros_enabled();
+
 // Whether any tape on this thread is recording (the ops' fast-path check).
 bool any_tape_recording();
 // Live tape records over all tapes, for leak tests.

@@ -1,0 +1,95 @@
+// Structural zeros: masks from where/slice/gather rules, carried and enforced in the sweep.
+#include "structural.h"
+
+#include <atomic>
+
+#include "gradtape/tape.h"
+#include "ops_common.h"
+
+namespace gt {
+
+namespace {
+std::atomic<bool> g_enabled{true};
+
+std::shared_ptr<TensorImpl> mask_of(const Tensor& t) {
+  return t.defined() ? t.impl()->zero_mask : nullptr;
+}
+
+bool any_true(const Tensor& m) {
+  const bool* p = m.data<bool>();
+  for (int64_t i = 0, n = m.numel(); i < n; ++i)
+    if (p[i]) return true;
+  return false;
+}
+
+// Sets t's mask, or drops it when no position is structural.
+Tensor with_mask(Tensor t, const Tensor& mask) {
+  if (mask.defined() && any_true(mask)) t.impl()->zero_mask = mask.impl();
+  return t;
+}
+}  // namespace
+
+void set_structural_zeros(bool on) { g_enabled.store(on); }
+bool structural_zeros_enabled() { return g_enabled.load(std::memory_order_relaxed); }
+
+void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tensor& out, const Tensor& g,
+                            const std::vector<int64_t>& attrs, const std::vector<char>& needs,
+                            std::vector<Tensor>& gin) {
+  if (!structural_zeros_enabled()) return;
+  const MaskRule rule = mask_rule(op);
+  std::shared_ptr<TensorImpl> upstream = mask_of(g);
+  if (rule == MaskRule::None || (rule == MaskRule::Pass && !upstream)) return;
+  const int n = int(ins.size());
+  std::vector<Tensor> masks(static_cast<size_t>(n));
+  {
+    RecordingPause pause;  // masks are bookkeeping, never differentiated
+    if (rule == MaskRule::Pass) {
+      for (int i = 0; i < n; ++i)
+        if (gin[size_t(i)].defined() && gin[size_t(i)].shape() == g.shape()) masks[size_t(i)] = Tensor(upstream);
+    } else {
+      // Run the rule (or reduce_sum's) on the indicator of non-structural positions: an input
+      // position that receives nothing from them only ever received structural zeros.
+      Tensor live = upstream ? cast(logical_not(Tensor(upstream)), g.dtype()) : ones_like(g);
+      std::vector<Tensor> reached(static_cast<size_t>(n));
+      VjpFn fn = vjp_for(rule == MaskRule::Self ? op : OpId::ReduceSum);
+      VjpCtx ctx{ins.data(), n, out, live, attrs.data(), int(attrs.size()),
+                 reinterpret_cast<const bool*>(needs.data()), reached.data()};
+      fn(ctx);
+      for (int i = 0; i < n; ++i)
+        if (reached[size_t(i)].defined() && gin[size_t(i)].defined())
+          masks[size_t(i)] = equal(reached[size_t(i)], zero_of(reached[size_t(i)]));
+    }
+  }
+  for (int i = 0; i < n; ++i) {
+    Tensor& gi = gin[size_t(i)];
+    const Tensor& m = masks[size_t(i)];
+    if (!m.defined() || m.shape() != gi.shape() || !any_true(m)) continue;
+    gi = with_mask(where(m, zero_of(gi), gi), m);  // recorded by outer tapes: second order holds
+  }
+}
+
+Tensor sum_to_shape_masked(const Tensor& g, const Shape& shape) {
+  std::shared_ptr<TensorImpl> m = mask_of(g);
+  if (!m || g.shape() == shape) return sum_to_shape(g, shape);
+  Tensor reduced_mask;
+  {
+    RecordingPause pause;
+    Tensor live = sum_to_shape(cast(logical_not(Tensor(m)), g.dtype()), shape);
+    reduced_mask = equal(live, zero_of(live));
+  }
+  return with_mask(sum_to_shape(g, shape), reduced_mask);
+}
+
+Tensor accumulate_masked(const Tensor& acc, const Tensor& g) {
+  std::shared_ptr<TensorImpl> ma = mask_of(acc), mg = mask_of(g);
+  Tensor sum = add(acc, g);
+  if (!ma || !mg) return sum;
+  Tensor both;
+  {
+    RecordingPause pause;
+    both = logical_and(Tensor(ma), Tensor(mg));
+  }
+  return with_mask(sum, both);
+}
+
+}  // namespace gt
