@@ -30,7 +30,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import workloads as wl  # noqa: E402
+wl = None  # bench/workloads.py, imported by main() once --threads has set the environment
 
 LIB_ORDER = ["gradtape", "torch", "tf", "jax", "numpy"]
 IMPORT_NAME = {"gradtape": "gradtape", "torch": "torch", "tf": "tensorflow", "jax": "jax",
@@ -75,14 +75,67 @@ def import_time(libname, repeats):
 
 
 def openblas_info():
-    """Which OpenBLAS kernels the numpy in this process runs (threadpoolctl when present)."""
+    """Which OpenBLAS kernels and how many threads gradtape's and numpy's OpenBLAS use."""
+    import ctypes
+    import glob
+    out = {}
+    cands = []
     try:
-        import threadpoolctl
-        info = threadpoolctl.threadpool_info()
-        return [{k: d.get(k) for k in ("internal_api", "prefix", "version", "architecture",
-                                       "num_threads", "filepath")} for d in info]
+        import scipy_openblas32
+        cands.append(("gradtape (scipy-openblas32)", glob.glob(
+            os.path.join(scipy_openblas32.get_lib_dir(), "libscipy_openblas*.so*")), ""))
     except Exception:
-        return None
+        pass
+    try:
+        import numpy
+        libs = os.path.join(os.path.dirname(os.path.dirname(numpy.__file__)), "numpy.libs")
+        cands.append(("numpy (bundled)", glob.glob(os.path.join(libs, "libscipy_openblas*.so*")), "64_"))
+    except Exception:
+        pass
+    for who, paths, suffix in cands:
+        for path in paths:
+            try:
+                lib = ctypes.CDLL(path)
+                core = getattr(lib, "scipy_openblas_get_corename" + suffix)
+                core.restype = ctypes.c_char_p
+                nthr = getattr(lib, "scipy_openblas_get_num_threads" + suffix)
+                out[who] = "%s, %d threads" % (core().decode(), nthr())
+                break
+            except (OSError, AttributeError):
+                continue
+    return out
+
+
+class LoadMonitor:
+    """CPU time that *other* processes used while a workload ran, in cores (0 = idle machine)."""
+
+    def __init__(self):
+        self.hz = os.sysconf("SC_CLK_TCK")
+
+    @staticmethod
+    def _busy():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return v[0] + v[1] + v[2] + v[5] + v[6] + v[7]  # user nice system irq softirq steal
+
+    @staticmethod
+    def _self():
+        with open("/proc/self/stat") as f:
+            v = f.read().rsplit(")", 1)[1].split()
+        return int(v[11]) + int(v[12]) + int(v[13]) + int(v[14])  # utime stime cutime cstime
+
+    def start(self):
+        try:
+            self.t0, self.b0, self.s0 = time.time(), self._busy(), self._self()
+        except (OSError, ValueError, IndexError):
+            self.t0 = None
+
+    def stop(self):
+        if self.t0 is None:
+            return None
+        dt = time.time() - self.t0
+        other = (self._busy() - self.b0) - (self._self() - self.s0)
+        return max(0.0, other / self.hz / dt) if dt > 0 else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -141,6 +194,7 @@ def run_workload(wid, cfg, libs, args):
         if libname not in libs:
             row["status"] = "skipped: " + libs_reason(libname)
             continue
+        t_setup = time.perf_counter()
         try:
             case = factory(cfg)
             result = case.step()
@@ -161,18 +215,24 @@ def run_workload(wid, cfg, libs, args):
             continue
         row["status"] = "ok"
         row["info"] = case.info
+        t_warm = time.perf_counter()
         try:
             row["reps"] = calibrate(case.step, args.warm_time, args.block_time)
         except Exception as e:
             row["status"] = "error"
             row["check"] = "ERROR while warming up: %s: %s" % (type(e).__name__, e)
             continue
+        if args.verbose:
+            log("  %-18s setup+check %.2f s, warm-up %.2f s, %d reps/block"
+                % (label, t_warm - t_setup, time.perf_counter() - t_warm, row["reps"]))
         row["times"] = []
         cases.append((row, case))
 
     for b in range(args.blocks):
         for row, case in cases:
             gc.collect()
+            if args.settle:
+                time.sleep(args.settle)
             row["times"].append(time_block(case.step, row["reps"]))
 
     f_unit = None
@@ -222,6 +282,9 @@ def fmt_num(x):
 def print_workload(res, out):
     unit = res["unit"]
     out("\n### %s %s" % (res["id"], res["title"]))
+    if res.get("other_load") is not None and res["other_load"] > 0.1:
+        out("\n(other processes kept %.2f cores busy during this workload: its figures are noisier)"
+            % res["other_load"])
     extra = None
     if any("GB/s" in r for r in res["rows"]):
         extra = "GB/s"
@@ -319,14 +382,36 @@ def main(argv=None):
     ap.add_argument("--json", default=None, help="write all results to this file")
     ap.add_argument("--blocks", type=int, default=None, help="timed blocks per case")
     ap.add_argument("--block-time", type=float, default=None, help="seconds per block per case")
+    ap.add_argument("--settle", type=float, default=None,
+                    help="seconds to sleep before each case's block, so that the spinning BLAS/OpenMP "
+                         "workers of the library that ran before go idle (default 0.15, quick 0)")
+    ap.add_argument("--threads", type=int, default=None,
+                    help="limit every library to this many threads (OMP/OpenBLAS/MKL env vars, "
+                         "torch.set_num_threads, TF intra-op, XLA); default: each library's own default")
+    ap.add_argument("-v", "--verbose", action="store_true", help="log setup and warm-up times")
     ap.add_argument("--no-import-times", action="store_true", help="skip the import-time subprocesses")
     args = ap.parse_args(argv)
+
+    global wl
+    if args.threads:
+        n = str(args.threads)
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = n
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") +
+                                   " --xla_cpu_multi_thread_eigen=%s intra_op_parallelism_threads=%s"
+                                   % ("false" if args.threads == 1 else "true", n)).strip()
+    import workloads as wl_mod
+    wl = wl_mod
+    if args.threads:
+        wl.THREADS = args.threads
 
     cfg = wl.QUICK if args.quick else wl.FULL
     if args.blocks is None:
         args.blocks = 3 if args.quick else 7
     if args.block_time is None:
         args.block_time = 0.02 if args.quick else 0.12
+    if args.settle is None:
+        args.settle = 0.0 if args.quick else 0.15
     args.warm_time = 0.05 if args.quick else 0.3
 
     only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
@@ -355,7 +440,7 @@ def main(argv=None):
         date=datetime.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M:%S %Z"),
         python=sys.version.split()[0], platform=platform.platform(), nproc=os.cpu_count(),
         cpu=cpu_model(), mode="quick" if args.quick else "full", sizes=cfg,
-        blocks=args.blocks, block_time=args.block_time,
+        blocks=args.blocks, block_time=args.block_time, settle=args.settle, threads=args.threads,
         OPENBLAS_CORETYPE=os.environ.get("OPENBLAS_CORETYPE"),
         OMP_NUM_THREADS=os.environ.get("OMP_NUM_THREADS"),
     )
@@ -394,8 +479,14 @@ def main(argv=None):
     skipped = [n for n in LIB_ORDER if n not in libs]
     if skipped:
         out("skipped peers: " + "; ".join("%s (%s)" % (n, libs_reason(n)) for n in skipped))
-    out("OPENBLAS_CORETYPE=%s; %d blocks of ~%.2f s per case, medians; ratio = peer/gradtape "
-        "(> 1: gradtape faster)" % (env["OPENBLAS_CORETYPE"], args.blocks, args.block_time))
+    if env["openblas"]:
+        out("OpenBLAS: " + "; ".join("%s: %s" % kv for kv in env["openblas"].items())
+            + " (OPENBLAS_CORETYPE=%s)" % env["OPENBLAS_CORETYPE"])
+    out("threads: %s; torch %s threads" % (
+        "limited to %d (--threads)" % args.threads if args.threads else "each library's default",
+        env.get("torch_threads", "-")))
+    out("%d blocks of ~%.2f s per case (settle %.2f s before each), medians; "
+        "ratio = peer/gradtape (> 1: gradtape faster)" % (args.blocks, args.block_time, args.settle))
 
     if imports:
         out("\n### import time (fresh interpreter, median of %d)" % (1 if args.quick else 3))
@@ -414,7 +505,10 @@ def main(argv=None):
         if wid == "W8":
             continue
         log("running %s ..." % wid)
+        mon = LoadMonitor()
+        mon.start()
         res = run_workload(wid, cfg, libs, args)
+        res["other_load"] = mon.stop()
         results.append(res)
         for r in res["rows"]:
             c = r.get("check", "")

@@ -60,6 +60,7 @@ class Case:
 # ---------------------------------------------------------------------------------------
 _LIBS = {}
 _LIB_ERRORS = {}
+THREADS = None  # run.py --threads: set before any library is imported
 
 
 def _import(name):
@@ -68,10 +69,16 @@ def _import(name):
         return gradtape
     if name == "torch":
         import torch
+        if THREADS:
+            torch.set_num_threads(THREADS)
+            torch.set_num_interop_threads(THREADS)
         return torch
     if name == "tf":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         import tensorflow as tf
+        if THREADS:
+            tf.config.threading.set_intra_op_parallelism_threads(THREADS)
+            tf.config.threading.set_inter_op_parallelism_threads(THREADS)
         return tf
     if name == "jax":
         import jax

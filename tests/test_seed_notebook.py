@@ -242,9 +242,19 @@ def test_cells_42_48_where_softplus_at_1000():
     assert isinstance(g, tf.Tensor)
     assert g.dtype == tf.float32
     assert tuple(g.shape) == (1,)
-    # TensorFlow prints [nan] here. gradtape's "structural zero" for the unselected branch of
-    # `where` (API.md, Numerics, beyond) will make this exactly [1.]; a later issue tightens
-    # this assertion to assert_allclose(g.numpy(), [1.], rtol=0, atol=0).
+    # TensorFlow prints [nan] here. gradtape's structural zero for the unselected branch of
+    # `where` (docs/structural-zeros.md) makes it exactly [1.]; the IEEE switch gives TF's nan.
+    assert_allclose(g.numpy(), [1.], rtol=0, atol=0)
+
+
+def test_cell_48_with_the_ieee_switch_gives_tensorflows_nan():
+    x = tf.Variable([1000.])
+    with tf.config.plain_ieee_gradients():
+        with tf.GradientTape() as tape:
+            z = softplus_v2(x)
+        g = tape.gradient(z, [x])[0]
+    assert np.isnan(g.numpy()).all()
+    assert tf.config.structural_zeros_enabled()  # restored on exit
 
 
 def test_whole_notebook_sequentially():
@@ -336,4 +346,4 @@ def test_whole_notebook_sequentially():
     assert_allclose(z.numpy(), [1000.], rtol=0, atol=0)
     assert len(grads) == 1 and isinstance(grads[0], tf.Tensor)
     assert grads[0].dtype == tf.float32 and tuple(grads[0].shape) == (1,)
-    # A later issue makes this gradient exactly [1.] (structural zeros through `where`).
+    assert_allclose(grads[0].numpy(), [1.], rtol=0, atol=0)  # structural zeros (beyond TF)

@@ -7,6 +7,7 @@
 
 #include "kernels/elementwise.h"
 #include "ops_common.h"
+#include "tape_internal.h"
 
 namespace gt {
 
@@ -275,8 +276,8 @@ Tensor sigmoid(const Tensor& x) {
   record(OpId::Sigmoid, {&x}, out);
   return out;
 }
-// d/dx sigmoid(x) = sigmoid(x) (1 - sigmoid(x))
-void vjp_Sigmoid(VjpCtx& c) { c.gin[0] = c.g * (c.out * (1.0 - c.out)); }
+// d/dx sigmoid(x) = sigmoid(x) sigmoid(-x)  (= s(1-s), but 1-s cancels to 0 for large x)
+void vjp_Sigmoid(VjpCtx& c) { c.gin[0] = c.g * (c.out * sigmoid(negative(c.in[0]))); }
 
 Tensor relu(const Tensor& x) {
   Tensor out = numeric_unary(x, "relu", [](auto v) { return v > decltype(v)(0) ? v : (v == v ? decltype(v)(0) : v); });
@@ -315,6 +316,7 @@ Tensor logical_not(const Tensor& x) {
 
 Tensor stop_gradient(const Tensor& x) {
   require_defined(x, "stop_gradient");
+  if (detail::tls_recording) detail::note_stop_gradient(x);
   return x.view_as(x.shape());  // a new TensorImpl with no tape links
 }
 

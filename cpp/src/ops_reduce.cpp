@@ -200,13 +200,19 @@ Tensor reduce_logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
   require_float(x, "reduce_logsumexp");
   Tensor out;
   {
-    // log(sum(exp(x - m))) + m, with m the max (0 where the max is not finite).
+    // log(sum(exp(x - m))) + m, with m the max (0 where the max is not finite); the sum is
+    // taken as 1 + the others, through log1p, so tiny other terms keep their bits.
     RecordingPause pause;
     Tensor m = reduce_max(x, r.axes, true);
     Tensor finite = equal(m - m, zero_of(m));
     Tensor shift = where(finite, m, zero_of(m));
-    Tensor s = reduce_sum(exp(x - shift), r.axes, true);
-    out = reshape(log(s) + shift, r.out.vec());
+    Tensor s = x - shift;
+    Tensor at_max = logical_and(equal(s, zero_of(s)), broadcast_to(finite, s.shape()));
+    Tensor others = reduce_sum(where(at_max, zero_of(s), exp(s)), r.axes, true);
+    Tensor n_max = reduce_sum(cast(at_max, s.dtype()), r.axes, true);
+    Tensor rest = others + maximum(n_max - 1.0, zero_of(s));
+    Tensor lse = where(greater(n_max, zero_of(n_max)), log1p(rest), log(reduce_sum(exp(s), r.axes, true)));
+    out = reshape(lse + shift, r.out.vec());
   }
   auto attrs = reduction_attrs(r, keepdims);
   const Tensor* in[1] = {&x};

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <limits>
 #include <mutex>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -83,6 +84,12 @@ struct TapeState {
   std::unordered_map<uint64_t, uint32_t> var_slots;
   std::vector<std::shared_ptr<Variable>> watched_vars;
 
+  // For explaining None gradients: when recording began, on which thread, and the slots
+  // that went through stop_gradient or left through .numpy()/float().
+  uint64_t start_seq = 0;
+  uint32_t thread = 0;
+  std::vector<uint32_t> stopped, exited;
+
   TapeState(bool p, bool w) : serial(register_serial()), persistent(p), watch_accessed(w) {}
   ~TapeState() {
     clear();
@@ -107,7 +114,11 @@ struct TapeState {
     attrs.clear();
     slot_birth.clear();
     hooks.clear();
+    stopped.clear();
+    exited.clear();
   }
+
+  std::string explain(const std::vector<Tensor>& targets, const Source& src) const;
 
   void release(size_t r) {
     Record& rec = records[r];
@@ -329,6 +340,10 @@ void Tape::push() {
         "Tape is still recording, This can happen if you try to re-enter an already-active tape.");
   state_->active = true;
   state_->recording = true;
+  if (state_->start_seq == 0) {
+    state_->start_seq = next_tensor_seq();
+    state_->thread = this_thread_number();
+  }
   tls.stack.push_back(state_.get());
   refresh_recording();
 }
@@ -419,7 +434,22 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
   }
   std::vector<uint32_t> src_slots;
   for (const Source& src : sources) src_slots.push_back(s.source_slot(src));
-  std::vector<Tensor> result = s.sweep(seeds, src_slots, !s.persistent);
+  // (Error mode keeps the records until the causes are known; explain() reads them.)
+  std::vector<Tensor> result = s.sweep(seeds, src_slots, !s.persistent && unconnected != Unconnected::Error);
+  if (unconnected == Unconnected::Error) {
+    std::string why;
+    size_t n_bad = 0;
+    for (size_t j = 0; j < result.size(); ++j)
+      if (!result[j].defined()) {
+        ++n_bad;
+        why += "\n  source " + std::to_string(j) + ": " + s.explain(targets, sources[j]);
+      }
+    if (n_bad) {
+      if (!s.persistent) s.clear();
+      throw UnconnectedError("gradient: " + std::to_string(n_bad) + " of " + std::to_string(result.size()) +
+                             " sources are not connected to the target" + why);
+    }
+  }
   if (!s.persistent) s.clear();
   if (unconnected == Unconnected::Zero)
     for (size_t j = 0; j < result.size(); ++j)
@@ -506,6 +536,78 @@ Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnec
   else result = zeros(Shape(shape), src.dtype());
   if (!s.persistent) s.clear();
   return result;
+}
+
+// ---- explaining a None gradient ----
+
+std::string TapeState::explain(const std::vector<Tensor>& targets, const Source& src) const {
+  const Tensor& t = src.variable ? src.variable->value() : src.tensor;
+  const std::string what = src.variable ? "variable '" + src.variable->name() + "'" : "tensor of shape " + t.shape().str();
+  if (!is_floating(t.dtype()))
+    return "the " + what + " has dtype " + dtype_name(t.dtype()) +
+           ": integer and bool tensors carry no gradient (cast it to a float dtype first)";
+  uint32_t slot = source_slot(src);
+  if (slot == kNoSlot) {
+    if (src.variable) {
+      if (!src.variable->trainable())
+        return "the " + what + " is not trainable, so reading it does not watch it: call tape.watch() on it";
+      if (!watch_accessed)
+        return "the " + what + " was never watched: the tape has watch_accessed_variables=False; call tape.watch() on it";
+      return "the " + what + " was never read inside the tape's `with` block (variables are watched when read there)";
+    }
+    if (start_seq && t.get()->seq < start_seq)
+      return "the " + what + " was computed before the tape started recording and was never passed to tape.watch()";
+    return "the " + what + " was never watched: it is a constant or was computed from unwatched values; "
+           "call tape.watch() on it";
+  }
+  // Which slots depend on the source (a forward pass over the records from its birth)?
+  std::vector<char> reached(next_slot, 0);
+  reached[slot] = 1;
+  for (size_t r = slot_birth[slot]; r < records.size(); ++r) {
+    const Record& rec = records[r];
+    if (rec.n_in == kNoSlot) continue;
+    bool hit = false;
+    for (uint32_t i = 0; i < rec.n_in; ++i) {
+      uint32_t si = slots[rec.first + i];
+      hit |= si != kNoSlot && reached[si];
+    }
+    if (hit)
+      for (uint32_t k = 0; k < rec.n_out; ++k) reached[slots[rec.first + rec.n_in + k]] = 1;
+  }
+  for (uint32_t st : stopped)
+    if (reached[st])
+      return "the path from the " + what + " to the target is cut: a value computed from it went through "
+             "gt.stop_gradient on this tape";
+  for (uint32_t ex : exited)
+    if (reached[ex])
+      return "the " + what + " (or a value computed from it) left the tape through .numpy() or a Python number, "
+             "which carries no gradient: keep the computation in gradtape ops";
+  bool any_target_recorded = false;
+  uint32_t s;
+  for (const Tensor& tg : targets) any_target_recorded |= tg.defined() && tg.get()->find_link(serial, &s);
+  if (!any_target_recorded) {
+    for (const Tensor& tg : targets)
+      if (tg.defined() && thread && tg.get()->thread != thread)
+        return "the target was computed on another thread: a tape records only the ops of the thread that opened it";
+    return "the target was not recorded by this tape (computed outside its `with` block, under stop_recording(), "
+           "or from unwatched values)";
+  }
+  return "the target does not depend on the " + what;
+}
+
+namespace {
+void note_on_tapes(const Tensor& t, std::vector<uint32_t> TapeState::*list) {
+  if (!t.defined() || !is_floating(t.dtype())) return;
+  for (TapeState* tape : tls.stack) {
+    uint32_t slot;
+    if (tape->recording && t.get()->find_link(tape->serial, &slot)) (tape->*list).push_back(slot);
+  }
+}
+}  // namespace
+
+void detail::note_stop_gradient(const Tensor& t) { note_on_tapes(t, &TapeState::stopped); }
+void note_left_tape(const Tensor& t) {
+  if (detail::tls_recording) note_on_tapes(t, &TapeState::exited);
 }
 
 // ---- pauses, logs, counters ----

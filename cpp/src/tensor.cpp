@@ -125,8 +125,22 @@ void Storage::release() {
 
 // ---- TensorImpl ----
 
+namespace {
+std::atomic<uint64_t> g_next_seq{1};
+std::atomic<uint32_t> g_next_thread{1};
+thread_local uint32_t tls_thread_number = 0;
+}  // namespace
+
+uint64_t next_tensor_seq() { return g_next_seq.load(std::memory_order_relaxed); }
+
+uint32_t this_thread_number() {
+  if (tls_thread_number == 0) tls_thread_number = g_next_thread.fetch_add(1);
+  return tls_thread_number;
+}
+
 TensorImpl::TensorImpl(DType d, const Shape& s, StoragePtr st)
-    : dtype(d), shape(s), numel(s.numel()), storage(std::move(st)) {
+    : dtype(d), shape(s), numel(s.numel()), storage(std::move(st)),
+      seq(g_next_seq.fetch_add(1, std::memory_order_relaxed)), thread(this_thread_number()) {
   g_live_tensors.fetch_add(1, std::memory_order_relaxed);
 }
 TensorImpl::~TensorImpl() { g_live_tensors.fetch_sub(1, std::memory_order_relaxed); }

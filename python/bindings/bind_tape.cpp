@@ -79,7 +79,7 @@ void bind_tape(py::module_& m) {
       .def("watched_variables", &Tape::watched_variables)
       .def("reset", &Tape::reset)
       .def("gradient", [](Tape& t, const py::list& targets, const py::list& sources, const py::list& output_gradients,
-                          bool zero) {
+                          int mode) {
         std::vector<Tensor> outs;
         for (py::handle h : output_gradients) outs.push_back(h.is_none() ? Tensor() : to_tensor(h));
         std::vector<Tensor> tg = targets_from_py(targets);
@@ -87,13 +87,13 @@ void bind_tape(py::module_& m) {
           for (size_t i = 0; i < outs.size() && i < tg.size(); ++i)
             if (outs[i].defined() && outs[i].dtype() != tg[i].dtype() && !is_tensor_like(output_gradients[i]))
               outs[i] = to_tensor(output_gradients[i], std::nullopt, tg[i].dtype());
-        return to_list(t.gradient(tg, sources_from_py(sources), outs, zero ? Unconnected::Zero : Unconnected::None));
+        return to_list(t.gradient(tg, sources_from_py(sources), outs, Unconnected(mode)));
       })
-      .def("jacobian", [](Tape& t, py::handle target, const py::list& sources, bool zero) {
-        return to_list(t.jacobian(to_tensor(target), sources_from_py(sources), zero ? Unconnected::Zero : Unconnected::None));
+      .def("jacobian", [](Tape& t, py::handle target, const py::list& sources, int mode) {
+        return to_list(t.jacobian(to_tensor(target), sources_from_py(sources), Unconnected(mode)));
       })
-      .def("batch_jacobian", [](Tape& t, py::handle target, py::handle source, bool zero) {
-        return wrap(t.batch_jacobian(to_tensor(target), source_from_py(source), zero ? Unconnected::Zero : Unconnected::None));
+      .def("batch_jacobian", [](Tape& t, py::handle target, py::handle source, int mode) {
+        return wrap(t.batch_jacobian(to_tensor(target), source_from_py(source), Unconnected(mode)));
       });
 
   m.def("_record_custom", [](const py::list& inputs, const py::list& outputs, py::object grad_fn) {

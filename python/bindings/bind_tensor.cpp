@@ -141,15 +141,22 @@ void add_operators(Cls& cls) {
       .def("__invert__", [](py::handle a) { return wrap(logical_not(to_tensor(a))); })
       .def("__getitem__", [](py::handle a, py::handle key) { return wrap(getitem(to_tensor(a), key)); })
       .def("__array__", [](py::handle a, py::object dtype, py::object copy) -> py::object {
-        py::array arr = to_numpy(to_tensor(a));
+        Tensor t = to_tensor(a);
+        note_left_tape(t);
+        py::array arr = to_numpy(t);
         if (!dtype.is_none()) return arr.attr("astype")(dtype);
         if (!copy.is_none() && copy.cast<bool>()) return arr.attr("copy")();
         return std::move(arr);
       }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
-      .def("__float__", [](py::handle a) { return to_tensor(a).item(); })
+      .def("__float__", [](py::handle a) {
+        Tensor t = to_tensor(a);
+        note_left_tape(t);
+        return t.item();
+      })
       .def("__int__", [](py::handle a) {
         Tensor t = to_tensor(a);
         if (t.numel() != 1) throw TypeError_("only one-element tensors can be converted to Python scalars");
+        note_left_tape(t);
         return py::int_(py::reinterpret_steal<py::object>(PyNumber_Long(py::float_(t.item()).ptr())));
       })
       .def("__index__", [](py::handle a) {
@@ -177,7 +184,11 @@ void add_operators(Cls& cls) {
         for (int64_t i = 0; i < t.shape()[0]; ++i) items.append(wrap(getitem(t, py::int_(i))));
         return py::iter(items);
       })
-      .def("numpy", [](py::handle a) { return to_numpy(to_tensor(a)); })
+      .def("numpy", [](py::handle a) {
+        Tensor t = to_tensor(a);
+        note_left_tape(t);
+        return to_numpy(t);
+      })
       .def_property_readonly("ndim", [](py::handle a) { return to_tensor(a).ndim(); })
       .def("get_shape", [](py::handle a) { return shape_to_py(to_tensor(a).shape()); })
       .def_property_readonly("device", [](py::handle) { return "/job:localhost/replica:0/task:0/device:CPU:0"; })

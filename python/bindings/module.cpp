@@ -12,9 +12,12 @@ PYBIND11_MODULE(_core, m) {
   using namespace gt::py_bind;
   m.doc() = "gradtape's C++ core: tensors, ops with their gradients, and the tape";
   static py::exception<gt::InvalidArgument> invalid_argument(m, "InvalidArgumentError", PyExc_ValueError);
+  static py::exception<gt::UnconnectedError> unconnected(m, "UnconnectedGradientsError", invalid_argument.ptr());
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
+    } catch (const gt::UnconnectedError& e) {
+      py::set_error(unconnected, e.what());
     } catch (const gt::InvalidArgument& e) {
       py::set_error(invalid_argument, e.what());
     } catch (const gt::TypeError_& e) {
@@ -28,4 +31,6 @@ PYBIND11_MODULE(_core, m) {
   bind_tape(m);
   bind_op_table(m);
   m.def("_set_tensor_shape_class", &set_tensor_shape_class);
+  m.def("_set_structural_zeros", &gt::set_structural_zeros);
+  m.def("_structural_zeros_enabled", &gt::structural_zeros_enabled);
 }

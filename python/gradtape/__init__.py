@@ -18,7 +18,7 @@ from ._core import (  # noqa: F401
     reshape, rsqrt, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract, tan, tanh,
     transpose, truediv, where, zeros, zeros_like,
 )
-from . import errors, math, nest, nn, test  # noqa: F401
+from . import config, errors, math, nest, nn, test  # noqa: F401
 from ._shape import TensorShape
 from .custom_gradient import custom_gradient  # noqa: F401
 from .tape import GradientTape, UnconnectedGradients  # noqa: F401

@@ -1,4 +1,4 @@
 """Exceptions, named as TensorFlow names them."""
-from ._core import InvalidArgumentError
+from ._core import InvalidArgumentError, UnconnectedGradientsError
 
-__all__ = ["InvalidArgumentError"]
+__all__ = ["InvalidArgumentError", "UnconnectedGradientsError"]

@@ -11,20 +11,23 @@ __all__ = ["GradientTape", "UnconnectedGradients"]
 
 
 class UnconnectedGradients(enum.Enum):
-    """What `gradient` returns for a source the target does not depend on."""
+    """What `gradient` returns for a source the target does not depend on: None, zeros, or
+    (beyond TensorFlow) an UnconnectedGradientsError that says why, source by source."""
 
     NONE = "none"
     ZERO = "zero"
+    ERROR = "error"
 
 
-def _zero_flag(unconnected_gradients):
+_MODES = {"none": 0, "zero": 1, "error": 2}
+
+
+def _mode(unconnected_gradients):
     value = getattr(unconnected_gradients, "value", unconnected_gradients)
-    if value == "none":
-        return False
-    if value == "zero":
-        return True
-    raise ValueError(
-        "Unknown value for unconnected_gradients: %r (expected 'none' or 'zero')" % (unconnected_gradients,))
+    if value not in _MODES:
+        raise ValueError("Unknown value for unconnected_gradients: %r (expected 'none', 'zero' or 'error')"
+                         % (unconnected_gradients,))
+    return _MODES[value]
 
 
 def _check_sources(flat_sources):
@@ -115,7 +118,7 @@ class GradientTape:
         if target is None:
             raise TypeError("Argument `target` should be a list or nested structure of Tensors, "
                             "Variables or CompositeTensors to be differentiated, but received None.")
-        zero = _zero_flag(unconnected_gradients)
+        mode = _mode(unconnected_gradients)
         if self._tape.active and self._persistent:
             warnings.warn(
                 "Calling GradientTape.gradient on a persistent tape inside its context is "
@@ -134,7 +137,7 @@ class GradientTape:
         else:
             flat_out = []
         try:
-            grads = self._tape.gradient(flat_targets, flat_sources, flat_out, zero)
+            grads = self._tape.gradient(flat_targets, flat_sources, flat_out, mode)
         finally:
             self._release_if_consumed()
         if single:
@@ -144,12 +147,12 @@ class GradientTape:
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
                  parallel_iterations=None, experimental_use_pfor=True):
         """The full Jacobian of `target` with respect to each source: target.shape + source.shape."""
-        zero = _zero_flag(unconnected_gradients)
+        mode = _mode(unconnected_gradients)
         single = isinstance(sources, (Tensor, Variable))
         flat_sources = [sources] if single else nest.flatten(sources)
         _check_sources(flat_sources)
         try:
-            jac = self._tape.jacobian(target, flat_sources, zero)
+            jac = self._tape.jacobian(target, flat_sources, mode)
         finally:
             self._release_if_consumed()
         return jac[0] if single else nest.pack_sequence_as(sources, jac)
@@ -157,10 +160,10 @@ class GradientTape:
     def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
                        parallel_iterations=None, experimental_use_pfor=True):
         """Per-example Jacobians [B, y..., x...] of target [B, y...] wrt source [B, x...]."""
-        zero = _zero_flag(unconnected_gradients)
+        mode = _mode(unconnected_gradients)
         _check_sources([source])
         try:
-            return self._tape.batch_jacobian(target, source, zero)
+            return self._tape.batch_jacobian(target, source, mode)
         finally:
             self._release_if_consumed()
 

@@ -14,6 +14,7 @@
 #include <memory>
 #include <vector>
 
+#include "gradtape/errors.h"
 #include "gradtape/tensor.h"
 #include "gradtape/variable.h"
 
@@ -29,7 +30,9 @@ struct Source {
   Source(std::shared_ptr<Variable> v) : variable(std::move(v)) {}  // NOLINT: implicit
 };
 
-enum class Unconnected { None, Zero };
+// What gradient() gives for a source the targets do not depend on: None (an undefined
+// Tensor), zeros, or an UnconnectedError naming the cause for each such source.
+enum class Unconnected { None, Zero, Error };
 
 class Tape {
  public:
@@ -73,6 +76,15 @@ class Tape {
  private:
   std::unique_ptr<TapeState> state_;
 };
+
+// Thrown by Unconnected::Error: one line per unconnected source, saying why.
+struct UnconnectedError : InvalidArgument {
+  using InvalidArgument::InvalidArgument;
+};
+
+// Tells the recording tapes that t left them through a conversion to NumPy or a Python
+// number (for explaining a None gradient later).
+void note_left_tape(const Tensor& t);
 
 // While alive, no tape on this thread records (custom_gradient's forward runs under one).
 class RecordingPause {

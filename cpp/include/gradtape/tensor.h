@@ -71,6 +71,11 @@ struct TensorImpl {
   uint8_t n_links = 0;
   std::unique_ptr<std::vector<TapeLink>> more_links;
 
+  // Where it was made: a global creation number and the making thread's number, so that a
+  // None gradient can be explained ("computed before the tape", "on another thread").
+  uint64_t seq;
+  uint32_t thread;
+
   // Set when this tensor is a gradient in which some positions are structural zeros
   // (positions that a where/slice/gather did not select); see docs/structural-zeros.md.
   std::shared_ptr<TensorImpl> zero_mask;
@@ -114,6 +119,10 @@ class Tensor {
 
 // Live-object counters, for leak tests and the soak test.
 int64_t live_tensors();
+// The number of the calling thread (1, 2, ... in order of first use).
+uint32_t this_thread_number();
+// The creation number the next tensor will get.
+uint64_t next_tensor_seq();
 int64_t live_storages();
 
 }  // namespace gt

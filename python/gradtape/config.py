@@ -1,0 +1,33 @@
+"""gradtape.config: engine-wide switches.
+
+Structural zeros (docs/structural-zeros.md) are on by default: the positions a `where`, a
+slice or a gather did not select send back exact zeros, even when the unselected branch's
+local derivative is inf or NaN. `set_structural_zeros(False)`, or the context manager
+`plain_ieee_gradients()`, restores plain IEEE arithmetic, which is what TensorFlow, PyTorch and
+JAX compute (the seed notebook's cell 48 then gives [nan] as in TensorFlow).
+"""
+import contextlib
+
+from . import _core
+
+__all__ = ["set_structural_zeros", "structural_zeros_enabled", "plain_ieee_gradients"]
+
+
+def set_structural_zeros(enabled):
+    """Turns structural zeros on (the default) or off (plain IEEE, TensorFlow parity)."""
+    _core._set_structural_zeros(bool(enabled))
+
+
+def structural_zeros_enabled():
+    return _core._structural_zeros_enabled()
+
+
+@contextlib.contextmanager
+def plain_ieee_gradients():
+    """Within the block, gradients follow plain IEEE arithmetic (TensorFlow parity)."""
+    was = structural_zeros_enabled()
+    set_structural_zeros(False)
+    try:
+        yield
+    finally:
+        set_structural_zeros(was)

@@ -1,0 +1,56 @@
+"""The benchmark suite runs end to end and its correctness checks pass.
+
+`python bench/run.py --quick` checks every workload's result against a NumPy/float64
+reference before timing it. Only gradtape runs here (no peers); nothing about the timings is
+asserted, since this machine is shared and noisy.
+"""
+import json
+import pathlib
+import subprocess
+import sys
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RUN = ROOT / "bench" / "run.py"
+
+
+def test_bench_quick_runs_and_its_checks_pass(tmp_path):
+    out = tmp_path / "bench.json"
+    p = subprocess.run(
+        [sys.executable, str(RUN), "--quick", "--peers", "gradtape", "--json", str(out)],
+        capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+    log = "--- stdout\n%s\n--- stderr\n%s" % (p.stdout[-6000:], p.stderr[-6000:])
+    assert p.returncode == 0, log
+    assert "checks: " in p.stdout and " 0 failed" in p.stdout, log
+
+    data = json.loads(out.read_text())
+    assert data["checks"]["failed"] == 0, log
+    # every timed workload has a gradtape row that passed its check and got a time
+    ids = [w["id"] for w in data["workloads"]]
+    assert ids == ["W1", "W2", "W3", "W3-notape", "W4", "W5", "W6", "W7"], ids
+    for w in data["workloads"]:
+        rows = [r for r in w["rows"] if r["lib"] == "gradtape"]
+        assert rows, w["id"]
+        for r in rows:
+            assert r.get("check") == "passed", (w["id"], r)
+            assert r["median"] > 0, (w["id"], r)
+        # peers were not selected: skipped and said so, never an error
+        for r in w["rows"]:
+            if r["lib"] != "gradtape":
+                assert r["status"].startswith("skipped"), (w["id"], r)
+    # W8: gradtape's softplus is exact at all 9 points, value and gradient, in both dtypes
+    w8 = [r for r in data["w8"] if r["label"] == "gradtape gt.nn.softplus"]
+    assert {r["dtype"] for r in w8} == {"float32", "float64"}
+    for r in w8:
+        assert r["value"] == ["ok"] * 9 and r["grad"] == ["ok"] * 9, r
+    # import time of gradtape was measured in a fresh interpreter
+    assert data["imports"]["gradtape"] is not None
+
+
+def test_bench_only_and_unknown_workload(tmp_path):
+    p = subprocess.run([sys.executable, str(RUN), "--quick", "--peers", "gradtape", "--only", "W1",
+                        "--no-import-times"], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "### W1" in p.stdout and "### W2" not in p.stdout
+    p = subprocess.run([sys.executable, str(RUN), "--only", "W9"], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 2 and "unknown workload" in p.stderr
