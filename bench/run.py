@@ -138,6 +138,27 @@ class LoadMonitor:
         return max(0.0, other / self.hz / dt) if dt > 0 else None
 
 
+def wait_idle(max_wait, window=2.0, threshold=0.15):
+    """Waits until other processes used < threshold cores over `window` s, at most max_wait s."""
+    t_end = time.time() + max_wait
+    mon = LoadMonitor()
+    waited = False
+    while True:
+        mon.start()
+        time.sleep(window)
+        load = mon.stop()
+        if load is None or load < threshold:
+            if waited:
+                log("  machine idle again")
+            return
+        if time.time() > t_end:
+            log("  machine still busy (%.2f cores used by other processes); going on" % load)
+            return
+        if not waited:
+            log("  waiting for the machine to go idle (%.2f cores used by other processes) ..." % load)
+            waited = True
+
+
 # ---------------------------------------------------------------------------------------
 # timing
 # ---------------------------------------------------------------------------------------
@@ -388,6 +409,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=None,
                     help="limit every library to this many threads (OMP/OpenBLAS/MKL env vars, "
                          "torch.set_num_threads, TF intra-op, XLA); default: each library's own default")
+    ap.add_argument("--wait-idle", type=float, default=0.0, metavar="SECONDS",
+                    help="before each workload, wait up to SECONDS for other processes to leave "
+                         "the machine idle (this machine is shared with builds)")
     ap.add_argument("-v", "--verbose", action="store_true", help="log setup and warm-up times")
     ap.add_argument("--no-import-times", action="store_true", help="skip the import-time subprocesses")
     args = ap.parse_args(argv)
@@ -504,6 +528,8 @@ def main(argv=None):
     for wid in wids:
         if wid == "W8":
             continue
+        if args.wait_idle:
+            wait_idle(args.wait_idle)
         log("running %s ..." % wid)
         mon = LoadMonitor()
         mon.start()

@@ -22,6 +22,7 @@ namespace {
 constexpr uint32_t kNoSlot = std::numeric_limits<uint32_t>::max();
 std::atomic<uint64_t> g_next_serial{1};
 std::atomic<int64_t> g_live_records{0};
+std::atomic<void (*)()> g_interrupt_check{nullptr};
 
 // Serials of the tapes that exist, for pruning stale links (touched only when a tensor
 // already has two links, and when tapes are made, reset or destroyed).
@@ -255,7 +256,9 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
   std::vector<Tensor> ins, outs, gout, gin;
   std::vector<char> needs;
   std::vector<int64_t> rec_attrs;
+  void (*interrupt_check)() = g_interrupt_check.load(std::memory_order_relaxed);
   for (size_t r = n_rec; r-- > stop;) {
+    if (interrupt_check && (r & 511) == 0) interrupt_check();
     const Record rec = records[r];
     if (rec.n_in == kNoSlot) continue;  // released
     const uint32_t out0 = rec.first + rec.n_in;
@@ -636,6 +639,8 @@ bool detail::tape_alive(uint64_t serial) {
   std::lock_guard<std::mutex> lock(g_serials_mu);
   return live_serials().count(serial) != 0;
 }
+
+void set_interrupt_check(void (*check)()) { g_interrupt_check.store(check); }
 
 bool any_tape_recording() { return detail::tls_recording != 0; }
 int64_t live_records() { return g_live_records.load(); }

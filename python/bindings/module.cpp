@@ -26,6 +26,11 @@ PYBIND11_MODULE(_core, m) {
       py::set_error(PyExc_RuntimeError, e.what());
     }
   });
+  // Ctrl-C during a long backward pass: the sweep polls Python's signal handlers (it runs
+  // with the GIL held) and unwinds with KeyboardInterrupt.
+  gt::set_interrupt_check([] {
+    if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+  });
   bind_tensor(m);
   bind_ops(m);
   bind_tape(m);

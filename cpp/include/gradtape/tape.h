@@ -100,6 +100,10 @@ class RecordingPause {
 void set_structural_zeros(bool on);
 bool structural_zeros_enabled();
 
+// A function the reverse sweep calls every few hundred records; it may throw to abandon the
+// sweep (the Python bindings raise KeyboardInterrupt there on Ctrl-C). The tape stays usable.
+void set_interrupt_check(void (*check)());
+
 // Whether any tape on this thread is recording (the ops' fast-path check).
 bool any_tape_recording();
 // Live tape records over all tapes, for leak tests.
