@@ -59,42 +59,161 @@ struct AccessLogScope {
   std::unique_ptr<VariableAccessLog> log;
 };
 
+
+// This thread's active Python tape objects (their `_keepalive` lists hold custom gradient
+// functions, which the core references only weakly).
+std::vector<py::object>& active_python_tapes() {
+  thread_local std::vector<py::object> v;
+  return v;
+}
+
+py::list keepalive_list(py::handle tape) {
+  py::object d = py::getattr(tape, "__dict__", py::none());
+  if (d.is_none()) return py::list();  // a bare _Tape: nothing can hold the function
+  py::dict dict = d.cast<py::dict>();
+  if (!dict.contains("_keepalive")) dict["_keepalive"] = py::list();
+  return dict["_keepalive"].cast<py::list>();
+}
+
+int unconnected_mode(py::handle u) {
+  py::object v = py::hasattr(u, "value") && !py::isinstance<py::str>(u) ? py::getattr(u, "value") : py::reinterpret_borrow<py::object>(u);
+  if (py::isinstance<py::str>(v)) {
+    std::string s = v.cast<std::string>();
+    if (s == "none") return 0;
+    if (s == "zero") return 1;
+    if (s == "error") return 2;
+  }
+  throw py::value_error("Unknown value for unconnected_gradients: " + std::string(py::repr(u)) +
+                        " (expected 'none', 'zero' or 'error')");
+}
+
+void warn(const std::string& msg) {
+  if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 2) != 0) throw py::error_already_set();
+}
+
+py::list run_gradient(py::handle self, const py::list& targets, const py::list& sources,
+                      const py::list& output_gradients, int mode) {
+  Tape& t = self.cast<Tape&>();
+  std::vector<Source> srcs;
+  srcs.reserve(sources.size());
+  for (py::handle h : sources) {
+    srcs.push_back(source_from_py(h));
+    const Source& s = srcs.back();
+    DType d = s.variable ? s.variable->dtype() : s.tensor.dtype();
+    if (!is_floating(d))
+      warn(std::string("The dtype of the source tensor must be floating (e.g. gt.float32) when calling "
+                       "GradientTape.gradient, got ") + dtype_name(d) + "; its gradient is None");
+  }
+  if (t.active() && t.persistent())
+    warn("Calling GradientTape.gradient on a persistent tape inside its context is significantly less "
+         "efficient than calling it outside the context (it records the gradient computation itself).");
+  std::vector<Tensor> tg = targets_from_py(targets);
+  std::vector<Tensor> outs;
+  if (output_gradients.size()) {
+    if (output_gradients.size() != targets.size())
+      throw InvalidArgument("output_gradients has " + std::to_string(output_gradients.size()) + " entries for " +
+                            std::to_string(targets.size()) + " targets");
+    for (size_t i = 0; i < output_gradients.size(); ++i) {
+      py::handle h = output_gradients[i];
+      outs.push_back(h.is_none() ? Tensor() : is_tensor_like(h) ? to_tensor(h) : to_tensor(h, std::nullopt, tg[i].dtype()));
+    }
+  }
+  std::vector<Tensor> result;
+  try {
+    result = t.gradient(tg, srcs, outs, Unconnected(mode));
+  } catch (...) {
+    if (!t.persistent()) keepalive_list(self).attr("clear")();
+    throw;
+  }
+  if (!t.persistent()) keepalive_list(self).attr("clear")();
+  return to_list(result);
+}
+
+bool is_flat_list(py::handle h) {
+  if (!py::isinstance<py::list>(h) && !py::isinstance<py::tuple>(h)) return false;
+  if (py::isinstance<py::tuple>(h) && py::hasattr(h, "_fields")) return false;  // namedtuple
+  for (py::handle x : h)
+    if (!is_tensor_like(x)) return false;
+  return true;
+}
+
+// tape.gradient(): flat cases in C++; nests (dicts, nested lists) via the Python helper.
+py::object gradient_entry(py::object self, py::object target, py::object sources, py::object output_gradients,
+                          py::object unconnected) {
+  if (target.is_none())
+    throw TypeError_("Argument `target` should be a list or nested structure of Tensors, Variables or "
+                     "CompositeTensors to be differentiated, but received None.");
+  const int mode = unconnected_mode(unconnected);
+  const bool single_source = is_tensor_like(sources);
+  const bool flat_target = is_tensor_like(target) || is_flat_list(target);
+  const bool flat_out = output_gradients.is_none() || is_flat_list(output_gradients) || is_tensor_like(output_gradients);
+  if (!flat_target || !flat_out || !(single_source || is_flat_list(sources)))
+    return py::module_::import("gradtape.tape").attr("_nested_gradient")(self, target, sources, output_gradients,
+                                                                          unconnected);
+  py::list targets;
+  if (is_tensor_like(target)) targets.append(target);
+  else for (py::handle h : target) targets.append(h);
+  py::list srcs;
+  if (single_source) srcs.append(sources);
+  else for (py::handle h : sources) srcs.append(h);
+  py::list outs;
+  if (is_tensor_like(output_gradients)) outs.append(output_gradients);
+  else if (!output_gradients.is_none()) for (py::handle h : output_gradients) outs.append(h);
+  py::list grads = run_gradient(self, targets, srcs, outs, mode);
+  if (single_source) return grads[0];
+  if (py::isinstance<py::tuple>(sources)) return py::tuple(grads);
+  return std::move(grads);
+}
+
 }  // namespace
 
 void bind_tape(py::module_& m) {
   py::class_<Tape>(m, "_Tape")
       .def(py::init<bool, bool>(), py::arg("persistent") = false, py::arg("watch_accessed_variables") = true)
-      .def("push", &Tape::push)
-      .def("pop", &Tape::pop)
+      .def("__enter__", [](py::object self) {
+        self.cast<Tape&>().push();
+        active_python_tapes().push_back(self);
+        return self;
+      })
+      .def("__exit__", [](py::object self, py::args) {
+        self.cast<Tape&>().pop();
+        auto& v = active_python_tapes();
+        for (size_t i = v.size(); i-- > 0;)
+          if (v[i].is(self)) {
+            v.erase(v.begin() + long(i));
+            break;
+          }
+        return false;
+      })
       .def_property_readonly("active", &Tape::active)
       .def_property_readonly("persistent", &Tape::persistent)
       .def_property_readonly("num_records", &Tape::num_records)
       .def_property("recording", &Tape::recording, &Tape::set_recording)
-      .def("watch", [](Tape& t, py::handle h) {
+      .def("_watch", [](Tape& t, py::handle h) {
         if (py::isinstance<Variable>(h)) t.watch(h.cast<std::shared_ptr<Variable>>());
         else if (py::isinstance<TensorImpl>(h)) t.watch(Tensor(h.cast<std::shared_ptr<TensorImpl>>()));
         else throw InvalidArgument("Passed in object of type " + std::string(py::str(py::type::of(h).attr("__name__"))) +
                                    ", not tf.Tensor or tf.Variable or ExtensionType.");
       })
-      .def("watched_variables", &Tape::watched_variables)
-      .def("reset", &Tape::reset)
-      .def("gradient", [](Tape& t, const py::list& targets, const py::list& sources, const py::list& output_gradients,
-                          int mode) {
-        std::vector<Tensor> outs;
-        for (py::handle h : output_gradients) outs.push_back(h.is_none() ? Tensor() : to_tensor(h));
-        std::vector<Tensor> tg = targets_from_py(targets);
-        if (!outs.empty())
-          for (size_t i = 0; i < outs.size() && i < tg.size(); ++i)
-            if (outs[i].defined() && outs[i].dtype() != tg[i].dtype() && !is_tensor_like(output_gradients[i]))
-              outs[i] = to_tensor(output_gradients[i], std::nullopt, tg[i].dtype());
-        return to_list(t.gradient(tg, sources_from_py(sources), outs, Unconnected(mode)));
+      .def("_watched_variables", &Tape::watched_variables)
+      .def("_reset", &Tape::reset)
+      .def("gradient", &gradient_entry, py::arg("target"), py::arg("sources"),
+           py::arg("output_gradients") = py::none(), py::arg("unconnected_gradients") = py::str("none"),
+           "d(sum of targets)/d(source) for each source, in the structure of `sources`.")
+      .def("_gradient_flat", [](py::object self, const py::list& targets, const py::list& sources,
+                                const py::list& output_gradients, int mode) {
+        return run_gradient(self, targets, sources, output_gradients, mode);
       })
-      .def("jacobian", [](Tape& t, py::handle target, const py::list& sources, int mode) {
+      .def("_jacobian", [](Tape& t, py::handle target, const py::list& sources, int mode) {
         return to_list(t.jacobian(to_tensor(target), sources_from_py(sources), Unconnected(mode)));
       })
-      .def("batch_jacobian", [](Tape& t, py::handle target, py::handle source, int mode) {
+      .def("_batch_jacobian", [](Tape& t, py::handle target, py::handle source, int mode) {
         return wrap(t.batch_jacobian(to_tensor(target), source_from_py(source), Unconnected(mode)));
       });
+
+  m.def("_keep_alive_on_active_tapes", [](py::object obj) {
+    for (py::object& tape : active_python_tapes()) keepalive_list(tape).append(obj);
+  }, "Makes every Python tape active on this thread hold `obj` (a custom gradient function).");
 
   m.def("_record_custom", [](const py::list& inputs, const py::list& outputs, py::object grad_fn) {
     std::vector<Tensor> ins, outs;

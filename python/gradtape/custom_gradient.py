@@ -10,7 +10,6 @@ import inspect
 from . import _core
 from . import nest
 from ._core import Tensor, Variable
-from .tape import _keep_alive_on_active_tapes
 
 __all__ = ["custom_gradient"]
 
@@ -65,7 +64,7 @@ def custom_gradient(f=None):
 
         flat = nest.flatten(result)
         # The core keeps a weak reference to `hook`; the active tapes keep it alive.
-        _keep_alive_on_active_tapes(hook)
+        _core._keep_alive_on_active_tapes(hook)
         outs = _core._record_custom(inputs + var_values, flat, hook)
         return nest.pack_sequence_as(result, outs)
 

@@ -1,6 +1,11 @@
-"""gradtape.GradientTape: TensorFlow's tape API over the C++ tape."""
+"""gradtape.GradientTape: TensorFlow's tape API over the C++ tape.
+
+`GradientTape` subclasses the bound C++ tape: entering and leaving the `with` block and the
+common forms of `gradient()` (a tensor or a flat list of tensors and variables) run in C++;
+this module adds what is Python-specific: nests, `watch` of structures, `stop_recording`,
+Jacobians' argument handling and the warnings.
+"""
 import enum
-import threading
 import warnings
 
 from . import _core
@@ -33,55 +38,41 @@ def _mode(unconnected_gradients):
 def _check_sources(flat_sources):
     for s in flat_sources:
         if not isinstance(s, (Tensor, Variable)):
-            raise TypeError(
-                "gradient sources must be tensors or variables, got %s" % type(s).__name__)
+            raise TypeError("gradient sources must be tensors or variables, got %s" % type(s).__name__)
         if not s.dtype.is_floating:
             warnings.warn(
                 "The dtype of the source tensor must be floating (e.g. gt.float32) when calling "
                 "GradientTape.gradient, got %r; its gradient is None" % (s.dtype,), stacklevel=3)
 
 
-class _ActiveTapes(threading.local):
-    def __init__(self):
-        self.stack = []
+def _nested_gradient(tape, target, sources, output_gradients, unconnected_gradients):
+    """gradient() for nested structures (dicts, nested lists): flatten, differentiate, repack."""
+    flat_targets = nest.flatten(target)
+    flat_sources = nest.flatten(sources)
+    for s in flat_sources:
+        if not isinstance(s, (Tensor, Variable)):
+            raise TypeError("gradient sources must be tensors or variables, got %s" % type(s).__name__)
+    flat_out = [] if output_gradients is None else nest.flatten(output_gradients)
+    if output_gradients is not None and len(flat_out) != len(flat_targets):
+        raise ValueError("output_gradients has %d entries for %d targets" % (len(flat_out), len(flat_targets)))
+    grads = tape._gradient_flat(flat_targets, flat_sources, flat_out, _mode(unconnected_gradients))
+    return nest.pack_sequence_as(sources, grads)
 
 
-_active = _ActiveTapes()
-
-
-def _keep_alive_on_active_tapes(obj):
-    """Makes every tape active on this thread hold `obj` (a custom gradient function)."""
-    for tape in _active.stack:
-        tape._keepalive.append(obj)
-
-
-class GradientTape:
+class GradientTape(_core._Tape):
     """Records the ops run inside its `with` block so that gradients can be computed.
 
     As in TensorFlow: trainable variables read inside the block are watched automatically
     (unless `watch_accessed_variables=False`); constants through `watch()`. A non-persistent
     tape answers one `gradient` (or `jacobian`) call and frees what it holds as it goes; a
-    persistent one answers many and is freed with the object.
+    persistent one answers many and is freed with the object. `gradient(target, sources,
+    output_gradients=None, unconnected_gradients='none')` is implemented by the base class.
     """
 
     def __init__(self, persistent=False, watch_accessed_variables=True):
-        self._tape = _core._Tape(persistent, watch_accessed_variables)
+        super().__init__(persistent, watch_accessed_variables)
         self._persistent = persistent
         self._keepalive = []  # custom-gradient functions recorded while this tape was active
-
-    def __enter__(self):
-        self._tape.push()
-        _active.stack.append(self)
-        return self
-
-    def __exit__(self, exc_type, exc, tb):
-        self._tape.pop()
-        stack = _active.stack
-        for i in range(len(stack) - 1, -1, -1):
-            if stack[i] is self:
-                del stack[i]
-                break
-        return False
 
     # -- watching --
     def watch(self, tensor):
@@ -96,54 +87,22 @@ class GradientTape:
                     "The dtype of the watched tensor must be floating (e.g. gt.float32), got %r"
                     % (t.dtype,), stacklevel=2)
                 continue
-            self._tape.watch(t)
+            self._watch(t)
 
     def watched_variables(self):
         """The variables this tape watched, in the order it first watched them."""
-        return tuple(self._tape.watched_variables())
+        return tuple(self._watched_variables())
 
     def stop_recording(self):
         """A context manager in which this tape records nothing."""
-        return _StopRecording(self._tape)
+        return _StopRecording(self)
 
     def reset(self):
         """Clears everything recorded so far; inside the block, recording goes on afresh."""
-        self._tape.reset()
+        self._reset()
         self._keepalive.clear()
 
-    # -- differentiating --
-    def gradient(self, target, sources, output_gradients=None,
-                 unconnected_gradients=UnconnectedGradients.NONE):
-        """d(sum of targets)/d(source) for each source, in the structure of `sources`."""
-        if target is None:
-            raise TypeError("Argument `target` should be a list or nested structure of Tensors, "
-                            "Variables or CompositeTensors to be differentiated, but received None.")
-        mode = _mode(unconnected_gradients)
-        if self._tape.active and self._persistent:
-            warnings.warn(
-                "Calling GradientTape.gradient on a persistent tape inside its context is "
-                "significantly less efficient than calling it outside the context (it records "
-                "the gradient computation itself).", stacklevel=2)
-        # Fast path: one target, a list of tensors/variables as sources.
-        single = isinstance(sources, (Tensor, Variable))
-        flat_sources = [sources] if single else nest.flatten(sources)
-        _check_sources(flat_sources)
-        flat_targets = nest.flatten(target)
-        if output_gradients is not None:
-            flat_out = nest.flatten(output_gradients)
-            if len(flat_out) != len(flat_targets):
-                raise ValueError("output_gradients has %d entries for %d targets"
-                                 % (len(flat_out), len(flat_targets)))
-        else:
-            flat_out = []
-        try:
-            grads = self._tape.gradient(flat_targets, flat_sources, flat_out, mode)
-        finally:
-            self._release_if_consumed()
-        if single:
-            return grads[0]
-        return nest.pack_sequence_as(sources, grads)
-
+    # -- Jacobians --
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
                  parallel_iterations=None, experimental_use_pfor=True):
         """The full Jacobian of `target` with respect to each source: target.shape + source.shape."""
@@ -152,7 +111,7 @@ class GradientTape:
         flat_sources = [sources] if single else nest.flatten(sources)
         _check_sources(flat_sources)
         try:
-            jac = self._tape.jacobian(target, flat_sources, mode)
+            jac = self._jacobian(target, flat_sources, mode)
         finally:
             self._release_if_consumed()
         return jac[0] if single else nest.pack_sequence_as(sources, jac)
@@ -163,7 +122,7 @@ class GradientTape:
         mode = _mode(unconnected_gradients)
         _check_sources([source])
         try:
-            return self._tape.batch_jacobian(target, source, mode)
+            return self._batch_jacobian(target, source, mode)
         finally:
             self._release_if_consumed()
 
