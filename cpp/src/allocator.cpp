@@ -1,5 +1,7 @@
 #include "allocator.h"
 
+#include "record.h"  // GT_TLS
+
 #include <sys/mman.h>
 
 #include <cstdlib>
@@ -51,8 +53,8 @@ struct ThreadCache {
       for (void* p : l) std::free(p);
   }
 };
-thread_local ThreadCache* tls_cache_ptr = nullptr;
-thread_local bool tls_cache_dead = false;
+thread_local ThreadCache* tls_cache_ptr GT_TLS = nullptr;
+thread_local bool tls_cache_dead GT_TLS = false;
 
 ThreadCache* thread_cache() {
   if (tls_cache_ptr) return tls_cache_ptr;

@@ -429,7 +429,17 @@ Tensor pow(const Tensor& a, const Tensor& b) {
 void vjp_Pow(VjpCtx& c) {
   const Tensor& a = c.in[0];
   const Tensor& b = c.in[1];
-  if (c.needs[0]) c.gin[0] = c.g * (b * pow(a, b - 1.0));
+  if (c.needs[0]) {
+    if (!c.needs[1] && b.numel() == 1 && b.ndim() == 0) {
+      // a constant exponent (x ** 2): the same rule with the exponent folded, fewer ops
+      const double e = b.item();
+      if (e == 1.0) c.gin[0] = c.g;
+      else if (e == 2.0) c.gin[0] = c.g * (a * 2.0);
+      else c.gin[0] = c.g * (pow(a, scalar(e - 1.0, a.dtype())) * e);
+    } else {
+      c.gin[0] = c.g * (b * pow(a, b - 1.0));
+    }
+  }
   if (c.needs[1]) {
     Tensor positive = greater(a, zero_of(a));
     Tensor safe_a = where(positive, a, ones_like(a));

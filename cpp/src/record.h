@@ -9,6 +9,14 @@
 #include "gradtape/tensor.h"
 #include "op_table.h"
 
+// Hot thread-locals use the initial-exec TLS model: a direct access instead of a call to
+// __tls_get_addr (they are few and small, so the static TLS space of a dlopened module fits).
+#if defined(__GNUC__)
+#define GT_TLS __attribute__((tls_model("initial-exec")))
+#else
+#define GT_TLS
+#endif
+
 namespace gt {
 
 struct VjpCtx {
@@ -29,7 +37,7 @@ VjpFn vjp_for(OpId op);
 namespace detail {
 
 // Number of tapes recording on this thread (0 on the fast path).
-extern thread_local int tls_recording;
+extern thread_local int tls_recording GT_TLS;
 
 void record_op(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out,
                const int64_t* attrs, int n_attrs);

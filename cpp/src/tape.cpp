@@ -58,12 +58,12 @@ struct ThreadTapes {
   int pause = 0;
   std::vector<VariableAccessLog*> logs;
 };
-thread_local ThreadTapes tls;
+thread_local ThreadTapes tls GT_TLS;
 
 }  // namespace
 
 namespace detail {
-thread_local int tls_recording = 0;
+thread_local int tls_recording GT_TLS = 0;
 }
 
 struct TapeState {
@@ -90,6 +90,7 @@ struct TapeState {
   uint64_t start_seq = 0;
   uint32_t thread = 0;
   std::vector<uint32_t> stopped, exited;
+  bool had_custom = false;  // a custom gradient was ever recorded (the bindings then free its hook)
 
   TapeState(bool p, bool w) : serial(register_serial()), persistent(p), watch_accessed(w) {}
   ~TapeState() {
@@ -220,6 +221,7 @@ bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>&
     if (!t->recording || !t->watches_any(ins.data(), int(ins.size()))) continue;
     int64_t hook_index = int64_t(t->hooks.size());
     t->hooks.push_back(hook);
+    t->had_custom = true;
     t->append(OpId::Custom, ins.data(), uint32_t(ins.size()), outputs.data(), uint16_t(outputs.size()),
               &hook_index, 1);
     recorded = true;
@@ -253,9 +255,11 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
       stop = std::min(stop, slot_birth[s]);
     }
 
+  // Scratch reused by every record (no allocation per record once warm).
   std::vector<Tensor> ins, outs, gout, gin;
   std::vector<char> needs;
   std::vector<int64_t> rec_attrs;
+  std::vector<uint32_t> in_slots, out_slots;
   void (*interrupt_check)() = g_interrupt_check.load(std::memory_order_relaxed);
   for (size_t r = n_rec; r-- > stop;) {
     if (interrupt_check && (r & 511) == 0) interrupt_check();
@@ -275,8 +279,8 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
     ins.assign(saved.begin() + rec.first, saved.begin() + out0);
     outs.assign(saved.begin() + out0, saved.begin() + out0 + rec.n_out);
     rec_attrs.assign(attrs.begin() + rec.attr_first, attrs.begin() + rec.attr_first + rec.n_attrs);
-    std::vector<uint32_t> in_slots(slots.begin() + rec.first, slots.begin() + out0);
-    std::vector<uint32_t> out_slots(slots.begin() + out0, slots.begin() + out0 + rec.n_out);
+    in_slots.assign(slots.begin() + rec.first, slots.begin() + out0);
+    out_slots.assign(slots.begin() + out0, slots.begin() + out0 + rec.n_out);
     gout.assign(rec.n_out, Tensor());
     for (uint32_t k = 0; k < rec.n_out; ++k) gout[k] = grads[out_slots[k]];
     needs.assign(rec.n_in, 0);
@@ -366,6 +370,7 @@ void Tape::set_recording(bool on) {
 }
 bool Tape::recording() const { return state_->recording; }
 bool Tape::persistent() const { return state_->persistent; }
+bool Tape::had_custom_gradients() const { return state_->had_custom; }
 uint64_t Tape::serial() const { return state_->serial; }
 size_t Tape::num_records() const { return size_t(state_->live); }
 

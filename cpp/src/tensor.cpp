@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "allocator.h"
+#include "record.h"  // GT_TLS
 #include "tape_internal.h"
 #include "gradtape/errors.h"
 
@@ -126,21 +127,25 @@ void Storage::release() {
 // ---- TensorImpl ----
 
 namespace {
-std::atomic<uint64_t> g_next_seq{1};
+// Creation numbers count per thread (they are compared only with a tape of the same thread).
 std::atomic<uint32_t> g_next_thread{1};
-thread_local uint32_t tls_thread_number = 0;
+struct ThreadIds {
+  uint32_t number = 0;
+  uint64_t next_seq = 1;
+};
+thread_local ThreadIds tls_ids GT_TLS;
 }  // namespace
 
-uint64_t next_tensor_seq() { return g_next_seq.load(std::memory_order_relaxed); }
+uint64_t next_tensor_seq() { return tls_ids.next_seq; }
 
 uint32_t this_thread_number() {
-  if (tls_thread_number == 0) tls_thread_number = g_next_thread.fetch_add(1);
-  return tls_thread_number;
+  if (tls_ids.number == 0) tls_ids.number = g_next_thread.fetch_add(1);
+  return tls_ids.number;
 }
 
 TensorImpl::TensorImpl(DType d, const Shape& s, StoragePtr st)
     : dtype(d), shape(s), numel(s.numel()), storage(std::move(st)),
-      seq(g_next_seq.fetch_add(1, std::memory_order_relaxed)), thread(this_thread_number()) {
+      seq(tls_ids.next_seq++), thread(this_thread_number()) {
   g_live_tensors.fetch_add(1, std::memory_order_relaxed);
 }
 TensorImpl::~TensorImpl() { g_live_tensors.fetch_sub(1, std::memory_order_relaxed); }

@@ -119,13 +119,17 @@ py::list run_gradient(py::handle self, const py::list& targets, const py::list& 
     }
   }
   std::vector<Tensor> result;
+  // A non-persistent tape frees its records: drop the custom gradient functions with them.
+  auto release = [&] {
+    if (!t.persistent() && t.had_custom_gradients()) keepalive_list(self).attr("clear")();
+  };
   try {
     result = t.gradient(tg, srcs, outs, Unconnected(mode));
   } catch (...) {
-    if (!t.persistent()) keepalive_list(self).attr("clear")();
+    release();
     throw;
   }
-  if (!t.persistent()) keepalive_list(self).attr("clear")();
+  release();
   return to_list(result);
 }
 
@@ -207,6 +211,7 @@ void bind_tape(py::module_& m) {
       .def("_jacobian", [](Tape& t, py::handle target, const py::list& sources, int mode) {
         return to_list(t.jacobian(to_tensor(target), sources_from_py(sources), Unconnected(mode)));
       })
+      .def("_release_custom_gradients", [](py::object self) { keepalive_list(self).attr("clear")(); })
       .def("_batch_jacobian", [](Tape& t, py::handle target, py::handle source, int mode) {
         return wrap(t.batch_jacobian(to_tensor(target), source_from_py(source), Unconnected(mode)));
       });

@@ -77,19 +77,35 @@ DType dtype_from_py(py::handle h) {
   }
 }
 
-bool is_tensor_like(py::handle h) {
-  return py::isinstance<TensorImpl>(h) || py::isinstance<Variable>(h);
+namespace {
+// The Python types of Tensor and Variable, looked up once (py::isinstance<T> searches
+// pybind11's type registry on every call, which is a large share of a scalar op's cost).
+PyTypeObject* tensor_type() {
+  static PyTypeObject* t = reinterpret_cast<PyTypeObject*>(py::type::of<TensorImpl>().ptr());
+  return t;
+}
+PyTypeObject* variable_type() {
+  static PyTypeObject* t = reinterpret_cast<PyTypeObject*>(py::type::of<Variable>().ptr());
+  return t;
+}
+}  // namespace
+
+bool is_tensor(py::handle h) { return Py_TYPE(h.ptr()) == tensor_type() || PyObject_TypeCheck(h.ptr(), tensor_type()); }
+bool is_variable(py::handle h) {
+  return Py_TYPE(h.ptr()) == variable_type() || PyObject_TypeCheck(h.ptr(), variable_type());
 }
 
+bool is_tensor_like(py::handle h) { return is_tensor(h) || is_variable(h); }
+
 Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> dtype) {
-  if (py::isinstance<TensorImpl>(h)) {
+  if (is_tensor(h)) {
     Tensor t(h.cast<std::shared_ptr<TensorImpl>>());
     if (dtype && *dtype != t.dtype())
       throw InvalidArgument(std::string("tensor of dtype ") + dtype_name(t.dtype()) +
                             " cannot be converted to requested dtype " + dtype_name(*dtype) + " (use gt.cast)");
     return t;
   }
-  if (py::isinstance<Variable>(h)) {
+  if (is_variable(h)) {
     Tensor t = h.cast<Variable&>().read();
     if (dtype && *dtype != t.dtype())
       throw InvalidArgument(std::string("variable of dtype ") + dtype_name(t.dtype()) +

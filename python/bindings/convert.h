@@ -15,7 +15,9 @@ namespace gt::py_bind {
 
 // A DType from a DType, a string ('float32'), a NumPy dtype or type; TypeError otherwise.
 DType dtype_from_py(py::handle h);
-// Whether h is a gradtape Tensor or Variable.
+// Whether h is a gradtape Tensor, a Variable, or either (cached type checks).
+bool is_tensor(py::handle h);
+bool is_variable(py::handle h);
 bool is_tensor_like(py::handle h);
 // Converts a Python value to a tensor. `hint` is the dtype of the other operand (a Python
 // scalar takes it); `dtype` is a requested dtype (values are converted to it).

@@ -65,14 +65,11 @@ class GradientTape(_core._Tape):
     As in TensorFlow: trainable variables read inside the block are watched automatically
     (unless `watch_accessed_variables=False`); constants through `watch()`. A non-persistent
     tape answers one `gradient` (or `jacobian`) call and frees what it holds as it goes; a
-    persistent one answers many and is freed with the object. `gradient(target, sources,
+    persistent one answers many and is freed with the object. Custom gradient functions
+    recorded while it was active are kept in its `_keepalive` list (the core holds them
+    weakly), so cycles through a tape are collectable. `gradient(target, sources,
     output_gradients=None, unconnected_gradients='none')` is implemented by the base class.
     """
-
-    def __init__(self, persistent=False, watch_accessed_variables=True):
-        super().__init__(persistent, watch_accessed_variables)
-        self._persistent = persistent
-        self._keepalive = []  # custom-gradient functions recorded while this tape was active
 
     # -- watching --
     def watch(self, tensor):
@@ -100,7 +97,7 @@ class GradientTape(_core._Tape):
     def reset(self):
         """Clears everything recorded so far; inside the block, recording goes on afresh."""
         self._reset()
-        self._keepalive.clear()
+        self._release_custom_gradients()
 
     # -- Jacobians --
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
@@ -128,8 +125,8 @@ class GradientTape(_core._Tape):
 
     def _release_if_consumed(self):
         # A non-persistent tape has freed its records: the custom gradients go with them.
-        if not self._persistent:
-            self._keepalive.clear()
+        if not self.persistent:
+            self._release_custom_gradients()
 
 
 class _StopRecording:

@@ -55,6 +55,7 @@ class Tape {
   void reset();
 
   bool persistent() const;
+  bool had_custom_gradients() const;
   uint64_t serial() const;
   size_t num_records() const;
 

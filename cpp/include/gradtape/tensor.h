@@ -71,7 +71,7 @@ struct TensorImpl {
   uint8_t n_links = 0;
   std::unique_ptr<std::vector<TapeLink>> more_links;
 
-  // Where it was made: a global creation number and the making thread's number, so that a
+  // Where it was made: a creation number (per thread) and the making thread's number, so that a
   // None gradient can be explained ("computed before the tape", "on another thread").
   uint64_t seq;
   uint32_t thread;
@@ -121,7 +121,7 @@ class Tensor {
 int64_t live_tensors();
 // The number of the calling thread (1, 2, ... in order of first use).
 uint32_t this_thread_number();
-// The creation number the next tensor will get.
+// The creation number the next tensor made on this thread will get.
 uint64_t next_tensor_seq();
 int64_t live_storages();
 
