@@ -167,7 +167,7 @@ Tensor sign(const Tensor& x) {
   return out;
 }
 // d/dx sign(x) = 0 (as TensorFlow: zeros, not None)
-void vjp_Sign(VjpCtx& c) { c.gin[0] = zeros_like(c.in[0]); }
+void vjp_Sign(VjpCtx& c) { c.gin[0] = zeros(Shape(batched(c, c.in[0].shape())), c.in[0].dtype()); }
 
 Tensor exp(const Tensor& x) {
   Tensor out = float_unary(x, "exp", [](auto v) { return std::exp(v); });

@@ -89,9 +89,13 @@ Reduction reduction_from_attrs(const VjpCtx& c) {
   return r;
 }
 
-// g reshaped to the keepdims shape and broadcast to the input's shape.
-Tensor broadcast_back(const Tensor& g, const Reduction& r, const Shape& input) {
-  return broadcast_to(reshape(g, r.kept.vec()), input);
+// g reshaped to the keepdims shape and broadcast to the input's shape (after `batch`
+// leading batch dims of g).
+Tensor broadcast_back(const Tensor& g, const Reduction& r, const Shape& input, int batch = 0) {
+  std::vector<int64_t> kept(g.shape().data(), g.shape().data() + batch), full = kept;
+  for (int i = 0; i < r.kept.rank(); ++i) kept.push_back(r.kept[i]);
+  for (int i = 0; i < input.rank(); ++i) full.push_back(input[i]);
+  return broadcast_to(reshape(g, kept), Shape(full));
 }
 
 }  // namespace
@@ -113,7 +117,7 @@ Tensor reduce_sum(const Tensor& x, const Axes& axes, bool keepdims) {
 }
 // d sum(x) = g broadcast back over the reduced axes
 void vjp_ReduceSum(VjpCtx& c) {
-  c.gin[0] = broadcast_back(c.g, reduction_from_attrs(c), c.in[0].shape());
+  c.gin[0] = broadcast_back(c.g, reduction_from_attrs(c), c.in[0].shape(), c.batch);
 }
 
 Tensor reduce_mean(const Tensor& x, const Axes& axes, bool keepdims) {
@@ -162,7 +166,7 @@ static void extremum_vjp(VjpCtx& c) {
   Tensor y = broadcast_back(c.out, r, x.shape());
   Tensor hit = cast(equal(x, y), x.dtype());
   Tensor count = reduce_sum(hit, r.axes, true);
-  c.gin[0] = broadcast_back(c.g, r, x.shape()) * (hit / count);
+  c.gin[0] = broadcast_back(c.g, r, x.shape(), c.batch) * (hit / count);
 }
 void vjp_ReduceMax(VjpCtx& c) { extremum_vjp(c); }
 void vjp_ReduceMin(VjpCtx& c) { extremum_vjp(c); }
@@ -192,7 +196,7 @@ void vjp_ReduceProd(VjpCtx& c) {
   Tensor prod_all = broadcast_back(c.out, r, x.shape());
   Tensor at_zero = where(equal(n_zeros, ones_like(n_zeros)), prod_nonzero, zero);
   Tensor others = where(is_zero, at_zero, prod_all / safe_x);
-  c.gin[0] = broadcast_back(c.g, r, x.shape()) * others;
+  c.gin[0] = broadcast_back(c.g, r, x.shape(), c.batch) * others;
 }
 
 Tensor reduce_logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
@@ -223,16 +227,16 @@ Tensor reduce_logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
 void vjp_ReduceLogSumExp(VjpCtx& c) {
   Reduction r = reduction_from_attrs(c);
   const Tensor& x = c.in[0];
-  c.gin[0] = broadcast_back(c.g, r, x.shape()) * exp(x - broadcast_back(c.out, r, x.shape()));
+  c.gin[0] = broadcast_back(c.g, r, x.shape(), c.batch) * exp(x - broadcast_back(c.out, r, x.shape()));
 }
 
-Tensor sum_to_shape(const Tensor& g, const Shape& shape) {
+Tensor sum_to_shape(const Tensor& g, const Shape& shape, int nb) {
   if (g.shape() == shape) return g;
   const int lead = g.ndim() - shape.rank();
   if (lead < 0) return broadcast_to(g, shape);
   std::vector<int64_t> axes;
-  for (int i = 0; i < g.ndim(); ++i) {
-    if (i < lead) axes.push_back(i);
+  for (int i = nb; i < g.ndim(); ++i) {
+    if (i - nb < lead) axes.push_back(i);
     else if (shape[i - lead] == 1 && g.shape()[i] != 1) axes.push_back(i);
     else if (shape[i - lead] != g.shape()[i])
       throw InvalidArgument("sum_to_shape: gradient of shape " + g.shape().str() +

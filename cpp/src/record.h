@@ -28,7 +28,17 @@ struct VjpCtx {
   int n_attrs;
   const bool* needs;     // needs[i]: input i wants a gradient
   Tensor* gin;           // gin[i]: set by the rule; may have a broadcast shape (summed later)
+  int batch = 0;         // leading batch dims of g (batched Jacobians): a rule that names
+                         // shapes or axes prepends them (see batched()); elementwise rules
+                         // need nothing, broadcasting does it
 };
+
+// A shape with the batch dims of c.g in front (for rules under a batched sweep).
+inline std::vector<int64_t> batched(const VjpCtx& c, const Shape& s) {
+  std::vector<int64_t> v(c.g.shape().data(), c.g.shape().data() + c.batch);
+  for (int i = 0; i < s.rank(); ++i) v.push_back(s[i]);
+  return v;
+}
 using VjpFn = void (*)(VjpCtx&);
 
 // The rule for each differentiable op (op_table.cpp).

@@ -34,7 +34,7 @@ bool structural_zeros_enabled() { return g_enabled.load(std::memory_order_relaxe
 
 void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tensor& out, const Tensor& g,
                             const std::vector<int64_t>& attrs, const std::vector<char>& needs,
-                            std::vector<Tensor>& gin) {
+                            std::vector<Tensor>& gin, int batch) {
   if (!structural_zeros_enabled()) return;
   const MaskRule rule = mask_rule(op);
   std::shared_ptr<TensorImpl> upstream = mask_of(g);
@@ -53,7 +53,7 @@ void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tenso
       std::vector<Tensor> reached(static_cast<size_t>(n));
       VjpFn fn = vjp_for(rule == MaskRule::Self ? op : OpId::ReduceSum);
       VjpCtx ctx{ins.data(), n, out, live, attrs.data(), int(attrs.size()),
-                 reinterpret_cast<const bool*>(needs.data()), reached.data()};
+                 reinterpret_cast<const bool*>(needs.data()), reached.data(), batch};
       fn(ctx);
       for (int i = 0; i < n; ++i)
         if (reached[size_t(i)].defined() && gin[size_t(i)].defined())
@@ -68,16 +68,16 @@ void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tenso
   }
 }
 
-Tensor sum_to_shape_masked(const Tensor& g, const Shape& shape) {
+Tensor sum_to_shape_masked(const Tensor& g, const Shape& shape, int nb) {
   std::shared_ptr<TensorImpl> m = mask_of(g);
-  if (!m || g.shape() == shape) return sum_to_shape(g, shape);
+  if (!m || g.shape() == shape) return sum_to_shape(g, shape, nb);
   Tensor reduced_mask;
   {
     RecordingPause pause;
-    Tensor live = sum_to_shape(cast(logical_not(Tensor(m)), g.dtype()), shape);
+    Tensor live = sum_to_shape(cast(logical_not(Tensor(m)), g.dtype()), shape, nb);
     reduced_mask = equal(live, zero_of(live));
   }
-  return with_mask(sum_to_shape(g, shape), reduced_mask);
+  return with_mask(sum_to_shape(g, shape, nb), reduced_mask);
 }
 
 Tensor accumulate_masked(const Tensor& acc, const Tensor& g) {

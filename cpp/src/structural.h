@@ -18,10 +18,10 @@ bool structural_zeros_enabled();
 // MaskRule), enforced as exact zeros with a where() that outer tapes record.
 void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tensor& out, const Tensor& g,
                             const std::vector<int64_t>& attrs, const std::vector<char>& needs,
-                            std::vector<Tensor>& gin);
+                            std::vector<Tensor>& gin, int batch = 0);
 // sum_to_shape that also reduces the mask: a position is structural when all that was summed
 // into it was.
-Tensor sum_to_shape_masked(const Tensor& g, const Shape& shape);
+Tensor sum_to_shape_masked(const Tensor& g, const Shape& shape, int batch_dims = 0);
 // acc + g, where a position stays structural only when it is structural in both.
 Tensor accumulate_masked(const Tensor& acc, const Tensor& g);
 

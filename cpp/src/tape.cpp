@@ -186,8 +186,16 @@ struct TapeState {
     return kNoSlot;
   }
 
+  // The reverse sweep. With `batch` (a batched Jacobian), every seed and gradient has these
+  // leading dims in front of its tensor's shape, and rules are told so.
   std::vector<Tensor> sweep(const std::vector<std::pair<uint32_t, Tensor>>& seeds,
-                            const std::vector<uint32_t>& src_slots, bool release_records);
+                            const std::vector<uint32_t>& src_slots, bool release_records,
+                            const Shape* batch = nullptr);
+  bool has_custom_records() const {
+    for (const Record& r : records)
+      if (r.op == OpId::Custom && r.n_in != kNoSlot) return true;
+    return false;
+  }
 };
 
 void refresh_recording() {
@@ -241,7 +249,9 @@ void detail::notify_variable_read(Variable& v) {
 // ---- the reverse sweep ----
 
 std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tensor>>& seeds,
-                                     const std::vector<uint32_t>& src_slots, bool release_records) {
+                                     const std::vector<uint32_t>& src_slots, bool release_records,
+                                     const Shape* batch) {
+  const int nb = batch ? batch->rank() : 0;
   const size_t n_rec = records.size();
   std::vector<Tensor> grads(next_slot);
   for (const auto& [slot, seed] : seeds)
@@ -300,9 +310,9 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
       VjpFn fn = vjp_for(rec.op);
       if (!fn) throw TapeError(std::string("no gradient rule for op ") + op_name(rec.op));
       VjpCtx ctx{ins.data(), int(rec.n_in), outs[0], gout[0], rec_attrs.data(), int(rec.n_attrs),
-                 reinterpret_cast<const bool*>(needs.data()), gin.data()};
+                 reinterpret_cast<const bool*>(needs.data()), gin.data(), nb};
       fn(ctx);
-      apply_structural_zeros(rec.op, ins, outs[0], gout[0], rec_attrs, needs, gin);
+      apply_structural_zeros(rec.op, ins, outs[0], gout[0], rec_attrs, needs, gin, nb);
     }
 
     for (uint32_t i = 0; i < rec.n_in; ++i) {
@@ -311,7 +321,13 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
       if (gi.dtype() != ins[i].dtype())
         throw InvalidArgument(std::string("gradient of ") + op_name(rec.op) + " input " + std::to_string(i) +
                               " has dtype " + dt(gi) + " but the input is " + dt(ins[i]));
-      gi = sum_to_shape_masked(gi, ins[i].shape());
+      if (batch) {
+        Shape full = *batch;
+        for (int d = 0; d < ins[i].ndim(); ++d) full.push_back(ins[i].shape()[d]);
+        gi = sum_to_shape_masked(gi, full, nb);
+      } else {
+        gi = sum_to_shape_masked(gi, ins[i].shape());
+      }
       Tensor& acc = grads[in_slots[i]];
       acc = acc.defined() ? accumulate_masked(acc, gi) : gi;  // used twice: summed, never assigned
     }
@@ -466,6 +482,14 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
   return result;
 }
 
+namespace {
+// Rows of seeds per batched sweep: bounded so that a batch of gradients stays small.
+int64_t jacobian_chunk(int64_t rows, int64_t row_elems) {
+  const int64_t budget = int64_t(1) << 22;
+  return std::max<int64_t>(1, std::min<int64_t>(rows, budget / std::max<int64_t>(row_elems, 1)));
+}
+}  // namespace
+
 std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Source>& sources, Unconnected unconnected) {
   TapeState& s = *state_;
   require_defined(target, "jacobian");
@@ -473,18 +497,31 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
   std::vector<uint32_t> src_slots;
   for (const Source& src : sources) src_slots.push_back(s.source_slot(src));
   const int64_t n = target.numel();
-  std::vector<std::vector<Tensor>> rows(sources.size());
   uint32_t tslot;
   const bool linked = is_floating(target.dtype()) && target.get()->find_link(s.serial, &tslot);
+  std::vector<std::vector<Tensor>> parts(sources.size());  // per source: [rows, *source.shape] blocks
   std::vector<bool> connected(sources.size(), false);
-  if (linked) {
-    for (int64_t i = 0; i < n; ++i) {
-      Tensor seed = zeros(target.shape(), target.dtype());
-      dispatch_float(target.dtype(), [&](auto tag) { seed.data<decltype(tag)>()[i] = 1; });
-      std::vector<Tensor> g = s.sweep({{tslot, seed}}, src_slots, false);
+  if (linked && n > 0) {
+    // One reverse sweep per chunk of target elements, all rows at once (a batch dim in front
+    // of every gradient); custom gradients cannot take a batch, so their tapes go row by row.
+    const bool batched = !s.has_custom_records();
+    const int64_t chunk = batched ? jacobian_chunk(n, n) : 1;
+    for (int64_t start = 0; start < n; start += chunk) {
+      const int64_t m = std::min(chunk, n - start);
+      Shape seed_shape{m};
+      for (int d = 0; d < target.ndim(); ++d) seed_shape.push_back(target.shape()[d]);
+      Tensor seed = zeros(batched ? seed_shape : target.shape(), target.dtype());
+      dispatch_float(target.dtype(), [&](auto tag) {
+        for (int64_t i = 0; i < m; ++i) seed.data<decltype(tag)>()[i * n + start + i] = 1;
+      });
+      Shape prefix{m};
+      std::vector<Tensor> g = s.sweep({{tslot, seed}}, src_slots, false, batched ? &prefix : nullptr);
       for (size_t j = 0; j < sources.size(); ++j) {
+        const Tensor& src = sources[j].variable ? sources[j].variable->value() : sources[j].tensor;
         connected[j] = connected[j] || g[j].defined();
-        rows[j].push_back(g[j]);
+        std::vector<int64_t> block{m};
+        for (int d = 0; d < src.ndim(); ++d) block.push_back(src.shape()[d]);
+        parts[j].push_back(g[j].defined() ? reshape(g[j], block) : zeros(Shape(block), src.dtype()));
       }
     }
   }
@@ -497,13 +534,12 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
     }
     std::vector<int64_t> shape = target.shape().vec();
     for (int d = 0; d < src.ndim(); ++d) shape.push_back(src.shape()[d]);
-    if (n == 0 || !connected[j]) {
+    if (!connected[j]) {
       result.push_back(zeros(Shape(shape), src.dtype()));
       continue;
     }
-    for (Tensor& row : rows[j])
-      if (!row.defined()) row = zeros_like(src);
-    result.push_back(reshape(stack(rows[j], 0), shape));
+    Tensor all = parts[j].size() == 1 ? parts[j][0] : concat(parts[j], 0);
+    result.push_back(reshape(all, shape));
   }
   if (!s.persistent) s.clear();
   return result;
@@ -525,23 +561,38 @@ Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnec
   const bool linked = is_floating(target.dtype()) && target.get()->find_link(s.serial, &tslot);
   std::vector<int64_t> shape = target.shape().vec();
   for (int d = 1; d < src.ndim(); ++d) shape.push_back(src.shape()[d]);
-  std::vector<Tensor> rows;
+  std::vector<Tensor> parts;  // [rows, B, *source.shape[1:]] blocks, rows over the Y target elements
   bool connected = false;
-  if (linked && src_slots[0] != kNoSlot) {
-    for (int64_t j = 0; j < Y; ++j) {
-      Tensor seed = zeros(target.shape(), target.dtype());
+  if (linked && src_slots[0] != kNoSlot && Y > 0) {
+    // Seed j selects element j of every batch row at once (rows are independent, as TF assumes).
+    const bool batched = !s.has_custom_records();
+    const int64_t chunk = batched ? jacobian_chunk(Y, target.numel()) : 1;
+    for (int64_t start = 0; start < Y; start += chunk) {
+      const int64_t m = std::min(chunk, Y - start);
+      Shape seed_shape{m};
+      for (int d = 0; d < target.ndim(); ++d) seed_shape.push_back(target.shape()[d]);
+      Tensor seed = zeros(batched ? seed_shape : target.shape(), target.dtype());
       dispatch_float(target.dtype(), [&](auto tag) {
-        for (int64_t b = 0; b < B; ++b) seed.data<decltype(tag)>()[b * Y + j] = 1;
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t b = 0; b < B; ++b) seed.data<decltype(tag)>()[i * B * Y + b * Y + start + i] = 1;
       });
-      Tensor g = s.sweep({{tslot, seed}}, src_slots, false)[0];
+      Shape prefix{m};
+      Tensor g = s.sweep({{tslot, seed}}, src_slots, false, batched ? &prefix : nullptr)[0];
       connected = connected || g.defined();
-      rows.push_back(g.defined() ? g : zeros_like(src));
+      std::vector<int64_t> block{m};
+      for (int d = 0; d < src.ndim(); ++d) block.push_back(src.shape()[d]);
+      parts.push_back(g.defined() ? reshape(g, block) : zeros(Shape(block), src.dtype()));
     }
   }
   Tensor result;
-  if (connected && Y > 0) result = reshape(stack(rows, 1), shape);
-  else if (!connected && unconnected == Unconnected::None) result = Tensor();
-  else result = zeros(Shape(shape), src.dtype());
+  if (connected) {
+    Tensor all = parts.size() == 1 ? parts[0] : concat(parts, 0);  // [Y, B, x...]
+    std::vector<int64_t> perm{1, 0};
+    for (int d = 2; d < all.ndim(); ++d) perm.push_back(d);
+    result = reshape(transpose(all, perm), shape);
+  } else if (unconnected != Unconnected::None) {
+    result = zeros(Shape(shape), src.dtype());
+  }
   if (!s.persistent) s.clear();
   return result;
 }

@@ -77,8 +77,10 @@ Tensor reduce_max(const Tensor& x, const Axes& axes = std::nullopt, bool keepdim
 Tensor reduce_min(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
 Tensor reduce_prod(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
 Tensor reduce_logsumexp(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
-// Sums a (broadcast) gradient down to `shape`: the one place broadcasting is undone.
-Tensor sum_to_shape(const Tensor& g, const Shape& shape);
+// Sums a (broadcast) gradient down to `shape`: the one place broadcasting is undone. With
+// batch_dims > 0, the first batch_dims dims of g and of shape are a batch (batched Jacobians)
+// and broadcasting is undone behind them.
+Tensor sum_to_shape(const Tensor& g, const Shape& shape, int batch_dims = 0);
 
 // ---- linear algebra ----
 // Batched matmul over the last two dims, batch dims broadcasting; 1-d operands as NumPy.
