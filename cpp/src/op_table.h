@@ -10,9 +10,11 @@
 // Each differentiable row is X(Enum, "name", MASK): MASK says how a structural-zero mask of
 // the upstream gradient (docs/structural-zeros.md) reaches the inputs' gradients:
 //   Pass: elementwise, the input gradient has the output's positions (after broadcasting);
-//   Self: the rule is a copy/scatter/select of g, so running the rule on the indicator of
+//   Self: the rule copies, sums or rearranges g, so running the rule on the indicator of
 //         non-structural positions tells which input positions only received structural
-//         zeros (this is how where, slices and gathers create structural zeros);
+//         zeros (only when g carries a mask);
+//   Select: as Self, and always: the op picks positions (where, slices, gathers), so the
+//         positions it did not pick become structural zeros even when g has no mask;
 //   Sum:  a reduction: the rule of reduce_sum (broadcast back) carries the mask;
 //   None: the mask stops here (matmul, softmax): its zeros become ordinary zeros.
 #define GT_DIFFERENTIABLE_OPS(X)                                                              \
@@ -26,7 +28,7 @@
   /* ops_elementwise.cpp: binary and ternary */                                               \
   X(Add, "add", Pass) X(Subtract, "subtract", Pass) X(Multiply, "multiply", Pass)             \
   X(Divide, "divide", Pass) X(Pow, "pow", Pass) X(Maximum, "maximum", Pass)                   \
-  X(Minimum, "minimum", Pass) X(FloorMod, "floormod", Pass) X(Where, "where", Self)           \
+  X(Minimum, "minimum", Pass) X(FloorMod, "floormod", Pass) X(Where, "where", Select)           \
   /* ops_reduce.cpp */                                                                        \
   X(ReduceSum, "reduce_sum", Self) X(ReduceMax, "reduce_max", Sum)                            \
   X(ReduceMin, "reduce_min", Sum) X(ReduceProd, "reduce_prod", Sum)                           \
@@ -35,8 +37,8 @@
   X(MatMul, "matmul", None)                                                                   \
   /* ops_shape.cpp */                                                                         \
   X(Transpose, "transpose", Self) X(Reshape, "reshape", Self)                                 \
-  X(BroadcastTo, "broadcast_to", Self) X(Concat, "concat", Self) X(Gather, "gather", Self)    \
-  X(GatherGrad, "gather_grad", Self) X(StridedSlice, "strided_slice", Self)                   \
+  X(BroadcastTo, "broadcast_to", Self) X(Concat, "concat", Self) X(Gather, "gather", Select)    \
+  X(GatherGrad, "gather_grad", Self) X(StridedSlice, "strided_slice", Select)                   \
   X(StridedSliceGrad, "strided_slice_grad", Self)                                             \
   /* ops_nn.cpp */                                                                            \
   X(Softmax, "softmax", None) X(LogSoftmax, "log_softmax", None)
@@ -64,7 +66,7 @@ enum class OpId : uint16_t {
 const char* op_name(OpId op);
 
 // How a structural-zero mask crosses each op's rule (see the table's comment).
-enum class MaskRule : uint8_t { None, Pass, Self, Sum };
+enum class MaskRule : uint8_t { None, Pass, Self, Select, Sum };
 MaskRule mask_rule(OpId op);
 
 }  // namespace gt

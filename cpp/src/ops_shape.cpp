@@ -211,7 +211,11 @@ void vjp_Transpose(VjpCtx& c) {
 
 Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   require_defined(x, "broadcast_to");
-  if (x.shape() == shape) return x.view_as(shape);  // still a new TensorImpl
+  if (x.shape() == shape) {  // a new TensorImpl on the same storage, recorded like any other
+    Tensor out = x.view_as(shape);
+    record(OpId::BroadcastTo, {&x}, out);
+    return out;
+  }
   Shape b = broadcast_shapes(x.shape(), shape, "broadcast_to");
   if (b != shape)
     throw InvalidArgument("broadcast_to: cannot broadcast shape " + x.shape().str() + " to shape " + shape.str());

@@ -38,7 +38,7 @@ void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tenso
   if (!structural_zeros_enabled()) return;
   const MaskRule rule = mask_rule(op);
   std::shared_ptr<TensorImpl> upstream = mask_of(g);
-  if (rule == MaskRule::None || (rule == MaskRule::Pass && !upstream)) return;
+  if (rule == MaskRule::None || (rule != MaskRule::Select && !upstream)) return;
   const int n = int(ins.size());
   std::vector<Tensor> masks(static_cast<size_t>(n));
   {
@@ -51,7 +51,7 @@ void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tenso
       // position that receives nothing from them only ever received structural zeros.
       Tensor live = upstream ? cast(logical_not(Tensor(upstream)), g.dtype()) : ones_like(g);
       std::vector<Tensor> reached(static_cast<size_t>(n));
-      VjpFn fn = vjp_for(rule == MaskRule::Self ? op : OpId::ReduceSum);
+      VjpFn fn = vjp_for(rule == MaskRule::Sum ? OpId::ReduceSum : op);
       VjpCtx ctx{ins.data(), n, out, live, attrs.data(), int(attrs.size()),
                  reinterpret_cast<const bool*>(needs.data()), reached.data(), batch};
       fn(ctx);

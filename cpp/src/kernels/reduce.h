@@ -4,7 +4,10 @@
 // per row) or kept (a vertical `out[i] op= in[i]` loop), both contiguous and vectorisable.
 #include <cstdint>
 
+#include <vector>
+
 #include "gradtape/shape.h"
+#include "kernels/parallel.h"
 
 namespace gt::kernels {
 
@@ -35,10 +38,32 @@ inline ReducePlan make_reduce_plan(const Shape& s, const bool* red) {
   return p;
 }
 
+constexpr int64_t kReduceBlock = 1 << 15;
+
 // out[] must hold the identity of `op`; Acc is the accumulator type.
 template <class T, class Acc, class Op>
 void reduce(const T* in, Acc* out, const ReducePlan& p, Op op) {
   if (p.rank == 0) { out[0] = op(out[0], Acc(in[0])); return; }
+  if (p.rank == 1 && p.reduced[0] && p.dims[0] >= 2 * kReduceBlock) {
+    // Everything into one value: fixed-size blocks (so the result does not depend on the
+    // number of threads), reduced in parallel, then combined in order.
+    const int64_t n = p.dims[0], blocks = (n + kReduceBlock - 1) / kReduceBlock;
+    const Acc identity = out[0];
+    std::vector<Acc> partial(size_t(blocks), identity);
+    parallel_for(blocks, [&](int64_t b0, int64_t b1) {
+      for (int64_t blk = b0; blk < b1; ++blk) {
+        const T* row = in + blk * kReduceBlock;
+        const int64_t len = std::min(kReduceBlock, n - blk * kReduceBlock);
+        Acc acc = identity;
+        for (int64_t i = 0; i < len; ++i) acc = op(acc, Acc(row[i]));
+        partial[size_t(blk)] = acc;
+      }
+    }, 2);
+    Acc acc = out[0];
+    for (const Acc& v : partial) acc = op(acc, v);
+    out[0] = acc;
+    return;
+  }
   const int last = p.rank - 1;
   const int64_t len = p.dims[last];
   int64_t outer = 1;
