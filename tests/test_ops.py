@@ -313,3 +313,28 @@ def test_floormod_gradient():
 def test_broadcast_to_gradient():
     c = gt.constant(RNG.uniform(size=(2, 3, 4)))
     gt.test.check_gradients(lambda x: gt.broadcast_to(x, [2, 3, 4]) * c * x, [RNG.uniform(size=(3, 1))], order=2)
+
+
+@pytest.mark.parametrize("fn", [lambda x, y: gt.nn.softplus(x) * 1.0, lambda x, y: x * y], ids=["softplus", "multiply"])
+def test_fused_rules_match_the_composed_rules(fn):
+    # With no outer tape recording, softplus' and multiply's rules run fused kernels; under an
+    # outer tape they run as ops (so they can be differentiated again). Both must agree.
+    x0 = RNG.uniform(-3, 3, size=(300,))
+    y0 = RNG.uniform(-3, 3, size=(300,))
+    results = []
+    for outer_active in (False, True):
+        x, y = gt.constant(x0), gt.constant(y0)
+        outer = gt.GradientTape()
+        if outer_active:
+            outer.__enter__()
+        with gt.GradientTape() as tape:
+            tape.watch([x, y])
+            z = gt.reduce_sum(fn(x, y) * gt.constant(y0 + 4.0))
+        results.append([g.numpy() for g in tape.gradient(z, [x, y], unconnected_gradients="zero")])
+        if outer_active:
+            outer.__exit__(None, None, None)
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-14, atol=1e-14)
+    sig = 1 / (1 + np.exp(-x0))
+    expected_x = sig * (y0 + 4.0) if fn(gt.constant(0.0), gt.constant(0.0)).numpy() != 0 else y0 * (y0 + 4.0)
+    np.testing.assert_allclose(results[0][0], expected_x, rtol=1e-12)
