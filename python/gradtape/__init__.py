@@ -6,7 +6,15 @@
         z = 3 * w ** 2
     tape.gradient(z, w)   # <gt.Tensor: shape=(), dtype=float32, numpy=30.0>
 """
-from . import _core
+import os as _os
+
+# OpenBLAS's idle workers spin for about 2**28 cycles after each call; on a small machine they
+# take the cores our own kernel threads need (an elementwise op right after a matmul ran 6x
+# slower than the two apart). Let them sleep almost at once; a user's own setting wins. This
+# must happen before _core loads OpenBLAS.
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+from . import _core  # noqa: E402
 from ._core import (  # noqa: F401
     DType, Tensor, Variable, as_dtype, constant, convert_to_tensor, identity, stop_gradient,
     # ops (also under gradtape.math)
