@@ -1,0 +1,91 @@
+"""What structural zeros cost (docs/structural-zeros.md), measured as ratios in one process.
+
+  python bench/structural_cost.py [--quick]
+
+Workloads with no `where`, slice or gather (W4's big elementwise chain, W3's scalar chain)
+run with structural zeros on (the default) and off (plain IEEE), interleaved block by block;
+the ratio on/off should be 1.00 within noise. A `where`-heavy workload shows what masks cost
+when they are in play.
+"""
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+import gradtape as gt
+
+
+def w4(n):
+    rng = np.random.default_rng(0)
+    x = gt.Variable(rng.standard_normal(n).astype(np.float32))
+    w = gt.Variable(rng.standard_normal(n).astype(np.float32))
+    b = gt.Variable(0.1)
+
+    def step():
+        with gt.GradientTape() as tape:
+            loss = gt.reduce_sum(gt.nn.softplus(x * w + b))
+        gx, gw, gb = tape.gradient(loss, [x, w, b])
+        return gx.numpy(), gw.numpy(), float(gb)
+    return step
+
+
+def w3():
+    x = gt.Variable(0.5)
+
+    def step():
+        with gt.GradientTape() as tape:
+            y = x
+            for _ in range(333):
+                y = gt.sin(y) * 1.0001 + 0.001
+        return float(tape.gradient(y, x))
+    return step
+
+
+def where_chain(n):
+    x = gt.Variable(np.linspace(-50, 50, n).astype(np.float32))
+
+    def step():
+        with gt.GradientTape() as tape:
+            y = gt.reduce_sum(gt.where(x > 30.0, x, gt.math.log(gt.exp(x) + 1.0)))
+        return tape.gradient(y, x).numpy()
+    return step
+
+
+def time_block(step, reps):
+    start = time.perf_counter()
+    for _ in range(reps):
+        step()
+    return (time.perf_counter() - start) / reps
+
+
+def compare(name, step, reps, blocks):
+    on, off = [], []
+    for _ in range(2):
+        step()
+    for _ in range(blocks):
+        gt.config.set_structural_zeros(True)
+        on.append(time_block(step, reps))
+        gt.config.set_structural_zeros(False)
+        off.append(time_block(step, reps))
+    gt.config.set_structural_zeros(True)
+    m_on, m_off = statistics.median(on), statistics.median(off)
+    print("%-34s on %9.3f ms   off %9.3f ms   on/off %.3f  (min-max on/off %.3f-%.3f)"
+          % (name, m_on * 1e3, m_off * 1e3, m_on / m_off, min(on) / max(off), max(on) / min(off)))
+    return m_on / m_off
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--quick", action="store_true")
+    args = p.parse_args()
+    blocks = 3 if args.quick else 9
+    n = 1 << 18 if args.quick else 1 << 22
+    print("structural zeros on vs off, medians of %d interleaved blocks" % blocks)
+    compare("W4 big elementwise (n=%d)" % n, w4(n), 2 if args.quick else 5, blocks)
+    compare("W3 deep scalar chain (999 ops)", w3(), 3 if args.quick else 20, blocks)
+    compare("where-softplus (masks in play)", where_chain(n), 2 if args.quick else 5, blocks)
+
+
+if __name__ == "__main__":
+    main()
