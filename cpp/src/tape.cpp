@@ -43,15 +43,17 @@ void unregister_serial(uint64_t s) {
 }
 
 // One recorded op. Its input and output slots and saved tensors sit at [first, first+n_in+n_out)
-// of the tape's flat arrays; its attributes at [attr_first, attr_first+n_attrs).
+// of the tape's flat arrays; its attributes run from attr_first to the next record's
+// attr_first (attributes are appended in record order). 16 bytes; with 4 bytes of slot id per
+// input and output and 4 of slot birth per output, a binary op costs 32 bytes of bookkeeping.
 struct Record {
   OpId op;
   uint16_t n_out;
   uint32_t n_in;
   uint32_t first;
   uint32_t attr_first;
-  uint32_t n_attrs;
 };
+static_assert(sizeof(Record) == 16, "a record is 16 bytes");
 
 struct ThreadTapes {
   std::vector<TapeState*> stack;
@@ -135,7 +137,7 @@ struct TapeState {
   // Appends a record; outputs get new slots and links to this tape.
   void append(OpId op, const Tensor* const* inputs, uint32_t n_in, const Tensor* outputs, uint16_t n_out,
               const int64_t* a, uint32_t n_attrs) {
-    Record rec{op, n_out, n_in, uint32_t(slots.size()), uint32_t(attrs.size()), n_attrs};
+    Record rec{op, n_out, n_in, uint32_t(slots.size()), uint32_t(attrs.size())};
     for (uint32_t i = 0; i < n_in; ++i) {
       uint32_t s = kNoSlot;
       if (!is_floating(inputs[i]->dtype()) || !inputs[i]->get()->find_link(serial, &s)) s = kNoSlot;
@@ -288,7 +290,8 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
     // a gradient inside its own block), which can move these arrays.
     ins.assign(saved.begin() + rec.first, saved.begin() + out0);
     outs.assign(saved.begin() + out0, saved.begin() + out0 + rec.n_out);
-    rec_attrs.assign(attrs.begin() + rec.attr_first, attrs.begin() + rec.attr_first + rec.n_attrs);
+    const size_t attr_end = r + 1 < records.size() ? records[r + 1].attr_first : attrs.size();
+    rec_attrs.assign(attrs.begin() + rec.attr_first, attrs.begin() + long(attr_end));
     in_slots.assign(slots.begin() + rec.first, slots.begin() + out0);
     out_slots.assign(slots.begin() + out0, slots.begin() + out0 + rec.n_out);
     gout.assign(rec.n_out, Tensor());
@@ -309,7 +312,7 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
     } else {
       VjpFn fn = vjp_for(rec.op);
       if (!fn) throw TapeError(std::string("no gradient rule for op ") + op_name(rec.op));
-      VjpCtx ctx{ins.data(), int(rec.n_in), outs[0], gout[0], rec_attrs.data(), int(rec.n_attrs),
+      VjpCtx ctx{ins.data(), int(rec.n_in), outs[0], gout[0], rec_attrs.data(), int(rec_attrs.size()),
                  reinterpret_cast<const bool*>(needs.data()), gin.data(), nb};
       fn(ctx);
       apply_structural_zeros(rec.op, ins, outs[0], gout[0], rec_attrs, needs, gin, nb);
@@ -389,6 +392,11 @@ bool Tape::persistent() const { return state_->persistent; }
 bool Tape::had_custom_gradients() const { return state_->had_custom; }
 uint64_t Tape::serial() const { return state_->serial; }
 size_t Tape::num_records() const { return size_t(state_->live); }
+size_t Tape::bookkeeping_bytes() const {
+  const TapeState& s = *state_;
+  return s.records.size() * sizeof(Record) + s.slots.size() * sizeof(uint32_t) +
+         s.slot_birth.size() * sizeof(uint32_t) + s.attrs.size() * sizeof(int64_t);
+}
 
 void Tape::watch(const Tensor& t) {
   require_defined(t, "watch");

@@ -192,6 +192,7 @@ void bind_tape(py::module_& m) {
       .def_property_readonly("active", &Tape::active)
       .def_property_readonly("persistent", &Tape::persistent)
       .def_property_readonly("num_records", &Tape::num_records)
+      .def_property_readonly("_bookkeeping_bytes", &Tape::bookkeeping_bytes)
       .def_property("recording", &Tape::recording, &Tape::set_recording)
       .def("_watch", [](Tape& t, py::handle h) {
         if (py::isinstance<Variable>(h)) t.watch(h.cast<std::shared_ptr<Variable>>());

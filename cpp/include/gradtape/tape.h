@@ -58,6 +58,9 @@ class Tape {
   bool had_custom_gradients() const;
   uint64_t serial() const;
   size_t num_records() const;
+  // Bytes of bookkeeping the recorded ops use, beyond the tensors they saved (16 per record,
+  // 4 per input and output slot, 4 per output's slot birth, 8 per integer attribute).
+  size_t bookkeeping_bytes() const;
 
   // d(sum of targets)/d(source) for each source; an undefined Tensor where a source is not
   // connected (or zeros with Unconnected::Zero). output_gradients, when given, seed each
