@@ -2,6 +2,7 @@
 
 #include "record.h"  // GT_TLS
 
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include <cstdlib>
@@ -72,10 +73,23 @@ struct LargeCache {
   std::multimap<size_t, void*> blocks;
   size_t bytes = 0;
 };
+// fork() while another thread holds the cache's lock would leave the child's copy locked
+// forever: hold it across fork() (prepare locks, parent and child unlock).
+void lock_for_fork();
+void unlock_after_fork();
+
 LargeCache& large_cache() {
-  static LargeCache* c = new LargeCache();  // leaked on purpose: used until exit
+  static LargeCache* c = [] {
+    auto* cache = new LargeCache();  // leaked on purpose: used until exit
+    pthread_atfork(lock_for_fork, unlock_after_fork, unlock_after_fork);
+    return cache;
+  }();
   return *c;
 }
+void lock_for_fork() { large_cache().mu.lock(); }
+void unlock_after_fork() { large_cache().mu.unlock(); }
+
+void cache_large(void* p, size_t capacity);
 
 }  // namespace
 
@@ -112,17 +126,33 @@ void* allocate(size_t nbytes, size_t* capacity) {
   return raw_alloc(cap);
 }
 
-void deallocate(void* p, size_t capacity) {
+// Called from destructors: it never throws (a cache that cannot grow frees the block).
+void deallocate(void* p, size_t capacity) noexcept {
   if (!caching_enabled()) { std::free(p); return; }
   if (capacity <= kSmallMax) {
     ThreadCache* tc = thread_cache();
     if (tc) {
       auto& l = tc->lists[size_class(capacity)];
-      if (l.size() < kPerClassCached) { l.push_back(p); return; }
+      if (l.size() < kPerClassCached) {
+        try {
+          l.push_back(p);
+          return;
+        } catch (...) {
+        }
+      }
     }
     std::free(p);
     return;
   }
+  try {
+    cache_large(p, capacity);
+  } catch (...) {
+    std::free(p);
+  }
+}
+
+namespace {
+void cache_large(void* p, size_t capacity) {
   LargeCache& lc = large_cache();
   std::lock_guard<std::mutex> lock(lc.mu);
   if (lc.bytes + capacity > kLargeCacheBytes) {
@@ -138,6 +168,8 @@ void deallocate(void* p, size_t capacity) {
   lc.blocks.emplace(capacity, p);
   lc.bytes += capacity;
 }
+
+}  // namespace
 
 void release_cached() {
   if (ThreadCache* tc = thread_cache())

@@ -1,6 +1,8 @@
 // The tape: recording, the reverse sweep, sum-to-shape and accumulation, release.
 #include "gradtape/tape.h"
 
+#include <pthread.h>
+
 #include <algorithm>
 #include <atomic>
 #include <limits>
@@ -28,7 +30,11 @@ std::atomic<void (*)()> g_interrupt_check{nullptr};
 // already has two links, and when tapes are made, reset or destroyed).
 std::mutex g_serials_mu;
 std::unordered_set<uint64_t>& live_serials() {
-  static auto* s = new std::unordered_set<uint64_t>();
+  static auto* s = [] {
+    // Held across fork() so that a child never inherits it locked by another thread.
+    pthread_atfork([] { g_serials_mu.lock(); }, [] { g_serials_mu.unlock(); }, [] { g_serials_mu.unlock(); });
+    return new std::unordered_set<uint64_t>();
+  }();
   return *s;
 }
 uint64_t register_serial() {
@@ -93,6 +99,7 @@ struct TapeState {
   uint32_t thread = 0;
   std::vector<uint32_t> stopped, exited;
   bool had_custom = false;  // a custom gradient was ever recorded (the bindings then free its hook)
+  int sweeping = 0;         // reverse sweeps running on this tape (a custom gradient may call back)
 
   TapeState(bool p, bool w) : serial(register_serial()), persistent(p), watch_accessed(w) {}
   ~TapeState() {
@@ -254,6 +261,11 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
                                      const std::vector<uint32_t>& src_slots, bool release_records,
                                      const Shape* batch) {
   const int nb = batch ? batch->rank() : 0;
+  struct Guard {
+    int& n;
+    explicit Guard(int& c) : n(c) { ++n; }
+    ~Guard() { --n; }
+  } guard(sweeping);
   const size_t n_rec = records.size();
   std::vector<Tensor> grads(next_slot);
   for (const auto& [slot, seed] : seeds)
@@ -414,6 +426,9 @@ std::vector<std::shared_ptr<Variable>> Tape::watched_variables() const { return 
 
 void Tape::reset() {
   TapeState& s = *state_;
+  if (s.sweeping)
+    throw TapeError("GradientTape.reset() cannot be called while the tape is computing a gradient "
+                    "(from a custom gradient function); reset it after gradient() returns");
   s.clear();
   s.var_slots.clear();
   s.watched_vars.clear();

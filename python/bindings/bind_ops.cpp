@@ -16,28 +16,14 @@ constexpr int64_t kReleaseGilElements = 1 << 16;
 template <Unary F>
 py::object unary(py::handle x, py::handle /*name*/) {
   Tensor t = to_tensor(x);
-  if (t.numel() >= kReleaseGilElements) {
-    Tensor out;
-    {
-      py::gil_scoped_release release;
-      out = F(t);
-    }
-    return wrap(out);
-  }
+  if (t.numel() >= kReleaseGilElements) return wrap(without_gil([&] { return F(t); }));
   return wrap(F(t));
 }
 
 template <Binary F>
 py::object binary(py::handle x, py::handle y, py::handle /*name*/) {
   auto [a, b] = to_tensor_pair(x, y);
-  if (a.numel() + b.numel() >= kReleaseGilElements) {
-    Tensor out;
-    {
-      py::gil_scoped_release release;
-      out = F(a, b);
-    }
-    return wrap(out);
-  }
+  if (a.numel() + b.numel() >= kReleaseGilElements) return wrap(without_gil([&] { return F(a, b); }));
   return wrap(F(a, b));
 }
 
@@ -46,14 +32,7 @@ template <Reduce F>
 py::object reduce(py::handle x, py::handle axis, bool keepdims, py::handle /*name*/) {
   Tensor t = to_tensor(x);
   Axes axes = axes_from_py(axis);
-  if (t.numel() >= kReleaseGilElements) {
-    Tensor out;
-    {
-      py::gil_scoped_release release;
-      out = F(t, axes, keepdims);
-    }
-    return wrap(out);
-  }
+  if (t.numel() >= kReleaseGilElements) return wrap(without_gil([&] { return F(t, axes, keepdims); }));
   return wrap(F(t, axes, keepdims));
 }
 
@@ -62,6 +41,9 @@ std::vector<Tensor> tensor_list(py::handle values) {
   if (is_tensor_like(values)) {
     Tensor t = to_tensor(values);
     if (t.ndim() == 0) throw InvalidArgument("expected a list of tensors, got a scalar tensor");
+    if (t.shape()[0] > (int64_t(1) << 20))
+      throw InvalidArgument("a tensor of shape " + t.shape().str() + " given as a list of tensors would unstack into " +
+                            std::to_string(t.shape()[0]) + " tensors; pass a list, or reshape instead");
     for (int64_t i = 0; i < t.shape()[0]; ++i)
       v.push_back(strided_slice(t, [&] { auto b = std::vector<int64_t>(size_t(t.ndim()), 0); b[0] = i; return b; }(),
                                 [&] { auto e = t.shape().vec(); e[0] = i + 1; return e; }(),
@@ -186,12 +168,9 @@ void bind_ops(py::module_& m) {
 
   m.def("matmul", [](py::handle a, py::handle b, bool ta, bool tb, bool aa, bool ab, py::handle, py::handle, py::handle) {
     auto [x, y] = to_tensor_pair(a, b);
-    Tensor out;
-    {
-      py::gil_scoped_release release;
-      out = matmul(x, y, ta || aa, tb || ab);
-    }
-    return wrap(out);
+    const bool big = x.numel() + y.numel() >= kReleaseGilElements / 16;
+    if (big) return wrap(without_gil([&] { return matmul(x, y, ta || aa, tb || ab); }));
+    return wrap(matmul(x, y, ta || aa, tb || ab));
   }, py::arg("a"), py::arg("b"), py::arg("transpose_a") = false, py::arg("transpose_b") = false,
      py::arg("adjoint_a") = false, py::arg("adjoint_b") = false, py::arg("a_is_sparse") = false,
      py::arg("b_is_sparse") = false, name);

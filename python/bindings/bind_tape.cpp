@@ -61,10 +61,14 @@ struct AccessLogScope {
 
 
 // This thread's active Python tape objects (their `_keepalive` lists hold custom gradient
-// functions, which the core references only weakly).
-std::vector<py::object>& active_python_tapes() {
-  thread_local std::vector<py::object> v;
-  return v;
+// functions, which the core references only weakly). A list in a threading.local, not a C++
+// thread_local: Python must drop these references (with the GIL) when a thread or the
+// interpreter ends, even if a tape was never exited.
+py::list active_python_tapes() {
+  static py::object* local = new py::object(py::module_::import("threading").attr("local")());
+  py::dict d = local->attr("__dict__");
+  if (!d.contains("stack")) d["stack"] = py::list();
+  return d["stack"].cast<py::list>();
 }
 
 py::list keepalive_list(py::handle tape) {
@@ -176,15 +180,15 @@ void bind_tape(py::module_& m) {
       .def(py::init<bool, bool>(), py::arg("persistent") = false, py::arg("watch_accessed_variables") = true)
       .def("__enter__", [](py::object self) {
         self.cast<Tape&>().push();
-        active_python_tapes().push_back(self);
+        active_python_tapes().append(self);
         return self;
       })
       .def("__exit__", [](py::object self, py::args) {
         self.cast<Tape&>().pop();
-        auto& v = active_python_tapes();
+        py::list v = active_python_tapes();
         for (size_t i = v.size(); i-- > 0;)
-          if (v[i].is(self)) {
-            v.erase(v.begin() + long(i));
+          if (v[i].ptr() == self.ptr()) {
+            PyList_SetSlice(v.ptr(), Py_ssize_t(i), Py_ssize_t(i + 1), nullptr);
             break;
           }
         return false;
@@ -218,7 +222,7 @@ void bind_tape(py::module_& m) {
       });
 
   m.def("_keep_alive_on_active_tapes", [](py::object obj) {
-    for (py::object& tape : active_python_tapes()) keepalive_list(tape).append(obj);
+    for (py::handle tape : active_python_tapes()) keepalive_list(tape).append(obj);
   }, "Makes every Python tape active on this thread hold `obj` (a custom gradient function).");
 
   m.def("_record_custom", [](const py::list& inputs, const py::list& outputs, py::object grad_fn) {

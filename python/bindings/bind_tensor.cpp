@@ -177,13 +177,6 @@ void add_operators(Cls& cls) {
         if (t.ndim() == 0) throw TypeError_("Scalar tensor has no `len()`");
         return t.shape()[0];
       })
-      .def("__iter__", [](py::handle a) {
-        Tensor t = to_tensor(a);
-        if (t.ndim() == 0) throw TypeError_("Cannot iterate over a scalar tensor.");
-        py::list items;
-        for (int64_t i = 0; i < t.shape()[0]; ++i) items.append(wrap(getitem(t, py::int_(i))));
-        return py::iter(items);
-      })
       .def("numpy", [](py::handle a) {
         Tensor t = to_tensor(a);
         note_left_tape(t);

@@ -39,8 +39,8 @@ Tensor from_array(py::array arr, DType target, bool from_python) {
     if (!ok.cast<bool>())
       throw TypeError_(std::string("cannot convert non-integral float values to ") + dtype_name(target));
   }
-  if (src != target) arr = arr.attr("astype")(numpy_name(target));
-  arr = numpy().attr("asarray")(arr, py::arg("order") = "C");  // (ascontiguousarray makes 0-d 1-d)
+  // dtype, native byte order and C layout in one conversion (big-endian arrays included)
+  arr = numpy().attr("asarray")(arr, py::arg("dtype") = numpy_name(target), py::arg("order") = "C");
   std::vector<int64_t> dims(arr.shape(), arr.shape() + arr.ndim());
   (void)from_python;
   return from_data(arr.data(), target, Shape(dims));

@@ -30,6 +30,23 @@ py::array to_numpy(const Tensor& t);
 // An axis argument: None (all), an int, a list/tuple of ints, or an integer tensor.
 Axes axes_from_py(py::handle h);
 std::vector<int64_t> ints_from_py(py::handle h, const char* what);
+// Runs f() with the GIL released. Not pybind11's gil_scoped_release: its destructor is
+// noexcept, and at interpreter exit re-taking the GIL ends a daemon thread by unwinding its
+// stack (pthread_exit), which through a noexcept destructor aborts the process.
+template <class F>
+Tensor without_gil(F&& f) {
+  PyThreadState* state = PyEval_SaveThread();
+  Tensor out;
+  try {
+    out = f();
+  } catch (...) {
+    PyEval_RestoreThread(state);
+    throw;
+  }
+  PyEval_RestoreThread(state);  // may end a daemon thread at exit: plain code, unwinds cleanly
+  return out;
+}
+
 // Wraps a (possibly undefined) tensor for Python: None when undefined.
 py::object wrap(const Tensor& t);
 // A gradtape.TensorShape (a tuple subclass) for a shape.

@@ -6,6 +6,7 @@
         z = 3 * w ** 2
     tape.gradient(z, w)   # <gt.Tensor: shape=(), dtype=float32, numpy=30.0>
 """
+import builtins as _builtins
 import os as _os
 
 # OpenBLAS's idle workers spin for about 2**28 cycles after each call; on a small machine they
@@ -32,6 +33,18 @@ from .custom_gradient import custom_gradient  # noqa: F401
 from .tape import GradientTape, UnconnectedGradients  # noqa: F401
 
 _core._set_tensor_shape_class(TensorShape)
+
+
+def _iter_first_axis(self):
+    """Iterates over the first axis lazily (one slice per step, as TensorFlow)."""
+    if self.ndim == 0:
+        raise TypeError("Cannot iterate over a scalar tensor.")
+    # (`range` in this module is gt.range, the op: use the builtin)
+    return (self[i] for i in _builtins.range(len(self)))
+
+
+Tensor.__iter__ = _iter_first_axis
+Variable.__iter__ = _iter_first_axis
 
 float32 = DType.float32
 float64 = DType.float64

@@ -91,15 +91,19 @@ std::atomic<int> g_threads{0};
 std::mutex g_pool_mu;   // one parallel_for at a time; others run inline
 Pool* g_pool = nullptr; // leaked at exit on purpose (joining threads in static destructors can hang)
 
-void on_fork_child() {
+// fork(): the pool's lock is held across it (a running parallel_for finishes first); the
+// child, which has none of the pool's threads, runs every kernel inline from then on.
+void before_fork() { g_pool_mu.lock(); }
+void after_fork_parent() { g_pool_mu.unlock(); }
+void after_fork_child() {
   g_forked_child.store(true);
   g_pool = nullptr;  // its threads are gone in the child; never touch it
-  new (&g_pool_mu) std::mutex();
+  g_pool_mu.unlock();
 }
 
 Pool* pool() {
   static bool registered = [] {
-    pthread_atfork(nullptr, nullptr, on_fork_child);
+    pthread_atfork(before_fork, after_fork_parent, after_fork_child);
     return true;
   }();
   (void)registered;
