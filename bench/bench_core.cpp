@@ -233,6 +233,12 @@ void bench_w3(bool quick) {
                 "  of which the recorded tensors themselves are %.1f bytes/op (%zu bytes per 0-d tensor);\n"
                 "  bookkeeping beyond the saved tensors ~ %.1f bytes per recorded op (T11 goal <= 32)\n",
                 (long long)recs, n, per_op, double(m_keep) / double(recs), tensor_bytes, book);
+    // If the tape keeps one Tensor handle per input and output of each record (sin: 2,
+    // multiply: 3, add: 3), that is 8 handles per iteration.
+    std::printf("  of the bookkeeping, %.1f bytes/op would be the tape's Tensor handles if it keeps one per input\n"
+                "  and output (8 per iteration, %zu bytes each); the rest, %.1f bytes/op, records, slots and\n"
+                "  vector growth slack\n",
+                8.0 * double(sizeof(gt::Tensor)) / 3.0, sizeof(gt::Tensor), book - 8.0 * double(sizeof(gt::Tensor)) / 3.0);
     std::printf("  (sizeof TensorImpl %zu, Tensor handle %zu, Storage %zu)\n", sizeof(gt::TensorImpl),
                 sizeof(gt::Tensor), sizeof(gt::Storage));
   }

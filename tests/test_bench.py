@@ -9,6 +9,12 @@ import pathlib
 import subprocess
 import sys
 
+try:
+    from conftest import ci_figure
+except ImportError:  # run outside the project's test suite
+    def ci_figure(name, value):
+        pass
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RUN = ROOT / "bench" / "run.py"
 
@@ -44,6 +50,11 @@ def test_bench_quick_runs_and_its_checks_pass(tmp_path):
         assert r["value"] == ["ok"] * 9 and r["grad"] == ["ok"] * 9, r
     # import time of gradtape was measured in a fresh interpreter
     assert data["imports"]["gradtape"] is not None
+    # figures for the CI report (information only: nothing here asserts a time)
+    med = {w["id"]: w["rows"][0]["median"] for w in data["workloads"]}
+    ci_figure("bench --quick (gradtape): W1 us/iter, W3 us/op, W3 no tape us/op",
+              "%.2f / %.3f / %.3f" % (med["W1"], med["W3"], med["W3-notape"]))
+    ci_figure("bench --quick (gradtape): checks passed", data["checks"]["passed"])
 
 
 def test_bench_only_and_unknown_workload(tmp_path):
