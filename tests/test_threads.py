@@ -1,0 +1,436 @@
+"""Threads and processes: independent training in several threads is bit-identical to the same
+runs on one thread; big kernels release the GIL; custom gradients that call back into Python
+do not deadlock when several threads run them at once; a forked child can use the engine after
+its parent did; tapes are per thread; the interpreter exits cleanly while a thread is busy.
+
+Scenarios that could hang or kill the interpreter run in a subprocess with a timeout, so a
+failure is reported instead of taking pytest down with it.
+"""
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import gradtape as gt
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_script(code, timeout=120, env=None):
+    """Runs `code` in a fresh interpreter; returns (returncode, stdout, stderr). A hang fails."""
+    e = dict(os.environ)
+    e.update(env or {})
+    try:
+        p = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                           timeout=timeout, cwd=ROOT, env=e)
+    except subprocess.TimeoutExpired as ex:
+        hung = ex
+    else:
+        hung = None
+    if hung is not None:
+        out = hung.stdout.decode() if isinstance(hung.stdout, bytes) else (hung.stdout or "")
+        err = hung.stderr.decode() if isinstance(hung.stderr, bytes) else (hung.stderr or "")
+        pytest.fail("the script hung (no exit within %d s)\n--- stdout\n%s\n--- stderr\n%s"
+                    % (timeout, out[-3000:], err[-3000:]))
+    return p.returncode, p.stdout, p.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# independent training in four threads == the same training on one thread, bit for bit
+# ---------------------------------------------------------------------------------------------
+
+def train(seed, steps, n_in, n_out, batch, barrier=None):
+    rng = np.random.default_rng(seed)
+    w = gt.Variable(rng.normal(size=(n_in, n_out)) * 0.1)
+    b = gt.Variable(np.zeros(n_out))
+    x = gt.constant(rng.normal(size=(batch, n_in)))
+    y = gt.constant(rng.normal(size=(batch, n_out)))
+    if barrier is not None:
+        barrier.wait()
+    losses = np.empty(steps)
+    for k in range(steps):
+        with gt.GradientTape() as tape:
+            pred = gt.tanh(gt.matmul(x, w) + b)
+            d = pred - y
+            loss = gt.reduce_mean(d * d) + 1e-3 * gt.reduce_sum(w * w) + gt.reduce_logsumexp(pred) * 1e-3
+        gw, gb = tape.gradient(loss, [w, b])
+        w.assign_sub(gw * 0.05)
+        b.assign_sub(gb * 0.05)
+        losses[k] = float(loss)
+    return np.array(w.numpy()), np.array(b.numpy()), losses
+
+
+SIZES = {
+    "tiny": dict(steps=400, n_in=4, n_out=4, batch=8),
+    # pred has 512 * 160 = 81920 elements: above the engine's threshold for its kernel threads
+    "medium": dict(steps=40, n_in=96, n_out=160, batch=512),
+}
+
+
+@pytest.mark.parametrize("size", sorted(SIZES))
+def test_four_threads_training_is_bit_identical_to_one_thread(size):
+    cfg = SIZES[size]
+    seeds = [11, 22, 33, 44]
+    serial = [train(s, **cfg) for s in seeds]
+    results = [None] * 4
+    errors = []
+    barrier = threading.Barrier(4)
+
+    def worker(i):
+        try:
+            results[i] = train(seeds[i], barrier=barrier, **cfg)
+        except BaseException as e:  # noqa: BLE001 -- reported below
+            errors.append((i, repr(e)))
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "training threads did not finish (deadlock?)"
+    assert not errors, errors
+    for i, (par, ser) in enumerate(zip(results, serial)):
+        for name, p, s in zip(["w", "b", "losses"], par, ser):
+            assert p.shape == s.shape
+            assert np.array_equal(p, s), (
+                "thread %d (%s model): %s differs from the single-thread run (max |diff| %g)"
+                % (i, size, name, np.max(np.abs(p - s))))
+    # the runs really trained and really differ from each other
+    assert all(r[2][-1] < r[2][0] for r in results)
+    assert not np.array_equal(results[0][0], results[1][0])
+
+
+# ---------------------------------------------------------------------------------------------
+# a big matmul in a worker thread lets the main thread run Python
+# ---------------------------------------------------------------------------------------------
+
+def test_big_matmul_in_a_worker_releases_the_gil():
+    n, calls = 1500, 5
+    rng = np.random.default_rng(0)
+    a = gt.constant(rng.normal(size=(n, n)))
+    b = gt.constant(rng.normal(size=(n, n)))
+    gt.matmul(a, b)  # warm up (OpenBLAS threads, caches)
+    windows = []
+    done = threading.Event()
+    result = {}
+
+    def worker():
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            c = gt.matmul(a, b)
+            windows.append((t0, time.perf_counter()))
+        result["c"] = c
+        done.set()
+
+    stamps = []
+    th = threading.Thread(target=worker)
+    th.start()
+    while not done.is_set():
+        stamps.append(time.perf_counter())  # the main thread's progress
+    th.join(timeout=120)
+    assert not th.is_alive()
+    stamps = np.array(stamps)
+    # Iterations strictly inside a kernel call, 20 ms away from its ends: with the GIL held for
+    # the whole call the main thread could only run in the (<= 5 ms) switch windows at the ends.
+    margin = 0.020
+    inside = sum(int(np.sum((stamps > t0 + margin) & (stamps < t1 - margin))) for t0, t1 in windows)
+    longest = max(t1 - t0 for t0, t1 in windows)
+    assert longest > 2 * margin + 0.01, "matmul too quick to measure (%.3f s): make n bigger" % longest
+    assert inside > 1000, ("the main thread ran %d loop iterations while the worker was inside %d matmuls of "
+                           "%dx%d (longest %.3f s): the kernel holds the GIL" % (inside, calls, n, n, longest))
+    np.testing.assert_allclose(result["c"].numpy()[:3, :3], (a.numpy() @ b.numpy())[:3, :3], rtol=1e-10)
+
+
+def test_big_elementwise_and_reduction_in_a_worker_release_the_gil():
+    x = gt.constant(np.random.default_rng(1).uniform(0.1, 1.0, size=(4096, 2048)))
+    done = threading.Event()
+    windows = []
+
+    def worker():
+        for _ in range(6):
+            t0 = time.perf_counter()
+            gt.reduce_sum(gt.exp(gt.sin(x)) * gt.math.log(x), axis=1)
+            windows.append((t0, time.perf_counter()))
+        done.set()
+
+    stamps = []
+    th = threading.Thread(target=worker)
+    th.start()
+    while not done.is_set():
+        stamps.append(time.perf_counter())
+    th.join(timeout=120)
+    stamps = np.array(stamps)
+    # several kernels per window: only the time inside kernels counts; ask for modest progress
+    inside = sum(int(np.sum((stamps > t0) & (stamps < t1))) for t0, t1 in windows)
+    assert inside > 100, "main thread made %d iterations while the worker ran big elementwise ops" % inside
+
+
+# ---------------------------------------------------------------------------------------------
+# custom gradients calling back into Python from several threads: no deadlock
+# ---------------------------------------------------------------------------------------------
+
+def custom_gradient_worker(k, rounds, out):
+    rng = np.random.default_rng(k)
+    big = gt.constant(rng.uniform(-1, 1, size=(300, 300)))
+
+    @gt.custom_gradient
+    def scaled_tanh(a):
+        y = gt.tanh(a) * 2.0
+
+        def grad_fn(dy):
+            # Python work, a GIL-releasing kernel, a nested tape: all inside the backward sweep
+            s = sum(i * i for i in range(200))
+            _ = gt.matmul(big, big)
+            with gt.GradientTape() as inner:
+                inner.watch(a)
+                t = gt.tanh(a)
+            dt = inner.gradient(t, a, output_gradients=dy)
+            return dt * 2.0 + 0.0 * s
+
+        return y, grad_fn
+
+    x = gt.constant(rng.uniform(-1, 1, size=(64,)))
+    for _ in range(rounds):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            z = gt.reduce_sum(scaled_tanh(x) * x)
+        g = tape.gradient(z, x)
+    expected = 2.0 * np.tanh(x.numpy()) + 2.0 * (1 - np.tanh(x.numpy()) ** 2) * x.numpy()
+    out[k] = float(np.max(np.abs(g.numpy() - expected)))
+
+
+def test_custom_gradients_in_several_threads_do_not_deadlock():
+    base = (gt._core.live_tensors(), gt._core.live_records())
+    n_threads, rounds = 6, 25
+    out = {}
+    threads = [threading.Thread(target=custom_gradient_worker, args=(k, rounds, out), daemon=True)
+               for k in range(n_threads)]
+    t0 = time.time()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=max(1.0, 120 - (time.time() - t0)))
+    alive = [i for i, t in enumerate(threads) if t.is_alive()]
+    assert not alive, "threads %s still running after 120 s: deadlock" % alive
+    assert sorted(out) == list(range(n_threads)), "some threads failed: %s" % (out,)
+    assert max(out.values()) < 1e-12, out
+    import gc
+    gc.collect()
+    assert gt._core.live_records() == base[1]
+
+
+def test_tapes_are_per_thread():
+    x = gt.constant(np.array([1.0, 2.0]))
+    seen = {}
+    with gt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+
+        def other():
+            seen["y"] = x * 3.0  # recorded on no tape: this thread has none open
+
+        th = threading.Thread(target=other)
+        th.start()
+        th.join()
+        mine = x * 5.0
+    assert tape.gradient(seen["y"], x) is None
+    np.testing.assert_array_equal(tape.gradient(mine, x).numpy(), [5.0, 5.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# fork
+# ---------------------------------------------------------------------------------------------
+
+FORK_CHILD = """
+    import os, sys, time
+    import numpy as np
+    import gradtape as gt
+
+    def use_engine(tag):
+        rng = np.random.default_rng(0)
+        a = gt.constant(rng.normal(size=(1500, 1500)))
+        c = gt.matmul(a, a)                                    # big matmul (OpenBLAS threads)
+        e = gt.exp(gt.constant(rng.uniform(-1, 1, size=(4_000_000,))))  # big elementwise (kernel threads)
+        s = gt.reduce_sum(e)                                   # big reduction
+        x = gt.Variable(rng.normal(size=(400, 400)))
+        with gt.GradientTape() as tape:
+            loss = gt.reduce_sum(gt.tanh(gt.matmul(x, x)))
+        g = tape.gradient(loss, x)
+        return float(gt.reduce_sum(c)), float(s), float(gt.reduce_sum(g))
+
+    def wait(pid, timeout):
+        t0 = time.time()
+        while time.time() - t0 < timeout:
+            r, status = os.waitpid(pid, os.WNOHANG)
+            if r:
+                return os.waitstatus_to_exitcode(status)
+            time.sleep(0.02)
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+        return "hung"
+"""
+
+
+def test_forked_child_uses_the_engine_after_the_parent_did():
+    code = FORK_CHILD + """
+    parent = use_engine("parent")
+    for k in range(3):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.close(r)
+                os.write(w, repr(use_engine("child")).encode())
+                os._exit(0)
+            except BaseException as ex:
+                os.write(w, ("error " + repr(ex)).encode())
+                os._exit(3)
+        os.close(w)
+        status = wait(pid, 30)
+        got = os.read(r, 4096).decode()
+        os.close(r)
+        print("child", k, status, got == repr(parent), got[:200], flush=True)
+        assert status == 0, ("child", k, status, got)
+        assert got == repr(parent), (got, parent)
+    print("fork ok")
+    """
+    rc, out, err = run_script(code, timeout=90)
+    assert rc == 0 and "fork ok" in out, "rc=%d\n%s\n%s" % (rc, out, err[-3000:])
+
+
+def test_multiprocessing_fork_child_uses_the_engine():
+    code = FORK_CHILD + """
+    import multiprocessing as mp
+
+    def child(q):
+        q.put(use_engine("child"))
+
+    if __name__ == "__main__":
+        parent = use_engine("parent")
+        ctx = mp.get_context("fork")
+        q = ctx.Queue()
+        procs = [ctx.Process(target=child, args=(q,), daemon=True) for _ in range(2)]
+        for p in procs:
+            p.start()
+        results = [q.get(timeout=45) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        assert all(p.exitcode == 0 for p in procs), [p.exitcode for p in procs]
+        assert all(r == parent for r in results), (results, parent)
+        print("mp fork ok")
+    """
+    rc, out, err = run_script(code, timeout=75)
+    assert rc == 0 and "mp fork ok" in out, "rc=%d\n%s\n%s" % (rc, out, err[-3000:])
+
+
+@pytest.mark.xfail(strict=False, reason="OpenBLAS limitation (NumPy's OpenBLAS does the same): it hangs in its own fork/exit handling while another thread is inside a BLAS call; gradtape's own kernels pass this test. It hangs in most runs, not all: not strict.")
+def test_fork_while_another_thread_runs_big_kernels():
+    """A process that forks (a data loader, a subprocess helper) while a training thread is
+    inside big kernels: neither fork() in the parent nor the child may hang."""
+    code = FORK_CHILD + """
+    import threading
+    rng = np.random.default_rng(0)
+    a = gt.constant(rng.normal(size=(1500, 1500)))
+    big = gt.constant(rng.uniform(-1, 1, size=(4_000_000,)))
+    stop = threading.Event()
+
+    def busy():
+        while not stop.is_set():
+            gt.matmul(a, a)
+            gt.exp(big)
+
+    th = threading.Thread(target=busy, daemon=True)
+    th.start()
+    time.sleep(0.3)
+    for k in range(5):
+        t0 = time.time()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                use_engine("child")
+                os._exit(0)
+            except BaseException:
+                os._exit(3)
+        status = wait(pid, 30)
+        print("fork", k, "status", status, "%.2f s" % (time.time() - t0), flush=True)
+        assert status == 0, status
+    stop.set()
+    th.join(timeout=60)
+    print("fork under load ok")
+    """
+    rc, out, err = run_script(code, timeout=20)
+    assert rc == 0 and "fork under load ok" in out, (
+        "rc=%d (a hang is reported as a timeout above)\n%s\n%s" % (rc, out, err[-3000:]))
+
+
+# ---------------------------------------------------------------------------------------------
+# interpreter exit and thread exit
+# ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kernel", [pytest.param("matmul", marks=pytest.mark.xfail(strict=False, reason="OpenBLAS limitation (NumPy's OpenBLAS does the same): it hangs in its own fork/exit handling while another thread is inside a BLAS call; gradtape's own kernels pass this test. It hangs in most runs, not all: not strict.")),
+                                    "elementwise"])
+def test_interpreter_exits_cleanly_while_a_daemon_thread_is_inside_a_kernel(kernel):
+    """Daemon threads are stopped at interpreter exit wherever they are; a thread inside a
+    GIL-releasing gradtape kernel must not turn that into an abort or a segfault."""
+    op = ("gt.matmul(a, a)" if kernel == "matmul" else "gt.exp(a)")
+    shape = "[1500, 1500]" if kernel == "matmul" else "[4_000_000]"
+    code = """
+    import threading, time
+    import gradtape as gt
+    a = gt.ones(%s, dtype=gt.float64)
+    def spin():
+        while True:
+            %s
+    threading.Thread(target=spin, daemon=True).start()
+    time.sleep(0.5)
+    print("main done", flush=True)
+    """ % (shape, op)
+    for attempt in range(3 if kernel == "elementwise" else 1):
+        rc, out, err = run_script(code, timeout=30 if kernel == "elementwise" else 15)
+        assert rc == 0, ("attempt %d: exit status %d (negative: killed by that signal; 134/-6: abort)\n%s\n%s"
+                         % (attempt, rc, out, err[-2000:]))
+
+
+def test_thread_exiting_with_a_tape_still_entered_does_not_crash():
+    """A thread that ends inside a tape's `with` block (here: __enter__ without __exit__) must
+    not crash the process when its thread-local state is torn down."""
+    code = """
+    import threading
+    import gradtape as gt
+    def worker():
+        t = gt.GradientTape()
+        t.__enter__()
+        x = gt.constant(1.0)
+        t.watch(x)
+        y = x * x
+    for _ in range(20):
+        th = threading.Thread(target=worker)
+        th.start()
+        th.join()
+    x = gt.constant(2.0)
+    with gt.GradientTape() as t:
+        t.watch(x)
+        y = x * x
+    assert float(t.gradient(y, x)) == 4.0
+    print("threads ok", flush=True)
+    """
+    rc, out, err = run_script(code, timeout=60)
+    assert rc == 0 and "threads ok" in out, "rc=%d\n%s\n%s" % (rc, out, err[-2000:])
+
+
+def test_interpreter_exit_with_a_tape_still_entered_does_not_crash():
+    code = """
+    import gradtape as gt
+    t = gt.GradientTape()
+    t.__enter__()
+    x = gt.constant(1.0)
+    t.watch(x)
+    y = x * x
+    print("main done", flush=True)
+    """
+    rc, out, err = run_script(code, timeout=60)
+    assert rc == 0 and "main done" in out, "rc=%d\n%s\n%s" % (rc, out, err[-2000:])
