@@ -81,6 +81,16 @@ void for_each_slice_elem(const Shape& shape, const Shape& out, const std::vector
   }
 }
 
+// Under a batched sweep, a slice spec of the tensor gets whole-batch entries in front.
+void slice_whole_batch(const VjpCtx& c, std::vector<int64_t>& begin, std::vector<int64_t>& end,
+                       std::vector<int64_t>& step) {
+  for (int b = c.batch - 1; b >= 0; --b) {
+    begin.insert(begin.begin(), 0);
+    end.insert(end.begin(), c.g.shape()[b]);
+    step.insert(step.begin(), 1);
+  }
+}
+
 }  // namespace
 
 // ================================ reshape ================================
@@ -439,11 +449,7 @@ void vjp_StridedSlice(VjpCtx& c) {
   const size_t r = size_t(c.in[0].ndim());
   std::vector<int64_t> begin(c.attrs, c.attrs + r), end(c.attrs + r, c.attrs + 2 * r),
       step(c.attrs + 2 * r, c.attrs + 3 * r);
-  for (int b = c.batch - 1; b >= 0; --b) {  // batched sweep: whole batch dims in front
-    begin.insert(begin.begin(), 0);
-    end.insert(end.begin(), c.g.shape()[b]);
-    step.insert(step.begin(), 1);
-  }
+  slice_whole_batch(c, begin, end, step);
   c.gin[0] = strided_slice_grad(c.g, Shape(batched(c, c.in[0].shape())), begin, end, step);
 }
 
@@ -474,11 +480,7 @@ void vjp_StridedSliceGrad(VjpCtx& c) {
   const size_t r = size_t(c.out.ndim());
   std::vector<int64_t> begin(c.attrs, c.attrs + r), end(c.attrs + r, c.attrs + 2 * r),
       step(c.attrs + 2 * r, c.attrs + 3 * r);
-  for (int b = c.batch - 1; b >= 0; --b) {
-    begin.insert(begin.begin(), 0);
-    end.insert(end.begin(), c.g.shape()[b]);
-    step.insert(step.begin(), 1);
-  }
+  slice_whole_batch(c, begin, end, step);
   c.gin[0] = strided_slice(c.g, begin, end, step);
 }
 

@@ -1,37 +1,15 @@
 #include "kernels/matmul.h"
 
 #include <cblas.h>
-#include <pthread.h>
 
 #include <cstring>
-#include <shared_mutex>
 #include <type_traits>
-#include <vector>
 
 #include "kernels/elementwise.h"
 
 namespace gt::kernels {
 
 namespace {
-
-// OpenBLAS hangs in its own fork handler when another thread is inside a BLAS call (NumPy's
-// OpenBLAS does too). Every call holds this lock shared; a fork() takes it exclusively in a
-// prepare handler that runs before OpenBLAS's (handlers run in reverse order of registration,
-// and this one registers after OpenBLAS loaded), so no call is in flight when OpenBLAS forks.
-std::shared_mutex& blas_fork_lock() {
-  static std::shared_mutex* m = [] {
-    auto* mu = new std::shared_mutex();  // leaked: lives until exit
-    // A first threaded call makes OpenBLAS start its threads and register its own fork
-    // handlers, so that ours, registered after, runs before them.
-    std::vector<double> a(256 * 256, 0.0), c(256 * 256);
-    scipy_cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, 256, 256, 256, 1.0, a.data(), 256, a.data(), 256,
-                      0.0, c.data(), 256);
-    pthread_atfork([] { blas_fork_lock().lock(); }, [] { blas_fork_lock().unlock(); },
-                   [] { blas_fork_lock().unlock(); });
-    return mu;
-  }();
-  return *m;
-}
 
 template <class T>
 void gemm_loop(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, const T* B, T* C) {
@@ -49,14 +27,12 @@ void gemm_loop(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, co
 
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C) {
   if (K == 0) { std::memset(C, 0, sizeof(float) * size_t(M * N)); return; }
-  std::shared_lock<std::shared_mutex> no_fork_now(blas_fork_lock());
   scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     blasint(M), blasint(N), blasint(K), 1.0f, A, blasint(ta ? M : K), B,
                     blasint(tb ? K : N), 0.0f, C, blasint(N));
 }
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, const double* B, double* C) {
   if (K == 0) { std::memset(C, 0, sizeof(double) * size_t(M * N)); return; }
-  std::shared_lock<std::shared_mutex> no_fork_now(blas_fork_lock());
   scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     blasint(M), blasint(N), blasint(K), 1.0, A, blasint(ta ? M : K), B,
                     blasint(tb ? K : N), 0.0, C, blasint(N));
