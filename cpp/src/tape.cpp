@@ -511,6 +511,27 @@ int64_t jacobian_chunk(int64_t rows, int64_t row_elems) {
   const int64_t budget = int64_t(1) << 22;
   return std::max<int64_t>(1, std::min<int64_t>(rows, budget / std::max<int64_t>(row_elems, 1)));
 }
+
+// m seeds for a batched sweep, [m, *target.shape] (one seed of target.shape when unbatched,
+// m = 1), zero but for the ones mark(data, i) sets for each row i.
+template <class Mark>
+Tensor seed_rows(const Tensor& target, int64_t m, bool batched, Mark mark) {
+  Shape shape = batched ? Shape{m} : Shape();
+  for (int d = 0; d < target.ndim(); ++d) shape.push_back(target.shape()[d]);
+  Tensor seed = zeros(shape, target.dtype());
+  dispatch_float(target.dtype(), [&](auto tag) {
+    auto* data = seed.data<decltype(tag)>();
+    for (int64_t i = 0; i < m; ++i) mark(data, i);
+  });
+  return seed;
+}
+
+// The shape [m, *src.shape] of m rows of a Jacobian with respect to src.
+std::vector<int64_t> rows_shape(int64_t m, const Tensor& src) {
+  std::vector<int64_t> shape{m};
+  for (int d = 0; d < src.ndim(); ++d) shape.push_back(src.shape()[d]);
+  return shape;
+}
 }  // namespace
 
 std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Source>& sources, Unconnected unconnected) {
@@ -531,19 +552,13 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
     const int64_t chunk = batched ? jacobian_chunk(n, n) : 1;
     for (int64_t start = 0; start < n; start += chunk) {
       const int64_t m = std::min(chunk, n - start);
-      Shape seed_shape{m};
-      for (int d = 0; d < target.ndim(); ++d) seed_shape.push_back(target.shape()[d]);
-      Tensor seed = zeros(batched ? seed_shape : target.shape(), target.dtype());
-      dispatch_float(target.dtype(), [&](auto tag) {
-        for (int64_t i = 0; i < m; ++i) seed.data<decltype(tag)>()[i * n + start + i] = 1;
-      });
+      Tensor seed = seed_rows(target, m, batched, [&](auto* data, int64_t i) { data[i * n + start + i] = 1; });
       Shape prefix{m};
       std::vector<Tensor> g = s.sweep({{tslot, seed}}, src_slots, false, batched ? &prefix : nullptr);
       for (size_t j = 0; j < sources.size(); ++j) {
         const Tensor& src = sources[j].variable ? sources[j].variable->value() : sources[j].tensor;
         connected[j] = connected[j] || g[j].defined();
-        std::vector<int64_t> block{m};
-        for (int d = 0; d < src.ndim(); ++d) block.push_back(src.shape()[d]);
+        std::vector<int64_t> block = rows_shape(m, src);
         parts[j].push_back(g[j].defined() ? reshape(g[j], block) : zeros(Shape(block), src.dtype()));
       }
     }
@@ -592,18 +607,13 @@ Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnec
     const int64_t chunk = batched ? jacobian_chunk(Y, target.numel()) : 1;
     for (int64_t start = 0; start < Y; start += chunk) {
       const int64_t m = std::min(chunk, Y - start);
-      Shape seed_shape{m};
-      for (int d = 0; d < target.ndim(); ++d) seed_shape.push_back(target.shape()[d]);
-      Tensor seed = zeros(batched ? seed_shape : target.shape(), target.dtype());
-      dispatch_float(target.dtype(), [&](auto tag) {
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t b = 0; b < B; ++b) seed.data<decltype(tag)>()[i * B * Y + b * Y + start + i] = 1;
+      Tensor seed = seed_rows(target, m, batched, [&](auto* data, int64_t i) {
+        for (int64_t b = 0; b < B; ++b) data[i * B * Y + b * Y + start + i] = 1;
       });
       Shape prefix{m};
       Tensor g = s.sweep({{tslot, seed}}, src_slots, false, batched ? &prefix : nullptr)[0];
       connected = connected || g.defined();
-      std::vector<int64_t> block{m};
-      for (int d = 0; d < src.ndim(); ++d) block.push_back(src.shape()[d]);
+      std::vector<int64_t> block = rows_shape(m, src);
       parts.push_back(g.defined() ? reshape(g, block) : zeros(Shape(block), src.dtype()));
     }
   }
