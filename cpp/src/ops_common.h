@@ -64,4 +64,14 @@ inline decltype(auto) dispatch_numeric(DType d, F&& f) {
 
 inline Tensor zero_of(const Tensor& like) { return scalar(0.0, like.dtype()); }
 
+// x - m along `axes` (m the max, or 0 where the max is not finite) and log(sum(exp(x - m)))
+// with keepdims, computed as log1p of the sum without one exp(0) = 1 term so that tiny terms
+// keep their bits. Used by reduce_logsumexp and log_softmax; call it with recording paused.
+struct ShiftedLogSumExp {
+  Tensor shift;    // m, keepdims
+  Tensor shifted;  // x - m
+  Tensor lse;      // log(sum(exp(x - m))), keepdims
+};
+ShiftedLogSumExp shifted_logsumexp(const Tensor& x, const std::vector<int64_t>& axes);
+
 }  // namespace gt

@@ -32,18 +32,6 @@ void vjp_Softmax(VjpCtx& c) {
   c.gin[0] = c.out * (c.g - reduce_sum(c.g * c.out, axis, true));
 }
 
-// log(sum(exp(s))) along `axis` for s = x - max(x): log1p of the sum without one of the
-// maxima's exp(0) = 1 terms, which keeps its last bits when the other terms are tiny.
-Tensor log_sum_exp_shifted(const Tensor& s, int axis) {
-  std::vector<int64_t> ax{axis};
-  Tensor at_max = equal(s, zero_of(s));
-  Tensor others = reduce_sum(where(at_max, zero_of(s), exp(s)), ax, true);
-  Tensor n_max = reduce_sum(cast(at_max, s.dtype()), ax, true);
-  Tensor rest = others + maximum(n_max - 1.0, zero_of(s));
-  // rows whose max is not finite have no max entry equal to 0: fall back to the plain sum
-  return where(greater(n_max, zero_of(n_max)), log1p(rest), log(reduce_sum(exp(s), ax, true)));
-}
-
 Tensor log_softmax(const Tensor& x, int64_t axis) {
   require_float(x, "log_softmax");
   if (x.ndim() == 0) throw InvalidArgument("log_softmax: expected a tensor of rank >= 1, got a scalar");
@@ -51,8 +39,8 @@ Tensor log_softmax(const Tensor& x, int64_t axis) {
   Tensor out;
   {
     RecordingPause pause;
-    Tensor s = shifted(x, a);
-    out = s - log_sum_exp_shifted(s, a);
+    ShiftedLogSumExp s = shifted_logsumexp(x, {a});
+    out = s.shifted - s.lse;
   }
   record(OpId::LogSoftmax, {&x}, out, {a});
   return out;

@@ -204,19 +204,9 @@ Tensor reduce_logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
   require_float(x, "reduce_logsumexp");
   Tensor out;
   {
-    // log(sum(exp(x - m))) + m, with m the max (0 where the max is not finite); the sum is
-    // taken as 1 + the others, through log1p, so tiny other terms keep their bits.
     RecordingPause pause;
-    Tensor m = reduce_max(x, r.axes, true);
-    Tensor finite = equal(m - m, zero_of(m));
-    Tensor shift = where(finite, m, zero_of(m));
-    Tensor s = x - shift;
-    Tensor at_max = logical_and(equal(s, zero_of(s)), broadcast_to(finite, s.shape()));
-    Tensor others = reduce_sum(where(at_max, zero_of(s), exp(s)), r.axes, true);
-    Tensor n_max = reduce_sum(cast(at_max, s.dtype()), r.axes, true);
-    Tensor rest = others + maximum(n_max - 1.0, zero_of(s));
-    Tensor lse = where(greater(n_max, zero_of(n_max)), log1p(rest), log(reduce_sum(exp(s), r.axes, true)));
-    out = reshape(lse + shift, r.out.vec());
+    ShiftedLogSumExp s = shifted_logsumexp(x, r.axes);
+    out = reshape(s.lse + s.shift, r.out.vec());
   }
   auto attrs = reduction_attrs(r, keepdims);
   const Tensor* in[1] = {&x};
@@ -228,6 +218,20 @@ void vjp_ReduceLogSumExp(VjpCtx& c) {
   Reduction r = reduction_from_attrs(c);
   const Tensor& x = c.in[0];
   c.gin[0] = broadcast_back(c.g, r, x.shape(), c.batch) * exp(x - broadcast_back(c.out, r, x.shape()));
+}
+
+ShiftedLogSumExp shifted_logsumexp(const Tensor& x, const std::vector<int64_t>& axes) {
+  Tensor m = reduce_max(x, axes, true);
+  Tensor finite = equal(m - m, zero_of(m));
+  Tensor shift = where(finite, m, zero_of(m));
+  Tensor s = x - shift;
+  Tensor at_max = logical_and(equal(s, zero_of(s)), broadcast_to(finite, s.shape()));
+  Tensor others = reduce_sum(where(at_max, zero_of(s), exp(s)), axes, true);
+  Tensor n_max = reduce_sum(cast(at_max, s.dtype()), axes, true);
+  Tensor rest = others + maximum(n_max - 1.0, zero_of(s));
+  // rows whose max is not finite have no entry at the max: the plain sum then
+  Tensor lse = where(greater(n_max, zero_of(n_max)), log1p(rest), log(reduce_sum(exp(s), axes, true)));
+  return {shift, s, lse};
 }
 
 Tensor sum_to_shape(const Tensor& g, const Shape& shape, int nb) {

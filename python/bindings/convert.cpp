@@ -31,7 +31,7 @@ DType dtype_from_numpy(const py::dtype& d) {
 const char* numpy_name(DType d) { return dtype_name(d); }
 
 // Converts a NumPy array (any layout) to a tensor of `target` dtype, by copy.
-Tensor from_array(py::array arr, DType target, bool from_python) {
+Tensor from_array(py::array arr, DType target) {
   DType src = dtype_from_numpy(arr.dtype());
   if (is_floating(src) && !is_floating(target) && target != DType::Bool) {
     // float -> int only when every value is integral (TensorFlow refuses any fraction)
@@ -42,7 +42,6 @@ Tensor from_array(py::array arr, DType target, bool from_python) {
   // dtype, native byte order and C layout in one conversion (big-endian arrays included)
   arr = numpy().attr("asarray")(arr, py::arg("dtype") = numpy_name(target), py::arg("order") = "C");
   std::vector<int64_t> dims(arr.shape(), arr.shape() + arr.ndim());
-  (void)from_python;
   return from_data(arr.data(), target, Shape(dims));
 }
 }  // namespace
@@ -184,7 +183,7 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
       }
     } else target = src;
   }
-  return from_array(arr, target, !is_ndarray);
+  return from_array(arr, target);
 }
 
 std::pair<Tensor, Tensor> to_tensor_pair(py::handle a, py::handle b) {
