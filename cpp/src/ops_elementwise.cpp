@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "fusion.h"
 #include "kernels/elementwise.h"
 #include "ops_common.h"
 #include "tape_internal.h"
@@ -16,9 +17,24 @@ using kernels::map1;
 namespace {
 
 // Applies a float-only unary function; `F` is a generic lambda called with float or double.
+// Big floating-point elementwise ops are deferred (fusion.h); f is a captureless lambda, so
+// the deferred program can call it by its type. Undefined when the op is not deferred.
 template <class F>
-Tensor float_unary(const Tensor& x, const char* name, F f) {
+Tensor try_defer_unary(const Tensor& x, fusion::Cost cost) {
+  if (!fusion::wanted(x.dtype(), x.numel())) return Tensor();
+  return fusion::defer(fusion::unary_fn<F>(x.dtype()), cost, x, nullptr, x.shape());
+}
+template <class F>
+Tensor try_defer_binary(const Tensor& a, const Tensor& b, const Shape& shape, fusion::Cost cost) {
+  if (!fusion::wanted(a.dtype(), shape.numel())) return Tensor();
+  if ((a.shape() != shape && a.numel() != 1) || (b.shape() != shape && b.numel() != 1)) return Tensor();
+  return fusion::defer(fusion::binary_fn<F>(a.dtype()), cost, a, &b, shape);
+}
+
+template <class F>
+Tensor float_unary(const Tensor& x, const char* name, F f, fusion::Cost cost = fusion::Cost::Costly) {
   require_float(x, name);
+  if (Tensor d = try_defer_unary<F>(x, cost); d.defined()) return d;
   Tensor out = Tensor::empty(x.dtype(), x.shape());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -32,6 +48,7 @@ template <class F>
 Tensor numeric_unary(const Tensor& x, const char* name, F f) {
   require_defined(x, name);
   require_numeric(x, name);
+  if (Tensor d = try_defer_unary<F>(x, fusion::Cost::Cheap); d.defined()) return d;
   Tensor out = Tensor::empty(x.dtype(), x.shape());
   dispatch_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -53,10 +70,13 @@ void binary_into(const Tensor& a, const Tensor& b, Tensor& out, F f) {
 }
 
 template <class F>
-Tensor numeric_binary(const Tensor& a, const Tensor& b, const char* name, F f) {
+Tensor numeric_binary(const Tensor& a, const Tensor& b, const char* name, F f,
+                      fusion::Cost cost = fusion::Cost::Cheap) {
   require_same_dtype(a, b, name);
   require_numeric(a, name);
-  Tensor out = Tensor::empty(a.dtype(), broadcast_shapes(a.shape(), b.shape(), name));
+  const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
+  if (Tensor d = try_defer_binary<F>(a, b, shape, cost); d.defined()) return d;
+  Tensor out = Tensor::empty(a.dtype(), shape);
   if (out.numel() == 0) return out;
   dispatch_numeric(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -66,10 +86,11 @@ Tensor numeric_binary(const Tensor& a, const Tensor& b, const char* name, F f) {
 }
 
 template <class F>
-Tensor float_binary(const Tensor& a, const Tensor& b, const char* name, F f) {
+Tensor float_binary(const Tensor& a, const Tensor& b, const char* name, F f,
+                    fusion::Cost cost = fusion::Cost::Cheap) {
   require_same_dtype(a, b, name);
   require_float(a, name);
-  return numeric_binary(a, b, name, f);
+  return numeric_binary(a, b, name, f, cost);
 }
 
 template <class F>
@@ -299,8 +320,10 @@ Tensor softplus(const Tensor& x) {
 // d/dx softplus(x) = sigmoid(x)
 void vjp_Softplus(VjpCtx& c) {
   const Tensor& x = c.in[0];
-  if (detail::tls_recording == 0 && c.g.shape() == x.shape()) {
-    // No tape records this rule: one fused pass, g * sigmoid(x), instead of two.
+  if (detail::tls_recording == 0 && c.g.shape() == x.shape() && !fusion::is_deferred(c.g) &&
+      !fusion::is_deferred(x)) {
+    // No tape records this rule: one fused pass, g * sigmoid(x), instead of two. (A deferred
+    // g or x takes the general form below, which fusion folds into their programs.)
     Tensor out = Tensor::empty(x.dtype(), x.shape());
     dispatch_float(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
@@ -403,7 +426,7 @@ void vjp_Multiply(VjpCtx& c) {
   const Tensor& a = c.in[0];
   const Tensor& b = c.in[1];
   if (detail::tls_recording == 0 && c.needs[0] && c.needs[1] && a.shape() == b.shape() &&
-      c.g.shape() == a.shape() && is_floating(a.dtype())) {
+      c.g.shape() == a.shape() && is_floating(a.dtype()) && !fusion::is_deferred(c.g)) {
     // No tape records this rule: both products in one pass over g, a and b.
     Tensor ga = Tensor::empty(a.dtype(), a.shape()), gb = Tensor::empty(a.dtype(), a.shape());
     dispatch_float(a.dtype(), [&](auto tag) {
@@ -459,7 +482,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
       else return x;
     });
   } else {
-    out = float_binary(a, b, "pow", [](auto x, auto y) { return std::pow(x, y); });
+    out = float_binary(a, b, "pow", [](auto x, auto y) { return std::pow(x, y); }, fusion::Cost::Costly);
   }
   record(OpId::Pow, {&a, &b}, out);
   return out;
@@ -542,7 +565,7 @@ Tensor floormod(const Tensor& a, const Tensor& b) {
     auto r = std::fmod(x, y);
     if (r != 0 && ((r < 0) != (y < 0))) r += y;
     return r;
-  });
+  }, fusion::Cost::Costly);
   record(OpId::FloorMod, {&a, &b}, out);
   return out;
 }

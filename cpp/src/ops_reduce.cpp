@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "gradtape/tape.h"
+#include "fusion.h"
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
 #include "ops_common.h"
@@ -59,7 +60,9 @@ Tensor run_reduce(const Tensor& x, const Reduction& r, Acc identity, Op op) {
   std::vector<Acc> acc(size_t(std::max<int64_t>(n_out, 1)), identity);
   if (x.numel() > 0) {
     kernels::ReducePlan p = kernels::make_reduce_plan(x.shape(), r.reduced);
-    kernels::reduce(x.data<T>(), acc.data(), p, op);
+    // A deferred x reduced to one value is computed block by block, never stored.
+    const bool all = p.rank == 1 && p.reduced[0];
+    if (!(all && fusion::reduce_all<T>(x, acc.data(), op))) kernels::reduce(x.data<T>(), acc.data(), p, op);
   }
   T* o = out.data<T>();
   for (int64_t i = 0; i < n_out; ++i) o[i] = T(acc[size_t(i)]);

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "kernels/broadcast.h"
+#include "fusion.h"
 #include "ops_common.h"
 
 namespace gt {
@@ -229,6 +230,11 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   Shape b = broadcast_shapes(x.shape(), shape, "broadcast_to");
   if (b != shape)
     throw InvalidArgument("broadcast_to: cannot broadcast shape " + x.shape().str() + " to shape " + shape.str());
+  if (x.numel() == 1 && fusion::wanted(x.dtype(), shape.numel())) {  // e.g. a reduction's gradient
+    Tensor out = fusion::defer_fill(x, shape);
+    record(OpId::BroadcastTo, {&x}, out);
+    return out;
+  }
   Tensor out = Tensor::empty(x.dtype(), shape);
   if (out.numel()) {
     const Shape* shapes[1] = {&x.shape()};

@@ -14,6 +14,7 @@
 #include "gradtape/gradient.h"
 #include "ops_common.h"
 #include "record.h"
+#include "fusion.h"
 #include "structural.h"
 #include "tape_internal.h"
 
@@ -329,6 +330,12 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
       fn(ctx);
       apply_structural_zeros(rec.op, ins, outs[0], gout[0], rec_attrs, needs, gin, nb);
     }
+    // A deferred gradient (fusion.h) sent to two inputs (add's g, g) is computed once here,
+    // not once by each consumer.
+    for (uint32_t i = 0; i + 1 < rec.n_in; ++i)
+      for (uint32_t j = i + 1; j < rec.n_in; ++j)
+        if (needs[i] && needs[j] && gin[i].defined() && gin[i].same(gin[j]) && fusion::is_deferred(gin[i]))
+          gin[i].raw();
 
     for (uint32_t i = 0; i < rec.n_in; ++i) {
       if (!needs[i] || !gin[i].defined()) continue;

@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "allocator.h"
+#include "fusion.h"  // the complete Pending type, for ~TensorImpl
 #include "record.h"  // GT_TLS
 #include "tape_internal.h"
 #include "gradtape/errors.h"
@@ -197,6 +198,7 @@ Tensor Tensor::empty(DType dtype, const Shape& shape) {
 }
 
 Tensor Tensor::view_as(const Shape& s) const {
+  raw();  // a deferred tensor is computed first: views share its storage
   return Tensor(std::make_shared<TensorImpl>(dtype(), s, impl_->storage));
 }
 

@@ -42,6 +42,7 @@ void Variable::update(const Tensor& v, Mode mode, const char* what) {
   if (mode != Mode::Set) require_numeric(v, what);
   // In place only when nothing else can see the current value: no recorded op saved it, no
   // tensor or NumPy view shares its buffer. Otherwise write a new buffer (copy on write).
+  value_.raw();  // a deferred value is computed first (it has no storage until then)
   const bool exclusive = value_.impl().use_count() == 1 && value_.impl()->storage->use_count() == 1;
   Tensor target = exclusive ? value_ : Tensor::empty(value_.dtype(), value_.shape());
   const int64_t n = value_.numel();

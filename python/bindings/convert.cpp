@@ -210,10 +210,12 @@ py::array to_numpy(const Tensor& t) {
   contiguous_strides(t.shape(), st);
   for (int i = 0; i < t.ndim(); ++i) strides[size_t(i)] = st[i] * py::ssize_t(dtype_size(t.dtype()));
   // The capsule owns one reference to the storage: the view keeps the data alive.
+  if (t.get()->deferred.load()) without_gil([&] { t.raw(); return Tensor(); });  // compute it first
+  void* data = t.raw();
   Storage* s = t.impl()->storage.get();
   s->retain();
   py::capsule owner(s, [](void* p) { static_cast<Storage*>(p)->release(); });
-  py::array arr(py::dtype(fmt), shape, strides, t.raw(), owner);
+  py::array arr(py::dtype(fmt), shape, strides, data, owner);
   py::detail::array_proxy(arr.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
   return arr;
 }

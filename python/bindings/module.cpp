@@ -38,4 +38,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("_set_tensor_shape_class", &set_tensor_shape_class);
   m.def("_set_structural_zeros", &gt::set_structural_zeros);
   m.def("_structural_zeros_enabled", &gt::structural_zeros_enabled);
+  m.def("_set_fusion", &gt::set_fusion);
+  m.def("_fusion_enabled", &gt::fusion_enabled);
+  // For the tests: whether a tensor's values are still deferred (not yet computed).
+  m.def("_is_deferred", [](const gt::TensorImpl& t) { return t.deferred.load(); });
 }

@@ -5,12 +5,18 @@ slice or a gather did not select send back exact zeros, even when the unselected
 local derivative is inf or NaN. `set_structural_zeros(False)`, or the context manager
 `plain_ieee_gradients()`, restores plain IEEE arithmetic, which is what TensorFlow, PyTorch and
 JAX compute (the seed notebook's cell 48 then gives [nan] as in TensorFlow).
+
+Elementwise fusion (docs/design.md, "Deferred elementwise ops") is on by default: big
+floating-point elementwise ops are computed together, in one pass, when their result is first
+read; the values are the same as without it. `set_fusion(False)` (or GRADTAPE_NO_FUSION=1 in
+the environment) computes every op at once, for comparison.
 """
 import contextlib
 
 from . import _core
 
-__all__ = ["set_structural_zeros", "structural_zeros_enabled", "plain_ieee_gradients"]
+__all__ = ["set_structural_zeros", "structural_zeros_enabled", "plain_ieee_gradients", "set_fusion",
+           "fusion_enabled"]
 
 
 def set_structural_zeros(enabled):
@@ -31,3 +37,12 @@ def plain_ieee_gradients():
         yield
     finally:
         set_structural_zeros(was)
+
+
+def set_fusion(enabled):
+    """Turns elementwise fusion on (the default) or off (every op computed at once)."""
+    _core._set_fusion(bool(enabled))
+
+
+def fusion_enabled():
+    return _core._fusion_enabled()

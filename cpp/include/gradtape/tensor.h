@@ -49,6 +49,9 @@ class StoragePtr {
   Storage* s_ = nullptr;
 };
 
+// A deferred elementwise computation (cpp/src/fusion.h).
+namespace fusion { struct Pending; }
+
 // Which tape slot a tensor occupies on a tape (see tape.h).
 struct TapeLink {
   uint64_t tape;
@@ -80,9 +83,18 @@ struct TensorImpl {
   // (positions that a where/slice/gather did not select); see docs/structural-zeros.md.
   std::shared_ptr<TensorImpl> zero_mask;
 
+  // Set while the values are deferred (elementwise fusion, cpp/src/fusion.h): `storage` is
+  // empty and `pending` holds the program that computes them when they are first read
+  // (materialize()). `pending` is guarded by fusion's lock; `deferred` is the fast-path test.
+  std::atomic<bool> deferred{false};
+  std::shared_ptr<const fusion::Pending> pending;
+
   bool find_link(uint64_t tape, uint32_t* slot) const;
   void add_link(uint64_t tape, uint32_t slot);
 };
+
+// Computes a deferred tensor's values into its storage (once; thread-safe).
+void materialize(TensorImpl& t);
 
 class Tensor {
  public:
@@ -98,8 +110,12 @@ class Tensor {
   int ndim() const { return impl_->shape.rank(); }
   int64_t numel() const { return impl_->numel; }
   size_t nbytes() const { return size_t(impl_->numel) * dtype_size(impl_->dtype); }
-  void* raw() const { return impl_->storage->data(); }
-  template <class T> T* data() const { return static_cast<T*>(impl_->storage->data()); }
+  // The data (computed first if deferred).
+  void* raw() const {
+    if (impl_->deferred.load(std::memory_order_acquire)) materialize(*impl_);
+    return impl_->storage->data();
+  }
+  template <class T> T* data() const { return static_cast<T*>(raw()); }
 
   // A new TensorImpl sharing this storage under another shape of the same element count.
   Tensor view_as(const Shape& s) const;
@@ -124,5 +140,10 @@ uint32_t this_thread_number();
 // The creation number the next tensor made on this thread will get.
 uint64_t next_tensor_seq();
 int64_t live_storages();
+
+// Elementwise fusion (deferred evaluation of big elementwise ops, docs/design.md): on by
+// default; GRADTAPE_NO_FUSION=1 in the environment turns it off at start.
+void set_fusion(bool on);
+bool fusion_enabled();
 
 }  // namespace gt

@@ -1,0 +1,157 @@
+#pragma once
+// Elementwise fusion by deferral (docs/design.md, "Deferred elementwise ops").
+//
+// A big floating-point elementwise op whose operands have the output's shape (or one element)
+// does not compute at once: it returns a tensor holding a Pending, a short straight-line
+// program over at most kMaxLeaves materialised tensors. An elementwise op given a deferred
+// operand copies that operand's program into its own (inlining), so a chain such as
+// softplus(x * w + b) becomes one program over x, w and b. The values are computed when
+// something reads them (Tensor::raw() calls materialize()): one pass over the leaves, chunk by
+// chunk through L1-sized buffers, written once. A full reduction of a deferred tensor never
+// writes it at all (reduce_all). Every element goes through the same functions, in the same
+// order and types, as the eager kernels, so the values do not change.
+//
+// Recomputation is bounded: a program holds at most one costly op (a transcendental), and a
+// deferred tensor is inlined into at most kMaxInlines consumers (kMaxCostlyInlines when it has
+// a costly op); the next one materialises it and reads the stored values. Ops, tapes and rules do not know about any of this: recording
+// and gradients work on the TensorImpl as for any tensor.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "gradtape/tensor.h"
+#include "kernels/parallel.h"
+#include "kernels/reduce.h"
+
+namespace gt::fusion {
+
+constexpr int kMaxLeaves = 6;
+constexpr int kMaxInstrs = 8;
+constexpr int kMaxInlines = 3;        // for a program of cheap ops only
+constexpr int kMaxCostlyInlines = 1;  // for one with a costly op
+constexpr int64_t kChunkBytes = 4096;  // each step of a program covers 4 KiB of each operand
+constexpr int64_t kMinElements = kernels::kMinParallel;  // smaller ops run eagerly
+
+enum class Cost : uint8_t { Cheap, Costly };
+
+// One chunk of one op: out[i] = f(a[i * sa], b[i * sb]) for i < n; sa and sb are 0 or 1.
+using ChunkFn = void (*)(const void* a, int64_t sa, const void* b, int64_t sb, void* out, int64_t n);
+
+template <class T, class F>
+void chunk_unary(const void* a, int64_t sa, const void*, int64_t, void* out, int64_t n) {
+  const T* __restrict pa = static_cast<const T*>(a);
+  T* __restrict po = static_cast<T*>(out);
+  const F f{};
+  if (sa) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i]);
+  } else {
+    const T v = *pa;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) po[i] = f(v);
+  }
+}
+
+template <class T, class F>
+void chunk_binary(const void* a, int64_t sa, const void* b, int64_t sb, void* out, int64_t n) {
+  const T* __restrict pa = static_cast<const T*>(a);
+  const T* __restrict pb = static_cast<const T*>(b);
+  T* __restrict po = static_cast<T*>(out);
+  const F f{};
+  if (sa && sb) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], pb[i]);
+  } else if (sa) {
+    const T bv = *pb;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) po[i] = f(pa[i], bv);
+  } else if (sb) {
+    const T av = *pa;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) po[i] = f(av, pb[i]);
+  } else {
+    const T av = *pa, bv = *pb;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) po[i] = f(av, bv);
+  }
+}
+
+// The chunk function of the lambda type F for a floating dtype.
+template <class F>
+ChunkFn unary_fn(DType d) { return d == DType::Float32 ? &chunk_unary<float, F> : &chunk_unary<double, F>; }
+template <class F>
+ChunkFn binary_fn(DType d) { return d == DType::Float32 ? &chunk_binary<float, F> : &chunk_binary<double, F>; }
+
+struct Operand {
+  bool value;     // an instruction's result, else a leaf
+  uint8_t index;
+};
+struct Instr {
+  ChunkFn fn;
+  Operand a, b;  // b unused by unary ops
+};
+
+struct Pending {
+  DType dtype = DType::Float32;
+  int n_leaves = 0;
+  int n_instrs = 0;
+  int costly = 0;                // costly instructions (at most 1)
+  Tensor leaves[kMaxLeaves];     // materialised; each has the output's element count, or one element
+  Instr instrs[kMaxInstrs];      // the result is the last one's (a program of none is leaf 0, broadcast)
+  mutable std::atomic<int> inlined{0};  // consumers that inlined it so far
+
+  // Takes one inlining; false when the limit is reached (the consumer materialises instead).
+  bool take_inline() const {
+    return inlined.fetch_add(1, std::memory_order_relaxed) < (costly ? kMaxCostlyInlines : kMaxInlines);
+  }
+};
+
+bool enabled();
+void set_enabled(bool on);
+
+// Whether an op giving n elements of dtype d may be deferred.
+inline bool wanted(DType d, int64_t n) { return n >= kMinElements && is_floating(d) && enabled(); }
+
+inline bool is_deferred(const Tensor& t) { return t.get()->deferred.load(std::memory_order_acquire); }
+
+// f(a) (b null) or f(a, b), deferred, with the given output shape; each operand has that
+// shape or one element, and a's dtype. Undefined when the program would not fit (the caller
+// then computes eagerly).
+Tensor defer(ChunkFn fn, Cost cost, const Tensor& a, const Tensor* b, const Shape& shape);
+// The one-element tensor x broadcast to `shape`, deferred.
+Tensor defer_fill(const Tensor& x, const Shape& shape);
+
+// The program of a deferred tensor for a consumer that will compute it itself (counted as an
+// inlining); null when t is materialised or has been inlined kMaxInlines times already.
+std::shared_ptr<const Pending> claim(const Tensor& t);
+
+// Computes elements [begin, end) of p's result into out (of p's dtype).
+void eval(const Pending& p, int64_t begin, int64_t end, void* out);
+
+// The reduction of all of a deferred tensor's elements, with the same association as
+// kernels::reduce on its materialised values (fixed blocks, 16 lanes), without writing them.
+// False (nothing done) when t is not deferred or is not to be recomputed again.
+template <class T, class Acc, class Op>
+bool reduce_all(const Tensor& t, Acc* out, Op op) {
+  if (!is_deferred(t) || t.numel() < 2 * kernels::kReduceBlock) return false;
+  std::shared_ptr<const Pending> p = claim(t);
+  if (!p) return false;
+  const int64_t n = t.numel(), B = kernels::kReduceBlock, blocks = (n + B - 1) / B;
+  const Acc identity = out[0];
+  std::vector<Acc> partial(size_t(blocks), identity);
+  kernels::parallel_for(blocks, [&](int64_t b0, int64_t b1) {
+    std::vector<T> buf(static_cast<size_t>(B));
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t len = std::min(B, n - blk * B);
+      eval(*p, blk * B, blk * B + len, buf.data());
+      partial[size_t(blk)] = kernels::reduce_row(buf.data(), len, identity, op);
+    }
+  }, 2);
+  Acc acc = out[0];
+  for (const Acc& v : partial) acc = op(acc, v);
+  out[0] = acc;
+  return true;
+}
+
+}  // namespace gt::fusion

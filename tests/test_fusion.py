@@ -1,0 +1,232 @@
+"""Elementwise fusion (cpp/src/fusion.h): big elementwise ops are deferred and computed in one
+pass when first read. Every result must equal, bit for bit, what eager evaluation gives; these
+tests run each expression both ways and compare, and check that fusion really engaged."""
+import os
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+import gradtape as gt
+from gradtape import _core
+
+N = 3 * 65536 + 37  # above the deferral threshold (65,536 elements), with a ragged tail
+
+
+@pytest.fixture(autouse=True)
+def fusion_on():
+    was = gt.config.fusion_enabled()
+    gt.config.set_fusion(True)
+    yield
+    gt.config.set_fusion(was)
+
+
+def data(dtype, n=N, seed=0, positive=False):
+    rng = np.random.default_rng(seed)
+    v = rng.standard_normal(n)
+    if positive:
+        v = np.abs(v) + 0.5
+    return gt.constant(v.astype(dtype))
+
+
+def both_ways(fn):
+    """fn() evaluated with fusion on and off; the results as NumPy arrays."""
+    gt.config.set_fusion(True)
+    fused = fn()
+    gt.config.set_fusion(False)
+    eager = fn()
+    gt.config.set_fusion(True)
+    as_np = lambda r: [np.asarray(t.numpy() if hasattr(t, "numpy") else t) for t in (r if isinstance(r, (list, tuple)) else [r])]
+    return as_np(fused), as_np(eager)
+
+
+def assert_bitwise(fused, eager):
+    assert len(fused) == len(eager)
+    for f, e in zip(fused, eager):
+        assert f.dtype == e.dtype and f.shape == e.shape
+        np.testing.assert_array_equal(f, e)  # NaN == NaN here; everything else exact
+
+
+EXPRESSIONS = {
+    "affine": lambda a, b, c: a * b + c,
+    "softplus_of_affine": lambda a, b, c: gt.nn.softplus(a * b + 0.25),
+    "exp_times_minus_half": lambda a, b, c: gt.exp(a) * b - c / 2.0,
+    "two_costly_ops": lambda a, b, c: gt.sigmoid(a) * gt.tanh(b),
+    "square_by_product": lambda a, b, c: a * a,
+    "long_cheap_chain": lambda a, b, c: ((a + b) * (a - b) * (a + 1.0) * (b + 2.0) - c) * (c + 3.0) / (b * b + 1.0),
+    "abs_neg_square": lambda a, b, c: -gt.abs(a) + gt.square(b),
+    "max_min": lambda a, b, c: gt.maximum(a, b) - gt.minimum(b, c),
+    "pow": lambda a, b, c: gt.pow(gt.abs(a) + 1.0, b),
+    "sin_chain": lambda a, b, c: gt.sin(gt.sin(gt.sin(gt.sin(gt.sin(a))))),
+    "reused_intermediate": lambda a, b, c: [(gt.exp(a) * k) for k in (1.0, 2.0, 3.0, 4.0, 5.0)],
+    "scalar_tensor_operand": lambda a, b, c: a * gt.constant(np.asarray(3.0, a.dtype.as_numpy_dtype)) + 1.0,
+    "broadcast_scalar_fill": lambda a, b, c: gt.broadcast_to(gt.constant(np.asarray(0.5, a.dtype.as_numpy_dtype)), [N]) * a,
+    "exp_of_fill": lambda a, b, c: gt.exp(gt.broadcast_to(gt.constant(np.asarray(0.5, a.dtype.as_numpy_dtype)), [N])),
+    "relu_log1p": lambda a, b, c: gt.math.log1p(gt.nn.relu(a)) + b,
+    "sum_of_deferred": lambda a, b, c: gt.reduce_sum(gt.nn.softplus(a * b + c)),
+    "max_of_deferred": lambda a, b, c: gt.reduce_max(a * b + c),
+    "axis_sum_of_deferred": lambda a, b, c: gt.reduce_sum(gt.reshape(a * b, [N // 1, 1]), axis=1),
+    "reshape_of_deferred": lambda a, b, c: gt.reshape(a + b, [1, N]) * 2.0,
+    "nan_and_inf": lambda a, b, c: gt.math.log(a) * gt.constant(np.full(N, np.inf, a.dtype.as_numpy_dtype)),
+}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(EXPRESSIONS))
+def test_fused_values_equal_eager_bit_for_bit(name, dtype):
+    a, b, c = data(dtype, seed=1), data(dtype, seed=2), data(dtype, seed=3)
+    fused, eager = both_ways(lambda: EXPRESSIONS[name](a, b, c))
+    assert_bitwise(fused, eager)
+
+
+def test_deferral_engages_only_for_big_float_elementwise():
+    a, b = data(np.float32), data(np.float32, seed=1)
+    y = a * b + 1.0
+    assert _core._is_deferred(y)
+    y.numpy()
+    assert not _core._is_deferred(y)  # computed once, then stored
+    assert not _core._is_deferred(data(np.float32, n=1000) * 2.0)  # small: eager
+    ints = gt.constant(np.arange(N, dtype=np.int32))
+    assert not _core._is_deferred(ints + 1)  # integers: eager
+    gt.config.set_fusion(False)
+    assert not _core._is_deferred(a * b)
+
+
+def test_a_costly_program_is_recomputed_at_most_once_more():
+    a = data(np.float32)
+    e = gt.exp(a)
+    assert _core._is_deferred(e)
+    first = e * 2.0  # inlines exp(a): the one recomputation allowed for a costly program
+    assert _core._is_deferred(e)
+    second = e * 3.0  # the next consumer computes e and reads it
+    assert not _core._is_deferred(e)
+    want = np.exp(a.numpy())
+    np.testing.assert_allclose(first.numpy(), want * 2, rtol=1e-6)
+    np.testing.assert_allclose(second.numpy(), want * 3, rtol=1e-6)
+
+
+def test_an_add_gradient_sent_to_two_inputs_is_computed_once():
+    x, w = data(np.float32), data(np.float32, seed=1)
+    b = gt.constant(np.float32(0.25))
+    with gt.GradientTape() as tape:
+        tape.watch([x, w, b])
+        t = x * w + b
+        loss = gt.reduce_sum(gt.nn.softplus(t))
+    gx, gw, gb = tape.gradient(loss, [x, w, b])
+    assert not _core._is_deferred(gx) and not _core._is_deferred(gw)  # multiply's one-pass rule ran
+
+
+def w4_like(x, w, b):
+    with gt.GradientTape() as tape:
+        tape.watch([x, w, b])
+        loss = gt.reduce_sum(gt.nn.softplus(x * w + b))
+    return [loss] + tape.gradient(loss, [x, w, b])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gradients_equal_eager_bit_for_bit(dtype):
+    x, w = data(dtype), data(dtype, seed=1)
+    b = gt.constant(np.asarray(0.25, dtype))
+    assert_bitwise(*both_ways(lambda: w4_like(x, w, b)))
+
+    def chain():
+        with gt.GradientTape() as tape:
+            tape.watch([x, w])
+            y = gt.tanh(x * w) * gt.exp(-gt.square(x)) + gt.sigmoid(w) * x
+            loss = gt.reduce_sum(y * y)
+        return tape.gradient(loss, [x, w])
+    assert_bitwise(*both_ways(chain))
+
+
+def test_second_order_equal_eager_bit_for_bit():
+    x, w = data(np.float64), data(np.float64, seed=1)
+
+    def hvp():
+        with gt.GradientTape() as outer:
+            outer.watch(x)
+            with gt.GradientTape() as inner:
+                inner.watch(x)
+                loss = gt.reduce_sum(gt.nn.softplus(x * w) * x)
+            g = inner.gradient(loss, x)
+            gv = gt.reduce_sum(g * w)
+        return [g, outer.gradient(gv, x)]
+    fused, eager = both_ways(hvp)
+    assert_bitwise(fused, eager)
+    # and it is the right answer: d/dx sum(w * (s(xw) + x w sig(xw)))
+    xn, wn = x.numpy(), w.numpy()
+    u = xn * wn
+    sig = 1 / (1 + np.exp(-u))
+    want = wn * (2 * sig * wn + xn * wn * wn * sig * (1 - sig))
+    np.testing.assert_allclose(fused[1], want, rtol=1e-10, atol=1e-12)
+
+
+def test_a_variable_read_into_a_deferred_value_keeps_its_old_value():
+    v = gt.Variable(np.ones(N, np.float32))
+    y = v * 2.0  # deferred: a program over v's current value
+    assert _core._is_deferred(y)
+    v.assign_add(np.ones(N, np.float32))  # must not write under y
+    np.testing.assert_array_equal(y.numpy(), np.full(N, 2.0, np.float32))
+    np.testing.assert_array_equal(v.numpy(), np.full(N, 2.0, np.float32))
+
+
+def test_a_variable_assigned_a_deferred_value():
+    a = data(np.float32)
+    v = gt.Variable(np.zeros(N, np.float32))
+    v.assign(a * 2.0 + 1.0)
+    np.testing.assert_array_equal(v.numpy(), a.numpy() * np.float32(2.0) + np.float32(1.0))
+    v.assign_sub(a * 2.0)
+    np.testing.assert_array_equal(v.numpy(), (a.numpy() * np.float32(2.0) + np.float32(1.0)) - a.numpy() * np.float32(2.0))
+
+
+def test_threads_reading_one_deferred_tensor_agree():
+    a, b = data(np.float32), data(np.float32, seed=1)
+    want = (gt.exp(a) * b).numpy().copy()
+    for _ in range(20):
+        y = gt.exp(a) * b
+        out = [None] * 8
+        go = threading.Barrier(8)
+
+        def read(i):
+            go.wait()
+            out[i] = y.numpy()
+        ts = [threading.Thread(target=read, args=(i,)) for i in range(8)]
+        [t.start() for t in ts]
+        [t.join() for t in ts]
+        for r in out:
+            np.testing.assert_array_equal(r, want)
+        assert len({r.ctypes.data for r in out}) == 1  # computed once, one buffer
+
+
+def test_deferred_tensors_are_freed():
+    a, b = data(np.float32), data(np.float32, seed=1)
+    base = _core.live_tensors()
+    for _ in range(50):
+        y = gt.nn.softplus(a * b + 1.0) * 2.0
+        z = gt.reduce_sum(y)
+        del y, z
+    assert _core.live_tensors() == base
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_computes_a_deferred_tensor():
+    code = (
+        "import os, numpy as np, gradtape as gt\n"
+        f"a = gt.constant(np.arange({N}, dtype=np.float32))\n"
+        "y = a * 2.0 + 1.0\n"
+        "pid = os.fork()\n"
+        "if pid == 0:\n"
+        "    ok = bool(np.array_equal(y.numpy(), np.arange(y.shape[0], dtype=np.float32) * 2 + 1))\n"
+        "    os._exit(0 if ok else 3)\n"
+        "_, st = os.waitpid(pid, 0)\n"
+        "raise SystemExit(os.waitstatus_to_exitcode(st))\n")
+    r = subprocess.run([sys.executable, "-c", code], timeout=120)
+    assert r.returncode == 0
+
+
+def test_environment_switch_turns_fusion_off():
+    code = "import gradtape as gt; print(gt.config.fusion_enabled())"
+    env = dict(os.environ, GRADTAPE_NO_FUSION="1")
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "False"
