@@ -139,6 +139,13 @@ def test_gradients_equal_eager_bit_for_bit(dtype):
         return tape.gradient(loss, [x, w])
     assert_bitwise(*both_ways(chain))
 
+    def deferred_g_into_multiply():  # multiply's rule computes a deferred g inside its pass
+        with gt.GradientTape() as tape:
+            tape.watch([x, w])
+            loss = gt.reduce_sum(gt.nn.softplus(x * w))
+        return tape.gradient(loss, [x, w])
+    assert_bitwise(*both_ways(deferred_g_into_multiply))
+
 
 def test_second_order_equal_eager_bit_for_bit():
     x, w = data(np.float64), data(np.float64, seed=1)

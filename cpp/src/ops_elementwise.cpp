@@ -426,18 +426,30 @@ void vjp_Multiply(VjpCtx& c) {
   const Tensor& a = c.in[0];
   const Tensor& b = c.in[1];
   if (detail::tls_recording == 0 && c.needs[0] && c.needs[1] && a.shape() == b.shape() &&
-      c.g.shape() == a.shape() && is_floating(a.dtype()) && !fusion::is_deferred(c.g)) {
-    // No tape records this rule: both products in one pass over g, a and b.
+      c.g.shape() == a.shape() && is_floating(a.dtype())) {
+    // No tape records this rule: both products in one pass over g, a and b. A deferred g
+    // (fusion.h) is computed chunk by chunk inside that pass and never stored.
+    const std::shared_ptr<const fusion::Pending> gp = fusion::claim(c.g);
     Tensor ga = Tensor::empty(a.dtype(), a.shape()), gb = Tensor::empty(a.dtype(), a.shape());
     dispatch_float(a.dtype(), [&](auto tag) {
       using T = decltype(tag);
-      const T *pg = c.g.data<T>(), *pa = a.data<T>(), *pb = b.data<T>();
+      const T *pg = gp ? nullptr : c.g.data<T>(), *pa = a.data<T>(), *pb = b.data<T>();
       T *oa = ga.data<T>(), *ob = gb.data<T>();
-      kernels::parallel_for(a.numel(), [&](int64_t s, int64_t e) {
+      auto both = [&](const T* __restrict g, int64_t s, int64_t e) {
 #pragma omp simd
         for (int64_t i = s; i < e; ++i) {
-          oa[i] = pg[i] * pb[i];
-          ob[i] = pg[i] * pa[i];
+          oa[i] = g[i - s] * pb[i];
+          ob[i] = g[i - s] * pa[i];
+        }
+      };
+      kernels::parallel_for(a.numel(), [&](int64_t s, int64_t e) {
+        if (!gp) return both(pg + s, s, e);
+        constexpr int64_t kChunk = fusion::kChunkBytes / int64_t(sizeof(T));
+        alignas(64) T buf[kChunk];
+        for (int64_t cs = s; cs < e; cs += kChunk) {
+          const int64_t ce = std::min(e, cs + kChunk);
+          fusion::eval(*gp, cs, ce, buf);
+          both(buf, cs, ce);
         }
       });
     });
