@@ -65,3 +65,13 @@ def test_bench_only_and_unknown_workload(tmp_path):
     p = subprocess.run([sys.executable, str(RUN), "--only", "W9"], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 2 and "unknown workload" in p.stderr
+
+
+def test_thread_scaling_bench_runs():
+    """bench/threads.py (T9): scaling table, BLAS alternation and the fork check run; the
+    fork check is the only verdict asserted (a hang or a wrong child result fails)."""
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "threads.py"), "--quick"],
+                       capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "| exp(x) |" in p.stdout and "BLAS contention" in p.stdout, p.stdout
+    assert "exit 0" in p.stdout, p.stdout

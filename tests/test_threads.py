@@ -434,3 +434,22 @@ def test_interpreter_exit_with_a_tape_still_entered_does_not_crash():
     """
     rc, out, err = run_script(code, timeout=60)
     assert rc == 0 and "main done" in out, "rc=%d\n%s\n%s" % (rc, out, err[-2000:])
+
+
+def test_set_num_threads_changes_the_pool_and_not_the_results():
+    import gradtape as gt
+    x = gt.constant(np.random.default_rng(0).standard_normal(300_000).astype(np.float32))
+    was = gt.config.get_num_threads()
+    try:
+        gt.config.set_num_threads(1)
+        assert gt.config.get_num_threads() == 1
+        one = (gt.exp(x) * x).numpy().copy(), float(gt.reduce_sum(x))
+        gt.config.set_num_threads(2)
+        assert gt.config.get_num_threads() == 2
+        two = (gt.exp(x) * x).numpy().copy(), float(gt.reduce_sum(x))
+        np.testing.assert_array_equal(one[0], two[0])
+        assert one[1] == two[1]  # fixed blocks: the sum does not depend on the thread count
+        with pytest.raises(ValueError, match="at least 1"):
+            gt.config.set_num_threads(0)
+    finally:
+        gt.config.set_num_threads(was)

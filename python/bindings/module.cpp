@@ -40,6 +40,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("_structural_zeros_enabled", &gt::structural_zeros_enabled);
   m.def("_set_fusion", &gt::set_fusion);
   m.def("_fusion_enabled", &gt::fusion_enabled);
+  m.def("_set_num_threads", &gt::set_num_threads);
+  m.def("_num_threads", &gt::num_threads);
   // For the tests: whether a tensor's values are still deferred (not yet computed).
   m.def("_is_deferred", [](const gt::TensorImpl& t) { return t.deferred.load(); });
 }

@@ -16,7 +16,7 @@ import contextlib
 from . import _core
 
 __all__ = ["set_structural_zeros", "structural_zeros_enabled", "plain_ieee_gradients", "set_fusion",
-           "fusion_enabled"]
+           "fusion_enabled", "set_num_threads", "get_num_threads"]
 
 
 def set_structural_zeros(enabled):
@@ -46,3 +46,17 @@ def set_fusion(enabled):
 
 def fusion_enabled():
     return _core._fusion_enabled()
+
+
+def set_num_threads(n):
+    """Threads of gradtape's own kernel pool (big elementwise ops and reductions); matmuls use
+    OpenBLAS's pool (OPENBLAS_NUM_THREADS). The default is GRADTAPE_NUM_THREADS, else the number
+    of cores (at most 8)."""
+    n = int(n)
+    if n < 1:
+        raise ValueError("set_num_threads: n must be at least 1, got %d" % n)
+    _core._set_num_threads(n)
+
+
+def get_num_threads():
+    return _core._num_threads()

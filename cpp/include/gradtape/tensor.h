@@ -146,4 +146,9 @@ int64_t live_storages();
 void set_fusion(bool on);
 bool fusion_enabled();
 
+// Threads of gradtape's kernel pool (big elementwise ops and reductions; OpenBLAS has its own):
+// GRADTAPE_NUM_THREADS, else the number of cores (at most 8).
+void set_num_threads(int n);
+int num_threads();
+
 }  // namespace gt

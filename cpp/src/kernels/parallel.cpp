@@ -1,5 +1,7 @@
 #include "kernels/parallel.h"
 
+#include "gradtape/tensor.h"  // gt::set_num_threads, gt::num_threads
+
 #include <pthread.h>
 
 #include <algorithm>
@@ -156,3 +158,8 @@ void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, in
 }
 
 }  // namespace gt::kernels
+
+namespace gt {
+void set_num_threads(int n) { kernels::set_num_threads(n); }
+int num_threads() { return kernels::num_threads(); }
+}  // namespace gt
