@@ -2,11 +2,11 @@
 // (gradtape/gradtape.h, namespace gt) and times each workload against a floor measured in the
 // same run on the same machine, printing the ratio:
 //
-//   W3  the sin chain x = sin(x)*1.0001 + 0.001 on a 0-d float64 tensor, forward + reverse on
-//       a gt::Tape, a million chain iterations in all, vs a plain `double` primal loop and a
-//       hand-written adjoint of the same chain; also the forward with no tape, the tape's
-//       bytes per recorded op (malloc'd bytes, measured with mallinfo2) and whether the
-//       floating-point unit flushes subnormals to zero (MXCSR);
+//   W3  the sin chain x = sin(x)*1.0001 + 0.001, forward + reverse, a million chain iterations
+//       in all, vs a plain `double` primal loop and a hand-written adjoint of the same chain:
+//       on gt::Real (the scalar reverse mode, gradtape/real.h) and on a 0-d float64 tensor
+//       under a gt::Tape; also the forward with no tape, each tape's bytes per recorded op
+//       and whether the floating-point unit flushes subnormals to zero (MXCSR);
 //   W4  sum(softplus(x*w + b)) over 4,194,304 float32 elements with gradients wrt x, w, b, vs a
 //       STREAM-like triad it times itself (effective GB/s = 16 bytes/element / time);
 //   W6  loss = sum(A @ B) for 1024x1024 float32 with gradients wrt A and B, vs the same three
@@ -117,6 +117,15 @@ double gt_chain_grad(long n, const gt::Tensor& c1, const gt::Tensor& c2) {
   return g[0].item();
 }
 
+// The same chain on gt::Real, on a tape reused across calls (clear() keeps its memory).
+double real_chain_grad(gt::RealTape& tape, long n) {
+  tape.clear();
+  gt::Real x0 = tape.variable(0.5);
+  gt::Real x = x0;
+  for (long i = 0; i < n; ++i) x = gt::sin(x) * kA + kB;
+  return tape.gradient(x, {x0})[0];
+}
+
 double gt_chain_value(long n, const gt::Tensor& c1, const gt::Tensor& c2) {
   gt::Tensor x = gt::scalar(0.5, gt::DType::Float64);
   for (long i = 0; i < n; ++i) x = gt::add(gt::multiply(gt::sin(x), c1), c2);
@@ -124,7 +133,7 @@ double gt_chain_value(long n, const gt::Tensor& c1, const gt::Tensor& c2) {
 }
 
 void bench_w3(bool quick) {
-  std::printf("\n== W3 sin chain  x = sin(x)*1.0001 + 0.001  (0-d float64, 3 recorded ops per iteration)\n");
+  std::printf("\n== W3 sin chain  x = sin(x)*1.0001 + 0.001  (gt::Real, and a 0-d float64 tensor; 3 recorded ops per iteration)\n");
   unsigned csr = _mm_getcsr();
   std::printf("MXCSR = 0x%04x: flush-to-zero %s, denormals-are-zero %s\n", csr, (csr & 0x8000) ? "ON" : "off",
               (csr & 0x0040) ? "ON" : "off");
@@ -169,6 +178,24 @@ void bench_w3(bool quick) {
     for (long r = 0; r < reps_short; ++r) keep(adjoint(0.5 + 1e-9 * double(r), len, xs));
   }, 9);
 
+  // gt::Real: checked, then warm (one tape reused) and cold (a fresh tape for 1M iterations)
+  double real_warm_med, real_cold, real_bytes_per_op;
+  {
+    gt::RealTape tape;
+    double g_real = real_chain_grad(tape, len);
+    check(close(g_real, want_g, 1e-12), "W3 gradient on gt::Real", g_real, want_g);
+    real_warm_med = time_it([&] {
+      for (long r = 0; r < reps_short; ++r) keep(real_chain_grad(tape, len));
+    }, quick ? 3 : 9).med;
+  }
+  {
+    double t1 = now_s();
+    gt::RealTape tape;
+    keep(real_chain_grad(tape, total));
+    real_cold = (now_s() - t1) / double(total);
+    real_bytes_per_op = double(tape.bytes()) / double(tape.size());
+  }
+
   const double per = 1.0 / double(total);
   auto row = [&](const char* name, double s_per_iter, double base) {
     std::printf("  %-44s %9.1f ns/iter %8.1f ns/op  %6.2fx primal\n", name, s_per_iter * 1e9, s_per_iter * 1e9 / 3,
@@ -179,12 +206,17 @@ void bench_w3(bool quick) {
               total);
   row("plain double primal", p, p);
   row("hand-written adjoint (forward + reverse)", adj.med * per, p);
+  row("gt::Real fwd+rev, warm, 1000-iter tapes", real_warm_med * per, p);
+  row("gt::Real fwd+rev, cold, one 1M-iter tape", real_cold, p);
   row("gradtape, no tape (forward only)", notape.med * per, p);
   row("gradtape tape fwd+rev, warm, 1000-iter tapes", warm_short.med * per, p);
   row("gradtape tape fwd+rev, warm, one 1M-iter tape", warm_long.med / double(total), p);
   row("gradtape tape fwd+rev, cold, one 1M-iter tape", cold, p);
-  std::printf("RATIO W3 tape/primal = %.2f (T10 goal <= 3.5), tape/hand-adjoint = %.2f, no-tape/primal = %.2f\n",
-              warm_short.med / prim.med, warm_short.med / adj.med, notape.med / prim.med);
+  std::printf("gt::Real tape memory: %.1f bytes per recorded op (arrays' capacity incl. adjoints, 1M-iteration tape)\n",
+              real_bytes_per_op);
+  std::printf("RATIO W3 gt::Real tape/primal = %.2f (T10 goal <= 3.5), gt::Real/hand-adjoint = %.2f; "
+              "0-d tensor tape/primal = %.2f, no-tape/primal = %.2f\n",
+              real_warm_med / prim.med, real_warm_med / adj.med, warm_short.med / prim.med, notape.med / prim.med);
 
   // ---- tape memory: malloc'd bytes while a recorded tape is alive, minus the same tensors
   // kept alive without a tape (both measured warm, in the same allocator state) ----

@@ -75,3 +75,21 @@ def test_thread_scaling_bench_runs():
     assert p.returncode == 0, p.stdout + p.stderr
     assert "| exp(x) |" in p.stdout and "BLAS contention" in p.stdout, p.stdout
     assert "exit 0" in p.stdout, p.stdout
+
+
+def test_cpp_bench_binary_quick_runs_and_its_checks_pass():
+    """The C++ benchmark binary (built by .ci/run with GRADTAPE_BUILD_BENCH=ON) runs its quick
+    form, every correctness check in it passes, and it prints a ratio line per workload."""
+    import glob
+    import os
+    found = sorted(glob.glob(str(ROOT / "build" / "*" / "bench" / "bench_core")), key=os.path.getmtime)
+    if not found:
+        import pytest
+        pytest.skip("bench_core not built (pip install . -Ccmake.define.GRADTAPE_BUILD_BENCH=ON)")
+    import scipy_openblas32
+    env = dict(os.environ, LD_LIBRARY_PATH=scipy_openblas32.get_lib_dir())
+    p = subprocess.run([found[-1], "--quick"], capture_output=True, text=True, timeout=300, env=env)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "checks passed" in p.stdout, p.stdout
+    for w in ("W3 gt::Real", "W4", "W6", "W5"):
+        assert "RATIO " + w in p.stdout, (w, p.stdout)

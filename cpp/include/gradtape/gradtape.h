@@ -1,9 +1,11 @@
 #pragma once
-// The whole public C++ API: tensors, variables, ops, tapes and custom gradients.
+// The whole public C++ API: tensors, variables, ops, tapes and custom gradients, and the
+// scalar reverse mode gt::Real.
 #include "gradtape/dtype.h"
 #include "gradtape/errors.h"
 #include "gradtape/gradient.h"
 #include "gradtape/ops.h"
+#include "gradtape/real.h"
 #include "gradtape/shape.h"
 #include "gradtape/tape.h"
 #include "gradtape/tensor.h"
