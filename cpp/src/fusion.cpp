@@ -104,6 +104,13 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
   alignas(64) T buf[kMaxInstrs][kChunk];
   for (int64_t c = begin; c < end; c += kChunk) {
     const int64_t n = std::min(kChunk, end - c);
+    // Ask for the next chunk of each leaf now, so that memory works while this chunk's
+    // instructions compute (a transcendental chunk would otherwise leave the bus idle).
+    if (c + kChunk < end)
+      for (int i = 0; i < p.n_leaves; ++i)
+        if (!bcast[i])
+          for (int64_t k = 0; k < std::min(kChunk, end - c - kChunk); k += 64 / int64_t(sizeof(T)))
+            __builtin_prefetch(leaf[i] + c + kChunk + k);
     auto arg = [&](Operand o, int64_t* stride) -> const void* {
       *stride = 1;
       if (o.value) return buf[o.index];

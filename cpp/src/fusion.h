@@ -141,7 +141,8 @@ bool reduce_all(const Tensor& t, Acc* out, Op op) {
   const Acc identity = out[0];
   std::vector<Acc> partial(size_t(blocks), identity);
   kernels::parallel_for(blocks, [&](int64_t b0, int64_t b1) {
-    std::vector<T> buf(static_cast<size_t>(B));
+    static thread_local std::vector<T> buf;  // one block, reused (a fresh 128 KiB is an mmap)
+    buf.resize(static_cast<size_t>(B));
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t len = std::min(B, n - blk * B);
       eval(*p, blk * B, blk * B + len, buf.data());

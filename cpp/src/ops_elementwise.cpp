@@ -7,6 +7,7 @@
 
 #include "fusion.h"
 #include "kernels/elementwise.h"
+#include "kernels/stream.h"
 #include "ops_common.h"
 #include "tape_internal.h"
 
@@ -435,22 +436,31 @@ void vjp_Multiply(VjpCtx& c) {
       using T = decltype(tag);
       const T *pg = gp ? nullptr : c.g.data<T>(), *pa = a.data<T>(), *pb = b.data<T>();
       T *oa = ga.data<T>(), *ob = gb.data<T>();
-      auto both = [&](const T* __restrict g, int64_t s, int64_t e) {
-#pragma omp simd
-        for (int64_t i = s; i < e; ++i) {
-          oa[i] = g[i - s] * pb[i];
-          ob[i] = g[i - s] * pa[i];
-        }
-      };
+      // Written chunk by chunk through two L1 buffers; big outputs leave them with streaming
+      // stores (kernels/stream.h). A deferred g (fusion.h) is computed chunk by chunk here too
+      // and never stored.
+      const bool stream = int64_t(sizeof(T)) * a.numel() >= kernels::kStreamMinBytes;
+      constexpr int64_t kChunk = fusion::kChunkBytes / int64_t(sizeof(T));
       kernels::parallel_for(a.numel(), [&](int64_t s, int64_t e) {
-        if (!gp) return both(pg + s, s, e);
-        constexpr int64_t kChunk = fusion::kChunkBytes / int64_t(sizeof(T));
-        alignas(64) T buf[kChunk];
+        alignas(64) T gbuf[kChunk], abuf[kChunk], bbuf[kChunk];
         for (int64_t cs = s; cs < e; cs += kChunk) {
-          const int64_t ce = std::min(e, cs + kChunk);
-          fusion::eval(*gp, cs, ce, buf);
-          both(buf, cs, ce);
+          const int64_t n = std::min(e, cs + kChunk) - cs;
+          const T* __restrict g = gbuf;
+          if (gp) fusion::eval(*gp, cs, cs + n, gbuf);
+          else g = pg + cs;
+          T* __restrict da = stream ? abuf : oa + cs;
+          T* __restrict db = stream ? bbuf : ob + cs;
+#pragma omp simd
+          for (int64_t i = 0; i < n; ++i) {
+            da[i] = g[i] * pb[cs + i];
+            db[i] = g[i] * pa[cs + i];
+          }
+          if (stream) {
+            kernels::stream_copy(oa + cs, abuf, n);
+            kernels::stream_copy(ob + cs, bbuf, n);
+          }
         }
+        if (stream) kernels::stream_fence();
       });
     });
     c.gin[0] = ga;
