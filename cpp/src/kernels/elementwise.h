@@ -11,13 +11,24 @@
 
 namespace gt::kernels {
 
+// GCC does not vectorise loads or stores of `bool`; the loops see bool buffers as bytes (our
+// bools are always 0 or 1), which it does.
+template <class T>
+using Lane = std::conditional_t<std::is_same_v<T, bool>, uint8_t, T>;
+template <class T>
+inline const Lane<T>* lanes(const T* p) { return reinterpret_cast<const Lane<T>*>(p); }
+template <class T>
+inline Lane<T>* lanes(T* p) { return reinterpret_cast<Lane<T>*>(p); }
+
 // Large loops are split over the thread pool (parallel_for); each element is computed the
 // same way whatever the split, so results do not depend on the number of threads.
 
 template <class T, class R, class F>
-inline void map1_range(const T* __restrict x, R* __restrict out, int64_t n, F f) {
+inline void map1_range(const T* __restrict x_, R* __restrict out_, int64_t n, F f) {
+  const auto* __restrict x = lanes(x_);
+  auto* __restrict out = lanes(out_);
 #pragma omp simd
-  for (int64_t i = 0; i < n; ++i) out[i] = f(x[i]);
+  for (int64_t i = 0; i < n; ++i) out[i] = Lane<R>(f(x[i]));
 }
 
 template <class T, class R, class F>
@@ -27,21 +38,24 @@ inline void map1(const T* x, R* out, int64_t n, F f) {
 
 // One row of a binary op: strides 0 or 1 get vectorised loops.
 template <class A, class B, class R, class F>
-inline void row2(const A* __restrict pa, const B* __restrict pb, R* __restrict po, int64_t len,
+inline void row2(const A* __restrict pa_, const B* __restrict pb_, R* __restrict po_, int64_t len,
                  int64_t sa, int64_t sb, F f) {
+  const auto* __restrict pa = lanes(pa_);
+  const auto* __restrict pb = lanes(pb_);
+  auto* __restrict po = lanes(po_);
   if (sa == 1 && sb == 1) {
 #pragma omp simd
-    for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i], pb[i]);
+    for (int64_t i = 0; i < len; ++i) po[i] = Lane<R>(f(pa[i], pb[i]));
   } else if (sa == 1 && sb == 0) {
-    const B bv = *pb;
+    const auto bv = *pb;
 #pragma omp simd
-    for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i], bv);
+    for (int64_t i = 0; i < len; ++i) po[i] = Lane<R>(f(pa[i], bv));
   } else if (sa == 0 && sb == 1) {
-    const A av = *pa;
+    const auto av = *pa;
 #pragma omp simd
-    for (int64_t i = 0; i < len; ++i) po[i] = f(av, pb[i]);
+    for (int64_t i = 0; i < len; ++i) po[i] = Lane<R>(f(av, pb[i]));
   } else {
-    for (int64_t i = 0; i < len; ++i) po[i] = f(pa[i * sa], pb[i * sb]);
+    for (int64_t i = 0; i < len; ++i) po[i] = Lane<R>(f(pa[i * sa], pb[i * sb]));
   }
 }
 
@@ -62,14 +76,41 @@ inline void map2(const A* a, const B* b, R* out, const Plan& p, F f) {
   });
 }
 
+// One row of a ternary op with compile-time strides (0: a broadcast scalar, 1: contiguous).
+// (A stride-0 operand is read once before the loop: GCC does not vectorise pb[i * 0].)
+template <int S0, int S1, int S2, class C, class A, class B, class R, class F>
+inline void row3_fixed(const C* __restrict pc_, const A* __restrict pa_, const B* __restrict pb_, R* __restrict po_,
+                       int64_t len, F f) {
+  if (len <= 0) return;
+  const auto* __restrict pc = lanes(pc_);
+  const auto* __restrict pa = lanes(pa_);
+  const auto* __restrict pb = lanes(pb_);
+  auto* __restrict po = lanes(po_);
+  const auto c0 = *pc;
+  const auto a0 = *pa;
+  const auto b0 = *pb;
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) po[i] = Lane<R>(f(S0 ? pc[i] : c0, S1 ? pa[i] : a0, S2 ? pb[i] : b0));
+}
+
+// One row of a ternary op (where): every mix of strides 0 and 1 gets a vectorised loop
+// (where(c, g, 0) has a scalar third operand).
 template <class C, class A, class B, class R, class F>
 inline void row3(const C* __restrict pc, const A* __restrict pa, const B* __restrict pb, R* __restrict po,
                  int64_t len, const int64_t* s, F f) {
-  if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
-#pragma omp simd
-    for (int64_t i = 0; i < len; ++i) po[i] = f(pc[i], pa[i], pb[i]);
-  } else {
+  if (s[0] > 1 || s[1] > 1 || s[2] > 1 || s[0] < 0 || s[1] < 0 || s[2] < 0) {
     for (int64_t i = 0; i < len; ++i) po[i] = f(pc[i * s[0]], pa[i * s[1]], pb[i * s[2]]);
+    return;
+  }
+  switch (s[0] * 4 + s[1] * 2 + s[2]) {
+    case 7: return row3_fixed<1, 1, 1>(pc, pa, pb, po, len, f);
+    case 6: return row3_fixed<1, 1, 0>(pc, pa, pb, po, len, f);
+    case 5: return row3_fixed<1, 0, 1>(pc, pa, pb, po, len, f);
+    case 4: return row3_fixed<1, 0, 0>(pc, pa, pb, po, len, f);
+    case 3: return row3_fixed<0, 1, 1>(pc, pa, pb, po, len, f);
+    case 2: return row3_fixed<0, 1, 0>(pc, pa, pb, po, len, f);
+    case 1: return row3_fixed<0, 0, 1>(pc, pa, pb, po, len, f);
+    default: return row3_fixed<0, 0, 0>(pc, pa, pb, po, len, f);
   }
 }
 
