@@ -18,6 +18,7 @@
 // Usage: bench_core [--quick]
 #include <cblas.h>
 #include <malloc.h>
+#include <unistd.h>
 #include <xmmintrin.h>
 
 #include <algorithm>
@@ -586,6 +587,13 @@ void bench_w5(bool quick) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // OpenBLAS reads OPENBLAS_THREAD_TIMEOUT when it loads, before main(): set it as the Python
+  // package does (its threads then sleep soon after each call instead of spinning against
+  // gradtape's pool), and start again with it. A value already set is kept.
+  if (!std::getenv("OPENBLAS_THREAD_TIMEOUT")) {
+    setenv("OPENBLAS_THREAD_TIMEOUT", "4", 1);
+    execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
+  }
   bool quick = false;
   std::vector<std::string> only;
   for (int i = 1; i < argc; ++i) {
@@ -600,8 +608,9 @@ int main(int argc, char** argv) {
   auto want = [&](const char* w) { return only.empty() || std::find(only.begin(), only.end(), w) != only.end(); };
   double t0 = now_s();
   std::printf("bench_core: gradtape C++ API benchmarks (%s)\n", quick ? "quick" : "full");
-  std::printf("OpenBLAS: %s; %d threads; hardware threads %u\n", scipy_openblas_get_config(),
-              scipy_openblas_get_num_threads(), std::thread::hardware_concurrency());
+  std::printf("OpenBLAS: %s; %d threads; hardware threads %u; OPENBLAS_THREAD_TIMEOUT=%s\n",
+              scipy_openblas_get_config(), scipy_openblas_get_num_threads(), std::thread::hardware_concurrency(),
+              std::getenv("OPENBLAS_THREAD_TIMEOUT"));
   try {
     if (want("W3")) bench_w3(quick);
     if (want("W4")) bench_w4(quick);

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "kernels/elementwise.h"
+#include "kernels/parallel.h"
 
 namespace gt::kernels {
 
@@ -27,12 +28,14 @@ void gemm_loop(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, co
 
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C) {
   if (K == 0) { std::memset(C, 0, sizeof(float) * size_t(M * N)); return; }
+  quiet_workers();  // OpenBLAS's threads get both cores
   scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     blasint(M), blasint(N), blasint(K), 1.0f, A, blasint(ta ? M : K), B,
                     blasint(tb ? K : N), 0.0f, C, blasint(N));
 }
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, const double* B, double* C) {
   if (K == 0) { std::memset(C, 0, sizeof(double) * size_t(M * N)); return; }
+  quiet_workers();
   scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     blasint(M), blasint(N), blasint(K), 1.0, A, blasint(ta ? M : K), B,
                     blasint(tb ? K : N), 0.0, C, blasint(N));

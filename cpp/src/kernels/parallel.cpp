@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <mutex>
@@ -17,6 +18,7 @@ namespace gt::kernels {
 namespace {
 
 std::atomic<bool> g_forked_child{false};
+std::atomic<uint64_t> g_quiet{0};  // bumped by quiet_workers(): spinning workers go to sleep
 thread_local bool tls_in_parallel = false;
 
 int default_threads() {
@@ -49,13 +51,14 @@ class Pool {
       std::lock_guard<std::mutex> lock(mu_);
       job_ = &job;
       parts_ = parts;
-      pending_ = parts - 1;
-      ++generation_;
+      pending_.store(parts - 1, std::memory_order_relaxed);
+      generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     job(0);
+    spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return pending_ == 0; });
+    done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
     job_ = nullptr;
   }
 
@@ -65,27 +68,49 @@ class Pool {
     tls_in_parallel = true;
     for (;;) {
       const std::function<void(int)>* job;
+      const uint64_t quiet = g_quiet.load(std::memory_order_relaxed);
+      spin_until([&] {
+        return generation_.load(std::memory_order_acquire) != seen || g_quiet.load(std::memory_order_relaxed) != quiet;
+      });
       {
         std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        wake_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
         if (stop_) return;
-        seen = generation_;
+        seen = generation_.load(std::memory_order_relaxed);
         if (index >= parts_) continue;
         job = job_;
       }
       (*job)(index);
       std::lock_guard<std::mutex> lock(mu_);
-      if (--pending_ == 0) done_.notify_one();
+      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) done_.notify_one();
     }
   }
+
+  // Waits up to kSpinMicros for cond() before the caller blocks on a condition variable: on
+  // a VM, waking a sleeping thread costs tens of microseconds, more than a 64K-element kernel.
+  // The spin is short, and quiet_workers() (called before each BLAS call) ends it, so that it
+  // never holds a core OpenBLAS's threads need (the 27x trap of PERFORMANCE.md came from
+  // spins of ~0.1 s).
+  template <class Cond>
+  static void spin_until(Cond cond) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+    for (int i = 0;; ++i) {
+      if (cond()) return;
+#if defined(__x86_64__)
+      __builtin_ia32_pause();
+#endif
+      if ((i & 63) == 63 && std::chrono::steady_clock::now() > deadline) return;
+    }
+  }
+  static constexpr int kSpinMicros = 50;
 
   std::vector<std::thread> threads_;
   std::mutex mu_;
   std::condition_variable wake_, done_;
   const std::function<void(int)>* job_ = nullptr;
   int parts_ = 0;
-  int pending_ = 0;
-  uint64_t generation_ = 0;
+  std::atomic<int> pending_{0};
+  std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
 };
 
@@ -130,6 +155,8 @@ int num_threads() {
 }
 
 void set_num_threads(int n) { g_threads.store(std::max(1, n)); }
+
+void quiet_workers() { g_quiet.fetch_add(1, std::memory_order_relaxed); }
 
 void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_items) {
   if (n < min_items || tls_in_parallel || g_forked_child.load(std::memory_order_relaxed) || num_threads() <= 1) {
