@@ -6,6 +6,7 @@
 1. Scaling: each kernel on 16 MiB float32 operands (4,194,304 elements), with gradtape's pool
    at 1 thread and at 2, interleaved block by block; the ratio of the medians (T9 wants >= 1.7).
    Fusion is off here so that each line is one kernel.
+   Then exp at 64K, 256K and 1M elements (mid-size ops, where a worker's wake-up matters).
 2. BLAS contention: a 512x512 matmul alternated with an exp over 16 MiB, against the sum of the
    two run apart; ~1.0 means OpenBLAS's threads and gradtape's pool do not fight.
 3. Fork: a forked child runs a big kernel after the parent used the pool (must not hang).
@@ -70,6 +71,26 @@ def main():
     print()
     print("elementwise kernels: speedup %.2f-%.2f (T9 goal >= 1.7: %s)"
           % (min(elementwise), max(elementwise), "met" if min(elementwise) >= 1.7 else "NOT met"))
+
+    # Mid-size ops, where waking a worker costs as much as the work (the pool's workers spin
+    # briefly between jobs for this): exp at 64K-1M elements.
+    mid = {}
+    try:
+        for _ in range(blocks):
+            for threads in (1, 2):
+                gt.config.set_num_threads(threads)
+                for m in (65536, 262144, 1048576):
+                    v = gt.constant(rng.standard_normal(m, dtype=np.float32))
+                    mid.setdefault((m, threads), []).append(timed(lambda: gt.exp(v), reps * 10))
+    finally:
+        gt.config.set_num_threads(threads_was)
+    print()
+    print("| exp(x), elements | 1 thread (us) | 2 threads (us) | speedup |")
+    print("|---|---|---|---|")
+    for m in (65536, 262144, 1048576):
+        one, two = statistics.median(mid[(m, 1)]), statistics.median(mid[(m, 2)])
+        print("| %d | %.1f | %.1f | %.2f |" % (m, one * 1e6, two * 1e6, one / two))
+    print()
 
     a = gt.constant(rng.standard_normal((512, 512), dtype=np.float32))
     mm = lambda: gt.matmul(a, a).numpy()
