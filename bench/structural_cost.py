@@ -1,11 +1,13 @@
-"""What structural zeros cost (docs/structural-zeros.md), measured as ratios in one process.
+"""What the engine's two switches cost or save, measured as ratios in one process.
 
   python bench/structural_cost.py [--quick]
 
-Workloads with no `where`, slice or gather (W4's big elementwise chain, W3's scalar chain)
-run with structural zeros on (the default) and off (plain IEEE), interleaved block by block;
-the ratio on/off should be 1.00 within noise. A `where`-heavy workload shows what masks cost
-when they are in play.
+1. Structural zeros (docs/structural-zeros.md): workloads with no `where`, slice or gather
+   (W4's big elementwise chain, W3's scalar chain) run with structural zeros on (the default)
+   and off (plain IEEE), interleaved block by block; the ratio on/off should be 1.00 within
+   noise. A `where`-heavy workload shows what masks cost when they are in play.
+2. Elementwise fusion (docs/design.md, deferred elementwise ops): W4 and the `where` workload
+   with fusion on (the default) and off (every op computed at once); on/off < 1 is the saving.
 """
 import argparse
 import statistics
@@ -59,16 +61,16 @@ def time_block(step, reps):
     return (time.perf_counter() - start) / reps
 
 
-def compare(name, step, reps, blocks):
+def compare(name, step, reps, blocks, switch=gt.config.set_structural_zeros):
     on, off = [], []
     for _ in range(2):
         step()
     for _ in range(blocks):
-        gt.config.set_structural_zeros(True)
+        switch(True)
         on.append(time_block(step, reps))
-        gt.config.set_structural_zeros(False)
+        switch(False)
         off.append(time_block(step, reps))
-    gt.config.set_structural_zeros(True)
+    switch(True)
     m_on, m_off = statistics.median(on), statistics.median(off)
     print("%-34s on %9.3f ms   off %9.3f ms   on/off %.3f  (min-max on/off %.3f-%.3f)"
           % (name, m_on * 1e3, m_off * 1e3, m_on / m_off, min(on) / max(off), max(on) / min(off)))
@@ -85,6 +87,10 @@ def main():
     compare("W4 big elementwise (n=%d)" % n, w4(n), 2 if args.quick else 5, blocks)
     compare("W3 deep scalar chain (999 ops)", w3(), 3 if args.quick else 20, blocks)
     compare("where-softplus (masks in play)", where_chain(n), 2 if args.quick else 5, blocks)
+    print("elementwise fusion on vs off, medians of %d interleaved blocks" % blocks)
+    compare("W4 big elementwise (n=%d)" % n, w4(n), 2 if args.quick else 5, blocks, gt.config.set_fusion)
+    compare("where-softplus (masks in play)", where_chain(n), 2 if args.quick else 5, blocks,
+            gt.config.set_fusion)
 
 
 if __name__ == "__main__":

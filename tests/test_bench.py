@@ -93,3 +93,11 @@ def test_cpp_bench_binary_quick_runs_and_its_checks_pass():
     assert "checks passed" in p.stdout, p.stdout
     for w in ("W3 gt::Real", "W4", "W6", "W5"):
         assert "RATIO " + w in p.stdout, (w, p.stdout)
+
+
+def test_switch_cost_bench_runs():
+    """bench/structural_cost.py (structural zeros and fusion, on vs off) runs its quick form."""
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "structural_cost.py"), "--quick"],
+                       capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "structural zeros on vs off" in p.stdout and "elementwise fusion on vs off" in p.stdout, p.stdout
