@@ -8,7 +8,7 @@
 namespace gt {
 
 namespace detail {
-thread_local RealTape* tls_real_tape = nullptr;
+thread_local constinit RealTape* tls_real_tape = nullptr;
 }
 
 namespace {

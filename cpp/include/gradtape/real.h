@@ -42,7 +42,8 @@ class Real {
 };
 
 namespace detail {
-extern thread_local RealTape* tls_real_tape;
+// constinit: no dynamic initialiser, so every access is a plain TLS load (no wrapper call)
+extern thread_local constinit RealTape* tls_real_tape;
 }
 
 class RealTape {
