@@ -237,3 +237,45 @@ def test_environment_switch_turns_fusion_off():
     env = dict(os.environ, GRADTAPE_NO_FUSION="1")
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60)
     assert r.stdout.strip() == "False"
+
+
+# Every op that can be deferred (the float_unary / numeric_unary / numeric_binary helpers of
+# cpp/src/ops_elementwise.cpp), fused vs eager, values and gradients, on inputs in each op's
+# domain: a deferred op must be the same function as its eager kernel, bit for bit.
+DEFERRABLE_UNARY = ["abs", "cos", "exp", "expm1", "floor", "log", "log1p", "negative", "reciprocal",
+                    "relu", "rsqrt", "sigmoid", "sign", "sin", "softplus", "sqrt", "square", "tan", "tanh"]
+DEFERRABLE_BINARY = ["add", "divide", "floordiv", "floormod", "maximum", "minimum", "multiply", "pow",
+                     "subtract"]
+POSITIVE_DOMAIN = {"log", "log1p", "rsqrt", "sqrt", "reciprocal", "pow"}
+
+
+def op_named(name):
+    for ns in (gt, gt.math, gt.nn):
+        if hasattr(ns, name):
+            return getattr(ns, name)
+    raise AttributeError(name)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", DEFERRABLE_UNARY + DEFERRABLE_BINARY)
+def test_every_deferrable_op_fused_equals_eager(name, dtype):
+    f = op_named(name)
+    positive = name in POSITIVE_DOMAIN
+    x = data(dtype, seed=5, positive=positive)
+    y = data(dtype, seed=6, positive=positive)
+    w = data(dtype, seed=7)
+    binary = name in DEFERRABLE_BINARY
+
+    def run():
+        with gt.GradientTape() as tape:
+            tape.watch([x, y])
+            # an inlined producer (x * 1.5 + 0.25 for x) and a consumer, around the op
+            u = x * 1.5 + 0.25 if not positive else x * 1.5
+            out = f(u, y) if binary else f(u)
+            loss = gt.reduce_sum(out * w)
+        grads = tape.gradient(loss, [x, y] if binary else [x])
+        return [out, loss] + [g for g in grads if g is not None]
+    fused, eager = both_ways(run)
+    assert_bitwise(fused, eager)
+    if name not in ("floor", "sign", "floordiv"):  # piecewise constant: no gradient to compare
+        assert len(fused) == (4 if binary else 3)
