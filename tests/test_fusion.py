@@ -70,6 +70,10 @@ EXPRESSIONS = {
     "axis_sum_of_deferred": lambda a, b, c: gt.reduce_sum(gt.reshape(a * b, [N // 1, 1]), axis=1),
     "reshape_of_deferred": lambda a, b, c: gt.reshape(a + b, [1, N]) * 2.0,
     "nan_and_inf": lambda a, b, c: gt.math.log(a) * gt.constant(np.full(N, np.inf, a.dtype.as_numpy_dtype)),
+    "where_of_deferred_branches": lambda a, b, c: gt.where(a > b, a * b + 1.0, gt.exp(c) - 2.0) * 3.0,
+    "where_with_a_scalar_branch": lambda a, b, c: gt.where(a > 0.0, a * b, gt.zeros_like(a)[0]),
+    "where_with_a_scalar_condition": lambda a, b, c: gt.where(gt.constant(True), a + b, c),
+    "where_same_branch": lambda a, b, c: gt.where(a > c, a + b, a + b),
 }
 
 
@@ -279,3 +283,22 @@ def test_every_deferrable_op_fused_equals_eager(name, dtype):
     assert_bitwise(fused, eager)
     if name not in ("floor", "sign", "floordiv"):  # piecewise constant: no gradient to compare
         assert len(fused) == (4 if binary else 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_where_and_structural_zeros_fused_equal_eager(dtype):
+    """The seed's where-softplus on big inputs: where() becomes a select in a deferred program,
+    and structural zeros enforce their masks with where(): values, gradients and the
+    NaN-free positions must match eager evaluation bit for bit."""
+    x = gt.constant((np.random.default_rng(8).standard_normal(N) * 40).astype(dtype))
+
+    def run():
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.where(x > 30.0, x, gt.math.log(gt.exp(x) + 1.0))
+            loss = gt.reduce_sum(y)
+        return [y, loss, tape.gradient(loss, x)]
+    fused, eager = both_ways(run)
+    assert_bitwise(fused, eager)
+    assert np.isfinite(fused[2]).all()  # structural zeros: no NaN where exp overflowed
+    assert _core._is_deferred(gt.where(x > 0.0, x * 2.0, x))

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "kernels/elementwise.h"  // row3, where()'s loop
+
 namespace gt {
 namespace fusion {
 namespace {
@@ -63,7 +65,10 @@ void inline_program(Pending& p, const Pending& q, Operand* result) {
   if (q.n_instrs == 0) { *result = leaf_map[0]; return; }
   const int base = p.n_instrs;
   auto remap = [&](Operand o) { return o.value ? Operand{true, uint8_t(base + o.index)} : leaf_map[o.index]; };
-  for (int k = 0; k < q.n_instrs; ++k) p.instrs[p.n_instrs++] = {q.instrs[k].fn, remap(q.instrs[k].a), remap(q.instrs[k].b)};
+  for (int k = 0; k < q.n_instrs; ++k) {
+    const Instr& in = q.instrs[k];
+    p.instrs[p.n_instrs++] = {in.fn, remap(in.a), remap(in.b), in.select ? remap(in.c) : Operand{}, in.select};
+  }
   p.costly += q.costly;
   *result = {true, uint8_t(p.n_instrs - 1)};
 }
@@ -88,16 +93,27 @@ Tensor make_deferred(DType dtype, const Shape& shape, std::shared_ptr<const Pend
   return Tensor(std::move(impl));
 }
 
+// out[i] = c[i] ? a[i] : b[i], with where()'s own row loop (strides 0 or 1).
+template <class T>
+void chunk_select(const void* c, int64_t sc, const void* a, int64_t sa, const void* b, int64_t sb, void* out,
+                  int64_t n) {
+  const int64_t strides[3] = {sc, sa, sb};
+  kernels::row3(static_cast<const bool*>(c), static_cast<const T*>(a), static_cast<const T*>(b),
+                static_cast<T*>(out), n, strides, [](bool k, T x, T y) { return k ? x : y; });
+}
+
 template <class T>
 void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
-  const T* leaf[kMaxLeaves];
+  const char* leaf[kMaxLeaves];
+  int64_t esize[kMaxLeaves];
   bool bcast[kMaxLeaves];
   for (int i = 0; i < p.n_leaves; ++i) {
-    leaf[i] = p.leaves[i].data<T>();
+    leaf[i] = static_cast<const char*>(p.leaves[i].raw());
+    esize[i] = int64_t(dtype_size(p.leaves[i].dtype()));
     bcast[i] = p.leaves[i].numel() == 1;
   }
   if (p.n_instrs == 0) {  // a broadcast one-element leaf
-    std::fill(out, out + (end - begin), leaf[0][0]);
+    std::fill(out, out + (end - begin), *reinterpret_cast<const T*>(leaf[0]));
     return;
   }
   constexpr int64_t kChunk = kChunkBytes / int64_t(sizeof(T));  // a multiple of 64 elements
@@ -110,12 +126,12 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
       for (int i = 0; i < p.n_leaves; ++i)
         if (!bcast[i])
           for (int64_t k = 0; k < std::min(kChunk, end - c - kChunk); k += 64 / int64_t(sizeof(T)))
-            __builtin_prefetch(leaf[i] + c + kChunk + k);
+            __builtin_prefetch(leaf[i] + (c + kChunk + k) * esize[i]);
     auto arg = [&](Operand o, int64_t* stride) -> const void* {
       *stride = 1;
       if (o.value) return buf[o.index];
       if (bcast[o.index]) { *stride = 0; return leaf[o.index]; }
-      return leaf[o.index] + c;
+      return leaf[o.index] + c * esize[o.index];
     };
     for (int k = 0; k < p.n_instrs; ++k) {
       const Instr& in = p.instrs[k];
@@ -123,7 +139,13 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
       const void* a = arg(in.a, &sa);
       const void* b = arg(in.b, &sb);
       void* dst = k == p.n_instrs - 1 ? static_cast<void*>(out + (c - begin)) : static_cast<void*>(buf[k]);
-      in.fn(a, sa, b, sb, dst, n);
+      if (in.select) {
+        int64_t sc;
+        const void* cond = arg(in.c, &sc);
+        chunk_select<T>(cond, sc, a, sa, b, sb, dst, n);
+      } else {
+        in.fn(a, sa, b, sb, dst, n);
+      }
     }
   }
 }
@@ -157,6 +179,19 @@ Tensor defer_fill(const Tensor& x, const Shape& shape) {
   Operand o;
   x.raw();
   add_leaf(*p, x, &o);
+  return make_deferred(x.dtype(), shape, std::move(p));
+}
+
+Tensor defer_select(const Tensor& cond, const Tensor& x, const Tensor& y, const Shape& shape) {
+  auto p = std::make_shared<Pending>();
+  p->dtype = x.dtype();
+  Operand oc, ox, oy;
+  cond.raw();
+  if (!add_leaf(*p, cond, &oc) || !add_operand(*p, x, 1, &ox)) return Tensor();
+  if (y.same(x)) oy = ox;
+  else if (!add_operand(*p, y, 1, &oy)) return Tensor();
+  if (p->n_instrs == kMaxInstrs) return Tensor();
+  p->instrs[p->n_instrs++] = {nullptr, ox, oy, oc, true};
   return make_deferred(x.dtype(), shape, std::move(p));
 }
 

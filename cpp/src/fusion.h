@@ -1,8 +1,8 @@
 #pragma once
 // Elementwise fusion by deferral (docs/design.md, "Deferred elementwise ops").
 //
-// A big floating-point elementwise op whose operands have the output's shape (or one element)
-// does not compute at once: it returns a tensor holding a Pending, a short straight-line
+// A big floating-point elementwise op (or a where() choosing between such tensors) whose
+// operands have the output's shape (or one element) does not compute at once: it returns a tensor holding a Pending, a short straight-line
 // program over at most kMaxLeaves materialised tensors. An elementwise op given a deferred
 // operand copies that operand's program into its own (inlining), so a chain such as
 // softplus(x * w + b) becomes one program over x, w and b. The values are computed when
@@ -88,8 +88,10 @@ struct Operand {
   uint8_t index;
 };
 struct Instr {
-  ChunkFn fn;
+  ChunkFn fn;    // null for a select
   Operand a, b;  // b unused by unary ops
+  Operand c;     // a select's bool condition (a leaf): out = c ? a : b
+  bool select = false;
 };
 
 struct Pending {
@@ -97,7 +99,8 @@ struct Pending {
   int n_leaves = 0;
   int n_instrs = 0;
   int costly = 0;                // costly instructions (at most 1)
-  Tensor leaves[kMaxLeaves];     // materialised; each has the output's element count, or one element
+  Tensor leaves[kMaxLeaves];     // materialised; each has the output's element count, or one
+                                 // element; of the program's dtype, or bool (select conditions)
   Instr instrs[kMaxInstrs];      // the result is the last one's (a program of none is leaf 0, broadcast)
   mutable std::atomic<int> inlined{0};  // consumers that inlined it so far
 
@@ -121,6 +124,9 @@ inline bool is_deferred(const Tensor& t) { return t.get()->deferred.load(std::me
 Tensor defer(ChunkFn fn, Cost cost, const Tensor& a, const Tensor* b, const Shape& shape);
 // The one-element tensor x broadcast to `shape`, deferred.
 Tensor defer_fill(const Tensor& x, const Shape& shape);
+// where(cond, x, y), deferred: cond bool, x and y of one floating dtype, each of `shape` or one
+// element. Undefined when the program would not fit.
+Tensor defer_select(const Tensor& cond, const Tensor& x, const Tensor& y, const Shape& shape);
 
 // The program of a deferred tensor for a consumer that will compute it itself (counted as an
 // inlining); null when t is materialised or has been inlined kMaxInlines times already.

@@ -621,6 +621,14 @@ Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
   require_bool(cond, "where", "condition");
   require_same_dtype(x, y, "where");
   Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), x.shape(), "where"), y.shape(), "where");
+  auto fits = [&](const Tensor& t) { return t.shape() == s || t.numel() == 1; };
+  if (fusion::wanted(x.dtype(), s.numel()) && fits(cond) && fits(x) && fits(y)) {
+    Tensor d = fusion::defer_select(cond, x, y, s);  // a select in a deferred program (fusion.h)
+    if (d.defined()) {
+      record(OpId::Where, {&cond, &x, &y}, d);
+      return d;
+    }
+  }
   Tensor out = Tensor::empty(x.dtype(), s);
   if (out.numel()) {
     const Shape* shapes[3] = {&cond.shape(), &x.shape(), &y.shape()};
