@@ -302,3 +302,17 @@ def test_where_and_structural_zeros_fused_equal_eager(dtype):
     assert_bitwise(fused, eager)
     assert np.isfinite(fused[2]).all()  # structural zeros: no NaN where exp overflowed
     assert _core._is_deferred(gt.where(x > 0.0, x * 2.0, x))
+
+
+def test_a_computed_tensor_lets_go_of_its_inputs():
+    """Once computed, a deferred tensor drops its program and the leaves it held: rebinding a
+    name in a loop must not build a chain of live tensors (nor a recursive free at the end)."""
+    x = data(np.float32)
+    base = _core.live_tensors()
+    y = x
+    for _ in range(50):
+        y = gt.exp(y * 0.5) * 0.5
+        y.numpy()
+    assert _core.live_tensors() - base < 10
+    del y
+    assert _core.live_tensors() == base

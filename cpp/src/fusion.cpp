@@ -224,7 +224,7 @@ void materialize(TensorImpl& t) {
     std::lock_guard<std::mutex> g(fusion::lock());
     if (!t.deferred.load(std::memory_order_relaxed)) return;
     t.storage = std::move(st);
-    t.pending.swap(p);  // the program (and its leaves) is released outside the lock
+    t.pending.reset();  // the last reference is p: the program and its leaves go outside the lock
     t.deferred.store(false, std::memory_order_release);
   }
 }

@@ -9,9 +9,10 @@
 // it, computed as the op runs. The result gets the next index. gradient() sets the target's
 // adjoint to 1 and walks the statements backwards once, adding partial * adjoint into each
 // operand's adjoint: a loop over three arrays, no recursion, no allocation per op beyond
-// amortised vector growth (16 bytes per one-operand op, 28 per two-operand op).
+// amortised growth of the arrays (16 bytes per one-operand op, 28 per two-operand op).
 //
-// Scope: first order, float64, one RealTape recording per thread. Tensors and gt::Tape are the
+// Scope: first order, float64, one RealTape recording per thread (destroy it on that thread,
+// or at least while that thread lives). Tensors and gt::Tape are the
 // general engine (arrays, broadcasting, nested tapes, higher orders, custom gradients); a Real
 // is for scalar code where allocating a tensor per op would cost tens of times the arithmetic
 // (bench/README.md, W3 in C++). With no tape recording, Reals compute plain values.
@@ -19,6 +20,7 @@
 // before clear()) used in an op or asked for in gradient().
 #include <cmath>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "gradtape/errors.h"
@@ -63,23 +65,25 @@ class RealTape {
   void clear();
 
   // Statements recorded (variables included) and the bytes they use.
-  size_t size() const { return ends_.size() - 1; }
+  size_t size() const { return n_stmts_ - 1; }
   size_t bytes() const;
 
   // The op entry points (used by the inline functions below).
   Real push(double v, const Real& a, double da) {
     check(a);
-    operands_.push_back(a.id_);
-    partials_.push_back(da);
+    if (n_ops_ + 1 > op_cap_ || n_stmts_ >= stmt_cap_) grow(1);
+    operands_[n_ops_] = a.id_;
+    partials_[n_ops_++] = da;
     return finish(v);
   }
   Real push(double v, const Real& a, double da, const Real& b, double db) {
     check(a);
     check(b);
-    operands_.push_back(a.id_);
-    partials_.push_back(da);
-    operands_.push_back(b.id_);
-    partials_.push_back(db);
+    if (n_ops_ + 2 > op_cap_ || n_stmts_ >= stmt_cap_) grow(2);
+    operands_[n_ops_] = a.id_;
+    partials_[n_ops_++] = da;
+    operands_[n_ops_] = b.id_;
+    partials_[n_ops_++] = db;
     return finish(v);
   }
 
@@ -88,22 +92,30 @@ class RealTape {
     if (r.epoch_ != epoch_) stale(r);
   }
   [[noreturn]] void stale(const Real& r) const;
+  // Makes room for one more statement of k operands. Called before anything is written, and
+  // allocates before it changes anything, so a failure (too many statements, no memory) leaves
+  // the tape as it was.
+  void grow(size_t k);
   Real finish(double v) {
-    if (ends_.size() > kMaxIndex) too_long();
-    ends_.push_back(uint32_t(operands_.size()));
+    ends_[n_stmts_] = uint32_t(n_ops_);
     Real out(v);
-    out.id_ = uint32_t(ends_.size() - 1);
+    out.id_ = uint32_t(n_stmts_++);
     out.epoch_ = epoch_;
     return out;
   }
   [[noreturn]] void too_long() const;
-  static constexpr size_t kMaxIndex = 0xFFFFFFF0u;
+  static constexpr size_t kMaxStatements = 0xFFFFFFF0u;
 
-  std::vector<uint32_t> ends_;      // statement k's operands are [ends_[k-1], ends_[k]); ends_[0] = 0
-  std::vector<uint32_t> operands_;  // operand indices
-  std::vector<double> partials_;    // d result / d operand, beside each operand index
-  std::vector<double> adjoints_;    // gradient()'s work array
+  // Flat arrays, grown by doubling: statement k's operands are [ends_[k-1], ends_[k]) of
+  // operands_ (their indices) and partials_ (d result / d operand); ends_[0] = 0 (constants).
+  std::unique_ptr<uint32_t[]> ends_;
+  std::unique_ptr<uint32_t[]> operands_;
+  std::unique_ptr<double[]> partials_;
+  size_t n_stmts_ = 0, stmt_cap_ = 0;
+  size_t n_ops_ = 0, op_cap_ = 0;
+  std::vector<double> adjoints_;  // gradient()'s work array
   uint32_t epoch_;
+  RealTape** owner_;  // the creating thread's current-tape pointer
 };
 
 namespace detail {
