@@ -13,8 +13,9 @@
 //
 // Recomputation is bounded: a program holds at most one costly op (a transcendental), and a
 // deferred tensor is inlined into at most kMaxInlines consumers (kMaxCostlyInlines when it has
-// a costly op); the next one materialises it and reads the stored values. Ops, tapes and rules do not know about any of this: recording
-// and gradients work on the TensorImpl as for any tensor.
+// a costly op); the next one materialises it and reads the stored values. Ops, tapes and rules
+// do not know about any of this: recording and gradients work on the TensorImpl as for any
+// tensor.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -135,29 +136,22 @@ std::shared_ptr<const Pending> claim(const Tensor& t);
 // Computes elements [begin, end) of p's result into out (of p's dtype).
 void eval(const Pending& p, int64_t begin, int64_t end, void* out);
 
-// The reduction of all of a deferred tensor's elements, with the same association as
-// kernels::reduce on its materialised values (fixed blocks, 16 lanes), without writing them.
-// False (nothing done) when t is not deferred or is not to be recomputed again.
+// The reduction of all of a deferred tensor's elements (kernels::reduce's blocked path, with
+// each block computed into a per-thread buffer instead of read from storage), so the result is
+// the one reduce gives on the materialised values, and the values are never stored. False
+// (nothing done) when t is not deferred, is too small for that path, or is not to be
+// recomputed again.
 template <class T, class Acc, class Op>
-bool reduce_all(const Tensor& t, Acc* out, Op op) {
-  if (!is_deferred(t) || t.numel() < 2 * kernels::kReduceBlock) return false;
+bool reduce_all(const Tensor& t, const kernels::ReducePlan& plan, Acc* out, Op op) {
+  if (!is_deferred(t) || !kernels::reduces_in_blocks(plan)) return false;
   std::shared_ptr<const Pending> p = claim(t);
   if (!p) return false;
-  const int64_t n = t.numel(), B = kernels::kReduceBlock, blocks = (n + B - 1) / B;
-  const Acc identity = out[0];
-  std::vector<Acc> partial(size_t(blocks), identity);
-  kernels::parallel_for(blocks, [&](int64_t b0, int64_t b1) {
+  out[0] = kernels::reduce_blocks<T>(t.numel(), out[0], out[0], op, [&](int64_t begin, int64_t len) {
     static thread_local std::vector<T> buf;  // one block, reused (a fresh 128 KiB is an mmap)
-    buf.resize(static_cast<size_t>(B));
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t len = std::min(B, n - blk * B);
-      eval(*p, blk * B, blk * B + len, buf.data());
-      partial[size_t(blk)] = kernels::reduce_row(buf.data(), len, identity, op);
-    }
-  }, 2);
-  Acc acc = out[0];
-  for (const Acc& v : partial) acc = op(acc, v);
-  out[0] = acc;
+    buf.resize(static_cast<size_t>(kernels::kReduceBlock));
+    eval(*p, begin, begin + len, buf.data());
+    return static_cast<const T*>(buf.data());
+  });
   return true;
 }
 

@@ -61,8 +61,7 @@ Tensor run_reduce(const Tensor& x, const Reduction& r, Acc identity, Op op) {
   if (x.numel() > 0) {
     kernels::ReducePlan p = kernels::make_reduce_plan(x.shape(), r.reduced);
     // A deferred x reduced to one value is computed block by block, never stored.
-    const bool all = p.rank == 1 && p.reduced[0];
-    if (!(all && fusion::reduce_all<T>(x, acc.data(), op))) kernels::reduce(x.data<T>(), acc.data(), p, op);
+    if (!fusion::reduce_all<T>(x, p, acc.data(), op)) kernels::reduce(x.data<T>(), acc.data(), p, op);
   }
   T* o = out.data<T>();
   for (int64_t i = 0; i < n_out; ++i) o[i] = T(acc[size_t(i)]);

@@ -64,26 +64,37 @@ inline Acc reduce_row(const T* __restrict row, int64_t len, Acc acc, Op op) {
   return acc;
 }
 
+// n elements into one value: fixed-size blocks (so the result does not depend on the number of
+// threads), each reduced by reduce_row in parallel, then combined into `acc` in order.
+// block(begin, len) returns the values of elements [begin, begin + len): a pointer into a
+// stored tensor, or a buffer a deferred tensor was computed into (fusion.h), so both get the
+// same association.
+template <class T, class Acc, class Op, class Block>
+Acc reduce_blocks(int64_t n, Acc acc, Acc identity, Op op, Block block) {
+  const int64_t blocks = (n + kReduceBlock - 1) / kReduceBlock;
+  std::vector<Acc> partial(size_t(blocks), identity);
+  parallel_for(blocks, [&](int64_t b0, int64_t b1) {
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t len = std::min(kReduceBlock, n - blk * kReduceBlock);
+      const T* row = block(blk * kReduceBlock, len);
+      partial[size_t(blk)] = reduce_row(row, len, identity, op);
+    }
+  }, 2);
+  for (const Acc& v : partial) acc = op(acc, v);
+  return acc;
+}
+
+// Whether reduce() takes the blocked path for this plan (one long run, all of it reduced).
+inline bool reduces_in_blocks(const ReducePlan& p) {
+  return p.rank == 1 && p.reduced[0] && p.dims[0] >= 2 * kReduceBlock;
+}
+
 // out[] must hold the identity of `op`; Acc is the accumulator type.
 template <class T, class Acc, class Op>
 void reduce(const T* in, Acc* out, const ReducePlan& p, Op op) {
   if (p.rank == 0) { out[0] = op(out[0], Acc(in[0])); return; }
-  if (p.rank == 1 && p.reduced[0] && p.dims[0] >= 2 * kReduceBlock) {
-    // Everything into one value: fixed-size blocks (so the result does not depend on the
-    // number of threads), reduced in parallel, then combined in order.
-    const int64_t n = p.dims[0], blocks = (n + kReduceBlock - 1) / kReduceBlock;
-    const Acc identity = out[0];
-    std::vector<Acc> partial(size_t(blocks), identity);
-    parallel_for(blocks, [&](int64_t b0, int64_t b1) {
-      for (int64_t blk = b0; blk < b1; ++blk) {
-        const T* row = in + blk * kReduceBlock;
-        const int64_t len = std::min(kReduceBlock, n - blk * kReduceBlock);
-        partial[size_t(blk)] = reduce_row(row, len, identity, op);
-      }
-    }, 2);
-    Acc acc = out[0];
-    for (const Acc& v : partial) acc = op(acc, v);
-    out[0] = acc;
+  if (reduces_in_blocks(p)) {
+    out[0] = reduce_blocks<T>(p.dims[0], out[0], out[0], op, [in](int64_t begin, int64_t) { return in + begin; });
     return;
   }
   const int last = p.rank - 1;
