@@ -117,6 +117,10 @@ void set_enabled(bool on);
 // Whether an op giving n elements of dtype d may be deferred.
 inline bool wanted(DType d, int64_t n) { return n >= kMinElements && is_floating(d) && enabled(); }
 
+// Whether t can be an operand of a deferred op with this output shape (its shape, or one
+// element, read broadcast).
+inline bool operand_fits(const Tensor& t, const Shape& out) { return t.shape() == out || t.numel() == 1; }
+
 inline bool is_deferred(const Tensor& t) { return t.get()->deferred.load(std::memory_order_acquire); }
 
 // f(a) (b null) or f(a, b), deferred, with the given output shape; each operand has that

@@ -28,7 +28,7 @@ Tensor try_defer_unary(const Tensor& x, fusion::Cost cost) {
 template <class F>
 Tensor try_defer_binary(const Tensor& a, const Tensor& b, const Shape& shape, fusion::Cost cost) {
   if (!fusion::wanted(a.dtype(), shape.numel())) return Tensor();
-  if ((a.shape() != shape && a.numel() != 1) || (b.shape() != shape && b.numel() != 1)) return Tensor();
+  if (!fusion::operand_fits(a, shape) || !fusion::operand_fits(b, shape)) return Tensor();
   return fusion::defer(fusion::binary_fn<F>(a.dtype()), cost, a, &b, shape);
 }
 
@@ -621,8 +621,8 @@ Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
   require_bool(cond, "where", "condition");
   require_same_dtype(x, y, "where");
   Shape s = broadcast_shapes(broadcast_shapes(cond.shape(), x.shape(), "where"), y.shape(), "where");
-  auto fits = [&](const Tensor& t) { return t.shape() == s || t.numel() == 1; };
-  if (fusion::wanted(x.dtype(), s.numel()) && fits(cond) && fits(x) && fits(y)) {
+  if (fusion::wanted(x.dtype(), s.numel()) && fusion::operand_fits(cond, s) && fusion::operand_fits(x, s) &&
+      fusion::operand_fits(y, s)) {
     Tensor d = fusion::defer_select(cond, x, y, s);  // a select in a deferred program (fusion.h)
     if (d.defined()) {
       record(OpId::Where, {&cond, &x, &y}, d);
