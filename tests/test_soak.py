@@ -126,6 +126,18 @@ def _warm(fn, n=3):
     gc.collect()
 
 
+def assert_rounds_leave_nothing(round_fn, what, rounds):
+    """Warm up, then one round and `rounds` more must each leave the live counters at the
+    baseline taken before them."""
+    _warm(round_fn)
+    base = counters()
+    round_fn()
+    assert_back_to(base, what)
+    for _ in range(rounds):
+        round_fn()
+    assert_back_to(base, "%d x %s" % (rounds, what))
+
+
 def persistent_tape_round():
     x = gt.constant(np.linspace(-1.0, 1.0, 6).reshape(2, 3))
     v = gt.Variable(np.ones((3, 2)))
@@ -143,13 +155,7 @@ def persistent_tape_round():
 
 
 def test_persistent_tape_is_freed_by_del():
-    _warm(persistent_tape_round)
-    base = counters()
-    persistent_tape_round()
-    assert_back_to(base, "persistent tape after del")
-    for _ in range(500):
-        persistent_tape_round()
-    assert_back_to(base, "500 persistent tapes")
+    assert_rounds_leave_nothing(persistent_tape_round, "persistent tape after del", 500)
 
 
 def test_persistent_tape_records_released_when_it_goes_out_of_scope():
@@ -194,13 +200,7 @@ def custom_gradient_round(cycle):
 
 @pytest.mark.parametrize("cycle", [False, True], ids=["plain", "cycle_through_tape"])
 def test_custom_gradient_closing_over_tensors_is_freed(cycle):
-    _warm(lambda: custom_gradient_round(cycle))
-    base = counters()
-    custom_gradient_round(cycle)
-    assert_back_to(base, "custom gradient (cycle=%s)" % cycle)
-    for _ in range(300):
-        custom_gradient_round(cycle)
-    assert_back_to(base, "300 custom gradients (cycle=%s)" % cycle)
+    assert_rounds_leave_nothing(lambda: custom_gradient_round(cycle), "custom gradient (cycle=%s)" % cycle, 300)
 
 
 class Boom(Exception):
@@ -241,13 +241,8 @@ def dropped_by_exception_round(where):
 @pytest.mark.parametrize("where", ["in_block", "persistent_in_block", "in_grad_fn", "bad_sources",
                                    "bad_output_gradients"])
 def test_tape_dropped_midway_by_an_exception_frees_everything(where):
-    _warm(lambda: dropped_by_exception_round(where))
-    base = counters()
-    dropped_by_exception_round(where)
-    assert_back_to(base, "tape dropped by an exception (%s)" % where)
-    for _ in range(300):
-        dropped_by_exception_round(where)
-    assert_back_to(base, "300 tapes dropped by exceptions (%s)" % where)
+    assert_rounds_leave_nothing(lambda: dropped_by_exception_round(where),
+                                "tape dropped by an exception (%s)" % where, 300)
 
 
 def test_nested_tapes_and_higher_order_are_freed():
@@ -262,11 +257,7 @@ def test_nested_tapes_and_higher_order_are_freed():
         h = t2.jacobian(g, x)
         assert tuple(h.shape) == (2, 2)
 
-    _warm(round_)
-    base = counters()
-    for _ in range(300):
-        round_()
-    assert_back_to(base, "nested tapes")
+    assert_rounds_leave_nothing(round_, "nested tapes", 300)
 
 
 def test_counters_detect_a_leak():
