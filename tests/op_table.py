@@ -199,6 +199,8 @@ SPECIAL = [
             lambda x: x.sum(1, keepdims=True), lambda d: [_u(2, 3)(d)]),
     Special("reduce_prod_with_zero", lambda x: gt.reduce_prod(x * gt.constant([1., 0., 1.], dtype=x.dtype), axis=1),
             lambda x: (x * np.array([1., 0., 1.])).prod(1), lambda d: [_u(2, 3)(d)]),
+    Special("reduce_prod_middle_axes", lambda x: gt.reduce_prod(x, axis=[0, 2]), lambda x: x.prod((0, 2)),
+            lambda d: [_u(2, 3, 2)(d)]),
     Special("pow_operator", lambda x: x ** 3, lambda x: x ** 3, lambda d: [_u(2, 3)(d)]),
 ]
 

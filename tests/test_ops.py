@@ -235,7 +235,8 @@ def test_gradient_of_float32_matches_float64():
         g = tape.gradient(y, t)
         assert g.dtype == (gt.float32 if dtype == np.float32 else gt.float64)
         grads.append(g.numpy())
-    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5)
+    # (relative to the largest: an element near a cancellation has no relative accuracy in float32)
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-5, atol=1e-5 * np.abs(grads[1]).max())
 
 
 def test_non_differentiable_ops_give_none():
@@ -295,7 +296,8 @@ def test_every_core_rule_is_gradient_checked():
                "subtract", "multiply", "divide", "pow", "maximum", "minimum", "where", "reduce_sum",
                "reduce_max", "reduce_min", "reduce_prod", "reduce_logsumexp", "matmul", "transpose",
                "reshape", "broadcast_to", "concat", "gather", "gather_grad", "strided_slice",
-               "strided_slice_grad", "softmax", "log_softmax", "floormod"}
+               "strided_slice_grad", "softmax", "log_softmax", "floormod",
+               "prod_others", "prod_others_grad"}  # reduce_prod's rule and its rule (2nd order; test_hostile.py)
     core = {name for name, diff in gt._core.op_table() if diff}
     assert core <= covered, "rules with no gradient check: %s" % sorted(core - covered)
     top, nn = api_op_names()

@@ -32,7 +32,8 @@
   /* ops_reduce.cpp */                                                                        \
   X(ReduceSum, "reduce_sum", Self) X(ReduceMax, "reduce_max", Sum)                            \
   X(ReduceMin, "reduce_min", Sum) X(ReduceProd, "reduce_prod", Sum)                           \
-  X(ReduceLogSumExp, "reduce_logsumexp", Sum)                                                 \
+  X(ReduceLogSumExp, "reduce_logsumexp", Sum) X(ProdOthers, "prod_others", None)             \
+  X(ProdOthersGrad, "prod_others_grad", None)             \
   /* ops_linalg.cpp */                                                                        \
   X(MatMul, "matmul", None)                                                                   \
   /* ops_shape.cpp */                                                                         \

@@ -57,12 +57,40 @@ Tensor range(double start, double limit, double delta, DType dtype) {
   if (dtype == DType::Bool) throw InvalidArgument("range: dtype bool is not supported");
   double count = std::ceil((limit - start) / delta);
   if (count < 0) count = 0;
-  if (count > double(int64_t(1) << 40)) throw InvalidArgument("range: too many elements");
+  if (count >= 9.2e18) throw ResourceExhausted("OOM when allocating range: more elements than int64 can count");
   Tensor out = Tensor::empty(dtype, Shape{int64_t(count)});
   dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = out.data<T>();
     for (int64_t i = 0; i < out.numel(); ++i) p[i] = from_double<T>(start + double(i) * delta);
+  });
+  return out;
+}
+
+Tensor range_int(int64_t start, int64_t limit, int64_t delta, DType dtype) {
+  if (delta == 0) throw InvalidArgument("range: delta must not be zero");
+  if (!is_integer(dtype)) throw InvalidArgument(std::string("range_int: dtype must be int32 or int64, got ") + dtype_name(dtype));
+  // The count in 128 bits: limit - start can exceed int64 (range(-2**62, 2**62, 2**61)).
+  const __int128 span = __int128(limit) - start;
+  __int128 count = delta > 0 ? (span + delta - 1) / delta : (span + delta + 1) / delta;
+  if (count < 0) count = 0;
+  if (count > std::numeric_limits<int64_t>::max())
+    throw ResourceExhausted("OOM when allocating range(" + std::to_string(start) + ", " + std::to_string(limit) + ", " +
+                            std::to_string(delta) + "): more elements than int64 can count");
+  if (dtype == DType::Int32 && count > 0) {
+    const __int128 last = __int128(start) + (count - 1) * delta;
+    for (__int128 v : {__int128(start), last})
+      if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())
+        throw InvalidArgument("range: value " + std::to_string(int64_t(v)) + " is out of the int32 range (use dtype=int64)");
+  }
+  Tensor out = Tensor::empty(dtype, Shape{int64_t(count)});
+  dispatch_all(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+      T* p = out.data<T>();
+      // modulo 2**64 (well defined for unsigned): exact, as every element lies in [start, limit)
+      for (int64_t i = 0, n = out.numel(); i < n; ++i) p[i] = T(int64_t(uint64_t(start) + uint64_t(i) * uint64_t(delta)));
+    }
   });
   return out;
 }

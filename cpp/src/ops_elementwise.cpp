@@ -509,6 +509,23 @@ Tensor pow(const Tensor& a, const Tensor& b) {
   record(OpId::Pow, {&a, &b}, out);
   return out;
 }
+namespace {
+// d(a^b)/da = b a^(b-1), formed as b pow(a, b - 1) with a zero's sign dropped (b - 1 may round
+// to an odd integer: pow(-0, -1) is -inf where the limit is +inf), and as (b a^b) / a where
+// a^(b-1) overflows but the product does not (a = b = the smallest denormal: a^(b-1) = inf,
+// a^b = 1, so the derivative is 1).
+Tensor pow_da(const Tensor& a, const Tensor& b, const Tensor& out) {
+  Tensor zero = zero_of(a);
+  Tensor is_zero = equal(a, zero);
+  Tensor direct = b * pow(a + 0.0, b - 1.0);  // (-0 + 0 is +0; every other a is itself)
+  auto finite = [&](const Tensor& t) { return equal(t - t, zeros_like(t)); };
+  Tensor overflowed = logical_and(logical_and(logical_not(is_zero), logical_not(finite(direct))),
+                                  logical_and(logical_and(finite(a), finite(b)), finite(out)));
+  Tensor safe_a = where(is_zero, ones_like(a), a);
+  return where(overflowed, (b * out) / safe_a, direct);
+}
+}  // namespace
+
 // d(a^b) = (g b a^(b-1), g a^b log(a)); log(a) is taken as 0 where a <= 0 (as TensorFlow)
 void vjp_Pow(VjpCtx& c) {
   const Tensor& a = c.in[0];
@@ -521,9 +538,10 @@ void vjp_Pow(VjpCtx& c) {
       const double e = b.item();
       if (e == 1.0) c.gin[0] = c.g;
       else if (e == 2.0) c.gin[0] = c.g * (a * 2.0);
-      else c.gin[0] = c.g * (pow(a, scalar(e - 1.0, a.dtype())) * e);
+      else if (e > 1.0) c.gin[0] = c.g * (pow(a, scalar(e - 1.0, a.dtype())) * e);
+      else c.gin[0] = c.g * pow_da(a, b, c.out);  // (a negative power of a tiny a can overflow)
     } else {
-      c.gin[0] = c.g * (b * pow(a, b - 1.0));
+      c.gin[0] = c.g * pow_da(a, b, c.out);
     }
   }
   if (c.needs[1]) {

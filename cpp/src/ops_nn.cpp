@@ -51,6 +51,16 @@ void vjp_LogSoftmax(VjpCtx& c) {
   c.gin[0] = c.g - exp(c.out) * reduce_sum(c.g, axis, true);
 }
 
+namespace {
+// labels * log_softmax, with 0 where a label is 0: a class masked out by a -inf logit has
+// log_softmax -inf, and 0 * -inf would make the loss NaN (TensorFlow's fused kernel gives the
+// finite loss). The gradient with respect to such a label is 0 (docs/choices.md).
+Tensor weighted_log_probs(const Tensor& labels, const Tensor& log_probs) {
+  Tensor product = labels * log_probs;
+  return where(equal(labels, zero_of(labels)), zeros_like(product), product);
+}
+}  // namespace
+
 Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits, int64_t axis) {
   require_float(logits, "softmax_cross_entropy_with_logits");
   require_same_dtype(labels, logits, "softmax_cross_entropy_with_logits");
@@ -58,7 +68,7 @@ Tensor softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& log
     throw InvalidArgument("softmax_cross_entropy_with_logits: labels shape " + labels.shape().str() +
                           " and logits shape " + logits.shape().str() + " must be equal");
   const int a = normalize_axis(axis, logits.ndim(), "softmax_cross_entropy_with_logits");
-  return negative(reduce_sum(labels * log_softmax(logits, a), std::vector<int64_t>{a}));
+  return negative(reduce_sum(weighted_log_probs(labels, log_softmax(logits, a)), std::vector<int64_t>{a}));
 }
 
 Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tensor& logits) {
@@ -77,7 +87,7 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
                             std::to_string(classes) + ")");
   }
   Tensor picked = one_hot(labels, classes, logits.dtype());
-  return negative(reduce_sum(picked * log_softmax(logits, -1), std::vector<int64_t>{-1}));
+  return negative(reduce_sum(weighted_log_probs(picked, log_softmax(logits, -1)), std::vector<int64_t>{-1}));
 }
 
 }  // namespace gt

@@ -29,8 +29,10 @@ inline void copy_elem(char* dst, const char* src, size_t bytes) {
 }
 
 int64_t slice_count(int64_t begin, int64_t end, int64_t step) {
-  if (step > 0) return end > begin ? (end - begin + step - 1) / step : 0;
-  return begin > end ? (begin - end + (-step) - 1) / (-step) : 0;
+  // In 128 bits: any int64 begin, end and step (x[::sys.maxsize], step INT64_MIN) stay exact.
+  const __int128 b = begin, e = end, st = step;
+  if (st > 0) return e > b ? int64_t((e - b + st - 1) / st) : 0;
+  return b > e ? int64_t((b - e + (-st) - 1) / (-st)) : 0;
 }
 
 // Validates a normalised slice spec against `shape`; returns the sliced shape.
@@ -45,7 +47,7 @@ Shape slice_shape(const Shape& shape, const std::vector<int64_t>& begin,
     if (step[i] == 0) throw InvalidArgument(std::string(op) + ": slice step cannot be zero");
     int64_t n = slice_count(begin[i], end[i], step[i]);
     if (n > 0) {
-      int64_t last = begin[i] + (n - 1) * step[i];
+      const __int128 last = __int128(begin[i]) + __int128(n - 1) * step[i];
       if (begin[i] < 0 || begin[i] >= shape[i] || last < 0 || last >= shape[i])
         throw InvalidArgument(std::string(op) + ": slice [" + std::to_string(begin[i]) + ":" +
                               std::to_string(end[i]) + ":" + std::to_string(step[i]) +
@@ -66,17 +68,23 @@ void for_each_slice_elem(const Shape& shape, const Shape& out, const std::vector
   if (n == 0) return;
   int64_t st[kMaxRank];
   contiguous_strides(shape, st);
+  // An axis that keeps one element never steps: its step (which may be as large as any int64,
+  // x[::sys.maxsize]) takes no part in an offset. Every other step is bounded by its axis.
+  int64_t jump[kMaxRank];
   int64_t base = 0;
-  for (int i = 0; i < r; ++i) base += begin[i] * st[i];
+  for (int i = 0; i < r; ++i) {
+    base += begin[i] * st[i];
+    jump[i] = out[i] > 1 ? step[i] * st[i] : 0;
+  }
   int64_t idx[kMaxRank] = {};
   int64_t off = base;
   for (int64_t k = 0; k < n; ++k) {
     f(k, off);
     for (int i = r - 1; i >= 0; --i) {
       ++idx[i];
-      off += step[i] * st[i];
+      off += jump[i];
       if (idx[i] < out[i]) break;
-      off -= step[i] * st[i] * out[i];
+      off -= jump[i] * out[i];
       idx[i] = 0;
     }
   }

@@ -54,8 +54,36 @@ void Shape::push_back(int64_t d) {
 }
 
 int64_t Shape::numel() const {
+  // Saturates instead of wrapping: a shape too large for int64 never becomes a tensor
+  // (checked_numel refuses it), and a saturated count compares as "too many" on the way there.
   int64_t n = 1;
-  for (int i = 0; i < rank_; ++i) n *= dims_[i];
+  for (int i = 0; i < rank_; ++i)
+    if (__builtin_mul_overflow(n, dims_[i], &n)) return std::numeric_limits<int64_t>::max();
+  return n;
+}
+
+int64_t checked_numel(const Shape& s, size_t itemsize, const char* what) {
+  int64_t n = 1;
+  bool zero = false;
+  for (int i = 0; i < s.rank(); ++i) {
+    if (s[i] < 0) throw InvalidArgument(std::string(what) + ": negative dimension " + std::to_string(s[i]) + " in shape " + s.str());
+    zero |= s[i] == 0;
+  }
+  // The dims' product (the non-zero dims', for an empty tensor, as NumPy counts) and its bytes
+  // must fit int64, so that no stride or byte offset computed from them can wrap.
+  int64_t bytes = 0;
+  for (int i = 0; i < s.rank(); ++i)
+    if (s[i] != 0 && __builtin_mul_overflow(n, s[i], &n))
+      throw InvalidArgument(std::string(what) + ": shape " + s.str() + " has more elements than int64 can count");
+  if (zero) {
+    if (__builtin_mul_overflow(n, int64_t(itemsize), &bytes))
+      throw InvalidArgument(std::string(what) + ": shape " + s.str() + " is too large, even empty");
+    return 0;
+  }
+  if (__builtin_mul_overflow(n, int64_t(itemsize), &bytes) || bytes > kMaxTensorBytes)
+    throw ResourceExhausted("OOM when allocating " + std::string(what) + " with shape " + s.str() + " (" +
+                            std::to_string(n) + " elements of " + std::to_string(itemsize) +
+                            " bytes: more than the limit of " + std::to_string(kMaxTensorBytes) + " bytes)");
   return n;
 }
 
@@ -105,9 +133,16 @@ int normalize_axis(int64_t axis, int rank, const char* op) {
 // ---- Storage ----
 
 Storage* Storage::allocate(size_t nbytes) {
-  if (nbytes > std::numeric_limits<size_t>::max() - kHeader) throw std::bad_alloc();
+  if (nbytes > size_t(kMaxTensorBytes))
+    throw ResourceExhausted("OOM when allocating " + std::to_string(nbytes) + " bytes: over the limit of " +
+                            std::to_string(kMaxTensorBytes) + " bytes");
   size_t capacity = 0;
-  void* block = alloc::allocate(kHeader + nbytes, &capacity);
+  void* block = nullptr;
+  try {
+    block = alloc::allocate(kHeader + nbytes, &capacity);
+  } catch (const std::bad_alloc&) {
+    throw ResourceExhausted("OOM when allocating " + std::to_string(nbytes) + " bytes: the system has no memory for it");
+  }
   Storage* s = new (block) Storage();
   s->nbytes_ = nbytes;
   s->capacity_ = capacity;
@@ -145,7 +180,7 @@ uint32_t this_thread_number() {
 }
 
 TensorImpl::TensorImpl(DType d, const Shape& s, StoragePtr st)
-    : dtype(d), shape(s), numel(s.numel()), storage(std::move(st)),
+    : dtype(d), shape(s), numel(checked_numel(s, dtype_size(d))), storage(std::move(st)),
       seq(tls_ids.next_seq++), thread(this_thread_number()) {
   g_live_tensors.fetch_add(1, std::memory_order_relaxed);
 }
@@ -181,18 +216,8 @@ void TensorImpl::add_link(uint64_t tape, uint32_t slot) {
 // ---- Tensor ----
 
 Tensor Tensor::empty(DType dtype, const Shape& shape) {
-  // Check every dim and the element count before any allocation.
-  int64_t n = 1;
-  const int64_t limit = std::numeric_limits<int64_t>::max() / 16;
-  for (int i = 0; i < shape.rank(); ++i) {
-    int64_t d = shape[i];
-    if (d < 0) throw InvalidArgument("negative dimension " + std::to_string(d) + " in shape " + shape.str());
-    if (d != 0 && n > limit / d)
-      throw InvalidArgument("shape " + shape.str() + " has too many elements");
-    n *= d;
-  }
-  if (n > (int64_t(1) << 40))
-    throw InvalidArgument("shape " + shape.str() + " has too many elements to allocate");
+  // Every dim and the byte count are checked before any allocation.
+  const int64_t n = checked_numel(shape, dtype_size(dtype));
   StoragePtr st(Storage::allocate(size_t(n) * dtype_size(dtype)));
   return Tensor(std::make_shared<TensorImpl>(dtype, shape, std::move(st)));
 }

@@ -2,6 +2,9 @@
 // calls the core; large kernels run with the GIL released.
 #include <pybind11/stl.h>
 
+#include <cmath>
+#include <limits>
+
 #include "convert.h"
 
 namespace gt::py_bind {
@@ -184,7 +187,7 @@ void bind_ops(py::module_& m) {
   m.def("reshape", [](py::handle t, py::handle shape, py::handle) {
     return wrap(reshape(to_tensor(t), ints_from_py(shape, "shape")));
   }, py::arg("tensor"), py::arg("shape"), name);
-  m.def("expand_dims", [](py::handle t, int64_t axis, py::handle) { return wrap(expand_dims(to_tensor(t), axis)); },
+  m.def("expand_dims", [](py::handle t, py::handle axis, py::handle) { return wrap(expand_dims(to_tensor(t), int_from_py(axis, "expand_dims: axis"))); },
         py::arg("input"), py::arg("axis"), name);
   m.def("squeeze", [](py::handle t, py::handle axis, py::handle) {
     return wrap(squeeze(to_tensor(t), axis.is_none() ? std::vector<int64_t>{} : ints_from_py(axis, "axis")));
@@ -192,19 +195,20 @@ void bind_ops(py::module_& m) {
   m.def("broadcast_to", [](py::handle t, py::handle shape, py::handle) {
     return wrap(broadcast_to(to_tensor(t), shape_arg(shape)));
   }, py::arg("input"), py::arg("shape"), name);
-  m.def("concat", [](py::handle values, int64_t axis, py::handle) { return wrap(concat(tensor_list(values), axis)); },
+  m.def("concat", [](py::handle values, py::handle axis, py::handle) { return wrap(concat(tensor_list(values), int_from_py(axis, "concat: axis"))); },
         py::arg("values"), py::arg("axis"), name);
-  m.def("stack", [](py::handle values, int64_t axis, py::handle) { return wrap(stack(tensor_list(values), axis)); },
+  m.def("stack", [](py::handle values, py::handle axis, py::handle) { return wrap(stack(tensor_list(values), int_from_py(axis, "stack: axis"))); },
         py::arg("values"), py::arg("axis") = 0, name);
   m.def("gather", [](py::handle params, py::handle indices, py::handle, py::handle axis, int64_t batch_dims, py::handle) {
     if (batch_dims != 0) throw InvalidArgument("gather: batch_dims other than 0 is not supported");
-    return wrap(gather(to_tensor(params), to_tensor(indices), axis.is_none() ? 0 : axis.cast<int64_t>()));
+    return wrap(gather(to_tensor(params), to_tensor(indices), axis.is_none() ? 0 : int_from_py(axis, "gather: axis")));
   }, py::arg("params"), py::arg("indices"), py::arg("validate_indices") = py::none(), axis_none,
      py::arg("batch_dims") = 0, name);
   m.def("boolean_mask", [](py::handle t, py::handle mask, py::handle) {
     return wrap(boolean_mask(to_tensor(t), to_tensor(mask)));
   }, py::arg("tensor"), py::arg("mask"), name);
-  m.def("one_hot", [](py::handle indices, int64_t depth, py::handle dtype, py::handle) {
+  m.def("one_hot", [](py::handle indices, py::handle depth_arg, py::handle dtype, py::handle) {
+    const int64_t depth = int_from_py(depth_arg, "one_hot: depth");
     return wrap(one_hot(to_tensor(indices), depth, dtype.is_none() ? DType::Float32 : dtype_from_py(dtype)));
   }, py::arg("indices"), py::arg("depth"), py::arg("dtype") = py::none(), name);
 
@@ -239,27 +243,68 @@ void bind_ops(py::module_& m) {
       limit = start;
       start = py::int_(0);
     }
-    auto is_int = [](py::handle h) {
-      return PyLong_Check(h.ptr()) || (is_tensor_like(h) && is_integer(to_tensor(h).dtype()));
+    // Integer arguments (Python ints, integer tensors) take the exact int64 path: the dtype is
+    // int32 when every value fits it, else int64, as TensorFlow infers it.
+    auto int_value = [](py::handle h) -> std::optional<int64_t> {
+      if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
+        int overflow = 0;
+        long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+        if (overflow) throw InvalidArgument("range: " + std::string(py::repr(h)) + " is out of the int64 range");
+        return v;
+      }
+      if (is_tensor_like(h)) {
+        Tensor t = to_tensor(h);
+        if (t.numel() != 1) throw InvalidArgument("range: start, limit and delta must be scalars, got shape " + t.shape().str());
+        if (t.dtype() == DType::Int64) return t.data<int64_t>()[0];
+        if (t.dtype() == DType::Int32) return t.data<int32_t>()[0];
+      }
+      return std::nullopt;
     };
     std::optional<DType> d = opt_dtype(dtype);
+    const py::handle args[3] = {start, limit, delta};
+    std::optional<int64_t> iv[3];
+    bool all_int = true;
+    for (int i = 0; i < 3; ++i) {
+      iv[i] = int_value(args[i]);
+      all_int = all_int && iv[i].has_value();
+    }
+    if (all_int && (!d || is_integer(*d))) {
+      if (!d) {
+        d = DType::Int32;
+        for (int i = 0; i < 3; ++i) {
+          if (is_tensor_like(args[i]) && to_tensor(args[i]).dtype() == DType::Int64) d = DType::Int64;
+          if (*iv[i] < std::numeric_limits<int32_t>::min() || *iv[i] > std::numeric_limits<int32_t>::max()) d = DType::Int64;
+        }
+      }
+      return wrap(range_int(*iv[0], *iv[1], *iv[2], *d));
+    }
     if (!d) {
-      d = (is_int(start) && is_int(limit) && is_int(delta)) ? DType::Int32 : DType::Float32;
-      for (py::handle h : {start, limit, delta})
+      d = all_int ? DType::Int32 : DType::Float32;
+      for (py::handle h : args)
         if (is_tensor_like(h)) d = to_tensor(h).dtype();
     }
-    auto num = [](py::handle h) { return is_tensor_like(h) ? to_tensor(h).item() : h.cast<double>(); };
+    auto num = [&](py::handle h) {
+      if (is_tensor_like(h)) return to_tensor(h).item();
+      if (!PyNumber_Check(h.ptr()) || PyBool_Check(h.ptr()))
+        throw TypeError_("range: start, limit and delta must be numbers, got " + std::string(py::repr(h)));
+      double v = h.cast<double>();
+      if (is_integer(*d) && std::floor(v) != v)
+        throw TypeError_("range: cannot convert " + std::string(py::repr(h)) + " to " + dtype_name(*d));
+      return v;
+    };
+    if (*d == DType::Bool) throw TypeError_("range: dtype bool is not supported");
     return wrap(range(num(start), num(limit), num(delta), *d));
   }, py::arg("start"), py::arg("limit") = py::none(), py::arg("delta") = 1, py::arg("dtype") = py::none(), name);
 
   // nn
   m.def("softmax", [](py::handle x, py::handle axis, py::handle) {
-    return wrap(softmax(to_tensor(x), axis.is_none() ? -1 : axis.cast<int64_t>()));
+    return wrap(softmax(to_tensor(x), axis.is_none() ? -1 : int_from_py(axis, "softmax: axis")));
   }, py::arg("logits"), axis_none, name);
   m.def("log_softmax", [](py::handle x, py::handle axis, py::handle) {
-    return wrap(log_softmax(to_tensor(x), axis.is_none() ? -1 : axis.cast<int64_t>()));
+    return wrap(log_softmax(to_tensor(x), axis.is_none() ? -1 : int_from_py(axis, "log_softmax: axis")));
   }, py::arg("logits"), axis_none, name);
-  m.def("softmax_cross_entropy_with_logits", [](py::handle labels, py::handle logits, int64_t axis, py::handle) {
+  m.def("softmax_cross_entropy_with_logits", [](py::handle labels, py::handle logits, py::handle axis_arg, py::handle) {
+    const int64_t axis = int_from_py(axis_arg, "softmax_cross_entropy_with_logits: axis");
     Tensor lg = to_tensor(logits);
     return wrap(softmax_cross_entropy_with_logits(to_tensor(labels, lg.dtype()), lg, axis));
   }, py::arg("labels"), py::arg("logits"), py::arg("axis") = -1, name);

@@ -3,6 +3,8 @@
 #include <pybind11/functional.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
+
 #include "convert.h"
 
 namespace gt {
@@ -183,10 +185,22 @@ py::object gradient_entry(py::object self, py::object target, py::object sources
 }
 
 }  // namespace
+}  // namespace gt::py_bind
+
+GT_REFUSE_UNINITIALISED(gt::py_bind::PauseScope)
+GT_REFUSE_UNINITIALISED(gt::py_bind::AccessLogScope)
+
+namespace gt::py_bind {
 
 void bind_tape(py::module_& m) {
   py::class_<Tape>(m, "_Tape")
-      .def(py::init<bool, bool>(), py::arg("persistent") = false, py::arg("watch_accessed_variables") = true)
+      // (any object, by its truth value, as a Python flag is: persistent=1 or a config string)
+      .def(py::init([](py::handle persistent, py::handle watch) {
+             const int p = PyObject_IsTrue(persistent.ptr()), w = PyObject_IsTrue(watch.ptr());
+             if (p < 0 || w < 0) throw py::error_already_set();
+             return new Tape(p == 1, w == 1);
+           }),
+           py::arg("persistent") = false, py::arg("watch_accessed_variables") = true)
       .def("__enter__", [](py::object self) {
         self.cast<Tape&>().push();
         active_python_tapes().append(self);
@@ -213,8 +227,8 @@ void bind_tape(py::module_& m) {
         else throw InvalidArgument("Passed in object of type " + std::string(py::str(py::type::of(h).attr("__name__"))) +
                                    ", not tf.Tensor or tf.Variable or ExtensionType.");
       })
-      .def("_watched_variables", &Tape::watched_variables)
-      .def("_reset", &Tape::reset)
+      .def("_watched_variables", [](const Tape& t) { return t.watched_variables(); })
+      .def("_reset", [](Tape& t) { t.reset(); })
       .def("gradient", &gradient_entry, py::arg("target"), py::arg("sources"),
            py::arg("output_gradients") = py::none(), py::arg("unconnected_gradients") = py::str("none"),
            "d(sum of targets)/d(source) for each source, in the structure of `sources`.")
@@ -243,8 +257,13 @@ void bind_tape(py::module_& m) {
     }
     auto hook = std::make_shared<PyHook>(grad_fn);
     std::vector<DType> in_dtypes;
-    for (const Tensor& t : ins) in_dtypes.push_back(t.dtype());
-    record_custom(ins, outs, [hook, in_dtypes](const std::vector<Tensor>& upstream) {
+    std::vector<Shape> in_shapes;
+    for (const Tensor& t : ins) {
+      in_dtypes.push_back(t.dtype());
+      in_shapes.push_back(t.shape());
+    }
+    const int out0_rank = outs.empty() ? 0 : outs[0].ndim();
+    record_custom(ins, outs, [hook, in_dtypes, in_shapes, out0_rank](const std::vector<Tensor>& upstream) {
       py::gil_scoped_acquire gil;
       py::list up(upstream.size());
       for (size_t i = 0; i < upstream.size(); ++i) up[i] = wrap(upstream[i]);
@@ -257,6 +276,19 @@ void bind_tape(py::module_& m) {
         if (h.is_none()) grads.emplace_back();
         else grads.push_back(to_tensor(h, i < in_dtypes.size() ? std::optional<DType>(in_dtypes[i]) : std::nullopt));
         ++i;
+      }
+      // A gradient must have its input's shape (after the batch dims of a batched Jacobian's
+      // upstream): TensorFlow passes a wrong shape on, and it surfaces later as a shape error far
+      // away or, summed to the input's shape, as a silently wrong gradient. Say so here.
+      const int batch = upstream.empty() || !upstream[0].defined() ? 0 : std::max(0, upstream[0].ndim() - out0_rank);
+      for (size_t k = 0; k < grads.size() && k < in_shapes.size(); ++k) {
+        if (!grads[k].defined()) continue;
+        std::vector<int64_t> want(upstream[0].shape().data(), upstream[0].shape().data() + batch);
+        for (int d = 0; d < in_shapes[k].rank(); ++d) want.push_back(in_shapes[k][d]);
+        if (grads[k].shape() != Shape(want) && grads[k].shape() != in_shapes[k])
+          throw InvalidArgument("custom_gradient: the gradient function returned a gradient of shape " +
+                                grads[k].shape().str() + " for input " + std::to_string(k) + " of shape " +
+                                in_shapes[k].str() + "; it must have the input's shape");
       }
       return grads;
     });

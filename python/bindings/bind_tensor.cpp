@@ -48,9 +48,13 @@ Tensor getitem(const Tensor& x, py::handle key) {
   }
   const int rank = x.ndim();
   int consumed = 0, ellipses = 0;
+  // A Python bool adds an axis as None does (NumPy and TensorFlow): of length 1 for True and
+  // 0 for False. (bool is an int subclass: it must be told apart before the int case.)
+  bool any_false = false;
   for (py::handle k : items) {
     if (k.ptr() == Py_Ellipsis) ++ellipses;
-    else if (!k.is_none()) ++consumed;
+    else if (k.ptr() == Py_False) any_false = true;
+    else if (!k.is_none() && !PyBool_Check(k.ptr())) ++consumed;
   }
   if (ellipses > 1) throw InvalidArgument("an index can only have a single ellipsis ('...')");
   if (consumed > rank)
@@ -68,7 +72,7 @@ Tensor getitem(const Tensor& x, py::handle key) {
   for (py::handle k : items) {
     if (k.ptr() == Py_Ellipsis) {
       for (int i = 0; i < rank - consumed; ++i) full();
-    } else if (k.is_none()) {
+    } else if (k.is_none() || PyBool_Check(k.ptr())) {
       out_shape.push_back(1);
     } else if (PySlice_Check(k.ptr())) {
       Py_ssize_t b, e, s;
@@ -80,7 +84,7 @@ Tensor getitem(const Tensor& x, py::handle key) {
       out_shape.push_back(n);
       ++dim;
     } else if (PyLong_Check(k.ptr()) || PyIndex_Check(k.ptr())) {
-      int64_t i = py::reinterpret_borrow<py::object>(k).cast<int64_t>();
+      int64_t i = int_from_py(k, "index");
       int64_t size = x.shape()[dim];
       if (i < -size || i >= size)
         throw InvalidArgument("index " + std::to_string(i) + " is out of bounds for axis " + std::to_string(dim) +
@@ -97,8 +101,21 @@ Tensor getitem(const Tensor& x, py::handle key) {
   }
   while (dim < rank) full();
   Tensor s = strided_slice(x, begin, end, step);
-  if (Shape(out_shape) == s.shape()) return s;
-  return reshape(s, out_shape);
+  if (Shape(out_shape) != s.shape()) s = reshape(s, out_shape);
+  if (any_false) {
+    // x[False]: the new axis has length 0 (slice the length-1 axis to nothing)
+    std::vector<int64_t> b(out_shape.size(), 0), e(out_shape), st(out_shape.size(), 1);
+    int axis = 0;
+    for (py::handle k : items) {
+      if (k.ptr() == Py_Ellipsis) axis += rank - consumed;
+      else {
+        if (k.ptr() == Py_False) e[size_t(axis)] = 0;
+        if (PySlice_Check(k.ptr()) || k.is_none() || PyBool_Check(k.ptr())) ++axis;  // (an int removes its axis)
+      }
+    }
+    s = strided_slice(s, b, e, st);
+  }
+  return s;
 }
 
 template <class Cls>
@@ -157,6 +174,9 @@ void add_operators(Cls& cls) {
         Tensor t = to_tensor(a);
         if (t.numel() != 1) throw TypeError_("only one-element tensors can be converted to Python scalars");
         note_left_tape(t);
+        // integers exactly (an int64 through a double loses everything past 2**53)
+        if (t.dtype() == DType::Int64) return py::int_(t.data<int64_t>()[0]);
+        if (t.dtype() == DType::Int32 || t.dtype() == DType::Bool) return py::int_(int64_t(t.item()));
         return py::int_(py::reinterpret_steal<py::object>(PyNumber_Long(py::float_(t.item()).ptr())));
       })
       .def("__index__", [](py::handle a) {
@@ -207,7 +227,12 @@ void bind_tensor(py::module_& m) {
         return py::module_::import("numpy").attr(dtype_name(d) == std::string("bool") ? "bool_" : dtype_name(d));
       })
       .def_property_readonly("base_dtype", [](DType d) { return d; })
-;
+      .def_property_readonly("as_datatype_enum", [](DType d) { return int(d); })
+      .def_property_readonly("name", [](DType d) { return std::string(dtype_name(d)); });
+  // gt.DType(n) takes TensorFlow's enum values (DType(9) is int64) and refuses any other
+  // number, as tf.DType does, instead of making a DType no op knows (pybind11's enum takes any
+  // integer). Prepended, so it runs before enum_'s own constructor.
+  dtype_cls.def(py::init([](py::handle v) { return dtype_from_enum_value(v); }), py::arg("type_enum"), py::prepend());
   // Set after enum_ has installed its own: TensorFlow's form, gt.float32.
   dtype_cls.attr("__repr__") = py::cpp_function([](DType d) { return std::string("gt.") + dtype_name(d); },
                                                 py::name("__repr__"), py::is_method(dtype_cls));
@@ -246,8 +271,11 @@ void bind_tensor(py::module_& m) {
            py::arg("initial_value") = py::none(), py::arg("trainable") = true, py::arg("name") = py::none(),
            py::arg("dtype") = py::none())
       .def_property_readonly("shape", [](const Variable& v) { return shape_to_py(v.shape()); })
-      .def_property_readonly("dtype", &Variable::dtype)
-      .def_property_readonly("trainable", &Variable::trainable)
+      // (lambdas taking references, not member pointers: pybind11 checks a reference's object
+      // exists, while a member pointer would be called on a null `this` for an object made
+      // with __new__ and never initialised)
+      .def_property_readonly("dtype", [](const Variable& v) { return v.dtype(); })
+      .def_property_readonly("trainable", [](const Variable& v) { return v.trainable(); })
       .def_property_readonly("name", [](const Variable& v) { return v.name() + ":0"; })
       .def("read_value", [](Variable& v) { return wrap(v.read()); })
       .def("value", [](Variable& v) { return wrap(v.read()); })
@@ -271,6 +299,22 @@ void bind_tensor(py::module_& m) {
                ", numpy=" + numpy_text(v.value()) + ">";
       });
   add_operators(var);
+
+  // `obj.__class__ = gt.Variable` on a Tensor (or the reverse) would make pybind11 read one C++
+  // object as the other: both classes get a `__class__` data descriptor that reads as usual and
+  // refuses assignment. (Set in the type's dict: assigning it through setattr would retype the
+  // class object itself.)
+  for (py::handle cls : {py::handle(tensor), py::handle(var)}) {
+    py::object prop = py::module_::import("builtins").attr("property")(
+        py::cpp_function([](py::handle self) { return py::type::of(self); }),
+        py::cpp_function([](py::handle self, py::handle) {
+          throw TypeError_(std::string("cannot change the class of a ") + Py_TYPE(self.ptr())->tp_name +
+                           " object: its C++ object is of that class");
+        }));
+    auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+    if (PyDict_SetItemString(type->tp_dict, "__class__", prop.ptr()) != 0) throw py::error_already_set();
+    PyType_Modified(type);
+  }
 }
 
 }  // namespace gt::py_bind

@@ -33,6 +33,9 @@ const char* numpy_name(DType d) { return dtype_name(d); }
 // Converts a NumPy array (any layout) to a tensor of `target` dtype, by copy.
 Tensor from_array(py::array arr, DType target) {
   DType src = dtype_from_numpy(arr.dtype());
+  if (target == DType::Bool && src != DType::Bool)
+    throw TypeError_(std::string("cannot convert values of dtype ") + dtype_name(src) +
+                     " to a tensor of dtype bool (compare them, e.g. gt.not_equal(x, 0))");
   if (is_floating(src) && !is_floating(target) && target != DType::Bool) {
     // float -> int only when every value is integral (TensorFlow refuses any fraction)
     py::object ok = numpy().attr("all")(numpy().attr("equal")(numpy().attr("floor")(arr), arr));
@@ -55,8 +58,21 @@ py::object shape_to_py(const Shape& s) {
   return std::move(t);
 }
 
+DType dtype_from_enum_value(py::handle h) {
+  if (!PyLong_Check(h.ptr()) || PyBool_Check(h.ptr()))
+    throw TypeError_("a DType is made from an integer enum value, got " + std::string(py::repr(h)));
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
+  if (overflow || !is_dtype_value(v))
+    throw TypeError_("DType enum value " + std::string(py::repr(h)) +
+                     " is not a dtype gradtape has: float32 (1), float64 (2), int32 (3), int64 (9), bool (10)");
+  return DType(v);
+}
+
 DType dtype_from_py(py::handle h) {
   if (py::isinstance<DType>(h)) return h.cast<DType>();
+  if (h.is_none()) throw TypeError_("a dtype is required, got None");
+  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return dtype_from_enum_value(h);  // tf.as_dtype(1)
   if (py::isinstance<py::str>(h)) {
     std::string s = h.cast<std::string>();
     if (s == "float32") return DType::Float32;
@@ -96,6 +112,44 @@ bool is_variable(py::handle h) {
 
 bool is_tensor_like(py::handle h) { return is_tensor(h) || is_variable(h); }
 
+Variable& variable_ref(py::handle h) {
+  // An instance made with Variable.__new__ and never initialised has no C++ object: refuse it
+  // here rather than read through a null value pointer.
+  static py::detail::type_info* ti = py::detail::get_type_info(typeid(Variable));
+  auto* inst = reinterpret_cast<py::detail::instance*>(h.ptr());
+  py::detail::value_and_holder vh = inst->get_value_and_holder(ti, /*throw_if_missing=*/false);
+  if (!vh || !vh.holder_constructed() || !vh.value_ptr())
+    throw TypeError_("this gt.Variable was never initialised (made with __new__ without __init__)");
+  return *static_cast<Variable*>(vh.value_ptr());
+}
+
+namespace {
+// A nested list of Python ints only, one of which is outside int64: NumPy would make it float64
+// (or uint64, or object) and lose the value; TensorFlow refuses it. A list that holds a float is
+// a float list and converts as one.
+void check_python_ints_fit(py::handle h) {
+  py::object too_big;
+  bool any_float = false;
+  std::vector<py::handle> todo{h};
+  while (!todo.empty() && !any_float) {
+    py::handle x = todo.back();
+    todo.pop_back();
+    if (PyList_Check(x.ptr()) || PyTuple_Check(x.ptr())) {
+      for (py::handle item : x) todo.push_back(item);
+    } else if (PyLong_Check(x.ptr()) && !PyBool_Check(x.ptr())) {
+      int overflow = 0;
+      PyLong_AsLongLongAndOverflow(x.ptr(), &overflow);
+      if (overflow && !too_big) too_big = py::reinterpret_borrow<py::object>(x);
+    } else {
+      any_float = true;
+    }
+  }
+  if (too_big && !any_float)
+    throw InvalidArgument("cannot convert a list holding the integer " + std::string(py::repr(too_big)) +
+                          " to a tensor: it is out of the int64 range");
+}
+}  // namespace
+
 Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> dtype) {
   if (is_tensor(h)) {
     Tensor t(h.cast<std::shared_ptr<TensorImpl>>());
@@ -105,7 +159,7 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
     return t;
   }
   if (is_variable(h)) {
-    Tensor t = h.cast<Variable&>().read();
+    Tensor t = variable_ref(h).read();
     if (dtype && *dtype != t.dtype())
       throw InvalidArgument(std::string("variable of dtype ") + dtype_name(t.dtype()) +
                             " cannot be converted to requested dtype " + dtype_name(*dtype));
@@ -138,6 +192,8 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
     if (dtype) d = *dtype;
     else if (hint && *hint != DType::Bool) d = *hint;
     else d = (v >= std::numeric_limits<int32_t>::min() && v <= std::numeric_limits<int32_t>::max()) ? DType::Int32 : DType::Int64;
+    if (d == DType::Bool)
+      throw TypeError_("cannot convert " + std::string(py::repr(h)) + " to a tensor of dtype bool");
     if (d == DType::Int32 && (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()))
       throw InvalidArgument("integer " + std::to_string(v) + " is out of the int32 range");
     if (d == DType::Int64) {
@@ -156,6 +212,13 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
   } catch (py::error_already_set& e) {
     throw TypeError_("cannot convert " + std::string(py::str(py::type::of(h).attr("__name__"))) +
                      " to a tensor: " + e.what());
+  }
+  if (!is_ndarray && !is_numpy_scalar) {
+    const char kind = arr.dtype().kind();
+    // (a float list is walked only when it holds a value past int64, which an int list had to)
+    if (kind == 'O' || kind == 'u' ||
+        (kind == 'f' && arr.size() && numpy().attr("max")(numpy().attr("abs")(arr)).cast<double>() >= 9.2e18))
+      check_python_ints_fit(h);
   }
   if (arr.dtype().kind() == 'O' || arr.dtype().kind() == 'U' || arr.dtype().kind() == 'S')
     throw TypeError_("cannot convert " + std::string(py::repr(h)).substr(0, 80) + " to a tensor");
@@ -220,6 +283,24 @@ py::array to_numpy(const Tensor& t) {
   return arr;
 }
 
+int64_t int_from_py(py::handle h, const char* what) {
+  const bool python_int = PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr());
+  if (python_int || py::isinstance(h, numpy().attr("integer"))) {
+    int overflow = 0;
+    py::object as_int = python_int ? py::reinterpret_borrow<py::object>(h) : py::reinterpret_steal<py::object>(PyNumber_Index(h.ptr()));
+    if (!as_int) throw py::error_already_set();
+    long long v = PyLong_AsLongLongAndOverflow(as_int.ptr(), &overflow);
+    if (overflow) throw InvalidArgument(std::string(what) + ": " + std::string(py::repr(h)) + " is out of the int64 range");
+    return v;
+  }
+  if (is_tensor_like(h)) {
+    Tensor t = to_tensor(h);
+    if (is_integer(t.dtype()) && t.numel() == 1)
+      return t.dtype() == DType::Int32 ? t.data<int32_t>()[0] : t.data<int64_t>()[0];
+  }
+  throw TypeError_(std::string(what) + " must be an integer, got " + std::string(py::repr(h)).substr(0, 80));
+}
+
 std::vector<int64_t> ints_from_py(py::handle h, const char* what) {
   std::vector<int64_t> v;
   if (is_tensor_like(h) || py::isinstance<py::array>(h)) {
@@ -230,12 +311,12 @@ std::vector<int64_t> ints_from_py(py::handle h, const char* what) {
       v.push_back(t.dtype() == DType::Int32 ? t.data<int32_t>()[i] : t.data<int64_t>()[i]);
     return v;
   }
-  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return {h.cast<int64_t>()};
+  if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return {int_from_py(h, what)};
   if (py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h)) {
     for (py::handle item : h) {
       if (!PyLong_Check(item.ptr()) && !py::isinstance(item, numpy().attr("integer")))
         throw TypeError_(std::string(what) + " must be integers, got " + std::string(py::repr(item)));
-      v.push_back(item.cast<int64_t>());
+      v.push_back(int_from_py(item, what));
     }
     return v;
   }

@@ -11,14 +11,54 @@
 
 namespace py = pybind11;
 
+// Objects made with Class.__new__ and never initialised. pybind11 hands such an object's
+// methods a lazily allocated, uninitialised C++ value as `self`, so any use would read garbage.
+// GT_REFUSE_UNINITIALISED(T) gives T a caster that refuses them with a TypeError; every class
+// the module binds declares it (below, and beside the classes local to a binding file), so no
+// bound method or property, however it takes `self`, can see such an object.
+namespace pybind11::detail {
+template <class T>
+class initialised_only_caster : public type_caster_base<T> {
+ public:
+  bool load(handle src, bool convert) {
+    if (!type_caster_base<T>::load(src, convert)) return false;
+    if (src && !src.is_none()) {
+      static type_info* ti = get_type_info(typeid(T));
+      if (ti && PyObject_TypeCheck(src.ptr(), ti->type)) {
+        value_and_holder vh = reinterpret_cast<instance*>(src.ptr())->get_value_and_holder(ti, false);
+        if (vh && !vh.holder_constructed())
+          throw type_error(std::string("this ") + ti->type->tp_name +
+                           " object was never initialised (made with __new__ without __init__)");
+      }
+    }
+    return true;
+  }
+};
+}  // namespace pybind11::detail
+#define GT_REFUSE_UNINITIALISED(T) \
+  namespace pybind11::detail {     \
+  template <>                       \
+  class type_caster<T> : public initialised_only_caster<T> {}; \
+  }
+
+GT_REFUSE_UNINITIALISED(gt::TensorImpl)
+GT_REFUSE_UNINITIALISED(gt::Variable)
+GT_REFUSE_UNINITIALISED(gt::Tape)
+GT_REFUSE_UNINITIALISED(gt::DType)
+
 namespace gt::py_bind {
 
 // A DType from a DType, a string ('float32'), a NumPy dtype or type; TypeError otherwise.
 DType dtype_from_py(py::handle h);
+// A DType from TensorFlow's DataType enum value (1 float32, 2 float64, 3 int32, 9 int64, 10 bool);
+// TypeError for any other value.
+DType dtype_from_enum_value(py::handle h);
 // Whether h is a gradtape Tensor, a Variable, or either (cached type checks).
 bool is_tensor(py::handle h);
 bool is_variable(py::handle h);
 bool is_tensor_like(py::handle h);
+// The C++ Variable of a gradtape Variable; TypeError when its C++ part was never built.
+Variable& variable_ref(py::handle h);
 // Converts a Python value to a tensor. `hint` is the dtype of the other operand (a Python
 // scalar takes it); `dtype` is a requested dtype (values are converted to it).
 Tensor to_tensor(py::handle h, std::optional<DType> hint = std::nullopt,
@@ -30,6 +70,9 @@ py::array to_numpy(const Tensor& t);
 // An axis argument: None (all), an int, a list/tuple of ints, or an integer tensor.
 Axes axes_from_py(py::handle h);
 std::vector<int64_t> ints_from_py(py::handle h, const char* what);
+// One integer argument (a Python or NumPy int, or a one-element integer tensor); TypeError
+// naming `what` (e.g. "softmax: axis") otherwise, InvalidArgument past int64.
+int64_t int_from_py(py::handle h, const char* what);
 // Runs f() with the GIL released. Not pybind11's gil_scoped_release: its destructor is
 // noexcept, and at interpreter exit re-taking the GIL ends a daemon thread by unwinding its
 // stack (pthread_exit), which through a noexcept destructor aborts the process.

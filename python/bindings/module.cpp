@@ -13,6 +13,7 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "gradtape's C++ core: tensors, ops with their gradients, and the tape";
   static py::exception<gt::InvalidArgument> invalid_argument(m, "InvalidArgumentError", PyExc_ValueError);
   static py::exception<gt::UnconnectedError> unconnected(m, "UnconnectedGradientsError", invalid_argument.ptr());
+  static py::exception<gt::ResourceExhausted> exhausted(m, "ResourceExhaustedError", PyExc_MemoryError);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -24,6 +25,19 @@ PYBIND11_MODULE(_core, m) {
       py::set_error(PyExc_TypeError, e.what());
     } catch (const gt::TapeError& e) {
       py::set_error(PyExc_RuntimeError, e.what());
+    } catch (const gt::ResourceExhausted& e) {
+      py::set_error(exhausted, e.what());
+    } catch (const std::bad_alloc&) {
+      py::set_error(exhausted, "OOM: the system could not allocate the memory this operation needs");
+    } catch (const std::length_error& e) {
+      py::set_error(exhausted, (std::string("OOM: a buffer this operation needs is too large (") + e.what() + ")").c_str());
+    } catch (const py::cast_error& e) {
+      // A bound method called on an object whose C++ part was never built (made with
+      // Class.__new__ and no __init__), or an argument of the wrong kind.
+      const std::string msg = std::string("an argument (or self) is not a usable gradtape object: it is of the "
+                                          "wrong type, or it was made with __new__ and never initialised (") +
+                              e.what() + ")";
+      py::set_error(PyExc_TypeError, msg.c_str());
     }
   });
   // Ctrl-C during a long backward pass: the sweep polls Python's signal handlers (it runs

@@ -1,4 +1,4 @@
 """Exceptions, named as TensorFlow names them."""
-from ._core import InvalidArgumentError, UnconnectedGradientsError
+from ._core import InvalidArgumentError, ResourceExhaustedError, UnconnectedGradientsError
 
-__all__ = ["InvalidArgumentError", "UnconnectedGradientsError"]
+__all__ = ["InvalidArgumentError", "ResourceExhaustedError", "UnconnectedGradientsError"]

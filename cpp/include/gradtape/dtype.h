@@ -6,7 +6,13 @@
 
 namespace gt {
 
-enum class DType : uint8_t { Float32 = 0, Float64 = 1, Int32 = 2, Int64 = 3, Bool = 4 };
+// The values are TensorFlow's DataType enum values (types.proto), so that code building dtypes
+// from TF's numbers (tf.DType(9) is int64, tf.as_dtype(1) float32) gets the same dtype here.
+enum class DType : uint8_t { Float32 = 1, Float64 = 2, Int32 = 3, Int64 = 9, Bool = 10 };
+
+// Whether `v` is the enum value of a DType gradtape has (anything else is refused at the
+// boundary, never cast into a DType).
+constexpr bool is_dtype_value(int64_t v) { return v == 1 || v == 2 || v == 3 || v == 9 || v == 10; }
 
 constexpr size_t dtype_size(DType d) {
   switch (d) {

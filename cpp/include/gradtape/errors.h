@@ -1,7 +1,9 @@
 #pragma once
 // The core's exceptions. The Python bindings map InvalidArgument to
-// gradtape.errors.InvalidArgumentError (a ValueError), TypeError_ to TypeError and
-// TapeError to RuntimeError; nothing in the core aborts the process on bad input.
+// gradtape.errors.InvalidArgumentError (a ValueError), TypeError_ to TypeError,
+// ResourceExhausted (and std::bad_alloc) to gradtape.errors.ResourceExhaustedError (a
+// MemoryError) and TapeError to RuntimeError; nothing in the core aborts the process on bad
+// input.
 #include <stdexcept>
 #include <string>
 
@@ -14,6 +16,11 @@ struct InvalidArgument : std::invalid_argument {
 // A value of the wrong kind altogether (e.g. a float where an integer tensor is needed).
 struct TypeError_ : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
+};
+// A tensor too large to allocate: its byte count overflows or exceeds kMaxTensorBytes, or the
+// allocation failed (TensorFlow's ResourceExhaustedError, "OOM when allocating").
+struct ResourceExhausted : std::runtime_error {
+  using std::runtime_error::runtime_error;
 };
 // A misuse of a tape (second gradient on a non-persistent tape, ...).
 struct TapeError : std::runtime_error {

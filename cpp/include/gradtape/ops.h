@@ -21,6 +21,8 @@ Tensor ones(const Shape& shape, DType dtype = DType::Float32);
 Tensor zeros_like(const Tensor& x);
 Tensor ones_like(const Tensor& x);
 Tensor range(double start, double limit, double delta, DType dtype);
+// Integer range, exact for every int64 (int32 or int64 dtype; values must fit the dtype).
+Tensor range_int(int64_t start, int64_t limit, int64_t delta, DType dtype);
 Tensor from_data(const void* data, DType dtype, const Shape& shape);  // copies
 Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype);
 
@@ -103,6 +105,11 @@ Tensor strided_slice_grad(const Tensor& g, const Shape& input_shape,
                           const std::vector<int64_t>& begin, const std::vector<int64_t>& end,
                           const std::vector<int64_t>& step);
 Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t dim);
+// Exclusive products along the last axis: out[..., i] = product of x[..., k] for k != i, from
+// prefix and suffix products (no division). reduce_prod's gradient.
+Tensor prod_others(const Tensor& x);
+// Its vjp: out[..., j] = sum over i != j of g[..., i] times the product of x[..., k], k not i or j.
+Tensor prod_others_grad(const Tensor& x, const Tensor& g);
 Tensor boolean_mask(const Tensor& x, const Tensor& mask);
 
 // ---- nn ----

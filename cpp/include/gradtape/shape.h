@@ -37,6 +37,13 @@ class Shape {
   int rank_ = 0;
 };
 
+// The one checked size computation: every tensor (stored, deferred or a view) gets its element
+// count from here when it is made, so no later `numel * itemsize` can wrap. Throws
+// InvalidArgument for a negative dimension or an element count past int64, and
+// ResourceExhausted when the byte count (elements x `itemsize`) is over kMaxTensorBytes.
+constexpr int64_t kMaxTensorBytes = int64_t(1) << 46;  // 64 TiB: past any machine's memory
+int64_t checked_numel(const Shape& s, size_t itemsize, const char* what = "tensor");
+
 // Row-major strides (in elements) of a contiguous tensor of this shape.
 void contiguous_strides(const Shape& s, int64_t* strides);
 // NumPy broadcasting of two shapes; throws InvalidArgument naming `op` and both shapes.
