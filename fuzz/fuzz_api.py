@@ -9,7 +9,9 @@ gradient whose grad_fn misbehaves, or a config switch -- and builds its argument
 input: shapes (empty, huge like 2**40, negative, rank up to 10), dtypes (the five gradtape
 dtypes plus NumPy float16/uint8/complex/object/str, big-endian and strided arrays), axes (in and
 out of range, duplicates, lists, tensors, None), values with NaN/inf, Python scalars, None and
-wrong types (strings, dicts, functions, objects).
+wrong types (strings, dicts, functions, objects), and hostile objects: instances made with
+Class.__new__ and never initialised, instances retyped by assigning __class__, subclasses of
+Tensor and Variable, DType enum values in and out of range.
 
 The contract checked: every call returns or raises an `Exception`. The process must never
 crash, abort or hang -- a crash kills this process, which IS the failure signal, so each call
@@ -210,6 +212,9 @@ class Gen:
                                        np.float32, np.float64, np.int32, np.int64, np.bool_, np.dtype(">f8"),
                                        np.longdouble, np.datetime64])),
             (3, lambda: self.s.choice([None, float, int, bool, 5, 3.5, {}, (lambda: 0), _Opaque()])),
+            # TF's enum values and others (gt.DType refuses those it has no dtype for)
+            (2, lambda: gt.DType(self.s.choice([1, 2, 3, 9, 10, 0, 4, 19, 99, 255, 256, -1, 2**40]))),
+            (1, lambda: gt.DType.__new__(gt.DType)),
         ])()
 
     def axis(self):
@@ -312,9 +317,11 @@ class Gen:
     def value(self, depth=0):
         gt = self.gt
         kind = self.s.weighted([(14, "tensor"), (4, "variable"), (6, "numpy"), (6, "scalar"), (3, "list"),
-                                (2, "huge_empty"), (3, "wrong"), (1, "none")])
+                                (2, "huge_empty"), (3, "wrong"), (1, "none"), (2, "hostile")])
         if kind == "tensor":
             return self.tensor()
+        if kind == "hostile":
+            return self.hostile_object()
         if kind == "variable":
             return gt.Variable(self.tensor(), trainable=self.s.coin(3, 4))
         if kind == "numpy":
@@ -330,6 +337,20 @@ class Gen:
         return self.s.choice(["abc", "", {"a": 1}, {}, (lambda x: x), print, _Opaque(), _BadArray(),
                               _LyingSequence(), b"bytes", bytearray(b"\x00" * 8), range(3), slice(1, 2),
                               Ellipsis, object, np, [gt.constant(1.0), "x"], (gt.constant([1.0]), 2.0)])
+
+    def hostile_object(self):
+        """Objects a careless or hostile program can make: never initialised (Class.__new__),
+        user subclasses of Tensor and Variable (initialised or not), a DType made without __init__."""
+        gt = self.gt
+
+        class SubTensorUser(gt.Variable):
+            pass
+
+        return self.s.choice([
+            lambda: gt.Tensor.__new__(gt.Tensor), lambda: gt.Variable.__new__(gt.Variable),
+            lambda: SubTensorUser(self.tensor(dtype=np.float32)), lambda: SubTensorUser.__new__(SubTensorUser),
+            lambda: gt.DType.__new__(gt.DType), lambda: gt.GradientTape.__new__(gt.GradientTape),
+        ])()
 
     def float_tensor_pair(self):
         """Two float tensors of broadcast-compatible shapes (a call likely to get deep)."""
@@ -418,6 +439,22 @@ def _build_ops(gt):
     ops["transpose"] = lambda g: gt.transpose(g.value(), **_kwargs(g, perm=lambda: g.s.choice([g.axis, g.shape])(),
                                                                     conjugate=g.flag))
     ops["reshape"] = lambda g: gt.reshape(g.value(), g.shape())
+
+    def retype(g):
+        obj = g.s.choice([g.tensor, lambda: gt.Variable(g.tensor())])()
+        obj.__class__ = g.s.choice([gt.Tensor, gt.Variable, gt.GradientTape, object])
+        return obj * 2
+
+    ops["retype"] = retype
+
+    def method_of_uninitialised(g):
+        cls = g.s.choice([gt.Tensor, gt.Variable, gt.GradientTape, gt.DType])
+        obj = cls.__new__(cls)
+        names = sorted(n for n in dir(cls) if n not in ("__new__", "__init_subclass__", "__class__", "__init__"))
+        attr = getattr(obj, g.s.choice(names))
+        return attr(*[g.value() for _ in range(g.s.int_in(0, 2))]) if callable(attr) else attr
+
+    ops["method_of_uninitialised"] = method_of_uninitialised
     ops["expand_dims"] = lambda g: gt.expand_dims(g.value(), g.axis())
     ops["squeeze"] = lambda g: gt.squeeze(g.value(), **_kwargs(g, axis=g.axis))
     ops["broadcast_to"] = lambda g: gt.broadcast_to(g.value(), g.shape())

@@ -194,6 +194,23 @@ def test_uninitialised_objects_raise_type_error_from_every_method():
     assert "NO ERROR" not in out and "odd" not in out, out
 
 
+def test_pickle_and_copy_are_by_value():
+    import copy
+    import pickle
+    t = gt.constant([[1.5, -2.0]], dtype=gt.float64)
+    v = gt.Variable([1, 2], name="w", trainable=False)
+    for f in (lambda o: pickle.loads(pickle.dumps(o)), copy.copy, copy.deepcopy):
+        t2, v2 = f(t), f(v)
+        assert type(t2) is gt.Tensor and t2.dtype == gt.float64 and t2.numpy().tolist() == [[1.5, -2.0]]
+        assert type(v2) is gt.Variable and v2.name == "w:0" and not v2.trainable and v2.numpy().tolist() == [1, 2]
+        assert f(gt.int64) == gt.int64
+    for obj in (gt.GradientTape(), gt.Tensor.__new__(gt.Tensor), gt.Variable.__new__(gt.Variable)):
+        with pytest.raises(TypeError):
+            pickle.dumps(obj)
+    with pytest.raises(TypeError):
+        copy.copy(gt.Tensor.__new__(gt.Tensor))
+
+
 def test_retyping_between_tensor_and_variable_is_refused():
     t = gt.constant([1.0, 2.0])
     v = gt.Variable([1.0, 2.0])

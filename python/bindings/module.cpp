@@ -34,9 +34,11 @@ PYBIND11_MODULE(_core, m) {
     } catch (const py::cast_error& e) {
       // A bound method called on an object whose C++ part was never built (made with
       // Class.__new__ and no __init__), or an argument of the wrong kind.
-      const std::string msg = std::string("an argument (or self) is not a usable gradtape object: it is of the "
-                                          "wrong type, or it was made with __new__ and never initialised (") +
-                              e.what() + ")";
+      const bool uninitialised = std::string(e.what()).find("non-held") != std::string::npos;
+      const std::string msg =
+          uninitialised ? std::string("this gradtape object was never initialised (made with __new__ without __init__)")
+                        : std::string("an argument (or self) is not a usable gradtape object: it is of the wrong type, "
+                                      "or it was made with __new__ and never initialised (") + e.what() + ")";
       py::set_error(PyExc_TypeError, msg.c_str());
     }
   });

@@ -46,6 +46,40 @@ def _iter_first_axis(self):
 Tensor.__iter__ = _iter_first_axis
 Variable.__iter__ = _iter_first_axis
 
+
+# pickle, copy and deepcopy: by value (the C++ objects cannot be rebuilt field by field; the
+# default protocol would make an uninitialised instance, and pybind11 aborts on that path).
+def _rebuild_tensor(array, dtype_enum):
+    return constant(array, dtype=DType(dtype_enum))
+
+
+def _rebuild_variable(array, dtype_enum, trainable, name):
+    return Variable(array, trainable=trainable, name=name, dtype=DType(dtype_enum))
+
+
+def _reduce_tensor(self, protocol=None):
+    return _rebuild_tensor, (self.numpy(), self.dtype.as_datatype_enum)
+
+
+def _reduce_variable(self, protocol=None):
+    name = self.name[:-2] if self.name.endswith(":0") else self.name
+    return _rebuild_variable, (self.numpy(), self.dtype.as_datatype_enum, self.trainable, name)
+
+
+def _reduce_dtype(self, protocol=None):
+    return DType, (self.as_datatype_enum,)
+
+
+def _not_picklable(self, protocol=None):
+    raise TypeError("cannot pickle or copy a %s: it holds a recording" % type(self).__name__)
+
+
+for _cls, _reduce in ((Tensor, _reduce_tensor), (Variable, _reduce_variable), (DType, _reduce_dtype),
+                      (_core._Tape, _not_picklable), (_core._PauseRecording, _not_picklable),
+                      (_core._VariableAccessLog, _not_picklable)):
+    _cls.__reduce__ = _reduce
+    _cls.__reduce_ex__ = _reduce
+
 float32 = DType.float32
 float64 = DType.float64
 int32 = DType.int32
