@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <functional>
+#include <limits>
 #include <string>
 #include <thread>
 #include <vector>
@@ -374,6 +375,39 @@ TEST(bad_sizes_throw_before_allocating) {
   CHECK_THROWS(Tensor::empty(DType::Float32, Shape({int64_t(1) << 40, int64_t(1) << 40})), InvalidArgument);
   CHECK_THROWS(reshape(vec({1, 2}), {3}), InvalidArgument);
   CHECK_THROWS(gather(vec({1, 2}), scalar(5, DType::Int32)), InvalidArgument);
+  // every path that makes a tensor goes through the one checked byte count: deferred, views, fills
+  const int64_t g31 = int64_t(1) << 31, g62 = int64_t(1) << 62;
+  CHECK_THROWS(broadcast_to(vec({1}, DType::Float32), Shape({g31, g31})), ResourceExhausted);
+  CHECK_THROWS(fill(Shape({g62}), 1.0, DType::Float32), ResourceExhausted);
+  CHECK_THROWS(exp(broadcast_to(vec({1}), Shape({g62}))), ResourceExhausted);
+  CHECK_THROWS(zeros(Shape({g62, 2}), DType::Bool), InvalidArgument);  // 2**63 elements: past int64
+  CHECK_THROWS(range_int(0, std::numeric_limits<int64_t>::max(), 1, DType::Int64), ResourceExhausted);
+}
+
+TEST(integer_range_is_exact) {
+  const int64_t big = (int64_t(1) << 62) + 1;
+  Tensor r = range_int(big, big + 3, 1, DType::Int64);
+  CHECK(r.numel() == 3 && r.data<int64_t>()[2] == big + 2);
+  Tensor wide = range_int(std::numeric_limits<int64_t>::min(), std::numeric_limits<int64_t>::max(), int64_t(1) << 62, DType::Int64);
+  CHECK(wide.numel() == 4 && wide.data<int64_t>()[3] == (int64_t(1) << 62));
+  CHECK_THROWS(range_int(0, int64_t(1) << 40, int64_t(1) << 39, DType::Int32), InvalidArgument);
+}
+
+TEST(reduce_prod_gradient_divides_by_nothing) {
+  Tape tape;
+  Tensor x = vec({1e30, 1e30, 1e-30}, DType::Float32);
+  tape.push();
+  tape.watch(x);
+  Tensor y = reduce_prod(x);
+  tape.pop();
+  Tensor g = tape.gradient({y}, {Source(x)})[0];
+  CHECK_NEAR(at(g, 0), 1.0, 1e-6);
+  CHECK_NEAR(at(g, 1), 1.0, 1e-6);
+  CHECK(std::isinf(at(g, 2)));
+  Tensor others = prod_others(vec({0, 2, 3, 0}));
+  CHECK(at(others, 0) == 0 && at(others, 1) == 0 && at(others, 3) == 0);
+  Tensor single = prod_others(vec({0, 2, 3}));
+  CHECK(at(single, 0) == 6 && at(single, 1) == 0);
 }
 
 }  // namespace
