@@ -13,6 +13,9 @@ SCRIPT = textwrap.dedent("""
         y = x
         for _ in range(300_000):
             y = y * 1.000001
+    t0 = time.perf_counter()
+    tape.gradient(y, x)
+    print("one gradient %.3f s" % (time.perf_counter() - t0))
     threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
     start = time.perf_counter()
     try:
@@ -31,11 +34,15 @@ SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_sigint_during_backward_raises_keyboard_interrupt_within_a_second():
-    r = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=120)
+def test_sigint_during_backward_raises_keyboard_interrupt_promptly():
+    # "Promptly": within the sweep that was running, not after the loop of 1000 sweeps. (A
+    # bound relative to one sweep's time, not a fixed time: under the sanitizers on a busy
+    # machine one sweep takes seconds.)
+    r = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     lines = r.stdout.split("\n")
+    one = float([line for line in lines if line.startswith("one gradient")][0].split()[2])
     interrupted = [line for line in lines if line.startswith("interrupted after")]
     assert interrupted, r.stdout
-    assert float(interrupted[0].split()[2]) < 1.0
+    assert float(interrupted[0].split()[2]) < 2 * one + 1.0, r.stdout
     assert "usable" in lines

@@ -246,19 +246,14 @@ void bind_ops(py::module_& m) {
     // Integer arguments (Python ints, integer tensors) take the exact int64 path: the dtype is
     // int32 when every value fits it, else int64, as TensorFlow infers it.
     auto int_value = [](py::handle h) -> std::optional<int64_t> {
-      if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) {
-        int overflow = 0;
-        long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
-        if (overflow) throw InvalidArgument("range: " + std::string(py::repr(h)) + " is out of the int64 range");
-        return v;
-      }
       if (is_tensor_like(h)) {
         Tensor t = to_tensor(h);
         if (t.numel() != 1) throw InvalidArgument("range: start, limit and delta must be scalars, got shape " + t.shape().str());
-        if (t.dtype() == DType::Int64) return t.data<int64_t>()[0];
-        if (t.dtype() == DType::Int32) return t.data<int32_t>()[0];
+        if (!is_integer(t.dtype())) return std::nullopt;
+      } else if (!PyLong_Check(h.ptr()) || PyBool_Check(h.ptr())) {
+        return std::nullopt;
       }
-      return std::nullopt;
+      return int_from_py(h, "range");
     };
     std::optional<DType> d = opt_dtype(dtype);
     const py::handle args[3] = {start, limit, delta};
