@@ -36,13 +36,22 @@ struct Buffers {
   T* s_out[3] = {};
 };
 
+// Keras's ops.cast(x, dtype) of a Python float goes through float32 first (convert_to_tensor
+// makes a float32 tensor, then the cast); a Python float that meets a tensor in arithmetic
+// takes the tensor's dtype directly. Which hyperparameters take which path is Keras's; it
+// matters only for float64 variables.
+template <class T>
+T keras_cast(double x) {
+  return T(float(x));
+}
+
 // The scalars of a step in T, computed as Keras computes them (each rounded to T).
 template <class T>
 struct Scalars {
   T lr, wd, clip, gmul, gdiv;
   bool decay;
   explicit Scalars(const Hyper& h)
-      : lr(T(h.learning_rate)), wd(T(h.weight_decay)), clip(T(h.clip_value)), gmul(T(h.grad_mul)),
+      : lr(T(h.learning_rate)), wd(keras_cast<T>(h.weight_decay)), clip(T(h.clip_value)), gmul(T(h.grad_mul)),
         gdiv(T(h.grad_div)), decay(h.weight_decay != 0.0) {}
   // clip, then scale: g * mul / div (exact no-ops at their defaults)
   T grad(T g) const { return std::min(std::max(g, -clip), clip) * gmul / gdiv; }
@@ -61,7 +70,7 @@ void run(Algorithm alg, const Hyper& h, const Buffers<T>& b, int64_t n) {
     T* p_out = b.p_out;
     switch (alg) {
       case Algorithm::SGD: {
-        const T mom = T(h.momentum);
+        const T mom = keras_cast<T>(h.momentum);
         if (b.s_in[0] == nullptr) {  // p -= g * lr
 #pragma omp simd
           for (int64_t i = lo; i < hi; ++i) p_out[i] = sc.decayed(p_in[i]) - sc.grad(g_[i]) * sc.lr;
@@ -83,7 +92,7 @@ void run(Algorithm alg, const Hyper& h, const Buffers<T>& b, int64_t n) {
         // alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t); m += (g - m)(1 - beta_1);
         // v += (g^2 - v)(1 - beta_2); amsgrad: v_hat = max(v_hat, v), v = v_hat;
         // p -= m * alpha / (sqrt(v) + epsilon)
-        const T b1p = std::pow(T(h.beta_1), local_step), b2p = std::pow(T(h.beta_2), local_step);
+        const T b1p = std::pow(keras_cast<T>(h.beta_1), local_step), b2p = std::pow(keras_cast<T>(h.beta_2), local_step);
         const T alpha = sc.lr * std::sqrt(one - b2p) / (one - b1p);
         const T c1 = T(1.0 - h.beta_1), c2 = T(1.0 - h.beta_2), eps = T(h.epsilon);
         const T* m_in = b.s_in[0];
@@ -188,7 +197,7 @@ void run(Algorithm alg, const Hyper& h, const Buffers<T>& b, int64_t n) {
       }
       case Algorithm::Adamax: {
         // m += (g - m)(1 - beta_1); u = max(beta_2 u, |g|); p -= lr m / ((1 - beta_1^t)(u + eps))
-        const T b1p = std::pow(T(h.beta_1), local_step);
+        const T b1p = std::pow(keras_cast<T>(h.beta_1), local_step);
         const T c1 = T(1.0 - h.beta_1), b2 = T(h.beta_2), eps = T(h.epsilon);
         const T* m_in = b.s_in[0];
         const T* u_in = b.s_in[1];
@@ -211,7 +220,7 @@ void run(Algorithm alg, const Hyper& h, const Buffers<T>& b, int64_t n) {
         // m += (g - m)(1 - beta_1); v += (g^2 - v)(1 - beta_2);
         // m_hat = u_t1 m / (1 - P1) + (1 - u_t) g / (1 - P); v_hat = v / (1 - beta_2^t);
         // p -= m_hat lr / (sqrt(v_hat) + eps)
-        const T b1 = T(h.beta_1), b2 = T(h.beta_2), decay = T(0.96), half = T(0.5);
+        const T b1 = keras_cast<T>(h.beta_1), b2 = keras_cast<T>(h.beta_2), decay = keras_cast<T>(0.96), half = T(0.5);
         const T next_step = T(h.iterations + 2);
         const T u_t = b1 * (one - half * std::pow(decay, local_step));
         const T u_t1 = b1 * (one - half * std::pow(decay, next_step));
@@ -236,7 +245,7 @@ void run(Algorithm alg, const Hyper& h, const Buffers<T>& b, int64_t n) {
       }
       case Algorithm::Lion: {
         // p -= lr sign(m beta_1 + g (1 - beta_1)); m = m beta_2 + g (1 - beta_2)
-        const T b1 = T(h.beta_1), b2 = T(h.beta_2);
+        const T b1 = keras_cast<T>(h.beta_1), b2 = keras_cast<T>(h.beta_2);
         const T* m_in = b.s_in[0];
         T* m_out = b.s_out[0];
 #pragma omp simd

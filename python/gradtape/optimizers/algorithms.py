@@ -3,7 +3,7 @@ pass, gradtape/optim.h, where the formulas are written out)."""
 import numpy as np
 
 from .. import _core
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _auto_name
 
 _A = _core._OptimAlgorithm
 
@@ -195,14 +195,17 @@ class Nadam(Optimizer):
         self.beta_1, self.beta_2, self.epsilon = beta_1, beta_2, epsilon
         self._u_product = None
 
+    def _slot_groups(self):
+        return [(["momentum", "velocity"], 0.0)]
+
     def build(self, var_list):
         if self.built:
             return
         var_list = list(var_list)
         dtype = var_list[0].dtype if var_list else _core.as_dtype("float32")
         super().build(var_list)
-        self._u_product = _core.Variable(1.0, trainable=False, name="u_product", dtype=dtype)
-        self._u_product.path = "%s/u_product" % self.name
+        # Keras's unnamed scalar (path "nadam/variable", "nadam/variable_1", ...), last in `variables`
+        self._u_product = self._new_variable(1.0, dtype, _auto_name("Variable"))
 
     def _before_step(self, iterations):
         # u_product *= beta_1 * (1 - 0.5 * 0.96^t), t = iterations + 1, in u_product's dtype

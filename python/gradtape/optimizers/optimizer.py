@@ -25,9 +25,15 @@ _int64 = _core.as_dtype("int64")
 _name_uids = {}
 
 
+def _snake(name):
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
 def _auto_name(cls_name):
-    """snake_case of the class name, numbered from the second instance on (Keras's naming)."""
-    base = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", cls_name).lower()
+    """snake_case of the class name, numbered from the second instance on (Keras's naming:
+    RMSprop -> rm_sprop, rm_sprop_1, ...)."""
+    base = _snake(cls_name)
     n = _name_uids.get(base, 0)
     _name_uids[base] = n + 1
     return base if n == 0 else "%s_%d" % (base, n)
@@ -60,7 +66,9 @@ class Optimizer:
         if sum(a is not None for a in (clipnorm, clipvalue, global_clipnorm)) > 1:
             raise ValueError("Only one of `clipnorm`, `clipvalue` and `global_clipnorm` can be set. Received: "
                              "clipnorm=%s, clipvalue=%s, global_clipnorm=%s" % (clipnorm, clipvalue, global_clipnorm))
-        self.name = name if name is not None else _auto_name(type(self).__name__)
+        self.name = name if name is not None else _snake(type(self).__name__)
+        # the scope of the variables' paths ("adam/iteration"), unique per optimizer as Keras's
+        self._scope = _auto_name(type(self).__name__)
         self.weight_decay = weight_decay
         self.clipnorm = clipnorm
         self.clipvalue = clipvalue
@@ -101,7 +109,7 @@ class Optimizer:
         else:
             v = _core.Variable(_core.fill(list(shape), _core.cast(_core.constant(value), dtype)),
                                trainable=False, name=name, dtype=dtype)
-        v.path = "%s/%s" % (self.name, name)
+        v.path = "%s/%s" % (self._scope, name)
         self._variables.append(v)
         return v
 
