@@ -77,6 +77,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--blocks", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None, help="limit gradtape's pool and torch to N threads")
     args = ap.parse_args()
     blocks = args.blocks or (3 if args.quick else 9)
     block_time = 0.05 if args.quick else 0.3
@@ -84,6 +85,10 @@ def main():
     params = [rng.standard_normal(s).astype(np.float32) * 0.05 for s in shapes()]
     grads = [rng.standard_normal(s).astype(np.float32) * 0.01 for s in shapes()]
     torch, why = import_torch()
+    if args.threads:
+        gt.config.set_num_threads(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
     cases = {"gradtape Adam": make_gradtape(params, grads), "numpy (whole-array ops)": make_numpy(params, grads)}
     if torch is not None:
         cases["torch foreach=True"] = make_torch(torch, params, grads, foreach=True)

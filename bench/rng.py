@@ -38,11 +38,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--blocks", type=int, default=None)
+    ap.add_argument("--threads", type=int, default=None, help="limit gradtape's pool and torch to N threads")
     args = ap.parse_args()
     blocks = args.blocks or (3 if args.quick else 7)
     sizes = [(1 << 18, "float32")] if args.quick else [(1 << 20, "float32"), (1 << 24, "float32"),
                                                         (1 << 20, "float64")]
     torch, why = import_torch()
+    if args.threads:
+        gt.config.set_num_threads(args.threads)
+        if torch is not None:
+            torch.set_num_threads(args.threads)
     pcg = np.random.Generator(np.random.PCG64(0))
     philox = np.random.Generator(np.random.Philox(0))
     print("gradtape %s (%d threads), numpy %s, torch %s" % (
