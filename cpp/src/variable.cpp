@@ -31,6 +31,16 @@ void Variable::assign(const Tensor& v) { update(v, Mode::Set, "assign"); }
 void Variable::assign_add(const Tensor& v) { update(v, Mode::Add, "assign_add"); }
 void Variable::assign_sub(const Tensor& v) { update(v, Mode::Sub, "assign_sub"); }
 
+Variable::Write Variable::begin_write() {
+  value_.raw();  // a deferred value is computed first
+  const bool exclusive = value_.impl().use_count() == 1 && value_.impl()->storage->use_count() == 1;
+  Write w;
+  w.old = value_;
+  if (!exclusive) value_ = Tensor::empty(value_.dtype(), value_.shape());
+  w.out = value_;
+  return w;
+}
+
 void Variable::update(const Tensor& v, Mode mode, const char* what) {
   require_defined(v, what);
   if (v.dtype() != value_.dtype())

@@ -6,6 +6,8 @@ void bind_tensor(py::module_& m);
 void bind_ops(py::module_& m);
 void bind_tape(py::module_& m);
 void bind_op_table(py::module_& m);
+void bind_random(py::module_& m);
+void bind_optim(py::module_& m);
 }  // namespace gt::py_bind
 
 PYBIND11_MODULE(_core, m) {
@@ -51,6 +53,8 @@ PYBIND11_MODULE(_core, m) {
   bind_ops(m);
   bind_tape(m);
   bind_op_table(m);
+  bind_random(m);
+  bind_optim(m);
   m.def("_set_tensor_shape_class", &set_tensor_shape_class);
   m.def("_set_structural_zeros", &gt::set_structural_zeros);
   m.def("_structural_zeros_enabled", &gt::structural_zeros_enabled);

@@ -28,6 +28,7 @@ from ._core import (  # noqa: F401
     transpose, truediv, where, zeros, zeros_like,
 )
 from . import config, errors, math, nest, nn, test  # noqa: F401
+from . import optimizers, random  # noqa: F401  (random: after _core; it shadows no op)
 from ._shape import TensorShape
 from .custom_gradient import custom_gradient  # noqa: F401
 from .tape import GradientTape, UnconnectedGradients  # noqa: F401

@@ -5,6 +5,8 @@
 #include "gradtape/errors.h"
 #include "gradtape/gradient.h"
 #include "gradtape/ops.h"
+#include "gradtape/optim.h"
+#include "gradtape/random.h"
 #include "gradtape/real.h"
 #include "gradtape/shape.h"
 #include "gradtape/tape.h"

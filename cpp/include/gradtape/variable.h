@@ -25,6 +25,17 @@ class Variable : public std::enable_shared_from_this<Variable> {
   void assign_add(const Tensor& v);
   void assign_sub(const Tensor& v);
 
+  // For fused updates (gradtape/optim.h): `out` is the buffer the caller fills with the new
+  // value, computed from `old` (the current value). It is the current value's own buffer
+  // when nothing else holds it (so old and out are one buffer: write element i only after
+  // reading element i); otherwise a new buffer that already is the variable's value while
+  // `old` keeps the previous one (copy on write). The caller must write every element.
+  struct Write {
+    Tensor old;
+    Tensor out;
+  };
+  Write begin_write();
+
   uint64_t id() const { return id_; }
   bool trainable() const { return trainable_; }
   const std::string& name() const { return name_; }

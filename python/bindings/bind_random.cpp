@@ -1,0 +1,103 @@
+// gradtape._core's random draws (gradtape/random.h): a Philox stream state object and one
+// function per distribution. The seed rules (global and op seeds, generators) are in Python
+// (gradtape/random.py); these functions take a state, draw, and advance it.
+#include <pybind11/stl.h>
+
+#include "convert.h"
+#include "gradtape/random.h"
+
+namespace gt::py_bind {
+
+namespace {
+using random::PhiloxState;
+
+constexpr int64_t kReleaseGil = 1 << 15;
+
+Shape shape_arg(py::handle h) {
+  if (is_tensor_like(h)) {
+    Tensor t = to_tensor(h);
+    if (!is_integer(t.dtype()) || t.ndim() > 1)
+      throw InvalidArgument(std::string("random: shape must be a 1-d integer tensor or a list of ints, got ") + dtype_name(t.dtype()) +
+                            " of shape " + t.shape().str());
+  }
+  std::vector<int64_t> dims = ints_from_py(h, "random: shape");
+  for (int64_t d : dims)
+    if (d < 0) throw InvalidArgument("random: shape must not have negative dimensions, got " + std::to_string(d));
+  if (dims.size() > size_t(kMaxRank)) throw InvalidArgument("random: shape has rank above " + std::to_string(kMaxRank));
+  return Shape(dims);
+}
+
+template <class F>
+py::object draw(int64_t n, F&& f) {
+  if (n >= kReleaseGil) return wrap(without_gil(f));
+  return wrap(f());
+}
+
+int64_t numel_of(const Shape& s) {
+  int64_t n = 1;
+  for (int i = 0; i < s.rank(); ++i) n *= s[i];
+  return n;
+}
+}  // namespace
+
+void bind_random(py::module_& m) {
+  py::class_<PhiloxState>(m, "_PhiloxState")
+      .def(py::init([](uint64_t key, uint64_t lo, uint64_t hi) { return PhiloxState{key, lo, hi}; }),
+           py::arg("key") = 0, py::arg("counter_lo") = 0, py::arg("counter_hi") = 0)
+      .def_readwrite("key", &PhiloxState::key)
+      .def_readwrite("counter_lo", &PhiloxState::counter_lo)
+      .def_readwrite("counter_hi", &PhiloxState::counter_hi)
+      .def("__repr__", [](const PhiloxState& s) {
+        return "_PhiloxState(key=" + std::to_string(s.key) + ", counter_lo=" + std::to_string(s.counter_lo) +
+               ", counter_hi=" + std::to_string(s.counter_hi) + ")";
+      });
+  m.def("_philox4x32_10", &random::philox4x32_10, py::arg("counter"), py::arg("key"));
+  m.def("_mix64", &random::mix64);
+  m.def("_random_uniform", [](PhiloxState& s, py::handle shape, py::handle dtype, double lo, double hi) {
+    Shape sh = shape_arg(shape);
+    DType d = dtype_from_py(dtype);
+    return draw(numel_of(sh), [&] { return random::uniform(s, sh, d, lo, hi); });
+  });
+  m.def("_random_uniform_int", [](PhiloxState& s, py::handle shape, py::handle dtype, int64_t lo, int64_t hi) {
+    Shape sh = shape_arg(shape);
+    DType d = dtype_from_py(dtype);
+    return draw(numel_of(sh), [&] { return random::uniform_int(s, sh, d, lo, hi); });
+  });
+  m.def("_random_uniform_full_int", [](PhiloxState& s, py::handle shape, py::handle dtype) {
+    Shape sh = shape_arg(shape);
+    DType d = dtype_from_py(dtype);
+    return draw(numel_of(sh), [&] { return random::uniform_full_int(s, sh, d); });
+  });
+  m.def("_random_normal", [](PhiloxState& s, py::handle shape, py::handle dtype, double mean, double stddev) {
+    Shape sh = shape_arg(shape);
+    DType d = dtype_from_py(dtype);
+    return draw(numel_of(sh), [&] { return random::normal(s, sh, d, mean, stddev); });
+  });
+  m.def("_random_truncated_normal", [](PhiloxState& s, py::handle shape, py::handle dtype, double mean, double stddev) {
+    Shape sh = shape_arg(shape);
+    DType d = dtype_from_py(dtype);
+    return draw(numel_of(sh), [&] { return random::truncated_normal(s, sh, d, mean, stddev); });
+  });
+  m.def("_random_shuffle", [](PhiloxState& s, py::handle value) {
+    Tensor v = to_tensor(value);
+    return draw(v.numel(), [&] { return random::shuffle(s, v); });
+  });
+  m.def("_random_categorical", [](PhiloxState& s, py::handle logits, int64_t num_samples, py::handle dtype) {
+    Tensor l = to_tensor(logits);
+    DType d = dtype_from_py(dtype);
+    return draw(l.numel(), [&] { return random::categorical(s, l, num_samples, d); });
+  });
+  m.def("_random_gamma", [](PhiloxState& s, py::handle shape, py::handle alpha, py::handle beta) {
+    Shape sh = shape_arg(shape);
+    Tensor a = to_tensor(alpha), b = to_tensor(beta);
+    return draw(numel_of(sh) * a.numel(), [&] { return random::gamma(s, sh, a, b); });
+  });
+  m.def("_random_poisson", [](PhiloxState& s, py::handle shape, py::handle lam, py::handle dtype) {
+    Shape sh = shape_arg(shape);
+    Tensor l = to_tensor(lam);
+    DType d = dtype_from_py(dtype);
+    return draw(numel_of(sh) * l.numel(), [&] { return random::poisson(s, sh, l, d); });
+  });
+}
+
+}  // namespace gt::py_bind

@@ -1,0 +1,35 @@
+"""gradtape.optimizers: Keras 3's optimizers (tf.keras.optimizers, which tf.optimizers is),
+each update one fused C++ pass per variable. See docs/api-training.md."""
+from . import schedules  # noqa: F401
+from .algorithms import SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, Nadam, RMSprop  # noqa: F401
+from .optimizer import Optimizer  # noqa: F401
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "Nadam", "Lion",
+           "schedules", "get", "serialize", "deserialize"]
+
+_BY_NAME = {c.__name__.lower(): c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, Nadam, Lion)}
+
+
+def get(identifier):
+    """An optimizer from a name ("adam"), a config dict, or an optimizer (returned as is)."""
+    if isinstance(identifier, Optimizer):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        cls = _BY_NAME.get(identifier.lower())
+        if cls is None:
+            raise ValueError("Could not interpret optimizer identifier: %s" % identifier)
+        return cls()
+    raise ValueError("Could not interpret optimizer identifier: %s" % (identifier,))
+
+
+def serialize(optimizer):
+    return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    cls = dict(_BY_NAME, **{k.lower(): v for k, v in (custom_objects or {}).items()}).get(config["class_name"].lower())
+    if cls is None:
+        raise ValueError("Unknown optimizer: %s" % config["class_name"])
+    return cls.from_config(config["config"], custom_objects)

@@ -1,0 +1,215 @@
+"""gradtape.optimizers.schedules: learning rates as functions of the step, as Keras 3's
+(tf.keras.optimizers.schedules). An optimizer calls its schedule with its `iterations` before
+the step increments it. Values are computed in the initial learning rate's dtype (float32 for
+a Python float), rounding where Keras rounds."""
+import math
+
+import numpy as np
+
+from .. import _core
+
+__all__ = ["LearningRateSchedule", "ExponentialDecay", "PiecewiseConstantDecay", "PolynomialDecay",
+           "InverseTimeDecay", "CosineDecay", "serialize", "deserialize"]
+
+
+def _step(step):
+    if hasattr(step, "numpy"):
+        step = step.numpy()
+    return np.asarray(step)
+
+
+def _dtype_of(value):
+    """The NumPy dtype Keras's convert_to_tensor gives a Python or NumPy number: float32 for a
+    Python float, the array's own dtype otherwise."""
+    if hasattr(value, "numpy"):
+        value = value.numpy()
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        return np.dtype(value.dtype) if value.dtype.kind == "f" else np.dtype(np.float32)
+    return np.dtype(np.float32)
+
+
+def _out(x, dtype):
+    return _core.constant(np.asarray(x, dtype=dtype))
+
+
+class LearningRateSchedule:
+    """The base class: a subclass defines __call__(step) returning the learning rate, and
+    get_config() for serialisation."""
+
+    def __call__(self, step):
+        raise NotImplementedError("Learning rate schedule '%s' must override `__call__(self, step)`."
+                                  % self.__class__.__name__)
+
+    def get_config(self):
+        raise NotImplementedError("Learning rate schedule '%s' must override `get_config()` in order to be "
+                                  "serializable." % self.__class__.__name__)
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+
+class ExponentialDecay(LearningRateSchedule):
+    """initial_learning_rate * decay_rate ** (step / decay_steps) (the exponent floored when
+    staircase)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
+        super().__init__()
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+        if self.decay_steps <= 0:
+            raise ValueError("Argument `decay_steps` must be > 0. Received: decay_steps=%s" % self.decay_steps)
+
+    def __call__(self, step):
+        dt = _dtype_of(self.initial_learning_rate)
+        lr = dt.type(self.initial_learning_rate)
+        p = dt.type(_step(step)) / dt.type(self.decay_steps)
+        if self.staircase:
+            p = np.floor(p)
+        return _out(lr * np.power(dt.type(self.decay_rate), p), dt)
+
+    def get_config(self):
+        return dict(initial_learning_rate=self.initial_learning_rate, decay_steps=self.decay_steps,
+                    decay_rate=self.decay_rate, staircase=self.staircase, name=self.name)
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """values[0] while step <= boundaries[0], values[i] while boundaries[i-1] < step <=
+    boundaries[i], values[-1] after the last boundary."""
+
+    def __init__(self, boundaries, values, name="PiecewiseConstant"):
+        super().__init__()
+        if len(boundaries) != len(values) - 1:
+            raise ValueError("The length of boundaries should be 1 less than the length of values. Received: "
+                             "boundaries=%s of length %d, and values=%s of length %d."
+                             % (boundaries, len(boundaries), values, len(values)))
+        self.boundaries = boundaries
+        self.values = values
+        self.name = name
+
+    def __call__(self, step):
+        s = _step(step)
+        dt = _dtype_of(self.values[0])
+        i = 0
+        while i < len(self.boundaries) and s > self.boundaries[i]:
+            i += 1
+        return _out(dt.type(self.values[i]), dt)
+
+    def get_config(self):
+        return dict(boundaries=self.boundaries, values=self.values, name=self.name)
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """(initial - end) * (1 - step / decay_steps) ** power + end, with step capped at decay_steps,
+    or (cycle) decay_steps stretched to the next multiple above step."""
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
+                 name="PolynomialDecay"):
+        super().__init__()
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.end_learning_rate = end_learning_rate
+        self.power = power
+        self.cycle = cycle
+        self.name = name
+        if self.decay_steps <= 0:
+            raise ValueError("Argument `decay_steps` must be > 0. Received: decay_steps=%s" % self.decay_steps)
+
+    def __call__(self, step):
+        dt = _dtype_of(self.initial_learning_rate)
+        T = dt.type
+        lr, end, power = T(self.initial_learning_rate), T(self.end_learning_rate), T(self.power)
+        s = T(_step(step))
+        ds = T(self.decay_steps)
+        if self.cycle:
+            mult = T(1.0) if s == 0 else np.ceil(s / ds)
+            ds = ds * mult
+        else:
+            s = min(s, ds)
+        p = s / ds
+        return _out((lr - end) * np.power(T(1) - p, power) + end, dt)
+
+    def get_config(self):
+        return dict(initial_learning_rate=self.initial_learning_rate, decay_steps=self.decay_steps,
+                    end_learning_rate=self.end_learning_rate, power=self.power, cycle=self.cycle, name=self.name)
+
+
+class InverseTimeDecay(LearningRateSchedule):
+    """initial_learning_rate / (1 + decay_rate * step / decay_steps) (the ratio floored when
+    staircase)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
+        super().__init__()
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+        self.staircase = staircase
+        self.name = name
+        if self.decay_steps <= 0:
+            raise ValueError("Argument `decay_steps` must be > 0. Received: decay_steps=%s" % self.decay_steps)
+
+    def __call__(self, step):
+        dt = _dtype_of(self.initial_learning_rate)
+        T = dt.type
+        p = T(_step(step)) / T(self.decay_steps)
+        if self.staircase:
+            p = np.floor(p)
+        return _out(T(self.initial_learning_rate) / (T(1) + T(self.decay_rate) * p), dt)
+
+    def get_config(self):
+        return dict(initial_learning_rate=self.initial_learning_rate, decay_steps=self.decay_steps,
+                    decay_rate=self.decay_rate, staircase=self.staircase, name=self.name)
+
+
+class CosineDecay(LearningRateSchedule):
+    """Cosine decay from the initial rate (or, after a linear warmup of warmup_steps to
+    warmup_target, from warmup_target) to alpha times it over decay_steps."""
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
+                 warmup_steps=0):
+        super().__init__()
+        self.initial_learning_rate = initial_learning_rate
+        self.decay_steps = decay_steps
+        self.alpha = alpha
+        self.name = name
+        self.warmup_steps = warmup_steps
+        self.warmup_target = warmup_target
+        if self.decay_steps <= 0:
+            raise ValueError("Argument `decay_steps` must be > 0. Received: decay_steps=%s" % self.decay_steps)
+
+    def _decay(self, s, ds, start, T):
+        fraction = s / ds
+        cosine = T(0.5) * (T(1.0) + np.cos(T(math.pi) * fraction))
+        return start * ((T(1) - T(self.alpha)) * cosine + T(self.alpha))
+
+    def __call__(self, step):
+        dt = _dtype_of(self.initial_learning_rate)
+        T = dt.type
+        lr = T(self.initial_learning_rate)
+        ds = T(self.decay_steps)
+        s = T(_step(step))
+        if self.warmup_target is None:
+            return _out(self._decay(min(s, ds), ds, lr, T), dt)
+        target, ws = T(self.warmup_target), T(self.warmup_steps)
+        s = min(s, ds + ws)
+        if s < ws:
+            return _out((target - lr) * (s / ws) + lr, dt)
+        return _out(self._decay(s - ws, ds, target, T), dt)
+
+    def get_config(self):
+        return dict(initial_learning_rate=self.initial_learning_rate, decay_steps=self.decay_steps, alpha=self.alpha,
+                    name=self.name, warmup_target=self.warmup_target, warmup_steps=self.warmup_steps)
+
+
+def serialize(schedule):
+    return {"class_name": schedule.__class__.__name__, "config": schedule.get_config()}
+
+
+def deserialize(config, custom_objects=None):
+    classes = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay,
+                                        CosineDecay)}
+    classes.update(custom_objects or {})
+    return classes[config["class_name"]].from_config(config["config"])
