@@ -148,7 +148,12 @@ def _format_scalar(v, dtype=None):
             return "nan"
         if np.isinf(v):
             return "inf" if v > 0 else "-inf"
-        return ("%.9g" if dtype == np.float32 else "%.17g") % v
+        # the shortest of FLT_DIG/DBL_DIG digits and FLT_DIG+3/DBL_DIG+2 that reads back exactly
+        if dtype == np.float32:
+            short = "%.6g" % v
+            return short if np.float32(short) == np.float32(v) else "%.9g" % v
+        short = "%.15g" % v
+        return short if float(short) == float(v) else "%.17g" % v
     return str(v)
 
 

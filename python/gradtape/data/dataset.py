@@ -696,7 +696,12 @@ def _rows(element):
 class _Unbatch(_Unary):
     def _cardinality(self):
         n = self._input._cardinality()
-        return n if n == INFINITE_CARDINALITY else UNKNOWN_CARDINALITY
+        if n < 0:
+            return n
+        leads = {s._shape[0] if s._shape else None for s in _nest.flatten(self._input._element_spec())}
+        if len(leads) == 1 and None not in leads:
+            return n * leads.pop()
+        return UNKNOWN_CARDINALITY
 
     def _element_spec(self):
         return _nest.map_structure(lambda s: TensorSpec(None if s._shape is None else s._shape[1:],

@@ -463,6 +463,7 @@ class Checkpoint:
         prefix = os.fspath(file_prefix)
         if prefix.endswith(SUFFIX):
             prefix = prefix[:-len(SUFFIX)]
+        self.save_counter  # (always in the file, so that restore() finds what it makes)
         _write_checkpoint(prefix, self)
         return prefix
 
