@@ -32,6 +32,13 @@ from . import optimizers, random  # noqa: F401  (random: after _core; it shadows
 from ._shape import TensorShape
 from .custom_gradient import custom_gradient  # noqa: F401
 from .tape import GradientTape, UnconnectedGradients  # noqa: F401
+from .module import Module, name_scope  # noqa: F401  (also makes gt.Variable follow name scopes)
+from .specs import TensorSpec, string  # noqa: F401
+from .control_flow import (  # noqa: F401
+    case, cond, foldl, foldr, identity_n, map_fn, scan, switch_case, vectorized_map, while_loop,
+)
+from .eager import device, executing_eagerly, get_static_value, init_scope, print  # noqa: F401,A001
+from . import data, debugging, train  # noqa: F401,E402
 
 _core._set_tensor_shape_class(TensorShape)
 

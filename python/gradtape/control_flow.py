@@ -1,0 +1,292 @@
+"""Eager control flow: cond, case, switch_case, while_loop, map_fn, vectorized_map, scan, foldl,
+foldr, identity_n.
+
+gradtape runs eagerly, so each of these is a Python loop or branch over gradtape ops: the tape
+records the ops the chosen branch or each iteration runs, and gradients flow through them as
+through any other code. The argument names and the structures returned are TensorFlow's.
+"""
+from . import _core
+from . import nest as _nest
+
+__all__ = ["cond", "case", "switch_case", "while_loop", "map_fn", "vectorized_map", "scan",
+           "foldl", "foldr", "identity_n"]
+
+
+def _truth(pred, what):
+    """The Python bool of a scalar predicate (a bool, a Python/NumPy value or a tensor)."""
+    if isinstance(pred, (_core.Tensor, _core.Variable)):
+        if pred.shape.num_elements() != 1:
+            raise _core.InvalidArgumentError(
+                "%s must be a scalar, got a tensor of shape %s" % (what, list(pred.shape)))
+        return bool(pred.numpy().reshape(()))
+    return bool(pred)
+
+
+def cond(pred, true_fn=None, false_fn=None, name=None):
+    """Calls `true_fn()` when `pred` is true, else `false_fn()`, and returns what it returns."""
+    if true_fn is None:
+        raise TypeError("cond(): 'true_fn' argument required")
+    if false_fn is None:
+        raise TypeError("cond(): 'false_fn' argument required")
+    if not callable(true_fn):
+        raise TypeError("'true_fn' must be callable.")
+    if not callable(false_fn):
+        raise TypeError("'false_fn' must be callable.")
+    return true_fn() if _truth(pred, "cond: pred") else false_fn()
+
+
+def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"):
+    """Runs the function of the first pair whose predicate is true (all predicates are read
+    first when `exclusive`, and more than one true is an InvalidArgumentError); `default()`
+    when none is; with no default, none true is an InvalidArgumentError."""
+    if isinstance(pred_fn_pairs, dict):
+        pairs = list(pred_fn_pairs.items())
+    else:
+        pairs = list(pred_fn_pairs)
+    for pair in pairs:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            raise TypeError("Each entry in pred_fn_pairs must be a 2-tuple: %r" % (pair,))
+        if not callable(pair[1]):
+            raise TypeError("fn for pred %r must be callable." % (pair[0],))
+    if default is not None and not callable(default):
+        raise TypeError("default must be callable.")
+    truths = [_truth(p, "case: pred") for p, _ in pairs]
+    if exclusive and sum(truths) > 1:
+        raise _core.InvalidArgumentError(
+            "case: more than one condition evaluated as True but exclusive=True "
+            "(conditions %s)" % [i for i, t in enumerate(truths) if t])
+    for t, (_, fn) in zip(truths, pairs):
+        if t:
+            return fn()
+    if default is None:
+        raise _core.InvalidArgumentError("case: none of the conditions evaluated as True and no "
+                                         "default was given")
+    return default()
+
+
+def switch_case(branch_index, branch_fns, default=None, name="switch_case"):
+    """Runs `branch_fns[branch_index]()` (a list, a dict int -> fn, or (int, fn) pairs); an
+    index with no branch runs `default`, or the last branch when there is no default."""
+    if isinstance(branch_fns, dict):
+        table = dict(branch_fns)
+    else:
+        items = list(branch_fns)
+        if items and all(isinstance(p, tuple) and len(p) == 2 for p in items):
+            table = dict(items)
+        else:
+            table = dict(enumerate(items))
+    if not table:
+        raise ValueError("Must provide at least one item in branch_fns")
+    for k, fn in table.items():
+        if not isinstance(k, int):
+            raise TypeError("branch_fns keys must be ints, got %r" % (k,))
+        if not callable(fn):
+            raise TypeError("fn for branch %d must be callable." % k)
+    if isinstance(branch_index, (_core.Tensor, _core.Variable)):
+        if branch_index.dtype not in (_core.DType.int32, _core.DType.int64):
+            raise TypeError("branch_index must be an int32 or int64 tensor, got %s"
+                            % branch_index.dtype.name)
+        index = int(branch_index.numpy().reshape(()))
+    else:
+        index = int(branch_index)
+    if index in table:
+        return table[index]()
+    if default is not None:
+        return default()
+    return table[max(table)]()
+
+
+def _as_loop_list(loop_vars):
+    return list(loop_vars) if isinstance(loop_vars, (list, tuple)) else [loop_vars]
+
+
+def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations=10,
+               back_prop=True, swap_memory=False, maximum_iterations=None, name=None):
+    """Repeats `loop_vars = body(*loop_vars)` while `cond(*loop_vars)` is true, at most
+    `maximum_iterations` times; returns the final loop variables in the structure given.
+
+    `shape_invariants`, `parallel_iterations`, `swap_memory` and `back_prop` are accepted and have
+    no effect (eager loops need no invariants; the tape records every iteration)."""
+    if not callable(cond):
+        raise TypeError("'cond' must be callable.")
+    if not callable(body):
+        raise TypeError("'body' must be callable.")
+    if loop_vars is None or (isinstance(loop_vars, (list, tuple)) and len(loop_vars) == 0):
+        raise ValueError("'loop_vars' must be provided.")
+    packed = not isinstance(loop_vars, (list, tuple))
+    current = [loop_vars] if packed else list(loop_vars)
+    limit = None if maximum_iterations is None else int(_static_int(maximum_iterations))
+    n = 0
+    while (limit is None or n < limit) and _truth(cond(*current), "while_loop: cond"):
+        out = body(*current)
+        if len(current) == 1 and (not isinstance(out, (list, tuple)) or
+                                  (isinstance(current[0], (list, tuple)) and len(out) != 1)):
+            out = [out]
+        out = list(out) if isinstance(out, (list, tuple)) else [out]
+        if len(out) != len(current):
+            raise ValueError("while_loop: body returned %d loop variables, expected %d"
+                             % (len(out), len(current)))
+        for before, after in zip(current, out):
+            if len(_nest.flatten(before)) != len(_nest.flatten(after)):
+                raise ValueError("while_loop: body changed the structure of a loop variable: %r -> %r"
+                                 % (before, after))
+        current = out
+        n += 1
+    if packed:
+        return current[0]
+    if hasattr(loop_vars, "_fields"):
+        return type(loop_vars)(*current)
+    return tuple(current) if isinstance(loop_vars, tuple) else current
+
+
+def _static_int(x):
+    if isinstance(x, (_core.Tensor, _core.Variable)):
+        return int(x.numpy().reshape(()))
+    return int(x)
+
+
+def _leading_size(flat_elems, fn_name):
+    sizes = set()
+    for e in flat_elems:
+        if e.ndim == 0:
+            raise ValueError("%s: elements must have rank at least 1 (they are unstacked along "
+                             "axis 0), got a scalar" % fn_name)
+        sizes.add(e.shape[0])
+    if len(sizes) > 1:
+        raise ValueError("%s: all elems must have the same size along axis 0, got %s"
+                         % (fn_name, sorted(sizes)))
+    return sizes.pop() if sizes else 0
+
+
+def _to_tensor(x):
+    return x if isinstance(x, (_core.Tensor, _core.Variable)) else _core.convert_to_tensor(x)
+
+
+def _stack_outputs(results, structure, dtypes, fn_name):
+    """Stacks a list of per-element outputs (each with `structure`) along a new axis 0."""
+    if not results:
+        flat = _nest.flatten(structure)
+        return _nest.pack_sequence_as(structure, [_core.zeros([0], dtype=d or _core.DType.float32)
+                                                  for d in (dtypes or [None] * len(flat))])
+    flats = [_nest.flatten(r) for r in results]
+    n_leaves = len(flats[0])
+    out = []
+    for j in range(n_leaves):
+        column = [_to_tensor(f[j]) for f in flats]
+        if dtypes is not None and dtypes[j] is not None and column[0].dtype != dtypes[j]:
+            raise TypeError("%s: fn returned %s where fn_output_signature says %s"
+                            % (fn_name, column[0].dtype.name, dtypes[j].name))
+        out.append(_core.stack(column, axis=0))
+    return _nest.pack_sequence_as(results[0], out)
+
+
+def _signature_dtypes(sig):
+    if sig is None:
+        return None
+    from .specs import TensorSpec
+    out = []
+    for s in _nest.flatten(sig):
+        if isinstance(s, TensorSpec):
+            out.append(s.dtype)
+        elif s is None:
+            out.append(None)
+        else:
+            out.append(_core.as_dtype(s))
+    return out
+
+
+def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True, swap_memory=False,
+           infer_shape=True, name=None, fn_output_signature=None):
+    """Applies `fn` to each slice of `elems` along axis 0 and stacks the results.
+
+    `elems` may be a nest of tensors of one leading size; `fn` then receives one slice with that
+    structure. The output has `fn_output_signature`'s structure (dtypes or gt.TensorSpec),
+    else `elems`' structure."""
+    sig = fn_output_signature if fn_output_signature is not None else dtype
+    flat = [_to_tensor(e) for e in _nest.flatten(elems)]
+    n = _leading_size(flat, "map_fn")
+    results = []
+    for i in range(n):
+        results.append(fn(_nest.pack_sequence_as(elems, [e[i] for e in flat])))
+    structure = sig if sig is not None else elems
+    dtypes = _signature_dtypes(sig)
+    if not results:
+        return _stack_outputs([], structure, dtypes, "map_fn")
+    if sig is not None and len(_nest.flatten(results[0])) != len(dtypes):
+        raise ValueError("map_fn: fn returned %d values where fn_output_signature has %d"
+                         % (len(_nest.flatten(results[0])), len(dtypes)))
+    return _stack_outputs(results, structure, dtypes, "map_fn")
+
+
+def vectorized_map(fn, elems, fallback_to_while_loop=True, warn=True):
+    """map_fn's result (fn applied to each slice along axis 0); gradtape runs it as a loop."""
+    return map_fn(fn, elems)
+
+
+def scan(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False,
+         infer_shape=True, reverse=False, name=None):
+    """Repeatedly applies `acc = fn(acc, x)` over the slices of `elems` along axis 0 (from the
+    end when `reverse`), and stacks every intermediate `acc`. Without `initializer` the first
+    slice is the first accumulator (and the first output)."""
+    flat = [_to_tensor(e) for e in _nest.flatten(elems)]
+    n = _leading_size(flat, "scan")
+    order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
+
+    def slice_at(i):
+        return _nest.pack_sequence_as(elems, [e[i] for e in flat])
+
+    results = []
+    if initializer is None:
+        if n == 0:
+            raise ValueError("scan: elems must not be empty when no initializer is given")
+        acc = slice_at(order[0])
+        results.append(acc)
+        order = order[1:]
+    else:
+        acc = initializer
+    for i in order:
+        acc = fn(acc, slice_at(i))
+        results.append(acc)
+    if reverse:
+        results.reverse()
+    if not results:
+        return _nest.map_structure(lambda a: _core.zeros([0] + list(_to_tensor(a).shape),
+                                                         dtype=_to_tensor(a).dtype), initializer)
+    return _stack_outputs(results, results[0], None, "scan")
+
+
+def _fold(fn, elems, initializer, reverse, what):
+    flat = [_to_tensor(e) for e in _nest.flatten(elems)]
+    n = _leading_size(flat, what)
+    order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
+
+    def slice_at(i):
+        return _nest.pack_sequence_as(elems, [e[i] for e in flat])
+
+    if initializer is None:
+        if n == 0:
+            raise ValueError("%s: elems must not be empty when no initializer is given" % what)
+        acc = slice_at(order[0])
+        order = order[1:]
+    else:
+        acc = initializer
+    for i in order:
+        acc = fn(acc, slice_at(i))
+    return acc
+
+
+def foldl(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False,
+          name=None):
+    """fn(...fn(fn(initializer, elems[0]), elems[1])..., elems[n-1])."""
+    return _fold(fn, elems, initializer, False, "foldl")
+
+
+def foldr(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False,
+          name=None):
+    """fn(...fn(fn(initializer, elems[n-1]), elems[n-2])..., elems[0])."""
+    return _fold(fn, elems, initializer, True, "foldr")
+
+
+def identity_n(input, name=None):  # noqa: A002 (TensorFlow's name)
+    """A list of identities of each input (each converted to a tensor)."""
+    return [_core.identity(_to_tensor(x)) for x in input]

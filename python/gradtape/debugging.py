@@ -1,0 +1,228 @@
+"""gt.debugging: assertions on tensor values and NaN/inf checks, as tf.debugging.
+
+Every failed check raises gt.errors.InvalidArgumentError (TensorFlow's error in eager mode);
+passing checks return None (check_numerics returns its input).
+
+`enable_check_numerics()` makes every op called through the gradtape namespaces (gt.*,
+gt.math.*, gt.nn.*) and every Tensor/Variable operator check its floating-point outputs, and
+`GradientTape.gradient` its results; the first NaN or infinity raises an InvalidArgumentError
+naming the op. It works by wrapping those functions in Python, so it slows every op down; ops
+inside the engine's own backward sweep are checked through the gradients they produce.
+`disable_check_numerics()` restores the plain functions.
+"""
+import functools
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["assert_equal", "assert_none_equal", "assert_near", "assert_less", "assert_less_equal",
+           "assert_greater", "assert_greater_equal", "assert_positive", "assert_negative",
+           "assert_non_negative", "assert_non_positive", "assert_rank", "assert_shapes",
+           "check_numerics", "enable_check_numerics", "disable_check_numerics", "Assert"]
+
+
+def _np(x):
+    if isinstance(x, (_core.Tensor, _core.Variable)):
+        return np.asarray(x.numpy())
+    return np.asarray(x)
+
+
+def _fail(message, default, summarize, *arrays):
+    parts = [message] if message else []
+    parts.append(default)
+    for name, a in arrays:
+        flat = a.reshape(-1)
+        n = flat.size if summarize is None or summarize < 0 else min(flat.size, summarize or 3)
+        parts.append("%s = %s%s" % (name, flat[:n].tolist(), " ..." if n < flat.size else ""))
+    raise _core.InvalidArgumentError("\n".join(parts))
+
+
+def _compare(x, y, op, what, message, summarize):
+    a, b = _np(x), _np(y)
+    try:
+        ok = op(a, b)
+    except ValueError:
+        raise _core.InvalidArgumentError("%s: shapes %s and %s are incompatible"
+                                         % (what, list(a.shape), list(b.shape)))
+    if not np.all(ok):
+        _fail(message, "Condition x %s y did not hold element-wise:" % what, summarize,
+              ("x", a), ("y", b))
+
+
+def assert_equal(x, y, message=None, summarize=None, name=None):
+    _compare(x, y, np.equal, "==", message, summarize)
+
+
+def assert_none_equal(x, y, message=None, summarize=None, name=None):
+    _compare(x, y, np.not_equal, "!=", message, summarize)
+
+
+def assert_less(x, y, message=None, summarize=None, name=None):
+    _compare(x, y, np.less, "<", message, summarize)
+
+
+def assert_less_equal(x, y, message=None, summarize=None, name=None):
+    _compare(x, y, np.less_equal, "<=", message, summarize)
+
+
+def assert_greater(x, y, message=None, summarize=None, name=None):
+    _compare(x, y, np.greater, ">", message, summarize)
+
+
+def assert_greater_equal(x, y, message=None, summarize=None, name=None):
+    _compare(x, y, np.greater_equal, ">=", message, summarize)
+
+
+def assert_positive(x, message=None, summarize=None, name=None):
+    _compare(0, x, np.less, "0 <", message, summarize)
+
+
+def assert_negative(x, message=None, summarize=None, name=None):
+    _compare(x, 0, np.less, "< 0", message, summarize)
+
+
+def assert_non_negative(x, message=None, summarize=None, name=None):
+    _compare(0, x, np.less_equal, "0 <=", message, summarize)
+
+
+def assert_non_positive(x, message=None, summarize=None, name=None):
+    _compare(x, 0, np.less_equal, "<= 0", message, summarize)
+
+
+def _default_tolerance(a, b):
+    dt = np.result_type(a, b)
+    eps = np.finfo(dt).eps if dt.kind == "f" else np.finfo(np.float32).eps
+    return 10 * eps
+
+
+def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=None):
+    """|x - y| <= atol + rtol * |y| element-wise (both default to 10 eps of the dtype)."""
+    a, b = _np(x), _np(y)
+    if a.dtype != b.dtype and isinstance(x, (_core.Tensor, _core.Variable)) and \
+            isinstance(y, (_core.Tensor, _core.Variable)):
+        raise TypeError("assert_near: x and y must have the same dtype, got %s and %s" % (a.dtype, b.dtype))
+    tol = _default_tolerance(a, b)
+    rtol = tol if rtol is None else float(_np(rtol))
+    atol = tol if atol is None else float(_np(atol))
+    try:
+        ok = np.abs(a - b) <= atol + rtol * np.abs(b)
+    except ValueError:
+        raise _core.InvalidArgumentError("assert_near: shapes %s and %s are incompatible"
+                                         % (list(a.shape), list(b.shape)))
+    if not np.all(ok):
+        _fail(message, "x and y not equal to tolerance rtol = %g, atol = %g" % (rtol, atol), summarize,
+              ("x", a), ("y", b))
+
+
+def assert_rank(x, rank, message=None, name=None):
+    r = _np(x).ndim
+    if r != int(_np(rank)):
+        raise _core.InvalidArgumentError("%sTensor must have rank %d, got rank %d"
+                                         % ((message + " ") if message else "", int(_np(rank)), r))
+
+
+def assert_shapes(shapes, data=None, summarize=None, message=None, name=None):
+    """Each (tensor, [dims]) pair's shape matches; a str dim must be the same wherever it appears."""
+    sizes = {}
+    for x, dims in (shapes.items() if isinstance(shapes, dict) else shapes):
+        shape = _np(x).shape
+        dims = list(dims)
+        if len(shape) != len(dims):
+            raise ValueError("%sexpected rank %d, got shape %s" % ((message + " ") if message else "",
+                                                                   len(dims), list(shape)))
+        for d, s in zip(dims, shape):
+            if isinstance(d, str):
+                if sizes.setdefault(d, s) != s:
+                    raise ValueError("%sdimension %r is %d here and %d elsewhere"
+                                     % ((message + " ") if message else "", d, s, sizes[d]))
+            elif d is not None and int(d) != s:
+                raise ValueError("%sexpected shape %s, got %s" % ((message + " ") if message else "",
+                                                                  dims, list(shape)))
+
+
+def Assert(condition, data, summarize=None, name=None):  # noqa: N802 (TensorFlow's name)
+    if not bool(np.all(_np(condition))):
+        raise _core.InvalidArgumentError("assertion failed: %s" % [str(_np(d).tolist()) if
+                                                                    isinstance(d, (_core.Tensor, _core.Variable))
+                                                                    else str(d) for d in data])
+
+
+def _bad_kind(a):
+    if a.dtype.kind != "f":
+        return None
+    if np.isnan(a).any():
+        return "NaN"
+    if np.isinf(a).any():
+        return "Inf"
+    return None
+
+
+def check_numerics(tensor, message, name=None):
+    """Returns `tensor`; raises InvalidArgumentError when it holds a NaN or an infinity."""
+    a = _np(tensor)
+    bad = _bad_kind(a)
+    if bad is not None:
+        raise _core.InvalidArgumentError("%s : Tensor had %s values" % (message, bad))
+    return tensor if isinstance(tensor, (_core.Tensor, _core.Variable)) else _core.convert_to_tensor(tensor)
+
+
+# --- enable_check_numerics -----------------------------------------------------------------
+
+_patched = []  # (owner, attribute, original)
+_OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+              "__rtruediv__", "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__",
+              "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__")
+
+
+def _check_outputs(op_name, out):
+    from . import nest
+    for leaf in nest.flatten(out):
+        if isinstance(leaf, (_core.Tensor, _core.Variable)) and leaf.dtype.is_floating:
+            bad = _bad_kind(np.asarray(leaf.numpy()))
+            if bad is not None:
+                raise _core.InvalidArgumentError(
+                    "\n!!! Detected Infinity or NaN in output of op %r: the output has %s values "
+                    "(gt.debugging.enable_check_numerics)" % (op_name, bad))
+    return out
+
+
+def _wrap(fn, op_name):
+    @functools.wraps(fn)
+    def checked(*args, **kwargs):
+        return _check_outputs(op_name, fn(*args, **kwargs))
+    checked._gt_unchecked = fn
+    return checked
+
+
+def enable_check_numerics(stack_height_limit=30, path_length_limit=50):
+    """From now on, an op whose floating-point output holds a NaN or inf raises (see above)."""
+    if _patched:
+        return
+    import gradtape
+    from . import math as gmath, nn as gnn, tape as gtape
+    for ns in (gradtape, gmath, gnn):
+        for attr in dir(ns):
+            fn = getattr(ns, attr)
+            if attr.startswith("_") or not callable(fn) or isinstance(fn, type):
+                continue
+            if getattr(fn, "__module__", None) not in ("gradtape._core", None) and \
+                    type(fn).__name__ != "builtin_function_or_method":
+                continue
+            _patched.append((ns, attr, fn))
+            setattr(ns, attr, _wrap(fn, attr))
+    for cls in (_core.Tensor, _core.Variable):
+        for attr in _OPERATORS:
+            fn = cls.__dict__.get(attr)
+            if fn is not None:
+                _patched.append((cls, attr, fn))
+                setattr(cls, attr, _wrap(fn, attr))
+    fn = gtape.GradientTape.gradient
+    _patched.append((gtape.GradientTape, "gradient", fn))
+    gtape.GradientTape.gradient = _wrap(fn, "GradientTape.gradient")
+
+
+def disable_check_numerics():
+    while _patched:
+        owner, attr, fn = _patched.pop()
+        setattr(owner, attr, fn)

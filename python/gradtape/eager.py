@@ -1,0 +1,193 @@
+"""Eager-mode utilities: executing_eagerly, get_static_value, device, init_scope, print, and
+the device lists of gt.config.
+
+Devices. gradtape computes on the CPU only. `gt.device(name)` accepts TensorFlow's device
+strings; a CPU string runs as usual, and a GPU or TPU string runs on the CPU too, as TensorFlow's
+soft placement does when the device is absent (TensorFlow 2.21 itself does this on a machine
+without a GPU). A string that is not a device specification is a ValueError, as in TensorFlow.
+"""
+import contextlib
+import re
+import sys
+import threading
+
+import numpy as np
+
+from . import _core
+
+__all__ = ["executing_eagerly", "get_static_value", "device", "init_scope", "print",
+           "PhysicalDevice", "LogicalDevice", "list_physical_devices", "list_logical_devices"]
+
+_builtin_print = print
+
+
+def executing_eagerly():
+    """Always True: gradtape has no graph mode."""
+    return True
+
+
+def get_static_value(tensor, partial=False):
+    """The NumPy value of a tensor or variable, a NumPy array or scalar unchanged, None for
+    anything else (as TensorFlow returns None when a value is not known statically)."""
+    if isinstance(tensor, (_core.Tensor, _core.Variable)):
+        return np.array(tensor.numpy())
+    if isinstance(tensor, (np.ndarray, np.generic, int, float, bool, complex)):
+        return tensor
+    return None
+
+
+# --- devices ----------------------------------------------------------------------------
+
+_DEVICE_FIELD = re.compile(r"^(job:[^/]+|replica:\d+|task:\d+|device:[A-Za-z_]+:(\d+|\*)|"
+                           r"[A-Za-z_]+:(\d+|\*)|cpu:\d+|gpu:\d+)$", re.IGNORECASE)
+_state = threading.local()
+
+
+def _check_device_name(name):
+    if name is None or name == "":
+        return
+    if not isinstance(name, str):
+        if callable(name):
+            raise RuntimeError("gt.device does not support functions.")
+        raise TypeError("device name must be a string, got %s" % type(name).__name__)
+    for part in name.strip("/").split("/"):
+        if part and not _DEVICE_FIELD.match(part):
+            raise ValueError("Unknown attribute '%s' is encountered while parsing the device spec: "
+                             "'%s'." % (part, name))
+
+
+@contextlib.contextmanager
+def device(device_name):
+    """Places the ops of the block on a device: every device runs on the CPU (see above)."""
+    _check_device_name(device_name)
+    stack = getattr(_state, "devices", None)
+    if stack is None:
+        stack = _state.devices = []
+    stack.append(device_name)
+    try:
+        yield
+    finally:
+        stack.pop()
+
+
+@contextlib.contextmanager
+def init_scope():
+    """A no-op in eager mode (TensorFlow uses it to lift code out of function graphs)."""
+    yield
+
+
+class PhysicalDevice:
+    __slots__ = ("name", "device_type")
+
+    def __init__(self, name, device_type):
+        self.name = name
+        self.device_type = device_type
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and self.name == other.name and
+                self.device_type == other.device_type)
+
+    def __hash__(self):
+        return hash((self.name, self.device_type))
+
+    def __repr__(self):
+        return "%s(name=%r, device_type=%r)" % (type(self).__name__, self.name, self.device_type)
+
+
+class LogicalDevice(PhysicalDevice):
+    __slots__ = ()
+
+
+def list_physical_devices(device_type=None):
+    """[PhysicalDevice('/physical_device:CPU:0', 'CPU')], or [] for another device type."""
+    if device_type is not None and str(device_type).upper() != "CPU":
+        return []
+    return [PhysicalDevice("/physical_device:CPU:0", "CPU")]
+
+
+def list_logical_devices(device_type=None):
+    """[LogicalDevice('/device:CPU:0', 'CPU')], or [] for another device type."""
+    if device_type is not None and str(device_type).upper() != "CPU":
+        return []
+    return [LogicalDevice("/device:CPU:0", "CPU")]
+
+
+# --- print ------------------------------------------------------------------------------
+
+def _format_array(a, summarize):
+    """TensorFlow's print layout: nested brackets, elements separated by spaces, at most
+    `summarize` elements at each end of each dimension ("..." between them; -1 prints all)."""
+    if a.ndim == 0:
+        return _format_scalar(a[()], a.dtype)
+
+    def rec(x):
+        n = x.shape[0]
+        if summarize is not None and summarize >= 0 and n > 2 * summarize:
+            idx = list(range(summarize)) + [None] + list(range(n - summarize, n))
+        else:
+            idx = list(range(n))
+        if x.ndim == 1:
+            return "[" + " ".join("..." if i is None else _format_scalar(x[i], x.dtype) for i in idx) + "]"
+        parts = ["..." if i is None else rec(x[i]) for i in idx]
+        indented = []
+        for k, p in enumerate(parts):
+            lines = p.split("\n")
+            lines = [(ln if (k == 0 and j == 0) or not ln else " " + ln) for j, ln in enumerate(lines)]
+            indented.append("\n".join(lines))
+        return "[" + ("\n" * (x.ndim - 1)).join(indented) + "]"
+    return rec(a)
+
+
+def _format_scalar(v, dtype=None):
+    if isinstance(v, (bytes, np.bytes_)):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, (bool, np.bool_)):
+        return "1" if v else "0"
+    if isinstance(v, (float, np.floating)):
+        if np.isnan(v):
+            return "nan"
+        if np.isinf(v):
+            return "inf" if v > 0 else "-inf"
+        # the shortest of FLT_DIG/DBL_DIG digits and FLT_DIG+3/DBL_DIG+2 that reads back exactly
+        if dtype == np.float32:
+            short = "%.6g" % v
+            return short if np.float32(short) == np.float32(v) else "%.9g" % v
+        short = "%.15g" % v
+        return short if float(short) == float(v) else "%.17g" % v
+    return str(v)
+
+
+def _format_value(x, summarize):
+    if isinstance(x, (_core.Tensor, _core.Variable)):
+        return _format_array(np.asarray(x.numpy()), summarize)
+    if isinstance(x, np.ndarray):
+        return _format_array(x, summarize)
+    if isinstance(x, dict):
+        return "{" + ", ".join("%r: %s" % (k, _format_value(x[k], summarize)) for k in sorted(x)) + "}"
+    if isinstance(x, list):
+        return "[" + ", ".join(_format_value(v, summarize) for v in x) + "]"
+    if isinstance(x, tuple):
+        return "(" + ", ".join(_format_value(v, summarize) for v in x) + ")"
+    return str(x)
+
+
+def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None):  # noqa: A001
+    """Prints tensors (as TensorFlow prints them: values only, `summarize` elements at each end
+    of each dimension) and other objects, separated by `sep` and followed by `end`.
+
+    `output_stream` is sys.stderr (the default, as TensorFlow), sys.stdout, an open file, or a
+    string "file://<path>" to append to that file."""
+    text = sep.join(_format_value(x, summarize) for x in inputs) + end
+    stream = sys.stderr if output_stream is None else output_stream
+    if isinstance(stream, str):
+        if stream.startswith("file://"):
+            with open(stream[len("file://"):], "a") as f:
+                f.write(text)
+            return None
+        raise ValueError("Unsupported output stream: %r" % (stream,))
+    stream.write(text)
+    if hasattr(stream, "flush"):
+        stream.flush()
+    return None
+
+

@@ -1,0 +1,226 @@
+"""gt.Module and gt.name_scope, as tf.Module and tf.name_scope in eager mode.
+
+Name scopes are a per-thread string such as "outer/inner/" (the empty string at the root).
+`name_scope("x")` appends "x/" to it; a name ending in "/" replaces it (an absolute scope, as
+a Module's `name_scope` is); the empty name returns to the root. As in TensorFlow's eager mode,
+names are never made unique: two modules of one class are both named "dense", and their
+variables both "dense/w:0".
+
+A variable's name is prefixed by the scope active when it is made. gt.Variable is a C++ class;
+the prefix is added by a Python `__init__` installed on it here (it reads the scope and passes
+the full name to the C++ constructor), so the core knows nothing about scopes.
+
+A Module finds its variables and submodules by walking its attributes (in sorted attribute
+order), through lists, tuples and dicts (dicts in sorted key order, as gt.nest); each object is
+reported once, the first time it is met; a module's own attributes are all reported before
+those of its submodules, which are then walked in the order they were found. This is the order
+tf.Module gives.
+"""
+import functools
+import re
+import threading
+
+from . import _core, _restore
+
+__all__ = ["Module", "name_scope", "current_name_scope"]
+
+_state = threading.local()
+
+
+def current_name_scope():
+    """The active name scope, "" at the root or a string ending in "/"."""
+    return getattr(_state, "scope", "")
+
+
+def _set_scope(scope):
+    _state.scope = scope
+
+
+class name_scope:
+    """A context manager that prefixes the names of variables made inside it.
+
+        with gt.name_scope("layer1") as scope:   # scope == "layer1/"
+            w = gt.Variable(1.0, name="w")        # w.name == "layer1/w:0"
+    """
+
+    def __init__(self, name):
+        if not isinstance(name, str):
+            raise ValueError("name for name_scope must be a string.")
+        self._name = name
+        self._saved = []  # the scopes to restore, one per active entry (entries may nest)
+
+    @property
+    def name(self):
+        return self._name
+
+    def __enter__(self):
+        old = current_name_scope()
+        if not self._name:
+            new = ""
+        elif self._name.endswith("/"):
+            new = self._name
+        else:
+            new = old + self._name + "/"
+        self._saved.append(old)
+        _set_scope(new)
+        return new
+
+    def __exit__(self, *exc):
+        _set_scope(self._saved.pop())
+        return False
+
+
+# --- variables take the active scope's prefix -------------------------------------------------
+
+_core_variable_init = _core.Variable.__init__
+
+
+def _variable_init(self, initial_value=None, trainable=None, validate_shape=True, caching_device=None,
+                   name=None, variable_def=None, dtype=None, import_scope=None, constraint=None,
+                   synchronization=None, aggregation=None, shape=None, **kwargs):
+    """gt.Variable(initial_value, trainable=True, name=None, dtype=None); TensorFlow's other
+    arguments are accepted and have no effect here (there is one device and no graph)."""
+    if kwargs:
+        raise TypeError("Variable() got an unexpected keyword argument %r" % next(iter(kwargs)))
+    if trainable is None:
+        trainable = True
+    base = "Variable" if name is None else name
+    if not isinstance(base, str):
+        raise TypeError("Variable: name must be a string, got %s" % type(base).__name__)
+    _core_variable_init(self, initial_value, trainable=trainable, name=current_name_scope() + base,
+                        dtype=dtype)
+
+
+_variable_init.__name__ = "__init__"
+_core.Variable.__init__ = _variable_init
+
+
+# --- Module ---------------------------------------------------------------------------------
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _camel_to_snake(name):
+    # "HTTPServer2" -> "http_server2", "MyModel" -> "my_model"
+    s = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def _leaves_with_paths(value, path):
+    """(path, leaf) pairs of a nest of lists, tuples and dicts, depth first, dicts by sorted key."""
+    out = []
+    stack = [(path, value)]
+    while stack:
+        p, item = stack.pop()
+        if isinstance(item, dict):
+            try:
+                keys = sorted(item)
+            except TypeError:
+                keys = list(item)
+            stack.extend((p + (k,), item[k]) for k in reversed(keys))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((p + (i,), v) for i, v in reversed(list(enumerate(item))))
+        else:
+            out.append((p, item))
+    return out
+
+
+class Module:
+    """A named container of variables and other modules, as tf.Module.
+
+        class Dense(gt.Module):
+            def __init__(self, n_in, n_out, name=None):
+                super().__init__(name=name)
+                with self.name_scope:
+                    self.w = gt.Variable(gt.ones([n_in, n_out]), name="w")  # "dense/w:0"
+    """
+
+    # attributes the walk never enters (bookkeeping of this class and of checkpoints)
+    _IGNORED = frozenset(("_name", "_scope_name", "_name_scope"))
+
+    def __init__(self, name=None):
+        if name is None:
+            name = _camel_to_snake(type(self).__name__)
+        elif not isinstance(name, str) or not _IDENTIFIER.match(name):
+            raise ValueError("%r is not a valid module name. Module names must be valid Python "
+                             "identifiers (e.g. a valid class name)." % (name,))
+        self._name = name
+        with name_scope(name) as scope:
+            self._scope_name = scope
+        self._name_scope = name_scope(self._scope_name)
+
+    @property
+    def name(self):
+        return self._name
+
+    @property
+    def name_scope(self):
+        """A context manager entering this module's scope (the scope it was made in, + name)."""
+        return self._name_scope
+
+    @property
+    def variables(self):
+        """Every gt.Variable reachable from this module's attributes, each once (a tuple)."""
+        return tuple(self._flatten(predicate=_is_variable))
+
+    @property
+    def trainable_variables(self):
+        return tuple(self._flatten(predicate=lambda v: _is_variable(v) and v.trainable))
+
+    @property
+    def non_trainable_variables(self):
+        return tuple(self._flatten(predicate=lambda v: _is_variable(v) and not v.trainable))
+
+    @property
+    def submodules(self):
+        """Every Module reachable from this one's attributes (not itself), each once."""
+        return tuple(self._flatten(predicate=lambda m: isinstance(m, Module)))
+
+    def _flatten(self, recursive=True, predicate=None, with_path=False):
+        """The values reachable from this module's attributes for which `predicate` is true,
+        in tf.Module's order; with `with_path`, (path, value) pairs where path is a tuple of
+        attribute names, list indices and dict keys (then objects reached by two paths are
+        reported under each)."""
+        predicate = predicate or (lambda _: True)
+        return self._flatten_into(predicate, with_path, recursive, (), {id(self)}, set())
+
+    def _flatten_into(self, predicate, with_path, recursive, mpath, seen, visiting):
+        out = []
+        found = []
+        visiting.add(id(self))
+        attrs = vars(self)
+        for key in sorted(attrs):
+            if key in Module._IGNORED or key.startswith("_self_"):
+                continue
+            for lpath, leaf in _leaves_with_paths(attrs[key], (key,)):
+                if not with_path:
+                    if id(leaf) in seen:
+                        continue
+                    seen.add(id(leaf))
+                if predicate(leaf):
+                    out.append((mpath + lpath, leaf) if with_path else leaf)
+                if recursive and isinstance(leaf, Module) and id(leaf) not in visiting:
+                    found.append((mpath + lpath, leaf))
+        for sub_path, sub in found:
+            out.extend(sub._flatten_into(predicate, with_path, recursive, sub_path, seen, visiting))
+        visiting.discard(id(self))
+        return out
+
+    def __setattr__(self, key, value):
+        object.__setattr__(self, key, value)
+        if key not in Module._IGNORED:
+            # a checkpoint restored before this attribute existed may hold values for it
+            _restore.dependency_added(self)
+
+    @classmethod
+    def with_name_scope(cls, method):
+        """Decorates a method so that it runs inside its module's name scope."""
+        @functools.wraps(method)
+        def wrapper(self, *args, **kwargs):
+            with self.name_scope:
+                return method(self, *args, **kwargs)
+        return wrapper
+
+
+def _is_variable(v):
+    return isinstance(v, _core.Variable)

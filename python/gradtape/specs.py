@@ -1,0 +1,191 @@
+"""gt.TensorSpec (a shape, a dtype and a name describing tensors) and gt.string.
+
+A shape in a spec may have unknown dimensions (None) or be wholly unknown (shape=None); a
+tensor is compatible with a spec when its dtype is the spec's and its shape fits the spec's.
+gradtape has no string tensors: `gt.string` is a dtype only specs use (for the text a
+gt.data.TextLineDataset or a generator yields as Python bytes / NumPy arrays of bytes).
+"""
+import numpy as np
+
+from . import _core
+
+__all__ = ["TensorSpec", "string"]
+
+
+class _StringDType:
+    """The dtype of text in specs; values are bytes (scalars) or NumPy arrays of bytes."""
+    name = "string"
+    as_numpy_dtype = np.object_
+    is_floating = False
+    is_integer = False
+
+    def __repr__(self):
+        return "gt.string"
+
+    def __reduce__(self):
+        return "string"
+
+
+string = _StringDType()
+
+
+def _as_dtype(d):
+    if d is string or d == "string" or d is str or d is bytes:
+        return string
+    return _core.as_dtype(d)
+
+
+def _as_shape(shape):
+    if shape is None:
+        return None
+    if isinstance(shape, (_core.Tensor, _core.Variable)):
+        shape = shape.numpy().tolist()
+    if isinstance(shape, int):
+        shape = [shape]
+    dims = []
+    for d in shape:
+        if d is None or (isinstance(d, int) and d >= 0):
+            dims.append(d)
+        elif hasattr(d, "__index__") and int(d) >= 0:
+            dims.append(int(d))
+        elif isinstance(d, int) and d == -1:
+            dims.append(None)
+        else:
+            raise ValueError("TensorSpec: invalid dimension %r in shape %r" % (d, shape))
+    return tuple(dims)
+
+
+def _shape_str(shape):
+    if shape is None:
+        return "<unknown>"
+    if len(shape) == 1:
+        return "(%s,)" % shape[0]
+    return "(%s)" % ", ".join(str(d) for d in shape)
+
+
+class _SpecShape(tuple):
+    """A spec's shape: a tuple whose dims may be None, with as_list() and rank."""
+
+    def as_list(self):
+        return list(self)
+
+    @property
+    def rank(self):
+        return len(self)
+
+    ndims = rank
+
+    def is_fully_defined(self):
+        return all(d is not None for d in self)
+
+    def __repr__(self):
+        return "TensorShape(%s)" % list(self)
+
+    def __str__(self):
+        return _shape_str(tuple(self))
+
+
+class _UnknownShape:
+    rank = None
+    ndims = None
+
+    def as_list(self):
+        raise ValueError("as_list() is not defined on an unknown TensorShape.")
+
+    def is_fully_defined(self):
+        return False
+
+    def __repr__(self):
+        return "TensorShape(None)"
+
+    def __str__(self):
+        return "<unknown>"
+
+    def __eq__(self, other):
+        return isinstance(other, _UnknownShape)
+
+    def __hash__(self):
+        return 0
+
+
+def _shapes_compatible(a, b):
+    """Two shapes (tuples with None dims, or None) can describe the same tensor."""
+    if a is None or b is None:
+        return True
+    if len(a) != len(b):
+        return False
+    return all(x is None or y is None or x == y for x, y in zip(a, b))
+
+
+class TensorSpec:
+    """Describes a tensor: TensorSpec(shape, dtype=gt.float32, name=None)."""
+
+    __slots__ = ("_shape", "_dtype", "_name")
+
+    def __init__(self, shape, dtype=_core.DType.float32, name=None):
+        self._shape = _as_shape(shape)
+        self._dtype = _as_dtype(dtype)
+        if name is not None and not isinstance(name, str):
+            raise TypeError("TensorSpec: name must be a string, got %r" % (name,))
+        self._name = name
+
+    @property
+    def shape(self):
+        return _UnknownShape() if self._shape is None else _SpecShape(self._shape)
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def name(self):
+        return self._name
+
+    @classmethod
+    def from_tensor(cls, tensor, name=None):
+        t = tensor if isinstance(tensor, (_core.Tensor, _core.Variable)) else _core.convert_to_tensor(tensor)
+        return cls(tuple(t.shape), t.dtype, name)
+
+    @classmethod
+    def from_spec(cls, spec, name=None):
+        return cls(spec._shape, spec.dtype, spec.name if name is None else name)
+
+    def is_compatible_with(self, spec_or_tensor):
+        """True when a TensorSpec or tensor has this spec's dtype and a compatible shape."""
+        other = spec_or_tensor
+        if isinstance(other, TensorSpec):
+            return other.dtype == self.dtype and _shapes_compatible(self._shape, other._shape)
+        if isinstance(other, (_core.Tensor, _core.Variable)):
+            return other.dtype == self.dtype and _shapes_compatible(self._shape, tuple(other.shape))
+        if isinstance(other, np.ndarray):
+            if self.dtype is string:
+                return other.dtype.kind in "OSU" and _shapes_compatible(self._shape, other.shape)
+            try:
+                return _core.as_dtype(other.dtype) == self.dtype and _shapes_compatible(self._shape, other.shape)
+            except TypeError:
+                return False
+        return False
+
+    def most_specific_compatible_type(self, other):
+        if self.dtype != other.dtype:
+            raise ValueError("No common type for %r and %r" % (self, other))
+        if self._shape is None or other._shape is None or len(self._shape) != len(other._shape):
+            return TensorSpec(None, self.dtype)
+        return TensorSpec([a if a == b else None for a, b in zip(self._shape, other._shape)], self.dtype)
+
+    def __eq__(self, other):
+        return (type(other) is type(self) and self._shape == other._shape and
+                self.dtype == other.dtype and self._name == other._name)
+
+    def __ne__(self, other):
+        return not self == other
+
+    def __hash__(self):
+        return hash((self._shape, self._dtype.name, self._name))
+
+    def __repr__(self):
+        dtype = "gt.string" if self.dtype is string else "gt." + self.dtype.name
+        return "TensorSpec(shape=%s, dtype=%s, name=%r)" % (_shape_str(self._shape), dtype, self._name)
+
+    def __reduce__(self):
+        return TensorSpec, (self._shape, self._dtype, self._name)
