@@ -106,6 +106,59 @@ def test_four_threads_training_is_bit_identical_to_one_thread(size):
 
 
 # ---------------------------------------------------------------------------------------------
+# hogwild: several threads, each with its own tape, train the same variables at once
+# ---------------------------------------------------------------------------------------------
+
+def test_hogwild_training_on_shared_variables():
+    """Four threads read and update shared variables without any lock of their own, each
+    recording on its own tape through ops big enough to release the GIL (matmul, add, tanh,
+    reduce_sum), so tape links are added to the variables' values while other threads look
+    them up. Updates interleave (hogwild), so only convergence is checked; .ci/tsan runs this
+    under ThreadSanitizer."""
+    n_threads, steps, batch, n_in, n_out = 4, 12, 1024, 64, 64  # batch * n_out = 65536 elements
+    base_records = gt._core.live_records()
+    rng = np.random.default_rng(7)
+    w_true = rng.normal(size=(n_in, n_out)) / np.sqrt(n_in)
+    w = gt.Variable(np.zeros((n_in, n_out)), name="w")
+    b = gt.Variable(np.zeros(n_out), name="b")
+    data = []
+    for k in range(n_threads):
+        x = rng.normal(size=(batch, n_in))
+        data.append((gt.constant(x), gt.constant(np.tanh(x @ w_true + 0.5))))
+    losses = [[] for _ in range(n_threads)]
+    errors = []
+    barrier = threading.Barrier(n_threads)
+
+    def worker(k):
+        try:
+            x, y = data[k]
+            barrier.wait()
+            for _ in range(steps):
+                with gt.GradientTape() as tape:
+                    pred = gt.tanh(gt.add(gt.matmul(x, w), b))
+                    d = pred - y
+                    loss = gt.reduce_sum(d * d) / (batch * n_out)
+                gw, gb = tape.gradient(loss, [w, b])
+                w.assign_sub(gw * 2.0)
+                b.assign_sub(gb * 2.0)
+                losses[k].append(float(loss))
+        except BaseException as e:  # noqa: BLE001 -- reported below
+            errors.append((k, repr(e)))
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(n_threads)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not any(t.is_alive() for t in threads), "hogwild threads did not finish (deadlock?)"
+    assert not errors, errors
+    for k in range(n_threads):
+        assert len(losses[k]) == steps
+        assert losses[k][-1] < 0.7 * losses[k][0], (k, losses[k])
+    assert gt._core.live_records() == base_records
+
+
+# ---------------------------------------------------------------------------------------------
 # a big matmul in a worker thread lets the main thread run Python
 # ---------------------------------------------------------------------------------------------
 
@@ -239,6 +292,192 @@ def test_tapes_are_per_thread():
         mine = x * 5.0
     assert tape.gradient(seen["y"], x) is None
     np.testing.assert_array_equal(tape.gradient(mine, x).numpy(), [5.0, 5.0])
+
+
+# ---------------------------------------------------------------------------------------------
+# the reverse sweep runs without the GIL; a tape belongs to one thread at a time
+# ---------------------------------------------------------------------------------------------
+
+def longest_pause_while(fn):
+    """Runs fn() on this thread while another thread sleeps 1 ms at a time, noting how long each
+    wake-up took; returns (fn's result, seconds fn took, the longest pause the other saw)."""
+    stop = threading.Event()
+    gaps = []
+
+    def watcher():
+        last = time.perf_counter()
+        while not stop.is_set():
+            time.sleep(0.001)
+            now = time.perf_counter()
+            gaps.append(now - last)
+            last = now
+
+    th = threading.Thread(target=watcher)
+    th.start()
+    time.sleep(0.05)
+    t0 = time.perf_counter()
+    try:
+        result = fn()
+    finally:
+        elapsed = time.perf_counter() - t0
+        stop.set()
+        th.join()
+    return result, elapsed, max(gaps)
+
+
+def test_million_op_backward_lets_other_threads_run():
+    """A liveness check, not a benchmark: with the GIL held for the whole sweep, the other
+    thread froze for the whole backward (0.4-1 s); now it waits at most a switch interval or a
+    custom gradient's call. The bound is generous so that a busy machine does not fail it."""
+    x = gt.constant(1.0, dtype=gt.float64)
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        y = x
+        for _ in range(1_000_000):
+            y = y * 1.000001
+    g, elapsed, pause = longest_pause_while(lambda: tape.gradient(y, x))
+    assert abs(float(g) - 1.000001 ** 1_000_000) < 1e-6
+    from conftest import ci_figure
+    ci_figure("longest pause of another thread during a 1M-op backward", "%.1f ms (backward %.2f s)"
+              % (pause * 1e3, elapsed))
+    assert pause < 0.2, "another thread waited %.0f ms during a %.2f s backward" % (pause * 1e3, elapsed)
+
+
+def test_jacobian_and_batch_jacobian_let_other_threads_run():
+    rng = np.random.default_rng(3)
+    m = gt.constant(rng.normal(size=(1000, 1000)) / 30)
+    v = gt.constant(rng.normal(size=(1000,)))
+    xb = gt.constant(rng.normal(size=(64, 200)))
+    wb = gt.constant(rng.normal(size=(200, 200)) / 15)
+    with gt.GradientTape(persistent=True) as tape:
+        tape.watch([v, xb])
+        z = gt.tanh(gt.reshape(gt.matmul(m, gt.reshape(v, [1000, 1])), [1000]))
+        zb = gt.tanh(gt.matmul(xb, wb))
+    j, _, pause = longest_pause_while(lambda: tape.jacobian(z, v))
+    assert j.shape == (1000, 1000) and pause < 0.2, pause
+    expected = (1 - np.tanh(m.numpy() @ v.numpy()) ** 2)[:, None] * m.numpy()
+    np.testing.assert_allclose(j.numpy(), expected, rtol=1e-10, atol=1e-12)
+    bj, _, pause = longest_pause_while(lambda: tape.batch_jacobian(zb, xb))
+    assert bj.shape == (64, 200, 200) and pause < 0.2, pause
+    d = 1 - np.tanh(xb.numpy() @ wb.numpy()) ** 2
+    np.testing.assert_allclose(bj.numpy()[5], d[5][:, None] * wb.numpy().T, rtol=1e-10, atol=1e-12)
+
+
+def test_exit_on_another_thread_is_refused_and_the_tape_stops_recording():
+    base = gt._core.live_records()
+    x = gt.constant(2.0)
+    tape = gt.GradientTape()
+    tape.__enter__()
+    tape.watch(x)
+    y0 = x * x
+    got = {}
+
+    def exit_here():
+        try:
+            tape.__exit__(None, None, None)
+        except RuntimeError as e:
+            got["error"] = str(e)
+
+    th = threading.Thread(target=exit_here, name="exiter")
+    th.start()
+    th.join()
+    msg = got.get("error", "")
+    assert "__exit__" in msg and "entered on thread %d (MainThread)" % threading.get_ident() in msg, msg
+    assert "(exiter)" in msg and "stopped recording" in msg, msg
+    y = y0
+    for _ in range(100):
+        y = y * x  # not recorded: the tape dropped off this thread's stack at the first op
+    assert tape.num_records == 1
+    assert not gt._core.any_tape_recording()
+    assert float(tape.gradient(y0, x)) == 4.0  # what it recorded before is still there
+    del tape, y0, y
+    import gc
+    gc.collect()
+    assert gt._core.live_records() == base
+
+
+def test_a_tape_entered_on_one_thread_refuses_use_from_another():
+    x = gt.constant(3.0)
+    errors = []
+    with gt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = x * x
+
+        def other():
+            for call in (lambda: tape.gradient(y, x), lambda: tape.watch(x), tape.reset,
+                         lambda: tape.jacobian(y, x), tape.__enter__):
+                try:
+                    call()
+                except RuntimeError as e:
+                    errors.append(str(e))
+
+        th = threading.Thread(target=other)
+        th.start()
+        th.join()
+        z = y * x  # still recording here
+    assert len(errors) == 5, errors
+    assert all("on thread %d" % threading.get_ident() in e for e in errors), errors
+    assert float(tape.gradient(z, x)) == 27.0
+
+
+def test_a_tape_dropped_on_another_thread_while_entered_does_not_crash():
+    """The other thread exits it wrongly (refused) and holds the last reference: the tape is
+    destroyed there while this thread still has it on its stack."""
+    base = gt._core.live_records()
+    x = gt.constant(2.0)
+    box = [gt.GradientTape()]
+    box[0].__enter__()
+    box[0].watch(x)
+    y = x * x
+
+    def drop():
+        t = box.pop()
+        try:
+            t.__exit__(None, None, None)
+        except RuntimeError:
+            pass
+        del t
+
+    th = threading.Thread(target=drop)
+    th.start()
+    th.join()
+    import gc
+    gc.collect()
+    for _ in range(10):
+        y = y * x
+    assert float(y) == 2.0 ** 12
+    assert not gt._core.any_tape_recording()
+    gc.collect()
+    assert gt._core.live_records() == base
+
+
+def test_two_threads_asking_one_persistent_tape_for_gradients():
+    """Each call either answers right or is refused (the tape is in use on the other thread):
+    never a crash or a wrong value."""
+    x = gt.constant(1.0, dtype=gt.float64)
+    with gt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = x
+        for _ in range(20_000):
+            y = y * 1.0001
+    want = 1.0001 ** 20_000
+    outcomes = []
+
+    def ask():
+        for _ in range(15):
+            try:
+                outcomes.append(abs(float(tape.gradient(y, x)) - want) < 1e-9 * want)
+            except RuntimeError as e:
+                assert "one thread at a time" in str(e), e
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=ask) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(outcomes) == 30 and False not in outcomes, outcomes
+    assert outcomes.count(True) >= 15
 
 
 # ---------------------------------------------------------------------------------------------

@@ -531,7 +531,7 @@ void vjp_Pow(VjpCtx& c) {
   const Tensor& a = c.in[0];
   const Tensor& b = c.in[1];
   if (c.needs[0]) {
-    const bool b_is_constant = !c.needs[1] && b.get()->n_links == 0 && !b.get()->more_links;
+    const bool b_is_constant = !c.needs[1] && b.get()->links.empty();
     if (b_is_constant && b.numel() == 1 && b.ndim() == 0) {
       // a constant exponent (x ** 2) that no tape watches: the same rule with the exponent
       // folded, fewer ops (an outer tape watching it needs d/db of this rule: no folding)

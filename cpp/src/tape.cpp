@@ -62,12 +62,19 @@ struct Record {
 };
 static_assert(sizeof(Record) == 16, "a record is 16 bytes");
 
+// This thread's entered tapes, innermost last. The stack shares ownership of each tape: a
+// tape destroyed or exited on another thread is only marked there (abandoned) and dropped here,
+// by the thread that records on it, at its next recorded op or `with` block.
 struct ThreadTapes {
-  std::vector<TapeState*> stack;
+  std::vector<std::shared_ptr<TapeState>> stack;
   int pause = 0;
   std::vector<VariableAccessLog*> logs;
+  ~ThreadTapes();
 };
 thread_local ThreadTapes tls GT_TLS;
+
+// The id Python's threading.get_ident() gives this thread (pthread_self), for messages.
+uint64_t thread_ident() { return uint64_t(pthread_self()); }
 
 }  // namespace
 
@@ -75,15 +82,26 @@ namespace detail {
 thread_local int tls_recording GT_TLS = 0;
 }
 
+// A tape belongs to one thread at a time: the thread inside its `with` block (from push() to
+// pop()), or a thread running one of its methods (gradient, watch, reset...). hold() claims it
+// for the calling thread, reentrantly (a custom gradient may call back into its own tape), and
+// never waits: a call from another thread while it is held is a TapeError that names the
+// holder. So the recording thread appends without any lock, and a reverse sweep (which runs
+// without the GIL) never meets a concurrent append, reset or second sweep on the same tape.
+// Only `recording`, `abandoned`, `entered`, `live` and the holder fields are read across threads.
 struct TapeState {
   uint64_t serial;
   bool persistent;
   bool watch_accessed;
-  bool recording = true;
-  bool active = false;
+  std::atomic<bool> recording{true};
+  std::atomic<bool> entered{false};    // between push() and pop() (on the holder's thread)
+  std::atomic<bool> abandoned{false};  // exited or destroyed on another thread: its thread drops it
+  std::atomic<uint32_t> holder{0};     // this_thread_number() of the holding thread, 0: free
+  std::atomic<uint64_t> holder_ident{0};
+  int holds = 0;                       // the holder's nesting depth (touched by the holder only)
   bool used = false;
   uint32_t next_slot = 0;
-  int64_t live = 0;  // records not yet released
+  std::atomic<int64_t> live{0};  // records not yet released (written by the holder only)
 
   std::vector<Record> records;
   std::vector<uint32_t> slots;
@@ -103,6 +121,37 @@ struct TapeState {
   int sweeping = 0;         // reverse sweeps running on this tape (a custom gradient may call back)
 
   TapeState(bool p, bool w) : serial(register_serial()), persistent(p), watch_accessed(w) {}
+
+  // Claims the tape for this thread (reentrant), or throws naming the thread that holds it.
+  void hold(const char* what) {
+    const uint32_t me = this_thread_number();
+    uint32_t h = holder.load(std::memory_order_acquire);
+    if (h == me) {
+      ++holds;
+      return;
+    }
+    if (h == 0 && holder.compare_exchange_strong(h, me, std::memory_order_acquire)) {
+      holder_ident.store(thread_ident(), std::memory_order_relaxed);
+      holds = 1;
+      return;
+    }
+    const uint64_t other = holder_ident.load(std::memory_order_relaxed);
+    throw TapeError(std::string("GradientTape.") + what + " was called on thread " + std::to_string(thread_ident()) +
+                    " while the tape is " + (entered.load() ? "recording (inside its `with` block)" : "in use") +
+                    " on thread " + std::to_string(other) +
+                    ": a tape belongs to one thread at a time; use it on that thread, or after its "
+                    "`with` block and its gradient calls there have ended");
+  }
+  void unhold() {
+    if (--holds == 0) holder.store(0, std::memory_order_release);
+  }
+  struct Hold {
+    TapeState& s;
+    Hold(TapeState& st, const char* what) : s(st) { s.hold(what); }
+    ~Hold() { s.unhold(); }
+    Hold(const Hold&) = delete;
+    Hold& operator=(const Hold&) = delete;
+  };
   ~TapeState() {
     clear();
     unregister_serial(serial);
@@ -115,8 +164,8 @@ struct TapeState {
   }
 
   void clear() {
-    g_live_records.fetch_sub(live, std::memory_order_relaxed);
-    live = 0;
+    g_live_records.fetch_sub(live.load(std::memory_order_relaxed), std::memory_order_relaxed);
+    live.store(0, std::memory_order_relaxed);
     records.clear();
     records.shrink_to_fit();
     slots.clear();
@@ -138,7 +187,7 @@ struct TapeState {
     for (uint32_t i = rec.first; i < rec.first + rec.n_in + rec.n_out; ++i) saved[i] = Tensor();
     if (rec.op == OpId::Custom) hooks[size_t(attrs[rec.attr_first])] = nullptr;
     rec.n_in = kNoSlot;
-    --live;
+    live.store(live.load(std::memory_order_relaxed) - 1, std::memory_order_relaxed);
     g_live_records.fetch_sub(1, std::memory_order_relaxed);
   }
 
@@ -160,7 +209,7 @@ struct TapeState {
     }
     attrs.insert(attrs.end(), a, a + n_attrs);
     records.push_back(rec);
-    ++live;
+    live.store(live.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
     g_live_records.fetch_add(1, std::memory_order_relaxed);
   }
 
@@ -208,11 +257,34 @@ struct TapeState {
   }
 };
 
+// Drops this thread's hold on a tape it had entered (pop, or pruning an abandoned tape).
+void leave(TapeState& t) {
+  t.entered.store(false, std::memory_order_relaxed);
+  t.unhold();
+}
+
 void refresh_recording() {
+  // First drop the tapes exited or destroyed on another thread (they stopped recording there).
+  auto& st = tls.stack;
+  for (size_t i = st.size(); i-- > 0;)
+    if (st[i]->abandoned.load(std::memory_order_acquire)) {
+      std::shared_ptr<TapeState> t = std::move(st[i]);
+      st.erase(st.begin() + long(i));
+      leave(*t);
+    }
   int n = 0;
   if (tls.pause == 0)
-    for (TapeState* t : tls.stack) n += t->recording ? 1 : 0;
+    for (const auto& t : st) n += t->recording.load(std::memory_order_relaxed) ? 1 : 0;
   detail::tls_recording = n;
+}
+
+ThreadTapes::~ThreadTapes() {
+  // The thread ends inside some `with` blocks: the tapes are free for other threads.
+  for (const auto& t : stack) {
+    t->entered.store(false, std::memory_order_relaxed);
+    t->holds = 0;
+    t->holder.store(0, std::memory_order_release);
+  }
 }
 
 // ---- recording ----
@@ -220,10 +292,16 @@ void refresh_recording() {
 void detail::record_op(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out,
                        const int64_t* attrs, int n_attrs) {
   if (!is_floating(out.dtype())) return;
-  for (TapeState* t : tls.stack) {
-    if (!t->recording || !t->watches_any(inputs, n_in)) continue;
+  bool stale = false;
+  for (const auto& t : tls.stack) {
+    if (!t->recording.load(std::memory_order_relaxed)) {
+      stale |= t->abandoned.load(std::memory_order_relaxed);
+      continue;
+    }
+    if (!t->watches_any(inputs, n_in)) continue;
     t->append(op, inputs, uint32_t(n_in), &out, 1, attrs, uint32_t(n_attrs));
   }
+  if (stale) refresh_recording();
 }
 
 bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs, GradHook hook) {
@@ -235,8 +313,8 @@ bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>&
       if (t.same(i))
         throw InvalidArgument("custom_gradient: an output is the same tensor as an input; return a new tensor");
   bool recorded = false;
-  for (TapeState* t : tls.stack) {
-    if (!t->recording || !t->watches_any(ins.data(), int(ins.size()))) continue;
+  for (const auto& t : tls.stack) {
+    if (!t->recording.load(std::memory_order_relaxed) || !t->watches_any(ins.data(), int(ins.size()))) continue;
     int64_t hook_index = int64_t(t->hooks.size());
     t->hooks.push_back(hook);
     t->had_custom = true;
@@ -250,8 +328,8 @@ bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>&
 void detail::notify_variable_read(Variable& v) {
   for (VariableAccessLog* log : tls.logs) log->add(v.shared_from_this());
   if (detail::tls_recording == 0) return;
-  for (TapeState* t : tls.stack) {
-    if (!t->recording) continue;
+  for (const auto& t : tls.stack) {
+    if (!t->recording.load(std::memory_order_relaxed)) continue;
     if ((t->watch_accessed && v.trainable()) || t->var_slots.count(v.id())) t->link_variable(v);
   }
 }
@@ -368,51 +446,87 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
 // ---- Tape ----
 
 Tape::Tape(bool persistent, bool watch_accessed_variables)
-    : state_(std::make_unique<TapeState>(persistent, watch_accessed_variables)) {}
+    : state_(std::make_shared<TapeState>(persistent, watch_accessed_variables)) {}
 
 Tape::~Tape() {
-  auto& st = tls.stack;
-  auto it = std::find(st.begin(), st.end(), state_.get());
-  if (it != st.end()) {
-    st.erase(it);
-    refresh_recording();
+  TapeState& s = *state_;
+  const uint32_t h = s.holder.load(std::memory_order_acquire);
+  if (h == this_thread_number()) {
+    auto& st = tls.stack;
+    auto it = std::find(st.begin(), st.end(), state_);
+    if (it != st.end()) {
+      st.erase(it);
+      refresh_recording();
+    }
+  } else if (h != 0) {
+    // Entered on another thread: that thread's stack shares the state, stops recording on it
+    // and frees it at its next op.
+    s.recording.store(false, std::memory_order_relaxed);
+    s.abandoned.store(true, std::memory_order_release);
   }
 }
 
 void Tape::push() {
-  if (state_->active)
+  TapeState& s = *state_;
+  if (s.entered.load() && s.holder.load() == this_thread_number())
     throw InvalidArgument(
         "Tape is still recording, This can happen if you try to re-enter an already-active tape.");
-  state_->active = true;
-  state_->recording = true;
-  if (state_->start_seq == 0) {
-    state_->start_seq = next_tensor_seq();
-    state_->thread = this_thread_number();
+  s.hold("__enter__");  // the hold lasts until pop()
+  if (s.sweeping) {
+    s.unhold();
+    throw TapeError("GradientTape.__enter__ was called while the tape is computing a gradient "
+                    "(from a custom gradient function)");
   }
-  tls.stack.push_back(state_.get());
+  s.entered.store(true, std::memory_order_relaxed);
+  s.abandoned.store(false, std::memory_order_relaxed);
+  s.recording.store(true, std::memory_order_relaxed);
+  if (s.start_seq == 0) {
+    s.start_seq = next_tensor_seq();
+    s.thread = this_thread_number();
+  }
+  tls.stack.push_back(state_);
   refresh_recording();
 }
 
 void Tape::pop() {
+  TapeState& s = *state_;
+  if (!s.entered.load(std::memory_order_acquire)) return;
+  const uint32_t h = s.holder.load(std::memory_order_acquire);
+  if (h != this_thread_number()) {
+    // Exited on a thread that did not enter it. It cannot be taken off the other thread's stack
+    // from here: it stops recording now, and that thread drops it at its next op.
+    s.recording.store(false, std::memory_order_relaxed);
+    s.abandoned.store(true, std::memory_order_release);
+    throw TapeError("GradientTape.__exit__ was called on thread " + std::to_string(thread_ident()) +
+                    ", but the tape was entered on thread " +
+                    std::to_string(s.holder_ident.load(std::memory_order_relaxed)) +
+                    ", whose ops it records: a tape must be exited on the thread that entered it. "
+                    "The tape has stopped recording.");
+  }
   auto& st = tls.stack;
-  auto it = std::find(st.begin(), st.end(), state_.get());
+  auto it = std::find(st.begin(), st.end(), state_);
   if (it != st.end()) st.erase(it);
-  state_->active = false;
+  leave(s);
   refresh_recording();
 }
 
-bool Tape::active() const { return state_->active; }
+bool Tape::active() const { return state_->entered.load(std::memory_order_relaxed); }
+uint64_t Tape::entered_on() const {
+  return state_->entered.load(std::memory_order_acquire) ? state_->holder_ident.load(std::memory_order_relaxed) : 0;
+}
 void Tape::set_recording(bool on) {
-  state_->recording = on;
+  TapeState::Hold hold(*state_, "stop_recording");
+  state_->recording.store(on, std::memory_order_relaxed);
   refresh_recording();
 }
-bool Tape::recording() const { return state_->recording; }
+bool Tape::recording() const { return state_->recording.load(std::memory_order_relaxed); }
 bool Tape::persistent() const { return state_->persistent; }
 bool Tape::had_custom_gradients() const { return state_->had_custom; }
 uint64_t Tape::serial() const { return state_->serial; }
-size_t Tape::num_records() const { return size_t(state_->live); }
+size_t Tape::num_records() const { return size_t(state_->live.load(std::memory_order_relaxed)); }
 size_t Tape::bookkeeping_bytes() const {
-  const TapeState& s = *state_;
+  TapeState& s = *state_;
+  TapeState::Hold hold(s, "bookkeeping_bytes");
   return s.records.size() * sizeof(Record) + s.slots.size() * sizeof(uint32_t) +
          s.slot_birth.size() * sizeof(uint32_t) + s.attrs.size() * sizeof(int64_t);
 }
@@ -420,19 +534,25 @@ size_t Tape::bookkeeping_bytes() const {
 void Tape::watch(const Tensor& t) {
   require_defined(t, "watch");
   if (!is_floating(t.dtype())) return;  // integer and bool tensors never carry gradients
+  TapeState::Hold hold(*state_, "watch");
   uint32_t s;
   if (!t.get()->find_link(state_->serial, &s)) t.get()->add_link(state_->serial, state_->new_slot());
 }
 
 void Tape::watch(const std::shared_ptr<Variable>& v) {
   if (!is_floating(v->dtype())) return;
+  TapeState::Hold hold(*state_, "watch");
   state_->link_variable(*v);
 }
 
-std::vector<std::shared_ptr<Variable>> Tape::watched_variables() const { return state_->watched_vars; }
+std::vector<std::shared_ptr<Variable>> Tape::watched_variables() const {
+  TapeState::Hold hold(*state_, "watched_variables");
+  return state_->watched_vars;
+}
 
 void Tape::reset() {
   TapeState& s = *state_;
+  TapeState::Hold hold(s, "reset");
   if (s.sweeping)
     throw TapeError("GradientTape.reset() cannot be called while the tape is computing a gradient "
                     "(from a custom gradient function); reset it after gradient() returns");
@@ -451,8 +571,9 @@ void start_backward(TapeState& s, const char* what) {
     throw TapeError(std::string("GradientTape.") + what + " can only be called once on non-persistent tapes.");
   if (!s.persistent) {
     s.used = true;
-    if (s.recording && s.active) {  // as TensorFlow: a non-persistent tape stops recording here
-      s.recording = false;
+    if (s.recording.load(std::memory_order_relaxed) && s.entered.load(std::memory_order_relaxed)) {
+      // as TensorFlow: a non-persistent tape stops recording here
+      s.recording.store(false, std::memory_order_relaxed);
       refresh_recording();
     }
   }
@@ -462,6 +583,7 @@ void start_backward(TapeState& s, const char* what) {
 std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
                                    const std::vector<Tensor>& output_gradients, Unconnected unconnected) {
   TapeState& s = *state_;
+  TapeState::Hold hold(s, "gradient");
   if (!output_gradients.empty() && output_gradients.size() != targets.size())
     throw InvalidArgument("gradient: got " + std::to_string(output_gradients.size()) +
                           " output_gradients for " + std::to_string(targets.size()) + " targets");
@@ -543,6 +665,7 @@ std::vector<int64_t> rows_shape(int64_t m, const Tensor& src) {
 
 std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Source>& sources, Unconnected unconnected) {
   TapeState& s = *state_;
+  TapeState::Hold hold(s, "jacobian");
   require_defined(target, "jacobian");
   start_backward(s, "jacobian");
   std::vector<uint32_t> src_slots;
@@ -592,6 +715,7 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
 
 Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnected unconnected) {
   TapeState& s = *state_;
+  TapeState::Hold hold(s, "batch_jacobian");
   const Tensor& src = source.variable ? source.variable->value() : source.tensor;
   require_defined(target, "batch_jacobian");
   require_defined(src, "batch_jacobian");
@@ -697,9 +821,9 @@ std::string TapeState::explain(const std::vector<Tensor>& targets, const Source&
 namespace {
 void note_on_tapes(const Tensor& t, std::vector<uint32_t> TapeState::*list) {
   if (!t.defined() || !is_floating(t.dtype())) return;
-  for (TapeState* tape : tls.stack) {
+  for (const auto& tape : tls.stack) {
     uint32_t slot;
-    if (tape->recording && t.get()->find_link(tape->serial, &slot)) (tape->*list).push_back(slot);
+    if (tape->recording.load(std::memory_order_relaxed) && t.get()->find_link(tape->serial, &slot)) ((*tape).*list).push_back(slot);
   }
 }
 }  // namespace

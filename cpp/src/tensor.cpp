@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include <algorithm>
+#include <thread>
 
 #include "allocator.h"
 #include "fusion.h"  // the complete Pending type, for ~TensorImpl
@@ -186,31 +187,126 @@ TensorImpl::TensorImpl(DType d, const Shape& s, StoragePtr st)
 }
 TensorImpl::~TensorImpl() { g_live_tensors.fetch_sub(1, std::memory_order_relaxed); }
 
-bool TensorImpl::find_link(uint64_t tape, uint32_t* slot) const {
-  for (int i = 0; i < n_links; ++i)
-    if (links[i].tape == tape) { *slot = links[i].slot; return true; }
-  if (more_links)
-    for (const TapeLink& l : *more_links)
+// ---- TapeLinks ----
+
+namespace {
+inline void spin_pause(int& spins) {
+#if defined(__x86_64__) || defined(__i386__)
+  if (++spins < 64) { __builtin_ia32_pause(); return; }
+#else
+  ++spins;
+#endif
+  std::this_thread::yield();  // the writer may have been descheduled: give it the core
+}
+}  // namespace
+
+TapeLinks::~TapeLinks() { delete more_; }
+
+uint32_t TapeLinks::lock() const {
+  int spins = 0;
+  for (;;) {
+    uint32_t s = seq_.load(std::memory_order_relaxed);
+    if (!(s & 1) && seq_.compare_exchange_weak(s, s + 1, std::memory_order_acquire, std::memory_order_relaxed))
+      return s + 1;
+    spin_pause(spins);
+  }
+}
+
+void TapeLinks::unlock(uint32_t s) const { seq_.store(s + 1, std::memory_order_release); }
+
+bool TapeLinks::find_more_locked(uint64_t tape, uint32_t* slot) const {
+  if (more_)
+    for (const TapeLink& l : *more_)
       if (l.tape == tape) { *slot = l.slot; return true; }
   return false;
 }
 
-void TensorImpl::add_link(uint64_t tape, uint32_t slot) {
-  if (n_links < 2) { links[n_links++] = TapeLink{tape, slot}; return; }
-  // Full: drop links to tapes that are gone (a long-lived tensor such as a variable's value
-  // is linked by every tape that reads it), then append.
-  int kept = 0;
-  for (int i = 0; i < n_links; ++i)
-    if (detail::tape_alive(links[i].tape)) links[kept++] = links[i];
-  n_links = uint8_t(kept);
-  if (more_links) {
-    auto& v = *more_links;
-    v.erase(std::remove_if(v.begin(), v.end(), [](const TapeLink& l) { return !detail::tape_alive(l.tape); }), v.end());
-    while (n_links < 2 && !v.empty()) { links[n_links++] = v.back(); v.pop_back(); }
+bool TapeLinks::find(uint64_t tape, uint32_t* slot) const {
+  int spins = 0;
+  for (;;) {
+    const uint32_t s1 = seq_.load(std::memory_order_acquire);
+    if (s1 & 1) { spin_pause(spins); continue; }
+    // Acquire loads (plain loads on x86): the second read of seq_ cannot move before them, so
+    // if it is unchanged no writer touched what they read.
+    const int n = n_.load(std::memory_order_acquire);
+    int hit = -1;
+    uint32_t found = 0;
+    for (int i = 0; i < n && i < 2; ++i)
+      if (tape_[i].load(std::memory_order_acquire) == tape) {
+        hit = i;
+        found = slot_[i].load(std::memory_order_acquire);
+        break;
+      }
+    const bool more = hit < 0 && has_more_.load(std::memory_order_acquire);
+    if (seq_.load(std::memory_order_relaxed) != s1) { spin_pause(spins); continue; }
+    if (hit >= 0) { *slot = found; return true; }
+    if (!more) return false;
+    // Not inline but an overflow list exists: search everything under the lock (rare).
+    const uint32_t held = lock();
+    bool ok = false;
+    for (int i = 0; i < n_.load(std::memory_order_relaxed) && !ok; ++i)
+      if (tape_[i].load(std::memory_order_relaxed) == tape) {
+        *slot = slot_[i].load(std::memory_order_relaxed);
+        ok = true;
+      }
+    if (!ok) ok = find_more_locked(tape, slot);
+    unlock(held);
+    return ok;
   }
-  if (n_links < 2) { links[n_links++] = TapeLink{tape, slot}; return; }
-  if (!more_links) more_links = std::make_unique<std::vector<TapeLink>>();
-  more_links->push_back(TapeLink{tape, slot});
+}
+
+bool TapeLinks::empty() const {
+  return n_.load(std::memory_order_acquire) == 0 && !has_more_.load(std::memory_order_acquire);
+}
+
+void TapeLinks::add(uint64_t tape, uint32_t slot) {
+  uint32_t held = lock();
+  if (n_.load(std::memory_order_relaxed) == 2) {
+    // Full: drop links to tapes that are gone (a long-lived tensor such as a variable's value
+    // is linked by every tape that reads it), then append. Whether a tape is alive is asked
+    // outside the lock (it takes the tapes' mutex); a serial that is gone never comes back,
+    // so the answer stays true after the lock is taken again.
+    std::vector<uint64_t> linked;
+    for (int i = 0; i < 2; ++i) linked.push_back(tape_[i].load(std::memory_order_relaxed));
+    if (more_)
+      for (const TapeLink& l : *more_) linked.push_back(l.tape);
+    unlock(held);
+    std::vector<uint64_t> dead;
+    for (uint64_t t : linked)
+      if (!detail::tape_alive(t)) dead.push_back(t);
+    auto is_dead = [&](uint64_t t) { return std::find(dead.begin(), dead.end(), t) != dead.end(); };
+    held = lock();
+    if (!dead.empty()) {
+      std::vector<TapeLink> kept;
+      for (int i = 0; i < n_.load(std::memory_order_relaxed); ++i) {
+        uint64_t t = tape_[i].load(std::memory_order_relaxed);
+        if (!is_dead(t)) kept.push_back(TapeLink{t, slot_[i].load(std::memory_order_relaxed)});
+      }
+      if (more_)
+        for (const TapeLink& l : *more_)
+          if (!is_dead(l.tape)) kept.push_back(l);
+      // Rewrite: the first two inline, the rest in the overflow list.
+      const size_t n_inline = std::min<size_t>(kept.size(), 2);
+      for (size_t i = 0; i < n_inline; ++i) {
+        tape_[i].store(kept[i].tape, std::memory_order_release);
+        slot_[i].store(kept[i].slot, std::memory_order_release);
+      }
+      n_.store(uint8_t(n_inline), std::memory_order_release);
+      if (more_) more_->assign(kept.begin() + long(n_inline), kept.end());
+      has_more_.store(more_ && !more_->empty(), std::memory_order_release);
+    }
+  }
+  const uint8_t n = n_.load(std::memory_order_relaxed);
+  if (n < 2) {
+    tape_[n].store(tape, std::memory_order_release);
+    slot_[n].store(slot, std::memory_order_release);
+    n_.store(uint8_t(n + 1), std::memory_order_release);
+  } else {
+    if (!more_) more_ = new std::vector<TapeLink>();
+    more_->push_back(TapeLink{tape, slot});
+    has_more_.store(true, std::memory_order_release);
+  }
+  unlock(held);
 }
 
 // ---- Tensor ----

@@ -45,10 +45,21 @@ py::list to_list(const std::vector<Tensor>& v) {
 // A weak reference to the Python gradient function. The strong reference lives in the
 // Python GradientTape objects (their _keepalive list), where the garbage collector can see
 // it: a grad_fn that refers back to its tape then forms a cycle Python can collect.
+// Its last owner may be a reverse sweep running without the GIL, or a thread's tape stack torn
+// down after the interpreter has finalized (then the reference is left alone).
 struct PyHook {
   py::weakref fn;
   explicit PyHook(py::handle f) : fn(f) {}
   ~PyHook() {
+#if PY_VERSION_HEX >= 0x030D0000
+    const bool finalizing = Py_IsFinalizing();
+#else
+    const bool finalizing = _Py_IsFinalizing();
+#endif
+    if (!Py_IsInitialized() || finalizing) {
+      fn.release();
+      return;
+    }
     py::gil_scoped_acquire gil;
     fn = py::weakref();
   }
@@ -78,6 +89,25 @@ py::list active_python_tapes() {
   py::list fresh;
   if (PyDict_SetItem(d, key, fresh.ptr()) != 0) throw py::error_already_set();
   return fresh;
+}
+
+// Takes `tape` off the active list of the thread with this id (threading.get_ident()): a tape
+// exited on the wrong thread is still on the list of the thread that entered it.
+void forget_active_tape(py::handle tape, uint64_t ident) {
+  static PyObject* key = PyUnicode_InternFromString("gradtape.active_tapes");
+  for (PyThreadState* ts = PyInterpreterState_ThreadHead(PyInterpreterState_Get()); ts; ts = PyThreadState_Next(ts)) {
+    if (uint64_t(ts->thread_id) != ident || !ts->dict) continue;
+    PyObject* stack = PyDict_GetItemWithError(ts->dict, key);  // borrowed
+    if (!stack) {
+      PyErr_Clear();
+      return;
+    }
+    for (Py_ssize_t i = PyList_GET_SIZE(stack); i-- > 0;)
+      if (PyList_GET_ITEM(stack, i) == tape.ptr()) {
+        PyList_SetSlice(stack, i, i + 1, nullptr);
+        return;
+      }
+  }
 }
 
 py::list keepalive_list(py::handle tape) {
@@ -119,7 +149,7 @@ py::list run_gradient(py::handle self, const py::list& targets, const py::list& 
       warn(std::string("The dtype of the source tensor must be floating (e.g. gt.float32) when calling "
                        "GradientTape.gradient, got ") + dtype_name(d) + "; its gradient is None");
   }
-  if (t.active() && t.persistent())
+  if (t.persistent() && t.entered_on() == uint64_t(PyThread_get_thread_ident()))
     warn("Calling GradientTape.gradient on a persistent tape inside its context is significantly less "
          "efficient than calling it outside the context (it records the gradient computation itself).");
   std::vector<Tensor> tg = targets_from_py(targets);
@@ -139,7 +169,8 @@ py::list run_gradient(py::handle self, const py::list& targets, const py::list& 
     if (!t.persistent() && t.had_custom_gradients()) keepalive_list(self).attr("clear")();
   };
   try {
-    result = t.gradient(tg, srcs, outs, Unconnected(mode));
+    // The reverse sweep runs without the GIL (custom gradients take it back for their call).
+    result = without_gil([&] { return t.gradient(tg, srcs, outs, Unconnected(mode)); });
   } catch (...) {
     release();
     throw;
@@ -207,7 +238,14 @@ void bind_tape(py::module_& m) {
         return self;
       })
       .def("__exit__", [](py::object self, py::args) {
-        self.cast<Tape&>().pop();
+        Tape& t = self.cast<Tape&>();
+        const uint64_t owner = t.entered_on();
+        try {
+          t.pop();
+        } catch (const TapeError&) {  // exited on another thread than the one that entered it
+          forget_active_tape(self, owner);
+          throw;
+        }
         py::list v = active_python_tapes();
         for (size_t i = v.size(); i-- > 0;)
           if (v[i].ptr() == self.ptr()) {
@@ -237,11 +275,15 @@ void bind_tape(py::module_& m) {
         return run_gradient(self, targets, sources, output_gradients, mode);
       })
       .def("_jacobian", [](Tape& t, py::handle target, const py::list& sources, int mode) {
-        return to_list(t.jacobian(to_tensor(target), sources_from_py(sources), Unconnected(mode)));
+        Tensor tg = to_tensor(target);
+        std::vector<Source> srcs = sources_from_py(sources);
+        return to_list(without_gil([&] { return t.jacobian(tg, srcs, Unconnected(mode)); }));
       })
       .def("_release_custom_gradients", [](py::object self) { keepalive_list(self).attr("clear")(); })
       .def("_batch_jacobian", [](Tape& t, py::handle target, py::handle source, int mode) {
-        return wrap(t.batch_jacobian(to_tensor(target), source_from_py(source), Unconnected(mode)));
+        Tensor tg = to_tensor(target);
+        Source src = source_from_py(source);
+        return wrap(without_gil([&] { return t.batch_jacobian(tg, src, Unconnected(mode)); }));
       });
 
   m.def("_keep_alive_on_active_tapes", [](py::object obj) {

@@ -76,10 +76,11 @@ int64_t int_from_py(py::handle h, const char* what);
 // Runs f() with the GIL released. Not pybind11's gil_scoped_release: its destructor is
 // noexcept, and at interpreter exit re-taking the GIL ends a daemon thread by unwinding its
 // stack (pthread_exit), which through a noexcept destructor aborts the process.
+// Whatever f() returns must not hold Python objects (it is made without the GIL).
 template <class F>
-Tensor without_gil(F&& f) {
+auto without_gil(F&& f) -> decltype(f()) {
   PyThreadState* state = PyEval_SaveThread();
-  Tensor out;
+  decltype(f()) out;
   try {
     out = f();
   } catch (...) {

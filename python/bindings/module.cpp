@@ -1,4 +1,8 @@
 // gradtape._core: the bindings are a list of bind_* calls, and the exception mapping.
+#include <cctype>
+#include <chrono>
+#include <string>
+
 #include "convert.h"
 
 namespace gt::py_bind {
@@ -9,6 +13,33 @@ void bind_op_table(py::module_& m);
 void bind_random(py::module_& m);
 void bind_optim(py::module_& m);
 }  // namespace gt::py_bind
+
+namespace {
+// Appends the Python thread's name to each "thread <id>" in a message ("thread 1403 (MainThread)").
+std::string name_threads(const std::string& msg) {
+  static const std::string kw = "thread ";
+  std::string out;
+  py::object active;
+  size_t i = 0;
+  for (size_t at; (at = msg.find(kw, i)) != std::string::npos;) {
+    const size_t digits = at + kw.size();
+    size_t end = digits;
+    while (end < msg.size() && std::isdigit(static_cast<unsigned char>(msg[end]))) ++end;
+    out.append(msg, i, end - i);
+    i = end;
+    if (end == digits) continue;  // "thread " without an id
+    try {
+      if (!active) active = py::module_::import("threading").attr("_active");
+      py::object th = active.attr("get")(py::int_(std::stoull(msg.substr(digits, end - digits))));
+      if (!th.is_none()) out += " (" + py::str(th.attr("name")).cast<std::string>() + ")";
+    } catch (const std::exception&) {
+      PyErr_Clear();
+    }
+  }
+  out.append(msg, i, std::string::npos);
+  return out;
+}
+}  // namespace
 
 PYBIND11_MODULE(_core, m) {
   using namespace gt::py_bind;
@@ -26,7 +57,7 @@ PYBIND11_MODULE(_core, m) {
     } catch (const gt::TypeError_& e) {
       py::set_error(PyExc_TypeError, e.what());
     } catch (const gt::TapeError& e) {
-      py::set_error(PyExc_RuntimeError, e.what());
+      py::set_error(PyExc_RuntimeError, name_threads(e.what()).c_str());
     } catch (const gt::ResourceExhausted& e) {
       py::set_error(exhausted, e.what());
     } catch (const std::bad_alloc&) {
@@ -44,9 +75,23 @@ PYBIND11_MODULE(_core, m) {
       py::set_error(PyExc_TypeError, msg.c_str());
     }
   });
-  // Ctrl-C during a long backward pass: the sweep polls Python's signal handlers (it runs
-  // with the GIL held) and unwinds with KeyboardInterrupt.
+  // Ctrl-C during a long backward pass: the sweep (which runs without the GIL) calls this every
+  // few hundred records. Only the main thread runs Python's signal handlers; there, at most
+  // every 20 ms, it takes the GIL to run them (waiting for the GIL at every call would let a
+  // busy Python thread slow the sweep down), and unwinds with KeyboardInterrupt.
+  static const unsigned long main_ident =
+      py::module_::import("threading").attr("main_thread")().attr("ident").cast<unsigned long>();
   gt::set_interrupt_check([] {
+    if (PyThread_get_thread_ident() != main_ident) return;
+    static std::chrono::steady_clock::time_point next;
+    const auto now = std::chrono::steady_clock::now();
+    if (now < next) return;
+    next = now + std::chrono::milliseconds(20);
+    if (PyGILState_Check()) {
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      return;
+    }
+    py::gil_scoped_acquire gil;
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
   });
   bind_tensor(m);

@@ -41,10 +41,15 @@ class Tape {
   Tape(const Tape&) = delete;
   Tape& operator=(const Tape&) = delete;
 
-  // Enter/leave this thread's stack of active tapes (Python's `with`).
+  // Enter/leave this thread's stack of active tapes (Python's `with`). A tape belongs to the
+  // thread that entered it until pop(); any use from another thread meanwhile is a TapeError
+  // naming the owner (pop() from another thread also stops the tape recording). Its methods
+  // may be called from any thread while it is not entered, one thread at a time.
   void push();
   void pop();
   bool active() const;
+  // The entering thread's id (pthread_self(), Python's threading.get_ident()), 0 when not entered.
+  uint64_t entered_on() const;
   // stop_recording(): while false, the tape stays on the stack but records nothing.
   void set_recording(bool on);
   bool recording() const;
@@ -78,7 +83,7 @@ class Tape {
   TapeState* state() const { return state_.get(); }
 
  private:
-  std::unique_ptr<TapeState> state_;
+  std::shared_ptr<TapeState> state_;  // shared with the stack of the thread that entered it
 };
 
 // Thrown by Unconnected::Error: one line per unconnected source, saying why.
