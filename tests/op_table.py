@@ -3,6 +3,8 @@ and whether (and to which order) it is differentiable. test_ops.py loops over it
 fail when a row of the op manifest (cpp/include/gradtape/ops.def) has no row here: a public
 function with no test, or a gradient rule with no gradient check.
 """
+import math
+
 import numpy as np
 import gradtape as gt
 
@@ -105,6 +107,7 @@ UNARY = [
     Unary("floor", gt.floor, np.floor, grad=False),
     Unary("identity", gt.identity, lambda x: x),
     Unary("math.log_sigmoid", gt.math.log_sigmoid, lambda x: -softplus_np(-x)),
+    Unary("math.erf", gt.math.erf, np.vectorize(math.erf, otypes=[np.float64]), low=-3.0, high=3.0),
 ]
 
 BINARY = [

@@ -344,6 +344,14 @@ void vjp_Softplus(VjpCtx& c) {
 
 Tensor log_sigmoid(const Tensor& x) { return negative(softplus(negative(x))); }
 
+Tensor erf(const Tensor& x) {
+  Tensor out = float_unary(x, "erf", [](auto v) { return std::erf(v); });
+  record(OpId::Erf, {&x}, out);
+  return out;
+}
+// d/dx erf(x) = 2/sqrt(pi) exp(-x^2)
+void vjp_Erf(VjpCtx& c) { c.gin[0] = c.g * (exp(-square(c.in[0])) * 1.1283791670955126); }
+
 Tensor floor(const Tensor& x) {
   require_defined(x, "floor");
   if (!is_floating(x.dtype())) return stop_gradient(x);

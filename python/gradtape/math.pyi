@@ -17,6 +17,7 @@ from ._core import tanh as tanh
 from ._core import sigmoid as sigmoid
 from ._core import softplus as softplus
 from ._core import log_sigmoid as log_sigmoid
+from ._core import erf as erf
 from ._core import cast as cast
 from ._core import floor as floor
 from ._core import logical_not as logical_not
