@@ -48,13 +48,6 @@ def test_every_public_function_and_class_has_an_example():
     assert not missing, "public functions and classes with no docstring example: %s" % missing
 
 
-def _methods(cls):
-    for n, v in vars(cls).items():
-        if n.startswith("_") or n in ("name", "value") and isinstance(v, property) and cls is gt.DType:
-            continue
-        yield n, v
-
-
 @pytest.mark.parametrize("cls", [gt.Tensor, gt.Variable, gt.GradientTape, gt.TensorShape], ids=lambda c: c.__name__)
 def test_every_public_method_has_a_docstring(cls):
     missing = []
