@@ -22,4 +22,4 @@ x = gt.constant([0.5, 1.0, 2.0])
 with gt.GradientTape() as tape:
     tape.watch(x)
     y = gt.tanh(x) * x
-print("Jacobian =\n", tape.jacobian(y, x).numpy())
+print("Jacobian =", tape.jacobian(y, x))

@@ -402,31 +402,23 @@ def _kwargs(g, **candidates):
 
 def _build_ops(gt):
     ops = {}
-    unary = {
-        "negative": gt.negative, "abs": gt.abs, "sign": gt.sign, "exp": gt.exp, "log": gt.math.log,
-        "log1p": gt.math.log1p, "expm1": gt.math.expm1, "sqrt": gt.sqrt, "rsqrt": gt.math.rsqrt,
-        "square": gt.square, "reciprocal": gt.math.reciprocal, "sin": gt.sin, "cos": gt.cos, "tan": gt.tan,
-        "tanh": gt.tanh, "sigmoid": gt.sigmoid, "logical_not": gt.logical_not, "floor": gt.floor,
-        "identity": gt.identity, "stop_gradient": gt.stop_gradient, "nn.relu": gt.nn.relu,
-        "nn.sigmoid": gt.nn.sigmoid, "nn.tanh": gt.nn.tanh, "nn.softplus": gt.nn.softplus,
-        "math.softplus": gt.math.softplus, "math.log_sigmoid": gt.math.log_sigmoid,
-    }
-    for name, fn in unary.items():
-        ops[name] = (lambda fn: lambda g: fn(g.value(), **_kwargs(g)))(fn)
-    binary = {
-        "add": gt.add, "subtract": gt.subtract, "multiply": gt.multiply, "divide": gt.divide,
-        "truediv": gt.truediv, "pow": gt.pow, "maximum": gt.maximum, "minimum": gt.minimum,
-        "floordiv": gt.floordiv, "floormod": gt.floormod, "greater": gt.greater,
-        "greater_equal": gt.greater_equal, "less": gt.less, "less_equal": gt.less_equal, "equal": gt.equal,
-        "not_equal": gt.not_equal, "logical_and": gt.logical_and, "logical_or": gt.logical_or,
-        "math.add": gt.math.add, "math.pow": gt.math.pow,
-    }
-    for name, fn in binary.items():
-        ops[name] = (lambda fn: lambda g: fn(*g.value_pair(), **_kwargs(g)))(fn)
-    for name in ["reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod", "reduce_logsumexp",
-                 "reduce_all", "reduce_any"]:
-        fn = getattr(gt, name)
-        ops[name] = (lambda fn: lambda g: fn(g.value(), **_kwargs(g, axis=g.axis, keepdims=g.flag)))(fn)
+    # The regular families come from the op manifest (cpp/include/gradtape/ops.def): every
+    # public function under each of its namespaces ("exp", "math.exp", "nn.relu", ...). The
+    # other rows have their own argument builders below; tests/test_fuzz.py checks that every
+    # public row is reached.
+    from gradtape import _manifest
+    for row in _manifest.rows():
+        if not row.public or row.family == "Custom":
+            continue
+        for ns in row.namespaces:
+            name = row.name if ns == "gt" else "%s.%s" % (ns, row.name)
+            fn = getattr(gt if ns == "gt" else getattr(gt, ns), row.name)
+            if row.family == "Unary":
+                ops[name] = (lambda fn: lambda g: fn(g.value(), **_kwargs(g)))(fn)
+            elif row.family == "Binary":
+                ops[name] = (lambda fn: lambda g: fn(*g.value_pair(), **_kwargs(g)))(fn)
+            else:
+                ops[name] = (lambda fn: lambda g: fn(g.value(), **_kwargs(g, axis=g.axis, keepdims=g.flag)))(fn)
 
     ops["where"] = lambda g: gt.where(g.s.choice([lambda: g.tensor(dtype=np.bool_), g.value])(),
                                       *([] if g.s.coin(1, 4) else list(g.value_pair())))

@@ -1,7 +1,10 @@
 """The op table of the tests: every public op with its NumPy reference, the inputs to try,
-and whether (and to which order) it is differentiable. test_ops.py loops over it; a
-meta-test fails when an op of API.md's list (or of the core's op table) has no row here.
+and whether (and to which order) it is differentiable. test_ops.py loops over it; meta-tests
+fail when a row of the op manifest (cpp/include/gradtape/ops.def) has no row here: a public
+function with no test, or a gradient rule with no gradient check.
 """
+import math
+
 import numpy as np
 import gradtape as gt
 
@@ -101,6 +104,10 @@ UNARY = [
     Unary("nn.softplus", gt.nn.softplus, softplus_np),
     Unary("cast", lambda x: gt.cast(gt.cast(x, gt.float64), x.dtype) * 1.0, lambda x: x),
     Unary("logical_not", None, None, grad=False),  # tested in test_logical
+    Unary("floor", gt.floor, np.floor, grad=False),
+    Unary("identity", gt.identity, lambda x: x),
+    Unary("math.log_sigmoid", gt.math.log_sigmoid, lambda x: -softplus_np(-x)),
+    Unary("math.erf", gt.math.erf, np.vectorize(math.erf, otypes=[np.float64]), low=-3.0, high=3.0),
 ]
 
 BINARY = [
@@ -108,6 +115,7 @@ BINARY = [
     Binary("subtract", gt.subtract, np.subtract),
     Binary("multiply", gt.multiply, np.multiply),
     Binary("divide", gt.divide, np.divide, low_b=0.5, high_b=2.0, ints=False),
+    Binary("truediv", gt.truediv, np.divide, low_b=0.5, high_b=2.0, ints=False),
     Binary("pow", gt.pow, np.power, low=0.5, high=2.0, ints=False),
     Binary("maximum", gt.maximum, np.maximum),
     Binary("minimum", gt.minimum, np.minimum),
@@ -210,11 +218,37 @@ NON_DIFFERENTIABLE = ["zeros", "ones", "zeros_like", "ones_like", "fill", "range
                       "equal", "not_equal", "cast"]
 
 
+# Gradient rules checked through other rows (internal primitives, rules of rules): the
+# manifest's op name -> where its check runs.
+CHECKED_THROUGH = {
+    "gather_grad": "gather's second-order check",
+    "strided_slice": "the slice rows (x[...])",
+    "strided_slice_grad": "the slice rows' second-order check",
+    "prod_others": "reduce_prod's rows",
+    "prod_others_grad": "reduce_prod's second-order check (and test_hostile.py)",
+    "floormod": "test_ops.py::test_floormod_gradient",
+    "broadcast_to": "test_ops.py::test_broadcast_to_gradient",
+}
+
+# Public functions tested outside the parametrized rows: name -> the test.
+TESTED_ELSEWHERE = {
+    "floordiv": "test_ops.py::test_operators_match_functions",
+    "floormod": "test_ops.py::test_operators_match_functions, test_floormod_gradient",
+    "stop_gradient": "test_ops.py::test_stop_gradient_blocks_the_gradient",
+    "constant": "test_tensor.py",
+    "convert_to_tensor": "test_tensor.py",
+    "reduce_any": "test_ops.py::test_reduce_any_all",
+    "reduce_all": "test_ops.py::test_reduce_any_all",
+    "one_hot": "test_ops.py::test_one_hot",
+    "broadcast_to": "test_ops.py::test_broadcast_to_gradient",
+}
+
+
 def table_names():
-    """Every op name the table covers (for the meta-tests)."""
+    """Every op name the table covers (for the meta-tests), with and without its namespace."""
     names = set()
     for row in UNARY + BINARY + REDUCTIONS + SPECIAL:
-        names.add(row.name.split("_axis")[0].split("_keepdims")[0])
-        names.add(row.name)
+        base = row.name.split("_axis")[0].split("_keepdims")[0]
+        names.update({base, row.name, base.split(".")[-1], row.name.split(".")[-1]})
     names.update(NON_DIFFERENTIABLE)
     return names

@@ -173,17 +173,4 @@ void cache_large(void* p, size_t capacity) {
 
 }  // namespace
 
-void release_cached() {
-  if (ThreadCache* tc = thread_cache())
-    for (auto& l : tc->lists) {
-      for (void* p : l) std::free(p);
-      l.clear();
-    }
-  LargeCache& lc = large_cache();
-  std::lock_guard<std::mutex> lock(lc.mu);
-  for (auto& kv : lc.blocks) std::free(kv.second);
-  lc.blocks.clear();
-  lc.bytes = 0;
-}
-
 }  // namespace gt::alloc

@@ -11,7 +11,5 @@ namespace gt::alloc {
 // Returns a block of at least `nbytes` bytes; *capacity receives its real size.
 void* allocate(size_t nbytes, size_t* capacity);
 void deallocate(void* p, size_t capacity) noexcept;
-// Returns cached blocks to the system.
-void release_cached();
 
 }  // namespace gt::alloc

@@ -1,4 +1,4 @@
-// The vjp dispatch table and op names, generated from op_table.h.
+// The vjp dispatch table, op names and mask rules, derived from the op manifest (ops.def).
 #include "op_table.h"
 
 #include "gradtape/ops.h"
@@ -6,37 +6,53 @@
 
 namespace gt {
 
-#define GT_DECLARE_VJP(E, name, mask) void vjp_##E(VjpCtx&);
-GT_DIFFERENTIABLE_OPS(GT_DECLARE_VJP)
-#undef GT_DECLARE_VJP
+// A row's rule: vjp_<Enum> for a differentiable op, none for a NoGrad one.
+#define GT_VJP_DECL_Pass(E) void vjp_##E(VjpCtx&);
+#define GT_VJP_DECL_Self(E) void vjp_##E(VjpCtx&);
+#define GT_VJP_DECL_Select(E) void vjp_##E(VjpCtx&);
+#define GT_VJP_DECL_Sum(E) void vjp_##E(VjpCtx&);
+#define GT_VJP_DECL_None(E) void vjp_##E(VjpCtx&);
+#define GT_VJP_DECL_NoGrad(E)
+#define GT_OP(E, fn, kind, mask, ns, sig, doc) GT_VJP_DECL_##mask(E)
+#include "gradtape/ops.def"
 
 namespace {
+#define GT_VJP_PTR_Pass(E) &vjp_##E
+#define GT_VJP_PTR_Self(E) &vjp_##E
+#define GT_VJP_PTR_Select(E) &vjp_##E
+#define GT_VJP_PTR_Sum(E) &vjp_##E
+#define GT_VJP_PTR_None(E) &vjp_##E
+#define GT_VJP_PTR_NoGrad(E) nullptr
 const VjpFn kVjp[] = {
-#define GT_VJP_ROW(E, name, mask) &vjp_##E,
-    GT_DIFFERENTIABLE_OPS(GT_VJP_ROW)
-#undef GT_VJP_ROW
-#define GT_NO_VJP_ROW(E, name) nullptr,
-    GT_NONDIFFERENTIABLE_OPS(GT_NO_VJP_ROW)
-#undef GT_NO_VJP_ROW
+#define GT_OP(E, fn, kind, mask, ns, sig, doc) GT_VJP_PTR_##mask(E),
+#include "gradtape/ops.def"
     nullptr,  // Custom
 };
 const char* const kNames[] = {
-#define GT_NAME_ROW(E, name) name,
-#define GT_NAME_ROW3(E, name, mask) name,
-    GT_DIFFERENTIABLE_OPS(GT_NAME_ROW3) GT_NONDIFFERENTIABLE_OPS(GT_NAME_ROW)
-#undef GT_NAME_ROW
-#undef GT_NAME_ROW3
+#define GT_OP(E, fn, kind, mask, ns, sig, doc) #fn,
+#include "gradtape/ops.def"
     "custom_gradient",
 };
+#define GT_MASK_Pass MaskRule::Pass
+#define GT_MASK_Self MaskRule::Self
+#define GT_MASK_Select MaskRule::Select
+#define GT_MASK_Sum MaskRule::Sum
+#define GT_MASK_None MaskRule::None
+#define GT_MASK_NoGrad MaskRule::None
 const MaskRule kMask[] = {
-#define GT_MASK_ROW(E, name, mask) MaskRule::mask,
-#define GT_NO_MASK_ROW(E, name) MaskRule::None,
-    GT_DIFFERENTIABLE_OPS(GT_MASK_ROW) GT_NONDIFFERENTIABLE_OPS(GT_NO_MASK_ROW)
-#undef GT_MASK_ROW
-#undef GT_NO_MASK_ROW
+#define GT_OP(E, fn, kind, mask, ns, sig, doc) GT_MASK_##mask,
+#include "gradtape/ops.def"
     MaskRule::None,
 };
 static_assert(sizeof(kVjp) / sizeof(kVjp[0]) == size_t(OpId::Count), "op table out of sync");
+static_assert(sizeof(kNames) / sizeof(kNames[0]) == size_t(OpId::Count), "op table out of sync");
+
+// Every public row of the manifest, for gradtape._core.manifest().
+const ManifestRow kRows[] = {
+#define GT_OP(E, fn, kind, mask, ns, sig, doc) {#fn, #kind, ns, sig, doc, #E, #mask},
+#define GT_FN(fn, kind, ns, sig, doc) {#fn, #kind, ns, sig, doc, "", ""},
+#include "gradtape/ops.def"
+};
 }  // namespace
 
 VjpFn vjp_for(OpId op) { return kVjp[size_t(op)]; }
@@ -48,5 +64,7 @@ std::vector<OpInfo> op_table() {
   for (size_t i = 0; i < size_t(OpId::Custom); ++i) t.push_back(OpInfo{kNames[i], kVjp[i] != nullptr});
   return t;
 }
+
+std::vector<ManifestRow> manifest() { return {std::begin(kRows), std::end(kRows)}; }
 
 }  // namespace gt

@@ -4,10 +4,12 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <tuple>
+#include <utility>
 
 #include "fusion.h"
 #include "kernels/elementwise.h"
-#include "kernels/stream.h"
+#include "kernels/fused_rules.h"
 #include "ops_common.h"
 #include "tape_internal.h"
 
@@ -189,7 +191,7 @@ Tensor sign(const Tensor& x) {
   return out;
 }
 // d/dx sign(x) = 0 (as TensorFlow: zeros, not None)
-void vjp_Sign(VjpCtx& c) { c.gin[0] = zeros(Shape(batched(c, c.in[0].shape())), c.in[0].dtype()); }
+void vjp_Sign(VjpCtx& c) { c.gin[0] = zeros(c.input_shape(0), c.in[0].dtype()); }
 
 Tensor exp(const Tensor& x) {
   Tensor out = float_unary(x, "exp", [](auto v) { return std::exp(v); });
@@ -318,29 +320,37 @@ Tensor softplus(const Tensor& x) {
   record(OpId::Softplus, {&x}, out);
   return out;
 }
+namespace {
+// g * sigmoid(x) in one pass (kernels/fused_rules.h), when g and x are stored and of one shape.
+bool fits_fused_pass(const Tensor& g, const Tensor& x) {
+  return g.shape() == x.shape() && !fusion::is_deferred(g) && !fusion::is_deferred(x);
+}
+Tensor fused_g_times_sigmoid(const Tensor& g, const Tensor& x) {
+  Tensor out = Tensor::empty(x.dtype(), x.shape());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::g_times_sigmoid(x.numel(), g.data<T>(), x.data<T>(), out.data<T>());
+  });
+  return out;
+}
+}  // namespace
+
 // d/dx softplus(x) = sigmoid(x)
 void vjp_Softplus(VjpCtx& c) {
-  const Tensor& x = c.in[0];
-  if (detail::tls_recording == 0 && c.g.shape() == x.shape() && !fusion::is_deferred(c.g) &&
-      !fusion::is_deferred(x)) {
-    // No tape records this rule: one fused pass, g * sigmoid(x), instead of two. (A deferred
-    // g or x takes the general form below, which fusion folds into their programs.)
-    Tensor out = Tensor::empty(x.dtype(), x.shape());
-    dispatch_float(x.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      kernels::map2_flat(c.g.data<T>(), x.data<T>(), out.data<T>(), x.numel(), [](T g, T v) {
-        T e = std::exp(-std::fabs(v));
-        T r = T(1) / (T(1) + e);
-        return g * (v >= T(0) ? r : e * r);
-      });
-    });
-    c.gin[0] = out;
-    return;
-  }
-  c.gin[0] = c.g * sigmoid(x);
+  // (unrecorded, one fused pass; a deferred g or x takes the ops, which fusion folds into their programs)
+  if (!rule_is_recorded() && fits_fused_pass(c.g, c.in[0])) c.gin[0] = fused_g_times_sigmoid(c.g, c.in[0]);
+  else c.gin[0] = c.g * sigmoid(c.in[0]);
 }
 
 Tensor log_sigmoid(const Tensor& x) { return negative(softplus(negative(x))); }
+
+Tensor erf(const Tensor& x) {
+  Tensor out = float_unary(x, "erf", [](auto v) { return std::erf(v); });
+  record(OpId::Erf, {&x}, out);
+  return out;
+}
+// d/dx erf(x) = 2/sqrt(pi) exp(-x^2)
+void vjp_Erf(VjpCtx& c) { c.gin[0] = c.g * (exp(-square(c.in[0])) * 1.1283791670955126); }
 
 Tensor floor(const Tensor& x) {
   require_defined(x, "floor");
@@ -422,49 +432,34 @@ Tensor multiply(const Tensor& a, const Tensor& b) {
   record(OpId::Multiply, {&a, &b}, out);
   return out;
 }
+namespace {
+static_assert(kernels::kProductPairChunkBytes == fusion::kChunkBytes, "a deferred g is computed in fusion's chunks");
+// (g b, g a) in one pass over g, a and b (kernels/fused_rules.h); a deferred g (fusion.h) is
+// computed chunk by chunk inside that pass and never stored. For float a and b of g's shape.
+std::pair<Tensor, Tensor> fused_product_pair(const Tensor& g, const Tensor& a, const Tensor& b) {
+  const std::shared_ptr<const fusion::Pending> gp = fusion::claim(g);
+  Tensor ga = Tensor::empty(a.dtype(), a.shape()), gb = Tensor::empty(a.dtype(), a.shape());
+  dispatch_float(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* stored_g = gp ? nullptr : g.data<T>();
+    auto g_chunk = [&](int64_t start, int64_t count, T* buffer) -> const T* {
+      if (!gp) return stored_g + start;
+      fusion::eval(*gp, start, start + count, buffer);
+      return buffer;
+    };
+    kernels::product_pair(a.numel(), g_chunk, a.data<T>(), b.data<T>(), ga.data<T>(), gb.data<T>());
+  });
+  return {ga, gb};
+}
+}  // namespace
+
 // d(ab) = (g b, g a)
 void vjp_Multiply(VjpCtx& c) {
   const Tensor& a = c.in[0];
   const Tensor& b = c.in[1];
-  if (detail::tls_recording == 0 && c.needs[0] && c.needs[1] && a.shape() == b.shape() &&
-      c.g.shape() == a.shape() && is_floating(a.dtype())) {
-    // No tape records this rule: both products in one pass over g, a and b. A deferred g
-    // (fusion.h) is computed chunk by chunk inside that pass and never stored.
-    const std::shared_ptr<const fusion::Pending> gp = fusion::claim(c.g);
-    Tensor ga = Tensor::empty(a.dtype(), a.shape()), gb = Tensor::empty(a.dtype(), a.shape());
-    dispatch_float(a.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      const T *pg = gp ? nullptr : c.g.data<T>(), *pa = a.data<T>(), *pb = b.data<T>();
-      T *oa = ga.data<T>(), *ob = gb.data<T>();
-      // Written chunk by chunk through two L1 buffers; big outputs leave them with streaming
-      // stores (kernels/stream.h). A deferred g (fusion.h) is computed chunk by chunk here too
-      // and never stored.
-      const bool stream = int64_t(sizeof(T)) * a.numel() >= kernels::kStreamMinBytes;
-      constexpr int64_t kChunk = fusion::kChunkBytes / int64_t(sizeof(T));
-      kernels::parallel_for(a.numel(), [&](int64_t s, int64_t e) {
-        alignas(64) T gbuf[kChunk], abuf[kChunk], bbuf[kChunk];
-        for (int64_t cs = s; cs < e; cs += kChunk) {
-          const int64_t n = std::min(e, cs + kChunk) - cs;
-          const T* __restrict g = gbuf;
-          if (gp) fusion::eval(*gp, cs, cs + n, gbuf);
-          else g = pg + cs;
-          T* __restrict da = stream ? abuf : oa + cs;
-          T* __restrict db = stream ? bbuf : ob + cs;
-#pragma omp simd
-          for (int64_t i = 0; i < n; ++i) {
-            da[i] = g[i] * pb[cs + i];
-            db[i] = g[i] * pa[cs + i];
-          }
-          if (stream) {
-            kernels::stream_copy(oa + cs, abuf, n);
-            kernels::stream_copy(ob + cs, bbuf, n);
-          }
-        }
-        if (stream) kernels::stream_fence();
-      });
-    });
-    c.gin[0] = ga;
-    c.gin[1] = gb;
+  if (!rule_is_recorded() && c.needs[0] && c.needs[1] && a.shape() == b.shape() && c.g.shape() == a.shape() &&
+      is_floating(a.dtype())) {
+    std::tie(c.gin[0], c.gin[1]) = fused_product_pair(c.g, a, b);  // (unrecorded: one fused pass)
     return;
   }
   if (c.needs[0]) c.gin[0] = c.g * b;
@@ -531,8 +526,7 @@ void vjp_Pow(VjpCtx& c) {
   const Tensor& a = c.in[0];
   const Tensor& b = c.in[1];
   if (c.needs[0]) {
-    const bool b_is_constant = !c.needs[1] && b.get()->links.empty();
-    if (b_is_constant && b.numel() == 1 && b.ndim() == 0) {
+    if (!c.needs[1] && !on_any_tape(b) && b.numel() == 1 && b.ndim() == 0) {
       // a constant exponent (x ** 2) that no tape watches: the same rule with the exponent
       // folded, fewer ops (an outer tape watching it needs d/db of this rule: no folding)
       const double e = b.item();

@@ -28,7 +28,7 @@ Tensor softmax(const Tensor& x, int64_t axis) {
 }
 // d softmax(x) = out (g - sum(g out))
 void vjp_Softmax(VjpCtx& c) {
-  std::vector<int64_t> axis{c.attrs[0] + c.batch};
+  std::vector<int64_t> axis{c.axis(c.attrs[0])};
   c.gin[0] = c.out * (c.g - reduce_sum(c.g * c.out, axis, true));
 }
 
@@ -47,7 +47,7 @@ Tensor log_softmax(const Tensor& x, int64_t axis) {
 }
 // d log_softmax(x) = g - softmax(x) sum(g)
 void vjp_LogSoftmax(VjpCtx& c) {
-  std::vector<int64_t> axis{c.attrs[0] + c.batch};
+  std::vector<int64_t> axis{c.axis(c.attrs[0])};
   c.gin[0] = c.g - exp(c.out) * reduce_sum(c.g, axis, true);
 }
 

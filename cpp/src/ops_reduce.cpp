@@ -93,11 +93,16 @@ Reduction reduction_from_attrs(const VjpCtx& c) {
 
 // g reshaped to the keepdims shape and broadcast to the input's shape (after `batch`
 // leading batch dims of g).
-Tensor broadcast_back(const Tensor& g, const Reduction& r, const Shape& input, int batch = 0) {
+Tensor broadcast_back(const Tensor& g, const Reduction& r, const Shape& input, int batch) {
   std::vector<int64_t> kept(g.shape().data(), g.shape().data() + batch), full = kept;
   for (int i = 0; i < r.kept.rank(); ++i) kept.push_back(r.kept[i]);
   for (int i = 0; i < input.rank(); ++i) full.push_back(input[i]);
   return broadcast_to(reshape(g, kept), Shape(full));
+}
+// The upstream gradient of a reduction spread back over its input: broadcast_back of c.g,
+// behind the batch dims of a batched sweep.
+Tensor g_spread_back(const VjpCtx& c, const Reduction& r) {
+  return broadcast_back(c.g, r, c.in[0].shape(), c.batch_dims());
 }
 
 }  // namespace
@@ -119,7 +124,7 @@ Tensor reduce_sum(const Tensor& x, const Axes& axes, bool keepdims) {
 }
 // d sum(x) = g broadcast back over the reduced axes
 void vjp_ReduceSum(VjpCtx& c) {
-  c.gin[0] = broadcast_back(c.g, reduction_from_attrs(c), c.in[0].shape(), c.batch);
+  c.gin[0] = g_spread_back(c, reduction_from_attrs(c));
 }
 
 Tensor reduce_mean(const Tensor& x, const Axes& axes, bool keepdims) {
@@ -165,10 +170,10 @@ Tensor reduce_min(const Tensor& x, const Axes& axes, bool keepdims) {
 static void extremum_vjp(VjpCtx& c) {
   Reduction r = reduction_from_attrs(c);
   const Tensor& x = c.in[0];
-  Tensor y = broadcast_back(c.out, r, x.shape());
+  Tensor y = broadcast_back(c.out, r, x.shape(), 0);
   Tensor hit = cast(equal(x, y), x.dtype());
   Tensor count = reduce_sum(hit, r.axes, true);
-  c.gin[0] = broadcast_back(c.g, r, x.shape(), c.batch) * (hit / count);
+  c.gin[0] = g_spread_back(c, r) * (hit / count);
 }
 void vjp_ReduceMax(VjpCtx& c) { extremum_vjp(c); }
 void vjp_ReduceMin(VjpCtx& c) { extremum_vjp(c); }
@@ -212,7 +217,7 @@ void vjp_ReduceProd(VjpCtx& c) {
     for (size_t i = 0; i < perm.size(); ++i) inverse[size_t(perm[i])] = int64_t(i);
     others = transpose(others, inverse);
   }
-  c.gin[0] = broadcast_back(c.g, r, x.shape(), c.batch) * others;
+  c.gin[0] = g_spread_back(c, r) * others;
 }
 
 Tensor prod_others(const Tensor& x) {
@@ -330,7 +335,7 @@ void vjp_ReduceLogSumExp(VjpCtx& c) {
   Tensor m = reduce_max(stop_gradient(x), r.axes, true);
   Tensor shift = where(equal(m - m, zero_of(m)), m, zero_of(m));  // a non-finite max: no shift
   Tensor e = exp(x - shift);
-  c.gin[0] = broadcast_back(c.g, r, x.shape(), c.batch) * (e / reduce_sum(e, r.axes, true));
+  c.gin[0] = g_spread_back(c, r) * (e / reduce_sum(e, r.axes, true));
 }
 
 ShiftedLogSumExp shifted_logsumexp(const Tensor& x, const std::vector<int64_t>& axes) {

@@ -90,16 +90,6 @@ void for_each_slice_elem(const Shape& shape, const Shape& out, const std::vector
   }
 }
 
-// Under a batched sweep, a slice spec of the tensor gets whole-batch entries in front.
-void slice_whole_batch(const VjpCtx& c, std::vector<int64_t>& begin, std::vector<int64_t>& end,
-                       std::vector<int64_t>& step) {
-  for (int b = c.batch - 1; b >= 0; --b) {
-    begin.insert(begin.begin(), 0);
-    end.insert(end.begin(), c.g.shape()[b]);
-    step.insert(step.begin(), 1);
-  }
-}
-
 }  // namespace
 
 // ================================ reshape ================================
@@ -139,7 +129,7 @@ Tensor reshape(const Tensor& x, const std::vector<int64_t>& dims) {
   return out;
 }
 // d reshape(x) = g reshaped back
-void vjp_Reshape(VjpCtx& c) { c.gin[0] = reshape(c.g, batched(c, c.in[0].shape())); }
+void vjp_Reshape(VjpCtx& c) { c.gin[0] = reshape(c.g, c.shape(c.in[0].shape())); }
 
 Tensor expand_dims(const Tensor& x, int64_t axis) {
   require_defined(x, "expand_dims");
@@ -220,10 +210,9 @@ Tensor transpose(const Tensor& x, const std::vector<int64_t>& perm_in) {
 }
 // d transpose(x, p) = transpose(g, inverse of p)
 void vjp_Transpose(VjpCtx& c) {
-  std::vector<int64_t> inv(size_t(c.batch + c.n_attrs));
-  for (int i = 0; i < c.batch; ++i) inv[size_t(i)] = i;
-  for (int i = 0; i < c.n_attrs; ++i) inv[size_t(c.batch + c.attrs[i])] = c.batch + i;
-  c.gin[0] = transpose(c.g, inv);
+  std::vector<int64_t> inv(size_t(c.n_attrs));
+  for (int i = 0; i < c.n_attrs; ++i) inv[size_t(c.attrs[i])] = i;
+  c.gin[0] = transpose(c.g, c.permutation(inv.data(), c.n_attrs));
 }
 
 // ================================ broadcast_to ================================
@@ -261,7 +250,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   return out;
 }
 // d broadcast_to(x) = g summed back to x's shape
-void vjp_BroadcastTo(VjpCtx& c) { c.gin[0] = sum_to_shape(c.g, Shape(batched(c, c.in[0].shape())), c.batch); }
+void vjp_BroadcastTo(VjpCtx& c) { c.gin[0] = sum_to_shape(c.g, c.input_shape(0), c.batch_dims()); }
 
 // ================================ concat / stack ================================
 
@@ -309,11 +298,11 @@ Tensor concat(const std::vector<Tensor>& values, int64_t axis) {
 }
 // d concat(x_i) = the slice of g where x_i went
 void vjp_Concat(VjpCtx& c) {
-  const int a = int(c.attrs[0]) + c.batch;
+  const int a = int(c.axis(c.attrs[0]));
   const int r = c.g.ndim();
   int64_t offset = 0;
   for (int i = 0; i < c.n_in; ++i) {
-    const int64_t size = c.in[i].shape()[a - c.batch];
+    const int64_t size = c.in[i].shape()[c.attrs[0]];
     if (c.needs[i]) {
       std::vector<int64_t> begin(size_t(r), 0), end = c.g.shape().vec(), step(size_t(r), 1);
       begin[size_t(a)] = offset;
@@ -381,7 +370,7 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis) {
 // d gather(p, i) = g scattered (summed) back to the gathered rows of p
 void vjp_Gather(VjpCtx& c) {
   const int a = int(c.attrs[0]);
-  c.gin[0] = gather_grad(c.g, c.in[1], a + c.batch, c.in[0].shape()[a]);
+  c.gin[0] = gather_grad(c.g, c.in[1], c.axis(a), c.in[0].shape()[a]);
 }
 
 Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t dim) {
@@ -416,7 +405,7 @@ Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t
   return out;
 }
 // d gather_grad(g) = gather of the upstream gradient
-void vjp_GatherGrad(VjpCtx& c) { c.gin[0] = gather(c.g, c.in[1], c.attrs[0] + c.batch); }
+void vjp_GatherGrad(VjpCtx& c) { c.gin[0] = gather(c.g, c.in[1], c.axis(c.attrs[0])); }
 
 Tensor boolean_mask(const Tensor& x, const Tensor& mask) {
   require_defined(x, "boolean_mask");
@@ -463,8 +452,8 @@ void vjp_StridedSlice(VjpCtx& c) {
   const size_t r = size_t(c.in[0].ndim());
   std::vector<int64_t> begin(c.attrs, c.attrs + r), end(c.attrs + r, c.attrs + 2 * r),
       step(c.attrs + 2 * r, c.attrs + 3 * r);
-  slice_whole_batch(c, begin, end, step);
-  c.gin[0] = strided_slice_grad(c.g, Shape(batched(c, c.in[0].shape())), begin, end, step);
+  c.slice_spec(begin, end, step);
+  c.gin[0] = strided_slice_grad(c.g, c.input_shape(0), begin, end, step);
 }
 
 Tensor strided_slice_grad(const Tensor& g, const Shape& input_shape, const std::vector<int64_t>& begin,
@@ -494,7 +483,7 @@ void vjp_StridedSliceGrad(VjpCtx& c) {
   const size_t r = size_t(c.out.ndim());
   std::vector<int64_t> begin(c.attrs, c.attrs + r), end(c.attrs + r, c.attrs + 2 * r),
       step(c.attrs + 2 * r, c.attrs + 3 * r);
-  slice_whole_batch(c, begin, end, step);
+  c.slice_spec(begin, end, step);
   c.gin[0] = strided_slice(c.g, begin, end, step);
 }
 

@@ -201,10 +201,13 @@ void add_operators(Cls& cls) {
         Tensor t = to_tensor(a);
         note_left_tape(t);
         return to_numpy(t);
-      })
-      .def_property_readonly("ndim", [](py::handle a) { return to_tensor(a).ndim(); })
-      .def("get_shape", [](py::handle a) { return shape_to_py(to_tensor(a).shape()); })
-      .def_property_readonly("device", [](py::handle) { return "/job:localhost/replica:0/task:0/device:CPU:0"; })
+      }, "The values as a NumPy array (a NumPy scalar for a 0-d tensor).\n\n"
+         ">>> gt.constant([1, 2]).numpy()\narray([1, 2], dtype=int32)\n")
+      .def_property_readonly("ndim", [](py::handle a) { return to_tensor(a).ndim(); }, "The number of dimensions.")
+      .def("get_shape", [](py::handle a) { return shape_to_py(to_tensor(a).shape()); },
+           "The shape, as `.shape`.\n\n>>> gt.zeros([2, 3]).get_shape()\nTensorShape([2, 3])\n")
+      .def_property_readonly("device", [](py::handle) { return "/job:localhost/replica:0/task:0/device:CPU:0"; },
+                             "The device name (always the CPU, in TensorFlow's form).")
       .def_property_readonly_static("__array_priority__", [](py::handle) { return 100; });
   cls.attr("__hash__") = py::none();
 }
@@ -212,7 +215,16 @@ void add_operators(Cls& cls) {
 }  // namespace
 
 void bind_tensor(py::module_& m) {
-  py::enum_<DType> dtype_cls(m, "DType");
+  py::enum_<DType> dtype_cls(m, "DType", R"doc(The type of a tensor's elements: gt.float32, gt.float64, gt.int32, gt.int64 or gt.bool.
+
+`gt.DType(n)` takes TensorFlow's enum values (`gt.DType(9)` is int64); `gt.as_dtype` also takes
+names and NumPy dtypes.
+
+>>> gt.float32.is_floating, gt.float32.size, gt.float32.name
+(True, 4, 'float32')
+>>> gt.DType(9)
+gt.int64
+)doc");
   dtype_cls
       .value("float32", DType::Float32)
       .value("float64", DType::Float64)
@@ -239,9 +251,32 @@ void bind_tensor(py::module_& m) {
   dtype_cls.attr("__str__") = py::cpp_function([](DType d) { return std::string("<dtype: '") + dtype_name(d) + "'>"; },
                                                py::name("__str__"), py::is_method(dtype_cls));
 
-  m.def("as_dtype", &dtype_from_py, py::arg("type_value"));
+  m.def("as_dtype", &dtype_from_py, py::arg("type_value"), R"doc(Converts a DType, a name, or a NumPy dtype or type to a DType.
 
-  py::class_<TensorImpl, TensorPtr> tensor(m, "Tensor", py::dynamic_attr());
+Args:
+  type_value: A `DType`, a string such as "float64", or a NumPy dtype or scalar type.
+
+Returns:
+  The `DType`.
+
+>>> gt.as_dtype("float64"), gt.as_dtype(np.int32)
+(gt.float64, gt.int32)
+)doc");
+
+  py::class_<TensorImpl, TensorPtr> tensor(m, "Tensor", py::dynamic_attr(), R"doc(An immutable n-dimensional array with a dtype and a shape; what every op returns.
+
+Make one with `gt.constant` (or any op); the operators (+ - * / // % ** @, comparisons, & |,
+unary - and abs) call the ops, and NumPy converts it with `np.asarray` or `.numpy()`.
+
+>>> x = gt.constant([[1.0, 2.0], [3.0, 4.0]])
+>>> x.shape, x.dtype
+(TensorShape([2, 2]), gt.float32)
+>>> (x @ x + 1.0).numpy()
+array([[ 8., 11.],
+       [16., 23.]], dtype=float32)
+>>> x[1, 0]
+<gt.Tensor: shape=(), dtype=float32, numpy=3.0>
+)doc");
   tensor
       .def_property_readonly("shape", [](const TensorImpl& t) { return shape_to_py(t.shape); })
       .def_property_readonly("dtype", [](const TensorImpl& t) { return t.dtype; })
@@ -258,7 +293,22 @@ void bind_tensor(py::module_& m) {
       });
   add_operators(tensor);
 
-  py::class_<Variable, std::shared_ptr<Variable>> var(m, "Variable", py::dynamic_attr());
+  py::class_<Variable, std::shared_ptr<Variable>> var(m, "Variable", py::dynamic_attr(), R"doc(A mutable tensor: a model's parameter. Tapes watch trainable variables read inside them.
+
+Args:
+  initial_value: The first value (a tensor, array, Python value, or a function returning one).
+  trainable: If true (the default), tapes watch it automatically.
+  name: Its name (TensorFlow adds ":0").
+  dtype: The dtype to convert `initial_value` to.
+
+>>> w = gt.Variable(3.0)
+>>> with gt.GradientTape() as tape:
+...     y = w * w
+>>> float(tape.gradient(y, w))
+6.0
+>>> float(w.assign_add(1.0))
+4.0
+)doc");
   var.def(py::init([](py::object initial_value, bool trainable, py::object name, py::object dtype) {
              std::optional<DType> d;
              if (!dtype.is_none()) d = dtype_from_py(dtype);
@@ -277,23 +327,26 @@ void bind_tensor(py::module_& m) {
       .def_property_readonly("dtype", [](const Variable& v) { return v.dtype(); })
       .def_property_readonly("trainable", [](const Variable& v) { return v.trainable(); })
       .def_property_readonly("name", [](const Variable& v) { return v.name() + ":0"; })
-      .def("read_value", [](Variable& v) { return wrap(v.read()); })
-      .def("value", [](Variable& v) { return wrap(v.read()); })
+      .def("read_value", [](Variable& v) { return wrap(v.read()); },
+           "The current value, as a Tensor (recorded as a read by watching tapes).")
+      .def("value", [](Variable& v) { return wrap(v.read()); }, "The current value, as a Tensor (as read_value).")
       .def("assign", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
              v->assign(is_tensor_like(value) ? to_tensor(value) : to_tensor(value, v->dtype(), v->dtype()));
              return v;
            }, py::arg("value"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
-           py::arg("read_value") = true)
+           py::arg("read_value") = true,
+           "Sets the value (same shape and dtype); returns the variable.\n\n"
+           ">>> gt.Variable([1.0, 2.0]).assign([3.0, 4.0]).numpy()\narray([3., 4.], dtype=float32)\n")
       .def("assign_add", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
              v->assign_add(is_tensor_like(value) ? to_tensor(value) : to_tensor(value, v->dtype(), v->dtype()));
              return v;
            }, py::arg("delta"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
-           py::arg("read_value") = true)
+           py::arg("read_value") = true, "Adds delta to the value; returns the variable.")
       .def("assign_sub", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
              v->assign_sub(is_tensor_like(value) ? to_tensor(value) : to_tensor(value, v->dtype(), v->dtype()));
              return v;
            }, py::arg("delta"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
-           py::arg("read_value") = true)
+           py::arg("read_value") = true, "Subtracts delta from the value; returns the variable.")
       .def("__repr__", [](const Variable& v) {
         return "<gt.Variable '" + v.name() + ":0' shape=" + v.shape().str() + " dtype=" + dtype_name(v.dtype()) +
                ", numpy=" + numpy_text(v.value()) + ">";

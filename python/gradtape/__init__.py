@@ -16,17 +16,11 @@ import os as _os
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
 from . import _core  # noqa: E402
-from ._core import (  # noqa: F401
-    DType, Tensor, Variable, as_dtype, constant, convert_to_tensor, identity, stop_gradient,
-    # ops (also under gradtape.math)
-    abs, add, boolean_mask, broadcast_to, cast, clip_by_value, concat, cos, divide, equal, exp,
-    expand_dims, expm1, fill, floor, floordiv, floormod, gather, greater, greater_equal, less,
-    less_equal, log, log1p, logical_and, logical_not, logical_or, matmul, maximum, minimum,
-    multiply, negative, not_equal, one_hot, ones, ones_like, pow, range, reciprocal, reduce_all,
-    reduce_any, reduce_logsumexp, reduce_max, reduce_mean, reduce_min, reduce_prod, reduce_sum,
-    reshape, rsqrt, sigmoid, sign, sin, sqrt, square, squeeze, stack, subtract, tan, tanh,
-    transpose, truediv, where, zeros, zeros_like,
-)
+from ._core import DType, Tensor, Variable, as_dtype  # noqa: E402,F401
+from . import _manifest  # noqa: E402
+
+# The ops: every manifest row (cpp/include/gradtape/ops.def) exported under "gt".
+_manifest.export_into("gt", globals())
 from . import config, errors, math, nest, nn, test  # noqa: F401
 from . import optimizers, random  # noqa: F401  (random: after _core; it shadows no op)
 from ._shape import TensorShape

@@ -22,17 +22,39 @@ __all__ = ["set_structural_zeros", "structural_zeros_enabled", "plain_ieee_gradi
 
 
 def set_structural_zeros(enabled):
-    """Turns structural zeros on (the default) or off (plain IEEE, TensorFlow parity)."""
+    """Turns structural zeros on (the default) or off (plain IEEE, TensorFlow parity).
+
+    >>> gt.config.set_structural_zeros(False)
+    >>> gt.config.structural_zeros_enabled()
+    False
+    >>> gt.config.set_structural_zeros(True)
+    """
     _core._set_structural_zeros(bool(enabled))
 
 
 def structural_zeros_enabled():
+    """Whether structural zeros are on.
+
+    >>> gt.config.structural_zeros_enabled()
+    True
+    """
     return _core._structural_zeros_enabled()
 
 
 @contextlib.contextmanager
 def plain_ieee_gradients():
-    """Within the block, gradients follow plain IEEE arithmetic (TensorFlow parity)."""
+    """Within the block, gradients follow plain IEEE arithmetic (TensorFlow parity).
+
+    >>> x = gt.constant([0.0, 4.0])
+    >>> with gt.GradientTape(persistent=True) as tape:
+    ...     tape.watch(x)
+    ...     y = gt.where(x > 0.0, gt.sqrt(x), 0.0)
+    >>> with gt.config.plain_ieee_gradients():  # the sweep's arithmetic: sqrt'(0) = inf, 0 * inf = nan
+    ...     print(tape.gradient(y, x).numpy())
+    [ nan 0.25]
+    >>> print(tape.gradient(y, x).numpy())  # structural zeros (the default)
+    [0.   0.25]
+    """
     was = structural_zeros_enabled()
     set_structural_zeros(False)
     try:
@@ -42,18 +64,36 @@ def plain_ieee_gradients():
 
 
 def set_fusion(enabled):
-    """Turns elementwise fusion on (the default) or off (every op computed at once)."""
+    """Turns elementwise fusion on (the default) or off (every op computed at once).
+
+    >>> gt.config.set_fusion(False)
+    >>> gt.config.fusion_enabled()
+    False
+    >>> gt.config.set_fusion(True)
+    """
     _core._set_fusion(bool(enabled))
 
 
 def fusion_enabled():
+    """Whether elementwise fusion is on.
+
+    >>> gt.config.fusion_enabled()
+    True
+    """
     return _core._fusion_enabled()
 
 
 def set_num_threads(n):
     """Threads of gradtape's own kernel pool (big elementwise ops and reductions); matmuls use
     OpenBLAS's pool (OPENBLAS_NUM_THREADS). The default is GRADTAPE_NUM_THREADS, else the number
-    of cores (at most 8)."""
+    of cores (at most 8).
+
+    >>> n = gt.config.get_num_threads()
+    >>> gt.config.set_num_threads(1)
+    >>> gt.config.get_num_threads()
+    1
+    >>> gt.config.set_num_threads(n)
+    """
     n = int(n)
     if n < 1:
         raise ValueError("set_num_threads: n must be at least 1, got %d" % n)
@@ -61,4 +101,9 @@ def set_num_threads(n):
 
 
 def get_num_threads():
+    """The number of threads of gradtape's kernel pool.
+
+    >>> gt.config.get_num_threads() >= 1
+    True
+    """
     return _core._num_threads()

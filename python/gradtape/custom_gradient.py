@@ -23,7 +23,22 @@ def _accepts_variables(fn):
 
 
 def custom_gradient(f=None):
-    """Decorates `f(*args) -> (y, grad_fn)`; `grad_fn(*dy)` returns one gradient per arg."""
+    """Decorates `f(*args) -> (y, grad_fn)`; `grad_fn(*dy)` returns one gradient per arg.
+
+    Variables read inside `f` are passed to `grad_fn` as `variables=`, and it returns their
+    gradients as a second list, as in TensorFlow.
+
+    >>> @gt.custom_gradient
+    ... def log1pexp(x):
+    ...     e = gt.exp(x)
+    ...     return gt.math.log(1.0 + e), lambda dy: dy * (1.0 - 1.0 / (1.0 + e))
+    >>> x = gt.constant(100.0)
+    >>> with gt.GradientTape() as tape:
+    ...     tape.watch(x)
+    ...     y = log1pexp(x)
+    >>> float(tape.gradient(y, x))
+    1.0
+    """
     if f is None:
         return custom_gradient
 

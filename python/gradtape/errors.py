@@ -1,6 +1,44 @@
-"""Exceptions, named as TensorFlow names them."""
+"""Exceptions, named as TensorFlow names them.
+
+>>> try:
+...     gt.reshape(gt.zeros([2, 3]), [4])
+... except gt.errors.InvalidArgumentError as e:
+...     print(type(e).__name__)
+InvalidArgumentError
+"""
 from ._core import InvalidArgumentError, ResourceExhaustedError, UnconnectedGradientsError
 from ._errors import DataLossError, NotFoundError
 
 __all__ = ["InvalidArgumentError", "ResourceExhaustedError", "UnconnectedGradientsError", "DataLossError",
            "NotFoundError"]
+
+InvalidArgumentError.__doc__ = """An op got an argument it cannot take (a shape, dtype, axis or value); a ValueError.
+
+>>> try:
+...     gt.add(gt.constant([1.0]), gt.constant([1, 2, 3]))
+... except gt.errors.InvalidArgumentError as e:
+...     print("InvalidArgumentError")
+InvalidArgumentError
+"""
+
+UnconnectedGradientsError.__doc__ = """gradient(..., unconnected_gradients="error") found a source the target does not depend on.
+
+>>> x, y = gt.constant(1.0), gt.constant(2.0)
+>>> with gt.GradientTape() as tape:
+...     tape.watch([x, y])
+...     z = x * 2.0
+>>> try:
+...     tape.gradient(z, y, unconnected_gradients="error")
+... except gt.errors.UnconnectedGradientsError:
+...     print("unconnected")
+unconnected
+"""
+
+ResourceExhaustedError.__doc__ = """A tensor would need more memory than can be allocated; a MemoryError.
+
+>>> try:
+...     gt.zeros([2 ** 40, 2 ** 20])
+... except gt.errors.ResourceExhaustedError:
+...     print("too big")
+too big
+"""

@@ -9,11 +9,20 @@ def _is_namedtuple(x):
 
 
 def is_nested(x):
+    """Whether x is a list, tuple or dict (a structure, not a leaf).
+
+    >>> gt.nest.is_nested([1, 2]), gt.nest.is_nested(gt.constant(1.0))
+    (True, False)
+    """
     return isinstance(x, (list, tuple, dict))
 
 
 def flatten(structure):
-    """The leaves of `structure`, depth first, without recursion limits on long lists."""
+    """The leaves of `structure`, depth first, without recursion limits on long lists.
+
+    >>> gt.nest.flatten({"b": [1, 2], "a": (3,)})
+    [3, 1, 2]
+    """
     if not is_nested(structure):
         return [structure]
     out = []
@@ -30,7 +39,11 @@ def flatten(structure):
 
 
 def pack_sequence_as(structure, flat):
-    """Rebuilds `structure` with its leaves taken in order from `flat`."""
+    """Rebuilds `structure` with its leaves taken in order from `flat`.
+
+    >>> gt.nest.pack_sequence_as({"b": [0, 0], "a": 0}, [1, 2, 3])
+    {'a': 1, 'b': [2, 3]}
+    """
     it = iter(flat)
 
     def build(s):
@@ -46,4 +59,9 @@ def pack_sequence_as(structure, flat):
 
 
 def map_structure(fn, structure):
+    """Applies fn to every leaf of structure, keeping its shape.
+
+    >>> gt.nest.map_structure(lambda v: v * 10, [1, (2, 3)])
+    [10, (20, 30)]
+    """
     return pack_sequence_as(structure, [fn(x) for x in flatten(structure)])

@@ -1,9 +1,10 @@
-"""gradtape.nn: activations and losses, as tf.nn."""
-from ._core import (  # noqa: F401
-    log_softmax, relu, sigmoid, softmax, softmax_cross_entropy_with_logits, softplus,
-    sparse_softmax_cross_entropy_with_logits, tanh,
-)
-from ._core import log_sigmoid  # noqa: F401
+"""gradtape.nn: activations and losses, as tf.nn.
+
+Its names are the op manifest's rows exported under "nn" (cpp/include/gradtape/ops.def).
+"""
+from . import _manifest
+
+__all__ = _manifest.export_into("nn", globals()) + ["dropout"]
 
 
 def dropout(x, rate, noise_shape=None, seed=None, name=None):

@@ -17,7 +17,15 @@ __all__ = ["GradientTape", "UnconnectedGradients"]
 
 class UnconnectedGradients(enum.Enum):
     """What `gradient` returns for a source the target does not depend on: None, zeros, or
-    (beyond TensorFlow) an UnconnectedGradientsError that says why, source by source."""
+    (beyond TensorFlow) an UnconnectedGradientsError that says why, source by source.
+
+    >>> x, y = gt.constant(1.0), gt.constant(2.0)
+    >>> with gt.GradientTape() as tape:
+    ...     tape.watch([x, y])
+    ...     z = x * 3.0
+    >>> tape.gradient(z, y, unconnected_gradients=gt.UnconnectedGradients.ZERO)
+    <gt.Tensor: shape=(), dtype=float32, numpy=0.0>
+    """
 
     NONE = "none"
     ZERO = "zero"
@@ -69,11 +77,38 @@ class GradientTape(_core._Tape):
     recorded while it was active are kept in its `_keepalive` list (the core holds them
     weakly), so cycles through a tape are collectable. `gradient(target, sources,
     output_gradients=None, unconnected_gradients='none')` is implemented by the base class.
+
+    >>> x = gt.constant(3.0)
+    >>> with gt.GradientTape(persistent=True) as tape:
+    ...     tape.watch(x)
+    ...     y = x * x
+    ...     z = y * y
+    >>> float(tape.gradient(z, x)), float(tape.gradient(y, x))
+    (108.0, 6.0)
+
+    Nested tapes give higher derivatives:
+
+    >>> with gt.GradientTape() as outer:
+    ...     outer.watch(x)
+    ...     with gt.GradientTape() as inner:
+    ...         inner.watch(x)
+    ...         y = x ** 3
+    ...     dy_dx = inner.gradient(y, x)
+    >>> float(outer.gradient(dy_dx, x))
+    18.0
     """
 
     # -- watching --
     def watch(self, tensor):
-        """Ensures `tensor` (a tensor, a variable, or a nest of them) is traced by this tape."""
+        """Ensures `tensor` (a tensor, a variable, or a nest of them) is traced by this tape.
+
+        >>> x = gt.constant(2.0)
+        >>> with gt.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = gt.exp(x)
+        >>> round(float(tape.gradient(y, x)), 4)
+        7.3891
+        """
         for t in nest.flatten(tensor):
             if not isinstance(t, (Tensor, Variable)):
                 raise ValueError(
@@ -87,22 +122,58 @@ class GradientTape(_core._Tape):
             self._watch(t)
 
     def watched_variables(self):
-        """The variables this tape watched, in the order it first watched them."""
+        """The variables this tape watched, in the order it first watched them.
+
+        >>> v = gt.Variable(1.0, name="v")
+        >>> with gt.GradientTape() as tape:
+        ...     y = v * 2.0
+        >>> [w.name for w in tape.watched_variables()]
+        ['v:0']
+        """
         return tuple(self._watched_variables())
 
     def stop_recording(self):
-        """A context manager in which this tape records nothing."""
+        """A context manager in which this tape records nothing.
+
+        >>> x = gt.constant(2.0)
+        >>> with gt.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     with tape.stop_recording():
+        ...         y = x * x
+        >>> print(tape.gradient(y, x))
+        None
+        """
         return _StopRecording(self)
 
     def reset(self):
-        """Clears everything recorded so far; inside the block, recording goes on afresh."""
+        """Clears everything recorded so far; inside the block, recording goes on afresh.
+
+        >>> x = gt.constant(2.0)
+        >>> with gt.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = x * x
+        ...     tape.reset()
+        ...     tape.watch(x)
+        ...     y = x * 5.0
+        >>> float(tape.gradient(y, x))
+        5.0
+        """
         self._reset()
         self._release_custom_gradients()
 
     # -- Jacobians --
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
                  parallel_iterations=None, experimental_use_pfor=True):
-        """The full Jacobian of `target` with respect to each source: target.shape + source.shape."""
+        """The full Jacobian of `target` with respect to each source: target.shape + source.shape.
+
+        >>> x = gt.constant([1.0, 2.0])
+        >>> with gt.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = x * x
+        >>> tape.jacobian(y, x).numpy()
+        array([[2., 0.],
+               [0., 4.]], dtype=float32)
+        """
         mode = _mode(unconnected_gradients)
         single = isinstance(sources, (Tensor, Variable))
         flat_sources = [sources] if single else nest.flatten(sources)
@@ -115,7 +186,15 @@ class GradientTape(_core._Tape):
 
     def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
                        parallel_iterations=None, experimental_use_pfor=True):
-        """Per-example Jacobians [B, y..., x...] of target [B, y...] wrt source [B, x...]."""
+        """Per-example Jacobians [B, y..., x...] of target [B, y...] wrt source [B, x...].
+
+        >>> x = gt.constant([[1.0, 2.0], [3.0, 4.0]])
+        >>> with gt.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = x * x
+        >>> tape.batch_jacobian(y, x).shape
+        TensorShape([2, 2, 2])
+        """
         mode = _mode(unconnected_gradients)
         _check_sources([source])
         try:

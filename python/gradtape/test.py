@@ -14,7 +14,14 @@ __all__ = ["compute_gradient", "check_gradients", "GradientCheckError"]
 
 
 class GradientCheckError(AssertionError):
-    """The engine's derivative disagrees with central finite differences."""
+    """The engine's derivative disagrees with central finite differences.
+
+    >>> try:
+    ...     gt.test.check_gradients(lambda x: gt.stop_gradient(x) * x, [np.array([2.0])])
+    ... except gt.test.GradientCheckError:
+    ...     print("caught")
+    caught
+    """
 
 
 def _as_list(x):
@@ -62,6 +69,10 @@ def compute_gradient(f, x, delta=None):
     """The theoretical (engine) and numerical Jacobians of f at x, as TF's tf.test.compute_gradient.
 
     `x` is a list of tensors or arrays; each Jacobian is [y_size, x_size].
+
+    >>> theoretical, numerical = gt.test.compute_gradient(gt.square, [np.array([3.0])])
+    >>> theoretical[0], numerical[0].round(6)
+    (array([[6.]]), array([[6.]]))
     """
     xs = [np.asarray(a) for a in _as_list(x)]
     if delta is None:
@@ -109,6 +120,10 @@ def check_gradients(f, args, order=1, rtol=1e-5, atol=1e-6, delta=1e-6, seed=0):
     Jacobian of f with respect to each floating argument; order=2 compares the Jacobian of
     the gradient of <w, f(args)> (w a fixed random cotangent), computed through nested tapes.
     Returns the largest absolute error seen.
+
+    >>> error = gt.test.check_gradients(lambda x: gt.sin(x) * x, [np.array([0.5, 1.5])], order=2)
+    >>> error < 1e-6
+    True
     """
     xs = _float64_args(_as_list(args))
     float_idx = [i for i, a in enumerate(xs) if a.dtype.kind == "f"]

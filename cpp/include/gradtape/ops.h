@@ -26,59 +26,32 @@ Tensor range_int(int64_t start, int64_t limit, int64_t delta, DType dtype);
 Tensor from_data(const void* data, DType dtype, const Shape& shape);  // copies
 Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype);
 
-// ---- elementwise unary ----
-Tensor negative(const Tensor& x);
-Tensor abs(const Tensor& x);
-Tensor sign(const Tensor& x);
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor log1p(const Tensor& x);
-Tensor expm1(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor rsqrt(const Tensor& x);
-Tensor square(const Tensor& x);
-Tensor reciprocal(const Tensor& x);
-Tensor sin(const Tensor& x);
-Tensor cos(const Tensor& x);
-Tensor tan(const Tensor& x);
-Tensor tanh(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
-Tensor relu(const Tensor& x);
-Tensor softplus(const Tensor& x);
-Tensor log_sigmoid(const Tensor& x);
-Tensor floor(const Tensor& x);
-Tensor logical_not(const Tensor& x);
-Tensor cast(const Tensor& x, DType dtype);
-Tensor stop_gradient(const Tensor& x);
+// ---- the regular families of the op manifest (gradtape/ops.def) ----
+// Every Unary, Binary and Reduce row is declared here from its row: the elementwise ops of one
+// input (negative abs sign exp log log1p expm1 sqrt rsqrt square reciprocal sin cos tan tanh
+// sigmoid relu softplus log_sigmoid floor logical_not stop_gradient, ...), of two inputs,
+// broadcasting (add subtract multiply divide pow maximum minimum floordiv floormod, the
+// comparisons, logical_and logical_or, ...) and the reductions (reduce_sum reduce_mean
+// reduce_max reduce_min reduce_prod reduce_logsumexp, ...); see ops.def for each one's meaning.
+#define GT_DECLARE_Unary(fn) Tensor fn(const Tensor& x);
+#define GT_DECLARE_Binary(fn) Tensor fn(const Tensor& a, const Tensor& b);
+#define GT_DECLARE_Reduce(fn) Tensor fn(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
+#define GT_DECLARE_Custom(fn)
+#define GT_DECLARE_Internal(fn)
+#define GT_OP(E, fn, kind, mask, ns, sig, doc) GT_DECLARE_##kind(fn)
+#define GT_FN(fn, kind, ns, sig, doc) GT_DECLARE_##kind(fn)
+#include "gradtape/ops.def"
+#undef GT_DECLARE_Unary
+#undef GT_DECLARE_Binary
+#undef GT_DECLARE_Reduce
+#undef GT_DECLARE_Custom
+#undef GT_DECLARE_Internal
 
-// ---- elementwise binary (broadcasting) ----
-Tensor add(const Tensor& a, const Tensor& b);
-Tensor subtract(const Tensor& a, const Tensor& b);
-Tensor multiply(const Tensor& a, const Tensor& b);
-Tensor divide(const Tensor& a, const Tensor& b);
-Tensor pow(const Tensor& a, const Tensor& b);
-Tensor maximum(const Tensor& a, const Tensor& b);
-Tensor minimum(const Tensor& a, const Tensor& b);
-Tensor floordiv(const Tensor& a, const Tensor& b);
-Tensor floormod(const Tensor& a, const Tensor& b);
-Tensor greater(const Tensor& a, const Tensor& b);
-Tensor greater_equal(const Tensor& a, const Tensor& b);
-Tensor less(const Tensor& a, const Tensor& b);
-Tensor less_equal(const Tensor& a, const Tensor& b);
-Tensor equal(const Tensor& a, const Tensor& b);
-Tensor not_equal(const Tensor& a, const Tensor& b);
-Tensor logical_and(const Tensor& a, const Tensor& b);
-Tensor logical_or(const Tensor& a, const Tensor& b);
+// ---- elementwise, irregular arguments ----
+Tensor cast(const Tensor& x, DType dtype);
 Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y);
 Tensor clip_by_value(const Tensor& t, const Tensor& lo, const Tensor& hi);
 
-// ---- reductions ----
-Tensor reduce_sum(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
-Tensor reduce_mean(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
-Tensor reduce_max(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
-Tensor reduce_min(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
-Tensor reduce_prod(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
-Tensor reduce_logsumexp(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
 // Sums a (broadcast) gradient down to `shape`: the one place broadcasting is undone. With
 // batch_dims > 0, the first batch_dims dims of g and of shape are a batch (batched Jacobians)
 // and broadcasting is undone behind them.
@@ -124,6 +97,18 @@ struct OpInfo {
   bool differentiable;
 };
 std::vector<OpInfo> op_table();
+
+// ---- the op manifest (ops.def), every public row: what gradtape._core.manifest() returns ----
+struct ManifestRow {
+  const char* name;        // the Python name (and the C++ function's)
+  const char* kind;        // Unary, Binary, Reduce, Custom or Internal
+  const char* namespaces;  // space-separated: gt math nn linalg
+  const char* signature;   // typed Python signature, "(x: TensorLike, ...) -> Tensor"
+  const char* doc;         // TensorFlow-style docstring with a doctest example
+  const char* op;          // the OpId's name for a primitive ("" for a GT_FN row)
+  const char* mask;        // its mask rule, NoGrad when it has no rule ("" for a GT_FN row)
+};
+std::vector<ManifestRow> manifest();
 
 // ---- operators, for C++ users and for writing vjps ----
 inline Tensor operator+(const Tensor& a, const Tensor& b) { return add(a, b); }
