@@ -9,3 +9,6 @@ from ._core import (  # noqa: F401
     transpose, truediv, where, zeros, zeros_like, expand_dims,
 )
 from ._core import softmax, log_softmax  # noqa: F401
+from ._composite import (  # noqa: F401
+    argmax, argmin, is_finite, is_inf, is_nan, reduce_std, reduce_variance,
+)
