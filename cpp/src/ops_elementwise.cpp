@@ -309,7 +309,15 @@ Tensor relu(const Tensor& x) {
   return out;
 }
 // d/dx relu(x) = 1 where x > 0, else 0
-void vjp_Relu(VjpCtx& c) { c.gin[0] = where(greater(c.out, zero_of(c.out)), c.g, zero_of(c.g)); }
+void vjp_Relu(VjpCtx& c) {
+  Tensor g = c.g;
+  // When this rule is itself recorded (a gradient of a gradient), tie it to the output with a
+  // zero-gradient term, so that the second derivative with respect to relu's input is zeros,
+  // not unconnected: TensorFlow's ReluGrad has that gradient. sign's gradient is 0 and
+  // 0 * sign(out) is 0 wherever the branch is taken (out > 0), so no value changes.
+  if (detail::tls_recording > 0) g = add(g, multiply(sign(c.out), zero_of(c.out)));
+  c.gin[0] = where(greater(c.out, zero_of(c.out)), g, zero_of(c.g));
+}
 
 Tensor softplus(const Tensor& x) {
   // log(1+e^x) = log1p(e^-|x|) + max(x, 0): no overflow anywhere.

@@ -581,7 +581,8 @@ void start_backward(TapeState& s, const char* what) {
 }  // namespace
 
 std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
-                                   const std::vector<Tensor>& output_gradients, Unconnected unconnected) {
+                                   const std::vector<Tensor>& output_gradients, Unconnected unconnected,
+                                   const std::vector<std::pair<size_t, size_t>>& same) {
   TapeState& s = *state_;
   TapeState::Hold hold(s, "gradient");
   if (!output_gradients.empty() && output_gradients.size() != targets.size())
@@ -608,10 +609,24 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
     }
     seeds.emplace_back(slot, seed);
   }
+  // A target that is also a source and that this tape does not see (never watched): its seed
+  // goes straight to that source, as TensorFlow's gradient of x with respect to x. (A watched
+  // one is seeded above and reaches the source through the sweep.)
+  std::vector<std::pair<size_t, Tensor>> direct;
+  for (const auto& [i, j] : same) {
+    if (i >= targets.size() || j >= sources.size())
+      throw InvalidArgument("gradient: a (target, source) pair is out of range");
+    const Tensor& t = targets[i];
+    uint32_t slot;
+    if (!is_floating(t.dtype()) || t.get()->find_link(s.serial, &slot)) continue;
+    const bool given = !output_gradients.empty() && output_gradients[i].defined();
+    direct.emplace_back(j, given ? output_gradients[i] : ones_like(t));
+  }
   std::vector<uint32_t> src_slots;
   for (const Source& src : sources) src_slots.push_back(s.source_slot(src));
   // (Error mode keeps the records until the causes are known; explain() reads them.)
   std::vector<Tensor> result = s.sweep(seeds, src_slots, !s.persistent && unconnected != Unconnected::Error);
+  for (auto& [j, g] : direct) result[j] = result[j].defined() ? add(result[j], g) : g;
   if (unconnected == Unconnected::Error) {
     std::string why;
     size_t n_bad = 0;

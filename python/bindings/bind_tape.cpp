@@ -153,6 +153,11 @@ py::list run_gradient(py::handle self, const py::list& targets, const py::list& 
     warn("Calling GradientTape.gradient on a persistent tape inside its context is significantly less "
          "efficient than calling it outside the context (it records the gradient computation itself).");
   std::vector<Tensor> tg = targets_from_py(targets);
+  // (target, source) pairs that are one Python object: TensorFlow matches them by id
+  std::vector<std::pair<size_t, size_t>> same;
+  for (size_t i = 0; i < targets.size(); ++i)
+    for (size_t j = 0; j < sources.size(); ++j)
+      if (targets[i].is(sources[j])) same.emplace_back(i, j);
   std::vector<Tensor> outs;
   if (output_gradients.size()) {
     if (output_gradients.size() != targets.size())
@@ -170,7 +175,7 @@ py::list run_gradient(py::handle self, const py::list& targets, const py::list& 
   };
   try {
     // The reverse sweep runs without the GIL (custom gradients take it back for their call).
-    result = without_gil([&] { return t.gradient(tg, srcs, outs, Unconnected(mode)); });
+    result = without_gil([&] { return t.gradient(tg, srcs, outs, Unconnected(mode), same); });
   } catch (...) {
     release();
     throw;

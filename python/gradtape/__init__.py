@@ -33,6 +33,8 @@ from .control_flow import (  # noqa: F401
 )
 from .eager import device, executing_eagerly, get_static_value, init_scope, print  # noqa: F401,A001
 from . import data, debugging, train  # noqa: F401,E402
+from . import linalg  # noqa: F401,E402
+from ._composite import argmax, argmin, linspace, norm  # noqa: F401,E402
 
 _core._set_tensor_shape_class(TensorShape)
 
@@ -47,6 +49,16 @@ def _iter_first_axis(self):
 
 Tensor.__iter__ = _iter_first_axis
 Variable.__iter__ = _iter_first_axis
+
+
+def _format_tensor(self, format_spec):
+    """format(t, spec) formats t's NumPy value, as TensorFlow's EagerTensor does: a scalar takes
+    any spec its value takes (f"{loss:.4f}"), an array only the empty one (f"{t}" prints the
+    values, not the tensor's repr). A Variable keeps object's rule (TensorFlow's does too)."""
+    return self.numpy().__format__(format_spec)
+
+
+Tensor.__format__ = _format_tensor
 
 
 # pickle, copy and deepcopy: by value (the C++ objects cannot be rebuilt field by field; the

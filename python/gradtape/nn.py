@@ -4,7 +4,7 @@ Its names are the op manifest's rows exported under "nn" (cpp/include/gradtape/o
 """
 from . import _manifest
 
-__all__ = _manifest.export_into("nn", globals()) + ["dropout"]
+__all__ = _manifest.export_into("nn", globals()) + ["dropout", "elu", "sigmoid_cross_entropy_with_logits"]
 
 
 def dropout(x, rate, noise_shape=None, seed=None, name=None):
@@ -41,3 +41,6 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
     u = random.uniform(noise, dtype=x.dtype, seed=seed)
     keep = _core.broadcast_to(_core.greater_equal(u, rate), shape)
     return _core.where(keep, x * keep_scale, _core.zeros_like(x))
+
+
+from ._composite import elu, sigmoid_cross_entropy_with_logits  # noqa: F401,E402

@@ -69,10 +69,13 @@ class Tape {
 
   // d(sum of targets)/d(source) for each source; an undefined Tensor where a source is not
   // connected (or zeros with Unconnected::Zero). output_gradients, when given, seed each
-  // target instead of ones.
+  // target instead of ones. `same` lists (target, source) index pairs that are one object (a
+  // variable given as both, a tensor given as both): as in TensorFlow, such a target's seed is
+  // its source's gradient even when this tape never watched it (d x / d x = 1).
   std::vector<Tensor> gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
                                const std::vector<Tensor>& output_gradients = {},
-                               Unconnected unconnected = Unconnected::None);
+                               Unconnected unconnected = Unconnected::None,
+                               const std::vector<std::pair<size_t, size_t>>& same = {});
   // Full Jacobians target.shape + source.shape, one reverse sweep per target element, in C++.
   std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Source>& sources,
                                Unconnected unconnected = Unconnected::None);

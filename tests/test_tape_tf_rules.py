@@ -1,0 +1,69 @@
+"""Two of TensorFlow's tape rules that the guides' programs meet: the gradient of a source
+given as the target is 1 even when the tape never watched it, and relu's second derivative is
+zeros, not unconnected (values from TensorFlow 2.21)."""
+import warnings
+
+import gradtape as gt
+
+
+def test_gradient_of_a_source_given_as_the_target_is_one_even_unwatched():
+    v0, v1 = gt.Variable(2.0), gt.Variable(3.0)
+    with gt.GradientTape() as tape:
+        result = v0  # no op, no read: the tape never sees v0
+    assert float(tape.gradient(result, v0)) == 1.0
+    assert tape.watched_variables() == ()
+    with gt.GradientTape() as tape:
+        pass
+    g = tape.gradient(v1, [v1, v0])
+    assert float(g[0]) == 1.0 and g[1] is None
+    x = gt.constant([3.0, 4.0])
+    with gt.GradientTape() as tape:
+        pass
+    assert tape.gradient(x, x).numpy().tolist() == [1.0, 1.0]
+    with gt.GradientTape() as tape:
+        pass
+    g = tape.gradient([x, x * 2], x, output_gradients=[gt.constant([5.0, 6.0]), gt.constant([1.0, 1.0])])
+    assert g.numpy().tolist() == [5.0, 6.0]
+    with gt.GradientTape() as tape:
+        pass
+    assert tape.gradient({"a": x}, {"b": x})["b"].numpy().tolist() == [1.0, 1.0]
+    with gt.GradientTape() as tape:
+        pass
+    assert float(tape.gradient(v1, v1, unconnected_gradients="error")) == 1.0
+    # a watched one goes through the sweep once, not twice
+    with gt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = x * x
+    assert tape.gradient([y, x], x).numpy().tolist() == [7.0, 9.0]
+    assert tape.gradient(x, x).numpy().tolist() == [1.0, 1.0]
+    # another object with equal values is not the source
+    with gt.GradientTape() as tape:
+        pass
+    assert tape.gradient(gt.identity(x), x) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        i = gt.constant(3)
+        with gt.GradientTape() as tape:
+            pass
+        assert tape.gradient(i, i) is None  # integers carry no gradient
+
+
+def test_relu_second_derivative_is_zeros_not_unconnected():
+    x = gt.Variable([-1.0, 2.0, 0.0])
+    with gt.GradientTape() as t2:
+        with gt.GradientTape() as t1:
+            y = gt.reduce_sum(gt.nn.relu(x) * 3.0)
+        g = t1.gradient(y, x)
+    assert g.numpy().tolist() == [0.0, 3.0, 0.0]
+    assert t2.gradient(g, x).numpy().tolist() == [0.0, 0.0, 0.0]
+    # the input-gradient penalty of a relu layer reaches the bias (with zeros from relu)
+    w = gt.Variable([[0.5, -1.0], [2.0, 1.0]])
+    b = gt.Variable([0.1, -0.2])
+    inp = gt.constant([[1.0, 2.0]])
+    with gt.GradientTape() as t2:
+        with gt.GradientTape() as t1:
+            t1.watch(inp)
+            out = gt.nn.relu(inp @ w + b)
+        pen = gt.reduce_sum(gt.square(t1.gradient(out, inp)))
+    gw, gb = t2.gradient(pen, [w, b])
+    assert gb.numpy().tolist() == [0.0, 0.0] and gw is not None
