@@ -28,7 +28,14 @@ _state = threading.local()
 
 
 def current_name_scope():
-    """The active name scope, "" at the root or a string ending in "/"."""
+    """The active name scope, "" at the root or a string ending in "/".
+
+    >>> from gradtape.module import current_name_scope
+    >>> with gt.name_scope("outer"):
+    ...     with gt.name_scope("inner"):
+    ...         current_name_scope()
+    'outer/inner/'
+    """
     return getattr(_state, "scope", "")
 
 
@@ -39,8 +46,10 @@ def _set_scope(scope):
 class name_scope:
     """A context manager that prefixes the names of variables made inside it.
 
-        with gt.name_scope("layer1") as scope:   # scope == "layer1/"
-            w = gt.Variable(1.0, name="w")        # w.name == "layer1/w:0"
+    >>> with gt.name_scope("layer1") as scope:
+    ...     w = gt.Variable(1.0, name="w")
+    >>> scope, w.name
+    ('layer1/', 'layer1/w:0')
     """
 
     def __init__(self, name):
@@ -126,13 +135,29 @@ def _leaves_with_paths(value, path):
 
 
 class Module:
-    """A named container of variables and other modules, as tf.Module.
+    """A named container of variables and other modules, as tf.Module: `variables`,
+    `trainable_variables` and `submodules` find them through its attributes.
 
-        class Dense(gt.Module):
-            def __init__(self, n_in, n_out, name=None):
-                super().__init__(name=name)
-                with self.name_scope:
-                    self.w = gt.Variable(gt.ones([n_in, n_out]), name="w")  # "dense/w:0"
+    >>> class Dense(gt.Module):
+    ...     def __init__(self, n_in, n_out, name=None):
+    ...         super().__init__(name=name)
+    ...         with self.name_scope:
+    ...             self.w = gt.Variable(gt.ones([n_in, n_out]), name="w")
+    ...             self.b = gt.Variable(gt.zeros([n_out]), name="b")
+    ...     @gt.Module.with_name_scope
+    ...     def __call__(self, x):
+    ...         return gt.matmul(x, self.w) + self.b
+    >>> layer = Dense(2, 3)
+    >>> layer.name, [v.name for v in layer.trainable_variables]
+    ('dense', ['dense/b:0', 'dense/w:0'])
+    >>> layer(gt.ones([1, 2]))
+    <gt.Tensor: shape=(1, 3), dtype=float32, numpy=array([[2., 2., 2.]], dtype=float32)>
+    >>> class Model(gt.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.layers = [Dense(2, 3), Dense(3, 1, name="out")]
+    >>> [m.name for m in Model().submodules]
+    ['dense', 'out']
     """
 
     # attributes the walk never enters (bookkeeping of this class and of checkpoints)

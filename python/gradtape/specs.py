@@ -118,7 +118,16 @@ def _shapes_compatible(a, b):
 
 
 class TensorSpec:
-    """Describes a tensor: TensorSpec(shape, dtype=gt.float32, name=None)."""
+    """Describes a tensor: TensorSpec(shape, dtype=gt.float32, name=None).
+
+    >>> spec = gt.TensorSpec([None, 3], gt.float32)
+    >>> spec
+    TensorSpec(shape=(None, 3), dtype=gt.float32, name=None)
+    >>> spec.is_compatible_with(gt.zeros([5, 3])), spec.is_compatible_with(gt.zeros([5, 4]))
+    (True, False)
+    >>> gt.TensorSpec.from_tensor(gt.constant([1, 2]), name="x")
+    TensorSpec(shape=(2,), dtype=gt.int32, name='x')
+    """
 
     __slots__ = ("_shape", "_dtype", "_name")
 
