@@ -13,7 +13,8 @@ __all__ = ["dropout"]
 
 
 def dropout(x: TensorLike, rate: Union[float, TensorLike],
-            noise_shape: Union[Sequence[Optional[int]], _core.Tensor, None] = None, seed: Optional[int] = None, name: Optional[str] = None) -> _core.Tensor:
+            noise_shape: Union[Sequence[Optional[int]], _core.Tensor, None] = None, seed: Optional[int] = None,
+            name: Optional[str] = None) -> _core.Tensor:
     """Sets each element of x to 0 with probability `rate` and scales the others by
     1 / (1 - rate), as tf.nn.dropout; `noise_shape` (broadcastable to x's shape, None entries
     taking x's) shares one keep/drop decision along the axes where it is 1. Differentiable
