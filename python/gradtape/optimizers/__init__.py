@@ -11,7 +11,14 @@ _BY_NAME = {c.__name__.lower(): c for c in (SGD, Adam, AdamW, RMSprop, Adagrad, 
 
 
 def get(identifier):
-    """An optimizer from a name ("adam"), a config dict, or an optimizer (returned as is)."""
+    """An optimizer from a name ("adam"), a config dict, or an optimizer (returned as is).
+
+    >>> gt.optimizers.get("adam")
+    <gt.optimizers.Adam name='adam'>
+    >>> opt = gt.optimizers.SGD()
+    >>> gt.optimizers.get(opt) is opt
+    True
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, dict):
@@ -25,10 +32,22 @@ def get(identifier):
 
 
 def serialize(optimizer):
+    """The optimizer as a dict: its class name and its config.
+
+    >>> config = gt.optimizers.serialize(gt.optimizers.SGD(momentum=0.5))
+    >>> config["class_name"], config["config"]["momentum"]
+    ('SGD', 0.5)
+    """
     return {"class_name": type(optimizer).__name__, "config": optimizer.get_config()}
 
 
 def deserialize(config, custom_objects=None):
+    """The optimizer serialize made the dict of (custom_objects: more classes, by name).
+
+    >>> opt = gt.optimizers.deserialize(gt.optimizers.serialize(gt.optimizers.RMSprop(rho=0.8)))
+    >>> type(opt).__name__, opt.rho
+    ('RMSprop', 0.8)
+    """
     cls = dict(_BY_NAME, **{k.lower(): v for k, v in (custom_objects or {}).items()}).get(config["class_name"].lower())
     if cls is None:
         raise ValueError("Unknown optimizer: %s" % config["class_name"])
