@@ -3,6 +3,11 @@ from .dataset import AUTOTUNE, INFINITE_CARDINALITY, UNKNOWN_CARDINALITY  # noqa
 
 
 def cardinality(dataset):
+    """dataset.cardinality() (tf.data.experimental.cardinality).
+
+    >>> int(gt.data.experimental.cardinality(gt.data.Dataset.range(4).batch(3)))
+    2
+    """
     return dataset.cardinality()
 
 
