@@ -5,6 +5,10 @@ gradtape runs eagerly, so each of these is a Python loop or branch over gradtape
 records the ops the chosen branch or each iteration runs, and gradients flow through them as
 through any other code. The argument names and the structures returned are TensorFlow's.
 """
+from __future__ import annotations
+
+from typing import List
+
 from . import _core
 from . import nest as _nest
 
@@ -341,7 +345,7 @@ def foldr(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, s
     return _fold(fn, elems, initializer, True, "foldr")
 
 
-def identity_n(input, name=None):  # noqa: A002 (TensorFlow's name)
+def identity_n(input, name=None) -> List[_core.Tensor]:  # noqa: A002 (TensorFlow's name)
     """A list of identities of each input (each converted to a tensor).
 
     >>> a, b = gt.identity_n([1.0, [2, 3]])

@@ -10,7 +10,10 @@ naming the op. It works by wrapping those functions in Python, so it slows every
 inside the engine's own backward sweep are checked through the gradients they produce.
 `disable_check_numerics()` restores the plain functions.
 """
+from __future__ import annotations
+
 import functools
+from typing import Union
 
 import numpy as np
 
@@ -50,7 +53,7 @@ def _compare(x, y, op, what, message, summarize):
               ("x", a), ("y", b))
 
 
-def assert_equal(x, y, message=None, summarize=None, name=None):
+def assert_equal(x, y, message=None, summarize=None, name=None) -> None:
     """x == y element-wise (broadcasting), else InvalidArgumentError (tf.debugging.assert_equal).
 
     >>> gt.debugging.assert_equal(gt.constant([1, 2]), [1, 2])  # passes: returns None
@@ -63,7 +66,7 @@ def assert_equal(x, y, message=None, summarize=None, name=None):
     _compare(x, y, np.equal, "==", message, summarize)
 
 
-def assert_none_equal(x, y, message=None, summarize=None, name=None):
+def assert_none_equal(x, y, message=None, summarize=None, name=None) -> None:
     """x != y element-wise, else InvalidArgumentError.
 
     >>> gt.debugging.assert_none_equal(gt.constant([1, 2]), [3, 4])  # passes: returns None
@@ -76,7 +79,7 @@ def assert_none_equal(x, y, message=None, summarize=None, name=None):
     _compare(x, y, np.not_equal, "!=", message, summarize)
 
 
-def assert_less(x, y, message=None, summarize=None, name=None):
+def assert_less(x, y, message=None, summarize=None, name=None) -> None:
     """x < y element-wise, else InvalidArgumentError.
 
     >>> gt.debugging.assert_less(gt.constant([1, 2]), 3)  # passes: returns None
@@ -89,7 +92,7 @@ def assert_less(x, y, message=None, summarize=None, name=None):
     _compare(x, y, np.less, "<", message, summarize)
 
 
-def assert_less_equal(x, y, message=None, summarize=None, name=None):
+def assert_less_equal(x, y, message=None, summarize=None, name=None) -> None:
     """x <= y element-wise, else InvalidArgumentError.
 
     >>> gt.debugging.assert_less_equal(gt.constant([1, 2]), 2)  # passes: returns None
@@ -102,7 +105,7 @@ def assert_less_equal(x, y, message=None, summarize=None, name=None):
     _compare(x, y, np.less_equal, "<=", message, summarize)
 
 
-def assert_greater(x, y, message=None, summarize=None, name=None):
+def assert_greater(x, y, message=None, summarize=None, name=None) -> None:
     """x > y element-wise, else InvalidArgumentError.
 
     >>> gt.debugging.assert_greater(gt.constant([3, 4]), 2)  # passes: returns None
@@ -115,7 +118,7 @@ def assert_greater(x, y, message=None, summarize=None, name=None):
     _compare(x, y, np.greater, ">", message, summarize)
 
 
-def assert_greater_equal(x, y, message=None, summarize=None, name=None):
+def assert_greater_equal(x, y, message=None, summarize=None, name=None) -> None:
     """x >= y element-wise, else InvalidArgumentError.
 
     >>> gt.debugging.assert_greater_equal(gt.constant([2, 4]), 2)  # passes: returns None
@@ -128,7 +131,7 @@ def assert_greater_equal(x, y, message=None, summarize=None, name=None):
     _compare(x, y, np.greater_equal, ">=", message, summarize)
 
 
-def assert_positive(x, message=None, summarize=None, name=None):
+def assert_positive(x, message=None, summarize=None, name=None) -> None:
     """x > 0 element-wise, else InvalidArgumentError.
 
     >>> gt.debugging.assert_positive(gt.constant([1.0, 2.0]))  # passes: returns None
@@ -141,7 +144,7 @@ def assert_positive(x, message=None, summarize=None, name=None):
     _compare(0, x, np.less, "0 <", message, summarize)
 
 
-def assert_negative(x, message=None, summarize=None, name=None):
+def assert_negative(x, message=None, summarize=None, name=None) -> None:
     """x < 0 element-wise, else InvalidArgumentError.
 
     >>> gt.debugging.assert_negative(gt.constant([-1.0, -2.0]))  # passes: returns None
@@ -154,7 +157,7 @@ def assert_negative(x, message=None, summarize=None, name=None):
     _compare(x, 0, np.less, "< 0", message, summarize)
 
 
-def assert_non_negative(x, message=None, summarize=None, name=None):
+def assert_non_negative(x, message=None, summarize=None, name=None) -> None:
     """x >= 0 element-wise, else InvalidArgumentError.
 
     >>> gt.debugging.assert_non_negative(gt.constant([0.0, 2.0]))  # passes: returns None
@@ -167,7 +170,7 @@ def assert_non_negative(x, message=None, summarize=None, name=None):
     _compare(0, x, np.less_equal, "0 <=", message, summarize)
 
 
-def assert_non_positive(x, message=None, summarize=None, name=None):
+def assert_non_positive(x, message=None, summarize=None, name=None) -> None:
     """x <= 0 element-wise, else InvalidArgumentError.
 
     >>> gt.debugging.assert_non_positive(gt.constant([0.0, -2.0]))  # passes: returns None
@@ -186,7 +189,7 @@ def _default_tolerance(a, b):
     return 10 * eps
 
 
-def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=None):
+def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=None) -> None:
     """|x - y| <= atol + rtol * |y| element-wise (both default to 10 eps of the dtype).
 
     >>> gt.debugging.assert_near(gt.constant([1.0, 2.0]), gt.constant([1.0, 2.0 + 1e-7]))
@@ -213,7 +216,7 @@ def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=N
               ("x", a), ("y", b))
 
 
-def assert_rank(x, rank, message=None, name=None):
+def assert_rank(x, rank, message=None, name=None) -> None:
     """x has rank `rank`, else InvalidArgumentError.
 
     >>> gt.debugging.assert_rank(gt.zeros([2, 3]), 2)
@@ -229,7 +232,7 @@ def assert_rank(x, rank, message=None, name=None):
                                          % ((message + " ") if message else "", int(_np(rank)), r))
 
 
-def assert_shapes(shapes, data=None, summarize=None, message=None, name=None):
+def assert_shapes(shapes, data=None, summarize=None, message=None, name=None) -> None:
     """Each (tensor, [dims]) pair's shape matches; a str dim must be the same wherever it appears.
 
     >>> x, y = gt.zeros([4, 3]), gt.zeros([4])
@@ -257,7 +260,7 @@ def assert_shapes(shapes, data=None, summarize=None, message=None, name=None):
                                                                   dims, list(shape)))
 
 
-def Assert(condition, data, summarize=None, name=None):  # noqa: N802 (TensorFlow's name)
+def Assert(condition, data, summarize=None, name=None) -> None:  # noqa: N802 (TensorFlow's name)
     """Raises InvalidArgumentError, showing `data`, when `condition` is not all true (tf.debugging.Assert).
 
     >>> x = gt.constant([1.0, -1.0])
@@ -284,7 +287,7 @@ def _bad_kind(a):
     return None
 
 
-def check_numerics(tensor, message, name=None):
+def check_numerics(tensor, message, name=None) -> Union[_core.Tensor, _core.Variable]:
     """Returns `tensor`; raises InvalidArgumentError when it holds a NaN or an infinity.
 
     >>> x = gt.constant([1.0, 2.0])
@@ -331,7 +334,7 @@ def _wrap(fn, op_name):
     return checked
 
 
-def enable_check_numerics(stack_height_limit=30, path_length_limit=50):
+def enable_check_numerics(stack_height_limit=30, path_length_limit=50) -> None:
     """From now on, an op whose floating-point output holds a NaN or inf raises (see above).
 
     >>> gt.debugging.enable_check_numerics()
@@ -369,7 +372,7 @@ def enable_check_numerics(stack_height_limit=30, path_length_limit=50):
     gtape.GradientTape.gradient = _wrap(fn, "GradientTape.gradient")
 
 
-def disable_check_numerics():
+def disable_check_numerics() -> None:
     """Undoes enable_check_numerics (the plain, unchecked functions are restored).
 
     >>> gt.debugging.enable_check_numerics()

@@ -6,10 +6,13 @@ strings; a CPU string runs as usual, and a GPU or TPU string runs on the CPU too
 soft placement does when the device is absent (TensorFlow 2.21 itself does this on a machine
 without a GPU). A string that is not a device specification is a ValueError, as in TensorFlow.
 """
+from __future__ import annotations
+
 import contextlib
 import re
 import sys
 import threading
+from typing import Iterator, List
 
 import numpy as np
 
@@ -21,7 +24,7 @@ __all__ = ["executing_eagerly", "get_static_value", "device", "init_scope", "pri
 _builtin_print = print
 
 
-def executing_eagerly():
+def executing_eagerly() -> bool:
     """Always True: gradtape has no graph mode.
 
     >>> gt.executing_eagerly()
@@ -67,7 +70,7 @@ def _check_device_name(name):
 
 
 @contextlib.contextmanager
-def device(device_name):
+def device(device_name) -> Iterator[None]:
     """Places the ops of the block on a device: every device runs on the CPU (see above).
 
     >>> with gt.device("/GPU:0"):  # no GPU here: the ops run on the CPU (soft placement)
@@ -94,7 +97,7 @@ def device(device_name):
 
 
 @contextlib.contextmanager
-def init_scope():
+def init_scope() -> Iterator[None]:
     """A no-op in eager mode (TensorFlow uses it to lift code out of function graphs).
 
     >>> with gt.init_scope():
@@ -138,7 +141,7 @@ class LogicalDevice(PhysicalDevice):
     __slots__ = ()
 
 
-def list_physical_devices(device_type=None):
+def list_physical_devices(device_type=None) -> List[PhysicalDevice]:
     """[PhysicalDevice('/physical_device:CPU:0', 'CPU')], or [] for another device type.
 
     >>> gt.config.list_physical_devices()
@@ -151,7 +154,7 @@ def list_physical_devices(device_type=None):
     return [PhysicalDevice("/physical_device:CPU:0", "CPU")]
 
 
-def list_logical_devices(device_type=None):
+def list_logical_devices(device_type=None) -> List[LogicalDevice]:
     """[LogicalDevice('/device:CPU:0', 'CPU')], or [] for another device type.
 
     >>> gt.config.list_logical_devices("CPU")
@@ -221,7 +224,7 @@ def _format_value(x, summarize):
     return str(x)
 
 
-def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None):  # noqa: A001
+def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None) -> None:  # noqa: A001
     """Prints tensors (as TensorFlow prints them: values only, `summarize` elements at each end
     of each dimension) and other objects, separated by `sep` and followed by `end`.
 

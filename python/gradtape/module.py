@@ -16,9 +16,12 @@ reported once, the first time it is met; a module's own attributes are all repor
 those of its submodules, which are then walked in the order they were found. This is the order
 tf.Module gives.
 """
+from __future__ import annotations
+
 import functools
 import re
 import threading
+from typing import Tuple
 
 from . import _core, _restore
 
@@ -27,7 +30,7 @@ __all__ = ["Module", "name_scope", "current_name_scope"]
 _state = threading.local()
 
 
-def current_name_scope():
+def current_name_scope() -> str:
     """The active name scope, "" at the root or a string ending in "/".
 
     >>> from gradtape.module import current_name_scope
@@ -62,7 +65,7 @@ class name_scope:
     def name(self):
         return self._name
 
-    def __enter__(self):
+    def __enter__(self) -> str:
         old = current_name_scope()
         if not self._name:
             new = ""
@@ -175,29 +178,29 @@ class Module:
         self._name_scope = name_scope(self._scope_name)
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self._name
 
     @property
-    def name_scope(self):
+    def name_scope(self) -> name_scope:
         """A context manager entering this module's scope (the scope it was made in, + name)."""
         return self._name_scope
 
     @property
-    def variables(self):
+    def variables(self) -> Tuple[_core.Variable, ...]:
         """Every gt.Variable reachable from this module's attributes, each once (a tuple)."""
         return tuple(self._flatten(predicate=_is_variable))
 
     @property
-    def trainable_variables(self):
+    def trainable_variables(self) -> Tuple[_core.Variable, ...]:
         return tuple(self._flatten(predicate=lambda v: _is_variable(v) and v.trainable))
 
     @property
-    def non_trainable_variables(self):
+    def non_trainable_variables(self) -> Tuple[_core.Variable, ...]:
         return tuple(self._flatten(predicate=lambda v: _is_variable(v) and not v.trainable))
 
     @property
-    def submodules(self):
+    def submodules(self) -> Tuple[Module, ...]:
         """Every Module reachable from this one's attributes (not itself), each once."""
         return tuple(self._flatten(predicate=lambda m: isinstance(m, Module)))
 

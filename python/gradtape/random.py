@@ -14,8 +14,11 @@ Seed rules (TensorFlow's, `tf.random.set_seed`):
   - only an op seed: the global seed is a fixed default (as TensorFlow's 87654321).
   - neither: values from a stream keyed by the operating system's entropy.
 """
+from __future__ import annotations
+
 import os as _os
 import threading as _threading
+from typing import List
 
 import numpy as _np
 
@@ -52,7 +55,7 @@ def _key_of(*seeds):
     return k
 
 
-def set_seed(seed):
+def set_seed(seed) -> None:
     """Sets the global seed and starts every seeded stream over (tf.random.set_seed).
 
     >>> gt.random.set_seed(1234)
@@ -189,7 +192,7 @@ def _uniform(state, shape, minval, maxval, dtype, stateless=False):
 
 # ---- stateful ops
 
-def normal(shape, mean=0.0, stddev=1.0, dtype=_float32, seed=None, name=None):
+def normal(shape, mean=0.0, stddev=1.0, dtype=_float32, seed=None, name=None) -> _core.Tensor:
     """Samples from a normal distribution (tf.random.normal).
 
     >>> x = gt.random.normal([2, 3], mean=1.0, stddev=2.0, seed=7)
@@ -199,7 +202,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=_float32, seed=None, name=None):
     return _normal(_state_for(seed), shape, mean, stddev, dtype)
 
 
-def uniform(shape, minval=0, maxval=None, dtype=_float32, seed=None, name=None):
+def uniform(shape, minval=0, maxval=None, dtype=_float32, seed=None, name=None) -> _core.Tensor:
     """Samples from a uniform distribution on [minval, maxval) (tf.random.uniform); integer
     dtypes need maxval.
 
@@ -212,7 +215,7 @@ def uniform(shape, minval=0, maxval=None, dtype=_float32, seed=None, name=None):
     return _uniform(_state_for(seed), shape, minval, maxval, dtype)
 
 
-def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_float32, seed=None, name=None):
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_float32, seed=None, name=None) -> _core.Tensor:
     """Normal samples more than two standard deviations from the mean redrawn
     (tf.random.truncated_normal).
 
@@ -223,7 +226,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=_float32, seed=None, nam
     return _truncated_normal(_state_for(seed), shape, mean, stddev, dtype)
 
 
-def shuffle(value, seed=None, name=None):
+def shuffle(value, seed=None, name=None) -> _core.Tensor:
     """value with its first dimension randomly permuted (tf.random.shuffle).
 
     >>> s = gt.random.shuffle(gt.range(5), seed=7)
@@ -233,7 +236,7 @@ def shuffle(value, seed=None, name=None):
     return _core._random_shuffle(_state_for(seed), value)
 
 
-def categorical(logits, num_samples, dtype=None, seed=None, name=None):
+def categorical(logits, num_samples, dtype=None, seed=None, name=None) -> _core.Tensor:
     """Class indices drawn from softmax(logits) per row (tf.random.categorical).
 
     >>> logits = gt.math.log([[0.0, 1.0], [1.0, 0.0]])  # row 0 always draws 1, row 1 always 0
@@ -254,7 +257,7 @@ def _gamma(state, shape, alpha, beta, dtype):
     return _core._random_gamma(state, _shape(shape), a, b)
 
 
-def gamma(shape, alpha, beta=None, dtype=_float32, seed=None, name=None):
+def gamma(shape, alpha, beta=None, dtype=_float32, seed=None, name=None) -> _core.Tensor:
     """Gamma(alpha, beta) samples of shape `shape + broadcast(alpha, beta).shape` (tf.random.gamma;
     beta is the rate). Not differentiable with respect to alpha and beta here.
 
@@ -272,7 +275,7 @@ def _poisson(state, shape, lam, dtype):
     return _core._random_poisson(state, _shape(shape), lam_t, _dtype(dtype))
 
 
-def poisson(shape, lam, dtype=_float32, seed=None, name=None):
+def poisson(shape, lam, dtype=_float32, seed=None, name=None) -> _core.Tensor:
     """Poisson(lam) samples of shape `shape + lam.shape` (tf.random.poisson).
 
     >>> p = gt.random.poisson([4], lam=[1.0, 5.0], seed=7)
@@ -291,7 +294,7 @@ def _stateless_state(seed):
     return _core._PhiloxState(_key_of(int(s[0]), int(s[1]), 0x5EED), 0, 0)
 
 
-def stateless_normal(shape, seed, mean=0.0, stddev=1.0, dtype=_float32, name=None, alg="auto_select"):
+def stateless_normal(shape, seed, mean=0.0, stddev=1.0, dtype=_float32, name=None, alg="auto_select") -> _core.Tensor:
     """Normal samples, a deterministic function of `seed` (shape [2]) (tf.random.stateless_normal).
 
     >>> a = gt.random.stateless_normal([3], seed=[1, 2])
@@ -302,7 +305,7 @@ def stateless_normal(shape, seed, mean=0.0, stddev=1.0, dtype=_float32, name=Non
     return _normal(_stateless_state(seed), shape, mean, stddev, dtype)
 
 
-def stateless_uniform(shape, seed, minval=0, maxval=None, dtype=_float32, name=None, alg="auto_select"):
+def stateless_uniform(shape, seed, minval=0, maxval=None, dtype=_float32, name=None, alg="auto_select") -> _core.Tensor:
     """Uniform samples, a deterministic function of `seed` (tf.random.stateless_uniform); for an
     integer dtype, minval and maxval both None give the full range of the dtype.
 
@@ -317,7 +320,7 @@ def stateless_uniform(shape, seed, minval=0, maxval=None, dtype=_float32, name=N
     return _uniform(_stateless_state(seed), shape, minval, maxval, dtype, stateless=True)
 
 
-def stateless_truncated_normal(shape, seed, mean=0.0, stddev=1.0, dtype=_float32, name=None, alg="auto_select"):
+def stateless_truncated_normal(shape, seed, mean=0.0, stddev=1.0, dtype=_float32, name=None, alg="auto_select") -> _core.Tensor:
     """Truncated normal samples, a deterministic function of `seed`.
 
     >>> t = gt.random.stateless_truncated_normal([100], seed=[3, 4], stddev=0.5)
@@ -327,7 +330,7 @@ def stateless_truncated_normal(shape, seed, mean=0.0, stddev=1.0, dtype=_float32
     return _truncated_normal(_stateless_state(seed), shape, mean, stddev, dtype)
 
 
-def stateless_categorical(logits, num_samples, seed, dtype=_int64, name=None):
+def stateless_categorical(logits, num_samples, seed, dtype=_int64, name=None) -> _core.Tensor:
     """Class indices drawn from softmax(logits) per row, a deterministic function of `seed`
     (tf.random.stateless_categorical).
 
@@ -337,7 +340,7 @@ def stateless_categorical(logits, num_samples, seed, dtype=_int64, name=None):
     return _core._random_categorical(_stateless_state(seed), logits, int(num_samples), _core.as_dtype(dtype))
 
 
-def stateless_poisson(shape, seed, lam, dtype=_int32, name=None):
+def stateless_poisson(shape, seed, lam, dtype=_int32, name=None) -> _core.Tensor:
     """Poisson(lam) samples of shape `shape + lam.shape`, a deterministic function of `seed`
     (tf.random.stateless_poisson).
 
@@ -348,7 +351,7 @@ def stateless_poisson(shape, seed, lam, dtype=_int32, name=None):
     return _poisson(_stateless_state(seed), shape, lam, dtype)
 
 
-def stateless_gamma(shape, seed, alpha, beta=None, dtype=_float32, name=None):
+def stateless_gamma(shape, seed, alpha, beta=None, dtype=_float32, name=None) -> _core.Tensor:
     """Gamma(alpha, beta) samples, a deterministic function of `seed` (tf.random.stateless_gamma).
 
     >>> g = gt.random.stateless_gamma([3], seed=[1, 2], alpha=[1.0, 2.0])
@@ -358,7 +361,7 @@ def stateless_gamma(shape, seed, alpha, beta=None, dtype=_float32, name=None):
     return _gamma(_stateless_state(seed), shape, alpha, beta, dtype)
 
 
-def split(seed, num=2, alg="auto_select"):
+def split(seed, num=2, alg="auto_select") -> _core.Tensor:
     """`num` new shape-[2] seeds from one (tf.random.split / experimental.stateless_split).
 
     >>> seeds = gt.random.split([1, 2], num=3)
@@ -371,7 +374,7 @@ def split(seed, num=2, alg="auto_select"):
     return _core._random_uniform_full_int(st, [int(num), 2], _int64)
 
 
-def fold_in(seed, data, alg="auto_select"):
+def fold_in(seed, data, alg="auto_select") -> _core.Tensor:
     """A new shape-[2] seed from a seed and an integer (tf.random.fold_in).
 
     >>> s = gt.random.fold_in([1, 2], 7)
@@ -397,7 +400,7 @@ class Algorithm:
     AUTO_SELECT = 3
 
 
-def create_rng_state(seed, alg):
+def create_rng_state(seed, alg) -> _np.ndarray:
     """The shape-[3] int64 state a Generator made from `seed` starts in: [counter_lo,
     counter_hi, key].
 
@@ -446,7 +449,7 @@ class Generator:
         self._alg = Algorithm.PHILOX
 
     @classmethod
-    def from_seed(cls, seed, alg=None):
+    def from_seed(cls, seed, alg=None) -> Generator:
         """A generator whose state is made from an integer seed.
 
         >>> gt.random.Generator.from_seed(5).state.shape
@@ -455,7 +458,7 @@ class Generator:
         return cls(state=create_rng_state(seed, alg))
 
     @classmethod
-    def from_non_deterministic_state(cls, alg=None):
+    def from_non_deterministic_state(cls, alg=None) -> Generator:
         """A generator seeded from the operating system's entropy.
 
         >>> gt.random.Generator.from_non_deterministic_state().normal([2]).shape
@@ -464,7 +467,7 @@ class Generator:
         return cls(state=_np.array([0, 0, _i64(int.from_bytes(_os.urandom(8), "little"))], dtype=_np.int64))
 
     @classmethod
-    def from_state(cls, state, alg=None):
+    def from_state(cls, state, alg=None) -> Generator:
         """A generator starting in `state` (a shape-[3] int64 value, as `state` gives).
 
         >>> g = gt.random.Generator.from_seed(3)
@@ -475,7 +478,7 @@ class Generator:
         return cls(state=state)
 
     @classmethod
-    def from_key_counter(cls, key, counter, alg=None):
+    def from_key_counter(cls, key, counter, alg=None) -> Generator:
         """A generator from a Philox key and counter.
 
         >>> gt.random.Generator.from_key_counter(key=[5], counter=[0, 0]).state.numpy().tolist()
@@ -486,7 +489,7 @@ class Generator:
         return cls(state=_np.array([counter[0], counter[1] if counter.size > 1 else 0, key[0]], dtype=_np.int64))
 
     @property
-    def state(self):
+    def state(self) -> _core.Variable:
         """The state variable: [counter_lo, counter_hi, key] (int64).
 
         >>> g = gt.random.Generator.from_key_counter(key=[5], counter=[0, 0])
@@ -515,7 +518,7 @@ class Generator:
         """
         return _core.constant(self._state_var.numpy()[2:3])
 
-    def reset(self, state):
+    def reset(self, state) -> None:
         """Sets the state (a shape-[3] int64 value).
 
         >>> g = gt.random.Generator.from_seed(1)
@@ -527,7 +530,7 @@ class Generator:
         """
         self._state_var.assign(_np.asarray(state.numpy() if hasattr(state, "numpy") else state).astype(_np.int64))
 
-    def reset_from_seed(self, seed):
+    def reset_from_seed(self, seed) -> None:
         """Sets the state to the one `from_seed(seed)` starts in.
 
         >>> g = gt.random.Generator.from_seed(1)
@@ -538,7 +541,7 @@ class Generator:
         """
         self.reset(create_rng_state(seed, None))
 
-    def skip(self, delta):
+    def skip(self, delta) -> None:
         """Advances the state as `delta` draws of 256 values would.
 
         >>> g = gt.random.Generator.from_key_counter(key=[5], counter=[0, 0])
@@ -556,7 +559,7 @@ class Generator:
         self._state_var.assign(_np.array([_i64(st.counter_lo), _i64(st.counter_hi), _i64(st.key)], dtype=_np.int64))
         return out
 
-    def normal(self, shape, mean=0.0, stddev=1.0, dtype=_float32, name=None):
+    def normal(self, shape, mean=0.0, stddev=1.0, dtype=_float32, name=None) -> _core.Tensor:
         """Normal samples from this generator's stream.
 
         >>> x = gt.random.Generator.from_seed(1).normal([2, 2], stddev=3.0)
@@ -565,7 +568,7 @@ class Generator:
         """
         return self._draw(lambda st: _normal(st, shape, mean, stddev, dtype))
 
-    def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=_float32, name=None):
+    def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=_float32, name=None) -> _core.Tensor:
         """Truncated normal samples (within two standard deviations of the mean).
 
         >>> t = gt.random.Generator.from_seed(1).truncated_normal([100])
@@ -574,7 +577,7 @@ class Generator:
         """
         return self._draw(lambda st: _truncated_normal(st, shape, mean, stddev, dtype))
 
-    def uniform(self, shape, minval=0, maxval=None, dtype=_float32, name=None):
+    def uniform(self, shape, minval=0, maxval=None, dtype=_float32, name=None) -> _core.Tensor:
         """Uniform samples on [minval, maxval); integer dtypes need maxval.
 
         >>> gt.random.Generator.from_seed(1).uniform([4], minval=2, maxval=9, dtype=gt.int32).shape
@@ -582,7 +585,7 @@ class Generator:
         """
         return self._draw(lambda st: _uniform(st, shape, minval, maxval, dtype))
 
-    def uniform_full_int(self, shape, dtype=_int64, name=None):
+    def uniform_full_int(self, shape, dtype=_int64, name=None) -> _core.Tensor:
         """Integers over the dtype's whole range.
 
         >>> gt.random.Generator.from_seed(1).uniform_full_int([2]).dtype
@@ -601,7 +604,7 @@ class Generator:
         """
         raise NotImplementedError("Generator.binomial is not implemented in gradtape")
 
-    def make_seeds(self, count=1):
+    def make_seeds(self, count=1) -> _core.Tensor:
         """A [2, count] int64 tensor of seeds for the stateless ops.
 
         >>> seeds = gt.random.Generator.from_seed(1).make_seeds(3)
@@ -612,7 +615,7 @@ class Generator:
         """
         return self._draw(lambda st: _core.transpose(_core._random_uniform_full_int(st, [int(count), 2], _int64)))
 
-    def split(self, count=1):
+    def split(self, count=1) -> List[Generator]:
         """`count` new generators, independent of this one and of each other; advances this one.
 
         >>> a, b = gt.random.Generator.from_seed(1).split(2)
@@ -626,7 +629,7 @@ class Generator:
 _global_generator = None
 
 
-def get_global_generator():
+def get_global_generator() -> Generator:
     """The process's generator: made from the global seed if one is set, else from entropy.
 
     >>> gt.random.get_global_generator().normal([2]).shape
@@ -639,7 +642,7 @@ def get_global_generator():
     return _global_generator
 
 
-def set_global_generator(generator):
+def set_global_generator(generator) -> None:
     """Replaces the process's generator (what get_global_generator returns).
 
     >>> old = gt.random.get_global_generator()

@@ -5,6 +5,8 @@ tensor is compatible with a spec when its dtype is the spec's and its shape fits
 gradtape has no string tensors: `gt.string` is a dtype only specs use (for the text a
 gt.data.TextLineDataset or a generator yields as Python bytes / NumPy arrays of bytes).
 """
+from __future__ import annotations
+
 import numpy as np
 
 from . import _core
@@ -151,15 +153,15 @@ class TensorSpec:
         return self._name
 
     @classmethod
-    def from_tensor(cls, tensor, name=None):
+    def from_tensor(cls, tensor, name=None) -> TensorSpec:
         t = tensor if isinstance(tensor, (_core.Tensor, _core.Variable)) else _core.convert_to_tensor(tensor)
         return cls(tuple(t.shape), t.dtype, name)
 
     @classmethod
-    def from_spec(cls, spec, name=None):
+    def from_spec(cls, spec, name=None) -> TensorSpec:
         return cls(spec._shape, spec.dtype, spec.name if name is None else name)
 
-    def is_compatible_with(self, spec_or_tensor):
+    def is_compatible_with(self, spec_or_tensor) -> bool:
         """True when a TensorSpec or tensor has this spec's dtype and a compatible shape."""
         other = spec_or_tensor
         if isinstance(other, TensorSpec):

@@ -13,8 +13,12 @@ NumPy's copy of the same slices costs (bench/data.py).
 Everything runs in the calling thread: `num_parallel_calls`, `prefetch` and `deterministic` are
 accepted and change nothing but the (always deterministic) order they would otherwise permit.
 """
+from __future__ import annotations
+
 import itertools
 import os
+import typing
+from typing import Any
 
 import numpy as np
 
@@ -172,10 +176,10 @@ class Dataset:
 
     # -- iteration --
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator:
         return Iterator(self)
 
-    def __len__(self):
+    def __len__(self) -> int:
         n = self._cardinality()
         if n == INFINITE_CARDINALITY:
             raise TypeError("The dataset is infinite.")
@@ -189,7 +193,7 @@ class Dataset:
     def __repr__(self):
         return "<%s element_spec=%r>" % (type(self).__name__.lstrip("_"), self.element_spec)
 
-    def as_numpy_iterator(self):
+    def as_numpy_iterator(self) -> typing.Iterator[Any]:
         """Iterates the elements as nests of NumPy arrays (bytes for scalar text).
 
         >>> [a.tolist() for a in gt.data.Dataset.from_tensor_slices([[1, 2], [3, 4]]).as_numpy_iterator()]
@@ -203,7 +207,7 @@ class Dataset:
         for element in self:
             yield _nest.map_structure(to_numpy, element)
 
-    def cardinality(self):
+    def cardinality(self) -> _core.Tensor:
         """The number of elements as an int64 scalar tensor: INFINITE_CARDINALITY (-1) or
         UNKNOWN_CARDINALITY (-2) when it is not a known number.
 
@@ -248,7 +252,7 @@ class Dataset:
     # -- sources --
 
     @staticmethod
-    def from_tensor_slices(tensors, name=None):
+    def from_tensor_slices(tensors, name=None) -> Dataset:
         """One element per index of the tensors' first axis (all must have the same size).
 
         >>> ds = gt.data.Dataset.from_tensor_slices({"x": [[1, 2], [3, 4], [5, 6]], "y": [0, 1, 0]})
@@ -275,7 +279,7 @@ class Dataset:
         return _SliceSource(structure)
 
     @staticmethod
-    def from_tensors(tensors, name=None):
+    def from_tensors(tensors, name=None) -> Dataset:
         """A dataset of one element: `tensors` itself.
 
         >>> [t.numpy().tolist() for t in gt.data.Dataset.from_tensors([1, 2, 3])]
@@ -284,7 +288,7 @@ class Dataset:
         return _TensorsSource(_source_structure(tensors))
 
     @staticmethod
-    def range(*args, dtype=_core.DType.int64, name=None):
+    def range(*args, dtype=_core.DType.int64, name=None) -> Dataset:
         """range(stop), range(start, stop[, step]) as Python's, with elements of `dtype`.
 
         >>> [int(x) for x in gt.data.Dataset.range(2, 10, 3)]
@@ -299,7 +303,7 @@ class Dataset:
 
     @staticmethod
     def from_generator(generator, output_types=None, output_shapes=None, args=None,
-                       output_signature=None, name=None):
+                       output_signature=None, name=None) -> Dataset:
         """Elements from `generator(*args)`, checked against `output_signature` (a nest of
         gt.TensorSpec), or against `output_types` and `output_shapes`.
 
@@ -337,7 +341,7 @@ class Dataset:
         return _GeneratorSource(generator, tuple(args) if args is not None else (), signature)
 
     @staticmethod
-    def zip(*args, datasets=None, name=None):
+    def zip(*args, datasets=None, name=None) -> Dataset:
         """Elements are tuples (or the given nest) of the datasets' elements, until one ends.
 
         >>> a, b = gt.data.Dataset.range(3), gt.data.Dataset.range(10, 20)
@@ -359,7 +363,7 @@ class Dataset:
 
     # -- transformations --
 
-    def concatenate(self, dataset, name=None):
+    def concatenate(self, dataset, name=None) -> Dataset:
         """This dataset's elements, then `dataset`'s.
 
         >>> [int(x) for x in gt.data.Dataset.range(2).concatenate(gt.data.Dataset.range(5, 7))]
@@ -368,7 +372,7 @@ class Dataset:
         return _Concatenate(self, dataset)
 
     def map(self, map_func, num_parallel_calls=None, deterministic=None, synchronous=None,
-            use_unbounded_threadpool=False, name=None):
+            use_unbounded_threadpool=False, name=None) -> Dataset:
         """`map_func(element)` for each element (a tuple element is passed as arguments).
 
         >>> ds = gt.data.Dataset.from_tensor_slices(([1, 2, 3], [10, 20, 30]))
@@ -377,7 +381,7 @@ class Dataset:
         """
         return _Map(self, map_func)
 
-    def filter(self, predicate, name=None):
+    def filter(self, predicate, name=None) -> Dataset:
         """The elements for which `predicate` (called as map's function) returns True.
 
         >>> [int(x) for x in gt.data.Dataset.range(10).filter(lambda x: x % 3 == 0)]
@@ -386,7 +390,7 @@ class Dataset:
         return _Filter(self, predicate)
 
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None, deterministic=None,
-              name=None):
+              name=None) -> Dataset:
         """Stacks `batch_size` consecutive elements into one; the last batch may be smaller
         unless `drop_remainder`.
 
@@ -400,7 +404,7 @@ class Dataset:
             raise _core.InvalidArgumentError("batch_size must be greater than zero.")
         return _Batch(self, b, bool(drop_remainder))
 
-    def unbatch(self, name=None):
+    def unbatch(self, name=None) -> Dataset:
         """Splits each element along its first axis into elements.
 
         >>> [int(x) for x in gt.data.Dataset.from_tensors([[1, 2], [3, 4]]).unbatch().unbatch()]
@@ -408,7 +412,7 @@ class Dataset:
         """
         return _Unbatch(self)
 
-    def rebatch(self, batch_size, drop_remainder=False, name=None):
+    def rebatch(self, batch_size, drop_remainder=False, name=None) -> Dataset:
         """Batches of `batch_size` (an int, or a list of sizes used in turn) made from this
         dataset's batches, as unbatch().batch() would.
 
@@ -421,7 +425,7 @@ class Dataset:
             raise _core.InvalidArgumentError("rebatch: batch sizes must be greater than zero")
         return _Rebatch(self, sizes, bool(drop_remainder))
 
-    def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True, name=None):
+    def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True, name=None) -> Dataset:
         """Shuffles with a buffer of `buffer_size` elements, as tf.data: each output is drawn at
         random from the buffer, which the next input then refills. A buffer at least as large as
         the dataset gives a uniform random permutation.
@@ -439,7 +443,7 @@ class Dataset:
             raise _core.InvalidArgumentError("buffer_size must be greater than zero.")
         return _Shuffle(self, n, seed, bool(reshuffle_each_iteration))
 
-    def repeat(self, count=None, name=None):
+    def repeat(self, count=None, name=None) -> Dataset:
         """The dataset `count` times (forever when None or -1).
 
         >>> [int(x) for x in gt.data.Dataset.range(3).repeat(2)]
@@ -450,7 +454,7 @@ class Dataset:
         count = -1 if count is None else _check_count(count, "count")
         return _Repeat(self, count)
 
-    def take(self, count, name=None):
+    def take(self, count, name=None) -> Dataset:
         """The first `count` elements (all when -1).
 
         >>> [int(x) for x in gt.data.Dataset.range(10).take(3)]
@@ -458,7 +462,7 @@ class Dataset:
         """
         return _Take(self, _check_count(count, "count"))
 
-    def skip(self, count, name=None):
+    def skip(self, count, name=None) -> Dataset:
         """All but the first `count` elements (none when -1).
 
         >>> [int(x) for x in gt.data.Dataset.range(5).skip(3)]
@@ -466,7 +470,7 @@ class Dataset:
         """
         return _Skip(self, _check_count(count, "count"))
 
-    def prefetch(self, buffer_size, name=None):
+    def prefetch(self, buffer_size, name=None) -> Dataset:
         """Accepted for TensorFlow's programs; elements are made when asked for.
 
         >>> [int(x) for x in gt.data.Dataset.range(3).prefetch(gt.data.AUTOTUNE)]
@@ -474,7 +478,7 @@ class Dataset:
         """
         return _Passthrough(self)
 
-    def cache(self, filename="", name=None):
+    def cache(self, filename="", name=None) -> Dataset:
         """Keeps the elements of the first complete iteration in memory and replays them
         afterwards (`filename` is accepted; the cache is in memory only).
 
@@ -485,7 +489,7 @@ class Dataset:
         """
         return _Cache(self)
 
-    def enumerate(self, start=0, name=None):
+    def enumerate(self, start=0, name=None) -> Dataset:
         """(index, element) pairs, the index an int64 scalar counting from `start`.
 
         >>> [(int(i), int(x)) for i, x in gt.data.Dataset.range(10, 13).enumerate(start=1)]
@@ -493,7 +497,7 @@ class Dataset:
         """
         return _Enumerate(self, _check_count(start, "start"))
 
-    def shard(self, num_shards, index, name=None):
+    def shard(self, num_shards, index, name=None) -> Dataset:
         """Every `num_shards`-th element, starting at `index`.
 
         >>> [int(x) for x in gt.data.Dataset.range(10).shard(num_shards=3, index=1)]

@@ -10,8 +10,11 @@ A step (`apply_gradients` / `apply`), in Keras 3's order:
      pass per variable;
   6. iterations += 1.
 """
+from __future__ import annotations
+
 import re
 import warnings
+from typing import Any, Dict, List
 
 import numpy as np
 
@@ -156,7 +159,7 @@ class Optimizer:
         """[(names, initial value), ...]: each group is one Keras add_optimizer_variables call."""
         return []
 
-    def build(self, var_list):
+    def build(self, var_list) -> None:
         """Creates the slot variables for var_list (once; later calls do nothing).
 
         >>> w = gt.Variable([1.0, 2.0])
@@ -182,7 +185,7 @@ class Optimizer:
         self.built = True
 
     @property
-    def variables(self):
+    def variables(self) -> List[_core.Variable]:
         """iterations, the learning rate variable (for a float learning rate), then every slot
         variable in creation order (Keras's order): what a checkpoint saves.
 
@@ -193,7 +196,7 @@ class Optimizer:
         return self._variables[:]
 
     @property
-    def iterations(self):
+    def iterations(self) -> _core.Variable:
         """The number of steps taken: an int64 variable.
 
         >>> w = gt.Variable(1.0)
@@ -204,7 +207,7 @@ class Optimizer:
         """
         return self._iterations
 
-    def get_slot_names(self):
+    def get_slot_names(self) -> List[str]:
         """The names of the slot variables each trainable variable gets.
 
         >>> gt.optimizers.Adam().get_slot_names()
@@ -212,7 +215,7 @@ class Optimizer:
         """
         return [n for names, _ in self._slot_groups() for n in names]
 
-    def get_slot(self, var, slot_name):
+    def get_slot(self, var, slot_name) -> _core.Variable:
         """The slot variable `slot_name` (e.g. "momentum") of the trainable variable var.
 
         >>> w = gt.Variable([1.0, 2.0])
@@ -292,7 +295,7 @@ class Optimizer:
 
     # ---- steps
 
-    def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False, **kwargs):
+    def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False, **kwargs) -> _core.Variable:
         """Applies one step to each (gradient, variable) pair; returns `iterations`.
 
         >>> w = gt.Variable(3.0)
@@ -311,7 +314,7 @@ class Optimizer:
         self.apply(list(grads), list(variables))
         return self._iterations
 
-    def apply(self, grads, trainable_variables=None):
+    def apply(self, grads, trainable_variables=None) -> None:
         """Applies one step: `grads[i]` to `trainable_variables[i]` (the built variables when None).
 
         >>> w = gt.Variable([1.0, 2.0])
@@ -417,7 +420,7 @@ class Optimizer:
             h.weight_decay = wd if (wd and self._use_weight_decay(v)) else 0.0
             _core._optim_apply(self._algorithm, v, g, self._slots[self._index[id(v)]], h)
 
-    def minimize(self, loss, var_list, tape=None):
+    def minimize(self, loss, var_list, tape=None) -> _core.Variable:
         """Computes the gradients of loss (a callable, or a tensor computed under `tape`) with
         respect to var_list (a list, or a callable returning one) and applies them. Gone from
         Keras 3; kept for the TF 2 code that calls it. Returns `iterations`.
@@ -450,7 +453,7 @@ class Optimizer:
 
     # ---- configuration and state
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
         """The constructor arguments, as a dict (Keras's get_config).
 
         >>> config = gt.optimizers.Adam(learning_rate=0.01).get_config()

@@ -2,7 +2,10 @@
 (tf.keras.optimizers.schedules). An optimizer calls its schedule with its `iterations` before
 the step increments it. Values are computed in the initial learning rate's dtype (float32 for
 a Python float), rounding where Keras rounds."""
+from __future__ import annotations
+
 import math
+from typing import Any, Dict
 
 import numpy as np
 
@@ -48,7 +51,7 @@ class LearningRateSchedule:
     0.25
     """
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         raise NotImplementedError("Learning rate schedule '%s' must override `__call__(self, step)`."
                                   % self.__class__.__name__)
 
@@ -88,7 +91,7 @@ class ExponentialDecay(LearningRateSchedule):
         if self.decay_steps <= 0:
             raise ValueError("Argument `decay_steps` must be > 0. Received: decay_steps=%s" % self.decay_steps)
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
         lr = dt.type(self.initial_learning_rate)
         p = dt.type(_step(step)) / dt.type(self.decay_steps)
@@ -120,7 +123,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.values = values
         self.name = name
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         s = _step(step)
         dt = _dtype_of(self.values[0])
         i = 0
@@ -153,7 +156,7 @@ class PolynomialDecay(LearningRateSchedule):
         if self.decay_steps <= 0:
             raise ValueError("Argument `decay_steps` must be > 0. Received: decay_steps=%s" % self.decay_steps)
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
         T = dt.type
         lr, end, power = T(self.initial_learning_rate), T(self.end_learning_rate), T(self.power)
@@ -191,7 +194,7 @@ class InverseTimeDecay(LearningRateSchedule):
         if self.decay_steps <= 0:
             raise ValueError("Argument `decay_steps` must be > 0. Received: decay_steps=%s" % self.decay_steps)
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
         T = dt.type
         p = T(_step(step)) / T(self.decay_steps)
@@ -233,7 +236,7 @@ class CosineDecay(LearningRateSchedule):
         cosine = T(0.5) * (T(1.0) + np.cos(T(math.pi) * fraction))
         return start * ((T(1) - T(self.alpha)) * cosine + T(self.alpha))
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
         T = dt.type
         lr = T(self.initial_learning_rate)
@@ -252,7 +255,7 @@ class CosineDecay(LearningRateSchedule):
                     name=self.name, warmup_target=self.warmup_target, warmup_steps=self.warmup_steps)
 
 
-def serialize(schedule):
+def serialize(schedule) -> Dict[str, Any]:
     """The schedule as a dict: its class name and its config.
 
     >>> gt.optimizers.schedules.serialize(gt.optimizers.schedules.InverseTimeDecay(1.0, 10, 0.5))["class_name"]
@@ -261,7 +264,7 @@ def serialize(schedule):
     return {"class_name": schedule.__class__.__name__, "config": schedule.get_config()}
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(config, custom_objects=None) -> LearningRateSchedule:
     """The schedule serialize made the dict of (custom_objects: more classes, by name).
 
     >>> config = gt.optimizers.schedules.serialize(gt.optimizers.schedules.PolynomialDecay(1.0, 10))

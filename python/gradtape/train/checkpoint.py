@@ -43,12 +43,15 @@ checkpoint intact and named in the state file. Reading checks the whole file (in
 member's CRC, dtype and shape) before assigning any variable, so a truncated, corrupt or
 foreign file raises gt.errors.DataLossError and restores nothing.
 """
+from __future__ import annotations
+
 import io
 import json
 import os
 import tempfile
 import time
 import zipfile
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -343,7 +346,7 @@ def _restore_waiting(owner, entries):
             del entries[w.key]
 
 
-def restore_deferred(obj):
+def restore_deferred(obj) -> None:
     """Assigns to `obj`'s new variables the values a checkpoint restore left waiting for them
     (call after an object that is not a gt.Module creates variables, e.g. optimizer slots).
 
@@ -390,7 +393,7 @@ class CheckpointLoadStatus:
         variables, _, _ = _walk(self._checkpoint)
         return [p for p in variables if _resolve(p, self._paths, self._aliases) is None]
 
-    def assert_consumed(self):
+    def assert_consumed(self) -> CheckpointLoadStatus:
         """Every value in the checkpoint went to a variable, and every variable got one.
 
         >>> import os, tempfile
@@ -410,7 +413,7 @@ class CheckpointLoadStatus:
         self.assert_existing_objects_matched()
         return self
 
-    def assert_existing_objects_matched(self):
+    def assert_existing_objects_matched(self) -> CheckpointLoadStatus:
         """Every variable reachable from the checkpoint's objects got a value.
 
         >>> import os, tempfile
@@ -426,7 +429,7 @@ class CheckpointLoadStatus:
                                  % (self._save_path, missing))
         return self
 
-    def assert_nontrivial_match(self):
+    def assert_nontrivial_match(self) -> CheckpointLoadStatus:
         """Something was restored, else AssertionError.
 
         >>> import os, tempfile
@@ -440,7 +443,7 @@ class CheckpointLoadStatus:
             raise AssertionError("Nothing was restored from %s" % self._save_path)
         return self
 
-    def expect_partial(self):
+    def expect_partial(self) -> CheckpointLoadStatus:
         """Accepts that some values may never be used (no warning is given either way).
 
         >>> import os, tempfile
@@ -536,7 +539,7 @@ class Checkpoint:
         return out
 
     @property
-    def save_counter(self):
+    def save_counter(self) -> _core.Variable:
         """An int64 variable counting the saves (made on first use).
 
         >>> import os, tempfile
@@ -554,7 +557,7 @@ class Checkpoint:
                     np.int64(0), trainable=False, name="save_counter", dtype=_core.DType.int64))
         return self._save_counter
 
-    def write(self, file_prefix, options=None):
+    def write(self, file_prefix, options=None) -> str:
         """Writes `file_prefix`.npz (no numbering, no state file); returns file_prefix.
 
         >>> import os, tempfile
@@ -570,7 +573,7 @@ class Checkpoint:
         _write_checkpoint(prefix, self)
         return prefix
 
-    def save(self, file_prefix, options=None):
+    def save(self, file_prefix, options=None) -> str:
         """Writes `file_prefix-N` (N = save_counter after counting this save), records it as the
         directory's latest checkpoint, and returns that path.
 
@@ -588,7 +591,7 @@ class Checkpoint:
         _update_state(directory, path, [path])
         return path
 
-    def restore(self, save_path, options=None):
+    def restore(self, save_path, options=None) -> CheckpointLoadStatus:
         """Restores the variables of the checkpoint at `save_path` (a prefix as save/write
         return it); returns a CheckpointLoadStatus. Values for variables that do not exist yet
         are assigned when they are made (see the module's docstring).
@@ -613,7 +616,7 @@ class Checkpoint:
         _restore_into(self, save_path, status)
         return status
 
-    def read(self, save_path, options=None):
+    def read(self, save_path, options=None) -> CheckpointLoadStatus:
         """Restores a checkpoint made by `write` (the same as restore).
 
         >>> import os, tempfile
@@ -633,7 +636,7 @@ def _state_path(directory, latest_filename=None):
     return os.path.join(os.fspath(directory), latest_filename or STATE_FILE)
 
 
-def get_checkpoint_state(checkpoint_dir, latest_filename=None):
+def get_checkpoint_state(checkpoint_dir, latest_filename=None) -> Optional[Dict[str, Any]]:
     """The directory's state as a dict (model_checkpoint_path, all_model_checkpoint_paths,
     all_model_checkpoint_timestamps; paths joined to the directory), or None.
 
@@ -689,7 +692,7 @@ def _update_state(directory, latest, all_paths, timestamps=None):
     _atomic_write(_state_path(directory), lambda f: f.write(data))
 
 
-def latest_checkpoint(checkpoint_dir, latest_filename=None):
+def latest_checkpoint(checkpoint_dir, latest_filename=None) -> Optional[str]:
     """The prefix of the directory's latest checkpoint, or None when there is none.
 
     >>> import os, tempfile
@@ -717,7 +720,7 @@ def _checkpoint_for(ckpt_dir_or_file):
     return p
 
 
-def list_variables(ckpt_dir_or_file):
+def list_variables(ckpt_dir_or_file) -> List[Tuple[str, List[int]]]:
     """[(key, shape)] of a checkpoint (or a directory's latest one), sorted by key.
 
     >>> import os, tempfile
@@ -730,7 +733,7 @@ def list_variables(ckpt_dir_or_file):
     return sorted((k, list(a.shape)) for k, a in tensors.items())
 
 
-def load_variable(ckpt_dir_or_file, name):
+def load_variable(ckpt_dir_or_file, name) -> np.ndarray:
     """The NumPy value saved under `name` (a key as list_variables gives; the path without
     "/.ATTRIBUTES/VARIABLE_VALUE" is accepted too).
 

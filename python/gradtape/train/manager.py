@@ -4,8 +4,11 @@ A save writes the new checkpoint (atomically, see checkpoint.py), then rewrites 
 state file naming it latest, and only then deletes the checkpoints beyond `max_to_keep`; a kill
 between any two steps leaves a state file that names intact checkpoints.
 """
+from __future__ import annotations
+
 import os
 import time
+from typing import List, Optional
 
 from .checkpoint import SUFFIX, _update_state, get_checkpoint_state
 
@@ -58,7 +61,7 @@ class CheckpointManager:
         self._last_preserved = time.time()
 
     @property
-    def directory(self):
+    def directory(self) -> str:
         """The directory the checkpoints are in.
 
         >>> import tempfile
@@ -92,7 +95,7 @@ class CheckpointManager:
         return self._interval
 
     @property
-    def latest_checkpoint(self):
+    def latest_checkpoint(self) -> Optional[str]:
         """The prefix of the newest checkpoint (from this manager or found in the directory).
 
         >>> import os, tempfile
@@ -107,7 +110,7 @@ class CheckpointManager:
         return self._latest
 
     @property
-    def checkpoints(self):
+    def checkpoints(self) -> List[str]:
         """The prefixes of the checkpoints kept, oldest first.
 
         >>> import os, tempfile
@@ -119,7 +122,7 @@ class CheckpointManager:
         """
         return [p for p, _ in self._kept]
 
-    def save(self, checkpoint_number=None, check_interval=True, options=None):
+    def save(self, checkpoint_number=None, check_interval=True, options=None) -> Optional[str]:
         """Saves a new checkpoint and returns its prefix (None when `checkpoint_interval` says
         it is not yet time).
 
@@ -170,7 +173,7 @@ class CheckpointManager:
                 pass
         return prefix
 
-    def restore_or_initialize(self):
+    def restore_or_initialize(self) -> Optional[str]:
         """Restores the latest checkpoint and returns its prefix, or calls `init_fn` and returns
         None when there is none.
 
