@@ -6,7 +6,17 @@ from typing import (Any, Callable, ClassVar, ContextManager, Iterator, List, Opt
 import numpy as np
 from typing_extensions import TypeAlias
 
-from . import config as config, errors as errors, math as math, nest as nest, nn as nn, test as test
+from . import config as config
+from . import data as data
+from . import debugging as debugging
+from . import errors as errors
+from . import math as math
+from . import nest as nest
+from . import nn as nn
+from . import optimizers as optimizers
+from . import random as random
+from . import test as test
+from . import train as train
 from ._core import DType as DType
 from ._core import Tensor as Tensor
 from ._core import Variable as Variable
@@ -15,6 +25,26 @@ from ._core import TensorLike as TensorLike
 from ._core import DTypeLike as DTypeLike
 from ._core import ShapeLike as ShapeLike
 from ._core import Axis as Axis
+
+from .module import Module as Module
+from .module import name_scope as name_scope
+from .specs import TensorSpec as TensorSpec
+from .specs import string as string
+from .control_flow import case as case
+from .control_flow import cond as cond
+from .control_flow import foldl as foldl
+from .control_flow import foldr as foldr
+from .control_flow import identity_n as identity_n
+from .control_flow import map_fn as map_fn
+from .control_flow import scan as scan
+from .control_flow import switch_case as switch_case
+from .control_flow import vectorized_map as vectorized_map
+from .control_flow import while_loop as while_loop
+from .eager import device as device
+from .eager import executing_eagerly as executing_eagerly
+from .eager import get_static_value as get_static_value
+from .eager import init_scope as init_scope
+from .eager import print as print
 
 from ._core import negative as negative
 from ._core import abs as abs

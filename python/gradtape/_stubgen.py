@@ -5,14 +5,20 @@
 
 The functions come from the manifest rows (cpp/include/gradtape/ops.def): each row's typed
 signature and the namespaces that export it. The classes (Tensor, Variable, DType,
-GradientTape, ...) change rarely and are written out below as stub text. tests/test_stubs.py
+GradientTape, ...) change rarely and are written out below as stub text. The names the package
+takes from its Python modules (gt.Module, gt.cond, gt.data, gt.random, ...) are re-exported from
+those modules, read off gradtape/__init__.py's own `from . import ...` and `from .x import ...`
+statements (and gt.math's and gt.nn's `__all__`), so a new Python name or submodule is in the
+stubs as soon as the package exports it; mypy then reads those modules' sources (py.typed). tests/test_stubs.py
 checks that the shipped files equal what this module generates, that every public attribute
 of the classes has a stub, and runs mypy on examples/ against the stubs.
 """
+import ast
+import importlib
 import os
 import sys
 import textwrap
-from typing import Dict
+from typing import Dict, List, Tuple
 
 from . import _manifest
 
@@ -201,6 +207,63 @@ from typing_extensions import TypeAlias
 '''
 
 
+def _defined_in(text: str) -> List[str]:
+    """The top-level names that stub text defines (classes, functions, annotated names)."""
+    out = []
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            out.append(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            out.append(node.target.id)
+    return out
+
+
+def package_imports() -> Tuple[List[str], List[Tuple[str, str, str]]]:
+    """What gradtape/__init__.py takes from its own Python modules: the public submodules it
+    exports (`from . import data`), and the names, as (module, name, exported name) for
+    `from .module import Module`. The core's names (`from ._core import ...`, the manifest's)
+    and the classes PACKAGE_EXTRAS writes out are left to the rest of the stub.
+
+    >>> submodules, names = package_imports()
+    >>> "data" in submodules, ("module", "Module", "Module") in names
+    (True, True)
+    """
+    with open(os.path.join(_package_dir(), "__init__.py")) as f:
+        tree = ast.parse(f.read())
+    written = set(_defined_in(PACKAGE_EXTRAS))
+    submodules: List[str] = []
+    names: List[Tuple[str, str, str]] = []
+    for node in tree.body:
+        if not (isinstance(node, ast.ImportFrom) and node.level == 1):
+            continue
+        for alias in node.names:
+            exported = alias.asname or alias.name
+            if exported.startswith("_"):
+                continue
+            if node.module is None:
+                submodules.append(exported)
+            elif not node.module.startswith("_") and exported not in written:
+                names.append((node.module, alias.name, exported))
+    return sorted(submodules), names
+
+
+def _python_extras(namespace: str) -> str:
+    """Re-exports of the names a manifest namespace module (gt.math, gt.nn) adds to its
+    `__all__` beyond the manifest's rows, from the modules that define them."""
+    module = importlib.import_module("gradtape." + namespace)
+    lines = []
+    for n in module.__all__:
+        if n in _manifest.exports(namespace):
+            continue
+        obj = getattr(module, n)
+        home = getattr(obj, "__module__", "")
+        if not home.startswith("gradtape.") or home == module.__name__:
+            raise ValueError("gradtape.%s.%s must be defined in another module of the package (defined in %r), "
+                             "so that %s.pyi can re-export it" % (namespace, n, home, namespace))
+        lines.append("from .%s import %s as %s\n" % (home[len("gradtape."):], obj.__name__, n))
+    return "".join(lines)
+
+
 def _function_stub(row: "_manifest.Row") -> str:
     return "def %s%s: ...\n" % (row.name, row.signature)
 
@@ -223,15 +286,17 @@ def stubs() -> Dict[str, str]:
             + "".join(_function_stub(r) for r in public))
     typing_names = ["TensorLike", "DTypeLike", "ShapeLike", "Axis"]
     reexport = lambda names: "".join("from ._core import %s as %s\n" % (n, n) for n in names)  # noqa: E731
-    init = (HEADER + IMPORTS + "\n" + "from . import config as config, errors as errors, math as math, nest as nest, "
-            "nn as nn, test as test\n"
+    submodules, python_names = package_imports()
+    init = (HEADER + IMPORTS + "\n"
+            + "".join("from . import %s as %s\n" % (m, m) for m in submodules)
             + reexport(["DType", "Tensor", "Variable", "as_dtype"] + typing_names) + "\n"
+            + "".join("from .%s import %s as %s\n" % t for t in python_names) + "\n"
             + reexport(_manifest.exports("gt")) + "\n" + PACKAGE_EXTRAS + "\n"
             + "float32: DType\nfloat64: DType\nint32: DType\nint64: DType\nbool: DType\ndouble: DType\n"
             + "newaxis: None\n__version__: str\n")
     out = {"_core.pyi": core, "__init__.pyi": init}
     for ns in ("math", "nn"):
-        out["%s.pyi" % ns] = HEADER + reexport(_manifest.exports(ns))
+        out["%s.pyi" % ns] = HEADER + reexport(_manifest.exports(ns)) + _python_extras(ns)
     return out
 
 

@@ -8,3 +8,4 @@ from ._core import softmax as softmax
 from ._core import log_softmax as log_softmax
 from ._core import softmax_cross_entropy_with_logits as softmax_cross_entropy_with_logits
 from ._core import sparse_softmax_cross_entropy_with_logits as sparse_softmax_cross_entropy_with_logits
+from ._dropout import dropout as dropout
