@@ -179,6 +179,11 @@ class Module:
 
     @property
     def name(self) -> str:
+        """The module's name (its class name in snake_case unless given).
+
+        >>> gt.Module().name, gt.Module(name="encoder").name
+        ('module', 'encoder')
+        """
         return self._name
 
     @property
@@ -193,10 +198,24 @@ class Module:
 
     @property
     def trainable_variables(self) -> Tuple[_core.Variable, ...]:
+        """The trainable ones of `variables`.
+
+        >>> m = gt.Module()
+        >>> m.w, m.count = gt.Variable(1.0), gt.Variable(0, trainable=False)
+        >>> [v.numpy().item() for v in m.trainable_variables]
+        [1.0]
+        """
         return tuple(self._flatten(predicate=lambda v: _is_variable(v) and v.trainable))
 
     @property
     def non_trainable_variables(self) -> Tuple[_core.Variable, ...]:
+        """The non-trainable ones of `variables`.
+
+        >>> m = gt.Module()
+        >>> m.w, m.count = gt.Variable(1.0), gt.Variable(0, trainable=False)
+        >>> [v.numpy().item() for v in m.non_trainable_variables]
+        [0]
+        """
         return tuple(self._flatten(predicate=lambda v: _is_variable(v) and not v.trainable))
 
     @property

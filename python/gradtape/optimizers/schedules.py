@@ -56,6 +56,11 @@ class LearningRateSchedule:
                                   % self.__class__.__name__)
 
     def get_config(self):
+        """The constructor arguments, as a dict (a subclass must define it to be serialised).
+
+        >>> gt.optimizers.schedules.InverseTimeDecay(1.0, 10, 0.5).get_config()["decay_rate"]
+        0.5
+        """
         raise NotImplementedError("Learning rate schedule '%s' must override `get_config()` in order to be "
                                   "serializable." % self.__class__.__name__)
 
