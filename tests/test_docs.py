@@ -11,11 +11,18 @@ import pytest
 
 import gradtape as gt
 
+from gradtape import _stubgen
+
 MODULES = ["gradtape", "gradtape._core", "gradtape._manifest", "gradtape._stubgen", "gradtape._shape",
            "gradtape.tape", "gradtape.custom_gradient", "gradtape.nest", "gradtape.config", "gradtape.test",
-           "gradtape.errors", "gradtape.math", "gradtape.nn"]
+           "gradtape.errors", "gradtape._errors", "gradtape.math", "gradtape.nn", "gradtape._dropout",
+           "gradtape.module", "gradtape.specs", "gradtape.control_flow", "gradtape.eager", "gradtape.random",
+           "gradtape.debugging", "gradtape.data", "gradtape.data.dataset", "gradtape.data.experimental",
+           "gradtape.optimizers", "gradtape.optimizers.optimizer", "gradtape.optimizers.algorithms",
+           "gradtape.optimizers.schedules", "gradtape.train", "gradtape.train.checkpoint", "gradtape.train.manager"]
 # The namespaces a user reaches, and the public names in each.
-PUBLIC_MODULES = [gt, gt.math, gt.nn, gt.config, gt.nest, gt.test, gt.errors]
+PUBLIC_MODULES = [gt, gt.math, gt.nn, gt.config, gt.nest, gt.test, gt.errors, gt.random, gt.debugging, gt.data,
+                  gt.data.experimental, gt.optimizers, gt.optimizers.schedules, gt.train]
 
 
 @pytest.mark.parametrize("name", MODULES)
@@ -48,7 +55,29 @@ def test_every_public_function_and_class_has_an_example():
     assert not missing, "public functions and classes with no docstring example: %s" % missing
 
 
-@pytest.mark.parametrize("cls", [gt.Tensor, gt.Variable, gt.GradientTape, gt.TensorShape], ids=lambda c: c.__name__)
+def test_every_public_namespace_is_checked():
+    # the package's submodules (as its __init__.py imports them, which the stubs export too) and
+    # theirs (a module in an __all__): each must be in PUBLIC_MODULES
+    found, stack = set(), [getattr(gt, n) for n in _stubgen.package_imports()[0]]
+    while stack:
+        m = stack.pop()
+        found.add(m.__name__)
+        stack += [getattr(m, n) for n in getattr(m, "__all__", []) if inspect.ismodule(getattr(m, n))]
+    missing = sorted(found - {m.__name__ for m in PUBLIC_MODULES})
+    assert not missing, "public namespaces not in PUBLIC_MODULES: %s" % missing
+
+
+def test_every_public_example_is_run():
+    # doctest finds a function's or class's examples in the module that defines it
+    missing = sorted({"%s (defined in %s)" % (q, obj.__module__) for m in PUBLIC_MODULES for q, obj in _public(m)
+                      if getattr(obj, "__module__", None) not in MODULES})
+    assert not missing, "public names whose examples no doctest runs (add the module to MODULES): %s" % missing
+
+
+@pytest.mark.parametrize("cls", [gt.Tensor, gt.Variable, gt.GradientTape, gt.TensorShape, gt.Module, gt.TensorSpec,
+                                 gt.data.Dataset, gt.data.Iterator, gt.random.Generator, gt.train.Checkpoint,
+                                 gt.train.CheckpointLoadStatus, gt.train.CheckpointManager, gt.optimizers.Optimizer,
+                                 gt.optimizers.schedules.LearningRateSchedule], ids=lambda c: c.__name__)
 def test_every_public_method_has_a_docstring(cls):
     missing = []
     for n in dir(cls):

@@ -64,6 +64,33 @@ def test_every_public_class_attribute_has_a_stub():
         assert not extra, "%s stubs with no attribute: %s" % (cls.__name__, sorted(extra))
 
 
+def _stub_exports(text):
+    """The names a stub binds at top level (imports, classes, functions, annotated names)."""
+    out = set()
+    for node in ast.parse(text).body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            out.update(a.asname or a.name for a in node.names)
+        elif isinstance(node, (ast.ClassDef, ast.FunctionDef)):
+            out.add(node.name)
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            out.add(node.target.id)
+    return out
+
+
+def test_every_public_name_has_a_stub():
+    # a name the package exports but its stub lacks is, to mypy, an error in the user's code
+    stubs = _stubgen.stubs()
+    exported = _stub_exports(stubs["__init__.pyi"])
+    public = {n for n in dir(gt) if not n.startswith("_") and not isinstance(getattr(gt, n), type(gt))}
+    assert not public - exported, "gradtape names with no stub: %s" % sorted(public - exported)
+    submodules = _stubgen.package_imports()[0]
+    assert {"data", "debugging", "optimizers", "random", "train"} <= set(submodules) <= exported
+    for ns in ("math", "nn"):
+        module = getattr(gt, ns)
+        missing = set(module.__all__) - _stub_exports(stubs["%s.pyi" % ns])
+        assert not missing, "gradtape.%s names with no stub: %s" % (ns, sorted(missing))
+
+
 def test_functions_return_tensor_not_object():
     text = _stubgen.stubs()["_core.pyi"]
     assert "-> object" not in text

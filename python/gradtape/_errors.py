@@ -3,8 +3,26 @@
 
 class NotFoundError(FileNotFoundError):
     """A file or checkpoint that does not exist (tf.errors.NotFoundError); also a
-    FileNotFoundError."""
+    FileNotFoundError.
+
+    >>> try:
+    ...     list(gt.data.TextLineDataset("/no/such/file.txt"))
+    ... except gt.errors.NotFoundError:
+    ...     print("not found")
+    not found
+    """
 
 
 class DataLossError(Exception):
-    """A file that is truncated, corrupt or not of the expected format (tf.errors.DataLossError)."""
+    """A file that is truncated, corrupt or not of the expected format (tf.errors.DataLossError).
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     with open(os.path.join(d, "ckpt.npz"), "wb") as f:
+    ...         _ = f.write(b"not a checkpoint")
+    ...     try:
+    ...         gt.train.list_variables(os.path.join(d, "ckpt"))
+    ...     except gt.errors.DataLossError:
+    ...         print("corrupt")
+    corrupt
+    """

@@ -5,6 +5,10 @@ gradtape runs eagerly, so each of these is a Python loop or branch over gradtape
 records the ops the chosen branch or each iteration runs, and gradients flow through them as
 through any other code. The argument names and the structures returned are TensorFlow's.
 """
+from __future__ import annotations
+
+from typing import List
+
 from . import _core
 from . import nest as _nest
 
@@ -23,7 +27,12 @@ def _truth(pred, what):
 
 
 def cond(pred, true_fn=None, false_fn=None, name=None):
-    """Calls `true_fn()` when `pred` is true, else `false_fn()`, and returns what it returns."""
+    """Calls `true_fn()` when `pred` is true, else `false_fn()`, and returns what it returns.
+
+    >>> x = gt.constant(2.0)
+    >>> gt.cond(x > 1.0, lambda: x * 10.0, lambda: x)
+    <gt.Tensor: shape=(), dtype=float32, numpy=20.0>
+    """
     if true_fn is None:
         raise TypeError("cond(): 'true_fn' argument required")
     if false_fn is None:
@@ -38,7 +47,13 @@ def cond(pred, true_fn=None, false_fn=None, name=None):
 def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"):
     """Runs the function of the first pair whose predicate is true (all predicates are read
     first when `exclusive`, and more than one true is an InvalidArgumentError); `default()`
-    when none is; with no default, none true is an InvalidArgumentError."""
+    when none is; with no default, none true is an InvalidArgumentError.
+
+    >>> x = gt.constant(-3)
+    >>> gt.case([(x > 0, lambda: gt.constant(1)), (x < 0, lambda: gt.constant(-1))],
+    ...         default=lambda: gt.constant(0))
+    <gt.Tensor: shape=(), dtype=int32, numpy=-1>
+    """
     if isinstance(pred_fn_pairs, dict):
         pairs = list(pred_fn_pairs.items())
     else:
@@ -66,7 +81,14 @@ def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"
 
 def switch_case(branch_index, branch_fns, default=None, name="switch_case"):
     """Runs `branch_fns[branch_index]()` (a list, a dict int -> fn, or (int, fn) pairs); an
-    index with no branch runs `default`, or the last branch when there is no default."""
+    index with no branch runs `default`, or the last branch when there is no default.
+
+    >>> branches = [lambda: gt.constant(10), lambda: gt.constant(20)]
+    >>> gt.switch_case(gt.constant(1), branches)
+    <gt.Tensor: shape=(), dtype=int32, numpy=20>
+    >>> gt.switch_case(7, {0: lambda: gt.constant(10)}, default=lambda: gt.constant(-1))
+    <gt.Tensor: shape=(), dtype=int32, numpy=-1>
+    """
     if isinstance(branch_fns, dict):
         table = dict(branch_fns)
     else:
@@ -106,7 +128,18 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     `maximum_iterations` times; returns the final loop variables in the structure given.
 
     `shape_invariants`, `parallel_iterations`, `swap_memory` and `back_prop` are accepted and have
-    no effect (eager loops need no invariants; the tape records every iteration)."""
+    no effect (eager loops need no invariants; the tape records every iteration).
+
+    >>> i, total = gt.while_loop(lambda i, s: i < 5, lambda i, s: (i + 1, s + i), (gt.constant(0), gt.constant(0)))
+    >>> int(i), int(total)
+    (5, 10)
+    >>> x = gt.constant(2.0)
+    >>> with gt.GradientTape() as tape:  # the tape records every iteration
+    ...     tape.watch(x)
+    ...     y = gt.while_loop(lambda v: v < 100.0, lambda v: v * x, x)  # x ** 7
+    >>> float(y), float(tape.gradient(y, x))
+    (128.0, 448.0)
+    """
     if not callable(cond):
         raise TypeError("'cond' must be callable.")
     if not callable(body):
@@ -201,7 +234,14 @@ def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True, swap
 
     `elems` may be a nest of tensors of one leading size; `fn` then receives one slice with that
     structure. The output has `fn_output_signature`'s structure (dtypes or gt.TensorSpec),
-    else `elems`' structure."""
+    else `elems`' structure.
+
+    >>> gt.map_fn(lambda row: gt.reduce_sum(row), gt.constant([[1, 2], [3, 4]]))
+    <gt.Tensor: shape=(2,), dtype=int32, numpy=array([3, 7], dtype=int32)>
+    >>> gt.map_fn(lambda t: t[0] * t[1], (gt.constant([1.0, 2.0]), gt.constant([3.0, 4.0])),
+    ...           fn_output_signature=gt.float32)
+    <gt.Tensor: shape=(2,), dtype=float32, numpy=array([3., 8.], dtype=float32)>
+    """
     sig = fn_output_signature if fn_output_signature is not None else dtype
     flat = [_to_tensor(e) for e in _nest.flatten(elems)]
     n = _leading_size(flat, "map_fn")
@@ -219,7 +259,11 @@ def map_fn(fn, elems, dtype=None, parallel_iterations=None, back_prop=True, swap
 
 
 def vectorized_map(fn, elems, fallback_to_while_loop=True, warn=True):
-    """map_fn's result (fn applied to each slice along axis 0); gradtape runs it as a loop."""
+    """map_fn's result (fn applied to each slice along axis 0); gradtape runs it as a loop.
+
+    >>> gt.vectorized_map(lambda x: x * x, gt.constant([1.0, 2.0, 3.0]))
+    <gt.Tensor: shape=(3,), dtype=float32, numpy=array([1., 4., 9.], dtype=float32)>
+    """
     return map_fn(fn, elems)
 
 
@@ -227,7 +271,13 @@ def scan(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, sw
          infer_shape=True, reverse=False, name=None):
     """Repeatedly applies `acc = fn(acc, x)` over the slices of `elems` along axis 0 (from the
     end when `reverse`), and stacks every intermediate `acc`. Without `initializer` the first
-    slice is the first accumulator (and the first output)."""
+    slice is the first accumulator (and the first output).
+
+    >>> gt.scan(lambda acc, x: acc + x, gt.constant([1, 2, 3, 4]))
+    <gt.Tensor: shape=(4,), dtype=int32, numpy=array([ 1,  3,  6, 10], dtype=int32)>
+    >>> gt.scan(lambda acc, x: acc * x, gt.constant([1.0, 2.0, 3.0]), initializer=gt.constant(10.0), reverse=True)
+    <gt.Tensor: shape=(3,), dtype=float32, numpy=array([60., 60., 30.], dtype=float32)>
+    """
     flat = [_to_tensor(e) for e in _nest.flatten(elems)]
     n = _leading_size(flat, "scan")
     order = list(range(n - 1, -1, -1)) if reverse else list(range(n))
@@ -277,16 +327,31 @@ def _fold(fn, elems, initializer, reverse, what):
 
 def foldl(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False,
           name=None):
-    """fn(...fn(fn(initializer, elems[0]), elems[1])..., elems[n-1])."""
+    """fn(...fn(fn(initializer, elems[0]), elems[1])..., elems[n-1]).
+
+    >>> gt.foldl(lambda acc, x: acc * 10 + x, gt.constant([1, 2, 3]))
+    <gt.Tensor: shape=(), dtype=int32, numpy=123>
+    """
     return _fold(fn, elems, initializer, False, "foldl")
 
 
 def foldr(fn, elems, initializer=None, parallel_iterations=10, back_prop=True, swap_memory=False,
           name=None):
-    """fn(...fn(fn(initializer, elems[n-1]), elems[n-2])..., elems[0])."""
+    """fn(...fn(fn(initializer, elems[n-1]), elems[n-2])..., elems[0]).
+
+    >>> gt.foldr(lambda acc, x: acc * 10 + x, gt.constant([1, 2, 3]))
+    <gt.Tensor: shape=(), dtype=int32, numpy=321>
+    """
     return _fold(fn, elems, initializer, True, "foldr")
 
 
-def identity_n(input, name=None):  # noqa: A002 (TensorFlow's name)
-    """A list of identities of each input (each converted to a tensor)."""
+def identity_n(input, name=None) -> List[_core.Tensor]:  # noqa: A002 (TensorFlow's name)
+    """A list of identities of each input (each converted to a tensor).
+
+    >>> a, b = gt.identity_n([1.0, [2, 3]])
+    >>> a
+    <gt.Tensor: shape=(), dtype=float32, numpy=1.0>
+    >>> b
+    <gt.Tensor: shape=(2,), dtype=int32, numpy=array([2, 3], dtype=int32)>
+    """
     return [_core.identity(_to_tensor(x)) for x in input]

@@ -10,7 +10,10 @@ naming the op. It works by wrapping those functions in Python, so it slows every
 inside the engine's own backward sweep are checked through the gradients they produce.
 `disable_check_numerics()` restores the plain functions.
 """
+from __future__ import annotations
+
 import functools
+from typing import Union
 
 import numpy as np
 
@@ -50,43 +53,133 @@ def _compare(x, y, op, what, message, summarize):
               ("x", a), ("y", b))
 
 
-def assert_equal(x, y, message=None, summarize=None, name=None):
+def assert_equal(x, y, message=None, summarize=None, name=None) -> None:
+    """x == y element-wise (broadcasting), else InvalidArgumentError (tf.debugging.assert_equal).
+
+    >>> gt.debugging.assert_equal(gt.constant([1, 2]), [1, 2])  # passes: returns None
+    >>> try:
+    ...     gt.debugging.assert_equal(gt.constant([1, 3]), [1, 2])
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("failed")
+    failed
+    """
     _compare(x, y, np.equal, "==", message, summarize)
 
 
-def assert_none_equal(x, y, message=None, summarize=None, name=None):
+def assert_none_equal(x, y, message=None, summarize=None, name=None) -> None:
+    """x != y element-wise, else InvalidArgumentError.
+
+    >>> gt.debugging.assert_none_equal(gt.constant([1, 2]), [3, 4])  # passes: returns None
+    >>> try:
+    ...     gt.debugging.assert_none_equal(gt.constant([1, 2]), [1, 5])
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("failed")
+    failed
+    """
     _compare(x, y, np.not_equal, "!=", message, summarize)
 
 
-def assert_less(x, y, message=None, summarize=None, name=None):
+def assert_less(x, y, message=None, summarize=None, name=None) -> None:
+    """x < y element-wise, else InvalidArgumentError.
+
+    >>> gt.debugging.assert_less(gt.constant([1, 2]), 3)  # passes: returns None
+    >>> try:
+    ...     gt.debugging.assert_less(gt.constant([1, 2]), 2)
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("failed")
+    failed
+    """
     _compare(x, y, np.less, "<", message, summarize)
 
 
-def assert_less_equal(x, y, message=None, summarize=None, name=None):
+def assert_less_equal(x, y, message=None, summarize=None, name=None) -> None:
+    """x <= y element-wise, else InvalidArgumentError.
+
+    >>> gt.debugging.assert_less_equal(gt.constant([1, 2]), 2)  # passes: returns None
+    >>> try:
+    ...     gt.debugging.assert_less_equal(gt.constant([1, 3]), 2)
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("failed")
+    failed
+    """
     _compare(x, y, np.less_equal, "<=", message, summarize)
 
 
-def assert_greater(x, y, message=None, summarize=None, name=None):
+def assert_greater(x, y, message=None, summarize=None, name=None) -> None:
+    """x > y element-wise, else InvalidArgumentError.
+
+    >>> gt.debugging.assert_greater(gt.constant([3, 4]), 2)  # passes: returns None
+    >>> try:
+    ...     gt.debugging.assert_greater(gt.constant([2, 4]), 2)
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("failed")
+    failed
+    """
     _compare(x, y, np.greater, ">", message, summarize)
 
 
-def assert_greater_equal(x, y, message=None, summarize=None, name=None):
+def assert_greater_equal(x, y, message=None, summarize=None, name=None) -> None:
+    """x >= y element-wise, else InvalidArgumentError.
+
+    >>> gt.debugging.assert_greater_equal(gt.constant([2, 4]), 2)  # passes: returns None
+    >>> try:
+    ...     gt.debugging.assert_greater_equal(gt.constant([1, 4]), 2)
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("failed")
+    failed
+    """
     _compare(x, y, np.greater_equal, ">=", message, summarize)
 
 
-def assert_positive(x, message=None, summarize=None, name=None):
+def assert_positive(x, message=None, summarize=None, name=None) -> None:
+    """x > 0 element-wise, else InvalidArgumentError.
+
+    >>> gt.debugging.assert_positive(gt.constant([1.0, 2.0]))  # passes: returns None
+    >>> try:
+    ...     gt.debugging.assert_positive(gt.constant([1.0, 0.0]))
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("failed")
+    failed
+    """
     _compare(0, x, np.less, "0 <", message, summarize)
 
 
-def assert_negative(x, message=None, summarize=None, name=None):
+def assert_negative(x, message=None, summarize=None, name=None) -> None:
+    """x < 0 element-wise, else InvalidArgumentError.
+
+    >>> gt.debugging.assert_negative(gt.constant([-1.0, -2.0]))  # passes: returns None
+    >>> try:
+    ...     gt.debugging.assert_negative(gt.constant([-1.0, 0.0]))
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("failed")
+    failed
+    """
     _compare(x, 0, np.less, "< 0", message, summarize)
 
 
-def assert_non_negative(x, message=None, summarize=None, name=None):
+def assert_non_negative(x, message=None, summarize=None, name=None) -> None:
+    """x >= 0 element-wise, else InvalidArgumentError.
+
+    >>> gt.debugging.assert_non_negative(gt.constant([0.0, 2.0]))  # passes: returns None
+    >>> try:
+    ...     gt.debugging.assert_non_negative(gt.constant([0.0, -2.0]))
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("failed")
+    failed
+    """
     _compare(0, x, np.less_equal, "0 <=", message, summarize)
 
 
-def assert_non_positive(x, message=None, summarize=None, name=None):
+def assert_non_positive(x, message=None, summarize=None, name=None) -> None:
+    """x <= 0 element-wise, else InvalidArgumentError.
+
+    >>> gt.debugging.assert_non_positive(gt.constant([0.0, -2.0]))  # passes: returns None
+    >>> try:
+    ...     gt.debugging.assert_non_positive(gt.constant([0.0, 2.0]))
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("failed")
+    failed
+    """
     _compare(x, 0, np.less_equal, "<= 0", message, summarize)
 
 
@@ -96,8 +189,16 @@ def _default_tolerance(a, b):
     return 10 * eps
 
 
-def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=None):
-    """|x - y| <= atol + rtol * |y| element-wise (both default to 10 eps of the dtype)."""
+def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=None) -> None:
+    """|x - y| <= atol + rtol * |y| element-wise (both default to 10 eps of the dtype).
+
+    >>> gt.debugging.assert_near(gt.constant([1.0, 2.0]), gt.constant([1.0, 2.0 + 1e-7]))
+    >>> try:
+    ...     gt.debugging.assert_near(gt.constant([1.0]), gt.constant([1.1]), atol=0.01, rtol=0.0)
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("not near")
+    not near
+    """
     a, b = _np(x), _np(y)
     if a.dtype != b.dtype and isinstance(x, (_core.Tensor, _core.Variable)) and \
             isinstance(y, (_core.Tensor, _core.Variable)):
@@ -115,15 +216,33 @@ def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=N
               ("x", a), ("y", b))
 
 
-def assert_rank(x, rank, message=None, name=None):
+def assert_rank(x, rank, message=None, name=None) -> None:
+    """x has rank `rank`, else InvalidArgumentError.
+
+    >>> gt.debugging.assert_rank(gt.zeros([2, 3]), 2)
+    >>> try:
+    ...     gt.debugging.assert_rank(gt.zeros([2, 3]), 1)
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("wrong rank")
+    wrong rank
+    """
     r = _np(x).ndim
     if r != int(_np(rank)):
         raise _core.InvalidArgumentError("%sTensor must have rank %d, got rank %d"
                                          % ((message + " ") if message else "", int(_np(rank)), r))
 
 
-def assert_shapes(shapes, data=None, summarize=None, message=None, name=None):
-    """Each (tensor, [dims]) pair's shape matches; a str dim must be the same wherever it appears."""
+def assert_shapes(shapes, data=None, summarize=None, message=None, name=None) -> None:
+    """Each (tensor, [dims]) pair's shape matches; a str dim must be the same wherever it appears.
+
+    >>> x, y = gt.zeros([4, 3]), gt.zeros([4])
+    >>> gt.debugging.assert_shapes([(x, ("N", 3)), (y, ("N",))])
+    >>> try:
+    ...     gt.debugging.assert_shapes([(x, ("N", 3)), (gt.zeros([5]), ("N",))])
+    ... except ValueError:
+    ...     print("N differs")
+    N differs
+    """
     sizes = {}
     for x, dims in (shapes.items() if isinstance(shapes, dict) else shapes):
         shape = _np(x).shape
@@ -141,7 +260,17 @@ def assert_shapes(shapes, data=None, summarize=None, message=None, name=None):
                                                                   dims, list(shape)))
 
 
-def Assert(condition, data, summarize=None, name=None):  # noqa: N802 (TensorFlow's name)
+def Assert(condition, data, summarize=None, name=None) -> None:  # noqa: N802 (TensorFlow's name)
+    """Raises InvalidArgumentError, showing `data`, when `condition` is not all true (tf.debugging.Assert).
+
+    >>> x = gt.constant([1.0, -1.0])
+    >>> gt.debugging.Assert(gt.reduce_all(x > -2.0), [x])
+    >>> try:
+    ...     gt.debugging.Assert(gt.reduce_all(x > 0.0), ["x must be positive", x])
+    ... except gt.errors.InvalidArgumentError as e:
+    ...     print(e)
+    assertion failed: ['x must be positive', '[1.0, -1.0]']
+    """
     if not bool(np.all(_np(condition))):
         raise _core.InvalidArgumentError("assertion failed: %s" % [str(_np(d).tolist()) if
                                                                     isinstance(d, (_core.Tensor, _core.Variable))
@@ -158,8 +287,18 @@ def _bad_kind(a):
     return None
 
 
-def check_numerics(tensor, message, name=None):
-    """Returns `tensor`; raises InvalidArgumentError when it holds a NaN or an infinity."""
+def check_numerics(tensor, message, name=None) -> Union[_core.Tensor, _core.Variable]:
+    """Returns `tensor`; raises InvalidArgumentError when it holds a NaN or an infinity.
+
+    >>> x = gt.constant([1.0, 2.0])
+    >>> gt.debugging.check_numerics(x, "x") is x
+    True
+    >>> try:
+    ...     gt.debugging.check_numerics(gt.math.log(gt.constant([0.0])), "log")
+    ... except gt.errors.InvalidArgumentError as e:
+    ...     print(e)
+    log : Tensor had Inf values
+    """
     a = _np(tensor)
     bad = _bad_kind(a)
     if bad is not None:
@@ -195,8 +334,19 @@ def _wrap(fn, op_name):
     return checked
 
 
-def enable_check_numerics(stack_height_limit=30, path_length_limit=50):
-    """From now on, an op whose floating-point output holds a NaN or inf raises (see above)."""
+def enable_check_numerics(stack_height_limit=30, path_length_limit=50) -> None:
+    """From now on, an op whose floating-point output holds a NaN or inf raises (see above).
+
+    >>> gt.debugging.enable_check_numerics()
+    >>> try:
+    ...     gt.sqrt(gt.constant([-1.0]))
+    ... except gt.errors.InvalidArgumentError:
+    ...     print("NaN caught")
+    NaN caught
+    >>> gt.debugging.disable_check_numerics()
+    >>> gt.sqrt(gt.constant([-1.0]))
+    <gt.Tensor: shape=(1,), dtype=float32, numpy=array([nan], dtype=float32)>
+    """
     if _patched:
         return
     import gradtape
@@ -222,7 +372,14 @@ def enable_check_numerics(stack_height_limit=30, path_length_limit=50):
     gtape.GradientTape.gradient = _wrap(fn, "GradientTape.gradient")
 
 
-def disable_check_numerics():
+def disable_check_numerics() -> None:
+    """Undoes enable_check_numerics (the plain, unchecked functions are restored).
+
+    >>> gt.debugging.enable_check_numerics()
+    >>> gt.debugging.disable_check_numerics()
+    >>> gt.math.log(0.0)
+    <gt.Tensor: shape=(), dtype=float32, numpy=-inf>
+    """
     while _patched:
         owner, attr, fn = _patched.pop()
         setattr(owner, attr, fn)

@@ -6,10 +6,13 @@ strings; a CPU string runs as usual, and a GPU or TPU string runs on the CPU too
 soft placement does when the device is absent (TensorFlow 2.21 itself does this on a machine
 without a GPU). A string that is not a device specification is a ValueError, as in TensorFlow.
 """
+from __future__ import annotations
+
 import contextlib
 import re
 import sys
 import threading
+from typing import Iterator, List
 
 import numpy as np
 
@@ -21,14 +24,24 @@ __all__ = ["executing_eagerly", "get_static_value", "device", "init_scope", "pri
 _builtin_print = print
 
 
-def executing_eagerly():
-    """Always True: gradtape has no graph mode."""
+def executing_eagerly() -> bool:
+    """Always True: gradtape has no graph mode.
+
+    >>> gt.executing_eagerly()
+    True
+    """
     return True
 
 
 def get_static_value(tensor, partial=False):
     """The NumPy value of a tensor or variable, a NumPy array or scalar unchanged, None for
-    anything else (as TensorFlow returns None when a value is not known statically)."""
+    anything else (as TensorFlow returns None when a value is not known statically).
+
+    >>> gt.get_static_value(gt.constant([1, 2]))
+    array([1, 2], dtype=int32)
+    >>> gt.get_static_value("not a tensor") is None
+    True
+    """
     if isinstance(tensor, (_core.Tensor, _core.Variable)):
         return np.array(tensor.numpy())
     if isinstance(tensor, (np.ndarray, np.generic, int, float, bool, complex)):
@@ -57,8 +70,21 @@ def _check_device_name(name):
 
 
 @contextlib.contextmanager
-def device(device_name):
-    """Places the ops of the block on a device: every device runs on the CPU (see above)."""
+def device(device_name) -> Iterator[None]:
+    """Places the ops of the block on a device: every device runs on the CPU (see above).
+
+    >>> with gt.device("/GPU:0"):  # no GPU here: the ops run on the CPU (soft placement)
+    ...     y = gt.constant([1.0, 2.0]) * 2.0
+    >>> y.device
+    '/job:localhost/replica:0/task:0/device:CPU:0'
+    >>> try:  # (in this module `print` is gt.print, which writes to stderr)
+    ...     with gt.device("not a device"):
+    ...         pass
+    ... except ValueError as e:
+    ...     error = e
+    >>> type(error).__name__
+    'ValueError'
+    """
     _check_device_name(device_name)
     stack = getattr(_state, "devices", None)
     if stack is None:
@@ -71,12 +97,24 @@ def device(device_name):
 
 
 @contextlib.contextmanager
-def init_scope():
-    """A no-op in eager mode (TensorFlow uses it to lift code out of function graphs)."""
+def init_scope() -> Iterator[None]:
+    """A no-op in eager mode (TensorFlow uses it to lift code out of function graphs).
+
+    >>> with gt.init_scope():
+    ...     v = gt.Variable(1.0)
+    >>> float(v)
+    1.0
+    """
     yield
 
 
 class PhysicalDevice:
+    """A physical device of this machine (tf.config.PhysicalDevice): a name and a device type.
+
+    >>> cpu = gt.config.list_physical_devices()[0]
+    >>> cpu.name, cpu.device_type
+    ('/physical_device:CPU:0', 'CPU')
+    """
     __slots__ = ("name", "device_type")
 
     def __init__(self, name, device_type):
@@ -95,18 +133,33 @@ class PhysicalDevice:
 
 
 class LogicalDevice(PhysicalDevice):
+    """A device ops are placed on (tf.config.LogicalDevice): a name and a device type.
+
+    >>> gt.config.list_logical_devices()[0]
+    LogicalDevice(name='/device:CPU:0', device_type='CPU')
+    """
     __slots__ = ()
 
 
-def list_physical_devices(device_type=None):
-    """[PhysicalDevice('/physical_device:CPU:0', 'CPU')], or [] for another device type."""
+def list_physical_devices(device_type=None) -> List[PhysicalDevice]:
+    """[PhysicalDevice('/physical_device:CPU:0', 'CPU')], or [] for another device type.
+
+    >>> gt.config.list_physical_devices()
+    [PhysicalDevice(name='/physical_device:CPU:0', device_type='CPU')]
+    >>> gt.config.list_physical_devices("GPU")
+    []
+    """
     if device_type is not None and str(device_type).upper() != "CPU":
         return []
     return [PhysicalDevice("/physical_device:CPU:0", "CPU")]
 
 
-def list_logical_devices(device_type=None):
-    """[LogicalDevice('/device:CPU:0', 'CPU')], or [] for another device type."""
+def list_logical_devices(device_type=None) -> List[LogicalDevice]:
+    """[LogicalDevice('/device:CPU:0', 'CPU')], or [] for another device type.
+
+    >>> gt.config.list_logical_devices("CPU")
+    [LogicalDevice(name='/device:CPU:0', device_type='CPU')]
+    """
     if device_type is not None and str(device_type).upper() != "CPU":
         return []
     return [LogicalDevice("/device:CPU:0", "CPU")]
@@ -171,12 +224,20 @@ def _format_value(x, summarize):
     return str(x)
 
 
-def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None):  # noqa: A001
+def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None) -> None:  # noqa: A001
     """Prints tensors (as TensorFlow prints them: values only, `summarize` elements at each end
     of each dimension) and other objects, separated by `sep` and followed by `end`.
 
     `output_stream` is sys.stderr (the default, as TensorFlow), sys.stdout, an open file, or a
-    string "file://<path>" to append to that file."""
+    string "file://<path>" to append to that file.
+
+    >>> import sys
+    >>> gt.print("x =", gt.constant([[1, 2], [3, 4]]), output_stream=sys.stdout)
+    x = [[1 2]
+     [3 4]]
+    >>> gt.print(gt.range(10), output_stream=sys.stdout)
+    [0 1 2 ... 7 8 9]
+    """
     text = sep.join(_format_value(x, summarize) for x in inputs) + end
     stream = sys.stderr if output_stream is None else output_stream
     if isinstance(stream, str):

@@ -16,9 +16,12 @@ reported once, the first time it is met; a module's own attributes are all repor
 those of its submodules, which are then walked in the order they were found. This is the order
 tf.Module gives.
 """
+from __future__ import annotations
+
 import functools
 import re
 import threading
+from typing import Tuple
 
 from . import _core, _restore
 
@@ -27,8 +30,15 @@ __all__ = ["Module", "name_scope", "current_name_scope"]
 _state = threading.local()
 
 
-def current_name_scope():
-    """The active name scope, "" at the root or a string ending in "/"."""
+def current_name_scope() -> str:
+    """The active name scope, "" at the root or a string ending in "/".
+
+    >>> from gradtape.module import current_name_scope
+    >>> with gt.name_scope("outer"):
+    ...     with gt.name_scope("inner"):
+    ...         current_name_scope()
+    'outer/inner/'
+    """
     return getattr(_state, "scope", "")
 
 
@@ -39,8 +49,10 @@ def _set_scope(scope):
 class name_scope:
     """A context manager that prefixes the names of variables made inside it.
 
-        with gt.name_scope("layer1") as scope:   # scope == "layer1/"
-            w = gt.Variable(1.0, name="w")        # w.name == "layer1/w:0"
+    >>> with gt.name_scope("layer1") as scope:
+    ...     w = gt.Variable(1.0, name="w")
+    >>> scope, w.name
+    ('layer1/', 'layer1/w:0')
     """
 
     def __init__(self, name):
@@ -53,7 +65,7 @@ class name_scope:
     def name(self):
         return self._name
 
-    def __enter__(self):
+    def __enter__(self) -> str:
         old = current_name_scope()
         if not self._name:
             new = ""
@@ -126,13 +138,29 @@ def _leaves_with_paths(value, path):
 
 
 class Module:
-    """A named container of variables and other modules, as tf.Module.
+    """A named container of variables and other modules, as tf.Module: `variables`,
+    `trainable_variables` and `submodules` find them through its attributes.
 
-        class Dense(gt.Module):
-            def __init__(self, n_in, n_out, name=None):
-                super().__init__(name=name)
-                with self.name_scope:
-                    self.w = gt.Variable(gt.ones([n_in, n_out]), name="w")  # "dense/w:0"
+    >>> class Dense(gt.Module):
+    ...     def __init__(self, n_in, n_out, name=None):
+    ...         super().__init__(name=name)
+    ...         with self.name_scope:
+    ...             self.w = gt.Variable(gt.ones([n_in, n_out]), name="w")
+    ...             self.b = gt.Variable(gt.zeros([n_out]), name="b")
+    ...     @gt.Module.with_name_scope
+    ...     def __call__(self, x):
+    ...         return gt.matmul(x, self.w) + self.b
+    >>> layer = Dense(2, 3)
+    >>> layer.name, [v.name for v in layer.trainable_variables]
+    ('dense', ['dense/b:0', 'dense/w:0'])
+    >>> layer(gt.ones([1, 2]))
+    <gt.Tensor: shape=(1, 3), dtype=float32, numpy=array([[2., 2., 2.]], dtype=float32)>
+    >>> class Model(gt.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.layers = [Dense(2, 3), Dense(3, 1, name="out")]
+    >>> [m.name for m in Model().submodules]
+    ['dense', 'out']
     """
 
     # attributes the walk never enters (bookkeeping of this class and of checkpoints)
@@ -150,29 +178,48 @@ class Module:
         self._name_scope = name_scope(self._scope_name)
 
     @property
-    def name(self):
+    def name(self) -> str:
+        """The module's name (its class name in snake_case unless given).
+
+        >>> gt.Module().name, gt.Module(name="encoder").name
+        ('module', 'encoder')
+        """
         return self._name
 
     @property
-    def name_scope(self):
+    def name_scope(self) -> name_scope:
         """A context manager entering this module's scope (the scope it was made in, + name)."""
         return self._name_scope
 
     @property
-    def variables(self):
+    def variables(self) -> Tuple[_core.Variable, ...]:
         """Every gt.Variable reachable from this module's attributes, each once (a tuple)."""
         return tuple(self._flatten(predicate=_is_variable))
 
     @property
-    def trainable_variables(self):
+    def trainable_variables(self) -> Tuple[_core.Variable, ...]:
+        """The trainable ones of `variables`.
+
+        >>> m = gt.Module()
+        >>> m.w, m.count = gt.Variable(1.0), gt.Variable(0, trainable=False)
+        >>> [v.numpy().item() for v in m.trainable_variables]
+        [1.0]
+        """
         return tuple(self._flatten(predicate=lambda v: _is_variable(v) and v.trainable))
 
     @property
-    def non_trainable_variables(self):
+    def non_trainable_variables(self) -> Tuple[_core.Variable, ...]:
+        """The non-trainable ones of `variables`.
+
+        >>> m = gt.Module()
+        >>> m.w, m.count = gt.Variable(1.0), gt.Variable(0, trainable=False)
+        >>> [v.numpy().item() for v in m.non_trainable_variables]
+        [0]
+        """
         return tuple(self._flatten(predicate=lambda v: _is_variable(v) and not v.trainable))
 
     @property
-    def submodules(self):
+    def submodules(self) -> Tuple[Module, ...]:
         """Every Module reachable from this one's attributes (not itself), each once."""
         return tuple(self._flatten(predicate=lambda m: isinstance(m, Module)))
 

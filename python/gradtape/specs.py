@@ -5,6 +5,8 @@ tensor is compatible with a spec when its dtype is the spec's and its shape fits
 gradtape has no string tensors: `gt.string` is a dtype only specs use (for the text a
 gt.data.TextLineDataset or a generator yields as Python bytes / NumPy arrays of bytes).
 """
+from __future__ import annotations
+
 import numpy as np
 
 from . import _core
@@ -118,7 +120,16 @@ def _shapes_compatible(a, b):
 
 
 class TensorSpec:
-    """Describes a tensor: TensorSpec(shape, dtype=gt.float32, name=None)."""
+    """Describes a tensor: TensorSpec(shape, dtype=gt.float32, name=None).
+
+    >>> spec = gt.TensorSpec([None, 3], gt.float32)
+    >>> spec
+    TensorSpec(shape=(None, 3), dtype=gt.float32, name=None)
+    >>> spec.is_compatible_with(gt.zeros([5, 3])), spec.is_compatible_with(gt.zeros([5, 4]))
+    (True, False)
+    >>> gt.TensorSpec.from_tensor(gt.constant([1, 2]), name="x")
+    TensorSpec(shape=(2,), dtype=gt.int32, name='x')
+    """
 
     __slots__ = ("_shape", "_dtype", "_name")
 
@@ -131,26 +142,51 @@ class TensorSpec:
 
     @property
     def shape(self):
+        """The shape, whose dims may be None (TensorShape(None) when wholly unknown).
+
+        >>> gt.TensorSpec([None, 3]).shape.as_list()
+        [None, 3]
+        """
         return _UnknownShape() if self._shape is None else _SpecShape(self._shape)
 
     @property
     def dtype(self):
+        """The dtype (gt.string for text).
+
+        >>> gt.TensorSpec([2], gt.int64).dtype
+        gt.int64
+        """
         return self._dtype
 
     @property
     def name(self):
+        """The name, or None.
+
+        >>> gt.TensorSpec([], name="label").name
+        'label'
+        """
         return self._name
 
     @classmethod
-    def from_tensor(cls, tensor, name=None):
+    def from_tensor(cls, tensor, name=None) -> TensorSpec:
+        """The spec of a tensor (or of what convert_to_tensor makes of a value).
+
+        >>> gt.TensorSpec.from_tensor(gt.zeros([2, 3]))
+        TensorSpec(shape=(2, 3), dtype=gt.float32, name=None)
+        """
         t = tensor if isinstance(tensor, (_core.Tensor, _core.Variable)) else _core.convert_to_tensor(tensor)
         return cls(tuple(t.shape), t.dtype, name)
 
     @classmethod
-    def from_spec(cls, spec, name=None):
+    def from_spec(cls, spec, name=None) -> TensorSpec:
+        """A copy of a spec, renamed when `name` is given.
+
+        >>> gt.TensorSpec.from_spec(gt.TensorSpec([2]), name="x")
+        TensorSpec(shape=(2,), dtype=gt.float32, name='x')
+        """
         return cls(spec._shape, spec.dtype, spec.name if name is None else name)
 
-    def is_compatible_with(self, spec_or_tensor):
+    def is_compatible_with(self, spec_or_tensor) -> bool:
         """True when a TensorSpec or tensor has this spec's dtype and a compatible shape."""
         other = spec_or_tensor
         if isinstance(other, TensorSpec):
@@ -167,6 +203,11 @@ class TensorSpec:
         return False
 
     def most_specific_compatible_type(self, other):
+        """The most specific spec both specs are compatible with (dims that differ become None).
+
+        >>> gt.TensorSpec([2, 3]).most_specific_compatible_type(gt.TensorSpec([4, 3]))
+        TensorSpec(shape=(None, 3), dtype=gt.float32, name=None)
+        """
         if self.dtype != other.dtype:
             raise ValueError("No common type for %r and %r" % (self, other))
         if self._shape is None or other._shape is None or len(self._shape) != len(other._shape):

@@ -13,8 +13,12 @@ NumPy's copy of the same slices costs (bench/data.py).
 Everything runs in the calling thread: `num_parallel_calls`, `prefetch` and `deterministic` are
 accepted and change nothing but the (always deterministic) order they would otherwise permit.
 """
+from __future__ import annotations
+
 import itertools
 import os
+import typing
+from typing import Any
 
 import numpy as np
 
@@ -150,7 +154,16 @@ def _check_count(x, what):
 # --- Dataset -------------------------------------------------------------------------------
 
 class Dataset:
-    """A sequence of elements, iterated eagerly. Build one with a `from_*` method or `range`."""
+    """A sequence of elements, iterated eagerly. Build one with a `from_*` method or `range`.
+
+    >>> x = np.arange(10, dtype=np.float32)
+    >>> ds = gt.data.Dataset.from_tensor_slices((x, x * 2)).shuffle(10, seed=1).batch(4)
+    >>> for bx, by in ds.take(1):
+    ...     print(bx.shape, by.shape, bool(gt.reduce_all(by == bx * 2)))
+    (4,) (4,) True
+    >>> [b.numpy().tolist() for b in gt.data.Dataset.range(5).map(lambda i: i * 10).batch(2)]
+    [[0, 10], [20, 30], [40]]
+    """
 
     def _generate(self):  # a fresh generator over this dataset's elements
         raise NotImplementedError
@@ -163,10 +176,10 @@ class Dataset:
 
     # -- iteration --
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator:
         return Iterator(self)
 
-    def __len__(self):
+    def __len__(self) -> int:
         n = self._cardinality()
         if n == INFINITE_CARDINALITY:
             raise TypeError("The dataset is infinite.")
@@ -180,8 +193,12 @@ class Dataset:
     def __repr__(self):
         return "<%s element_spec=%r>" % (type(self).__name__.lstrip("_"), self.element_spec)
 
-    def as_numpy_iterator(self):
-        """Iterates the elements as nests of NumPy arrays (bytes for scalar text)."""
+    def as_numpy_iterator(self) -> typing.Iterator[Any]:
+        """Iterates the elements as nests of NumPy arrays (bytes for scalar text).
+
+        >>> [a.tolist() for a in gt.data.Dataset.from_tensor_slices([[1, 2], [3, 4]]).as_numpy_iterator()]
+        [[1, 2], [3, 4]]
+        """
         def to_numpy(v):
             if isinstance(v, _TENSORS):
                 a = np.array(v.numpy())
@@ -190,30 +207,61 @@ class Dataset:
         for element in self:
             yield _nest.map_structure(to_numpy, element)
 
-    def cardinality(self):
+    def cardinality(self) -> _core.Tensor:
         """The number of elements as an int64 scalar tensor: INFINITE_CARDINALITY (-1) or
-        UNKNOWN_CARDINALITY (-2) when it is not a known number."""
+        UNKNOWN_CARDINALITY (-2) when it is not a known number.
+
+        >>> int(gt.data.Dataset.range(5).batch(2).cardinality())
+        3
+        >>> int(gt.data.Dataset.range(5).repeat().cardinality()) == gt.data.INFINITE_CARDINALITY
+        True
+        >>> int(gt.data.Dataset.range(5).filter(lambda x: x > 2).cardinality()) == gt.data.UNKNOWN_CARDINALITY
+        True
+        """
         return _core.constant(np.int64(self._cardinality()))
 
     @property
     def element_spec(self):
-        """The structure of an element, with a gt.TensorSpec for each leaf."""
+        """The structure of an element, with a gt.TensorSpec for each leaf.
+
+        >>> gt.data.Dataset.from_tensor_slices(({"a": [1, 2]}, [[1.0], [2.0]])).element_spec
+        ({'a': TensorSpec(shape=(), dtype=gt.int32, name=None)}, TensorSpec(shape=(1,), dtype=gt.float32, name=None))
+        """
         return self._element_spec()
 
     def reduce(self, initial_state, reduce_func, name=None):
+        """Folds the elements into one value: reduce_func(state, element) from initial_state.
+
+        >>> gt.data.Dataset.range(5).reduce(gt.constant(0, dtype=gt.int64), lambda total, x: total + x)
+        <gt.Tensor: shape=(), dtype=int64, numpy=10>
+        """
         state = initial_state
         for element in self:
             state = reduce_func(state, element)
         return _normalize(state)
 
     def apply(self, transformation_func):
+        """transformation_func(self): a transformation written as a function of a dataset.
+
+        >>> evens = lambda ds: ds.filter(lambda x: x % 2 == 0)
+        >>> [int(x) for x in gt.data.Dataset.range(7).apply(evens)]
+        [0, 2, 4, 6]
+        """
         return transformation_func(self)
 
     # -- sources --
 
     @staticmethod
-    def from_tensor_slices(tensors, name=None):
-        """One element per index of the tensors' first axis (all must have the same size)."""
+    def from_tensor_slices(tensors, name=None) -> Dataset:
+        """One element per index of the tensors' first axis (all must have the same size).
+
+        >>> ds = gt.data.Dataset.from_tensor_slices({"x": [[1, 2], [3, 4], [5, 6]], "y": [0, 1, 0]})
+        >>> len(ds)
+        3
+        >>> e = next(iter(ds))
+        >>> e["x"], e["y"]
+        (<gt.Tensor: shape=(2,), dtype=int32, numpy=array([1, 2], dtype=int32)>, <gt.Tensor: shape=(), dtype=int32, numpy=0>)
+        """
         structure = _source_structure(tensors)
         leaves = _nest.flatten(structure)
         if not leaves:
@@ -231,13 +279,23 @@ class Dataset:
         return _SliceSource(structure)
 
     @staticmethod
-    def from_tensors(tensors, name=None):
-        """A dataset of one element: `tensors` itself."""
+    def from_tensors(tensors, name=None) -> Dataset:
+        """A dataset of one element: `tensors` itself.
+
+        >>> [t.numpy().tolist() for t in gt.data.Dataset.from_tensors([1, 2, 3])]
+        [[1, 2, 3]]
+        """
         return _TensorsSource(_source_structure(tensors))
 
     @staticmethod
-    def range(*args, dtype=_core.DType.int64, name=None):
-        """range(stop), range(start, stop[, step]) as Python's, with elements of `dtype`."""
+    def range(*args, dtype=_core.DType.int64, name=None) -> Dataset:
+        """range(stop), range(start, stop[, step]) as Python's, with elements of `dtype`.
+
+        >>> [int(x) for x in gt.data.Dataset.range(2, 10, 3)]
+        [2, 5, 8]
+        >>> gt.data.Dataset.range(3, dtype=gt.float32).element_spec
+        TensorSpec(shape=(), dtype=gt.float32, name=None)
+        """
         if not args or len(args) > 3:
             raise TypeError("range() takes 1 to 3 positional arguments")
         r = range(*[_check_count(a, "range") for a in args])
@@ -245,9 +303,18 @@ class Dataset:
 
     @staticmethod
     def from_generator(generator, output_types=None, output_shapes=None, args=None,
-                       output_signature=None, name=None):
+                       output_signature=None, name=None) -> Dataset:
         """Elements from `generator(*args)`, checked against `output_signature` (a nest of
-        gt.TensorSpec), or against `output_types` and `output_shapes`."""
+        gt.TensorSpec), or against `output_types` and `output_shapes`.
+
+        >>> def gen():
+        ...     for i in range(3):
+        ...         yield i, [1.0] * i
+        >>> ds = gt.data.Dataset.from_generator(gen, output_signature=(
+        ...     gt.TensorSpec([], gt.int32), gt.TensorSpec([None], gt.float32)))
+        >>> [(int(i), v.shape) for i, v in ds]
+        [(0, TensorShape([0])), (1, TensorShape([1])), (2, TensorShape([2]))]
+        """
         if not callable(generator):
             raise TypeError("`generator` must be a Python callable.")
         if output_signature is not None:
@@ -274,8 +341,13 @@ class Dataset:
         return _GeneratorSource(generator, tuple(args) if args is not None else (), signature)
 
     @staticmethod
-    def zip(*args, datasets=None, name=None):
-        """Elements are tuples (or the given nest) of the datasets' elements, until one ends."""
+    def zip(*args, datasets=None, name=None) -> Dataset:
+        """Elements are tuples (or the given nest) of the datasets' elements, until one ends.
+
+        >>> a, b = gt.data.Dataset.range(3), gt.data.Dataset.range(10, 20)
+        >>> [(int(x), int(y)) for x, y in gt.data.Dataset.zip(a, b)]
+        [(0, 10), (1, 11), (2, 12)]
+        """
         if datasets is not None:
             if args:
                 raise TypeError("zip: give the datasets positionally or as `datasets`, not both")
@@ -291,75 +363,146 @@ class Dataset:
 
     # -- transformations --
 
-    def concatenate(self, dataset, name=None):
+    def concatenate(self, dataset, name=None) -> Dataset:
+        """This dataset's elements, then `dataset`'s.
+
+        >>> [int(x) for x in gt.data.Dataset.range(2).concatenate(gt.data.Dataset.range(5, 7))]
+        [0, 1, 5, 6]
+        """
         return _Concatenate(self, dataset)
 
     def map(self, map_func, num_parallel_calls=None, deterministic=None, synchronous=None,
-            use_unbounded_threadpool=False, name=None):
-        """`map_func(element)` for each element (a tuple element is passed as arguments)."""
+            use_unbounded_threadpool=False, name=None) -> Dataset:
+        """`map_func(element)` for each element (a tuple element is passed as arguments).
+
+        >>> ds = gt.data.Dataset.from_tensor_slices(([1, 2, 3], [10, 20, 30]))
+        >>> [int(s) for s in ds.map(lambda x, y: x + y)]
+        [11, 22, 33]
+        """
         return _Map(self, map_func)
 
-    def filter(self, predicate, name=None):
-        """The elements for which `predicate` (called as map's function) returns True."""
+    def filter(self, predicate, name=None) -> Dataset:
+        """The elements for which `predicate` (called as map's function) returns True.
+
+        >>> [int(x) for x in gt.data.Dataset.range(10).filter(lambda x: x % 3 == 0)]
+        [0, 3, 6, 9]
+        """
         return _Filter(self, predicate)
 
     def batch(self, batch_size, drop_remainder=False, num_parallel_calls=None, deterministic=None,
-              name=None):
+              name=None) -> Dataset:
         """Stacks `batch_size` consecutive elements into one; the last batch may be smaller
-        unless `drop_remainder`."""
+        unless `drop_remainder`.
+
+        >>> [b.numpy().tolist() for b in gt.data.Dataset.range(7).batch(3)]
+        [[0, 1, 2], [3, 4, 5], [6]]
+        >>> [b.numpy().tolist() for b in gt.data.Dataset.range(7).batch(3, drop_remainder=True)]
+        [[0, 1, 2], [3, 4, 5]]
+        """
         b = _check_count(batch_size, "batch_size")
         if b <= 0:
             raise _core.InvalidArgumentError("batch_size must be greater than zero.")
         return _Batch(self, b, bool(drop_remainder))
 
-    def unbatch(self, name=None):
-        """Splits each element along its first axis into elements."""
+    def unbatch(self, name=None) -> Dataset:
+        """Splits each element along its first axis into elements.
+
+        >>> [int(x) for x in gt.data.Dataset.from_tensors([[1, 2], [3, 4]]).unbatch().unbatch()]
+        [1, 2, 3, 4]
+        """
         return _Unbatch(self)
 
-    def rebatch(self, batch_size, drop_remainder=False, name=None):
+    def rebatch(self, batch_size, drop_remainder=False, name=None) -> Dataset:
         """Batches of `batch_size` (an int, or a list of sizes used in turn) made from this
-        dataset's batches, as unbatch().batch() would."""
+        dataset's batches, as unbatch().batch() would.
+
+        >>> [b.numpy().tolist() for b in gt.data.Dataset.range(6).batch(4).rebatch(3)]
+        [[0, 1, 2], [3, 4, 5]]
+        """
         sizes = [_check_count(b, "batch_size") for b in
                  (batch_size if isinstance(batch_size, (list, tuple)) else [batch_size])]
         if not sizes or any(s <= 0 for s in sizes):
             raise _core.InvalidArgumentError("rebatch: batch sizes must be greater than zero")
         return _Rebatch(self, sizes, bool(drop_remainder))
 
-    def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True, name=None):
+    def shuffle(self, buffer_size, seed=None, reshuffle_each_iteration=True, name=None) -> Dataset:
         """Shuffles with a buffer of `buffer_size` elements, as tf.data: each output is drawn at
         random from the buffer, which the next input then refills. A buffer at least as large as
-        the dataset gives a uniform random permutation."""
+        the dataset gives a uniform random permutation.
+
+        >>> ds = gt.data.Dataset.range(6).shuffle(6, seed=3)
+        >>> order = [int(x) for x in ds]
+        >>> sorted(order)
+        [0, 1, 2, 3, 4, 5]
+        >>> ds2 = gt.data.Dataset.range(6).shuffle(6, seed=3)
+        >>> [int(x) for x in ds2] == order  # the same seed gives the same first epoch
+        True
+        """
         n = _check_count(buffer_size, "buffer_size")
         if n <= 0 and n != AUTOTUNE:
             raise _core.InvalidArgumentError("buffer_size must be greater than zero.")
         return _Shuffle(self, n, seed, bool(reshuffle_each_iteration))
 
-    def repeat(self, count=None, name=None):
-        """The dataset `count` times (forever when None or -1)."""
+    def repeat(self, count=None, name=None) -> Dataset:
+        """The dataset `count` times (forever when None or -1).
+
+        >>> [int(x) for x in gt.data.Dataset.range(3).repeat(2)]
+        [0, 1, 2, 0, 1, 2]
+        >>> [int(x) for x in gt.data.Dataset.range(2).repeat().take(5)]
+        [0, 1, 0, 1, 0]
+        """
         count = -1 if count is None else _check_count(count, "count")
         return _Repeat(self, count)
 
-    def take(self, count, name=None):
+    def take(self, count, name=None) -> Dataset:
+        """The first `count` elements (all when -1).
+
+        >>> [int(x) for x in gt.data.Dataset.range(10).take(3)]
+        [0, 1, 2]
+        """
         return _Take(self, _check_count(count, "count"))
 
-    def skip(self, count, name=None):
+    def skip(self, count, name=None) -> Dataset:
+        """All but the first `count` elements (none when -1).
+
+        >>> [int(x) for x in gt.data.Dataset.range(5).skip(3)]
+        [3, 4]
+        """
         return _Skip(self, _check_count(count, "count"))
 
-    def prefetch(self, buffer_size, name=None):
-        """Accepted for TensorFlow's programs; elements are made when asked for."""
+    def prefetch(self, buffer_size, name=None) -> Dataset:
+        """Accepted for TensorFlow's programs; elements are made when asked for.
+
+        >>> [int(x) for x in gt.data.Dataset.range(3).prefetch(gt.data.AUTOTUNE)]
+        [0, 1, 2]
+        """
         return _Passthrough(self)
 
-    def cache(self, filename="", name=None):
+    def cache(self, filename="", name=None) -> Dataset:
         """Keeps the elements of the first complete iteration in memory and replays them
-        afterwards (`filename` is accepted; the cache is in memory only)."""
+        afterwards (`filename` is accepted; the cache is in memory only).
+
+        >>> calls = []
+        >>> ds = gt.data.Dataset.range(3).map(lambda x: calls.append(1) or x).cache()
+        >>> [int(x) for x in ds], [int(x) for x in ds], len(calls)  # mapped once
+        ([0, 1, 2], [0, 1, 2], 3)
+        """
         return _Cache(self)
 
-    def enumerate(self, start=0, name=None):
-        """(index, element) pairs, the index an int64 scalar counting from `start`."""
+    def enumerate(self, start=0, name=None) -> Dataset:
+        """(index, element) pairs, the index an int64 scalar counting from `start`.
+
+        >>> [(int(i), int(x)) for i, x in gt.data.Dataset.range(10, 13).enumerate(start=1)]
+        [(1, 10), (2, 11), (3, 12)]
+        """
         return _Enumerate(self, _check_count(start, "start"))
 
-    def shard(self, num_shards, index, name=None):
-        """Every `num_shards`-th element, starting at `index`."""
+    def shard(self, num_shards, index, name=None) -> Dataset:
+        """Every `num_shards`-th element, starting at `index`.
+
+        >>> [int(x) for x in gt.data.Dataset.range(10).shard(num_shards=3, index=1)]
+        [1, 4, 7]
+        """
         n, i = _check_count(num_shards, "num_shards"), _check_count(index, "index")
         if n <= 0:
             raise _core.InvalidArgumentError("num_shards must be greater than zero.")
@@ -378,7 +521,14 @@ def _flatten_up_to(structure, values):
 
 
 class Iterator:
-    """An iterator over a Dataset (what iter(dataset) returns)."""
+    """An iterator over a Dataset (what iter(dataset) returns).
+
+    >>> it = iter(gt.data.Dataset.range(3))
+    >>> it.get_next()
+    <gt.Tensor: shape=(), dtype=int64, numpy=0>
+    >>> [int(x) for x in it]
+    [1, 2]
+    """
 
     def __init__(self, dataset):
         self._dataset = dataset
@@ -391,10 +541,21 @@ class Iterator:
         return next(self._gen)
 
     def get_next(self):
+        """The next element (StopIteration at the end).
+
+        >>> it = iter(gt.data.Dataset.from_tensor_slices([5.0, 6.0]))
+        >>> float(it.get_next()), float(it.get_next())
+        (5.0, 6.0)
+        """
         return next(self._gen)
 
     @property
     def element_spec(self):
+        """The dataset's element_spec.
+
+        >>> iter(gt.data.Dataset.range(3)).element_spec
+        TensorSpec(shape=(), dtype=gt.int64, name=None)
+        """
         return self._dataset.element_spec
 
 
@@ -510,7 +671,19 @@ class _GeneratorSource(Dataset):
 
 class TextLineDataset(Dataset):
     """The lines of local text files, each as bytes without its line ending ("\\n" or
-    "\\r\\n"); the files are read one after another."""
+    "\\r\\n"); the files are read one after another.
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = os.path.join(d, "lines.txt")
+    ...     with open(path, "w") as f:
+    ...         _ = f.write("first line\\nsecond line\\r\\n")
+    ...     lines = list(gt.data.TextLineDataset(path).as_numpy_iterator())
+    >>> lines
+    [b'first line', b'second line']
+    >>> gt.data.TextLineDataset([]).element_spec
+    TensorSpec(shape=(), dtype=gt.string, name=None)
+    """
 
     def __init__(self, filenames, compression_type=None, buffer_size=None, num_parallel_reads=None,
                  name=None):

@@ -10,7 +10,19 @@ _A = _core._OptimAlgorithm
 
 class SGD(Optimizer):
     """Gradient descent with optional momentum: m = momentum * m - lr * g; p += m (nesterov:
-    p += momentum * m - lr * g); without momentum p -= lr * g."""
+    p += momentum * m - lr * g); without momentum p -= lr * g.
+
+    >>> v = gt.Variable([1.0, -2.0])
+    >>> opt = gt.optimizers.SGD(learning_rate=0.1, momentum=0.9)
+    >>> for _ in range(3):  # three steps on sum(v ** 2)
+    ...     with gt.GradientTape() as tape:
+    ...         loss = gt.reduce_sum(v * v)
+    ...     _ = opt.apply_gradients([(tape.gradient(loss, v), v)])
+    >>> print(np.round(v.numpy(), 3))
+    [ 0.062 -0.124]
+    >>> opt.get_slot_names()
+    ['momentum']
+    """
     _algorithm = _A.SGD
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None, clipnorm=None,
@@ -50,7 +62,19 @@ def _base_kwargs(locals_):
 
 class Adam(Optimizer):
     """Adam (Kingma and Ba), Keras's form: alpha = lr * sqrt(1 - beta_2^t) / (1 - beta_1^t),
-    p -= alpha * m / (sqrt(v) + epsilon); amsgrad uses the running maximum of v."""
+    p -= alpha * m / (sqrt(v) + epsilon); amsgrad uses the running maximum of v.
+
+    >>> v = gt.Variable([1.0, -2.0])
+    >>> opt = gt.optimizers.Adam(learning_rate=0.1)
+    >>> for _ in range(3):  # three steps on sum(v ** 2)
+    ...     with gt.GradientTape() as tape:
+    ...         loss = gt.reduce_sum(v * v)
+    ...     _ = opt.apply_gradients([(tape.gradient(loss, v), v)])
+    >>> print(np.round(v.numpy(), 3))
+    [ 0.702 -1.701]
+    >>> opt.get_slot_names()
+    ['momentum', 'velocity']
+    """
     _algorithm = _A.Adam
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, amsgrad=False, weight_decay=None,
@@ -73,7 +97,19 @@ class Adam(Optimizer):
 
 
 class AdamW(Adam):
-    """Adam with decoupled weight decay (p -= p * weight_decay * lr before the Adam step)."""
+    """Adam with decoupled weight decay (p -= p * weight_decay * lr before the Adam step).
+
+    >>> v = gt.Variable([1.0, -2.0])
+    >>> opt = gt.optimizers.AdamW(learning_rate=0.1, weight_decay=0.5)
+    >>> for _ in range(3):  # three steps on sum(v ** 2)
+    ...     with gt.GradientTape() as tape:
+    ...         loss = gt.reduce_sum(v * v)
+    ...     _ = opt.apply_gradients([(tape.gradient(loss, v), v)])
+    >>> print(np.round(v.numpy(), 3))
+    [ 0.575 -1.431]
+    >>> opt.get_slot_names()
+    ['momentum', 'velocity']
+    """
 
     def __init__(self, learning_rate=0.001, weight_decay=0.004, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, clipnorm=None, clipvalue=None, global_clipnorm=None, use_ema=False,
@@ -87,7 +123,19 @@ class AdamW(Adam):
 
 class RMSprop(Optimizer):
     """v = rho v + (1 - rho) g^2; p -= lr g / sqrt(v + eps) (centered: v - mean(g)^2 + eps),
-    through a momentum accumulator when momentum > 0."""
+    through a momentum accumulator when momentum > 0.
+
+    >>> v = gt.Variable([1.0, -2.0])
+    >>> opt = gt.optimizers.RMSprop(learning_rate=0.1)
+    >>> for _ in range(3):  # three steps on sum(v ** 2)
+    ...     with gt.GradientTape() as tape:
+    ...         loss = gt.reduce_sum(v * v)
+    ...     _ = opt.apply_gradients([(tape.gradient(loss, v), v)])
+    >>> print(np.round(v.numpy(), 3))
+    [ 0.369 -1.309]
+    >>> opt.get_slot_names()
+    ['velocity']
+    """
     _algorithm = _A.RMSprop
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False, weight_decay=None,
@@ -115,7 +163,19 @@ class RMSprop(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """acc += g^2; p -= lr g / sqrt(acc + eps), acc starting at initial_accumulator_value."""
+    """acc += g^2; p -= lr g / sqrt(acc + eps), acc starting at initial_accumulator_value.
+
+    >>> v = gt.Variable([1.0, -2.0])
+    >>> opt = gt.optimizers.Adagrad(learning_rate=0.1)
+    >>> for _ in range(3):  # three steps on sum(v ** 2)
+    ...     with gt.GradientTape() as tape:
+    ...         loss = gt.reduce_sum(v * v)
+    ...     _ = opt.apply_gradients([(tape.gradient(loss, v), v)])
+    >>> print(np.round(v.numpy(), 3))
+    [ 0.782 -1.776]
+    >>> opt.get_slot_names()
+    ['accumulator']
+    """
     _algorithm = _A.Adagrad
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7, weight_decay=None,
@@ -138,7 +198,19 @@ class Adagrad(Optimizer):
 
 
 class Adadelta(Optimizer):
-    """Zeiler's Adadelta with Keras's learning rate factor: p += lr * delta."""
+    """Zeiler's Adadelta with Keras's learning rate factor: p += lr * delta.
+
+    >>> v = gt.Variable([1.0, -2.0])
+    >>> opt = gt.optimizers.Adadelta(learning_rate=1.0)
+    >>> for _ in range(3):  # three steps on sum(v ** 2)
+    ...     with gt.GradientTape() as tape:
+    ...         loss = gt.reduce_sum(v * v)
+    ...     _ = opt.apply_gradients([(tape.gradient(loss, v), v)])
+    >>> print(np.round(v.numpy(), 3))
+    [ 0.996 -1.996]
+    >>> opt.get_slot_names()
+    ['accumulated_grad', 'accumulated_delta_var']
+    """
     _algorithm = _A.Adadelta
 
     def __init__(self, learning_rate=0.001, rho=0.95, epsilon=1e-7, weight_decay=None, clipnorm=None, clipvalue=None,
@@ -160,7 +232,19 @@ class Adadelta(Optimizer):
 
 
 class Adamax(Optimizer):
-    """Adam with the infinity norm: u = max(beta_2 u, |g|); p -= lr m / ((1 - beta_1^t)(u + eps))."""
+    """Adam with the infinity norm: u = max(beta_2 u, |g|); p -= lr m / ((1 - beta_1^t)(u + eps)).
+
+    >>> v = gt.Variable([1.0, -2.0])
+    >>> opt = gt.optimizers.Adamax(learning_rate=0.1)
+    >>> for _ in range(3):  # three steps on sum(v ** 2)
+    ...     with gt.GradientTape() as tape:
+    ...         loss = gt.reduce_sum(v * v)
+    ...     _ = opt.apply_gradients([(tape.gradient(loss, v), v)])
+    >>> print(np.round(v.numpy(), 3))
+    [ 0.715 -1.708]
+    >>> opt.get_slot_names()
+    ['momentum', 'norm']
+    """
     _algorithm = _A.Adamax
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None, clipnorm=None,
@@ -184,7 +268,19 @@ class Adamax(Optimizer):
 
 class Nadam(Optimizer):
     """Adam with Nesterov momentum (Dozat), with Keras's momentum schedule
-    u_t = beta_1 (1 - 0.5 * 0.96^t) and its running product."""
+    u_t = beta_1 (1 - 0.5 * 0.96^t) and its running product.
+
+    >>> v = gt.Variable([1.0, -2.0])
+    >>> opt = gt.optimizers.Nadam(learning_rate=0.1)
+    >>> for _ in range(3):  # three steps on sum(v ** 2)
+    ...     with gt.GradientTape() as tape:
+    ...         loss = gt.reduce_sum(v * v)
+    ...     _ = opt.apply_gradients([(tape.gradient(loss, v), v)])
+    >>> print(np.round(v.numpy(), 3))
+    [ 0.755 -1.75 ]
+    >>> opt.get_slot_names()
+    ['momentum', 'velocity']
+    """
     _algorithm = _A.Nadam
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7, weight_decay=None, clipnorm=None,
@@ -225,7 +321,19 @@ class Nadam(Optimizer):
 
 
 class Lion(Optimizer):
-    """Lion (Chen et al.): p -= lr sign(beta_1 m + (1 - beta_1) g); m = beta_2 m + (1 - beta_2) g."""
+    """Lion (Chen et al.): p -= lr sign(beta_1 m + (1 - beta_1) g); m = beta_2 m + (1 - beta_2) g.
+
+    >>> v = gt.Variable([1.0, -2.0])
+    >>> opt = gt.optimizers.Lion(learning_rate=0.1)
+    >>> for _ in range(3):  # three steps on sum(v ** 2)
+    ...     with gt.GradientTape() as tape:
+    ...         loss = gt.reduce_sum(v * v)
+    ...     _ = opt.apply_gradients([(tape.gradient(loss, v), v)])
+    >>> print(np.round(v.numpy(), 3))
+    [ 0.7 -1.7]
+    >>> opt.get_slot_names()
+    ['momentum']
+    """
     _algorithm = _A.Lion
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.99, weight_decay=None, clipnorm=None,

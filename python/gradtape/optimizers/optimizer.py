@@ -10,8 +10,11 @@ A step (`apply_gradients` / `apply`), in Keras 3's order:
      pass per variable;
   6. iterations += 1.
 """
+from __future__ import annotations
+
 import re
 import warnings
+from typing import Any, Dict, List
 
 import numpy as np
 
@@ -48,6 +51,17 @@ class Optimizer:
 
     Subclasses set `_algorithm` (a `_core._OptimAlgorithm`), define `_slot_groups()` (the
     slot names Keras creates, group by group) and `_fill_hyper(h)`.
+
+    >>> issubclass(gt.optimizers.Adam, gt.optimizers.Optimizer)
+    True
+    >>> w = gt.Variable([[1.0, 2.0]])
+    >>> opt = gt.optimizers.SGD(learning_rate=0.5)
+    >>> with gt.GradientTape() as tape:
+    ...     loss = gt.reduce_sum(w * w)
+    >>> grads = tape.gradient(loss, [w])
+    >>> _ = opt.apply_gradients(zip(grads, [w]))
+    >>> w.numpy(), int(opt.iterations)
+    (array([[0., 0.]], dtype=float32), 1)
     """
 
     _algorithm = None
@@ -114,12 +128,23 @@ class Optimizer:
         return v
 
     def add_variable(self, shape, initializer="zeros", dtype=None, aggregation="none", layout=None, name=None):
-        """A new optimizer variable (tracked in `variables`); initializer "zeros", "ones" or a number."""
+        """A new optimizer variable (tracked in `variables`); initializer "zeros", "ones" or a number.
+
+        >>> opt = gt.optimizers.SGD()
+        >>> opt.add_variable([2], initializer="ones", name="extra").numpy()
+        array([1., 1.], dtype=float32)
+        """
         value = {"zeros": 0.0, "ones": 1.0}.get(initializer, initializer) if isinstance(initializer, str) else initializer
         return self._new_variable(value, _core.as_dtype(dtype or "float32"), name or "variable", shape=tuple(shape))
 
     def add_variable_from_reference(self, reference_variable, name=None, initializer="zeros"):
-        """A variable of the reference's shape and dtype, named `<reference>_<name>` as Keras names it."""
+        """A variable of the reference's shape and dtype, named `<reference>_<name>` as Keras names it.
+
+        >>> opt = gt.optimizers.SGD()
+        >>> s = opt.add_variable_from_reference(gt.Variable([1.0, 2.0], name="w"), "slot")
+        >>> s.name, s.numpy()
+        ('w_0_slot:0', array([0., 0.], dtype=float32))
+        """
         name = name or "var"
         path = getattr(reference_variable, "path", None)
         if isinstance(path, str):
@@ -134,8 +159,15 @@ class Optimizer:
         """[(names, initial value), ...]: each group is one Keras add_optimizer_variables call."""
         return []
 
-    def build(self, var_list):
-        """Creates the slot variables for var_list (once; later calls do nothing)."""
+    def build(self, var_list) -> None:
+        """Creates the slot variables for var_list (once; later calls do nothing).
+
+        >>> w = gt.Variable([1.0, 2.0])
+        >>> opt = gt.optimizers.Adam()
+        >>> opt.build([w])
+        >>> len(opt.variables)  # iterations, learning_rate, momentum and velocity of w
+        4
+        """
         if self.built:
             return
         var_list = list(var_list)
@@ -153,20 +185,45 @@ class Optimizer:
         self.built = True
 
     @property
-    def variables(self):
+    def variables(self) -> List[_core.Variable]:
         """iterations, the learning rate variable (for a float learning rate), then every slot
-        variable in creation order (Keras's order): what a checkpoint saves."""
+        variable in creation order (Keras's order): what a checkpoint saves.
+
+        >>> opt = gt.optimizers.SGD(learning_rate=0.1)
+        >>> [v.name for v in opt.variables]
+        ['iteration:0', 'learning_rate:0']
+        """
         return self._variables[:]
 
     @property
-    def iterations(self):
+    def iterations(self) -> _core.Variable:
+        """The number of steps taken: an int64 variable.
+
+        >>> w = gt.Variable(1.0)
+        >>> opt = gt.optimizers.SGD()
+        >>> _ = opt.apply_gradients([(gt.constant(1.0), w)])
+        >>> int(opt.iterations)
+        1
+        """
         return self._iterations
 
-    def get_slot_names(self):
+    def get_slot_names(self) -> List[str]:
+        """The names of the slot variables each trainable variable gets.
+
+        >>> gt.optimizers.Adam().get_slot_names()
+        ['momentum', 'velocity']
+        """
         return [n for names, _ in self._slot_groups() for n in names]
 
-    def get_slot(self, var, slot_name):
-        """The slot variable `slot_name` (e.g. "momentum") of the trainable variable var."""
+    def get_slot(self, var, slot_name) -> _core.Variable:
+        """The slot variable `slot_name` (e.g. "momentum") of the trainable variable var.
+
+        >>> w = gt.Variable([1.0, 2.0])
+        >>> opt = gt.optimizers.SGD(learning_rate=0.1, momentum=0.9)
+        >>> _ = opt.apply_gradients([(gt.constant([1.0, 1.0]), w)])
+        >>> opt.get_slot(w, "momentum").numpy()
+        array([-0.1, -0.1], dtype=float32)
+        """
         i = self._index.get(id(var))
         if i is None:
             raise ValueError("Unknown variable %r: the optimizer was not built with it" % (var,))
@@ -176,6 +233,15 @@ class Optimizer:
 
     @property
     def learning_rate(self):
+        """The current learning rate (a schedule's value at `iterations`); settable.
+
+        >>> opt = gt.optimizers.SGD(learning_rate=0.1)
+        >>> print(opt.learning_rate.numpy())
+        0.1
+        >>> opt.learning_rate = 0.5
+        >>> float(opt.learning_rate)
+        0.5
+        """
         return self._get_current_learning_rate()
 
     @learning_rate.setter
@@ -206,7 +272,15 @@ class Optimizer:
 
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Leaves these variables (or those whose name contains one of var_names) undecayed;
-        call before the optimizer is built."""
+        call before the optimizer is built.
+
+        >>> w, b = gt.Variable([1.0], name="w"), gt.Variable([1.0], name="bias")
+        >>> opt = gt.optimizers.AdamW(learning_rate=0.1, weight_decay=0.5)
+        >>> opt.exclude_from_weight_decay(var_names=["bias"])
+        >>> _ = opt.apply_gradients([(gt.constant([0.0]), w), (gt.constant([0.0]), b)])
+        >>> print(w.numpy(), b.numpy())  # a zero gradient: only the decay (w -= w * 0.5 * 0.1) moves w
+        [0.95] [1.]
+        """
         if self.built:
             raise ValueError("`exclude_from_weight_decay()` can only be configured before the optimizer is built.")
         self._exclude_ids = set(id(v) for v in (var_list or []))
@@ -221,8 +295,18 @@ class Optimizer:
 
     # ---- steps
 
-    def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False, **kwargs):
-        """Applies one step to each (gradient, variable) pair; returns `iterations`."""
+    def apply_gradients(self, grads_and_vars, name=None, skip_gradients_aggregation=False, **kwargs) -> _core.Variable:
+        """Applies one step to each (gradient, variable) pair; returns `iterations`.
+
+        >>> w = gt.Variable(3.0)
+        >>> opt = gt.optimizers.SGD(learning_rate=0.1)
+        >>> with gt.GradientTape() as tape:
+        ...     loss = w * w
+        >>> opt.apply_gradients([(tape.gradient(loss, w), w)])  # w -= 0.1 * 6
+        <gt.Variable 'iteration:0' shape=() dtype=int64, numpy=1>
+        >>> print(w.numpy())
+        2.4
+        """
         pairs = list(grads_and_vars)
         if not pairs:
             return self._iterations
@@ -230,7 +314,15 @@ class Optimizer:
         self.apply(list(grads), list(variables))
         return self._iterations
 
-    def apply(self, grads, trainable_variables=None):
+    def apply(self, grads, trainable_variables=None) -> None:
+        """Applies one step: `grads[i]` to `trainable_variables[i]` (the built variables when None).
+
+        >>> w = gt.Variable([1.0, 2.0])
+        >>> opt = gt.optimizers.SGD(learning_rate=0.5)
+        >>> opt.apply([gt.constant([1.0, 1.0])], [w])
+        >>> w.numpy()
+        array([0.5, 1.5], dtype=float32)
+        """
         grads = list(grads)
         if len(grads) == 0:
             return
@@ -328,10 +420,17 @@ class Optimizer:
             h.weight_decay = wd if (wd and self._use_weight_decay(v)) else 0.0
             _core._optim_apply(self._algorithm, v, g, self._slots[self._index[id(v)]], h)
 
-    def minimize(self, loss, var_list, tape=None):
+    def minimize(self, loss, var_list, tape=None) -> _core.Variable:
         """Computes the gradients of loss (a callable, or a tensor computed under `tape`) with
         respect to var_list (a list, or a callable returning one) and applies them. Gone from
-        Keras 3; kept for the TF 2 code that calls it. Returns `iterations`."""
+        Keras 3; kept for the TF 2 code that calls it. Returns `iterations`.
+
+        >>> w = gt.Variable(3.0)
+        >>> opt = gt.optimizers.SGD(learning_rate=0.1)
+        >>> _ = opt.minimize(lambda: w * w, [w])
+        >>> print(w.numpy())
+        2.4
+        """
         from ..tape import GradientTape
         if not callable(loss) and tape is None:
             raise ValueError("`tape` is required when a `Tensor` loss is passed. Received: loss=%s, tape=None."
@@ -354,7 +453,13 @@ class Optimizer:
 
     # ---- configuration and state
 
-    def get_config(self):
+    def get_config(self) -> Dict[str, Any]:
+        """The constructor arguments, as a dict (Keras's get_config).
+
+        >>> config = gt.optimizers.Adam(learning_rate=0.01).get_config()
+        >>> config["name"], round(config["learning_rate"], 6), config["beta_1"]
+        ('adam', 0.01, 0.9)
+        """
         lr = self._learning_rate
         if isinstance(lr, _schedules.LearningRateSchedule):
             lr = _schedules.serialize(lr)
@@ -368,15 +473,33 @@ class Optimizer:
 
     @classmethod
     def from_config(cls, config, custom_objects=None):
+        """An optimizer made from get_config's dict.
+
+        >>> opt = gt.optimizers.SGD.from_config(gt.optimizers.SGD(momentum=0.5).get_config())
+        >>> opt.momentum
+        0.5
+        """
         config = dict(config)
         if isinstance(config.get("learning_rate"), dict):
             config["learning_rate"] = _schedules.deserialize(config["learning_rate"], custom_objects)
         return cls(**config)
 
     def get_weights(self):
+        """The values of `variables`, as NumPy arrays.
+
+        >>> gt.optimizers.SGD(learning_rate=0.5).get_weights()
+        [array(0), array(0.5, dtype=float32)]
+        """
         return [v.numpy() for v in self._variables]
 
     def set_weights(self, weights):
+        """Assigns NumPy values to `variables`, in order.
+
+        >>> opt = gt.optimizers.SGD(learning_rate=0.5)
+        >>> opt.set_weights([np.int64(7), np.float32(0.25)])
+        >>> int(opt.iterations), float(opt.learning_rate)
+        (7, 0.25)
+        """
         if len(weights) != len(self._variables):
             raise ValueError("set_weights: expected %d arrays (one per optimizer variable), got %d"
                              % (len(self._variables), len(weights)))
@@ -384,7 +507,10 @@ class Optimizer:
             v.assign(_core.cast(_core.convert_to_tensor(w), v.dtype))
 
     def finalize_variable_values(self, var_list):
-        """Nothing to do (no EMA)."""
+        """Nothing to do (no EMA).
+
+        >>> gt.optimizers.SGD().finalize_variable_values([gt.Variable(1.0)])
+        """
 
     def __repr__(self):
         return "<gt.optimizers.%s name=%r>" % (type(self).__name__, self.name)

@@ -2,7 +2,10 @@
 (tf.keras.optimizers.schedules). An optimizer calls its schedule with its `iterations` before
 the step increments it. Values are computed in the initial learning rate's dtype (float32 for
 a Python float), rounding where Keras rounds."""
+from __future__ import annotations
+
 import math
+from typing import Any, Dict
 
 import numpy as np
 
@@ -34,24 +37,54 @@ def _out(x, dtype):
 
 class LearningRateSchedule:
     """The base class: a subclass defines __call__(step) returning the learning rate, and
-    get_config() for serialisation."""
+    get_config() for serialisation.
 
-    def __call__(self, step):
+    >>> class Halving(gt.optimizers.schedules.LearningRateSchedule):
+    ...     def __call__(self, step):
+    ...         return 1.0 / 2.0 ** (int(step) // 10)
+    ...     def get_config(self):
+    ...         return {}
+    >>> opt = gt.optimizers.SGD(learning_rate=Halving())
+    >>> opt.iterations.assign(25)
+    <gt.Variable 'iteration:0' shape=() dtype=int64, numpy=25>
+    >>> opt.learning_rate
+    0.25
+    """
+
+    def __call__(self, step) -> _core.Tensor:
         raise NotImplementedError("Learning rate schedule '%s' must override `__call__(self, step)`."
                                   % self.__class__.__name__)
 
     def get_config(self):
+        """The constructor arguments, as a dict (a subclass must define it to be serialised).
+
+        >>> gt.optimizers.schedules.InverseTimeDecay(1.0, 10, 0.5).get_config()["decay_rate"]
+        0.5
+        """
         raise NotImplementedError("Learning rate schedule '%s' must override `get_config()` in order to be "
                                   "serializable." % self.__class__.__name__)
 
     @classmethod
     def from_config(cls, config):
+        """A schedule made from get_config's dict.
+
+        >>> s = gt.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+        >>> gt.optimizers.schedules.ExponentialDecay.from_config(s.get_config()).decay_rate
+        0.5
+        """
         return cls(**config)
 
 
 class ExponentialDecay(LearningRateSchedule):
     """initial_learning_rate * decay_rate ** (step / decay_steps) (the exponent floored when
-    staircase)."""
+    staircase).
+
+    >>> s = gt.optimizers.schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)
+    >>> [round(float(s(step)), 6) for step in (0, 10, 20)]
+    [0.1, 0.05, 0.025]
+    >>> float(gt.optimizers.schedules.ExponentialDecay(1.0, 10, 0.5, staircase=True)(15))
+    0.5
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="ExponentialDecay"):
         super().__init__()
@@ -63,7 +96,7 @@ class ExponentialDecay(LearningRateSchedule):
         if self.decay_steps <= 0:
             raise ValueError("Argument `decay_steps` must be > 0. Received: decay_steps=%s" % self.decay_steps)
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
         lr = dt.type(self.initial_learning_rate)
         p = dt.type(_step(step)) / dt.type(self.decay_steps)
@@ -78,7 +111,12 @@ class ExponentialDecay(LearningRateSchedule):
 
 class PiecewiseConstantDecay(LearningRateSchedule):
     """values[0] while step <= boundaries[0], values[i] while boundaries[i-1] < step <=
-    boundaries[i], values[-1] after the last boundary."""
+    boundaries[i], values[-1] after the last boundary.
+
+    >>> s = gt.optimizers.schedules.PiecewiseConstantDecay(boundaries=[10, 20], values=[1.0, 0.5, 0.1])
+    >>> [round(float(s(step)), 6) for step in (5, 10, 15, 25)]
+    [1.0, 1.0, 0.5, 0.1]
+    """
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         super().__init__()
@@ -90,7 +128,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.values = values
         self.name = name
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         s = _step(step)
         dt = _dtype_of(self.values[0])
         i = 0
@@ -104,7 +142,12 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
 class PolynomialDecay(LearningRateSchedule):
     """(initial - end) * (1 - step / decay_steps) ** power + end, with step capped at decay_steps,
-    or (cycle) decay_steps stretched to the next multiple above step."""
+    or (cycle) decay_steps stretched to the next multiple above step.
+
+    >>> s = gt.optimizers.schedules.PolynomialDecay(1.0, decay_steps=10, end_learning_rate=0.0)
+    >>> [float(s(step)) for step in (0, 5, 10, 20)]
+    [1.0, 0.5, 0.0, 0.0]
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001, power=1.0, cycle=False,
                  name="PolynomialDecay"):
@@ -118,7 +161,7 @@ class PolynomialDecay(LearningRateSchedule):
         if self.decay_steps <= 0:
             raise ValueError("Argument `decay_steps` must be > 0. Received: decay_steps=%s" % self.decay_steps)
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
         T = dt.type
         lr, end, power = T(self.initial_learning_rate), T(self.end_learning_rate), T(self.power)
@@ -139,7 +182,12 @@ class PolynomialDecay(LearningRateSchedule):
 
 class InverseTimeDecay(LearningRateSchedule):
     """initial_learning_rate / (1 + decay_rate * step / decay_steps) (the ratio floored when
-    staircase)."""
+    staircase).
+
+    >>> s = gt.optimizers.schedules.InverseTimeDecay(1.0, decay_steps=10, decay_rate=1.0)
+    >>> [float(s(step)) for step in (0, 10, 30)]
+    [1.0, 0.5, 0.25]
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False, name="InverseTimeDecay"):
         super().__init__()
@@ -151,7 +199,7 @@ class InverseTimeDecay(LearningRateSchedule):
         if self.decay_steps <= 0:
             raise ValueError("Argument `decay_steps` must be > 0. Received: decay_steps=%s" % self.decay_steps)
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
         T = dt.type
         p = T(_step(step)) / T(self.decay_steps)
@@ -166,7 +214,15 @@ class InverseTimeDecay(LearningRateSchedule):
 
 class CosineDecay(LearningRateSchedule):
     """Cosine decay from the initial rate (or, after a linear warmup of warmup_steps to
-    warmup_target, from warmup_target) to alpha times it over decay_steps."""
+    warmup_target, from warmup_target) to alpha times it over decay_steps.
+
+    >>> s = gt.optimizers.schedules.CosineDecay(1.0, decay_steps=10)
+    >>> float(s(0)), float(s(10)), float(s(20))
+    (1.0, 0.0, 0.0)
+    >>> w = gt.optimizers.schedules.CosineDecay(0.0, 10, warmup_target=1.0, warmup_steps=4)
+    >>> float(w(2))  # halfway through the linear warmup
+    0.5
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay", warmup_target=None,
                  warmup_steps=0):
@@ -185,7 +241,7 @@ class CosineDecay(LearningRateSchedule):
         cosine = T(0.5) * (T(1.0) + np.cos(T(math.pi) * fraction))
         return start * ((T(1) - T(self.alpha)) * cosine + T(self.alpha))
 
-    def __call__(self, step):
+    def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
         T = dt.type
         lr = T(self.initial_learning_rate)
@@ -204,11 +260,23 @@ class CosineDecay(LearningRateSchedule):
                     name=self.name, warmup_target=self.warmup_target, warmup_steps=self.warmup_steps)
 
 
-def serialize(schedule):
+def serialize(schedule) -> Dict[str, Any]:
+    """The schedule as a dict: its class name and its config.
+
+    >>> gt.optimizers.schedules.serialize(gt.optimizers.schedules.InverseTimeDecay(1.0, 10, 0.5))["class_name"]
+    'InverseTimeDecay'
+    """
     return {"class_name": schedule.__class__.__name__, "config": schedule.get_config()}
 
 
-def deserialize(config, custom_objects=None):
+def deserialize(config, custom_objects=None) -> LearningRateSchedule:
+    """The schedule serialize made the dict of (custom_objects: more classes, by name).
+
+    >>> config = gt.optimizers.schedules.serialize(gt.optimizers.schedules.PolynomialDecay(1.0, 10))
+    >>> s = gt.optimizers.schedules.deserialize(config)
+    >>> type(s).__name__, s.decay_steps
+    ('PolynomialDecay', 10)
+    """
     classes = {c.__name__: c for c in (ExponentialDecay, PiecewiseConstantDecay, PolynomialDecay, InverseTimeDecay,
                                         CosineDecay)}
     classes.update(custom_objects or {})

@@ -43,12 +43,15 @@ checkpoint intact and named in the state file. Reading checks the whole file (in
 member's CRC, dtype and shape) before assigning any variable, so a truncated, corrupt or
 foreign file raises gt.errors.DataLossError and restores nothing.
 """
+from __future__ import annotations
+
 import io
 import json
 import os
 import tempfile
 import time
 import zipfile
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -343,14 +346,40 @@ def _restore_waiting(owner, entries):
             del entries[w.key]
 
 
-def restore_deferred(obj):
+def restore_deferred(obj) -> None:
     """Assigns to `obj`'s new variables the values a checkpoint restore left waiting for them
-    (call after an object that is not a gt.Module creates variables, e.g. optimizer slots)."""
+    (call after an object that is not a gt.Module creates variables, e.g. optimizer slots).
+
+    >>> import os, tempfile
+    >>> class Slots:  # not a gt.Module: it names its variables itself
+    ...     def __init__(self):
+    ...         self.table = {}
+    ...     def _checkpoint_dependencies(self):
+    ...         return self.table
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     saved = Slots()
+    ...     saved.table["m"] = gt.Variable(7.0)
+    ...     path = gt.train.Checkpoint(slots=saved).save(os.path.join(d, "ckpt"))
+    ...     fresh = Slots()
+    ...     status = gt.train.Checkpoint(slots=fresh).restore(path)  # "m" does not exist yet: it waits
+    ...     fresh.table["m"] = gt.Variable(0.0)
+    ...     gt.train.restore_deferred(fresh)
+    >>> float(fresh.table["m"])
+    7.0
+    """
     _restore.dependency_added(obj)
 
 
 class CheckpointLoadStatus:
-    """What `Checkpoint.restore` returns: assertions about how the checkpoint matched."""
+    """What `Checkpoint.restore` returns: assertions about how the checkpoint matched.
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     path = gt.train.Checkpoint(v=gt.Variable(1.0)).save(os.path.join(d, "ckpt"))
+    ...     status = gt.train.Checkpoint(v=gt.Variable(0.0)).restore(path)
+    ...     status.assert_consumed() is status
+    True
+    """
 
     def __init__(self, checkpoint, save_path):
         self._checkpoint = checkpoint
@@ -364,8 +393,19 @@ class CheckpointLoadStatus:
         variables, _, _ = _walk(self._checkpoint)
         return [p for p in variables if _resolve(p, self._paths, self._aliases) is None]
 
-    def assert_consumed(self):
-        """Every value in the checkpoint went to a variable, and every variable got one."""
+    def assert_consumed(self) -> CheckpointLoadStatus:
+        """Every value in the checkpoint went to a variable, and every variable got one.
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = gt.train.Checkpoint(a=gt.Variable(1.0), b=gt.Variable(2.0)).save(os.path.join(d, "ckpt"))
+        ...     status = gt.train.Checkpoint(a=gt.Variable(0.0)).restore(path)  # nothing takes "b"
+        ...     try:
+        ...         status.assert_consumed()
+        ...     except AssertionError:
+        ...         print("b was not used")
+        b was not used
+        """
         waiting = _restore.waiting_for(self)
         if waiting:
             raise AssertionError("Unresolved object in checkpoint %s: %s (no variable at these "
@@ -373,27 +413,62 @@ class CheckpointLoadStatus:
         self.assert_existing_objects_matched()
         return self
 
-    def assert_existing_objects_matched(self):
-        """Every variable reachable from the checkpoint's objects got a value."""
+    def assert_existing_objects_matched(self) -> CheckpointLoadStatus:
+        """Every variable reachable from the checkpoint's objects got a value.
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = gt.train.Checkpoint(a=gt.Variable(1.0), b=gt.Variable(2.0)).save(os.path.join(d, "ckpt"))
+        ...     status = gt.train.Checkpoint(a=gt.Variable(0.0)).restore(path)
+        ...     status.assert_existing_objects_matched() is status  # every live variable got a value
+        True
+        """
         missing = self._unmatched_live()
         if missing:
             raise AssertionError("Some objects had attributes which were not restored from %s: %s"
                                  % (self._save_path, missing))
         return self
 
-    def assert_nontrivial_match(self):
+    def assert_nontrivial_match(self) -> CheckpointLoadStatus:
+        """Something was restored, else AssertionError.
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = gt.train.Checkpoint(a=gt.Variable(1.0)).save(os.path.join(d, "ckpt"))
+        ...     status = gt.train.Checkpoint(a=gt.Variable(0.0)).restore(path)
+        ...     status.assert_nontrivial_match() is status
+        True
+        """
         if self._matched == 0:
             raise AssertionError("Nothing was restored from %s" % self._save_path)
         return self
 
-    def expect_partial(self):
-        """Accepts that some values may never be used (no warning is given either way)."""
+    def expect_partial(self) -> CheckpointLoadStatus:
+        """Accepts that some values may never be used (no warning is given either way).
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = gt.train.Checkpoint(a=gt.Variable(1.0), b=gt.Variable(2.0)).save(os.path.join(d, "ckpt"))
+        ...     status = gt.train.Checkpoint(a=gt.Variable(0.0)).restore(path).expect_partial()
+        >>> isinstance(status, gt.train.CheckpointLoadStatus)  # "b" unused, and that is expected
+        True
+        """
         return self
 
     def run_restore_ops(self, session=None):
+        """Does nothing: restoring is eager (TensorFlow 1's graph-mode call).
+
+        >>> gt.train.Checkpoint().restore(None).run_restore_ops() is None
+        True
+        """
         return None
 
     def initialize_or_restore(self, session=None):
+        """Does nothing: restoring is eager (TensorFlow 1's graph-mode call).
+
+        >>> gt.train.Checkpoint().restore(None).initialize_or_restore() is None
+        True
+        """
         return None
 
 
@@ -410,7 +485,22 @@ class _NothingRestored(CheckpointLoadStatus):
 # --- Checkpoint ----------------------------------------------------------------------------
 
 class Checkpoint:
-    """Groups trackable objects for saving and restoring: Checkpoint(model=m, optimizer=opt)."""
+    """Groups trackable objects for saving and restoring: Checkpoint(model=m, optimizer=opt).
+
+    >>> import os, tempfile
+    >>> class Model(gt.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.w = gt.Variable([1.0, 2.0])
+    >>> model = Model()
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     ckpt = gt.train.Checkpoint(model=model)
+    ...     path = ckpt.save(os.path.join(d, "ckpt"))
+    ...     _ = model.w.assign([0.0, 0.0])
+    ...     _ = ckpt.restore(path).assert_consumed()
+    >>> os.path.basename(path), model.w.numpy()
+    ('ckpt-1', array([1., 2.], dtype=float32))
+    """
 
     def __init__(self, root=None, **kwargs):
         object.__setattr__(self, "_deps", {})
@@ -449,8 +539,17 @@ class Checkpoint:
         return out
 
     @property
-    def save_counter(self):
-        """An int64 variable counting the saves (made on first use)."""
+    def save_counter(self) -> _core.Variable:
+        """An int64 variable counting the saves (made on first use).
+
+        >>> import os, tempfile
+        >>> ckpt = gt.train.Checkpoint(v=gt.Variable(1.0))
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     _ = ckpt.save(os.path.join(d, "ckpt"))
+        ...     _ = ckpt.save(os.path.join(d, "ckpt"))
+        >>> int(ckpt.save_counter)
+        2
+        """
         if self._save_counter is None:
             from ..module import name_scope
             with name_scope(""):
@@ -458,8 +557,15 @@ class Checkpoint:
                     np.int64(0), trainable=False, name="save_counter", dtype=_core.DType.int64))
         return self._save_counter
 
-    def write(self, file_prefix, options=None):
-        """Writes `file_prefix`.npz (no numbering, no state file); returns file_prefix."""
+    def write(self, file_prefix, options=None) -> str:
+        """Writes `file_prefix`.npz (no numbering, no state file); returns file_prefix.
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     prefix = gt.train.Checkpoint(v=gt.Variable(3.0)).write(os.path.join(d, "weights"))
+        ...     os.path.basename(prefix), sorted(os.listdir(d))  # no state file
+        ('weights', ['weights.npz'])
+        """
         prefix = os.fspath(file_prefix)
         if prefix.endswith(SUFFIX):
             prefix = prefix[:-len(SUFFIX)]
@@ -467,9 +573,17 @@ class Checkpoint:
         _write_checkpoint(prefix, self)
         return prefix
 
-    def save(self, file_prefix, options=None):
+    def save(self, file_prefix, options=None) -> str:
         """Writes `file_prefix-N` (N = save_counter after counting this save), records it as the
-        directory's latest checkpoint, and returns that path."""
+        directory's latest checkpoint, and returns that path.
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     ckpt = gt.train.Checkpoint(v=gt.Variable(3.0))
+        ...     first, second = ckpt.save(os.path.join(d, "ckpt")), ckpt.save(os.path.join(d, "ckpt"))
+        ...     [os.path.basename(p) for p in (first, second, gt.train.latest_checkpoint(d))]
+        ['ckpt-1', 'ckpt-2', 'ckpt-2']
+        """
         self.save_counter.assign_add(np.int64(1))
         path = "%s-%d" % (os.fspath(file_prefix), int(self.save_counter.numpy()))
         self.write(path)
@@ -477,10 +591,19 @@ class Checkpoint:
         _update_state(directory, path, [path])
         return path
 
-    def restore(self, save_path, options=None):
+    def restore(self, save_path, options=None) -> CheckpointLoadStatus:
         """Restores the variables of the checkpoint at `save_path` (a prefix as save/write
         return it); returns a CheckpointLoadStatus. Values for variables that do not exist yet
-        are assigned when they are made (see the module's docstring)."""
+        are assigned when they are made (see the module's docstring).
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     path = gt.train.Checkpoint(v=gt.Variable(3.0)).save(os.path.join(d, "ckpt"))
+        ...     v = gt.Variable(0.0)
+        ...     _ = gt.train.Checkpoint(v=v).restore(gt.train.latest_checkpoint(d))
+        >>> float(v)
+        3.0
+        """
         if save_path is None:
             return _NothingRestored(self, None)
         save_path = os.fspath(save_path)
@@ -493,8 +616,17 @@ class Checkpoint:
         _restore_into(self, save_path, status)
         return status
 
-    def read(self, save_path, options=None):
-        """Restores a checkpoint made by `write` (the same as restore)."""
+    def read(self, save_path, options=None) -> CheckpointLoadStatus:
+        """Restores a checkpoint made by `write` (the same as restore).
+
+        >>> import os, tempfile
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     prefix = gt.train.Checkpoint(v=gt.Variable(3.0)).write(os.path.join(d, "weights"))
+        ...     v = gt.Variable(0.0)
+        ...     _ = gt.train.Checkpoint(v=v).read(prefix)
+        >>> float(v)
+        3.0
+        """
         return self.restore(save_path, options)
 
 
@@ -504,9 +636,18 @@ def _state_path(directory, latest_filename=None):
     return os.path.join(os.fspath(directory), latest_filename or STATE_FILE)
 
 
-def get_checkpoint_state(checkpoint_dir, latest_filename=None):
+def get_checkpoint_state(checkpoint_dir, latest_filename=None) -> Optional[Dict[str, Any]]:
     """The directory's state as a dict (model_checkpoint_path, all_model_checkpoint_paths,
-    all_model_checkpoint_timestamps; paths joined to the directory), or None."""
+    all_model_checkpoint_timestamps; paths joined to the directory), or None.
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     none = gt.train.get_checkpoint_state(d)
+    ...     _ = gt.train.Checkpoint(v=gt.Variable(1.0)).save(os.path.join(d, "ckpt"))
+    ...     state = gt.train.get_checkpoint_state(d)
+    ...     os.path.basename(state["model_checkpoint_path"]), none
+    ('ckpt-1', None)
+    """
     path = _state_path(checkpoint_dir, latest_filename)
     try:
         with open(path, "r", encoding="utf-8") as f:
@@ -551,8 +692,17 @@ def _update_state(directory, latest, all_paths, timestamps=None):
     _atomic_write(_state_path(directory), lambda f: f.write(data))
 
 
-def latest_checkpoint(checkpoint_dir, latest_filename=None):
-    """The prefix of the directory's latest checkpoint, or None when there is none."""
+def latest_checkpoint(checkpoint_dir, latest_filename=None) -> Optional[str]:
+    """The prefix of the directory's latest checkpoint, or None when there is none.
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     print(gt.train.latest_checkpoint(d))
+    ...     path = gt.train.Checkpoint(v=gt.Variable(1.0)).save(os.path.join(d, "ckpt"))
+    ...     gt.train.latest_checkpoint(d) == path
+    None
+    True
+    """
     state = get_checkpoint_state(checkpoint_dir, latest_filename)
     if state is None:
         return None
@@ -570,15 +720,29 @@ def _checkpoint_for(ckpt_dir_or_file):
     return p
 
 
-def list_variables(ckpt_dir_or_file):
-    """[(key, shape)] of a checkpoint (or a directory's latest one), sorted by key."""
+def list_variables(ckpt_dir_or_file) -> List[Tuple[str, List[int]]]:
+    """[(key, shape)] of a checkpoint (or a directory's latest one), sorted by key.
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = gt.train.Checkpoint(w=gt.Variable([[1.0, 2.0]])).save(os.path.join(d, "ckpt"))
+    ...     gt.train.list_variables(d)
+    [('save_counter/.ATTRIBUTES/VARIABLE_VALUE', []), ('w/.ATTRIBUTES/VARIABLE_VALUE', [1, 2])]
+    """
     tensors, _ = _read_checkpoint(_checkpoint_for(ckpt_dir_or_file))
     return sorted((k, list(a.shape)) for k, a in tensors.items())
 
 
-def load_variable(ckpt_dir_or_file, name):
+def load_variable(ckpt_dir_or_file, name) -> np.ndarray:
     """The NumPy value saved under `name` (a key as list_variables gives; the path without
-    "/.ATTRIBUTES/VARIABLE_VALUE" is accepted too)."""
+    "/.ATTRIBUTES/VARIABLE_VALUE" is accepted too).
+
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     _ = gt.train.Checkpoint(w=gt.Variable([1.0, 2.0])).save(os.path.join(d, "ckpt"))
+    ...     gt.train.load_variable(d, "w")
+    array([1., 2.], dtype=float32)
+    """
     tensors, aliases = _read_checkpoint(_checkpoint_for(ckpt_dir_or_file))
     if name in tensors:
         return tensors[name]
