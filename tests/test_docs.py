@@ -19,10 +19,11 @@ MODULES = ["gradtape", "gradtape._core", "gradtape._manifest", "gradtape._stubge
            "gradtape.module", "gradtape.specs", "gradtape.control_flow", "gradtape.eager", "gradtape.random",
            "gradtape.debugging", "gradtape.data", "gradtape.data.dataset", "gradtape.data.experimental",
            "gradtape.optimizers", "gradtape.optimizers.optimizer", "gradtape.optimizers.algorithms",
-           "gradtape.optimizers.schedules", "gradtape.train", "gradtape.train.checkpoint", "gradtape.train.manager"]
+           "gradtape.optimizers.schedules", "gradtape.train", "gradtape.train.checkpoint", "gradtape.train.manager",
+           "gradtape._composite", "gradtape.linalg"]
 # The namespaces a user reaches, and the public names in each.
 PUBLIC_MODULES = [gt, gt.math, gt.nn, gt.config, gt.nest, gt.test, gt.errors, gt.random, gt.debugging, gt.data,
-                  gt.data.experimental, gt.optimizers, gt.optimizers.schedules, gt.train]
+                  gt.data.experimental, gt.optimizers, gt.optimizers.schedules, gt.train, gt.linalg]
 
 
 @pytest.mark.parametrize("name", MODULES)

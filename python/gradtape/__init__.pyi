@@ -11,6 +11,7 @@ from . import config as config
 from . import data as data
 from . import debugging as debugging
 from . import errors as errors
+from . import linalg as linalg
 from . import math as math
 from . import nest as nest
 from . import nn as nn
@@ -46,6 +47,10 @@ from .eager import executing_eagerly as executing_eagerly
 from .eager import get_static_value as get_static_value
 from .eager import init_scope as init_scope
 from .eager import print as print
+from ._composite import argmax as argmax
+from ._composite import argmin as argmin
+from ._composite import linspace as linspace
+from ._composite import norm as norm
 
 from ._core import negative as negative
 from ._core import abs as abs

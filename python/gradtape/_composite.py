@@ -27,7 +27,11 @@ def linspace(start, stop, num, name=None, axis=0):
     """`num` evenly spaced values from `start` to `stop` inclusive, as tf.linspace
     (math_ops.linspace_nd): start + delta * [1 .. num-2] between the exact end points, with
     delta = (stop - start) / (num - 1). Integer ends give float64 (TensorFlow's truediv), N-d
-    ends broadcast and the values run along `axis`. Differentiable in start and stop."""
+    ends broadcast and the values run along `axis`. Differentiable in start and stop.
+
+    >>> gt.linspace(0.0, 1.0, 5).numpy()
+    array([0.  , 0.25, 0.5 , 0.75, 1.  ], dtype=float32)
+    """
     start = _tensor(start)
     stop = _tensor(stop, dtype=start.dtype)
     if isinstance(num, _core.Tensor):
@@ -62,7 +66,11 @@ def linspace(start, stop, num, name=None, axis=0):
 
 
 def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
-    """The mean squared deviation from the mean, as tf.math.reduce_variance (float only)."""
+    """The mean squared deviation from the mean, as tf.math.reduce_variance (float only).
+
+    >>> float(gt.math.reduce_variance(gt.constant([1.0, 2.0, 3.0, 4.0])))
+    1.25
+    """
     x = _tensor(input_tensor)
     means = _core.reduce_mean(x, axis=axis, keepdims=True)
     if not _is_float(means):
@@ -71,7 +79,11 @@ def reduce_variance(input_tensor, axis=None, keepdims=False, name=None):
 
 
 def reduce_std(input_tensor, axis=None, keepdims=False, name=None):
-    """sqrt(reduce_variance), as tf.math.reduce_std."""
+    """sqrt(reduce_variance), as tf.math.reduce_std.
+
+    >>> float(gt.math.reduce_std(gt.constant([1.0, 3.0])))
+    1.0
+    """
     return _core.sqrt(reduce_variance(input_tensor, axis=axis, keepdims=keepdims))
 
 
@@ -94,12 +106,20 @@ def _arg_reduce(fn, what, input, axis, output_type):
 
 def argmax(input, axis=None, output_type="int64", name=None):
     """The index of the largest value along `axis` (default 0), the first on ties, as
-    tf.math.argmax. Not differentiable (an integer result)."""
+    tf.math.argmax. Not differentiable (an integer result).
+
+    >>> gt.argmax(gt.constant([[1.0, 5.0], [7.0, 2.0]]), axis=1).numpy()
+    array([1, 0])
+    """
     return _arg_reduce(np.argmax, "argmax", input, axis, output_type)
 
 
 def argmin(input, axis=None, output_type="int64", name=None):
-    """The index of the smallest value along `axis` (default 0), the first on ties."""
+    """The index of the smallest value along `axis` (default 0), the first on ties.
+
+    >>> int(gt.argmin(gt.constant([3, 1, 2])))
+    1
+    """
     return _arg_reduce(np.argmin, "argmin", input, axis, output_type)
 
 
@@ -111,7 +131,11 @@ def _float_predicate(fn, what):
                             "kernel for that dtype)" % (what, t.dtype.name))
         return _core.constant(fn(t.numpy()))
     predicate.__name__ = what
-    predicate.__doc__ = "Elementwise %s of a float tensor, a bool tensor, as tf.math.%s." % (what, what)
+    predicate.__doc__ = ("Elementwise %s of a float tensor, a bool tensor, as tf.math.%s.\n\n"
+                         "    >>> gt.math.%s(gt.constant([1.0, np.nan, np.inf])).numpy()\n"
+                         "    array(%s)\n" % (what, what, what, {"is_nan": "[False,  True, False]",
+                                                                  "is_inf": "[False, False,  True]",
+                                                                  "is_finite": "[ True, False, False]"}[what]))
     return predicate
 
 
@@ -123,7 +147,12 @@ is_finite = _float_predicate(np.isfinite, "is_finite")
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
     """max(x, 0) - x z + log1p(exp(-|x|)) for logits x and labels z, as
     tf.nn.sigmoid_cross_entropy_with_logits (the same where-based max and abs, so the gradient
-    at 0 is TensorFlow's)."""
+    at 0 is TensorFlow's).
+
+    >>> loss = gt.nn.sigmoid_cross_entropy_with_logits(labels=gt.constant([1.0, 0.0]), logits=gt.constant([0.0, 0.0]))
+    >>> np.round(loss.numpy(), 4)
+    array([0.6931, 0.6931], dtype=float32)
+    """
     if labels is None or logits is None:
         raise ValueError("Both `labels` and `logits` must be provided for "
                          "sigmoid_cross_entropy_with_logits. Received: labels=%r and logits=%r" % (labels, logits))
@@ -140,7 +169,11 @@ def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):
 
 
 def elu(features, name=None):
-    """x for x > 0, exp(x) - 1 otherwise, as tf.nn.elu (the gradient below 0 is exp(x))."""
+    """x for x > 0, exp(x) - 1 otherwise, as tf.nn.elu (the gradient below 0 is exp(x)).
+
+    >>> np.round(gt.nn.elu(gt.constant([-1.0, 0.0, 2.0])).numpy(), 4)
+    array([-0.6321,  0.    ,  2.    ], dtype=float32)
+    """
     x = _tensor(features)
     # expm1 of min(x, 0): exp never overflows where the branch is not taken, so the unused
     # branch's gradient is 0, not 0 * inf
@@ -150,7 +183,11 @@ def elu(features, name=None):
 def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
     """Vector and matrix norms, as tf.norm: 'euclidean'/'fro'/2 (the square root of the sum of
     squares), 1, inf, and any p > 0 for vectors; 1, inf and 'fro' for matrices (axis a pair).
-    The matrix 2-norm needs an SVD, which gradtape does not have: NotImplementedError."""
+    The matrix 2-norm needs an SVD, which gradtape does not have: NotImplementedError.
+
+    >>> float(gt.norm(gt.constant([3.0, 4.0])))
+    5.0
+    """
     keepdims = bool(keepdims)
     is_matrix_norm = isinstance(axis, (tuple, list)) and len(axis) == 2
     if is_matrix_norm:
@@ -193,7 +230,11 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=None, name=None):
 
 def matvec(a, b, transpose_a=False, adjoint_a=False, a_is_sparse=False, b_is_sparse=False, name=None):
     """a @ b for a matrix (or batch of matrices) a and a vector (or batch) b, as
-    tf.linalg.matvec: matmul with b as a column, then the column squeezed away."""
+    tf.linalg.matvec: matmul with b as a column, then the column squeezed away.
+
+    >>> gt.linalg.matvec(gt.constant([[1.0, 2.0], [3.0, 4.0]]), gt.constant([1.0, 1.0])).numpy()
+    array([3., 7.], dtype=float32)
+    """
     b = _tensor(b)
     out = _core.matmul(a, _core.expand_dims(b, -1), transpose_a=transpose_a, adjoint_a=adjoint_a)
     return _core.squeeze(out, -1)

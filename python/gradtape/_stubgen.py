@@ -243,7 +243,7 @@ def package_imports() -> Tuple[List[str], List[Tuple[str, str, str]]]:
                 continue
             if node.module is None:
                 submodules.append(exported)
-            elif not node.module.startswith("_") and exported not in written:
+            elif node.module not in ("_core", "_manifest") and exported not in written:
                 names.append((node.module, alias.name, exported))
     return sorted(submodules), names
 
@@ -344,7 +344,12 @@ def _package_dir() -> str:
 
 
 def _repo_root() -> str:
-    return os.path.dirname(os.path.dirname(_package_dir()))
+    # The source tree the package was installed from in editable mode; for an ordinary install
+    # (site-packages/gradtape), the current directory, which must be the repository's root.
+    root = os.path.dirname(os.path.dirname(_package_dir()))
+    if os.path.isdir(os.path.join(root, "python", "gradtape")):
+        return root
+    return os.getcwd()
 
 
 def generated_files() -> Dict[str, str]:

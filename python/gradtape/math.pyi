@@ -66,3 +66,10 @@ from ._core import fill as fill
 from ._core import range as range
 from ._core import softmax as softmax
 from ._core import log_softmax as log_softmax
+from ._composite import argmax as argmax
+from ._composite import argmin as argmin
+from ._composite import is_finite as is_finite
+from ._composite import is_inf as is_inf
+from ._composite import is_nan as is_nan
+from ._composite import reduce_std as reduce_std
+from ._composite import reduce_variance as reduce_variance

@@ -10,3 +10,5 @@ from ._core import log_softmax as log_softmax
 from ._core import softmax_cross_entropy_with_logits as softmax_cross_entropy_with_logits
 from ._core import sparse_softmax_cross_entropy_with_logits as sparse_softmax_cross_entropy_with_logits
 from ._dropout import dropout as dropout
+from ._composite import elu as elu
+from ._composite import sigmoid_cross_entropy_with_logits as sigmoid_cross_entropy_with_logits
