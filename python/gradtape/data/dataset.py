@@ -918,9 +918,18 @@ class _Shuffle(_Unary):
     def __init__(self, inp, buffer_size, seed, reshuffle):
         super().__init__(inp)
         self._buffer = buffer_size
-        # An unseeded shuffle draws its base seed once, so that reshuffle_each_iteration=False
-        # repeats one order; each iteration then derives its own generator from (seed, epoch).
-        self._seed = int(seed) if seed is not None else int(np.random.SeedSequence().entropy % (2 ** 63))
+        # The seed follows gt.random's rules (as tf.data's does tf.random's): an op seed, or the
+        # global seed (gt.random.set_seed) with the next op seed, makes the orders repeat run to
+        # run; neither, fresh entropy. The base seed is drawn once, so that
+        # reshuffle_each_iteration=False repeats one order; each iteration then derives its own
+        # generator from (seed, epoch).
+        from .. import random as _random
+        global_seed, op_seed = _random.get_seed(seed)
+        if global_seed is None:
+            self._seed = int(np.random.SeedSequence().entropy % (2 ** 63))
+        else:
+            self._seed = int(np.random.SeedSequence([global_seed & (2 ** 63 - 1), op_seed & (2 ** 63 - 1)])
+                             .generate_state(2, np.uint64)[0] % (2 ** 63))
         self._reshuffle = reshuffle
         self._epoch = 0
         self._pending = None
