@@ -3,6 +3,8 @@ given as the target is 1 even when the tape never watched it, and relu's second 
 zeros, not unconnected (values from TensorFlow 2.21)."""
 import warnings
 
+import pytest
+
 import gradtape as gt
 
 
@@ -67,3 +69,59 @@ def test_relu_second_derivative_is_zeros_not_unconnected():
         pen = gt.reduce_sum(gt.square(t1.gradient(out, inp)))
     gw, gb = t2.gradient(pen, [w, b])
     assert gb.numpy().tolist() == [0.0, 0.0] and gw is not None
+
+
+# ---- the tape's misuse rules, with TensorFlow 2.21's exception types and messages ----
+
+def test_a_non_persistent_tape_records_afresh_when_entered_again():
+    x = gt.constant([1.0, 2.0])
+    tape = gt.GradientTape()
+    grads = []
+    for i in range(3):
+        with tape:
+            tape.watch(x)
+            y = x * x * float(i + 1)
+        grads.append(tape.gradient(y, x).numpy().tolist())
+    assert grads == [[2.0, 4.0], [4.0, 8.0], [6.0, 12.0]]  # TensorFlow's values
+    with pytest.raises(RuntimeError, match=r"^A non-persistent GradientTape can only be used to compute one set"):
+        tape.gradient(y, x)
+
+
+def test_stop_recording_on_a_tape_that_is_not_recording_is_a_runtime_error():
+    with pytest.raises(RuntimeError, match="Trying to stop recording a tape which is not recording."):
+        with gt.GradientTape().stop_recording():
+            pass
+    x = gt.constant(1.0)
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        y = x * x
+    tape.gradient(y, x)
+    with pytest.raises(RuntimeError, match="not recording"):
+        with tape.stop_recording():
+            pass
+
+
+def test_reentering_an_active_tape_is_a_plain_value_error():
+    tape = gt.GradientTape()
+    with tape:
+        with pytest.raises(ValueError) as info:
+            tape.__enter__()
+    assert type(info.value) is ValueError and "re-enter an already-active tape" in str(info.value)
+
+
+def test_batch_jacobian_needs_rank_two():
+    x = gt.constant([1.0, 2.0])
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        y = x * x
+    with pytest.raises(ValueError, match=r"Shape \(2,\) must have rank at least 2"):
+        tape.batch_jacobian(y, x)
+
+
+def test_jacobian_of_an_empty_target_is_zeros_of_the_full_shape():
+    x = gt.constant([1.0, 2.0])
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        y = gt.zeros([0, 3]) * gt.reduce_sum(x)
+    j = tape.jacobian(y, x)
+    assert j.shape == (0, 3, 2) and j.dtype == gt.float32

@@ -466,6 +466,10 @@ Tape::~Tape() {
   }
 }
 
+namespace {
+void forget_recording(TapeState& s);  // (below, beside reset())
+}  // namespace
+
 void Tape::push() {
   TapeState& s = *state_;
   if (s.entered.load() && s.holder.load() == this_thread_number())
@@ -476,6 +480,12 @@ void Tape::push() {
     s.unhold();
     throw TapeError("GradientTape.__enter__ was called while the tape is computing a gradient "
                     "(from a custom gradient function)");
+  }
+  if (s.used && !s.persistent) {
+    // A non-persistent tape entered again after its gradient starts a new recording (as in
+    // TensorFlow: `with tape: ...; tape.gradient(...)` in a loop).
+    forget_recording(s);
+    s.start_seq = 0;
   }
   s.entered.store(true, std::memory_order_relaxed);
   s.abandoned.store(false, std::memory_order_relaxed);
@@ -550,12 +560,10 @@ std::vector<std::shared_ptr<Variable>> Tape::watched_variables() const {
   return state_->watched_vars;
 }
 
-void Tape::reset() {
-  TapeState& s = *state_;
-  TapeState::Hold hold(s, "reset");
-  if (s.sweeping)
-    throw TapeError("GradientTape.reset() cannot be called while the tape is computing a gradient "
-                    "(from a custom gradient function); reset it after gradient() returns");
+namespace {
+// Forgets every record, watch and slot: the tape records afresh (reset(), and entering a
+// non-persistent tape again after its gradient, as TensorFlow does).
+void forget_recording(TapeState& s) {
   s.clear();
   s.var_slots.clear();
   s.watched_vars.clear();
@@ -564,11 +572,21 @@ void Tape::reset() {
   unregister_serial(s.serial);
   s.serial = register_serial();  // every old link now points nowhere
 }
+}  // namespace
+
+void Tape::reset() {
+  TapeState& s = *state_;
+  TapeState::Hold hold(s, "reset");
+  if (s.sweeping)
+    throw TapeError("GradientTape.reset() cannot be called while the tape is computing a gradient "
+                    "(from a custom gradient function); reset it after gradient() returns");
+  forget_recording(s);
+}
 
 namespace {
 void start_backward(TapeState& s, const char* what) {
   if (s.used && !s.persistent)
-    throw TapeError(std::string("GradientTape.") + what + " can only be called once on non-persistent tapes.");
+    throw TapeError("A non-persistent GradientTape can only be used to compute one set of gradients (or jacobians)");
   if (!s.persistent) {
     s.used = true;
     if (s.recording.load(std::memory_order_relaxed) && s.entered.load(std::memory_order_relaxed)) {

@@ -238,7 +238,11 @@ void bind_tape(py::module_& m) {
            }),
            py::arg("persistent") = false, py::arg("watch_accessed_variables") = true)
       .def("__enter__", [](py::object self) {
-        self.cast<Tape&>().push();
+        try {
+          self.cast<Tape&>().push();
+        } catch (const InvalidArgument& e) {  // re-entering an active tape: TensorFlow's plain ValueError
+          throw py::value_error(e.what());
+        }
         active_python_tapes().append(self);
         return self;
       })

@@ -182,6 +182,9 @@ class GradientTape(_core._Tape):
             jac = self._jacobian(target, flat_sources, mode)
         finally:
             self._release_if_consumed()
+        if isinstance(target, (Tensor, Variable)) and 0 in tuple(target.shape):
+            # an empty target has an empty Jacobian, not an unconnected one (as TensorFlow)
+            jac = [_core.zeros(list(target.shape) + list(s.shape), dtype=s.dtype) for s in flat_sources]
         return jac[0] if single else nest.pack_sequence_as(sources, jac)
 
     def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
@@ -197,6 +200,9 @@ class GradientTape(_core._Tape):
         """
         mode = _mode(unconnected_gradients)
         _check_sources([source])
+        for t in (target, source):
+            if isinstance(t, (Tensor, Variable)) and len(t.shape) < 2:
+                raise ValueError("Shape %s must have rank at least 2" % (tuple(t.shape),))
         try:
             return self._batch_jacobian(target, source, mode)
         finally:
@@ -213,9 +219,8 @@ class _StopRecording:
         self._tape = tape
 
     def __enter__(self):
-        if not self._tape.active:
-            raise ValueError("Tape must be recording when stop_recording is called "
-                             "(use it inside the tape's `with` block).")
+        if not (self._tape.active and self._tape.recording):
+            raise RuntimeError("Trying to stop recording a tape which is not recording.")
         self._was = self._tape.recording
         self._tape.recording = False
 
