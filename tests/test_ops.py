@@ -260,7 +260,7 @@ def test_sign_gradient_is_zero_as_tensorflow():
 # ------------------------------------------------------------------ meta-tests
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-API_CANDIDATES = [ROOT.parent / "shared" / "API.md", ROOT / "docs" / "api-ops.md"]
+API_CANDIDATES = [ROOT / "docs" / "api-ops.md"]  # the API reference, generated from the manifest
 
 
 def api_op_names():
@@ -276,7 +276,7 @@ def api_op_names():
 
 def test_every_api_op_is_in_the_table():
     top, nn = api_op_names()
-    assert len(top) > 50 and len(nn) == 8
+    assert len(top) > 50 and len(nn) >= 8
     missing = [n for n in top + nn if n not in table_names()]
     assert not missing, "ops in API.md with no row in tests/op_table.py: %s" % missing
 

@@ -1,4 +1,4 @@
-"""The acceptance notebook (/work/shared/seed-notebook.txt), cell by cell, with
+"""The acceptance notebook (the project's seed notebook), cell by cell, with
 `import gradtape as tf` in place of `import tensorflow as tf`.
 
 Each test re-creates the state the notebook has at that point (the helpers below), so the

@@ -1,4 +1,4 @@
-"""GradientTape semantics, as TensorFlow 2's eager tape (see /work/shared/API.md)."""
+"""GradientTape semantics, as TensorFlow 2's eager tape (the API contract: docs/)."""
 import gc
 import subprocess
 import sys
