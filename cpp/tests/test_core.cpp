@@ -169,6 +169,33 @@ TEST(variable_copy_on_write) {
   CHECK_THROWS(v->assign(vec({1, 2, 3})), InvalidArgument);
 }
 
+TEST(tape_scope) {
+  Tensor x = scalar(3, DType::Float64);
+  Tape t(true);
+  Tensor y;
+  {
+    TapeScope scope(t);
+    CHECK(t.active());
+    t.watch(x);
+    y = x * x;
+  }
+  CHECK(!t.active());
+  CHECK_NEAR(t.gradient({y}, {x})[0].item(), 6, 0);
+  {
+    TapeScope scope(t);
+    scope.exit();  // popped early; the destructor does nothing
+    CHECK(!t.active());
+    CHECK(!scope.active());
+  }
+  CHECK(!t.active());
+  try {
+    TapeScope scope(t);
+    throw InvalidArgument("unwinding");
+  } catch (const InvalidArgument&) {
+  }
+  CHECK(!t.active());  // popped during unwinding
+}
+
 TEST(snapshot_semantics) {
   auto v = std::make_shared<Variable>(scalar(3, DType::Float64));
   Tape t;

@@ -89,6 +89,31 @@ class Tape {
   std::shared_ptr<TapeState> state_;  // shared with the stack of the thread that entered it
 };
 
+// RAII for push()/pop(): the tape records on this thread while the scope lives (Python's
+// `with tape:`). exit() pops early (e.g. before calling gradient()); the destructor pops
+// unless exit() did, and never throws (a failing pop() there is swallowed).
+//   gt::Tape tape;
+//   { gt::TapeScope scope(tape); tape.watch(x); y = x * x; }
+//   tape.gradient({y}, {x});
+class TapeScope {
+ public:
+  explicit TapeScope(Tape& tape) : tape_(&tape) { tape.push(); }
+  ~TapeScope() noexcept {
+    if (tape_) try { tape_->pop(); } catch (...) {}  // NOLINT: a destructor must not throw
+  }
+  TapeScope(const TapeScope&) = delete;
+  TapeScope& operator=(const TapeScope&) = delete;
+  void exit() {
+    Tape* t = tape_;
+    tape_ = nullptr;
+    if (t) t->pop();
+  }
+  bool active() const { return tape_ != nullptr; }
+
+ private:
+  Tape* tape_;
+};
+
 // Thrown by Unconnected::Error: one line per unconnected source, saying why.
 struct UnconnectedError : InvalidArgument {
   using InvalidArgument::InvalidArgument;

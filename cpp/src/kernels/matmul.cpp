@@ -2,6 +2,16 @@
 
 #include <cblas.h>
 
+// scipy-openblas32 prefixes its symbols (scipy_cblas_sgemm) and has blasint; a system CBLAS
+// (GRADTAPE_SYSTEM_BLAS) has the plain names and int. Only sgemm and dgemm are used.
+#if defined(GRADTAPE_SYSTEM_BLAS)
+#define GT_CBLAS(name) cblas_##name
+using gt_blas_int = int;
+#else
+#define GT_CBLAS(name) scipy_cblas_##name
+using gt_blas_int = blasint;
+#endif
+
 #include <cstring>
 #include <type_traits>
 
@@ -29,16 +39,16 @@ void gemm_loop(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T* A, co
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C) {
   if (K == 0) { std::memset(C, 0, sizeof(float) * size_t(M * N)); return; }
   quiet_workers();  // OpenBLAS's threads get both cores
-  scipy_cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    blasint(M), blasint(N), blasint(K), 1.0f, A, blasint(ta ? M : K), B,
-                    blasint(tb ? K : N), 0.0f, C, blasint(N));
+  GT_CBLAS(sgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    gt_blas_int(M), gt_blas_int(N), gt_blas_int(K), 1.0f, A, gt_blas_int(ta ? M : K), B,
+                    gt_blas_int(tb ? K : N), 0.0f, C, gt_blas_int(N));
 }
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, const double* B, double* C) {
   if (K == 0) { std::memset(C, 0, sizeof(double) * size_t(M * N)); return; }
   quiet_workers();
-  scipy_cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                    blasint(M), blasint(N), blasint(K), 1.0, A, blasint(ta ? M : K), B,
-                    blasint(tb ? K : N), 0.0, C, blasint(N));
+  GT_CBLAS(dgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    gt_blas_int(M), gt_blas_int(N), gt_blas_int(K), 1.0, A, gt_blas_int(ta ? M : K), B,
+                    gt_blas_int(tb ? K : N), 0.0, C, gt_blas_int(N));
 }
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const int32_t* A, const int32_t* B, int32_t* C) {
   gemm_loop(ta, tb, M, N, K, A, B, C);
