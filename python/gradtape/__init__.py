@@ -35,6 +35,9 @@ from .eager import device, executing_eagerly, get_static_value, init_scope, prin
 from . import data, debugging, train  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from ._composite import argmax, argmin, linspace, norm  # noqa: F401,E402
+from . import _interop  # noqa: E402
+from ._interop import from_dlpack  # noqa: F401,E402
+from . import experimental  # noqa: F401,E402
 
 _core._set_tensor_shape_class(TensorShape)
 
@@ -59,6 +62,10 @@ def _format_tensor(self, format_spec):
 
 
 Tensor.__format__ = _format_tensor
+
+# tf.Tensor.ref() / tf.Variable.ref(): hashable references, by identity (gradtape._interop).
+Tensor.ref = _interop._ref
+Variable.ref = _interop._ref
 
 
 # pickle, copy and deepcopy: by value (the C++ objects cannot be rebuilt field by field; the

@@ -11,6 +11,7 @@ from . import config as config
 from . import data as data
 from . import debugging as debugging
 from . import errors as errors
+from . import experimental as experimental
 from . import linalg as linalg
 from . import math as math
 from . import nest as nest
@@ -51,6 +52,7 @@ from ._composite import argmax as argmax
 from ._composite import argmin as argmin
 from ._composite import linspace as linspace
 from ._composite import norm as norm
+from ._interop import from_dlpack as from_dlpack
 
 from ._core import negative as negative
 from ._core import abs as abs
