@@ -244,3 +244,25 @@ def test_unseeded_shuffle_follows_the_global_seed():
     assert first == again
     assert first[0] != first[1]  # two shuffles take two op seeds: different orders
     assert sorted(first[0]) == list(range(20))
+
+
+def test_batches_are_freed_without_the_garbage_collector():
+    # nest.pack_sequence_as once built a self-referencing closure: a reference cycle that kept
+    # each batch alive until the cyclic garbage collector ran (batching ran 2.4x slower than
+    # NumPy's copy, every batch in fresh memory). A batch must go when its last reference does.
+    import gc
+    x = np.ones((1000, 4), np.float32)
+    ds = gt.data.Dataset.from_tensor_slices((x, x[:, 0])).batch(10)
+    gc.collect()
+    gc.disable()
+    try:
+        before = gt._core.live_tensors()
+        for batch in ds:
+            pass
+        del batch
+        assert gt._core.live_tensors() == before
+        packed = gt.nest.pack_sequence_as({"a": [0, 0], "b": 0}, [gt.constant(1.0), gt.constant(2.0), gt.constant(3.0)])
+        del packed
+        assert gt._core.live_tensors() == before
+    finally:
+        gc.enable()

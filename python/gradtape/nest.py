@@ -44,18 +44,21 @@ def pack_sequence_as(structure, flat):
     >>> gt.nest.pack_sequence_as({"b": [0, 0], "a": 0}, [1, 2, 3])
     {'a': 1, 'b': [2, 3]}
     """
-    it = iter(flat)
+    return _build(structure, iter(flat))
 
-    def build(s):
-        if isinstance(s, dict):
-            return type(s)((k, build(s[k])) for k in sorted(s)) if type(s) is not dict else {k: build(s[k]) for k in sorted(s)}
-        if _is_namedtuple(s):
-            return type(s)(*[build(v) for v in s])
-        if isinstance(s, (list, tuple)):
-            return type(s)(build(v) for v in s)
-        return next(it)
 
-    return build(structure)
+def _build(s, it):
+    # (a module-level function, not a closure that calls itself: such a closure is a reference
+    # cycle that keeps `flat`, and the tensors in it, alive until the garbage collector runs)
+    if isinstance(s, dict):
+        if type(s) is dict:
+            return {k: _build(s[k], it) for k in sorted(s)}
+        return type(s)((k, _build(s[k], it)) for k in sorted(s))
+    if _is_namedtuple(s):
+        return type(s)(*[_build(v, it) for v in s])
+    if isinstance(s, (list, tuple)):
+        return type(s)(_build(v, it) for v in s)
+    return next(it)
 
 
 def map_structure(fn, structure):
