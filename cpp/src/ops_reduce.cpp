@@ -250,10 +250,14 @@ Tensor prod_others(const Tensor& x) {
 }
 // d prod_others(x)_i / dx_j = the product of x_k for k not in {i, j} (i != j), so
 // gin_j = sum_{i != j} g_i prod_{k not in {i, j}} x_k: prod_others_grad(x, g).
-void vjp_ProdOthers(VjpCtx& c) {
-  const Tensor& x = c.in[0];
-  c.gin[0] = prod_others_grad(c.g.shape() == x.shape() ? x : broadcast_to(x, c.g.shape()), c.g);
+namespace {
+// prod_others_grad(x, g) with x broadcast to g's shape (g has batch dims under a batched sweep).
+Tensor prod_others_grad_of(const Tensor& x, const Tensor& g) {
+  return prod_others_grad(g.shape() == x.shape() ? x : broadcast_to(x, g.shape()), g);
 }
+}  // namespace
+
+void vjp_ProdOthers(VjpCtx& c) { c.gin[0] = prod_others_grad_of(c.in[0], c.g); }
 
 Tensor prod_others_grad(const Tensor& x, const Tensor& g) {
   require_defined(x, "prod_others_grad");
@@ -309,7 +313,7 @@ Tensor prod_others_grad(const Tensor& x, const Tensor& g) {
 void vjp_ProdOthersGrad(VjpCtx& c) {
   if (c.needs[0])
     throw InvalidArgument("reduce_prod: derivatives of the third order and beyond are not implemented");
-  c.gin[1] = prod_others_grad(c.g.shape() == c.in[0].shape() ? c.in[0] : broadcast_to(c.in[0], c.g.shape()), c.g);
+  c.gin[1] = prod_others_grad_of(c.in[0], c.g);
 }
 
 Tensor reduce_logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {

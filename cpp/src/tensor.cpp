@@ -181,7 +181,9 @@ uint32_t this_thread_number() {
 }
 
 TensorImpl::TensorImpl(DType d, const Shape& s, StoragePtr st)
-    : dtype(d), shape(s), numel(checked_numel(s, dtype_size(d))), storage(std::move(st)),
+    : TensorImpl(d, s, std::move(st), checked_numel(s, dtype_size(d))) {}
+TensorImpl::TensorImpl(DType d, const Shape& s, StoragePtr st, int64_t n)
+    : dtype(d), shape(s), numel(n), storage(std::move(st)),
       seq(tls_ids.next_seq++), thread(this_thread_number()) {
   g_live_tensors.fetch_add(1, std::memory_order_relaxed);
 }
@@ -315,7 +317,7 @@ Tensor Tensor::empty(DType dtype, const Shape& shape) {
   // Every dim and the byte count are checked before any allocation.
   const int64_t n = checked_numel(shape, dtype_size(dtype));
   StoragePtr st(Storage::allocate(size_t(n) * dtype_size(dtype)));
-  return Tensor(std::make_shared<TensorImpl>(dtype, shape, std::move(st)));
+  return Tensor(std::make_shared<TensorImpl>(dtype, shape, std::move(st), n));
 }
 
 Tensor Tensor::view_as(const Shape& s) const {

@@ -113,14 +113,7 @@ bool is_variable(py::handle h) {
 bool is_tensor_like(py::handle h) { return is_tensor(h) || is_variable(h); }
 
 Variable& variable_ref(py::handle h) {
-  // An instance made with Variable.__new__ and never initialised has no C++ object: refuse it
-  // here rather than read through a null value pointer.
-  static py::detail::type_info* ti = py::detail::get_type_info(typeid(Variable));
-  auto* inst = reinterpret_cast<py::detail::instance*>(h.ptr());
-  py::detail::value_and_holder vh = inst->get_value_and_holder(ti, /*throw_if_missing=*/false);
-  if (!vh || !vh.holder_constructed() || !vh.value_ptr())
-    throw TypeError_("this gt.Variable was never initialised (made with __new__ without __init__)");
-  return *static_cast<Variable*>(vh.value_ptr());
+  return py::detail::initialised_only_caster<Variable>::initialised(h);
 }
 
 namespace {

@@ -22,16 +22,19 @@ class initialised_only_caster : public type_caster_base<T> {
  public:
   bool load(handle src, bool convert) {
     if (!type_caster_base<T>::load(src, convert)) return false;
-    if (src && !src.is_none()) {
-      static type_info* ti = get_type_info(typeid(T));
-      if (ti && PyObject_TypeCheck(src.ptr(), ti->type)) {
-        value_and_holder vh = reinterpret_cast<instance*>(src.ptr())->get_value_and_holder(ti, false);
-        if (vh && !vh.holder_constructed())
-          throw type_error(std::string("this ") + ti->type->tp_name +
-                           " object was never initialised (made with __new__ without __init__)");
-      }
-    }
+    static type_info* ti = get_type_info(typeid(T));
+    if (src && !src.is_none() && ti && PyObject_TypeCheck(src.ptr(), ti->type)) initialised(src);
     return true;
+  }
+  // The C++ object of `src`, an instance of T (or of a subclass); type_error when it was never
+  // initialised. Also the fast path of the bindings' own type checks (gt::py_bind::variable_ref).
+  static T& initialised(handle src) {
+    static type_info* ti = get_type_info(typeid(T));
+    value_and_holder vh = reinterpret_cast<instance*>(src.ptr())->get_value_and_holder(ti, false);
+    if (!vh || !vh.holder_constructed() || !vh.value_ptr())
+      throw type_error(std::string("this ") + ti->type->tp_name +
+                       " object was never initialised (made with __new__ without __init__)");
+    return *static_cast<T*>(vh.value_ptr());
   }
 };
 }  // namespace pybind11::detail

@@ -94,6 +94,9 @@ class TapeLinks {
 
 struct TensorImpl {
   TensorImpl(DType d, const Shape& s, StoragePtr st);
+  // The same, for a caller that has already taken `numel` from checked_numel(s, dtype_size(d))
+  // (Tensor::empty, which must check before it allocates): the count is not computed twice.
+  TensorImpl(DType d, const Shape& s, StoragePtr st, int64_t checked_numel);
   ~TensorImpl();
   TensorImpl(const TensorImpl&) = delete;
   TensorImpl& operator=(const TensorImpl&) = delete;
