@@ -1,4 +1,4 @@
-// The vjp dispatch table, op names and mask rules, derived from the op manifest (ops.def).
+// The vjp and jvp dispatch tables, op names, mask rules and jvp kinds, derived from the op manifest (ops.def).
 #include "op_table.h"
 
 #include "gradtape/ops.h"
@@ -13,7 +13,14 @@ namespace gt {
 #define GT_VJP_DECL_Sum(E) void vjp_##E(VjpCtx&);
 #define GT_VJP_DECL_None(E) void vjp_##E(VjpCtx&);
 #define GT_VJP_DECL_NoGrad(E)
-#define GT_OP(E, fn, kind, mask, ns, sig, doc) GT_VJP_DECL_##mask(E)
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) GT_VJP_DECL_##mask(E)
+#include "gradtape/ops.def"
+
+// A row's forward-mode rule: jvp_<Enum> when its Jvp column is Rule.
+#define GT_JVP_DECL_Rule(E) Tensor jvp_##E(JvpCtx&);
+#define GT_JVP_DECL_Sym(E)
+#define GT_JVP_DECL_NoGrad(E)
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) GT_JVP_DECL_##jvp(E)
 #include "gradtape/ops.def"
 
 namespace {
@@ -24,12 +31,28 @@ namespace {
 #define GT_VJP_PTR_None(E) &vjp_##E
 #define GT_VJP_PTR_NoGrad(E) nullptr
 const VjpFn kVjp[] = {
-#define GT_OP(E, fn, kind, mask, ns, sig, doc) GT_VJP_PTR_##mask(E),
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) GT_VJP_PTR_##mask(E),
 #include "gradtape/ops.def"
     nullptr,  // Custom
 };
+#define GT_JVP_PTR_Rule(E) &jvp_##E
+#define GT_JVP_PTR_Sym(E) nullptr
+#define GT_JVP_PTR_NoGrad(E) nullptr
+const JvpFn kJvp[] = {
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) GT_JVP_PTR_##jvp(E),
+#include "gradtape/ops.def"
+    nullptr,  // Custom
+};
+#define GT_JVP_KIND_Rule JvpKind::Rule
+#define GT_JVP_KIND_Sym JvpKind::Sym
+#define GT_JVP_KIND_NoGrad JvpKind::None
+const JvpKind kJvpKind[] = {
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) GT_JVP_KIND_##jvp,
+#include "gradtape/ops.def"
+    JvpKind::None,
+};
 const char* const kNames[] = {
-#define GT_OP(E, fn, kind, mask, ns, sig, doc) #fn,
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) #fn,
 #include "gradtape/ops.def"
     "custom_gradient",
 };
@@ -40,17 +63,18 @@ const char* const kNames[] = {
 #define GT_MASK_None MaskRule::None
 #define GT_MASK_NoGrad MaskRule::None
 const MaskRule kMask[] = {
-#define GT_OP(E, fn, kind, mask, ns, sig, doc) GT_MASK_##mask,
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) GT_MASK_##mask,
 #include "gradtape/ops.def"
     MaskRule::None,
 };
 static_assert(sizeof(kVjp) / sizeof(kVjp[0]) == size_t(OpId::Count), "op table out of sync");
+static_assert(sizeof(kJvp) / sizeof(kJvp[0]) == size_t(OpId::Count), "op table out of sync");
 static_assert(sizeof(kNames) / sizeof(kNames[0]) == size_t(OpId::Count), "op table out of sync");
 
 // Every public row of the manifest, for gradtape._core.manifest().
 const ManifestRow kRows[] = {
-#define GT_OP(E, fn, kind, mask, ns, sig, doc) {#fn, #kind, ns, sig, doc, #E, #mask},
-#define GT_FN(fn, kind, ns, sig, doc) {#fn, #kind, ns, sig, doc, "", ""},
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) {#fn, #kind, ns, sig, doc, #E, #mask, #jvp},
+#define GT_FN(fn, kind, ns, sig, doc) {#fn, #kind, ns, sig, doc, "", "", ""},
 #include "gradtape/ops.def"
 };
 }  // namespace
@@ -58,6 +82,8 @@ const ManifestRow kRows[] = {
 VjpFn vjp_for(OpId op) { return kVjp[size_t(op)]; }
 const char* op_name(OpId op) { return kNames[size_t(op)]; }
 MaskRule mask_rule(OpId op) { return kMask[size_t(op)]; }
+JvpFn jvp_rule(OpId op) { return kJvp[size_t(op)]; }
+JvpKind jvp_kind(OpId op) { return kJvpKind[size_t(op)]; }
 
 std::vector<OpInfo> op_table() {
   std::vector<OpInfo> t;

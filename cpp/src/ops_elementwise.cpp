@@ -410,6 +410,7 @@ Tensor cast(const Tensor& x, DType dtype) {
 }
 // d/dx cast(x) = cast back to the input's dtype
 void vjp_Cast(VjpCtx& c) { c.gin[0] = cast(c.g, DType(c.attrs[0])); }
+Tensor jvp_Cast(JvpCtx& c) { return cast(c.t[0], c.out.dtype()); }
 
 // ================================ binary ================================
 
@@ -667,6 +668,11 @@ void vjp_Where(VjpCtx& c) {
   const Tensor& cond = c.in[0];
   if (c.needs[1]) c.gin[1] = where(cond, c.g, zero_of(c.g));
   if (c.needs[2]) c.gin[2] = where(cond, zero_of(c.g), c.g);
+}
+// where(c, tx, ty): the untaken branch's tangent (inf or NaN where its primal is) never enters
+Tensor jvp_Where(JvpCtx& c) {
+  const Tensor zero = zero_of(c.out);
+  return where(c.in[0], c.t[1].defined() ? c.aligned(1) : zero, c.t[2].defined() ? c.aligned(2) : zero);
 }
 
 Tensor clip_by_value(const Tensor& t, const Tensor& lo, const Tensor& hi) {

@@ -50,6 +50,11 @@ void vjp_LogSoftmax(VjpCtx& c) {
   std::vector<int64_t> axis{c.axis(c.attrs[0])};
   c.gin[0] = c.g - exp(c.out) * reduce_sum(c.g, axis, true);
 }
+// d log_softmax(x) = t - sum(softmax(x) t)
+Tensor jvp_LogSoftmax(JvpCtx& c) {
+  std::vector<int64_t> axis{c.axis(c.attrs[0])};
+  return c.t[0] - reduce_sum(exp(c.out) * c.t[0], axis, true);
+}
 
 namespace {
 // labels * log_softmax, with 0 where a label is 0: a class masked out by a -inf logit has

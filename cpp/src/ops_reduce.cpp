@@ -79,8 +79,9 @@ constexpr T highest() {
   else return std::numeric_limits<T>::max();
 }
 
-// The attributes of a recorded reduction: keepdims, then the reduced axes.
-Reduction reduction_from_attrs(const VjpCtx& c) {
+// The attributes of a recorded reduction: keepdims, then the reduced axes (of a VjpCtx or JvpCtx).
+template <class Ctx>
+Reduction reduction_from_attrs(const Ctx& c) {
   Reduction r;
   const Tensor& x = c.in[0];
   for (int i = 1; i < c.n_attrs; ++i) {
@@ -105,6 +106,14 @@ Tensor g_spread_back(const VjpCtx& c, const Reduction& r) {
   return broadcast_back(c.g, r, c.in[0].shape(), c.batch_dims());
 }
 
+// A reduction's jvp: the tangent times `weights` (of x's shape), summed over the op's axes
+// (behind the batch dims of the tangent), with the op's keepdims.
+Tensor reduce_tangent(const JvpCtx& c, const Reduction& r, const Tensor& weights) {
+  std::vector<int64_t> axes;
+  for (int64_t a : r.axes) axes.push_back(c.axis(a));
+  return reduce_sum(weights.defined() ? c.t[0] * weights : c.t[0], axes, c.attrs[0] != 0);
+}
+
 }  // namespace
 
 Tensor reduce_sum(const Tensor& x, const Axes& axes, bool keepdims) {
@@ -126,6 +135,7 @@ Tensor reduce_sum(const Tensor& x, const Axes& axes, bool keepdims) {
 void vjp_ReduceSum(VjpCtx& c) {
   c.gin[0] = g_spread_back(c, reduction_from_attrs(c));
 }
+Tensor jvp_ReduceSum(JvpCtx& c) { return reduce_tangent(c, reduction_from_attrs(c), Tensor()); }
 
 Tensor reduce_mean(const Tensor& x, const Axes& axes, bool keepdims) {
   Reduction r = plan_reduction(x, axes, keepdims, "reduce_mean");
@@ -166,17 +176,27 @@ Tensor reduce_min(const Tensor& x, const Axes& axes, bool keepdims) {
   return out;
 }
 
-// d max(x): g shared equally among the positions equal to the max (as TensorFlow)
-static void extremum_vjp(VjpCtx& c) {
-  Reduction r = reduction_from_attrs(c);
-  const Tensor& x = c.in[0];
-  Tensor y = broadcast_back(c.out, r, x.shape(), 0);
+// d max(x): g shared equally among the positions equal to the max (as TensorFlow); the jvp is
+// the mean of the tangent over those positions
+namespace {
+Tensor extremum_weights(const Tensor& x, const Tensor& out, const Reduction& r) {
+  Tensor y = broadcast_back(out, r, x.shape(), 0);
   Tensor hit = cast(equal(x, y), x.dtype());
-  Tensor count = reduce_sum(hit, r.axes, true);
-  c.gin[0] = g_spread_back(c, r) * (hit / count);
+  return hit / reduce_sum(hit, r.axes, true);
 }
+void extremum_vjp(VjpCtx& c) {
+  Reduction r = reduction_from_attrs(c);
+  c.gin[0] = g_spread_back(c, r) * extremum_weights(c.in[0], c.out, r);
+}
+Tensor extremum_jvp(JvpCtx& c) {
+  Reduction r = reduction_from_attrs(c);
+  return reduce_tangent(c, r, extremum_weights(c.in[0], c.out, r));
+}
+}  // namespace
 void vjp_ReduceMax(VjpCtx& c) { extremum_vjp(c); }
 void vjp_ReduceMin(VjpCtx& c) { extremum_vjp(c); }
+Tensor jvp_ReduceMax(JvpCtx& c) { return extremum_jvp(c); }
+Tensor jvp_ReduceMin(JvpCtx& c) { return extremum_jvp(c); }
 
 Tensor reduce_prod(const Tensor& x, const Axes& axes, bool keepdims) {
   Reduction r = plan_reduction(x, axes, keepdims, "reduce_prod");
@@ -192,10 +212,9 @@ Tensor reduce_prod(const Tensor& x, const Axes& axes, bool keepdims) {
 }
 // d prod(x)/dx_i = the product of the others, which prod_others forms without dividing by
 // x_i (prod/x_i overflows, and gives NaN or 0 where the inputs hold zeros, infinities or NaNs):
-// the reduced axes move last, one row per output element.
-void vjp_ReduceProd(VjpCtx& c) {
-  Reduction r = reduction_from_attrs(c);
-  const Tensor& x = c.in[0];
+// the reduced axes move last, one row per output element. The jvp sums the tangent times the same.
+namespace {
+Tensor prod_of_others(const Tensor& x, const Reduction& r) {
   std::vector<int64_t> perm, rows_shape;
   int64_t n = 1;
   for (int i = 0; i < x.ndim(); ++i)
@@ -217,7 +236,16 @@ void vjp_ReduceProd(VjpCtx& c) {
     for (size_t i = 0; i < perm.size(); ++i) inverse[size_t(perm[i])] = int64_t(i);
     others = transpose(others, inverse);
   }
-  c.gin[0] = g_spread_back(c, r) * others;
+  return others;
+}
+}  // namespace
+void vjp_ReduceProd(VjpCtx& c) {
+  Reduction r = reduction_from_attrs(c);
+  c.gin[0] = g_spread_back(c, r) * prod_of_others(c.in[0], r);
+}
+Tensor jvp_ReduceProd(JvpCtx& c) {
+  Reduction r = reduction_from_attrs(c);
+  return reduce_tangent(c, r, prod_of_others(c.in[0], r));
 }
 
 Tensor prod_others(const Tensor& x) {
@@ -315,6 +343,11 @@ void vjp_ProdOthersGrad(VjpCtx& c) {
     throw InvalidArgument("reduce_prod: derivatives of the third order and beyond are not implemented");
   c.gin[1] = prod_others_grad_of(c.in[0], c.g);
 }
+Tensor jvp_ProdOthersGrad(JvpCtx& c) {
+  if (c.t[0].defined())
+    throw InvalidArgument("reduce_prod: derivatives of the third order and beyond are not implemented");
+  return prod_others_grad_of(c.in[0], c.t[1]);
+}
 
 Tensor reduce_logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
   Reduction r = plan_reduction(x, axes, keepdims, "reduce_logsumexp");
@@ -333,13 +366,22 @@ Tensor reduce_logsumexp(const Tensor& x, const Axes& axes, bool keepdims) {
 // d logsumexp(x) = g softmax(x), formed from x - max(x) as the forward was: exp(x - out) with
 // the rounded out is |out| ulps off (0.368 for 0.25 at x = [1e7]*4 in float32). The shift is a
 // constant: softmax does not depend on it.
-void vjp_ReduceLogSumExp(VjpCtx& c) {
-  Reduction r = reduction_from_attrs(c);
-  const Tensor& x = c.in[0];
+// The jvp is the tangent's mean under the same softmax.
+namespace {
+Tensor softmax_over(const Tensor& x, const Reduction& r) {
   Tensor m = reduce_max(stop_gradient(x), r.axes, true);
   Tensor shift = where(equal(m - m, zero_of(m)), m, zero_of(m));  // a non-finite max: no shift
   Tensor e = exp(x - shift);
-  c.gin[0] = g_spread_back(c, r) * (e / reduce_sum(e, r.axes, true));
+  return e / reduce_sum(e, r.axes, true);
+}
+}  // namespace
+void vjp_ReduceLogSumExp(VjpCtx& c) {
+  Reduction r = reduction_from_attrs(c);
+  c.gin[0] = g_spread_back(c, r) * softmax_over(c.in[0], r);
+}
+Tensor jvp_ReduceLogSumExp(JvpCtx& c) {
+  Reduction r = reduction_from_attrs(c);
+  return reduce_tangent(c, r, softmax_over(c.in[0], r));
 }
 
 ShiftedLogSumExp shifted_logsumexp(const Tensor& x, const std::vector<int64_t>& axes) {

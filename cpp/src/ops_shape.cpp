@@ -130,6 +130,7 @@ Tensor reshape(const Tensor& x, const std::vector<int64_t>& dims) {
 }
 // d reshape(x) = g reshaped back
 void vjp_Reshape(VjpCtx& c) { c.gin[0] = reshape(c.g, c.shape(c.in[0].shape())); }
+Tensor jvp_Reshape(JvpCtx& c) { return reshape(c.t[0], c.shape(c.out.shape())); }
 
 Tensor expand_dims(const Tensor& x, int64_t axis) {
   require_defined(x, "expand_dims");
@@ -214,6 +215,7 @@ void vjp_Transpose(VjpCtx& c) {
   for (int i = 0; i < c.n_attrs; ++i) inv[size_t(c.attrs[i])] = i;
   c.gin[0] = transpose(c.g, c.permutation(inv.data(), c.n_attrs));
 }
+Tensor jvp_Transpose(JvpCtx& c) { return transpose(c.t[0], c.permutation(c.attrs, c.n_attrs)); }
 
 // ================================ broadcast_to ================================
 
@@ -251,6 +253,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
 }
 // d broadcast_to(x) = g summed back to x's shape
 void vjp_BroadcastTo(VjpCtx& c) { c.gin[0] = sum_to_shape(c.g, c.input_shape(0), c.batch_dims()); }
+Tensor jvp_BroadcastTo(JvpCtx& c) { return broadcast_to(c.aligned(0), Shape(c.shape(c.out.shape()))); }
 
 // ================================ concat / stack ================================
 
@@ -312,6 +315,12 @@ void vjp_Concat(VjpCtx& c) {
     offset += size;
   }
 }
+// the tangents concatenated (zeros for the inputs that have none)
+Tensor jvp_Concat(JvpCtx& c) {
+  std::vector<Tensor> parts;
+  for (int i = 0; i < c.n_in; ++i) parts.push_back(c.or_zeros(i));
+  return concat(parts, c.axis(c.attrs[0]));
+}
 
 Tensor stack(const std::vector<Tensor>& values, int64_t axis) {
   if (values.empty()) throw InvalidArgument("stack: needs at least one tensor");
@@ -372,6 +381,7 @@ void vjp_Gather(VjpCtx& c) {
   const int a = int(c.attrs[0]);
   c.gin[0] = gather_grad(c.g, c.in[1], c.axis(a), c.in[0].shape()[a]);
 }
+Tensor jvp_Gather(JvpCtx& c) { return gather(c.t[0], c.in[1], c.axis(c.attrs[0])); }
 
 Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t dim) {
   require_float(g, "gather_grad");
@@ -406,6 +416,7 @@ Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t
 }
 // d gather_grad(g) = gather of the upstream gradient
 void vjp_GatherGrad(VjpCtx& c) { c.gin[0] = gather(c.g, c.in[1], c.axis(c.attrs[0])); }
+Tensor jvp_GatherGrad(JvpCtx& c) { return gather_grad(c.t[0], c.in[1], c.axis(c.attrs[0]), c.attrs[1]); }
 
 Tensor boolean_mask(const Tensor& x, const Tensor& mask) {
   require_defined(x, "boolean_mask");
@@ -455,6 +466,13 @@ void vjp_StridedSlice(VjpCtx& c) {
   c.slice_spec(begin, end, step);
   c.gin[0] = strided_slice_grad(c.g, c.input_shape(0), begin, end, step);
 }
+Tensor jvp_StridedSlice(JvpCtx& c) {
+  const size_t r = size_t(c.in[0].ndim());
+  std::vector<int64_t> begin(c.attrs, c.attrs + r), end(c.attrs + r, c.attrs + 2 * r),
+      step(c.attrs + 2 * r, c.attrs + 3 * r);
+  c.slice_spec(begin, end, step);
+  return strided_slice(c.t[0], begin, end, step);
+}
 
 Tensor strided_slice_grad(const Tensor& g, const Shape& input_shape, const std::vector<int64_t>& begin,
                           const std::vector<int64_t>& end, const std::vector<int64_t>& step) {
@@ -485,6 +503,13 @@ void vjp_StridedSliceGrad(VjpCtx& c) {
       step(c.attrs + 2 * r, c.attrs + 3 * r);
   c.slice_spec(begin, end, step);
   c.gin[0] = strided_slice(c.g, begin, end, step);
+}
+Tensor jvp_StridedSliceGrad(JvpCtx& c) {
+  const size_t r = size_t(c.out.ndim());
+  std::vector<int64_t> begin(c.attrs, c.attrs + r), end(c.attrs + r, c.attrs + 2 * r),
+      step(c.attrs + 2 * r, c.attrs + 3 * r);
+  c.slice_spec(begin, end, step);
+  return strided_slice_grad(c.t[0], Shape(c.shape(c.out.shape())), begin, end, step);
 }
 
 }  // namespace gt

@@ -5,6 +5,7 @@
 // input that needs one, using ordinary ops, so outer tapes record the rule itself.
 #include <cstdint>
 #include <initializer_list>
+#include <vector>
 
 #include "gradtape/tensor.h"
 #include "op_table.h"
@@ -19,55 +20,94 @@
 
 namespace gt {
 
-struct VjpCtx {
+// The leading batch dims that a batched sweep (a Jacobian: many seeds or tangents at once)
+// puts in front of a rule's upstream gradients or tangents. A rule that names shapes or axes of
+// its op names them through these accessors, so that they point at the same dims of the batched
+// tensors; elementwise rules need nothing (broadcasting does it). Ctx gives batch_ and ref(), a
+// batched tensor whose leading dims are the batch.
+template <class Ctx>
+struct BatchedRule {
+  // The number of batch dims (for helpers that take it: sum_to_shape).
+  int batch_dims() const { return self().batch_; }
+  // Axis `a` of the op's tensors as an axis of the batched tensors.
+  int64_t axis(int64_t a) const { return a + self().batch_; }
+  // A shape of the op's tensors, with the batch dims in front.
+  std::vector<int64_t> shape(const Shape& s) const {
+    const Tensor& r = self().ref();
+    std::vector<int64_t> v(r.shape().data(), r.shape().data() + self().batch_);
+    for (int i = 0; i < s.rank(); ++i) v.push_back(s[i]);
+    return v;
+  }
+  // Input i's shape with the batch dims in front.
+  Shape input_shape(int i) const { return Shape(shape(self().in[i].shape())); }
+  // A permutation of the op's dims as a permutation of the batched dims (batch dims in front).
+  std::vector<int64_t> permutation(const int64_t* perm, int n) const {
+    const int nb = self().batch_;
+    std::vector<int64_t> p(size_t(nb + n));
+    for (int i = 0; i < nb; ++i) p[size_t(i)] = i;
+    for (int i = 0; i < n; ++i) p[size_t(nb + i)] = nb + perm[i];
+    return p;
+  }
+  // A slice spec of the op's tensors (begin, end, step per dim) as one of the batched tensors:
+  // whole batch dims in front.
+  void slice_spec(std::vector<int64_t>& begin, std::vector<int64_t>& end, std::vector<int64_t>& step) const {
+    const Tensor& r = self().ref();
+    for (int b = self().batch_ - 1; b >= 0; --b) {
+      begin.insert(begin.begin(), 0);
+      end.insert(end.begin(), r.shape()[b]);
+      step.insert(step.begin(), 1);
+    }
+  }
+
+ private:
+  const Ctx& self() const { return static_cast<const Ctx&>(*this); }
+};
+
+struct VjpCtx : BatchedRule<VjpCtx> {
   const Tensor* in;      // the op's inputs, as recorded
   int n_in;
   const Tensor& out;     // the op's output
-  const Tensor& g;       // upstream gradient of `out` (same shape and dtype)
+  const Tensor& g;       // upstream gradient of `out` (its shape, after the batch dims)
   const int64_t* attrs;  // the op's integer attributes
   int n_attrs;
   const bool* needs;     // needs[i]: input i wants a gradient
   Tensor* gin;           // gin[i]: set by the rule; may have a broadcast shape (summed later)
-  int batch_ = 0;        // leading batch dims of g (batched Jacobians); rules read it through
-                         // the accessors below, never by hand
-
-  // Under a batched sweep (batch_jacobian, jacobian), g has batch dims in front of the
-  // output's shape. A rule that names shapes or axes of its op names them through these, so
-  // that they point at the same dims of g; elementwise rules need nothing (broadcasting does it).
-
-  // The number of batch dims in front of g (for helpers that take it: sum_to_shape).
-  int batch_dims() const { return batch_; }
-  // Axis `a` of the op's tensors as an axis of g.
-  int64_t axis(int64_t a) const { return a + batch_; }
-  // A shape of the op's tensors, with g's batch dims in front.
-  std::vector<int64_t> shape(const Shape& s) const {
-    std::vector<int64_t> v(g.shape().data(), g.shape().data() + batch_);
-    for (int i = 0; i < s.rank(); ++i) v.push_back(s[i]);
-    return v;
-  }
-  // Input i's shape with g's batch dims in front: the shape its gradient must have.
-  Shape input_shape(int i) const { return Shape(shape(in[i].shape())); }
-  // A permutation of the op's dims as a permutation of g's dims (batch dims stay in front).
-  std::vector<int64_t> permutation(const int64_t* perm, int n) const {
-    std::vector<int64_t> p(size_t(batch_ + n));
-    for (int i = 0; i < batch_; ++i) p[size_t(i)] = i;
-    for (int i = 0; i < n; ++i) p[size_t(batch_ + i)] = batch_ + perm[i];
-    return p;
-  }
-  // A slice spec of the op's tensors (begin, end, step per dim) as one of g: whole batch dims
-  // in front.
-  void slice_spec(std::vector<int64_t>& begin, std::vector<int64_t>& end, std::vector<int64_t>& step) const {
-    for (int b = batch_ - 1; b >= 0; --b) {
-      begin.insert(begin.begin(), 0);
-      end.insert(end.begin(), g.shape()[b]);
-      step.insert(step.begin(), 1);
-    }
-  }
+  int batch_ = 0;        // leading batch dims of g (batched Jacobians): read through the accessors
+  const Tensor& ref() const { return g; }
 };
 using VjpFn = void (*)(VjpCtx&);
 
 // The rule for each differentiable op (op_table.cpp).
 VjpFn vjp_for(OpId op);
+
+// A forward-mode rule's view of one op (forward.cpp, docs/forward-mode.md): the inputs, the
+// output and attributes as recorded, and a tangent per input. It returns the output's tangent,
+// written in ops (outer tapes and accumulators record it: it nests), with the batch dims of the
+// tangents in front.
+struct JvpCtx : BatchedRule<JvpCtx> {
+  const Tensor* in;      // the op's inputs
+  int n_in;
+  const Tensor& out;     // the op's output
+  const Tensor* t;       // t[i]: input i's tangent, or undefined: a zero tangent (not a float, or
+                         // not depending on the primals)
+  const int64_t* attrs;  // the op's integer attributes
+  int n_attrs;
+  const Tensor& ref_;    // a defined tangent
+  int batch_ = 0;        // leading batch dims of every tangent (forward-mode Jacobians)
+  const Tensor& ref() const { return ref_; }
+  // Input i's tangent with its op dims padded by leading 1s to the output's rank, so that it
+  // broadcasts against the op's unbatched tensors as the input did (undefined stays undefined).
+  Tensor aligned(int i) const;
+  // Input i's tangent, or zeros of its batched shape.
+  Tensor or_zeros(int i) const;
+};
+using JvpFn = Tensor (*)(JvpCtx&);
+// The jvp_<Enum> of a Rule op (op_table.cpp); nullptr for the others.
+JvpFn jvp_rule(OpId op);
+
+// The output's tangent for a recorded op (forward.cpp): its Jvp column's rule, checked and
+// broadcast to the output's batched shape. Undefined when no input has a tangent.
+Tensor apply_jvp(OpId op, JvpCtx& c);
 
 namespace detail {
 

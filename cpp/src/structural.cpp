@@ -56,7 +56,7 @@ void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tenso
       Tensor live = upstream ? cast(logical_not(Tensor(upstream)), g.dtype()) : ones_like(g);
       std::vector<Tensor> reached(static_cast<size_t>(n));
       VjpFn fn = vjp_for(rule == MaskRule::Sum ? OpId::ReduceSum : op);
-      VjpCtx ctx{ins.data(), n, out, live, attrs.data(), int(attrs.size()),
+      VjpCtx ctx{{}, ins.data(), n, out, live, attrs.data(), int(attrs.size()),
                  reinterpret_cast<const bool*>(needs.data()), reached.data(), batch};
       fn(ctx);
       for (int i = 0; i < n; ++i)

@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "gradtape/forward.h"
 #include "gradtape/gradient.h"
 #include "ops_common.h"
 #include "record.h"
@@ -67,7 +68,9 @@ static_assert(sizeof(Record) == 16, "a record is 16 bytes");
 // by the thread that records on it, at its next recorded op or `with` block.
 struct ThreadTapes {
   std::vector<std::shared_ptr<TapeState>> stack;
-  int pause = 0;
+  int pause = 0;       // RecordingPause: nothing records, no tangent is computed
+  int tape_pause = 0;  // TapePause: tapes record nothing, accumulators still compute tangents
+  uint64_t entries = 0;
   std::vector<VariableAccessLog*> logs;
   ~ThreadTapes();
 };
@@ -80,6 +83,8 @@ uint64_t thread_ident() { return uint64_t(pthread_self()); }
 
 namespace detail {
 thread_local int tls_recording GT_TLS = 0;
+thread_local uint64_t tls_horizon = std::numeric_limits<uint64_t>::max();
+uint64_t next_entry() { return ++tls.entries; }
 }
 
 // A tape belongs to one thread at a time: the thread inside its `with` block (from push() to
@@ -93,6 +98,7 @@ struct TapeState {
   uint64_t serial;
   bool persistent;
   bool watch_accessed;
+  uint64_t entry = 0;  // its entry number on the entering thread (detail::next_entry)
   std::atomic<bool> recording{true};
   std::atomic<bool> entered{false};    // between push() and pop() (on the holder's thread)
   std::atomic<bool> abandoned{false};  // exited or destroyed on another thread: its thread drops it
@@ -263,7 +269,9 @@ void leave(TapeState& t) {
   t.unhold();
 }
 
-void refresh_recording() {
+// tls_recording: the tapes recording on this thread plus its entered accumulators (none while
+// a RecordingPause lives): the ops' one fast-path check.
+void detail::refresh_recording() {
   // First drop the tapes exited or destroyed on another thread (they stopped recording there).
   auto& st = tls.stack;
   for (size_t i = st.size(); i-- > 0;)
@@ -273,10 +281,15 @@ void refresh_recording() {
       leave(*t);
     }
   int n = 0;
-  if (tls.pause == 0)
-    for (const auto& t : st) n += t->recording.load(std::memory_order_relaxed) ? 1 : 0;
+  if (tls.pause == 0) {
+    if (tls.tape_pause == 0)
+      for (const auto& t : st) n += t->recording.load(std::memory_order_relaxed) ? 1 : 0;
+    n += detail::active_accumulators();
+  }
   detail::tls_recording = n;
 }
+
+using detail::refresh_recording;
 
 ThreadTapes::~ThreadTapes() {
   // The thread ends inside some `with` blocks: the tapes are free for other threads.
@@ -293,15 +306,17 @@ void detail::record_op(OpId op, const Tensor* const* inputs, int n_in, const Ten
                        const int64_t* attrs, int n_attrs) {
   if (!is_floating(out.dtype())) return;
   bool stale = false;
-  for (const auto& t : tls.stack) {
-    if (!t->recording.load(std::memory_order_relaxed)) {
-      stale |= t->abandoned.load(std::memory_order_relaxed);
-      continue;
+  if (tls.tape_pause == 0)
+    for (const auto& t : tls.stack) {
+      if (!t->recording.load(std::memory_order_relaxed)) {
+        stale |= t->abandoned.load(std::memory_order_relaxed);
+        continue;
+      }
+      if ((t->entry >= tls_horizon && entry_hidden(t->entry)) || !t->watches_any(inputs, n_in)) continue;
+      t->append(op, inputs, uint32_t(n_in), &out, 1, attrs, uint32_t(n_attrs));
     }
-    if (!t->watches_any(inputs, n_in)) continue;
-    t->append(op, inputs, uint32_t(n_in), &out, 1, attrs, uint32_t(n_attrs));
-  }
   if (stale) refresh_recording();
+  if (active_accumulators()) forward_op(op, inputs, n_in, out, attrs, n_attrs);
 }
 
 bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs, GradHook hook) {
@@ -313,8 +328,11 @@ bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>&
       if (t.same(i))
         throw InvalidArgument("custom_gradient: an output is the same tensor as an input; return a new tensor");
   bool recorded = false;
+  if (tls.tape_pause) return false;
   for (const auto& t : tls.stack) {
-    if (!t->recording.load(std::memory_order_relaxed) || !t->watches_any(ins.data(), int(ins.size()))) continue;
+    if (!t->recording.load(std::memory_order_relaxed) || (t->entry >= detail::tls_horizon && detail::entry_hidden(t->entry)) ||
+        !t->watches_any(ins.data(), int(ins.size())))
+      continue;
     int64_t hook_index = int64_t(t->hooks.size());
     t->hooks.push_back(hook);
     t->had_custom = true;
@@ -328,10 +346,12 @@ bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>&
 void detail::notify_variable_read(Variable& v) {
   for (VariableAccessLog* log : tls.logs) log->add(v.shared_from_this());
   if (detail::tls_recording == 0) return;
-  for (const auto& t : tls.stack) {
-    if (!t->recording.load(std::memory_order_relaxed)) continue;
-    if ((t->watch_accessed && v.trainable()) || t->var_slots.count(v.id())) t->link_variable(v);
-  }
+  if (tls.tape_pause == 0)
+    for (const auto& t : tls.stack) {
+      if (!t->recording.load(std::memory_order_relaxed) || (t->entry >= detail::tls_horizon && detail::entry_hidden(t->entry))) continue;
+      if ((t->watch_accessed && v.trainable()) || t->var_slots.count(v.id())) t->link_variable(v);
+    }
+  if (detail::active_accumulators()) detail::forward_variable_read(v);
 }
 
 // ---- the reverse sweep ----
@@ -403,7 +423,7 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
     } else {
       VjpFn fn = vjp_for(rec.op);
       if (!fn) throw TapeError(std::string("no gradient rule for op ") + op_name(rec.op));
-      VjpCtx ctx{ins.data(), int(rec.n_in), outs[0], gout[0], rec_attrs.data(), int(rec_attrs.size()),
+      VjpCtx ctx{{}, ins.data(), int(rec.n_in), outs[0], gout[0], rec_attrs.data(), int(rec_attrs.size()),
                  reinterpret_cast<const bool*>(needs.data()), gin.data(), nb};
       fn(ctx);
       apply_structural_zeros(rec.op, ins, outs[0], gout[0], rec_attrs, needs, gin, nb);
@@ -494,6 +514,7 @@ void Tape::push() {
     s.start_seq = next_tensor_seq();
     s.thread = this_thread_number();
   }
+  s.entry = detail::next_entry();
   tls.stack.push_back(state_);
   refresh_recording();
 }
@@ -876,6 +897,14 @@ RecordingPause::~RecordingPause() {
   --tls.pause;
   refresh_recording();
 }
+TapePause::TapePause() {
+  ++tls.tape_pause;
+  refresh_recording();
+}
+TapePause::~TapePause() {
+  --tls.tape_pause;
+  refresh_recording();
+}
 
 VariableAccessLog::VariableAccessLog() { tls.logs.push_back(this); }
 VariableAccessLog::~VariableAccessLog() {
@@ -895,7 +924,12 @@ bool detail::tape_alive(uint64_t serial) {
 
 void set_interrupt_check(void (*check)()) { g_interrupt_check.store(check); }
 
-bool any_tape_recording() { return detail::tls_recording != 0; }
+bool any_tape_recording() {
+  if (detail::tls_recording == 0 || tls.pause || tls.tape_pause) return false;
+  for (const auto& t : tls.stack)
+    if (t->recording.load(std::memory_order_relaxed)) return true;
+  return false;
+}
 int64_t live_records() { return g_live_records.load(); }
 
 }  // namespace gt

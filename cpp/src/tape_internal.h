@@ -1,15 +1,35 @@
 #pragma once
 #include <cstdint>
-// Internals shared by tape.cpp and variable.cpp.
+
+#include "op_table.h"
+// Internals shared by tape.cpp, forward.cpp and variable.cpp.
 namespace gt {
 class Variable;
 class Tensor;
 namespace detail {
-// Tells this thread's recording tapes and access logs that `v` was read.
+// Tells this thread's recording tapes, accumulators and access logs that `v` was read.
 void notify_variable_read(Variable& v);
 // Whether the tape with this serial still exists (stale tape links are pruned with it).
 bool tape_alive(uint64_t serial);
 // Tells the recording tapes that t went through stop_gradient.
 void note_stop_gradient(const Tensor& t);
+
+// Tapes and accumulators get an entry number from this thread's counter when they are entered
+// (tape.cpp). While an accumulator computes tangents, only those entered before it see the
+// ops: tls_horizon is its entry number then (the maximum otherwise).
+uint64_t next_entry();
+extern thread_local uint64_t tls_horizon;
+// Whether the tape or accumulator with this entry number must not see what runs now (callers
+// test `entry >= tls_horizon` first: the fast path).
+bool entry_hidden(uint64_t entry);
+// Recomputes tls_recording (record.h) after a tape or accumulator is entered, left or paused.
+void refresh_recording();
+
+// forward.cpp: the accumulators entered on this thread, and their part of recording an op and
+// a variable read.
+int active_accumulators();
+void forward_op(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out, const int64_t* attrs,
+                int n_attrs);
+void forward_variable_read(Variable& v);
 }  // namespace detail
 }  // namespace gt

@@ -159,9 +159,9 @@ void bind_op_table(py::module_& m) {
   m.def("manifest", [] {
     py::list l;
     for (const ManifestRow& r : manifest())
-      l.append(py::make_tuple(r.name, r.kind, r.namespaces, r.signature, r.doc, r.op, r.mask));
+      l.append(py::make_tuple(r.name, r.kind, r.namespaces, r.signature, r.doc, r.op, r.mask, r.jvp));
     return l;
-  }, "The op manifest (gradtape/ops.def): (name, kind, namespaces, signature, doc, op, mask) rows.");
+  }, "The op manifest (gradtape/ops.def): (name, kind, namespaces, signature, doc, op, mask, jvp) rows.");
 }
 
 void bind_ops(py::module_& m) {
@@ -177,7 +177,7 @@ void bind_ops(py::module_& m) {
 #define GT_BIND_Reduce(fn, sig, doc) bind_reduce<&gt::fn>(m, #fn, sig, doc);
 #define GT_BIND_Custom(fn, sig, doc)
 #define GT_BIND_Internal(fn, sig, doc)
-#define GT_OP(E, fn, kind, mask, ns, sig, doc) GT_BIND_##kind(fn, sig, doc)
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) GT_BIND_##kind(fn, sig, doc)
 #define GT_FN(fn, kind, ns, sig, doc) GT_BIND_##kind(fn, sig, doc)
 #include "gradtape/ops.def"
 #undef GT_BIND_Unary

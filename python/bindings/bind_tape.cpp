@@ -300,11 +300,11 @@ void bind_tape(py::module_& m) {
   }, "Makes every Python tape active on this thread hold `obj` (a custom gradient function).");
 
   m.def("_record_custom", [](const py::list& inputs, const py::list& outputs, py::object grad_fn) {
-    std::vector<Tensor> ins, outs;
+    std::vector<Tensor> ins, results, outs;
     for (py::handle h : inputs) ins.push_back(to_tensor(h));
     for (py::handle h : outputs) {
-      Tensor t = to_tensor(h);
-      outs.push_back(stop_gradient(t));  // fresh tensors, never an input's
+      results.push_back(to_tensor(h));
+      outs.push_back(stop_gradient(results.back()));  // fresh tensors, never an input's
     }
     auto hook = std::make_shared<PyHook>(grad_fn);
     std::vector<DType> in_dtypes;
@@ -314,7 +314,7 @@ void bind_tape(py::module_& m) {
       in_shapes.push_back(t.shape());
     }
     const int out0_rank = outs.empty() ? 0 : outs[0].ndim();
-    record_custom(ins, outs, [hook, in_dtypes, in_shapes, out0_rank](const std::vector<Tensor>& upstream) {
+    GradHook rule = [hook, in_dtypes, in_shapes, out0_rank](const std::vector<Tensor>& upstream) {
       py::gil_scoped_acquire gil;
       py::list up(upstream.size());
       for (size_t i = 0; i < upstream.size(); ++i) up[i] = wrap(upstream[i]);
@@ -342,7 +342,9 @@ void bind_tape(py::module_& m) {
                                 in_shapes[k].str() + "; it must have the input's shape");
       }
       return grads;
-    });
+    };
+    record_custom(ins, outs, rule);
+    forward_custom(ins, results, outs, rule);  // the accumulators' tangents
     return to_list(outs);
   });
 

@@ -13,6 +13,7 @@ void bind_op_table(py::module_& m);
 void bind_random(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_dlpack(py::module_& m);
+void bind_forward(py::module_& m);
 }  // namespace gt::py_bind
 
 namespace {
@@ -102,6 +103,7 @@ PYBIND11_MODULE(_core, m) {
   bind_random(m);
   bind_optim(m);
   bind_dlpack(m);
+  bind_forward(m);
   m.def("_set_tensor_shape_class", &set_tensor_shape_class);
   m.def("_set_structural_zeros", &gt::set_structural_zeros);
   m.def("_structural_zeros_enabled", &gt::structural_zeros_enabled);

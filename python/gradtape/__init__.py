@@ -34,6 +34,7 @@ from .control_flow import (  # noqa: F401
 from .eager import device, executing_eagerly, get_static_value, init_scope, print  # noqa: F401,A001
 from . import data, debugging, train  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
+from . import autodiff  # noqa: F401,E402
 from ._composite import argmax, argmin, linspace, norm  # noqa: F401,E402
 from . import _interop  # noqa: E402
 from ._interop import from_dlpack  # noqa: F401,E402

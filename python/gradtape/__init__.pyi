@@ -7,6 +7,7 @@ from typing import (Any, Callable, ClassVar, ContextManager, Iterator, List, Opt
 import numpy as np
 from typing_extensions import TypeAlias
 
+from . import autodiff as autodiff
 from . import config as config
 from . import data as data
 from . import debugging as debugging

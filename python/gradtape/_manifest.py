@@ -29,6 +29,7 @@ class Row(NamedTuple):
     doc: str               # the docstring (with a doctest example)
     op: str                # the primitive's OpId name ("" when the row is not a primitive)
     mask: str              # its structural-zero mask rule; "NoGrad": it has no gradient rule
+    jvp: str               # its forward-mode rule: "Sym" (from the vjp), "Rule" (its own), "NoGrad"
 
     @property
     def primitive(self) -> bool:
@@ -72,8 +73,8 @@ def rows() -> List[Row]:
     >>> [r.name for r in rows()][:3]
     ['negative', 'abs', 'sign']
     """
-    return [Row(name, kind, tuple(ns.split()), sig, doc, op, mask)
-            for name, kind, ns, sig, doc, op, mask in _core.manifest()]
+    return [Row(name, kind, tuple(ns.split()), sig, doc, op, mask, jvp)
+            for name, kind, ns, sig, doc, op, mask, jvp in _core.manifest()]
 
 
 def by_name() -> Dict[str, Row]:

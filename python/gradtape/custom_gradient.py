@@ -1,6 +1,7 @@
 """@gradtape.custom_gradient: a function with its own gradient rule.
 
-The decorated function runs with recording paused; its result is then recorded as one op
+The decorated function runs with the tapes paused (forward accumulators still watch it, as
+in TensorFlow); its result is then recorded as one op
 whose rule calls the user's `grad_fn` (through a single C++ hook). Variables read inside the
 function are recorded as extra inputs, and `grad_fn` gets them as `variables=`, as in TF.
 """
@@ -45,7 +46,7 @@ def custom_gradient(f=None):
     @functools.wraps(f)
     def decorated(*args, **kwargs):
         log = _core._VariableAccessLog()
-        with log, _core._PauseRecording():
+        with log, _core._PauseTapes():
             result, grad_fn = f(*args, **kwargs)
         accessed = log.stop()
         arg_vars = [a for a in args if isinstance(a, Variable)]

@@ -68,3 +68,43 @@ def map_structure(fn, structure):
     [10, (20, 30)]
     """
     return pack_sequence_as(structure, [fn(x) for x in flatten(structure)])
+
+
+def _same_structure(a, b):
+    if isinstance(a, dict):
+        return isinstance(b, dict) and sorted(a) == sorted(b) and all(_same_structure(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return (isinstance(b, (list, tuple)) and len(a) == len(b)
+                and all(_same_structure(x, y) for x, y in zip(a, b)))
+    return not is_nested(b)
+
+
+def assert_same_structure(nest1, nest2, check_types=True):
+    """Raises ValueError unless nest1 and nest2 have the same nesting (and, with check_types,
+    the same sequence types: a list is not a tuple), as TensorFlow's tf.nest.assert_same_structure.
+
+    >>> gt.nest.assert_same_structure([1, (2, 3)], ["a", ("b", "c")])
+    >>> gt.nest.assert_same_structure([1, 2], [1])
+    Traceback (most recent call last):
+    ...
+    ValueError: The two structures don't have the same nested structure: [1, 2] and [1]
+    """
+    same = _same_structure(nest1, nest2)
+    if same and check_types:
+        kinds = lambda s: [type(x) for x in _containers(s)]  # noqa: E731
+        same = kinds(nest1) == kinds(nest2)
+    if not same:
+        raise ValueError("The two structures don't have the same nested structure: %r and %r" % (nest1, nest2))
+
+
+def _containers(s):
+    out, stack = [], [s]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            out.append(item)
+            stack.extend(item[k] for k in sorted(item))
+        elif isinstance(item, (list, tuple)):
+            out.append(item)
+            stack.extend(item)
+    return out

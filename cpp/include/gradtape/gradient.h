@@ -18,6 +18,13 @@ using GradHook = std::function<std::vector<Tensor>(const std::vector<Tensor>& up
 bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
                    GradHook hook);
 
+// Gives a custom_gradient call's `outputs` their tangents for each entered accumulator
+// (forward.cpp): the tangent of the matching one of `results` (the function's own outputs, as
+// it computed them with accumulators watching) where it has one, else the one `hook` gives,
+// transposed: hook is linear in its upstream u, so J t = d/du <hook(u), t>. As TensorFlow does.
+void forward_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>& results,
+                    const std::vector<Tensor>& outputs, const GradHook& hook);
+
 // Collects the variables read on this thread while alive (custom_gradient's variables=).
 class VariableAccessLog {
  public:

@@ -3,6 +3,7 @@
 // scalar reverse mode gt::Real.
 #include "gradtape/dtype.h"
 #include "gradtape/errors.h"
+#include "gradtape/forward.h"
 #include "gradtape/gradient.h"
 #include "gradtape/ops.h"
 #include "gradtape/optim.h"

@@ -38,7 +38,7 @@ Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype);
 #define GT_DECLARE_Reduce(fn) Tensor fn(const Tensor& x, const Axes& axes = std::nullopt, bool keepdims = false);
 #define GT_DECLARE_Custom(fn)
 #define GT_DECLARE_Internal(fn)
-#define GT_OP(E, fn, kind, mask, ns, sig, doc) GT_DECLARE_##kind(fn)
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) GT_DECLARE_##kind(fn)
 #define GT_FN(fn, kind, ns, sig, doc) GT_DECLARE_##kind(fn)
 #include "gradtape/ops.def"
 #undef GT_DECLARE_Unary
@@ -107,6 +107,7 @@ struct ManifestRow {
   const char* doc;         // TensorFlow-style docstring with a doctest example
   const char* op;          // the OpId's name for a primitive ("" for a GT_FN row)
   const char* mask;        // its mask rule, NoGrad when it has no rule ("" for a GT_FN row)
+  const char* jvp;         // its forward-mode rule: Sym, Rule or NoGrad ("" for a GT_FN row)
 };
 std::vector<ManifestRow> manifest();
 

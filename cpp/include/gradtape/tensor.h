@@ -3,11 +3,13 @@
 // row-major Storage (64-byte aligned, reference counted). Reshapes share the storage; every
 // op returns a new TensorImpl, never an input's. A TensorImpl also carries its tape links:
 // for each tape that can differentiate with respect to it, the tape's serial and the slot
-// that tape gave it. Tensors never point at tapes or at each other, so a chain of a million
-// ops is freed by the tape's flat arrays, without recursion.
+// that tape gave it. Tensors never point at tapes, and at other tensors only for a gradient's
+// structural-zero mask and a forward-mode tangent (never along a chain of ops), so a chain of
+// a million ops is freed by the tape's flat arrays, without recursion.
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "gradtape/dtype.h"
@@ -123,6 +125,11 @@ struct TensorImpl {
   // (materialize()). `pending` is guarded by fusion's lock; `deferred` is the fast-path test.
   std::atomic<bool> deferred{false};
   std::shared_ptr<const fusion::Pending> pending;
+
+  // Forward mode (gradtape/forward.h): the tangent each forward accumulator gave this tensor,
+  // as (accumulator serial, tangent) pairs; null for a tensor no accumulator tracks. A tangent
+  // lives as long as its primal. Read and written under forward.cpp's lock.
+  std::unique_ptr<std::vector<std::pair<uint64_t, std::shared_ptr<TensorImpl>>>> tangents;
 
   bool find_link(uint64_t tape, uint32_t* slot) const { return links.find(tape, slot); }
   void add_link(uint64_t tape, uint32_t slot) { links.add(tape, slot); }
