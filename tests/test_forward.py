@@ -298,3 +298,65 @@ def test_check_jvp_catches_a_wrong_forward_derivative():
 
     with pytest.raises(gt.test.GradientCheckError):
         gt.test.check_jvp(wrong, [np.array([1.0, 2.0])])
+
+
+# ---- Jacobians choose their direction ----
+
+def tall_problem(seed=0):
+    rng = np.random.default_rng(seed)
+    w = gt.constant(rng.normal(size=(200, 8)))
+    x = gt.constant(rng.normal(size=(8, 1)))
+    return w, x
+
+
+@pytest.mark.parametrize("mode", ["auto", "forward", "reverse"])
+def test_tall_jacobian_is_the_same_in_every_mode(mode):
+    w, x = tall_problem()
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        y = gt.tanh(gt.matmul(w, x))
+    jac = tape.jacobian(y, x, experimental_mode=mode)
+    expected = (1 - np.tanh(w.numpy() @ x.numpy()) ** 2) * w.numpy()  # [200, 8]
+    np.testing.assert_allclose(jac.numpy().reshape(200, 8), expected, rtol=1e-12)
+
+
+def test_batch_jacobian_forward_and_reverse_agree():
+    rng = np.random.default_rng(1)
+    x = gt.constant(rng.normal(size=(5, 2)))
+    w = gt.constant(rng.normal(size=(2, 30)))
+    with gt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = gt.sin(gt.matmul(x, w)) * gt.reduce_sum(x, axis=1, keepdims=True)
+    results = [tape.batch_jacobian(y, x, experimental_mode=m).numpy() for m in ("auto", "forward", "reverse")]
+    assert results[0].shape == (5, 30, 2)
+    np.testing.assert_allclose(results[0], results[2], rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(results[1], results[2], rtol=1e-12, atol=1e-14)
+
+
+def test_forward_jacobian_and_custom_gradients():
+    @gt.custom_gradient
+    def double(x):
+        return x * 2.0, lambda g: g * 2.0
+
+    x = gt.constant([1.0, 2.0])
+    with gt.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = gt.concat([double(x), x, x], axis=0)
+    # auto takes reverse mode (a custom gradient has no rule the tape can replay forward)
+    np.testing.assert_array_equal(tape.jacobian(y, x).numpy()[:2], [[2.0, 0.0], [0.0, 2.0]])
+    with pytest.raises(ValueError, match="custom_gradient"):
+        tape.jacobian(y, x, experimental_mode="forward")
+    with pytest.raises(ValueError, match="experimental_mode"):
+        tape.jacobian(y, x, experimental_mode="sideways")
+
+
+def test_forward_jacobian_of_an_unconnected_source():
+    x, z = gt.constant([1.0]), gt.constant([2.0, 3.0])
+    with gt.GradientTape(persistent=True) as tape:
+        tape.watch([x, z])
+        y = gt.concat([x, x, x], axis=0) * 2.0
+    jx, jz = tape.jacobian(y, [x, z], experimental_mode="forward")
+    np.testing.assert_array_equal(jx.numpy(), [[2.0], [2.0], [2.0]])
+    assert jz is None
+    jz0 = tape.jacobian(y, z, unconnected_gradients="zero", experimental_mode="forward")
+    assert jz0.shape == (3, 2) and not jz0.numpy().any()

@@ -115,13 +115,14 @@ void vjp_MatMul(VjpCtx& c) {
     else c.gin[1] = matmul(g, a, true, true);
   }
 }
-// d(AB) = dA B + A dB, with the op's transposes
+// d(AB) = dA B + A dB, with the op's transposes (a batch of tangents broadcasts against the
+// other operand's batch dims once padded to the output's rank)
 Tensor jvp_MatMul(JvpCtx& c) {
   const bool ta = c.attrs[0], tb = c.attrs[1];
   Tensor r;
-  if (c.t[0].defined()) r = matmul(c.t[0], c.in[1], ta, tb);
+  if (c.t[0].defined()) r = matmul(c.aligned(0), c.in[1], ta, tb);
   if (c.t[1].defined()) {
-    Tensor part = matmul(c.in[0], c.t[1], ta, tb);
+    Tensor part = matmul(c.in[0], c.aligned(1), ta, tb);
     r = r.defined() ? r + part : part;
   }
   return r;

@@ -256,6 +256,9 @@ struct TapeState {
   std::vector<Tensor> sweep(const std::vector<std::pair<uint32_t, Tensor>>& seeds,
                             const std::vector<uint32_t>& src_slots, bool release_records,
                             const Shape* batch = nullptr);
+  // Forward mode over the records (a Jacobian's tall direction): the tangent of `target` when
+  // `seed`, with `nb` batch dims in front of the source's shape, is the source's.
+  Tensor forward_sweep(uint32_t source, const Tensor& seed, uint32_t target, int nb);
   bool has_custom_records() const {
     for (const Record& r : records)
       if (r.op == OpId::Custom && r.n_in != kNoSlot) return true;
@@ -461,6 +464,44 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
   result.reserve(src_slots.size());
   for (uint32_t s : src_slots) result.push_back(s == kNoSlot ? Tensor() : grads[s]);
   return result;
+}
+
+// Each record from the source's birth on, in recording order, maps its inputs' tangents to its
+// output's by the op's jvp rule (forward.cpp's dispatch), with the batch dims in front.
+Tensor TapeState::forward_sweep(uint32_t source, const Tensor& seed, uint32_t target, int nb) {
+  const size_t n_rec = records.size();  // (a rule may record on this very tape: those are not swept)
+  std::vector<Tensor> tangents(next_slot);
+  tangents[source] = seed;
+  std::vector<Tensor> ins, tin;
+  std::vector<int64_t> rec_attrs;
+  void (*interrupt_check)() = g_interrupt_check.load(std::memory_order_relaxed);
+  for (size_t r = slot_birth[source]; r < n_rec; ++r) {
+    if (interrupt_check && (r & 511) == 0) interrupt_check();
+    const Record rec = records[r];
+    if (rec.n_in == kNoSlot) continue;  // released
+    if (rec.op == OpId::Custom)
+      throw InvalidArgument("a forward-mode Jacobian cannot pass through a custom_gradient call; use "
+                            "experimental_mode='reverse'");
+    const uint32_t out0 = rec.first + rec.n_in;
+    tin.assign(rec.n_in, Tensor());
+    int ref = -1;
+    for (uint32_t i = 0; i < rec.n_in; ++i) {
+      const uint32_t si = slots[rec.first + i];
+      if (si == kNoSlot || !tangents[si].defined()) continue;
+      tin[i] = tangents[si];
+      if (ref < 0) ref = int(i);
+    }
+    if (ref < 0) continue;
+    ins.assign(saved.begin() + rec.first, saved.begin() + out0);
+    const Tensor out = saved[out0];
+    const size_t attr_end = r + 1 < records.size() ? records[r + 1].attr_first : attrs.size();
+    rec_attrs.assign(attrs.begin() + rec.attr_first, attrs.begin() + long(attr_end));
+    const uint32_t out_slot = slots[out0];
+    JvpCtx c{{}, ins.data(), int(rec.n_in), out, tin.data(), rec_attrs.data(), int(rec_attrs.size()),
+             tin[size_t(ref)], nb};
+    tangents[out_slot] = apply_jvp(rec.op, c);
+  }
+  return tangents[target];
 }
 
 // ---- Tape ----
@@ -709,6 +750,20 @@ Tensor seed_rows(const Tensor& target, int64_t m, bool batched, Mark mark) {
   return seed;
 }
 
+// Whether a Jacobian takes forward mode: asked for, or (Auto) cheaper, with fewer source elements
+// than target elements, one sweep per source element instead of one per target element.
+// Custom gradients have no forward rule the tape can replay: they take reverse mode.
+bool use_forward(JacobianMode mode, int64_t source_elems, int64_t target_elems, bool custom) {
+  if (mode == JacobianMode::Reverse) return false;
+  if (mode == JacobianMode::Forward) {
+    if (custom)
+      throw InvalidArgument("a forward-mode Jacobian cannot pass through a custom_gradient call; use "
+                            "experimental_mode='reverse' (or 'auto')");
+    return true;
+  }
+  return !custom && source_elems < target_elems;
+}
+
 // The shape [m, *src.shape] of m rows of a Jacobian with respect to src.
 std::vector<int64_t> rows_shape(int64_t m, const Tensor& src) {
   std::vector<int64_t> shape{m};
@@ -717,7 +772,8 @@ std::vector<int64_t> rows_shape(int64_t m, const Tensor& src) {
 }
 }  // namespace
 
-std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Source>& sources, Unconnected unconnected) {
+std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Source>& sources, Unconnected unconnected,
+                                   JacobianMode mode) {
   TapeState& s = *state_;
   TapeState::Hold hold(s, "jacobian");
   require_defined(target, "jacobian");
@@ -729,7 +785,26 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
   const bool linked = is_floating(target.dtype()) && target.get()->find_link(s.serial, &tslot);
   std::vector<std::vector<Tensor>> parts(sources.size());  // per source: [rows, *source.shape] blocks
   std::vector<bool> connected(sources.size(), false);
-  if (linked && n > 0) {
+  int64_t source_elems = 0;
+  for (const Source& src : sources) source_elems += (src.variable ? src.variable->value() : src.tensor).numel();
+  if (linked && n > 0 && use_forward(mode, source_elems, n, s.has_custom_records())) {
+    // Forward mode: one sweep per chunk of source elements, all columns at once (the tangents'
+    // batch dim); [n, cols] blocks, as the reverse rows' transposes.
+    for (size_t j = 0; j < sources.size(); ++j) {
+      const Tensor& src = sources[j].variable ? sources[j].variable->value() : sources[j].tensor;
+      const int64_t ns = src.numel();
+      if (src_slots[j] == kNoSlot || ns == 0) continue;
+      const int64_t chunk = jacobian_chunk(ns, std::max(n, ns));
+      for (int64_t start = 0; start < ns; start += chunk) {
+        const int64_t m = std::min(chunk, ns - start);
+        Tensor seed = seed_rows(src, m, true, [&](auto* data, int64_t i) { data[i * ns + start + i] = 1; });
+        Tensor t = s.forward_sweep(src_slots[j], seed, tslot, 1);
+        connected[j] = connected[j] || t.defined();
+        parts[j].push_back(t.defined() ? transpose(reshape(t, {m, n}), {1, 0}) : zeros(Shape{n, m}, src.dtype()));
+      }
+      if (!parts[j].empty()) parts[j] = {parts[j].size() == 1 ? parts[j][0] : concat(parts[j], 1)};
+    }
+  } else if (linked && n > 0) {
     // One reverse sweep per chunk of target elements, all rows at once (a batch dim in front
     // of every gradient); custom gradients cannot take a batch, so their tapes go row by row.
     const bool batched = !s.has_custom_records();
@@ -767,7 +842,7 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
   return result;
 }
 
-Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnected unconnected) {
+Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnected unconnected, JacobianMode mode) {
   TapeState& s = *state_;
   TapeState::Hold hold(s, "batch_jacobian");
   const Tensor& src = source.variable ? source.variable->value() : source.tensor;
@@ -786,7 +861,27 @@ Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnec
   for (int d = 1; d < src.ndim(); ++d) shape.push_back(src.shape()[d]);
   std::vector<Tensor> parts;  // [rows, B, *source.shape[1:]] blocks, rows over the Y target elements
   bool connected = false;
-  if (linked && src_slots[0] != kNoSlot && Y > 0) {
+  const int64_t X = B ? src.numel() / B : 0;
+  if (linked && src_slots[0] != kNoSlot && Y > 0 && X > 0 && use_forward(mode, X, Y, s.has_custom_records())) {
+    // Forward mode: seed j moves element j of every batch row at once; the tangent is column j.
+    std::vector<Tensor> cols;  // [m, B, *target.shape[1:]] blocks over the X source elements
+    const int64_t chunk = jacobian_chunk(X, std::max(target.numel(), src.numel()));
+    for (int64_t start = 0; start < X; start += chunk) {
+      const int64_t m = std::min(chunk, X - start);
+      Tensor seed = seed_rows(src, m, true, [&](auto* data, int64_t i) {
+        for (int64_t b = 0; b < B; ++b) data[i * B * X + b * X + start + i] = 1;
+      });
+      Tensor t = s.forward_sweep(src_slots[0], seed, tslot, 1);
+      connected = connected || t.defined();
+      cols.push_back(t.defined() ? reshape(t, {m, B, Y}) : zeros(Shape{m, B, Y}, src.dtype()));
+    }
+    if (connected) {
+      Tensor all = cols.size() == 1 ? cols[0] : concat(cols, 0);  // [X, B, Y]
+      Tensor result = reshape(transpose(all, {1, 2, 0}), shape);
+      if (!s.persistent) s.clear();
+      return result;
+    }
+  } else if (linked && src_slots[0] != kNoSlot && Y > 0) {
     // Seed j selects element j of every batch row at once (rows are independent, as TF assumes).
     const bool batched = !s.has_custom_records();
     const int64_t chunk = batched ? jacobian_chunk(Y, target.numel()) : 1;

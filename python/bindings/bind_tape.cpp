@@ -283,17 +283,17 @@ void bind_tape(py::module_& m) {
                                 const py::list& output_gradients, int mode) {
         return run_gradient(self, targets, sources, output_gradients, mode);
       })
-      .def("_jacobian", [](Tape& t, py::handle target, const py::list& sources, int mode) {
+      .def("_jacobian", [](Tape& t, py::handle target, const py::list& sources, int mode, int direction) {
         Tensor tg = to_tensor(target);
         std::vector<Source> srcs = sources_from_py(sources);
-        return to_list(without_gil([&] { return t.jacobian(tg, srcs, Unconnected(mode)); }));
-      })
+        return to_list(without_gil([&] { return t.jacobian(tg, srcs, Unconnected(mode), JacobianMode(direction)); }));
+      }, py::arg("target"), py::arg("sources"), py::arg("mode"), py::arg("direction") = 0)
       .def("_release_custom_gradients", [](py::object self) { keepalive_list(self).attr("clear")(); })
-      .def("_batch_jacobian", [](Tape& t, py::handle target, py::handle source, int mode) {
+      .def("_batch_jacobian", [](Tape& t, py::handle target, py::handle source, int mode, int direction) {
         Tensor tg = to_tensor(target);
         Source src = source_from_py(source);
-        return wrap(without_gil([&] { return t.batch_jacobian(tg, src, Unconnected(mode)); }));
-      });
+        return wrap(without_gil([&] { return t.batch_jacobian(tg, src, Unconnected(mode), JacobianMode(direction)); }));
+      }, py::arg("target"), py::arg("source"), py::arg("mode"), py::arg("direction") = 0);
 
   m.def("_keep_alive_on_active_tapes", [](py::object obj) {
     for (py::handle tape : active_python_tapes()) keepalive_list(tape).append(obj);

@@ -33,6 +33,13 @@ class UnconnectedGradients(enum.Enum):
 
 
 _MODES = {"none": 0, "zero": 1, "error": 2}
+_DIRECTIONS = {"auto": 0, "forward": 1, "reverse": 2}
+
+
+def _direction(experimental_mode):
+    if experimental_mode not in _DIRECTIONS:
+        raise ValueError("experimental_mode must be 'auto', 'forward' or 'reverse', got %r" % (experimental_mode,))
+    return _DIRECTIONS[experimental_mode]
 
 
 def _mode(unconnected_gradients):
@@ -163,8 +170,14 @@ class GradientTape(_core._Tape):
 
     # -- Jacobians --
     def jacobian(self, target, sources, unconnected_gradients=UnconnectedGradients.NONE,
-                 parallel_iterations=None, experimental_use_pfor=True):
+                 parallel_iterations=None, experimental_use_pfor=True, experimental_mode="auto"):
         """The full Jacobian of `target` with respect to each source: target.shape + source.shape.
+
+        Beyond TensorFlow, it picks the cheaper direction: reverse mode costs one sweep per
+        target element (batched, many per sweep), forward mode one per source element
+        (replaying the tape with the ops' jvp rules). `experimental_mode="auto"` takes forward
+        mode when the sources have fewer elements than the target (a tall Jacobian) and no
+        custom gradient was recorded; "forward" or "reverse" forces one. The result is the same.
 
         >>> x = gt.constant([1.0, 2.0])
         >>> with gt.GradientTape() as tape:
@@ -179,7 +192,7 @@ class GradientTape(_core._Tape):
         flat_sources = [sources] if single else nest.flatten(sources)
         _check_sources(flat_sources)
         try:
-            jac = self._jacobian(target, flat_sources, mode)
+            jac = self._jacobian(target, flat_sources, mode, _direction(experimental_mode))
         finally:
             self._release_if_consumed()
         if isinstance(target, (Tensor, Variable)) and 0 in tuple(target.shape):
@@ -188,8 +201,11 @@ class GradientTape(_core._Tape):
         return jac[0] if single else nest.pack_sequence_as(sources, jac)
 
     def batch_jacobian(self, target, source, unconnected_gradients=UnconnectedGradients.NONE,
-                       parallel_iterations=None, experimental_use_pfor=True):
+                       parallel_iterations=None, experimental_use_pfor=True, experimental_mode="auto"):
         """Per-example Jacobians [B, y..., x...] of target [B, y...] wrt source [B, x...].
+
+        `experimental_mode` chooses the direction as in `jacobian` (forward mode when a row of
+        the source has fewer elements than a row of the target).
 
         >>> x = gt.constant([[1.0, 2.0], [3.0, 4.0]])
         >>> with gt.GradientTape() as tape:
@@ -204,7 +220,7 @@ class GradientTape(_core._Tape):
             if isinstance(t, (Tensor, Variable)) and len(t.shape) < 2:
                 raise ValueError("Shape %s must have rank at least 2" % (tuple(t.shape),))
         try:
-            return self._batch_jacobian(target, source, mode)
+            return self._batch_jacobian(target, source, mode, _direction(experimental_mode))
         finally:
             self._release_if_consumed()
 

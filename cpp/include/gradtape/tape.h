@@ -34,6 +34,9 @@ struct Source {
 // Tensor), zeros, or an UnconnectedError naming the cause for each such source.
 enum class Unconnected { None, Zero, Error };
 
+// Which way a Jacobian is computed (the result is the same; only the cost differs).
+enum class JacobianMode { Auto, Forward, Reverse };
+
 class Tape {
  public:
   explicit Tape(bool persistent = false, bool watch_accessed_variables = true);
@@ -76,12 +79,17 @@ class Tape {
                                const std::vector<Tensor>& output_gradients = {},
                                Unconnected unconnected = Unconnected::None,
                                const std::vector<std::pair<size_t, size_t>>& same = {});
-  // Full Jacobians target.shape + source.shape, one reverse sweep per target element, in C++.
+  // Full Jacobians target.shape + source.shape, in C++: reverse mode takes one sweep per target
+  // element (batched: many per sweep), forward mode one per source element, replaying the
+  // records with each op's jvp rule. Auto takes forward mode when the sources have fewer
+  // elements than the target (the tall case) and the tape holds no custom gradient.
   std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Source>& sources,
-                               Unconnected unconnected = Unconnected::None);
+                               Unconnected unconnected = Unconnected::None,
+                               JacobianMode mode = JacobianMode::Auto);
   // For target [B, ...] and source [B, ...] whose batch rows are independent: [B, y..., x...].
   Tensor batch_jacobian(const Tensor& target, const Source& source,
-                        Unconnected unconnected = Unconnected::None);
+                        Unconnected unconnected = Unconnected::None,
+                        JacobianMode mode = JacobianMode::Auto);
 
   TapeState* state() const { return state_.get(); }
 
