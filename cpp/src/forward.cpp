@@ -96,7 +96,7 @@ bool detail::entry_hidden(uint64_t entry) {
   return false;
 }
 
-int detail::active_accumulators() { return int(tls_accumulators.size()); }
+thread_local int detail::tls_accumulators_entered GT_TLS = 0;
 
 ForwardAccumulator::ForwardAccumulator() : state_(std::make_shared<AccumulatorState>()) {}
 
@@ -106,6 +106,7 @@ ForwardAccumulator::~ForwardAccumulator() {
     auto it = std::find(st.begin(), st.end(), state_);
     if (it != st.end()) {
       st.erase(it);
+      detail::tls_accumulators_entered = int(st.size());
       detail::refresh_recording();
     }
   }
@@ -145,6 +146,7 @@ void ForwardAccumulator::push() {
   s.thread = this_thread_number();
   s.entry = detail::next_entry();
   tls_accumulators.push_back(state_);
+  detail::tls_accumulators_entered = int(tls_accumulators.size());
   detail::refresh_recording();
 }
 
@@ -157,6 +159,7 @@ void ForwardAccumulator::pop() {
   auto it = std::find(st.begin(), st.end(), state_);
   if (it != st.end()) st.erase(it);
   s.thread = 0;
+  detail::tls_accumulators_entered = int(st.size());
   detail::refresh_recording();
 }
 

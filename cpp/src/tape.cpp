@@ -83,7 +83,7 @@ uint64_t thread_ident() { return uint64_t(pthread_self()); }
 
 namespace detail {
 thread_local int tls_recording GT_TLS = 0;
-thread_local uint64_t tls_horizon = std::numeric_limits<uint64_t>::max();
+thread_local uint64_t tls_horizon GT_TLS = std::numeric_limits<uint64_t>::max();
 uint64_t next_entry() { return ++tls.entries; }
 }
 

@@ -2,6 +2,7 @@
 #include <cstdint>
 
 #include "op_table.h"
+#include "record.h"
 // Internals shared by tape.cpp, forward.cpp and variable.cpp.
 namespace gt {
 class Variable;
@@ -18,7 +19,7 @@ void note_stop_gradient(const Tensor& t);
 // (tape.cpp). While an accumulator computes tangents, only those entered before it see the
 // ops: tls_horizon is its entry number then (the maximum otherwise).
 uint64_t next_entry();
-extern thread_local uint64_t tls_horizon;
+extern thread_local uint64_t tls_horizon GT_TLS;
 // Whether the tape or accumulator with this entry number must not see what runs now (callers
 // test `entry >= tls_horizon` first: the fast path).
 bool entry_hidden(uint64_t entry);
@@ -27,7 +28,8 @@ void refresh_recording();
 
 // forward.cpp: the accumulators entered on this thread, and their part of recording an op and
 // a variable read.
-int active_accumulators();
+extern thread_local int tls_accumulators_entered GT_TLS;
+inline int active_accumulators() { return tls_accumulators_entered; }
 void forward_op(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out, const int64_t* attrs,
                 int n_attrs);
 void forward_variable_read(Variable& v);

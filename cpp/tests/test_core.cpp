@@ -127,6 +127,49 @@ TEST(hessian_by_nested_tapes) {
   CHECK_NEAR(outer.gradient({dy}, {x})[0].item(), 12, 0);  // 6x
 }
 
+TEST(forward_accumulator) {
+  Tensor x = vec({1, 2});
+  ForwardAccumulator acc;
+  acc.watch(x, vec({1, 0}));
+  Tensor y, g;
+  {
+    AccumulatorScope scope(acc);
+    CHECK(acc.active());
+    CHECK_THROWS(acc.push(), InvalidArgument);  // already recording
+    Tape tape;
+    TapeScope tscope(tape);
+    tape.watch(x);
+    y = reduce_sum(x * x * x);
+    tscope.exit();
+    g = tape.gradient({y}, {x})[0];  // 3 x^2, with a tangent: H v = 6 x v
+  }
+  CHECK(!acc.active());
+  CHECK_NEAR(acc.jvp(y).item(), 3, 0);
+  Tensor hv = acc.jvp(g);
+  CHECK_NEAR(at(hv, 0), 6, 0);
+  CHECK_NEAR(at(hv, 1), 0, 0);
+  CHECK(!acc.jvp(x * 2.0).defined());  // after the block: no tangent
+  CHECK_THROWS(acc.watch(x, vec({1})), InvalidArgument);  // wrong shape
+}
+
+TEST(forward_mode_jacobian) {
+  Tensor w = Tensor::empty(DType::Float64, Shape{3, 2});
+  for (int i = 0; i < 6; ++i) w.data<double>()[i] = 0.5 * i - 1;
+  Tensor x = vec({0.3, -0.7});
+  Tape tape(true);
+  {
+    TapeScope scope(tape);
+    tape.watch(x);
+  }
+  tape.push();
+  Tensor y = tanh(matmul(w, reshape(x, {2, 1})));
+  tape.pop();
+  Tensor fwd = tape.jacobian(y, {x}, Unconnected::None, JacobianMode::Forward)[0];
+  Tensor rev = tape.jacobian(y, {x}, Unconnected::None, JacobianMode::Reverse)[0];
+  CHECK(fwd.shape() == Shape({3, 1, 2}));
+  for (int i = 0; i < 6; ++i) CHECK_NEAR(at(fwd, i), at(rev, i), 1e-15);
+}
+
 TEST(stop_gradient_and_unconnected) {
   Tensor x = scalar(1.5, DType::Float64), y = scalar(2, DType::Float64);
   Tape t(true);
