@@ -674,14 +674,58 @@ def _build_ops(gt):
                                           for t in (target if isinstance(target, list) else [target])],
                                  g.value, lambda: [g.value()], lambda: gt.ones_like(vals[-1])])()
             return tape.gradient(target, srcs, output_gradients=og, unconnected_gradients=ug)
+        mode = g.s.choice(["auto", "forward", "reverse", "bogus", None])
         if kind == 2:
-            return tape.jacobian(target, srcs, unconnected_gradients=ug)
+            return tape.jacobian(target, srcs, unconnected_gradients=ug, experimental_mode=mode)
         if kind == 3:
             src = srcs[0] if isinstance(srcs, list) and srcs else srcs
-            return tape.batch_jacobian(target, src, unconnected_gradients=ug)
+            return tape.batch_jacobian(target, src, unconnected_gradients=ug, experimental_mode=mode)
         return tape.watched_variables()
 
     ops["GradientTape"] = tape_scenario
+
+    def forward_scenario(g):
+        """A ForwardAccumulator over random primals and (sometimes ill-formed) tangents, with a
+        tape inside or around it or neither, a random chain of ops, and jvp of random targets."""
+        xs = [g.tensor(dtype=g.s.choice([np.float32, np.float64])) for _ in range(g.s.int_in(1, 2))]
+        if g.s.coin(1, 4):
+            xs.append(gt.Variable(g.tensor(dtype=np.float64)))
+        tangents = [gt.ones_like(x) if g.s.coin(3, 4) else g.value() for x in xs]
+        primals = xs if g.s.coin(3, 4) else g.value()
+        acc = gt.autodiff.ForwardAccumulator(primals, tangents if isinstance(primals, list) else g.value())
+        arrangement = g.s.below(3)  # 0: alone, 1: tape inside, 2: tape around
+        tape = gt.GradientTape(persistent=True)
+        results = []
+        if arrangement == 2:
+            tape.__enter__()
+        try:
+            with acc:
+                if g.s.coin(1, 6):
+                    try:
+                        with acc:  # re-entering: an error
+                            pass
+                    except Exception:
+                        pass
+                if arrangement == 1:
+                    with tape:
+                        for x in xs:
+                            tape.watch(x)
+                        vals = random_chain(g, xs)
+                    results.append(do_backward(g, tape, vals, xs))
+                else:
+                    for x in xs:
+                        tape.watch(x)
+                    vals = random_chain(g, xs)
+                target = g.s.choice([lambda: g.s.choice(vals), lambda: vals, lambda: {"t": vals[-1]}, g.value])()
+                results.append(acc.jvp(target, unconnected_gradients=g.s.choice(["none", "zero", "error", "bogus"])))
+        finally:
+            if arrangement == 2:
+                tape.__exit__(None, None, None)
+        if arrangement == 2:
+            results.append(do_backward(g, tape, vals + [r for r in results if isinstance(r, gt.Tensor)], xs))
+        return results
+
+    ops["ForwardAccumulator"] = forward_scenario
 
     def custom_gradient_scenario(g):
         behaviours = ["ok", "none", "wrong_count", "wrong_dtype", "wrong_shape", "raise", "non_tensor",
