@@ -6,6 +6,7 @@
 
 #include "kernels/broadcast.h"
 #include "fusion.h"
+#include "kernels/transpose.h"
 #include "ops_common.h"
 
 namespace gt {
@@ -187,24 +188,7 @@ Tensor transpose(const Tensor& x, const std::vector<int64_t>& perm_in) {
   contiguous_strides(x.shape(), in_st);
   int64_t st[kMaxRank];  // input stride of each output axis
   for (int i = 0; i < r; ++i) st[i] = in_st[perm[size_t(i)]];
-  const size_t es = dtype_size(x.dtype());
-  const int64_t n = out.numel();
-  if (n > 0) {
-    const char* src = static_cast<const char*>(x.raw());
-    char* dst = static_cast<char*>(out.raw());
-    int64_t idx[kMaxRank] = {};
-    int64_t off = 0;
-    for (int64_t k = 0; k < n; ++k) {
-      copy_elem(dst + k * es, src + off * es, es);
-      for (int i = r - 1; i >= 0; --i) {
-        ++idx[i];
-        off += st[i];
-        if (idx[i] < out_shape[i]) break;
-        off -= st[i] * out_shape[i];
-        idx[i] = 0;
-      }
-    }
-  }
+  if (out.numel() > 0) kernels::permute_copy(x.raw(), out.raw(), out_shape.data(), st, r, dtype_size(x.dtype()));
   const Tensor* in[1] = {&x};
   record_n(OpId::Transpose, in, 1, out, perm.data(), int(perm.size()));
   return out;
