@@ -604,8 +604,8 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
   TapeState& s = *state_;
   TapeState::Hold hold(s, "gradient");
   if (!output_gradients.empty() && output_gradients.size() != targets.size())
-    throw InvalidArgument("gradient: got " + std::to_string(output_gradients.size()) +
-                          " output_gradients for " + std::to_string(targets.size()) + " targets");
+    throw ValueError_("gradient: got " + std::to_string(output_gradients.size()) + " output_gradients for " +
+                      std::to_string(targets.size()) + " targets");
   start_backward(s, "gradient");
   std::vector<std::pair<uint32_t, Tensor>> seeds;
   for (size_t i = 0; i < targets.size(); ++i) {
@@ -753,8 +753,8 @@ Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnec
   require_defined(target, "batch_jacobian");
   require_defined(src, "batch_jacobian");
   if (target.ndim() < 1 || src.ndim() < 1 || target.shape()[0] != src.shape()[0])
-    throw InvalidArgument("batch_jacobian: target shape " + target.shape().str() + " and source shape " +
-                          src.shape().str() + " need the same first (batch) dimension");
+    throw ValueError_("Need first dimension of target shape (" + target.shape().str() + ") and source shape (" +
+                      src.shape().str() + ") to match.");
   start_backward(s, "batch_jacobian");
   const int64_t B = target.shape()[0];
   const int64_t Y = B ? target.numel() / B : 0;

@@ -214,7 +214,7 @@ void bind_ops(py::module_& m) {
         }
       return wrap(from_data(coords.data(), DType::Int64, Shape{n, int64_t(c.ndim())}));
     }
-    if (x.is_none() || y.is_none()) throw InvalidArgument("where: x and y must both be given or both be None");
+    if (x.is_none() || y.is_none()) throw ValueError_("where: x and y must both be given or both be None");
     auto [a, b] = to_tensor_pair(x, y);
     return wrap(where(c, a, b));
   }, py::arg("condition"), py::arg("x") = py::none(), py::arg("y") = py::none(), name);
@@ -245,6 +245,10 @@ void bind_ops(py::module_& m) {
   }, input_tensor, axis_none, keepdims, name);
 
   def_row(m, "matmul", [](py::handle a, py::handle b, bool ta, bool tb, bool aa, bool ab, py::handle, py::handle, py::handle) {
+    if ((ta && aa) || (tb && ab)) {
+      const char* which = ta && aa ? "a" : "b";
+      throw ValueError_(std::string("Only one of `transpose_") + which + "` and `adjoint_" + which + "` can be True.");
+    }
     auto [x, y] = to_tensor_pair(a, b);
     const bool big = x.numel() + y.numel() >= kReleaseGilElements / 16;
     if (big) return wrap(without_gil([&] { return matmul(x, y, ta || aa, tb || ab); }));
