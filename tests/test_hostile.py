@@ -246,6 +246,10 @@ def test_range_is_exact_for_every_int64(start, limit, delta):
         if not -2**63 <= limit < 2**63:
             return
         n = len(range(start, limit, delta))
+    if (delta > 0 and start > limit) or (delta < 0 and start < limit):
+        with pytest.raises(gt.errors.InvalidArgumentError, match="Requires start"):  # as TensorFlow's kernel
+            gt.range(start, limit, delta)
+        return
     r = gt.range(start, limit, delta)
     fits32 = all(-2**31 <= v < 2**31 for v in (start, limit, delta))
     assert r.dtype == (gt.int32 if fits32 else gt.int64)

@@ -390,10 +390,15 @@ void bind_ops(py::module_& m) {
   def_row(m, "constant", [](py::handle value, py::handle dtype, py::handle shape, py::handle) {
     Tensor t = is_tensor_like(value) ? to_tensor(value) : to_tensor(value, std::nullopt, opt_dtype(dtype));
     if (is_tensor_like(value) && !dtype.is_none() && dtype_from_py(dtype) != t.dtype())
-      t = cast(t, dtype_from_py(dtype));
+      throw TypeError_(std::string("Expected tensor with dtype ") + dtype_name(dtype_from_py(dtype)) + ", but got dtype " +
+                       dtype_name(t.dtype()) + " (use gt.cast)");
     if (!shape.is_none()) {
       Shape s = shape_arg(shape);
       if (t.numel() == 1 && s.numel() != 1) return wrap(broadcast_to(reshape(t, {}), s));
+      if (t.numel() != s.numel())  // (TensorFlow's TypeError: a shape it cannot give these values)
+        throw TypeError_("Eager execution of tf.constant with unsupported shape. Tensor of shape " + t.shape().str() +
+                         " has " + std::to_string(t.numel()) + " elements, but got `shape` " + s.str() + " with " +
+                         std::to_string(s.numel()) + " elements.");
       return wrap(reshape(t, s.vec()));
     }
     return wrap(is_tensor_like(value) ? stop_gradient(t) : t);

@@ -76,7 +76,11 @@ Tensor getitem(const Tensor& x, py::handle key) {
       out_shape.push_back(1);
     } else if (PySlice_Check(k.ptr())) {
       Py_ssize_t b, e, s;
-      if (PySlice_Unpack(k.ptr(), &b, &e, &s) < 0) throw py::error_already_set();
+      if (PySlice_Unpack(k.ptr(), &b, &e, &s) < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError)) throw py::error_already_set();
+        PyErr_Clear();  // a zero step: TensorFlow's strided slice kernel refuses it
+        throw InvalidArgument("slice step cannot be zero");
+      }
       Py_ssize_t n = PySlice_AdjustIndices(Py_ssize_t(x.shape()[dim]), &b, &e, s);
       begin.push_back(b);
       end.push_back(e);
@@ -167,6 +171,7 @@ void add_operators(Cls& cls) {
       }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
       .def("__float__", [](py::handle a) {
         Tensor t = to_tensor(a);
+        if (t.numel() != 1) throw TypeError_("only one-element tensors can be converted to Python scalars");
         note_left_tape(t);
         return t.item();
       })
