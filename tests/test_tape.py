@@ -1372,13 +1372,17 @@ def test_exception_in_with_block_pops_tape():
     assert tape.gradient(after, x) is None
 
 
-def test_reset_outside_block_on_persistent_tape():
+def test_reset_outside_block_is_a_value_error_as_in_tensorflow():
     x = c64(2.0)
     with gt.GradientTape(persistent=True) as tape:
         tape.watch(x)
         y = x * x
     assert_tensor(tape.gradient(y, x), 4.0, gt.float64)
-    tape.reset()
+    with pytest.raises(ValueError, match="^Tape is not recording.$"):
+        tape.reset()
+    assert_tensor(tape.gradient(y, x), 4.0, gt.float64)  # the recording is kept
+    with tape:
+        tape.reset()  # inside the block it clears
     assert tape.gradient(y, x) is None
 
 

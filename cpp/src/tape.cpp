@@ -530,6 +530,10 @@ void Tape::set_recording(bool on) {
   refresh_recording();
 }
 bool Tape::recording() const { return state_->recording.load(std::memory_order_relaxed); }
+bool Tape::has_recording() const {
+  TapeState::Hold hold(*state_, "stop_recording");
+  return state_->start_seq != 0 && !(state_->used && !state_->persistent);
+}
 bool Tape::persistent() const { return state_->persistent; }
 bool Tape::had_custom_gradients() const { return state_->had_custom; }
 uint64_t Tape::serial() const { return state_->serial; }

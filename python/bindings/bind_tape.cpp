@@ -268,6 +268,7 @@ void bind_tape(py::module_& m) {
       .def_property_readonly("num_records", &Tape::num_records)
       .def_property_readonly("_bookkeeping_bytes", &Tape::bookkeeping_bytes)
       .def_property("recording", &Tape::recording, &Tape::set_recording)
+      .def_property_readonly("_has_recording", &Tape::has_recording)
       .def("_watch", [](Tape& t, py::handle h) {
         if (py::isinstance<Variable>(h)) t.watch(h.cast<std::shared_ptr<Variable>>());
         else if (py::isinstance<TensorImpl>(h)) t.watch(Tensor(h.cast<std::shared_ptr<TensorImpl>>()));
