@@ -692,11 +692,29 @@ Tensor seed_rows(const Tensor& target, int64_t m, bool batched, Mark mark) {
   return seed;
 }
 
-// The shape [m, *src.shape] of m rows of a Jacobian with respect to src.
-std::vector<int64_t> rows_shape(int64_t m, const Tensor& src) {
-  std::vector<int64_t> shape{m};
-  for (int d = 0; d < src.ndim(); ++d) shape.push_back(src.shape()[d]);
-  return shape;
+// Whether a Jacobian's reverse sweeps can be batched: a batched sweep puts a batch dim in front
+// of every gradient, which a custom gradient cannot take, and for which a tensor of the maximum
+// rank has no room (the batch dim must not count against the user's rank limit, so it is not
+// raised for it). Otherwise the sweeps go row by row, with the same result.
+bool batchable(const TapeState& s, const Tensor& target) {
+  if (target.ndim() >= kMaxRank || s.has_custom_records()) return false;
+  for (const Record& r : s.records) {
+    if (r.n_in == kNoSlot) continue;  // released
+    for (uint32_t i = r.first; i < r.first + r.n_in + r.n_out; ++i)
+      if (s.saved[i].defined() && s.saved[i].ndim() >= kMaxRank) return false;
+  }
+  return true;
+}
+
+// The Jacobian rows g (m rows, batched or one unbatched gradient) as a [m, *lead, rest] block,
+// flat after the leading dims so that no block's rank exceeds the limit however the source's
+// rank is.
+Tensor rows_block(const Tensor& g, int64_t m, std::vector<int64_t> lead, const Tensor& src) {
+  int64_t known = 1;
+  for (int64_t d : lead) known *= d;
+  lead.insert(lead.begin(), m);
+  lead.push_back(known ? src.numel() / known : 0);
+  return g.defined() ? reshape(g, lead) : zeros(Shape(lead), src.dtype());
 }
 }  // namespace
 
@@ -710,12 +728,12 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
   const int64_t n = target.numel();
   uint32_t tslot;
   const bool linked = is_floating(target.dtype()) && target.get()->find_link(s.serial, &tslot);
-  std::vector<std::vector<Tensor>> parts(sources.size());  // per source: [rows, *source.shape] blocks
+  std::vector<std::vector<Tensor>> parts(sources.size());  // per source: [rows, source.numel()] blocks
   std::vector<bool> connected(sources.size(), false);
   if (linked && n > 0) {
     // One reverse sweep per chunk of target elements, all rows at once (a batch dim in front
     // of every gradient); custom gradients cannot take a batch, so their tapes go row by row.
-    const bool batched = !s.has_custom_records();
+    const bool batched = batchable(s, target);
     const int64_t chunk = batched ? jacobian_chunk(n, n) : 1;
     for (int64_t start = 0; start < n; start += chunk) {
       const int64_t m = std::min(chunk, n - start);
@@ -725,8 +743,7 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
       for (size_t j = 0; j < sources.size(); ++j) {
         const Tensor& src = sources[j].variable ? sources[j].variable->value() : sources[j].tensor;
         connected[j] = connected[j] || g[j].defined();
-        std::vector<int64_t> block = rows_shape(m, src);
-        parts[j].push_back(g[j].defined() ? reshape(g[j], block) : zeros(Shape(block), src.dtype()));
+        parts[j].push_back(rows_block(g[j], m, {}, src));
       }
     }
   }
@@ -767,11 +784,11 @@ Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnec
   const bool linked = is_floating(target.dtype()) && target.get()->find_link(s.serial, &tslot);
   std::vector<int64_t> shape = target.shape().vec();
   for (int d = 1; d < src.ndim(); ++d) shape.push_back(src.shape()[d]);
-  std::vector<Tensor> parts;  // [rows, B, *source.shape[1:]] blocks, rows over the Y target elements
+  std::vector<Tensor> parts;  // [rows, B, X] blocks (X: a source row's elements), rows over the Y target elements
   bool connected = false;
   if (linked && src_slots[0] != kNoSlot && Y > 0) {
     // Seed j selects element j of every batch row at once (rows are independent, as TF assumes).
-    const bool batched = !s.has_custom_records();
+    const bool batched = batchable(s, target);
     const int64_t chunk = batched ? jacobian_chunk(Y, target.numel()) : 1;
     for (int64_t start = 0; start < Y; start += chunk) {
       const int64_t m = std::min(chunk, Y - start);
@@ -781,16 +798,13 @@ Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnec
       Shape prefix{m};
       Tensor g = s.sweep({{tslot, seed}}, src_slots, false, batched ? &prefix : nullptr)[0];
       connected = connected || g.defined();
-      std::vector<int64_t> block = rows_shape(m, src);
-      parts.push_back(g.defined() ? reshape(g, block) : zeros(Shape(block), src.dtype()));
+      parts.push_back(rows_block(g, m, {B}, src));
     }
   }
   Tensor result;
   if (connected) {
-    Tensor all = parts.size() == 1 ? parts[0] : concat(parts, 0);  // [Y, B, x...]
-    std::vector<int64_t> perm{1, 0};
-    for (int d = 2; d < all.ndim(); ++d) perm.push_back(d);
-    result = reshape(transpose(all, perm), shape);
+    Tensor all = parts.size() == 1 ? parts[0] : concat(parts, 0);  // [Y, B, X]
+    result = reshape(transpose(all, {1, 0, 2}), shape);
   } else if (unconnected != Unconnected::None) {
     result = zeros(Shape(shape), src.dtype());
   }
