@@ -101,6 +101,34 @@ def test_stop_recording_on_a_tape_that_is_not_recording_is_a_runtime_error():
             pass
 
 
+def test_stop_recording_on_a_recording_that_is_not_going_on_is_a_plain_value_error():
+    x = gt.constant(1.0)
+    with gt.GradientTape(persistent=True) as tape:  # after the block: TF's _pop_tape refuses
+        tape.watch(x)
+        y = x * x
+    for tape_now in (tape, gt.GradientTape()):
+        with tape_now:
+            with tape_now.stop_recording():
+                with pytest.raises(ValueError, match="^Tape is not recording.$") as info:  # nested
+                    with tape_now.stop_recording():
+                        pass
+                assert type(info.value) is ValueError
+    with pytest.raises(ValueError, match="^Tape is not recording.$") as info:
+        with tape.stop_recording():
+            pass
+    assert type(info.value) is ValueError
+    assert float(tape.gradient(y, x)) == 2.0  # the recording is intact
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        y = x * x
+        tape.gradient(y, x)  # a non-persistent tape's gradient consumes the recording
+        with pytest.raises(RuntimeError, match="Trying to stop recording a tape which is not recording."):
+            with tape.stop_recording():
+                pass
+        with pytest.raises(ValueError, match="^Tape is not recording.$"):
+            tape.reset()
+
+
 def test_reentering_an_active_tape_is_a_plain_value_error():
     tape = gt.GradientTape()
     with tape:

@@ -117,10 +117,10 @@ void ForwardAccumulator::watch(const Tensor& primal, const Tensor& tangent) {
   require_defined(tangent, "ForwardAccumulator");
   if (!is_floating(primal.dtype())) return;  // integers carry no tangent (jvp is None), as TensorFlow
   if (tangent.dtype() != primal.dtype() || tangent.shape() != primal.shape())
-    throw InvalidArgument("ForwardAccumulator: a tangent must have its primal's shape and dtype: the primal is " +
+    throw ValueError_("ForwardAccumulator: a tangent must have its primal's shape and dtype: the primal is " +
                           shape_dtype(primal) + ", the tangent " + shape_dtype(tangent));
   if (tangent_of(primal, state_->serial).defined())
-    throw InvalidArgument("ForwardAccumulator: a tensor was given as a primal twice; if that is intended, "
+    throw ValueError_("ForwardAccumulator: a tensor was given as a primal twice; if that is intended, "
                           "give it once with the sum of its tangents");
   set_tangent(primal, state_->serial, tangent);
 }
@@ -130,11 +130,11 @@ void ForwardAccumulator::watch(const std::shared_ptr<Variable>& v, const Tensor&
   if (!is_floating(v->dtype())) return;
   const Tensor value = v->value();
   if (tangent.dtype() != value.dtype() || tangent.shape() != value.shape())
-    throw InvalidArgument("ForwardAccumulator: a tangent must have its primal's shape and dtype: variable '" +
+    throw ValueError_("ForwardAccumulator: a tangent must have its primal's shape and dtype: variable '" +
                           v->name() + "' is " + shape_dtype(value) + ", the tangent " + shape_dtype(tangent));
   for (const auto& [w, t] : state_->variables)
     if (w == v)
-      throw InvalidArgument("ForwardAccumulator: variable '" + v->name() +
+      throw ValueError_("ForwardAccumulator: variable '" + v->name() +
                             "' was given as a primal twice; if that is intended, give it once with the sum "
                             "of its tangents");
   state_->variables.emplace_back(v, tangent);
@@ -142,7 +142,7 @@ void ForwardAccumulator::watch(const std::shared_ptr<Variable>& v, const Tensor&
 
 void ForwardAccumulator::push() {
   AccumulatorState& s = *state_;
-  if (s.thread != 0) throw InvalidArgument("Accumulator is already recording.");
+  if (s.thread != 0) throw ValueError_("Accumulator is already recording.");
   s.thread = this_thread_number();
   s.entry = detail::next_entry();
   tls_accumulators.push_back(state_);

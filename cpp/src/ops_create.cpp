@@ -2,6 +2,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <sstream>
 
 #include "ops_common.h"
 
@@ -50,8 +51,23 @@ Tensor ones_like(const Tensor& x) {
   return ones(x.shape(), x.dtype());
 }
 
-Tensor range(double start, double limit, double delta, DType dtype) {
+namespace {
+// As TensorFlow's Range kernel: a delta that walks away from the limit is an error, not an
+// empty range (Python's range and NumPy's arange give an empty one).
+template <class T>
+void check_direction(T start, T limit, T delta) {
   if (delta == 0) throw InvalidArgument("range: delta must not be zero");
+  if ((delta > 0 && start > limit) || (delta < 0 && start < limit)) {
+    std::ostringstream msg;
+    msg << "range: Requires start " << (delta > 0 ? "<=" : ">=") << " limit when delta " << (delta > 0 ? "> 0: " : "< 0: ")
+        << start << "/" << limit;
+    throw InvalidArgument(msg.str());
+  }
+}
+}  // namespace
+
+Tensor range(double start, double limit, double delta, DType dtype) {
+  check_direction(start, limit, delta);
   if (!std::isfinite(start) || !std::isfinite(limit) || !std::isfinite(delta))
     throw InvalidArgument("range: start, limit and delta must be finite");
   if (dtype == DType::Bool) throw InvalidArgument("range: dtype bool is not supported");
@@ -68,7 +84,7 @@ Tensor range(double start, double limit, double delta, DType dtype) {
 }
 
 Tensor range_int(int64_t start, int64_t limit, int64_t delta, DType dtype) {
-  if (delta == 0) throw InvalidArgument("range: delta must not be zero");
+  check_direction(start, limit, delta);
   if (!is_integer(dtype)) throw InvalidArgument(std::string("range_int: dtype must be int32 or int64, got ") + dtype_name(dtype));
   // The count in 128 bits: limit - start can exceed int64 (range(-2**62, 2**62, 2**61)).
   const __int128 span = __int128(limit) - start;

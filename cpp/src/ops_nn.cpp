@@ -80,8 +80,11 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
   const char* op = "sparse_softmax_cross_entropy_with_logits";
   require_float(logits, op);
   require_index(labels, op, "labels");
-  if (logits.ndim() == 0 || labels.ndim() != logits.ndim() - 1 ||
-      Shape(logits.shape().data(), logits.ndim() - 1) != labels.shape())
+  // (a rank TensorFlow checks in Python, a ValueError; the dims in its kernel)
+  if (logits.ndim() == 0 || labels.ndim() != logits.ndim() - 1)
+    throw ValueError_(std::string(op) + ": labels shape " + labels.shape().str() +
+                      " must equal logits shape " + logits.shape().str() + " without its last axis");
+  if (Shape(logits.shape().data(), logits.ndim() - 1) != labels.shape())
     throw InvalidArgument(std::string(op) + ": labels shape " + labels.shape().str() +
                           " must equal logits shape " + logits.shape().str() + " without its last axis");
   const int64_t classes = logits.shape()[logits.ndim() - 1];

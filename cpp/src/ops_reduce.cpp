@@ -30,7 +30,13 @@ Reduction plan_reduction(const Tensor& x, const Axes& axes, bool keepdims, const
   if (!axes) {
     for (int i = 0; i < rank; ++i) r.reduced[i] = true;
   } else {
-    for (int64_t a : *axes) r.reduced[normalize_axis(a, rank, op)] = true;
+    for (int64_t a : *axes) {
+      const int n = normalize_axis(a, rank, op);
+      if (r.reduced[n])
+        throw InvalidArgument(std::string(op) + ": axis " + std::to_string(n) + " is given twice (" +
+                              std::to_string(a) + " names it); the axes must be distinct");
+      r.reduced[n] = true;
+    }
   }
   for (int i = 0; i < rank; ++i) {
     if (r.reduced[i]) {

@@ -309,7 +309,11 @@ Tensor jvp_Concat(JvpCtx& c) {
 Tensor stack(const std::vector<Tensor>& values, int64_t axis) {
   if (values.empty()) throw InvalidArgument("stack: needs at least one tensor");
   require_defined(values[0], "stack");
-  const int a = normalize_axis(axis, values[0].ndim() + 1, "stack");
+  const int64_t r = values[0].ndim() + 1;
+  if (axis < -r || axis >= r)  // (TensorFlow checks it in Python: a ValueError)
+    throw ValueError_("stack: argument `axis` = " + std::to_string(axis) + " not in range [" + std::to_string(-r) +
+                      ", " + std::to_string(r) + ")");
+  const int a = normalize_axis(axis, int(r), "stack");
   std::vector<Tensor> expanded;
   expanded.reserve(values.size());
   for (size_t i = 0; i < values.size(); ++i) {
@@ -408,9 +412,9 @@ Tensor boolean_mask(const Tensor& x, const Tensor& mask) {
   const int mr = mask.ndim();
   bool ok = mr >= 1 && mr <= x.ndim();
   for (int d = 0; ok && d < mr; ++d) ok = mask.shape()[d] == x.shape()[d];
-  if (!ok)
-    throw InvalidArgument("boolean_mask: mask shape " + mask.shape().str() +
-                          " must match the leading dims of tensor shape " + x.shape().str());
+  if (!ok)  // (TensorFlow compares the static shapes in Python: a ValueError)
+    throw ValueError_("boolean_mask: mask shape " + mask.shape().str() +
+                      " must match the leading dims of tensor shape " + x.shape().str());
   std::vector<int64_t> flat_shape{-1};
   for (int d = mr; d < x.ndim(); ++d) flat_shape.push_back(x.shape()[d]);
   std::vector<int64_t> picked;

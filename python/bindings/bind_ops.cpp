@@ -214,7 +214,7 @@ void bind_ops(py::module_& m) {
         }
       return wrap(from_data(coords.data(), DType::Int64, Shape{n, int64_t(c.ndim())}));
     }
-    if (x.is_none() || y.is_none()) throw InvalidArgument("where: x and y must both be given or both be None");
+    if (x.is_none() || y.is_none()) throw ValueError_("where: x and y must both be given or both be None");
     auto [a, b] = to_tensor_pair(x, y);
     return wrap(where(c, a, b));
   }, py::arg("condition"), py::arg("x") = py::none(), py::arg("y") = py::none(), name);
@@ -245,6 +245,10 @@ void bind_ops(py::module_& m) {
   }, input_tensor, axis_none, keepdims, name);
 
   def_row(m, "matmul", [](py::handle a, py::handle b, bool ta, bool tb, bool aa, bool ab, py::handle, py::handle, py::handle) {
+    if ((ta && aa) || (tb && ab)) {
+      const char* which = ta && aa ? "a" : "b";
+      throw ValueError_(std::string("Only one of `transpose_") + which + "` and `adjoint_" + which + "` can be True.");
+    }
     auto [x, y] = to_tensor_pair(a, b);
     const bool big = x.numel() + y.numel() >= kReleaseGilElements / 16;
     if (big) return wrap(without_gil([&] { return matmul(x, y, ta || aa, tb || ab); }));
@@ -386,10 +390,15 @@ void bind_ops(py::module_& m) {
   def_row(m, "constant", [](py::handle value, py::handle dtype, py::handle shape, py::handle) {
     Tensor t = is_tensor_like(value) ? to_tensor(value) : to_tensor(value, std::nullopt, opt_dtype(dtype));
     if (is_tensor_like(value) && !dtype.is_none() && dtype_from_py(dtype) != t.dtype())
-      t = cast(t, dtype_from_py(dtype));
+      throw TypeError_(std::string("Expected tensor with dtype ") + dtype_name(dtype_from_py(dtype)) + ", but got dtype " +
+                       dtype_name(t.dtype()) + " (use gt.cast)");
     if (!shape.is_none()) {
       Shape s = shape_arg(shape);
       if (t.numel() == 1 && s.numel() != 1) return wrap(broadcast_to(reshape(t, {}), s));
+      if (t.numel() != s.numel())  // (TensorFlow's TypeError: a shape it cannot give these values)
+        throw TypeError_("Eager execution of tf.constant with unsupported shape. Tensor of shape " + t.shape().str() +
+                         " has " + std::to_string(t.numel()) + " elements, but got `shape` " + s.str() + " with " +
+                         std::to_string(s.numel()) + " elements.");
       return wrap(reshape(t, s.vec()));
     }
     return wrap(is_tensor_like(value) ? stop_gradient(t) : t);

@@ -161,8 +161,8 @@ py::list run_gradient(py::handle self, const py::list& targets, const py::list& 
   std::vector<Tensor> outs;
   if (output_gradients.size()) {
     if (output_gradients.size() != targets.size())
-      throw InvalidArgument("output_gradients has " + std::to_string(output_gradients.size()) + " entries for " +
-                            std::to_string(targets.size()) + " targets");
+      throw ValueError_("output_gradients has " + std::to_string(output_gradients.size()) + " entries for " +
+                        std::to_string(targets.size()) + " targets");
     for (size_t i = 0; i < output_gradients.size(); ++i) {
       py::handle h = output_gradients[i];
       outs.push_back(h.is_none() ? Tensor() : is_tensor_like(h) ? to_tensor(h) : to_tensor(h, std::nullopt, tg[i].dtype()));
@@ -268,6 +268,7 @@ void bind_tape(py::module_& m) {
       .def_property_readonly("num_records", &Tape::num_records)
       .def_property_readonly("_bookkeeping_bytes", &Tape::bookkeeping_bytes)
       .def_property("recording", &Tape::recording, &Tape::set_recording)
+      .def_property_readonly("_has_recording", &Tape::has_recording)
       .def("_watch", [](Tape& t, py::handle h) {
         if (py::isinstance<Variable>(h)) t.watch(h.cast<std::shared_ptr<Variable>>());
         else if (py::isinstance<TensorImpl>(h)) t.watch(Tensor(h.cast<std::shared_ptr<TensorImpl>>()));

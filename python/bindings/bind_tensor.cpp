@@ -76,7 +76,11 @@ Tensor getitem(const Tensor& x, py::handle key) {
       out_shape.push_back(1);
     } else if (PySlice_Check(k.ptr())) {
       Py_ssize_t b, e, s;
-      if (PySlice_Unpack(k.ptr(), &b, &e, &s) < 0) throw py::error_already_set();
+      if (PySlice_Unpack(k.ptr(), &b, &e, &s) < 0) {
+        if (!PyErr_ExceptionMatches(PyExc_ValueError)) throw py::error_already_set();
+        PyErr_Clear();  // a zero step: TensorFlow's strided slice kernel refuses it
+        throw InvalidArgument("slice step cannot be zero");
+      }
       Py_ssize_t n = PySlice_AdjustIndices(Py_ssize_t(x.shape()[dim]), &b, &e, s);
       begin.push_back(b);
       end.push_back(e);
@@ -167,6 +171,7 @@ void add_operators(Cls& cls) {
       }, py::arg("dtype") = py::none(), py::arg("copy") = py::none())
       .def("__float__", [](py::handle a) {
         Tensor t = to_tensor(a);
+        if (t.numel() != 1) throw TypeError_("only one-element tensors can be converted to Python scalars");
         note_left_tape(t);
         return t.item();
       })
@@ -188,8 +193,8 @@ void add_operators(Cls& cls) {
       .def("__bool__", [](py::handle a) {
         Tensor t = to_tensor(a);
         if (t.numel() != 1)
-          throw InvalidArgument("The truth value of a tensor with " + std::to_string(t.numel()) +
-                                " elements is ambiguous. Use gt.reduce_any or gt.reduce_all");
+          throw ValueError_("The truth value of a tensor with " + std::to_string(t.numel()) +
+                            " elements is ambiguous. Use gt.reduce_any or gt.reduce_all");
         return t.item() != 0;
       })
       .def("__len__", [](py::handle a) {
@@ -210,6 +215,11 @@ void add_operators(Cls& cls) {
                              "The device name (always the CPU, in TensorFlow's form).")
       .def_property_readonly_static("__array_priority__", [](py::handle) { return 100; });
   cls.attr("__hash__") = py::none();
+}
+
+// A value for assign/assign_add/assign_sub, converted to the variable's dtype.
+Tensor value_for(const Variable& v, py::handle value) {
+  return is_tensor_like(value) ? to_tensor(value, std::nullopt, v.dtype()) : to_tensor(value, v.dtype(), v.dtype());
 }
 
 }  // namespace
@@ -312,7 +322,7 @@ Args:
   var.def(py::init([](py::object initial_value, bool trainable, py::object name, py::object dtype) {
              std::optional<DType> d;
              if (!dtype.is_none()) d = dtype_from_py(dtype);
-             if (initial_value.is_none()) throw InvalidArgument("Variable: initial_value must be given");
+             if (initial_value.is_none()) throw ValueError_("Variable: initial_value must be given");
              if (py::isinstance<py::function>(initial_value)) initial_value = initial_value();
              Tensor init = to_tensor(initial_value, std::nullopt, d);
              std::string n = name.is_none() ? "Variable" : name.cast<std::string>();
@@ -330,20 +340,27 @@ Args:
       .def("read_value", [](Variable& v) { return wrap(v.read()); },
            "The current value, as a Tensor (recorded as a read by watching tapes).")
       .def("value", [](Variable& v) { return wrap(v.read()); }, "The current value, as a Tensor (as read_value).")
+      // The value is converted to the variable's dtype (another dtype is a ValueError, as
+      // TensorFlow's conversion); assign() checks the shape first, as TensorFlow does in Python.
       .def("assign", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
-             v->assign(is_tensor_like(value) ? to_tensor(value) : to_tensor(value, v->dtype(), v->dtype()));
+             Tensor t = value_for(*v, value);
+             if (t.shape() != v->shape())
+               throw ValueError_("Cannot assign value to variable '" + v->name() + ":0': Shape mismatch. The variable shape " +
+                                 v->shape().str() + ", and the assigned value shape " + t.shape().str() +
+                                 " are incompatible.");
+             v->assign(t);
              return v;
            }, py::arg("value"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
            py::arg("read_value") = true,
            "Sets the value (same shape and dtype); returns the variable.\n\n"
            ">>> gt.Variable([1.0, 2.0]).assign([3.0, 4.0]).numpy()\narray([3., 4.], dtype=float32)\n")
       .def("assign_add", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
-             v->assign_add(is_tensor_like(value) ? to_tensor(value) : to_tensor(value, v->dtype(), v->dtype()));
+             v->assign_add(value_for(*v, value));
              return v;
            }, py::arg("delta"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
            py::arg("read_value") = true, "Adds delta to the value; returns the variable.")
       .def("assign_sub", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
-             v->assign_sub(is_tensor_like(value) ? to_tensor(value) : to_tensor(value, v->dtype(), v->dtype()));
+             v->assign_sub(value_for(*v, value));
              return v;
            }, py::arg("delta"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
            py::arg("read_value") = true, "Subtracts delta from the value; returns the variable.")

@@ -138,8 +138,8 @@ void check_python_ints_fit(py::handle h) {
     }
   }
   if (too_big && !any_float)
-    throw InvalidArgument("cannot convert a list holding the integer " + std::string(py::repr(too_big)) +
-                          " to a tensor: it is out of the int64 range");
+    throw ValueError_("cannot convert a list holding the integer " + std::string(py::repr(too_big)) +
+                      " to a tensor: it is out of the int64 range");
 }
 }  // namespace
 
@@ -147,19 +147,19 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
   if (is_tensor(h)) {
     Tensor t(h.cast<std::shared_ptr<TensorImpl>>());
     if (dtype && *dtype != t.dtype())
-      throw InvalidArgument(std::string("tensor of dtype ") + dtype_name(t.dtype()) +
-                            " cannot be converted to requested dtype " + dtype_name(*dtype) + " (use gt.cast)");
+      throw ValueError_(std::string("tensor of dtype ") + dtype_name(t.dtype()) +
+                        " cannot be converted to requested dtype " + dtype_name(*dtype) + " (use gt.cast)");
     return t;
   }
   if (is_variable(h)) {
     Tensor t = variable_ref(h).read();
     if (dtype && *dtype != t.dtype())
-      throw InvalidArgument(std::string("variable of dtype ") + dtype_name(t.dtype()) +
-                            " cannot be converted to requested dtype " + dtype_name(*dtype));
+      throw ValueError_(std::string("variable of dtype ") + dtype_name(t.dtype()) +
+                        " cannot be converted to requested dtype " + dtype_name(*dtype) + " (use gt.cast)");
     return t;
   }
   PyObject* o = h.ptr();
-  if (h.is_none()) throw TypeError_("cannot convert None to a tensor");
+  if (h.is_none()) throw ValueError_("cannot convert None to a tensor");
   // Python scalars: the fast path of `x * 2.0`.
   if (PyBool_Check(o)) {
     DType d = dtype.value_or(DType::Bool);
@@ -180,7 +180,7 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
   if (PyLong_CheckExact(o)) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
-    if (overflow) throw InvalidArgument("integer " + std::string(py::repr(h)) + " is out of the int64 range");
+    if (overflow) throw ValueError_("integer " + std::string(py::repr(h)) + " is out of the int64 range");
     DType d;
     if (dtype) d = *dtype;
     else if (hint && *hint != DType::Bool) d = *hint;
@@ -188,7 +188,7 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
     if (d == DType::Bool)
       throw TypeError_("cannot convert " + std::string(py::repr(h)) + " to a tensor of dtype bool");
     if (d == DType::Int32 && (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max()))
-      throw InvalidArgument("integer " + std::to_string(v) + " is out of the int32 range");
+      throw ValueError_("integer " + std::to_string(v) + " is out of the int32 range");
     if (d == DType::Int64) {
       Tensor t = Tensor::empty(DType::Int64, Shape());
       t.data<int64_t>()[0] = v;
@@ -203,8 +203,11 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
   try {
     arr = numpy().attr("asarray")(h);
   } catch (py::error_already_set& e) {
-    throw TypeError_("cannot convert " + std::string(py::str(py::type::of(h).attr("__name__"))) +
-                     " to a tensor: " + e.what());
+    // (a ragged list is NumPy's ValueError, as it is TensorFlow's)
+    const std::string msg = "cannot convert " + std::string(py::str(py::type::of(h).attr("__name__"))) +
+                            " to a tensor: " + e.what();
+    if (e.matches(PyExc_ValueError)) throw ValueError_(msg);
+    throw TypeError_(msg);
   }
   if (!is_ndarray && !is_numpy_scalar) {
     const char kind = arr.dtype().kind();
@@ -213,8 +216,13 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
         (kind == 'f' && arr.size() && numpy().attr("max")(numpy().attr("abs")(arr)).cast<double>() >= 9.2e18))
       check_python_ints_fit(h);
   }
-  if (arr.dtype().kind() == 'O' || arr.dtype().kind() == 'U' || arr.dtype().kind() == 'S')
-    throw TypeError_("cannot convert " + std::string(py::repr(h)).substr(0, 80) + " to a tensor");
+  // An object of no tensor type (None, a dict, a list mixing numbers with other things) is
+  // TensorFlow's ValueError; a string would be a string tensor there, which gradtape has not.
+  if (arr.dtype().kind() == 'O')
+    throw ValueError_("cannot convert " + std::string(py::repr(h)).substr(0, 80) + " (of type " +
+                      std::string(py::str(py::type::of(h).attr("__name__"))) + ") to a tensor");
+  if (arr.dtype().kind() == 'U' || arr.dtype().kind() == 'S')
+    throw TypeError_("cannot convert " + std::string(py::repr(h)).substr(0, 80) + " to a tensor (gradtape has no string tensors)");
   if (arr.ndim() > kMaxRank)
     throw InvalidArgument("rank " + std::to_string(arr.ndim()) + " exceeds the maximum rank " + std::to_string(kMaxRank));
   DType src = dtype_from_numpy(arr.dtype());

@@ -54,6 +54,8 @@ PYBIND11_MODULE(_core, m) {
       if (p) std::rethrow_exception(p);
     } catch (const gt::UnconnectedError& e) {
       py::set_error(unconnected, e.what());
+    } catch (const gt::ValueError_& e) {
+      py::set_error(PyExc_ValueError, e.what());
     } catch (const gt::InvalidArgument& e) {
       py::set_error(invalid_argument, e.what());
     } catch (const gt::TypeError_& e) {

@@ -91,7 +91,7 @@ def _arg_reduce(fn, what, input, axis, output_type):
     x = _tensor(input)
     out = _core.as_dtype(output_type)
     if out.name not in ("int32", "int64"):
-        raise TypeError("%s: output_type must be int32 or int64, got %s" % (what, out.name))
+        raise _core.InvalidArgumentError("%s: output_type must be int32 or int64, got %s" % (what, out.name))
     if x.shape.rank == 0:
         raise _core.InvalidArgumentError("%s: the input must have rank >= 1, got a scalar" % what)
     axis = 0 if axis is None else int(axis)
@@ -127,8 +127,7 @@ def _float_predicate(fn, what):
     def predicate(x, name=None):
         t = _tensor(x)
         if not _is_float(t):
-            raise TypeError("%s: expected a float tensor, got %s (TensorFlow: NotFoundError, no "
-                            "kernel for that dtype)" % (what, t.dtype.name))
+            raise _core.InvalidArgumentError("%s: expected a float tensor, got %s" % (what, t.dtype.name))
         return _core.constant(fn(t.numpy()))
     predicate.__name__ = what
     predicate.__doc__ = ("Elementwise %s of a float tensor, a bool tensor, as tf.math.%s.\n\n"

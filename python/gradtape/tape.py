@@ -60,6 +60,11 @@ def _check_sources(flat_sources):
                 "GradientTape.gradient, got %r; its gradient is None" % (s.dtype,), stacklevel=3)
 
 
+def _check_target(target):
+    if target is None:  # (as gradient(); TensorFlow's Jacobians fail on it with an AttributeError)
+        raise TypeError("Argument `target` should be a Tensor or Variable to be differentiated, but received None.")
+
+
 def _nested_gradient(tape, target, sources, output_gradients, unconnected_gradients):
     """gradient() for nested structures (dicts, nested lists): flatten, differentiate, repack."""
     flat_targets = nest.flatten(target)
@@ -153,7 +158,8 @@ class GradientTape(_core._Tape):
         return _StopRecording(self)
 
     def reset(self):
-        """Clears everything recorded so far; inside the block, recording goes on afresh.
+        """Clears everything recorded so far and records afresh; only while the tape is
+        recording (inside its block, not under stop_recording), as in TensorFlow.
 
         >>> x = gt.constant(2.0)
         >>> with gt.GradientTape() as tape:
@@ -165,6 +171,8 @@ class GradientTape(_core._Tape):
         >>> float(tape.gradient(y, x))
         5.0
         """
+        if not (self.active and self.recording):
+            raise ValueError("Tape is not recording.")
         self._reset()
         self._release_custom_gradients()
 
@@ -188,6 +196,7 @@ class GradientTape(_core._Tape):
                [0., 4.]], dtype=float32)
         """
         mode = _mode(unconnected_gradients)
+        _check_target(target)
         single = isinstance(sources, (Tensor, Variable))
         flat_sources = [sources] if single else nest.flatten(sources)
         _check_sources(flat_sources)
@@ -215,6 +224,7 @@ class GradientTape(_core._Tape):
         TensorShape([2, 2, 2])
         """
         mode = _mode(unconnected_gradients)
+        _check_target(target)
         _check_sources([source])
         for t in (target, source):
             if isinstance(t, (Tensor, Variable)) and len(t.shape) < 2:
@@ -235,8 +245,13 @@ class _StopRecording:
         self._tape = tape
 
     def __enter__(self):
-        if not (self._tape.active and self._tape.recording):
+        # As TensorFlow: no recording at all (never entered, or consumed by a non-persistent
+        # tape's gradient) is a RuntimeError; a recording that is not going on now (after the
+        # block, or under another stop_recording) is a ValueError.
+        if not self._tape._has_recording:
             raise RuntimeError("Trying to stop recording a tape which is not recording.")
+        if not (self._tape.active and self._tape.recording):
+            raise ValueError("Tape is not recording.")
         self._was = self._tape.recording
         self._tape.recording = False
 

@@ -1,6 +1,7 @@
 #pragma once
 // The core's exceptions. The Python bindings map InvalidArgument to
-// gradtape.errors.InvalidArgumentError (a ValueError), TypeError_ to TypeError,
+// gradtape.errors.InvalidArgumentError (a ValueError), ValueError_ to the plain ValueError,
+// TypeError_ to TypeError,
 // ResourceExhausted (and std::bad_alloc) to gradtape.errors.ResourceExhaustedError (a
 // MemoryError) and TapeError to RuntimeError; nothing in the core aborts the process on bad
 // input.
@@ -12,6 +13,13 @@ namespace gt {
 // A bad shape, dtype, axis or value given to an op.
 struct InvalidArgument : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
+};
+// A bad argument that TensorFlow refuses in Python, before any kernel runs (a value of an
+// unsupported type for a tensor, a variable assigned a value of another shape, stack's axis):
+// still an InvalidArgument to C++ code, but Python's plain ValueError, as TensorFlow raises
+// there (docs/errors.md).
+struct ValueError_ : InvalidArgument {
+  using InvalidArgument::InvalidArgument;
 };
 // A value of the wrong kind altogether (e.g. a float where an integer tensor is needed).
 struct TypeError_ : std::invalid_argument {

@@ -56,6 +56,9 @@ class Tape {
   // stop_recording(): while false, the tape stays on the stack but records nothing.
   void set_recording(bool on);
   bool recording() const;
+  // Whether the tape holds a recording (TensorFlow's `_tape is not None`): it was entered, and
+  // no gradient of a non-persistent tape has consumed it since. stop_recording() needs one.
+  bool has_recording() const;
 
   void watch(const Tensor& t);
   void watch(const std::shared_ptr<Variable>& v);
