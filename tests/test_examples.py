@@ -1,7 +1,11 @@
 """The examples run, in their quick forms, and reach their outcomes: the README's main example
 prints the seed notebook's first gradient and Hessian; train_linear.py prints TensorFlow's
-losses; newton.py finds the known minima with exact Hessian-vector products.
-(examples/cpp_project is built by tests/test_cpp_package.py.)
+losses; digits.py classifies scikit-learn's digits above an accuracy bar and writes its plot;
+newton.py finds the known minima with exact Hessian-vector products. (examples/cpp_project is
+built by tests/test_cpp_package.py.)
+
+The example-only dependencies are the `examples` extra (pip install '.[examples]'); a test
+whose example needs one that is missing is skipped, saying which. CI installs the extra.
 """
 import importlib.util
 import pathlib
@@ -71,6 +75,23 @@ def test_train_linear_prints_tensorflows_losses():
                  "Epoch  2: W=4.06 b=0.92, loss=3.18079"]:
         assert line in r.stdout, r.stdout
     assert "Restored from ckpt-1" in r.stdout
+
+
+def test_digits_reaches_its_accuracy_bar_and_plots(tmp_path):
+    _need("sklearn", "tqdm", "matplotlib")
+    png = tmp_path / "curves.png"
+    r = _run("digits.py", "--quick", "--plot", str(png), cwd=tmp_path)
+    acc = _number(r"^test accuracy: ([0-9.]+)$", r.stdout)
+    ci_figure("examples/digits.py --quick: test accuracy", acc)
+    assert acc > 0.9, r.stdout
+    losses = [float(v) for v in re.findall(r"^epoch +\d+: loss ([0-9.]+)", r.stdout, re.M)]
+    assert len(losses) == 4 and all(b < a for a, b in zip(losses, losses[1:])), r.stdout
+    assert "172/172" in r.stderr, r.stderr  # the tqdm bar reached its end (4 epochs of 43 batches)
+    data = png.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    width, height = struct.unpack(">II", data[16:24])  # the IHDR chunk
+    assert (width, height) == (900, 350) and len(data) > 20_000, (width, height, len(data))
+    assert not (tmp_path / "digits.png").exists()  # --plot was honoured
 
 
 def test_newton_finds_the_known_minima():
