@@ -1,8 +1,9 @@
 """The examples run, in their quick forms, and reach their outcomes: the README's main example
 prints the seed notebook's first gradient and Hessian; train_linear.py prints TensorFlow's
 losses; digits.py classifies scikit-learn's digits above an accuracy bar and writes its plot;
-newton.py finds the known minima with exact Hessian-vector products. (examples/cpp_project is
-built by tests/test_cpp_package.py.)
+newton.py finds the known minima with exact Hessian-vector products; data_parallel.py trains
+on a two-worker Dask cluster (worker processes, spawned and forked) and matches a
+single-process replay. (examples/cpp_project is built by tests/test_cpp_package.py.)
 
 The example-only dependencies are the `examples` extra (pip install '.[examples]'); a test
 whose example needs one that is missing is skipped, saying which. CI installs the extra.
@@ -131,3 +132,22 @@ def test_newton_hvp_is_the_exact_hessian_product():
     # A function linear in x: a zero Hessian, not None.
     zero = newton.hvp(lambda t: gt.reduce_sum(3.0 * t), gt.constant(x), gt.constant(x)).numpy()
     np.testing.assert_array_equal(zero, np.zeros(6))
+
+
+@pytest.mark.parametrize("start_method", ["spawn", "fork"])
+def test_data_parallel_on_two_local_worker_processes(start_method):
+    """A LocalCluster of two worker processes (spawned, Dask's default, and forked from a
+    process that has gradtape loaded): the loss falls and the weights match the same steps
+    replayed in one process (only the order of the floating-point sums differs)."""
+    _need("dask", "distributed")
+    r = _run("data_parallel.py", "--quick", "--check", "--workers", "2", "--start-method", start_method)
+    assert "cluster: 2 workers (local %s processes)" % start_method in r.stdout, r.stdout
+    first = _number(r"^first loss ([0-9.]+)", r.stdout)
+    last = _number(r"^first loss .*, last loss ([0-9.]+)$", r.stdout)
+    assert last < 0.5 * first, r.stdout
+    acc = _number(r"^accuracy on all \d+ points: ([0-9.]+)$", r.stdout)
+    assert acc > 0.8, r.stdout
+    assert _number(r"max \|weight difference\| (\S+),", r.stdout) < 1e-4, r.stdout
+    assert _number(r"max \|loss difference\| (\S+)$", r.stdout) < 1e-5, r.stdout
+    ci_figure("examples/data_parallel.py --quick (%s workers): ms a step" % start_method,
+              _number(r"\(([0-9.]+) ms a step\)", r.stdout))
