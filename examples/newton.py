@@ -16,6 +16,7 @@ Two problems, in float64:
     python examples/newton.py --quick    # 10 dimensions, 400 x 5 (CI)
 """
 import argparse
+import functools
 import math
 
 import numpy as np
@@ -64,8 +65,8 @@ def dot(a, b):
 
 def steihaug_cg(hessp, g, radius, tol, max_iter):
     """Approximately minimise the model m(p) = g.p + p.Hp/2 over |p| <= radius by conjugate
-    gradients (Steihaug and Toint): stop at relative residual `tol`, at the boundary, or along a
-    direction of non-positive curvature, which is followed to the boundary. Returns
+    gradients (Steihaug and Toint): stop when the residual |Hp + g| is at most `tol`, at the
+    boundary, or along a direction of non-positive curvature, which is followed to the boundary. Returns
     (p, Hp, CG iterations, whether p is on the boundary); Hp comes from the CG recurrence, no
     extra product."""
     def to_boundary(z, d):  # the tau >= 0 with |z + tau d| = radius
@@ -99,7 +100,8 @@ def steihaug_cg(hessp, g, radius, tol, max_iter):
 def newton_cg(f, x0, gtol=1e-10, max_iter=200, radius=1.0, max_radius=1e3, verbose=True):
     """Minimise f from x0 by trust-region Newton-CG (Nocedal and Wright, Algorithms 4.1 and
     7.2) with exact Hessian-vector products. Stops when |grad f| <= gtol. Returns (x, info),
-    info a dict: iterations, hvps (Hessian-vector products), grad_norm, converged."""
+    info a dict: iterations (steps tried, rejected ones included), hvps (Hessian-vector
+    products), grad_norm, converged."""
     x = gt.constant(x0, dtype=gt.float64)
     fx, g = value_and_grad(f, x)
     n_hvp = 0
@@ -111,10 +113,7 @@ def newton_cg(f, x0, gtol=1e-10, max_iter=200, radius=1.0, max_radius=1e3, verbo
             break
         # Solve loosely far from the solution, ever more exactly near it (superlinear rate).
         tol = min(0.5, math.sqrt(gnorm)) * gnorm
-
-        def hessp(v):
-            return hvp(f, x, v)
-
+        hessp = functools.partial(hvp, f, x)  # v -> H(x) v
         p, hp, cg_iters, on_boundary = steihaug_cg(hessp, g, radius, tol, max_iter=2 * x.shape[0])
         n_hvp += cg_iters
         predicted = -(dot(g, p) + 0.5 * dot(p, hp))  # the model's decrease, > 0
@@ -132,7 +131,7 @@ def newton_cg(f, x0, gtol=1e-10, max_iter=200, radius=1.0, max_radius=1e3, verbo
             x = x_new
             fx, g = value_and_grad(f, x)
     else:
-        gnorm = math.sqrt(dot(g, g))
+        k, gnorm = max_iter, math.sqrt(dot(g, g))
     if verbose:
         print("  %4d  %22.15e  %10.3e" % (k, float(fx), gnorm))
     return x, {"iterations": k, "hvps": n_hvp, "grad_norm": gnorm, "converged": gnorm <= gtol}
