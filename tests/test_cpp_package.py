@@ -1,5 +1,6 @@
-"""The installed C++ package: a program built with find_package(gradtape) against the
-pip-installed wheel runs with no environment variables (its RPATH finds libscipy_openblas).
+"""The installed C++ package: the C++ example (examples/cpp_project), built with
+find_package(gradtape) against the pip-installed wheel, runs with no environment variables (its
+RPATH finds libscipy_openblas), and the package's version file is honoured.
 
 Also: `python -m gradtape --cmakedir/--includedir/--libdir/--version`, and that the core
 configures with GRADTAPE_SYSTEM_BLAS=ON where a system BLAS is installed (skipped otherwise).
@@ -16,36 +17,14 @@ import gradtape as gt
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
-APP_CPP = r"""
-#include <gradtape/gradtape.h>
+EXAMPLE = ROOT / "examples" / "cpp_project"  # the C++ example: CMakeLists.txt + main.cpp
 
-#include <cstdio>
-
-int main() {
-  gt::Tensor x = gt::scalar(3.0, gt::DType::Float64);
-  gt::Tape tape;
-  gt::Tensor y;
-  {
-    gt::TapeScope scope(tape);  // push() here, pop() at the closing brace
-    tape.watch(x);
-    y = x * x;
-  }
-  double dy_dx = tape.gradient({y}, {x})[0].item();
-  // A matmul goes through OpenBLAS: the library must load at run time.
-  gt::Tensor a = gt::fill({2, 2}, 1.5, gt::DType::Float32);
-  double s = gt::reduce_sum(gt::matmul(a, a)).item();
-  std::printf("dy_dx=%g matmul_sum=%g\n", dy_dx, s);
-  return 0;
-}
-"""
-
-APP_CMAKE = """
+# A project asking for a version: the version file accepts gradtape's own and refuses another.
+VERSION_CMAKE = """
 cmake_minimum_required(VERSION 3.21)
-project(gradtape_app LANGUAGES CXX)
+project(gradtape_version LANGUAGES CXX)
 find_package(gradtape {version} CONFIG REQUIRED)
 message(STATUS "gradtape_VERSION=${{gradtape_VERSION}}")
-add_executable(app main.cpp)
-target_link_libraries(app PRIVATE gradtape::core)
 """
 
 
@@ -95,28 +74,48 @@ def test_python_m_gradtape_paths():
     assert r.returncode != 0
 
 
+def _configure(src, build, cmakedir):
+    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
+    return subprocess.run(["cmake", "-S", str(src), "-B", str(build), *gen, "-DCMAKE_BUILD_TYPE=Release",
+                           f"-DCMAKE_PREFIX_PATH={cmakedir}", f"-DCMAKE_CXX_COMPILER={_cxx_compiler()}"],
+                          capture_output=True, text=True, env=_build_env())
+
+
 def test_find_package_program_builds_and_runs(tmp_path):
+    """examples/cpp_project, built as its CMakeLists.txt says, runs with no environment and
+    fits its known answer (a derivative, then a least-squares fit whose matmul is OpenBLAS's)."""
     _need_toolchain()
     cmakedir = _gradtape_main("--cmakedir")
     src = tmp_path / "src"
-    src.mkdir()
-    (src / "main.cpp").write_text(APP_CPP)
-    (src / "CMakeLists.txt").write_text(APP_CMAKE.format(version=gt.__version__))
+    shutil.copytree(EXAMPLE, src)  # a copy: the build leaves nothing in the checkout
     build = tmp_path / "build"
-    env = _build_env()
-    gen = ["-G", "Ninja"] if shutil.which("ninja") else []
-    r = subprocess.run(["cmake", "-S", str(src), "-B", str(build), *gen, "-DCMAKE_BUILD_TYPE=Release",
-                        f"-DCMAKE_PREFIX_PATH={cmakedir}", f"-DCMAKE_CXX_COMPILER={_cxx_compiler()}"],
-                       capture_output=True, text=True, env=env)
+    r = _configure(src, build, cmakedir)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"gradtape_VERSION={gt.__version__}" in r.stdout
-    r = subprocess.run(["cmake", "--build", str(build), "-j2"], capture_output=True, text=True, env=env)
+    r = subprocess.run(["cmake", "--build", str(build), "-j2"], capture_output=True, text=True, env=_build_env())
     assert r.returncode == 0, r.stdout + r.stderr
     app = build / "app"
     # No environment at all: the RPATH alone must find libscipy_openblas.
     r = subprocess.run([str(app)], capture_output=True, text=True, env={}, cwd=tmp_path, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.strip() == "dy_dx=6 matmul_sum=18", r.stdout
+    lines = r.stdout.splitlines()
+    assert lines[0] == "dy_dx=6", r.stdout
+    assert "w=(2.000, -3.000, 0.500) b=1.000" in lines and lines[-1] == "fit: ok", r.stdout
+
+
+def test_find_package_version(tmp_path):
+    _need_toolchain()
+    cmakedir = _gradtape_main("--cmakedir")
+    for version, ok in ((gt.__version__, True), ("99.0", False)):
+        src = tmp_path / version
+        src.mkdir()
+        (src / "CMakeLists.txt").write_text(VERSION_CMAKE.format(version=version))
+        r = _configure(src, tmp_path / ("build-" + version), cmakedir)
+        assert (r.returncode == 0) == ok, r.stdout + r.stderr
+        if not ok:
+            assert "not compatible with the version requested" in r.stdout + r.stderr, r.stdout + r.stderr
+        else:
+            assert f"gradtape_VERSION={gt.__version__}" in r.stdout
 
 
 def test_system_blas_configures(tmp_path):
