@@ -120,6 +120,9 @@ def test_newton_hvp_is_the_exact_hessian_product():
     for v in rng.standard_normal((3, 6)):
         got = newton.hvp(newton.rosenbrock, gt.constant(x), gt.constant(v)).numpy()
         np.testing.assert_allclose(got, hessian @ v, rtol=1e-12, atol=1e-9)
+        # forward over reverse and reverse over reverse: the same product
+        rev = newton.hvp_reverse(newton.rosenbrock, gt.constant(x), gt.constant(v)).numpy()
+        np.testing.assert_allclose(got, rev, rtol=1e-13, atol=1e-10)
     # Logistic regression: X^T diag(p (1 - p)) X / n + lam I.
     lam = 0.1
     objective, xs, ys = newton.make_logistic_problem(50, 4, lam, seed=2)
