@@ -258,6 +258,8 @@ def custom_gradient_worker(k, rounds, out):
 
 
 def test_custom_gradients_in_several_threads_do_not_deadlock():
+    import gc
+    gc.collect()  # (the garbage of earlier tests, tapes in reference cycles, is not this test's)
     base = (gt._core.live_tensors(), gt._core.live_records())
     n_threads, rounds = 6, 25
     out = {}

@@ -7,10 +7,6 @@
 
 #include "convert.h"
 
-namespace gt {
-int64_t live_records();
-}
-
 namespace gt::py_bind {
 
 namespace {

@@ -94,8 +94,6 @@ class Tape {
                         Unconnected unconnected = Unconnected::None,
                         JacobianMode mode = JacobianMode::Auto);
 
-  TapeState* state() const { return state_.get(); }
-
  private:
   std::shared_ptr<TapeState> state_;  // shared with the stack of the thread that entered it
 };

@@ -1,0 +1,70 @@
+// Why a gradient is None: the cause named for each unconnected source (UnconnectedGradients
+// 'error').
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "fusion.h"
+#include "ops_common.h"
+#include "record.h"
+#include "structural.h"
+#include "tape_state.h"
+
+namespace gt {
+
+std::string TapeState::explain(const std::vector<Tensor>& targets, const Source& src) const {
+  const Tensor& t = src.variable ? src.variable->value() : src.tensor;
+  const std::string what = src.variable ? "variable '" + src.variable->name() + "'" : "tensor of shape " + t.shape().str();
+  if (!is_floating(t.dtype()))
+    return "the " + what + " has dtype " + dtype_name(t.dtype()) +
+           ": integer and bool tensors carry no gradient (cast it to a float dtype first)";
+  uint32_t slot = source_slot(src);
+  if (slot == kNoSlot) {
+    if (src.variable) {
+      if (!src.variable->trainable())
+        return "the " + what + " is not trainable, so reading it does not watch it: call tape.watch() on it";
+      if (!watch_accessed)
+        return "the " + what + " was never watched: the tape has watch_accessed_variables=False; call tape.watch() on it";
+      return "the " + what + " was never read inside the tape's `with` block (variables are watched when read there)";
+    }
+    if (start_seq && t.get()->seq < start_seq)
+      return "the " + what + " was computed before the tape started recording and was never passed to tape.watch()";
+    return "the " + what + " was never watched: it is a constant or was computed from unwatched values; "
+           "call tape.watch() on it";
+  }
+  // Which slots depend on the source (a forward pass over the records from its birth)?
+  std::vector<char> reached(next_slot, 0);
+  reached[slot] = 1;
+  for (size_t r = slot_birth[slot]; r < records.size(); ++r) {
+    const Record& rec = records[r];
+    if (rec.n_in == kNoSlot) continue;
+    bool hit = false;
+    for (uint32_t i = 0; i < rec.n_in; ++i) {
+      uint32_t si = slots[rec.first + i];
+      hit |= si != kNoSlot && reached[si];
+    }
+    if (hit)
+      for (uint32_t k = 0; k < rec.n_out; ++k) reached[slots[rec.first + rec.n_in + k]] = 1;
+  }
+  for (uint32_t st : stopped)
+    if (reached[st])
+      return "the path from the " + what + " to the target is cut: a value computed from it went through "
+             "gt.stop_gradient on this tape";
+  for (uint32_t ex : exited)
+    if (reached[ex])
+      return "the " + what + " (or a value computed from it) left the tape through .numpy() or a Python number, "
+             "which carries no gradient: keep the computation in gradtape ops";
+  bool any_target_recorded = false;
+  uint32_t s;
+  for (const Tensor& tg : targets) any_target_recorded |= tg.defined() && tg.get()->find_link(serial, &s);
+  if (!any_target_recorded) {
+    for (const Tensor& tg : targets)
+      if (tg.defined() && thread && tg.get()->thread != thread)
+        return "the target was computed on another thread: a tape records only the ops of the thread that opened it";
+    return "the target was not recorded by this tape (computed outside its `with` block, under stop_recording(), "
+           "or from unwatched values)";
+  }
+  return "the target does not depend on the " + what;
+}
+
+}  // namespace gt

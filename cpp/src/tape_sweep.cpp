@@ -1,0 +1,231 @@
+// The reverse sweep over a tape's records (and the forward sweep that forward-mode Jacobians
+// replay), and Tape::gradient.
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "fusion.h"
+#include "ops_common.h"
+#include "record.h"
+#include "structural.h"
+#include "tape_state.h"
+
+namespace gt {
+
+using tape_detail::g_interrupt_check;
+
+std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tensor>>& seeds,
+                                     const std::vector<uint32_t>& src_slots, bool release_records,
+                                     const Shape* batch) {
+  const int nb = batch ? batch->rank() : 0;
+  struct Guard {
+    int& n;
+    explicit Guard(int& c) : n(c) { ++n; }
+    ~Guard() { --n; }
+  } guard(sweeping);
+  const size_t n_rec = records.size();
+  std::vector<Tensor> grads(next_slot);
+  for (const auto& [slot, seed] : seeds)
+    grads[slot] = grads[slot].defined() ? add(grads[slot], seed) : seed;
+
+  std::vector<char> keep(next_slot, 0);
+  uint32_t stop = uint32_t(n_rec);
+  for (uint32_t s : src_slots)
+    if (s != kNoSlot) {
+      keep[s] = 1;
+      stop = std::min(stop, slot_birth[s]);
+    }
+
+  // Scratch reused by every record (no allocation per record once warm).
+  std::vector<Tensor> ins, outs, gout, gin;
+  std::vector<char> needs;
+  std::vector<int64_t> rec_attrs;
+  std::vector<uint32_t> in_slots, out_slots;
+  void (*interrupt_check)() = g_interrupt_check.load(std::memory_order_relaxed);
+  for (size_t r = n_rec; r-- > stop;) {
+    if (interrupt_check && (r & 511) == 0) interrupt_check();
+    const Record rec = records[r];
+    if (rec.n_in == kNoSlot) continue;  // released
+    const uint32_t out0 = rec.first + rec.n_in;
+    bool any = false;
+    for (uint32_t k = 0; k < rec.n_out; ++k) any |= grads[slots[out0 + k]].defined();
+    bool any_need = false;
+    for (uint32_t i = 0; i < rec.n_in; ++i) any_need |= slots[rec.first + i] != kNoSlot;
+    if (!any || !any_need) {
+      if (release_records) release(r);
+      continue;
+    }
+    // Copy what the rule needs: it may record on this very tape (a persistent tape asked for
+    // a gradient inside its own block), which can move these arrays.
+    ins.assign(saved.begin() + rec.first, saved.begin() + out0);
+    outs.assign(saved.begin() + out0, saved.begin() + out0 + rec.n_out);
+    const size_t attr_end = r + 1 < records.size() ? records[r + 1].attr_first : attrs.size();
+    rec_attrs.assign(attrs.begin() + rec.attr_first, attrs.begin() + long(attr_end));
+    in_slots.assign(slots.begin() + rec.first, slots.begin() + out0);
+    out_slots.assign(slots.begin() + out0, slots.begin() + out0 + rec.n_out);
+    gout.assign(rec.n_out, Tensor());
+    for (uint32_t k = 0; k < rec.n_out; ++k) gout[k] = grads[out_slots[k]];
+    needs.assign(rec.n_in, 0);
+    for (uint32_t i = 0; i < rec.n_in; ++i) needs[i] = in_slots[i] != kNoSlot;
+    gin.assign(rec.n_in, Tensor());
+
+    if (rec.op == OpId::Custom) {
+      GradHook hook = hooks[size_t(rec_attrs[0])];
+      for (uint32_t k = 0; k < rec.n_out; ++k)
+        if (!gout[k].defined()) gout[k] = zeros_like(outs[k]);
+      std::vector<Tensor> res = hook(gout);
+      if (res.size() != rec.n_in)
+        throw InvalidArgument("custom_gradient: the gradient function returned " + std::to_string(res.size()) +
+                              " gradients for " + std::to_string(rec.n_in) + " inputs");
+      gin = std::move(res);
+    } else {
+      VjpFn fn = vjp_for(rec.op);
+      if (!fn) throw TapeError(std::string("no gradient rule for op ") + op_name(rec.op));
+      VjpCtx ctx{{}, ins.data(), int(rec.n_in), outs[0], gout[0], rec_attrs.data(), int(rec_attrs.size()),
+                 reinterpret_cast<const bool*>(needs.data()), gin.data(), nb};
+      fn(ctx);
+      apply_structural_zeros(rec.op, ins, outs[0], gout[0], rec_attrs, needs, gin, nb);
+    }
+    // A deferred gradient (fusion.h) sent to two inputs (add's g, g) is computed once here,
+    // not once by each consumer.
+    for (uint32_t i = 0; i + 1 < rec.n_in; ++i)
+      for (uint32_t j = i + 1; j < rec.n_in; ++j)
+        if (needs[i] && needs[j] && gin[i].defined() && gin[i].same(gin[j]) && fusion::is_deferred(gin[i]))
+          gin[i].raw();
+
+    for (uint32_t i = 0; i < rec.n_in; ++i) {
+      if (!needs[i] || !gin[i].defined()) continue;
+      Tensor gi = gin[i];
+      if (gi.dtype() != ins[i].dtype())
+        throw InvalidArgument(std::string("gradient of ") + op_name(rec.op) + " input " + std::to_string(i) +
+                              " has dtype " + dt(gi) + " but the input is " + dt(ins[i]));
+      if (batch) {
+        Shape full = *batch;
+        for (int d = 0; d < ins[i].ndim(); ++d) full.push_back(ins[i].shape()[d]);
+        gi = sum_to_shape_masked(gi, full, nb);
+      } else {
+        gi = sum_to_shape_masked(gi, ins[i].shape());
+      }
+      Tensor& acc = grads[in_slots[i]];
+      acc = acc.defined() ? accumulate_masked(acc, gi) : gi;  // used twice: summed, never assigned
+    }
+    if (release_records) {
+      release(r);
+      for (uint32_t s : out_slots)
+        if (!keep[s]) grads[s] = Tensor();
+    }
+  }
+  std::vector<Tensor> result;
+  result.reserve(src_slots.size());
+  for (uint32_t s : src_slots) result.push_back(s == kNoSlot ? Tensor() : grads[s]);
+  return result;
+}
+
+// Each record from the source's birth on, in recording order, maps its inputs' tangents to its
+// output's by the op's jvp rule (forward.cpp's dispatch), with the batch dims in front.
+Tensor TapeState::forward_sweep(uint32_t source, const Tensor& seed, uint32_t target, int nb) {
+  const size_t n_rec = records.size();  // (a rule may record on this very tape: those are not swept)
+  std::vector<Tensor> tangents(next_slot);
+  tangents[source] = seed;
+  std::vector<Tensor> ins, tin;
+  std::vector<int64_t> rec_attrs;
+  void (*interrupt_check)() = g_interrupt_check.load(std::memory_order_relaxed);
+  for (size_t r = slot_birth[source]; r < n_rec; ++r) {
+    if (interrupt_check && (r & 511) == 0) interrupt_check();
+    const Record rec = records[r];
+    if (rec.n_in == kNoSlot) continue;  // released
+    if (rec.op == OpId::Custom)
+      throw InvalidArgument("a forward-mode Jacobian cannot pass through a custom_gradient call; use "
+                            "experimental_mode='reverse'");
+    const uint32_t out0 = rec.first + rec.n_in;
+    tin.assign(rec.n_in, Tensor());
+    int ref = -1;
+    for (uint32_t i = 0; i < rec.n_in; ++i) {
+      const uint32_t si = slots[rec.first + i];
+      if (si == kNoSlot || !tangents[si].defined()) continue;
+      tin[i] = tangents[si];
+      if (ref < 0) ref = int(i);
+    }
+    if (ref < 0) continue;
+    ins.assign(saved.begin() + rec.first, saved.begin() + out0);
+    const Tensor out = saved[out0];
+    const size_t attr_end = r + 1 < records.size() ? records[r + 1].attr_first : attrs.size();
+    rec_attrs.assign(attrs.begin() + rec.attr_first, attrs.begin() + long(attr_end));
+    const uint32_t out_slot = slots[out0];
+    JvpCtx c{{}, ins.data(), int(rec.n_in), out, tin.data(), rec_attrs.data(), int(rec_attrs.size()),
+             tin[size_t(ref)], nb};
+    tangents[out_slot] = apply_jvp(rec.op, c);
+  }
+  return tangents[target];
+}
+
+std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
+                                   const std::vector<Tensor>& output_gradients, Unconnected unconnected,
+                                   const std::vector<std::pair<size_t, size_t>>& same) {
+  TapeState& s = *state_;
+  TapeState::Hold hold(s, "gradient");
+  if (!output_gradients.empty() && output_gradients.size() != targets.size())
+    throw ValueError_("gradient: got " + std::to_string(output_gradients.size()) + " output_gradients for " +
+                      std::to_string(targets.size()) + " targets");
+  start_backward(s, "gradient");
+  std::vector<std::pair<uint32_t, Tensor>> seeds;
+  for (size_t i = 0; i < targets.size(); ++i) {
+    const Tensor& t = targets[i];
+    require_defined(t, "gradient");
+    uint32_t slot;
+    if (!is_floating(t.dtype()) || !t.get()->find_link(s.serial, &slot)) continue;
+    Tensor seed;
+    if (!output_gradients.empty() && output_gradients[i].defined()) {
+      seed = output_gradients[i];
+      if (seed.dtype() != t.dtype())
+        throw InvalidArgument("gradient: output_gradients[" + std::to_string(i) + "] has dtype " + dt(seed) +
+                              " but the target has dtype " + dt(t));
+      if (seed.shape() != t.shape())
+        throw InvalidArgument("gradient: output_gradients[" + std::to_string(i) + "] has shape " +
+                              seed.shape().str() + " but the target has shape " + t.shape().str());
+    } else {
+      seed = ones_like(t);
+    }
+    seeds.emplace_back(slot, seed);
+  }
+  // A target that is also a source and that this tape does not see (never watched): its seed
+  // goes straight to that source, as TensorFlow's gradient of x with respect to x. (A watched
+  // one is seeded above and reaches the source through the sweep.)
+  std::vector<std::pair<size_t, Tensor>> direct;
+  for (const auto& [i, j] : same) {
+    if (i >= targets.size() || j >= sources.size())
+      throw InvalidArgument("gradient: a (target, source) pair is out of range");
+    const Tensor& t = targets[i];
+    uint32_t slot;
+    if (!is_floating(t.dtype()) || t.get()->find_link(s.serial, &slot)) continue;
+    const bool given = !output_gradients.empty() && output_gradients[i].defined();
+    direct.emplace_back(j, given ? output_gradients[i] : ones_like(t));
+  }
+  std::vector<uint32_t> src_slots;
+  for (const Source& src : sources) src_slots.push_back(s.source_slot(src));
+  // (Error mode keeps the records until the causes are known; explain() reads them.)
+  std::vector<Tensor> result = s.sweep(seeds, src_slots, !s.persistent && unconnected != Unconnected::Error);
+  for (auto& [j, g] : direct) result[j] = result[j].defined() ? add(result[j], g) : g;
+  if (unconnected == Unconnected::Error) {
+    std::string why;
+    size_t n_bad = 0;
+    for (size_t j = 0; j < result.size(); ++j)
+      if (!result[j].defined()) {
+        ++n_bad;
+        why += "\n  source " + std::to_string(j) + ": " + s.explain(targets, sources[j]);
+      }
+    if (n_bad) {
+      if (!s.persistent) s.clear();
+      throw UnconnectedError("gradient: " + std::to_string(n_bad) + " of " + std::to_string(result.size()) +
+                             " sources are not connected to the target" + why);
+    }
+  }
+  if (!s.persistent) s.clear();
+  if (unconnected == Unconnected::Zero)
+    for (size_t j = 0; j < result.size(); ++j)
+      if (!result[j].defined())
+        result[j] = zeros_like(sources[j].variable ? sources[j].variable->value() : sources[j].tensor);
+  return result;
+}
+
+}  // namespace gt
