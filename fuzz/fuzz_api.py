@@ -1069,6 +1069,8 @@ class Harness:
         except KeyboardInterrupt_ as e:
             # our own BaseException from a grad_fn must reach the caller unchanged
             outcome = "raised " + type(e).__name__
+            if self.verbose:
+                print("  -> raised %s (a grad_fn's own BaseException, passed through)" % type(e).__name__, flush=True)
         except Exception as e:  # noqa: BLE001 -- any Exception honours the contract
             outcome = "raised " + type(e).__name__
             if self.verbose:

@@ -464,15 +464,15 @@ int scan_axis(const Tensor& x, int64_t axis, const char* op) {
   return int(axis < 0 ? axis + x.ndim() : axis);
 }
 
-// t moved one step along axis a: result[j] = t[j + dir] (dir = +1 or -1), zero where that
+// t moved one step along axis a: result[j] = t[j + dir] (dir = +1 or -1), `fill` where that
 // is outside. Written with ops (slice, concat), so it is differentiable.
-Tensor shift_along(const Tensor& t, int64_t a, int dir) {
+Tensor shift_along(const Tensor& t, int64_t a, int dir, double fill = 0.0) {
   const int64_t n = t.shape()[int(a)];
   if (n == 0) return t;
   std::vector<int64_t> b(size_t(t.ndim()), 0), e = t.shape().vec(), st(size_t(t.ndim()), 1);
   std::vector<int64_t> zshape = t.shape().vec();
   zshape[size_t(a)] = 1;
-  const Tensor z = zeros(Shape(zshape), t.dtype());
+  const Tensor z = gt::fill(Shape(zshape), fill, t.dtype());
   if (dir > 0) {
     b[size_t(a)] = 1;
     return concat({strided_slice(t, b, e, st), z}, a);
@@ -516,18 +516,19 @@ Tensor cumprod(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
   return out;
 }
 // With E the exclusive cumulative product and "next" the following position in the scan's
-// direction: d/dx_j = E_j u_j, u_j = w_j + x_next u_next (w = g, or g shifted one step back for
-// the exclusive product): a linear scan in the other direction, with no division, so it is
-// exact where x holds zeros.
+// direction: d/dx_j = E_j u_j, u_j = g_j + x_next u_next, a linear scan in the other direction,
+// with no division, so it is exact where x holds zeros. The exclusive product is the inclusive
+// one of x moved one step (a 1 in front): its gradient is that one's moved back, and the last
+// element, which no output depends on, gets an exact 0 (not E * 0, NaN where E is infinite).
 void vjp_Cumprod(VjpCtx& c) {
   const int64_t a = c.attrs[0];
   const bool exclusive = c.attrs[1] != 0, reverse = c.attrs[2] != 0;
   const int dir = reverse ? -1 : 1;
-  const Tensor& x = c.in[0];
+  const Tensor x = exclusive ? shift_along(c.in[0], a, -dir, 1.0) : c.in[0];
   const Tensor e = cumprod(x, a, true, reverse);
   const Tensor next_x = broadcast_to(shift_along(x, a, dir), c.g.shape());
-  const Tensor w = exclusive ? shift_along(c.g, c.axis(a), dir) : c.g;
-  c.gin[0] = e * linear_scan(next_x, w, c.axis(a), !reverse);
+  const Tensor gx = e * linear_scan(next_x, c.g, c.axis(a), !reverse);
+  c.gin[0] = exclusive ? shift_along(gx, c.axis(a), dir) : gx;
 }
 // y_i = x_i y_prev (inclusive) or x_prev y_prev (exclusive): the tangent follows the same
 // linear recurrence, driven by t_i E_i (or its value one step back)
