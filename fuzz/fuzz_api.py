@@ -469,6 +469,57 @@ def _build_ops(gt):
                                         **_kwargs(g, axis=g.axis, batch_dims=lambda: g.s.choice([0, 1, -1, "x"]),
                                                   validate_indices=g.flag))
     ops["boolean_mask"] = lambda g: gt.boolean_mask(g.value(), g.s.choice([g.value, lambda: g.tensor(dtype=np.bool_)])())
+    # The Args rows (tile, pad, roll, gather_nd, cumsum, top_k, split, segment ops, ...): their
+    # arguments drawn from the annotations of their manifest signature.
+    strings = ["CONSTANT", "REFLECT", "SYMMETRIC", "symmetric", "xy", "ij", "ASCENDING", "DESCENDING", "",
+               "DEFAULT", "IGNORE", "bogus"]
+
+    def draw(g, annotation):
+        if annotation.startswith("Sequence[TensorLike]"):
+            return values_list(g)
+        if "TensorLike" in annotation:
+            return g.value()
+        if annotation.startswith("IndicesLike"):
+            return g.s.choice([lambda: g.tensor(dtype=np.int32), lambda: g.tensor(dtype=np.int64), g.shape,
+                               lambda: [g.shape() for _ in range(g.s.int_in(0, 3))], g.value])()
+        if annotation.startswith(("ShapeLike", "Sequence[int]")):
+            return g.shape()
+        if annotation.startswith(("int | Sequence[int]", "Axis")):
+            return g.axis()
+        if annotation.startswith("int"):
+            return g.s.choice([lambda: g.s.int_in(-3, 5), lambda: None, g.axis, lambda: 2 ** 40])()
+        if annotation.startswith("bool"):
+            return g.flag()
+        if annotation.startswith("str"):
+            return g.s.choice(strings + [None, 3])
+        if annotation.startswith("DTypeLike"):
+            return g.s.choice([gt.int32, gt.int64, gt.float32, gt.float64, gt.bool, "int32", None, "x"])
+        return g.value()
+
+    def args_row(fn, params):
+        def call(g):
+            args = []
+            for pname, annotation in params:
+                if pname == "*args":
+                    args += [g.value() for _ in range(g.s.int_in(0, 3))]
+                elif g.s.coin(5, 6) or not args:
+                    args.append(draw(g, annotation))
+            return fn(*args, **_kwargs(g))
+        return call
+
+    for row in _manifest.rows():
+        if row.kind != "Args" or row.family != "Custom":
+            continue
+        params = []
+        for p in row.signature[1:row.signature.rindex(") ->")].split(", "):
+            if ":" in p and not p.startswith("name"):
+                pname, annotation = p.split(":", 1)
+                params.append((pname.strip(), annotation.strip()))
+        ns = row.namespaces[0]
+        key = row.name if ns == "gt" else "%s.%s" % (ns, row.name)
+        if key not in ops:
+            ops[key] = args_row(getattr(gt if ns == "gt" else getattr(gt, ns), row.name), params)
+
     ops["one_hot"] = lambda g: gt.one_hot(g.s.choice([g.value, lambda: g.tensor(dtype=np.int32)])(),
                                           g.s.choice([0, 1, 3, -1, 2**31, 2**40, 2**63 - 1, 2**64, 2.5, None, "3"]),
                                           **_kwargs(g, dtype=g.dtype))
@@ -1069,6 +1120,8 @@ class Harness:
         except KeyboardInterrupt_ as e:
             # our own BaseException from a grad_fn must reach the caller unchanged
             outcome = "raised " + type(e).__name__
+            if self.verbose:
+                print("  -> raised %s (a grad_fn's own BaseException, passed through)" % type(e).__name__, flush=True)
         except Exception as e:  # noqa: BLE001 -- any Exception honours the contract
             outcome = "raised " + type(e).__name__
             if self.verbose:

@@ -134,15 +134,20 @@ REDUCTIONS = [
     Reduction("reduce_min", gt.reduce_min, _np_reduce(np.min)),
     Reduction("reduce_prod", gt.reduce_prod, _np_reduce(np.prod)),
     Reduction("reduce_logsumexp", gt.reduce_logsumexp, logsumexp_np),
+    Reduction("math.reduce_euclidean_norm", gt.math.reduce_euclidean_norm,
+              _np_reduce(lambda x, axis, keepdims: np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))),
+              low=0.5, high=2.0),
 ]
 
 
 class Special:
-    """An op with its own inputs: fn(*inputs) vs ref(*inputs); float inputs are differentiated."""
+    """An op with its own inputs: fn(*inputs) vs ref(*inputs); float inputs are differentiated.
+    `exact`: the result is compared as is (values and dtype, e.g. an int result), not cast to
+    the inputs' float dtype; such a row is not differentiated."""
 
-    def __init__(self, name, fn, ref, make_inputs, grad=True, order2=True):
+    def __init__(self, name, fn, ref, make_inputs, grad=True, order2=True, exact=False):
         self.name, self.fn, self.ref, self.make_inputs = name, fn, ref, make_inputs
-        self.grad, self.order2 = grad, order2
+        self.grad, self.order2, self.exact = grad and not exact, order2, exact
 
 
 def _u(*shape, low=-2.0, high=2.0):
@@ -152,6 +157,142 @@ def _u(*shape, low=-2.0, high=2.0):
 def _labels(dtype):
     p = RNG.uniform(0.1, 1.0, size=(4, 5))
     return (p / p.sum(-1, keepdims=True)).astype(dtype)
+
+
+# ---- shape ops (tile, pad, reverse, roll, gathers and scatters, split, unstack, meshgrid, ...)
+
+def _pieces(fn, weights):
+    """A list-valued op as one tensor: each piece times its weight, concatenated flat."""
+    def f(*xs):
+        return gt.concat([gt.reshape(p, [-1]) * w for p, w in zip(fn(*xs), weights)], 0)
+    return f
+
+
+def _pieces_np(fn, weights):
+    def f(*xs):
+        return np.concatenate([np.reshape(p, -1) * w for p, w in zip(fn(*xs), weights)])
+    return f
+
+
+_IDX_ND = np.array([[1, 2], [0, 0], [1, 2]])
+_SEG = np.array([0, 0, 2, 2, 2])
+
+
+def _np_segment(x, ids, num, fn, empty=0.0):
+    return np.stack([fn(x[ids == s], axis=0) if np.any(ids == s) else np.full(x.shape[1:], empty)
+                     for s in range(num)]).astype(x.dtype)
+
+
+def _scatter_np(idx, upd, shape):
+    out = np.zeros(shape, upd.dtype)
+    np.add.at(out, tuple(idx.T), upd)
+    return out
+
+
+def _tsu_np(t, idx, upd):
+    out = t.copy()
+    out[tuple(idx.T)] = upd
+    return out
+
+
+def _top_k_np(x, k):
+    order = np.argsort(-x, axis=-1, kind="stable")[..., :k]
+    return np.take_along_axis(x, order, -1)
+
+
+SHAPE_SPECIAL = [
+    Special("tile", lambda x: gt.tile(x, [2, 3]), lambda x: np.tile(x, (2, 3)), lambda d: [_u(2, 3)(d)]),
+    Special("tile_3d", lambda x: gt.tile(x, [1, 2, 2]), lambda x: np.tile(x, (1, 2, 2)), lambda d: [_u(2, 1, 3)(d)]),
+    Special("pad", lambda x: gt.pad(x, [[1, 0], [2, 1]], constant_values=0.5),
+            lambda x: np.pad(x, [[1, 0], [2, 1]], constant_values=0.5), lambda d: [_u(2, 3)(d)]),
+    Special("pad_reflect", lambda x: gt.pad(x, [[1, 1], [2, 2]], "REFLECT"),
+            lambda x: np.pad(x, [[1, 1], [2, 2]], "reflect"), lambda d: [_u(2, 3)(d)]),
+    Special("pad_symmetric", lambda x: gt.pad(x, [[2, 1], [0, 3]], "SYMMETRIC"),
+            lambda x: np.pad(x, [[2, 1], [0, 3]], "symmetric"), lambda d: [_u(2, 3)(d)]),
+    Special("reverse", lambda x: gt.reverse(x, [0, -1]), lambda x: x[::-1, :, ::-1], lambda d: [_u(2, 3, 2)(d)]),
+    Special("roll", lambda x: gt.roll(x, [1, -4], [0, 1]), lambda x: np.roll(x, (1, -4), (0, 1)),
+            lambda d: [_u(2, 3)(d)]),
+    Special("gather_nd", lambda p: gt.gather_nd(p, _IDX_ND), lambda p: p[tuple(_IDX_ND.T)], lambda d: [_u(2, 3)(d)]),
+    Special("gather_nd_slices", lambda p: gt.gather_nd(p, [[[1]], [[0]]]), lambda p: p[[[1], [0]]],
+            lambda d: [_u(2, 3)(d)]),
+    Special("scatter_nd", lambda u: gt.scatter_nd(_IDX_ND, u, [2, 3]), lambda u: _scatter_np(_IDX_ND, u, (2, 3)),
+            lambda d: [_u(3)(d)]),
+    Special("tensor_scatter_nd_update", lambda t, u: gt.tensor_scatter_nd_update(t, [[1], [0]], u),
+            lambda t, u: _tsu_np(t, np.array([[1], [0]]), u), lambda d: [_u(3, 2)(d), _u(2, 2)(d)]),
+    Special("tensor_scatter_nd_add", lambda t, u: gt.tensor_scatter_nd_add(t, _IDX_ND, u),
+            lambda t, u: t + _scatter_np(_IDX_ND, u, t.shape), lambda d: [_u(2, 3)(d), _u(3)(d)]),
+    Special("split", _pieces(lambda x: gt.split(x, [1, -1, 1], axis=1), [1.0, 2.0, 3.0]),
+            _pieces_np(lambda x: np.split(x, [1, 3], axis=1), [1.0, 2.0, 3.0]), lambda d: [_u(2, 4)(d)]),
+    Special("split_equal", _pieces(lambda x: gt.split(x, 2), [1.0, -1.0]),
+            _pieces_np(lambda x: np.split(x, 2), [1.0, -1.0]), lambda d: [_u(4, 2)(d)]),
+    Special("unstack", _pieces(lambda x: gt.unstack(x, axis=1), [1.0, 2.0, 3.0]),
+            _pieces_np(lambda x: [x[:, i] for i in range(3)], [1.0, 2.0, 3.0]), lambda d: [_u(2, 3)(d)]),
+    Special("meshgrid", _pieces(lambda a, b: gt.meshgrid(a, b), [1.0, 2.0]), _pieces_np(np.meshgrid, [1.0, 2.0]),
+            lambda d: [_u(3)(d), _u(2)(d)]),
+    Special("meshgrid_ij", _pieces(lambda a, b: gt.meshgrid(a, b, indexing="ij"), [1.0, 2.0]),
+            _pieces_np(lambda a, b: np.meshgrid(a, b, indexing="ij"), [1.0, 2.0]), lambda d: [_u(3)(d), _u(2)(d)]),
+    Special("boolean_mask_axis1", lambda x: gt.boolean_mask(x, [True, False, True], axis=1),
+            lambda x: x[:, [0, 2]], lambda d: [_u(2, 3, 2)(d)]),
+    Special("index_with_scalar_tensor", lambda x: x[gt.constant(1), gt.constant(1):gt.constant(3)],
+            lambda x: x[1, 1:3], lambda d: [_u(2, 4)(d)]),
+    Special("shape", lambda x: gt.shape(x), lambda x: np.array(x.shape, np.int32), lambda d: [_u(2, 3)(d)], exact=True),
+    Special("shape_int64", lambda x: gt.shape(x, out_type=gt.int64), lambda x: np.array(x.shape, np.int64),
+            lambda d: [_u(2, 3)(d)], exact=True),
+    Special("shape_n", lambda x, y: gt.concat(gt.shape_n([x, y]), 0), lambda x, y: np.array(x.shape + y.shape, np.int32),
+            lambda d: [_u(2, 3)(d), _u(4)(d)], exact=True),
+    Special("size", gt.size, lambda x: np.int32(x.size), lambda d: [_u(2, 3)(d)], exact=True),
+    Special("rank", gt.rank, lambda x: np.int32(x.ndim), lambda d: [_u(2, 3)(d)], exact=True),
+    Special("eye", lambda x: gt.eye(2, 3, batch_shape=[2], dtype=x.dtype),
+            lambda x: np.broadcast_to(np.eye(2, 3, dtype=x.dtype), (2, 2, 3)), lambda d: [_u(1)(d)], exact=True),
+    Special("broadcast_dynamic_shape", lambda x: gt.broadcast_dynamic_shape([2, 1, 3], [4, 1]),
+            lambda x: np.array([2, 4, 3], np.int32), lambda d: [_u(1)(d)], exact=True),
+    Special("where_one_argument", lambda x: gt.where(x > 0), lambda x: np.argwhere(x > 0),
+            lambda d: [_u(3, 4)(d)], exact=True),
+]
+
+# ---- scans, sorting, segments
+
+REDUCE_SPECIAL = [
+    Special("cumsum", lambda x: gt.cumsum(x, axis=1), lambda x: np.cumsum(x, 1), lambda d: [_u(2, 4)(d)]),
+    Special("cumsum_exclusive_reverse", lambda x: gt.cumsum(x, axis=0, exclusive=True, reverse=True),
+            lambda x: np.flip(np.cumsum(np.flip(x, 0), 0), 0) - x, lambda d: [_u(4, 2)(d)]),
+    Special("cumprod", lambda x: gt.math.cumprod(x, axis=1), lambda x: np.cumprod(x, 1), lambda d: [_u(2, 4)(d)]),
+    Special("cumprod_with_zeros",
+            lambda x: gt.math.cumprod(x * gt.constant([1., 0., 1., 0., 1.], dtype=x.dtype), axis=0),
+            lambda x: np.cumprod(x * np.array([1., 0., 1., 0., 1.]), 0), lambda d: [_u(5)(d)]),
+    Special("cumprod_exclusive", lambda x: gt.math.cumprod(x, axis=1, exclusive=True),
+            lambda x: np.cumprod(x, 1) / x, lambda d: [_u(2, 4, low=0.5, high=2.0)(d)]),
+    Special("cumprod_reverse", lambda x: gt.math.cumprod(x, axis=0, reverse=True),
+            lambda x: np.flip(np.cumprod(np.flip(x, 0), 0), 0), lambda d: [_u(4, 2)(d)]),
+    Special("cumprod_exclusive_reverse", lambda x: gt.math.cumprod(x, axis=-1, exclusive=True, reverse=True),
+            lambda x: np.flip(np.cumprod(np.flip(x, -1), -1), -1) / x, lambda d: [_u(2, 3, low=0.5, high=2.0)(d)]),
+    Special("sort", lambda x: gt.sort(x, axis=0), lambda x: np.sort(x, 0), lambda d: [_u(4, 3)(d)]),
+    Special("sort_descending", lambda x: gt.sort(x, direction="DESCENDING"), lambda x: -np.sort(-x, -1),
+            lambda d: [_u(3, 4)(d)]),
+    Special("math.top_k", lambda x: gt.math.top_k(x, k=2).values, lambda x: _top_k_np(x, 2), lambda d: [_u(3, 4)(d)]),
+    Special("math.top_k_indices", lambda x: gt.math.top_k(x, k=3).indices,
+            lambda x: np.argsort(-x, -1, kind="stable")[..., :3].astype(np.int32), lambda d: [_u(3, 4)(d)], exact=True),
+    Special("argsort", lambda x: gt.argsort(x, axis=0, direction="DESCENDING"),
+            lambda x: np.argsort(-x, 0, kind="stable").astype(np.int32), lambda d: [_u(4, 3)(d)], exact=True),
+    Special("math.segment_sum", lambda x: gt.math.segment_sum(x, _SEG),
+            lambda x: _np_segment(x, _SEG, 3, np.sum), lambda d: [_u(5, 2)(d)]),
+    Special("math.segment_mean", lambda x: gt.math.segment_mean(x, _SEG),
+            lambda x: _np_segment(x, _SEG, 3, np.mean), lambda d: [_u(5, 2)(d)]),
+    Special("math.segment_max", lambda x: gt.math.segment_max(x, _SEG),
+            lambda x: _np_segment(x, _SEG, 3, np.max), lambda d: [_u(5, 2)(d)]),
+    Special("math.segment_min", lambda x: gt.math.segment_min(x, _SEG),
+            lambda x: _np_segment(x, _SEG, 3, np.min), lambda d: [_u(5, 2)(d)]),
+    Special("math.segment_max_ties", lambda x: gt.math.segment_max(gt.concat([x, x], 0), [0, 0, 0, 1, 1, 1]),
+            lambda x: _np_segment(np.concatenate([x, x]), np.array([0, 0, 0, 1, 1, 1]), 2, np.max),
+            lambda d: [_u(3)(d)]),
+    Special("math.unsorted_segment_sum", lambda x: gt.math.unsorted_segment_sum(x, [[2, 0, -1], [2, 0, 0]], 4),
+            lambda x: np.stack([x[np.array([[2, 0, -1], [2, 0, 0]]) == s].sum(0) for s in range(4)]),
+            lambda d: [_u(2, 3, 2)(d)]),
+    Special("add_n", lambda a, b, c: gt.add_n([a, b, c]), lambda a, b, c: a + b + c,
+            lambda d: [_u(2, 3)(d), _u(2, 3)(d), _u(2, 3)(d)]),
+    Special("math.count_nonzero", lambda x: gt.math.count_nonzero(gt.nn.relu(x), axis=1),
+            lambda x: np.count_nonzero(np.maximum(x, 0), axis=1).astype(np.int64), lambda d: [_u(3, 4)(d)], exact=True),
+]
 
 
 SPECIAL = [
@@ -210,7 +351,7 @@ SPECIAL = [
     Special("reduce_prod_middle_axes", lambda x: gt.reduce_prod(x, axis=[0, 2]), lambda x: x.prod((0, 2)),
             lambda d: [_u(2, 3, 2)(d)]),
     Special("pow_operator", lambda x: x ** 3, lambda x: x ** 3, lambda d: [_u(2, 3)(d)]),
-]
+] + SHAPE_SPECIAL + REDUCE_SPECIAL
 
 # Ops that create tensors or compare/combine booleans; tested for values in test_ops.py.
 NON_DIFFERENTIABLE = ["zeros", "ones", "zeros_like", "ones_like", "fill", "range", "logical_and",
@@ -228,6 +369,10 @@ CHECKED_THROUGH = {
     "prod_others_grad": "reduce_prod's second-order check (and test_hostile.py)",
     "floormod": "test_ops.py::test_floormod_gradient",
     "broadcast_to": "test_ops.py::test_broadcast_to_gradient",
+    "pad_grad": "the pad_reflect and pad_symmetric rows' second-order checks",
+    "tensor_scatter_nd": "the tensor_scatter_nd_update and tensor_scatter_nd_add rows",
+    "linear_scan": "the cumprod rows (its rule and jvp are cumprod's, and their second order)",
+    "segment_extremum": "the math.segment_max and math.segment_min rows",
 }
 
 # Public functions tested outside the parametrized rows: name -> the test.

@@ -62,6 +62,13 @@ BETTER_THAN_TF = [
          why="d/dy floormod(x, y) = -floor(x / y) at y = +-0: TF flushes the subnormal x to 0 "
              "(0 / 0 = NaN), while for every normal x (0.5, 1, 2, ...) TF itself gives "
              "-floor(x / +-0) = -+inf, as gradtape does here."),
+    dict(op="cumprod", dtypes=("float32", "float64"), order="grad",
+         where=lambda x, dtype: True,
+         why="d sum(cumprod(x)) / dx_0 = 1 + x_1 + x_1 x_2 at x = [-inf, -inf, -inf]: the expanded "
+             "sum is inf - inf (no exact answer is recorded, TF's division gives NaN); gradtape's "
+             "recurrence evaluates it as 1 + x_1 (1 + x_2), the limit as the inputs go to -inf "
+             "together (+inf). Only such points, where TF is not finite and no exact answer exists, "
+             "are excused."),
 ]
 _ALLOW_USED = set()
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <vector>
 
 #include "gradtape/tape.h"
@@ -418,6 +419,459 @@ Tensor sum_to_shape(const Tensor& g, const Shape& shape, int nb) {
   }
   Tensor s = axes.empty() ? g : reduce_sum(g, axes, true);
   return reshape(s, shape.vec());
+}
+
+}  // namespace gt
+
+// ================================ scans: cumsum, cumprod, linear_scan ================================
+
+namespace gt {
+namespace {
+
+// A tensor seen as [outer, n, inner] around one axis.
+struct AxisWalk {
+  int64_t outer = 1, n = 1, inner = 1;
+  int64_t at(int64_t o, int64_t i, int64_t k) const { return (o * n + i) * inner + k; }
+};
+AxisWalk axis_walk(const Shape& s, int a) {
+  AxisWalk w;
+  for (int d = 0; d < a; ++d) w.outer *= s[d];
+  w.n = s[a];
+  for (int d = a + 1; d < s.rank(); ++d) w.inner *= s[d];
+  // An empty tensor has nothing to walk: no outer loop at all, however big the other dims are
+  // ([2**32, 0] would otherwise spin 2**32 times over empty rows).
+  if (w.n == 0 || w.inner == 0) w.outer = 0;
+  return w;
+}
+
+// Runs acc = step(acc, x) along the axis (backwards when reverse), writing acc before
+// (exclusive) or after each step.
+template <class T, class Step>
+void scan_along(const T* x, T* out, const AxisWalk& w, T init, bool exclusive, bool reverse, Step step) {
+  for (int64_t o = 0; o < w.outer; ++o)
+    for (int64_t k = 0; k < w.inner; ++k) {
+      T acc = init;
+      for (int64_t s = 0; s < w.n; ++s) {
+        const int64_t i = w.at(o, reverse ? w.n - 1 - s : s, k);
+        if (exclusive) {
+          out[i] = acc;
+          acc = step(acc, x[i]);
+        } else {
+          acc = step(acc, x[i]);
+          out[i] = acc;
+        }
+      }
+    }
+}
+
+int scan_axis(const Tensor& x, int64_t axis, const char* op) {
+  require_defined(x, op);
+  require_numeric(x, op);
+  if (axis < -x.ndim() || axis >= x.ndim())
+    throw InvalidArgument(std::string(op) + ": expected scan axis in the range [" + std::to_string(-x.ndim()) + ", " +
+                          std::to_string(x.ndim()) + "), but got " + std::to_string(axis));
+  return int(axis < 0 ? axis + x.ndim() : axis);
+}
+
+// t moved one step along axis a: result[j] = t[j + dir] (dir = +1 or -1), `fill` where that
+// is outside. Written with ops (slice, concat), so it is differentiable.
+Tensor shift_along(const Tensor& t, int64_t a, int dir, double fill = 0.0) {
+  const int64_t n = t.shape()[int(a)];
+  if (n == 0) return t;
+  std::vector<int64_t> b(size_t(t.ndim()), 0), e = t.shape().vec(), st(size_t(t.ndim()), 1);
+  std::vector<int64_t> zshape = t.shape().vec();
+  zshape[size_t(a)] = 1;
+  const Tensor z = gt::fill(Shape(zshape), fill, t.dtype());
+  if (dir > 0) {
+    b[size_t(a)] = 1;
+    return concat({strided_slice(t, b, e, st), z}, a);
+  }
+  e[size_t(a)] = n - 1;
+  return concat({z, strided_slice(t, b, e, st)}, a);
+}
+
+}  // namespace
+
+Tensor linear_scan(const Tensor& a, const Tensor& b, int64_t axis, bool reverse);
+
+Tensor cumsum(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
+  const int a = scan_axis(x, axis, "cumsum");
+  Tensor out = Tensor::empty(x.dtype(), x.shape());
+  const AxisWalk w = axis_walk(x.shape(), a);
+  dispatch_numeric(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    scan_along<T>(x.data<T>(), out.data<T>(), w, T(0), exclusive, reverse,
+                  [](T s, T v) { return kernels::wrap_add(s, v); });
+  });
+  record(OpId::Cumsum, {&x}, out, {a, exclusive, reverse});
+  return out;
+}
+// d cumsum(x) = the cumulative sum of g in the other direction
+void vjp_Cumsum(VjpCtx& c) { c.gin[0] = cumsum(c.g, c.axis(c.attrs[0]), c.attrs[1] != 0, c.attrs[2] == 0); }
+Tensor jvp_Cumsum(JvpCtx& c) { return cumsum(c.t[0], c.axis(c.attrs[0]), c.attrs[1] != 0, c.attrs[2] != 0); }
+
+Tensor cumprod(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
+  const int a = scan_axis(x, axis, "cumprod");
+  Tensor out = Tensor::empty(x.dtype(), x.shape());
+  const AxisWalk w = axis_walk(x.shape(), a);
+  dispatch_numeric(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    scan_along<T>(x.data<T>(), out.data<T>(), w, T(1), exclusive, reverse, [](T p, T v) {
+      if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(p) * std::make_unsigned_t<T>(v));
+      else return p * v;
+    });
+  });
+  record(OpId::Cumprod, {&x}, out, {a, exclusive, reverse});
+  return out;
+}
+// With E the exclusive cumulative product and "next" the following position in the scan's
+// direction: d/dx_j = E_j u_j, u_j = g_j + x_next u_next, a linear scan in the other direction,
+// with no division, so it is exact where x holds zeros. The exclusive product is the inclusive
+// one of x moved one step (a 1 in front): its gradient is that one's moved back, and the last
+// element, which no output depends on, gets an exact 0 (not E * 0, NaN where E is infinite).
+void vjp_Cumprod(VjpCtx& c) {
+  const int64_t a = c.attrs[0];
+  const bool exclusive = c.attrs[1] != 0, reverse = c.attrs[2] != 0;
+  const int dir = reverse ? -1 : 1;
+  const Tensor x = exclusive ? shift_along(c.in[0], a, -dir, 1.0) : c.in[0];
+  const Tensor e = cumprod(x, a, true, reverse);
+  const Tensor next_x = broadcast_to(shift_along(x, a, dir), c.g.shape());
+  const Tensor gx = e * linear_scan(next_x, c.g, c.axis(a), !reverse);
+  c.gin[0] = exclusive ? shift_along(gx, c.axis(a), dir) : gx;
+}
+// y_i = x_i y_prev (inclusive) or x_prev y_prev (exclusive): the tangent follows the same
+// linear recurrence, driven by t_i E_i (or its value one step back)
+Tensor jvp_Cumprod(JvpCtx& c) {
+  const int64_t a = c.attrs[0];
+  const bool exclusive = c.attrs[1] != 0, reverse = c.attrs[2] != 0;
+  const int dir = reverse ? -1 : 1;
+  const Tensor& x = c.in[0];
+  const Shape ts = c.t[0].shape();
+  if (!exclusive)
+    return linear_scan(broadcast_to(x, ts), c.t[0] * cumprod(x, a, true, reverse), c.axis(a), reverse);
+  return linear_scan(broadcast_to(shift_along(x, a, -dir), ts), shift_along(c.t[0] * c.out, c.axis(a), -dir),
+                     c.axis(a), reverse);
+}
+
+// h_i = a_i h_prev + b_i along axis (h before the first element: 0), backwards when reverse.
+Tensor linear_scan(const Tensor& a, const Tensor& b, int64_t axis, bool reverse) {
+  require_float(a, "linear_scan");
+  require_same_dtype(a, b, "linear_scan");
+  if (a.shape() != b.shape()) throw InvalidArgument("linear_scan: a and b must have one shape");
+  const AxisWalk w = axis_walk(a.shape(), int(axis));
+  Tensor out = Tensor::empty(a.dtype(), a.shape());
+  dispatch_float(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* pa = a.data<T>();
+    const T* pb = b.data<T>();
+    T* h = out.data<T>();
+    for (int64_t o = 0; o < w.outer; ++o)
+      for (int64_t k = 0; k < w.inner; ++k) {
+        T acc = 0;
+        for (int64_t s = 0; s < w.n; ++s) {
+          const int64_t i = w.at(o, reverse ? w.n - 1 - s : s, k);
+          acc = pa[i] * acc + pb[i];
+          h[i] = acc;
+        }
+      }
+  });
+  record(OpId::LinearScan, {&a, &b}, out, {axis, reverse});
+  return out;
+}
+// h = L b with L[i][j] = a_{j+1} ... a_i: the adjoint u = L^T g is the scan in the other
+// direction with a moved one step; d/da_i = u_i h_prev
+void vjp_LinearScan(VjpCtx& c) {
+  const int64_t a = c.attrs[0];
+  const bool reverse = c.attrs[1] != 0;
+  const int dir = reverse ? -1 : 1;
+  const Tensor u = linear_scan(broadcast_to(shift_along(c.in[0], a, dir), c.g.shape()), c.g, c.axis(a), !reverse);
+  if (c.needs[1]) c.gin[1] = u;
+  if (c.needs[0]) c.gin[0] = u * shift_along(c.out, a, -dir);
+}
+Tensor jvp_LinearScan(JvpCtx& c) {
+  const int64_t a = c.attrs[0];
+  const int dir = c.attrs[1] != 0 ? -1 : 1;
+  Tensor drive;
+  if (c.t[0].defined()) drive = c.t[0] * shift_along(c.out, a, -dir);
+  if (c.t[1].defined()) drive = drive.defined() ? drive + c.t[1] : c.t[1];
+  return linear_scan(broadcast_to(c.in[0], drive.shape()), drive, c.axis(a), c.attrs[1] != 0);
+}
+
+// ================================ sort, argsort, top_k ================================
+
+namespace {
+
+// The stable order of x along axis a (ascending or descending; NaN last either way), as int64
+// positions of x's shape.
+Tensor sort_positions(const Tensor& x, int a, bool descending) {
+  const AxisWalk w = axis_walk(x.shape(), a);
+  Tensor perm = Tensor::empty(DType::Int64, x.shape());
+  int64_t* p = perm.data<int64_t>();
+  std::vector<int64_t> order(size_t(w.n));
+  dispatch_numeric(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* v = x.data<T>();
+    for (int64_t o = 0; o < w.outer; ++o)
+      for (int64_t k = 0; k < w.inner; ++k) {
+        std::iota(order.begin(), order.end(), 0);
+        auto val = [&](int64_t i) { return v[w.at(o, i, k)]; };
+        std::stable_sort(order.begin(), order.end(), [&](int64_t i, int64_t j) {
+          const T vi = val(i), vj = val(j);
+          if constexpr (std::is_floating_point_v<T>) {
+            if (std::isnan(vi)) return false;
+            if (std::isnan(vj)) return true;
+          }
+          return descending ? vi > vj : vi < vj;
+        });
+        for (int64_t i = 0; i < w.n; ++i) p[w.at(o, i, k)] = order[size_t(i)];
+      }
+  });
+  return perm;
+}
+
+// x's elements at positions `pos` along axis a (pos: x's shape, or fewer along a), as one
+// recorded gather of the flattened x, so that the gradient flows back to the positions taken.
+Tensor take_along(const Tensor& x, const Tensor& pos, int a) {
+  const AxisWalk w = axis_walk(x.shape(), a);
+  const AxisWalk pw = axis_walk(pos.shape(), a);
+  Tensor flat = Tensor::empty(DType::Int64, pos.shape());
+  int64_t* f = flat.data<int64_t>();
+  const int64_t* p = pos.data<int64_t>();
+  for (int64_t o = 0; o < pw.outer; ++o)
+    for (int64_t i = 0; i < pw.n; ++i)
+      for (int64_t k = 0; k < pw.inner; ++k) f[pw.at(o, i, k)] = w.at(o, p[pw.at(o, i, k)], k);
+  return reshape(gather(reshape(x, {-1}), reshape(flat, {-1}), 0), pos.shape().vec());
+}
+
+bool descending_arg(const std::string& direction, const char* op) {
+  if (direction == "ASCENDING") return false;
+  if (direction == "DESCENDING") return true;
+  throw InvalidArgument(std::string(op) + ": argument `direction` should be one of ASCENDING, DESCENDING. Received: direction=" +
+                        direction);
+}
+
+int sort_axis(const Tensor& values, int64_t axis, const char* op) {
+  require_defined(values, op);
+  if (values.dtype() == DType::Bool) throw InvalidArgument(std::string(op) + ": bool tensors cannot be sorted");
+  if (values.ndim() == 0) throw InvalidArgument(std::string(op) + ": values must have rank >= 1, got a scalar");
+  return normalize_axis(axis, values.ndim(), op);
+}
+
+}  // namespace
+
+Tensor sort(const Tensor& values, int64_t axis, const std::string& direction) {
+  const int a = sort_axis(values, axis, "sort");
+  return take_along(values, sort_positions(values, a, descending_arg(direction, "sort")), a);
+}
+
+Tensor argsort(const Tensor& values, int64_t axis, const std::string& direction, bool /*stable*/) {
+  const int a = sort_axis(values, axis, "argsort");
+  return cast(sort_positions(values, a, descending_arg(direction, "argsort")), DType::Int32);
+}
+
+TensorList top_k(const Tensor& input, int64_t k, bool /*sorted*/, DType index_type) {
+  require_defined(input, "top_k");
+  if (input.ndim() == 0) throw InvalidArgument("top_k: input must be >= 1-D, got shape []");
+  if (input.dtype() == DType::Bool) throw InvalidArgument("top_k: bool tensors are not supported");
+  if (index_type != DType::Int32 && index_type != DType::Int64)
+    throw InvalidArgument("top_k: index_type must be int32 or int64");
+  const int a = input.ndim() - 1;
+  const int64_t n = input.shape()[a];
+  if (k < 0) throw InvalidArgument("top_k: need k >= 0, got " + std::to_string(k));
+  if (k > n)
+    throw InvalidArgument("top_k: input must have at least k columns. Had " + std::to_string(n) + ", needed " +
+                          std::to_string(k));
+  Tensor order = sort_positions(input, a, true);
+  std::vector<int64_t> b(size_t(input.ndim()), 0), e = input.shape().vec(), st(size_t(input.ndim()), 1);
+  e[size_t(a)] = k;
+  Tensor pos;
+  {
+    RecordingPause pause;
+    pos = strided_slice(order, b, e, st);
+  }
+  return {take_along(input, pos, a), cast(pos, index_type)};
+}
+
+// ================================ segments ================================
+
+namespace {
+
+// data as [N, rest...] with N the elements of segment_ids (a prefix of data's shape).
+Tensor rows_of(const Tensor& data, const Tensor& ids, const char* op) {
+  require_defined(data, op);
+  require_index(ids, op, "segment_ids");
+  bool ok = ids.ndim() <= data.ndim();
+  for (int d = 0; ok && d < ids.ndim(); ++d) ok = ids.shape()[d] == data.shape()[d];
+  if (!ok)
+    throw InvalidArgument(std::string(op) + ": segment_ids shape " + ids.shape().str() +
+                          " must be a prefix of data shape " + data.shape().str());
+  std::vector<int64_t> s{ids.numel()};
+  for (int d = ids.ndim(); d < data.ndim(); ++d) s.push_back(data.shape()[d]);
+  return reshape(data, s);
+}
+
+// Sorted segment ids: checked (1-d, data's first dimension, non-negative, non-decreasing);
+// returns the number of segments (the last id + 1).
+int64_t sorted_segments(const Tensor& data, const Tensor& ids, const char* op) {
+  require_defined(data, op);
+  require_index(ids, op, "segment_ids");
+  if (ids.ndim() != 1) throw InvalidArgument(std::string(op) + ": segment_ids should be a vector, got shape " + ids.shape().str());
+  if (data.ndim() < 1 || ids.shape()[0] != data.shape()[0])
+    throw InvalidArgument(std::string(op) + ": segment_ids should be the same size as dimension 0 of input data");
+  int64_t last = -1;
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    const int64_t s = index_at(ids, i);
+    if (s < 0) throw InvalidArgument(std::string(op) + ": segment id " + std::to_string(s) + " out of range");
+    if (s < last) throw InvalidArgument(std::string(op) + ": segment ids are not increasing");
+    last = s;
+  }
+  return last + 1;
+}
+
+Tensor segment_counts(const Tensor& ids, int64_t num) {
+  std::vector<int64_t> counts(size_t(num), 0);
+  for (int64_t i = 0; i < ids.numel(); ++i) {
+    const int64_t s = index_at(ids, i);
+    if (s >= 0 && s < num) ++counts[size_t(s)];
+  }
+  return from_data(counts.data(), DType::Int64, Shape{num});
+}
+
+}  // namespace
+
+Tensor unsorted_segment_sum(const Tensor& data, const Tensor& segment_ids, int64_t num_segments) {
+  const char* op = "unsorted_segment_sum";
+  Tensor rows = rows_of(data, segment_ids, op);
+  require_numeric(data, op);
+  if (num_segments < 0) throw InvalidArgument("unsorted_segment_sum: num_segments must be >= 0");
+  // negative ids are dropped: they go to one extra segment, sliced off
+  std::vector<int64_t> ids(size_t(segment_ids.numel()));
+  bool dropped = false;
+  for (int64_t i = 0; i < segment_ids.numel(); ++i) {
+    const int64_t s = index_at(segment_ids, i);
+    if (s >= num_segments)
+      throw InvalidArgument("unsorted_segment_sum: segment_ids[" + std::to_string(i) + "] = " + std::to_string(s) +
+                            " is out of range [0, " + std::to_string(num_segments) + ")");
+    dropped = dropped || s < 0;
+    ids[size_t(i)] = s < 0 ? num_segments : s;
+  }
+  Tensor idx = from_data(ids.data(), DType::Int64, Shape{int64_t(ids.size())});
+  Tensor sums = gather_grad(rows, idx, 0, num_segments + (dropped ? 1 : 0));
+  if (!dropped) return sums;
+  std::vector<int64_t> b(size_t(sums.ndim()), 0), e = sums.shape().vec(), st(size_t(sums.ndim()), 1);
+  e[0] = num_segments;
+  return strided_slice(sums, b, e, st);
+}
+
+Tensor segment_sum(const Tensor& data, const Tensor& segment_ids) {
+  return unsorted_segment_sum(data, segment_ids, sorted_segments(data, segment_ids, "segment_sum"));
+}
+
+Tensor segment_mean(const Tensor& data, const Tensor& segment_ids) {
+  const int64_t num = sorted_segments(data, segment_ids, "segment_mean");
+  require_numeric(data, "segment_mean");
+  Tensor sums = unsorted_segment_sum(data, segment_ids, num);
+  std::vector<int64_t> cshape(size_t(data.ndim()), 1);
+  cshape[0] = num;
+  Tensor counts = reshape(maximum(segment_counts(segment_ids, num), scalar(1, DType::Int64)), cshape);
+  if (is_floating(data.dtype())) return sums / cast(counts, data.dtype());
+  // integers: the quotient rounded toward zero, as TensorFlow
+  return cast(cast(sums, DType::Float64) / cast(counts, DType::Float64), data.dtype());
+}
+
+namespace {
+Tensor segment_extremum(const Tensor& data, const Tensor& segment_ids, bool is_min, const char* op) {
+  const int64_t num = sorted_segments(data, segment_ids, op);
+  require_numeric(data, op);
+  Shape out_shape = data.shape();
+  out_shape[0] = num;
+  Tensor out = Tensor::empty(data.dtype(), out_shape);
+  const int64_t inner = data.shape()[0] ? data.numel() / data.shape()[0] : 0;
+  dispatch_numeric(data.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* x = data.data<T>();
+    T* o = out.data<T>();
+    std::fill(o, o + out.numel(), T(0));  // an empty segment is 0, as TensorFlow
+    int64_t prev = -1;
+    for (int64_t i = 0; i < segment_ids.numel(); ++i) {
+      const int64_t s = index_at(segment_ids, i);
+      T* row = o + s * inner;
+      const T* src = x + i * inner;
+      if (s != prev) {
+        std::copy(src, src + inner, row);
+        prev = s;
+        continue;
+      }
+      for (int64_t k = 0; k < inner; ++k) {
+        const T v = src[k];
+        bool take = is_min ? v < row[k] : v > row[k];
+        if constexpr (std::is_floating_point_v<T>) take = take || (std::isnan(v) && !std::isnan(row[k]));
+        if (take) row[k] = v;
+      }
+    }
+  });
+  record(OpId::SegmentExtremum, {&data, &segment_ids}, out, {num, is_min});
+  return out;
+}
+
+// Which elements equal their segment's extremum (as data's dtype), and how many per segment
+// (at least 1): the gradient is shared equally among them, as TensorFlow's.
+template <class Ctx>
+void extremum_selection(const Ctx& c, Tensor& sel, Tensor& count) {
+  RecordingPause pause;
+  sel = cast(equal(c.in[0], gather(c.out, c.in[1], 0)), c.in[0].dtype());
+  count = maximum(gather_grad(sel, c.in[1], 0, c.attrs[0]), scalar(1, sel.dtype()));
+}
+}  // namespace
+
+Tensor segment_max(const Tensor& data, const Tensor& segment_ids) {
+  return segment_extremum(data, segment_ids, false, "segment_max");
+}
+Tensor segment_min(const Tensor& data, const Tensor& segment_ids) {
+  return segment_extremum(data, segment_ids, true, "segment_min");
+}
+// d/dx_i = g of its segment / (the number of elements at the extremum) where x_i is one
+void vjp_SegmentExtremum(VjpCtx& c) {
+  Tensor sel, count;
+  extremum_selection(c, sel, count);
+  c.gin[0] = gather(c.g / count, c.in[1], c.axis(0)) * sel;
+}
+Tensor jvp_SegmentExtremum(JvpCtx& c) {
+  Tensor sel, count;
+  extremum_selection(c, sel, count);
+  return gather_grad(c.t[0] * sel, c.in[1], c.axis(0), c.attrs[0]) / count;
+}
+
+// ================================ reductions composed of others ================================
+
+Tensor reduce_euclidean_norm(const Tensor& x, const Axes& axes, bool keepdims) {
+  require_defined(x, "reduce_euclidean_norm");
+  require_numeric(x, "reduce_euclidean_norm");
+  if (is_floating(x.dtype())) return sqrt(reduce_sum(square(x), axes, keepdims));
+  // integers: the root of the exact sum of squares, rounded toward zero (as TensorFlow)
+  const Tensor d = cast(x, DType::Float64);
+  return cast(sqrt(reduce_sum(d * d, axes, keepdims)), x.dtype());
+}
+
+Tensor count_nonzero(const Tensor& input, const Axes& axis, const std::optional<bool>& keepdims, DType dtype) {
+  require_defined(input, "count_nonzero");
+  const Tensor nz = input.dtype() == DType::Bool ? input : not_equal(input, zero_of(input));
+  return cast(reduce_sum(cast(nz, DType::Int64), axis, keepdims.value_or(false)), dtype);
+}
+
+Tensor add_n(const TensorList& inputs) {
+  if (inputs.empty())
+    throw InvalidArgument("add_n: inputs must be an iterable of at least one Tensor with the same dtype and shape");
+  for (const Tensor& t : inputs) {
+    require_same_dtype(inputs[0], t, "add_n");
+    if (t.shape() != inputs[0].shape())
+      throw InvalidArgument("add_n: inputs must have the same size and shape: " + inputs[0].shape().str() + " != " +
+                            t.shape().str());
+  }
+  if (inputs.size() == 1) return reshape(inputs[0], inputs[0].shape().vec());  // a new tensor, as identity
+  Tensor sum = inputs[0] + inputs[1];
+  for (size_t i = 2; i < inputs.size(); ++i) sum = sum + inputs[i];
+  return sum;
 }
 
 }  // namespace gt

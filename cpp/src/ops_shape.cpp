@@ -4,6 +4,7 @@
 #include <cstring>
 #include <numeric>
 
+#include "gradtape/tape.h"
 #include "kernels/broadcast.h"
 #include "fusion.h"
 #include "kernels/transpose.h"
@@ -372,7 +373,8 @@ void vjp_Gather(VjpCtx& c) {
 Tensor jvp_Gather(JvpCtx& c) { return gather(c.t[0], c.in[1], c.axis(c.attrs[0])); }
 
 Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t dim) {
-  require_float(g, "gather_grad");
+  require_defined(g, "gather_grad");
+  require_numeric(g, "gather_grad");
   require_index(indices, "gather_grad", "indices");
   const int a = int(axis);
   const int ir = indices.ndim();
@@ -386,7 +388,7 @@ Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t
   for (int d = 0; d < a; ++d) outer *= g.shape()[d];
   for (int d = a + ir; d < g.ndim(); ++d) inner *= g.shape()[d];
   const int64_t n = indices.numel();
-  dispatch_float(g.dtype(), [&](auto tag) {
+  if (g.numel() > 0) dispatch_numeric(g.dtype(), [&](auto tag) {  // (an empty g: nothing to add)
     using T = decltype(tag);
     const T* src = g.data<T>();
     T* dst = out.data<T>();
@@ -406,23 +408,33 @@ Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t
 void vjp_GatherGrad(VjpCtx& c) { c.gin[0] = gather(c.g, c.in[1], c.axis(c.attrs[0])); }
 Tensor jvp_GatherGrad(JvpCtx& c) { return gather_grad(c.t[0], c.in[1], c.axis(c.attrs[0]), c.attrs[1]); }
 
-Tensor boolean_mask(const Tensor& x, const Tensor& mask) {
+Tensor boolean_mask(const Tensor& x, const Tensor& mask, const std::optional<int64_t>& axis) {
   require_defined(x, "boolean_mask");
   require_bool(mask, "boolean_mask", "mask");
   const int mr = mask.ndim();
-  bool ok = mr >= 1 && mr <= x.ndim();
-  for (int d = 0; ok && d < mr; ++d) ok = mask.shape()[d] == x.shape()[d];
+  if (mr == 0) throw ValueError_("boolean_mask: mask cannot be scalar");
+  const int64_t a0 = axis.value_or(0);
+  const int64_t an = a0 < 0 ? a0 + x.ndim() : a0;
+  if (an < 0 || an + mr > x.ndim())
+    throw ValueError_("boolean_mask: axis " + std::to_string(a0) + " and mask shape " + mask.shape().str() +
+                          " do not fit tensor shape " + x.shape().str());
+  const int a = int(an);
+  bool ok = true;
+  for (int d = 0; ok && d < mr; ++d) ok = mask.shape()[d] == x.shape()[a + d];
   if (!ok)  // (TensorFlow compares the static shapes in Python: a ValueError)
-    throw ValueError_("boolean_mask: mask shape " + mask.shape().str() +
-                      " must match the leading dims of tensor shape " + x.shape().str());
-  std::vector<int64_t> flat_shape{-1};
-  for (int d = mr; d < x.ndim(); ++d) flat_shape.push_back(x.shape()[d]);
+    throw ValueError_("boolean_mask: mask shape " + mask.shape().str() + " must match dims " + std::to_string(a) +
+                          ".." + std::to_string(a + mr - 1) + " of tensor shape " + x.shape().str());
+  // x as [dims before axis..., the masked dims as one, dims after...], gathered along axis
+  std::vector<int64_t> flat_shape;
+  for (int d = 0; d < a; ++d) flat_shape.push_back(x.shape()[d]);
+  flat_shape.push_back(mask.numel());
+  for (int d = a + mr; d < x.ndim(); ++d) flat_shape.push_back(x.shape()[d]);
   std::vector<int64_t> picked;
   const bool* m = mask.data<bool>();
   for (int64_t i = 0; i < mask.numel(); ++i)
     if (m[i]) picked.push_back(i);
   Tensor idx = from_data(picked.data(), DType::Int64, Shape{int64_t(picked.size())});
-  return gather(reshape(x, flat_shape), idx, 0);
+  return gather(reshape(x, flat_shape), idx, a);
 }
 
 // ================================ strided slices ================================
@@ -498,6 +510,745 @@ Tensor jvp_StridedSliceGrad(JvpCtx& c) {
       step(c.attrs + 2 * r, c.attrs + 3 * r);
   c.slice_spec(begin, end, step);
   return strided_slice_grad(c.t[0], Shape(c.shape(c.out.shape())), begin, end, step);
+}
+
+}  // namespace gt
+
+// ================================ index maps: tile, pad, reverse, roll ================================
+//
+// Each of these ops reads out[i_0, ..., i_r] = x[m_0(i_0), ..., m_r(i_r)], one index map per
+// dimension (-1: no source, the fill value). `map_copy` runs such a map, `map_add` its adjoint
+// (every output element added into its source), which is mirror pad's gradient.
+
+namespace gt {
+namespace {
+
+using IndexMaps = std::vector<std::vector<int64_t>>;
+
+// Walks the outer dims of `out` (all but the last), calling f(out_row_offset, in_row_offset),
+// in_row_offset -1 when some map of the outer dims has no source there.
+template <class F>
+void for_each_mapped_row(const Shape& in, const Shape& out, const IndexMaps& maps, F f) {
+  const int r = out.rank();
+  int64_t st[kMaxRank];
+  contiguous_strides(in, st);
+  const int64_t inner = r ? out[r - 1] : 1;
+  int64_t rows = 1;
+  for (int d = 0; d + 1 < r; ++d) rows *= out[d];
+  if (inner == 0 || rows == 0) return;
+  int64_t idx[kMaxRank] = {};
+  for (int64_t row = 0; row < rows; ++row) {
+    int64_t off = 0;
+    for (int d = 0; d + 1 < r && off >= 0; ++d) {
+      const int64_t m = maps[size_t(d)][size_t(idx[d])];
+      off = m < 0 ? -1 : off + m * st[d];
+    }
+    f(row * inner, off);
+    for (int d = r - 2; d >= 0; --d) {
+      if (++idx[d] < out[d]) break;
+      idx[d] = 0;
+    }
+  }
+}
+
+Tensor map_copy(const Tensor& x, const Shape& out_shape, const IndexMaps& maps, const Tensor* fill) {
+  Tensor out = Tensor::empty(x.dtype(), out_shape);
+  if (out.numel() == 0) return out;
+  dispatch_all(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = x.data<T>();
+    T* dst = out.data<T>();
+    const T value = fill ? fill->data<T>()[0] : T{};
+    const int r = out_shape.rank();
+    if (r == 0) {
+      dst[0] = src[0];
+      return;
+    }
+    const std::vector<int64_t>& last = maps[size_t(r - 1)];
+    const int64_t inner = out_shape[r - 1];
+    for_each_mapped_row(x.shape(), out_shape, maps, [&](int64_t o, int64_t in) {
+      if (in < 0) {
+        std::fill(dst + o, dst + o + inner, value);
+        return;
+      }
+      for (int64_t j = 0; j < inner; ++j) dst[o + j] = last[size_t(j)] < 0 ? value : src[in + last[size_t(j)]];
+    });
+  });
+  return out;
+}
+
+Tensor map_add(const Tensor& g, const Shape& in_shape, const IndexMaps& maps) {
+  Tensor out = zeros(in_shape, g.dtype());
+  if (g.numel() == 0 || out.numel() == 0) return out;
+  dispatch_numeric(g.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = g.data<T>();
+    T* dst = out.data<T>();
+    const int r = g.ndim();
+    if (r == 0) {
+      dst[0] += src[0];
+      return;
+    }
+    const std::vector<int64_t>& last = maps[size_t(r - 1)];
+    const int64_t inner = g.shape()[r - 1];
+    for_each_mapped_row(in_shape, g.shape(), maps, [&](int64_t o, int64_t in) {
+      if (in < 0) return;
+      for (int64_t j = 0; j < inner; ++j)
+        if (last[size_t(j)] >= 0) dst[in + last[size_t(j)]] += src[o + j];
+    });
+  });
+  return out;
+}
+
+std::vector<int64_t> identity_map(int64_t n) {
+  std::vector<int64_t> m(static_cast<size_t>(n));
+  std::iota(m.begin(), m.end(), 0);
+  return m;
+}
+
+// A pad's maps. attrs: mode (0 constant, 1 reflect, 2 symmetric), then before, after per dim.
+IndexMaps pad_maps(const Shape& in, const int64_t* attrs) {
+  const int64_t mode = attrs[0];
+  IndexMaps maps;
+  bool empty = false;  // an empty result needs no maps (its dims may still be huge: [2**32, 0])
+  for (int d = 0; d < in.rank(); ++d) empty |= attrs[1 + 2 * d] + in[d] + attrs[2 + 2 * d] == 0;
+  if (empty) return IndexMaps(size_t(in.rank()));
+  for (int d = 0; d < in.rank(); ++d) {
+    const int64_t b = attrs[1 + 2 * d], a = attrs[2 + 2 * d], n = in[d];
+    std::vector<int64_t> m(size_t(b + n + a));
+    for (int64_t i = 0; i < b + n + a; ++i) {
+      int64_t j = i - b;
+      if (mode == 0) {
+        m[size_t(i)] = j >= 0 && j < n ? j : -1;
+        continue;
+      }
+      if (j < 0) j = mode == 1 ? -j : -j - 1;
+      if (j >= n) j = mode == 1 ? 2 * (n - 1) - j : 2 * n - 1 - j;
+      m[size_t(i)] = j;
+    }
+    maps.push_back(std::move(m));
+  }
+  return maps;
+}
+
+// The pad attributes for a batched tensor: no padding on the batch dims in front.
+std::vector<int64_t> batched_pad_attrs(const int64_t* attrs, int n_attrs, int batch) {
+  std::vector<int64_t> a{attrs[0]};
+  for (int b = 0; b < batch; ++b) {
+    a.push_back(0);
+    a.push_back(0);
+  }
+  a.insert(a.end(), attrs + 1, attrs + n_attrs);
+  return a;
+}
+
+}  // namespace
+
+Tensor pad_grad(const Tensor& g, const std::vector<int64_t>& attrs);
+
+// ---------------- tile
+
+Tensor tile(const Tensor& input, const std::vector<int64_t>& multiples) {
+  require_defined(input, "tile");
+  const int r = input.ndim();
+  if (int(multiples.size()) != r)
+    throw InvalidArgument("tile: expected multiples argument to be a vector of length " + std::to_string(r) +
+                          " but got length " + std::to_string(multiples.size()));
+  Shape out_shape;
+  IndexMaps maps;
+  for (int d = 0; d < r; ++d) {
+    if (multiples[size_t(d)] < 0)
+      throw InvalidArgument("tile: expected multiples[" + std::to_string(d) + "] >= 0, but got " +
+                            std::to_string(multiples[size_t(d)]));
+    const int64_t n = input.shape()[d];
+    if (n != 0 && multiples[size_t(d)] > (int64_t(1) << 62) / n)
+      throw InvalidArgument("tile: the result of tiling shape " + input.shape().str() + " is too large");
+    out_shape.push_back(n * multiples[size_t(d)]);
+  }
+  // (an empty result needs no maps: its other dims may be huge, [2**32, 0])
+  if (checked_numel(out_shape, dtype_size(input.dtype()), "tile") > 0)
+    for (int d = 0; d < r; ++d) {
+      const int64_t n = input.shape()[d];
+      std::vector<int64_t> m(size_t(out_shape[d]));
+      for (int64_t i = 0; i < out_shape[d]; ++i) m[size_t(i)] = i % n;
+      maps.push_back(std::move(m));
+    }
+  Tensor out = map_copy(input, out_shape, maps, nullptr);
+  const Tensor* in[1] = {&input};
+  record_n(OpId::Tile, in, 1, out, multiples.data(), r);
+  return out;
+}
+// d tile(x) = g summed over the copies: per tiled axis, g as [before, copies, n, after] summed
+// over the copies
+void vjp_Tile(VjpCtx& c) {
+  Tensor g = c.g;
+  for (int d = 0; d < c.n_attrs; ++d) {
+    const int64_t m = c.attrs[d];
+    if (m == 1) continue;
+    const int a = int(c.axis(d));
+    int64_t before = 1, after = 1;
+    for (int k = 0; k < a; ++k) before *= g.shape()[k];
+    for (int k = a + 1; k < g.ndim(); ++k) after *= g.shape()[k];
+    const int64_t n = c.in[0].shape()[d];
+    std::vector<int64_t> dims = g.shape().vec();
+    dims[size_t(a)] = n;
+    g = reshape(reduce_sum(reshape(g, {before, m, n, after}), std::vector<int64_t>{1}), dims);
+  }
+  c.gin[0] = g;
+}
+Tensor jvp_Tile(JvpCtx& c) {
+  std::vector<int64_t> m(size_t(c.batch_dims()), 1);
+  m.insert(m.end(), c.attrs, c.attrs + c.n_attrs);
+  return tile(c.t[0], m);
+}
+
+// ---------------- pad
+
+namespace {
+Tensor pad_with(const Tensor& x, const std::vector<int64_t>& attrs, const Tensor* fill) {
+  Shape out_shape;
+  for (int d = 0; d < x.ndim(); ++d) out_shape.push_back(attrs[size_t(1 + 2 * d)] + x.shape()[d] + attrs[size_t(2 + 2 * d)]);
+  checked_numel(out_shape, dtype_size(x.dtype()), "pad");
+  Tensor out = map_copy(x, out_shape, pad_maps(x.shape(), attrs.data()), fill);
+  const Tensor* in[1] = {&x};
+  record_n(OpId::Pad, in, 1, out, attrs.data(), int(attrs.size()));
+  return out;
+}
+}  // namespace
+
+Tensor pad(const Tensor& tensor, const Tensor& paddings, const std::string& mode_arg, const Tensor& constant_values) {
+  require_defined(tensor, "pad");
+  require_index(paddings, "pad", "paddings");
+  std::string mode = mode_arg;
+  for (char& ch : mode) ch = char(std::toupper(static_cast<unsigned char>(ch)));
+  int64_t m;
+  if (mode == "CONSTANT") m = 0;
+  else if (mode == "REFLECT") m = 1;
+  else if (mode == "SYMMETRIC") m = 2;
+  else
+    throw InvalidArgument("pad: value of argument `mode` expected to be one of \"CONSTANT\", \"REFLECT\", or "
+                          "\"SYMMETRIC\". Received `mode` = " + mode_arg);
+  const int r = tensor.ndim();
+  if (paddings.ndim() != 2 || paddings.shape()[0] != r || paddings.shape()[1] != 2)
+    throw InvalidArgument("pad: paddings must be a matrix of shape [" + std::to_string(r) + ", 2] (the rank of " +
+                          tensor.shape().str() + "), got shape " + paddings.shape().str());
+  std::vector<int64_t> attrs{m};
+  for (int d = 0; d < r; ++d) {
+    const int64_t b = index_at(paddings, 2 * d), a = index_at(paddings, 2 * d + 1), n = tensor.shape()[d];
+    if (b < 0 || a < 0)
+      throw InvalidArgument("pad: paddings must be non-negative: " + std::to_string(b) + " " + std::to_string(a));
+    if (m == 1 && (b >= n || a >= n))
+      throw InvalidArgument("pad: REFLECT paddings must be less than the dimension size: " + std::to_string(b) + ", " +
+                            std::to_string(a) + " not less than " + std::to_string(n));
+    if (m == 2 && (b > n || a > n))
+      throw InvalidArgument("pad: SYMMETRIC paddings must be no greater than the dimension size: " +
+                            std::to_string(b) + ", " + std::to_string(a) + " greater than " + std::to_string(n));
+    attrs.push_back(b);
+    attrs.push_back(a);
+  }
+  if (m == 0) {
+    require_same_dtype(tensor, constant_values, "pad");
+    if (constant_values.numel() != 1)
+      throw InvalidArgument("pad: constant_values must be a scalar, got shape " + constant_values.shape().str());
+    return pad_with(tensor, attrs, &constant_values);
+  }
+  return pad_with(tensor, attrs, nullptr);
+}
+// d pad(x) = the interior of g (constant); mirror pads add each reflected copy back (pad_grad)
+void vjp_Pad(VjpCtx& c) {
+  const int r = c.in[0].ndim();
+  if (c.attrs[0] == 0) {
+    std::vector<int64_t> begin, end, step(size_t(r), 1);
+    for (int d = 0; d < r; ++d) {
+      begin.push_back(c.attrs[1 + 2 * d]);
+      end.push_back(c.attrs[1 + 2 * d] + c.in[0].shape()[d]);
+    }
+    c.slice_spec(begin, end, step);
+    c.gin[0] = strided_slice(c.g, begin, end, step);
+  } else {
+    c.gin[0] = pad_grad(c.g, batched_pad_attrs(c.attrs, c.n_attrs, c.batch_dims()));
+  }
+}
+Tensor jvp_Pad(JvpCtx& c) {
+  const Tensor zero = zero_of(c.t[0]);
+  return pad_with(c.t[0], batched_pad_attrs(c.attrs, c.n_attrs, c.batch_dims()), &zero);
+}
+
+Tensor pad_grad(const Tensor& g, const std::vector<int64_t>& attrs) {
+  require_defined(g, "pad_grad");
+  Shape in_shape;
+  for (int d = 0; d < g.ndim(); ++d) in_shape.push_back(g.shape()[d] - attrs[size_t(1 + 2 * d)] - attrs[size_t(2 + 2 * d)]);
+  Tensor out = map_add(g, in_shape, pad_maps(in_shape, attrs.data()));
+  const Tensor* in[1] = {&g};
+  record_n(OpId::PadGrad, in, 1, out, attrs.data(), int(attrs.size()));
+  return out;
+}
+// pad_grad is the adjoint of pad: its vjp and its jvp are pad and pad_grad again
+void vjp_PadGrad(VjpCtx& c) {
+  const Tensor zero = zero_of(c.g);
+  c.gin[0] = pad_with(c.g, batched_pad_attrs(c.attrs, c.n_attrs, c.batch_dims()), &zero);
+}
+Tensor jvp_PadGrad(JvpCtx& c) { return pad_grad(c.t[0], batched_pad_attrs(c.attrs, c.n_attrs, c.batch_dims())); }
+
+// ---------------- reverse
+
+namespace {
+Tensor reverse_dims(const Tensor& x, const std::vector<int64_t>& dims) {
+  IndexMaps maps;
+  for (int d = 0; d < x.ndim() && x.numel() > 0; ++d) {  // (empty: no maps, as tile's)
+    std::vector<int64_t> m = identity_map(x.shape()[d]);
+    if (std::find(dims.begin(), dims.end(), d) != dims.end()) std::reverse(m.begin(), m.end());
+    maps.push_back(std::move(m));
+  }
+  Tensor out = map_copy(x, x.shape(), maps, nullptr);
+  const Tensor* in[1] = {&x};
+  record_n(OpId::Reverse, in, 1, out, dims.data(), int(dims.size()));
+  return out;
+}
+std::vector<int64_t> batched_axes(const BatchedRule<VjpCtx>& c, const int64_t* a, int n) {
+  std::vector<int64_t> v;
+  for (int i = 0; i < n; ++i) v.push_back(c.axis(a[i]));
+  return v;
+}
+std::vector<int64_t> batched_axes(const BatchedRule<JvpCtx>& c, const int64_t* a, int n) {
+  std::vector<int64_t> v;
+  for (int i = 0; i < n; ++i) v.push_back(c.axis(a[i]));
+  return v;
+}
+}  // namespace
+
+Tensor reverse(const Tensor& tensor, const std::vector<int64_t>& axis) {
+  require_defined(tensor, "reverse");
+  std::vector<int64_t> dims;
+  for (size_t i = 0; i < axis.size(); ++i) {
+    const int64_t a = axis[i];
+    if (a < -tensor.ndim() || a >= tensor.ndim())
+      throw InvalidArgument("reverse: 'axis'[" + std::to_string(i) + "] = " + std::to_string(a) +
+                            " is out of valid range [0, " + std::to_string(tensor.ndim() - 1) + "]");
+    const int64_t d = a < 0 ? a + tensor.ndim() : a;
+    if (std::find(dims.begin(), dims.end(), d) != dims.end())
+      throw InvalidArgument("reverse: axis " + std::to_string(d) + " specified more than once");
+    dims.push_back(d);
+  }
+  return reverse_dims(tensor, dims);
+}
+// d reverse(x) = g reversed along the same axes
+void vjp_Reverse(VjpCtx& c) { c.gin[0] = reverse_dims(c.g, batched_axes(c, c.attrs, c.n_attrs)); }
+Tensor jvp_Reverse(JvpCtx& c) { return reverse_dims(c.t[0], batched_axes(c, c.attrs, c.n_attrs)); }
+
+// ---------------- roll
+
+namespace {
+// attrs: the shift of every dim, in [0, n)
+Tensor roll_dims(const Tensor& x, const std::vector<int64_t>& shifts) {
+  IndexMaps maps;
+  for (int d = 0; d < x.ndim() && x.numel() > 0; ++d) {  // (empty: no maps, as tile's)
+    const int64_t n = x.shape()[d], s = shifts[size_t(d)];
+    std::vector<int64_t> m(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) m[size_t(i)] = (i - s + n) % n;
+    maps.push_back(std::move(m));
+  }
+  Tensor out = map_copy(x, x.shape(), maps, nullptr);
+  const Tensor* in[1] = {&x};
+  record_n(OpId::Roll, in, 1, out, shifts.data(), int(shifts.size()));
+  return out;
+}
+// A roll's per-dim shifts for the batched tensor, negated (the inverse roll) or not.
+template <class Ctx>
+std::vector<int64_t> batched_shifts(const Ctx& c, const Tensor& op_tensor, bool inverse) {
+  std::vector<int64_t> s(size_t(c.batch_dims()), 0);
+  for (int d = 0; d < c.n_attrs; ++d) {
+    const int64_t n = op_tensor.shape()[d];
+    s.push_back(inverse && n ? (n - c.attrs[d]) % n : c.attrs[d]);
+  }
+  return s;
+}
+}  // namespace
+
+Tensor roll(const Tensor& input, const std::vector<int64_t>& shift, const std::vector<int64_t>& axis) {
+  require_defined(input, "roll");
+  if (shift.size() != axis.size()) throw InvalidArgument("roll: shift and axis must have the same size");
+  std::vector<int64_t> shifts(size_t(input.ndim()), 0);
+  for (size_t i = 0; i < axis.size(); ++i) {
+    if (axis[i] < -input.ndim() || axis[i] >= input.ndim())
+      throw InvalidArgument("roll: axis " + std::to_string(axis[i]) + " is out of range for shape " + input.shape().str());
+    const int64_t d = axis[i] < 0 ? axis[i] + input.ndim() : axis[i];
+    const int64_t n = input.shape()[int(d)];
+    if (n) shifts[size_t(d)] = ((shifts[size_t(d)] + shift[i] % n) % n + n) % n;  // repeated axes add up
+  }
+  return roll_dims(input, shifts);
+}
+// d roll(x, s) = roll(g, -s)
+void vjp_Roll(VjpCtx& c) { c.gin[0] = roll_dims(c.g, batched_shifts(c, c.in[0], true)); }
+Tensor jvp_Roll(JvpCtx& c) { return roll_dims(c.t[0], batched_shifts(c, c.in[0], false)); }
+
+}  // namespace gt
+
+// ================================ gather_nd, scatter_nd, tensor_scatter_nd_* ================================
+//
+// The three share one layout: a tensor of shape [L..., P...] (L: `lead` dims that every index
+// applies to alike; 0 in the public ops, the batch dims in their rules), indices of shape
+// [I..., K] addressing the first K dims of P, and slices of shape [L..., I..., P[K:]...].
+
+namespace gt {
+namespace {
+
+struct NdPlan {
+  int64_t lead = 1;    // elements of the L dims
+  int64_t n = 0;       // index tuples
+  int64_t slice = 1;   // elements of P[K:]
+  int64_t p_size = 1;  // elements of P
+  std::vector<int64_t> offsets;  // element offset of each index tuple inside P
+};
+
+NdPlan plan_nd(const Shape& full, int lead, const Tensor& indices, const char* op) {
+  require_index(indices, op, "indices");
+  if (indices.ndim() < 1) throw InvalidArgument(std::string(op) + ": indices must have rank >= 1, got a scalar");
+  const int k = int(indices.shape()[indices.ndim() - 1]);
+  const int pr = full.rank() - lead;
+  if (k > pr)
+    throw InvalidArgument(std::string(op) + ": index innermost dimension length must be <= params rank; saw: " +
+                          std::to_string(k) + " vs. " + std::to_string(pr));
+  NdPlan p;
+  for (int d = 0; d < lead; ++d) p.lead *= full[d];
+  int64_t st[kMaxRank];
+  Shape pshape;
+  for (int d = lead; d < full.rank(); ++d) pshape.push_back(full[d]);
+  contiguous_strides(pshape, st);
+  for (int d = k; d < pr; ++d) p.slice *= pshape[d];
+  p.p_size = pshape.numel();
+  p.n = k ? indices.numel() / k : indices.numel();
+  if (k == 0) {
+    p.n = 1;
+    for (int d = 0; d + 1 < indices.ndim(); ++d) p.n *= indices.shape()[d];
+  }
+  p.offsets.resize(size_t(p.n));
+  for (int64_t j = 0; j < p.n; ++j) {
+    int64_t off = 0;
+    for (int d = 0; d < k; ++d) {
+      const int64_t i = index_at(indices, j * k + d);
+      if (i < 0 || i >= pshape[d]) {
+        std::string tuple;
+        for (int e = 0; e < k; ++e) tuple += (e ? ", " : "") + std::to_string(index_at(indices, j * k + e));
+        throw InvalidArgument(std::string(op) + ": indices[" + std::to_string(j) + "] = [" + tuple +
+                              "] does not index into shape " + pshape.str());
+      }
+      off += i * st[d];
+    }
+    p.offsets[size_t(j)] = off;
+  }
+  return p;
+}
+
+// The slices' shape: [L..., I..., P[K:]...].
+Shape nd_slices_shape(const Shape& full, int lead, const Tensor& indices) {
+  Shape s;
+  for (int d = 0; d < lead; ++d) s.push_back(full[d]);
+  for (int d = 0; d + 1 < indices.ndim(); ++d) s.push_back(indices.shape()[d]);
+  for (int d = lead + int(indices.shape()[indices.ndim() - 1]); d < full.rank(); ++d) s.push_back(full[d]);
+  return s;
+}
+
+void check_policy(const std::string& policy, const char* op) {
+  if (!policy.empty() && policy != "DEFAULT" && policy != "ERROR")
+    throw InvalidArgument(std::string(op) + ": bad_indices_policy '" + policy +
+                          "' is not supported (out-of-range indices are always an error)");
+}
+
+}  // namespace
+
+Tensor gather_nd_lead(const Tensor& params, const Tensor& indices, int64_t lead) {
+  require_defined(params, "gather_nd");
+  NdPlan p = plan_nd(params.shape(), int(lead), indices, "gather_nd");
+  Shape out_shape = nd_slices_shape(params.shape(), int(lead), indices);
+  Tensor out = Tensor::empty(params.dtype(), out_shape);
+  if (out.numel()) {
+    const size_t es = dtype_size(params.dtype()), chunk = size_t(p.slice) * es;
+    const char* src = static_cast<const char*>(params.raw());
+    char* dst = static_cast<char*>(out.raw());
+    for (int64_t l = 0; l < p.lead; ++l)
+      for (int64_t j = 0; j < p.n; ++j, dst += chunk)
+        std::memcpy(dst, src + size_t(l * p.p_size + p.offsets[size_t(j)]) * es, chunk);
+  }
+  record(OpId::GatherNd, {&params, &indices}, out, {lead});
+  return out;
+}
+
+Tensor scatter_nd_lead(const Tensor& indices, const Tensor& updates, const std::vector<int64_t>& shape, int64_t lead) {
+  require_defined(updates, "scatter_nd");
+  require_numeric(updates, "scatter_nd");
+  if (updates.ndim() < lead) throw InvalidArgument("scatter_nd: updates have too few dimensions");
+  std::vector<int64_t> full(updates.shape().data(), updates.shape().data() + lead);
+  for (int64_t d : shape) {
+    if (d < 0) throw InvalidArgument("scatter_nd: shape " + Shape(shape).str() + " has a negative dimension");
+    full.push_back(d);
+  }
+  const Shape full_shape(full);
+  NdPlan p = plan_nd(full_shape, int(lead), indices, "scatter_nd");
+  const Shape want = nd_slices_shape(full_shape, int(lead), indices);
+  if (updates.shape() != want)
+    throw InvalidArgument("scatter_nd: updates must have shape " + want.str() + " (indices.shape[:-1] + shape[K:]), got " +
+                          updates.shape().str());
+  Tensor out = zeros(full_shape, updates.dtype());
+  dispatch_numeric(updates.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = updates.data<T>();
+    T* dst = out.data<T>();
+    for (int64_t l = 0; l < p.lead; ++l)
+      for (int64_t j = 0; j < p.n; ++j) {
+        T* row = dst + l * p.p_size + p.offsets[size_t(j)];
+        const T* u = src + (l * p.n + j) * p.slice;
+        for (int64_t i = 0; i < p.slice; ++i) row[i] += u[i];
+      }
+  });
+  std::vector<int64_t> attrs{lead};
+  attrs.insert(attrs.end(), shape.begin(), shape.end());
+  const Tensor* in[2] = {&indices, &updates};
+  record_n(OpId::ScatterNd, in, 2, out, attrs.data(), int(attrs.size()));
+  return out;
+}
+
+Tensor tensor_scatter_nd_lead(const Tensor& tensor, const Tensor& indices, const Tensor& updates, int64_t mode,
+                              int64_t lead) {
+  const char* op = mode == 0 ? "tensor_scatter_nd_update" : "tensor_scatter_nd_add";
+  require_same_dtype(tensor, updates, op);
+  if (mode == 1) require_numeric(tensor, op);
+  NdPlan p = plan_nd(tensor.shape(), int(lead), indices, op);
+  const Shape want = nd_slices_shape(tensor.shape(), int(lead), indices);
+  if (updates.shape() != want)
+    throw InvalidArgument(std::string(op) + ": updates must have shape " + want.str() +
+                          " (indices.shape[:-1] + tensor.shape[K:]), got " + updates.shape().str());
+  Tensor out = Tensor::empty(tensor.dtype(), tensor.shape());
+  if (out.numel()) std::memcpy(out.raw(), tensor.raw(), size_t(out.numel()) * dtype_size(out.dtype()));
+  dispatch_all(tensor.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = updates.data<T>();
+    T* dst = out.data<T>();
+    for (int64_t l = 0; l < p.lead; ++l)
+      for (int64_t j = 0; j < p.n; ++j) {
+        T* row = dst + l * p.p_size + p.offsets[size_t(j)];
+        const T* u = src + (l * p.n + j) * p.slice;
+        if (mode == 0) std::copy(u, u + p.slice, row);
+        else if constexpr (!std::is_same_v<T, bool>)
+          for (int64_t i = 0; i < p.slice; ++i) row[i] += u[i];
+      }
+  });
+  record(OpId::TensorScatterNd, {&tensor, &indices, &updates}, out, {mode, lead});
+  return out;
+}
+
+Tensor gather_nd(const Tensor& params, const Tensor& indices, int64_t batch_dims, const std::string& bad_indices_policy) {
+  if (batch_dims != 0) throw InvalidArgument("gather_nd: batch_dims other than 0 is not supported");
+  check_policy(bad_indices_policy, "gather_nd");
+  return gather_nd_lead(params, indices, 0);
+}
+// d gather_nd(p, i) = g added back at the gathered positions
+void vjp_GatherNd(VjpCtx& c) {
+  const int lead = int(c.attrs[0]);
+  std::vector<int64_t> pshape(c.in[0].shape().data() + lead, c.in[0].shape().data() + c.in[0].ndim());
+  c.gin[0] = scatter_nd_lead(c.in[1], c.g, pshape, c.axis(lead));
+}
+Tensor jvp_GatherNd(JvpCtx& c) { return gather_nd_lead(c.t[0], c.in[1], c.axis(c.attrs[0])); }
+
+Tensor scatter_nd(const Tensor& indices, const Tensor& updates, const std::vector<int64_t>& shape,
+                  const std::string& bad_indices_policy) {
+  check_policy(bad_indices_policy, "scatter_nd");
+  return scatter_nd_lead(indices, updates, shape, 0);
+}
+// d scatter_nd(i, u) / du = g gathered at the scattered positions
+void vjp_ScatterNd(VjpCtx& c) { c.gin[1] = gather_nd_lead(c.g, c.in[0], c.axis(c.attrs[0])); }
+Tensor jvp_ScatterNd(JvpCtx& c) {
+  return scatter_nd_lead(c.in[0], c.t[1], std::vector<int64_t>(c.attrs + 1, c.attrs + c.n_attrs), c.axis(c.attrs[0]));
+}
+
+Tensor tensor_scatter_nd_update(const Tensor& tensor, const Tensor& indices, const Tensor& updates) {
+  return tensor_scatter_nd_lead(tensor, indices, updates, 0, 0);
+}
+Tensor tensor_scatter_nd_add(const Tensor& tensor, const Tensor& indices, const Tensor& updates,
+                             const std::string& bad_indices_policy) {
+  check_policy(bad_indices_policy, "tensor_scatter_nd_add");
+  return tensor_scatter_nd_lead(tensor, indices, updates, 1, 0);
+}
+// d/d tensor: g, less the overwritten positions (update); d/d updates: g gathered there
+void vjp_TensorScatterNd(VjpCtx& c) {
+  const int64_t mode = c.attrs[0], lead = c.attrs[1];
+  if (c.needs[0]) {
+    if (mode == 1) {
+      c.gin[0] = c.g;
+    } else {
+      Tensor hit;
+      {
+        RecordingPause pause;  // which positions were overwritten: bookkeeping
+        hit = tensor_scatter_nd_lead(zeros(c.in[0].shape(), DType::Bool), c.in[1],
+                                     ones(c.in[2].shape(), DType::Bool), 0, lead);
+      }
+      c.gin[0] = where(hit, zero_of(c.g), c.g);
+    }
+  }
+  if (c.needs[2]) c.gin[2] = gather_nd_lead(c.g, c.in[1], c.axis(lead));
+}
+Tensor jvp_TensorScatterNd(JvpCtx& c) {
+  return tensor_scatter_nd_lead(c.or_zeros(0), c.in[1], c.or_zeros(2), c.attrs[0], c.axis(c.attrs[1]));
+}
+
+// ================================ shapes as tensors, eye, split, unstack, meshgrid ================================
+
+namespace {
+DType shape_dtype(const std::optional<DType>& out_type, const char* op) {
+  const DType d = out_type.value_or(DType::Int32);
+  if (d != DType::Int32 && d != DType::Int64)
+    throw InvalidArgument(std::string(op) + ": value for attr 'out_type' of " + dtype_name(d) +
+                          " is not in the list of allowed values: int32, int64");
+  return d;
+}
+Tensor ints_tensor(const std::vector<int64_t>& v, DType d, const Shape& s) {
+  Tensor t = from_data(v.data(), DType::Int64, s);
+  return d == DType::Int64 ? t : cast(t, d);
+}
+}  // namespace
+
+Tensor shape(const Tensor& input, const std::optional<DType>& out_type) {
+  require_defined(input, "shape");
+  return ints_tensor(input.shape().vec(), shape_dtype(out_type, "shape"), Shape{int64_t(input.ndim())});
+}
+
+TensorList shape_n(const TensorList& input, const std::optional<DType>& out_type) {
+  TensorList out;
+  for (const Tensor& t : input) out.push_back(shape(t, shape_dtype(out_type, "shape_n")));
+  return out;
+}
+
+Tensor size(const Tensor& input, const std::optional<DType>& out_type) {
+  require_defined(input, "size");
+  return ints_tensor({input.numel()}, shape_dtype(out_type, "size"), Shape{});
+}
+
+Tensor rank(const Tensor& input) {
+  require_defined(input, "rank");
+  return ints_tensor({int64_t(input.ndim())}, DType::Int32, Shape{});
+}
+
+Tensor eye(int64_t num_rows, const std::optional<int64_t>& num_columns, const std::optional<std::vector<int64_t>>& batch_shape,
+           DType dtype) {
+  const int64_t cols = num_columns.value_or(num_rows);
+  if (num_rows < 0 || cols < 0)
+    throw InvalidArgument("eye: dimension " + std::to_string(std::min(num_rows, cols)) + " must be >= 0");
+  std::vector<int64_t> dims = batch_shape.value_or(std::vector<int64_t>{});
+  dims.push_back(num_rows);
+  dims.push_back(cols);
+  Tensor out = zeros(Shape(dims), dtype);
+  const int64_t n = std::min(num_rows, cols), mat = num_rows * cols;
+  if (out.numel())
+    dispatch_all(dtype, [&](auto tag) {
+      using T = decltype(tag);
+      T* p = out.data<T>();
+      for (int64_t b = 0; b < out.numel() / mat; ++b)
+        for (int64_t i = 0; i < n; ++i) p[b * mat + i * cols + i] = T(1);
+    });
+  return out;
+}
+
+namespace {
+// The piece [begin, begin + size) of x along axis a.
+Tensor piece(const Tensor& x, int a, int64_t begin, int64_t size) {
+  std::vector<int64_t> b(size_t(x.ndim()), 0), e = x.shape().vec(), st(size_t(x.ndim()), 1);
+  b[size_t(a)] = begin;
+  e[size_t(a)] = begin + size;
+  return strided_slice(x, b, e, st);
+}
+}  // namespace
+
+TensorList split(const Tensor& value, const Tensor& num_or_size_splits, int64_t axis, const std::optional<int64_t>& num) {
+  require_defined(value, "split");
+  require_index(num_or_size_splits, "split", "num_or_size_splits");
+  const int a = normalize_axis(axis, value.ndim(), "split");
+  const int64_t n = value.shape()[a];
+  std::vector<int64_t> sizes;
+  if (num_or_size_splits.ndim() == 0) {
+    const int64_t k = index_at(num_or_size_splits, 0);
+    if (k < 1) throw InvalidArgument("split: value for attr 'num_split' of " + std::to_string(k) + " must be at least minimum 1");
+    if (n % k != 0)
+      throw InvalidArgument("split: number of ways to split should evenly divide the split dimension, but got split_dim " +
+                            std::to_string(a) + " (size = " + std::to_string(n) + ") and num_split " + std::to_string(k));
+    sizes.assign(size_t(k), n / k);
+  } else {
+    if (num_or_size_splits.ndim() != 1)
+      throw InvalidArgument("split: num_or_size_splits must be a scalar or a vector, got shape " +
+                            num_or_size_splits.shape().str());
+    int infer = -1;
+    int64_t known = 0;
+    for (int64_t i = 0; i < num_or_size_splits.numel(); ++i) {
+      const int64_t s = index_at(num_or_size_splits, i);
+      if (s == -1 && infer < 0) infer = int(i);
+      else if (s < 0) throw InvalidArgument("split: size_splits may hold one -1 and otherwise sizes >= 0");
+      else known += s;
+      sizes.push_back(s);
+    }
+    if (infer >= 0 && known <= n) sizes[size_t(infer)] = n - known;
+    else if (known != n || infer >= 0)
+      throw InvalidArgument("split: determined shape must either match input shape along split_dim exactly if fully "
+                            "specified, or be less than the size of the input along split_dim if not fully specified. "
+                            "Got: " + std::to_string(known) + " vs. " + std::to_string(n));
+    if (num && *num != int64_t(sizes.size()))
+      throw InvalidArgument("split: num = " + std::to_string(*num) + " does not match the " +
+                            std::to_string(sizes.size()) + " sizes given");
+  }
+  TensorList out;
+  int64_t begin = 0;
+  for (int64_t s : sizes) {
+    out.push_back(piece(value, a, begin, s));
+    begin += s;
+  }
+  return out;
+}
+
+TensorList unstack(const Tensor& value, const std::optional<int64_t>& num, int64_t axis) {
+  require_defined(value, "unstack");
+  if (axis < -value.ndim() || axis >= value.ndim())
+    throw InvalidArgument("unstack: argument `axis` = " + std::to_string(axis) + " not in range [" +
+                          std::to_string(-value.ndim()) + ", " + std::to_string(value.ndim()) + ")");
+  const int a = int(axis < 0 ? axis + value.ndim() : axis);
+  const int64_t n = value.shape()[a];
+  if (num && *num != n)
+    throw InvalidArgument("unstack: input shape axis " + std::to_string(a) + " must equal " + std::to_string(*num) +
+                          ", got shape " + value.shape().str());
+  TensorList out;
+  for (int64_t i = 0; i < n; ++i) out.push_back(squeeze(piece(value, a, i, 1), {a}));
+  return out;
+}
+
+TensorList meshgrid(const TensorList& args, const std::string& indexing) {
+  if (indexing != "xy" && indexing != "ij")
+    throw InvalidArgument("meshgrid: argument `indexing` parameter must be either 'xy' or 'ij', got '" + indexing + "'");
+  const int n = int(args.size());
+  if (n > kMaxRank) throw InvalidArgument("meshgrid: at most " + std::to_string(kMaxRank) + " inputs");
+  std::vector<int64_t> dims;
+  for (const Tensor& t : args) {
+    require_same_dtype(args[0], t, "meshgrid");
+    dims.push_back(t.numel());
+  }
+  if (indexing == "xy" && n >= 2) std::swap(dims[0], dims[1]);
+  TensorList out;
+  for (int i = 0; i < n; ++i) {
+    std::vector<int64_t> s(size_t(n), 1);
+    const int at = indexing == "xy" && n >= 2 && i < 2 ? 1 - i : i;
+    s[size_t(at)] = -1;
+    out.push_back(broadcast_to(reshape(args[size_t(i)], s), Shape(dims)));
+  }
+  return out;
+}
+
+Tensor broadcast_dynamic_shape(const Tensor& shape_x, const Tensor& shape_y) {
+  require_index(shape_x, "broadcast_dynamic_shape", "shape_x");
+  require_same_dtype(shape_x, shape_y, "broadcast_dynamic_shape");
+  auto as_shape = [](const Tensor& t) {
+    if (t.ndim() != 1) throw InvalidArgument("broadcast_dynamic_shape: shapes must be vectors, got shape " + t.shape().str());
+    std::vector<int64_t> v;
+    for (int64_t i = 0; i < t.numel(); ++i) v.push_back(index_at(t, i));
+    return Shape(v);
+  };
+  const Shape b = broadcast_shapes(as_shape(shape_x), as_shape(shape_y), "broadcast_dynamic_shape");
+  return ints_tensor(b.vec(), shape_x.dtype(), Shape{int64_t(b.rank())});
 }
 
 }  // namespace gt

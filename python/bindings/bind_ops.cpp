@@ -1,7 +1,9 @@
 // The ops, with TensorFlow's argument names. Each binding converts its Python arguments and
 // calls the core; large kernels run with the GIL released.
+#include <pybind11/eval.h>
 #include <pybind11/stl.h>
 
+#include <algorithm>
 #include <cmath>
 #include <deque>
 #include <stdexcept>
@@ -148,6 +150,218 @@ Shape shape_arg(py::handle h) {
   return Shape(dims);
 }
 
+// ---- the Args rows: bound from the row (its C++ declaration and its typed signature) ----
+
+// One Python parameter of a row's signature: its name, annotation and default (when it has one).
+struct Param {
+  std::string name, annotation;
+  py::object default_value;  // null when the parameter is required
+};
+
+// The parameters of "(a: T, b: U = 1, *, name: str | None = None) -> R", and the result
+// annotation R. Commas inside brackets belong to the annotation.
+std::vector<Param> parse_params(const std::string& sig, std::string& result) {
+  const size_t close = sig.rfind(')');
+  const size_t arrow = sig.find("->", close);
+  result = arrow == std::string::npos ? "" : sig.substr(arrow + 2);
+  result.erase(0, result.find_first_not_of(' '));
+  std::vector<std::string> parts;
+  int depth = 0;
+  std::string cur;
+  for (size_t i = 1; i < close; ++i) {
+    const char ch = sig[i];
+    if (ch == '[' || ch == '(') ++depth;
+    if (ch == ']' || ch == ')') --depth;
+    if (ch == ',' && depth == 0) {
+      parts.push_back(cur);
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  if (!cur.empty()) parts.push_back(cur);
+  std::vector<Param> out;
+  for (std::string p : parts) {
+    p.erase(0, p.find_first_not_of(' '));
+    Param q;
+    const size_t colon = p.find(':'), eq = p.find(" = ");
+    q.name = p.substr(0, std::min(colon, eq));
+    q.name.erase(q.name.find_last_not_of(' ') + 1);
+    if (colon != std::string::npos) q.annotation = p.substr(colon + 1, (eq == std::string::npos ? p.size() : eq) - colon - 1);
+    q.annotation.erase(0, q.annotation.find_first_not_of(' '));
+    q.annotation.erase(q.annotation.find_last_not_of(' ') + 1);
+    if (eq != std::string::npos) q.default_value = py::eval(p.substr(eq + 3));
+    if (q.name != "*") out.push_back(std::move(q));
+  }
+  return out;
+}
+
+// What a call of an Args row sees: the Python values by parameter, and the dtype that Python
+// values of TensorLike parameters take (the first TensorLike argument that is a tensor).
+struct ArgValues {
+  const char* op;
+  const std::vector<Param>* params;
+  std::vector<py::object> values;
+  std::optional<DType> hint;
+};
+
+std::string what(const ArgValues& a, size_t i) { return std::string(a.op) + ": " + (*a.params)[i].name; }
+
+template <class T>
+struct FromPy;  // FromPy<T>::get(args, i): parameter i as a T
+
+template <>
+struct FromPy<Tensor> {
+  static Tensor get(ArgValues& a, size_t i) {
+    const bool like = (*a.params)[i].annotation == "TensorLike";
+    Tensor t = to_tensor(a.values[i], like ? a.hint : std::nullopt);
+    if (like && !a.hint) a.hint = t.dtype();
+    return t;
+  }
+};
+template <>
+struct FromPy<TensorList> {
+  static TensorList get(ArgValues& a, size_t i) { return tensor_list(a.values[i]); }
+};
+template <>
+struct FromPy<int64_t> {
+  static int64_t get(ArgValues& a, size_t i) { return int_from_py(a.values[i], what(a, i).c_str()); }
+};
+template <>
+struct FromPy<bool> {
+  static bool get(ArgValues& a, size_t i) {
+    py::handle h = a.values[i];
+    if (is_tensor_like(h)) return to_tensor(h).item() != 0;
+    return PyObject_IsTrue(h.ptr()) == 1;
+  }
+};
+template <>
+struct FromPy<double> {
+  static double get(ArgValues& a, size_t i) {
+    py::handle h = a.values[i];
+    if (is_tensor_like(h)) {
+      Tensor t = to_tensor(h);
+      if (t.numel() != 1) throw InvalidArgument(what(a, i) + " must be a scalar, got shape " + t.shape().str());
+      return t.item();
+    }
+    if (!PyNumber_Check(h.ptr())) throw TypeError_(what(a, i) + " must be a number, got " + std::string(py::repr(h)));
+    return h.cast<double>();
+  }
+};
+template <>
+struct FromPy<std::string> {
+  static std::string get(ArgValues& a, size_t i) {
+    py::handle h = a.values[i];
+    if (!py::isinstance<py::str>(h)) throw TypeError_(what(a, i) + " must be a string, got " + std::string(py::repr(h)));
+    return h.cast<std::string>();
+  }
+};
+template <>
+struct FromPy<std::vector<int64_t>> {
+  static std::vector<int64_t> get(ArgValues& a, size_t i) { return ints_from_py(a.values[i], what(a, i).c_str()); }
+};
+template <>
+struct FromPy<DType> {
+  static DType get(ArgValues& a, size_t i) { return dtype_from_py(a.values[i]); }
+};
+template <class T>
+struct FromPy<std::optional<T>> {
+  static std::optional<T> get(ArgValues& a, size_t i) {
+    if (a.values[i].is_none()) return std::nullopt;
+    return FromPy<T>::get(a, i);
+  }
+};
+
+template <class T>
+using Bare = std::remove_cv_t<std::remove_reference_t<T>>;
+
+// A row's result as Python: a tensor; a list for `-> List[...]`; a tuple, or the namedtuple
+// the annotation names (TopKV2), otherwise.
+py::object result_to_py(const Tensor& t, const std::string&) { return wrap(t); }
+py::object result_to_py(const TensorList& ts, const std::string& annotation) {
+  if (annotation.rfind("List", 0) == 0) {
+    py::list l;
+    for (const Tensor& t : ts) l.append(wrap(t));
+    return std::move(l);
+  }
+  py::tuple tup(ts.size());
+  for (size_t i = 0; i < ts.size(); ++i) tup[i] = wrap(ts[i]);
+  if (annotation == "TopKV2") {
+    static py::object* cls = new py::object(py::module_::import("collections").attr("namedtuple")(
+        "TopKV2", py::make_tuple("values", "indices")));
+    return (*cls)(*tup);
+  }
+  return std::move(tup);
+}
+
+int64_t tensor_elements(const Tensor& t) { return t.numel(); }
+int64_t tensor_elements(const TensorList& ts) {
+  int64_t n = 0;
+  for (const Tensor& t : ts) n += t.numel();
+  return n;
+}
+template <class T>
+int64_t tensor_elements(const T&) { return 0; }
+
+template <class R, class... A, size_t... I>
+py::object call_row(R (*f)(A...), ArgValues& a, const std::string& result, std::index_sequence<I...>) {
+  // Converted in parameter order (braced initialisation), so the dtype hint flows left to right.
+  std::tuple<Bare<A>...> args{FromPy<Bare<A>>::get(a, I)...};
+  const int64_t n = (int64_t(0) + ... + tensor_elements(std::get<I>(args)));
+  if (n >= kReleaseGilElements)
+    return result_to_py(without_gil([&] { return f(std::get<I>(args)...); }), result);
+  return result_to_py(f(std::get<I>(args)...), result);
+}
+
+template <class R, class... A>
+void bind_args(py::module_& m, const char* name, R (*f)(A...), const char* sig, const char* doc) {
+  std::string result;
+  auto params = std::make_shared<std::vector<Param>>(parse_params(sig, result));
+  // `name` (TensorFlow's op name) is accepted anywhere and ignored
+  params->erase(std::remove_if(params->begin(), params->end(), [](const Param& q) { return q.name == "name"; }),
+                params->end());
+  if (params->size() != sizeof...(A))
+    throw std::logic_error(std::string("the op manifest row ") + name + ": its signature has " +
+                           std::to_string(params->size()) + " parameters besides name, its C++ declaration " +
+                           std::to_string(sizeof...(A)));
+  m.def(name, [f, params, name, result](py::args args, py::kwargs kwargs) -> py::object {
+    const std::vector<Param>& ps = *params;
+    ArgValues a{name, params.get(), std::vector<py::object>(ps.size()), std::nullopt};
+    size_t next = 0;  // the next positional parameter
+    for (size_t k = 0; k < args.size(); ++k) {
+      if (next < ps.size() && ps[next].name == "*args") {
+        py::list rest;
+        for (size_t j = k; j < args.size(); ++j) rest.append(args[j]);
+        a.values[next++] = std::move(rest);
+        break;
+      }
+      if (next >= ps.size() + 1)  // (+1: the ignored name)
+        throw TypeError_(std::string(name) + "() takes " + std::to_string(ps.size() + 1) + " positional arguments but " +
+                         std::to_string(args.size()) + " were given");
+      if (next < ps.size()) a.values[next] = py::reinterpret_borrow<py::object>(args[k]);
+      ++next;
+    }
+    for (auto item : kwargs) {
+      const std::string key = py::str(item.first);
+      if (key == "name") continue;
+      size_t j = 0;
+      while (j < ps.size() && (ps[j].name != key || key == "*args")) ++j;
+      if (j == ps.size()) throw TypeError_(std::string(name) + "() got an unexpected keyword argument '" + key + "'");
+      if (a.values[j]) throw TypeError_(std::string(name) + "() got multiple values for argument '" + key + "'");
+      a.values[j] = py::reinterpret_borrow<py::object>(item.second);
+    }
+    for (size_t j = 0; j < ps.size(); ++j) {
+      if (a.values[j]) continue;
+      if (ps[j].name == "*args") a.values[j] = py::list();
+      else if (ps[j].default_value) a.values[j] = ps[j].default_value;
+      else throw TypeError_(std::string(name) + "() missing required argument: '" + ps[j].name + "'");
+    }
+    for (size_t j = 0; j < ps.size() && !a.hint; ++j)
+      if (ps[j].annotation == "TensorLike" && is_tensor_like(a.values[j])) a.hint = to_tensor(a.values[j]).dtype();
+    return call_row(f, a, result, std::index_sequence_for<A...>{});
+  }, row_doc(name, sig, doc));
+}
+
 }  // namespace
 
 void bind_op_table(py::module_& m) {
@@ -177,14 +391,22 @@ void bind_ops(py::module_& m) {
 #define GT_BIND_Reduce(fn, sig, doc) bind_reduce<&gt::fn>(m, #fn, sig, doc);
 #define GT_BIND_Custom(fn, sig, doc)
 #define GT_BIND_Internal(fn, sig, doc)
+#define GT_BIND_Args(fn, sig, doc)
 #define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) GT_BIND_##kind(fn, sig, doc)
 #define GT_FN(fn, kind, ns, sig, doc) GT_BIND_##kind(fn, sig, doc)
+#include "gradtape/ops.def"
+  // The Args rows, from their C++ declaration and their signature.
+#define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc)
+#define GT_FN(fn, kind, ns, sig, doc)
+#define GT_OP_ARGS(E, fn, mask, jvp, ns, ret, params, sig, doc) bind_args(m, #fn, static_cast<ret(*) params>(&gt::fn), sig, doc);
+#define GT_FN_ARGS(fn, ns, ret, params, sig, doc) bind_args(m, #fn, static_cast<ret(*) params>(&gt::fn), sig, doc);
 #include "gradtape/ops.def"
 #undef GT_BIND_Unary
 #undef GT_BIND_Binary
 #undef GT_BIND_Reduce
 #undef GT_BIND_Custom
 #undef GT_BIND_Internal
+#undef GT_BIND_Args
 
   // The Custom rows: bound by hand (irregular arguments), each with its manifest docstring.
   def_row(m, "identity", [](py::handle x, py::handle) {
@@ -266,8 +488,18 @@ void bind_ops(py::module_& m) {
   def_row(m, "reshape", [](py::handle t, py::handle shape, py::handle) {
     return wrap(reshape(to_tensor(t), ints_from_py(shape, "shape")));
   }, py::arg("tensor"), py::arg("shape"), name);
-  def_row(m, "expand_dims", [](py::handle t, py::handle axis, py::handle) { return wrap(expand_dims(to_tensor(t), int_from_py(axis, "expand_dims: axis"))); },
-        py::arg("input"), py::arg("axis"), name);
+  def_row(m, "expand_dims", [](py::handle t, py::handle axis, py::handle) {
+    // an int, a one-element list or an integer tensor with a single value
+    int64_t a;
+    if (py::isinstance<py::list>(axis) || py::isinstance<py::tuple>(axis)) {
+      std::vector<int64_t> v = ints_from_py(axis, "expand_dims: axis");
+      if (v.size() != 1) throw InvalidArgument("expand_dims: 'dim' must be a tensor with a single value");
+      a = v[0];
+    } else {
+      a = int_from_py(axis, "expand_dims: axis");
+    }
+    return wrap(expand_dims(to_tensor(t), a));
+  }, py::arg("input"), py::arg("axis"), name);
   def_row(m, "squeeze", [](py::handle t, py::handle axis, py::handle) {
     return wrap(squeeze(to_tensor(t), axis.is_none() ? std::vector<int64_t>{} : ints_from_py(axis, "axis")));
   }, py::arg("input"), axis_none, name);
@@ -283,9 +515,6 @@ void bind_ops(py::module_& m) {
     return wrap(gather(to_tensor(params), to_tensor(indices), axis.is_none() ? 0 : int_from_py(axis, "gather: axis")));
   }, py::arg("params"), py::arg("indices"), py::arg("validate_indices") = py::none(), axis_none,
      py::arg("batch_dims") = 0, name);
-  def_row(m, "boolean_mask", [](py::handle t, py::handle mask, py::handle) {
-    return wrap(boolean_mask(to_tensor(t), to_tensor(mask)));
-  }, py::arg("tensor"), py::arg("mask"), name);
   def_row(m, "one_hot", [](py::handle indices, py::handle depth_arg, py::handle dtype, py::handle) {
     const int64_t depth = int_from_py(depth_arg, "one_hot: depth");
     return wrap(one_hot(to_tensor(indices), depth, dtype.is_none() ? DType::Float32 : dtype_from_py(dtype)));

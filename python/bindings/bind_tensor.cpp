@@ -37,8 +37,12 @@ std::string numpy_text(const Tensor& t) {
 Tensor getitem(const Tensor& x, py::handle key) {
   if (is_tensor_like(key) || py::isinstance<py::array>(key) || py::isinstance<py::list>(key)) {
     Tensor k = to_tensor(key);
-    if (k.dtype() == DType::Bool) return boolean_mask(x, k);
-    throw TypeError_("only integers, slices, None, Ellipsis and boolean masks are valid indices");
+    if (k.dtype() == DType::Bool) return boolean_mask(x, k, std::nullopt);
+    // a scalar int32/int64 tensor is an int index, as in TensorFlow (handled below)
+    if (!(is_tensor_like(key) && is_integer(k.dtype()) && k.ndim() == 0))
+      throw TypeError_("only integers, slices (`:`), ellipsis (`...`), None, scalar int32/int64 tensors and boolean "
+                       "masks are valid indices, got a tensor of shape " + k.shape().str() + " and dtype " +
+                       dtype_name(k.dtype()));
   }
   std::vector<py::handle> items;
   if (py::isinstance<py::tuple>(key)) {

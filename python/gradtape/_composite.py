@@ -237,3 +237,23 @@ def matvec(a, b, transpose_a=False, adjoint_a=False, a_is_sparse=False, b_is_spa
     b = _tensor(b)
     out = _core.matmul(a, _core.expand_dims(b, -1), transpose_a=transpose_a, adjoint_a=adjoint_a)
     return _core.squeeze(out, -1)
+
+
+def broadcast_static_shape(shape_x, shape_y):
+    """The broadcast of two TensorShapes, as tf.broadcast_static_shape (NumPy's rule);
+    ValueError when they do not broadcast.
+
+    >>> gt.broadcast_static_shape(gt.zeros([2, 1]).shape, gt.zeros([3]).shape)
+    TensorShape([2, 3])
+    """
+    from ._shape import TensorShape
+    for s in (shape_x, shape_y):
+        if not isinstance(s, TensorShape):
+            raise AttributeError("'%s' object has no attribute 'ndims' (broadcast_static_shape takes TensorShapes)"
+                                 % type(s).__name__)
+    try:
+        return TensorShape(np.broadcast_shapes(tuple(shape_x), tuple(shape_y)))
+    except ValueError:
+        raise ValueError("Incompatible shapes for broadcasting. Two shapes are compatible if for each dimension pair "
+                         "they are either equal or one of them is 1. Received: %s and %s."
+                         % (tuple(shape_x), tuple(shape_y))) from None

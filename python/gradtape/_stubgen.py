@@ -30,6 +30,11 @@ TensorLike: TypeAlias = Union[Tensor, Variable, np.ndarray, np.generic, float, i
 DTypeLike: TypeAlias = Union[DType, str, type, np.dtype]
 ShapeLike: TypeAlias = Union[Sequence[int], Tensor, np.ndarray]
 Axis: TypeAlias = Union[int, Sequence[int], Tensor, None]
+IndicesLike: TypeAlias = Union[Tensor, Variable, np.ndarray, int, Sequence[Any]]
+
+class TopKV2(NamedTuple):
+    values: Tensor
+    indices: Tensor
 '''
 
 # The bound classes of _core (python/bindings/bind_tensor.cpp, bind_tape.cpp).
@@ -206,8 +211,8 @@ def custom_gradient(f: _F) -> _F: ...
 
 IMPORTS = '''\
 import enum
-from typing import (Any, Callable, ClassVar, ContextManager, Iterator, List, Optional, Sequence, Tuple, TypeVar,
-                    Union, overload)
+from typing import (Any, Callable, ClassVar, ContextManager, Iterator, List, NamedTuple, Optional, Sequence, Tuple,
+                    TypeVar, Union, overload)
 
 import numpy as np
 from typing_extensions import TypeAlias
@@ -291,7 +296,7 @@ def stubs() -> Dict[str, str]:
     public = [r for r in _manifest.rows() if r.public]
     core = (HEADER + IMPORTS + "\nfrom ._interop import Reference\nfrom ._shape import TensorShape\n\n" + ALIASES + "\n" + CORE_CLASSES + "\n"
             + "".join(_function_stub(r) for r in public))
-    typing_names = ["TensorLike", "DTypeLike", "ShapeLike", "Axis"]
+    typing_names = ["TensorLike", "DTypeLike", "ShapeLike", "Axis", "IndicesLike", "TopKV2"]
     reexport = lambda names: "".join("from ._core import %s as %s\n" % (n, n) for n in names)  # noqa: E731
     submodules, python_names = package_imports()
     init = (HEADER + IMPORTS + "\n"

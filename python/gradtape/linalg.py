@@ -1,7 +1,13 @@
-"""gradtape.linalg: the linear algebra of tf.linalg that gradtape has (matmul, matvec, norm).
+"""gradtape.linalg: the linear algebra of tf.linalg that gradtape has (matmul, matvec, norm, eye).
+
+Its names are the op manifest's rows exported under "linalg" (cpp/include/gradtape/ops.def),
+and the composite functions of _composite.py.
 
 >>> gt.linalg.matmul(gt.constant([[1.0, 2.0]]), gt.constant([[3.0], [4.0]])).numpy()
 array([[11.]], dtype=float32)
 """
+from . import _manifest
 from ._core import matmul, transpose  # noqa: F401
 from ._composite import matvec, norm  # noqa: F401
+
+_manifest.export_into("linalg", globals())

@@ -50,6 +50,17 @@ from ._core import reduce_prod as reduce_prod
 from ._core import reduce_logsumexp as reduce_logsumexp
 from ._core import reduce_any as reduce_any
 from ._core import reduce_all as reduce_all
+from ._core import reduce_euclidean_norm as reduce_euclidean_norm
+from ._core import count_nonzero as count_nonzero
+from ._core import cumsum as cumsum
+from ._core import cumprod as cumprod
+from ._core import top_k as top_k
+from ._core import segment_sum as segment_sum
+from ._core import segment_mean as segment_mean
+from ._core import segment_max as segment_max
+from ._core import segment_min as segment_min
+from ._core import unsorted_segment_sum as unsorted_segment_sum
+from ._core import add_n as add_n
 from ._core import matmul as matmul
 from ._core import transpose as transpose
 from ._core import reshape as reshape

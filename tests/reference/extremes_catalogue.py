@@ -26,7 +26,7 @@ DTYPES = ("float32", "float64")
 # exact answer near 0 is then checked to 4 ulp of that size, as neither library can do better.
 _ARITY_DIFF = {"unary": (1, (0,)), "cast": (1, (0,)), "clip": (1, (0,)), "composite": (1, (0,)),
                "reduce": (1, (0,)), "rows": (1, (0,)), "binary": (2, (0, 1)), "xent": (2, (1,)),
-               "where": (3, (1, 2))}
+               "where": (3, (1, 2)), "scan": (1, (0,))}
 
 
 def _op(kind, tf, gt, values, exact=True, **more):
@@ -85,6 +85,9 @@ CATALOGUE = {
     "where_softplus": _op("composite", "where", "where", "unary", cancel={"grad2": 1.0}),
     # ---- matmul of 2 x 2 matrices holding extremes (one case per pair)
     "matmul": _op("binary", "linalg.matmul", "matmul", "matmul"),
+    # ---- scans along the last axis (and one 2-d case along axis 0), on the reductions' vectors
+    "cumsum": _op("scan", "math.cumsum", "cumsum", "reduce"),
+    "cumprod": _op("scan", "math.cumprod", "math.cumprod", "reduce"),
 }
 
 # Differentiable primitives of gradtape._core.op_table() that the catalogue leaves out, and why.
@@ -97,6 +100,15 @@ NOT_IN_CATALOGUE = {
     # through reduce_prod's gradient and second derivative
     "prod_others": "reduce_prod's rule",
     "prod_others_grad": "reduce_prod's second-order rule",
+    "tile": "copies values", "pad": "copies values", "pad_grad": "pad's rule (sums copies)",
+    "reverse": "moves values", "roll": "moves values", "gather_nd": "copies values",
+    "scatter_nd": "adds values (scatter_nd's sum is reduce_sum's arithmetic)",
+    "tensor_scatter_nd": "copies or adds values",
+    # the rule of cumprod (a linear recurrence), checked through cumprod's gradient and second
+    # derivative here
+    "linear_scan": "cumprod's rule",
+    # max/min of groups: reduce_max/reduce_min's arithmetic, whose extremes are in CATALOGUE
+    "segment_extremum": "segment_max/min: reduce_max/reduce_min's arithmetic per segment",
     # new ops whose TensorFlow answers are not recorded yet: move each to CATALOGUE and rerun
     # make_extremes.py in the TensorFlow environment
     "erf": "pending TF reference (math.erf: _unary('math.erf', 'math.erf'))",
@@ -290,7 +302,7 @@ def call(ns, name, side, xs, kw, dtype):
         return f(xs[0], ns.float64 if dtype == "float32" else ns.float32)
     if kind == "clip":
         return f(xs[0], kw["lo"], kw["hi"])
-    if kind == "reduce":
+    if kind in ("reduce", "scan"):
         return f(xs[0], axis=kw["axis"])
     if kind == "xent":
         return f(labels=xs[0], logits=xs[1])

@@ -371,6 +371,39 @@ def reduce_exact(name, vec):
     raise KeyError(name)
 
 
+def scan_exact(name, vec):
+    """(values, grads, grad2s) of an inclusive cumsum or cumprod of one group (list of floats),
+    for the loss sum(y): grad_j = d sum(y) / dx_j, grad2_m = d sum(grad) / dx_m."""
+    n = len(vec)
+    N = NAN_ANSWER
+    xs = [MPF(v) for v in vec]
+    isnan = [math.isnan(v) for v in vec]
+
+    def ev(th, ks):
+        """An exact term over the inputs ks: NaN when one of them is NaN."""
+        return N if any(isnan[k] for k in ks) else attempt(th)
+    if name == "cumsum":
+        vals = [ev(lambda i=i: mp.fsum(xs[:i + 1]), range(i + 1)) for i in range(n)]
+        return vals, [float(n - j) for j in range(n)], [0.0] * n
+
+    def prod(ks):
+        r = MPF(1)
+        for k in ks:
+            r *= xs[k]
+        return r
+
+    def sum_of_products(sets):
+        """sum over index sets of the product of those inputs: NaN when a term holds a NaN input."""
+        if any(isnan[k] for ks in sets for k in ks):
+            return N
+        return attempt(lambda: mp.fsum(prod(ks) for ks in sets))
+    vals = [sum_of_products([range(i + 1)]) for i in range(n)]
+    grads = [sum_of_products([[k for k in range(i + 1) if k != j] for i in range(j, n)]) for j in range(n)]
+    grad2 = [sum_of_products([[k for k in range(i + 1) if k not in (j, m)]
+                              for j in range(n) if j != m for i in range(max(j, m), n)]) for m in range(n)]
+    return vals, grads, grad2
+
+
 def lse_softmax(xs):
     """(logsumexp, softmax, shifted) of mpf values, computed around the largest finite
     value m (50 digits are not enough for exp(1e200) - exp(1e200) otherwise): shifted[k] =
@@ -493,6 +526,18 @@ def exact_for(name, args, kw):
             arr = np.moveaxis(arr.reshape(xm.shape), -1, axis)
             return list(arr.ravel())
         return dict(value=val, grad=[back(1)], grad2=[[back(2)]])
+    if kind == "scan":
+        x = args[0]
+        xm = np.moveaxis(x, kw["axis"], -1)
+        groups = xm.reshape(-1, xm.shape[-1])
+        res = [scan_exact(name, [float(a) for a in grp]) for grp in groups]
+
+        def back_scan(k):  # in x's layout
+            arr = np.empty(groups.shape, dtype=object)
+            for gi, r in enumerate(res):
+                arr[gi] = r[k]
+            return list(np.moveaxis(arr.reshape(xm.shape), -1, kw["axis"]).ravel())
+        return dict(value=back_scan(0), grad=[back_scan(1)], grad2=[[back_scan(2)]])
     if kind == "rows":
         res = [row_exact(name, [float(a) for a in r]) for r in args[0]]
         return dict(value=[a for r in res for a in r[0]], grad=[[a for r in res for a in r[1]]],

@@ -12,6 +12,7 @@
 namespace gt {
 
 using Axes = std::optional<std::vector<int64_t>>;  // nullopt: every axis
+using TensorList = std::vector<Tensor>;
 
 // ---- creation (never recorded) ----
 Tensor scalar(double v, DType dtype);
@@ -40,6 +41,9 @@ Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype);
 #define GT_DECLARE_Internal(fn)
 #define GT_OP(E, fn, kind, mask, jvp, ns, sig, doc) GT_DECLARE_##kind(fn)
 #define GT_FN(fn, kind, ns, sig, doc) GT_DECLARE_##kind(fn)
+// The Args rows (shape ops, scans, segment ops, ...) say their C++ declaration themselves.
+#define GT_OP_ARGS(E, fn, mask, jvp, ns, ret, params, sig, doc) ret fn params;
+#define GT_FN_ARGS(fn, ns, ret, params, sig, doc) ret fn params;
 #include "gradtape/ops.def"
 #undef GT_DECLARE_Unary
 #undef GT_DECLARE_Binary
@@ -83,7 +87,6 @@ Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t
 Tensor prod_others(const Tensor& x);
 // Its vjp: out[..., j] = sum over i != j of g[..., i] times the product of x[..., k], k not i or j.
 Tensor prod_others_grad(const Tensor& x, const Tensor& g);
-Tensor boolean_mask(const Tensor& x, const Tensor& mask);
 
 // ---- nn ----
 Tensor softmax(const Tensor& x, int64_t axis = -1);
