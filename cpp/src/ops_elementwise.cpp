@@ -374,7 +374,7 @@ Tensor erfc(const Tensor& x) {
 void vjp_Erfc(VjpCtx& c) { c.gin[0] = c.g * (exp(-square(c.in[0])) * -1.1283791670955126); }
 
 Tensor erfinv(const Tensor& x) {
-  Tensor out = float_unary(x, "erfinv", [](auto v) { return decltype(v)(kernels::erfinv(double(v))); });
+  Tensor out = float_unary(x, "erfinv", [](auto v) { return kernels::round_to<decltype(v)>(kernels::erfinv(double(v))); });
   record(OpId::Erfinv, {&x}, out);
   return out;
 }
@@ -479,7 +479,7 @@ void vjp_Atanh(VjpCtx& c) {
 }
 
 Tensor lgamma(const Tensor& x) {
-  Tensor out = float_unary(x, "lgamma", [](auto v) { return decltype(v)(kernels::lgamma(double(v))); });
+  Tensor out = float_unary(x, "lgamma", [](auto v) { return kernels::round_to<decltype(v)>(kernels::lgamma(double(v))); });
   record(OpId::Lgamma, {&x}, out);
   return out;
 }
@@ -487,7 +487,7 @@ Tensor lgamma(const Tensor& x) {
 void vjp_Lgamma(VjpCtx& c) { c.gin[0] = c.g * digamma(c.in[0]); }
 
 Tensor digamma(const Tensor& x) {
-  Tensor out = float_unary(x, "digamma", [](auto v) { return decltype(v)(kernels::digamma(double(v))); });
+  Tensor out = float_unary(x, "digamma", [](auto v) { return kernels::round_to<decltype(v)>(kernels::digamma(double(v))); });
   record(OpId::Digamma, {&x}, out);
   return out;
 }
@@ -501,7 +501,7 @@ Tensor polygamma(int64_t n, const Tensor& x) {
     using T = decltype(tag);
     const T* src = x.data<T>();
     T* dst = out.data<T>();
-    for (int64_t i = 0; i < x.numel(); ++i) dst[i] = T(kernels::polygamma(int(n), double(src[i])));
+    for (int64_t i = 0; i < x.numel(); ++i) dst[i] = kernels::round_to<T>(kernels::polygamma(int(n), double(src[i])));
   });
   record(OpId::Polygamma, {&x}, out, {n});
   return out;

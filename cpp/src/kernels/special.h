@@ -9,6 +9,18 @@
 namespace gt::kernels {
 
 constexpr double kPi = 3.14159265358979323846264338327950288;
+
+// A double result rounded to T (float or double), overflowing to +-inf as IEEE rounding does
+// (a plain conversion of an out-of-range double to float is undefined behaviour in C++).
+template <class T>
+inline T round_to(double v) {
+  if constexpr (sizeof(T) < sizeof(double)) {
+    constexpr double kOverflow = 0x1.ffffffp127;  // FLT_MAX + half an ulp: rounds up to inf
+    if (v >= kOverflow) return std::numeric_limits<T>::infinity();
+    if (v <= -kOverflow) return -std::numeric_limits<T>::infinity();
+  }
+  return T(v);
+}
 constexpr long double kPiL = 3.14159265358979323846264338327950288L;
 
 // Inverse of erf on (-1, 1): +-inf at +-1, NaN outside. A first guess from Giles'
