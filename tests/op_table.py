@@ -5,6 +5,7 @@ function with no test, or a gradient rule with no gradient check.
 """
 import math
 
+import mpmath
 import numpy as np
 import gradtape as gt
 
@@ -30,6 +31,22 @@ def logsumexp_np(x, axis=None, keepdims=False):
     m = np.max(x, axis=ax, keepdims=True)
     r = np.log(np.sum(np.exp(x - m), axis=ax, keepdims=True)) + m
     return r if keepdims else np.squeeze(r, axis=ax) if ax is not None else r.reshape(())
+
+
+def _mp(fn):
+    """A float64 NumPy ufunc from an mpmath function."""
+    return np.vectorize(lambda v: float(fn(v)), otypes=[np.float64])
+
+
+def selu_np(x):
+    scale, alpha = 1.0507009873554804934193349852946, 1.6732632423543772848170429916717
+    return np.where(x < 0, scale * alpha * np.expm1(np.minimum(x, 0)), scale * x)
+
+
+def gelu_np(x, approximate=False):
+    if approximate:
+        return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x ** 3)))
+    return 0.5 * x * (1 + _mp(mpmath.erf)(x / np.sqrt(2)))
 
 
 def softmax_np(x, axis=-1):
@@ -108,6 +125,30 @@ UNARY = [
     Unary("identity", gt.identity, lambda x: x),
     Unary("math.log_sigmoid", gt.math.log_sigmoid, lambda x: -softplus_np(-x)),
     Unary("math.erf", gt.math.erf, np.vectorize(math.erf, otypes=[np.float64]), low=-3.0, high=3.0),
+    Unary("math.erfc", gt.math.erfc, np.vectorize(math.erfc, otypes=[np.float64]), low=-3.0, high=3.0),
+    Unary("math.erfinv", gt.math.erfinv, _mp(mpmath.erfinv), low=-0.9, high=0.9),
+    Unary("atan", gt.atan, np.arctan, low=-3.0, high=3.0),
+    Unary("asin", gt.asin, np.arcsin, low=-0.9, high=0.9),
+    Unary("acos", gt.acos, np.arccos, low=-0.9, high=0.9),
+    Unary("sinh", gt.sinh, np.sinh),
+    Unary("cosh", gt.cosh, np.cosh),
+    Unary("asinh", gt.asinh, np.arcsinh, low=-3.0, high=3.0),
+    Unary("acosh", gt.acosh, np.arccosh, low=1.2, high=4.0),
+    Unary("atanh", gt.atanh, np.arctanh, low=-0.9, high=0.9),
+    Unary("math.lgamma", gt.math.lgamma, np.vectorize(math.lgamma, otypes=[np.float64]), low=0.3, high=5.0),
+    Unary("math.digamma", gt.math.digamma, _mp(mpmath.digamma), low=0.3, high=5.0),
+    Unary("round", gt.round, np.round, grad=False, ints=True),
+    Unary("math.rint", gt.math.rint, np.rint, grad=False),
+    Unary("math.ceil", gt.math.ceil, np.ceil, grad=False),
+    Unary("nn.selu", gt.nn.selu, selu_np),
+    Unary("nn.relu6", gt.nn.relu6, lambda x: np.clip(x, 0, 6), low=-2.0, high=8.0),
+    Unary("nn.softsign", gt.nn.softsign, lambda x: x / (np.abs(x) + 1)),
+    Unary("math.softsign", gt.math.softsign, lambda x: x / (np.abs(x) + 1)),
+    Unary("nn.l2_loss", gt.nn.l2_loss, lambda x: np.sum(x * x) / 2),
+    Unary("nn.gelu", gt.nn.gelu, gelu_np, low=-3.0, high=3.0),
+    Unary("nn.silu", gt.nn.silu, lambda x: x * sigmoid_np(x)),
+    Unary("nn.swish", gt.nn.swish, lambda x: x * sigmoid_np(x)),
+    Unary("nn.leaky_relu", gt.nn.leaky_relu, lambda x: np.where(x > 0, x, x * np.float32(0.2))),
 ]
 
 BINARY = [
@@ -125,6 +166,19 @@ BINARY = [
     Binary("less_equal", gt.less_equal, np.less_equal, grad=False, out_bool=True),
     Binary("equal", gt.equal, np.equal, grad=False, out_bool=True),
     Binary("not_equal", gt.not_equal, np.not_equal, grad=False, out_bool=True),
+    Binary("atan2", gt.atan2, np.arctan2, ints=False),
+    Binary("math.xlogy", gt.math.xlogy, lambda x, y: np.where(x == 0, 0.0, x * np.log(y)).astype(x.dtype),
+           low_b=0.5, high_b=2.0, ints=False),
+    Binary("math.xdivy", gt.math.xdivy, lambda x, y: np.where(x == 0, 0.0, x / y).astype(x.dtype),
+           low_b=0.5, high_b=2.0, ints=False),
+    Binary("math.xlog1py", gt.math.xlog1py, lambda x, y: np.where(x == 0, 0.0, x * np.log1p(y)).astype(x.dtype),
+           low_b=-0.5, high_b=2.0, ints=False),
+    Binary("math.multiply_no_nan", gt.math.multiply_no_nan, np.multiply, ints=False),
+    Binary("math.divide_no_nan", gt.math.divide_no_nan, np.divide, low_b=0.5, high_b=2.0, ints=False),
+    Binary("math.squared_difference", gt.math.squared_difference, lambda x, y: (x - y) ** 2),
+    Binary("truncatediv", gt.truncatediv, lambda x, y: np.trunc(x / y), low_b=0.5, high_b=2.0, grad=False,
+           ints=False),
+    Binary("truncatemod", gt.truncatemod, np.fmod, low_b=0.5, high_b=2.0, grad=False, ints=False),
 ]
 
 REDUCTIONS = [
@@ -351,6 +405,55 @@ SPECIAL = [
     Special("reduce_prod_middle_axes", lambda x: gt.reduce_prod(x, axis=[0, 2]), lambda x: x.prod((0, 2)),
             lambda d: [_u(2, 3, 2)(d)]),
     Special("pow_operator", lambda x: x ** 3, lambda x: x ** 3, lambda d: [_u(2, 3)(d)]),
+    # ---- elementwise math and nn composites (issue 11)
+    Special("lgamma_negative", gt.math.lgamma, np.vectorize(math.lgamma, otypes=[np.float64]),
+            lambda d: [np.array([-2.7, -1.3, -0.4, 0.001], d)]),
+    Special("digamma_negative", gt.math.digamma, _mp(mpmath.digamma), lambda d: [np.array([-2.7, -1.3, -0.4, 12.5], d)]),
+    Special("asinh_big", gt.asinh, np.arcsinh, lambda d: [np.array([-3e8, 2e9, 0.5], d)]),
+    Special("acosh_big", gt.acosh, np.arccosh, lambda d: [np.array([3e8, 1.5, 2e9], d)]),
+    Special("nn.gelu_approximate", lambda x: gt.nn.gelu(x, approximate=True), lambda x: gelu_np(x, True),
+            lambda d: [_u(3, 4)(d)]),
+    Special("nn.swish_beta", lambda x, b: gt.nn.swish(x, beta=b), lambda x, b: x / (1 + np.exp(-b * x)),
+            lambda d: [_u(3, 4)(d), np.array(1.5, d)]),
+    Special("nn.leaky_relu_alpha", lambda x: gt.nn.leaky_relu(x, alpha=0.3),
+            lambda x: np.where(x > 0, x, x * np.float32(0.3)), lambda d: [_u(3, 4)(d)]),
+    Special("nn.weighted_cross_entropy_with_logits",
+            lambda z, x: gt.nn.weighted_cross_entropy_with_logits(labels=z, logits=x, pos_weight=1.7),
+            lambda z, x: (1 - z) * x + (1 + 0.7 * z) * np.logaddexp(0, -x),
+            lambda d: [_u(3, 4, low=0.0, high=1.0)(d), _u(3, 4, low=-3.0, high=3.0)(d)]),
+    Special("nn.log_poisson_loss",
+            lambda t, x: gt.nn.log_poisson_loss(t, x, compute_full_loss=True),
+            lambda t, x: np.exp(x) - x * t + np.where(t <= 1, 0.0, t * np.log(t) - t + 0.5 * np.log(2 * np.pi * t)),
+            lambda d: [np.array([[0.3, 1.5, 2.5], [4.0, 0.8, 3.2]], d), _u(2, 3)(d)]),
+    Special("nn.bias_add", gt.nn.bias_add, lambda v, b: v + b, lambda d: [_u(2, 3, 4)(d), _u(4)(d)]),
+    Special("nn.bias_add_nchw", lambda v, b: gt.nn.bias_add(v, b, data_format="NCHW"),
+            lambda v, b: v + b[:, None, None], lambda d: [_u(2, 3, 2, 2)(d), _u(3)(d)]),
+    Special("nn.moments_mean", lambda x: gt.nn.moments(x, axes=[0, 2])[0], lambda x: x.mean((0, 2)),
+            lambda d: [_u(2, 3, 4)(d)]),
+    Special("nn.moments_variance", lambda x: gt.nn.moments(x, axes=[0, 2], keepdims=True)[1],
+            lambda x: x.var((0, 2), keepdims=True), lambda d: [_u(2, 3, 4)(d)]),
+    Special("nn.batch_normalization",
+            lambda x, m, v, o, s: gt.nn.batch_normalization(x, m, v, o, s, 1e-3),
+            lambda x, m, v, o, s: (x - m) * s / np.sqrt(v + 1e-3) + o,
+            lambda d: [_u(4, 3)(d), _u(3)(d), _u(3, low=0.5, high=2.0)(d), _u(3)(d), _u(3)(d)]),
+    Special("nn.embedding_lookup", lambda p: gt.nn.embedding_lookup([p], gt.constant([[2, 0], [2, 1]])),
+            lambda p: p[[[2, 0], [2, 1]]], lambda d: [_u(3, 4)(d)]),
+    Special("nn.embedding_lookup_max_norm", lambda p: gt.nn.embedding_lookup(p, gt.constant([2, 0]), max_norm=1.0),
+            lambda p: p[[2, 0]] * np.minimum(1.0, 1.0 / np.linalg.norm(p[[2, 0]], axis=1, keepdims=True)),
+            lambda d: [np.array([[0.3, 0.4], [0.1, 0.2], [3.0, -4.0]], d)]),
+    Special("math.l2_normalize", lambda x: gt.math.l2_normalize(x, axis=1),
+            lambda x: x / np.linalg.norm(x, axis=1, keepdims=True), lambda d: [_u(3, 4)(d)]),
+    Special("nn.l2_normalize", gt.nn.l2_normalize, lambda x: x / np.linalg.norm(x), lambda d: [_u(3, 4)(d)]),
+    Special("clip_by_norm", lambda x: gt.clip_by_norm(x, 1.0), lambda x: x / max(1.0, np.linalg.norm(x)),
+            lambda d: [_u(3, 4)(d)]),
+    Special("clip_by_norm_axes", lambda x: gt.clip_by_norm(x, 1.0, axes=[1]),
+            lambda x: x / np.maximum(1.0, np.linalg.norm(x, axis=1, keepdims=True)),
+            lambda d: [np.array([[0.1, 0.2, -0.3], [2.0, 1.0, -2.0]], d)]),
+    Special("clip_by_global_norm",
+            lambda a, b: gt.concat([gt.reshape(t, [-1]) for t in gt.clip_by_global_norm([a, None, b], 1.5)[0]
+                                    if t is not None], 0),
+            lambda a, b: np.concatenate([a.ravel(), b.ravel()]) * 1.5 / max(1.5, np.sqrt((a * a).sum() + (b * b).sum())),
+            lambda d: [_u(2, 3)(d), _u(4)(d)]),
 ] + SHAPE_SPECIAL + REDUCE_SPECIAL
 
 # Ops that create tensors or compare/combine booleans; tested for values in test_ops.py.
@@ -373,6 +476,7 @@ CHECKED_THROUGH = {
     "tensor_scatter_nd": "the tensor_scatter_nd_update and tensor_scatter_nd_add rows",
     "linear_scan": "the cumprod rows (its rule and jvp are cumprod's, and their second order)",
     "segment_extremum": "the math.segment_max and math.segment_min rows",
+    "polygamma": "digamma's and lgamma's second-order checks (its rule is polygamma(n + 1))",
 }
 
 # Public functions tested outside the parametrized rows: name -> the test.
@@ -386,6 +490,8 @@ TESTED_ELSEWHERE = {
     "reduce_all": "test_ops.py::test_reduce_any_all",
     "one_hot": "test_ops.py::test_one_hot",
     "broadcast_to": "test_ops.py::test_broadcast_to_gradient",
+    "truncatediv": "test_ops.py::test_truncated_division_of_integers",
+    "truncatemod": "test_ops.py::test_truncated_division_of_integers",
 }
 
 

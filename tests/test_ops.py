@@ -390,3 +390,65 @@ def test_fused_rules_match_the_composed_rules(fn):
     sig = 1 / (1 + np.exp(-x0))
     expected_x = sig * (y0 + 4.0) if fn(gt.constant(0.0), gt.constant(0.0)).numpy() != 0 else y0 * (y0 + 4.0)
     np.testing.assert_allclose(results[0][0], expected_x, rtol=1e-12)
+
+
+def test_truncated_division_of_integers():
+    a, b = gt.constant([7, -7, 7, -7, 0]), gt.constant([2, 2, -2, -2, 3])
+    np.testing.assert_array_equal(gt.truncatediv(a, b).numpy(), [3, -3, -3, 3, 0])
+    np.testing.assert_array_equal(gt.truncatemod(a, b).numpy(), [1, -1, 1, -1, 0])
+    np.testing.assert_array_equal(gt.truncatediv(gt.constant([-2**31], dtype=gt.int32), -1).numpy(), [-2**31])
+    with pytest.raises(gt.errors.InvalidArgumentError, match="division by zero"):
+        gt.truncatediv(a, 0)
+    with pytest.raises(gt.errors.InvalidArgumentError, match="division by zero"):
+        gt.truncatemod(a, 0)
+
+
+def test_maximum_minimum_ties_send_the_gradient_to_x_as_tensorflow():
+    # TensorFlow 2.21's _MaximumGrad/_MinimumGrad: x gets g where x >= y (x <= y), y the rest
+    x, y = gt.constant([1.0, 2.0, 3.0]), gt.constant([1.0, 1.0, 3.0])
+    for fn, dx, dy in ((gt.maximum, [1, 1, 1], [0, 0, 0]), (gt.minimum, [1, 0, 1], [0, 1, 0])):
+        with gt.GradientTape() as tape:
+            tape.watch([x, y])
+            z = gt.reduce_sum(fn(x, y))
+        gx, gy = tape.gradient(z, [x, y])
+        np.testing.assert_array_equal(gx.numpy(), dx)
+        np.testing.assert_array_equal(gy.numpy(), dy)
+
+
+@pytest.mark.parametrize("fn,x,grad", [
+    (lambda x: gt.math.xlogy(x, gt.constant([0.0, np.nan, 2.0], dtype=gt.float64)), [0.0, 0.0, 1.0], [0.0, 0.0, np.log(2)]),
+    (lambda x: gt.atan2(x, gt.constant([0.0, 1.0, 0.0], dtype=gt.float64)), [0.0, 0.0, 1.0], [np.nan, 1.0, 0.0]),
+    (lambda x: gt.clip_by_norm(x, 1.0), [0.0, 0.0, 0.0], [1.0, 1.0, 1.0]),
+    (lambda x: gt.nn.relu6(x), [0.0, 6.0, 3.0], [0.0, 0.0, 1.0]),
+    (lambda x: gt.nn.selu(x), [0.0, -1.0, np.nan], [1.0507009873554805, 1.7580993408473768 * np.exp(-1.0), 1.0507009873554805]),
+    (lambda x: gt.nn.leaky_relu(x), [0.0, np.nan, 1.0], [0.2, 0.2, 1.0]),
+], ids=["xlogy_at_0", "atan2_at_origin", "clip_by_norm_of_0", "relu6_kinks", "selu_kinks", "leaky_relu_kinks"])
+def test_gradients_at_special_points_as_tensorflow(fn, x, grad):
+    t = gt.constant(x, dtype=gt.float64)
+    with gt.GradientTape() as tape:
+        tape.watch(t)
+        y = gt.reduce_sum(fn(t))
+    np.testing.assert_allclose(tape.gradient(y, t).numpy(), grad, rtol=1e-6)
+
+
+def test_nn_argument_errors_as_tensorflow():
+    with pytest.raises(gt.errors.InvalidArgumentError, match="at least 2D"):
+        gt.nn.bias_add(gt.ones([3]), gt.ones([3]))
+    with pytest.raises(gt.errors.InvalidArgumentError, match="Biases must be 1D"):
+        gt.nn.bias_add(gt.ones([2, 3]), gt.ones([1, 3]))
+    with pytest.raises(gt.errors.InvalidArgumentError, match="as many biases"):
+        gt.nn.bias_add(gt.ones([2, 3]), gt.ones([2]))
+    with pytest.raises(ValueError, match="data_format"):
+        gt.nn.bias_add(gt.ones([2, 3]), gt.ones([3]), data_format="XYZ")
+    with pytest.raises(ValueError, match="floating point"):
+        gt.nn.gelu(gt.constant([1, 2]))
+    with pytest.raises(TypeError, match="sequence"):
+        gt.clip_by_global_norm(gt.constant([1.0]), 1.0)
+    with pytest.raises(NotImplementedError, match="sharded"):
+        gt.nn.embedding_lookup([gt.ones([2, 2]), gt.ones([2, 2])], [0])
+    assert gt.nn.leaky_relu(gt.constant([1, -2])).dtype == gt.float32
+    assert gt.nn.relu6(gt.constant([1, -2, 8])).numpy().tolist() == [1, 0, 6]
+    with pytest.raises(gt.errors.InvalidArgumentError, match="float"):
+        gt.math.ceil(gt.constant([1, 2]))
+    clipped, norm = gt.clip_by_global_norm([gt.constant([np.inf, 4.0])], 1.0)
+    assert np.isinf(float(norm)) and np.isnan(clipped[0].numpy()).all()

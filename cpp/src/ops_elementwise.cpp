@@ -10,6 +10,7 @@
 #include "fusion.h"
 #include "kernels/elementwise.h"
 #include "kernels/fused_rules.h"
+#include "kernels/special.h"
 #include "ops_common.h"
 #include "tape_internal.h"
 
@@ -360,6 +361,176 @@ Tensor erf(const Tensor& x) {
 // d/dx erf(x) = 2/sqrt(pi) exp(-x^2)
 void vjp_Erf(VjpCtx& c) { c.gin[0] = c.g * (exp(-square(c.in[0])) * 1.1283791670955126); }
 
+// ---- more elementwise math (TensorFlow's tf.math names). Rules follow TensorFlow's
+// math_grad.py, except where a form with fewer roundings or no overflow exists (asinh, acosh,
+// asin, acos, atanh: docs/choices.md).
+
+Tensor erfc(const Tensor& x) {
+  Tensor out = float_unary(x, "erfc", [](auto v) { return std::erfc(v); });
+  record(OpId::Erfc, {&x}, out);
+  return out;
+}
+// d/dx erfc(x) = -2/sqrt(pi) exp(-x^2)
+void vjp_Erfc(VjpCtx& c) { c.gin[0] = c.g * (exp(-square(c.in[0])) * -1.1283791670955126); }
+
+Tensor erfinv(const Tensor& x) {
+  Tensor out = float_unary(x, "erfinv", [](auto v) { return kernels::round_to<decltype(v)>(kernels::erfinv(double(v))); });
+  record(OpId::Erfinv, {&x}, out);
+  return out;
+}
+// d/dx erfinv(x) = sqrt(pi)/2 exp(erfinv(x)^2)
+void vjp_Erfinv(VjpCtx& c) { c.gin[0] = c.g * (exp(square(c.out)) * 0.88622692545275801); }
+
+Tensor atan(const Tensor& x) {
+  Tensor out = float_unary(x, "atan", [](auto v) { return std::atan(v); });
+  record(OpId::Atan, {&x}, out);
+  return out;
+}
+// d/dx atan(x) = 1/(1 + x^2)
+void vjp_Atan(VjpCtx& c) { c.gin[0] = c.g * reciprocal(square(c.in[0]) + 1.0); }
+
+namespace {
+// 1/sqrt(1 - x^2), in TensorFlow's form: (1 - x)(1 + x) is exact near |x| = 1, but its
+// derivative -(1 + x) + (1 - x) loses x entirely for tiny x (and is NaN at +-1), where
+// TensorFlow's -2x is exact.
+Tensor rsqrt_one_minus_square(const Tensor& x) { return reciprocal(sqrt(1.0 - square(x))); }
+}  // namespace
+
+Tensor asin(const Tensor& x) {
+  Tensor out = float_unary(x, "asin", [](auto v) { return std::asin(v); });
+  record(OpId::Asin, {&x}, out);
+  return out;
+}
+// d/dx asin(x) = 1/sqrt(1 - x^2)
+void vjp_Asin(VjpCtx& c) { c.gin[0] = c.g * rsqrt_one_minus_square(c.in[0]); }
+
+Tensor acos(const Tensor& x) {
+  Tensor out = float_unary(x, "acos", [](auto v) { return std::acos(v); });
+  record(OpId::Acos, {&x}, out);
+  return out;
+}
+// d/dx acos(x) = -1/sqrt(1 - x^2)
+void vjp_Acos(VjpCtx& c) { c.gin[0] = -(c.g * rsqrt_one_minus_square(c.in[0])); }
+
+Tensor sinh(const Tensor& x) {
+  Tensor out = float_unary(x, "sinh", [](auto v) { return std::sinh(v); });
+  record(OpId::Sinh, {&x}, out);
+  return out;
+}
+// d/dx sinh(x) = cosh(x)
+void vjp_Sinh(VjpCtx& c) { c.gin[0] = c.g * cosh(c.in[0]); }
+
+Tensor cosh(const Tensor& x) {
+  Tensor out = float_unary(x, "cosh", [](auto v) { return std::cosh(v); });
+  record(OpId::Cosh, {&x}, out);
+  return out;
+}
+// d/dx cosh(x) = sinh(x)
+void vjp_Cosh(VjpCtx& c) { c.gin[0] = c.g * sinh(c.in[0]); }
+
+namespace {
+// Above 2^27, 1 + x^2 and x^2 - 1 round to x^2 in float64 (and float32): the derivatives of
+// asinh and acosh are then 1/|x|, which does not overflow where x^2 would.
+constexpr double kHuge = 134217728.0;
+// where(big, 1/|x|, f(x)) with `big` = |x| > 2^27 (`signed_big`: x > 2^27), and x replaced by 2
+// where big so that f never sees it (its untaken branch stays finite, and so do its derivatives).
+template <class F>
+Tensor reciprocal_abs_beyond_huge(const Tensor& x, bool signed_big, F f) {
+  Tensor ax = abs(x);
+  Tensor big = greater(signed_big ? x : ax, scalar(kHuge, x.dtype()));
+  Tensor small_x = where(big, scalar(2.0, x.dtype()), x);
+  return where(big, reciprocal(ax), f(small_x));
+}
+}  // namespace
+
+Tensor asinh(const Tensor& x) {
+  Tensor out = float_unary(x, "asinh", [](auto v) { return std::asinh(v); });
+  record(OpId::Asinh, {&x}, out);
+  return out;
+}
+// d/dx asinh(x) = 1/sqrt(x^2 + 1) (TensorFlow: 1/cosh(asinh(x)), which loses digits for big x)
+void vjp_Asinh(VjpCtx& c) {
+  c.gin[0] = c.g * reciprocal_abs_beyond_huge(c.in[0], false, [](const Tensor& s) { return rsqrt(square(s) + 1.0); });
+}
+
+Tensor acosh(const Tensor& x) {
+  Tensor out = float_unary(x, "acosh", [](auto v) { return std::acosh(v); });
+  record(OpId::Acosh, {&x}, out);
+  return out;
+}
+// d/dx acosh(x) = 1/(sqrt(x - 1) sqrt(x + 1)) (TensorFlow: 1/sinh(acosh(x))); NaN below 1
+void vjp_Acosh(VjpCtx& c) {
+  c.gin[0] = c.g * reciprocal_abs_beyond_huge(c.in[0], true, [](const Tensor& s) { return rsqrt(s - 1.0) * rsqrt(s + 1.0); });
+}
+
+Tensor atanh(const Tensor& x) {
+  Tensor out = float_unary(x, "atanh", [](auto v) { return std::atanh(v); });
+  record(OpId::Atanh, {&x}, out);
+  return out;
+}
+// d/dx atanh(x) = 1/(1 - x^2) (TensorFlow's form, for the second derivative's sake as asin's),
+// NaN outside [-1, 1] where atanh is (TensorFlow's is finite there), at every order: the NaN
+// enters as a constant factor.
+void vjp_Atanh(VjpCtx& c) {
+  const Tensor& x = c.in[0];
+  Tensor domain = where(greater(abs(x), ones_like(x)), scalar(std::numeric_limits<double>::quiet_NaN(), x.dtype()),
+                        ones_like(x));
+  c.gin[0] = c.g * (reciprocal(1.0 - square(x)) * domain);
+}
+
+Tensor lgamma(const Tensor& x) {
+  Tensor out = float_unary(x, "lgamma", [](auto v) { return kernels::round_to<decltype(v)>(kernels::lgamma(double(v))); });
+  record(OpId::Lgamma, {&x}, out);
+  return out;
+}
+// d/dx log|Gamma(x)| = digamma(x)
+void vjp_Lgamma(VjpCtx& c) { c.gin[0] = c.g * digamma(c.in[0]); }
+
+Tensor digamma(const Tensor& x) {
+  Tensor out = float_unary(x, "digamma", [](auto v) { return kernels::round_to<decltype(v)>(kernels::digamma(double(v))); });
+  record(OpId::Digamma, {&x}, out);
+  return out;
+}
+
+// polygamma(n, x), n >= 1: the derivatives of digamma (an Internal op: its rule is itself
+// with n + 1, so every order of lgamma and digamma has a rule).
+Tensor polygamma(int64_t n, const Tensor& x) {
+  require_float(x, "polygamma");
+  Tensor out = Tensor::empty(x.dtype(), x.shape());
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* src = x.data<T>();
+    T* dst = out.data<T>();
+    for (int64_t i = 0; i < x.numel(); ++i) dst[i] = kernels::round_to<T>(kernels::polygamma(int(n), double(src[i])));
+  });
+  record(OpId::Polygamma, {&x}, out, {n});
+  return out;
+}
+// d/dx digamma(x) = polygamma(1, x)
+void vjp_Digamma(VjpCtx& c) { c.gin[0] = c.g * polygamma(1, c.in[0]); }
+// d/dx polygamma(n, x) = polygamma(n + 1, x)
+void vjp_Polygamma(VjpCtx& c) { c.gin[0] = c.g * polygamma(c.attrs[0] + 1, c.in[0]); }
+
+// ---- rounding (no gradient: None, as TensorFlow)
+
+Tensor round(const Tensor& x) {
+  require_defined(x, "round");
+  if (!is_floating(x.dtype())) {
+    require_numeric(x, "round");
+    return stop_gradient(x);
+  }
+  // half to even: nearbyint in the default rounding mode
+  return float_unary(x, "round", [](auto v) { return std::nearbyint(v); }, fusion::Cost::Cheap);
+}
+
+Tensor rint(const Tensor& x) {
+  return float_unary(x, "rint", [](auto v) { return std::nearbyint(v); }, fusion::Cost::Cheap);
+}
+
+Tensor ceil(const Tensor& x) {
+  return float_unary(x, "ceil", [](auto v) { return std::ceil(v); }, fusion::Cost::Cheap);
+}
+
 Tensor floor(const Tensor& x) {
   require_defined(x, "floor");
   if (!is_floating(x.dtype())) return stop_gradient(x);
@@ -616,6 +787,127 @@ Tensor floormod(const Tensor& a, const Tensor& b) {
 void vjp_FloorMod(VjpCtx& c) {
   if (c.needs[0]) c.gin[0] = c.g;
   if (c.needs[1]) c.gin[1] = -(c.g * floordiv(c.in[0], c.in[1]));
+}
+
+// ---- more binary math (tf.math names)
+
+Tensor atan2(const Tensor& y, const Tensor& x) {
+  Tensor out = float_binary(y, x, "atan2", [](auto a, auto b) { return std::atan2(a, b); }, fusion::Cost::Costly);
+  record(OpId::Atan2, {&y, &x}, out);
+  return out;
+}
+// d atan2(y, x) = (g x, -g y) / (x^2 + y^2), as TensorFlow: NaN at the origin
+void vjp_Atan2(VjpCtx& c) {
+  const Tensor& y = c.in[0];
+  const Tensor& x = c.in[1];
+  Tensor g_inv = c.g / (square(x) + square(y));
+  if (c.needs[0]) c.gin[0] = x * g_inv;
+  if (c.needs[1]) c.gin[1] = -y * g_inv;
+}
+
+namespace {
+// 1 where x != 0, else 0 (in x's dtype): the x-derivative of xlogy, xdivy and xlog1py is
+// theirs with x replaced by it, so that it is 0 where x = 0 whatever y is (as TensorFlow).
+Tensor nonzero_indicator(const Tensor& x) { return cast(not_equal(x, zero_of(x)), x.dtype()); }
+}  // namespace
+
+Tensor xlogy(const Tensor& x, const Tensor& y) {
+  Tensor out = float_binary(x, y, "xlogy", [](auto a, auto b) {
+    return a == decltype(a)(0) ? decltype(a)(0) : a * std::log(b);
+  }, fusion::Cost::Costly);
+  record(OpId::Xlogy, {&x, &y}, out);
+  return out;
+}
+// d xlogy(x, y) = (g xlogy(x != 0, y), g xdivy(x, y))
+void vjp_Xlogy(VjpCtx& c) {
+  if (c.needs[0]) c.gin[0] = c.g * xlogy(nonzero_indicator(c.in[0]), c.in[1]);
+  if (c.needs[1]) c.gin[1] = c.g * xdivy(c.in[0], c.in[1]);
+}
+
+Tensor xdivy(const Tensor& x, const Tensor& y) {
+  Tensor out = float_binary(x, y, "xdivy", [](auto a, auto b) {
+    return a == decltype(a)(0) ? decltype(a)(0) : a / b;
+  });
+  record(OpId::Xdivy, {&x, &y}, out);
+  return out;
+}
+// d xdivy(x, y) = (g xdivy(x != 0, y), g xdivy(-x, y^2))
+void vjp_Xdivy(VjpCtx& c) {
+  if (c.needs[0]) c.gin[0] = c.g * xdivy(nonzero_indicator(c.in[0]), c.in[1]);
+  // (y y: its rule sends g y, 0 for g = 0 at y = inf; where x = 0: 0 whatever g is, so that a
+  // second derivative never multiplies an infinite g by that 0)
+  if (c.needs[1]) c.gin[1] = where(equal(c.in[0], zero_of(c.in[0])), zero_of(c.g), c.g * xdivy(-c.in[0], c.in[1] * c.in[1]));
+}
+
+Tensor xlog1py(const Tensor& x, const Tensor& y) {
+  Tensor out = float_binary(x, y, "xlog1py", [](auto a, auto b) {
+    return a == decltype(a)(0) ? decltype(a)(0) : a * std::log1p(b);
+  }, fusion::Cost::Costly);
+  record(OpId::Xlog1py, {&x, &y}, out);
+  return out;
+}
+// d xlog1py(x, y) = (g xlog1py(x != 0, y), g xdivy(x, y + 1))
+void vjp_Xlog1py(VjpCtx& c) {
+  if (c.needs[0]) c.gin[0] = c.g * xlog1py(nonzero_indicator(c.in[0]), c.in[1]);
+  if (c.needs[1]) c.gin[1] = c.g * xdivy(c.in[0], c.in[1] + 1.0);
+}
+
+Tensor multiply_no_nan(const Tensor& x, const Tensor& y) {
+  Tensor out = float_binary(x, y, "multiply_no_nan", [](auto a, auto b) {
+    return b == decltype(b)(0) ? decltype(a)(0) : a * b;
+  });
+  record(OpId::MultiplyNoNan, {&x, &y}, out);
+  return out;
+}
+// d mul_no_nan(x, y) = (mul_no_nan(g, y), mul_no_nan(x, g)), as TensorFlow
+void vjp_MultiplyNoNan(VjpCtx& c) {
+  if (c.needs[0]) c.gin[0] = multiply_no_nan(c.g, c.in[1]);
+  if (c.needs[1]) c.gin[1] = multiply_no_nan(c.in[0], c.g);
+}
+
+Tensor divide_no_nan(const Tensor& x, const Tensor& y) {
+  require_same_dtype(x, y, "divide_no_nan");
+  if (!is_floating(x.dtype())) {  // integers divide in float64, as divide
+    require_numeric(x, "divide_no_nan");
+    return divide_no_nan(cast(x, DType::Float64), cast(y, DType::Float64));
+  }
+  Tensor out = float_binary(x, y, "divide_no_nan", [](auto a, auto b) {
+    return b == decltype(b)(0) ? decltype(a)(0) : a / b;
+  });
+  record(OpId::DivideNoNan, {&x, &y}, out);
+  return out;
+}
+// d div_no_nan(x, y) = (div_no_nan(g, y), g div_no_nan(div_no_nan(-x, y), y)), as TensorFlow:
+// 0 where y = 0, and no y^2 that could underflow
+void vjp_DivideNoNan(VjpCtx& c) {
+  if (c.needs[0]) c.gin[0] = divide_no_nan(c.g, c.in[1]);
+  if (c.needs[1]) c.gin[1] = c.g * divide_no_nan(divide_no_nan(-c.in[0], c.in[1]), c.in[1]);
+}
+
+Tensor squared_difference(const Tensor& x, const Tensor& y) { return square(x - y); }
+
+Tensor truncatediv(const Tensor& a, const Tensor& b) {
+  require_same_dtype(a, b, "truncatediv");
+  require_numeric(a, "truncatediv");
+  if (is_floating(a.dtype()))
+    return numeric_binary(a, b, "truncatediv", [](auto x, auto y) { return std::trunc(x / y); });
+  check_int_divisor(b, "truncatediv");
+  return numeric_binary(a, b, "truncatediv", [](auto x, auto y) {
+    if constexpr (std::is_integral_v<decltype(x)>) return y == -1 ? kernels::wrap_sub(decltype(x)(0), x) : x / y;
+    else return x;
+  });
+}
+
+Tensor truncatemod(const Tensor& a, const Tensor& b) {
+  require_same_dtype(a, b, "truncatemod");
+  require_numeric(a, "truncatemod");
+  if (is_floating(a.dtype()))
+    return numeric_binary(a, b, "truncatemod", [](auto x, auto y) { return std::fmod(x, y); }, fusion::Cost::Costly);
+  check_int_divisor(b, "truncatemod");
+  return numeric_binary(a, b, "truncatemod", [](auto x, auto y) {
+    if constexpr (std::is_integral_v<decltype(x)>) return y == -1 ? decltype(x)(0) : x % y;
+    else return x;
+  });
 }
 
 Tensor greater(const Tensor& a, const Tensor& b) { return compare(a, b, "greater", [](auto x, auto y) { return x > y; }); }

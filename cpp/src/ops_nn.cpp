@@ -98,4 +98,36 @@ Tensor sparse_softmax_cross_entropy_with_logits(const Tensor& labels, const Tens
   return negative(reduce_sum(weighted_log_probs(picked, log_softmax(logits, -1)), std::vector<int64_t>{-1}));
 }
 
+// ---- activations and losses that TensorFlow has as kernels, composed here of primitives
+// with TensorFlow's values and gradients (kinks included: docs/choices.md)
+
+Tensor selu(const Tensor& x) {
+  require_float(x, "selu");
+  const double scale = 1.0507009873554804934193349852946, scale_alpha = 1.7580993408473768599402175208123;
+  // expm1 of min(x, 0): the untaken branch never overflows (its gradient is 0, not 0 * inf)
+  Tensor negative_part = expm1(minimum(x, zero_of(x))) * scale_alpha;
+  return where(less(x, zero_of(x)), negative_part, x * scale);
+}
+
+Tensor relu6(const Tensor& x) {
+  require_defined(x, "relu6");
+  require_numeric(x, "relu6");
+  // the gradient passes on the open interval (0, 6) only (TensorFlow's Relu6Grad); outside it
+  // the clipped value (NaN stays NaN) carries none
+  Tensor zero = zero_of(x), six = scalar(6.0, x.dtype());
+  Tensor inside = logical_and(greater(x, zero), less(x, six));
+  Tensor frozen = stop_gradient(x);
+  return where(inside, x, minimum(maximum(frozen, zero), six));
+}
+
+Tensor softsign(const Tensor& x) {
+  require_float(x, "softsign");
+  return x / (abs(x) + 1.0);
+}
+
+Tensor l2_loss(const Tensor& t) {
+  require_float(t, "l2_loss");
+  return reduce_sum(square(t) * 0.5);
+}
+
 }  // namespace gt

@@ -81,12 +81,16 @@ const char* row_doc(const char* name, const char* sig, const char* doc) {
   return keep(std::string(name) + untyped(s.substr(0, s.rfind(')') + 1)) + "\n--\n\n" + name + s + "\n\n" + doc);
 }
 
-// The name of a signature's first parameter: "(features: TensorLike, ...)" gives "features".
-const char* first_param(const char* sig) {
+// The name of a signature's i-th parameter: "(features: TensorLike, ...)" gives "features"
+// for i = 0 (atan2's are y and x, as TensorFlow's).
+const char* param_name(const char* sig, int i) {
   std::string s(sig);
-  const size_t open = s.find('('), colon = s.find(':');
-  return keep(s.substr(open + 1, colon - open - 1));
+  size_t start = s.find('(') + 1;
+  for (int k = 0; k < i; ++k) start = s.find(',', start) + 1;
+  start = s.find_first_not_of(' ', start);
+  return keep(s.substr(start, s.find(':', start) - start));
 }
+const char* first_param(const char* sig) { return param_name(sig, 0); }
 
 const char* doc_for(const char* name) {
   for (const ManifestRow& r : manifest())
@@ -106,7 +110,8 @@ void bind_unary(py::module_& m, const char* name, const char* sig, const char* d
 }
 template <Binary F>
 void bind_binary(py::module_& m, const char* name, const char* sig, const char* doc) {
-  m.def(name, &binary<F>, py::arg("x"), py::arg("y"), py::arg("name") = py::none(), row_doc(name, sig, doc));
+  m.def(name, &binary<F>, py::arg(param_name(sig, 0)), py::arg(param_name(sig, 1)), py::arg("name") = py::none(),
+        row_doc(name, sig, doc));
 }
 template <Reduce F>
 void bind_reduce(py::module_& m, const char* name, const char* sig, const char* doc) {

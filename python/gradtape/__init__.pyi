@@ -54,6 +54,8 @@ from .eager import print as print
 from ._composite import argmax as argmax
 from ._composite import argmin as argmin
 from ._composite import broadcast_static_shape as broadcast_static_shape
+from ._composite import clip_by_global_norm as clip_by_global_norm
+from ._composite import clip_by_norm as clip_by_norm
 from ._composite import linspace as linspace
 from ._composite import norm as norm
 from ._interop import from_dlpack as from_dlpack
@@ -74,6 +76,15 @@ from ._core import cos as cos
 from ._core import tan as tan
 from ._core import tanh as tanh
 from ._core import sigmoid as sigmoid
+from ._core import atan as atan
+from ._core import asin as asin
+from ._core import acos as acos
+from ._core import sinh as sinh
+from ._core import cosh as cosh
+from ._core import asinh as asinh
+from ._core import acosh as acosh
+from ._core import atanh as atanh
+from ._core import round as round
 from ._core import cast as cast
 from ._core import floor as floor
 from ._core import logical_not as logical_not
@@ -89,6 +100,9 @@ from ._core import maximum as maximum
 from ._core import minimum as minimum
 from ._core import floormod as floormod
 from ._core import floordiv as floordiv
+from ._core import atan2 as atan2
+from ._core import truncatediv as truncatediv
+from ._core import truncatemod as truncatemod
 from ._core import greater as greater
 from ._core import greater_equal as greater_equal
 from ._core import less as less

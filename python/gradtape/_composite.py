@@ -1,6 +1,8 @@
 """TensorFlow functions that TensorFlow itself writes in Python over its primitive ops:
-linspace, reduce_variance/reduce_std, norm, matvec, sigmoid cross-entropy, elu, and the
-non-differentiable argmax/argmin/is_nan/is_inf/is_finite.
+linspace, reduce_variance/reduce_std, norm, matvec, sigmoid cross-entropy, elu, gelu, swish/silu,
+leaky_relu, the weighted and Poisson losses, bias_add, moments, batch_normalization,
+embedding_lookup, l2_normalize, clip_by_norm, clip_by_global_norm, and the non-differentiable
+argmax/argmin/is_nan/is_inf/is_finite.
 
 The differentiable ones are composed of gradtape ops in TensorFlow's own order of operations
 (tensorflow/python/ops/math_ops.py, nn_impl.py, linalg_ops.py of 2.21), so they give
@@ -257,3 +259,285 @@ def broadcast_static_shape(shape_x, shape_y):
         raise ValueError("Incompatible shapes for broadcasting. Two shapes are compatible if for each dimension pair "
                          "they are either equal or one of them is 1. Received: %s and %s."
                          % (tuple(shape_x), tuple(shape_y))) from None
+
+
+# --------------------------------------------------------------------------- activations
+# (TensorFlow writes these in Python over its primitives, or has a kernel whose values and
+# gradients these compositions give: docs/choices.md)
+
+def _float_features(features, what):
+    x = _tensor(features)
+    if not _is_float(x):
+        raise ValueError("`features.dtype` must be a floating point tensor.Received:features.dtype=%s (%s)"
+                         % (x.dtype.name, what))
+    return x
+
+
+def gelu(features, approximate=False, name=None):
+    """The Gaussian error linear unit x * P(X <= x), X ~ N(0, 1), as tf.nn.gelu: with
+    `approximate=False` 0.5 x erfc(-x / sqrt(2)), with `approximate=True` the tanh form
+    0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3))), in TensorFlow's order of operations.
+
+    >>> gt.nn.gelu(gt.constant([-1.0, 0.0, 1.0], dtype=gt.float64)).numpy()
+    array([-0.15865525,  0.        ,  0.84134475])
+    >>> gt.nn.gelu(gt.constant([1.0], dtype=gt.float64), approximate=True).numpy()
+    array([0.84119199])
+    """
+    x = _float_features(features, "gelu")
+    if approximate:
+        coeff = _core.constant(0.044715, dtype=x.dtype)
+        return 0.5 * x * (1.0 + _core.tanh(0.7978845608028654 * (x + coeff * _core.pow(x, 3.0))))
+    return 0.5 * x * _core.erfc(-x * _core.constant(0.7071067811865476, dtype=x.dtype))
+
+
+def swish(features, beta=1.0):
+    """x * sigmoid(beta * x), as tf.nn.swish and tf.nn.silu (the same function); `beta` may be
+    a tensor, and then it gets a gradient too.
+
+    >>> gt.nn.silu(gt.constant([-1.0, 0.0, 2.0], dtype=gt.float64)).numpy()
+    array([-0.26894142,  0.        ,  1.76159416])
+    >>> gt.nn.swish(gt.constant([1.0], dtype=gt.float64), beta=2.0).numpy()
+    array([0.88079708])
+    """
+    x = _tensor(features)
+    b = _core.cast(_tensor(beta), x.dtype)
+    return x * _core.sigmoid(b * x)
+
+
+silu = swish
+
+
+def leaky_relu(features, alpha=0.2, name=None):
+    """x where x > 0, alpha * x elsewhere, as tf.nn.leaky_relu: integer features become
+    float32, and alpha is a float32 (TensorFlow's kernel attribute), so that float64 results
+    equal TensorFlow's. The gradient is 1 above 0 and alpha at 0 and below.
+
+    >>> gt.nn.leaky_relu(gt.constant([-1.0, 0.0, 2.0])).numpy()
+    array([-0.2,  0. ,  2. ], dtype=float32)
+    """
+    x = _tensor(features)
+    if x.dtype.name in ("int32", "int64"):
+        x = _core.cast(x, "float32")
+    if isinstance(alpha, np.ndarray):
+        alpha = alpha.item()
+    a = _core.constant(float(np.float32(alpha)), dtype=x.dtype)
+    return _core.where(x > _core.zeros_like(x), x, x * a)
+
+
+# --------------------------------------------------------------------------- losses
+
+def _same_shape(a, b, what_a, what_b, a_t, b_t):
+    if tuple(a_t.shape) != tuple(b_t.shape):
+        raise ValueError("`%s` and `%s` must have the same shape, received (%s vs %s)."
+                         % (what_a, what_b, a_t.shape, b_t.shape))
+
+
+def weighted_cross_entropy_with_logits(labels, logits, pos_weight, name=None):
+    """Sigmoid cross-entropy with the positive term weighted by `pos_weight`, as
+    tf.nn.weighted_cross_entropy_with_logits: (1 - z) x + (1 + (q - 1) z) (log1p(exp(-|x|)) +
+    max(-x, 0)) for labels z, logits x, pos_weight q; stable for any x.
+
+    >>> loss = gt.nn.weighted_cross_entropy_with_logits(labels=[0.0, 1.0], logits=[-1.0, 2.0], pos_weight=2.0)
+    >>> np.round(loss.numpy(), 4)
+    array([0.3133, 0.2539], dtype=float32)
+    """
+    logits = _tensor(logits)
+    labels = _tensor(labels, dtype=logits.dtype)
+    _same_shape(logits, labels, "logits", "labels", logits, labels)
+    pos_weight = _core.convert_to_tensor(pos_weight, dtype=logits.dtype)
+    log_weight = 1.0 + (pos_weight - 1.0) * labels
+    return _core.add((1.0 - labels) * logits,
+                     log_weight * (_core.log1p(_core.exp(-_core.abs(logits))) + _core.relu(-logits)))
+
+
+def log_poisson_loss(targets, log_input, compute_full_loss=False, name=None):
+    """The negative log-likelihood of `targets` under a Poisson distribution of log-rate
+    `log_input`, up to a constant: exp(log_input) - log_input * targets, as
+    tf.nn.log_poisson_loss. With `compute_full_loss`, Stirling's approximation of
+    log(targets!) is added where targets > 1 (TensorFlow's rule: 0 for targets in [0, 1]).
+
+    >>> loss = gt.nn.log_poisson_loss(gt.constant([0.0, 2.0]), gt.constant([0.5, 1.0]), compute_full_loss=True)
+    >>> np.round(loss.numpy(), 4)
+    array([1.6487, 1.3701], dtype=float32)
+    """
+    log_input = _tensor(log_input)
+    targets = _tensor(targets, dtype=log_input.dtype)
+    _same_shape(log_input, targets, "log_input", "targets", log_input, targets)
+    result = _core.exp(log_input) - log_input * targets
+    if compute_full_loss:
+        stirling_approx = (targets * _core.log(targets)) - targets + (0.5 * _core.log((2.0 * np.pi) * targets))
+        zeros = _core.zeros_like(targets)
+        ones = _core.ones_like(targets)
+        cond = _core.logical_and(targets >= zeros, targets <= ones)
+        result = result + _core.where(cond, zeros, stirling_approx)
+    return result
+
+
+# --------------------------------------------------------------------------- layers' helpers
+
+def bias_add(value, bias, data_format=None, name=None):
+    """value + bias along the channel dimension, as tf.nn.bias_add: the last one for
+    `data_format` None or 'N...C' (NHWC, NWC, ...), the second one for 'NC...' (NCHW, ...).
+    `value` needs rank >= 2 and `bias` must be 1-D, of the channel count.
+
+    >>> gt.nn.bias_add(gt.zeros([2, 3]), gt.constant([1.0, 2.0, 3.0])).numpy()
+    array([[1., 2., 3.],
+           [1., 2., 3.]], dtype=float32)
+    >>> gt.nn.bias_add(gt.zeros([1, 2, 2]), gt.constant([1.0, 2.0]), data_format="NCHW").numpy()
+    array([[[1., 1.],
+            [2., 2.]]], dtype=float32)
+    """
+    channels_first = False
+    if data_format is not None:
+        if data_format.startswith("NC"):
+            channels_first = True
+        elif not (data_format.startswith("N") and data_format.endswith("C")):
+            raise ValueError("`data_format` must be of the form `N...C` or `NC...`. Received: data_format=%s"
+                             % data_format)
+    value = _tensor(value)
+    bias = _tensor(bias, dtype=value.dtype)
+    rank = value.shape.rank
+    if rank < 2:
+        raise _core.InvalidArgumentError("Input tensor must be at least 2D: %s [Op:BiasAdd]" % list(value.shape))
+    if bias.shape.rank != 1:
+        raise _core.InvalidArgumentError("Biases must be 1D: %s [Op:BiasAdd]" % list(bias.shape))
+    channel_axis = 1 if channels_first else rank - 1
+    if bias.shape[0] != value.shape[channel_axis]:
+        raise _core.InvalidArgumentError(
+            "Must provide as many biases as the %s dimension of the input tensor: %s vs. %s [Op:BiasAdd]"
+            % ("channel" if channels_first else "last", list(bias.shape), list(value.shape)))
+    if channels_first:
+        bias = _core.reshape(bias, [-1] + [1] * (rank - 2))
+    return value + bias
+
+
+def moments(x, axes, shift=None, keepdims=False, name=None):
+    """The mean and variance of x over `axes`, as tf.nn.moments: (mean, variance), each
+    without the reduced axes unless `keepdims`. `shift` is ignored, as in TensorFlow 2.
+    (TensorFlow stops the gradient through the mean inside the variance; the first derivatives
+    are the same either way, gradtape's second ones are the true ones: docs/choices.md.)
+
+    >>> mean, variance = gt.nn.moments(gt.constant([[1.0, 2.0], [3.0, 5.0]]), axes=[0])
+    >>> mean.numpy(), variance.numpy()
+    (array([2. , 3.5], dtype=float32), array([1.  , 2.25], dtype=float32))
+    """
+    y = _tensor(x)
+    axes = [int(a) for a in (axes if isinstance(axes, (list, tuple)) else [axes])]
+    mean = _core.reduce_mean(y, axes, keepdims=True)
+    variance = _core.reduce_mean(_core.squared_difference(y, mean), axes, keepdims=True)
+    if not keepdims:
+        mean = _core.squeeze(mean, axes)
+        variance = _core.squeeze(variance, axes)
+    return mean, variance
+
+
+def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
+    """(x - mean) * scale / sqrt(variance + variance_epsilon) + offset, as
+    tf.nn.batch_normalization (offset and scale may be None), in TensorFlow's order:
+    x * inv + (offset - mean * inv) with inv = scale * rsqrt(variance + variance_epsilon).
+
+    >>> gt.nn.batch_normalization(gt.constant([1.0, 3.0]), 2.0, 1.0, None, None, 0.0).numpy()
+    array([-1.,  1.], dtype=float32)
+    """
+    x = _tensor(x)
+    mean = _tensor(mean, dtype=x.dtype)
+    variance = _tensor(variance, dtype=x.dtype)
+    inv = _core.rsqrt(variance + _core.constant(variance_epsilon, dtype=x.dtype))
+    if scale is not None:
+        inv = inv * _tensor(scale, dtype=x.dtype)
+    shift = (_tensor(offset, dtype=x.dtype) - mean * inv) if offset is not None else -mean * inv
+    return x * inv + shift
+
+
+def embedding_lookup(params, ids, max_norm=None, name=None):
+    """The rows of `params` at `ids` (gather along axis 0), as tf.nn.embedding_lookup.
+    `params` is a tensor, a variable, or a list of one of them (TensorFlow's sharded lists of
+    several tensors are not supported: NotImplementedError). With `max_norm`, each looked-up
+    embedding whose L2 norm exceeds it is scaled down to it.
+
+    >>> table = gt.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    >>> gt.nn.embedding_lookup(table, [2, 0]).numpy()
+    array([[5., 6.],
+           [1., 2.]], dtype=float32)
+    """
+    if isinstance(params, (list, tuple)):
+        if len(params) != 1:
+            raise NotImplementedError("embedding_lookup: gradtape takes one params tensor (or a list of one), "
+                                      "got a list of %d (sharded tables are not supported)" % len(params))
+        params = params[0]
+    ids = _tensor(ids)
+    out = _core.gather(params, ids)
+    if max_norm is not None:
+        out = clip_by_norm(out, max_norm, axes=list(range(ids.shape.rank, out.shape.rank)))
+    return out
+
+
+# --------------------------------------------------------------------------- clipping
+
+def l2_normalize(x, axis=None, epsilon=1e-12, name=None, dim=None):
+    """x / sqrt(max(sum(x ** 2), epsilon)) along `axis` (every axis by default), as
+    tf.math.l2_normalize (`dim` is its deprecated name for `axis`).
+
+    >>> gt.math.l2_normalize(gt.constant([3.0, 4.0])).numpy()
+    array([0.6, 0.8], dtype=float32)
+    """
+    if dim is not None:
+        if axis is not None:
+            raise ValueError("Cannot specify both 'axis' and 'dim'")
+        axis = dim
+    x = _tensor(x)
+    square_sum = _core.reduce_sum(_core.square(x), axis, keepdims=True)
+    x_inv_norm = _core.rsqrt(_core.maximum(square_sum, _core.constant(epsilon, dtype=x.dtype)))
+    return x * x_inv_norm
+
+
+def clip_by_norm(t, clip_norm, axes=None, name=None):
+    """t * clip_norm / max(l2norm(t), clip_norm) over `axes` (all by default), as
+    tf.clip_by_norm: t unchanged when its norm is at most clip_norm; a zero t stays zero with
+    gradient 1 (TensorFlow's guarded square root).
+
+    >>> gt.clip_by_norm(gt.constant([3.0, 4.0]), 1.0).numpy()
+    array([0.6, 0.8], dtype=float32)
+    """
+    t = _tensor(t)
+    clip_norm = _tensor(clip_norm, dtype=t.dtype)
+    l2sum = _core.reduce_sum(t * t, axes, keepdims=True)
+    pred = l2sum > _core.zeros_like(l2sum)
+    l2sum_safe = _core.where(pred, l2sum, _core.ones_like(l2sum))
+    l2norm = _core.where(pred, _core.sqrt(l2sum_safe), l2sum)
+    intermediate = t * clip_norm
+    return _core.identity(intermediate / _core.maximum(l2norm, clip_norm))
+
+
+def _global_norm(t_list, name=None):
+    """sqrt(sum of the squared L2 norms of the tensors of t_list), None entries skipped, as
+    tf.linalg.global_norm (TensorFlow's sum of l2_loss terms, doubled)."""
+    if not isinstance(t_list, (list, tuple)):
+        raise TypeError("`t_list` should be a sequence of tensors. Received %s." % type(t_list))
+    values = [_tensor(t) for t in t_list if t is not None]
+    half_squared_norms = [_core.l2_loss(v) for v in values]
+    half_squared_norm = _core.reduce_sum(_core.stack(half_squared_norms))
+    return _core.sqrt(half_squared_norm * _core.constant(2.0, dtype=half_squared_norm.dtype))
+
+
+def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
+    """Scales every tensor of t_list by clip_norm / max(global_norm, clip_norm), as
+    tf.clip_by_global_norm: returns (the clipped list, None entries kept, and the global norm).
+    An infinite or NaN global norm makes every clipped tensor NaN, as in TensorFlow.
+
+    >>> clipped, norm = gt.clip_by_global_norm([gt.constant([3.0, 4.0]), gt.constant([0.0, 12.0])], 1.0)
+    >>> float(norm), np.round(clipped[1].numpy(), 4)
+    (13.0, array([0.    , 0.9231], dtype=float32))
+    """
+    if not isinstance(t_list, (list, tuple)) or isinstance(t_list, str):
+        raise TypeError("`t_list` should be a sequence of tensors. Received %s." % type(t_list))
+    t_list = list(t_list)
+    if use_norm is None:
+        use_norm = _global_norm(t_list, name)
+    use_norm = _tensor(use_norm)
+    clip_norm = _core.cast(_tensor(clip_norm), use_norm.dtype)
+    scale_for_finite = clip_norm * _core.minimum(1.0 / use_norm, _core.constant(1.0, dtype=use_norm.dtype) / clip_norm)
+    scale = scale_for_finite + (use_norm - use_norm)
+    values = [None if t is None else _tensor(t) for t in t_list]
+    clipped = [None if v is None else _core.identity(v * _core.cast(scale, v.dtype)) for v in values]
+    return clipped, use_norm

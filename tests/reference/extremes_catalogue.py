@@ -56,6 +56,15 @@ CATALOGUE = {
     "log_sigmoid": _unary("math.log_sigmoid", "math.log_sigmoid"),
     # floor has no gradient in either library (None): its value is still checked
     "floor": _unary("math.floor", "floor"),
+    # ---- more elementwise math (issue 11): TF's tf.math names on both sides
+    **{n: _unary("math." + n, "math." + n) for n in (
+        "erfc", "erfinv", "atan", "asin", "acos", "sinh", "cosh", "asinh", "acosh", "atanh", "lgamma", "digamma",
+        "round", "rint", "ceil")},
+    "selu": _unary("nn.selu", "nn.selu"),
+    "relu6": _unary("nn.relu6", "nn.relu6"),
+    "gelu": _unary("nn.gelu", "nn.gelu"),
+    "silu": _unary("nn.silu", "nn.silu"),
+    "leaky_relu": _unary("nn.leaky_relu", "nn.leaky_relu"),
     # float32 -> float64 and float64 -> float32 (the other dtype)
     "cast": _op("cast", "cast", "cast", "unary"),
     # clip_by_value(x, lo, hi) with Python-float bounds (case kw)
@@ -63,6 +72,10 @@ CATALOGUE = {
     # ---- elementwise binary: a 12 x 12 grid of pairs, as two vectors
     **{n: _binary(n) for n in (
         "add", "subtract", "multiply", "divide", "truediv", "pow", "maximum", "minimum", "floormod")},
+    # (TF's rules; the exact answers take their zeros where an input is 0 as the definition)
+    **{n: _op("binary", "math." + n, "math." + n, "grid") for n in (
+        "atan2", "xlogy", "xdivy", "xlog1py", "multiply_no_nan", "divide_no_nan")},
+    "squared_difference": _op("binary", "math.squared_difference", "math.squared_difference", "grid"),
     # ---- reductions over the last axis (one case per vector) and one 2-d case over axis 0
     **{n: _reduce(n) for n in ("reduce_sum", "reduce_mean", "reduce_max", "reduce_min", "reduce_prod")},
     "reduce_logsumexp": _reduce("reduce_logsumexp", cancel={"grad2": 1.0}),
@@ -112,6 +125,9 @@ NOT_IN_CATALOGUE = {
     # new ops whose TensorFlow answers are not recorded yet: move each to CATALOGUE and rerun
     # make_extremes.py in the TensorFlow environment
     "erf": "pending TF reference (math.erf: _unary('math.erf', 'math.erf'))",
+    # not public: digamma's rule (polygamma(n + 1) is its own), checked through lgamma's and
+    # digamma's second derivatives here
+    "polygamma": "digamma's rule",
 }
 
 # Upstream weights: for softmax, reduce_sum(y) is the constant 1, and the gradient of

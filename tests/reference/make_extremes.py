@@ -124,6 +124,43 @@ def need_ge(x, lo):
     return x
 
 
+def in_closed(x, lo, hi):
+    if x < lo or x > hi:
+        raise Domain()
+    return x
+
+
+def no_pole(x):
+    """x, or Unknown at the poles of lgamma and digamma (0, -1, -2, ..., +-inf): the libraries'
+    conventions (inf, NaN) are compared with TF instead."""
+    if mp.isinf(x) or (x <= 0 and x == mp.floor(x)):
+        raise Unknown()
+    return x
+
+
+def erfinv_d(x):
+    y = mp.erfinv(x)
+    return mp.sqrt(mp.pi) / 2 * mp.exp(y * y)
+
+
+def normal_cdf(x):
+    return mp.ncdf(x)
+
+
+def x_times_pdf(x):
+    return MPF(0) if mp.isinf(x) else x * mp.npdf(x)
+
+
+def x_times(x, small):
+    """x * small(x), taken as its limit 0 at x = +-inf where small vanishes exponentially."""
+    return MPF(0) if mp.isinf(x) else x * small
+
+
+LEAKY_ALPHA = MPF(float(np.float32(0.2)))
+SELU_SCALE = MPF("1.0507009873554804934193349852946")
+SELU_ALPHA = MPF("1.6732632423543772848170429916717")
+
+
 def sign(x):
     return MPF(0) if x == 0 else MPF(1) if x > 0 else MPF(-1)
 
@@ -161,6 +198,43 @@ UNARY = {
     "softplus": (softplus, sig, lambda x: sig(x) * sig(-x)),
     "log_sigmoid": (lambda x: -softplus(-x), lambda x: sig(-x), lambda x: -sig(x) * sig(-x)),
     "floor": (mp.floor, None, None),
+    "round": (mp.nint, None, None),
+    "rint": (mp.nint, None, None),
+    "ceil": (mp.ceil, None, None),
+    "erfc": (mp.erfc, lambda x: -2 / mp.sqrt(mp.pi) * mp.exp(-x * x), lambda x: 4 * x / mp.sqrt(mp.pi) * mp.exp(-x * x)),
+    "erfinv": (lambda x: mp.erfinv(in_closed(x, -1, 1)), lambda x: erfinv_d(in_closed(x, -1, 1)),
+               lambda x: 2 * mp.erfinv(in_closed(x, -1, 1)) * erfinv_d(x) ** 2),
+    "atan": (mp.atan, lambda x: 1 / (1 + x * x), lambda x: -2 * x / (1 + x * x) ** 2),
+    "asin": (lambda x: mp.asin(in_closed(x, -1, 1)), lambda x: 1 / mp.sqrt(1 - in_closed(x, -1, 1) ** 2),
+             lambda x: in_closed(x, -1, 1) / mp.sqrt(1 - x * x) ** 3),
+    "acos": (lambda x: mp.acos(in_closed(x, -1, 1)), lambda x: -1 / mp.sqrt(1 - in_closed(x, -1, 1) ** 2),
+             lambda x: -in_closed(x, -1, 1) / mp.sqrt(1 - x * x) ** 3),
+    "sinh": (mp.sinh, mp.cosh, mp.sinh),
+    "cosh": (mp.cosh, mp.sinh, mp.cosh),
+    "asinh": (mp.asinh, lambda x: 1 / mp.sqrt(x * x + 1),
+              lambda x: MPF(0) if mp.isinf(x) else -x / mp.sqrt(x * x + 1) ** 3),
+    "acosh": (lambda x: mp.acosh(need_ge(x, 1)), lambda x: 1 / mp.sqrt(need_ge(x, 1) ** 2 - 1),
+              lambda x: MPF(0) if need_ge(x, 1) == mp.inf else -x / mp.sqrt(x * x - 1) ** 3),
+    "atanh": (lambda x: mp.atanh(in_closed(x, -1, 1)), lambda x: 1 / (1 - in_closed(x, -1, 1) ** 2),
+              lambda x: 2 * in_closed(x, -1, 1) / (1 - x * x) ** 2),
+    "lgamma": (lambda x: mp.re(mp.loggamma(no_pole(x))), lambda x: mp.psi(0, no_pole(x)),
+               lambda x: mp.psi(1, no_pole(x))),
+    "digamma": (lambda x: mp.psi(0, no_pole(x)), lambda x: mp.psi(1, no_pole(x)), lambda x: mp.psi(2, no_pole(x))),
+    # kinks: the convention of both libraries is taken as exact (selu' = scale at 0, relu6' = 0
+    # at 0 and 6)
+    "selu": (lambda x: SELU_SCALE * x if x >= 0 else SELU_SCALE * SELU_ALPHA * mp.expm1(x),
+             lambda x: SELU_SCALE if x >= 0 else SELU_SCALE * SELU_ALPHA * mp.exp(x),
+             lambda x: MPF(0) if x >= 0 else SELU_SCALE * SELU_ALPHA * mp.exp(x)),
+    "relu6": (lambda x: min(max(x, MPF(0)), MPF(6)), lambda x: MPF(1) if 0 < x < 6 else MPF(0), lambda x: MPF(0)),
+    "leaky_relu": (lambda x: x if x > 0 else LEAKY_ALPHA * x, lambda x: MPF(1) if x > 0 else LEAKY_ALPHA,
+                   lambda x: MPF(0)),
+    # gelu: x Phi(x); gelu' = Phi(x) + x phi(x); gelu'' = phi(x) (2 - x^2)
+    "gelu": (lambda x: x * normal_cdf(x), lambda x: normal_cdf(x) + x_times_pdf(x),
+             lambda x: MPF(0) if mp.isinf(x) else mp.npdf(x) * (2 - x * x)),
+    # silu: x s(x), s = sigmoid; silu' = s (1 + x (1 - s)); silu'' = s (1 - s) (2 + x (1 - 2 s))
+    "silu": (lambda x: x * sig(x) if not mp.isinf(x) else max(x, MPF(0)),
+             lambda x: sig(x) * (1 + x_times(x, sig(-x))),
+             lambda x: sig(x) * sig(-x) * (2 + x_times(x, 1 - 2 * sig(x))) if not mp.isinf(x) else MPF(0)),
     "cast": (lambda x: x, lambda x: MPF(1), lambda x: MPF(0)),
 }
 
@@ -280,13 +354,120 @@ def floormod_exact(x, y):
     return finish(Fraction(x) - q * Fraction(y)), [1.0, finish(-q)], zeros
 
 
+def num(*vals):
+    """The floats as mpf; a NaN among them makes the answer NaN (raises Domain)."""
+    if any(math.isnan(v) for v in vals):
+        raise Domain()
+    return [MPF(v) for v in vals]
+
+
+def unless_zero(cond, th):
+    """A derivative that TensorFlow's rule makes 0 where `cond` (a where() of its own) holds."""
+    return (lambda: MPF(0)) if cond else th
+
+
+def safe_binary_exact(name, x, y):
+    """The binary ops whose rules pick 0 where an input is 0 (xlogy, xdivy, xlog1py,
+    multiply_no_nan, divide_no_nan) and atan2: each element's value and derivatives from
+    closed forms, with those zeros as TensorFlow's rules give them (taken as exact: they are
+    the definition of the op), and a NaN only where the formula itself reads a NaN."""
+    ix, iy = np.float64(x), np.float64(y)
+    zero = lambda: MPF(0)  # noqa: E731
+    if name in ("xlogy", "xdivy", "xlog1py"):
+        x0 = x == 0.0  # x = 0 gives 0 for the value and every derivative but d/dx
+        if name == "xlogy":
+            f = lambda: num(x)[0] * mp.log(need_nonneg(num(y)[0]))  # noqa: E731
+            fx = lambda: mp.log(need_nonneg(num(y)[0]))  # noqa: E731
+            fy = lambda: num(x)[0] / num(y)[0]  # noqa: E731
+            fxy = lambda: 1 / num(y)[0]  # noqa: E731
+            fyy = lambda: -num(x)[0] / num(y)[0] ** 2  # noqa: E731
+            ieee = (lambda: ix * np.log(iy), lambda: np.log(iy), lambda: ix / iy, lambda: 1.0 / iy,
+                    lambda: -ix / iy ** 2)
+        elif name == "xdivy":
+            f = lambda: num(x)[0] / num(y)[0]  # noqa: E731
+            fx = lambda: 1 / num(y)[0]  # noqa: E731
+            fy = lambda: -num(x)[0] / num(y)[0] ** 2  # noqa: E731
+            fxy = lambda: -1 / num(y)[0] ** 2  # noqa: E731
+            fyy = lambda: 2 * num(x)[0] / num(y)[0] ** 3  # noqa: E731
+            ieee = (lambda: ix / iy, lambda: 1.0 / iy, lambda: -ix / iy ** 2, lambda: -1.0 / iy ** 2,
+                    lambda: 2.0 * ix / iy ** 3)
+        else:
+            f = lambda: num(x)[0] * mp.log1p(need_ge(num(y)[0], -1))  # noqa: E731
+            fx = lambda: mp.log1p(need_ge(num(y)[0], -1))  # noqa: E731
+            fy = lambda: num(x)[0] / (1 + num(y)[0])  # noqa: E731
+            fxy = lambda: 1 / (1 + num(y)[0])  # noqa: E731
+            fyy = lambda: -num(x)[0] / (1 + num(y)[0]) ** 2  # noqa: E731
+            ieee = (lambda: ix * np.log1p(iy), lambda: np.log1p(iy), lambda: ix / (1 + iy), lambda: 1.0 / (1 + iy),
+                    lambda: -ix / (1 + iy) ** 2)
+        v = attempt(unless_zero(x0, f), ieee=ieee[0])
+        dx = attempt(unless_zero(x0, fx), ieee=ieee[1])
+        dy = attempt(unless_zero(x0, fy), ieee=ieee[2])
+        dxy = attempt(unless_zero(x0, fxy), ieee=ieee[3])
+        dyy = attempt(unless_zero(x0, fyy), ieee=ieee[4])
+        return v, [dx, dy], [[0.0, dxy], [dxy, dyy]]
+    if name == "multiply_no_nan":
+        y0 = y == 0.0
+        v = attempt(unless_zero(y0, lambda: num(x)[0] * num(y)[0]))
+        # TF's rule: d/dx = mul_no_nan(1, y) = y, d/dy = mul_no_nan(x, 1) = x, cross terms 1
+        return v, [attempt(lambda: num(y)[0]), attempt(lambda: num(x)[0])], [[0.0, 1.0], [1.0, 0.0]]
+    if name == "divide_no_nan":
+        y0 = y == 0.0
+        v = attempt(unless_zero(y0, lambda: num(x)[0] / num(y)[0]), ieee=lambda: ix / iy)
+        dx = attempt(unless_zero(y0, lambda: 1 / num(y)[0]), ieee=lambda: 1.0 / iy)
+        dy = attempt(unless_zero(y0, lambda: -num(x)[0] / num(y)[0] ** 2), ieee=lambda: -ix / iy ** 2)
+        dxy = attempt(unless_zero(y0, lambda: -1 / num(y)[0] ** 2), ieee=lambda: -1.0 / iy ** 2)
+        dyy = attempt(unless_zero(y0, lambda: 2 * num(x)[0] / num(y)[0] ** 3), ieee=lambda: 2.0 * ix / iy ** 3)
+        return v, [dx, dy], [[0.0, dxy], [dxy, dyy]]
+    if name == "atan2":
+        # atan2(y = first input, x = second input); at the origin the rules' 0/0 is NaN in both
+        # libraries: no exact answer there (None)
+        def r2():
+            a, b = num(x, y)
+            if a == 0 and b == 0:
+                raise Unknown()
+            if mp.isinf(a) or mp.isinf(b):
+                raise Unknown()
+            return a, b, a * a + b * b
+        with np.errstate(all="ignore"):
+            v = float(np.arctan2(ix, iy)) if not (math.isnan(x) or math.isnan(y)) else NAN_ANSWER
+
+        def d_first():
+            a, b, r = r2()
+            return b / r
+
+        def d_second():
+            a, b, r = r2()
+            return -a / r
+
+        def d11():
+            a, b, r = r2()
+            return -2 * a * b / r ** 2
+
+        def d12():
+            a, b, r = r2()
+            return (a * a - b * b) / r ** 2
+        dyy_ = attempt(lambda: -d11())
+        return v, [attempt(d_first), attempt(d_second)], [[attempt(d11), attempt(d12)], [attempt(d12), dyy_]]
+    raise KeyError(name)
+
+
 def binary_exact(name, x, y):
     """(value, [dx, dy], [[dxx, dxy], [dyx, dyy]]) as floats, NAN_ANSWER or None."""
     x, y = float(x), float(y)
+    if name in ("xlogy", "xdivy", "xlog1py", "multiply_no_nan", "divide_no_nan", "atan2"):
+        return safe_binary_exact(name, x, y)
     if name == "pow":
         return pow_exact(x, y)
     if name == "floormod":
         return floormod_exact(x, y)
+    if name == "squared_difference":
+        if math.isnan(x) or math.isnan(y):
+            N = NAN_ANSWER
+            return N, [N, N], [[N, N], [N, N]]
+        X, Y = MPF(x), MPF(y)
+        d = attempt(lambda: 2 * (X - Y))
+        md = attempt(lambda: 2 * (Y - X))
+        return attempt(lambda: (X - Y) ** 2), [d, md], [[2.0, -2.0], [-2.0, 2.0]]
     N = NAN_ANSWER
     if math.isnan(x) or math.isnan(y):
         return N, [N, N], [[N, N], [N, N]]
@@ -490,7 +671,7 @@ def exact_for(name, args, kw):
     kind = e["kind"]
     if kind in ("unary", "composite", "cast"):
         res = [unary_exact(name, a) for a in args[0].ravel()]
-        if name == "floor":
+        if name in ("floor", "round", "rint", "ceil"):
             return dict(value=[r[0] for r in res], grad=[None], grad2=[[None]])
         return dict(value=[r[0] for r in res], grad=[[r[1] for r in res]], grad2=[[[r[2] for r in res]]])
     if kind == "clip":

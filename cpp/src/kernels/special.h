@@ -1,0 +1,180 @@
+#pragma once
+// Scalar special functions the C++ library lacks (or has without thread safety), in double:
+// float32 callers compute in double and round once. Used by ops_elementwise.cpp (erfinv,
+// lgamma, digamma, polygamma). Special values follow TensorFlow 2.21 (Eigen): digamma is NaN at
+// the non-positive integers and at -inf, polygamma(n >= 1) is +inf there for odd n, NaN for even n.
+#include <cmath>
+#include <limits>
+
+namespace gt::kernels {
+
+constexpr double kPi = 3.14159265358979323846264338327950288;
+
+// A double result rounded to T (float or double), overflowing to +-inf as IEEE rounding does
+// (a plain conversion of an out-of-range double to float is undefined behaviour in C++).
+template <class T>
+inline T round_to(double v) {
+  if constexpr (sizeof(T) < sizeof(double)) {
+    constexpr double kOverflow = 0x1.ffffffp127;  // FLT_MAX + half an ulp: rounds up to inf
+    if (v >= kOverflow) return std::numeric_limits<T>::infinity();
+    if (v <= -kOverflow) return -std::numeric_limits<T>::infinity();
+  }
+  return T(v);
+}
+constexpr long double kPiL = 3.14159265358979323846264338327950288L;
+
+// Inverse of erf on (-1, 1): +-inf at +-1, NaN outside. A first guess from Giles'
+// single-precision approximation ("Approximating the erfinv function", GPU Computing Gems,
+// 2011), then Halley steps on erf(y) = x for |x| <= 0.5 and on erfc(y) = 1 - |x| above, where
+// 1 - |x| is exact (so the answer keeps its relative accuracy up to |x| = 1 - 2^-53).
+inline double erfinv(double x) {
+  if (std::isnan(x)) return x;
+  const double a = std::fabs(x);
+  if (a >= 1.0) return a == 1.0 ? std::copysign(std::numeric_limits<double>::infinity(), x)
+                                 : std::numeric_limits<double>::quiet_NaN();
+  if (x == 0.0) return x;
+  double w = -std::log((1.0 - a) * (1.0 + a)), p;
+  if (w < 5.0) {
+    w -= 2.5;
+    p = 2.81022636e-08;
+    p = 3.43273939e-07 + p * w;
+    p = -3.5233877e-06 + p * w;
+    p = -4.39150654e-06 + p * w;
+    p = 0.00021858087 + p * w;
+    p = -0.00125372503 + p * w;
+    p = -0.00417768164 + p * w;
+    p = 0.246640727 + p * w;
+    p = 1.50140941 + p * w;
+  } else {
+    w = std::sqrt(w) - 3.0;
+    p = -0.000200214257;
+    p = 0.000100950558 + p * w;
+    p = 0.00134934322 + p * w;
+    p = -0.00367342844 + p * w;
+    p = 0.00573950773 + p * w;
+    p = -0.0076224613 + p * w;
+    p = 0.00943887047 + p * w;
+    p = 1.00167406 + p * w;
+    p = 2.83297682 + p * w;
+  }
+  double y = p * a;
+  const double two_over_sqrt_pi = 1.12837916709551257390;
+  const double c = 1.0 - a;  // exact for a >= 0.5
+  for (int it = 0; it < 12; ++it) {  // (a few; more where the guess is far, |x| > 1 - 2^-24)
+    // f(y) = erf(y) - a (or erfc(y) - c, whose derivative is the negative); f'' = -2 y f'
+    const double d = two_over_sqrt_pi * std::exp(-y * y);
+    if (d == 0.0) break;
+    const double f_over_d = a <= 0.5 ? (std::erf(y) - a) / d : (c - std::erfc(y)) / d;
+    const double step = f_over_d / (1.0 + y * f_over_d);  // Halley
+    if (!std::isfinite(step)) break;
+    y -= step;
+    if (std::fabs(step) <= 1e-17 * std::fabs(y)) break;
+  }
+  return std::copysign(y, x);
+}
+
+// log|Gamma(x)|, thread-safe (std::lgamma writes the global signgam).
+inline double lgamma(double x) {
+  int sign;
+  return ::lgamma_r(x, &sign);
+}
+
+namespace detail {
+// x - the nearest integer (exact), for cot(pi x) = cot(pi r) in the reflection formulas (x < 0
+// for digamma, x < -1 for polygamma, which shifts (-1, 0) up by its recurrence instead).
+inline double nearest_offset(double x) { return x - std::nearbyint(x); }
+inline bool nonpositive_integer(double x) { return x <= 0.0 && x == std::floor(x); }
+}  // namespace detail
+
+// The digamma function psi(x) = d/dx log Gamma(x). Computed in long double (x87's 64-bit
+// significand on x86-64): the recurrence sums terms that cancel near psi's root 1.46, which
+// costs double a few ulp.
+inline double digamma(double xd) {
+  using L = long double;
+  if (std::isnan(xd)) return xd;
+  if (std::isinf(xd)) return xd > 0 ? xd : std::numeric_limits<double>::quiet_NaN();
+  if (detail::nonpositive_integer(xd)) return std::numeric_limits<double>::quiet_NaN();
+  L x = xd, result = 0;
+  if (x < 0) {
+    // psi(x) = psi(1 - x) - pi cot(pi x)
+    result = -L(kPiL) / std::tan(L(kPiL) * L(detail::nearest_offset(xd)));
+    x = 1 - x;
+  }
+  while (x < 10) {  // psi(x) = psi(x + 1) - 1/x
+    result -= 1 / x;
+    x += 1;
+  }
+  // psi(x) ~ log x - 1/(2x) - sum B_2k / (2k x^2k)
+  const L t = 1 / (x * x);
+  const L series = t * (L(1) / 12 - t * (L(1) / 120 - t * (L(1) / 252 - t * (L(1) / 240 - t * (L(1) / 132 -
+                   t * (L(691) / 32760 - t / 12))))));
+  return double(result + std::log(x) - 0.5L / x - series);
+}
+
+namespace detail {
+// psi^(n)(x) for x > -1 (not 0), n >= 1, in long double.
+inline long double polygamma_positive(int n, long double x) {
+  using L = long double;
+  const L sign = (n % 2 == 1) ? 1 : -1;
+  L n_fact = 1;
+  for (int k = 2; k <= n; ++k) n_fact *= k;
+  // psi^(n)(x) = psi^(n)(x + 1) + (-1)^(n+1) n! / x^(n+1)
+  L shifted = 0;
+  while (x < 15.0) {
+    shifted += std::pow(x, L(-(n + 1)));
+    x += 1;
+  }
+  // psi^(n)(x) ~ (-1)^(n+1) [(n-1)!/x^n + n!/(2 x^(n+1)) + sum B_2k (2k+n-1)!/((2k)! x^(2k+n))]
+  static const L b2k[] = {L(1) / 6, L(-1) / 30, L(1) / 42, L(-1) / 30, L(5) / 66, L(-691) / 2730, L(7) / 6,
+                          L(-3617) / 510, L(43867) / 798, L(-174611) / 330};
+  const L t = 1 / x;
+  L series = 0;
+  L ratio = n_fact * (n + 1) / 2;  // (2k+n-1)!/(2k)! at k = 1: (n+1)! / 2
+  L tk = std::pow(t, L(n + 2));
+  for (int k = 1; k <= 10; ++k) {
+    const L term = b2k[k - 1] * ratio * tk;
+    series += term;
+    if (std::fabs(term) <= 1e-20L * std::fabs(series)) break;
+    ratio *= L(2 * k + n) * L(2 * k + n + 1) / (L(2 * k + 1) * L(2 * k + 2));
+    tk *= t * t;
+  }
+  const L lead = (n_fact / n) * std::pow(t, L(n)) + n_fact / 2 * std::pow(t, L(n + 1));
+  return sign * (n_fact * shifted + lead + series);
+}
+}  // namespace detail
+
+// The polygamma function psi^(n)(x) = d^n/dx^n psi(x), n >= 1 (n <= 30).
+inline double polygamma(int n, double xd) {
+  using L = long double;
+  if (n == 0) return digamma(xd);
+  if (std::isnan(xd)) return xd;
+  L x = xd;
+  const double sign = (n % 2 == 1) ? 1.0 : -1.0;  // (-1)^(n+1)
+  if (x == std::numeric_limits<double>::infinity()) return sign * 0.0;
+  if (x == -std::numeric_limits<double>::infinity() || detail::nonpositive_integer(xd))  // a pole: as TF (Eigen's zeta)
+    return n % 2 == 1 ? std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
+  L n_fact = 1;
+  for (int k = 2; k <= n; ++k) n_fact *= k;
+  if (x < -1.0) {
+    // (-1)^n psi^(n)(1 - x) - psi^(n)(x) = pi d^n/dx^n cot(pi x) = pi^(n+1) P_n(cot(pi x)),
+    // P_0(c) = c, P_(k+1)(c) = -(1 + c^2) P_k'(c): polynomials of degree k + 1.
+    L p[34] = {0, 1};  // P_0 = c
+    for (int k = 0; k < n; ++k) {
+      L q[34] = {0};
+      for (int j = 1; j <= k + 1; ++j) {  // -(1 + c^2) * j p_j c^(j-1)
+        q[j - 1] -= j * p[j];
+        q[j + 1] -= j * p[j];
+      }
+      for (int j = 0; j <= k + 2; ++j) p[j] = q[j];
+    }
+    const L c = 1 / std::tan(kPiL * L(detail::nearest_offset(xd)));
+    L poly = 0;
+    for (int j = n + 1; j >= 0; --j) poly = poly * c + p[j];
+    const L reflected = detail::polygamma_positive(n, 1 - x);
+    return double(((n % 2 == 0) ? reflected : -reflected) - std::pow(kPiL, L(n + 1)) * poly);
+  }
+  return double(detail::polygamma_positive(n, x));
+}
+
+
+}  // namespace gt::kernels
