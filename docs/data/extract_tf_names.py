@@ -16,10 +16,18 @@ import types
 import tensorflow as tf
 
 SKIP = {"tf.compat", "tf.raw_ops", "tf.keras", "tf.estimator", "tf.contrib"}
-# Modules walked into: TensorFlow's generated API modules, and the Keras 3 modules that
-# TensorFlow's own namespaces re-export (tf.optimizers, tf.losses, tf.metrics, tf.initializers).
-# Any other module reached (tf.dtensor's implementation modules, ...) is listed but not walked.
-API_MODULES = ("tensorflow._api.v2", "keras._tf_keras.keras")
+
+
+def is_api_module(obj, path):
+    """A module TensorFlow offers at `path` (tf.a.b): its generated API modules
+    (tensorflow._api.v2.a.b), and the packages it re-exports under their own names (Keras 3's
+    keras.optimizers.schedules at tf.optimizers.schedules, tensorflow.experimental,
+    tensorflow.dtensor). Implementation modules reached by accident (tf.dtensor.python...,
+    protobuf modules) are left out altogether."""
+    name = obj.__name__
+    if ".python" in name or ".src" in name or name.endswith("_pb2"):
+        return False
+    return name.startswith("tensorflow._api.v2") or name.endswith(path.split(".", 1)[1])
 
 
 def kind(obj):
@@ -46,8 +54,10 @@ def walk(module, prefix, out, seen):
         except Exception:  # a lazily loaded package that is not installed (keras)
             continue
         k = kind(obj)
+        if k == "module" and not is_api_module(obj, full):
+            continue
         out.append((full, k))
-        if k == "module" and id(obj) not in seen and obj.__name__.startswith(API_MODULES):
+        if k == "module" and id(obj) not in seen:
             seen.add(id(obj))
             walk(obj, full, out, seen)
 
