@@ -172,8 +172,7 @@ def page(data_path: Optional[str] = None) -> str:
         "[the choices page](choices.md) says so. A TensorFlow program runs unchanged when every",
         "name it uses is in the tables below and it stays within those limits.",
         "",
-        "**%d of TensorFlow's %d public functions, classes and constants exist in gradtape** (%d of"
-        % (have, total, ops),
+        "**{:,} of TensorFlow's {:,} public functions, classes and constants exist in gradtape** ({:,} of".format(have, total, ops),
         "them are ops from the manifest). The *how* column says what each is: `op: gradient rule` is a",
         "C++ primitive with its own gradient (and `jvp rule`: its own forward-mode rule, otherwise",
         "derived from the gradient's), `op: composed of ops` is written with primitives and",
