@@ -7,6 +7,10 @@
   `<!-- docs-test: skip (why) -->` is not run (code for another library, a sketch with `...`);
   the page says why in the comment. Any exception or doctest mismatch fails the page's test,
   naming the block's line.
+- C++ blocks are whole programs, built with find_package(gradtape) against the installed
+  package and run (tests/test_cpp_package.py's toolchain; skipped without cmake or a
+  compiler). Shell and CMake blocks are commands for the reader, not run here: the
+  find_package flow they show is what tests/test_cpp_package.py runs.
 - The site: `mkdocs build --strict` (warnings are errors: a broken link or anchor, a page not
   in the nav, a docstring that does not render) into a temporary directory, and the built
   pages load nothing from outside the site (no fonts, scripts or styles from a CDN). It needs
@@ -146,16 +150,36 @@ def test_a_failing_block_fails_and_skip_marks_are_honoured(tmp_path):
     assert rc == 1 and "FAILED" in out, out
 
 
-def _nav_files(nav):
-    for item in nav:
-        if isinstance(item, str):
-            yield item
-        elif isinstance(item, dict):
-            for v in item.values():
-                if isinstance(v, str):
-                    yield v
-                else:
-                    yield from _nav_files(v)
+def _cpp_blocks():
+    for page in pages():
+        for b in extract_blocks((DOCS / page).read_text()):
+            if b["lang"] in ("cpp", "c++") and not b["skip"]:
+                yield page, b
+
+
+@pytest.mark.parametrize("page,block", list(_cpp_blocks()), ids=lambda v: v if isinstance(v, str) else "line%d" % v["line"])
+def test_cpp_example_builds_against_the_installed_package_and_runs(page, block, tmp_path):
+    """A C++ block is a whole program (or is marked docs-test: skip): it is built with
+    find_package(gradtape) against the installed package, as docs/cpp-api.md says, and run."""
+    assert "int main" in block["code"], \
+        "docs/%s line %d: a C++ block must be a whole program, or be marked docs-test: skip" % (page, block["line"])
+    import test_cpp_package as cpp
+    cpp._need_toolchain()
+    import gradtape as gt
+    src, build = tmp_path / "src", tmp_path / "build"
+    src.mkdir()
+    (src / "main.cpp").write_text(block["code"])
+    (src / "CMakeLists.txt").write_text(cpp.APP_CMAKE.format(version=gt.__version__))
+    env = cpp._build_env()
+    gen = ["-G", "Ninja"] if cpp.shutil.which("ninja") else []
+    r = subprocess.run(["cmake", "-S", str(src), "-B", str(build), *gen, "-DCMAKE_BUILD_TYPE=Release",
+                        "-DCMAKE_PREFIX_PATH=" + cpp._gradtape_main("--cmakedir"),
+                        "-DCMAKE_CXX_COMPILER=" + cpp._cxx_compiler()], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = subprocess.run(["cmake", "--build", str(build)], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, "docs/%s line %d does not build:\n%s" % (page, block["line"], r.stdout + r.stderr)
+    r = subprocess.run([str(build / "app")], capture_output=True, text=True, env={}, cwd=tmp_path, timeout=60)
+    assert r.returncode == 0, "docs/%s line %d: the program failed:\n%s" % (page, block["line"], r.stdout + r.stderr)
 
 
 def test_every_page_is_in_the_nav_and_no_link_leaves_the_repository():
