@@ -20,7 +20,7 @@ from . import _manifest
 
 DATA = os.path.join("docs", "data", "tf-names.txt")
 PAGE = os.path.join("docs", "tf-coverage.md")
-_MISSING = object()
+MISSING = object()  # what lookup() returns for a name gradtape does not have
 
 
 def read_names(path: str) -> Tuple[str, List[Tuple[str, str]]]:
@@ -37,22 +37,23 @@ def read_names(path: str) -> Tuple[str, List[Tuple[str, str]]]:
 
 
 def lookup(name: str):
-    """The gradtape object at TensorFlow's dotted name (`tf.math.exp` -> gt.math.exp), or None
-    when there is none. A module found on the way must be one of gradtape's.
+    """The gradtape object at TensorFlow's dotted name (`tf.math.exp` -> gt.math.exp), or
+    MISSING when there is none (`tf.newaxis` is None in both). A module found on the way must
+    be one of gradtape's.
 
-    >>> lookup("tf.math.exp") is not None, lookup("tf.signal.fft")
-    (True, None)
+    >>> lookup("tf.math.exp") is MISSING, lookup("tf.newaxis") is MISSING, lookup("tf.signal.fft") is MISSING
+    (False, False, True)
     """
     import gradtape
     obj = gradtape
     for part in name.split(".")[1:]:
         if part.startswith("_"):
-            return None
-        obj = getattr(obj, part, _MISSING)
-        if obj is _MISSING:
-            return None
+            return MISSING
+        obj = getattr(obj, part, MISSING)
+        if obj is MISSING:
+            return MISSING
         if isinstance(obj, types.ModuleType) and not obj.__name__.startswith("gradtape"):
-            return None
+            return MISSING
     return obj
 
 
@@ -127,7 +128,7 @@ def page(data_path: Optional[str] = None) -> str:
     present: Dict[str, object] = {}
     for name, kind in names:
         obj = lookup(name)
-        if obj is not None:
+        if obj is not MISSING:
             present[name] = obj
     by_ns: Dict[str, List[Tuple[str, str]]] = {"tf": []}
     for name, kind in names:  # every namespace gets a row, even one with no names of its own
@@ -188,7 +189,7 @@ def page(data_path: Optional[str] = None) -> str:
     for ns, items in by_ns.items():
         n_have = sum(1 for n, _ in items if n in present)
         ns_link = "[`%s`](#%s)" % (ns, ns.replace(".", "")) if n_have else "`%s`" % ns
-        ns_ok = ns == "tf" or lookup(ns) is not None
+        ns_ok = ns == "tf" or lookup(ns) is not MISSING
         if not items and not ns_ok:
             lines.append("| `%s` | 0 | — | |" % ns)
             continue
