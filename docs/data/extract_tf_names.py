@@ -4,8 +4,10 @@
 
 The docs never import TensorFlow: the TensorFlow coverage page (docs/tf-coverage.md, written
 by `python -m gradtape._stubgen`) compares gradtape with this stored list. Each line is
-`name kind`, the name dotted from `tf` (`tf.math.exp function`), the kind one of module,
-class, function, dtype, constant. Left out: private names, and the namespaces that are not
+`name kind parameters`, the name dotted from `tf` (`tf.math.exp function x,name`), the
+kind one of module, class, function, dtype, constant, and for a function or a class the names
+of its (constructor's) parameters, comma-separated, `*args`/`**kwargs` marked with their stars
+(`()` when it has none, `-` when Python cannot tell). Left out: private names, and the namespaces that are not
 TensorFlow's own API but compatibility or raw layers (tf.compat, tf.raw_ops: 1,000+ generated
 op wrappers), and tf.keras (Keras, a package of its own); the header says which version was read.
 """
@@ -42,6 +44,22 @@ def kind(obj):
     return "constant"
 
 
+def parameters(obj, k):
+    if k not in ("function", "class"):
+        return "-"
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return "-"
+    names = []
+    for p in sig.parameters.values():
+        if p.name == "self":
+            continue
+        star = {p.VAR_POSITIONAL: "*", p.VAR_KEYWORD: "**"}.get(p.kind, "")
+        names.append(star + p.name)
+    return ",".join(names) or "()"
+
+
 def walk(module, prefix, out, seen):
     for name in sorted(dir(module)):
         if name.startswith("_"):
@@ -56,7 +74,7 @@ def walk(module, prefix, out, seen):
         k = kind(obj)
         if k == "module" and not is_api_module(obj, full):
             continue
-        out.append((full, k))
+        out.append((full, k, parameters(obj, k)))
         if k == "module" and id(obj) not in seen:
             seen.add(id(obj))
             walk(obj, full, out, seen)
@@ -65,9 +83,9 @@ def walk(module, prefix, out, seen):
 def main():
     out = []
     walk(tf, "tf", out, {id(tf)})
-    print("# TensorFlow %s public API (docs/data/extract_tf_names.py): name kind" % tf.__version__)
-    for full, k in out:
-        print(full, k)
+    print("# TensorFlow %s public API (docs/data/extract_tf_names.py): name kind parameters" % tf.__version__)
+    for row in out:
+        print(*row)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,8 @@ imports TensorFlow:
   there must be one of gradtape's own).
 """
 import collections
+import enum
+import inspect
 import os
 import types
 from typing import Dict, List, Optional, Tuple
@@ -23,17 +25,43 @@ PAGE = os.path.join("docs", "tf-coverage.md")
 MISSING = object()  # what lookup() returns for a name gradtape does not have
 
 
-def read_names(path: str) -> Tuple[str, List[Tuple[str, str]]]:
-    """(the header line, [(name, kind), ...]) from a tf-names.txt file."""
+def read_names(path: str) -> Tuple[str, List[Tuple[str, str]], Dict[str, Optional[List[str]]]]:
+    """(the header line, [(name, kind), ...], {name: TensorFlow's parameter names or None})
+    from a tf-names.txt file."""
     with open(path) as f:
         lines = f.read().splitlines()
     header = lines[0].lstrip("# ").strip() if lines and lines[0].startswith("#") else ""
-    out = []
+    out, params = [], {}
     for line in lines:
         if line.strip() and not line.startswith("#"):
-            name, kind = line.split()
+            name, kind, plist = line.split()
             out.append((name, kind))
-    return header, out
+            params[name] = None if plist == "-" else [] if plist == "()" else plist.split(",")
+    return header, out, params
+
+
+def missing_arguments(obj, tf_params: Optional[List[str]]) -> Optional[List[str]]:
+    """TensorFlow's parameters that gradtape's function (or class constructor) does not take
+    by name; None when either signature is unknown. A `**kwargs` of gradtape's takes any
+    keyword (and may ignore it: the docstring says).
+
+    >>> import gradtape as gt
+    >>> missing_arguments(gt.reduce_sum, ["input_tensor", "axis", "keepdims", "name"])
+    []
+    """
+    if tf_params is None:
+        return None
+    if isinstance(obj, type) and issubclass(obj, enum.Enum):
+        return []  # (an enum's "constructor" is a lookup by value)
+    try:
+        sig = inspect.signature(obj)
+    except (TypeError, ValueError):
+        return None
+    ours = sig.parameters.values()
+    if any(p.kind == p.VAR_KEYWORD for p in ours):
+        return []
+    names = {p.name for p in ours}
+    return [p for p in tf_params if not p.startswith("*") and p not in names]
 
 
 def lookup(name: str):
@@ -124,7 +152,7 @@ def _code_list(names: List[str]) -> str:
 
 def page(data_path: Optional[str] = None) -> str:
     """The text of docs/tf-coverage.md."""
-    header, names = read_names(data_path or DATA)
+    header, names, tf_params = read_names(data_path or DATA)
     present: Dict[str, object] = {}
     for name, kind in names:
         obj = lookup(name)
@@ -179,7 +207,10 @@ def page(data_path: Optional[str] = None) -> str:
         "derived from the gradient's), `op: composed of ops` is written with primitives and",
         "differentiates through them, `op: no gradient` has none (as in TensorFlow); `C++ (bound)`",
         "is a class of the core (`Tensor`, `Variable`, `DType`), `Python` a class, function or",
-        "constant written in Python over the ops.",
+        "constant written in Python over the ops. The last column lists the parameters of",
+        "TensorFlow's function (or constructor) that gradtape's does not take by name (`?`: a",
+        "signature Python cannot read); a gradtape function with `**kwargs` takes them all,",
+        "and its docstring says which it ignores.",
         "",
         "## Summary",
         "",
@@ -201,9 +232,11 @@ def page(data_path: Optional[str] = None) -> str:
         if not got:
             continue
         lines += ["## %s" % ns, "", "%d of %d names." % (len(got), len(items)), "",
-                  "| name | kind | how |", "|---|---|---|"]
+                  "| name | kind | how | TensorFlow's arguments it lacks |", "|---|---|---|---|"]
         for n, k in got:
-            lines.append("| `%s` | %s | %s |" % (n, k, how(n, present[n])))
+            lacks = missing_arguments(present[n], tf_params.get(n)) if k in ("function", "class") else []
+            lacks_text = "?" if lacks is None else ", ".join("`%s`" % a for a in lacks)
+            lines.append("| `%s` | %s | %s | %s |" % (n, k, how(n, present[n]), lacks_text))
         missing = [n.rsplit(".", 1)[1] for n, _ in items if n not in present]
         lines.append("")
         if missing:
