@@ -1,6 +1,6 @@
 """Generates gradtape's typed stubs and its API reference page from the op manifest.
 
-    python -m gradtape._stubgen            # rewrites python/gradtape/*.pyi and docs/api-ops.md
+    python -m gradtape._stubgen            # rewrites python/gradtape/*.pyi, docs/api-ops.md and docs/tf-coverage.md
     python -m gradtape._stubgen --check    # exits 1 when a shipped file is out of date
 
 The functions come from the manifest rows (cpp/include/gradtape/ops.def): each row's typed
@@ -367,6 +367,8 @@ def generated_files() -> Dict[str, str]:
     """Every generated file, by path relative to the repository root."""
     files = {os.path.join("python", "gradtape", k): v for k, v in stubs().items()}
     files[os.path.join("docs", "api-ops.md")] = api_reference()
+    from . import _tfcoverage  # docs/tf-coverage.md, from docs/data/tf-names.txt when it is there
+    files.update(_tfcoverage.generated(_repo_root()))
     return files
 
 

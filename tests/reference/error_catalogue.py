@@ -1152,7 +1152,8 @@ DELIBERATE = {
 # --------------------------------------------------------------------------- docs/errors.md
 
 def _cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
+    # (| ends a table cell; [ would start a Markdown link: TensorFlow's messages end "[Op:Less]")
+    return str(text).replace("|", "\\|").replace("[", "\\[").replace("\n", " ")
 
 
 def _shown(row):
