@@ -901,6 +901,15 @@ struct NdPlan {
   std::vector<int64_t> offsets;  // element offset of each index tuple inside P
 };
 
+// Calls f(offset of the indexed slice in P, offset of its row among the gathered slices) for each
+// lead position and index tuple; nothing when the slices are empty (lead and n may be huge).
+template <class F>
+void for_each_nd_slice(const NdPlan& p, F f) {
+  if (p.slice == 0) return;
+  for (int64_t l = 0; l < p.lead; ++l)
+    for (int64_t j = 0; j < p.n; ++j) f(l * p.p_size + p.offsets[size_t(j)], (l * p.n + j) * p.slice);
+}
+
 NdPlan plan_nd(const Shape& full, int lead, const Tensor& indices, const char* op) {
   require_index(indices, op, "indices");
   if (indices.ndim() < 1) throw InvalidArgument(std::string(op) + ": indices must have rank >= 1, got a scalar");
@@ -966,9 +975,7 @@ Tensor gather_nd_lead(const Tensor& params, const Tensor& indices, int64_t lead)
     const size_t es = dtype_size(params.dtype()), chunk = size_t(p.slice) * es;
     const char* src = static_cast<const char*>(params.raw());
     char* dst = static_cast<char*>(out.raw());
-    for (int64_t l = 0; l < p.lead; ++l)
-      for (int64_t j = 0; j < p.n; ++j, dst += chunk)
-        std::memcpy(dst, src + size_t(l * p.p_size + p.offsets[size_t(j)]) * es, chunk);
+    for_each_nd_slice(p, [&](int64_t at, int64_t row) { std::memcpy(dst + size_t(row) * es, src + size_t(at) * es, chunk); });
   }
   record(OpId::GatherNd, {&params, &indices}, out, {lead});
   return out;
@@ -994,12 +1001,9 @@ Tensor scatter_nd_lead(const Tensor& indices, const Tensor& updates, const std::
     using T = decltype(tag);
     const T* src = updates.data<T>();
     T* dst = out.data<T>();
-    for (int64_t l = 0; l < p.lead; ++l)
-      for (int64_t j = 0; j < p.n; ++j) {
-        T* row = dst + l * p.p_size + p.offsets[size_t(j)];
-        const T* u = src + (l * p.n + j) * p.slice;
-        for (int64_t i = 0; i < p.slice; ++i) row[i] += u[i];
-      }
+    for_each_nd_slice(p, [&](int64_t at, int64_t row) {
+      for (int64_t i = 0; i < p.slice; ++i) dst[at + i] += src[row + i];
+    });
   });
   std::vector<int64_t> attrs{lead};
   attrs.insert(attrs.end(), shape.begin(), shape.end());
@@ -1024,14 +1028,11 @@ Tensor tensor_scatter_nd_lead(const Tensor& tensor, const Tensor& indices, const
     using T = decltype(tag);
     const T* src = updates.data<T>();
     T* dst = out.data<T>();
-    for (int64_t l = 0; l < p.lead; ++l)
-      for (int64_t j = 0; j < p.n; ++j) {
-        T* row = dst + l * p.p_size + p.offsets[size_t(j)];
-        const T* u = src + (l * p.n + j) * p.slice;
-        if (mode == 0) std::copy(u, u + p.slice, row);
-        else if constexpr (!std::is_same_v<T, bool>)
-          for (int64_t i = 0; i < p.slice; ++i) row[i] += u[i];
-      }
+    for_each_nd_slice(p, [&](int64_t at, int64_t row) {
+      if (mode == 0) std::copy(src + row, src + row + p.slice, dst + at);
+      else if constexpr (!std::is_same_v<T, bool>)
+        for (int64_t i = 0; i < p.slice; ++i) dst[at + i] += src[row + i];
+    });
   });
   record(OpId::TensorScatterNd, {&tensor, &indices, &updates}, out, {mode, lead});
   return out;
