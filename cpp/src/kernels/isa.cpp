@@ -37,8 +37,8 @@ const char* kernel_build_info() {
 #endif
 #if defined(GT_MVEC_GLIBC_2_35)
       ", libmvec (glibc 2.35 set)"
-#elif defined(GT_OWN_VECTOR_LOG1P)
-      ", libmvec (glibc 2.22 set) + own vector log1p"
+#elif defined(GT_OWN_VECTOR_MATH)
+      ", libmvec (glibc 2.22 set) + own vector log1p/expm1/tanh"
 #else
       ", scalar libm"
 #endif

@@ -1,8 +1,9 @@
-// Vector variants of log1p for builds that may not ask glibc for its own (libmvec added them in
-// glibc 2.35; see vecmath.h). They carry the names of the x86-64 vector function ABI
-// (_ZGV<isa>N<lanes>v_log1pf), which the vectoriser calls for std::log1p in `omp simd` loops
-// once vecmath.h declares log1pf with the simd attribute, so no kernel or op changes: the
-// core's own definitions, hidden, are linked in instead of libmvec's.
+// Vector variants of log1p, expm1 and tanh for builds that may not ask glibc for its own
+// (libmvec added them in glibc 2.35; see vecmath.h), built on libmvec's exp and log of glibc
+// 2.22. They carry the names of the x86-64 vector function ABI (_ZGV<isa>N<lanes>v_log1pf,
+// ...), which the vectoriser calls for std::log1p, std::expm1 and std::tanh in `omp simd` loops
+// once vecmath.h declares them with the simd attribute, so no kernel or op changes: the core's
+// own definitions, hidden, are linked in instead of libmvec's.
 //
 // log1p(x) = log(u) * x / (u - 1) with u = fl(1 + x) (Goldberg, "What every computer
 // scientist should know about floating-point arithmetic", theorem 4): the rounding error of u
@@ -12,7 +13,7 @@
 // x < -1 or NaN gives NaN through log.
 #include "kernels/vecmath.h"
 
-#if defined(GT_OWN_VECTOR_LOG1P)
+#if defined(GT_OWN_VECTOR_MATH)
 #pragma GCC diagnostic ignored "-Wpsabi"  // vector arguments wider than the baseline's registers
 
 namespace {
@@ -26,22 +27,72 @@ template <class V, class T, V (*Log)(V)>
   return u == T(__builtin_inf()) ? u : tiny;
 }
 
+// expm1(x) = (u - 1) * x / log(u) with u = fl(exp(x)) (Kahan): (u - 1) / log(u) is a smooth
+// function of u, so the rounding error of u cancels; x returns when u rounds to 1 (|x| below
+// half an ulp), -1 when u - 1 does (x below about -17 in float, -37 in double, and -inf), inf
+// when exp overflows (or x = inf); NaN stays NaN.
+template <class V, class T, V (*Exp)(V), V (*Log)(V)>
+[[gnu::always_inline]] inline V expm1_from_exp(V x) {
+  const V u = Exp(x);
+  const V um1 = u - T(1);
+  V r = um1 * (x / Log(u));
+  r = u == T(1) ? x : r;
+  r = um1 == T(-1) ? um1 : r;
+  return u == T(__builtin_inf()) ? u : r;
+}
+
+// tanh(x) = sign(x) * r with a = |x|: r = 1 - 2 / (exp(2a) + 1) for a >= 0.55 (r >= 0.5, so
+// exp's error shrinks instead of growing), r = a + a^3 P(a^2) below, P the Taylor series of
+// (tanh(a) - a) / a^3 cut where its remainder at a = 0.55 is under 1e-9 (float) or 1e-17
+// (double) of the result. x = +-0 returns x (the sign of zero), NaN stays NaN.
+constexpr double kTanhTaylor[] = {
+    -0.333333333333333333333,  0.133333333333333333333,  -0.053968253968253968254,  0.0218694885361552028219,
+    -0.00886323552990219656886, 0.00359212803657248101693, -0.00145583438705131826825, 0.000590027440945585981378,
+    -0.000239129114243552481486, 0.000096915379569294503256, -0.0000392783238833168340534,
+    0.0000159189050693289647407, -0.00000645168921565543076319, 0.00000261477115129075455426,
+    -0.00000105972683201046543509, 4.29491107827380585482e-7, -1.74066189635716477799e-7,
+    7.05463694640096832521e-8, -2.85913666230525390833e-8};
+template <class T>
+constexpr int kTanhTerms = sizeof(T) == 4 ? 8 : 19;
+
+template <class V, class T, V (*Exp)(V)>
+[[gnu::always_inline]] inline V tanh_from_exp(V x) {
+  const V a = x < T(0) ? -x : x;
+  const V big = T(1) - T(2) / (Exp(T(2) * a) + T(1));
+  const V z = a * a;
+  V p = V{} + T(kTanhTaylor[kTanhTerms<T> - 1]);
+  for (int k = kTanhTerms<T> - 2; k >= 0; --k) p = p * z + T(kTanhTaylor[k]);
+  const V small = a + a * z * p;
+  const V r = a < T(0.55) ? small : big;
+  const V s = x < T(0) ? -r : r;
+  return x == T(0) ? x : s;
+}
+
 }  // namespace
 
-// One vector width: V holds N lanes of T; `target` is the ISA of the vector ABI letter.
-#define GT_LOG1P_VARIANT(T, N, ISA, TARGET, LOG, NAME)                                        \
-  typedef T NAME##_vec __attribute__((vector_size(sizeof(T) * N)));                           \
-  extern "C" NAME##_vec LOG(NAME##_vec);                                                      \
-  extern "C" __attribute__((visibility("hidden"), target(TARGET))) NAME##_vec NAME(NAME##_vec x) { \
-    return log1p_from_log<NAME##_vec, T, LOG>(x);                                             \
+// One vector width: N lanes of T for the vector ABI's ISA letter (b: SSE2, c: AVX, d: AVX2,
+// e: AVX-512), built on libmvec's exp and log of that width (EXP, LOG: their ABI names).
+#define GT_VECMATH_VARIANT(T, N, TARGET, EXP, LOG, LOG1P, EXPM1, TANH)                         \
+  typedef T LOG1P##_vec __attribute__((vector_size(sizeof(T) * N)));                          \
+  extern "C" LOG1P##_vec EXP(LOG1P##_vec);                                                    \
+  extern "C" LOG1P##_vec LOG(LOG1P##_vec);                                                    \
+  extern "C" __attribute__((visibility("hidden"), target(TARGET))) LOG1P##_vec LOG1P(LOG1P##_vec x) { \
+    return log1p_from_log<LOG1P##_vec, T, LOG>(x);                                            \
+  }                                                                                           \
+  extern "C" __attribute__((visibility("hidden"), target(TARGET))) LOG1P##_vec EXPM1(LOG1P##_vec x) { \
+    return expm1_from_exp<LOG1P##_vec, T, EXP, LOG>(x);                                       \
+  }                                                                                           \
+  extern "C" __attribute__((visibility("hidden"), target(TARGET))) LOG1P##_vec TANH(LOG1P##_vec x) { \
+    return tanh_from_exp<LOG1P##_vec, T, EXP>(x);                                      \
   }
 
-GT_LOG1P_VARIANT(float, 4, b, "sse2", _ZGVbN4v_logf, _ZGVbN4v_log1pf)
-GT_LOG1P_VARIANT(float, 8, c, "avx", _ZGVcN8v_logf, _ZGVcN8v_log1pf)
-GT_LOG1P_VARIANT(float, 8, d, "avx2", _ZGVdN8v_logf, _ZGVdN8v_log1pf)
-GT_LOG1P_VARIANT(float, 16, e, "avx512f", _ZGVeN16v_logf, _ZGVeN16v_log1pf)
-GT_LOG1P_VARIANT(double, 2, b, "sse2", _ZGVbN2v_log, _ZGVbN2v_log1p)
-GT_LOG1P_VARIANT(double, 4, c, "avx", _ZGVcN4v_log, _ZGVcN4v_log1p)
-GT_LOG1P_VARIANT(double, 4, d, "avx2", _ZGVdN4v_log, _ZGVdN4v_log1p)
-GT_LOG1P_VARIANT(double, 8, e, "avx512f", _ZGVeN8v_log, _ZGVeN8v_log1p)
+GT_VECMATH_VARIANT(float, 4, "sse2", _ZGVbN4v_expf, _ZGVbN4v_logf, _ZGVbN4v_log1pf, _ZGVbN4v_expm1f, _ZGVbN4v_tanhf)
+GT_VECMATH_VARIANT(float, 8, "avx", _ZGVcN8v_expf, _ZGVcN8v_logf, _ZGVcN8v_log1pf, _ZGVcN8v_expm1f, _ZGVcN8v_tanhf)
+GT_VECMATH_VARIANT(float, 8, "avx2", _ZGVdN8v_expf, _ZGVdN8v_logf, _ZGVdN8v_log1pf, _ZGVdN8v_expm1f, _ZGVdN8v_tanhf)
+GT_VECMATH_VARIANT(float, 16, "avx512f", _ZGVeN16v_expf, _ZGVeN16v_logf, _ZGVeN16v_log1pf, _ZGVeN16v_expm1f,
+                   _ZGVeN16v_tanhf)
+GT_VECMATH_VARIANT(double, 2, "sse2", _ZGVbN2v_exp, _ZGVbN2v_log, _ZGVbN2v_log1p, _ZGVbN2v_expm1, _ZGVbN2v_tanh)
+GT_VECMATH_VARIANT(double, 4, "avx", _ZGVcN4v_exp, _ZGVcN4v_log, _ZGVcN4v_log1p, _ZGVcN4v_expm1, _ZGVcN4v_tanh)
+GT_VECMATH_VARIANT(double, 4, "avx2", _ZGVdN4v_exp, _ZGVdN4v_log, _ZGVdN4v_log1p, _ZGVdN4v_expm1, _ZGVdN4v_tanh)
+GT_VECMATH_VARIANT(double, 8, "avx512f", _ZGVeN8v_exp, _ZGVeN8v_log, _ZGVeN8v_log1p, _ZGVeN8v_expm1, _ZGVeN8v_tanh)
 #endif

@@ -11,9 +11,9 @@
 //   so every x86-64 GCC build uses them.
 // - log1p, expm1, tan, tanh came with glibc 2.35. Only a -march=native build (for the machine
 //   it is built on: CMake defines GRADTAPE_MVEC_GLIBC_2_35) takes them from libmvec. A default
-//   (portable) build declares log1p with vector variants of its own, built on libmvec's log
-//   (vecmath.cpp, linked into the core with hidden visibility), and calls scalar expm1, tan
-//   and tanh, so that no symbol of glibc 2.35 is needed.
+//   (portable) build declares log1p, expm1 and tanh with vector variants of its own, built on
+//   libmvec's exp and log (vecmath.cpp, linked into the core with hidden visibility), and calls
+//   scalar tan, so that no symbol of glibc 2.35 is needed.
 #include <cmath>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(GRADTAPE_NO_MVEC)
@@ -21,7 +21,7 @@
 #if defined(GRADTAPE_MVEC_GLIBC_2_35) && defined(__GLIBC__) && __GLIBC_PREREQ(2, 35)
 #define GT_MVEC_GLIBC_2_35 1
 #else
-#define GT_OWN_VECTOR_LOG1P 1  // vecmath.cpp defines log1p's vector variants
+#define GT_OWN_VECTOR_MATH 1  // vecmath.cpp defines log1p's, expm1's and tanh's vector variants
 #endif
 extern "C" {
 GT_SIMD_DECL float expf(float) noexcept;
@@ -34,16 +34,16 @@ GT_SIMD_DECL float cosf(float) noexcept;
 GT_SIMD_DECL double cos(double) noexcept;
 GT_SIMD_DECL float powf(float, float) noexcept;
 GT_SIMD_DECL double pow(double, double) noexcept;
-// Vector variants from libmvec (glibc >= 2.35), or for log1p our own (vecmath.cpp).
+// Vector variants from libmvec (glibc >= 2.35), or the core's own (vecmath.cpp).
 GT_SIMD_DECL float log1pf(float) noexcept;
 GT_SIMD_DECL double log1p(double) noexcept;
-#if defined(GT_MVEC_GLIBC_2_35)
 GT_SIMD_DECL float expm1f(float) noexcept;
 GT_SIMD_DECL double expm1(double) noexcept;
-GT_SIMD_DECL float tanf(float) noexcept;
-GT_SIMD_DECL double tan(double) noexcept;
 GT_SIMD_DECL float tanhf(float) noexcept;
 GT_SIMD_DECL double tanh(double) noexcept;
+#if defined(GT_MVEC_GLIBC_2_35)
+GT_SIMD_DECL float tanf(float) noexcept;
+GT_SIMD_DECL double tan(double) noexcept;
 #endif
 }
 #undef GT_SIMD_DECL
