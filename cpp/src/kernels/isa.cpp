@@ -4,6 +4,8 @@
 #include "gradtape/tensor.h"
 #include "kernels/vecmath.h"
 
+#include <string>
+
 namespace gt {
 
 const char* kernel_isa() {
@@ -23,26 +25,33 @@ const char* kernel_isa() {
 #endif
 }
 
+namespace kernels {
+const char* vecmath_runtime_source();  // vecmath.cpp
+}
+
 const char* kernel_build_info() {
-  return
+  static const std::string info = [] {
 #if defined(GRADTAPE_NATIVE_BUILD)
-      "-march=native"
+    std::string s = "-march=native";
 #elif defined(__x86_64__)
-      "baseline x86-64-v2"
+    std::string s = "baseline x86-64-v2";
 #else
-      "baseline: the compiler's default"
+    std::string s = "baseline: the compiler's default";
 #endif
 #if defined(GT_DISPATCH_ENABLED)
-      ", hot loops dispatched to x86-64-v4/v3/v2"
+    s += ", hot loops dispatched to x86-64-v4/v3/v2";
 #endif
 #if defined(GT_MVEC_GLIBC_2_35)
-      ", libmvec (glibc 2.35 set)"
+    s += ", libmvec (glibc 2.35 set)";
 #elif defined(GT_OWN_VECTOR_MATH)
-      ", libmvec (glibc 2.22 set) + own vector log1p/expm1/tanh"
+    s += ", libmvec (glibc 2.22 set), ";
+    s += kernels::vecmath_runtime_source();
 #else
-      ", scalar libm"
+    s += ", scalar libm";
 #endif
-      ;
+    return s;
+  }();
+  return info.c_str();
 }
 
 }  // namespace gt

@@ -1,9 +1,13 @@
-// Vector variants of log1p, expm1 and tanh for builds that may not ask glibc for its own
-// (libmvec added them in glibc 2.35; see vecmath.h), built on libmvec's exp and log of glibc
-// 2.22. They carry the names of the x86-64 vector function ABI (_ZGV<isa>N<lanes>v_log1pf,
-// ...), which the vectoriser calls for std::log1p, std::expm1 and std::tanh in `omp simd` loops
-// once vecmath.h declares them with the simd attribute, so no kernel or op changes: the core's
-// own definitions, hidden, are linked in instead of libmvec's.
+// Vector variants of log1p, expm1 and tanh for builds that may not ask glibc for its own at
+// link time (libmvec added them in glibc 2.35; see vecmath.h). They carry the names of the
+// x86-64 vector function ABI (_ZGV<isa>N<lanes>v_log1pf, ...), which the vectoriser calls for
+// std::log1p, std::expm1 and std::tanh in `omp simd` loops once vecmath.h declares them with
+// the simd attribute, so no kernel or op changes: the core's definitions, hidden, are linked in
+// instead of libmvec's. Each forwards, through a pointer set once when the library loads, to
+// - libmvec's own variant when the running glibc has it (>= 2.35: looked up by name and
+//   version with dlvsym, so the library never asks the dynamic linker for a glibc 2.35 symbol
+//   and still loads on glibc 2.28), unless GRADTAPE_NO_LIBMVEC_2_35=1;
+// - else the core's own implementation below, built on libmvec's exp and log of glibc 2.22.
 //
 // log1p(x) = log(u) * x / (u - 1) with u = fl(1 + x) (Goldberg, "What every computer
 // scientist should know about floating-point arithmetic", theorem 4): the rounding error of u
@@ -13,10 +17,40 @@
 // x < -1 or NaN gives NaN through log.
 #include "kernels/vecmath.h"
 
+#include <dlfcn.h>
+
+#include <cstdlib>
+
+namespace gt::kernels {
+const char* vecmath_runtime_source();  // for gt::kernel_build_info() (isa.cpp)
+}
+
 #if defined(GT_OWN_VECTOR_MATH)
 #pragma GCC diagnostic ignored "-Wpsabi"  // vector arguments wider than the baseline's registers
 
 namespace {
+
+// libmvec's variant `name` when the running glibc has it (GLIBC_2.35), else null.
+void* libmvec_2_35(const char* name) {
+  static void* const lib = [] {
+    const char* off = std::getenv("GRADTAPE_NO_LIBMVEC_2_35");
+    if (off && off[0] && off[0] != '0') return static_cast<void*>(nullptr);
+    return dlopen("libmvec.so.1", RTLD_NOW | RTLD_NOLOAD);  // loaded already: the core needs it
+  }();
+  return lib ? dlvsym(lib, name, "GLIBC_2.35") : nullptr;
+}
+
+int g_from_libmvec = 0;  // variants bound to libmvec's when the library loaded
+
+// Points `*slot` at libmvec's variant `name` when there is one (at load time, see below).
+struct BindLibmvec {
+  BindLibmvec(const char* name, void** slot) {
+    if (void* p = libmvec_2_35(name)) {
+      *slot = p;
+      ++g_from_libmvec;
+    }
+  }
+};
 
 template <class V, class T, V (*Log)(V)>
 [[gnu::always_inline]] inline V log1p_from_log(V x) {
@@ -68,23 +102,28 @@ template <class V, class T, V (*Exp)(V)>
   return x == T(0) ? x : s;
 }
 
-}  // namespace
+// One function at one vector width: V holds N lanes of T, TARGET is the ISA of the vector ABI
+// letter (b: SSE2, c: AVX, d: AVX2, e: AVX-512); `own` computes it with BODY.
+#define GT_VECMATH_FN(V, TARGET, NAME, BODY)                                                   \
+  __attribute__((target(TARGET))) V NAME##_own(V x) { return BODY; }                          \
+  void* NAME##_impl = reinterpret_cast<void*>(&NAME##_own);                                   \
+  const BindLibmvec NAME##_bind(#NAME, &NAME##_impl);                                         \
+  }                                                                                           \
+  extern "C" __attribute__((visibility("hidden"), target(TARGET))) V NAME(V x) {              \
+    return reinterpret_cast<V (*)(V)>(NAME##_impl)(x);                                        \
+  }                                                                                           \
+  namespace {
 
-// One vector width: N lanes of T for the vector ABI's ISA letter (b: SSE2, c: AVX, d: AVX2,
-// e: AVX-512), built on libmvec's exp and log of that width (EXP, LOG: their ABI names).
+// The three functions at one width, on libmvec's exp and log of that width (EXP, LOG).
 #define GT_VECMATH_VARIANT(T, N, TARGET, EXP, LOG, LOG1P, EXPM1, TANH)                         \
   typedef T LOG1P##_vec __attribute__((vector_size(sizeof(T) * N)));                          \
+  }                                                                                           \
   extern "C" LOG1P##_vec EXP(LOG1P##_vec);                                                    \
   extern "C" LOG1P##_vec LOG(LOG1P##_vec);                                                    \
-  extern "C" __attribute__((visibility("hidden"), target(TARGET))) LOG1P##_vec LOG1P(LOG1P##_vec x) { \
-    return log1p_from_log<LOG1P##_vec, T, LOG>(x);                                            \
-  }                                                                                           \
-  extern "C" __attribute__((visibility("hidden"), target(TARGET))) LOG1P##_vec EXPM1(LOG1P##_vec x) { \
-    return expm1_from_exp<LOG1P##_vec, T, EXP, LOG>(x);                                       \
-  }                                                                                           \
-  extern "C" __attribute__((visibility("hidden"), target(TARGET))) LOG1P##_vec TANH(LOG1P##_vec x) { \
-    return tanh_from_exp<LOG1P##_vec, T, EXP>(x);                                      \
-  }
+  namespace {                                                                                 \
+  GT_VECMATH_FN(LOG1P##_vec, TARGET, LOG1P, (log1p_from_log<LOG1P##_vec, T, LOG>(x)))         \
+  GT_VECMATH_FN(LOG1P##_vec, TARGET, EXPM1, (expm1_from_exp<LOG1P##_vec, T, EXP, LOG>(x)))    \
+  GT_VECMATH_FN(LOG1P##_vec, TARGET, TANH, (tanh_from_exp<LOG1P##_vec, T, EXP>(x)))
 
 GT_VECMATH_VARIANT(float, 4, "sse2", _ZGVbN4v_expf, _ZGVbN4v_logf, _ZGVbN4v_log1pf, _ZGVbN4v_expm1f, _ZGVbN4v_tanhf)
 GT_VECMATH_VARIANT(float, 8, "avx", _ZGVcN8v_expf, _ZGVcN8v_logf, _ZGVcN8v_log1pf, _ZGVcN8v_expm1f, _ZGVcN8v_tanhf)
@@ -95,4 +134,13 @@ GT_VECMATH_VARIANT(double, 2, "sse2", _ZGVbN2v_exp, _ZGVbN2v_log, _ZGVbN2v_log1p
 GT_VECMATH_VARIANT(double, 4, "avx", _ZGVcN4v_exp, _ZGVcN4v_log, _ZGVcN4v_log1p, _ZGVcN4v_expm1, _ZGVcN4v_tanh)
 GT_VECMATH_VARIANT(double, 4, "avx2", _ZGVdN4v_exp, _ZGVdN4v_log, _ZGVdN4v_log1p, _ZGVdN4v_expm1, _ZGVdN4v_tanh)
 GT_VECMATH_VARIANT(double, 8, "avx512f", _ZGVeN8v_exp, _ZGVeN8v_log, _ZGVeN8v_log1p, _ZGVeN8v_expm1, _ZGVeN8v_tanh)
+
+}  // namespace
+
+const char* gt::kernels::vecmath_runtime_source() {
+  return g_from_libmvec == 24 ? "log1p/expm1/tanh from libmvec (glibc >= 2.35 at run time)"
+                              : "own vector log1p/expm1/tanh";
+}
+#else
+const char* gt::kernels::vecmath_runtime_source() { return ""; }
 #endif

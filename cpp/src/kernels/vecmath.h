@@ -10,10 +10,11 @@
 // - exp, log, sin, cos, pow have been in libmvec since glibc 2.22; manylinux_2_28 allows them,
 //   so every x86-64 GCC build uses them.
 // - log1p, expm1, tan, tanh came with glibc 2.35. Only a -march=native build (for the machine
-//   it is built on: CMake defines GRADTAPE_MVEC_GLIBC_2_35) takes them from libmvec. A default
-//   (portable) build declares log1p, expm1 and tanh with vector variants of its own, built on
-//   libmvec's exp and log (vecmath.cpp, linked into the core with hidden visibility), and calls
-//   scalar tan, so that no symbol of glibc 2.35 is needed.
+//   it is built on: CMake defines GRADTAPE_MVEC_GLIBC_2_35) links them from libmvec. A default
+//   (portable) build declares log1p, expm1 and tanh with vector variants of the core's own
+//   (vecmath.cpp, hidden): each calls libmvec's variant when the running glibc has one (looked
+//   up when the library loads) and otherwise computes it from libmvec's exp and log; tan stays
+//   scalar. So no symbol of glibc 2.35 is linked, and a new glibc's are still used.
 #include <cmath>
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(GRADTAPE_NO_MVEC)
