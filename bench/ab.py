@@ -5,7 +5,9 @@ then the median ratio per workload.
 
     python bench/ab.py --a .venv-native/bin/python --b .venv/bin/python --rounds 8 -- --only W4
 
-Arguments after ``--`` go to run.py (``--peers gradtape`` and ``--json`` are added). Unset
+Arguments after ``--`` go to run.py (``--peers gradtape`` and ``--json`` are added).
+``--script bench/w4_cpu.py`` runs that script instead, which prints one figure (W4 on one
+thread in CPU ms: steadier on a busy machine); ``GRADTAPE_NUM_THREADS=1`` is set for it. Unset
 OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for the whole command when W5/W6 are measured
 (bench/README.md). Exits 1 when a run fails.
 """
@@ -18,6 +20,21 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def build_of(python):
+    return subprocess.run([python, "-c", "import gradtape._core as c; print(c._kernel_isa(), '|', c._kernel_build_info())"],
+                          capture_output=True, text=True).stdout.strip()
+
+
+def one_script_run(python, script, args):
+    """The one figure a script like bench/w4_cpu.py prints, as {"W4-cpu": value}."""
+    env = dict(os.environ, GRADTAPE_NUM_THREADS="1")
+    proc = subprocess.run([python, script] + args, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr)
+        raise SystemExit("ab.py: %s %s failed (exit %d)" % (python, script, proc.returncode))
+    return {"W4-cpu": float(proc.stdout.split()[-1])}, build_of(python)
 
 
 def one_run(python, run_args):
@@ -37,9 +54,7 @@ def one_run(python, run_args):
         for row in w["rows"]:
             if row.get("impl") == "gradtape" and "median" in row:
                 medians[w["id"]] = row["median"]
-    isa = subprocess.run([python, "-c", "import gradtape._core as c; print(c._kernel_isa(), '|', c._kernel_build_info())"],
-                         capture_output=True, text=True).stdout.strip()
-    return medians, isa
+    return medians, build_of(python)
 
 
 def main():
@@ -47,6 +62,7 @@ def main():
     ap.add_argument("--a", required=True, help="interpreter A (the reference)")
     ap.add_argument("--b", required=True, help="interpreter B")
     ap.add_argument("--rounds", type=int, default=6)
+    ap.add_argument("--script", default=None, help="a script printing one figure, instead of run.py")
     ap.add_argument("run_args", nargs="*", help="arguments for run.py (after --)")
     args = ap.parse_args()
     ratios = {}
@@ -55,7 +71,10 @@ def main():
         order = [("A", args.a), ("B", args.b)] if r % 2 == 0 else [("B", args.b), ("A", args.a)]
         got = {}
         for name, py in order:
-            got[name], isa = one_run(py, args.run_args)
+            if args.script:
+                got[name], isa = one_script_run(py, args.script, args.run_args)
+            else:
+                got[name], isa = one_run(py, args.run_args)
             if r == 0:
                 print("%s: %s (%s)" % (name, py, isa))
         line = []
