@@ -42,11 +42,13 @@ void* libmvec_2_35(const char* name) {
 
 int g_from_libmvec = 0;  // variants bound to libmvec's when the library loaded
 
-// Points `*slot` at libmvec's variant `name` when there is one (at load time, see below).
+// Points `*slot` at libmvec's variant `name` when there is one (at load time, see below; the
+// slot is constant-initialised to the own variant, so a call before that is still right).
+template <class Fn>
 struct BindLibmvec {
-  BindLibmvec(const char* name, void** slot) {
+  BindLibmvec(const char* name, Fn* slot) {
     if (void* p = libmvec_2_35(name)) {
-      *slot = p;
+      *slot = reinterpret_cast<Fn>(p);
       ++g_from_libmvec;
     }
   }
@@ -106,11 +108,11 @@ template <class V, class T, V (*Exp)(V)>
 // letter (b: SSE2, c: AVX, d: AVX2, e: AVX-512); `own` computes it with BODY.
 #define GT_VECMATH_FN(V, TARGET, NAME, BODY)                                                   \
   __attribute__((target(TARGET))) V NAME##_own(V x) { return BODY; }                          \
-  void* NAME##_impl = reinterpret_cast<void*>(&NAME##_own);                                   \
-  const BindLibmvec NAME##_bind(#NAME, &NAME##_impl);                                         \
+  V (*NAME##_impl)(V) = &NAME##_own;                                                          \
+  const BindLibmvec<V (*)(V)> NAME##_bind(#NAME, &NAME##_impl);                               \
   }                                                                                           \
   extern "C" __attribute__((visibility("hidden"), target(TARGET))) V NAME(V x) {              \
-    return reinterpret_cast<V (*)(V)>(NAME##_impl)(x);                                        \
+    return NAME##_impl(x);                                                                    \
   }                                                                                           \
   namespace {
 
