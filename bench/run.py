@@ -75,7 +75,8 @@ def import_time(libname, repeats):
 
 
 def gradtape_build():
-    """The git commit of gradtape's source tree and when its extension module was built."""
+    """The git commit of gradtape's source tree, when its extension module was built, and the
+    instruction set its kernels run with."""
     try:
         gt = wl.lib("gradtape")
     except wl.Unavailable:
@@ -94,6 +95,8 @@ def gradtape_build():
     if path and os.path.exists(path):
         built = datetime.datetime.fromtimestamp(os.path.getmtime(path)).astimezone()
         parts.append("_core built %s" % built.strftime("%Y-%m-%d %H:%M:%S %Z"))
+    if hasattr(core, "_kernel_isa"):  # docs/building.md: which copy of the hot loops runs
+        parts.append("kernels %s (%s)" % (core._kernel_isa(), core._kernel_build_info()))
     return ", ".join(parts) or None
 
 

@@ -36,7 +36,9 @@ bool caching_enabled() {
 void* raw_alloc(size_t capacity) {
   void* p = std::aligned_alloc(kAlign, capacity);
   if (!p) throw std::bad_alloc();
+#if defined(MADV_HUGEPAGE)  // Linux
   if (capacity >= kHugePage) madvise(p, capacity, MADV_HUGEPAGE);
+#endif
   return p;
 }
 

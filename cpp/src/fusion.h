@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "gradtape/tensor.h"
+#include "kernels/isa.h"
 #include "kernels/parallel.h"
 #include "kernels/reduce.h"
 
@@ -40,7 +41,7 @@ enum class Cost : uint8_t { Cheap, Costly };
 using ChunkFn = void (*)(const void* a, int64_t sa, const void* b, int64_t sb, void* out, int64_t n);
 
 template <class T, class F>
-void chunk_unary(const void* a, int64_t sa, const void*, int64_t, void* out, int64_t n) {
+GT_DISPATCHED void chunk_unary(const void* a, int64_t sa, const void*, int64_t, void* out, int64_t n) {
   const T* __restrict pa = static_cast<const T*>(a);
   T* __restrict po = static_cast<T*>(out);
   const F f{};
@@ -55,7 +56,7 @@ void chunk_unary(const void* a, int64_t sa, const void*, int64_t, void* out, int
 }
 
 template <class T, class F>
-void chunk_binary(const void* a, int64_t sa, const void* b, int64_t sb, void* out, int64_t n) {
+GT_DISPATCHED void chunk_binary(const void* a, int64_t sa, const void* b, int64_t sb, void* out, int64_t n) {
   const T* __restrict pa = static_cast<const T*>(a);
   const T* __restrict pb = static_cast<const T*>(b);
   T* __restrict po = static_cast<T*>(out);

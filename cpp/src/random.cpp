@@ -9,6 +9,7 @@
 #include <numeric>
 #include <vector>
 
+#include "kernels/isa.h"
 #include "kernels/parallel.h"
 #include "kernels/vecmath.h"
 #include "ops_common.h"
@@ -49,7 +50,7 @@ constexpr uint32_t kW0 = 0x9E3779B9u, kW1 = 0xBB67AE85u;
 
 // Blocks [first, first + nb) of stream s (attempt 0), as four word planes:
 // w[r * nb + j] is word r of block first + j. nb <= 128.
-void fill_blocks(const PhiloxState& s, uint64_t first, int nb, uint32_t* w) {
+GT_DISPATCHED void fill_blocks(const PhiloxState& s, uint64_t first, int nb, uint32_t* w) {
   const uint32_t k0 = uint32_t(s.key), k1 = uint32_t(s.key >> 32);
   const uint64_t base = s.counter_lo + first;
   const uint32_t hi = uint32_t(s.counter_hi) + (base < s.counter_lo ? 1u : 0u);
@@ -166,16 +167,17 @@ void run_per_element(PhiloxState& s, int64_t n, int64_t min_parallel, Fn fn) {
   s.counter_lo += uint64_t(n);
 }
 
-// ---- chunk kernels: each computes kChunk values from the chunk's blocks ----
+// ---- chunk kernels: each computes kChunk values from the chunk's blocks (GT_DISPATCHED:
+// compiled for AVX-512, AVX2 and the baseline, kernels/isa.h) ----
 
-void uniform_chunk_f32(const PhiloxState& s, uint64_t first, float* out, float lo, float range) {
+GT_DISPATCHED void uniform_chunk_f32(const PhiloxState& s, uint64_t first, float* out, float lo, float range) {
   alignas(64) uint32_t w[kChunk];
   fill_blocks(s, first, kChunk / 4, w);
 #pragma omp simd
   for (int k = 0; k < kChunk; ++k) out[k] = lo + range * u01f(w[k]);
 }
 
-void uniform_chunk_f64(const PhiloxState& s, uint64_t first, double* out, double lo, double range) {
+GT_DISPATCHED void uniform_chunk_f64(const PhiloxState& s, uint64_t first, double* out, double lo, double range) {
   alignas(64) uint32_t w[2 * kChunk];
   fill_blocks(s, first, kChunk / 2, w);
 #pragma omp simd
@@ -185,7 +187,7 @@ void uniform_chunk_f64(const PhiloxState& s, uint64_t first, double* out, double
 // Box-Muller on the chunk: pair k (k < kChunk/2) gives elements k (cosine) and k + kChunk/2
 // (sine). Three loops, not one: in one loop the compiler fuses sin and cos into sincos, which
 // has no vector version, and the loop stays scalar.
-void normal_chunk_f32(const PhiloxState& s, uint64_t first, float* out, float mean, float stddev) {
+GT_DISPATCHED void normal_chunk_f32(const PhiloxState& s, uint64_t first, float* out, float mean, float stddev) {
   alignas(64) uint32_t w[kChunk];
   fill_blocks(s, first, kChunk / 4, w);
   constexpr int h = kChunk / 2;
@@ -201,7 +203,7 @@ void normal_chunk_f32(const PhiloxState& s, uint64_t first, float* out, float me
   for (int k = 0; k < h; ++k) out[h + k] = mean + r[k] * ::sinf(t[k]);
 }
 
-void normal_chunk_f64(const PhiloxState& s, uint64_t first, double* out, double mean, double stddev) {
+GT_DISPATCHED void normal_chunk_f64(const PhiloxState& s, uint64_t first, double* out, double mean, double stddev) {
   alignas(64) uint32_t w[2 * kChunk];
   fill_blocks(s, first, kChunk / 2, w);
   constexpr int h = kChunk / 2;

@@ -113,6 +113,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("_fusion_enabled", &gt::fusion_enabled);
   m.def("_set_num_threads", &gt::set_num_threads);
   m.def("_num_threads", &gt::num_threads);
+  m.def("_kernel_isa", [] { return std::string(gt::kernel_isa()); });
+  m.def("_kernel_build_info", [] { return std::string(gt::kernel_build_info()); });
   // For the tests: whether a tensor's values are still deferred (not yet computed).
   m.def("_is_deferred", [](const gt::TensorImpl& t) { return t.deferred.load(); });
 }

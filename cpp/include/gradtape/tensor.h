@@ -193,4 +193,11 @@ bool fusion_enabled();
 void set_num_threads(int n);
 int num_threads();
 
+// The instruction set the hot loops run with in this process: "x86-64-v4" (AVX-512),
+// "x86-64-v3" (AVX2) or "x86-64-v2", chosen when the library loads; "native" for a
+// -march=native build; the architecture's name where nothing is dispatched (docs/building.md).
+const char* kernel_isa();
+// How the core was compiled: baseline, dispatch, vector math (one line, for reports).
+const char* kernel_build_info();
+
 }  // namespace gt

@@ -6,6 +6,7 @@
 #include <type_traits>
 
 #include "kernels/broadcast.h"
+#include "kernels/isa.h"
 #include "kernels/parallel.h"
 #include "kernels/vecmath.h"
 
@@ -21,10 +22,11 @@ template <class T>
 inline Lane<T>* lanes(T* p) { return reinterpret_cast<Lane<T>*>(p); }
 
 // Large loops are split over the thread pool (parallel_for); each element is computed the
-// same way whatever the split, so results do not depend on the number of threads.
+// same way whatever the split, so results do not depend on the number of threads. The loops
+// themselves are GT_DISPATCHED: compiled for AVX-512, AVX2 and the baseline (isa.h).
 
 template <class T, class R, class F>
-inline void map1_range(const T* __restrict x_, R* __restrict out_, int64_t n, F f) {
+GT_DISPATCHED void map1_range(const T* __restrict x_, R* __restrict out_, int64_t n, F f) {
   const auto* __restrict x = lanes(x_);
   auto* __restrict out = lanes(out_);
 #pragma omp simd
@@ -38,7 +40,7 @@ inline void map1(const T* x, R* out, int64_t n, F f) {
 
 // One row of a binary op: strides 0 or 1 get vectorised loops.
 template <class A, class B, class R, class F>
-inline void row2(const A* __restrict pa_, const B* __restrict pb_, R* __restrict po_, int64_t len,
+GT_DISPATCHED void row2(const A* __restrict pa_, const B* __restrict pb_, R* __restrict po_, int64_t len,
                  int64_t sa, int64_t sb, F f) {
   const auto* __restrict pa = lanes(pa_);
   const auto* __restrict pb = lanes(pb_);
@@ -79,7 +81,7 @@ inline void map2(const A* a, const B* b, R* out, const Plan& p, F f) {
 // One row of a ternary op with compile-time strides (0: a broadcast scalar, 1: contiguous).
 // (A stride-0 operand is read once before the loop: GCC does not vectorise pb[i * 0].)
 template <int S0, int S1, int S2, class C, class A, class B, class R, class F>
-inline void row3_fixed(const C* __restrict pc_, const A* __restrict pa_, const B* __restrict pb_, R* __restrict po_,
+GT_DISPATCHED void row3_fixed(const C* __restrict pc_, const A* __restrict pa_, const B* __restrict pb_, R* __restrict po_,
                        int64_t len, F f) {
   if (len <= 0) return;
   const auto* __restrict pc = lanes(pc_);

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "kernels/elementwise.h"
+#include "kernels/isa.h"
 #include "kernels/parallel.h"
 #include "kernels/stream.h"
 
@@ -15,6 +16,17 @@ namespace gt::kernels {
 
 // Bytes of one chunk of the product-pair pass: it stays in L1 with its three buffers.
 constexpr int64_t kProductPairChunkBytes = 4096;
+
+// One chunk of product_pair: da = g * b, db = g * a (GT_DISPATCHED, isa.h).
+template <class T>
+GT_DISPATCHED void product_pair_chunk(const T* __restrict g, const T* __restrict a, const T* __restrict b,
+                                      T* __restrict da, T* __restrict db, int64_t len) {
+#pragma omp simd
+  for (int64_t i = 0; i < len; ++i) {
+    da[i] = g[i] * b[i];
+    db[i] = g[i] * a[i];
+  }
+}
 
 // ga = g * b and gb = g * a over n elements in one pass (multiply's gradient pair). The
 // upstream gradient comes chunk by chunk from `g_chunk(start, count, buffer)`, which returns a
@@ -29,14 +41,7 @@ void product_pair(int64_t n, GChunk g_chunk, const T* a, const T* b, T* ga, T* g
     alignas(64) T gbuf[kChunk], abuf[kChunk], bbuf[kChunk];
     for (int64_t cs = s; cs < e; cs += kChunk) {
       const int64_t len = std::min(e, cs + kChunk) - cs;
-      const T* __restrict g = g_chunk(cs, len, gbuf);
-      T* __restrict da = stream ? abuf : ga + cs;
-      T* __restrict db = stream ? bbuf : gb + cs;
-#pragma omp simd
-      for (int64_t i = 0; i < len; ++i) {
-        da[i] = g[i] * b[cs + i];
-        db[i] = g[i] * a[cs + i];
-      }
+      product_pair_chunk(g_chunk(cs, len, gbuf), a + cs, b + cs, stream ? abuf : ga + cs, stream ? bbuf : gb + cs, len);
       if (stream) {
         stream_copy(ga + cs, abuf, len);
         stream_copy(gb + cs, bbuf, len);

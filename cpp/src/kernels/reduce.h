@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "gradtape/shape.h"
+#include "kernels/isa.h"
 #include "kernels/parallel.h"
 
 namespace gt::kernels {
@@ -44,7 +45,7 @@ constexpr int64_t kReduceBlock = 1 << 15;
 // vectorises (a single accumulator is one long dependency chain: ~4 cycles per element). The
 // association is fixed by len alone, so results do not depend on threads or alignment.
 template <class T, class Acc, class Op>
-inline Acc reduce_row(const T* __restrict row, int64_t len, Acc acc, Op op) {
+GT_DISPATCHED Acc reduce_row(const T* __restrict row, int64_t len, Acc acc, Op op) {
   constexpr int64_t kLanes = 16;
   if (len < 2 * kLanes) {
     for (int64_t i = 0; i < len; ++i) acc = op(acc, Acc(row[i]));
@@ -91,7 +92,7 @@ inline bool reduces_in_blocks(const ReducePlan& p) {
 
 // out[] must hold the identity of `op`; Acc is the accumulator type.
 template <class T, class Acc, class Op>
-void reduce(const T* in, Acc* out, const ReducePlan& p, Op op) {
+GT_DISPATCHED void reduce(const T* in, Acc* out, const ReducePlan& p, Op op) {
   if (p.rank == 0) { out[0] = op(out[0], Acc(in[0])); return; }
   if (reduces_in_blocks(p)) {
     out[0] = reduce_blocks<T>(p.dims[0], out[0], out[0], op, [in](int64_t begin, int64_t) { return in + begin; });
