@@ -263,6 +263,19 @@ def test_tangents_die_with_their_tensors():
     assert gt._core.live_tensors() - before <= 3
 
 
+def test_a_primal_that_is_its_own_tangent_is_freed():
+    import gc
+    gc.collect()
+    before = gt._core.live_tensors()
+    x = gt.constant([1.0, 2.0])
+    with ForwardAccumulator(x, x) as acc:
+        y = x * 3.0
+    np.testing.assert_array_equal(acc.jvp(y).numpy(), [3.0, 6.0])
+    del x, y, acc
+    gc.collect()
+    assert gt._core.live_tensors() == before
+
+
 def test_autodiff_gradient_tape_is_the_tape():
     assert gt.autodiff.GradientTape is gt.GradientTape
 

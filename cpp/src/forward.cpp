@@ -122,7 +122,8 @@ void ForwardAccumulator::watch(const Tensor& primal, const Tensor& tangent) {
   if (tangent_of(primal, state_->serial).defined())
     throw ValueError_("ForwardAccumulator: a tensor was given as a primal twice; if that is intended, "
                           "give it once with the sum of its tangents");
-  set_tangent(primal, state_->serial, tangent);
+  // (a primal that is its own tangent would hold itself: a copy breaks that cycle)
+  set_tangent(primal, state_->serial, tangent.same(primal) ? tangent.clone() : tangent);
 }
 
 void ForwardAccumulator::watch(const std::shared_ptr<Variable>& v, const Tensor& tangent) {
