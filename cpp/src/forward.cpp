@@ -183,6 +183,7 @@ Tensor ForwardAccumulator::jvp(const std::shared_ptr<Variable>& v) const {
 void detail::forward_op(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out, const int64_t* attrs,
                         int n_attrs) {
   if (jvp_kind(op) == JvpKind::None) return;
+  std::vector<Tensor> in;  // the inputs as a contiguous array for JvpCtx: made once per op, when needed
   for_each_visible([&](AccumulatorState& a) {
     std::vector<Tensor> t(static_cast<size_t>(n_in));
     int ref = -1;
@@ -192,8 +193,8 @@ void detail::forward_op(OpId op, const Tensor* const* inputs, int n_in, const Te
       if (ref < 0 && t[size_t(i)].defined()) ref = i;
     }
     if (ref < 0) return;
-    std::vector<Tensor> in(static_cast<size_t>(n_in));
-    for (int i = 0; i < n_in; ++i) in[size_t(i)] = *inputs[i];
+    if (in.empty())
+      for (int i = 0; i < n_in; ++i) in.push_back(*inputs[i]);
     Hide hide(a.entry);  // the rule's ops: seen by what was entered before this accumulator only
     JvpCtx c{{}, in.data(), n_in, out, t.data(), attrs, n_attrs, t[size_t(ref)], 0};
     Tensor tangent = apply_jvp(op, c);
