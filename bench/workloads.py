@@ -185,6 +185,23 @@ def w1_gradtape(cfg):
     return Case(step, _check_w1)
 
 
+@impl("W1", "gradtape-function", "gradtape")
+def w1_gradtape_function(cfg):
+    gt = lib("gradtape")
+    w1, w2 = gt.Variable(5.), gt.Variable(3.)
+
+    @gt.function
+    def grads():
+        with gt.GradientTape() as tape:
+            z = 3 * w1 ** 2 + 2 * w1 * w2
+        return tape.gradient(z, [w1, w2])
+
+    def step():
+        g1, g2 = grads()
+        return float(g1), float(g2)
+    return Case(step, _check_w1)
+
+
 @impl("W1", "torch", "torch")
 def w1_torch(cfg):
     torch = lib("torch")
@@ -267,6 +284,24 @@ def w2_gradtape(cfg):
         H = [[_f_or_none(h) for h in outer.gradient(gi, [w1, w2])] for gi in g]
         del outer
         return H
+    return Case(step, _check_w2)
+
+
+@impl("W2", "gradtape-function", "gradtape")
+def w2_gradtape_function(cfg):
+    gt = lib("gradtape")
+    w1, w2 = gt.Variable(5.), gt.Variable(3.)
+
+    @gt.function
+    def hessian():
+        with gt.GradientTape(persistent=True) as outer:
+            with gt.GradientTape() as inner:
+                z = 3 * w1 ** 2 + 2 * w1 * w2
+            g = inner.gradient(z, [w1, w2])
+        return [outer.gradient(gi, [w1, w2]) for gi in g]
+
+    def step():
+        return [[_f_or_none(h) for h in row] for row in hessian()]
     return Case(step, _check_w2)
 
 
@@ -375,6 +410,27 @@ def w3_gradtape(cfg):
             for _ in range(n):
                 y = sin(y) * 1.0001 + 0.001
         return float(tape.gradient(y, x))
+    return Case(step, _w3_grad_check(cfg), _w3_info(cfg))
+
+
+@impl("W3", "gradtape-function", "gradtape")
+def w3_gradtape_function(cfg):
+    gt = lib("gradtape")
+    n = cfg["w3_rounds"]
+    x = gt.constant(0.5)
+    sin = gt.sin
+
+    @gt.function
+    def chain(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = x
+            for _ in range(n):
+                y = sin(y) * 1.0001 + 0.001
+        return tape.gradient(y, x)
+
+    def step():
+        return float(chain(x))
     return Case(step, _w3_grad_check(cfg), _w3_info(cfg))
 
 
@@ -566,6 +622,27 @@ def w4_gradtape(cfg):
     return _w4_case(cfg, factory)
 
 
+@impl("W4", "gradtape-function", "gradtape")
+def w4_gradtape_function(cfg):
+    gt = lib("gradtape")
+
+    @gt.function
+    def loss_and_grads(tx, tw, tb):
+        with gt.GradientTape() as tape:
+            tape.watch([tx, tw, tb])
+            loss = gt.reduce_sum(gt.nn.softplus(tx * tw + tb))
+        return (loss,) + tuple(tape.gradient(loss, [tx, tw, tb]))
+
+    def factory(x, w, b):
+        tx, tw, tb = gt.constant(x), gt.constant(w), gt.constant(b)
+
+        def step():
+            loss, gx, gw, gb = loss_and_grads(tx, tw, tb)
+            return float(loss), gx.numpy(), gw.numpy(), float(gb)
+        return step
+    return _w4_case(cfg, factory)
+
+
 @impl("W4", "torch", "torch")
 def w4_torch(cfg):
     torch = lib("torch")
@@ -732,6 +809,36 @@ def w5_gradtape(cfg):
             for v, g in zip(P, grads):
                 v.assign_sub(g * LR)
             return float(loss)
+        return step, lambda: [v.numpy() for v in P]
+    return _w5_case(cfg, build)
+
+
+@impl("W5", "gradtape-function", "gradtape")
+def w5_gradtape_function(cfg):
+    gt = lib("gradtape")
+
+    def build(X, y, params):
+        tX, ty = gt.constant(X), gt.constant(y)
+        P = [gt.Variable(p) for p in params]
+        nl = len(P) // 2
+
+        @gt.function
+        def train_step(X, y):
+            with gt.GradientTape() as tape:
+                h = X
+                for i in range(nl):
+                    h = gt.matmul(h, P[2 * i]) + P[2 * i + 1]
+                    if i < nl - 1:
+                        h = gt.nn.relu(h)
+                loss = gt.reduce_mean(
+                    gt.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=h))
+            grads = tape.gradient(loss, P)
+            for v, g in zip(P, grads):
+                v.assign_sub(g * LR)
+            return loss
+
+        def step():
+            return float(train_step(tX, ty))
         return step, lambda: [v.numpy() for v in P]
     return _w5_case(cfg, build)
 
@@ -908,6 +1015,28 @@ def w6_gradtape(cfg):
     return _w6_case(cfg, factory)
 
 
+@impl("W6", "gradtape-function", "gradtape")
+def w6_gradtape_function(cfg):
+    gt = lib("gradtape")
+
+    @gt.function
+    def loss_and_grads(tA, tB):
+        with gt.GradientTape() as tape:
+            tape.watch([tA, tB])
+            loss = gt.reduce_sum(gt.matmul(tA, tB))
+        gA, gB = tape.gradient(loss, [tA, tB])
+        return loss, gA, gB
+
+    def factory(A, B):
+        tA, tB = gt.constant(A), gt.constant(B)
+
+        def step():
+            loss, gA, gB = loss_and_grads(tA, tB)
+            return float(loss), gA.numpy(), gB.numpy()
+        return step
+    return _w6_case(cfg, factory)
+
+
 @impl("W6", "torch", "torch")
 def w6_torch(cfg):
     torch = lib("torch")
@@ -1010,6 +1139,26 @@ def w7_gradtape(cfg):
                 tape.watch(tx)
                 y = gt.tanh(gt.matmul(tW, tx))
             return tape.jacobian(y, tx).numpy()
+        return step
+    return _w7_case(cfg, factory)
+
+
+@impl("W7", "gradtape-function", "gradtape")
+def w7_gradtape_function(cfg):
+    gt = lib("gradtape")
+
+    @gt.function
+    def jacobian(tW, tx):
+        with gt.GradientTape() as tape:
+            tape.watch(tx)
+            y = gt.tanh(gt.matmul(tW, tx))
+        return tape.jacobian(y, tx)
+
+    def factory(W, x):
+        tW, tx = gt.constant(W), gt.constant(x)
+
+        def step():
+            return jacobian(tW, tx).numpy()
         return step
     return _w7_case(cfg, factory)
 

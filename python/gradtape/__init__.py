@@ -31,6 +31,7 @@ from .specs import TensorSpec, string  # noqa: F401
 from .control_flow import (  # noqa: F401
     case, cond, foldl, foldr, identity_n, map_fn, scan, switch_case, vectorized_map, while_loop,
 )
+from ._function import function  # noqa: F401,E402
 from .eager import device, executing_eagerly, get_static_value, init_scope, print  # noqa: F401,A001
 from . import data, debugging, train  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
@@ -98,6 +99,7 @@ def _not_picklable(self, protocol=None):
 
 for _cls, _reduce in ((Tensor, _reduce_tensor), (Variable, _reduce_variable), (DType, _reduce_dtype),
                       (_core._Tape, _not_picklable), (_core._PauseRecording, _not_picklable),
+                      (_core._Recorder, _not_picklable), (_core._Program, _not_picklable),
                       (_core._VariableAccessLog, _not_picklable)):
     _cls.__reduce__ = _reduce
     _cls.__reduce_ex__ = _reduce

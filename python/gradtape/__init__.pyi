@@ -46,6 +46,7 @@ from .control_flow import scan as scan
 from .control_flow import switch_case as switch_case
 from .control_flow import vectorized_map as vectorized_map
 from .control_flow import while_loop as while_loop
+from ._function import function as function
 from .eager import device as device
 from .eager import executing_eagerly as executing_eagerly
 from .eager import get_static_value as get_static_value

@@ -1,0 +1,233 @@
+// Programs (gradtape/program.h): running one, and the recorder's bookkeeping of slots, tapes
+// and variables.
+#include "gradtape/program.h"
+
+#include <string>
+
+namespace gt {
+
+namespace {
+thread_local ProgramRecorder* tls_recorder = nullptr;
+}  // namespace
+
+struct ProgramRecorder::Arg {
+  int slot;
+  Tensor constant;
+  Tensor value(const Frame& fr) const { return slot >= 0 ? fr.slots[size_t(slot)] : constant; }
+};
+
+ProgramRecorder* active_recorder() { return tls_recorder; }
+
+std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) const {
+  if (inputs.size() != inputs_.size())
+    throw InvalidArgument("gt.function: the program takes " + std::to_string(inputs_.size()) + " tensors, got " +
+                          std::to_string(inputs.size()));
+  Frame fr;
+  fr.slots.resize(size_t(num_slots_));
+  fr.tapes.resize(size_t(num_tapes_));
+  for (size_t i = 0; i < inputs.size(); ++i) fr.slots[size_t(inputs_[i])] = inputs[i];
+  // A step that throws leaves its tapes to the frame, whose destructor exits them below.
+  struct ExitTapes {
+    Frame& fr;
+    ~ExitTapes() {
+      for (auto it = fr.tapes.rbegin(); it != fr.tapes.rend(); ++it)
+        if (*it && (*it)->active()) {
+          try {
+            (*it)->pop();
+          } catch (...) {
+          }
+        }
+    }
+  } exit_tapes{fr};
+  for (const Step& s : steps_) s.run(fr);
+  std::vector<Tensor> out;
+  out.reserve(outputs_.size());
+  for (int o : outputs_) out.push_back(o >= 0 ? fr.slots[size_t(o)] : constants_[size_t(-1 - o)]);
+  return out;
+}
+
+std::vector<std::string> Program::step_names() const {
+  std::vector<std::string> v;
+  for (const Step& s : steps_) v.push_back(s.name);
+  return v;
+}
+
+ProgramRecorder::ProgramRecorder()
+    : program_(std::make_shared<Program>()),
+      start_seq_(next_tensor_seq()),
+      thread_(this_thread_number()),
+      outer_(tls_recorder) {
+  tls_recorder = this;
+}
+
+ProgramRecorder::~ProgramRecorder() { tls_recorder = outer_; }
+
+int ProgramRecorder::new_slot(const Tensor& value) {
+  const int s = program_->num_slots_++;
+  slots_[value.get()] = s;
+  values_.push_back(value);
+  return s;
+}
+
+void ProgramRecorder::input(const Tensor& t) { program_->inputs_.push_back(new_slot(t)); }
+
+int ProgramRecorder::slot(const Tensor& t) const {
+  if (!t.defined()) return -1;
+  auto it = slots_.find(t.get());
+  return it == slots_.end() ? -1 : it->second;
+}
+
+void ProgramRecorder::add_step(const char* name, std::function<void(Frame&)> run) {
+  program_->steps_.push_back(Program::Step{name ? name : "", std::move(run)});
+}
+
+void ProgramRecorder::constant(const Tensor& t) {
+  if (t.defined() && slot(t) < 0) constants_.emplace(t.get(), t);
+}
+
+bool ProgramRecorder::untraceable(const Tensor& t) const {
+  const TensorImpl* p = t.get();
+  return p->thread == thread_ && p->seq >= start_seq_ && !slots_.count(p) && !constants_.count(p);
+}
+
+void ProgramRecorder::check_argument(const Tensor& t, const char* what) const {
+  if (t.defined() && untraceable(t))
+    throw NotTraceable(std::string("gt.function cannot trace ") + (what ? what : "this op") +
+                       ": one of its tensors was computed inside the function by an operation that gt.function cannot "
+                       "trace yet (see docs/guides/function.md); run the function eagerly "
+                       "(gt.config.run_functions_eagerly(True)) or compute that value outside the function");
+}
+
+std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outputs) {
+  for (const Tensor& t : outputs) check_argument(t, "the function's result");
+  for (const Tensor& t : outputs) {
+    const int s = slot(t);
+    if (s >= 0) {
+      program_->outputs_.push_back(s);
+    } else {
+      program_->outputs_.push_back(-1 - int(program_->constants_.size()));
+      program_->constants_.push_back(t);
+    }
+  }
+  program_->num_tapes_ = int(tapes_.size());
+  auto p = program_;
+  program_ = std::make_shared<Program>();
+  slots_.clear();
+  values_.clear();
+  tapes_.clear();
+  constants_.clear();
+  return p;
+}
+
+void ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const Tensor& value) {
+  const int s = new_slot(value);
+  add_step("read_variable", [v, s](Frame& fr) { fr.slots[size_t(s)] = v->read(); });
+}
+
+int ProgramRecorder::tape_index(const Tape& tape) const {
+  auto it = tapes_.find(&tape);
+  if (it == tapes_.end())
+    throw NotTraceable("gt.function: a GradientTape entered outside the function is used inside it; enter the tape "
+                       "inside the function, or differentiate the function's result outside it");
+  return it->second;
+}
+
+void ProgramRecorder::tape_enter(const Tape& tape, bool persistent, bool watch_accessed_variables) {
+  const int k = int(tapes_.size());
+  tapes_[&tape] = k;
+  add_step("tape_enter", [k, persistent, watch_accessed_variables](Frame& fr) {
+    fr.tapes[size_t(k)] = std::make_unique<Tape>(persistent, watch_accessed_variables);
+    fr.tapes[size_t(k)]->push();
+  });
+}
+
+void ProgramRecorder::tape_exit(const Tape& tape) {
+  const int k = tape_index(tape);
+  add_step("tape_exit", [k](Frame& fr) { fr.tapes[size_t(k)]->pop(); });
+}
+
+void ProgramRecorder::tape_watch(const Tape& tape, const Tensor& t) {
+  const int k = tape_index(tape), s = slot(t);
+  check_argument(t, "tape.watch");
+  if (s < 0) {
+    Tensor c = t;  // a constant: watched as it is at each run
+    add_step("tape_watch", [k, c](Frame& fr) { fr.tapes[size_t(k)]->watch(c); });
+  } else {
+    add_step("tape_watch", [k, s](Frame& fr) { fr.tapes[size_t(k)]->watch(fr.slots[size_t(s)]); });
+  }
+}
+
+void ProgramRecorder::tape_watch(const Tape& tape, const std::shared_ptr<Variable>& v) {
+  const int k = tape_index(tape);
+  add_step("tape_watch", [k, v](Frame& fr) { fr.tapes[size_t(k)]->watch(v); });
+}
+
+void ProgramRecorder::tape_gradient(const Tape& tape, const std::vector<Tensor>& targets,
+                                    const std::vector<Source>& sources, const std::vector<Tensor>& output_gradients,
+                                    Unconnected unconnected, const std::vector<std::pair<size_t, size_t>>& same,
+                                    const std::vector<Tensor>& result) {
+  const int k = tape_index(tape);
+  std::vector<Arg> tg, og, src;
+  for (const Tensor& t : targets) tg.push_back(arg(t, "tape.gradient"));
+  for (const Tensor& t : output_gradients) og.push_back(arg(t, "tape.gradient"));
+  std::vector<std::shared_ptr<Variable>> vars;
+  for (const Source& s : sources) {
+    vars.push_back(s.variable);
+    src.push_back(s.variable ? Arg{-1, Tensor()} : arg(s.tensor, "tape.gradient"));
+  }
+  std::vector<int> outs;
+  for (const Tensor& r : result) outs.push_back(r.defined() ? new_slot(r) : -1);
+  add_step("gradient", [k, tg, og, src, vars, unconnected, same, outs](Frame& fr) {
+    std::vector<Tensor> t, o;
+    for (const Arg& a : tg) t.push_back(a.value(fr));
+    for (const Arg& a : og) o.push_back(a.value(fr));
+    std::vector<Source> s;
+    for (size_t i = 0; i < src.size(); ++i) s.push_back(vars[i] ? Source(vars[i]) : Source(src[i].value(fr)));
+    std::vector<Tensor> r = fr.tapes[size_t(k)]->gradient(t, s, o, unconnected, same);
+    for (size_t i = 0; i < outs.size(); ++i)
+      if (outs[i] >= 0) fr.slots[size_t(outs[i])] = r[i];
+  });
+}
+
+ProgramRecorder::Arg ProgramRecorder::arg(const Tensor& t, const char* what) const {
+  check_argument(t, what);
+  const int s = slot(t);
+  return Arg{s, s >= 0 ? Tensor() : t};
+}
+
+void ProgramRecorder::tape_jacobian(const Tape& tape, const Tensor& target, const std::vector<Source>& sources,
+                                    Unconnected unconnected, JacobianMode mode, const std::vector<Tensor>& result) {
+  const int k = tape_index(tape);
+  const Arg tg = arg(target, "tape.jacobian");
+  std::vector<Arg> src;
+  std::vector<std::shared_ptr<Variable>> vars;
+  for (const Source& s : sources) {
+    vars.push_back(s.variable);
+    src.push_back(s.variable ? Arg{-1, Tensor()} : arg(s.tensor, "tape.jacobian"));
+  }
+  std::vector<int> outs;
+  for (const Tensor& r : result) outs.push_back(r.defined() ? new_slot(r) : -1);
+  add_step("jacobian", [k, tg, src, vars, unconnected, mode, outs](Frame& fr) {
+    std::vector<Source> s;
+    for (size_t i = 0; i < src.size(); ++i) s.push_back(vars[i] ? Source(vars[i]) : Source(src[i].value(fr)));
+    std::vector<Tensor> r = fr.tapes[size_t(k)]->jacobian(tg.value(fr), s, unconnected, mode);
+    for (size_t i = 0; i < outs.size(); ++i)
+      if (outs[i] >= 0) fr.slots[size_t(outs[i])] = r[i];
+  });
+}
+
+void ProgramRecorder::tape_batch_jacobian(const Tape& tape, const Tensor& target, const Source& source,
+                                          Unconnected unconnected, JacobianMode mode, const Tensor& result) {
+  const int k = tape_index(tape);
+  const Arg tg = arg(target, "tape.batch_jacobian");
+  const std::shared_ptr<Variable> var = source.variable;
+  const Arg src = var ? Arg{-1, Tensor()} : arg(source.tensor, "tape.batch_jacobian");
+  const int out = result.defined() ? new_slot(result) : -1;
+  add_step("batch_jacobian", [k, tg, src, var, unconnected, mode, out](Frame& fr) {
+    Tensor r = fr.tapes[size_t(k)]->batch_jacobian(tg.value(fr), var ? Source(var) : Source(src.value(fr)),
+                                                   unconnected, mode);
+    if (out >= 0) fr.slots[size_t(out)] = r;
+  });
+}
+
+}  // namespace gt
