@@ -65,12 +65,28 @@ def _is_tensor(x):
     return isinstance(x, _core.Tensor)
 
 
+class _ById:
+    """A signature part that is an object's identity. It holds the object, so that its id cannot
+    be reused by another object while a program keyed by it is cached."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __eq__(self, other):
+        return type(other) is _ById and other.obj is self.obj
+
+
 def _hashable_key(x):
     """A Python value's part of the signature: (type, value) when hashable, else its identity."""
     try:
         hash(x)
     except TypeError:
-        return ("id", id(x))
+        return ("id", _ById(x))
     return ("value", type(x), x)
 
 
@@ -97,6 +113,7 @@ class ConcreteFunction:
         self._structure = structure          # the result's structure; tensors replaced by their output index
         self._leaves_spec = leaves_spec      # the TensorSpecs of the tensor inputs
         self.structured_input_signature = signature_args
+        self._rebuild = _rebuilder(structure)
 
     @property
     def structured_outputs(self):
@@ -109,8 +126,7 @@ class ConcreteFunction:
         return list(self._leaves_spec)
 
     def _run(self, tensors):
-        outs = self._program.run(tensors)
-        return _unflatten_result(self._structure, outs)
+        return self._rebuild(self._program.run(tensors))
 
     def __call__(self, *args, **kwargs):
         return self._function._call_concrete(self, args, kwargs)
@@ -139,6 +155,18 @@ class _Output:
         return repr(self.spec)
 
 
+def _rebuilder(structure):
+    """A function from the program's output list to the result (the common shapes of results,
+    a tensor or a flat list or tuple of them, without walking the structure at each call)."""
+    if isinstance(structure, _Output):
+        i = structure.index
+        return lambda outs: outs[i]
+    if type(structure) in (list, tuple) and all(isinstance(x, _Output) for x in structure) and \
+            [x.index for x in structure] == list(range(len(structure))):
+        return (lambda outs: outs) if type(structure) is list else tuple
+    return lambda outs: _unflatten_result(structure, outs)
+
+
 def _unflatten_result(structure, outs):
     flat = [outs[x.index] if isinstance(x, _Output) else x for x in nest.flatten(structure)]
     return nest.pack_sequence_as(structure, flat)
@@ -158,6 +186,7 @@ class Function:
         self._reduce_retracing = bool(reduce_retracing)
         self._name = name or getattr(python_function, "__name__", "function")
         self._cache: Dict[Any, ConcreteFunction] = {}
+        self._fast: Dict[Any, ConcreteFunction] = {}  # calls of plain positional tensors and scalars
         self._tracing_count = 0
         self._lock = threading.RLock()
         self._bound = weakref.WeakKeyDictionary()
@@ -216,12 +245,19 @@ class Function:
         return bound
 
     def __call__(self, *args, **kwargs):
+        if not kwargs:
+            key = _fast_key(args)
+            concrete = self._fast.get(key) if key is not None else None
+            if concrete is not None and not _run_eagerly_global[0] and not _core._tracing():
+                return concrete._rebuild(concrete._program.run([a for a in args if type(a) is _Tensor]))
         if _run_eagerly_global[0] or _core._tracing():
             # (inside another gt.function's trace, a nested function is traced inline, as part of it)
             if self._input_signature is not None:
                 self._bind(args, kwargs)  # still checks the arguments against the signature
             return self._python_function(*args, **kwargs)
         concrete, tensors, result = self._concrete_for(args, kwargs)
+        if not kwargs and len(tensors) == sum(type(a) is _Tensor for a in args) and key is not None:
+            self._fast[key] = concrete
         if result is not _NOT_YET:
             return result  # the trace's own result (this call traced)
         return concrete._run(tensors)
@@ -290,7 +326,7 @@ class Function:
                 key_parts.append(("tensor", x.dtype, tuple(x.shape)))
                 tensors.append(x)
             elif isinstance(x, _core.Variable):
-                key_parts.append(("variable", id(x)))
+                key_parts.append(("variable", _ById(x)))
             else:
                 key_parts.append(_hashable_key(x))
         key = (tuple(key_parts), _structure_key((args, kwargs)))
@@ -342,6 +378,26 @@ class Function:
 
 
 _NOT_YET = object()
+_Tensor = _core.Tensor
+_Variable = _core.Variable
+_SCALARS = (int, float, bool, str, type(None))
+
+
+def _fast_key(args):
+    """The signature of a call whose arguments are all tensors, variables or Python scalars
+    (no containers), or None. Such a call's tensor inputs are its tensor arguments in order."""
+    parts = []
+    for a in args:
+        t = type(a)
+        if t is _Tensor:
+            parts.append((a.dtype, a.shape))
+        elif t is _Variable:
+            parts.append(_ById(a))
+        elif t in _SCALARS:
+            parts.append((t, a))
+        else:
+            return None
+    return tuple(parts)
 
 
 def _structure_key(x):
