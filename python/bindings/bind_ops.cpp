@@ -269,6 +269,26 @@ template <>
 struct FromPy<DType> {
   static DType get(ArgValues& a, size_t i) { return dtype_from_py(a.values[i]); }
 };
+// A convolution's or pool's padding: a string (its mode), or explicit [before, after] pairs.
+template <>
+struct FromPy<Padding> {
+  static Padding get(ArgValues& a, size_t i) {
+    py::handle h = a.values[i];
+    if (py::isinstance<py::str>(h)) return Padding{h.cast<std::string>(), {}};
+    if (!py::isinstance<py::sequence>(h))
+      throw TypeError_(what(a, i) + " must be 'SAME', 'VALID' or a list of [before, after] pairs, got " +
+                       std::string(py::repr(h)));
+    Padding p{"EXPLICIT", {}};
+    for (py::handle pair : h) {
+      std::vector<int64_t> v = ints_from_py(pair, what(a, i).c_str());
+      if (v.size() != 2)
+        throw ValueError_(what(a, i) + ": each explicit padding must be a [before, after] pair, got " +
+                          std::string(py::repr(pair)));
+      p.pairs.insert(p.pairs.end(), v.begin(), v.end());
+    }
+    return p;
+  }
+};
 template <class T>
 struct FromPy<std::optional<T>> {
   static std::optional<T> get(ArgValues& a, size_t i) {
