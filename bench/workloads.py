@@ -1082,14 +1082,14 @@ def _w9_case(cfg, build):
     return Case(step, check, {"flop": float(flop)})
 
 
-def _w9_keras_like(m, conv, pool, sce):
-    """The step for gradtape and TensorFlow (the same API)."""
+def _w9_keras_like(m, conv, pool, sce, function=False):
+    """The step for gradtape and TensorFlow (the same API); function=True: under gt.function."""
     def build(X, y, params):
         tX, ty = m.constant(X), m.constant(y)
         P = [m.Variable(p) for p in params]
         B = X.shape[0]
 
-        def step():
+        def train_step(tX, ty):
             with m.GradientTape() as tape:
                 h = m.nn.relu(conv(tX, P[0], 1, "SAME") + P[1])
                 h = m.nn.relu(conv(h, P[2], 1, "SAME") + P[3])
@@ -1099,7 +1099,13 @@ def _w9_keras_like(m, conv, pool, sce):
             grads = tape.gradient(loss, P)
             for v, g in zip(P, grads):
                 v.assign_sub(g * LR)
-            return float(loss)
+            return loss
+
+        if function:
+            train_step = m.function(train_step)
+
+        def step():
+            return float(train_step(tX, ty))
         return step, lambda: [v.numpy() for v in P]
     return build
 
@@ -1109,6 +1115,13 @@ def w9_gradtape(cfg):
     gt = lib("gradtape")
     return _w9_case(cfg, _w9_keras_like(gt, gt.nn.conv2d, gt.nn.max_pool2d,
                                         gt.nn.sparse_softmax_cross_entropy_with_logits))
+
+
+@impl("W9", "gradtape-function", "gradtape")
+def w9_gradtape_function(cfg):
+    gt = lib("gradtape")
+    return _w9_case(cfg, _w9_keras_like(gt, gt.nn.conv2d, gt.nn.max_pool2d,
+                                        gt.nn.sparse_softmax_cross_entropy_with_logits, function=True))
 
 
 @impl("W9", "torch", "torch")

@@ -4,6 +4,9 @@
 
 #include <string>
 
+#include "gradtape/ops.h"
+#include "tape_state.h"
+
 namespace gt {
 
 namespace {
@@ -15,6 +18,24 @@ struct ProgramRecorder::Arg {
   Tensor constant;
   Tensor value(const Frame& fr) const { return slot >= 0 ? fr.slots[size_t(slot)] : constant; }
 };
+
+// A block of a cond or while step: its steps, then its results.
+struct ProgramRecorder::Block {
+  std::vector<Program::Step> steps;
+  std::vector<Arg> results;
+  void run(Frame& fr) const {
+    for (const Program::Step& s : steps) s.run(fr);
+  }
+};
+
+namespace {
+// A scalar predicate's truth at run time.
+bool truth(const Tensor& p, const char* what) {
+  if (p.numel() != 1)
+    throw InvalidArgument(std::string(what) + " must be a scalar, got a tensor of shape " + p.shape().str());
+  return p.item() != 0;
+}
+}  // namespace
 
 ProgramRecorder* active_recorder() { return tls_recorder; }
 
@@ -78,7 +99,8 @@ int ProgramRecorder::slot(const Tensor& t) const {
 }
 
 void ProgramRecorder::add_step(const char* name, std::function<void(Frame&)> run) {
-  program_->steps_.push_back(Program::Step{name ? name : "", std::move(run)});
+  auto& steps = open_blocks_.empty() ? program_->steps_ : open_blocks_.back()->steps;
+  steps.push_back(Program::Step{name ? name : "", std::move(run)});
 }
 
 void ProgramRecorder::constant(const Tensor& t) {
@@ -116,6 +138,8 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
   values_.clear();
   tapes_.clear();
   constants_.clear();
+  blocks_.clear();
+  open_blocks_.clear();
   return p;
 }
 
@@ -124,7 +148,15 @@ void ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const Te
   add_step("read_variable", [v, s](Frame& fr) { fr.slots[size_t(s)] = v->read(); });
 }
 
+void ProgramRecorder::refuse_in_block(const char* what) const {
+  if (in_block())
+    throw NotTraceable(std::string("gt.function cannot trace ") + what +
+                       " inside a gt.cond branch or a gt.while_loop body yet; put the control flow inside the tape's "
+                       "block instead, or run the function eagerly (gt.config.run_functions_eagerly(True))");
+}
+
 int ProgramRecorder::tape_index(const Tape& tape) const {
+  refuse_in_block("a GradientTape's actions");
   auto it = tapes_.find(&tape);
   if (it == tapes_.end())
     throw NotTraceable("gt.function: a GradientTape entered outside the function is used inside it; enter the tape "
@@ -133,6 +165,7 @@ int ProgramRecorder::tape_index(const Tape& tape) const {
 }
 
 void ProgramRecorder::tape_enter(const Tape& tape, bool persistent, bool watch_accessed_variables) {
+  refuse_in_block("a GradientTape");
   const int k = int(tapes_.size());
   tapes_[&tape] = k;
   add_step("tape_enter", [k, persistent, watch_accessed_variables](Frame& fr) {
@@ -228,6 +261,109 @@ void ProgramRecorder::tape_batch_jacobian(const Tape& tape, const Tensor& target
                                                    unconnected, mode);
     if (out >= 0) fr.slots[size_t(out)] = r;
   });
+}
+
+void ProgramRecorder::begin_block() { open_blocks_.push_back(std::make_shared<Block>()); }
+
+int ProgramRecorder::end_block(const std::vector<Tensor>& results) {
+  if (open_blocks_.empty()) throw std::logic_error("ProgramRecorder::end_block without begin_block");
+  std::shared_ptr<Block> b = open_blocks_.back();
+  for (const Tensor& r : results) {
+    try {
+      b->results.push_back(arg(r, "a gt.cond branch's or a gt.while_loop body's result"));
+    } catch (...) {
+      open_blocks_.pop_back();
+      throw;
+    }
+  }
+  open_blocks_.pop_back();
+  blocks_.push_back(b);
+  return int(blocks_.size()) - 1;
+}
+
+std::vector<Tensor> ProgramRecorder::run_on_tracing_values(const Program::Step& step, const std::vector<int>& outs) {
+  Frame fr;
+  fr.slots = values_;
+  fr.slots.resize(size_t(program_->num_slots_));
+  fr.tapes.resize(tapes_.size());
+  fr.dry = in_block();
+  step.run(fr);
+  // Fresh tensors (recorded, so that tapes of the trace see them): an output may be a tensor
+  // that already names another slot (a branch returning an outer tensor).
+  std::vector<Tensor> r;
+  for (int o : outs) {
+    const Tensor& v = fr.slots[size_t(o)];
+    Tensor fresh = reshape(v, v.shape().vec());
+    values_[size_t(o)] = fresh;
+    slots_[fresh.get()] = o;
+    r.push_back(fresh);
+  }
+  return r;
+}
+
+std::vector<Tensor> ProgramRecorder::cond(const Tensor& pred, int t, int f) {
+  const Arg p = arg(pred, "gt.cond's predicate");
+  std::shared_ptr<const Block> bt = blocks_.at(size_t(t)), bf = blocks_.at(size_t(f));
+  if (bt->results.size() != bf->results.size())
+    throw ValueError_("gt.cond: the branches return different numbers of tensors");
+  std::vector<int> outs;
+  for (size_t i = 0; i < bt->results.size(); ++i) {
+    outs.push_back(program_->num_slots_++);
+    values_.emplace_back();
+  }
+  Program::Step step{"cond", [p, bt, bf, outs](Frame& fr) {
+                       const Block& b = truth(p.value(fr), "gt.cond: pred") ? *bt : *bf;
+                       b.run(fr);
+                       for (size_t i = 0; i < outs.size(); ++i) fr.slots[size_t(outs[i])] = b.results[i].value(fr);
+                     }};
+  std::vector<Tensor> r = run_on_tracing_values(step, outs);
+  add_step(step.name.c_str(), step.run);
+  return r;
+}
+
+std::vector<Tensor> ProgramRecorder::loop_variables(const std::vector<Tensor>& init) {
+  std::vector<Tensor> r;
+  for (const Tensor& t : init) {
+    const Arg a = arg(t, "a gt.while_loop variable");
+    Tensor fresh = reshape(t, t.shape().vec());
+    const int s = new_slot(fresh);
+    add_step("loop_variable", [a, s](Frame& fr) { fr.slots[size_t(s)] = a.value(fr); });
+    r.push_back(fresh);
+  }
+  return r;
+}
+
+std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<Tensor>& vars,
+                                                int64_t max_iterations) {
+  std::shared_ptr<const Block> bc = blocks_.at(size_t(c)), bb = blocks_.at(size_t(b));
+  if (bc->results.size() != 1) throw std::logic_error("gt.while_loop: the condition block has one result");
+  if (bb->results.size() != vars.size())
+    throw ValueError_("gt.while_loop: the body returns " + std::to_string(bb->results.size()) +
+                      " tensors for " + std::to_string(vars.size()) + " loop variables");
+  std::vector<int> carry, outs;
+  for (const Tensor& v : vars) {
+    const int s = slot(v);
+    if (s < 0) throw std::logic_error("gt.while_loop: loop variables come from loop_variables()");
+    carry.push_back(s);
+    outs.push_back(program_->num_slots_++);
+    values_.emplace_back();
+  }
+  void (*interrupt)() = tape_detail::g_interrupt_check.load(std::memory_order_relaxed);
+  Program::Step step{"while_loop", [bc, bb, carry, outs, max_iterations, interrupt](Frame& fr) {
+                       std::vector<Tensor> next(carry.size());
+                       for (int64_t n = 0; max_iterations < 0 || n < max_iterations; ++n) {
+                         bc->run(fr);
+                         if (!truth(bc->results[0].value(fr), "gt.while_loop: cond")) break;
+                         bb->run(fr);
+                         for (size_t i = 0; i < carry.size(); ++i) next[i] = bb->results[i].value(fr);
+                         for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(carry[i])] = next[i];
+                         if (interrupt && (n & 255) == 255) interrupt();
+                       }
+                       for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(outs[i])] = fr.slots[size_t(carry[i])];
+                     }};
+  std::vector<Tensor> r = run_on_tracing_values(step, outs);
+  add_step(step.name.c_str(), step.run);
+  return r;
 }
 
 }  // namespace gt

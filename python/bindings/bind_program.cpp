@@ -62,6 +62,36 @@ void bind_program(py::module_& m) {
       .def("input", [](RecorderScope& s, py::handle t) { s.get().input(to_tensor(t)); })
       .def("finish", [](RecorderScope& s, const py::list& outputs) { return s.get().finish(tensors_of(outputs)); });
   m.def("_tracing", [] { return active_recorder() != nullptr; }, "Whether gt.function is tracing on this thread.");
+  // Control flow while tracing (gradtape/control_flow.py): blocks, cond and while steps.
+  auto recorder = []() -> ProgramRecorder& {
+    ProgramRecorder* r = active_recorder();
+    if (!r) throw py::value_error("gt.function is not tracing on this thread");
+    return *r;
+  };
+  m.def("_traced", [](py::handle t) {
+    ProgramRecorder* r = active_recorder();
+    return r && is_tensor_like(t) && r->traced_value(to_tensor(t));
+  }, "Whether t is a traced tensor (computed from the inputs or variables of the function being traced).");
+  m.def("_block_begin", [recorder] { recorder().begin_block(); });
+  m.def("_block_end", [recorder](const py::list& results) { return recorder().end_block(tensors_of(results)); });
+  m.def("_cond", [recorder](py::handle pred, int t, int f) {
+    std::vector<Tensor> r = recorder().cond(to_tensor(pred), t, f);
+    py::list l;
+    for (const Tensor& x : r) l.append(wrap(x));
+    return l;
+  });
+  m.def("_loop_variables", [recorder](const py::list& init) {
+    std::vector<Tensor> r = recorder().loop_variables(tensors_of(init));
+    py::list l;
+    for (const Tensor& x : r) l.append(wrap(x));
+    return l;
+  });
+  m.def("_while_loop", [recorder](int c, int b, const py::list& vars, int64_t max_iterations) {
+    std::vector<Tensor> r = recorder().while_loop(c, b, tensors_of(vars), max_iterations);
+    py::list l;
+    for (const Tensor& x : r) l.append(wrap(x));
+    return l;
+  });
 }
 
 }  // namespace gt::py_bind

@@ -39,10 +39,13 @@ struct NotTraceable : TypeError_ {
   using TypeError_::TypeError_;
 };
 
-// The state of one run: slot values and the tapes the program made.
+// The state of one run: slot values and the tapes the program made. A dry frame skips the
+// steps with effects (it computes the values a branch or loop body would give while they are
+// being traced, without writing variables twice).
 struct Frame {
   std::vector<Tensor> slots;
   std::vector<std::unique_ptr<Tape>> tapes;
+  bool dry = false;
 };
 
 class Program {
@@ -111,6 +114,21 @@ class ProgramRecorder {
                      Unconnected unconnected, JacobianMode mode, const std::vector<Tensor>& result);
   void tape_batch_jacobian(const Tape& tape, const Tensor& target, const Source& source, Unconnected unconnected,
                            JacobianMode mode, const Tensor& result);
+  // Control flow (gt.cond, gt.while_loop while tracing). begin_block() sends the steps that
+  // follow into a new block (a branch, a loop condition or body), traced "dry": its effects
+  // are recorded, not done. end_block(results) closes it, its results being slots or
+  // constants, and returns its number for cond() / while_loop().
+  void begin_block();
+  int end_block(const std::vector<Tensor>& results);
+  // The step `pred ? block t : block f`; returns its outputs (new slots), computed now.
+  std::vector<Tensor> cond(const Tensor& pred, int t, int f);
+  // Fresh slots holding `init`: the loop variables a while loop's blocks are traced on.
+  std::vector<Tensor> loop_variables(const std::vector<Tensor>& init);
+  // The step `while (block c) { vars = block b }` over loop variables `vars` (from
+  // loop_variables), at most max_iterations times (< 0: no limit); returns the final values.
+  std::vector<Tensor> while_loop(int c, int b, const std::vector<Tensor>& vars, int64_t max_iterations);
+  bool in_block() const { return !open_blocks_.empty(); }
+
   // Whether a tape of the trace is one the program makes (entered during the trace).
   bool owns_tape(const Tape& tape) const { return tapes_.count(&tape) != 0; }
 
@@ -132,6 +150,7 @@ class ProgramRecorder {
  private:
   int new_slot(const Tensor& value);
   int tape_index(const Tape& tape) const;
+  void refuse_in_block(const char* what) const;
   struct Arg;  // a tensor argument of a tape step: a slot, or a constant (program.cpp)
   Arg arg(const Tensor& t, const char* what) const;
   void add_step(const char* name, std::function<void(Frame&)> run);
@@ -141,6 +160,10 @@ class ProgramRecorder {
   std::vector<Tensor> values_;  // keeps each slot's tracing value (and so its address) alive
   std::unordered_map<const Tape*, int> tapes_;
   std::unordered_map<const TensorImpl*, Tensor> constants_;
+  struct Block;
+  std::vector<std::shared_ptr<Block>> blocks_;       // closed blocks, by number
+  std::vector<std::shared_ptr<Block>> open_blocks_;  // being traced (innermost last)
+  std::vector<Tensor> run_on_tracing_values(const Program::Step& step, const std::vector<int>& outs);
   uint64_t start_seq_;
   uint32_t thread_;
   ProgramRecorder* outer_;
@@ -212,10 +235,18 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
     }
   };
   if constexpr (std::is_void_v<R>) {
-    now();
+    if (!in_block()) now();  // (in a block being traced, an effect is recorded, not done)
     forget();
-    add_step(name, [step](Frame& fr) { step(fr, nullptr); });
+    if (effect) {
+      add_step(name, [step](Frame& fr) {
+        if (!fr.dry) step(fr, nullptr);
+      });
+    } else {
+      add_step(name, [step](Frame& fr) { step(fr, nullptr); });
+    }
   } else {
+    if (effect && in_block())
+      throw NotTraceable(std::string("gt.function cannot trace ") + name + " inside gt.cond or gt.while_loop yet");
     R result = now();
     forget();
     auto outs = std::make_shared<std::vector<int>>();
