@@ -376,13 +376,32 @@ def test_constants_computed_inside_are_folded_and_stay_right():
     np.testing.assert_allclose(f(gt.constant(3.0)).numpy(), 3 * np.e * np.ones(2), rtol=1e-6)
 
 
-def test_untraceable_ops_are_refused_not_replayed_wrongly():
+def test_random_ops_draw_anew_at_each_call_and_stateless_ones_do_not():
+    gt.random.set_seed(7)
+
     @gt.function
     def noisy(x):
-        return x + gt.random.normal([2])
+        return x + gt.random.normal([3]), gt.random.stateless_uniform([2], seed=[1, 2]) + x
 
-    with pytest.raises(NotAllowed):
-        noisy(gt.constant(1.0))
+    draws = [noisy(gt.constant(0.0)) for _ in range(3)]
+    assert noisy.experimental_get_tracing_count() == 1
+    a, b, c = (d[0].numpy() for d in draws)
+    assert not np.array_equal(a, b) and not np.array_equal(b, c)
+    for d in draws:
+        np.testing.assert_array_equal(d[1].numpy(), draws[0][1].numpy())
+    gt.random.set_seed(7)
+    eager_first = gt.random.normal([3]).numpy()
+    np.testing.assert_array_equal(a, eager_first)   # the trace is an eager call
+
+    @gt.function
+    def drop(x):
+        return gt.nn.dropout(x, 0.5)
+
+    masks = {tuple(drop(gt.ones([64])).numpy()) for _ in range(4)}
+    assert len(masks) == 4 and all(set(m) <= {0.0, 2.0} for m in masks)
+
+
+def test_untraceable_ops_are_refused_not_replayed_wrongly():
 
     @gt.function
     def custom(x):
@@ -504,3 +523,153 @@ def test_an_error_inside_a_replay_propagates_and_leaves_no_tape_active():
     with pytest.raises(gt.errors.InvalidArgumentError):
         f(gt.constant([1.0, 2.0]), gt.constant([5]))
     assert not gt._core.any_tape_recording()
+
+
+def test_cond_is_a_step_of_the_program():
+    log = []
+
+    @gt.function
+    def f(x):
+        def big():
+            log.append("true branch")
+            return x * 2.0, {"n": gt.constant(1)}
+
+        def small():
+            log.append("false branch")
+            return -x, {"n": gt.constant(0)}
+        return gt.cond(gt.reduce_sum(x) > 0, big, small)
+
+    for v, want, n in (([1.0, 2.0], [2.0, 4.0], 1), ([-1.0, -2.0], [1.0, 2.0], 0), ([3.0, 0.0], [6.0, 0.0], 1)):
+        y, d = f(gt.constant(v))
+        np.testing.assert_array_equal(y.numpy(), want)
+        assert int(d["n"]) == n
+    assert f.experimental_get_tracing_count() == 1
+    assert sorted(log) == ["false branch", "true branch"]   # both traced, once
+
+
+def test_cond_gradients_follow_the_branch_taken():
+    @gt.function
+    def grad_in(x):
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = gt.cond(x > 0, lambda: x * x, lambda: x * x * x)
+        return t.gradient(y, x)
+
+    @gt.function
+    def value(x):
+        return gt.cond(x > 0, lambda: x * x, lambda: x * x * x)
+
+    assert float(grad_in(gt.constant(3.0))) == 6.0
+    assert float(grad_in(gt.constant(-2.0))) == 12.0
+    for xv, want in ((3.0, 6.0), (-2.0, 12.0)):
+        x = gt.constant(xv)
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = value(x)
+        assert float(t.gradient(y, x)) == want
+
+
+def test_cond_effects_happen_only_in_the_branch_taken():
+    v = gt.Variable(0.0)
+
+    @gt.function
+    def f(x):
+        def up():
+            v.assign_add(1.0)
+            return x + 1.0
+
+        def down():
+            v.assign_sub(10.0)
+            return x - 1.0
+        return gt.cond(x > 0, up, down)
+
+    assert float(f(gt.constant(1.0))) == 2.0 and float(v) == 1.0     # the trace: up only
+    assert float(f(gt.constant(-1.0))) == -2.0 and float(v) == -9.0
+    assert float(f(gt.constant(5.0))) == 6.0 and float(v) == -8.0
+
+
+def test_cond_branches_must_agree():
+    @gt.function
+    def structure(x):
+        return gt.cond(x > 0, lambda: (x, x), lambda: x)
+
+    @gt.function
+    def shape(x):
+        return gt.cond(x[0] > 0, lambda: x, lambda: x[:1])
+
+    @gt.function
+    def dtype(x):
+        return gt.cond(x > 0, lambda: x, lambda: gt.cast(x, gt.float64))
+
+    with pytest.raises(ValueError):
+        structure(gt.constant(1.0))
+    with pytest.raises(ValueError):
+        shape(gt.constant([1.0, 2.0]))
+    with pytest.raises(TypeError):
+        dtype(gt.constant(1.0))
+    assert not gt._core._tracing()
+
+
+def test_while_loop_is_a_step_of_the_program():
+    @gt.function
+    def power(x, n):
+        _, y = gt.while_loop(lambda i, y: i < n, lambda i, y: (i + 1, y * x), (gt.constant(0), gt.constant(1.0)))
+        return y
+
+    assert float(power(gt.constant(2.0), gt.constant(3))) == 8.0
+    assert float(power(gt.constant(2.0), gt.constant(10))) == 1024.0
+    assert float(power(gt.constant(3.0), gt.constant(0))) == 1.0
+    assert power.experimental_get_tracing_count() == 1
+    x = gt.constant(2.0)
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        y = power(x, gt.constant(5))
+    assert float(y) == 32.0 and float(tape.gradient(y, x)) == 80.0
+
+
+def test_while_loop_effects_maximum_iterations_and_nesting():
+    v = gt.Variable(0.0)
+
+    @gt.function
+    def count(n, limit):
+        def body(i):
+            v.assign_add(gt.cond(i % 2 == 0, lambda: gt.constant(1.0), lambda: gt.constant(10.0)))
+            return i + 1
+        gt.while_loop(lambda i: i < n, body, [gt.constant(0)], maximum_iterations=limit)
+        return v.read_value()
+
+    assert float(count(gt.constant(3), 100)) == 12.0       # 1 + 10 + 1
+    assert float(count(gt.constant(4), 100)) == 34.0       # + 1 + 10 + 1 + 10
+    assert float(count(gt.constant(50), 2)) == 45.0        # at most 2 iterations
+    assert count.experimental_get_tracing_count() == 2     # (limit is a Python value)
+
+
+def test_while_loop_must_keep_shapes_and_count():
+    @gt.function
+    def grows(x):
+        return gt.while_loop(lambda v: gt.size(v) < 4, lambda v: gt.concat([v, v], 0), [x])
+
+    with pytest.raises(ValueError):
+        grows(gt.constant([1.0]))
+
+    @gt.function
+    def wrong_count(x):
+        return gt.while_loop(lambda a, b: a < 3.0, lambda a, b: a + 1.0, [x, x])
+
+    with pytest.raises(ValueError):
+        wrong_count(gt.constant(1.0))
+
+
+def test_a_tape_inside_a_traced_branch_is_refused():
+    @gt.function
+    def f(x):
+        def branch():
+            with gt.GradientTape() as t:
+                t.watch(x)
+                y = x * x
+            return t.gradient(y, x)
+        return gt.cond(x > 0, branch, lambda: x)
+
+    with pytest.raises(NotAllowed):
+        f(gt.constant(1.0))
+    assert not gt._core._tracing() and not gt._core.any_tape_recording()

@@ -245,8 +245,9 @@ void bind_tape(py::module_& m) {
       .def("__enter__", [](py::object self) {
         try {
           Tape& t = self.cast<Tape&>();
-          t.push();
+          // (the trace's step first: when it is refused, the tape was not entered)
           if (ProgramRecorder* r = active_recorder()) r->tape_enter(t, t.persistent(), t.watch_accessed_variables());
+          t.push();
         } catch (const InvalidArgument& e) {  // re-entering an active tape: TensorFlow's plain ValueError
           throw py::value_error(e.what());
         }
