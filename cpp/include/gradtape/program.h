@@ -135,7 +135,9 @@ class ProgramRecorder {
   // The safety net. A tensor made on this thread since the trace began is a slot (made by a
   // step), a known constant (from a Python value, or an op on constants only), or made by an
   // operation with no step: a value the program could not recompute. Such a tensor may not
-  // reach a step or the outputs, nor be read into Python (NotTraceable).
+  // reach a step or the outputs, nor be read into Python (NotTraceable). The Python bindings
+  // declare every tensor they make from a Python value; a C++ caller that traces declares the
+  // tensors it makes (scalar(), from_data()) with constant().
   void constant(const Tensor& t);
   bool untraceable(const Tensor& t) const;
   void check_argument(const Tensor& t, const char* what) const;
