@@ -673,3 +673,43 @@ def test_a_tape_inside_a_traced_branch_is_refused():
     with pytest.raises(NotAllowed):
         f(gt.constant(1.0))
     assert not gt._core._tracing() and not gt._core.any_tape_recording()
+
+
+def test_gt_print_prints_at_every_call(capsys):
+    import sys
+    v = gt.Variable(1.0)
+
+    @gt.function
+    def f(x):
+        v.assign_add(x)
+        gt.print("x =", x, "v =", v, output_stream=sys.stdout)
+        print("python print: once per trace")
+        gt.cond(x > 1.0, lambda: gt.print("big", output_stream=sys.stdout) or x,
+                lambda: gt.print("small", output_stream=sys.stdout) or x)
+        return x
+
+    for k in (1.0, 2.0, 3.0):
+        f(gt.constant(k))
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["x = 1 v = 2", "python print: once per trace", "small",
+                   "x = 2 v = 4", "big", "x = 3 v = 7", "big"]
+
+
+def test_iterating_a_dataset_inside_is_refused_and_outside_works():
+    ds = gt.data.Dataset.from_tensor_slices(np.arange(6, dtype=np.float32)).batch(2)
+
+    @gt.function
+    def total(d):
+        s = gt.constant(0.0)
+        for b in d:
+            s += gt.reduce_sum(b)
+        return s
+
+    with pytest.raises(NotAllowed):
+        total(ds)
+
+    @gt.function
+    def step(b):
+        return gt.reduce_sum(b)
+
+    assert [float(step(b)) for b in ds] == [1.0, 5.0, 9.0]

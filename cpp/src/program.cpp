@@ -263,6 +263,26 @@ void ProgramRecorder::tape_batch_jacobian(const Tape& tape, const Tensor& target
   });
 }
 
+void ProgramRecorder::callback(const char* name, const std::vector<Tensor>& inputs,
+                               std::function<void(const std::vector<Tensor>&)> fn) {
+  std::vector<Arg> args;
+  for (const Tensor& t : inputs) args.push_back(arg(t, name));
+  if (!in_block()) {
+    struct Reading {
+      bool& flag;
+      ~Reading() { flag = false; }
+    } reading{in_callback_};
+    in_callback_ = true;
+    fn(inputs);
+  }
+  add_step(name, [args, fn](Frame& fr) {
+    if (fr.dry) return;
+    std::vector<Tensor> v;
+    for (const Arg& a : args) v.push_back(a.value(fr));
+    fn(v);
+  });
+}
+
 void ProgramRecorder::begin_block() { open_blocks_.push_back(std::make_shared<Block>()); }
 
 int ProgramRecorder::end_block(const std::vector<Tensor>& results) {

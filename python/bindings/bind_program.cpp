@@ -17,6 +17,26 @@ struct RecorderScope {
   }
 };
 
+// A Python callable held by a program step: released with the GIL (a program may be freed by
+// a thread that does not hold it), and forgotten if Python is already finalizing.
+struct PyCallable {
+  py::object fn;
+  explicit PyCallable(py::object f) : fn(std::move(f)) {}
+  ~PyCallable() {
+#if PY_VERSION_HEX >= 0x030D0000
+    const bool finalizing = Py_IsFinalizing();
+#else
+    const bool finalizing = _Py_IsFinalizing();
+#endif
+    if (!Py_IsInitialized() || finalizing) {
+      fn.release();
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    fn = py::object();
+  }
+};
+
 std::vector<Tensor> tensors_of(const py::list& l) {
   std::vector<Tensor> v;
   v.reserve(l.size());
@@ -72,6 +92,15 @@ void bind_program(py::module_& m) {
     ProgramRecorder* r = active_recorder();
     return r && is_tensor_like(t) && r->traced_value(to_tensor(t));
   }, "Whether t is a traced tensor (computed from the inputs or variables of the function being traced).");
+  m.def("_callback", [recorder](py::object fn, const py::list& inputs) {
+    auto held = std::make_shared<PyCallable>(std::move(fn));
+    recorder().callback("callback", tensors_of(inputs), [held](const std::vector<Tensor>& values) {
+      py::gil_scoped_acquire gil;
+      py::list l;
+      for (const Tensor& t : values) l.append(wrap(t));
+      held->fn(*l);
+    });
+  }, "While tracing: a step calling fn(*tensor values) at each run, with the GIL (gt.print).");
   m.def("_block_begin", [recorder] { recorder().begin_block(); });
   m.def("_block_end", [recorder](const py::list& results) { return recorder().end_block(tensors_of(results)); });
   m.def("_cond", [recorder](py::handle pred, int t, int f) {

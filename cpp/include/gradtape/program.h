@@ -114,6 +114,11 @@ class ProgramRecorder {
                      Unconnected unconnected, JacobianMode mode, const std::vector<Tensor>& result);
   void tape_batch_jacobian(const Tape& tape, const Tensor& target, const Source& source, Unconnected unconnected,
                            JacobianMode mode, const Tensor& result);
+  // A step with an effect that calls `fn` with the values of `inputs` (slots or constants) at
+  // each run: a host callback, such as gt.print's. Called now too, unless in a block.
+  void callback(const char* name, const std::vector<Tensor>& inputs,
+                std::function<void(const std::vector<Tensor>&)> fn);
+
   // Control flow (gt.cond, gt.while_loop while tracing). begin_block() sends the steps that
   // follow into a new block (a branch, a loop condition or body), traced "dry": its effects
   // are recorded, not done. end_block(results) closes it, its results being slots or
@@ -142,7 +147,10 @@ class ProgramRecorder {
   bool untraceable(const Tensor& t) const;
   void check_argument(const Tensor& t, const char* what) const;
   // Whether reading t's value into Python would read a tracing value (a slot, or untraceable).
-  bool traced_value(const Tensor& t) const { return t.defined() && (slot(t) >= 0 || untraceable(t)); }
+  // (inside a host callback run while tracing, values may be read: it only prints them)
+  bool traced_value(const Tensor& t) const {
+    return !in_callback_ && t.defined() && (slot(t) >= 0 || untraceable(t));
+  }
 
   // Records f(args...) as a step when an argument is a slot or `effect` is set; otherwise
   // calls it now (a constant). Returns what f returns now.
@@ -166,6 +174,7 @@ class ProgramRecorder {
   std::vector<std::shared_ptr<Block>> blocks_;       // closed blocks, by number
   std::vector<std::shared_ptr<Block>> open_blocks_;  // being traced (innermost last)
   std::vector<Tensor> run_on_tracing_values(const Program::Step& step, const std::vector<int>& outs);
+  bool in_callback_ = false;
   uint64_t start_seq_;
   uint32_t thread_;
   ProgramRecorder* outer_;
