@@ -713,3 +713,47 @@ def test_iterating_a_dataset_inside_is_refused_and_outside_works():
         return gt.reduce_sum(b)
 
     assert [float(step(b)) for b in ds] == [1.0, 5.0, 9.0]
+
+
+def test_a_tensor_leaked_out_of_a_branch_is_refused():
+    leaked = []
+
+    @gt.function
+    def f(x):
+        def tb():
+            y = x * 2.0
+            leaked.append(y)
+            return y
+        r = gt.cond(x > 0, tb, lambda: x)
+        return r + leaked[-1]
+
+    with pytest.raises(NotAllowed, match="inside a gt.cond branch"):
+        f(gt.constant(1.0))
+
+
+def test_intermediates_are_released_during_a_run():
+    # Each slot is dropped after its last reader (liveness): in the middle of a replay, the
+    # chain's 100 intermediates are not all alive (a host callback step counts live tensors).
+    counts = []
+
+    @gt.function
+    def chain(x):
+        for _ in range(50):
+            x = x * 1.5 + 1.0
+        gt._core._callback(lambda *values: counts.append(gt._core.live_tensors()), [x])
+        return x * 1.0
+
+    x = gt.ones([1000])
+    base = gt._core.live_tensors()
+    fusion = gt.config.fusion_enabled()
+    gt.config.set_fusion(False)  # (a deferred chain holds its inputs until it is computed)
+    try:
+        want = chain(x).numpy()  # the trace
+        after_trace = gt._core.live_tensors()  # (the program's 100 constants, 1.5 and 1.0, live on)
+        got = chain(x).numpy()   # a replay
+    finally:
+        gt.config.set_fusion(fusion)
+    np.testing.assert_array_equal(got, want)
+    assert len(counts) == 2
+    assert counts[1] - after_trace < 5     # the replay: x and a few
+    assert counts[0] - base > 150          # the trace keeps every tracing value until it ends

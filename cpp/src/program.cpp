@@ -2,6 +2,7 @@
 // and variables.
 #include "gradtape/program.h"
 
+#include <algorithm>
 #include <string>
 
 #include "gradtape/ops.h"
@@ -16,7 +17,11 @@ thread_local ProgramRecorder* tls_recorder = nullptr;
 struct ProgramRecorder::Arg {
   int slot;
   Tensor constant;
-  Tensor value(const Frame& fr) const { return slot >= 0 ? fr.slots[size_t(slot)] : constant; }
+  Tensor value(const Frame& fr) const {
+    if (slot < 0) return constant;
+    if (!fr.slots[size_t(slot)].defined()) program_detail::unset_slot(slot);
+    return fr.slots[size_t(slot)];
+  }
 };
 
 // A block of a cond or while step: its steps, then its results.
@@ -26,7 +31,21 @@ struct ProgramRecorder::Block {
   void run(Frame& fr) const {
     for (const Program::Step& s : steps) s.run(fr);
   }
+  // Every slot its steps and results read (slots it defines itself included: harmless).
+  std::vector<int> reads() const {
+    std::vector<int> r;
+    for (const Program::Step& s : steps) r.insert(r.end(), s.reads.begin(), s.reads.end());
+    for (const Arg& a : results) r.push_back(a.slot);
+    return r;
+  }
 };
+
+std::vector<int> ProgramRecorder::slots_of(std::initializer_list<const std::vector<Arg>*> lists) {
+  std::vector<int> r;
+  for (const std::vector<Arg>* l : lists)
+    for (const Arg& a : *l) r.push_back(a.slot);
+  return r;
+}
 
 namespace {
 // A scalar predicate's truth at run time.
@@ -38,6 +57,10 @@ bool truth(const Tensor& p, const char* what) {
 }  // namespace
 
 ProgramRecorder* active_recorder() { return tls_recorder; }
+
+void program_detail::unset_slot(int slot) {
+  throw std::logic_error("gt.function: a step read slot " + std::to_string(slot) + ", which no step of this run set");
+}
 
 std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) const {
   if (inputs.size() != inputs_.size())
@@ -60,7 +83,10 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) const {
         }
     }
   } exit_tapes{fr};
-  for (const Step& s : steps_) s.run(fr);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    steps_[i].run(fr);
+    for (int s : release_[i]) fr.slots[size_t(s)] = Tensor();
+  }
   std::vector<Tensor> out;
   out.reserve(outputs_.size());
   for (int o : outputs_) out.push_back(o >= 0 ? fr.slots[size_t(o)] : constants_[size_t(-1 - o)]);
@@ -87,7 +113,14 @@ int ProgramRecorder::new_slot(const Tensor& value) {
   const int s = program_->num_slots_++;
   slots_[value.get()] = s;
   values_.push_back(value);
+  slot_block_.push_back(open_ids_.empty() ? -1 : open_ids_.back());
   return s;
+}
+
+int ProgramRecorder::reserve_slot() {
+  values_.emplace_back();
+  slot_block_.push_back(open_ids_.empty() ? -1 : open_ids_.back());
+  return program_->num_slots_++;
 }
 
 void ProgramRecorder::input(const Tensor& t) { program_->inputs_.push_back(new_slot(t)); }
@@ -95,12 +128,18 @@ void ProgramRecorder::input(const Tensor& t) { program_->inputs_.push_back(new_s
 int ProgramRecorder::slot(const Tensor& t) const {
   if (!t.defined()) return -1;
   auto it = slots_.find(t.get());
-  return it == slots_.end() ? -1 : it->second;
+  if (it == slots_.end()) return -1;
+  const int b = slot_block_[size_t(it->second)];
+  if (b >= 0 && std::find(open_ids_.begin(), open_ids_.end(), b) == open_ids_.end())
+    throw NotTraceable("gt.function: a tensor computed inside a gt.cond branch or a gt.while_loop body is used outside "
+                       "it; return it from the branch or body instead");
+  return it->second;
 }
 
-void ProgramRecorder::add_step(const char* name, std::function<void(Frame&)> run) {
+void ProgramRecorder::add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads) {
+  reads.erase(std::remove(reads.begin(), reads.end(), -1), reads.end());
   auto& steps = open_blocks_.empty() ? program_->steps_ : open_blocks_.back()->steps;
-  steps.push_back(Program::Step{name ? name : "", std::move(run)});
+  steps.push_back(Program::Step{name ? name : "", std::move(run), std::move(reads)});
 }
 
 void ProgramRecorder::constant(const Tensor& t) {
@@ -132,6 +171,15 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
     }
   }
   program_->num_tapes_ = int(tapes_.size());
+  // Liveness: each slot is dropped after the last top-level step that reads it (outputs never).
+  std::vector<int> last(size_t(program_->num_slots_), -1);
+  for (size_t i = 0; i < program_->steps_.size(); ++i)
+    for (int s : program_->steps_[i].reads) last[size_t(s)] = int(i);
+  for (int o : program_->outputs_)
+    if (o >= 0) last[size_t(o)] = -1;
+  program_->release_.assign(program_->steps_.size(), {});
+  for (size_t s = 0; s < last.size(); ++s)
+    if (last[s] >= 0) program_->release_[size_t(last[s])].push_back(int(s));
   auto p = program_;
   program_ = std::make_shared<Program>();
   slots_.clear();
@@ -140,12 +188,14 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
   constants_.clear();
   blocks_.clear();
   open_blocks_.clear();
+  open_ids_.clear();
+  slot_block_.clear();
   return p;
 }
 
 void ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const Tensor& value) {
   const int s = new_slot(value);
-  add_step("read_variable", [v, s](Frame& fr) { fr.slots[size_t(s)] = v->read(); });
+  add_step("read_variable", [v, s](Frame& fr) { fr.slots[size_t(s)] = v->read(); }, {});
 }
 
 void ProgramRecorder::refuse_in_block(const char* what) const {
@@ -171,12 +221,12 @@ void ProgramRecorder::tape_enter(const Tape& tape, bool persistent, bool watch_a
   add_step("tape_enter", [k, persistent, watch_accessed_variables](Frame& fr) {
     fr.tapes[size_t(k)] = std::make_unique<Tape>(persistent, watch_accessed_variables);
     fr.tapes[size_t(k)]->push();
-  });
+  }, {});
 }
 
 void ProgramRecorder::tape_exit(const Tape& tape) {
   const int k = tape_index(tape);
-  add_step("tape_exit", [k](Frame& fr) { fr.tapes[size_t(k)]->pop(); });
+  add_step("tape_exit", [k](Frame& fr) { fr.tapes[size_t(k)]->pop(); }, {});
 }
 
 void ProgramRecorder::tape_watch(const Tape& tape, const Tensor& t) {
@@ -184,15 +234,15 @@ void ProgramRecorder::tape_watch(const Tape& tape, const Tensor& t) {
   check_argument(t, "tape.watch");
   if (s < 0) {
     Tensor c = t;  // a constant: watched as it is at each run
-    add_step("tape_watch", [k, c](Frame& fr) { fr.tapes[size_t(k)]->watch(c); });
+    add_step("tape_watch", [k, c](Frame& fr) { fr.tapes[size_t(k)]->watch(c); }, {});
   } else {
-    add_step("tape_watch", [k, s](Frame& fr) { fr.tapes[size_t(k)]->watch(fr.slots[size_t(s)]); });
+    add_step("tape_watch", [k, s](Frame& fr) { fr.tapes[size_t(k)]->watch(fr.slots[size_t(s)]); }, {s});
   }
 }
 
 void ProgramRecorder::tape_watch(const Tape& tape, const std::shared_ptr<Variable>& v) {
   const int k = tape_index(tape);
-  add_step("tape_watch", [k, v](Frame& fr) { fr.tapes[size_t(k)]->watch(v); });
+  add_step("tape_watch", [k, v](Frame& fr) { fr.tapes[size_t(k)]->watch(v); }, {});
 }
 
 void ProgramRecorder::tape_gradient(const Tape& tape, const std::vector<Tensor>& targets,
@@ -219,7 +269,7 @@ void ProgramRecorder::tape_gradient(const Tape& tape, const std::vector<Tensor>&
     std::vector<Tensor> r = fr.tapes[size_t(k)]->gradient(t, s, o, unconnected, same);
     for (size_t i = 0; i < outs.size(); ++i)
       if (outs[i] >= 0) fr.slots[size_t(outs[i])] = r[i];
-  });
+  }, slots_of({&tg, &og, &src}));
 }
 
 ProgramRecorder::Arg ProgramRecorder::arg(const Tensor& t, const char* what) const {
@@ -246,7 +296,11 @@ void ProgramRecorder::tape_jacobian(const Tape& tape, const Tensor& target, cons
     std::vector<Tensor> r = fr.tapes[size_t(k)]->jacobian(tg.value(fr), s, unconnected, mode);
     for (size_t i = 0; i < outs.size(); ++i)
       if (outs[i] >= 0) fr.slots[size_t(outs[i])] = r[i];
-  });
+  }, [&] {
+    std::vector<int> r = slots_of({&src});
+    r.push_back(tg.slot);
+    return r;
+  }());
 }
 
 void ProgramRecorder::tape_batch_jacobian(const Tape& tape, const Tensor& target, const Source& source,
@@ -260,7 +314,7 @@ void ProgramRecorder::tape_batch_jacobian(const Tape& tape, const Tensor& target
     Tensor r = fr.tapes[size_t(k)]->batch_jacobian(tg.value(fr), var ? Source(var) : Source(src.value(fr)),
                                                    unconnected, mode);
     if (out >= 0) fr.slots[size_t(out)] = r;
-  });
+  }, {tg.slot, src.slot});
 }
 
 void ProgramRecorder::callback(const char* name, const std::vector<Tensor>& inputs,
@@ -280,10 +334,13 @@ void ProgramRecorder::callback(const char* name, const std::vector<Tensor>& inpu
     std::vector<Tensor> v;
     for (const Arg& a : args) v.push_back(a.value(fr));
     fn(v);
-  });
+  }, slots_of({&args}));
 }
 
-void ProgramRecorder::begin_block() { open_blocks_.push_back(std::make_shared<Block>()); }
+void ProgramRecorder::begin_block() {
+  open_blocks_.push_back(std::make_shared<Block>());
+  open_ids_.push_back(next_block_id_++);
+}
 
 int ProgramRecorder::end_block(const std::vector<Tensor>& results) {
   if (open_blocks_.empty()) throw std::logic_error("ProgramRecorder::end_block without begin_block");
@@ -293,10 +350,12 @@ int ProgramRecorder::end_block(const std::vector<Tensor>& results) {
       b->results.push_back(arg(r, "a gt.cond branch's or a gt.while_loop body's result"));
     } catch (...) {
       open_blocks_.pop_back();
+      open_ids_.pop_back();
       throw;
     }
   }
   open_blocks_.pop_back();
+  open_ids_.pop_back();
   blocks_.push_back(b);
   return int(blocks_.size()) - 1;
 }
@@ -327,17 +386,16 @@ std::vector<Tensor> ProgramRecorder::cond(const Tensor& pred, int t, int f) {
   if (bt->results.size() != bf->results.size())
     throw ValueError_("gt.cond: the branches return different numbers of tensors");
   std::vector<int> outs;
-  for (size_t i = 0; i < bt->results.size(); ++i) {
-    outs.push_back(program_->num_slots_++);
-    values_.emplace_back();
-  }
+  for (size_t i = 0; i < bt->results.size(); ++i) outs.push_back(reserve_slot());
   Program::Step step{"cond", [p, bt, bf, outs](Frame& fr) {
                        const Block& b = truth(p.value(fr), "gt.cond: pred") ? *bt : *bf;
                        b.run(fr);
                        for (size_t i = 0; i < outs.size(); ++i) fr.slots[size_t(outs[i])] = b.results[i].value(fr);
-                     }};
+                     }, bt->reads()};
+  step.reads.push_back(p.slot);
+  for (int s : bf->reads()) step.reads.push_back(s);
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
-  add_step(step.name.c_str(), step.run);
+  add_step(step.name.c_str(), step.run, step.reads);
   return r;
 }
 
@@ -347,7 +405,7 @@ std::vector<Tensor> ProgramRecorder::loop_variables(const std::vector<Tensor>& i
     const Arg a = arg(t, "a gt.while_loop variable");
     Tensor fresh = reshape(t, t.shape().vec());
     const int s = new_slot(fresh);
-    add_step("loop_variable", [a, s](Frame& fr) { fr.slots[size_t(s)] = a.value(fr); });
+    add_step("loop_variable", [a, s](Frame& fr) { fr.slots[size_t(s)] = a.value(fr); }, {a.slot});
     r.push_back(fresh);
   }
   return r;
@@ -365,8 +423,7 @@ std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<
     const int s = slot(v);
     if (s < 0) throw std::logic_error("gt.while_loop: loop variables come from loop_variables()");
     carry.push_back(s);
-    outs.push_back(program_->num_slots_++);
-    values_.emplace_back();
+    outs.push_back(reserve_slot());
   }
   void (*interrupt)() = tape_detail::g_interrupt_check.load(std::memory_order_relaxed);
   Program::Step step{"while_loop", [bc, bb, carry, outs, max_iterations, interrupt](Frame& fr) {
@@ -380,9 +437,11 @@ std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<
                          if (interrupt && (n & 255) == 255) interrupt();
                        }
                        for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(outs[i])] = fr.slots[size_t(carry[i])];
-                     }};
+                     }, bc->reads()};
+  for (int s : bb->reads()) step.reads.push_back(s);
+  for (int s : carry) step.reads.push_back(s);
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
-  add_step(step.name.c_str(), step.run);
+  add_step(step.name.c_str(), step.run, step.reads);
   return r;
 }
 

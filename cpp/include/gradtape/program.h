@@ -16,6 +16,7 @@
 // tracing value alive until finish(), so a TensorImpl address names one slot for the trace.
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <string>
@@ -53,6 +54,7 @@ class Program {
   struct Step {
     std::string name;
     std::function<void(Frame&)> run;
+    std::vector<int> reads;  // the slots it reads (for the release of dead slots)
   };
   // Runs the program on `inputs` (as many as it was traced with, of the same dtypes and shapes:
   // the caller checks) and returns its outputs.
@@ -69,6 +71,9 @@ class Program {
   std::vector<int> inputs_;   // their slots
   std::vector<int> outputs_;  // a slot, or -1 - k for constants_[k]
   std::vector<Tensor> constants_;
+  // release_[i]: the slots whose last reader is step i (dropped after it, so that a big
+  // intermediate's memory is reused within the run, as eager code frees it).
+  std::vector<std::vector<int>> release_;
   int num_slots_ = 0;
   int num_tapes_ = 0;
 };
@@ -79,10 +84,13 @@ template <class F> void each_tensor(Tensor& t, F&& f) { f(t); }
 template <class F> void each_tensor(std::vector<Tensor>& v, F&& f) { for (Tensor& t : v) f(t); }
 template <class F> void each_tensor(std::optional<Tensor>& o, F&& f) { if (o) f(*o); }
 template <class T, class F> void each_tensor(T&, F&&) {}
+// A step read a slot that no step of this run wrote (a bug of the recorder): std::logic_error.
+[[noreturn]] void unset_slot(int slot);
 }  // namespace program_detail
 
 class ProgramRecorder {
  public:
+  struct Arg;  // a tensor argument of a tape step: a slot, or a constant (program.cpp)
   // Becomes the active recorder of this thread (until destroyed).
   ProgramRecorder();
   ~ProgramRecorder();
@@ -92,7 +100,7 @@ class ProgramRecorder {
   // Declares the next input of the program; its value now is the tracing value.
   void input(const Tensor& t);
   // The slot of a tracing value, -1 for a constant (not computed from inputs or variables).
-  int slot(const Tensor& t) const;
+  int slot(const Tensor& t) const;  // (NotTraceable for a slot of a block closed since)
   bool symbolic(const Tensor& t) const { return t.defined() && slot(t) >= 0; }
   // Ends the trace: the program returning `outputs` (slots or constants).
   std::shared_ptr<Program> finish(const std::vector<Tensor>& outputs);
@@ -159,11 +167,12 @@ class ProgramRecorder {
 
  private:
   int new_slot(const Tensor& value);
+  int reserve_slot();  // a slot whose value a cond or while step sets
   int tape_index(const Tape& tape) const;
   void refuse_in_block(const char* what) const;
-  struct Arg;  // a tensor argument of a tape step: a slot, or a constant (program.cpp)
   Arg arg(const Tensor& t, const char* what) const;
-  void add_step(const char* name, std::function<void(Frame&)> run);
+  static std::vector<int> slots_of(std::initializer_list<const std::vector<Arg>*> lists);
+  void add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads);
 
   std::shared_ptr<Program> program_;
   std::unordered_map<const TensorImpl*, int> slots_;
@@ -173,6 +182,9 @@ class ProgramRecorder {
   struct Block;
   std::vector<std::shared_ptr<Block>> blocks_;       // closed blocks, by number
   std::vector<std::shared_ptr<Block>> open_blocks_;  // being traced (innermost last)
+  std::vector<int> open_ids_;                         // their numbers
+  int next_block_id_ = 0;
+  std::vector<int> slot_block_;  // the block each slot was made in (-1: the program's top level)
   std::vector<Tensor> run_on_tracing_values(const Program::Step& step, const std::vector<int>& outs);
   bool in_callback_ = false;
   uint64_t start_seq_;
@@ -233,7 +245,10 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
     size_t k = 0;
     std::apply([&](auto&... x) {
       (program_detail::each_tensor(x, [&](Tensor& t) {
-         if (in[k] >= 0) t = fr.slots[size_t(in[k])];
+         if (in[k] >= 0) {
+           t = fr.slots[size_t(in[k])];
+           if (!t.defined()) program_detail::unset_slot(in[k]);
+         }
          ++k;
        }), ...);
     }, a);
@@ -251,9 +266,9 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
     if (effect) {
       add_step(name, [step](Frame& fr) {
         if (!fr.dry) step(fr, nullptr);
-      });
+      }, in);
     } else {
-      add_step(name, [step](Frame& fr) { step(fr, nullptr); });
+      add_step(name, [step](Frame& fr) { step(fr, nullptr); }, in);
     }
   } else {
     if (effect && in_block())
@@ -264,7 +279,7 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
     program_detail::each_tensor(result, [&](Tensor& t) { outs->push_back(t.defined() ? new_slot(t) : -1); });
     for (int o : *outs)
       if (o < 0) throw NotTraceable(std::string("gt.function: ") + name + " gave an undefined tensor while tracing");
-    add_step(name, [step, outs](Frame& fr) { step(fr, outs.get()); });
+    add_step(name, [step, outs](Frame& fr) { step(fr, outs.get()); }, in);
     return result;
   }
 }
