@@ -71,6 +71,10 @@ Tensor.__format__ = _format_tensor
 Tensor.ref = _interop._ref
 Variable.ref = _interop._ref
 
+# v[1:3].assign(values): a variable's slices can be written (gradtape._slice_assign).
+from . import _slice_assign  # noqa: E402
+_slice_assign.install()
+
 
 # pickle, copy and deepcopy: by value (the C++ objects cannot be rebuilt field by field; the
 # default protocol would make an uninitialised instance, and pybind11 aborts on that path).
