@@ -557,7 +557,11 @@ void bind_ops(py::module_& m) {
   def_row(m, "stack", [](py::handle values, py::handle axis, py::handle) { return wrap(traced("stack", &stack, tensor_list(values), int_from_py(axis, "stack: axis"))); },
         py::arg("values"), py::arg("axis") = 0, name);
   def_row(m, "gather", [](py::handle params, py::handle indices, py::handle, py::handle axis, int64_t batch_dims, py::handle) {
-    if (batch_dims != 0) throw InvalidArgument("gather: batch_dims other than 0 is not supported");
+    if (batch_dims != 0) {
+      // (axis defaults to batch_dims, as TensorFlow's)
+      const int64_t a = axis.is_none() ? batch_dims : int_from_py(axis, "gather: axis");
+      return wrap(traced("gather", &gather_batched, to_tensor(params), to_tensor(indices), a, batch_dims));
+    }
     return wrap(traced("gather", &gather, to_tensor(params), to_tensor(indices), axis.is_none() ? int64_t(0) : int_from_py(axis, "gather: axis")));
   }, py::arg("params"), py::arg("indices"), py::arg("validate_indices") = py::none(), axis_none,
      py::arg("batch_dims") = 0, name);

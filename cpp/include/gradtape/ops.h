@@ -82,6 +82,9 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape);
 Tensor concat(const std::vector<Tensor>& values, int64_t axis);
 Tensor stack(const std::vector<Tensor>& values, int64_t axis = 0);
 Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis = 0);
+// gather with batch_dims leading dimensions shared by params and indices (TensorFlow's
+// batch_dims; negative counts from indices' rank); composed of transpose, reshape and gather.
+Tensor gather_batched(const Tensor& params, const Tensor& indices, int64_t axis, int64_t batch_dims);
 // Strided slice over every axis: begin/end/step already normalised (as Python's slice.indices).
 Tensor strided_slice(const Tensor& x, const std::vector<int64_t>& begin,
                      const std::vector<int64_t>& end, const std::vector<int64_t>& step);
