@@ -757,3 +757,30 @@ def test_intermediates_are_released_during_a_run():
     assert len(counts) == 2
     assert counts[1] - after_trace < 5     # the replay: x and a few
     assert counts[0] - base > 150          # the trace keeps every tracing value until it ends
+
+
+def test_variables_made_inside_only_by_the_first_trace():
+    class Lazy(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = None
+
+        @gt.function
+        def __call__(self, x):
+            if self.w is None:
+                self.w = gt.Variable(gt.ones([x.shape[-1], 1]))
+            return gt.matmul(x, self.w)
+
+    m = Lazy()
+    assert m(gt.ones([1, 2])).numpy().tolist() == [[2.0]]
+    assert m(gt.ones([3, 2])).numpy().tolist() == [[2.0]] * 3    # a new shape: traces, makes none
+    m.w.assign([[1.0], [2.0]])
+    assert m(gt.ones([1, 2])).numpy().tolist() == [[3.0]]
+
+    @gt.function
+    def fresh(x):
+        return gt.Variable(1.0) * x
+
+    assert float(fresh(gt.constant(2.0))) == 2.0
+    with pytest.raises(ValueError, match="singleton"):
+        fresh(gt.constant([2.0]))

@@ -55,6 +55,11 @@ def functions_run_eagerly() -> bool:
     return _run_eagerly_global[0]
 
 
+def _note_variable_created():
+    """Called when a Variable is made while a gt.function traces (gradtape.module)."""
+    _eager.created = getattr(_eager, "created", 0) + 1
+
+
 class _Leaf:
     """How one flattened argument enters a call: as a tensor input, or fixed in the signature."""
 
@@ -349,6 +354,7 @@ class Function:
 
     def _trace(self, args, kwargs, tensors):
         # Inputs become the program's first slots; the function runs eagerly on them.
+        created_before = getattr(_eager, "created", 0)
         rec = _core._Recorder()
         with rec:
             for t in tensors:
@@ -368,6 +374,11 @@ class Function:
                 else:
                     structure_flat.append(x)
             program = rec.finish(out_tensors)
+        if getattr(_eager, "created", 0) != created_before and self._tracing_count > 0:
+            # (as TensorFlow: a variable made inside a function is made once, by its first trace)
+            raise ValueError("%s: gt.function only supports singleton gt.Variables created on the first call. "
+                             "Make sure the gt.Variable is only created once or created outside gt.function."
+                             % self._name)
         self._tracing_count += 1
         structure = nest.pack_sequence_as(result, structure_flat)
         specs = [_spec_of(t) for t in tensors]

@@ -23,7 +23,7 @@ import re
 import threading
 from typing import Tuple
 
-from . import _core, _restore
+from . import _core, _function, _restore
 
 __all__ = ["Module", "name_scope", "current_name_scope"]
 
@@ -101,6 +101,8 @@ def _variable_init(self, initial_value=None, trainable=None, validate_shape=True
         raise TypeError("Variable: name must be a string, got %s" % type(base).__name__)
     _core_variable_init(self, initial_value, trainable=trainable, name=current_name_scope() + base,
                         dtype=dtype)
+    if _core._tracing():
+        _function._note_variable_created()
 
 
 _variable_init.__name__ = "__init__"
