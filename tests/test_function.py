@@ -660,15 +660,44 @@ def test_while_loop_must_keep_shapes_and_count():
         wrong_count(gt.constant(1.0))
 
 
-def test_a_tape_inside_a_traced_branch_is_refused():
+def test_tapes_inside_branches_and_loop_bodies():
     @gt.function
     def f(x):
         def branch():
             with gt.GradientTape() as t:
                 t.watch(x)
-                y = x * x
+                y = x * x * x
             return t.gradient(y, x)
-        return gt.cond(x > 0, branch, lambda: x)
+        return gt.cond(x > 0, branch, lambda: -x)
+
+    assert float(f(gt.constant(2.0))) == 12.0
+    assert float(f(gt.constant(-2.0))) == 2.0
+    assert float(f(gt.constant(3.0))) == 27.0
+
+    w = gt.Variable(5.0)
+
+    @gt.function
+    def descend(steps):
+        def body(i):
+            with gt.GradientTape() as t:
+                loss = (w - 1.0) ** 2
+            w.assign_sub(0.25 * t.gradient(loss, w))
+            return i + 1
+        gt.while_loop(lambda i: i < steps, body, [gt.constant(0)])
+        return w.read_value()
+
+    assert float(descend(gt.constant(1))) == 3.0     # 5 - 0.25 * 8
+    assert float(descend(gt.constant(2))) == 1.5     # 3 -> 2 -> 1.5
+    assert not gt._core.any_tape_recording()
+
+
+def test_an_outer_tape_used_inside_a_branch_is_refused():
+    @gt.function
+    def f(x):
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = gt.cond(x > 0, lambda: t.gradient(x * x, x), lambda: x)
+        return y
 
     with pytest.raises(NotAllowed):
         f(gt.constant(1.0))

@@ -70,19 +70,6 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) const {
   fr.slots.resize(size_t(num_slots_));
   fr.tapes.resize(size_t(num_tapes_));
   for (size_t i = 0; i < inputs.size(); ++i) fr.slots[size_t(inputs_[i])] = inputs[i];
-  // A step that throws leaves its tapes to the frame, whose destructor exits them below.
-  struct ExitTapes {
-    Frame& fr;
-    ~ExitTapes() {
-      for (auto it = fr.tapes.rbegin(); it != fr.tapes.rend(); ++it)
-        if (*it && (*it)->active()) {
-          try {
-            (*it)->pop();
-          } catch (...) {
-          }
-        }
-    }
-  } exit_tapes{fr};
   for (size_t i = 0; i < steps_.size(); ++i) {
     steps_[i].run(fr);
     for (int s : release_[i]) fr.slots[size_t(s)] = Tensor();
@@ -91,6 +78,16 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) const {
   out.reserve(outputs_.size());
   for (int o : outputs_) out.push_back(o >= 0 ? fr.slots[size_t(o)] : constants_[size_t(-1 - o)]);
   return out;
+}
+
+Frame::~Frame() {
+  for (auto it = tapes.rbegin(); it != tapes.rend(); ++it)
+    if (*it && (*it)->active()) {
+      try {
+        (*it)->pop();
+      } catch (...) {
+      }
+    }
 }
 
 std::vector<std::string> Program::step_names() const {
@@ -185,6 +182,7 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
   slots_.clear();
   values_.clear();
   tapes_.clear();
+  tape_block_.clear();
   constants_.clear();
   blocks_.clear();
   open_blocks_.clear();
@@ -199,25 +197,26 @@ void ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const Te
 }
 
 void ProgramRecorder::refuse_in_block(const char* what) const {
-  if (in_block())
-    throw NotTraceable(std::string("gt.function cannot trace ") + what +
-                       " inside a gt.cond branch or a gt.while_loop body yet; put the control flow inside the tape's "
-                       "block instead, or run the function eagerly (gt.config.run_functions_eagerly(True))");
+  throw NotTraceable(std::string("gt.function cannot trace ") + what +
+                     " yet; enter the tape inside the branch or body that uses it, or put the control flow inside "
+                     "the tape's block, or run the function eagerly (gt.config.run_functions_eagerly(True))");
 }
 
 int ProgramRecorder::tape_index(const Tape& tape) const {
-  refuse_in_block("a GradientTape's actions");
   auto it = tapes_.find(&tape);
   if (it == tapes_.end())
     throw NotTraceable("gt.function: a GradientTape entered outside the function is used inside it; enter the tape "
                        "inside the function, or differentiate the function's result outside it");
+  // A tape's actions are steps of the block that entered it (a run of that block makes the tape).
+  if (tape_block_[size_t(it->second)] != (open_ids_.empty() ? -1 : open_ids_.back()))
+    refuse_in_block("a GradientTape's actions outside the gt.cond branch or gt.while_loop body that entered it");
   return it->second;
 }
 
 void ProgramRecorder::tape_enter(const Tape& tape, bool persistent, bool watch_accessed_variables) {
-  refuse_in_block("a GradientTape");
   const int k = int(tapes_.size());
   tapes_[&tape] = k;
+  tape_block_.push_back(open_ids_.empty() ? -1 : open_ids_.back());
   add_step("tape_enter", [k, persistent, watch_accessed_variables](Frame& fr) {
     fr.tapes[size_t(k)] = std::make_unique<Tape>(persistent, watch_accessed_variables);
     fr.tapes[size_t(k)]->push();

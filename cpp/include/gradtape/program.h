@@ -47,6 +47,11 @@ struct Frame {
   std::vector<Tensor> slots;
   std::vector<std::unique_ptr<Tape>> tapes;
   bool dry = false;
+  Frame() = default;
+  Frame(const Frame&) = delete;
+  Frame& operator=(const Frame&) = delete;
+  // Exits the tapes a run left entered (a step threw).
+  ~Frame();
 };
 
 class Program {
@@ -178,6 +183,7 @@ class ProgramRecorder {
   std::unordered_map<const TensorImpl*, int> slots_;
   std::vector<Tensor> values_;  // keeps each slot's tracing value (and so its address) alive
   std::unordered_map<const Tape*, int> tapes_;
+  std::vector<int> tape_block_;  // the block each tape was entered in (-1: the top level)
   std::unordered_map<const TensorImpl*, Tensor> constants_;
   struct Block;
   std::vector<std::shared_ptr<Block>> blocks_;       // closed blocks, by number
