@@ -22,19 +22,7 @@ struct RecorderScope {
 struct PyCallable {
   py::object fn;
   explicit PyCallable(py::object f) : fn(std::move(f)) {}
-  ~PyCallable() {
-#if PY_VERSION_HEX >= 0x030D0000
-    const bool finalizing = Py_IsFinalizing();
-#else
-    const bool finalizing = _Py_IsFinalizing();
-#endif
-    if (!Py_IsInitialized() || finalizing) {
-      fn.release();
-      return;
-    }
-    py::gil_scoped_acquire gil;
-    fn = py::object();
-  }
+  ~PyCallable() { drop_reference(fn); }
 };
 
 std::vector<Tensor> tensors_of(const py::list& l) {

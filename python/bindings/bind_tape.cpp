@@ -46,19 +46,7 @@ py::list to_list(const std::vector<Tensor>& v) {
 struct PyHook {
   py::weakref fn;
   explicit PyHook(py::handle f) : fn(f) {}
-  ~PyHook() {
-#if PY_VERSION_HEX >= 0x030D0000
-    const bool finalizing = Py_IsFinalizing();
-#else
-    const bool finalizing = _Py_IsFinalizing();
-#endif
-    if (!Py_IsInitialized() || finalizing) {
-      fn.release();
-      return;
-    }
-    py::gil_scoped_acquire gil;
-    fn = py::weakref();
-  }
+  ~PyHook() { drop_reference(fn); }
 };
 
 struct PauseScope {

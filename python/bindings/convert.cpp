@@ -357,6 +357,20 @@ Axes axes_from_py(py::handle h) {
   return ints_from_py(h, "axis");
 }
 
+void drop_reference(py::object& o) {
+#if PY_VERSION_HEX >= 0x030D0000
+  const bool finalizing = Py_IsFinalizing();
+#else
+  const bool finalizing = _Py_IsFinalizing();
+#endif
+  if (!Py_IsInitialized() || finalizing) {
+    o.release();
+    return;
+  }
+  py::gil_scoped_acquire gil;
+  o = py::object();
+}
+
 py::object wrap(const Tensor& t) {
   if (!t.defined()) return py::none();
   return py::cast(t.impl());

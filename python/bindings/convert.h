@@ -98,6 +98,11 @@ auto without_gil(F&& f) -> decltype(f()) {
   return out;
 }
 
+// Drops a Python reference held by a C++ object whose last owner may run without the GIL (a
+// reverse sweep, a program's run) or after the interpreter has finalized: takes the GIL, or,
+// when Python is finalizing, leaves the reference alone.
+void drop_reference(py::object& o);
+
 // Wraps a (possibly undefined) tensor for Python: None when undefined.
 py::object wrap(const Tensor& t);
 // A gradtape.TensorShape (a tuple subclass) for a shape.
