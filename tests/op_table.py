@@ -349,6 +349,82 @@ REDUCE_SPECIAL = [
 ]
 
 
+# ---- linear algebra (issue 11): well-conditioned inputs (a random matrix plus a multiple of
+# the identity); cholesky reads one triangle and its gradient is symmetric (TensorFlow's
+# convention), so its rows differentiate cholesky(sym(a)), a function of every element.
+
+def _wellcond(*shape):
+    """Random matrices [..., n, n] with eigenvalues away from 0 (condition number < 10)."""
+    def make(dtype):
+        n = shape[-1]
+        return (RNG.uniform(-1, 1, size=shape) + 2.0 * n ** 0.5 * np.eye(n)).astype(dtype)
+    return make
+
+
+def _spd(*shape):
+    """Symmetric positive definite matrices [..., n, n] (condition number < 10)."""
+    def make(dtype):
+        n = shape[-1]
+        a = RNG.uniform(-1, 1, size=shape)
+        return (a @ np.swapaxes(a, -1, -2) / n + np.eye(n)).astype(dtype)
+    return make
+
+
+def _lower(*shape):
+    """Lower triangular matrices with a diagonal in [1, 2], and noise above it (never read)."""
+    def make(dtype):
+        a = RNG.uniform(-1, 1, size=shape)
+        d = RNG.uniform(1, 2, size=shape[:-1])
+        return (np.tril(a, -1) + d[..., None] * np.eye(shape[-1]) + 5 * np.triu(a, 1)).astype(dtype)
+    return make
+
+
+def _sym(x):
+    r = len(x.shape)
+    return (x + gt.transpose(x, perm=list(range(r - 2)) + [r - 1, r - 2])) * 0.5
+
+
+def _sym_np(x):
+    return (x + np.swapaxes(x, -1, -2)) / 2
+
+
+def _tri_np(a, lower):
+    return np.tril(a) if lower else np.triu(a)
+
+
+LINALG_SPECIAL = [
+    Special("linalg.inv", gt.linalg.inv, np.linalg.inv, lambda d: [_wellcond(3, 3)(d)]),
+    Special("linalg.inv_batched_adjoint", lambda a: gt.linalg.inv(a, adjoint=True),
+            lambda a: np.linalg.inv(np.swapaxes(a, -1, -2)), lambda d: [_wellcond(2, 3, 3)(d)]),
+    Special("linalg.det", gt.linalg.det, np.linalg.det, lambda d: [_wellcond(2, 3, 3)(d)]),
+    Special("linalg.det_negative", gt.linalg.det, np.linalg.det,
+            lambda d: [_wellcond(3, 3)(d)[[1, 0, 2]]]),
+    Special("linalg.slogdet", lambda a: gt.linalg.slogdet(a).log_abs_determinant,
+            lambda a: np.linalg.slogdet(a)[1], lambda d: [_wellcond(2, 3, 3)(d)[:, [1, 0, 2]]]),
+    Special("linalg.slogdet_sign", lambda a: gt.linalg.slogdet(a).sign, lambda a: np.linalg.slogdet(a)[0],
+            lambda d: [np.stack([_wellcond(3, 3)(d), _wellcond(3, 3)(d)[[1, 0, 2]]])], exact=True),
+    Special("linalg.solve", gt.linalg.solve, np.linalg.solve, lambda d: [_wellcond(3, 3)(d), _u(3, 2)(d)]),
+    Special("linalg.solve_batched_adjoint", lambda a, b: gt.linalg.solve(a, b, adjoint=True),
+            lambda a, b: np.linalg.solve(np.swapaxes(a, -1, -2), b), lambda d: [_wellcond(2, 3, 3)(d), _u(2, 3, 1)(d)]),
+    Special("linalg.triangular_solve", gt.linalg.triangular_solve,
+            lambda a, b: np.linalg.solve(np.tril(a), b), lambda d: [_lower(3, 3)(d), _u(3, 2)(d)]),
+    Special("linalg.triangular_solve_upper_adjoint_broadcast",
+            lambda a, b: gt.linalg.triangular_solve(a, b, lower=False, adjoint=True),
+            lambda a, b: np.linalg.solve(np.swapaxes(np.triu(a), -1, -2), b),
+            lambda d: [np.swapaxes(_lower(3, 3)(d), -1, -2), _u(2, 3, 2)(d)]),
+    Special("linalg.triangular_solve_batched_matrix", lambda a, b: gt.linalg.triangular_solve(a, b, adjoint=True),
+            lambda a, b: np.linalg.solve(np.swapaxes(np.tril(a), -1, -2), b),
+            lambda d: [_lower(2, 3, 3)(d), _u(3, 1)(d)]),
+    Special("linalg.cholesky", lambda a: gt.linalg.cholesky(_sym(a)), lambda a: np.linalg.cholesky(_sym_np(a)),
+            lambda d: [_spd(3, 3)(d)]),
+    Special("linalg.cholesky_batched", lambda a: gt.linalg.cholesky(_sym(a)), lambda a: np.linalg.cholesky(_sym_np(a)),
+            lambda d: [_spd(2, 4, 4)(d)]),
+    Special("linalg.cholesky_solve", gt.linalg.cholesky_solve,
+            lambda l, b: np.linalg.solve(np.tril(l) @ np.swapaxes(np.tril(l), -1, -2), b),
+            lambda d: [_lower(2, 3, 3)(d), _u(2, 3, 2)(d)]),
+]
+
+
 SPECIAL = [
     Special("matmul", gt.matmul, np.matmul, lambda d: [_u(3, 4)(d), _u(4, 2)(d)]),
     Special("matmul_batched_broadcast", gt.matmul, np.matmul, lambda d: [_u(2, 3, 4)(d), _u(4, 5)(d)]),
@@ -454,7 +530,7 @@ SPECIAL = [
                                     if t is not None], 0),
             lambda a, b: np.concatenate([a.ravel(), b.ravel()]) * 1.5 / max(1.5, np.sqrt((a * a).sum() + (b * b).sum())),
             lambda d: [_u(2, 3)(d), _u(4)(d)]),
-] + SHAPE_SPECIAL + REDUCE_SPECIAL
+] + SHAPE_SPECIAL + REDUCE_SPECIAL + LINALG_SPECIAL
 
 # Ops that create tensors or compare/combine booleans; tested for values in test_ops.py.
 NON_DIFFERENTIABLE = ["zeros", "ones", "zeros_like", "ones_like", "fill", "range", "logical_and",

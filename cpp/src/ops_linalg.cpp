@@ -1,6 +1,13 @@
-// matmul: batched over leading dims (which broadcast), with optional transposes, and its vjp.
+// matmul: batched over leading dims (which broadcast), with optional transposes, and its vjp;
+// inv, det, slogdet, solve, triangular_solve, cholesky and cholesky_solve, batched over
+// leading dims, with their vjps and jvps.
+#include <algorithm>
+#include <cmath>
 #include <limits>
+#include <string>
+#include <type_traits>
 
+#include "kernels/linalg.h"
 #include "kernels/matmul.h"
 #include "ops_common.h"
 
@@ -126,6 +133,362 @@ Tensor jvp_MatMul(JvpCtx& c) {
     r = r.defined() ? r + part : part;
   }
   return r;
+}
+
+// ================================ inverses, determinants, solves, Cholesky
+//
+// Each op runs a kernel of kernels/linalg.h once per matrix of its batch (the leading dims).
+// Their rules are written with the ops themselves (inv, solve, triangular_solve, matmul), so
+// they nest; a rule's tensors may carry the leading dims of a batched sweep, which is why the
+// rules call the broadcasting forms (solve_broadcast) and name the matrix dims from the end.
+
+namespace {
+
+// The leading (batch) dims of a tensor of matrices.
+Shape batch_of(const Shape& s) { return Shape(s.data(), s.rank() - 2); }
+
+std::string op_prefix(const char* op) { return std::string(op) + ": "; }
+
+// A batch of square float matrices, as TensorFlow's linalg ops require.
+void require_square(const Tensor& a, const char* op) {
+  require_float(a, op);
+  if (a.ndim() < 2)
+    throw InvalidArgument(op_prefix(op) + "Input tensor 0 must have rank >= 2, got " + std::to_string(a.ndim()) +
+                          " (shape " + a.shape().str() + ")");
+  if (a.shape()[a.ndim() - 1] != a.shape()[a.ndim() - 2])
+    throw InvalidArgument(op_prefix(op) + "Input matrix must be square, got shape " + a.shape().str());
+}
+
+// The matrices of a and b that each matrix of their broadcast batch pairs (batch dims of size
+// 1 broadcast, as matmul's): pair(i) gives the indices of a's and b's matrix.
+struct BatchPairs {
+  Shape batch, ba, bb;
+  std::pair<int64_t, int64_t> pair(int64_t i) const {
+    const int r = batch.rank();
+    int64_t ia = 0, ib = 0, sta = 1, stb = 1;
+    for (int d = r - 1; d >= 0; --d) {
+      const int64_t idx = i % batch[d];
+      i /= batch[d];
+      const int da = ba.rank() - r + d, db = bb.rank() - r + d;
+      if (da >= 0) { if (ba[da] != 1) ia += idx * sta; sta *= ba[da]; }
+      if (db >= 0) { if (bb[db] != 1) ib += idx * stb; stb *= bb[db]; }
+    }
+    return {ia, ib};
+  }
+};
+BatchPairs batch_pairs(const Shape& sa, const Shape& sb, const char* op) {
+  BatchPairs p;
+  p.ba = batch_of(sa);
+  p.bb = batch_of(sb);
+  p.batch = broadcast_shapes(p.ba, p.bb, op);
+  return p;
+}
+
+// x with its last two dims swapped (a batched tensor's too: the matrix dims are the last two).
+Tensor matrix_transpose(const Tensor& x) {
+  std::vector<int64_t> perm(size_t(x.ndim()));
+  for (int i = 0; i < x.ndim(); ++i) perm[size_t(i)] = i;
+  std::swap(perm[size_t(x.ndim() - 1)], perm[size_t(x.ndim() - 2)]);
+  return transpose(x, perm);
+}
+
+// x[..., None, None]: a value per matrix, to scale the matrices.
+Tensor per_matrix(const Tensor& x) {
+  std::vector<int64_t> s = x.shape().vec();
+  s.push_back(1);
+  s.push_back(1);
+  return reshape(x, s);
+}
+
+// The n x n mask of the triangle a triangular solve reads (the diagonal included), and
+// Cholesky's Phi: the lower triangle with the diagonal halved.
+Tensor triangle_mask(int64_t n, bool lower, double diag, DType dtype) {
+  Tensor m = Tensor::empty(dtype, Shape{n, n});
+  dispatch_float(dtype, [&](auto tag) {
+    using T = decltype(tag);
+    T* p = m.data<T>();
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) p[i * n + j] = i == j ? T(diag) : (lower ? j < i : j > i) ? T(1) : T(0);
+  });
+  return m;
+}
+
+// sum over the matrix dims of a * b: trace(a^T b) per matrix.
+Tensor matrix_inner(const Tensor& a, const Tensor& b) {
+  const int64_t r = std::max(a.ndim(), b.ndim());
+  return reduce_sum(a * b, std::vector<int64_t>{r - 2, r - 1});
+}
+
+}  // namespace
+
+Tensor inv(const Tensor& input, bool adjoint) {
+  require_square(input, "inv");
+  const int64_t n = input.shape()[input.ndim() - 1];
+  Tensor out = Tensor::empty(input.dtype(), input.shape());
+  const int64_t nmat = out.numel() == 0 ? 0 : batch_of(input.shape()).numel();
+  if (nmat > 0) dispatch_float(input.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> lu(size_t(n * n)), work(size_t(n * n));
+    std::vector<int64_t> perm(static_cast<size_t>(n));
+    for (int64_t b = 0; b < nmat; ++b) {
+      const T* a = input.data<T>() + b * n * n;
+      std::copy(a, a + n * n, lu.begin());
+      kernels::lu_factor(lu.data(), n, perm.data());
+      for (int64_t i = 0; i < n; ++i)
+        if (!(std::abs(lu[size_t(i * n + i)]) > T(0))) throw InvalidArgument("inv: Input is not invertible.");
+      T* x = out.data<T>() + b * n * n;
+      for (int64_t i = 0; i < n * n; ++i) x[i] = T(i % (n + 1) == 0);
+      kernels::lu_solve(lu.data(), perm.data(), n, x, n, adjoint, work.data());
+    }
+  });
+  record(OpId::MatrixInverse, {&input}, out, {int64_t(adjoint)});
+  return out;
+}
+
+// d(A^-1) = -A^-1 dA A^-1, so g_A = -A^-T g A^-T; with adjoint, out = A^-T and g_A = -out g^T out.
+void vjp_MatrixInverse(VjpCtx& c) {
+  const Tensor& out = c.out;
+  if (c.attrs[0]) c.gin[0] = negative(matmul(matmul(out, c.g, false, true), out));
+  else c.gin[0] = negative(matmul(matmul(out, c.g, true, false), out, false, true));
+}
+Tensor jvp_MatrixInverse(JvpCtx& c) {
+  return negative(matmul(matmul(c.out, c.t[0], false, bool(c.attrs[0])), c.out));
+}
+
+namespace {
+// LU of each matrix: the determinant (sign of the permutation times the pivots' product), or
+// sign and log|det| as TensorFlow's LogMatrixDeterminant (a non-finite log|det| gets sign 0).
+template <class F>
+void for_each_lu(const Tensor& a, F&& f) {
+  const int64_t n = a.shape()[a.ndim() - 1];
+  const int64_t nmat = batch_of(a.shape()).numel();
+  if (nmat == 0) return;
+  dispatch_float(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> lu(size_t(n * n));
+    std::vector<int64_t> perm(static_cast<size_t>(n));
+    for (int64_t b = 0; b < nmat; ++b) {
+      const T* m = a.data<T>() + b * n * n;
+      std::copy(m, m + n * n, lu.begin());
+      const int sign = kernels::lu_factor(lu.data(), n, perm.data());
+      f(b, sign, lu.data(), n);
+    }
+  });
+}
+}  // namespace
+
+Tensor det(const Tensor& input) {
+  require_square(input, "det");
+  Tensor out = Tensor::empty(input.dtype(), batch_of(input.shape()));
+  for_each_lu(input, [&](int64_t b, int sign, const auto* lu, int64_t n) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(lu)>>;
+    T d = T(sign);
+    for (int64_t i = 0; i < n; ++i) d *= lu[i * n + i];
+    out.data<T>()[b] = d;
+  });
+  record(OpId::MatrixDeterminant, {&input}, out);
+  return out;
+}
+
+// d det(A) = det(A) tr(A^-1 dA): g_A = g det(A) A^-T (A singular: inv raises, as TensorFlow)
+void vjp_MatrixDeterminant(VjpCtx& c) { c.gin[0] = per_matrix(c.g * c.out) * inv(c.in[0], true); }
+Tensor jvp_MatrixDeterminant(JvpCtx& c) { return c.out * matrix_inner(inv(c.in[0], true), c.t[0]); }
+
+TensorList slogdet(const Tensor& input) {
+  require_square(input, "slogdet");
+  const Shape batch = batch_of(input.shape());
+  Tensor sign = Tensor::empty(input.dtype(), batch), logdet = Tensor::empty(input.dtype(), batch);
+  for_each_lu(input, [&](int64_t b, int perm_sign, const auto* lu, int64_t n) {
+    using T = std::remove_const_t<std::remove_pointer_t<decltype(lu)>>;
+    T s = T(perm_sign), l = T(0);
+    for (int64_t i = 0; i < n; ++i) {
+      const T d = lu[i * n + i];
+      s *= d > T(0) ? T(1) : d < T(0) ? T(-1) : d;  // a zero pivot gives a signed 0, NaN stays NaN
+      l += std::log(std::abs(d));
+    }
+    if (!std::isfinite(l)) {
+      s *= T(0);
+      l = l > T(0) ? std::numeric_limits<T>::infinity() : -std::numeric_limits<T>::infinity();
+    }
+    sign.data<T>()[b] = s;
+    logdet.data<T>()[b] = l;
+  });
+  record(OpId::LogMatrixDeterminant, {&input}, logdet);
+  return {sign, logdet};
+}
+
+// Recorded on log_abs_determinant alone (the sign is piecewise constant: no gradient, None).
+// d log|det A| = tr(A^-1 dA): g_A = g A^-T.
+void vjp_LogMatrixDeterminant(VjpCtx& c) { c.gin[0] = per_matrix(c.g) * inv(c.in[0], true); }
+Tensor jvp_LogMatrixDeterminant(JvpCtx& c) { return matrix_inner(inv(c.in[0], true), c.t[0]); }
+
+namespace {
+// The shape checks of a solve: matrix [..., n, n] and rhs [..., n, m] of one dtype.
+void require_solve_args(const Tensor& matrix, const Tensor& rhs, const char* op) {
+  require_square(matrix, op);
+  require_same_dtype(matrix, rhs, op);
+  if (rhs.ndim() < 2)
+    throw InvalidArgument(op_prefix(op) + "Input tensor 1 must have rank >= 2, got " + std::to_string(rhs.ndim()) +
+                          " (shape " + rhs.shape().str() + ")");
+  if (rhs.shape()[rhs.ndim() - 2] != matrix.shape()[matrix.ndim() - 1])
+    throw InvalidArgument(op_prefix(op) + "Input matrix and rhs are incompatible: shapes " + matrix.shape().str() +
+                          " and " + rhs.shape().str());
+}
+
+// Runs f(matrix, x, n, m) over the broadcast batch, x holding a copy of the rhs matrix that f
+// overwrites with the solution; returns the solutions.
+template <class T, class F>
+Tensor solve_each(const Tensor& matrix, const Tensor& rhs, const char* op, F&& f) {
+  const BatchPairs p = batch_pairs(matrix.shape(), rhs.shape(), op);
+  const int64_t n = matrix.shape()[matrix.ndim() - 1], m = rhs.shape()[rhs.ndim() - 1];
+  Shape out_shape = p.batch;
+  out_shape.push_back(n);
+  out_shape.push_back(m);
+  Tensor out = Tensor::empty(rhs.dtype(), out_shape);
+  const int64_t nmat = out.numel() == 0 ? 0 : p.batch.numel();
+  for (int64_t b = 0; b < nmat; ++b) {
+    const auto [ia, ib] = p.pair(b);
+    const T* src = rhs.data<T>() + ib * n * m;
+    T* x = out.data<T>() + b * n * m;
+    std::copy(src, src + n * m, x);
+    f(matrix.data<T>() + ia * n * n, x, n, m);
+  }
+  return out;
+}
+}  // namespace
+
+Tensor solve_broadcast(const Tensor& matrix, const Tensor& rhs, bool adjoint) {
+  require_solve_args(matrix, rhs, "solve");
+  Tensor out = dispatch_float(matrix.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<T> lu, work;  // sized at the first matrix (none when the result is empty)
+    std::vector<int64_t> perm;
+    return solve_each<T>(matrix, rhs, "solve", [&](const T* a, T* x, int64_t n_, int64_t m) {
+      lu.assign(a, a + n_ * n_);
+      perm.resize(size_t(n_));
+      kernels::lu_factor(lu.data(), n_, perm.data());
+      for (int64_t i = 0; i < n_; ++i)
+        if (!(std::abs(lu[size_t(i * n_ + i)]) > T(0))) throw InvalidArgument("solve: Input matrix is not invertible.");
+      work.resize(size_t(n_ * m));
+      kernels::lu_solve(lu.data(), perm.data(), n_, x, m, adjoint, work.data());
+    });
+  });
+  record(OpId::MatrixSolve, {&matrix, &rhs}, out, {int64_t(adjoint)});
+  return out;
+}
+
+Tensor solve(const Tensor& matrix, const Tensor& rhs, bool adjoint) {
+  require_solve_args(matrix, rhs, "solve");
+  // TensorFlow's MatrixSolve does not broadcast: one rank, one batch shape
+  if (matrix.ndim() != rhs.ndim())
+    throw InvalidArgument("solve: All input tensors must have the same rank, got shapes " + matrix.shape().str() +
+                          " and " + rhs.shape().str());
+  if (batch_of(matrix.shape()) != batch_of(rhs.shape()))
+    throw InvalidArgument("solve: All input tensors must have the same outer dimensions, got shapes " +
+                          matrix.shape().str() + " and " + rhs.shape().str());
+  return solve_broadcast(matrix, rhs, adjoint);
+}
+
+// X = op(A)^-1 B: g_B = op(A)^-T g, and g_A = -g_B X^T (op the identity) or -X g_B^T (adjoint).
+void vjp_MatrixSolve(VjpCtx& c) {
+  const bool adjoint = c.attrs[0];
+  const Tensor gb = solve_broadcast(c.in[0], c.g, !adjoint);
+  if (c.needs[0]) c.gin[0] = negative(adjoint ? matmul(c.out, gb, false, true) : matmul(gb, c.out, false, true));
+  if (c.needs[1]) c.gin[1] = gb;
+}
+// dX = op(A)^-1 (dB - op(dA) X)
+Tensor jvp_MatrixSolve(JvpCtx& c) {
+  const bool adjoint = c.attrs[0];
+  Tensor r;
+  if (c.t[1].defined()) r = c.aligned(1);
+  if (c.t[0].defined()) {
+    Tensor da_x = matmul(c.aligned(0), c.out, adjoint, false);
+    r = r.defined() ? r - da_x : negative(da_x);
+  }
+  return solve_broadcast(c.in[0], r, adjoint);
+}
+
+Tensor triangular_solve(const Tensor& matrix, const Tensor& rhs, bool lower, bool adjoint) {
+  require_solve_args(matrix, rhs, "triangular_solve");
+  Tensor out = dispatch_float(matrix.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    return solve_each<T>(matrix, rhs, "triangular_solve", [&](const T* a, T* x, int64_t n, int64_t m) {
+      kernels::triangular_solve(a, n, x, m, lower, adjoint);
+    });
+  });
+  record(OpId::MatrixTriangularSolve, {&matrix, &rhs}, out, {int64_t(lower), int64_t(adjoint)});
+  return out;
+}
+
+// As solve's, with g_A kept to the triangle the op reads.
+void vjp_MatrixTriangularSolve(VjpCtx& c) {
+  const bool lower = c.attrs[0], adjoint = c.attrs[1];
+  const Tensor gb = triangular_solve(c.in[0], c.g, lower, !adjoint);
+  if (c.needs[0]) {
+    const int64_t n = c.in[0].shape()[c.in[0].ndim() - 1];
+    const Tensor ga = adjoint ? matmul(c.out, gb, false, true) : matmul(gb, c.out, false, true);
+    c.gin[0] = negative(ga * triangle_mask(n, lower, 1.0, ga.dtype()));
+  }
+  if (c.needs[1]) c.gin[1] = gb;
+}
+Tensor jvp_MatrixTriangularSolve(JvpCtx& c) {
+  const bool lower = c.attrs[0], adjoint = c.attrs[1];
+  Tensor r;
+  if (c.t[1].defined()) r = c.aligned(1);
+  if (c.t[0].defined()) {
+    const int64_t n = c.in[0].shape()[c.in[0].ndim() - 1];
+    const Tensor da = c.aligned(0) * triangle_mask(n, lower, 1.0, c.in[0].dtype());
+    const Tensor da_x = matmul(da, c.out, adjoint, false);
+    r = r.defined() ? r - da_x : negative(da_x);
+  }
+  return triangular_solve(c.in[0], r, lower, adjoint);
+}
+
+Tensor cholesky(const Tensor& input) {
+  require_square(input, "cholesky");
+  const int64_t n = input.shape()[input.ndim() - 1];
+  Tensor out = Tensor::empty(input.dtype(), input.shape());
+  const int64_t nmat = out.numel() == 0 ? 0 : batch_of(input.shape()).numel();
+  dispatch_float(input.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    for (int64_t b = 0; b < nmat; ++b) {
+      const T* a = input.data<T>() + b * n * n;
+      T* l = out.data<T>() + b * n * n;
+      std::copy(a, a + n * n, l);
+      if (!kernels::cholesky_factor(l, n)) {
+        // not positive definite: TensorFlow fills the lower triangle with NaN (no error)
+        for (int64_t i = 0; i < n; ++i)
+          for (int64_t j = 0; j < n; ++j) l[i * n + j] = j <= i ? std::numeric_limits<T>::quiet_NaN() : T(0);
+      }
+    }
+  });
+  record(OpId::Cholesky, {&input}, out);
+  return out;
+}
+
+// A = L L^T, read as symmetric: dL = L Phi(L^-1 sym(dA) L^-T), Phi the lower triangle with
+// the diagonal halved; its adjoint is g_A = sym(L^-T Phi(L^T g) L^-1) (Murray 2016, and
+// TensorFlow's CholeskyGrad), sym(X) = (X + X^T) / 2.
+void vjp_Cholesky(VjpCtx& c) {
+  const Tensor& l = c.out;
+  const int64_t n = l.shape()[l.ndim() - 1];
+  const Tensor phi = matmul(l, c.g, true, false) * triangle_mask(n, true, 0.5, l.dtype());
+  const Tensor left = triangular_solve(l, phi, true, true);                                 // L^-T Phi
+  const Tensor s = matrix_transpose(triangular_solve(l, matrix_transpose(left), true, true));  // .. L^-1
+  c.gin[0] = (s + matrix_transpose(s)) * scalar(0.5, l.dtype());
+}
+Tensor jvp_Cholesky(JvpCtx& c) {
+  const Tensor& l = c.out;
+  const int64_t n = l.shape()[l.ndim() - 1];
+  const Tensor sym = (c.t[0] + matrix_transpose(c.t[0])) * scalar(0.5, l.dtype());
+  const Tensor left = triangular_solve(l, sym, true, false);                                   // L^-1 S
+  const Tensor mid = matrix_transpose(triangular_solve(l, matrix_transpose(left), true, false));  // .. L^-T
+  return matmul(l, mid * triangle_mask(n, true, 0.5, l.dtype()));
+}
+
+Tensor cholesky_solve(const Tensor& chol, const Tensor& rhs) {
+  // (L L^T)^-1 B = L^-T (L^-1 B): two triangular solves, as TensorFlow composes it
+  return triangular_solve(chol, triangular_solve(chol, rhs, true, false), true, true);
 }
 
 }  // namespace gt

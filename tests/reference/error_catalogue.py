@@ -524,6 +524,71 @@ def ops_matmul_rank1(tf):
     return tf.matmul(tf.ones([2]), tf.ones([2]))
 
 
+@case("ops", "linalg.inv of a singular matrix")
+def ops_inv_singular(tf):
+    return tf.linalg.inv(tf.constant([[1.0, 2.0], [2.0, 4.0]]))
+
+
+@case("ops", "linalg.inv of a 2 x 3 matrix")
+def ops_inv_not_square(tf):
+    return tf.linalg.inv(tf.ones([2, 3]))
+
+
+@case("ops", "linalg.det of a rank-1 tensor")
+def ops_det_rank1(tf):
+    return tf.linalg.det(tf.ones([3]))
+
+
+@case("ops", "linalg.det of an int32 matrix")
+def ops_det_int(tf):
+    return tf.linalg.det(tf.constant([[1, 2], [3, 4]]))
+
+
+@case("ops", "linalg.slogdet of a singular matrix")
+def ops_slogdet_singular(tf):
+    return tf.linalg.slogdet(tf.zeros([2, 2]))
+
+
+@case("ops", "linalg.solve with a singular matrix")
+def ops_solve_singular(tf):
+    return tf.linalg.solve(tf.zeros([2, 2]), tf.ones([2, 1]))
+
+
+@case("ops", "linalg.solve with 2 x 2 matrices and a 3-row rhs")
+def ops_solve_rows(tf):
+    return tf.linalg.solve(tf.eye(2), tf.ones([3, 1]))
+
+
+@case("ops", "linalg.solve with a batch of matrices and one rhs (no broadcasting)")
+def ops_solve_broadcast(tf):
+    return tf.linalg.solve(tf.eye(2, batch_shape=[3]), tf.ones([2, 1]))
+
+
+@case("ops", "linalg.solve with a rank-1 rhs")
+def ops_solve_vector(tf):
+    return tf.linalg.solve(tf.eye(2), tf.ones([2]))
+
+
+@case("ops", "linalg.triangular_solve with a 3-row rhs")
+def ops_triangular_solve_rows(tf):
+    return tf.linalg.triangular_solve(tf.eye(2), tf.ones([3, 1]))
+
+
+@case("ops", "linalg.triangular_solve with a zero on the diagonal")
+def ops_triangular_solve_singular(tf):
+    return tf.linalg.triangular_solve(tf.constant([[0.0, 0.0], [1.0, 1.0]]), tf.ones([2, 1]))
+
+
+@case("ops", "linalg.cholesky of a matrix that is not positive definite")
+def ops_cholesky_not_pd(tf):
+    return tf.linalg.cholesky(tf.constant([[1.0, 2.0], [2.0, 1.0]]))
+
+
+@case("ops", "linalg.cholesky of a 2 x 3 matrix")
+def ops_cholesky_not_square(tf):
+    return tf.linalg.cholesky(tf.ones([2, 3]))
+
+
 @case("ops", "reshape of 6 elements to 4")
 def ops_reshape_size(tf):
     return tf.reshape(tf.zeros([2, 3]), [4])

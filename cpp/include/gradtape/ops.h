@@ -64,6 +64,9 @@ Tensor sum_to_shape(const Tensor& g, const Shape& shape, int batch_dims = 0);
 // ---- linear algebra ----
 // Batched matmul over the last two dims, batch dims broadcasting; 1-d operands as NumPy.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+// solve (an Args row) with the batch dims of matrix and rhs broadcasting, as the rules need
+// under a batched sweep; the same op (MatrixSolve).
+Tensor solve_broadcast(const Tensor& matrix, const Tensor& rhs, bool adjoint);
 
 // ---- shape ----
 Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape);  // one -1 allowed
