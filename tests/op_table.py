@@ -422,6 +422,28 @@ LINALG_SPECIAL = [
     Special("linalg.cholesky_solve", gt.linalg.cholesky_solve,
             lambda l, b: np.linalg.solve(np.tril(l) @ np.swapaxes(np.tril(l), -1, -2), b),
             lambda d: [_lower(2, 3, 3)(d), _u(2, 3, 2)(d)]),
+    # diagonals and bands (gather and where), tensordot (matmul), cross (gather)
+    Special("linalg.diag_part", gt.linalg.diag_part, lambda x: np.diagonal(x, axis1=-2, axis2=-1),
+            lambda d: [_u(2, 3, 4)(d)]),
+    Special("linalg.diag_part_band", lambda x: gt.linalg.diag_part(x, k=(-1, 1), padding_value=7.0),
+            lambda x: np.stack([np.diagonal(x, 1), np.diagonal(x, 0), np.append(np.diagonal(x, -1), 7.0)]),
+            lambda d: [_u(3, 4)(d)]),
+    Special("linalg.diag", lambda v: gt.linalg.diag(v, k=-1, num_rows=4, padding_value=0.5),
+            lambda v: np.stack([np.diag(r, -1)[:, :3] + np.where(np.eye(4, 3, -1) == 0, 0.5, 0.0) for r in v]),
+            lambda d: [_u(2, 3)(d)]),
+    Special("linalg.diag_band_left_right", lambda v: gt.linalg.diag(v, k=(-1, 0), align="LEFT_RIGHT"),
+            lambda v: np.diag(v[0]) + np.diag(v[1, 1:], -1), lambda d: [_u(2, 3)(d)]),
+    Special("linalg.set_diag", lambda x, v: gt.linalg.set_diag(x, v, k=1),
+            lambda x, v: np.where(np.eye(3, 4, 1) == 1, np.stack([np.diag(r, 1)[:3, :] for r in v]), x),
+            lambda d: [_u(2, 3, 4)(d), _u(2, 3)(d)]),
+    Special("linalg.band_part", lambda x: gt.linalg.band_part(x, 1, -1),
+            lambda x: np.triu(x, -1), lambda d: [_u(2, 3, 4)(d)]),
+    Special("linalg.trace", gt.linalg.trace, lambda x: np.trace(x, axis1=-2, axis2=-1), lambda d: [_u(2, 3, 4)(d)]),
+    Special("tensordot", lambda a, b: gt.tensordot(a, b, 2), lambda a, b: np.tensordot(a, b, 2),
+            lambda d: [_u(2, 3, 4)(d), _u(3, 4, 2)(d)]),
+    Special("linalg.tensordot_axes", lambda a, b: gt.linalg.tensordot(a, b, [[0, 2], [2, 0]]),
+            lambda a, b: np.tensordot(a, b, [[0, 2], [2, 0]]), lambda d: [_u(2, 3, 4)(d), _u(4, 5, 2)(d)]),
+    Special("linalg.cross", gt.linalg.cross, np.cross, lambda d: [_u(2, 3)(d), _u(2, 3)(d)]),
 ]
 
 

@@ -1,6 +1,7 @@
 // matmul: batched over leading dims (which broadcast), with optional transposes, and its vjp;
 // inv, det, slogdet, solve, triangular_solve, cholesky and cholesky_solve, batched over
-// leading dims, with their vjps and jvps.
+// leading dims, with their vjps and jvps; diag_part, diag, set_diag, band_part and trace,
+// composed of gather and where.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -489,6 +490,219 @@ Tensor jvp_Cholesky(JvpCtx& c) {
 Tensor cholesky_solve(const Tensor& chol, const Tensor& rhs) {
   // (L L^T)^-1 B = L^-T (L^-1 B): two triangular solves, as TensorFlow composes it
   return triangular_solve(chol, triangular_solve(chol, rhs, true, false), true, true);
+}
+
+// ================================ diagonals and bands: index maps over gather and where
+//
+// diag_part, diag and set_diag move elements between a matrix and its diagonals: each builds
+// an int64 map (which element of the source, or the padding value, each output element is)
+// and calls gather, so their gradients are gather's (and its second order); band_part and
+// set_diag select with where. TensorFlow's MatrixDiagV3 conventions: diagonal d = j - i, a
+// range k = (lo, hi) of diagonals is stored from hi down to lo, each in a row of max_len
+// elements, the shorter ones padded on the side `align` says.
+
+namespace {
+
+struct DiagRange {
+  int64_t lo, hi;
+  int64_t count() const { return hi - lo + 1; }
+  bool single() const { return lo == hi; }
+};
+
+DiagRange diag_range(const std::vector<int64_t>& k, const char* op) {
+  if (k.empty() || k.size() > 2)
+    throw InvalidArgument(op_prefix(op) + "k must be an integer or a pair of integers, got " +
+                          std::to_string(k.size()) + " values");
+  DiagRange r{k[0], k.size() == 2 ? k[1] : k[0]};
+  if (r.lo > r.hi)
+    throw InvalidArgument(op_prefix(op) + "lower_diag_index must not be larger than upper_diag_index: " +
+                          std::to_string(r.lo) + " > " + std::to_string(r.hi));
+  return r;
+}
+
+// The diagonals an M x N matrix has: -M < d < N (and 0, for an empty matrix).
+void require_diags_in(const DiagRange& r, int64_t m, int64_t n, const char* op) {
+  for (int64_t d : {r.lo, r.hi})
+    if (!((-m < d && d < n) || d == 0))
+      throw InvalidArgument(op_prefix(op) + (d == r.lo ? "lower" : "upper") + "_diag_index is out of bound: " +
+                            std::to_string(d) + ". It must be between " + std::to_string(-m) + " and " +
+                            std::to_string(n));
+}
+
+int64_t diag_len(int64_t m, int64_t n, int64_t d) {
+  return std::max<int64_t>(0, std::min(m + std::min<int64_t>(d, 0), n - std::max<int64_t>(d, 0)));
+}
+
+struct Align {
+  bool super_left, sub_left;  // superdiagonals (d >= 0) / subdiagonals (d <= 0) padded on the right
+  // Where element 0 of diagonal d sits in its row of max_len.
+  int64_t offset(int64_t m, int64_t n, int64_t d, int64_t max_len) const {
+    const bool left = (d >= 0 && super_left) || (d <= 0 && sub_left);
+    return left ? 0 : max_len - diag_len(m, n, d);
+  }
+};
+
+Align parse_align(const std::string& a, const char* op) {
+  if (a == "RIGHT_LEFT") return {false, true};
+  if (a == "LEFT_RIGHT") return {true, false};
+  if (a == "LEFT_LEFT") return {true, true};
+  if (a == "RIGHT_RIGHT") return {false, false};
+  throw InvalidArgument(op_prefix(op) + "align must be one of 'RIGHT_LEFT', 'LEFT_RIGHT', 'LEFT_LEFT' or "
+                        "'RIGHT_RIGHT', got '" + a + "'");
+}
+
+void require_scalar(const Tensor& t, const char* op, const char* what) {
+  require_defined(t, op);
+  if (t.ndim() != 0)
+    throw InvalidArgument(op_prefix(op) + what + " must be a scalar, got shape " + t.shape().str());
+}
+
+// out[..., i] = values[..., map[i] - 1], or pad where map[i] is 0: one gather over the last
+// axis of [pad, values...] (the padding takes no gradient, as TensorFlow's).
+Tensor gather_with_padding(const Tensor& values, const Tensor& pad, const std::vector<int64_t>& map,
+                           const std::vector<int64_t>& map_shape) {
+  std::vector<int64_t> pad_shape = values.shape().vec();
+  pad_shape.back() = 1;
+  const Tensor padded = concat({broadcast_to(stop_gradient(cast(pad, values.dtype())), Shape(pad_shape)), values},
+                               values.ndim() - 1);
+  const Tensor idx = from_data(map.data(), DType::Int64, Shape(map_shape));
+  return gather(padded, idx, values.ndim() - 1);
+}
+
+// The M x N matrices whose diagonals lo..hi are `diagonal` (shape checked by the caller).
+Tensor diag_to_matrix(const Tensor& diagonal, const DiagRange& r, int64_t m, int64_t n, const Tensor& pad,
+                      const Align& align) {
+  const int64_t max_len = diagonal.shape()[diagonal.ndim() - 1];
+  std::vector<int64_t> map(size_t(m * n), 0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t d = j - i;
+      if (d < r.lo || d > r.hi) continue;
+      const int64_t p = (d >= 0 ? i : j) + align.offset(m, n, d, max_len);
+      if (p < max_len) map[size_t(i * n + j)] = 1 + (r.hi - d) * max_len + p;
+    }
+  const int lead = diagonal.ndim() - (r.single() ? 1 : 2);
+  std::vector<int64_t> flat(diagonal.shape().data(), diagonal.shape().data() + lead);
+  flat.push_back(r.count() * max_len);
+  std::vector<int64_t> out_shape(diagonal.shape().data(), diagonal.shape().data() + lead);
+  out_shape.push_back(m);
+  out_shape.push_back(n);
+  return reshape(gather_with_padding(reshape(diagonal, flat), pad, map, {m * n}), out_shape);
+}
+
+void require_matrices(const Tensor& input, const char* op) {
+  require_defined(input, op);
+  if (input.ndim() < 2)
+    throw InvalidArgument(op_prefix(op) + "input must be at least 2-dim, received shape: " + input.shape().str());
+}
+
+}  // namespace
+
+Tensor diag_part(const Tensor& input, const std::vector<int64_t>& k, const Tensor& padding_value,
+                 const std::string& align) {
+  require_matrices(input, "diag_part");
+  require_scalar(padding_value, "diag_part", "padding_value");
+  const DiagRange r = diag_range(k, "diag_part");
+  const Align al = parse_align(align, "diag_part");
+  const int rank = input.ndim();
+  const int64_t m = input.shape()[rank - 2], n = input.shape()[rank - 1];
+  require_diags_in(r, m, n, "diag_part");
+  const int64_t max_len = std::min(m + std::min<int64_t>(r.hi, 0), n - std::max<int64_t>(r.lo, 0));
+  std::vector<int64_t> map_shape;
+  if (!r.single()) map_shape.push_back(r.count());
+  map_shape.push_back(max_len);
+  if (input.numel() == 0) {  // no matrix to read (and no index map to build for them)
+    std::vector<int64_t> out_shape(input.shape().data(), input.shape().data() + rank - 2);
+    out_shape.insert(out_shape.end(), map_shape.begin(), map_shape.end());
+    return zeros(Shape(out_shape), input.dtype());
+  }
+  std::vector<int64_t> map(size_t(r.count() * max_len), 0);
+  for (int64_t d = r.hi; d >= r.lo; --d) {
+    const int64_t off = al.offset(m, n, d, max_len), len = diag_len(m, n, d);
+    for (int64_t p = 0; p < len; ++p) {
+      const int64_t i = d >= 0 ? p : p - d;
+      map[size_t((r.hi - d) * max_len + off + p)] = 1 + i * n + i + d;
+    }
+  }
+  std::vector<int64_t> flat(input.shape().data(), input.shape().data() + rank - 2);
+  flat.push_back(m * n);
+  return gather_with_padding(reshape(input, flat), padding_value, map, map_shape);
+}
+
+Tensor diag(const Tensor& diagonal, const std::vector<int64_t>& k, int64_t num_rows, int64_t num_cols,
+            const Tensor& padding_value, const std::string& align) {
+  require_defined(diagonal, "diag");
+  require_scalar(padding_value, "diag", "padding_value");
+  const DiagRange r = diag_range(k, "diag");
+  const Align al = parse_align(align, "diag");
+  if (diagonal.ndim() < 1)
+    throw InvalidArgument("diag: diagonal must be at least 1-dim, received shape: " + diagonal.shape().str());
+  if (!r.single() && (diagonal.ndim() < 2 || diagonal.shape()[diagonal.ndim() - 2] != r.count()))
+    throw InvalidArgument("diag: The number of diagonals provided in the input does not match the "
+                          "lower_diag_index and upper_diag_index range: k = (" + std::to_string(r.lo) + ", " +
+                          std::to_string(r.hi) + "), diagonal shape " + diagonal.shape().str());
+  const int64_t max_len = diagonal.shape()[diagonal.ndim() - 1];
+  const int64_t min_rows = max_len - std::min<int64_t>(r.hi, 0), min_cols = max_len + std::max<int64_t>(r.lo, 0);
+  if (num_rows == -1 && num_cols == -1) num_rows = num_cols = std::max(min_rows, min_cols);
+  else if (num_rows == -1) num_rows = min_rows;
+  else if (num_cols == -1) num_cols = min_cols;
+  if (num_rows < min_rows) throw InvalidArgument("diag: The number of rows is too small.");
+  if (num_cols < min_cols) throw InvalidArgument("diag: The number of columns is too small.");
+  if (num_rows != min_rows && num_cols != min_cols)
+    throw InvalidArgument("diag: The number of rows or columns is not consistent with the specified d_lower, "
+                          "d_upper, and diagonal.");
+  checked_numel(Shape{num_rows, num_cols}, 8, "diag");  // the index map's size
+  return diag_to_matrix(diagonal, r, num_rows, num_cols, padding_value, al);
+}
+
+Tensor set_diag(const Tensor& input, const Tensor& diagonal, const std::vector<int64_t>& k, const std::string& align) {
+  require_matrices(input, "set_diag");
+  require_defined(diagonal, "set_diag");
+  const DiagRange r = diag_range(k, "set_diag");
+  const Align al = parse_align(align, "set_diag");
+  const int rank = input.ndim();
+  const int64_t m = input.shape()[rank - 2], n = input.shape()[rank - 1];
+  require_diags_in(r, m, n, "set_diag");
+  const int64_t max_len = std::min(m + std::min<int64_t>(r.hi, 0), n - std::max<int64_t>(r.lo, 0));
+  std::vector<int64_t> expected(input.shape().data(), input.shape().data() + rank - 2);
+  if (!r.single()) expected.push_back(r.count());
+  expected.push_back(max_len);
+  if (diagonal.shape() != Shape(expected))
+    throw InvalidArgument("set_diag: Either first dimensions of diagonal don't match input.shape[:-2], or "
+                          "diagonal.shape[:-1] is not equal to the diagonals range: expected shape " +
+                          Shape(expected).str() + " for input " + input.shape().str() + ", got " +
+                          diagonal.shape().str());
+  require_same_dtype(input, diagonal, "set_diag");
+  if (input.numel() == 0) return reshape(input, input.shape().vec());
+  std::vector<uint8_t> mask(size_t(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) mask[size_t(i * n + j)] = j - i >= r.lo && j - i <= r.hi;
+  const Tensor cond = from_data(mask.data(), DType::Bool, Shape{m, n});
+  return where(cond, diag_to_matrix(diagonal, r, m, n, scalar(0.0, input.dtype()), al), input);
+}
+
+Tensor band_part(const Tensor& input, int64_t num_lower, int64_t num_upper) {
+  require_matrices(input, "band_part");
+  const int rank = input.ndim();
+  const int64_t m = input.shape()[rank - 2], n = input.shape()[rank - 1];
+  if (num_lower > m)
+    throw InvalidArgument("band_part: num_lower must be negative or less or equal to number of rows (" +
+                          std::to_string(m) + ") got: " + std::to_string(num_lower));
+  if (num_upper > n)
+    throw InvalidArgument("band_part: num_upper must be negative or less or equal to number of columns (" +
+                          std::to_string(n) + ") got: " + std::to_string(num_upper));
+  if (input.numel() == 0) return reshape(input, input.shape().vec());
+  std::vector<uint8_t> mask(size_t(m * n));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      mask[size_t(i * n + j)] = (num_lower < 0 || i - j <= num_lower) && (num_upper < 0 || j - i <= num_upper);
+  const Tensor cond = from_data(mask.data(), DType::Bool, Shape{m, n});
+  return where(cond, input, zeros_like(input));
+}
+
+Tensor trace(const Tensor& x) {
+  require_matrices(x, "trace");
+  return reduce_sum(diag_part(x, {0}, scalar(0.0, x.dtype()), "RIGHT_LEFT"), std::vector<int64_t>{-1});
 }
 
 }  // namespace gt

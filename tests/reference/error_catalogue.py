@@ -589,6 +589,71 @@ def ops_cholesky_not_square(tf):
     return tf.linalg.cholesky(tf.ones([2, 3]))
 
 
+@case("ops", "linalg.diag_part of a vector")
+def ops_diag_part_rank1(tf):
+    return tf.linalg.diag_part(tf.ones([3]))
+
+
+@case("ops", "linalg.diag_part of a 3 x 4 matrix with k = 5")
+def ops_diag_part_k(tf):
+    return tf.linalg.diag_part(tf.ones([3, 4]), k=5)
+
+
+@case("ops", "linalg.diag of a scalar")
+def ops_diag_scalar(tf):
+    return tf.linalg.diag(1.0)
+
+
+@case("ops", "linalg.diag of 2 diagonals with k = (0, 2)")
+def ops_diag_band_count(tf):
+    return tf.linalg.diag(tf.ones([2, 3]), k=(0, 2))
+
+
+@case("ops", "linalg.set_diag with a diagonal of the wrong length")
+def ops_set_diag_length(tf):
+    return tf.linalg.set_diag(tf.ones([3, 4]), tf.zeros([2]))
+
+
+@case("ops", "linalg.band_part with num_lower larger than the rows")
+def ops_band_part_lower(tf):
+    return tf.linalg.band_part(tf.ones([3, 4]), 5, 0)
+
+
+@case("ops", "linalg.trace of a vector")
+def ops_trace_rank1(tf):
+    return tf.linalg.trace(tf.ones([3]))
+
+
+@case("ops", "linalg.cross of 2-element vectors")
+def ops_cross_two(tf):
+    return tf.linalg.cross(tf.ones([2]), tf.ones([2]))
+
+
+@case("ops", "linalg.cross of shapes [2, 3] and [3]")
+def ops_cross_shapes(tf):
+    return tf.linalg.cross(tf.ones([2, 3]), tf.ones([3]))
+
+
+@case("ops", "tensordot with axes = -1")
+def ops_tensordot_negative(tf):
+    return tf.tensordot(tf.ones([2, 3]), tf.ones([3, 2]), -1)
+
+
+@case("ops", "tensordot with axes larger than a's rank")
+def ops_tensordot_too_many(tf):
+    return tf.tensordot(tf.ones([2, 3]), tf.ones([3, 2]), 3)
+
+
+@case("ops", "tensordot contracting dims of sizes 3 and 2")
+def ops_tensordot_sizes(tf):
+    return tf.tensordot(tf.ones([2, 3]), tf.ones([2, 2]), 1)
+
+
+@case("ops", "tensordot with axes of three lists")
+def ops_tensordot_three(tf):
+    return tf.tensordot(tf.ones([2, 3]), tf.ones([3, 2]), [[1], [0], [0]])
+
+
 @case("ops", "reshape of 6 elements to 4")
 def ops_reshape_size(tf):
     return tf.reshape(tf.zeros([2, 3]), [4])

@@ -50,6 +50,20 @@ CASES = {
     "cholesky": (lambda ns, a: ns.linalg.cholesky(a), [_spd(2, 4, 4)]),
     "cholesky_lower_only": (lambda ns, a: ns.linalg.cholesky(a), [np.tril(_spd(3, 3)) + 5 * np.triu(_u(3, 3), 1)]),
     "cholesky_solve": (lambda ns, a, b: ns.linalg.cholesky_solve(a, b), [_lower(2, 3, 3), _u(2, 3, 2)]),
+    "diag_part": (lambda ns, a: ns.linalg.diag_part(a, k=1), [_u(2, 3, 4)]),
+    "diag_part_band": (lambda ns, a: ns.linalg.diag_part(a, k=(-2, 1), padding_value=3.0, align="LEFT_RIGHT"),
+                       [_u(4, 3)]),
+    "diag": (lambda ns, v: ns.linalg.diag(v, k=2), [_u(2, 3)]),
+    "diag_band": (lambda ns, v: ns.linalg.diag(v, k=(-1, 1), num_rows=3, num_cols=4, padding_value=-1.0),
+                  [_u(3, 3)]),
+    "set_diag": (lambda ns, a, v: ns.linalg.set_diag(a, v), [_u(2, 3, 4), _u(2, 3)]),
+    "set_diag_band": (lambda ns, a, v: ns.linalg.set_diag(a, v, k=(-1, 0), align="RIGHT_RIGHT"),
+                      [_u(4, 3), _u(2, 3)]),
+    "band_part": (lambda ns, a: ns.linalg.band_part(a, 0, 2), [_u(2, 4, 4)]),
+    "trace": (lambda ns, a: ns.linalg.trace(a), [_u(2, 4, 3)]),
+    "tensordot": (lambda ns, a, b: ns.tensordot(a, b, [[1, 0], [0, 2]]), [_u(3, 2, 4), _u(2, 5, 3)]),
+    "tensordot_outer": (lambda ns, a, b: ns.linalg.tensordot(a, b, 0), [_u(2), _u(3)]),
+    "cross": (lambda ns, a, b: ns.linalg.cross(a, b), [_u(4, 3), _u(4, 3)]),
 }
 
 
