@@ -379,6 +379,25 @@ def _lower(*shape):
     return make
 
 
+def _separated(*shape):
+    """Matrices [..., n, n] whose lower triangle, mirrored, has eigenvalues 1, 2, 3.5, ... (gaps
+    >= 1), plus noise above the diagonal (never read)."""
+    def make(dtype):
+        n = shape[-1]
+        q, _ = np.linalg.qr(RNG.normal(size=shape))
+        w = np.cumsum(np.r_[1.0, np.linspace(1.0, 1.5, n - 1)])
+        s = (q * w) @ np.swapaxes(q, -1, -2)
+        return (np.tril(s) + np.triu(RNG.uniform(-1, 1, size=shape), 1)).astype(dtype)
+    return make
+
+
+def _eigen_product(e, v, matmul):
+    """V diag(w) V^T with weights w unlike the eigenvalues: independent of the vectors' signs."""
+    w = np.arange(1.0, e.shape[-1] + 1.0).astype(np.asarray(e).dtype if not hasattr(e, "numpy") else e.numpy().dtype)
+    return matmul(v * w, np.swapaxes(v, -1, -2) if not hasattr(v, "numpy") else
+                  gt.transpose(v, list(range(len(v.shape) - 2)) + [len(v.shape) - 1, len(v.shape) - 2]))
+
+
 def _sym(x):
     r = len(x.shape)
     return (x + gt.transpose(x, perm=list(range(r - 2)) + [r - 1, r - 2])) * 0.5
@@ -422,6 +441,15 @@ LINALG_SPECIAL = [
     Special("linalg.cholesky_solve", gt.linalg.cholesky_solve,
             lambda l, b: np.linalg.solve(np.tril(l) @ np.swapaxes(np.tril(l), -1, -2), b),
             lambda d: [_lower(2, 3, 3)(d), _u(2, 3, 2)(d)]),
+    # eigh reads the lower triangle (so each element is an input of its own); the eigenvectors'
+    # signs are arbitrary: the rows differentiate functions that do not see them
+    Special("linalg.eigh", lambda a: gt.linalg.eigh(a)[0], lambda a: np.linalg.eigh(a)[0],
+            lambda d: [_separated(2, 4, 4)(d)]),
+    Special("linalg.eigh_vectors", lambda a: _eigen_product(*gt.linalg.eigh(a), gt.matmul),
+            lambda a: _eigen_product(*np.linalg.eigh(a), np.matmul), lambda d: [_separated(4, 4)(d)]),
+    Special("linalg.eigh_vectors_squared", lambda a: gt.square(gt.linalg.eigh(a)[1]),
+            lambda a: np.square(np.linalg.eigh(a)[1]), lambda d: [_separated(2, 3, 3)(d)]),
+    Special("linalg.eigvalsh", gt.linalg.eigvalsh, np.linalg.eigvalsh, lambda d: [_separated(3, 3)(d)]),
     # diagonals and bands (gather and where), tensordot (matmul), cross (gather)
     Special("linalg.diag_part", gt.linalg.diag_part, lambda x: np.diagonal(x, axis1=-2, axis2=-1),
             lambda d: [_u(2, 3, 4)(d)]),
@@ -575,6 +603,7 @@ CHECKED_THROUGH = {
     "linear_scan": "the cumprod rows (its rule and jvp are cumprod's, and their second order)",
     "segment_extremum": "the math.segment_max and math.segment_min rows",
     "polygamma": "digamma's and lgamma's second-order checks (its rule is polygamma(n + 1))",
+    "eigh_packed": "the linalg.eigh and linalg.eigvalsh rows (eigh's primitive: values and vectors packed)",
 }
 
 # Public functions tested outside the parametrized rows: name -> the test.

@@ -132,7 +132,10 @@ def test_batched_jacobians_through_the_rules():
     b = gt.constant(rng.uniform(-1, 1, (2, 3, 2)))
     for fn in (lambda a, b: gt.linalg.solve(a, b), lambda a, b: gt.linalg.triangular_solve(a, b, adjoint=True),
                lambda a, b: gt.linalg.cholesky_solve(gt.linalg.cholesky(a @ gt.transpose(a, [0, 2, 1])), b),
-               lambda a, b: gt.linalg.inv(a) * gt.linalg.slogdet(a)[1][:, None, None] + gt.linalg.det(a)[:, None, None]):
+               lambda a, b: gt.linalg.inv(a) * gt.linalg.slogdet(a)[1][:, None, None] + gt.linalg.det(a)[:, None, None],
+               lambda a, b: gt.linalg.eigh(a + gt.transpose(a, [0, 2, 1]))[1] ** 2 * gt.linalg.eigvalsh(a)[:, None, :],
+               lambda a, b: gt.linalg.set_diag(gt.linalg.band_part(a, 1, 0), gt.linalg.diag_part(a * a, k=(0, 1))[:, 0])
+               + gt.linalg.trace(a)[:, None, None] + gt.tensordot(a, b, [[2], [1]])[:, :, 0, :1]):
         for mode in ("reverse", "forward"):
             with gt.GradientTape(persistent=True) as tape:
                 tape.watch([a, b])
@@ -140,3 +143,25 @@ def test_batched_jacobians_through_the_rules():
             ja = tape.jacobian(y, a, experimental_mode=mode)
             theoretical, numerical = gt.test.compute_gradient(lambda x: fn(x, b), [a.numpy()])
             np.testing.assert_allclose(np.reshape(ja.numpy(), numerical[0].shape), numerical[0], rtol=1e-6, atol=1e-7)
+
+
+def test_eigh_at_repeated_eigenvalues_is_finite_as_tensorflow():
+    a = gt.constant(np.diag([1.0, 1.0, 2.0]))
+    with gt.GradientTape(persistent=True) as tape:
+        tape.watch(a)
+        e, v = gt.linalg.eigh(a)
+        s1 = gt.reduce_sum(e * [1.0, 2.0, 3.0])
+        s2 = gt.reduce_sum(gt.linalg.eigvalsh(a) * [1.0, 2.0, 3.0])
+        s3 = gt.reduce_sum(v ** 2 * np.arange(9.0).reshape(3, 3))
+    np.testing.assert_allclose(tape.gradient(s1, a).numpy(), np.diag([1.0, 2.0, 3.0]))  # TensorFlow's values
+    np.testing.assert_allclose(tape.gradient(s2, a).numpy(), np.diag([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(tape.gradient(s3, a).numpy(), np.zeros((3, 3)))
+
+
+def test_eigh_argument_errors():
+    with pytest.raises(gt.errors.InvalidArgumentError, match="square"):
+        gt.linalg.eigh(gt.ones([2, 3]))
+    with pytest.raises(gt.errors.InvalidArgumentError, match="rank >= 2"):
+        gt.linalg.eigvalsh(gt.ones([3]))
+    e, v = gt.linalg.eigh(gt.ones([0, 0]))
+    assert e.shape == (0,) and v.shape == (0, 0)

@@ -1,7 +1,7 @@
 // matmul: batched over leading dims (which broadcast), with optional transposes, and its vjp;
 // inv, det, slogdet, solve, triangular_solve, cholesky and cholesky_solve, batched over
 // leading dims, with their vjps and jvps; diag_part, diag, set_diag, band_part and trace,
-// composed of gather and where.
+// composed of gather and where; eigh and eigvalsh (one packed primitive).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -704,5 +704,110 @@ Tensor trace(const Tensor& x) {
   require_matrices(x, "trace");
   return reduce_sum(diag_part(x, {0}, scalar(0.0, x.dtype()), "RIGHT_LEFT"), std::vector<int64_t>{-1});
 }
+
+// ================================ eigh: the symmetric eigendecomposition
+//
+// The tape records one output per op, so the primitive (eigh_packed) returns the eigenvalues
+// and eigenvectors packed in one tensor [..., n + 1, n] (row 0 the eigenvalues e, rows 1..n
+// the matrix V whose columns are the eigenvectors); eigh slices it, and the slices' rules
+// hand the rule one gradient of the packed shape. Like TensorFlow's SelfAdjointEigV2 it reads
+// the lower triangle of each matrix (the upper one is taken as its mirror).
+
+namespace {
+
+// Rows [begin, end) of the matrices of x (its dim -2), whatever its leading dims.
+Tensor matrix_rows(const Tensor& x, int64_t begin, int64_t end) {
+  const int r = x.ndim();
+  std::vector<int64_t> b(size_t(r), 0), e = x.shape().vec(), step(size_t(r), 1);
+  b[size_t(r - 2)] = begin;
+  e[size_t(r - 2)] = end;
+  return strided_slice(x, b, e, step);
+}
+
+// Row 0 of a packed eigh tensor as a vector per matrix: [..., n].
+Tensor packed_values(const Tensor& p) {
+  std::vector<int64_t> s = p.shape().vec();
+  s.erase(s.end() - 2);
+  return reshape(matrix_rows(p, 0, 1), s);
+}
+
+// F[..., i, j] = 1 / (e_j - e_i) off the diagonal, as TensorFlow's _SafeReciprocal computes it,
+// d / (d^2 + 1e-20): 0 where eigenvalues repeat (the term of a pair of eigenvectors that are
+// not unique is dropped), and smooth. The diagonal is then zeroed by a constant mask, so that
+// no derivative flows through its d = 0 (where d / (d^2 + 1e-20) has slope 1e20).
+Tensor eigen_gaps(const Tensor& e) {
+  const int64_t n = e.shape()[e.ndim() - 1];
+  const Tensor diff = expand_dims(e, e.ndim() - 1) - expand_dims(e, e.ndim());  // [i, j] = e_j - e_i
+  const Tensor off = triangle_mask(n, true, 0.0, e.dtype()) + triangle_mask(n, false, 0.0, e.dtype());
+  return diff * reciprocal(diff * diff + scalar(1e-20, e.dtype())) * off;
+}
+
+// The symmetric matrix eigh sees in a: its lower triangle, mirrored.
+Tensor lower_mirrored(const Tensor& a) {
+  const int64_t n = a.shape()[a.ndim() - 1];
+  return a * triangle_mask(n, true, 1.0, a.dtype()) + matrix_transpose(a * triangle_mask(n, true, 0.0, a.dtype()));
+}
+
+}  // namespace
+
+Tensor eigh_packed(const Tensor& tensor) {
+  require_square(tensor, "eigh");
+  const int64_t n = tensor.shape()[tensor.ndim() - 1];
+  std::vector<int64_t> out_shape = tensor.shape().vec();
+  out_shape[out_shape.size() - 2] = n + 1;
+  Tensor out = Tensor::empty(tensor.dtype(), Shape(out_shape));
+  const int64_t nmat = out.numel() == 0 ? 0 : batch_of(tensor.shape()).numel();
+  if (nmat > 0) dispatch_float(tensor.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    std::vector<double> a(size_t(n * n)), w(static_cast<size_t>(n)), v(size_t(n * n));
+    for (int64_t b = 0; b < nmat; ++b) {
+      const T* src = tensor.data<T>() + b * n * n;
+      for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j <= i; ++j) {
+          const double x = double(src[i * n + j]);
+          if (!std::isfinite(x))  // as TensorFlow's Eigen solver, which fails on inf and NaN
+            throw InvalidArgument("eigh: Self-adjoint eigen decomposition was not successful. The input might not "
+                                  "be valid (it holds inf or NaN).");
+          a[size_t(i * n + j)] = a[size_t(j * n + i)] = x;
+        }
+      kernels::symmetric_eigen(a.data(), n, w.data(), v.data());
+      T* dst = out.data<T>() + b * (n + 1) * n;
+      for (int64_t j = 0; j < n; ++j) dst[j] = T(w[size_t(j)]);
+      for (int64_t i = 0; i < n * n; ++i) dst[n + i] = T(v[size_t(i)]);
+    }
+  });
+  record(OpId::SelfAdjointEig, {&tensor}, out);
+  return out;
+}
+
+// S V = V diag(e), S the lower triangle of A mirrored. For a symmetric dS:
+//   de = diag(V^T dS V),  dV = V (F o (V^T dS V)),  F_ij = 1 / (e_j - e_i);
+// so g_S = V (diag(g_e) + F o (V^T g_V)) V^T, and g_A is g_S through the mirroring:
+// tril(g_S) + tril(g_S^T, -1) (TensorFlow's rule).
+void vjp_SelfAdjointEig(VjpCtx& c) {
+  const int64_t n = c.out.shape()[c.out.ndim() - 1];
+  const Tensor e = packed_values(c.out), v = matrix_rows(c.out, 1, n + 1);
+  const Tensor ge = packed_values(c.g), gv = matrix_rows(c.g, 1, n + 1);
+  const Tensor eye = triangle_mask(n, true, 1.0, e.dtype()) * triangle_mask(n, false, 1.0, e.dtype());
+  const Tensor inner = expand_dims(ge, ge.ndim() - 1) * eye + eigen_gaps(e) * matmul(v, gv, true, false);
+  const Tensor gs = matmul(v, matmul(inner, v, false, true));
+  c.gin[0] = gs * triangle_mask(n, true, 1.0, gs.dtype()) + matrix_transpose(gs) * triangle_mask(n, true, 0.0, gs.dtype());
+}
+Tensor jvp_SelfAdjointEig(JvpCtx& c) {
+  const int64_t n = c.out.shape()[c.out.ndim() - 1];
+  const Tensor e = packed_values(c.out), v = matrix_rows(c.out, 1, n + 1);
+  const Tensor m = matmul(v, matmul(lower_mirrored(c.t[0]), v), true, false);  // V^T dS V
+  const Tensor eye = triangle_mask(n, true, 1.0, e.dtype()) * triangle_mask(n, false, 1.0, e.dtype());
+  const Tensor de = reduce_sum(m * eye, std::vector<int64_t>{m.ndim() - 2}, true);  // [..., 1, n]
+  return concat({de, matmul(v, eigen_gaps(e) * m)}, m.ndim() - 2);
+}
+
+TensorList eigh(const Tensor& tensor) {
+  const Tensor p = eigh_packed(tensor);
+  const int64_t n = tensor.shape()[tensor.ndim() - 1];
+  return {packed_values(p), matrix_rows(p, 1, n + 1)};
+}
+
+Tensor eigvalsh(const Tensor& tensor) { return packed_values(eigh_packed(tensor)); }
 
 }  // namespace gt

@@ -589,6 +589,16 @@ def ops_cholesky_not_square(tf):
     return tf.linalg.cholesky(tf.ones([2, 3]))
 
 
+@case("ops", "linalg.eigh of a 2 x 3 matrix")
+def ops_eigh_not_square(tf):
+    return tf.linalg.eigh(tf.ones([2, 3]))
+
+
+@case("ops", "linalg.eigh of a matrix holding NaN")
+def ops_eigh_nan(tf):
+    return tf.linalg.eigh(tf.constant([[float("nan"), 0.0], [0.0, 1.0]]))
+
+
 @case("ops", "linalg.diag_part of a vector")
 def ops_diag_part_rank1(tf):
     return tf.linalg.diag_part(tf.ones([3]))

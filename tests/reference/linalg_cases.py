@@ -27,6 +27,13 @@ def _lower(*shape):
     return np.tril(a, -1) + d[..., None] * np.eye(shape[-1]) + 3 * np.triu(a, 1)
 
 
+def _separated(*shape):
+    n = shape[-1]
+    q, _ = np.linalg.qr(_RNG.normal(size=shape))
+    s = (q * np.arange(1.0, n + 1.0)) @ np.swapaxes(q, -1, -2)
+    return np.tril(s) + np.triu(_RNG.uniform(-1, 1, size=shape), 1)
+
+
 def _u(*shape):
     return _RNG.uniform(-1, 1, size=shape)
 
@@ -64,6 +71,11 @@ CASES = {
     "tensordot": (lambda ns, a, b: ns.tensordot(a, b, [[1, 0], [0, 2]]), [_u(3, 2, 4), _u(2, 5, 3)]),
     "tensordot_outer": (lambda ns, a, b: ns.linalg.tensordot(a, b, 0), [_u(2), _u(3)]),
     "cross": (lambda ns, a, b: ns.linalg.cross(a, b), [_u(4, 3), _u(4, 3)]),
+    "eigh_values": (lambda ns, a: ns.linalg.eigh(a)[0], [_separated(2, 4, 4)]),
+    "eigvalsh": (lambda ns, a: ns.linalg.eigvalsh(a), [_separated(3, 3)]),
+    "eigh_vectors_squared": (lambda ns, a: ns.linalg.eigh(a)[1] ** 2, [_separated(2, 3, 3)]),
+    "eigh_vectors_product": (lambda ns, a: ns.matmul(ns.linalg.eigh(a)[1] * [0.5, 1.0, 3.0, 2.0],
+                                                     ns.linalg.eigh(a)[1], transpose_b=True), [_separated(4, 4)]),
 }
 
 

@@ -67,6 +67,9 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool t
 // solve (an Args row) with the batch dims of matrix and rhs broadcasting, as the rules need
 // under a batched sweep; the same op (MatrixSolve).
 Tensor solve_broadcast(const Tensor& matrix, const Tensor& rhs, bool adjoint);
+// eigh's primitive: the eigenvalues (row 0) and eigenvectors (rows 1..n) of each symmetric
+// matrix, packed in one tensor [..., n + 1, n] (the tape records one output per op).
+Tensor eigh_packed(const Tensor& tensor);
 
 // ---- shape ----
 Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape);  // one -1 allowed

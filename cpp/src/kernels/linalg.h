@@ -1,13 +1,17 @@
 #pragma once
 // Dense factorizations of one small row-major n x n matrix (float or double), as plain loops:
-// LU with partial pivoting, Cholesky, and triangular solves. The linear algebra ops
+// LU with partial pivoting, Cholesky, triangular solves, and the symmetric eigendecomposition
+// (cyclic Jacobi). The linear algebra ops
 // (ops_linalg.cpp) call them once per matrix of a batch. They are written here rather than
 // taken from LAPACK because the core links only a CBLAS (the system-BLAS build guarantees no
 // LAPACK); the loops are the textbook ones (Golub & Van Loan, algorithms 3.4.1, 4.2.1, 3.1.3),
 // O(n^3) with unit-stride inner loops, fine for the matrix sizes autodiff programs factor.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <numeric>
 #include <utility>
+#include <vector>
 
 namespace gt::kernels {
 
@@ -145,6 +149,58 @@ void triangular_solve(const T* a, int64_t n, T* b, int64_t m, bool lower, bool t
     }
     const T d = at(i, i);
     for (int64_t j = 0; j < m; ++j) bi[j] /= d;
+  }
+}
+
+// The eigenvalues w (ascending) and eigenvectors (the columns of v, orthonormal) of the
+// symmetric n x n matrix a, which is overwritten. Cyclic Jacobi (Golub & Van Loan, algorithm
+// 8.5.3): sweeps of plane rotations, each zeroing one off-diagonal pair, until the
+// off-diagonal mass is below the rounding of the diagonal; accurate to the last bits even for
+// close eigenvalues. Each eigenvector's sign is arbitrary, as LAPACK's and Eigen's are.
+inline void symmetric_eigen(double* a, int64_t n, double* w, double* v) {
+  for (int64_t i = 0; i < n * n; ++i) v[i] = i % (n + 1) == 0 ? 1.0 : 0.0;
+  double total = 0;
+  for (int64_t i = 0; i < n * n; ++i) total += a[i] * a[i];
+  for (int sweep = 0; sweep < 60; ++sweep) {
+    double off = 0;
+    for (int64_t p = 0; p < n; ++p)
+      for (int64_t q = p + 1; q < n; ++q) off += a[p * n + q] * a[p * n + q];
+    if (!(off > 1e-34 * total)) break;  // converged (or NaN: nothing more to do)
+    for (int64_t p = 0; p < n; ++p)
+      for (int64_t q = p + 1; q < n; ++q) {
+        const double apq = a[p * n + q];
+        if (apq == 0.0) continue;
+        // the rotation [c s; -s c] that diagonalises the 2 x 2 block (p, q)
+        const double tau = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
+        const double t = tau >= 0 ? 1.0 / (tau + std::hypot(1.0, tau)) : -1.0 / (-tau + std::hypot(1.0, tau));
+        const double c = 1.0 / std::hypot(1.0, t), s = t * c;
+        for (int64_t k = 0; k < n; ++k) {  // A J: columns p and q
+          const double akp = a[k * n + p], akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (int64_t k = 0; k < n; ++k) {  // J^T A: rows p and q
+          const double apk = a[p * n + k], aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        a[p * n + q] = a[q * n + p] = 0.0;
+        for (int64_t k = 0; k < n; ++k) {  // V J
+          const double vkp = v[k * n + p], vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+  }
+  // ascending eigenvalues, the eigenvector columns in the same order
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return a[x * n + x] < a[y * n + y]; });
+  std::vector<double> vs(v, v + n * n);
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t src = order[size_t(j)];
+    w[j] = a[src * n + src];
+    for (int64_t k = 0; k < n; ++k) v[k * n + j] = vs[size_t(k * n + src)];
   }
 }
 
