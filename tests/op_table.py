@@ -354,10 +354,10 @@ REDUCE_SPECIAL = [
 # convention), so its rows differentiate cholesky(sym(a)), a function of every element.
 
 def _wellcond(*shape):
-    """Random matrices [..., n, n] with eigenvalues away from 0 (condition number < 10)."""
+    """Random matrices [..., m, n] far from singular: a multiple of the identity plus noise."""
     def make(dtype):
         n = shape[-1]
-        return (RNG.uniform(-1, 1, size=shape) + 2.0 * n ** 0.5 * np.eye(n)).astype(dtype)
+        return (RNG.uniform(-1, 1, size=shape) + 2.0 * n ** 0.5 * np.eye(shape[-2], n)).astype(dtype)
     return make
 
 
@@ -450,6 +450,13 @@ LINALG_SPECIAL = [
     Special("linalg.eigh_vectors_squared", lambda a: gt.square(gt.linalg.eigh(a)[1]),
             lambda a: np.square(np.linalg.eigh(a)[1]), lambda d: [_separated(2, 3, 3)(d)]),
     Special("linalg.eigvalsh", gt.linalg.eigvalsh, np.linalg.eigvalsh, lambda d: [_separated(3, 3)(d)]),
+    # qr: q and r as one vector (weighted, so that an error in either shows)
+    Special("linalg.qr", _pieces(gt.linalg.qr, [1.0, 2.0]), _pieces_np(np.linalg.qr, [1.0, 2.0]),
+            lambda d: [_wellcond(2, 4, 3)(d)]),
+    Special("linalg.qr_wide", _pieces(gt.linalg.qr, [1.0, -1.5]), _pieces_np(np.linalg.qr, [1.0, -1.5]),
+            lambda d: [np.swapaxes(_wellcond(5, 3)(d), -1, -2)]),
+    Special("linalg.qr_square_full", _pieces(lambda a: gt.linalg.qr(a, full_matrices=True), [2.0, 1.0]),
+            _pieces_np(lambda a: np.linalg.qr(a, mode="complete"), [2.0, 1.0]), lambda d: [_wellcond(3, 3)(d)]),
     # diagonals and bands (gather and where), tensordot (matmul), cross (gather)
     Special("linalg.diag_part", gt.linalg.diag_part, lambda x: np.diagonal(x, axis1=-2, axis2=-1),
             lambda d: [_u(2, 3, 4)(d)]),
@@ -604,6 +611,7 @@ CHECKED_THROUGH = {
     "segment_extremum": "the math.segment_max and math.segment_min rows",
     "polygamma": "digamma's and lgamma's second-order checks (its rule is polygamma(n + 1))",
     "eigh_packed": "the linalg.eigh and linalg.eigvalsh rows (eigh's primitive: values and vectors packed)",
+    "qr_packed": "the linalg.qr rows (qr's primitive: q and r packed)",
 }
 
 # Public functions tested outside the parametrized rows: name -> the test.

@@ -134,6 +134,7 @@ def test_batched_jacobians_through_the_rules():
                lambda a, b: gt.linalg.cholesky_solve(gt.linalg.cholesky(a @ gt.transpose(a, [0, 2, 1])), b),
                lambda a, b: gt.linalg.inv(a) * gt.linalg.slogdet(a)[1][:, None, None] + gt.linalg.det(a)[:, None, None],
                lambda a, b: gt.linalg.eigh(a + gt.transpose(a, [0, 2, 1]))[1] ** 2 * gt.linalg.eigvalsh(a)[:, None, :],
+               lambda a, b: gt.linalg.qr(a)[0] * 2.0 + gt.linalg.qr(gt.transpose(b, [0, 2, 1]))[1][:, :1, :],
                lambda a, b: gt.linalg.set_diag(gt.linalg.band_part(a, 1, 0), gt.linalg.diag_part(a * a, k=(0, 1))[:, 0])
                + gt.linalg.trace(a)[:, None, None] + gt.tensordot(a, b, [[2], [1]])[:, :, 0, :1]):
         for mode in ("reverse", "forward"):
@@ -165,3 +166,25 @@ def test_eigh_argument_errors():
         gt.linalg.eigvalsh(gt.ones([3]))
     e, v = gt.linalg.eigh(gt.ones([0, 0]))
     assert e.shape == (0,) and v.shape == (0, 0)
+
+
+def test_qr_gradient_for_full_deep_matrices_is_not_implemented_as_tensorflow():
+    a = gt.constant(np.arange(12.0).reshape(4, 3) + np.eye(4, 3))
+    with gt.GradientTape() as tape:
+        tape.watch(a)
+        q, r = gt.linalg.qr(a, full_matrices=True)
+    assert q.shape == (4, 4) and r.shape == (4, 3)
+    with pytest.raises(NotImplementedError, match="full_matrices"):
+        tape.gradient(q, a)
+    np.testing.assert_allclose((q @ r).numpy(), a.numpy(), atol=1e-12)
+
+
+def test_qr_signs_and_namedtuple_as_tensorflow():
+    a = np.arange(12.0).reshape(4, 3) ** 1.5 + np.eye(4, 3)
+    out = gt.linalg.qr(a)
+    assert type(out).__name__ == "Qr"
+    # TensorFlow 2.21's R for this matrix (Eigen's Householder signs)
+    np.testing.assert_allclose(np.diag(out.r.numpy()), [-31.19294792, -3.00489231, -2.35237573], rtol=1e-8)
+    q, r = gt.linalg.qr(np.zeros((3, 3)))
+    np.testing.assert_array_equal(q.numpy(), np.eye(3))
+    np.testing.assert_array_equal(r.numpy(), np.zeros((3, 3)))

@@ -1,11 +1,12 @@
 // matmul: batched over leading dims (which broadcast), with optional transposes, and its vjp;
 // inv, det, slogdet, solve, triangular_solve, cholesky and cholesky_solve, batched over
 // leading dims, with their vjps and jvps; diag_part, diag, set_diag, band_part and trace,
-// composed of gather and where; eigh and eigvalsh (one packed primitive).
+// composed of gather and where; eigh and eigvalsh, and qr (packed primitives).
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <type_traits>
 
 #include "kernels/linalg.h"
@@ -809,5 +810,183 @@ TensorList eigh(const Tensor& tensor) {
 }
 
 Tensor eigvalsh(const Tensor& tensor) { return packed_values(eigh_packed(tensor)); }
+
+// ================================ qr: Householder QR
+//
+// As eigh's, the primitive (qr_packed) returns both factors in one tensor: Q [..., M, Kq] in
+// rows 0..M-1 and R [..., Kq, N] in rows M..M+Kq-1, each padded with zeros to max(Kq, N)
+// columns (Kq = min(M, N), or M with full_matrices).
+
+namespace {
+
+// Rows [r0, r1) and columns [c0, c1) of the matrices of x, whatever its leading dims.
+Tensor matrix_block(const Tensor& x, int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+  const int r = x.ndim();
+  std::vector<int64_t> b(size_t(r), 0), e = x.shape().vec(), step(size_t(r), 1);
+  b[size_t(r - 2)] = r0;
+  e[size_t(r - 2)] = r1;
+  b[size_t(r - 1)] = c0;
+  e[size_t(r - 1)] = c1;
+  return strided_slice(x, b, e, step);
+}
+
+// x padded with zero columns on the right to `cols` columns.
+Tensor pad_columns(const Tensor& x, int64_t cols) {
+  const int64_t have = x.shape()[x.ndim() - 1];
+  if (have == cols) return x;
+  std::vector<int64_t> s = x.shape().vec();
+  s.back() = cols - have;
+  return concat({x, zeros(Shape(s), x.dtype())}, x.ndim() - 1);
+}
+
+struct QrDims {
+  int64_t m, n, kq, cols;
+};
+QrDims qr_dims(const Shape& input, bool full) {
+  const int64_t m = input[input.rank() - 2], n = input[input.rank() - 1];
+  const int64_t kq = full ? m : std::min(m, n);
+  return {m, n, kq, std::max(kq, n)};
+}
+
+// x R^-T, R upper triangular (TensorFlow's _TriangularSolve in its QR gradient)
+Tensor times_inverse_transpose(const Tensor& x, const Tensor& r) {
+  return matrix_transpose(triangular_solve(r, matrix_transpose(x), false, false));
+}
+// x R^-1, R upper triangular
+Tensor times_inverse(const Tensor& x, const Tensor& r) {
+  return matrix_transpose(triangular_solve(r, matrix_transpose(x), false, true));
+}
+
+// TensorFlow's _QrGradSquareAndDeepMatrices (M >= N, reduced): Walter & Lehmann's adjoint.
+Tensor qr_vjp_deep(const Tensor& q, const Tensor& r, const Tensor& dq, const Tensor& dr) {
+  const Tensor qdq = matmul(q, dq, true, false);
+  const Tensor rdr = matmul(r, dr, false, true);
+  const Tensor tril = band_part(qdq - matrix_transpose(qdq) + rdr - matrix_transpose(rdr), -1, 0);
+  return matmul(q, dr + times_inverse_transpose(tril, r)) + times_inverse_transpose(dq - matmul(q, qdq), r);
+}
+
+// dQ, dR of A = QR (M >= N, reduced) for a tangent dA: with C = Q^T dA R^-1 and
+// W = tril(C, -1) - tril(C, -1)^T (skew), dQ = Q (W - C) + dA R^-1 and dR = (C - W) R.
+std::pair<Tensor, Tensor> qr_jvp_deep(const Tensor& q, const Tensor& r, const Tensor& da) {
+  const int64_t k = r.shape()[r.ndim() - 1];
+  const Tensor da_rinv = times_inverse(da, r);
+  const Tensor c = matmul(q, da_rinv, true, false);
+  const Tensor low = c * triangle_mask(k, true, 0.0, c.dtype());
+  const Tensor w = low - matrix_transpose(low);
+  return {matmul(q, w - c) + da_rinv, matmul(c - w, r)};
+}
+
+}  // namespace
+
+Tensor qr_packed(const Tensor& input, bool full_matrices) {
+  require_float(input, "qr");
+  if (input.ndim() < 2)
+    throw InvalidArgument("qr: Input tensor 0 must have rank >= 2, got " + std::to_string(input.ndim()) + " (shape " +
+                          input.shape().str() + ")");
+  const QrDims d = qr_dims(input.shape(), full_matrices);
+  const int64_t k = std::min(d.m, d.n);
+  std::vector<int64_t> out_shape(input.shape().data(), input.shape().data() + input.ndim() - 2);
+  out_shape.push_back(d.m + d.kq);
+  out_shape.push_back(d.cols);
+  Tensor out = zeros(Shape(out_shape), input.dtype());
+  const int64_t nmat = out.numel() == 0 ? 0 : batch_of(input.shape()).numel();
+  if (nmat > 0) dispatch_float(input.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const int64_t m = d.m, n = d.n;
+    std::vector<double> a(size_t(m * n)), tau(static_cast<size_t>(k)), q(size_t(m * d.kq));
+    for (int64_t b = 0; b < nmat; ++b) {
+      const T* src = input.data<T>() + b * m * n;
+      for (int64_t i = 0; i < m * n; ++i) a[size_t(i)] = double(src[i]);
+      // Householder reflections H_j = I - tau_j v_j v_j^T, v_j = [1, a[j+1.., j]] (Eigen's
+      // makeHouseholder, so R's signs are TensorFlow's: R[j, j] = -sign(a_jj) |x|)
+      for (int64_t j = 0; j < k; ++j) {
+        const double alpha = a[size_t(j * n + j)];
+        double tail = 0;
+        for (int64_t i = j + 1; i < m; ++i) tail += a[size_t(i * n + j)] * a[size_t(i * n + j)];
+        if (tail <= std::numeric_limits<double>::min()) {
+          tau[size_t(j)] = 0;
+          for (int64_t i = j + 1; i < m; ++i) a[size_t(i * n + j)] = 0;
+          continue;
+        }
+        double beta = std::sqrt(alpha * alpha + tail);
+        if (alpha >= 0) beta = -beta;
+        for (int64_t i = j + 1; i < m; ++i) a[size_t(i * n + j)] /= alpha - beta;
+        tau[size_t(j)] = (beta - alpha) / beta;
+        a[size_t(j * n + j)] = beta;
+        for (int64_t c = j + 1; c < n; ++c) {
+          double s = a[size_t(j * n + c)];
+          for (int64_t i = j + 1; i < m; ++i) s += a[size_t(i * n + j)] * a[size_t(i * n + c)];
+          s *= tau[size_t(j)];
+          a[size_t(j * n + c)] -= s;
+          for (int64_t i = j + 1; i < m; ++i) a[size_t(i * n + c)] -= s * a[size_t(i * n + j)];
+        }
+      }
+      // Q = H_0 H_1 ... H_{k-1} applied to the first kq columns of the identity
+      for (int64_t i = 0; i < m * d.kq; ++i) q[size_t(i)] = i / d.kq == i % d.kq ? 1.0 : 0.0;
+      for (int64_t j = k - 1; j >= 0; --j) {
+        if (tau[size_t(j)] == 0) continue;
+        for (int64_t c = 0; c < d.kq; ++c) {
+          double s = q[size_t(j * d.kq + c)];
+          for (int64_t i = j + 1; i < m; ++i) s += a[size_t(i * n + j)] * q[size_t(i * d.kq + c)];
+          s *= tau[size_t(j)];
+          q[size_t(j * d.kq + c)] -= s;
+          for (int64_t i = j + 1; i < m; ++i) q[size_t(i * d.kq + c)] -= s * a[size_t(i * n + j)];
+        }
+      }
+      T* dst = out.data<T>() + b * (m + d.kq) * d.cols;
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t c = 0; c < d.kq; ++c) dst[i * d.cols + c] = T(q[size_t(i * d.kq + c)]);
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t c = i; c < n; ++c) dst[(m + i) * d.cols + c] = T(a[size_t(i * n + c)]);
+    }
+  });
+  record(OpId::Qr, {&input}, out, {int64_t(full_matrices)});
+  return out;
+}
+
+// TensorFlow's _QrGrad: the deep case directly; a wide A = [X, Y] (M < N) as X = Q U (square)
+// and Y = Q V. Not defined (as in TensorFlow) for full_matrices with M > N.
+void vjp_Qr(VjpCtx& c) {
+  const QrDims d = qr_dims(c.in[0].shape(), c.attrs[0]);
+  if (d.m > d.n && d.kq == d.m)
+    throw NotImplemented_("qr: the gradient is not implemented when nrows > ncols and full_matrices is true "
+                          "(r.shape " + Shape{d.m, d.n}.str() + "), as in TensorFlow");
+  const Tensor q = matrix_block(c.out, 0, d.m, 0, d.kq), r = matrix_block(c.out, d.m, d.m + d.kq, 0, d.n);
+  const Tensor dq = matrix_block(c.g, 0, d.m, 0, d.kq), dr = matrix_block(c.g, d.m, d.m + d.kq, 0, d.n);
+  if (d.m >= d.n) {
+    c.gin[0] = qr_vjp_deep(q, r, dq, dr);
+    return;
+  }
+  const Tensor y = matrix_block(c.in[0], 0, d.m, d.m, d.n), u = matrix_block(r, 0, d.m, 0, d.m);
+  const Tensor du = matrix_block(dr, 0, d.m, 0, d.m), dv = matrix_block(dr, 0, d.m, d.m, d.n);
+  const Tensor dx = qr_vjp_deep(q, u, dq + matmul(y, dv, false, true), du);
+  const Tensor dy = matmul(q, dv);
+  c.gin[0] = concat({dx, dy}, dx.ndim() - 1);
+}
+Tensor jvp_Qr(JvpCtx& c) {
+  const QrDims d = qr_dims(c.in[0].shape(), c.attrs[0]);
+  if (d.m > d.n && d.kq == d.m)
+    throw NotImplemented_("qr: forward mode is not implemented when nrows > ncols and full_matrices is true");
+  const Tensor q = matrix_block(c.out, 0, d.m, 0, d.kq), r = matrix_block(c.out, d.m, d.m + d.kq, 0, d.n);
+  const Tensor& da = c.t[0];
+  Tensor dq, dr;
+  if (d.m >= d.n) {
+    std::tie(dq, dr) = qr_jvp_deep(q, r, da);
+  } else {
+    const Tensor u = matrix_block(r, 0, d.m, 0, d.m);
+    Tensor du;
+    std::tie(dq, du) = qr_jvp_deep(q, u, matrix_block(da, 0, d.m, 0, d.m));
+    const Tensor y = matrix_block(c.in[0], 0, d.m, d.m, d.n);
+    const Tensor dv = matmul(dq, y, true, false) + matmul(q, matrix_block(da, 0, d.m, d.m, d.n), true, false);
+    dr = concat({du, dv}, du.ndim() - 1);
+  }
+  return concat({pad_columns(dq, d.cols), pad_columns(dr, d.cols)}, dq.ndim() - 2);
+}
+
+TensorList qr(const Tensor& input, bool full_matrices) {
+  const Tensor p = qr_packed(input, full_matrices);
+  const QrDims d = qr_dims(input.shape(), full_matrices);
+  return {matrix_block(p, 0, d.m, 0, d.kq), matrix_block(p, d.m, d.m + d.kq, 0, d.n)};
+}
 
 }  // namespace gt

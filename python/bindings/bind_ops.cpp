@@ -282,7 +282,7 @@ template <class T>
 using Bare = std::remove_cv_t<std::remove_reference_t<T>>;
 
 // A row's result as Python: a tensor; a list for `-> List[...]`; a tuple, or the namedtuple
-// the annotation names (TopKV2, LogMatrixDeterminant), otherwise.
+// the annotation names (TopKV2, LogMatrixDeterminant, Qr), otherwise.
 py::object result_to_py(const Tensor& t, const std::string&) { return wrap(t); }
 py::object result_to_py(const TensorList& ts, const std::string& annotation) {
   if (annotation.rfind("List", 0) == 0) {
@@ -296,6 +296,7 @@ py::object result_to_py(const TensorList& ts, const std::string& annotation) {
   static const char* const named[][3] = {
       {"TopKV2", "values", "indices"},
       {"LogMatrixDeterminant", "sign", "log_abs_determinant"},
+      {"Qr", "q", "r"},
   };
   for (const auto& row : named) {
     if (annotation != row[0]) continue;

@@ -39,6 +39,10 @@ class TopKV2(NamedTuple):
 class LogMatrixDeterminant(NamedTuple):
     sign: Tensor
     log_abs_determinant: Tensor
+
+class Qr(NamedTuple):
+    q: Tensor
+    r: Tensor
 '''
 
 # The bound classes of _core (python/bindings/bind_tensor.cpp, bind_tape.cpp).

@@ -599,6 +599,20 @@ def ops_eigh_nan(tf):
     return tf.linalg.eigh(tf.constant([[float("nan"), 0.0], [0.0, 1.0]]))
 
 
+@case("ops", "linalg.qr of a vector")
+def ops_qr_rank1(tf):
+    return tf.linalg.qr(tf.ones([3]))
+
+
+@case("ops", "the gradient of linalg.qr with full_matrices of a 3 x 2 matrix")
+def ops_qr_full_gradient(tf):
+    a = tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        q, _ = tf.linalg.qr(a, full_matrices=True)
+    return tape.gradient(q, a)
+
+
 @case("ops", "linalg.diag_part of a vector")
 def ops_diag_part_rank1(tf):
     return tf.linalg.diag_part(tf.ones([3]))

@@ -12,7 +12,7 @@ _RNG = np.random.default_rng(20261201)
 
 def _wellcond(*shape):
     n = shape[-1]
-    return _RNG.uniform(-1, 1, size=shape) + 2.0 * n ** 0.5 * np.eye(n)
+    return _RNG.uniform(-1, 1, size=shape) + 2.0 * n ** 0.5 * np.eye(shape[-2], n)
 
 
 def _spd(*shape):
@@ -71,6 +71,12 @@ CASES = {
     "tensordot": (lambda ns, a, b: ns.tensordot(a, b, [[1, 0], [0, 2]]), [_u(3, 2, 4), _u(2, 5, 3)]),
     "tensordot_outer": (lambda ns, a, b: ns.linalg.tensordot(a, b, 0), [_u(2), _u(3)]),
     "cross": (lambda ns, a, b: ns.linalg.cross(a, b), [_u(4, 3), _u(4, 3)]),
+    "qr_deep": (lambda ns, a: ns.concat([ns.reshape(t, [-1]) * w for t, w in zip(ns.linalg.qr(a), (1.0, 2.0))], 0),
+                [_wellcond(2, 4, 3)]),
+    "qr_wide": (lambda ns, a: ns.concat([ns.reshape(t, [-1]) * w for t, w in zip(ns.linalg.qr(a), (1.0, -1.5))], 0),
+                [np.swapaxes(_wellcond(5, 3), -1, -2)]),
+    "qr_square_full": (lambda ns, a: ns.linalg.qr(a, full_matrices=True)[0], [_wellcond(3, 3)]),
+    "qr_wide_full": (lambda ns, a: ns.linalg.qr(a, full_matrices=True)[1], [np.swapaxes(_wellcond(2, 4, 3), -1, -2)]),
     "eigh_values": (lambda ns, a: ns.linalg.eigh(a)[0], [_separated(2, 4, 4)]),
     "eigvalsh": (lambda ns, a: ns.linalg.eigvalsh(a), [_separated(3, 3)]),
     "eigh_vectors_squared": (lambda ns, a: ns.linalg.eigh(a)[1] ** 2, [_separated(2, 3, 3)]),

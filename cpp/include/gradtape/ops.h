@@ -70,6 +70,9 @@ Tensor solve_broadcast(const Tensor& matrix, const Tensor& rhs, bool adjoint);
 // eigh's primitive: the eigenvalues (row 0) and eigenvectors (rows 1..n) of each symmetric
 // matrix, packed in one tensor [..., n + 1, n] (the tape records one output per op).
 Tensor eigh_packed(const Tensor& tensor);
+// qr's primitive: q (rows 0..M-1) and r (rows M..) of each matrix, packed in one tensor
+// [..., M + Kq, max(Kq, N)] padded with zeros.
+Tensor qr_packed(const Tensor& input, bool full_matrices);
 
 // ---- shape ----
 Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape);  // one -1 allowed
