@@ -398,6 +398,30 @@ def _eigen_product(e, v, matmul):
                   gt.transpose(v, list(range(len(v.shape) - 2)) + [len(v.shape) - 1, len(v.shape) - 2]))
 
 
+def _spread(*shape):
+    """Matrices [..., m, n] with singular values 1, 2.2, 3.5, ... (gaps > 1)."""
+    def make(dtype):
+        m, n = shape[-2:]
+        k = min(m, n)
+        u, _ = np.linalg.qr(RNG.normal(size=shape[:-2] + (m, k)))
+        v, _ = np.linalg.qr(RNG.normal(size=shape[:-2] + (n, k)))
+        return ((u * (1.0 + 1.25 * np.arange(k))) @ np.swapaxes(v, -1, -2)).astype(dtype)
+    return make
+
+
+def _np_svd(a):
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    return s, u, np.swapaxes(vt, -1, -2)
+
+
+def _svd_product(s, u, v, matmul):
+    """u diag(w) v^T with weights w unlike s: independent of the vectors' signs."""
+    w = np.linspace(0.5, 2.0, s.shape[-1])
+    vt = np.swapaxes(v, -1, -2) if not hasattr(v, "numpy") else \
+        gt.transpose(v, list(range(len(v.shape) - 2)) + [len(v.shape) - 1, len(v.shape) - 2])
+    return matmul(u * w.astype(np.float64 if not hasattr(s, "numpy") else s.numpy().dtype), vt)
+
+
 def _sym(x):
     r = len(x.shape)
     return (x + gt.transpose(x, perm=list(range(r - 2)) + [r - 1, r - 2])) * 0.5
@@ -457,6 +481,16 @@ LINALG_SPECIAL = [
             lambda d: [np.swapaxes(_wellcond(5, 3)(d), -1, -2)]),
     Special("linalg.qr_square_full", _pieces(lambda a: gt.linalg.qr(a, full_matrices=True), [2.0, 1.0]),
             _pieces_np(lambda a: np.linalg.qr(a, mode="complete"), [2.0, 1.0]), lambda d: [_wellcond(3, 3)(d)]),
+    # svd: singular vectors come in pairs of arbitrary sign: u diag(w) v^T and squares do not see it
+    Special("linalg.svd", lambda a: gt.linalg.svd(a, compute_uv=False), lambda a: np.linalg.svd(a, compute_uv=False),
+            lambda d: [_spread(2, 4, 3)(d)]),
+    Special("linalg.svd_vectors", lambda a: _svd_product(*gt.linalg.svd(a), gt.matmul),
+            lambda a: _svd_product(*_np_svd(a), np.matmul), lambda d: [_spread(4, 3)(d)]),
+    Special("linalg.svd_vectors_wide", lambda a: _svd_product(*gt.linalg.svd(a), gt.matmul),
+            lambda a: _svd_product(*_np_svd(a), np.matmul), lambda d: [_spread(2, 3, 5)(d)]),
+    Special("linalg.svd_square_squares", lambda a: gt.square(gt.linalg.svd(a)[1]) + gt.square(gt.linalg.svd(a)[2]),
+            lambda a: np.square(_np_svd(a)[1]) + np.square(_np_svd(a)[2]), lambda d: [_spread(3, 3)(d)]),
+    # (full_matrices for non-square matrices, which has no forward mode: tests/test_linalg.py)
     # diagonals and bands (gather and where), tensordot (matmul), cross (gather)
     Special("linalg.diag_part", gt.linalg.diag_part, lambda x: np.diagonal(x, axis1=-2, axis2=-1),
             lambda d: [_u(2, 3, 4)(d)]),
@@ -612,6 +646,7 @@ CHECKED_THROUGH = {
     "polygamma": "digamma's and lgamma's second-order checks (its rule is polygamma(n + 1))",
     "eigh_packed": "the linalg.eigh and linalg.eigvalsh rows (eigh's primitive: values and vectors packed)",
     "qr_packed": "the linalg.qr rows (qr's primitive: q and r packed)",
+    "svd_packed": "the linalg.svd rows (svd's primitive: s, u and v packed)",
 }
 
 # Public functions tested outside the parametrized rows: name -> the test.

@@ -135,6 +135,7 @@ def test_batched_jacobians_through_the_rules():
                lambda a, b: gt.linalg.inv(a) * gt.linalg.slogdet(a)[1][:, None, None] + gt.linalg.det(a)[:, None, None],
                lambda a, b: gt.linalg.eigh(a + gt.transpose(a, [0, 2, 1]))[1] ** 2 * gt.linalg.eigvalsh(a)[:, None, :],
                lambda a, b: gt.linalg.qr(a)[0] * 2.0 + gt.linalg.qr(gt.transpose(b, [0, 2, 1]))[1][:, :1, :],
+               lambda a, b: gt.linalg.svd(a, compute_uv=False)[:, None, :] + gt.square(gt.linalg.svd(b)[1])[:, :, :1],
                lambda a, b: gt.linalg.set_diag(gt.linalg.band_part(a, 1, 0), gt.linalg.diag_part(a * a, k=(0, 1))[:, 0])
                + gt.linalg.trace(a)[:, None, None] + gt.tensordot(a, b, [[2], [1]])[:, :, 0, :1]):
         for mode in ("reverse", "forward"):
@@ -188,3 +189,36 @@ def test_qr_signs_and_namedtuple_as_tensorflow():
     q, r = gt.linalg.qr(np.zeros((3, 3)))
     np.testing.assert_array_equal(q.numpy(), np.eye(3))
     np.testing.assert_array_equal(r.numpy(), np.zeros((3, 3)))
+
+
+def test_svd_with_full_matrices():
+    """Reverse mode for |M - N| <= 1 (TensorFlow's limit, NotImplementedError beyond); forward
+    mode only for the reduced decomposition and square matrices."""
+    from op_table import _spread
+    a = _spread(4, 3)(np.float64)
+    for f in (lambda x: gt.square(gt.linalg.svd(x, full_matrices=True)[1]),
+              lambda x: gt.square(gt.linalg.svd(gt.transpose(x), full_matrices=True)[2])):
+        gt.test.check_gradients(f, [a], order=2)
+    x = gt.constant(a)
+    with pytest.raises(NotImplementedError, match="forward mode"):
+        with gt.autodiff.ForwardAccumulator(x, gt.constant(np.ones_like(a))):
+            gt.linalg.svd(x, full_matrices=True)
+    wide = gt.constant(_spread(2, 5)(np.float64))
+    with gt.GradientTape() as tape:
+        tape.watch(wide)
+        _, _, v = gt.linalg.svd(wide, full_matrices=True)
+    with pytest.raises(NotImplementedError, match="abs"):
+        tape.gradient(v, wide)
+
+
+def test_svd_of_rank_deficient_and_empty_matrices():
+    s, u, v = gt.linalg.svd(np.ones((3, 3)), full_matrices=True)
+    np.testing.assert_allclose(s.numpy(), [3.0, 0.0, 0.0], atol=1e-15)
+    np.testing.assert_allclose(u.numpy().T @ u.numpy(), np.eye(3), atol=1e-15)
+    np.testing.assert_allclose(v.numpy().T @ v.numpy(), np.eye(3), atol=1e-15)
+    assert gt.linalg.svd(np.ones((2, 0, 3)), compute_uv=False).shape == (2, 0)
+    s, u, v = gt.linalg.svd(np.ones((0, 3)))
+    assert s.shape == (0,) and u.shape == (0, 0) and v.shape == (3, 0)
+    s, u, v = gt.linalg.svd(np.array([[[np.nan, 1.0], [0.0, 1.0]], [[2.0, 0.0], [0.0, 1.0]]]))
+    assert np.all(np.isnan(s.numpy()[0])) and np.all(np.isnan(u.numpy()[0])) and np.all(np.isnan(v.numpy()[0]))
+    np.testing.assert_allclose(s.numpy()[1], [2.0, 1.0])

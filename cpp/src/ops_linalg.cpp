@@ -1,7 +1,7 @@
 // matmul: batched over leading dims (which broadcast), with optional transposes, and its vjp;
 // inv, det, slogdet, solve, triangular_solve, cholesky and cholesky_solve, batched over
 // leading dims, with their vjps and jvps; diag_part, diag, set_diag, band_part and trace,
-// composed of gather and where; eigh and eigvalsh, and qr (packed primitives).
+// composed of gather and where; eigh and eigvalsh, qr and svd (packed primitives).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -987,6 +987,172 @@ TensorList qr(const Tensor& input, bool full_matrices) {
   const Tensor p = qr_packed(input, full_matrices);
   const QrDims d = qr_dims(input.shape(), full_matrices);
   return {matrix_block(p, 0, d.m, 0, d.kq), matrix_block(p, d.m, d.m + d.kq, 0, d.n)};
+}
+
+// ================================ svd: one-sided Jacobi
+//
+// The primitive (svd_packed) returns s, u and v in one tensor [..., 1 + M + N, C], zero-padded
+// to C = max(Ku, Kv) columns: row 0 s (K = min(M, N) values), rows 1..M u [M, Ku], rows
+// M+1..M+N v [N, Kv] (Ku = M and Kv = N with full_matrices, K otherwise).
+
+namespace {
+
+struct SvdDims {
+  int64_t m, n, k, ku, kv, cols;
+};
+SvdDims svd_dims(const Shape& input, bool full) {
+  const int64_t m = input[input.rank() - 2], n = input[input.rank() - 1], k = std::min(m, n);
+  const int64_t ku = full ? m : k, kv = full ? n : k;
+  return {m, n, k, ku, kv, std::max<int64_t>({ku, kv, k})};
+}
+
+struct SvdParts {
+  Tensor s, u, v;
+};
+SvdParts svd_parts(const Tensor& p, const SvdDims& d) {
+  std::vector<int64_t> s_shape = p.shape().vec();
+  s_shape.erase(s_shape.end() - 2);
+  s_shape.back() = d.k;
+  return {reshape(matrix_block(p, 0, 1, 0, d.k), s_shape), matrix_block(p, 1, 1 + d.m, 0, d.ku),
+          matrix_block(p, 1 + d.m, 1 + d.m + d.n, 0, d.kv)};
+}
+
+// diag(x) for x [..., k]: x[..., None, :] * I
+Tensor diag_matrix(const Tensor& x) {
+  const int64_t k = x.shape()[x.ndim() - 1];
+  return expand_dims(x, x.ndim() - 1) * triangle_mask(k, true, 1.0, x.dtype()) * triangle_mask(k, false, 1.0, x.dtype());
+}
+
+// TensorFlow's _SafeReciprocal: x / (x^2 + 1e-20)
+Tensor safe_reciprocal(const Tensor& x) { return x * reciprocal(x * x + scalar(1e-20, x.dtype())); }
+
+// F[..., i, j] = 1 / (s_j^2 - s_i^2) off the diagonal (safe, as eigen_gaps), 0 on it.
+Tensor singular_gaps(const Tensor& s) { return eigen_gaps(s * s); }
+
+}  // namespace
+
+Tensor svd_packed(const Tensor& tensor, bool full_matrices) {
+  require_float(tensor, "svd");
+  if (tensor.ndim() < 2)
+    throw InvalidArgument("svd: Input tensor 0 must have rank >= 2, got " + std::to_string(tensor.ndim()) +
+                          " (shape " + tensor.shape().str() + ")");
+  const SvdDims d = svd_dims(tensor.shape(), full_matrices);
+  std::vector<int64_t> out_shape(tensor.shape().data(), tensor.shape().data() + tensor.ndim() - 2);
+  out_shape.push_back(1 + d.m + d.n);
+  out_shape.push_back(d.cols);
+  Tensor out = zeros(Shape(out_shape), tensor.dtype());
+  const int64_t nmat = out.numel() == 0 ? 0 : batch_of(tensor.shape()).numel();
+  if (nmat > 0) dispatch_float(tensor.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const bool tall = d.m >= d.n;
+    const int64_t rows = tall ? d.m : d.n, cols = tall ? d.n : d.m;  // of the tall matrix factored
+    const int64_t tall_ucols = tall ? d.ku : d.kv;
+    std::vector<double> a(size_t(rows * cols)), s(static_cast<size_t>(cols)), u(size_t(rows * tall_ucols)),
+        v(size_t(cols * cols));
+    for (int64_t b = 0; b < nmat; ++b) {
+      const T* src = tensor.data<T>() + b * d.m * d.n;
+      bool finite = true;
+      for (int64_t i = 0; i < d.m; ++i)
+        for (int64_t j = 0; j < d.n; ++j) {
+          const double x = double(src[i * d.n + j]);
+          finite = finite && std::isfinite(x);
+          if (tall) a[size_t(i * d.n + j)] = x;
+          else a[size_t(j * d.m + i)] = x;
+        }
+      if (finite) {
+        kernels::tall_svd(a.data(), rows, cols, s.data(), u.data(), tall_ucols, v.data());
+      } else {  // inf or NaN: every output NaN (TensorFlow returns NaN too; no error)
+        std::fill(s.begin(), s.end(), std::numeric_limits<double>::quiet_NaN());
+        std::fill(u.begin(), u.end(), std::numeric_limits<double>::quiet_NaN());
+        std::fill(v.begin(), v.end(), std::numeric_limits<double>::quiet_NaN());
+      }
+      // the tall factorization's U and V are (u, v) for a tall input, (v, u) for a wide one
+      const double* uu = tall ? u.data() : v.data();
+      const double* vv = tall ? v.data() : u.data();
+      const int64_t uu_cols = tall ? tall_ucols : cols, vv_cols = tall ? cols : tall_ucols;
+      T* dst = out.data<T>() + b * (1 + d.m + d.n) * d.cols;
+      for (int64_t j = 0; j < d.k; ++j) dst[j] = T(s[size_t(j)]);
+      for (int64_t i = 0; i < d.m; ++i)
+        for (int64_t j = 0; j < d.ku; ++j) dst[(1 + i) * d.cols + j] = T(uu[i * uu_cols + j]);
+      for (int64_t i = 0; i < d.n; ++i)
+        for (int64_t j = 0; j < d.kv; ++j) dst[(1 + d.m + i) * d.cols + j] = T(vv[i * vv_cols + j]);
+    }
+  });
+  record(OpId::Svd, {&tensor}, out, {int64_t(full_matrices)});
+  return out;
+}
+
+// TensorFlow's _SvdGrad: for M < N as written; for M > N on A^T (u and v swapped) and
+// transposed back. With full_matrices it needs |M - N| <= 1, as TensorFlow's.
+void vjp_Svd(VjpCtx& c) {
+  const bool full = c.attrs[0];
+  const SvdDims d = svd_dims(c.in[0].shape(), full);
+  SvdParts p = svd_parts(c.out, d), g = svd_parts(c.g, d);
+  int64_t m = d.m, n = d.n;
+  const bool adjoint = m > n;
+  if (adjoint) {
+    std::swap(m, n);
+    std::swap(p.u, p.v);
+    std::swap(g.u, g.v);
+  }
+  if (full && n - m > 1)
+    throw NotImplemented_("svd: the gradient is not implemented for abs(m - n) > 1 when full_matrices is True, "
+                          "as in TensorFlow");
+  const Tensor s_mat = diag_matrix(p.s);
+  const Tensor f = singular_gaps(p.s);
+  const Tensor v1 = matrix_block(p.v, 0, n, 0, m), gv1 = matrix_block(g.v, 0, n, 0, m);
+  const Tensor f_u = f * matmul(p.u, g.u, true, false);
+  const Tensor f_v = f * matmul(v1, gv1, true, false);
+  const Tensor inner = diag_matrix(g.s) + matmul(f_u + matrix_transpose(f_u), s_mat) +
+                       matmul(s_mat, f_v + matrix_transpose(f_v));
+  Tensor ga = matmul(p.u, matmul(inner, v1, false, true));
+  if (m != n) {
+    const Tensor gv1t = matrix_transpose(gv1);
+    Tensor rest = gv1t - matmul(matmul(gv1t, v1), v1, false, true);
+    if (full) {
+      const Tensor v2 = matrix_block(p.v, 0, n, m, n), gv2 = matrix_block(g.v, 0, n, m, n);
+      rest = rest - matmul(matmul(v1, gv2, true, false), v2, false, true);
+    }
+    ga = ga + matmul(matmul(p.u, diag_matrix(safe_reciprocal(p.s))), rest);
+  }
+  c.gin[0] = adjoint ? matrix_transpose(ga) : ga;
+}
+
+// The reduced SVD's tangents (JAX's svd_jvp_rule, real case): dS = U^T dA V, ds = diag(dS),
+// dU = U (F o (dS S + S dS^T)) + (I - U U^T) dA V S^-1 (M > N),
+// dV = V (F o (S dS + dS^T S)) + (I - V V^T) dA^T U S^-1 (M < N).
+Tensor jvp_Svd(JvpCtx& c) {
+  const bool full = c.attrs[0];
+  const SvdDims d = svd_dims(c.in[0].shape(), full);
+  if (full && d.m != d.n)
+    throw NotImplemented_("svd: forward mode is not implemented with full_matrices for non-square matrices");
+  const SvdParts p = svd_parts(c.out, d);
+  const Tensor& da = c.t[0];
+  const Tensor ds_mat = matmul(p.u, matmul(da, p.v), true, false);  // U^T dA V
+  const int64_t k = d.k;
+  const Tensor eye = triangle_mask(k, true, 1.0, ds_mat.dtype()) * triangle_mask(k, false, 1.0, ds_mat.dtype());
+  const Tensor ds = reduce_sum(ds_mat * eye, std::vector<int64_t>{ds_mat.ndim() - 2}, true);  // [..., 1, k]
+  const Tensor s_row = expand_dims(p.s, p.s.ndim() - 1);                                       // [..., 1, k]
+  const Tensor f = singular_gaps(p.s);
+  const Tensor dss = ds_mat * s_row, sds = ds_mat * matrix_transpose(s_row);
+  Tensor du = matmul(p.u, f * (dss + matrix_transpose(dss)));
+  Tensor dv = matmul(p.v, f * (sds + matrix_transpose(sds)));
+  const Tensor s_inv = safe_reciprocal(s_row);
+  if (d.m > d.n) {
+    const Tensor dav = matmul(da, p.v);
+    du = du + (dav - matmul(p.u, matmul(p.u, dav, true, false))) * s_inv;
+  } else if (d.n > d.m) {
+    const Tensor dau = matmul(da, p.u, true, false);
+    dv = dv + (dau - matmul(p.v, matmul(p.v, dau, true, false))) * s_inv;
+  }
+  return concat({pad_columns(ds, d.cols), pad_columns(du, d.cols), pad_columns(dv, d.cols)}, ds.ndim() - 2);
+}
+
+TensorList svd(const Tensor& tensor, bool full_matrices, bool compute_uv) {
+  const Tensor packed = svd_packed(tensor, full_matrices);
+  const SvdParts p = svd_parts(packed, svd_dims(tensor.shape(), full_matrices));
+  if (!compute_uv) return {p.s};
+  return {p.s, p.u, p.v};
 }
 
 }  // namespace gt

@@ -290,6 +290,8 @@ py::object result_to_py(const TensorList& ts, const std::string& annotation) {
     for (const Tensor& t : ts) l.append(wrap(t));
     return std::move(l);
   }
+  // `Tensor | Tuple[...]` (svd's compute_uv): one tensor alone is returned as such
+  if (annotation.rfind("Tensor | ", 0) == 0 && ts.size() == 1) return wrap(ts[0]);
   py::tuple tup(ts.size());
   for (size_t i = 0; i < ts.size(); ++i) tup[i] = wrap(ts[i]);
   // TensorFlow's namedtuple results, by the annotation that names them: (class, field, field)

@@ -613,6 +613,25 @@ def ops_qr_full_gradient(tf):
     return tape.gradient(q, a)
 
 
+@case("ops", "linalg.svd of a vector")
+def ops_svd_rank1(tf):
+    return tf.linalg.svd(tf.ones([3]))
+
+
+@case("ops", "linalg.svd of a matrix holding NaN")
+def ops_svd_nan(tf):
+    return tf.linalg.svd(tf.constant([[float("nan"), 1.0], [0.0, 1.0]]))
+
+
+@case("ops", "the gradient of linalg.svd with full_matrices of a 2 x 4 matrix")
+def ops_svd_full_gradient(tf):
+    a = tf.constant([[1.0, 2.0, 0.0, 1.0], [3.0, 4.0, 1.0, 0.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        _, _, v = tf.linalg.svd(a, full_matrices=True)
+    return tape.gradient(v, a)
+
+
 @case("ops", "linalg.diag_part of a vector")
 def ops_diag_part_rank1(tf):
     return tf.linalg.diag_part(tf.ones([3]))

@@ -34,6 +34,21 @@ def _separated(*shape):
     return np.tril(s) + np.triu(_RNG.uniform(-1, 1, size=shape), 1)
 
 
+def _spread(*shape):
+    m, n = shape[-2:]
+    k = min(m, n)
+    u, _ = np.linalg.qr(_RNG.normal(size=shape[:-2] + (m, k)))
+    v, _ = np.linalg.qr(_RNG.normal(size=shape[:-2] + (n, k)))
+    return (u * (1.0 + 1.25 * np.arange(k))) @ np.swapaxes(v, -1, -2)
+
+
+def _svd_product(ns, a, **kw):
+    s, u, v = ns.linalg.svd(a, **kw)
+    k = s.shape[-1]
+    w = np.linspace(0.5, 2.0, k)
+    return ns.matmul(u[..., :k] * w, v[..., :k], transpose_b=True)
+
+
 def _u(*shape):
     return _RNG.uniform(-1, 1, size=shape)
 
@@ -77,6 +92,12 @@ CASES = {
                 [np.swapaxes(_wellcond(5, 3), -1, -2)]),
     "qr_square_full": (lambda ns, a: ns.linalg.qr(a, full_matrices=True)[0], [_wellcond(3, 3)]),
     "qr_wide_full": (lambda ns, a: ns.linalg.qr(a, full_matrices=True)[1], [np.swapaxes(_wellcond(2, 4, 3), -1, -2)]),
+    "svd_values": (lambda ns, a: ns.linalg.svd(a, compute_uv=False), [_spread(2, 4, 3)]),
+    "svd_values_of_the_tuple": (lambda ns, a: ns.linalg.svd(a)[0], [_spread(3, 5)]),
+    "svd_product": (lambda ns, a: _svd_product(ns, a), [_spread(2, 4, 3)]),
+    "svd_product_wide": (lambda ns, a: _svd_product(ns, a), [_spread(3, 5)]),
+    "svd_product_square": (lambda ns, a: _svd_product(ns, a), [_spread(3, 3)]),
+    "svd_full_squares": (lambda ns, a: ns.linalg.svd(a, full_matrices=True)[1] ** 2, [_spread(4, 3)]),
     "eigh_values": (lambda ns, a: ns.linalg.eigh(a)[0], [_separated(2, 4, 4)]),
     "eigvalsh": (lambda ns, a: ns.linalg.eigvalsh(a), [_separated(3, 3)]),
     "eigh_vectors_squared": (lambda ns, a: ns.linalg.eigh(a)[1] ** 2, [_separated(2, 3, 3)]),

@@ -73,6 +73,9 @@ Tensor eigh_packed(const Tensor& tensor);
 // qr's primitive: q (rows 0..M-1) and r (rows M..) of each matrix, packed in one tensor
 // [..., M + Kq, max(Kq, N)] padded with zeros.
 Tensor qr_packed(const Tensor& input, bool full_matrices);
+// svd's primitive: s (row 0), u (rows 1..M) and v (rows M+1..M+N) of each matrix, packed in one
+// tensor [..., 1 + M + N, C] padded with zeros.
+Tensor svd_packed(const Tensor& tensor, bool full_matrices);
 
 // ---- shape ----
 Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape);  // one -1 allowed

@@ -1,7 +1,7 @@
 #pragma once
 // Dense factorizations of one small row-major n x n matrix (float or double), as plain loops:
-// LU with partial pivoting, Cholesky, triangular solves, and the symmetric eigendecomposition
-// (cyclic Jacobi). The linear algebra ops
+// LU with partial pivoting, Cholesky, triangular solves, the symmetric eigendecomposition
+// (cyclic Jacobi) and the singular value decomposition (one-sided Jacobi). The linear algebra ops
 // (ops_linalg.cpp) call them once per matrix of a batch. They are written here rather than
 // taken from LAPACK because the core links only a CBLAS (the system-BLAS build guarantees no
 // LAPACK); the loops are the textbook ones (Golub & Van Loan, algorithms 3.4.1, 4.2.1, 3.1.3),
@@ -202,6 +202,90 @@ inline void symmetric_eigen(double* a, int64_t n, double* w, double* v) {
     w[j] = a[src * n + src];
     for (int64_t k = 0; k < n; ++k) v[k * n + j] = vs[size_t(k * n + src)];
   }
+}
+
+// Completes the first `have` orthonormal columns of u (rows x cols, row-major, cols <= rows)
+// to `cols` orthonormal columns: each new one is the first unit vector e_k that keeps more
+// than half its length after two passes of Gram-Schmidt against the columns so far.
+inline void complete_orthonormal(double* u, int64_t rows, int64_t cols, int64_t have) {
+  std::vector<double> x(static_cast<size_t>(rows));
+  int64_t k = 0;
+  for (int64_t j = have; j < cols && k < rows; ++k) {
+    for (int64_t i = 0; i < rows; ++i) x[size_t(i)] = i == k ? 1.0 : 0.0;
+    for (int pass = 0; pass < 2; ++pass)
+      for (int64_t c = 0; c < j; ++c) {
+        double dot = 0;
+        for (int64_t i = 0; i < rows; ++i) dot += u[i * cols + c] * x[size_t(i)];
+        for (int64_t i = 0; i < rows; ++i) x[size_t(i)] -= dot * u[i * cols + c];
+      }
+    double norm = 0;
+    for (int64_t i = 0; i < rows; ++i) norm += x[size_t(i)] * x[size_t(i)];
+    if (norm < 0.25) continue;
+    norm = std::sqrt(norm);
+    for (int64_t i = 0; i < rows; ++i) u[i * cols + j] = x[size_t(i)] / norm;
+    ++j;
+  }
+}
+
+// The SVD of a tall a (m x n, m >= n, overwritten): a = U diag(s) V^T with s descending (n
+// values), V (n x n) orthogonal, and U (m x ucols, ucols n or m) with orthonormal columns, the
+// columns past the nonzero singular values completed to an orthonormal set. One-sided Jacobi
+// (Hestenes; Demmel & Veselic): rotate pairs of columns until they are orthogonal, then the
+// column norms are the singular values. Signs are arbitrary, as LAPACK's.
+inline void tall_svd(double* a, int64_t m, int64_t n, double* s, double* u, int64_t ucols, double* v) {
+  for (int64_t i = 0; i < n * n; ++i) v[i] = i % (n + 1) == 0 ? 1.0 : 0.0;
+  for (int sweep = 0; sweep < 60; ++sweep) {
+    bool rotated = false;
+    for (int64_t p = 0; p < n; ++p)
+      for (int64_t q = p + 1; q < n; ++q) {
+        double alpha = 0, beta = 0, gamma = 0;
+        for (int64_t i = 0; i < m; ++i) {
+          const double ap = a[i * n + p], aq = a[i * n + q];
+          alpha += ap * ap;
+          beta += aq * aq;
+          gamma += ap * aq;
+        }
+        if (!(std::abs(gamma) > 1e-16 * std::sqrt(alpha * beta))) continue;  // orthogonal enough (or NaN)
+        rotated = true;
+        const double zeta = (beta - alpha) / (2.0 * gamma);
+        const double t = (zeta >= 0 ? 1.0 : -1.0) / (std::abs(zeta) + std::hypot(1.0, zeta));
+        const double c = 1.0 / std::hypot(1.0, t), sn = c * t;
+        for (int64_t i = 0; i < m; ++i) {
+          const double ap = a[i * n + p], aq = a[i * n + q];
+          a[i * n + p] = c * ap - sn * aq;
+          a[i * n + q] = sn * ap + c * aq;
+        }
+        for (int64_t i = 0; i < n; ++i) {
+          const double vp = v[i * n + p], vq = v[i * n + q];
+          v[i * n + p] = c * vp - sn * vq;
+          v[i * n + q] = sn * vp + c * vq;
+        }
+      }
+    if (!rotated) break;
+  }
+  std::vector<double> norm(static_cast<size_t>(n));
+  for (int64_t j = 0; j < n; ++j) {
+    double q = 0;
+    for (int64_t i = 0; i < m; ++i) q += a[i * n + j] * a[i * n + j];
+    norm[size_t(j)] = std::sqrt(q);
+  }
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), int64_t(0));
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return norm[size_t(x)] > norm[size_t(y)]; });
+  std::vector<double> vs(v, v + n * n);
+  int64_t nonzero = 0;
+  for (int64_t j = 0; j < n; ++j) {
+    const int64_t src = order[size_t(j)];
+    const double sj = norm[size_t(src)];
+    s[j] = sj;
+    for (int64_t i = 0; i < n; ++i) v[i * n + j] = vs[size_t(i * n + src)];
+    const bool keep = sj > 1e-300 && std::isfinite(sj);
+    for (int64_t i = 0; i < m; ++i) u[i * ucols + j] = keep ? a[i * n + src] / sj : 0.0;
+    if (keep && nonzero == j) ++nonzero;
+  }
+  for (int64_t j = n; j < ucols; ++j)
+    for (int64_t i = 0; i < m; ++i) u[i * ucols + j] = 0.0;
+  if (nonzero < ucols) complete_orthonormal(u, m, ucols, nonzero);
 }
 
 }  // namespace gt::kernels
