@@ -227,23 +227,29 @@ inline void complete_orthonormal(double* u, int64_t rows, int64_t cols, int64_t 
   }
 }
 
-// The SVD of a tall a (m x n, m >= n, overwritten): a = U diag(s) V^T with s descending (n
+// The SVD of a tall a (m x n, m >= n, read only): a = U diag(s) V^T with s descending (n
 // values), V (n x n) orthogonal, and U (m x ucols, ucols n or m) with orthonormal columns, the
 // columns past the nonzero singular values completed to an orthonormal set. One-sided Jacobi
 // (Hestenes; Demmel & Veselic): rotate pairs of columns until they are orthogonal, then the
 // column norms are the singular values. Signs are arbitrary, as LAPACK's.
-inline void tall_svd(double* a, int64_t m, int64_t n, double* s, double* u, int64_t ucols, double* v) {
-  for (int64_t i = 0; i < n * n; ++i) v[i] = i % (n + 1) == 0 ? 1.0 : 0.0;
+inline void tall_svd(const double* a, int64_t m, int64_t n, double* s, double* u, int64_t ucols, double* v) {
+  // columns of a and of V as contiguous rows (w[p] = column p of a, vt[p] = column p of V), so
+  // that the dot products and rotations run over unit strides
+  std::vector<double> w(size_t(n * m)), vt(size_t(n * n), 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < n; ++p) w[size_t(p * m + i)] = a[i * n + p];
+  for (int64_t p = 0; p < n; ++p) vt[size_t(p * n + p)] = 1.0;
   for (int sweep = 0; sweep < 60; ++sweep) {
     bool rotated = false;
     for (int64_t p = 0; p < n; ++p)
       for (int64_t q = p + 1; q < n; ++q) {
+        double* wp = w.data() + p * m;
+        double* wq = w.data() + q * m;
         double alpha = 0, beta = 0, gamma = 0;
         for (int64_t i = 0; i < m; ++i) {
-          const double ap = a[i * n + p], aq = a[i * n + q];
-          alpha += ap * ap;
-          beta += aq * aq;
-          gamma += ap * aq;
+          alpha += wp[i] * wp[i];
+          beta += wq[i] * wq[i];
+          gamma += wp[i] * wq[i];
         }
         if (!(std::abs(gamma) > 1e-16 * std::sqrt(alpha * beta))) continue;  // orthogonal enough (or NaN)
         rotated = true;
@@ -251,36 +257,37 @@ inline void tall_svd(double* a, int64_t m, int64_t n, double* s, double* u, int6
         const double t = (zeta >= 0 ? 1.0 : -1.0) / (std::abs(zeta) + std::hypot(1.0, zeta));
         const double c = 1.0 / std::hypot(1.0, t), sn = c * t;
         for (int64_t i = 0; i < m; ++i) {
-          const double ap = a[i * n + p], aq = a[i * n + q];
-          a[i * n + p] = c * ap - sn * aq;
-          a[i * n + q] = sn * ap + c * aq;
+          const double xp = wp[i], xq = wq[i];
+          wp[i] = c * xp - sn * xq;
+          wq[i] = sn * xp + c * xq;
         }
+        double* vp = vt.data() + p * n;
+        double* vq = vt.data() + q * n;
         for (int64_t i = 0; i < n; ++i) {
-          const double vp = v[i * n + p], vq = v[i * n + q];
-          v[i * n + p] = c * vp - sn * vq;
-          v[i * n + q] = sn * vp + c * vq;
+          const double xp = vp[i], xq = vq[i];
+          vp[i] = c * xp - sn * xq;
+          vq[i] = sn * xp + c * xq;
         }
       }
     if (!rotated) break;
   }
   std::vector<double> norm(static_cast<size_t>(n));
-  for (int64_t j = 0; j < n; ++j) {
+  for (int64_t p = 0; p < n; ++p) {
     double q = 0;
-    for (int64_t i = 0; i < m; ++i) q += a[i * n + j] * a[i * n + j];
-    norm[size_t(j)] = std::sqrt(q);
+    for (int64_t i = 0; i < m; ++i) q += w[size_t(p * m + i)] * w[size_t(p * m + i)];
+    norm[size_t(p)] = std::sqrt(q);
   }
   std::vector<int64_t> order(static_cast<size_t>(n));
   std::iota(order.begin(), order.end(), int64_t(0));
   std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return norm[size_t(x)] > norm[size_t(y)]; });
-  std::vector<double> vs(v, v + n * n);
   int64_t nonzero = 0;
   for (int64_t j = 0; j < n; ++j) {
     const int64_t src = order[size_t(j)];
     const double sj = norm[size_t(src)];
     s[j] = sj;
-    for (int64_t i = 0; i < n; ++i) v[i * n + j] = vs[size_t(i * n + src)];
+    for (int64_t i = 0; i < n; ++i) v[i * n + j] = vt[size_t(src * n + i)];
     const bool keep = sj > 1e-300 && std::isfinite(sj);
-    for (int64_t i = 0; i < m; ++i) u[i * ucols + j] = keep ? a[i * n + src] / sj : 0.0;
+    for (int64_t i = 0; i < m; ++i) u[i * ucols + j] = keep ? w[size_t(src * m + i)] / sj : 0.0;
     if (keep && nonzero == j) ++nonzero;
   }
   for (int64_t j = n; j < ucols; ++j)
