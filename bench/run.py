@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Runs the benchmark workloads W1-W8 on gradtape and its peers, in one process.
+"""Runs the benchmark workloads W1-W9 on gradtape and its peers, in one process.
 
     python bench/run.py                 # everything, full sizes (~2-3 minutes with all peers)
     python bench/run.py --quick         # reduced sizes, fewer blocks (well under a minute)

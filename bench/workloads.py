@@ -1,4 +1,4 @@
-"""The benchmark workloads W1-W8 (see BENCHMARKS.md), for gradtape and each peer.
+"""The benchmark workloads W1-W9 (see BENCHMARKS.md; W9 in bench/README.md), for gradtape and each peer.
 
 Every implementation is a factory `make(cfg) -> Case`. A Case holds
 
@@ -27,6 +27,7 @@ FULL = dict(
     w5_batch=128, w5_layers=(784, 512, 512, 10),
     w6_n=1024,
     w7_n=256,
+    w9_batch=64,
 )
 QUICK = dict(
     w3_rounds=333,
@@ -34,6 +35,7 @@ QUICK = dict(
     w5_batch=32, w5_layers=(784, 128, 128, 10),
     w6_n=256,
     w7_n=64,
+    w9_batch=8,
 )
 
 W8_POINTS = [-1000.0, -100.0, -30.0, -1.0, 0.0, 1.0, 30.0, 100.0, 1000.0]
@@ -63,12 +65,25 @@ _LIB_ERRORS = {}
 THREADS = None  # run.py --threads: set before any library is imported
 
 
+def _peer(name):
+    """A peer importable here, or from the peers venv when its Python matches (_peers.py)."""
+    try:
+        from _peers import import_peer
+    except ImportError:  # workloads imported from elsewhere than bench/
+        import importlib
+        return importlib.import_module(name)
+    mod, why = import_peer(name)
+    if mod is None:
+        raise ImportError(why)
+    return mod
+
+
 def _import(name):
     if name == "gradtape":
         import gradtape
         return gradtape
     if name == "torch":
-        import torch
+        torch = _peer("torch")
         if THREADS:
             torch.set_num_threads(THREADS)
             torch.set_num_interop_threads(THREADS)
@@ -81,7 +96,7 @@ def _import(name):
             tf.config.threading.set_inter_op_parallelism_threads(THREADS)
         return tf
     if name == "jax":
-        import jax
+        jax = _peer("jax")
         # float64 is needed for W8; every array here is created with an explicit dtype, so
         # this does not change what the float32 workloads compute.
         jax.config.update("jax_enable_x64", True)
@@ -121,7 +136,7 @@ def lib_version(name):
 # ---------------------------------------------------------------------------------------
 # WORKLOADS[wid] = dict(title, unit, impls=[(label, libname, factory)])
 WORKLOADS = {}
-ORDER = ["W1", "W2", "W3", "W3-notape", "W4", "W5", "W6", "W7", "W8"]
+ORDER = ["W1", "W2", "W3", "W3-notape", "W4", "W5", "W6", "W7", "W9", "W8"]
 META = {
     "W1": ("seed-scalar: z = 3*w1**2 + 2*w1*w2, gradient wrt w1, w2", "us/iter"),
     "W2": ("seed-hessian: 2x2 Hessian of the same f by nested tapes", "us/iter"),
@@ -131,6 +146,8 @@ META = {
     "W5": ("mlp-step: 784-512-512-10 ReLU MLP, softmax CE, SGD step, batch 128", "ms/step"),
     "W6": ("matmul: loss = sum(A @ B), grads wrt A and B", "ms/iter"),
     "W7": ("jacobian: full dy/dx of y = tanh(W @ x)", "ms/iter"),
+    "W9": ("cnn-step: 28x28x1 -> conv3x3x32 ReLU -> conv3x3x32 ReLU -> maxpool 2x2 -> dense 10, "
+           "sparse softmax CE, SGD step, batch 64", "ms/step"),
     "W8": ("softplus-stability: value and gradient at 9 points, float32 and float64", "table"),
 }
 for _w in ORDER:
@@ -181,6 +198,23 @@ def w1_gradtape(cfg):
         with gt.GradientTape() as tape:
             z = 3 * w1 ** 2 + 2 * w1 * w2
         g1, g2 = tape.gradient(z, [w1, w2])
+        return float(g1), float(g2)
+    return Case(step, _check_w1)
+
+
+@impl("W1", "gradtape-function", "gradtape")
+def w1_gradtape_function(cfg):
+    gt = lib("gradtape")
+    w1, w2 = gt.Variable(5.), gt.Variable(3.)
+
+    @gt.function
+    def grads():
+        with gt.GradientTape() as tape:
+            z = 3 * w1 ** 2 + 2 * w1 * w2
+        return tape.gradient(z, [w1, w2])
+
+    def step():
+        g1, g2 = grads()
         return float(g1), float(g2)
     return Case(step, _check_w1)
 
@@ -267,6 +301,24 @@ def w2_gradtape(cfg):
         H = [[_f_or_none(h) for h in outer.gradient(gi, [w1, w2])] for gi in g]
         del outer
         return H
+    return Case(step, _check_w2)
+
+
+@impl("W2", "gradtape-function", "gradtape")
+def w2_gradtape_function(cfg):
+    gt = lib("gradtape")
+    w1, w2 = gt.Variable(5.), gt.Variable(3.)
+
+    @gt.function
+    def hessian():
+        with gt.GradientTape(persistent=True) as outer:
+            with gt.GradientTape() as inner:
+                z = 3 * w1 ** 2 + 2 * w1 * w2
+            g = inner.gradient(z, [w1, w2])
+        return [outer.gradient(gi, [w1, w2]) for gi in g]
+
+    def step():
+        return [[_f_or_none(h) for h in row] for row in hessian()]
     return Case(step, _check_w2)
 
 
@@ -375,6 +427,27 @@ def w3_gradtape(cfg):
             for _ in range(n):
                 y = sin(y) * 1.0001 + 0.001
         return float(tape.gradient(y, x))
+    return Case(step, _w3_grad_check(cfg), _w3_info(cfg))
+
+
+@impl("W3", "gradtape-function", "gradtape")
+def w3_gradtape_function(cfg):
+    gt = lib("gradtape")
+    n = cfg["w3_rounds"]
+    x = gt.constant(0.5)
+    sin = gt.sin
+
+    @gt.function
+    def chain(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = x
+            for _ in range(n):
+                y = sin(y) * 1.0001 + 0.001
+        return tape.gradient(y, x)
+
+    def step():
+        return float(chain(x))
     return Case(step, _w3_grad_check(cfg), _w3_info(cfg))
 
 
@@ -566,6 +639,27 @@ def w4_gradtape(cfg):
     return _w4_case(cfg, factory)
 
 
+@impl("W4", "gradtape-function", "gradtape")
+def w4_gradtape_function(cfg):
+    gt = lib("gradtape")
+
+    @gt.function
+    def loss_and_grads(tx, tw, tb):
+        with gt.GradientTape() as tape:
+            tape.watch([tx, tw, tb])
+            loss = gt.reduce_sum(gt.nn.softplus(tx * tw + tb))
+        return (loss,) + tuple(tape.gradient(loss, [tx, tw, tb]))
+
+    def factory(x, w, b):
+        tx, tw, tb = gt.constant(x), gt.constant(w), gt.constant(b)
+
+        def step():
+            loss, gx, gw, gb = loss_and_grads(tx, tw, tb)
+            return float(loss), gx.numpy(), gw.numpy(), float(gb)
+        return step
+    return _w4_case(cfg, factory)
+
+
 @impl("W4", "torch", "torch")
 def w4_torch(cfg):
     torch = lib("torch")
@@ -736,6 +830,36 @@ def w5_gradtape(cfg):
     return _w5_case(cfg, build)
 
 
+@impl("W5", "gradtape-function", "gradtape")
+def w5_gradtape_function(cfg):
+    gt = lib("gradtape")
+
+    def build(X, y, params):
+        tX, ty = gt.constant(X), gt.constant(y)
+        P = [gt.Variable(p) for p in params]
+        nl = len(P) // 2
+
+        @gt.function
+        def train_step(X, y):
+            with gt.GradientTape() as tape:
+                h = X
+                for i in range(nl):
+                    h = gt.matmul(h, P[2 * i]) + P[2 * i + 1]
+                    if i < nl - 1:
+                        h = gt.nn.relu(h)
+                loss = gt.reduce_mean(
+                    gt.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=h))
+            grads = tape.gradient(loss, P)
+            for v, g in zip(P, grads):
+                v.assign_sub(g * LR)
+            return loss
+
+        def step():
+            return float(train_step(tX, ty))
+        return step, lambda: [v.numpy() for v in P]
+    return _w5_case(cfg, build)
+
+
 @impl("W5", "torch", "torch")
 def w5_torch(cfg):
     torch = lib("torch")
@@ -864,6 +988,220 @@ def w5_numpy(cfg):
 
 
 # =======================================================================================
+# W9 cnn-step: two 3x3 'SAME' convolutions of 32 channels (ReLU), a 2x2 max pool, a dense
+# layer to 10 classes, sparse softmax cross-entropy, the gradient of every weight and an SGD
+# step. Images NHWC, filters HWIO (gradtape's and TensorFlow's layouts); torch gets the same
+# numbers as NCHW/OIHW, and its dense matrix's rows in NCHW-flatten order.
+# =======================================================================================
+W9_SIZE, W9_CH, W9_CLASSES = 28, 32, 10
+
+
+def w9_data(cfg):
+    B, S, C, K = cfg["w9_batch"], W9_SIZE, W9_CH, W9_CLASSES
+    rng = np.random.default_rng(9)
+    X = rng.standard_normal((B, S, S, 1), dtype=np.float32)
+    y = rng.integers(0, K, size=B).astype(np.int32)
+    params = [
+        (rng.standard_normal((3, 3, 1, C)) * math.sqrt(2.0 / 9)).astype(np.float32),
+        (rng.standard_normal(C) * 0.01).astype(np.float32),
+        (rng.standard_normal((3, 3, C, C)) * math.sqrt(2.0 / (9 * C))).astype(np.float32),
+        (rng.standard_normal(C) * 0.01).astype(np.float32),
+        (rng.standard_normal(((S // 2) ** 2 * C, K)) * math.sqrt(1.0 / ((S // 2) ** 2 * C))).astype(np.float32),
+        (rng.standard_normal(K) * 0.01).astype(np.float32),
+    ]
+    return X, y, params
+
+
+def _w9_cols(x):
+    """3x3 'SAME' patches of NHWC x: [B, H, W, 9 * C], taps in (kh, kw) order."""
+    p = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    H, W = x.shape[1:3]
+    return np.concatenate([p[:, i:i + H, j:j + W] for i in range(3) for j in range(3)], axis=3)
+
+
+def _w9_col2im(g):
+    """The adjoint of _w9_cols: [B, H, W, 9 * C] -> [B, H, W, C]."""
+    B, H, W, K = g.shape
+    C = K // 9
+    p = np.zeros((B, H + 2, W + 2, C), g.dtype)
+    for t in range(9):
+        i, j = divmod(t, 3)
+        p[:, i:i + H, j:j + W] += g[..., t * C:(t + 1) * C]
+    return p[:, 1:-1, 1:-1]
+
+
+def w9_reference(X, y, params, lr=LR):
+    """Float64 forward/backward by hand: (loss, params after one SGD step)."""
+    W1, b1, W2, b2, Wd, bd = [p.astype(np.float64) for p in params]
+    x = X.astype(np.float64)
+    B, S = x.shape[0], x.shape[1]
+    c0 = _w9_cols(x)
+    z1 = c0 @ W1.reshape(-1, W9_CH) + b1
+    h1 = np.maximum(z1, 0)
+    c1 = _w9_cols(h1)
+    z2 = c1 @ W2.reshape(-1, W9_CH) + b2
+    h2 = np.maximum(z2, 0)
+    win = h2.reshape(B, S // 2, 2, S // 2, 2, W9_CH).transpose(0, 1, 3, 5, 2, 4).reshape(B, S // 2, S // 2, W9_CH, 4)
+    arg = win.argmax(-1)  # the first largest, as TensorFlow's MaxPoolGrad
+    pooled = np.take_along_axis(win, arg[..., None], -1)[..., 0]
+    f = pooled.reshape(B, -1)
+    logits = f @ Wd + bd
+    m = logits.max(axis=1, keepdims=True)
+    lse = m[:, 0] + np.log(np.exp(logits - m).sum(axis=1))
+    loss = np.mean(lse - logits[np.arange(B), y])
+    g = np.exp(logits - lse[:, None])
+    g[np.arange(B), y] -= 1
+    g /= B
+    gWd, gbd = f.T @ g, g.sum(0)
+    gp = (g @ Wd.T).reshape(pooled.shape)
+    gwin = np.zeros_like(win)
+    np.put_along_axis(gwin, arg[..., None], gp[..., None], -1)
+    gh2 = gwin.reshape(B, S // 2, S // 2, W9_CH, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(h2.shape)
+    gz2 = gh2 * (z2 > 0)
+    gW2 = (c1.reshape(-1, c1.shape[-1]).T @ gz2.reshape(-1, W9_CH)).reshape(W2.shape)
+    gb2 = gz2.sum((0, 1, 2))
+    gz1 = _w9_col2im(gz2 @ W2.reshape(-1, W9_CH).T) * (z1 > 0)
+    gW1 = (c0.reshape(-1, c0.shape[-1]).T @ gz1.reshape(-1, W9_CH)).reshape(W1.shape)
+    gb1 = gz1.sum((0, 1, 2))
+    P = [W1, b1, W2, b2, Wd, bd]
+    return loss, [p - lr * gr for p, gr in zip(P, [gW1, gb1, gW2, gb2, gWd, gbd])]
+
+
+def _w9_case(cfg, build):
+    """build(X, y, params) -> (step, get_params), params in the NHWC/HWIO layout."""
+    X, y, params = w9_data(cfg)
+    loss_ref, new_ref = w9_reference(X, y, params)
+    step, get_params = build(X, y, [p.copy() for p in params])
+
+    def check(loss):
+        _close("loss", loss, loss_ref, rtol=1e-4, atol=0.0)
+        for i, (p, want) in enumerate(zip(get_params(), new_ref)):
+            _close("param %d after one SGD step" % i, p, want, rtol=1e-4, atol=2e-6)
+    B = cfg["w9_batch"]
+    flop = 3 * 2 * B * W9_SIZE ** 2 * 9 * W9_CH * (1 + W9_CH)  # the two convolutions, forward + 2 backward
+    return Case(step, check, {"flop": float(flop)})
+
+
+def _w9_keras_like(m, conv, pool, sce, function=False):
+    """The step for gradtape and TensorFlow (the same API); function=True: under gt.function."""
+    def build(X, y, params):
+        tX, ty = m.constant(X), m.constant(y)
+        P = [m.Variable(p) for p in params]
+        B = X.shape[0]
+
+        def train_step(tX, ty):
+            with m.GradientTape() as tape:
+                h = m.nn.relu(conv(tX, P[0], 1, "SAME") + P[1])
+                h = m.nn.relu(conv(h, P[2], 1, "SAME") + P[3])
+                h = m.reshape(pool(h, 2, 2, "VALID"), [B, -1])
+                logits = m.matmul(h, P[4]) + P[5]
+                loss = m.reduce_mean(sce(labels=ty, logits=logits))
+            grads = tape.gradient(loss, P)
+            for v, g in zip(P, grads):
+                v.assign_sub(g * LR)
+            return loss
+
+        if function:
+            train_step = m.function(train_step)
+
+        def step():
+            return float(train_step(tX, ty))
+        return step, lambda: [v.numpy() for v in P]
+    return build
+
+
+@impl("W9", "gradtape", "gradtape")
+def w9_gradtape(cfg):
+    gt = lib("gradtape")
+    return _w9_case(cfg, _w9_keras_like(gt, gt.nn.conv2d, gt.nn.max_pool2d,
+                                        gt.nn.sparse_softmax_cross_entropy_with_logits))
+
+
+@impl("W9", "gradtape-function", "gradtape")
+def w9_gradtape_function(cfg):
+    gt = lib("gradtape")
+    return _w9_case(cfg, _w9_keras_like(gt, gt.nn.conv2d, gt.nn.max_pool2d,
+                                        gt.nn.sparse_softmax_cross_entropy_with_logits, function=True))
+
+
+@impl("W9", "torch", "torch")
+def w9_torch(cfg):
+    torch = lib("torch")
+    F = torch.nn.functional
+    S2, C = W9_SIZE // 2, W9_CH
+
+    def build(X, y, params):
+        tX = torch.from_numpy(np.ascontiguousarray(X.transpose(0, 3, 1, 2)))
+        ty = torch.from_numpy(y.astype(np.int64))
+        W1, b1, W2, b2, Wd, bd = params
+        Wd_nchw = Wd.reshape(S2, S2, C, -1).transpose(2, 0, 1, 3).reshape(S2 * S2 * C, -1)
+        P = [torch.from_numpy(np.ascontiguousarray(a)).requires_grad_() for a in
+             (W1.transpose(3, 2, 0, 1), b1, W2.transpose(3, 2, 0, 1), b2, Wd_nchw, bd)]
+
+        def step():
+            h = F.relu(F.conv2d(tX, P[0], P[1], padding=1))
+            h = F.relu(F.conv2d(h, P[2], P[3], padding=1))
+            h = F.max_pool2d(h, 2, 2).reshape(h.shape[0], -1)
+            loss = F.cross_entropy(torch.addmm(P[5], h, P[4]), ty)
+            grads = torch.autograd.grad(loss, P)
+            with torch.no_grad():
+                for p, g in zip(P, grads):
+                    p.add_(g, alpha=-LR)
+            return loss.item()
+
+        def get_params():
+            w1, c1, w2, c2, wd, cd = [p.detach().numpy() for p in P]
+            wd = wd.reshape(C, S2, S2, -1).transpose(1, 2, 0, 3).reshape(S2 * S2 * C, -1)
+            return [w1.transpose(2, 3, 1, 0), c1, w2.transpose(2, 3, 1, 0), c2, wd, cd]
+        return step, get_params
+    return _w9_case(cfg, build)
+
+
+@impl("W9", "tf", "tf")
+def w9_tf(cfg):
+    tf = lib("tf")
+    return _w9_case(cfg, _w9_keras_like(tf, tf.nn.conv2d, tf.nn.max_pool2d,
+                                        tf.nn.sparse_softmax_cross_entropy_with_logits))
+
+
+def _jax_w9(jit):
+    def make(cfg):
+        jax = lib("jax")
+        jnp, lax = jax.numpy, jax.lax
+
+        def loss_fn(P, X, y):
+            dn = ("NHWC", "HWIO", "NHWC")
+            h = jax.nn.relu(lax.conv_general_dilated(X, P[0], (1, 1), "SAME", dimension_numbers=dn) + P[1])
+            h = jax.nn.relu(lax.conv_general_dilated(h, P[2], (1, 1), "SAME", dimension_numbers=dn) + P[3])
+            h = lax.reduce_window(h, -jnp.inf, lax.max, (1, 2, 2, 1), (1, 2, 2, 1), "VALID")
+            logits = h.reshape(h.shape[0], -1) @ P[4] + P[5]
+            logp = jax.nn.log_softmax(logits)
+            return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+
+        def sgd(P, X, y):
+            loss, grads = jax.value_and_grad(loss_fn)(P, X, y)
+            return [p - LR * g for p, g in zip(P, grads)], loss
+
+        if jit:
+            sgd = jax.jit(sgd, donate_argnums=(0,))
+
+        def build(X, y, params):
+            jX, jy = jnp.asarray(X), jnp.asarray(y)
+            state = {"P": [jnp.asarray(p) for p in params]}
+
+            def step():
+                state["P"], loss = sgd(state["P"], jX, jy)
+                return float(loss)
+            return step, lambda: [np.asarray(p) for p in state["P"]]
+        return _w9_case(cfg, build)
+    return make
+
+
+impl("W9", "jax", "jax")(_jax_w9(False))
+impl("W9", "jax-jit", "jax")(_jax_w9(True))
+
+
+# =======================================================================================
 # W6 matmul
 # =======================================================================================
 def w6_data(n):
@@ -903,6 +1241,28 @@ def w6_gradtape(cfg):
                 tape.watch([tA, tB])
                 loss = gt.reduce_sum(gt.matmul(tA, tB))
             gA, gB = tape.gradient(loss, [tA, tB])
+            return float(loss), gA.numpy(), gB.numpy()
+        return step
+    return _w6_case(cfg, factory)
+
+
+@impl("W6", "gradtape-function", "gradtape")
+def w6_gradtape_function(cfg):
+    gt = lib("gradtape")
+
+    @gt.function
+    def loss_and_grads(tA, tB):
+        with gt.GradientTape() as tape:
+            tape.watch([tA, tB])
+            loss = gt.reduce_sum(gt.matmul(tA, tB))
+        gA, gB = tape.gradient(loss, [tA, tB])
+        return loss, gA, gB
+
+    def factory(A, B):
+        tA, tB = gt.constant(A), gt.constant(B)
+
+        def step():
+            loss, gA, gB = loss_and_grads(tA, tB)
             return float(loss), gA.numpy(), gB.numpy()
         return step
     return _w6_case(cfg, factory)
@@ -1010,6 +1370,26 @@ def w7_gradtape(cfg):
                 tape.watch(tx)
                 y = gt.tanh(gt.matmul(tW, tx))
             return tape.jacobian(y, tx).numpy()
+        return step
+    return _w7_case(cfg, factory)
+
+
+@impl("W7", "gradtape-function", "gradtape")
+def w7_gradtape_function(cfg):
+    gt = lib("gradtape")
+
+    @gt.function
+    def jacobian(tW, tx):
+        with gt.GradientTape() as tape:
+            tape.watch(tx)
+            y = gt.tanh(gt.matmul(tW, tx))
+        return tape.jacobian(y, tx)
+
+    def factory(W, x):
+        tW, tx = gt.constant(W), gt.constant(x)
+
+        def step():
+            return jacobian(tW, tx).numpy()
         return step
     return _w7_case(cfg, factory)
 

@@ -516,6 +516,118 @@ LINALG_SPECIAL = [
 ]
 
 
+# ---- convolutions and pooling (issue 11): direct loops over NHWC, padding from TensorFlow's rule
+
+def _window_np(size, k, s, d, padding):
+    """(output size, padding before) of one spatial dim: 'SAME', 'VALID' or a (before, after) pair."""
+    eff = (k - 1) * d + 1
+    if padding == "SAME":
+        out = -(-size // s)
+        return out, max((out - 1) * s + eff - size, 0) // 2
+    before, after = (0, 0) if padding == "VALID" else padding
+    return (size + before + after - eff) // s + 1, before
+
+
+def _windows_np(x, kh, kw, strides, dilations, paddings):
+    """Yields (oh, ow, [(ih, iw), ...] inside the image) for NHWC x."""
+    (sh, sw), (dh, dw) = strides, dilations
+    oh_n, pt = _window_np(x.shape[1], kh, sh, dh, paddings[0])
+    ow_n, pl = _window_np(x.shape[2], kw, sw, dw, paddings[1])
+    for oh in range(oh_n):
+        for ow in range(ow_n):
+            taps = [(oh * sh - pt + i * dh, ow * sw - pl + j * dw, i, j) for i in range(kh) for j in range(kw)]
+            yield oh, ow, [t for t in taps if 0 <= t[0] < x.shape[1] and 0 <= t[1] < x.shape[2]]
+    return oh_n, ow_n
+
+
+def _grid_np(x, kh, kw, strides, dilations, paddings, channels, fn):
+    (sh, sw), (dh, dw) = strides, dilations
+    oh_n = _window_np(x.shape[1], kh, sh, dh, paddings[0])[0]
+    ow_n = _window_np(x.shape[2], kw, sw, dw, paddings[1])[0]
+    out = np.zeros((x.shape[0], oh_n, ow_n, channels), x.dtype)
+    for oh, ow, taps in _windows_np(x, kh, kw, strides, dilations, paddings):
+        out[:, oh, ow] = fn(taps)
+    return out
+
+
+def conv2d_np(x, w, strides=(1, 1), padding="SAME", dilations=(1, 1)):
+    paddings = padding if isinstance(padding, list) else [padding, padding]
+    return _grid_np(x, w.shape[0], w.shape[1], strides, dilations, paddings, w.shape[3],
+                    lambda taps: sum(x[:, ih, iw] @ w[i, j] for ih, iw, i, j in taps))
+
+
+def depthwise_conv2d_np(x, w, strides=(1, 1), padding="SAME"):
+    kh, kw, c, m = w.shape
+    return _grid_np(x, kh, kw, strides, (1, 1), [padding, padding], c * m,
+                    lambda taps: sum((x[:, ih, iw, :, None] * w[i, j]).reshape(x.shape[0], -1)
+                                     for ih, iw, i, j in taps))
+
+
+def max_pool2d_np(x, k, s, padding):
+    return _grid_np(x, k[0], k[1], s, (1, 1), [padding, padding], x.shape[3],
+                    lambda taps: np.max([x[:, ih, iw] for ih, iw, _, _ in taps], axis=0))
+
+
+def avg_pool2d_np(x, k, s, padding):
+    return _grid_np(x, k[0], k[1], s, (1, 1), [padding, padding], x.shape[3],
+                    lambda taps: np.mean([x[:, ih, iw] for ih, iw, _, _ in taps], axis=0))
+
+
+def conv2d_transpose_np(y, w, out_shape, s, padding):
+    """The adjoint of conv2d: the image whose conv2d's vjp against y it is."""
+    x = np.zeros(out_shape, y.dtype)
+    for oh, ow, taps in _windows_np(x, w.shape[0], w.shape[1], s, (1, 1), [padding, padding]):
+        for ih, iw, i, j in taps:
+            x[:, ih, iw] += y[:, oh, ow] @ w[i, j].T
+    return x
+
+
+def _distinct(*shape):
+    """Inputs with no ties (a max pool's kink) spread apart more than the difference step."""
+    def make(dtype):
+        n = int(np.prod(shape))
+        return (RNG.permutation(n).reshape(shape) * 0.1 + RNG.uniform(-0.01, 0.01, size=shape)).astype(dtype)
+    return make
+
+
+CONV_SPECIAL = [
+    Special("nn.conv2d", lambda x, w: gt.nn.conv2d(x, w, 1, "SAME"), conv2d_np,
+            lambda d: [_u(2, 4, 3, 2)(d), _u(3, 2, 2, 3)(d)]),
+    Special("nn.conv2d_valid_strided", lambda x, w: gt.nn.conv2d(x, w, 2, "VALID"),
+            lambda x, w: conv2d_np(x, w, (2, 2), "VALID"), lambda d: [_u(1, 5, 5, 2)(d), _u(2, 2, 2, 2)(d)]),
+    Special("nn.conv2d_dilated_explicit",
+            lambda x, w: gt.nn.conv2d(x, w, [1, 2], [[0, 0], [1, 0], [2, 1], [0, 0]], dilations=2),
+            lambda x, w: conv2d_np(x, w, (1, 2), [(1, 0), (2, 1)], (2, 2)),
+            lambda d: [_u(1, 5, 4, 1)(d), _u(2, 2, 1, 2)(d)]),
+    Special("nn.conv2d_nchw", lambda x, w: gt.nn.conv2d(x, w, 1, "SAME", data_format="NCHW"),
+            lambda x, w: conv2d_np(x.transpose(0, 2, 3, 1), w).transpose(0, 3, 1, 2),
+            lambda d: [_u(1, 2, 3, 3)(d), _u(2, 2, 2, 1)(d)]),
+    Special("nn.conv1d", lambda x, w: gt.nn.conv1d(x, w, 2, "SAME"),
+            lambda x, w: conv2d_np(x[:, None], w[None], (1, 2))[:, 0], lambda d: [_u(2, 5, 2)(d), _u(3, 2, 2)(d)]),
+    Special("nn.depthwise_conv2d", lambda x, w: gt.nn.depthwise_conv2d(x, w, [1, 1, 1, 1], "SAME"),
+            depthwise_conv2d_np, lambda d: [_u(1, 3, 4, 2)(d), _u(2, 2, 2, 2)(d)]),
+    Special("nn.conv2d_transpose", lambda y, w: gt.nn.conv2d_transpose(y, w, [1, 5, 4, 2], 2, "SAME"),
+            lambda y, w: conv2d_transpose_np(y, w, (1, 5, 4, 2), (2, 2), "SAME"),
+            lambda d: [_u(1, 3, 2, 3)(d), _u(3, 2, 2, 3)(d)]),
+    Special("nn.max_pool2d", lambda x: gt.nn.max_pool2d(x, 2, 2, "VALID"),
+            lambda x: max_pool2d_np(x, (2, 2), (2, 2), "VALID"), lambda d: [_distinct(2, 4, 4, 2)(d)]),
+    Special("nn.max_pool2d_same", lambda x: gt.nn.max_pool2d(x, 3, [2, 1], "SAME"),
+            lambda x: max_pool2d_np(x, (3, 3), (2, 1), "SAME"), lambda d: [_distinct(1, 5, 3, 2)(d)]),
+    Special("nn.max_pool", lambda x: gt.nn.max_pool(x, 2, 1, "VALID", data_format="NCHW"),
+            lambda x: max_pool2d_np(x.transpose(0, 2, 3, 1), (2, 2), (1, 1), "VALID").transpose(0, 3, 1, 2),
+            lambda d: [_distinct(1, 2, 3, 3)(d)]),
+    Special("nn.max_pool1d", lambda x: gt.nn.max_pool1d(x, 2, 2, "SAME"),
+            lambda x: max_pool2d_np(x[:, None], (1, 2), (1, 2), "SAME")[:, 0], lambda d: [_distinct(2, 5, 2)(d)]),
+    Special("nn.avg_pool2d", lambda x: gt.nn.avg_pool2d(x, [3, 2], 2, "SAME"),
+            lambda x: avg_pool2d_np(x, (3, 2), (2, 2), "SAME"), lambda d: [_u(2, 5, 4, 2)(d)]),
+    Special("nn.avg_pool", lambda x: gt.nn.avg_pool(x, 2, 2, "VALID"),
+            lambda x: avg_pool2d_np(x[:, None], (1, 2), (1, 2), "VALID")[:, 0], lambda d: [_u(2, 5, 3)(d)]),
+    Special("nn.avg_pool1d", lambda x: gt.nn.avg_pool1d(x, 3, 1, "SAME", data_format="NCW"),
+            lambda x: avg_pool2d_np(x.transpose(0, 2, 1)[:, None], (1, 3), (1, 1), "SAME")[:, 0].transpose(0, 2, 1),
+            lambda d: [_u(2, 2, 4)(d)]),
+]
+
+
 SPECIAL = [
     Special("matmul", gt.matmul, np.matmul, lambda d: [_u(3, 4)(d), _u(4, 2)(d)]),
     Special("matmul_batched_broadcast", gt.matmul, np.matmul, lambda d: [_u(2, 3, 4)(d), _u(4, 5)(d)]),
@@ -621,7 +733,7 @@ SPECIAL = [
                                     if t is not None], 0),
             lambda a, b: np.concatenate([a.ravel(), b.ravel()]) * 1.5 / max(1.5, np.sqrt((a * a).sum() + (b * b).sum())),
             lambda d: [_u(2, 3)(d), _u(4)(d)]),
-] + SHAPE_SPECIAL + REDUCE_SPECIAL + LINALG_SPECIAL
+] + SHAPE_SPECIAL + REDUCE_SPECIAL + CONV_SPECIAL + LINALG_SPECIAL
 
 # Ops that create tensors or compare/combine booleans; tested for values in test_ops.py.
 NON_DIFFERENTIABLE = ["zeros", "ones", "zeros_like", "ones_like", "fill", "range", "logical_and",
@@ -644,6 +756,8 @@ CHECKED_THROUGH = {
     "linear_scan": "the cumprod rows (its rule and jvp are cumprod's, and their second order)",
     "segment_extremum": "the math.segment_max and math.segment_min rows",
     "polygamma": "digamma's and lgamma's second-order checks (its rule is polygamma(n + 1))",
+    "im2col": "the conv and avg_pool rows (conv2d's input gradient is col2im, its jvp im2col)",
+    "col2im": "the conv rows' second-order checks and the conv2d_transpose row",
     "eigh_packed": "the linalg.eigh and linalg.eigvalsh rows (eigh's primitive: values and vectors packed)",
     "qr_packed": "the linalg.qr rows (qr's primitive: q and r packed)",
     "svd_packed": "the linalg.svd rows (svd's primitive: s, u and v packed)",

@@ -32,7 +32,7 @@ def test_bench_quick_runs_and_its_checks_pass(tmp_path):
     assert data["checks"]["failed"] == 0, log
     # every timed workload has a gradtape row that passed its check and got a time
     ids = [w["id"] for w in data["workloads"]]
-    assert ids == ["W1", "W2", "W3", "W3-notape", "W4", "W5", "W6", "W7"], ids
+    assert ids == ["W1", "W2", "W3", "W3-notape", "W4", "W5", "W6", "W7", "W9"], ids
     for w in data["workloads"]:
         rows = [r for r in w["rows"] if r["lib"] == "gradtape"]
         assert rows, w["id"]
@@ -62,7 +62,7 @@ def test_bench_only_and_unknown_workload(tmp_path):
                         "--no-import-times"], capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "### W1" in p.stdout and "### W2" not in p.stdout
-    p = subprocess.run([sys.executable, str(RUN), "--only", "W9"], capture_output=True, text=True,
+    p = subprocess.run([sys.executable, str(RUN), "--only", "W10"], capture_output=True, text=True,
                        timeout=60)
     assert p.returncode == 2 and "unknown workload" in p.stderr
 

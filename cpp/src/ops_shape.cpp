@@ -365,6 +365,88 @@ Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis) {
   record(OpId::Gather, {&params, &indices}, out, {a});
   return out;
 }
+// gather with batch dimensions: params [B..., dim at axis, rest...] and indices [B..., K...].
+// The gathered axis is moved behind the batch and the batch flattened into it (batch element
+// j's rows become rows j * dim ...), so one plain gather with offset indices does every batch
+// element; the index axes are then moved back to where the gathered axis was. Every step is a
+// differentiable op, so the gradient (and the jvp) follow.
+Tensor gather_batched(const Tensor& params, const Tensor& indices, int64_t axis, int64_t batch_dims) {
+  require_defined(params, "gather");
+  require_index(indices, "gather", "indices");
+  const int64_t pr = params.ndim(), ir = indices.ndim();
+  int64_t b = batch_dims;
+  if (b < -ir || b > ir)
+    throw InvalidArgument("gather: Expected batch_dims in the range [" + std::to_string(-ir) + ", " +
+                          std::to_string(ir) + "], but got " + std::to_string(b));
+  if (b < 0) b += ir;
+  if (b >= pr)
+    throw InvalidArgument("gather: Shape must be at least rank " + std::to_string(b + 1) + " but is rank " +
+                          std::to_string(pr));
+  if (axis < -pr || axis >= pr)
+    throw InvalidArgument("gather: axis " + std::to_string(axis) + " is out of range for params of rank " +
+                          std::to_string(pr));
+  const int64_t a = axis < 0 ? axis + pr : axis;
+  if (b > a)
+    throw InvalidArgument("gather: batch_dims (" + std::to_string(b) + ") must be less than or equal to axis (" +
+                          std::to_string(a) + ").");
+  if (b == 0) return gather(params, indices, a);
+  const Shape& ps = params.shape();
+  const Shape& is = indices.shape();
+  int64_t batch = 1;
+  for (int64_t d = 0; d < b; ++d) {
+    if (ps[int(d)] != is[int(d)])
+      throw InvalidArgument("gather: params.shape[" + std::to_string(d) + "]: " + std::to_string(ps[int(d)]) +
+                            " should be equal to indices.shape[" + std::to_string(d) + "]: " +
+                            std::to_string(is[int(d)]));
+    batch *= ps[int(d)];
+  }
+  const int64_t dim = ps[int(a)];
+  for (int64_t i = 0; i < indices.numel(); ++i) {
+    const int64_t k = index_at(indices, i);
+    if (k < 0 || k >= dim) {
+      std::string at;  // indices[i0,i1,...]: the multi-index of flat position i
+      for (int64_t d = ir - 1, rem = i; d >= 0; --d) {
+        at = std::to_string(rem % is[int(d)]) + (at.empty() ? "" : ",") + at;
+        rem /= is[int(d)];
+      }
+      throw InvalidArgument("gather: indices[" + at + "] = " + std::to_string(k) + " is not in [0, " +
+                            std::to_string(dim) + ")");
+    }
+  }
+  // params: batch axes, the gathered axis, then the others; flattened to [batch * dim, rest...]
+  std::vector<int64_t> perm, flat{batch * dim}, rest;
+  for (int64_t d = 0; d < b; ++d) perm.push_back(d);
+  perm.push_back(a);
+  for (int64_t d = b; d < pr; ++d)
+    if (d != a) {
+      perm.push_back(d);
+      rest.push_back(ps[int(d)]);
+    }
+  flat.insert(flat.end(), rest.begin(), rest.end());
+  Tensor pf = reshape(transpose(params, perm), flat);
+  // indices [batch, K] offset by batch element * dim
+  int64_t k_count = 1;
+  for (int64_t d = b; d < ir; ++d) k_count *= is[int(d)];
+  Tensor offsets = reshape(multiply(range_int(0, batch, 1, DType::Int64), scalar(double(dim), DType::Int64)), {batch, 1});
+  Tensor idx = add(reshape(cast(indices, DType::Int64), {batch, k_count}), offsets);
+  Tensor out = gather(pf, reshape(idx, {batch * k_count}), 0);
+  // [B..., K..., P[b:a]..., P[a+1:]...], then the index axes moved behind P[b:a]
+  std::vector<int64_t> shape;
+  for (int64_t d = 0; d < ir; ++d) shape.push_back(is[int(d)]);
+  shape.insert(shape.end(), rest.begin(), rest.end());
+  out = reshape(out, shape);
+  const int64_t ni = ir - b, na = a - b;
+  if (ni > 0 && na > 0) {
+    std::vector<int64_t> back;
+    for (int64_t d = 0; d < b; ++d) back.push_back(d);
+    for (int64_t d = 0; d < na; ++d) back.push_back(b + ni + d);
+    for (int64_t d = 0; d < ni; ++d) back.push_back(b + d);
+    for (int64_t d = b + ni + na; d < int64_t(shape.size()); ++d) back.push_back(d);
+    out = transpose(out, back);
+  }
+  return out;
+}
+
 // d gather(p, i) = g scattered (summed) back to the gathered rows of p
 void vjp_Gather(VjpCtx& c) {
   const int a = int(c.attrs[0]);
@@ -1121,7 +1203,8 @@ TensorList shape_n(const TensorList& input, const std::optional<DType>& out_type
 
 Tensor size(const Tensor& input, const std::optional<DType>& out_type) {
   require_defined(input, "size");
-  return ints_tensor({input.numel()}, shape_dtype(out_type, "size"), Shape{});
+  // (TensorFlow's tf.size makes a constant of any out_type when the shape is known)
+  return ints_tensor({input.numel()}, out_type.value_or(DType::Int32), Shape{});
 }
 
 Tensor rank(const Tensor& input) {

@@ -278,6 +278,7 @@ size_t Tape::bookkeeping_bytes() const {
   return s.records.size() * sizeof(Record) + s.slots.size() * sizeof(uint32_t) +
          s.slot_birth.size() * sizeof(uint32_t) + s.attrs.size() * sizeof(int64_t);
 }
+bool Tape::watch_accessed_variables() const { return state_->watch_accessed; }
 
 void Tape::watch(const Tensor& t) {
   require_defined(t, "watch");

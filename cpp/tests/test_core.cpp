@@ -480,6 +480,74 @@ TEST(reduce_prod_gradient_divides_by_nothing) {
   CHECK(at(single, 0) == 6 && at(single, 1) == 0);
 }
 
+Tensor mul_op(const Tensor& a, const Tensor& b) { return multiply(a, b); }
+Tensor sin_op(const Tensor& a) { return sin(a); }
+void add_to(const std::shared_ptr<Variable>& v, const Tensor& t) { v->assign_add(t); }
+
+TEST(program_records_and_replays) {
+  // f(x) = sin(x) * w, with d f / d w by a tape inside, and w += x as an effect
+  auto w = std::make_shared<Variable>(scalar(2, DType::Float64));
+  std::shared_ptr<Program> p;
+  {
+    ProgramRecorder rec;
+    Tensor x = scalar(0.5, DType::Float64);
+    rec.input(x);
+    Tape tape;
+    rec.tape_enter(tape, false, true);
+    tape.push();
+    Tensor wv = w->read();
+    rec.read_variable(w, wv);
+    Tensor y = traced("multiply", &mul_op, traced("sin", &sin_op, x), wv);
+    tape.pop();
+    rec.tape_exit(tape);
+    std::vector<Tensor> g = tape.gradient({y}, {Source(w)});
+    rec.tape_gradient(tape, {y}, {Source(w)}, {}, Unconnected::None, {}, g);
+    traced_effect("assign_add", &add_to, w, x);
+    // a tensor made during the trace by no step is refused until declared a constant
+    Tensor three = scalar(3, DType::Float64), four = scalar(4, DType::Float64);
+    CHECK_THROWS(traced("multiply", &mul_op, three, four), NotTraceable);
+    rec.constant(three);
+    rec.constant(four);
+    Tensor c = traced("multiply", &mul_op, three, four);  // computed now: a constant
+    CHECK(!rec.symbolic(c));
+    p = rec.finish({y, g[0], c});
+  }
+  CHECK(active_recorder() == nullptr);
+  CHECK_NEAR(w->value().item(), 2.5, 0);  // the trace's own effect
+  CHECK(p->num_inputs() == 1 && p->num_constants() == 1);
+  std::vector<Tensor> out = p->run({scalar(1.0, DType::Float64)});
+  CHECK_NEAR(out[0].item(), std::sin(1.0) * 2.5, 1e-15);
+  CHECK_NEAR(out[1].item(), std::sin(1.0), 1e-15);
+  CHECK_NEAR(out[2].item(), 12, 0);
+  CHECK_NEAR(w->value().item(), 3.5, 0);  // the replay's effect
+  CHECK_THROWS(p->run({}), InvalidArgument);
+}
+
+TEST(program_cond_and_refusals) {
+  std::shared_ptr<Program> p;
+  {
+    ProgramRecorder rec;
+    Tensor x = scalar(0.5, DType::Float64);
+    rec.input(x);
+    rec.begin_block();
+    Tensor t = traced("sin", &sin_op, x);
+    const int bt = rec.end_block({t});
+    rec.begin_block();
+    Tensor f = traced("multiply", &mul_op, x, x);
+    const int bf = rec.end_block({f});
+    Tensor zero = scalar(0, DType::Float64);
+    rec.constant(zero);
+    Tensor pred = greater(x, zero);  // made by no step
+    CHECK_THROWS(rec.cond(pred, bt, bf), NotTraceable);
+    Tensor ok = traced("greater", &greater, x, zero);
+    std::vector<Tensor> r = rec.cond(ok, bt, bf);
+    CHECK_NEAR(r[0].item(), std::sin(0.5), 1e-15);
+    p = rec.finish({r[0]});
+  }
+  CHECK_NEAR(p->run({scalar(2.0, DType::Float64)})[0].item(), std::sin(2.0), 1e-15);
+  CHECK_NEAR(p->run({scalar(-2.0, DType::Float64)})[0].item(), 4.0, 0);
+}
+
 }  // namespace
 
 int main() {

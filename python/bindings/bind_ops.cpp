@@ -25,15 +25,15 @@ constexpr int64_t kReleaseGilElements = 1 << 16;
 template <Unary F>
 py::object unary(py::handle x, py::handle /*name*/) {
   Tensor t = to_tensor(x);
-  if (t.numel() >= kReleaseGilElements) return wrap(without_gil([&] { return F(t); }));
-  return wrap(F(t));
+  if (t.numel() >= kReleaseGilElements) return wrap(without_gil([&] { return traced("unary", F, t); }));
+  return wrap(traced("unary", F, t));
 }
 
 template <Binary F>
 py::object binary(py::handle x, py::handle y, py::handle /*name*/) {
   auto [a, b] = to_tensor_pair(x, y);
-  if (a.numel() + b.numel() >= kReleaseGilElements) return wrap(without_gil([&] { return F(a, b); }));
-  return wrap(F(a, b));
+  if (a.numel() + b.numel() >= kReleaseGilElements) return wrap(without_gil([&] { return traced("binary", F, a, b); }));
+  return wrap(traced("binary", F, a, b));
 }
 
 using Reduce = Tensor (*)(const Tensor&, const Axes&, bool);
@@ -41,8 +41,8 @@ template <Reduce F>
 py::object reduce(py::handle x, py::handle axis, bool keepdims, py::handle /*name*/) {
   Tensor t = to_tensor(x);
   Axes axes = axes_from_py(axis);
-  if (t.numel() >= kReleaseGilElements) return wrap(without_gil([&] { return F(t, axes, keepdims); }));
-  return wrap(F(t, axes, keepdims));
+  if (t.numel() >= kReleaseGilElements) return wrap(without_gil([&] { return traced("reduce", F, t, axes, keepdims); }));
+  return wrap(traced("reduce", F, t, axes, keepdims));
 }
 
 // ---- manifest-driven bindings ----
@@ -270,6 +270,26 @@ template <>
 struct FromPy<DType> {
   static DType get(ArgValues& a, size_t i) { return dtype_from_py(a.values[i]); }
 };
+// A convolution's or pool's padding: a string (its mode), or explicit [before, after] pairs.
+template <>
+struct FromPy<Padding> {
+  static Padding get(ArgValues& a, size_t i) {
+    py::handle h = a.values[i];
+    if (py::isinstance<py::str>(h)) return Padding{h.cast<std::string>(), {}};
+    if (!py::isinstance<py::sequence>(h))
+      throw TypeError_(what(a, i) + " must be 'SAME', 'VALID' or a list of [before, after] pairs, got " +
+                       std::string(py::repr(h)));
+    Padding p{"EXPLICIT", {}};
+    for (py::handle pair : h) {
+      std::vector<int64_t> v = ints_from_py(pair, what(a, i).c_str());
+      if (v.size() != 2)
+        throw ValueError_(what(a, i) + ": each explicit padding must be a [before, after] pair, got " +
+                          std::string(py::repr(pair)));
+      p.pairs.insert(p.pairs.end(), v.begin(), v.end());
+    }
+    return p;
+  }
+};
 template <class T>
 struct FromPy<std::optional<T>> {
   static std::optional<T> get(ArgValues& a, size_t i) {
@@ -326,8 +346,8 @@ py::object call_row(R (*f)(A...), ArgValues& a, const std::string& result, std::
   std::tuple<Bare<A>...> args{FromPy<Bare<A>>::get(a, I)...};
   const int64_t n = (int64_t(0) + ... + tensor_elements(std::get<I>(args)));
   if (n >= kReleaseGilElements)
-    return result_to_py(without_gil([&] { return f(std::get<I>(args)...); }), result);
-  return result_to_py(f(std::get<I>(args)...), result);
+    return result_to_py(without_gil([&] { return traced(a.op, f, std::get<I>(args)...); }), result);
+  return result_to_py(traced(a.op, f, std::get<I>(args)...), result);
 }
 
 template <class R, class... A>
@@ -379,6 +399,41 @@ void bind_args(py::module_& m, const char* name, R (*f)(A...), const char* sig, 
   }, row_doc(name, sig, doc));
 }
 
+// Ops the custom bindings compose (each one step when gt.function traces).
+Tensor where_coords(const Tensor& cond) {  // where(cond): the int64 coordinates of the true elements, [n, rank]
+  Tensor c = cond.dtype() == DType::Bool ? cond : not_equal(cond, zeros_like(cond));
+  std::vector<int64_t> coords;
+  int64_t st[kMaxRank];
+  contiguous_strides(c.shape(), st);
+  int64_t n = 0;
+  for (int64_t i = 0; i < c.numel(); ++i)
+    if (c.data<bool>()[i]) {
+      int64_t rem = i;
+      for (int d = 0; d < c.ndim(); ++d) {
+        coords.push_back(rem / st[d]);
+        rem %= st[d];
+      }
+      ++n;
+    }
+  return from_data(coords.data(), DType::Int64, Shape{n, int64_t(c.ndim())});
+}
+Tensor reduce_any_bool(const Tensor& t, const Axes& axes, bool keepdims) {
+  return greater(reduce_max(cast(t, DType::Int32), axes, keepdims), scalar(0, DType::Int32));
+}
+Tensor reduce_all_bool(const Tensor& t, const Axes& axes, bool keepdims) {
+  return greater(reduce_min(cast(t, DType::Int32), axes, keepdims), scalar(0, DType::Int32));
+}
+Tensor zeros_like_as(const Tensor& t, DType d) { return zeros(t.shape(), d); }
+Tensor ones_like_as(const Tensor& t, DType d) { return ones(t.shape(), d); }
+Tensor fill_with(const Shape& s, const Tensor& v) {
+  if (v.dtype() == DType::Int64) {
+    Tensor out = Tensor::empty(DType::Int64, s);
+    for (int64_t i = 0; i < out.numel(); ++i) out.data<int64_t>()[i] = v.data<int64_t>()[0];
+    return out;
+  }
+  return fill(s, v.item(), v.dtype());
+}
+
 }  // namespace
 
 void bind_op_table(py::module_& m) {
@@ -428,7 +483,7 @@ void bind_ops(py::module_& m) {
   // The Custom rows: bound by hand (irregular arguments), each with its manifest docstring.
   def_row(m, "identity", [](py::handle x, py::handle) {
     Tensor t = to_tensor(x);
-    return wrap(reshape(t, t.shape().vec()));  // a new tensor, recorded, same values
+    return wrap(traced("identity", &reshape, t, t.shape().vec()));  // a new tensor, recorded, same values
   }, py::arg("input"), name);
 
   def_row(m, "truediv", &binary<divide>, x_, y_, name);
@@ -436,37 +491,22 @@ void bind_ops(py::module_& m) {
   def_row(m, "where", [](py::handle cond, py::handle x, py::handle y, py::handle) -> py::object {
     Tensor c = to_tensor(cond);
     if (x.is_none() && y.is_none()) {
-      // where(cond): the int64 coordinates of the true elements, [n, rank]
-      if (c.dtype() != DType::Bool) c = not_equal(c, zeros_like(c));
-      std::vector<int64_t> coords;
-      int64_t st[kMaxRank];
-      contiguous_strides(c.shape(), st);
-      int64_t n = 0;
-      for (int64_t i = 0; i < c.numel(); ++i)
-        if (c.data<bool>()[i]) {
-          int64_t rem = i;
-          for (int d = 0; d < c.ndim(); ++d) {
-            coords.push_back(rem / st[d]);
-            rem %= st[d];
-          }
-          ++n;
-        }
-      return wrap(from_data(coords.data(), DType::Int64, Shape{n, int64_t(c.ndim())}));
+      return wrap(traced("where", &where_coords, c));
     }
     if (x.is_none() || y.is_none()) throw ValueError_("where: x and y must both be given or both be None");
     auto [a, b] = to_tensor_pair(x, y);
-    return wrap(where(c, a, b));
+    return wrap(traced("where", &where, c, a, b));
   }, py::arg("condition"), py::arg("x") = py::none(), py::arg("y") = py::none(), name);
 
   def_row(m, "clip_by_value", [](py::handle t, py::handle lo, py::handle hi, py::handle) {
     Tensor x = to_tensor(t);
-    return wrap(clip_by_value(x, to_tensor(lo, x.dtype()), to_tensor(hi, x.dtype())));
+    return wrap(traced("clip_by_value", &clip_by_value, x, to_tensor(lo, x.dtype()), to_tensor(hi, x.dtype())));
   }, py::arg("t"), py::arg("clip_value_min"), py::arg("clip_value_max"), name);
 
   def_row(m, "cast", [](py::handle x, py::handle dtype, py::handle) {
     DType d = dtype_from_py(dtype);
     Tensor t = is_tensor_like(x) ? to_tensor(x) : to_tensor(x, std::nullopt, std::nullopt);
-    return wrap(cast(t, d));
+    return wrap(traced("cast", &cast, t, d));
   }, x_, py::arg("dtype"), name);
 
   auto axis_none = py::arg("axis") = py::none();
@@ -475,12 +515,12 @@ void bind_ops(py::module_& m) {
   def_row(m, "reduce_any", [](py::handle x, py::handle axis, bool kd, py::handle) {
     Tensor t = to_tensor(x);
     if (t.dtype() != DType::Bool) throw InvalidArgument("reduce_any: expected a bool tensor, got " + std::string(dtype_name(t.dtype())));
-    return wrap(greater(reduce_max(cast(t, DType::Int32), axes_from_py(axis), kd), scalar(0, DType::Int32)));
+    return wrap(traced("reduce_any", &reduce_any_bool, t, axes_from_py(axis), kd));
   }, input_tensor, axis_none, keepdims, name);
   def_row(m, "reduce_all", [](py::handle x, py::handle axis, bool kd, py::handle) {
     Tensor t = to_tensor(x);
     if (t.dtype() != DType::Bool) throw InvalidArgument("reduce_all: expected a bool tensor, got " + std::string(dtype_name(t.dtype())));
-    return wrap(greater(reduce_min(cast(t, DType::Int32), axes_from_py(axis), kd), scalar(0, DType::Int32)));
+    return wrap(traced("reduce_all", &reduce_all_bool, t, axes_from_py(axis), kd));
   }, input_tensor, axis_none, keepdims, name);
 
   def_row(m, "matmul", [](py::handle a, py::handle b, bool ta, bool tb, bool aa, bool ab, py::handle, py::handle, py::handle) {
@@ -490,8 +530,9 @@ void bind_ops(py::module_& m) {
     }
     auto [x, y] = to_tensor_pair(a, b);
     const bool big = x.numel() + y.numel() >= kReleaseGilElements / 16;
-    if (big) return wrap(without_gil([&] { return matmul(x, y, ta || aa, tb || ab); }));
-    return wrap(matmul(x, y, ta || aa, tb || ab));
+    const bool tx = ta || aa, ty = tb || ab;
+    if (big) return wrap(without_gil([&] { return traced("matmul", &matmul, x, y, tx, ty); }));
+    return wrap(traced("matmul", &matmul, x, y, tx, ty));
   }, py::arg("a"), py::arg("b"), py::arg("transpose_a") = false, py::arg("transpose_b") = false,
      py::arg("adjoint_a") = false, py::arg("adjoint_b") = false, py::arg("a_is_sparse") = false,
      py::arg("b_is_sparse") = false, name);
@@ -499,11 +540,11 @@ void bind_ops(py::module_& m) {
   def_row(m, "transpose", [](py::handle a, py::handle perm, bool, py::handle) {
     std::vector<int64_t> p = perm.is_none() ? std::vector<int64_t>{} : ints_from_py(perm, "perm");
     Tensor t = to_tensor(a);
-    if (perm.is_none() && t.ndim() == 0) return wrap(reshape(t, {}));
-    return wrap(transpose(t, p));
+    if (perm.is_none() && t.ndim() == 0) return wrap(traced("transpose", &reshape, t, std::vector<int64_t>{}));
+    return wrap(traced("transpose", &transpose, t, p));
   }, py::arg("a"), py::arg("perm") = py::none(), py::arg("conjugate") = false, name);
   def_row(m, "reshape", [](py::handle t, py::handle shape, py::handle) {
-    return wrap(reshape(to_tensor(t), ints_from_py(shape, "shape")));
+    return wrap(traced("reshape", &reshape, to_tensor(t), ints_from_py(shape, "shape")));
   }, py::arg("tensor"), py::arg("shape"), name);
   def_row(m, "expand_dims", [](py::handle t, py::handle axis, py::handle) {
     // an int, a one-element list or an integer tensor with a single value
@@ -515,53 +556,51 @@ void bind_ops(py::module_& m) {
     } else {
       a = int_from_py(axis, "expand_dims: axis");
     }
-    return wrap(expand_dims(to_tensor(t), a));
+    return wrap(traced("expand_dims", &expand_dims, to_tensor(t), a));
   }, py::arg("input"), py::arg("axis"), name);
   def_row(m, "squeeze", [](py::handle t, py::handle axis, py::handle) {
-    return wrap(squeeze(to_tensor(t), axis.is_none() ? std::vector<int64_t>{} : ints_from_py(axis, "axis")));
+    return wrap(traced("squeeze", &squeeze, to_tensor(t), axis.is_none() ? std::vector<int64_t>{} : ints_from_py(axis, "axis")));
   }, py::arg("input"), axis_none, name);
   def_row(m, "broadcast_to", [](py::handle t, py::handle shape, py::handle) {
-    return wrap(broadcast_to(to_tensor(t), shape_arg(shape)));
+    return wrap(traced("broadcast_to", &broadcast_to, to_tensor(t), shape_arg(shape)));
   }, py::arg("input"), py::arg("shape"), name);
-  def_row(m, "concat", [](py::handle values, py::handle axis, py::handle) { return wrap(concat(tensor_list(values), int_from_py(axis, "concat: axis"))); },
+  def_row(m, "concat", [](py::handle values, py::handle axis, py::handle) { return wrap(traced("concat", &concat, tensor_list(values), int_from_py(axis, "concat: axis"))); },
         py::arg("values"), py::arg("axis"), name);
-  def_row(m, "stack", [](py::handle values, py::handle axis, py::handle) { return wrap(stack(tensor_list(values), int_from_py(axis, "stack: axis"))); },
+  def_row(m, "stack", [](py::handle values, py::handle axis, py::handle) { return wrap(traced("stack", &stack, tensor_list(values), int_from_py(axis, "stack: axis"))); },
         py::arg("values"), py::arg("axis") = 0, name);
   def_row(m, "gather", [](py::handle params, py::handle indices, py::handle, py::handle axis, int64_t batch_dims, py::handle) {
-    if (batch_dims != 0) throw InvalidArgument("gather: batch_dims other than 0 is not supported");
-    return wrap(gather(to_tensor(params), to_tensor(indices), axis.is_none() ? 0 : int_from_py(axis, "gather: axis")));
+    if (batch_dims != 0) {
+      // (axis defaults to batch_dims, as TensorFlow's)
+      const int64_t a = axis.is_none() ? batch_dims : int_from_py(axis, "gather: axis");
+      return wrap(traced("gather", &gather_batched, to_tensor(params), to_tensor(indices), a, batch_dims));
+    }
+    return wrap(traced("gather", &gather, to_tensor(params), to_tensor(indices), axis.is_none() ? int64_t(0) : int_from_py(axis, "gather: axis")));
   }, py::arg("params"), py::arg("indices"), py::arg("validate_indices") = py::none(), axis_none,
      py::arg("batch_dims") = 0, name);
   def_row(m, "one_hot", [](py::handle indices, py::handle depth_arg, py::handle dtype, py::handle) {
     const int64_t depth = int_from_py(depth_arg, "one_hot: depth");
-    return wrap(one_hot(to_tensor(indices), depth, dtype.is_none() ? DType::Float32 : dtype_from_py(dtype)));
+    return wrap(traced("one_hot", &one_hot, to_tensor(indices), depth, dtype.is_none() ? DType::Float32 : dtype_from_py(dtype)));
   }, py::arg("indices"), py::arg("depth"), py::arg("dtype") = py::none(), name);
 
   // creation
   def_row(m, "zeros", [](py::handle shape, py::handle dtype, py::handle) {
-    return wrap(zeros(shape_arg(shape), opt_dtype(dtype).value_or(DType::Float32)));
+    return wrap(traced("zeros", &zeros, shape_arg(shape), opt_dtype(dtype).value_or(DType::Float32)));
   }, py::arg("shape"), py::arg("dtype") = py::none(), name);
   def_row(m, "ones", [](py::handle shape, py::handle dtype, py::handle) {
-    return wrap(ones(shape_arg(shape), opt_dtype(dtype).value_or(DType::Float32)));
+    return wrap(traced("ones", &ones, shape_arg(shape), opt_dtype(dtype).value_or(DType::Float32)));
   }, py::arg("shape"), py::arg("dtype") = py::none(), name);
   def_row(m, "zeros_like", [](py::handle x, py::handle dtype, py::handle) {
     Tensor t = to_tensor(x);
-    return wrap(zeros(t.shape(), opt_dtype(dtype).value_or(t.dtype())));
+    return wrap(traced("zeros_like", &zeros_like_as, t, opt_dtype(dtype).value_or(t.dtype())));
   }, py::arg("input"), py::arg("dtype") = py::none(), name);
   def_row(m, "ones_like", [](py::handle x, py::handle dtype, py::handle) {
     Tensor t = to_tensor(x);
-    return wrap(ones(t.shape(), opt_dtype(dtype).value_or(t.dtype())));
+    return wrap(traced("ones_like", &ones_like_as, t, opt_dtype(dtype).value_or(t.dtype())));
   }, py::arg("input"), py::arg("dtype") = py::none(), name);
   def_row(m, "fill", [](py::handle dims, py::handle value, py::handle) {
     Tensor v = to_tensor(value);
     if (v.numel() != 1) throw InvalidArgument("fill: value must be a scalar, got shape " + v.shape().str());
-    Shape s = shape_arg(dims);
-    if (v.dtype() == DType::Int64) {
-      Tensor out = Tensor::empty(DType::Int64, s);
-      for (int64_t i = 0; i < out.numel(); ++i) out.data<int64_t>()[i] = v.data<int64_t>()[0];
-      return wrap(out);
-    }
-    return wrap(fill(s, v.item(), v.dtype()));
+    return wrap(traced("fill", &fill_with, shape_arg(dims), v));
   }, py::arg("dims"), py::arg("value"), name);
   def_row(m, "range", [](py::handle start, py::handle limit, py::handle delta, py::handle dtype, py::handle) {
     if (limit.is_none()) {
@@ -575,6 +614,7 @@ void bind_ops(py::module_& m) {
         Tensor t = to_tensor(h);
         if (t.numel() != 1) throw InvalidArgument("range: start, limit and delta must be scalars, got shape " + t.shape().str());
         if (!is_integer(t.dtype())) return std::nullopt;
+        check_readable(t, "range: a start, limit or delta");
       } else if (!PyLong_Check(h.ptr()) || PyBool_Check(h.ptr())) {
         return std::nullopt;
       }
@@ -596,7 +636,7 @@ void bind_ops(py::module_& m) {
           if (*iv[i] < std::numeric_limits<int32_t>::min() || *iv[i] > std::numeric_limits<int32_t>::max()) d = DType::Int64;
         }
       }
-      return wrap(range_int(*iv[0], *iv[1], *iv[2], *d));
+      return wrap(traced("range", &range_int, *iv[0], *iv[1], *iv[2], *d));
     }
     if (!d) {
       d = all_int ? DType::Int32 : DType::Float32;
@@ -604,7 +644,11 @@ void bind_ops(py::module_& m) {
         if (is_tensor_like(h)) d = to_tensor(h).dtype();
     }
     auto num = [&](py::handle h) {
-      if (is_tensor_like(h)) return to_tensor(h).item();
+      if (is_tensor_like(h)) {
+        Tensor t = to_tensor(h);
+        check_readable(t, "range: a start, limit or delta");
+        return t.item();
+      }
       if (!PyNumber_Check(h.ptr()) || PyBool_Check(h.ptr()))
         throw TypeError_("range: start, limit and delta must be numbers, got " + std::string(py::repr(h)));
       double v = h.cast<double>();
@@ -613,23 +657,23 @@ void bind_ops(py::module_& m) {
       return v;
     };
     if (*d == DType::Bool) throw TypeError_("range: dtype bool is not supported");
-    return wrap(range(num(start), num(limit), num(delta), *d));
+    return wrap(traced("range", &range, num(start), num(limit), num(delta), *d));
   }, py::arg("start"), py::arg("limit") = py::none(), py::arg("delta") = 1, py::arg("dtype") = py::none(), name);
 
   // nn
   def_row(m, "softmax", [](py::handle x, py::handle axis, py::handle) {
-    return wrap(softmax(to_tensor(x), axis.is_none() ? -1 : int_from_py(axis, "softmax: axis")));
+    return wrap(traced("softmax", &softmax, to_tensor(x), axis.is_none() ? int64_t(-1) : int_from_py(axis, "softmax: axis")));
   }, py::arg("logits"), axis_none, name);
   def_row(m, "log_softmax", [](py::handle x, py::handle axis, py::handle) {
-    return wrap(log_softmax(to_tensor(x), axis.is_none() ? -1 : int_from_py(axis, "log_softmax: axis")));
+    return wrap(traced("log_softmax", &log_softmax, to_tensor(x), axis.is_none() ? int64_t(-1) : int_from_py(axis, "log_softmax: axis")));
   }, py::arg("logits"), axis_none, name);
   def_row(m, "softmax_cross_entropy_with_logits", [](py::handle labels, py::handle logits, py::handle axis_arg, py::handle) {
     const int64_t axis = int_from_py(axis_arg, "softmax_cross_entropy_with_logits: axis");
     Tensor lg = to_tensor(logits);
-    return wrap(softmax_cross_entropy_with_logits(to_tensor(labels, lg.dtype()), lg, axis));
+    return wrap(traced("softmax_cross_entropy_with_logits", &softmax_cross_entropy_with_logits, to_tensor(labels, lg.dtype()), lg, axis));
   }, py::arg("labels"), py::arg("logits"), py::arg("axis") = -1, name);
   def_row(m, "sparse_softmax_cross_entropy_with_logits", [](py::handle labels, py::handle logits, py::handle) {
-    return wrap(sparse_softmax_cross_entropy_with_logits(to_tensor(labels), to_tensor(logits)));
+    return wrap(traced("sparse_softmax_cross_entropy_with_logits", &sparse_softmax_cross_entropy_with_logits, to_tensor(labels), to_tensor(logits)));
   }, py::arg("labels"), py::arg("logits"), name);
 
   // tensors from Python values
@@ -640,14 +684,15 @@ void bind_ops(py::module_& m) {
                        dtype_name(t.dtype()) + " (use gt.cast)");
     if (!shape.is_none()) {
       Shape s = shape_arg(shape);
-      if (t.numel() == 1 && s.numel() != 1) return wrap(broadcast_to(reshape(t, {}), s));
+      if (t.numel() == 1 && s.numel() != 1)
+        return wrap(traced("broadcast_to", &broadcast_to, traced("reshape", &reshape, t, std::vector<int64_t>{}), s));
       if (t.numel() != s.numel())  // (TensorFlow's TypeError: a shape it cannot give these values)
         throw TypeError_("Eager execution of tf.constant with unsupported shape. Tensor of shape " + t.shape().str() +
                          " has " + std::to_string(t.numel()) + " elements, but got `shape` " + s.str() + " with " +
                          std::to_string(s.numel()) + " elements.");
-      return wrap(reshape(t, s.vec()));
+      return wrap(traced("reshape", &reshape, t, s.vec()));
     }
-    return wrap(is_tensor_like(value) ? stop_gradient(t) : t);
+    return wrap(is_tensor_like(value) ? traced("stop_gradient", &stop_gradient, t) : t);
   }, py::arg("value"), py::arg("dtype") = py::none(), py::arg("shape") = py::none(), name);
   def_row(m, "convert_to_tensor", [](py::handle value, py::handle dtype, py::handle dtype_hint, py::handle) {
     std::optional<DType> d = opt_dtype(dtype);

@@ -7,6 +7,19 @@
 
 namespace gt::py_bind {
 
+namespace {
+// One optimizer step as a program step: the learning rate and the step counter are read now.
+void optimizer_step(optim::Algorithm alg, const std::shared_ptr<Variable>& param, const Tensor& grad,
+                    const std::vector<std::shared_ptr<Variable>>& slots, optim::Hyper h, const Tensor& learning_rate,
+                    const std::shared_ptr<Variable>& iterations) {
+  h.learning_rate = learning_rate.item();
+  h.iterations = int64_t(iterations->value().item());
+  std::vector<Variable*> s;
+  for (const auto& v : slots) s.push_back(v.get());
+  optim::apply(alg, *param, grad, s, h);
+}
+}  // namespace
+
 void bind_optim(py::module_& m) {
   using optim::Algorithm;
   using optim::Hyper;
@@ -50,6 +63,16 @@ void bind_optim(py::module_& m) {
       optim::apply(alg, p, g, s, h);
     }
   });
+  // The same step as gt.function traces it: the learning rate is a tensor and the step counter
+  // a variable, both read when the step runs (each replay), not when it is traced.
+  m.def("_optim_apply_traced", [](Algorithm alg, py::handle param, py::handle grad, py::list slots, const Hyper& h,
+                                  py::handle learning_rate, py::handle iterations) {
+    std::vector<std::shared_ptr<Variable>> s;
+    for (py::handle x : slots) s.push_back(variable_ref(x).shared_from_this());
+    Tensor g = to_tensor(grad);
+    Tensor lr = to_tensor(learning_rate);
+    traced_effect("optimizer_step", &optimizer_step, alg, variable_ref(param).shared_from_this(), g, s, h, lr,
+                  variable_ref(iterations).shared_from_this());
+  });
 }
-
 }  // namespace gt::py_bind

@@ -27,10 +27,32 @@ Shape shape_arg(py::handle h) {
   return Shape(dims);
 }
 
-template <class F>
-py::object draw(int64_t n, F&& f) {
-  if (n >= kReleaseGil) return wrap(without_gil(f));
-  return wrap(f());
+// A draw. From a stream (a persistent state of gradtape.random, marked `stream`), gt.function
+// records it as a step with an effect: each replay draws anew from the stream, advancing it, as
+// a stateful op in a TensorFlow graph does. From a fresh state (a stateless op's, made from its
+// seed), it is a pure function of the state's value: a step that draws from a copy (or a
+// constant, when its inputs are constants).
+template <auto F, class... A>
+Tensor from_stream(const std::shared_ptr<PhiloxState>& s, A... a) {
+  return F(*s, a...);
+}
+template <auto F, class... A>
+Tensor from_copy(PhiloxState s, A... a) {
+  return F(s, a...);
+}
+template <auto F, class... A>
+py::object draw(const char* name, py::handle state, int64_t n, A... a) {
+  std::shared_ptr<PhiloxState> s = state.cast<std::shared_ptr<PhiloxState>>();
+  const bool stream = py::hasattr(state, "stream");
+  auto run = [&]() -> Tensor {
+    if (!active_recorder()) return F(*s, a...);
+    if (stream) return traced_effect(name, &from_stream<F, A...>, s, a...);
+    Tensor t = traced(name, &from_copy<F, A...>, *s, a...);
+    F(*s, a...);  // (the state advances as it does eagerly; nothing draws from it again)
+    return t;
+  };
+  if (n >= kReleaseGil) return wrap(without_gil(run));
+  return wrap(run());
 }
 
 int64_t numel_of(const Shape& s) {
@@ -41,8 +63,8 @@ int64_t numel_of(const Shape& s) {
 }  // namespace
 
 void bind_random(py::module_& m) {
-  py::class_<PhiloxState>(m, "_PhiloxState")
-      .def(py::init([](uint64_t key, uint64_t lo, uint64_t hi) { return PhiloxState{key, lo, hi}; }),
+  py::class_<PhiloxState, std::shared_ptr<PhiloxState>>(m, "_PhiloxState", py::dynamic_attr())
+      .def(py::init([](uint64_t key, uint64_t lo, uint64_t hi) { return std::make_shared<PhiloxState>(PhiloxState{key, lo, hi}); }),
            py::arg("key") = 0, py::arg("counter_lo") = 0, py::arg("counter_hi") = 0)
       .def_readwrite("key", &PhiloxState::key)
       .def_readwrite("counter_lo", &PhiloxState::counter_lo)
@@ -53,50 +75,50 @@ void bind_random(py::module_& m) {
       });
   m.def("_philox4x32_10", &random::philox4x32_10, py::arg("counter"), py::arg("key"));
   m.def("_mix64", &random::mix64);
-  m.def("_random_uniform", [](PhiloxState& s, py::handle shape, py::handle dtype, double lo, double hi) {
+  m.def("_random_uniform", [](py::handle s, py::handle shape, py::handle dtype, double lo, double hi) {
     Shape sh = shape_arg(shape);
     DType d = dtype_from_py(dtype);
-    return draw(numel_of(sh), [&] { return random::uniform(s, sh, d, lo, hi); });
+    return draw<&random::uniform>("random_uniform", s, numel_of(sh), sh, d, lo, hi);
   });
-  m.def("_random_uniform_int", [](PhiloxState& s, py::handle shape, py::handle dtype, int64_t lo, int64_t hi) {
+  m.def("_random_uniform_int", [](py::handle s, py::handle shape, py::handle dtype, int64_t lo, int64_t hi) {
     Shape sh = shape_arg(shape);
     DType d = dtype_from_py(dtype);
-    return draw(numel_of(sh), [&] { return random::uniform_int(s, sh, d, lo, hi); });
+    return draw<&random::uniform_int>("random_uniform_int", s, numel_of(sh), sh, d, lo, hi);
   });
-  m.def("_random_uniform_full_int", [](PhiloxState& s, py::handle shape, py::handle dtype) {
+  m.def("_random_uniform_full_int", [](py::handle s, py::handle shape, py::handle dtype) {
     Shape sh = shape_arg(shape);
     DType d = dtype_from_py(dtype);
-    return draw(numel_of(sh), [&] { return random::uniform_full_int(s, sh, d); });
+    return draw<&random::uniform_full_int>("random_uniform_full_int", s, numel_of(sh), sh, d);
   });
-  m.def("_random_normal", [](PhiloxState& s, py::handle shape, py::handle dtype, double mean, double stddev) {
+  m.def("_random_normal", [](py::handle s, py::handle shape, py::handle dtype, double mean, double stddev) {
     Shape sh = shape_arg(shape);
     DType d = dtype_from_py(dtype);
-    return draw(numel_of(sh), [&] { return random::normal(s, sh, d, mean, stddev); });
+    return draw<&random::normal>("random_normal", s, numel_of(sh), sh, d, mean, stddev);
   });
-  m.def("_random_truncated_normal", [](PhiloxState& s, py::handle shape, py::handle dtype, double mean, double stddev) {
+  m.def("_random_truncated_normal", [](py::handle s, py::handle shape, py::handle dtype, double mean, double stddev) {
     Shape sh = shape_arg(shape);
     DType d = dtype_from_py(dtype);
-    return draw(numel_of(sh), [&] { return random::truncated_normal(s, sh, d, mean, stddev); });
+    return draw<&random::truncated_normal>("random_truncated_normal", s, numel_of(sh), sh, d, mean, stddev);
   });
-  m.def("_random_shuffle", [](PhiloxState& s, py::handle value) {
+  m.def("_random_shuffle", [](py::handle s, py::handle value) {
     Tensor v = to_tensor(value);
-    return draw(v.numel(), [&] { return random::shuffle(s, v); });
+    return draw<&random::shuffle>("random_shuffle", s, v.numel(), v);
   });
-  m.def("_random_categorical", [](PhiloxState& s, py::handle logits, int64_t num_samples, py::handle dtype) {
+  m.def("_random_categorical", [](py::handle s, py::handle logits, int64_t num_samples, py::handle dtype) {
     Tensor l = to_tensor(logits);
     DType d = dtype_from_py(dtype);
-    return draw(l.numel(), [&] { return random::categorical(s, l, num_samples, d); });
+    return draw<&random::categorical>("random_categorical", s, l.numel(), l, num_samples, d);
   });
-  m.def("_random_gamma", [](PhiloxState& s, py::handle shape, py::handle alpha, py::handle beta) {
+  m.def("_random_gamma", [](py::handle s, py::handle shape, py::handle alpha, py::handle beta) {
     Shape sh = shape_arg(shape);
     Tensor a = to_tensor(alpha), b = to_tensor(beta);
-    return draw(numel_of(sh) * a.numel(), [&] { return random::gamma(s, sh, a, b); });
+    return draw<&random::gamma>("random_gamma", s, numel_of(sh) * a.numel(), sh, a, b);
   });
-  m.def("_random_poisson", [](PhiloxState& s, py::handle shape, py::handle lam, py::handle dtype) {
+  m.def("_random_poisson", [](py::handle s, py::handle shape, py::handle lam, py::handle dtype) {
     Shape sh = shape_arg(shape);
     Tensor l = to_tensor(lam);
     DType d = dtype_from_py(dtype);
-    return draw(numel_of(sh) * l.numel(), [&] { return random::poisson(s, sh, l, d); });
+    return draw<&random::poisson>("random_poisson", s, numel_of(sh) * l.numel(), sh, l, d);
   });
 }
 

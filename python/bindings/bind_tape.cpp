@@ -132,6 +132,14 @@ void warn(const std::string& msg) {
   if (PyErr_WarnEx(PyExc_UserWarning, msg.c_str(), 2) != 0) throw py::error_already_set();
 }
 
+// What gt.function has no step for yet: NotTraceable while a program is traced.
+void refuse_while_tracing(const char* what) {
+  if (active_recorder())
+    throw NotTraceable(std::string("gt.function cannot trace ") + what +
+                       " yet; call it outside the function, or run the function eagerly "
+                       "(gt.config.run_functions_eagerly(True))");
+}
+
 py::list run_gradient(py::handle self, const py::list& targets, const py::list& sources,
                       const py::list& output_gradients, int mode) {
   Tape& t = self.cast<Tape&>();
@@ -172,6 +180,7 @@ py::list run_gradient(py::handle self, const py::list& targets, const py::list& 
   try {
     // The reverse sweep runs without the GIL (custom gradients take it back for their call).
     result = without_gil([&] { return t.gradient(tg, srcs, outs, Unconnected(mode), same); });
+    if (ProgramRecorder* r = active_recorder()) r->tape_gradient(t, tg, srcs, outs, Unconnected(mode), same, result);
   } catch (...) {
     release();
     throw;
@@ -235,7 +244,10 @@ void bind_tape(py::module_& m) {
            py::arg("persistent") = false, py::arg("watch_accessed_variables") = true)
       .def("__enter__", [](py::object self) {
         try {
-          self.cast<Tape&>().push();
+          Tape& t = self.cast<Tape&>();
+          // (the trace's step first: when it is refused, the tape was not entered)
+          if (ProgramRecorder* r = active_recorder()) r->tape_enter(t, t.persistent(), t.watch_accessed_variables());
+          t.push();
         } catch (const InvalidArgument& e) {  // re-entering an active tape: TensorFlow's plain ValueError
           throw py::value_error(e.what());
         }
@@ -247,6 +259,7 @@ void bind_tape(py::module_& m) {
         const uint64_t owner = t.entered_on();
         try {
           t.pop();
+          if (ProgramRecorder* r = active_recorder(); r && r->owns_tape(t)) r->tape_exit(t);
         } catch (const TapeError&) {  // exited on another thread than the one that entered it
           forget_active_tape(self, owner);
           throw;
@@ -266,9 +279,16 @@ void bind_tape(py::module_& m) {
       .def_property("recording", &Tape::recording, &Tape::set_recording)
       .def_property_readonly("_has_recording", &Tape::has_recording)
       .def("_watch", [](Tape& t, py::handle h) {
-        if (py::isinstance<Variable>(h)) t.watch(h.cast<std::shared_ptr<Variable>>());
-        else if (py::isinstance<TensorImpl>(h)) t.watch(Tensor(h.cast<std::shared_ptr<TensorImpl>>()));
-        else throw InvalidArgument("Passed in object of type " + std::string(py::str(py::type::of(h).attr("__name__"))) +
+        ProgramRecorder* r = active_recorder();
+        if (py::isinstance<Variable>(h)) {
+          auto v = h.cast<std::shared_ptr<Variable>>();
+          t.watch(v);
+          if (r) r->tape_watch(t, v);
+        } else if (py::isinstance<TensorImpl>(h)) {
+          Tensor x(h.cast<std::shared_ptr<TensorImpl>>());
+          t.watch(x);
+          if (r) r->tape_watch(t, x);
+        } else throw InvalidArgument("Passed in object of type " + std::string(py::str(py::type::of(h).attr("__name__"))) +
                                    ", not tf.Tensor or tf.Variable or ExtensionType.");
       })
       .def("_watched_variables", [](const Tape& t) { return t.watched_variables(); })
@@ -283,13 +303,20 @@ void bind_tape(py::module_& m) {
       .def("_jacobian", [](Tape& t, py::handle target, const py::list& sources, int mode, int direction) {
         Tensor tg = to_tensor(target);
         std::vector<Source> srcs = sources_from_py(sources);
-        return to_list(without_gil([&] { return t.jacobian(tg, srcs, Unconnected(mode), JacobianMode(direction)); }));
+        std::vector<Tensor> r =
+            without_gil([&] { return t.jacobian(tg, srcs, Unconnected(mode), JacobianMode(direction)); });
+        if (ProgramRecorder* rec = active_recorder())
+          rec->tape_jacobian(t, tg, srcs, Unconnected(mode), JacobianMode(direction), r);
+        return to_list(r);
       }, py::arg("target"), py::arg("sources"), py::arg("mode"), py::arg("direction") = 0)
       .def("_release_custom_gradients", [](py::object self) { keepalive_list(self).attr("clear")(); })
       .def("_batch_jacobian", [](Tape& t, py::handle target, py::handle source, int mode, int direction) {
         Tensor tg = to_tensor(target);
         Source src = source_from_py(source);
-        return wrap(without_gil([&] { return t.batch_jacobian(tg, src, Unconnected(mode), JacobianMode(direction)); }));
+        Tensor r = without_gil([&] { return t.batch_jacobian(tg, src, Unconnected(mode), JacobianMode(direction)); });
+        if (ProgramRecorder* rec = active_recorder())
+          rec->tape_batch_jacobian(t, tg, src, Unconnected(mode), JacobianMode(direction), r);
+        return wrap(r);
       }, py::arg("target"), py::arg("source"), py::arg("mode"), py::arg("direction") = 0);
 
   m.def("_keep_alive_on_active_tapes", [](py::object obj) {
@@ -297,6 +324,7 @@ void bind_tape(py::module_& m) {
   }, "Makes every Python tape active on this thread hold `obj` (a custom gradient function).");
 
   m.def("_record_custom", [](const py::list& inputs, const py::list& outputs, py::object grad_fn) {
+    refuse_while_tracing("a gt.custom_gradient function");
     std::vector<Tensor> ins, results, outs;
     for (py::handle h : inputs) ins.push_back(to_tensor(h));
     for (py::handle h : outputs) {

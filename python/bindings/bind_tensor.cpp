@@ -16,15 +16,23 @@ using BinaryOp = Tensor (*)(const Tensor&, const Tensor&);
 template <BinaryOp F>
 py::object binary(py::handle a, py::handle b) {
   auto [ta, tb] = to_tensor_pair(a, b);
-  return wrap(F(ta, tb));
+  return wrap(traced("operator", F, ta, tb));
 }
 template <BinaryOp F>
 py::object rbinary(py::handle a, py::handle b) {
   auto [tb, ta] = to_tensor_pair(b, a);
-  return wrap(F(tb, ta));
+  return wrap(traced("operator", F, tb, ta));
 }
 
 Tensor truediv(const Tensor& a, const Tensor& b) { return divide(a, b); }
+void assign_variable(const std::shared_ptr<Variable>& v, const Tensor& t) { v->assign(t); }
+void assign_add_variable(const std::shared_ptr<Variable>& v, const Tensor& t) { v->assign_add(t); }
+void assign_sub_variable(const std::shared_ptr<Variable>& v, const Tensor& t) { v->assign_sub(t); }
+// Whether t is a tracing value of gt.function (its repr then shows no value).
+bool traced_now(const Tensor& t) {
+  ProgramRecorder* r = active_recorder();
+  return r && r->traced_value(t);
+}
 Tensor matmul2(const Tensor& a, const Tensor& b) { return matmul(a, b); }
 
 std::string numpy_text(const Tensor& t) {
@@ -37,7 +45,7 @@ std::string numpy_text(const Tensor& t) {
 Tensor getitem(const Tensor& x, py::handle key) {
   if (is_tensor_like(key) || py::isinstance<py::array>(key) || py::isinstance<py::list>(key)) {
     Tensor k = to_tensor(key);
-    if (k.dtype() == DType::Bool) return boolean_mask(x, k, std::nullopt);
+    if (k.dtype() == DType::Bool) return traced("boolean_mask", &boolean_mask, x, k, std::optional<int64_t>());
     // a scalar int32/int64 tensor is an int index, as in TensorFlow (handled below)
     if (!(is_tensor_like(key) && is_integer(k.dtype()) && k.ndim() == 0))
       throw TypeError_("only integers, slices (`:`), ellipsis (`...`), None, scalar int32/int64 tensors and boolean "
@@ -108,8 +116,8 @@ Tensor getitem(const Tensor& x, py::handle key) {
     }
   }
   while (dim < rank) full();
-  Tensor s = strided_slice(x, begin, end, step);
-  if (Shape(out_shape) != s.shape()) s = reshape(s, out_shape);
+  Tensor s = traced("strided_slice", &strided_slice, x, begin, end, step);
+  if (Shape(out_shape) != s.shape()) s = traced("reshape", &reshape, s, out_shape);
   if (any_false) {
     // x[False]: the new axis has length 0 (slice the length-1 axis to nothing)
     std::vector<int64_t> b(out_shape.size(), 0), e(out_shape), st(out_shape.size(), 1);
@@ -121,7 +129,7 @@ Tensor getitem(const Tensor& x, py::handle key) {
         if (PySlice_Check(k.ptr()) || k.is_none() || PyBool_Check(k.ptr())) ++axis;  // (an int removes its axis)
       }
     }
-    s = strided_slice(s, b, e, st);
+    s = traced("strided_slice", &strided_slice, s, b, e, st);
   }
   return s;
 }
@@ -160,10 +168,10 @@ void add_operators(Cls& cls) {
         if (b.is_none()) return py::bool_(true);
         return binary<not_equal>(a, b);
       }, py::is_operator())
-      .def("__neg__", [](py::handle a) { return wrap(negative(to_tensor(a))); })
+      .def("__neg__", [](py::handle a) { return wrap(traced("negative", &negative, to_tensor(a))); })
       .def("__pos__", [](py::handle a) { return wrap(to_tensor(a)); })
-      .def("__abs__", [](py::handle a) { return wrap(abs(to_tensor(a))); })
-      .def("__invert__", [](py::handle a) { return wrap(logical_not(to_tensor(a))); })
+      .def("__abs__", [](py::handle a) { return wrap(traced("abs", static_cast<Tensor (*)(const Tensor&)>(&gt::abs), to_tensor(a))); })
+      .def("__invert__", [](py::handle a) { return wrap(traced("logical_not", &logical_not, to_tensor(a))); })
       .def("__getitem__", [](py::handle a, py::handle key) { return wrap(getitem(to_tensor(a), key)); })
       .def("__array__", [](py::handle a, py::object dtype, py::object copy) -> py::object {
         Tensor t = to_tensor(a);
@@ -176,12 +184,14 @@ void add_operators(Cls& cls) {
       .def("__float__", [](py::handle a) {
         Tensor t = to_tensor(a);
         if (t.numel() != 1) throw TypeError_("only one-element tensors can be converted to Python scalars");
+        check_readable(t, "float()");
         note_left_tape(t);
         return t.item();
       })
       .def("__int__", [](py::handle a) {
         Tensor t = to_tensor(a);
         if (t.numel() != 1) throw TypeError_("only one-element tensors can be converted to Python scalars");
+        check_readable(t, "int()");
         note_left_tape(t);
         // integers exactly (an int64 through a double loses everything past 2**53)
         if (t.dtype() == DType::Int64) return py::int_(t.data<int64_t>()[0]);
@@ -192,6 +202,7 @@ void add_operators(Cls& cls) {
         Tensor t = to_tensor(a);
         if (!is_integer(t.dtype()) || t.numel() != 1)
           throw TypeError_("only one-element integer tensors can be used as an index");
+        check_readable(t, "Using a tensor as an index (__index__)");
         return int64_t(t.dtype() == DType::Int32 ? t.data<int32_t>()[0] : t.data<int64_t>()[0]);
       })
       .def("__bool__", [](py::handle a) {
@@ -199,6 +210,7 @@ void add_operators(Cls& cls) {
         if (t.numel() != 1)
           throw ValueError_("The truth value of a tensor with " + std::to_string(t.numel()) +
                             " elements is ambiguous. Use gt.reduce_any or gt.reduce_all");
+        check_readable(t, "Using a tensor as a Python bool (an `if`, `while`, `and`, `or` or `not` on it)");
         return t.item() != 0;
       })
       .def("__len__", [](py::handle a) {
@@ -296,11 +308,14 @@ array([[ 8., 11.],
       .def_property_readonly("dtype", [](const TensorImpl& t) { return t.dtype; })
       .def("__repr__", [](const TensorPtr& t) {
         Tensor x(t);
+        if (traced_now(x))
+          return "<gt.Tensor (traced): shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ">";
         return "<gt.Tensor: shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) +
                ", numpy=" + numpy_text(x) + ">";
       })
       .def("__str__", [](const TensorPtr& t) {
         Tensor x(t);
+        if (traced_now(x)) return "gt.Tensor(traced, shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ")";
         py::array arr = to_numpy(x);
         std::string body = x.ndim() == 0 ? std::string(py::str(arr[py::tuple()])) : std::string(py::str(arr));
         return "gt.Tensor(" + body + ", shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ")";
@@ -341,9 +356,9 @@ Args:
       .def_property_readonly("dtype", [](const Variable& v) { return v.dtype(); })
       .def_property_readonly("trainable", [](const Variable& v) { return v.trainable(); })
       .def_property_readonly("name", [](const Variable& v) { return v.name() + ":0"; })
-      .def("read_value", [](Variable& v) { return wrap(v.read()); },
+      .def("read_value", [](py::handle v) { return wrap(to_tensor(v)); },
            "The current value, as a Tensor (recorded as a read by watching tapes).")
-      .def("value", [](Variable& v) { return wrap(v.read()); }, "The current value, as a Tensor (as read_value).")
+      .def("value", [](py::handle v) { return wrap(to_tensor(v)); }, "The current value, as a Tensor (as read_value).")
       // The value is converted to the variable's dtype (another dtype is a ValueError, as
       // TensorFlow's conversion); assign() checks the shape first, as TensorFlow does in Python.
       .def("assign", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
@@ -352,19 +367,19 @@ Args:
                throw ValueError_("Cannot assign value to variable '" + v->name() + ":0': Shape mismatch. The variable shape " +
                                  v->shape().str() + ", and the assigned value shape " + t.shape().str() +
                                  " are incompatible.");
-             v->assign(t);
+             traced_effect("assign", &assign_variable, v, t);
              return v;
            }, py::arg("value"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
            py::arg("read_value") = true,
            "Sets the value (same shape and dtype); returns the variable.\n\n"
            ">>> gt.Variable([1.0, 2.0]).assign([3.0, 4.0]).numpy()\narray([3., 4.], dtype=float32)\n")
       .def("assign_add", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
-             v->assign_add(value_for(*v, value));
+             traced_effect("assign_add", &assign_add_variable, v, value_for(*v, value));
              return v;
            }, py::arg("delta"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
            py::arg("read_value") = true, "Adds delta to the value; returns the variable.")
       .def("assign_sub", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {
-             v->assign_sub(value_for(*v, value));
+             traced_effect("assign_sub", &assign_sub_variable, v, value_for(*v, value));
              return v;
            }, py::arg("delta"), py::arg("use_locking") = py::none(), py::arg("name") = py::none(),
            py::arg("read_value") = true, "Subtracts delta from the value; returns the variable.")

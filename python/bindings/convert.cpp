@@ -143,6 +143,10 @@ void check_python_ints_fit(py::handle h) {
 }
 }  // namespace
 
+namespace {
+Tensor from_python_value(py::handle h, std::optional<DType> hint, std::optional<DType> dtype);
+}  // namespace
+
 Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> dtype) {
   if (is_tensor(h)) {
     Tensor t(h.cast<std::shared_ptr<TensorImpl>>());
@@ -152,12 +156,31 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
     return t;
   }
   if (is_variable(h)) {
-    Tensor t = variable_ref(h).read();
+    Variable& v = variable_ref(h);
+    Tensor t = v.read();
     if (dtype && *dtype != t.dtype())
       throw ValueError_(std::string("variable of dtype ") + dtype_name(t.dtype()) +
                         " cannot be converted to requested dtype " + dtype_name(*dtype) + " (use gt.cast)");
+    if (ProgramRecorder* r = active_recorder()) r->read_variable(v.shared_from_this(), t);
     return t;
   }
+  Tensor t = from_python_value(h, hint, dtype);
+  if (ProgramRecorder* r = active_recorder()) r->constant(t);  // a Python value: a constant of the trace
+  return t;
+}
+
+void check_readable(const Tensor& t, const char* what) {
+  ProgramRecorder* r = active_recorder();
+  if (r && r->traced_value(t))
+    throw NotTraceable(std::string(what) + " of a tensor computed inside a gt.function: while tracing, a tensor "
+                       "computed from the function's inputs or variables has no value Python can use (a program "
+                       "traced with one value would give wrong answers for the next). Use gt.cond / gt.while_loop "
+                       "for control flow on tensors, gt.print to print them, and return values to read them; or run "
+                       "the function eagerly with gt.config.run_functions_eagerly(True) (docs/guides/function.md)");
+}
+
+namespace {
+Tensor from_python_value(py::handle h, std::optional<DType> hint, std::optional<DType> dtype) {
   PyObject* o = h.ptr();
   if (h.is_none()) throw ValueError_("cannot convert None to a tensor");
   // Python scalars: the fast path of `x * 2.0`.
@@ -250,6 +273,8 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
   return from_array(arr, target);
 }
 
+}  // namespace
+
 std::pair<Tensor, Tensor> to_tensor_pair(py::handle a, py::handle b) {
   if (is_tensor_like(a) || !is_tensor_like(b)) {
     Tensor ta = to_tensor(a);
@@ -274,6 +299,7 @@ py::array to_numpy(const Tensor& t) {
   contiguous_strides(t.shape(), st);
   for (int i = 0; i < t.ndim(); ++i) strides[size_t(i)] = st[i] * py::ssize_t(dtype_size(t.dtype()));
   // The capsule owns one reference to the storage: the view keeps the data alive.
+  check_readable(t, "the value");
   if (t.get()->deferred.load()) without_gil([&] { t.raw(); return Tensor(); });  // compute it first
   void* data = t.raw();
   Storage* s = t.impl()->storage.get();
@@ -296,6 +322,7 @@ int64_t int_from_py(py::handle h, const char* what) {
   }
   if (is_tensor_like(h)) {
     Tensor t = to_tensor(h);
+    check_readable(t, what);
     if (is_integer(t.dtype()) && t.numel() == 1)
       return t.dtype() == DType::Int32 ? t.data<int32_t>()[0] : t.data<int64_t>()[0];
   }
@@ -308,6 +335,7 @@ std::vector<int64_t> ints_from_py(py::handle h, const char* what) {
     Tensor t = to_tensor(h);
     if (!is_integer(t.dtype()))
       throw TypeError_(std::string(what) + " must be integers, got a tensor of dtype " + dtype_name(t.dtype()));
+    check_readable(t, what);
     for (int64_t i = 0; i < t.numel(); ++i)
       v.push_back(t.dtype() == DType::Int32 ? t.data<int32_t>()[i] : t.data<int64_t>()[i]);
     return v;

@@ -66,6 +66,10 @@ Variable& variable_ref(py::handle h);
 // scalar takes it); `dtype` is a requested dtype (values are converted to it).
 Tensor to_tensor(py::handle h, std::optional<DType> hint = std::nullopt,
                  std::optional<DType> dtype = std::nullopt);
+// While gt.function traces (gradtape/program.h): NotTraceable when t's value is a tracing value
+// (computed from the function's inputs or variables), which Python must not read; `what` names
+// the reading ("bool()", "axis").
+void check_readable(const Tensor& t, const char* what);
 // Converts two operands of a binary op: a tensor operand decides a scalar operand's dtype.
 std::pair<Tensor, Tensor> to_tensor_pair(py::handle a, py::handle b);
 // A read-only NumPy view of t (it keeps t's storage alive).

@@ -14,6 +14,7 @@ void bind_random(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_dlpack(py::module_& m);
 void bind_forward(py::module_& m);
+void bind_program(py::module_& m);
 }  // namespace gt::py_bind
 
 namespace {
@@ -49,6 +50,7 @@ PYBIND11_MODULE(_core, m) {
   static py::exception<gt::InvalidArgument> invalid_argument(m, "InvalidArgumentError", PyExc_ValueError);
   static py::exception<gt::UnconnectedError> unconnected(m, "UnconnectedGradientsError", invalid_argument.ptr());
   static py::exception<gt::ResourceExhausted> exhausted(m, "ResourceExhaustedError", PyExc_MemoryError);
+  static py::exception<gt::NotTraceable> not_traceable(m, "OperatorNotAllowedInGraphError", PyExc_TypeError);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -58,6 +60,8 @@ PYBIND11_MODULE(_core, m) {
       py::set_error(PyExc_ValueError, e.what());
     } catch (const gt::InvalidArgument& e) {
       py::set_error(invalid_argument, e.what());
+    } catch (const gt::NotTraceable& e) {
+      py::set_error(not_traceable, e.what());
     } catch (const gt::TypeError_& e) {
       py::set_error(PyExc_TypeError, e.what());
     } catch (const gt::NotImplemented_& e) {
@@ -108,6 +112,7 @@ PYBIND11_MODULE(_core, m) {
   bind_optim(m);
   bind_dlpack(m);
   bind_forward(m);
+  bind_program(m);
   m.def("_set_tensor_shape_class", &set_tensor_shape_class);
   m.def("_set_structural_zeros", &gt::set_structural_zeros);
   m.def("_structural_zeros_enabled", &gt::structural_zeros_enabled);

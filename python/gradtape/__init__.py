@@ -7,6 +7,7 @@
     tape.gradient(z, w)   # <gt.Tensor: shape=(), dtype=float32, numpy=30.0>
 """
 import builtins as _builtins
+import functools as _functools
 import os as _os
 
 # OpenBLAS's idle workers spin for about 2**28 cycles after each call; on a small machine they
@@ -31,6 +32,7 @@ from .specs import TensorSpec, string  # noqa: F401
 from .control_flow import (  # noqa: F401
     case, cond, foldl, foldr, identity_n, map_fn, scan, switch_case, vectorized_map, while_loop,
 )
+from ._function import function  # noqa: F401,E402
 from .eager import device, executing_eagerly, get_static_value, init_scope, print  # noqa: F401,A001
 from . import data, debugging, train  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
@@ -41,7 +43,8 @@ from . import _interop  # noqa: E402
 from ._interop import from_dlpack  # noqa: F401,E402
 from . import experimental  # noqa: F401,E402
 
-_core._set_tensor_shape_class(TensorShape)
+# (a tensor's shape is a tuple of ints already: made without TensorShape's argument checks)
+_core._set_tensor_shape_class(_functools.partial(tuple.__new__, TensorShape))
 
 
 def _iter_first_axis(self):
@@ -68,6 +71,10 @@ Tensor.__format__ = _format_tensor
 # tf.Tensor.ref() / tf.Variable.ref(): hashable references, by identity (gradtape._interop).
 Tensor.ref = _interop._ref
 Variable.ref = _interop._ref
+
+# v[1:3].assign(values): a variable's slices can be written (gradtape._slice_assign).
+from . import _slice_assign  # noqa: E402
+_slice_assign.install()
 
 
 # pickle, copy and deepcopy: by value (the C++ objects cannot be rebuilt field by field; the
@@ -99,6 +106,7 @@ def _not_picklable(self, protocol=None):
 
 for _cls, _reduce in ((Tensor, _reduce_tensor), (Variable, _reduce_variable), (DType, _reduce_dtype),
                       (_core._Tape, _not_picklable), (_core._PauseRecording, _not_picklable),
+                      (_core._Recorder, _not_picklable), (_core._Program, _not_picklable),
                       (_core._VariableAccessLog, _not_picklable)):
     _cls.__reduce__ = _reduce
     _cls.__reduce_ex__ = _reduce

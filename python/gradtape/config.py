@@ -14,9 +14,11 @@ the environment) computes every op at once, for comparison.
 import contextlib
 
 from . import _core
+from ._function import functions_run_eagerly, run_functions_eagerly  # noqa: F401
 from .eager import LogicalDevice, PhysicalDevice, list_logical_devices, list_physical_devices  # noqa: F401
 
-__all__ = ["set_structural_zeros", "structural_zeros_enabled", "plain_ieee_gradients", "set_fusion",
+__all__ = ["run_functions_eagerly", "functions_run_eagerly",
+           "set_structural_zeros", "structural_zeros_enabled", "plain_ieee_gradients", "set_fusion",
            "fusion_enabled", "set_num_threads", "get_num_threads", "list_physical_devices", "list_logical_devices",
            "PhysicalDevice", "LogicalDevice"]
 

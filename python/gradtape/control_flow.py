@@ -41,7 +41,46 @@ def cond(pred, true_fn=None, false_fn=None, name=None):
         raise TypeError("'true_fn' must be callable.")
     if not callable(false_fn):
         raise TypeError("'false_fn' must be callable.")
+    if _core._tracing() and _core._traced(pred):
+        return _traced_cond(pred, true_fn, false_fn)
     return true_fn() if _truth(pred, "cond: pred") else false_fn()
+
+
+# ---- under gt.function: control flow as steps of the program (docs/guides/function.md) ----
+def _trace_block(fn, args, what):
+    """Traces fn(*args) as a block of the program; returns (its result, the flat tensors, the
+    block's number)."""
+    _core._block_begin()
+    try:
+        out = fn(*args)
+        flat = [_to_tensor(x) for x in _nest.flatten(out)]
+    except BaseException:
+        _core._block_end([])
+        raise
+    return out, flat, _core._block_end(flat)
+
+
+def _check_alike(a, b, what):
+    for x, y in zip(a, b):
+        if x.dtype != y.dtype:
+            raise TypeError("%s: dtypes differ, %s and %s" % (what, x.dtype.name, y.dtype.name))
+        if tuple(x.shape) != tuple(y.shape):
+            raise ValueError("%s: shapes differ, %s and %s (under gt.function both must have one shape)"
+                             % (what, tuple(x.shape), tuple(y.shape)))
+
+
+def _traced_cond(pred, true_fn, false_fn):
+    if pred.shape.num_elements() != 1:
+        raise _core.InvalidArgumentError("cond: pred must be a scalar, got a tensor of shape %s" % (list(pred.shape),))
+    t_out, t_flat, t = _trace_block(true_fn, (), "cond: true_fn")
+    f_out, f_flat, f = _trace_block(false_fn, (), "cond: false_fn")
+    try:
+        _nest.assert_same_structure(t_out, f_out, check_types=False)
+    except (ValueError, TypeError) as e:
+        raise ValueError("true_fn and false_fn arguments to cond must have the same number, type, and overall "
+                         "structure of return values (%s)" % e) from None
+    _check_alike(t_flat, f_flat, "cond: the branches' results")
+    return _nest.pack_sequence_as(t_out, _core._cond(pred, t, f))
 
 
 def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"):
@@ -149,6 +188,13 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     packed = not isinstance(loop_vars, (list, tuple))
     current = [loop_vars] if packed else list(loop_vars)
     limit = None if maximum_iterations is None else int(_static_int(maximum_iterations))
+    if _core._tracing():
+        current = _traced_while(cond, body, current, limit)
+        if packed:
+            return current[0]
+        if hasattr(loop_vars, "_fields"):
+            return type(loop_vars)(*current)
+        return tuple(current) if isinstance(loop_vars, tuple) else current
     n = 0
     while (limit is None or n < limit) and _truth(cond(*current), "while_loop: cond"):
         out = body(*current)
@@ -170,6 +216,32 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
     if hasattr(loop_vars, "_fields"):
         return type(loop_vars)(*current)
     return tuple(current) if isinstance(loop_vars, tuple) else current
+
+
+def _body_result(out, current):
+    """The body's result as a list of loop variables (a single variable may come back bare)."""
+    if len(current) == 1 and (not isinstance(out, (list, tuple)) or
+                              (isinstance(current[0], (list, tuple)) and len(out) != 1)):
+        out = [out]
+    return list(out) if isinstance(out, (list, tuple)) else [out]
+
+
+def _traced_while(cond, body, current, limit):
+    """The loop as one step of the program: cond and body traced once each, as blocks."""
+    flat0 = [_to_tensor(x) for x in _nest.flatten(current)]
+    carry = _core._loop_variables(flat0)
+    args = _nest.pack_sequence_as(current, carry)
+    pred, pred_flat, c = _trace_block(cond, args, "while_loop: cond")
+    if len(pred_flat) != 1 or pred_flat[0].shape.num_elements() != 1:
+        raise _core.InvalidArgumentError("while_loop: cond must return a scalar, got %r" % (pred,))
+    out, out_flat, b = _trace_block(lambda *a: _body_result(body(*a), current), args, "while_loop: body")
+    if len(out) != len(current):
+        raise ValueError("while_loop: body returned %d loop variables, expected %d" % (len(out), len(current)))
+    if len(out_flat) != len(carry):
+        raise ValueError("while_loop: body changed the structure of the loop variables: %r -> %r" % (current, out))
+    _check_alike(carry, out_flat, "while_loop: a loop variable before and after the body")
+    final = _core._while_loop(c, b, carry, -1 if limit is None else limit)
+    return list(_nest.pack_sequence_as(current, final))
 
 
 def _static_int(x):

@@ -238,7 +238,21 @@ def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None
     >>> gt.print(gt.range(10), output_stream=sys.stdout)
     [0 1 2 ... 7 8 9]
     """
-    text = sep.join(_format_value(x, summarize) for x in inputs) + end
+    if _core._tracing():
+        # under gt.function: a step that prints the values of each run (TensorFlow's tf.print)
+        tensors = [x for x in inputs if isinstance(x, (_core.Tensor, _core.Variable))]
+
+        def emit(*values):
+            it = iter(values)
+            parts = [next(it) if isinstance(x, (_core.Tensor, _core.Variable)) else x for x in inputs]
+            _write(sep.join(_format_value(x, summarize) for x in parts) + end, output_stream)
+        _core._callback(emit, tensors)
+        return None
+    _write(sep.join(_format_value(x, summarize) for x in inputs) + end, output_stream)
+    return None
+
+
+def _write(text, output_stream):
     stream = sys.stderr if output_stream is None else output_stream
     if isinstance(stream, str):
         if stream.startswith("file://"):

@@ -6,10 +6,10 @@
 ...     print(type(e).__name__)
 InvalidArgumentError
 """
-from ._core import InvalidArgumentError, ResourceExhaustedError, UnconnectedGradientsError
+from ._core import InvalidArgumentError, OperatorNotAllowedInGraphError, ResourceExhaustedError, UnconnectedGradientsError
 from ._errors import DataLossError, FailedPreconditionError, NotFoundError
 
-__all__ = ["InvalidArgumentError", "ResourceExhaustedError", "UnconnectedGradientsError", "DataLossError",
+__all__ = ["InvalidArgumentError", "OperatorNotAllowedInGraphError", "ResourceExhaustedError", "UnconnectedGradientsError", "DataLossError",
            "FailedPreconditionError", "NotFoundError"]
 
 InvalidArgumentError.__doc__ = """An op got an argument it cannot take (a shape, dtype, axis or value); a ValueError.
@@ -41,4 +41,19 @@ ResourceExhaustedError.__doc__ = """A tensor would need more memory than can be 
 ... except gt.errors.ResourceExhaustedError:
 ...     print("too big")
 too big
+"""
+
+OperatorNotAllowedInGraphError.__doc__ = """gt.function refused, while tracing, to read a traced tensor's value into
+Python (an `if` on it, float(), .numpy()) or to trace an op it has no step for; a TypeError.
+
+>>> @gt.function
+... def f(x):
+...     if x > 0:
+...         return x
+...     return -x
+>>> try:
+...     f(gt.constant(1.0))
+... except gt.errors.OperatorNotAllowedInGraphError:
+...     print("use gt.cond")
+use gt.cond
 """

@@ -13,6 +13,16 @@ from ._core import selu as selu
 from ._core import relu6 as relu6
 from ._core import softsign as softsign
 from ._core import l2_loss as l2_loss
+from ._core import conv2d as conv2d
+from ._core import conv1d as conv1d
+from ._core import depthwise_conv2d as depthwise_conv2d
+from ._core import conv2d_transpose as conv2d_transpose
+from ._core import max_pool2d as max_pool2d
+from ._core import avg_pool2d as avg_pool2d
+from ._core import max_pool1d as max_pool1d
+from ._core import avg_pool1d as avg_pool1d
+from ._core import max_pool as max_pool
+from ._core import avg_pool as avg_pool
 from ._composite import batch_normalization as batch_normalization
 from ._composite import bias_add as bias_add
 from ._dropout import dropout as dropout

@@ -109,10 +109,12 @@ def _state_for(seed):
         if g is None:
             if _entropy is None:
                 _entropy = _core._PhiloxState(int.from_bytes(_os.urandom(8), "little"), 0, 0)
+                _entropy.stream = True  # (a persistent stream: gt.function replays draw anew from it)
             return _entropy
         st = _streams.get((g, o))
         if st is None:
             st = _streams[(g, o)] = _core._PhiloxState(_key_of(g, o), 0, 0)
+            st.stream = True
         return st
 
 

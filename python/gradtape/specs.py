@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import _core
+from ._shape import _make as _make_shape, _shape_str
 
 __all__ = ["TensorSpec", "string"]
 
@@ -57,59 +58,6 @@ def _as_shape(shape):
     return tuple(dims)
 
 
-def _shape_str(shape):
-    if shape is None:
-        return "<unknown>"
-    if len(shape) == 1:
-        return "(%s,)" % shape[0]
-    return "(%s)" % ", ".join(str(d) for d in shape)
-
-
-class _SpecShape(tuple):
-    """A spec's shape: a tuple whose dims may be None, with as_list() and rank."""
-
-    def as_list(self):
-        return list(self)
-
-    @property
-    def rank(self):
-        return len(self)
-
-    ndims = rank
-
-    def is_fully_defined(self):
-        return all(d is not None for d in self)
-
-    def __repr__(self):
-        return "TensorShape(%s)" % list(self)
-
-    def __str__(self):
-        return _shape_str(tuple(self))
-
-
-class _UnknownShape:
-    rank = None
-    ndims = None
-
-    def as_list(self):
-        raise ValueError("as_list() is not defined on an unknown TensorShape.")
-
-    def is_fully_defined(self):
-        return False
-
-    def __repr__(self):
-        return "TensorShape(None)"
-
-    def __str__(self):
-        return "<unknown>"
-
-    def __eq__(self, other):
-        return isinstance(other, _UnknownShape)
-
-    def __hash__(self):
-        return 0
-
-
 def _shapes_compatible(a, b):
     """Two shapes (tuples with None dims, or None) can describe the same tensor."""
     if a is None or b is None:
@@ -147,7 +95,7 @@ class TensorSpec:
         >>> gt.TensorSpec([None, 3]).shape.as_list()
         [None, 3]
         """
-        return _UnknownShape() if self._shape is None else _SpecShape(self._shape)
+        return _make_shape(self._shape)
 
     @property
     def dtype(self):

@@ -1057,6 +1057,41 @@ def ops_xent_shapes(tf):
     return tf.nn.softmax_cross_entropy_with_logits(labels=tf.zeros([2, 4]), logits=tf.zeros([2, 3]))
 
 
+@case("ops", "conv2d with a padding that is not 'SAME' or 'VALID' (lower case)")
+def ops_conv2d_padding(tf):
+    return tf.nn.conv2d(tf.zeros([1, 4, 4, 1]), tf.zeros([2, 2, 1, 1]), 1, "same")
+
+
+@case("ops", "conv2d whose filters' depth does not divide the input's channels")
+def ops_conv2d_depth(tf):
+    return tf.nn.conv2d(tf.zeros([1, 4, 4, 3]), tf.zeros([2, 2, 2, 1]), 1, "SAME")
+
+
+@case("ops", "conv2d with strides of length 3")
+def ops_conv2d_strides(tf):
+    return tf.nn.conv2d(tf.zeros([1, 4, 4, 1]), tf.zeros([2, 2, 1, 1]), [1, 2, 1], "SAME")
+
+
+@case("ops", "conv2d with 3-D filters")
+def ops_conv2d_filter_rank(tf):
+    return tf.nn.conv2d(tf.zeros([1, 4, 4, 1]), tf.zeros([2, 2, 1]), 1, "SAME")
+
+
+@case("ops", "conv2d with an unknown data_format")
+def ops_conv2d_format(tf):
+    return tf.nn.conv2d(tf.zeros([1, 4, 4, 1]), tf.zeros([2, 2, 1, 1]), 1, "SAME", data_format="NHCW")
+
+
+@case("ops", "max_pool2d with an unknown padding")
+def ops_max_pool_padding(tf):
+    return tf.nn.max_pool2d(tf.zeros([1, 4, 4, 1]), 2, 2, "FULL")
+
+
+@case("ops", "avg_pool2d with explicit paddings (only strings are allowed)")
+def ops_avg_pool_explicit(tf):
+    return tf.nn.avg_pool2d(tf.zeros([1, 4, 4, 1]), 2, 2, [[0, 0], [1, 0], [1, 0], [0, 0]])
+
+
 @case("ops", "clip_by_value with clip_value_min above clip_value_max")
 def ops_clip_inverted(tf):
     return tf.clip_by_value(tf.constant([1.0, 5.0]), 4.0, 2.0)

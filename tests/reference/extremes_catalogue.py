@@ -128,6 +128,9 @@ NOT_IN_CATALOGUE = {
     # not public: digamma's rule (polygamma(n + 1) is its own), checked through lgamma's and
     # digamma's second derivatives here
     "polygamma": "digamma's rule",
+    # convolutions' and pools' patches: they copy values into columns and sum them back
+    # (conv2d's arithmetic is matmul's, whose extremes are in CATALOGUE)
+    "im2col": "copies values into patches", "col2im": "sums patches back (im2col's rule)",
     # matrix factorizations: extremes of single elements say little about them; their values,
     # gradients and second derivatives are compared with TensorFlow's in tests/test_linalg.py
     # (tests/reference/tf_linalg.json), singular and non-finite inputs there too

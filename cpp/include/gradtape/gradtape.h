@@ -7,6 +7,7 @@
 #include "gradtape/gradient.h"
 #include "gradtape/ops.h"
 #include "gradtape/optim.h"
+#include "gradtape/program.h"
 #include "gradtape/random.h"
 #include "gradtape/real.h"
 #include "gradtape/shape.h"

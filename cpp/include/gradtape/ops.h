@@ -5,6 +5,7 @@
 // Every differentiable op's vjp is written with these same functions, so an outer tape records
 // an inner backward pass (Hessians need no special code).
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "gradtape/tensor.h"
@@ -13,6 +14,13 @@ namespace gt {
 
 using Axes = std::optional<std::vector<int64_t>>;  // nullopt: every axis
 using TensorList = std::vector<Tensor>;
+
+// A convolution's or pool's padding (TensorFlow's `padding` argument): "SAME", "VALID", or
+// "EXPLICIT" with a [before, after] pair per input dimension, flat, in the data format's order.
+struct Padding {
+  std::string mode;
+  std::vector<int64_t> pairs;
+};
 
 // ---- creation (never recorded) ----
 Tensor scalar(double v, DType dtype);
@@ -86,6 +94,9 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape);
 Tensor concat(const std::vector<Tensor>& values, int64_t axis);
 Tensor stack(const std::vector<Tensor>& values, int64_t axis = 0);
 Tensor gather(const Tensor& params, const Tensor& indices, int64_t axis = 0);
+// gather with batch_dims leading dimensions shared by params and indices (TensorFlow's
+// batch_dims; negative counts from indices' rank); composed of transpose, reshape and gather.
+Tensor gather_batched(const Tensor& params, const Tensor& indices, int64_t axis, int64_t batch_dims);
 // Strided slice over every axis: begin/end/step already normalised (as Python's slice.indices).
 Tensor strided_slice(const Tensor& x, const std::vector<int64_t>& begin,
                      const std::vector<int64_t>& end, const std::vector<int64_t>& step);
@@ -94,6 +105,10 @@ Tensor strided_slice_grad(const Tensor& g, const Shape& input_shape,
                           const std::vector<int64_t>& begin, const std::vector<int64_t>& end,
                           const std::vector<int64_t>& step);
 Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t dim);
+// The patch copies of convolutions and pooling (ops_conv.cpp), each the other's vjp; attrs give
+// the window geometry (h w c kh kw sh sw dh dw pad_top pad_left oh ow).
+Tensor im2col(const Tensor& x, const std::vector<int64_t>& attrs);
+Tensor col2im(const Tensor& cols, const std::vector<int64_t>& attrs);
 // Exclusive products along the last axis: out[..., i] = product of x[..., k] for k != i, from
 // prefix and suffix products (no division). reduce_prod's gradient.
 Tensor prod_others(const Tensor& x);

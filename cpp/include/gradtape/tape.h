@@ -66,6 +66,7 @@ class Tape {
   void reset();
 
   bool persistent() const;
+  bool watch_accessed_variables() const;
   bool had_custom_gradients() const;
   uint64_t serial() const;
   size_t num_records() const;

@@ -538,6 +538,12 @@ class Iterator:
         return self
 
     def __next__(self):
+        if _core._tracing():
+            # a program would replay this element as a constant: TensorFlow iterates a dataset
+            # inside a graph at each call, which gradtape cannot do
+            raise _core.OperatorNotAllowedInGraphError(
+                "iterating a gt.data.Dataset inside a gt.function is not supported: iterate outside and pass "
+                "each element to the function (for x, y in dataset: train_step(x, y))")
         return next(self._gen)
 
     def get_next(self):

@@ -407,6 +407,8 @@ class Optimizer:
         """Per-step work before the variables' updates (Nadam's running product)."""
 
     def _step(self, grads, variables):
+        if _core._tracing():
+            return self._traced_step(grads, variables)
         lr = self._learning_rate_value()
         it = int(self._iterations.numpy())
         self._before_step(it)
@@ -419,6 +421,22 @@ class Optimizer:
             h.clip_value, h.grad_mul, h.grad_div = clip, mul, div
             h.weight_decay = wd if (wd and self._use_weight_decay(v)) else 0.0
             _core._optim_apply(self._algorithm, v, g, self._slots[self._index[id(v)]], h)
+
+    def _traced_step(self, grads, variables):
+        """The step as gt.function traces it: the learning rate and the step counter are read
+        by each replay (in C++), not fixed at tracing. What needs a value in Python while
+        tracing (Nadam's running product, clipnorm) raises OperatorNotAllowedInGraphError."""
+        lr = self._get_current_learning_rate()
+        if not isinstance(lr, (_core.Tensor, _core.Variable)):
+            lr = _core.constant(float(lr), dtype=_float32)
+        self._before_step(self._iterations)
+        h = _core._OptimHyper()
+        self._fill_hyper(h)
+        wd = 0.0 if self.weight_decay is None else float(self.weight_decay)
+        for (clip, mul, div), g, v in zip(self._clip_factors(grads), grads, variables):
+            h.clip_value, h.grad_mul, h.grad_div = clip, mul, div
+            h.weight_decay = wd if (wd and self._use_weight_decay(v)) else 0.0
+            _core._optim_apply_traced(self._algorithm, v, g, self._slots[self._index[id(v)]], h, lr, self._iterations)
 
     def minimize(self, loss, var_list, tape=None) -> _core.Variable:
         """Computes the gradients of loss (a callable, or a tensor computed under `tape`) with

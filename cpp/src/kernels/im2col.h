@@ -1,0 +1,121 @@
+#pragma once
+// The patch copies behind convolution and pooling, over NHWC tensors (batch, rows, columns,
+// channels, channels contiguous). A window geometry (ConvGeom) says, for every output position
+// (oh, ow), which input positions its kernel reads: row oh * stride_h - pad_top + kh * dil_h for
+// kh < kh_, and the same for columns; positions outside the input read as zero (padding).
+//   im2col:  x [N, H, W, C] -> cols [N*OH*OW, KH*KW*C], one row per output position, the
+//            window's pixels in (kh, kw) order, each its C channels;
+//   col2im:  the adjoint: cols [N*OH*OW, KH*KW*C] -> x [N, H, W, C], each input pixel the sum
+//            of the entries of cols that copied it (written as a gather, so each output pixel is
+//            computed once and the work splits over threads with no write conflicts);
+//   max_pool_argmax: for each output (n, oh, ow, c), the flat index into x of the window's
+//            first largest element (padding never wins).
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+
+#include "parallel.h"
+
+namespace gt::kernels {
+
+struct ConvGeom {
+  int64_t h, w, c;      // input rows, columns, channels
+  int64_t kh, kw;       // window rows and columns
+  int64_t sh, sw;       // strides
+  int64_t dh, dw;       // dilations
+  int64_t pt, pl;       // padding before the first row and column
+  int64_t oh, ow;       // output rows and columns
+  int64_t k() const { return kh * kw * c; }
+};
+
+template <class T>
+void im2col(const T* x, int64_t n, const ConvGeom& g, T* cols) {
+  const int64_t rows = n * g.oh * g.ow, K = g.k(), C = g.c;
+  parallel_for(rows, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / (g.oh * g.ow), o = r % (g.oh * g.ow), oh = o / g.ow, ow = o % g.ow;
+      T* dst = cols + r * K;
+      const T* img = x + b * g.h * g.w * C;
+      for (int64_t i = 0; i < g.kh; ++i) {
+        const int64_t ih = oh * g.sh - g.pt + i * g.dh;
+        if (ih < 0 || ih >= g.h) {
+          std::fill(dst, dst + g.kw * C, T(0));
+          dst += g.kw * C;
+          continue;
+        }
+        const T* row = img + ih * g.w * C;
+        for (int64_t j = 0; j < g.kw; ++j, dst += C) {
+          const int64_t iw = ow * g.sw - g.pl + j * g.dw;
+          if (iw < 0 || iw >= g.w) std::fill(dst, dst + C, T(0));
+          else std::memcpy(dst, row + iw * C, size_t(C) * sizeof(T));
+        }
+      }
+    }
+  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(K, 1)));
+}
+
+// The window indices i < n such that pos + pad - i * dil is a multiple of stride s whose
+// quotient o is an output position in [0, out): calls f(i, o).
+template <class F>
+inline void taps(int64_t pos, int64_t pad, int64_t n, int64_t dil, int64_t s, int64_t out, F&& f) {
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t t = pos + pad - i * dil;
+    if (t < 0) break;
+    if (t % s) continue;
+    const int64_t o = t / s;
+    if (o < out) f(i, o);
+  }
+}
+
+template <class T>
+void col2im(const T* cols, int64_t n, const ConvGeom& g, T* x) {
+  const int64_t pixels = n * g.h * g.w, K = g.k(), C = g.c;
+  parallel_for(pixels, [&](int64_t begin, int64_t end) {
+    for (int64_t p = begin; p < end; ++p) {
+      const int64_t b = p / (g.h * g.w), q = p % (g.h * g.w), ih = q / g.w, iw = q % g.w;
+      T* dst = x + p * C;
+      std::fill(dst, dst + C, T(0));
+      taps(ih, g.pt, g.kh, g.dh, g.sh, g.oh, [&](int64_t i, int64_t oh) {
+        taps(iw, g.pl, g.kw, g.dw, g.sw, g.ow, [&](int64_t j, int64_t ow) {
+          const T* src = cols + ((b * g.oh + oh) * g.ow + ow) * K + (i * g.kw + j) * C;
+          for (int64_t ch = 0; ch < C; ++ch) dst[ch] += src[ch];
+        });
+      });
+    }
+  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(C * g.kh * g.kw, 1)));
+}
+
+template <class T>
+void max_pool_argmax(const T* x, int64_t n, const ConvGeom& g, int64_t* idx) {
+  const int64_t C = g.c;
+  parallel_for(n * g.oh * g.ow, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / (g.oh * g.ow), o = r % (g.oh * g.ow), oh = o / g.ow, ow = o % g.ow;
+      int64_t* out = idx + r * C;
+      std::fill(out, out + C, int64_t(-1));
+      const T* img = x + b * g.h * g.w * C;
+      for (int64_t i = 0; i < g.kh; ++i) {
+        const int64_t ih = oh * g.sh - g.pt + i * g.dh;
+        if (ih < 0 || ih >= g.h) continue;
+        for (int64_t j = 0; j < g.kw; ++j) {
+          const int64_t iw = ow * g.sw - g.pl + j * g.dw;
+          if (iw < 0 || iw >= g.w) continue;
+          const int64_t base = (ih * g.w + iw) * C;
+          const T* px = img + base;
+          for (int64_t ch = 0; ch < C; ++ch) {
+            // first largest; a NaN wins over numbers and keeps its place (the max is NaN)
+            const int64_t cur = out[ch];
+            if (cur < 0) { out[ch] = base + ch; continue; }
+            const T best = img[cur];
+            if (px[ch] > best || (px[ch] != px[ch] && best == best)) out[ch] = base + ch;
+          }
+        }
+      }
+      const int64_t off = b * g.h * g.w * C;
+      for (int64_t ch = 0; ch < C; ++ch) out[ch] += off;
+    }
+  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(C * g.kh * g.kw, 1)));
+}
+
+}  // namespace gt::kernels

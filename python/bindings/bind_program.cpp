@@ -1,0 +1,126 @@
+// gt.function's core (gradtape/program.h): a recorder to trace with, and the program it makes.
+// The Python side (python/gradtape/function.py) decides when to trace and what a call means.
+#include <pybind11/stl.h>
+
+#include "convert.h"
+
+namespace gt::py_bind {
+
+namespace {
+
+// A trace in progress: `with _Recorder() as r:` makes it this thread's active recorder.
+struct RecorderScope {
+  std::unique_ptr<ProgramRecorder> rec;
+  ProgramRecorder& get() {
+    if (!rec) throw py::value_error("this recorder is not active (use it in a `with` block)");
+    return *rec;
+  }
+};
+
+// A Python callable held by a program step: released with the GIL (a program may be freed by
+// a thread that does not hold it), and forgotten if Python is already finalizing.
+struct PyCallable {
+  py::object fn;
+  explicit PyCallable(py::object f) : fn(std::move(f)) {}
+  ~PyCallable() {
+#if PY_VERSION_HEX >= 0x030D0000
+    const bool finalizing = Py_IsFinalizing();
+#else
+    const bool finalizing = _Py_IsFinalizing();
+#endif
+    if (!Py_IsInitialized() || finalizing) {
+      fn.release();
+      return;
+    }
+    py::gil_scoped_acquire gil;
+    fn = py::object();
+  }
+};
+
+std::vector<Tensor> tensors_of(const py::list& l) {
+  std::vector<Tensor> v;
+  v.reserve(l.size());
+  for (py::handle h : l) v.push_back(to_tensor(h));
+  return v;
+}
+
+}  // namespace
+}  // namespace gt::py_bind
+
+GT_REFUSE_UNINITIALISED(gt::py_bind::RecorderScope)
+GT_REFUSE_UNINITIALISED(gt::Program)
+
+namespace gt::py_bind {
+
+void bind_program(py::module_& m) {
+  py::class_<Program, std::shared_ptr<Program>>(m, "_Program")
+      .def("run", [](const Program& p, const py::list& inputs) {
+        std::vector<Tensor> in = tensors_of(inputs);
+        std::vector<Tensor> out = without_gil([&] { return p.run(in); });
+        py::list l(out.size());
+        for (size_t i = 0; i < out.size(); ++i) l[i] = wrap(out[i]);
+        return l;
+      }, "Runs the program on its input tensors (with the GIL released); returns its outputs.")
+      .def_property_readonly("num_steps", &Program::num_steps)
+      .def_property_readonly("num_inputs", &Program::num_inputs)
+      .def_property_readonly("num_constants", &Program::num_constants)
+      .def("step_names", &Program::step_names);
+  py::class_<RecorderScope>(m, "_Recorder")
+      .def(py::init<>())
+      .def("__enter__", [](py::object self) {
+        RecorderScope& s = self.cast<RecorderScope&>();
+        if (s.rec) throw py::value_error("this recorder is already active");
+        s.rec = std::make_unique<ProgramRecorder>();
+        return self;
+      })
+      .def("__exit__", [](RecorderScope& s, py::args) {
+        if (active_recorder() != s.rec.get())
+          throw TapeError("gt.function: traces ended out of order (a recorder exited while another was active)");
+        s.rec.reset();
+        return false;
+      })
+      .def("input", [](RecorderScope& s, py::handle t) { s.get().input(to_tensor(t)); })
+      .def("finish", [](RecorderScope& s, const py::list& outputs) { return s.get().finish(tensors_of(outputs)); });
+  m.def("_tracing", [] { return active_recorder() != nullptr; }, "Whether gt.function is tracing on this thread.");
+  // Control flow while tracing (gradtape/control_flow.py): blocks, cond and while steps.
+  auto recorder = []() -> ProgramRecorder& {
+    ProgramRecorder* r = active_recorder();
+    if (!r) throw py::value_error("gt.function is not tracing on this thread");
+    return *r;
+  };
+  m.def("_traced", [](py::handle t) {
+    ProgramRecorder* r = active_recorder();
+    return r && is_tensor_like(t) && r->traced_value(to_tensor(t));
+  }, "Whether t is a traced tensor (computed from the inputs or variables of the function being traced).");
+  m.def("_callback", [recorder](py::object fn, const py::list& inputs) {
+    auto held = std::make_shared<PyCallable>(std::move(fn));
+    recorder().callback("callback", tensors_of(inputs), [held](const std::vector<Tensor>& values) {
+      py::gil_scoped_acquire gil;
+      py::list l;
+      for (const Tensor& t : values) l.append(wrap(t));
+      held->fn(*l);
+    });
+  }, "While tracing: a step calling fn(*tensor values) at each run, with the GIL (gt.print).");
+  m.def("_block_begin", [recorder] { recorder().begin_block(); });
+  m.def("_block_end", [recorder](const py::list& results) { return recorder().end_block(tensors_of(results)); });
+  m.def("_cond", [recorder](py::handle pred, int t, int f) {
+    std::vector<Tensor> r = recorder().cond(to_tensor(pred), t, f);
+    py::list l;
+    for (const Tensor& x : r) l.append(wrap(x));
+    return l;
+  });
+  m.def("_loop_variables", [recorder](const py::list& init) {
+    std::vector<Tensor> r = recorder().loop_variables(tensors_of(init));
+    py::list l;
+    for (const Tensor& x : r) l.append(wrap(x));
+    return l;
+  });
+  m.def("_while_loop", [recorder](int c, int b, const py::list& vars, int64_t max_iterations) {
+    std::vector<Tensor> r = recorder().while_loop(c, b, tensors_of(vars), max_iterations);
+    py::list l;
+    for (const Tensor& x : r) l.append(wrap(x));
+    return l;
+  });
+}
+
+}  // namespace gt::py_bind

@@ -1,0 +1,471 @@
+"""gt.function: trace a Python function once per input signature into a program of C++ steps,
+then replay the program with no Python per op (docs/guides/function.md).
+
+Tracing runs the Python function once, eagerly, on the call's own values, while the core records
+each op whose inputs come from the function's tensor arguments or from variables (a step), each
+variable read and write, and each tape action, into a program (gradtape/program.h). Later calls
+with the same signature run the program: the same C++ ops, in the same order, on the new values,
+with the GIL released. What a traced program cannot recompute is refused while tracing, never
+replayed wrongly: a tensor's value read into Python (`if x > 0:`, `float(x)`, `x.numpy()`) raises
+gt.errors.OperatorNotAllowedInGraphError naming what was read.
+
+The signature of a call (what decides whether to trace again), as in TensorFlow:
+- a tensor (or NumPy array) argument: its dtype and shape;
+- a variable argument: the variable itself (its reads and writes are steps);
+- any other Python value: its value when hashable, else its identity.
+A program is specialised to the exact shapes it was traced with (the Python code may have read
+them); an `input_signature` with None dimensions admits every size, each new shape tracing once.
+"""
+from __future__ import annotations
+
+import functools
+import inspect
+import threading
+import weakref
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from . import _core, nest
+from .specs import TensorSpec
+
+__all__ = ["function", "Function", "ConcreteFunction", "run_functions_eagerly", "functions_run_eagerly"]
+
+_eager = threading.local()
+_run_eagerly_global = [False]
+
+
+def run_functions_eagerly(run_eagerly: bool) -> None:
+    """Makes every gt.function call its Python function directly (no tracing), for debugging.
+
+    >>> gt.config.run_functions_eagerly(True)
+    >>> gt.config.functions_run_eagerly()
+    True
+    >>> gt.config.run_functions_eagerly(False)
+    """
+    _run_eagerly_global[0] = bool(run_eagerly)
+
+
+def functions_run_eagerly() -> bool:
+    """Whether gt.config.run_functions_eagerly(True) is in effect.
+
+    >>> gt.config.functions_run_eagerly()
+    False
+    """
+    return _run_eagerly_global[0]
+
+
+class _Leaf:
+    """How one flattened argument enters a call: as a tensor input, or fixed in the signature."""
+
+    __slots__ = ()
+
+
+def _is_tensor(x):
+    return isinstance(x, _core.Tensor)
+
+
+class _ById:
+    """A signature part that is an object's identity. It holds the object, so that its id cannot
+    be reused by another object while a program keyed by it is cached."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __hash__(self):
+        return id(self.obj)
+
+    def __eq__(self, other):
+        return type(other) is _ById and other.obj is self.obj
+
+
+def _hashable_key(x):
+    """A Python value's part of the signature: (type, value) when hashable, else its identity."""
+    try:
+        hash(x)
+    except TypeError:
+        return ("id", _ById(x))
+    return ("value", type(x), x)
+
+
+def _spec_of(x):
+    return TensorSpec(x.shape, x.dtype)
+
+
+class ConcreteFunction:
+    """One traced program of a gt.function: the function specialised to one input signature.
+
+    Calling it runs the program (inputs: the tensor arguments, in the order of the signature).
+
+    >>> @gt.function
+    ... def f(x):
+    ...     return x * x + 1.0
+    >>> c = f.get_concrete_function(gt.TensorSpec([2], gt.float32))
+    >>> c(gt.constant([1.0, 2.0])).numpy()
+    array([2., 5.], dtype=float32)
+    """
+
+    def __init__(self, function, program, structure, leaves_spec, signature_args):
+        self._function = function
+        self._program = program
+        self._structure = structure          # the result's structure; tensors replaced by their output index
+        self._leaves_spec = leaves_spec      # the TensorSpecs of the tensor inputs
+        self.structured_input_signature = signature_args
+        self._rebuild = _rebuilder(structure)
+
+    @property
+    def structured_outputs(self):
+        """The structure of the function's result (tensors as TensorSpecs)."""
+        return self._structure
+
+    @property
+    def inputs(self) -> List[TensorSpec]:
+        """The TensorSpec of each tensor input, in order."""
+        return list(self._leaves_spec)
+
+    def _run(self, tensors):
+        return self._rebuild(self._program.run(tensors))
+
+    def __call__(self, *args, **kwargs):
+        return self._function._call_concrete(self, args, kwargs)
+
+    def pretty_printed_signature(self, verbose=True) -> str:
+        """The inputs, and (verbose) the number of steps of the program."""
+        ins = ", ".join(repr(s) for s in self._leaves_spec)
+        text = "%s(%s)" % (self._function.__name__, ins)
+        if verbose:
+            text += "\n  program: %d steps, %d constants" % (self._program.num_steps, self._program.num_constants)
+        return text
+
+    def __repr__(self):
+        return "<ConcreteFunction %s>" % self.pretty_printed_signature(verbose=False)
+
+
+class _Output:
+    """Where a tensor of the result sits in the program's outputs."""
+
+    __slots__ = ("index", "spec")
+
+    def __init__(self, index, spec):
+        self.index, self.spec = index, spec
+
+    def __repr__(self):
+        return repr(self.spec)
+
+
+def _rebuilder(structure):
+    """A function from the program's output list to the result (the common shapes of results,
+    a tensor or a flat list or tuple of them, without walking the structure at each call)."""
+    if isinstance(structure, _Output):
+        i = structure.index
+        return lambda outs: outs[i]
+    if type(structure) in (list, tuple) and all(isinstance(x, _Output) for x in structure) and \
+            [x.index for x in structure] == list(range(len(structure))):
+        return (lambda outs: outs) if type(structure) is list else tuple
+    return lambda outs: _unflatten_result(structure, outs)
+
+
+def _unflatten_result(structure, outs):
+    flat = [outs[x.index] if isinstance(x, _Output) else x for x in nest.flatten(structure)]
+    return nest.pack_sequence_as(structure, flat)
+
+
+class Function:
+    """A Python function traced into programs, one per input signature (made by gt.function)."""
+
+    def __init__(self, python_function, input_signature=None, jit_compile=None, reduce_retracing=False, name=None):
+        if not callable(python_function):
+            raise TypeError("gt.function: expected a callable, got %r" % (python_function,))
+        functools.update_wrapper(self, python_function)
+        self._python_function = python_function
+        self._sig = inspect.signature(python_function)
+        self._input_signature = None if input_signature is None else self._check_signature(input_signature)
+        self._jit_compile = jit_compile
+        self._reduce_retracing = bool(reduce_retracing)
+        self._name = name or getattr(python_function, "__name__", "function")
+        self._cache: Dict[Any, ConcreteFunction] = {}
+        self._fast: Dict[Any, ConcreteFunction] = {}  # calls of plain positional tensors and scalars
+        self._tracing_count = 0
+        self._lock = threading.RLock()
+        self._bound = weakref.WeakKeyDictionary()
+
+    # ---- TF's API ----
+    @property
+    def python_function(self):
+        """The Python function this gt.function traces."""
+        return self._python_function
+
+    @property
+    def input_signature(self):
+        """The input_signature given to gt.function, or None."""
+        return self._input_signature
+
+    def experimental_get_tracing_count(self) -> int:
+        """How many times the Python function was traced.
+
+        >>> @gt.function
+        ... def f(x):
+        ...     return x + 1
+        >>> _ = f(gt.constant(1)); _ = f(gt.constant(2)); _ = f(gt.constant([1, 2]))
+        >>> f.experimental_get_tracing_count()
+        2
+        """
+        return self._tracing_count
+
+    def get_concrete_function(self, *args, **kwargs) -> ConcreteFunction:
+        """The program for these arguments (tracing it if needed). A TensorSpec stands for any
+        tensor of its dtype and shape; the trace then runs on zeros of that shape (None
+        dimensions taken as 1)."""
+        if not args and not kwargs and self._input_signature is not None:
+            args = tuple(self._input_signature)
+        args = nest.map_structure(_placeholder, args) if args else args
+        kwargs = {k: nest.map_structure(_placeholder, v) for k, v in kwargs.items()}
+        concrete, _, _ = self._concrete_for(args, kwargs)
+        return concrete
+
+    def __get__(self, instance, owner):
+        # A method: one Function per instance, so that each object has its own traces (as TF).
+        if instance is None:
+            return self
+        try:
+            bound = self._bound.get(instance)
+        except TypeError:  # not weak-referenceable: trace per call site object id
+            bound = None
+        if bound is None:
+            bound = Function(functools.partial(self._python_function, instance),
+                             input_signature=self._input_signature, jit_compile=self._jit_compile,
+                             reduce_retracing=self._reduce_retracing, name=self._name)
+            bound._sig = inspect.signature(functools.partial(self._python_function, instance))
+            try:
+                self._bound[instance] = bound
+            except TypeError:
+                pass
+        return bound
+
+    def __call__(self, *args, **kwargs):
+        if not kwargs:
+            key = _fast_key(args)
+            concrete = self._fast.get(key) if key is not None else None
+            if concrete is not None and not _run_eagerly_global[0] and not _core._tracing():
+                return concrete._rebuild(concrete._program.run([a for a in args if type(a) is _Tensor]))
+        if _run_eagerly_global[0] or _core._tracing():
+            # (inside another gt.function's trace, a nested function is traced inline, as part of it)
+            if self._input_signature is not None:
+                self._bind(args, kwargs)  # still checks the arguments against the signature
+            return self._python_function(*args, **kwargs)
+        concrete, tensors, result = self._concrete_for(args, kwargs)
+        if not kwargs and len(tensors) == sum(type(a) is _Tensor for a in args) and key is not None:
+            self._fast[key] = concrete
+        if result is not _NOT_YET:
+            return result  # the trace's own result (this call traced)
+        return concrete._run(tensors)
+
+    def __repr__(self):
+        return "<gt.function %s>" % self._name
+
+    # ---- signatures ----
+    def _check_signature(self, sig):
+        if not isinstance(sig, (list, tuple)):
+            raise TypeError("input_signature must be a list or tuple of TensorSpec (nested), got %r" % (sig,))
+        for s in nest.flatten(list(sig)):
+            if not isinstance(s, TensorSpec):
+                raise TypeError("input_signature must contain only TensorSpec objects, got %r" % (s,))
+        return tuple(sig)
+
+    def _bind(self, args, kwargs):
+        """The arguments as (positional values in the signature's order, kwargs), checked against
+        input_signature when there is one."""
+        if self._input_signature is not None:
+            if kwargs:
+                # keyword arguments are matched to their positions, as TensorFlow does
+                bound = self._sig.bind(*args, **kwargs)
+                args = tuple(bound.arguments[p] for p in list(self._sig.parameters)[:len(bound.arguments)])
+                kwargs = {}
+            if len(args) != len(self._input_signature):
+                raise TypeError("%s: the input_signature has %d arguments, the call gives %d"
+                                % (self._name, len(self._input_signature), len(args)))
+            converted = []
+            for value, spec in zip(args, self._input_signature):
+                if isinstance(spec, TensorSpec):  # (a list given for one TensorSpec is one tensor)
+                    flat_v, flat_s = [value], [spec]
+                else:
+                    try:
+                        nest.assert_same_structure(spec, value, check_types=False)
+                    except (ValueError, TypeError) as e:
+                        raise TypeError("%s: argument %r does not match the input_signature %r (%s)"
+                                        % (self._name, value, spec, e)) from None
+                    flat_v, flat_s = nest.flatten(value), nest.flatten(spec)
+                out = []
+                for v, s in zip(flat_v, flat_s):
+                    t = v if _is_tensor(v) else _core.convert_to_tensor(v, dtype=s.dtype)
+                    if t.dtype != s.dtype or not s.is_compatible_with(t):
+                        raise TypeError("%s: argument of dtype %s and shape %s does not match the input_signature's %r"
+                                        % (self._name, t.dtype.name, tuple(t.shape), s))
+                    out.append(t)
+                converted.append(nest.pack_sequence_as(spec, out))
+            return tuple(converted), {}
+        try:
+            bound = self._sig.bind(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError("%s: %s" % (self._name, e)) from None
+        bound.apply_defaults()
+        return bound.args, bound.kwargs
+
+    def _concrete_for(self, args, kwargs):
+        """(the ConcreteFunction for this call, its input tensors, the result if this call traced)."""
+        args, kwargs = self._bind(args, kwargs)
+        flat = nest.flatten((args, kwargs))
+        key_parts: List[Any] = []
+        tensors: List[Any] = []
+        for x in flat:
+            if isinstance(x, np.ndarray):
+                x = _core.convert_to_tensor(x)
+            if _is_tensor(x):
+                key_parts.append(("tensor", x.dtype, tuple(x.shape)))
+                tensors.append(x)
+            elif isinstance(x, _core.Variable):
+                key_parts.append(("variable", _ById(x)))
+            else:
+                key_parts.append(_hashable_key(x))
+        key = (tuple(key_parts), _structure_key((args, kwargs)))
+        with self._lock:
+            concrete = self._cache.get(key)
+            if concrete is not None:
+                return concrete, tensors, _NOT_YET
+            concrete, result = self._trace(args, kwargs, tensors)
+            self._cache[key] = concrete
+            return concrete, tensors, result
+
+    def _call_concrete(self, concrete, args, kwargs):
+        c, tensors, result = self._concrete_for(args, kwargs)
+        specs = concrete.inputs
+        if c is not concrete and (len(tensors) != len(specs) or not all(
+                s.dtype == t.dtype and s.is_compatible_with(t) for s, t in zip(specs, tensors))):
+            raise TypeError("%s: this concrete function takes %s, got %s"
+                            % (self._name, specs, [_spec_of(t) for t in tensors]))
+        return result if result is not _NOT_YET else c._run(tensors)
+
+    def _trace(self, args, kwargs, tensors):
+        # Inputs become the program's first slots; the function runs eagerly on them.
+        rec = _core._Recorder()
+        with rec:
+            for t in tensors:
+                rec.input(t)
+            result = self._python_function(*args, **kwargs)
+            flat = nest.flatten(result)
+            out_tensors = []
+            structure_flat = []
+            for x in flat:
+                if isinstance(x, _core.Variable):
+                    x = x.read_value()
+                if isinstance(x, np.ndarray):
+                    x = _core.convert_to_tensor(x)
+                if _is_tensor(x):
+                    structure_flat.append(_Output(len(out_tensors), _spec_of(x)))
+                    out_tensors.append(x)
+                else:
+                    structure_flat.append(x)
+            program = rec.finish(out_tensors)
+        self._tracing_count += 1
+        structure = nest.pack_sequence_as(result, structure_flat)
+        specs = [_spec_of(t) for t in tensors]
+        if self._input_signature is not None:  # the signature's specs (None dims), when it has one
+            specs = [s for s in nest.flatten(list(self._input_signature))]
+        concrete = ConcreteFunction(self, program, structure, specs, (args, kwargs))
+        return concrete, _unflatten_result(structure, out_tensors)
+
+
+_NOT_YET = object()
+_Tensor = _core.Tensor
+_Variable = _core.Variable
+_SCALARS = (int, float, bool, str, type(None))
+
+
+def _fast_key(args):
+    """The signature of a call whose arguments are all tensors, variables or Python scalars
+    (no containers), or None. Such a call's tensor inputs are its tensor arguments in order."""
+    parts = []
+    for a in args:
+        t = type(a)
+        if t is _Tensor:
+            parts.append((a.dtype, a.shape))
+        elif t is _Variable:
+            parts.append(_ById(a))
+        elif t in _SCALARS:
+            parts.append((t, a))
+        else:
+            return None
+    return tuple(parts)
+
+
+def _structure_key(x):
+    """The nesting of the arguments (which containers, which dict keys), as a hashable value."""
+    if isinstance(x, dict):
+        return ("dict", tuple((k, _structure_key(x[k])) for k in sorted(x, key=repr)))
+    if isinstance(x, (list, tuple)) and not (isinstance(x, tuple) and hasattr(x, "_fields")):
+        return (type(x).__name__, tuple(_structure_key(v) for v in x))
+    if isinstance(x, tuple):
+        return (type(x), tuple(_structure_key(v) for v in x))
+    return None
+
+
+def _placeholder(x):
+    if isinstance(x, TensorSpec):
+        shape = [1 if d is None else d for d in (x.shape.as_list() or [])]
+        return _core.zeros(shape, dtype=x.dtype)
+    return x
+
+
+def function(func=None, input_signature=None, autograph=True, jit_compile=None, reduce_retracing=False,
+             experimental_implements=None, experimental_autograph_options=None, experimental_attributes=None,
+             experimental_relax_shapes=None, experimental_compile=None, experimental_follow_type_hints=None,
+             name=None):
+    """Compiles a function into a program of C++ steps, traced once per input signature.
+
+    The first call with a new signature runs the Python function eagerly and records it; later
+    calls replay the recorded steps with no Python per op. Variables are read and written at
+    each call; Python side effects (print, list appends) happen once per trace. Control flow on
+    tensor values must use gt.cond / gt.while_loop: an `if` on a traced tensor raises
+    gt.errors.OperatorNotAllowedInGraphError (docs/guides/function.md).
+
+    Args:
+      func: The function (or method) to compile; gt.function(...) without it is a decorator.
+      input_signature: A list of (nested) TensorSpec fixing the dtypes and shapes of the tensor
+        arguments; None dimensions admit any size.
+      autograph: Accepted; gradtape has no AutoGraph (see above).
+      jit_compile: Accepted and recorded; programs are compiled the same way either way.
+      reduce_retracing: Accepted; programs are specialised to exact shapes either way.
+      name: The function's name.
+
+    Returns:
+      A gt.function (callable like func, with get_concrete_function and
+      experimental_get_tracing_count).
+
+    >>> w = gt.Variable(2.0)
+    >>> @gt.function
+    ... def step(x):
+    ...     with gt.GradientTape() as tape:
+    ...         loss = (w * x - 1.0) ** 2
+    ...     w.assign_sub(0.1 * tape.gradient(loss, w))
+    ...     return loss
+    >>> [round(float(step(gt.constant(1.0))), 4) for _ in range(3)]
+    [1.0, 0.64, 0.4096]
+    >>> round(float(w), 4), step.experimental_get_tracing_count()
+    (1.512, 1)
+    """
+    del autograph, experimental_implements, experimental_autograph_options, experimental_attributes
+    del experimental_follow_type_hints
+    if experimental_relax_shapes is not None:
+        reduce_retracing = reduce_retracing or bool(experimental_relax_shapes)
+    if experimental_compile is not None and jit_compile is None:
+        jit_compile = experimental_compile
+
+    def decorate(f):
+        return Function(f, input_signature=input_signature, jit_compile=jit_compile,
+                        reduce_retracing=reduce_retracing, name=name)
+
+    if func is None:
+        return decorate
+    return decorate(func)

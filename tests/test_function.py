@@ -1,0 +1,759 @@
+"""gt.function, modelled on tf.function's documented behaviour: tracing and retracing, variables
+captured by reference, Python side effects once per trace, gradients inside and outside,
+control flow on tensors refused while tracing, and traced results equal to eager ones."""
+import threading
+
+import numpy as np
+import pytest
+
+import gradtape as gt
+
+NotAllowed = gt.errors.OperatorNotAllowedInGraphError
+
+
+def test_decorator_and_call_forms_give_eager_values():
+    def f(x, y):
+        return gt.reduce_sum(gt.tanh(x) * y + gt.exp(-x)), x * 2.0
+
+    decorated = gt.function(f)
+    with_options = gt.function(jit_compile=True)(f)
+    x, y = gt.constant([0.5, -1.0, 2.0]), gt.constant([1.0, 2.0, 3.0])
+    want = f(x, y)
+    for g in (decorated, with_options):
+        for _ in range(3):  # the trace, then two replays
+            got = g(x, y)
+            np.testing.assert_array_equal(got[0].numpy(), want[0].numpy())
+            np.testing.assert_array_equal(got[1].numpy(), want[1].numpy())
+        assert g.experimental_get_tracing_count() == 1
+
+
+def test_replay_uses_the_new_values():
+    @gt.function
+    def f(x):
+        return x * x + 1.0
+
+    assert float(f(gt.constant(2.0))) == 5.0
+    assert float(f(gt.constant(3.0))) == 10.0
+    np.testing.assert_array_equal(f(np.array([1.0, 2.0], np.float32)).numpy(), [2.0, 5.0])
+    assert f.experimental_get_tracing_count() == 2  # () and (2,)
+
+
+def test_structures_of_results():
+    @gt.function
+    def f(x):
+        return {"a": x + 1, "b": [x * 2, (x - 1, "text")], "c": None}
+
+    for v in (1.0, 5.0):
+        r = f(gt.constant(v))
+        assert float(r["a"]) == v + 1 and float(r["b"][0]) == 2 * v and float(r["b"][1][0]) == v - 1
+        assert r["b"][1][1] == "text" and r["c"] is None
+
+
+def test_retracing_rules():
+    @gt.function
+    def f(x, n):
+        return x * n
+
+    f(gt.constant(1.0), 2)
+    f(gt.constant(5.0), 2)           # same dtype and shape, same Python value: no trace
+    assert f.experimental_get_tracing_count() == 1
+    f(gt.constant([1.0]), 2)         # new shape
+    f(gt.constant(1.0, gt.float64), 2)  # new dtype
+    f(gt.constant(1.0), 3)           # new Python value
+    assert f.experimental_get_tracing_count() == 4
+    assert float(f(gt.constant(2.0), 3)) == 6.0
+    assert f.experimental_get_tracing_count() == 4
+    f(gt.constant(1.0), 2.0)         # 2.0 is not 2 (a float, not an int)
+    assert f.experimental_get_tracing_count() == 5
+
+
+def test_python_side_effects_happen_once_per_trace():
+    log = []
+
+    @gt.function
+    def f(x):
+        log.append("traced")
+        return x + 1
+
+    for v in range(4):
+        f(gt.constant(float(v)))
+    assert log == ["traced"]
+    gt.config.run_functions_eagerly(True)
+    try:
+        f(gt.constant(1.0))
+        f(gt.constant(1.0))
+    finally:
+        gt.config.run_functions_eagerly(False)
+    assert log == ["traced", "traced", "traced"]
+    assert not gt.config.functions_run_eagerly()
+
+
+def test_variables_are_captured_by_reference():
+    v = gt.Variable(1.0)
+
+    @gt.function
+    def f(x):
+        return v * x
+
+    assert float(f(gt.constant(2.0))) == 2.0
+    v.assign(10.0)
+    assert float(f(gt.constant(2.0))) == 20.0   # the replay reads the current value
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_assign_inside_writes_the_variable_at_each_call():
+    counter = gt.Variable(0)
+    acc = gt.Variable([0.0, 0.0])
+
+    @gt.function
+    def step(x):
+        counter.assign_add(1)
+        acc.assign(acc + x)
+        acc.assign_sub(x * 0.5)
+        return acc.read_value()
+
+    for i in range(1, 4):
+        out = step(gt.constant([1.0, 2.0]))
+        np.testing.assert_allclose(out.numpy(), [0.5 * i, 1.0 * i])
+    assert int(counter) == 3
+    assert step.experimental_get_tracing_count() == 1
+
+
+def test_variable_argument_is_written():
+    @gt.function
+    def bump(var, x):
+        var.assign_add(x)
+        return var.value()
+
+    a, b = gt.Variable(1.0), gt.Variable(100.0)
+    bump(a, gt.constant(1.0))
+    bump(a, gt.constant(1.0))
+    bump(b, gt.constant(1.0))
+    assert float(a) == 3.0 and float(b) == 101.0
+
+
+def test_gradient_tape_inside_is_part_of_the_program():
+    w = gt.Variable([[0.5, -0.25], [1.0, 0.75]])
+    b = gt.Variable([0.1, -0.2])
+
+    def loss_and_grads(x):
+        with gt.GradientTape() as tape:
+            y = gt.nn.softplus(gt.matmul(x, w) + b)
+            loss = gt.reduce_mean(y * y)
+        return loss, tape.gradient(loss, [w, b])
+
+    traced = gt.function(loss_and_grads)
+    for seed in range(3):
+        x = gt.constant(np.random.default_rng(seed).normal(size=(4, 2)).astype(np.float32))
+        want_loss, want = loss_and_grads(x)
+        got_loss, got = traced(x)
+        assert float(got_loss) == float(want_loss)
+        for g, e in zip(got, want):
+            np.testing.assert_array_equal(g.numpy(), e.numpy())
+    assert traced.experimental_get_tracing_count() == 1
+
+
+def test_persistent_tape_and_watched_tensors_inside():
+    @gt.function
+    def f(x):
+        with gt.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            y = x * x * x
+            z = gt.sin(x)
+        return tape.gradient(y, x), tape.gradient(z, x)
+
+    for v in (0.5, 2.0):
+        dy, dz = f(gt.constant(v))
+        assert float(dy) == pytest.approx(3 * v * v)
+        assert float(dz) == pytest.approx(np.cos(v), rel=1e-6)
+
+
+def test_second_order_inside():
+    @gt.function
+    def f(x):
+        with gt.GradientTape() as outer:
+            outer.watch(x)
+            with gt.GradientTape() as inner:
+                inner.watch(x)
+                y = x ** 3
+            dy = inner.gradient(y, x)
+        return outer.gradient(dy, x)
+
+    assert float(f(gt.constant(2.0))) == pytest.approx(12.0)
+    assert float(f(gt.constant(3.0))) == pytest.approx(18.0)
+
+
+def test_gradient_outside_through_the_function():
+    v = gt.Variable(3.0)
+
+    @gt.function
+    def f(x):
+        return gt.exp(x) * v
+
+    for xv in (0.0, 1.0, 2.0):  # the first call traces, the others replay
+        x = gt.constant(xv)
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = f(x)
+        dx, dv = tape.gradient(y, [x, v])
+        assert float(dx) == pytest.approx(3.0 * np.exp(xv), rel=1e-6)
+        assert float(dv) == pytest.approx(np.exp(xv), rel=1e-6)
+
+
+def test_forward_accumulator_around_a_replay():
+    @gt.function
+    def f(x):
+        return gt.sin(x) * x
+
+    x = gt.constant(0.7)
+    f(x)
+    with gt.autodiff.ForwardAccumulator(x, gt.constant(1.0)) as acc:
+        y = f(x)
+    assert float(acc.jvp(y)) == pytest.approx(np.cos(0.7) * 0.7 + np.sin(0.7), rel=1e-6)
+
+
+def test_training_step_equals_eager_bit_for_bit():
+    def make():
+        rng = np.random.default_rng(0)
+        w = gt.Variable(rng.normal(size=(3, 4)).astype(np.float32))
+        b = gt.Variable(np.zeros(4, np.float32))
+        return w, b
+
+    def train(step_fn, w, b, opt):
+        rng = np.random.default_rng(1)
+        losses = []
+        for _ in range(5):
+            x = gt.constant(rng.normal(size=(8, 3)).astype(np.float32))
+            y = gt.constant(rng.integers(0, 4, size=8).astype(np.int32))
+            losses.append(float(step_fn(x, y, w, b, opt)))
+        return losses
+
+    def step(x, y, w, b, opt):
+        with gt.GradientTape() as tape:
+            logits = gt.matmul(x, w) + b
+            loss = gt.reduce_mean(gt.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+        grads = tape.gradient(loss, [w, b])
+        opt.apply_gradients(zip(grads, [w, b]))
+        return loss
+
+    for make_opt in (lambda: gt.optimizers.SGD(0.1, momentum=0.9), lambda: gt.optimizers.Adam(0.01)):
+        w1, b1 = make()
+        eager = train(step, w1, b1, make_opt())
+        w2, b2 = make()
+        opt2 = make_opt()
+        traced = gt.function(step)
+        got = train(traced, w2, b2, opt2)
+        assert got == eager
+        np.testing.assert_array_equal(w1.numpy(), w2.numpy())
+        np.testing.assert_array_equal(b1.numpy(), b2.numpy())
+        assert int(opt2.iterations) == 5
+        assert traced.experimental_get_tracing_count() == 1
+
+
+def test_learning_rate_changes_reach_the_replays():
+    w = gt.Variable(1.0)
+    opt = gt.optimizers.SGD(learning_rate=0.5)
+
+    @gt.function
+    def step():
+        with gt.GradientTape() as tape:
+            loss = w * w
+        opt.apply_gradients([(tape.gradient(loss, w), w)])
+
+    step()               # w = 1 - 0.5 * 2 = 0
+    w.assign(1.0)
+    opt.learning_rate = 0.25
+    step()               # w = 1 - 0.25 * 2 = 0.5
+    assert float(w) == 0.5
+
+
+def test_module_method():
+    class Dense(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = gt.Variable([[1.0], [2.0]])
+            self.calls = 0
+
+        @gt.function
+        def __call__(self, x):
+            self.calls += 1
+            return gt.matmul(x, self.w)
+
+    a, b = Dense(), Dense()
+    b.w.assign([[3.0], [4.0]])
+    x = gt.constant([[1.0, 1.0]])
+    assert float(a(x)[0, 0]) == 3.0 and float(b(x)[0, 0]) == 7.0
+    assert float(a(x)[0, 0]) == 3.0
+    assert a.calls == 1 and b.calls == 1
+
+
+def test_input_signature():
+    @gt.function(input_signature=[gt.TensorSpec([None, 2], gt.float32)])
+    def f(x):
+        return gt.reduce_sum(x, axis=1)
+
+    np.testing.assert_array_equal(f(gt.zeros([3, 2])).numpy(), [0, 0, 0])
+    np.testing.assert_array_equal(f([[1.0, 2.0]]).numpy(), [3.0])
+    with pytest.raises(TypeError):
+        f(gt.zeros([3, 3]))
+    with pytest.raises(TypeError):
+        f(gt.zeros([3, 2], gt.int32))
+    with pytest.raises(TypeError):
+        f(gt.zeros([3, 2]), gt.zeros([3, 2]))
+    c = f.get_concrete_function()
+    np.testing.assert_array_equal(c(gt.ones([2, 2])).numpy(), [2.0, 2.0])
+    assert c.inputs == [gt.TensorSpec([None, 2], gt.float32)]
+    with pytest.raises(TypeError):
+        gt.function(lambda x: x, input_signature=[1])
+
+
+def test_get_concrete_function_with_specs():
+    @gt.function
+    def f(x):
+        return x + 1.0
+
+    c = f.get_concrete_function(gt.TensorSpec([2], gt.float32))
+    assert f.experimental_get_tracing_count() == 1
+    np.testing.assert_array_equal(c(gt.constant([1.0, 2.0])).numpy(), [2.0, 3.0])
+    assert f.experimental_get_tracing_count() == 1
+    assert "program" in c.pretty_printed_signature()
+    with pytest.raises(TypeError):
+        c(gt.constant([1.0, 2.0, 3.0]))
+
+
+@pytest.mark.parametrize("read", [
+    lambda x: x > 0 and x,
+    lambda x: float(x),
+    lambda x: int(x),
+    lambda x: x.numpy(),
+    lambda x: np.asarray(x),
+    lambda x: [0, 1][gt.cast(x, gt.int32)],
+    lambda x: f"{x:.2f}",
+    lambda x: gt.reshape(x, gt.cast(gt.stack([x, x]), gt.int32)),
+])
+def test_reading_a_traced_value_into_python_is_refused(read):
+    @gt.function
+    def f(x):
+        return read(x * 1.0)
+
+    with pytest.raises(NotAllowed):
+        f(gt.constant(1.0))
+    assert issubclass(NotAllowed, TypeError)
+    assert f.experimental_get_tracing_count() == 0
+
+
+def test_control_flow_error_names_the_way_out():
+    @gt.function
+    def f(x):
+        if x > 0:
+            return x
+        return -x
+
+    with pytest.raises(NotAllowed, match="gt.cond"):
+        f(gt.constant(1.0))
+
+
+def test_python_control_flow_on_python_values_is_fine():
+    @gt.function
+    def f(x, n):
+        for _ in range(n):
+            x = x * 2.0
+        if x.shape[0] == 2:     # shapes are static: programs are traced per shape
+            x = x + 1.0
+        return x
+
+    np.testing.assert_array_equal(f(gt.constant([1.0, 1.0]), 3).numpy(), [9.0, 9.0])
+    np.testing.assert_array_equal(f(gt.constant([1.0, 1.0, 1.0]), 3).numpy(), [8.0, 8.0, 8.0])
+
+
+def test_constants_computed_inside_are_folded_and_stay_right():
+    @gt.function
+    def f(x):
+        c = gt.exp(gt.constant(1.0)) * gt.ones([2])
+        return x * c
+
+    np.testing.assert_allclose(f(gt.constant(2.0)).numpy(), 2 * np.e * np.ones(2), rtol=1e-6)
+    np.testing.assert_allclose(f(gt.constant(3.0)).numpy(), 3 * np.e * np.ones(2), rtol=1e-6)
+
+
+def test_random_ops_draw_anew_at_each_call_and_stateless_ones_do_not():
+    gt.random.set_seed(7)
+
+    @gt.function
+    def noisy(x):
+        return x + gt.random.normal([3]), gt.random.stateless_uniform([2], seed=[1, 2]) + x
+
+    draws = [noisy(gt.constant(0.0)) for _ in range(3)]
+    assert noisy.experimental_get_tracing_count() == 1
+    a, b, c = (d[0].numpy() for d in draws)
+    assert not np.array_equal(a, b) and not np.array_equal(b, c)
+    for d in draws:
+        np.testing.assert_array_equal(d[1].numpy(), draws[0][1].numpy())
+    gt.random.set_seed(7)
+    eager_first = gt.random.normal([3]).numpy()
+    np.testing.assert_array_equal(a, eager_first)   # the trace is an eager call
+
+    @gt.function
+    def drop(x):
+        return gt.nn.dropout(x, 0.5)
+
+    masks = {tuple(drop(gt.ones([64])).numpy()) for _ in range(4)}
+    assert len(masks) == 4 and all(set(m) <= {0.0, 2.0} for m in masks)
+
+
+def test_untraceable_ops_are_refused_not_replayed_wrongly():
+
+    @gt.function
+    def custom(x):
+        @gt.custom_gradient
+        def f(v):
+            return v * 2.0, lambda g: g * 2.0
+        return f(x)
+
+    with pytest.raises(NotAllowed):
+        custom(gt.constant(1.0))
+
+
+def test_jacobians_inside():
+    W = gt.constant([[1.0, 2.0], [3.0, -1.0], [0.5, 0.25]])
+
+    @gt.function
+    def jac(x):
+        with gt.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            y = gt.tanh(gt.matmul(W, x[:, None]))[:, 0]
+            xb = gt.stack([x, x * 2.0])
+            tape.watch(xb)
+            z = xb ** 2
+        return tape.jacobian(y, x), tape.batch_jacobian(z, xb)
+
+    for v in ([0.1, -0.2], [1.0, 0.5]):
+        x = np.array(v, np.float32)
+        J, B = jac(gt.constant(x))
+        d = 1 - np.tanh(W.numpy() @ x) ** 2
+        np.testing.assert_allclose(J.numpy(), d[:, None] * W.numpy(), rtol=1e-5)
+        xb = np.stack([x, 2 * x])
+        np.testing.assert_allclose(B.numpy(), np.stack([np.diag(2 * r) for r in xb]), rtol=1e-6)
+
+
+def test_a_tape_from_outside_cannot_be_used_inside():
+    x = gt.constant(1.0)
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+
+        @gt.function
+        def f(y):
+            tape.watch(y)
+            return y
+
+        with pytest.raises(NotAllowed):
+            f(x)
+
+
+def test_an_error_while_tracing_leaves_no_program():
+    calls = []
+
+    @gt.function
+    def f(x, fail):
+        calls.append(1)
+        if fail:
+            raise RuntimeError("boom")
+        return x + 1
+
+    with pytest.raises(RuntimeError):
+        f(gt.constant(1.0), True)
+    assert f.experimental_get_tracing_count() == 0
+    assert not gt._core._tracing()
+    assert float(f(gt.constant(1.0), False)) == 2.0
+    with pytest.raises(RuntimeError):
+        f(gt.constant(1.0), True)   # not cached: traces (and fails) again
+    assert len(calls) == 3
+
+
+def test_nested_functions_trace_inline():
+    @gt.function
+    def inner(x):
+        return x * 3.0
+
+    @gt.function
+    def outer(x):
+        return inner(x) + 1.0
+
+    assert float(outer(gt.constant(1.0))) == 4.0
+    assert float(outer(gt.constant(2.0))) == 7.0
+    assert float(inner(gt.constant(2.0))) == 6.0
+
+
+def test_concurrent_replays():
+    w = gt.Variable(np.arange(6, dtype=np.float32).reshape(2, 3))
+
+    @gt.function
+    def f(x):
+        return gt.reduce_sum(gt.matmul(x, w))
+
+    f(gt.ones([4, 2]))
+    results, errors = [], []
+
+    def worker(k):
+        try:
+            for _ in range(50):
+                results.append((k, float(f(gt.fill([4, 2], float(k))))))
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for k, r in results:
+        assert r == 4 * k * 15.0
+
+
+def test_an_error_inside_a_replay_propagates_and_leaves_no_tape_active():
+    @gt.function
+    def f(x, i):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.gather(x, i)
+        return tape.gradient(y, x)
+
+    f(gt.constant([1.0, 2.0]), gt.constant([0]))
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        f(gt.constant([1.0, 2.0]), gt.constant([5]))
+    assert not gt._core.any_tape_recording()
+
+
+def test_cond_is_a_step_of_the_program():
+    log = []
+
+    @gt.function
+    def f(x):
+        def big():
+            log.append("true branch")
+            return x * 2.0, {"n": gt.constant(1)}
+
+        def small():
+            log.append("false branch")
+            return -x, {"n": gt.constant(0)}
+        return gt.cond(gt.reduce_sum(x) > 0, big, small)
+
+    for v, want, n in (([1.0, 2.0], [2.0, 4.0], 1), ([-1.0, -2.0], [1.0, 2.0], 0), ([3.0, 0.0], [6.0, 0.0], 1)):
+        y, d = f(gt.constant(v))
+        np.testing.assert_array_equal(y.numpy(), want)
+        assert int(d["n"]) == n
+    assert f.experimental_get_tracing_count() == 1
+    assert sorted(log) == ["false branch", "true branch"]   # both traced, once
+
+
+def test_cond_gradients_follow_the_branch_taken():
+    @gt.function
+    def grad_in(x):
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = gt.cond(x > 0, lambda: x * x, lambda: x * x * x)
+        return t.gradient(y, x)
+
+    @gt.function
+    def value(x):
+        return gt.cond(x > 0, lambda: x * x, lambda: x * x * x)
+
+    assert float(grad_in(gt.constant(3.0))) == 6.0
+    assert float(grad_in(gt.constant(-2.0))) == 12.0
+    for xv, want in ((3.0, 6.0), (-2.0, 12.0)):
+        x = gt.constant(xv)
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = value(x)
+        assert float(t.gradient(y, x)) == want
+
+
+def test_cond_effects_happen_only_in_the_branch_taken():
+    v = gt.Variable(0.0)
+
+    @gt.function
+    def f(x):
+        def up():
+            v.assign_add(1.0)
+            return x + 1.0
+
+        def down():
+            v.assign_sub(10.0)
+            return x - 1.0
+        return gt.cond(x > 0, up, down)
+
+    assert float(f(gt.constant(1.0))) == 2.0 and float(v) == 1.0     # the trace: up only
+    assert float(f(gt.constant(-1.0))) == -2.0 and float(v) == -9.0
+    assert float(f(gt.constant(5.0))) == 6.0 and float(v) == -8.0
+
+
+def test_cond_branches_must_agree():
+    @gt.function
+    def structure(x):
+        return gt.cond(x > 0, lambda: (x, x), lambda: x)
+
+    @gt.function
+    def shape(x):
+        return gt.cond(x[0] > 0, lambda: x, lambda: x[:1])
+
+    @gt.function
+    def dtype(x):
+        return gt.cond(x > 0, lambda: x, lambda: gt.cast(x, gt.float64))
+
+    with pytest.raises(ValueError):
+        structure(gt.constant(1.0))
+    with pytest.raises(ValueError):
+        shape(gt.constant([1.0, 2.0]))
+    with pytest.raises(TypeError):
+        dtype(gt.constant(1.0))
+    assert not gt._core._tracing()
+
+
+def test_while_loop_is_a_step_of_the_program():
+    @gt.function
+    def power(x, n):
+        _, y = gt.while_loop(lambda i, y: i < n, lambda i, y: (i + 1, y * x), (gt.constant(0), gt.constant(1.0)))
+        return y
+
+    assert float(power(gt.constant(2.0), gt.constant(3))) == 8.0
+    assert float(power(gt.constant(2.0), gt.constant(10))) == 1024.0
+    assert float(power(gt.constant(3.0), gt.constant(0))) == 1.0
+    assert power.experimental_get_tracing_count() == 1
+    x = gt.constant(2.0)
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        y = power(x, gt.constant(5))
+    assert float(y) == 32.0 and float(tape.gradient(y, x)) == 80.0
+
+
+def test_while_loop_effects_maximum_iterations_and_nesting():
+    v = gt.Variable(0.0)
+
+    @gt.function
+    def count(n, limit):
+        def body(i):
+            v.assign_add(gt.cond(i % 2 == 0, lambda: gt.constant(1.0), lambda: gt.constant(10.0)))
+            return i + 1
+        gt.while_loop(lambda i: i < n, body, [gt.constant(0)], maximum_iterations=limit)
+        return v.read_value()
+
+    assert float(count(gt.constant(3), 100)) == 12.0       # 1 + 10 + 1
+    assert float(count(gt.constant(4), 100)) == 34.0       # + 1 + 10 + 1 + 10
+    assert float(count(gt.constant(50), 2)) == 45.0        # at most 2 iterations
+    assert count.experimental_get_tracing_count() == 2     # (limit is a Python value)
+
+
+def test_while_loop_must_keep_shapes_and_count():
+    @gt.function
+    def grows(x):
+        return gt.while_loop(lambda v: gt.size(v) < 4, lambda v: gt.concat([v, v], 0), [x])
+
+    with pytest.raises(ValueError):
+        grows(gt.constant([1.0]))
+
+    @gt.function
+    def wrong_count(x):
+        return gt.while_loop(lambda a, b: a < 3.0, lambda a, b: a + 1.0, [x, x])
+
+    with pytest.raises(ValueError):
+        wrong_count(gt.constant(1.0))
+
+
+def test_a_tape_inside_a_traced_branch_is_refused():
+    @gt.function
+    def f(x):
+        def branch():
+            with gt.GradientTape() as t:
+                t.watch(x)
+                y = x * x
+            return t.gradient(y, x)
+        return gt.cond(x > 0, branch, lambda: x)
+
+    with pytest.raises(NotAllowed):
+        f(gt.constant(1.0))
+    assert not gt._core._tracing() and not gt._core.any_tape_recording()
+
+
+def test_gt_print_prints_at_every_call(capsys):
+    import sys
+    v = gt.Variable(1.0)
+
+    @gt.function
+    def f(x):
+        v.assign_add(x)
+        gt.print("x =", x, "v =", v, output_stream=sys.stdout)
+        print("python print: once per trace")
+        gt.cond(x > 1.0, lambda: gt.print("big", output_stream=sys.stdout) or x,
+                lambda: gt.print("small", output_stream=sys.stdout) or x)
+        return x
+
+    for k in (1.0, 2.0, 3.0):
+        f(gt.constant(k))
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["x = 1 v = 2", "python print: once per trace", "small",
+                   "x = 2 v = 4", "big", "x = 3 v = 7", "big"]
+
+
+def test_iterating_a_dataset_inside_is_refused_and_outside_works():
+    ds = gt.data.Dataset.from_tensor_slices(np.arange(6, dtype=np.float32)).batch(2)
+
+    @gt.function
+    def total(d):
+        s = gt.constant(0.0)
+        for b in d:
+            s += gt.reduce_sum(b)
+        return s
+
+    with pytest.raises(NotAllowed):
+        total(ds)
+
+    @gt.function
+    def step(b):
+        return gt.reduce_sum(b)
+
+    assert [float(step(b)) for b in ds] == [1.0, 5.0, 9.0]
+
+
+def test_a_tensor_leaked_out_of_a_branch_is_refused():
+    leaked = []
+
+    @gt.function
+    def f(x):
+        def tb():
+            y = x * 2.0
+            leaked.append(y)
+            return y
+        r = gt.cond(x > 0, tb, lambda: x)
+        return r + leaked[-1]
+
+    with pytest.raises(NotAllowed, match="inside a gt.cond branch"):
+        f(gt.constant(1.0))
+
+
+def test_intermediates_are_released_during_a_run():
+    # Each slot is dropped after its last reader (liveness): in the middle of a replay, the
+    # chain's 100 intermediates are not all alive (a host callback step counts live tensors).
+    counts = []
+
+    @gt.function
+    def chain(x):
+        for _ in range(50):
+            x = x * 1.5 + 1.0
+        gt._core._callback(lambda *values: counts.append(gt._core.live_tensors()), [x])
+        return x * 1.0
+
+    x = gt.ones([1000])
+    base = gt._core.live_tensors()
+    fusion = gt.config.fusion_enabled()
+    gt.config.set_fusion(False)  # (a deferred chain holds its inputs until it is computed)
+    try:
+        want = chain(x).numpy()  # the trace
+        after_trace = gt._core.live_tensors()  # (the program's 100 constants, 1.5 and 1.0, live on)
+        got = chain(x).numpy()   # a replay
+    finally:
+        gt.config.set_fusion(fusion)
+    np.testing.assert_array_equal(got, want)
+    assert len(counts) == 2
+    assert counts[1] - after_trace < 5     # the replay: x and a few
+    assert counts[0] - base > 150          # the trace keeps every tracing value until it ends
