@@ -349,6 +349,173 @@ REDUCE_SPECIAL = [
 ]
 
 
+# ---- linear algebra (issue 11): well-conditioned inputs (a random matrix plus a multiple of
+# the identity); cholesky reads one triangle and its gradient is symmetric (TensorFlow's
+# convention), so its rows differentiate cholesky(sym(a)), a function of every element.
+
+def _wellcond(*shape):
+    """Random matrices [..., m, n] far from singular: a multiple of the identity plus noise."""
+    def make(dtype):
+        n = shape[-1]
+        return (RNG.uniform(-1, 1, size=shape) + 2.0 * n ** 0.5 * np.eye(shape[-2], n)).astype(dtype)
+    return make
+
+
+def _spd(*shape):
+    """Symmetric positive definite matrices [..., n, n] (condition number < 10)."""
+    def make(dtype):
+        n = shape[-1]
+        a = RNG.uniform(-1, 1, size=shape)
+        return (a @ np.swapaxes(a, -1, -2) / n + np.eye(n)).astype(dtype)
+    return make
+
+
+def _lower(*shape):
+    """Lower triangular matrices with a diagonal in [1, 2], and noise above it (never read)."""
+    def make(dtype):
+        a = RNG.uniform(-1, 1, size=shape)
+        d = RNG.uniform(1, 2, size=shape[:-1])
+        return (np.tril(a, -1) + d[..., None] * np.eye(shape[-1]) + 5 * np.triu(a, 1)).astype(dtype)
+    return make
+
+
+def _separated(*shape):
+    """Matrices [..., n, n] whose lower triangle, mirrored, has eigenvalues 1, 2, 3.5, ... (gaps
+    >= 1), plus noise above the diagonal (never read)."""
+    def make(dtype):
+        n = shape[-1]
+        q, _ = np.linalg.qr(RNG.normal(size=shape))
+        w = np.cumsum(np.r_[1.0, np.linspace(1.0, 1.5, n - 1)])
+        s = (q * w) @ np.swapaxes(q, -1, -2)
+        return (np.tril(s) + np.triu(RNG.uniform(-1, 1, size=shape), 1)).astype(dtype)
+    return make
+
+
+def _eigen_product(e, v, matmul):
+    """V diag(w) V^T with weights w unlike the eigenvalues: independent of the vectors' signs."""
+    w = np.arange(1.0, e.shape[-1] + 1.0).astype(np.asarray(e).dtype if not hasattr(e, "numpy") else e.numpy().dtype)
+    return matmul(v * w, np.swapaxes(v, -1, -2) if not hasattr(v, "numpy") else
+                  gt.transpose(v, list(range(len(v.shape) - 2)) + [len(v.shape) - 1, len(v.shape) - 2]))
+
+
+def _spread(*shape):
+    """Matrices [..., m, n] with singular values 1, 2.2, 3.5, ... (gaps > 1)."""
+    def make(dtype):
+        m, n = shape[-2:]
+        k = min(m, n)
+        u, _ = np.linalg.qr(RNG.normal(size=shape[:-2] + (m, k)))
+        v, _ = np.linalg.qr(RNG.normal(size=shape[:-2] + (n, k)))
+        return ((u * (1.0 + 1.25 * np.arange(k))) @ np.swapaxes(v, -1, -2)).astype(dtype)
+    return make
+
+
+def _np_svd(a):
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    return s, u, np.swapaxes(vt, -1, -2)
+
+
+def _svd_product(s, u, v, matmul):
+    """u diag(w) v^T with weights w unlike s: independent of the vectors' signs."""
+    w = np.linspace(0.5, 2.0, s.shape[-1])
+    vt = np.swapaxes(v, -1, -2) if not hasattr(v, "numpy") else \
+        gt.transpose(v, list(range(len(v.shape) - 2)) + [len(v.shape) - 1, len(v.shape) - 2])
+    return matmul(u * w.astype(np.float64 if not hasattr(s, "numpy") else s.numpy().dtype), vt)
+
+
+def _sym(x):
+    r = len(x.shape)
+    return (x + gt.transpose(x, perm=list(range(r - 2)) + [r - 1, r - 2])) * 0.5
+
+
+def _sym_np(x):
+    return (x + np.swapaxes(x, -1, -2)) / 2
+
+
+def _tri_np(a, lower):
+    return np.tril(a) if lower else np.triu(a)
+
+
+LINALG_SPECIAL = [
+    Special("linalg.inv", gt.linalg.inv, np.linalg.inv, lambda d: [_wellcond(3, 3)(d)]),
+    Special("linalg.inv_batched_adjoint", lambda a: gt.linalg.inv(a, adjoint=True),
+            lambda a: np.linalg.inv(np.swapaxes(a, -1, -2)), lambda d: [_wellcond(2, 3, 3)(d)]),
+    Special("linalg.det", gt.linalg.det, np.linalg.det, lambda d: [_wellcond(2, 3, 3)(d)]),
+    Special("linalg.det_negative", gt.linalg.det, np.linalg.det,
+            lambda d: [_wellcond(3, 3)(d)[[1, 0, 2]]]),
+    Special("linalg.slogdet", lambda a: gt.linalg.slogdet(a).log_abs_determinant,
+            lambda a: np.linalg.slogdet(a)[1], lambda d: [_wellcond(2, 3, 3)(d)[:, [1, 0, 2]]]),
+    Special("linalg.slogdet_sign", lambda a: gt.linalg.slogdet(a).sign, lambda a: np.linalg.slogdet(a)[0],
+            lambda d: [np.stack([_wellcond(3, 3)(d), _wellcond(3, 3)(d)[[1, 0, 2]]])], exact=True),
+    Special("linalg.solve", gt.linalg.solve, np.linalg.solve, lambda d: [_wellcond(3, 3)(d), _u(3, 2)(d)]),
+    Special("linalg.solve_batched_adjoint", lambda a, b: gt.linalg.solve(a, b, adjoint=True),
+            lambda a, b: np.linalg.solve(np.swapaxes(a, -1, -2), b), lambda d: [_wellcond(2, 3, 3)(d), _u(2, 3, 1)(d)]),
+    Special("linalg.triangular_solve", gt.linalg.triangular_solve,
+            lambda a, b: np.linalg.solve(np.tril(a), b), lambda d: [_lower(3, 3)(d), _u(3, 2)(d)]),
+    Special("linalg.triangular_solve_upper_adjoint_broadcast",
+            lambda a, b: gt.linalg.triangular_solve(a, b, lower=False, adjoint=True),
+            lambda a, b: np.linalg.solve(np.swapaxes(np.triu(a), -1, -2), b),
+            lambda d: [np.swapaxes(_lower(3, 3)(d), -1, -2), _u(2, 3, 2)(d)]),
+    Special("linalg.triangular_solve_batched_matrix", lambda a, b: gt.linalg.triangular_solve(a, b, adjoint=True),
+            lambda a, b: np.linalg.solve(np.swapaxes(np.tril(a), -1, -2), b),
+            lambda d: [_lower(2, 3, 3)(d), _u(3, 1)(d)]),
+    Special("linalg.cholesky", lambda a: gt.linalg.cholesky(_sym(a)), lambda a: np.linalg.cholesky(_sym_np(a)),
+            lambda d: [_spd(3, 3)(d)]),
+    Special("linalg.cholesky_batched", lambda a: gt.linalg.cholesky(_sym(a)), lambda a: np.linalg.cholesky(_sym_np(a)),
+            lambda d: [_spd(2, 4, 4)(d)]),
+    Special("linalg.cholesky_solve", gt.linalg.cholesky_solve,
+            lambda l, b: np.linalg.solve(np.tril(l) @ np.swapaxes(np.tril(l), -1, -2), b),
+            lambda d: [_lower(2, 3, 3)(d), _u(2, 3, 2)(d)]),
+    # eigh reads the lower triangle (so each element is an input of its own); the eigenvectors'
+    # signs are arbitrary: the rows differentiate functions that do not see them
+    Special("linalg.eigh", lambda a: gt.linalg.eigh(a)[0], lambda a: np.linalg.eigh(a)[0],
+            lambda d: [_separated(2, 4, 4)(d)]),
+    Special("linalg.eigh_vectors", lambda a: _eigen_product(*gt.linalg.eigh(a), gt.matmul),
+            lambda a: _eigen_product(*np.linalg.eigh(a), np.matmul), lambda d: [_separated(4, 4)(d)]),
+    Special("linalg.eigh_vectors_squared", lambda a: gt.square(gt.linalg.eigh(a)[1]),
+            lambda a: np.square(np.linalg.eigh(a)[1]), lambda d: [_separated(2, 3, 3)(d)]),
+    Special("linalg.eigvalsh", gt.linalg.eigvalsh, np.linalg.eigvalsh, lambda d: [_separated(3, 3)(d)]),
+    # qr: q and r as one vector (weighted, so that an error in either shows)
+    Special("linalg.qr", _pieces(gt.linalg.qr, [1.0, 2.0]), _pieces_np(np.linalg.qr, [1.0, 2.0]),
+            lambda d: [_wellcond(2, 4, 3)(d)]),
+    Special("linalg.qr_wide", _pieces(gt.linalg.qr, [1.0, -1.5]), _pieces_np(np.linalg.qr, [1.0, -1.5]),
+            lambda d: [np.swapaxes(_wellcond(5, 3)(d), -1, -2)]),
+    Special("linalg.qr_square_full", _pieces(lambda a: gt.linalg.qr(a, full_matrices=True), [2.0, 1.0]),
+            _pieces_np(lambda a: np.linalg.qr(a, mode="complete"), [2.0, 1.0]), lambda d: [_wellcond(3, 3)(d)]),
+    # svd: singular vectors come in pairs of arbitrary sign: u diag(w) v^T and squares do not see it
+    Special("linalg.svd", lambda a: gt.linalg.svd(a, compute_uv=False), lambda a: np.linalg.svd(a, compute_uv=False),
+            lambda d: [_spread(2, 4, 3)(d)]),
+    Special("linalg.svd_vectors", lambda a: _svd_product(*gt.linalg.svd(a), gt.matmul),
+            lambda a: _svd_product(*_np_svd(a), np.matmul), lambda d: [_spread(4, 3)(d)]),
+    Special("linalg.svd_vectors_wide", lambda a: _svd_product(*gt.linalg.svd(a), gt.matmul),
+            lambda a: _svd_product(*_np_svd(a), np.matmul), lambda d: [_spread(2, 3, 5)(d)]),
+    Special("linalg.svd_square_squares", lambda a: gt.square(gt.linalg.svd(a)[1]) + gt.square(gt.linalg.svd(a)[2]),
+            lambda a: np.square(_np_svd(a)[1]) + np.square(_np_svd(a)[2]), lambda d: [_spread(3, 3)(d)]),
+    # (full_matrices for non-square matrices, which has no forward mode: tests/test_linalg.py)
+    # diagonals and bands (gather and where), tensordot (matmul), cross (gather)
+    Special("linalg.diag_part", gt.linalg.diag_part, lambda x: np.diagonal(x, axis1=-2, axis2=-1),
+            lambda d: [_u(2, 3, 4)(d)]),
+    Special("linalg.diag_part_band", lambda x: gt.linalg.diag_part(x, k=(-1, 1), padding_value=7.0),
+            lambda x: np.stack([np.diagonal(x, 1), np.diagonal(x, 0), np.append(np.diagonal(x, -1), 7.0)]),
+            lambda d: [_u(3, 4)(d)]),
+    Special("linalg.diag", lambda v: gt.linalg.diag(v, k=-1, num_rows=4, padding_value=0.5),
+            lambda v: np.stack([np.diag(r, -1)[:, :3] + np.where(np.eye(4, 3, -1) == 0, 0.5, 0.0) for r in v]),
+            lambda d: [_u(2, 3)(d)]),
+    Special("linalg.diag_band_left_right", lambda v: gt.linalg.diag(v, k=(-1, 0), align="LEFT_RIGHT"),
+            lambda v: np.diag(v[0]) + np.diag(v[1, 1:], -1), lambda d: [_u(2, 3)(d)]),
+    Special("linalg.set_diag", lambda x, v: gt.linalg.set_diag(x, v, k=1),
+            lambda x, v: np.where(np.eye(3, 4, 1) == 1, np.stack([np.diag(r, 1)[:3, :] for r in v]), x),
+            lambda d: [_u(2, 3, 4)(d), _u(2, 3)(d)]),
+    Special("linalg.band_part", lambda x: gt.linalg.band_part(x, 1, -1),
+            lambda x: np.triu(x, -1), lambda d: [_u(2, 3, 4)(d)]),
+    Special("linalg.trace", gt.linalg.trace, lambda x: np.trace(x, axis1=-2, axis2=-1), lambda d: [_u(2, 3, 4)(d)]),
+    Special("tensordot", lambda a, b: gt.tensordot(a, b, 2), lambda a, b: np.tensordot(a, b, 2),
+            lambda d: [_u(2, 3, 4)(d), _u(3, 4, 2)(d)]),
+    Special("linalg.tensordot_axes", lambda a, b: gt.linalg.tensordot(a, b, [[0, 2], [2, 0]]),
+            lambda a, b: np.tensordot(a, b, [[0, 2], [2, 0]]), lambda d: [_u(2, 3, 4)(d), _u(4, 5, 2)(d)]),
+    Special("linalg.cross", gt.linalg.cross, np.cross, lambda d: [_u(2, 3)(d), _u(2, 3)(d)]),
+]
+
+
 # ---- convolutions and pooling (issue 11): direct loops over NHWC, padding from TensorFlow's rule
 
 def _window_np(size, k, s, d, padding):
@@ -566,7 +733,7 @@ SPECIAL = [
                                     if t is not None], 0),
             lambda a, b: np.concatenate([a.ravel(), b.ravel()]) * 1.5 / max(1.5, np.sqrt((a * a).sum() + (b * b).sum())),
             lambda d: [_u(2, 3)(d), _u(4)(d)]),
-] + SHAPE_SPECIAL + REDUCE_SPECIAL + CONV_SPECIAL
+] + SHAPE_SPECIAL + REDUCE_SPECIAL + CONV_SPECIAL + LINALG_SPECIAL
 
 # Ops that create tensors or compare/combine booleans; tested for values in test_ops.py.
 NON_DIFFERENTIABLE = ["zeros", "ones", "zeros_like", "ones_like", "fill", "range", "logical_and",
@@ -591,6 +758,9 @@ CHECKED_THROUGH = {
     "polygamma": "digamma's and lgamma's second-order checks (its rule is polygamma(n + 1))",
     "im2col": "the conv and avg_pool rows (conv2d's input gradient is col2im, its jvp im2col)",
     "col2im": "the conv rows' second-order checks and the conv2d_transpose row",
+    "eigh_packed": "the linalg.eigh and linalg.eigvalsh rows (eigh's primitive: values and vectors packed)",
+    "qr_packed": "the linalg.qr rows (qr's primitive: q and r packed)",
+    "svd_packed": "the linalg.svd rows (svd's primitive: s, u and v packed)",
 }
 
 # Public functions tested outside the parametrized rows: name -> the test.

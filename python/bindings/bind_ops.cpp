@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <limits>
@@ -301,7 +302,7 @@ template <class T>
 using Bare = std::remove_cv_t<std::remove_reference_t<T>>;
 
 // A row's result as Python: a tensor; a list for `-> List[...]`; a tuple, or the namedtuple
-// the annotation names (TopKV2), otherwise.
+// the annotation names (TopKV2, LogMatrixDeterminant, Qr), otherwise.
 py::object result_to_py(const Tensor& t, const std::string&) { return wrap(t); }
 py::object result_to_py(const TensorList& ts, const std::string& annotation) {
   if (annotation.rfind("List", 0) == 0) {
@@ -309,11 +310,22 @@ py::object result_to_py(const TensorList& ts, const std::string& annotation) {
     for (const Tensor& t : ts) l.append(wrap(t));
     return std::move(l);
   }
+  // `Tensor | Tuple[...]` (svd's compute_uv): one tensor alone is returned as such
+  if (annotation.rfind("Tensor | ", 0) == 0 && ts.size() == 1) return wrap(ts[0]);
   py::tuple tup(ts.size());
   for (size_t i = 0; i < ts.size(); ++i) tup[i] = wrap(ts[i]);
-  if (annotation == "TopKV2") {
-    static py::object* cls = new py::object(py::module_::import("collections").attr("namedtuple")(
-        "TopKV2", py::make_tuple("values", "indices")));
+  // TensorFlow's namedtuple results, by the annotation that names them: (class, field, field)
+  static const char* const named[][3] = {
+      {"TopKV2", "values", "indices"},
+      {"LogMatrixDeterminant", "sign", "log_abs_determinant"},
+      {"Qr", "q", "r"},
+  };
+  for (const auto& row : named) {
+    if (annotation != row[0]) continue;
+    static std::map<std::string, py::object*> classes;  // built once each, never freed (as TopKV2's was)
+    py::object*& cls = classes[row[0]];
+    if (!cls)
+      cls = new py::object(py::module_::import("collections").attr("namedtuple")(row[0], py::make_tuple(row[1], row[2])));
     return (*cls)(*tup);
   }
   return std::move(tup);

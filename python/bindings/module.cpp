@@ -64,6 +64,8 @@ PYBIND11_MODULE(_core, m) {
       py::set_error(not_traceable, e.what());
     } catch (const gt::TypeError_& e) {
       py::set_error(PyExc_TypeError, e.what());
+    } catch (const gt::NotImplemented_& e) {
+      py::set_error(PyExc_NotImplementedError, e.what());
     } catch (const gt::TapeError& e) {
       py::set_error(PyExc_RuntimeError, name_threads(e.what()).c_str());
     } catch (const gt::ResourceExhausted& e) {

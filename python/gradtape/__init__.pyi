@@ -59,6 +59,7 @@ from ._composite import clip_by_global_norm as clip_by_global_norm
 from ._composite import clip_by_norm as clip_by_norm
 from ._composite import linspace as linspace
 from ._composite import norm as norm
+from ._composite import tensordot as tensordot
 from ._interop import from_dlpack as from_dlpack
 
 from ._core import negative as negative

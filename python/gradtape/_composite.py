@@ -1,5 +1,5 @@
 """TensorFlow functions that TensorFlow itself writes in Python over its primitive ops:
-linspace, reduce_variance/reduce_std, norm, matvec, sigmoid cross-entropy, elu, gelu, swish/silu,
+linspace, reduce_variance/reduce_std, norm, matvec, tensordot, cross, sigmoid cross-entropy, elu, gelu, swish/silu,
 leaky_relu, the weighted and Poisson losses, bias_add, moments, batch_normalization,
 embedding_lookup, l2_normalize, clip_by_norm, clip_by_global_norm, and the non-differentiable
 argmax/argmin/is_nan/is_inf/is_finite.
@@ -239,6 +239,123 @@ def matvec(a, b, transpose_a=False, adjoint_a=False, a_is_sparse=False, b_is_spa
     b = _tensor(b)
     out = _core.matmul(a, _core.expand_dims(b, -1), transpose_a=transpose_a, adjoint_a=adjoint_a)
     return _core.squeeze(out, -1)
+
+
+def _tensordot_axes(axes, rank_a, a_desc):
+    """TensorFlow's reading of tensordot's `axes`: the contracted dims of a and of b."""
+    if isinstance(axes, _core.Tensor):
+        axes = axes.numpy().tolist()
+    elif isinstance(axes, np.ndarray):
+        axes = axes.tolist()
+    if isinstance(axes, numbers.Integral) and not isinstance(axes, bool):
+        axes = int(axes)
+        if axes < 0:
+            raise ValueError("`axes` must be at least 0. Received: %d." % axes)
+        if axes > rank_a:
+            raise ValueError("`axes` must not be larger than the number of dimensions of tensor %s.  "
+                             "Received %d, vs tensor dimensions %d." % (a_desc, axes, rank_a))
+        return list(range(rank_a - axes, rank_a)), list(range(axes))
+    if not isinstance(axes, (list, tuple)) or len(axes) != 2:
+        raise ValueError("`axes` must be an integer or have length 2. Received %r." % (axes,))
+    a_axes, b_axes = axes
+    a_axes = [a_axes] if isinstance(a_axes, numbers.Integral) else list(a_axes)
+    b_axes = [b_axes] if isinstance(b_axes, numbers.Integral) else list(b_axes)
+    if len(a_axes) != len(b_axes):
+        raise ValueError("Different number of contraction axes `a` and `b`, %d != %d." % (len(a_axes), len(b_axes)))
+    return [int(i) for i in a_axes], [int(i) for i in b_axes]
+
+
+def _tensordot_reshape(x, axes, flipped):
+    """x transposed and reshaped to a matrix: [free, contracted] (or [contracted, free] when
+    flipped), and the free dims."""
+    shape = list(x.shape)
+    rank = len(shape)
+    for i in axes:
+        if not -rank <= i < rank:
+            raise _core.InvalidArgumentError("tensordot: axis %d is out of range for a tensor of rank %d" % (i, rank))
+    axes = [i % rank for i in axes]
+    free = [i for i in range(rank) if i not in axes]
+    free_dims = [shape[i] for i in free]
+    prod_free = int(np.prod(free_dims, dtype=np.int64))
+    prod_axes = int(np.prod([shape[i] for i in axes], dtype=np.int64))
+    perm = axes + free if flipped else free + axes
+    new_shape = [prod_axes, prod_free] if flipped else [prod_free, prod_axes]
+    if perm != list(range(rank)):
+        x = _core.transpose(x, perm)
+    return _core.reshape(x, new_shape), free_dims
+
+
+def tensordot(a, b, axes, name=None):
+    """Contracts a and b over the given axes (a sum of products), as tf.tensordot.
+
+    The contracted dims of `a` are moved last, those of `b` first, both are reshaped to
+    matrices and multiplied with `matmul`, and the result is reshaped to the free dims of `a`
+    followed by those of `b`; so the gradient is matmul's.
+
+    Args:
+      a: A float or integer `Tensor`.
+      b: A `Tensor` of the same dtype.
+      axes: An int N (the last N dims of `a` with the first N of `b`), or a pair
+        [a_axes, b_axes] of ints or lists of ints of equal length (negative counts from the end).
+      name: Ignored.
+
+    Returns:
+      A `Tensor` of shape free dims of `a` + free dims of `b`.
+
+    Raises:
+      ValueError: `axes` is negative, larger than the rank of `a`, or not of length 2.
+      InvalidArgumentError: the contracted dims differ in size.
+
+    >>> gt.tensordot(gt.ones([2, 3]), gt.ones([3, 4]), 1).shape
+    TensorShape([2, 4])
+    >>> float(gt.tensordot(gt.constant([1.0, 2.0]), gt.constant([3.0, 4.0]), [[0], [0]]))
+    11.0
+    """
+    a = _tensor(a)
+    b = _tensor(b)
+    a_axes, b_axes = _tensordot_axes(axes, len(a.shape), a)
+    a_matrix, a_free = _tensordot_reshape(a, a_axes, False)
+    b_matrix, b_free = _tensordot_reshape(b, b_axes, True)
+    return _core.reshape(_core.matmul(a_matrix, b_matrix), a_free + b_free)
+
+
+def cross(a, b, name=None):
+    """Computes the cross product of 3-element vectors, pairwise over the leading dims.
+
+    out[..., 0] = a[..., 1] b[..., 2] - a[..., 2] b[..., 1], and so on cyclically; composed of
+    gather, multiply and subtract, so it is differentiable to any order.
+
+    Args:
+      a: A `Tensor` of shape [..., 3].
+      b: A `Tensor` of the shape and dtype of `a` (no broadcasting, as TensorFlow's).
+      name: Ignored.
+
+    Returns:
+      A `Tensor` of the shape and dtype of `a`.
+
+    Raises:
+      InvalidArgumentError: the shapes differ.
+      FailedPreconditionError: the last dim is not 3.
+
+    >>> gt.linalg.cross(gt.constant([1.0, 0.0, 0.0]), gt.constant([0.0, 1.0, 0.0])).numpy()
+    array([0., 0., 1.], dtype=float32)
+    """
+    from ._errors import FailedPreconditionError
+
+    a = _tensor(a)
+    b = _tensor(b)
+    if tuple(a.shape) != tuple(b.shape):
+        raise _core.InvalidArgumentError("cross: Both inputs must be of same shape: %s vs. %s"
+                                         % (list(a.shape), list(b.shape)))
+    if len(a.shape) < 1:
+        raise _core.InvalidArgumentError("cross: Argument a must be at least a vector, got shape %s" % (list(a.shape),))
+    if a.shape[-1] != 3:
+        raise FailedPreconditionError("cross: Cross-products are only defined for 3-element vectors, got shape %s"
+                                      % (list(a.shape),))
+    axis = len(a.shape) - 1
+    yzx, zxy = _core.constant([1, 2, 0]), _core.constant([2, 0, 1])
+    return (_core.gather(a, yzx, axis=axis) * _core.gather(b, zxy, axis=axis)
+            - _core.gather(a, zxy, axis=axis) * _core.gather(b, yzx, axis=axis))
 
 
 def broadcast_static_shape(shape_x, shape_y):

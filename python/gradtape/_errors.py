@@ -1,4 +1,5 @@
-"""TensorFlow's file errors, defined in Python (the core raises neither)."""
+"""TensorFlow's file errors and FailedPreconditionError, defined in Python (the core raises none
+of them)."""
 
 
 class NotFoundError(FileNotFoundError):
@@ -25,4 +26,16 @@ class DataLossError(Exception):
     ...     except gt.errors.DataLossError:
     ...         print("corrupt")
     corrupt
+    """
+
+
+class FailedPreconditionError(Exception):
+    """An op refused its arguments because of a condition TensorFlow checks as a precondition
+    (tf.errors.FailedPreconditionError): linalg.cross of vectors that do not have 3 elements.
+
+    >>> try:
+    ...     gt.linalg.cross([1.0, 0.0], [0.0, 1.0])
+    ... except gt.errors.FailedPreconditionError:
+    ...     print("not 3-element vectors")
+    not 3-element vectors
     """

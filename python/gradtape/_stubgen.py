@@ -35,6 +35,14 @@ IndicesLike: TypeAlias = Union[Tensor, Variable, np.ndarray, int, Sequence[Any]]
 class TopKV2(NamedTuple):
     values: Tensor
     indices: Tensor
+
+class LogMatrixDeterminant(NamedTuple):
+    sign: Tensor
+    log_abs_determinant: Tensor
+
+class Qr(NamedTuple):
+    q: Tensor
+    r: Tensor
 '''
 
 # The bound classes of _core (python/bindings/bind_tensor.cpp, bind_tape.cpp).

@@ -7,10 +7,10 @@
 InvalidArgumentError
 """
 from ._core import InvalidArgumentError, OperatorNotAllowedInGraphError, ResourceExhaustedError, UnconnectedGradientsError
-from ._errors import DataLossError, NotFoundError
+from ._errors import DataLossError, FailedPreconditionError, NotFoundError
 
 __all__ = ["InvalidArgumentError", "OperatorNotAllowedInGraphError", "ResourceExhaustedError", "UnconnectedGradientsError", "DataLossError",
-           "NotFoundError"]
+           "FailedPreconditionError", "NotFoundError"]
 
 InvalidArgumentError.__doc__ = """An op got an argument it cannot take (a shape, dtype, axis or value); a ValueError.
 

@@ -35,7 +35,7 @@ def _flat_output(y):
 
 def _numerical_jacobian(f, xs, i, delta):
     """d f(xs) / d xs[i] by central differences, as a [y_size, x_size] array."""
-    x = np.array(xs[i], dtype=np.asarray(xs[i]).dtype, copy=True)
+    x = np.array(xs[i], dtype=np.asarray(xs[i]).dtype, copy=True, order="C")  # flat must be a view
     flat = x.reshape(-1)
     cols = []
     for k in range(flat.size):

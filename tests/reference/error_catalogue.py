@@ -524,6 +524,179 @@ def ops_matmul_rank1(tf):
     return tf.matmul(tf.ones([2]), tf.ones([2]))
 
 
+@case("ops", "linalg.inv of a singular matrix")
+def ops_inv_singular(tf):
+    return tf.linalg.inv(tf.constant([[1.0, 2.0], [2.0, 4.0]]))
+
+
+@case("ops", "linalg.inv of a 2 x 3 matrix")
+def ops_inv_not_square(tf):
+    return tf.linalg.inv(tf.ones([2, 3]))
+
+
+@case("ops", "linalg.det of a rank-1 tensor")
+def ops_det_rank1(tf):
+    return tf.linalg.det(tf.ones([3]))
+
+
+@case("ops", "linalg.det of an int32 matrix")
+def ops_det_int(tf):
+    return tf.linalg.det(tf.constant([[1, 2], [3, 4]]))
+
+
+@case("ops", "linalg.slogdet of a singular matrix")
+def ops_slogdet_singular(tf):
+    return tf.linalg.slogdet(tf.zeros([2, 2]))
+
+
+@case("ops", "linalg.solve with a singular matrix")
+def ops_solve_singular(tf):
+    return tf.linalg.solve(tf.zeros([2, 2]), tf.ones([2, 1]))
+
+
+@case("ops", "linalg.solve with 2 x 2 matrices and a 3-row rhs")
+def ops_solve_rows(tf):
+    return tf.linalg.solve(tf.eye(2), tf.ones([3, 1]))
+
+
+@case("ops", "linalg.solve with a batch of matrices and one rhs (no broadcasting)")
+def ops_solve_broadcast(tf):
+    return tf.linalg.solve(tf.eye(2, batch_shape=[3]), tf.ones([2, 1]))
+
+
+@case("ops", "linalg.solve with a rank-1 rhs")
+def ops_solve_vector(tf):
+    return tf.linalg.solve(tf.eye(2), tf.ones([2]))
+
+
+@case("ops", "linalg.triangular_solve with a 3-row rhs")
+def ops_triangular_solve_rows(tf):
+    return tf.linalg.triangular_solve(tf.eye(2), tf.ones([3, 1]))
+
+
+@case("ops", "linalg.triangular_solve with a zero on the diagonal")
+def ops_triangular_solve_singular(tf):
+    return tf.linalg.triangular_solve(tf.constant([[0.0, 0.0], [1.0, 1.0]]), tf.ones([2, 1]))
+
+
+@case("ops", "linalg.cholesky of a matrix that is not positive definite")
+def ops_cholesky_not_pd(tf):
+    return tf.linalg.cholesky(tf.constant([[1.0, 2.0], [2.0, 1.0]]))
+
+
+@case("ops", "linalg.cholesky of a 2 x 3 matrix")
+def ops_cholesky_not_square(tf):
+    return tf.linalg.cholesky(tf.ones([2, 3]))
+
+
+@case("ops", "linalg.eigh of a 2 x 3 matrix")
+def ops_eigh_not_square(tf):
+    return tf.linalg.eigh(tf.ones([2, 3]))
+
+
+@case("ops", "linalg.eigh of a matrix holding NaN")
+def ops_eigh_nan(tf):
+    return tf.linalg.eigh(tf.constant([[float("nan"), 0.0], [0.0, 1.0]]))
+
+
+@case("ops", "linalg.qr of a vector")
+def ops_qr_rank1(tf):
+    return tf.linalg.qr(tf.ones([3]))
+
+
+@case("ops", "the gradient of linalg.qr with full_matrices of a 3 x 2 matrix")
+def ops_qr_full_gradient(tf):
+    a = tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        q, _ = tf.linalg.qr(a, full_matrices=True)
+    return tape.gradient(q, a)
+
+
+@case("ops", "linalg.svd of a vector")
+def ops_svd_rank1(tf):
+    return tf.linalg.svd(tf.ones([3]))
+
+
+@case("ops", "linalg.svd of a matrix holding NaN")
+def ops_svd_nan(tf):
+    return tf.linalg.svd(tf.constant([[float("nan"), 1.0], [0.0, 1.0]]))
+
+
+@case("ops", "the gradient of linalg.svd with full_matrices of a 2 x 4 matrix")
+def ops_svd_full_gradient(tf):
+    a = tf.constant([[1.0, 2.0, 0.0, 1.0], [3.0, 4.0, 1.0, 0.0]])
+    with tf.GradientTape() as tape:
+        tape.watch(a)
+        _, _, v = tf.linalg.svd(a, full_matrices=True)
+    return tape.gradient(v, a)
+
+
+@case("ops", "linalg.diag_part of a vector")
+def ops_diag_part_rank1(tf):
+    return tf.linalg.diag_part(tf.ones([3]))
+
+
+@case("ops", "linalg.diag_part of a 3 x 4 matrix with k = 5")
+def ops_diag_part_k(tf):
+    return tf.linalg.diag_part(tf.ones([3, 4]), k=5)
+
+
+@case("ops", "linalg.diag of a scalar")
+def ops_diag_scalar(tf):
+    return tf.linalg.diag(1.0)
+
+
+@case("ops", "linalg.diag of 2 diagonals with k = (0, 2)")
+def ops_diag_band_count(tf):
+    return tf.linalg.diag(tf.ones([2, 3]), k=(0, 2))
+
+
+@case("ops", "linalg.set_diag with a diagonal of the wrong length")
+def ops_set_diag_length(tf):
+    return tf.linalg.set_diag(tf.ones([3, 4]), tf.zeros([2]))
+
+
+@case("ops", "linalg.band_part with num_lower larger than the rows")
+def ops_band_part_lower(tf):
+    return tf.linalg.band_part(tf.ones([3, 4]), 5, 0)
+
+
+@case("ops", "linalg.trace of a vector")
+def ops_trace_rank1(tf):
+    return tf.linalg.trace(tf.ones([3]))
+
+
+@case("ops", "linalg.cross of 2-element vectors")
+def ops_cross_two(tf):
+    return tf.linalg.cross(tf.ones([2]), tf.ones([2]))
+
+
+@case("ops", "linalg.cross of shapes [2, 3] and [3]")
+def ops_cross_shapes(tf):
+    return tf.linalg.cross(tf.ones([2, 3]), tf.ones([3]))
+
+
+@case("ops", "tensordot with axes = -1")
+def ops_tensordot_negative(tf):
+    return tf.tensordot(tf.ones([2, 3]), tf.ones([3, 2]), -1)
+
+
+@case("ops", "tensordot with axes larger than a's rank")
+def ops_tensordot_too_many(tf):
+    return tf.tensordot(tf.ones([2, 3]), tf.ones([3, 2]), 3)
+
+
+@case("ops", "tensordot contracting dims of sizes 3 and 2")
+def ops_tensordot_sizes(tf):
+    return tf.tensordot(tf.ones([2, 3]), tf.ones([2, 2]), 1)
+
+
+@case("ops", "tensordot with axes of three lists")
+def ops_tensordot_three(tf):
+    return tf.tensordot(tf.ones([2, 3]), tf.ones([3, 2]), [[1], [0], [0]])
+
+
 @case("ops", "reshape of 6 elements to 4")
 def ops_reshape_size(tf):
     return tf.reshape(tf.zeros([2, 3]), [4])

@@ -131,6 +131,11 @@ NOT_IN_CATALOGUE = {
     # convolutions' and pools' patches: they copy values into columns and sum them back
     # (conv2d's arithmetic is matmul's, whose extremes are in CATALOGUE)
     "im2col": "copies values into patches", "col2im": "sums patches back (im2col's rule)",
+    # matrix factorizations: extremes of single elements say little about them; their values,
+    # gradients and second derivatives are compared with TensorFlow's in tests/test_linalg.py
+    # (tests/reference/tf_linalg.json), singular and non-finite inputs there too
+    **{n: "a matrix op: tests/test_linalg.py compares it with TensorFlow" for n in (
+        "inv", "det", "slogdet", "solve", "triangular_solve", "cholesky", "eigh_packed", "qr_packed", "svd_packed")},
 }
 
 # Upstream weights: for softmax, reduce_sum(y) is the constant 1, and the gradient of

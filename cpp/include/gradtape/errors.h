@@ -1,7 +1,7 @@
 #pragma once
 // The core's exceptions. The Python bindings map InvalidArgument to
 // gradtape.errors.InvalidArgumentError (a ValueError), ValueError_ to the plain ValueError,
-// TypeError_ to TypeError,
+// TypeError_ to TypeError, NotImplemented_ to NotImplementedError,
 // ResourceExhausted (and std::bad_alloc) to gradtape.errors.ResourceExhaustedError (a
 // MemoryError) and TapeError to RuntimeError; nothing in the core aborts the process on bad
 // input.
@@ -24,6 +24,11 @@ struct ValueError_ : InvalidArgument {
 // A value of the wrong kind altogether (e.g. a float where an integer tensor is needed).
 struct TypeError_ : std::invalid_argument {
   using std::invalid_argument::invalid_argument;
+};
+// A case TensorFlow does not implement either (Python's NotImplementedError): the gradient of
+// qr with full_matrices for more rows than columns.
+struct NotImplemented_ : std::logic_error {
+  using std::logic_error::logic_error;
 };
 // A tensor too large to allocate: its byte count overflows or exceeds kMaxTensorBytes, or the
 // allocation failed (TensorFlow's ResourceExhaustedError, "OOM when allocating").

@@ -72,6 +72,18 @@ Tensor sum_to_shape(const Tensor& g, const Shape& shape, int batch_dims = 0);
 // ---- linear algebra ----
 // Batched matmul over the last two dims, batch dims broadcasting; 1-d operands as NumPy.
 Tensor matmul(const Tensor& a, const Tensor& b, bool transpose_a = false, bool transpose_b = false);
+// solve (an Args row) with the batch dims of matrix and rhs broadcasting, as the rules need
+// under a batched sweep; the same op (MatrixSolve).
+Tensor solve_broadcast(const Tensor& matrix, const Tensor& rhs, bool adjoint);
+// eigh's primitive: the eigenvalues (row 0) and eigenvectors (rows 1..n) of each symmetric
+// matrix, packed in one tensor [..., n + 1, n] (the tape records one output per op).
+Tensor eigh_packed(const Tensor& tensor);
+// qr's primitive: q (rows 0..M-1) and r (rows M..) of each matrix, packed in one tensor
+// [..., M + Kq, max(Kq, N)] padded with zeros.
+Tensor qr_packed(const Tensor& input, bool full_matrices);
+// svd's primitive: s (row 0), u (rows 1..M) and v (rows M+1..M+N) of each matrix, packed in one
+// tensor [..., 1 + M + N, C] padded with zeros.
+Tensor svd_packed(const Tensor& tensor, bool full_matrices);
 
 // ---- shape ----
 Tensor reshape(const Tensor& x, const std::vector<int64_t>& shape);  // one -1 allowed
