@@ -38,7 +38,7 @@ from . import data, debugging, train  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from . import autodiff  # noqa: F401,E402
 from ._composite import (argmax, argmin, broadcast_static_shape, clip_by_global_norm, clip_by_norm, linspace,  # noqa: F401,E402
-                         norm, tensordot)
+                         einsum, norm, tensordot)
 from . import _interop  # noqa: E402
 from ._interop import from_dlpack  # noqa: F401,E402
 from . import experimental  # noqa: F401,E402

@@ -58,6 +58,7 @@ from ._composite import broadcast_static_shape as broadcast_static_shape
 from ._composite import clip_by_global_norm as clip_by_global_norm
 from ._composite import clip_by_norm as clip_by_norm
 from ._composite import linspace as linspace
+from ._composite import einsum as einsum
 from ._composite import norm as norm
 from ._composite import tensordot as tensordot
 from ._interop import from_dlpack as from_dlpack

@@ -8,7 +8,9 @@ The differentiable ones are composed of gradtape ops in TensorFlow's own order o
 (tensorflow/python/ops/math_ops.py, nn_impl.py, linalg_ops.py of 2.21), so they give
 TensorFlow's float results and the tape differentiates them as TensorFlow's tape does.
 """
+import collections
 import numbers
+import re
 
 import numpy as np
 
@@ -658,3 +660,249 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     values = [None if t is None else _tensor(t) for t in t_list]
     clipped = [None if v is None else _core.identity(v * _core.cast(scale, v.dtype)) for v in values]
     return clipped, use_norm
+
+
+# ---------------------------------------------------------------------------------------------
+# einsum: parsed here, contracted pairwise with transpose/reshape/matmul/multiply/reduce_sum
+# (and diag_part for a label repeated within one operand), so the tape and the forward
+# accumulator differentiate it through those ops.
+
+_EINSUM_KWARGS = ("name", "optimize")
+_ELLIPSIS = "0"  # the ellipsis, as one character while parsing (TensorFlow's choice of stand-in)
+
+
+def _einsum_parse(equation, num_inputs):
+    """The input label strings and the output label string of `equation`; '...' is '0'."""
+    if not isinstance(equation, str):
+        raise TypeError("einsum: the equation must be a str, got %s" % type(equation).__name__)
+    eq = equation.replace(" ", "")
+    allowed = "a-zA-Z"
+    if "..." in eq:
+        if _ELLIPSIS in eq:
+            raise ValueError('Invalid character "%s" in equation: %s.' % (_ELLIPSIS, equation))
+        eq = eq.replace("...", _ELLIPSIS)
+        allowed += _ELLIPSIS
+    match = re.match("^([%s,]*)(->[%s]*)?$" % (allowed, allowed), eq)
+    if not match:
+        raise ValueError("Subscripts have incorrect format: %s" % eq)
+    inputs = match.group(1).split(",")
+    if num_inputs != len(inputs):
+        raise ValueError('Got %d inputs for equation "%s", expecting %d' % (num_inputs, equation, len(inputs)))
+    if match.group(2) is None:
+        # implicit mode: the labels (the ellipsis among them) that appear exactly once, sorted
+        counts = collections.Counter(match.group(1).replace(",", ""))
+        output = "".join(sorted(label for label, n in counts.items() if n == 1))
+    else:
+        output = match.group(2)[2:]
+    if len(set(output)) != len(output):
+        raise ValueError("Output subscripts contain a label appearing more than once: %s" % equation)
+    in_labels = set(match.group(1))
+    for label in output:
+        if label != _ELLIPSIS and label not in in_labels:
+            raise ValueError("Output subscripts contain the label %s not present in the input subscripts." % label)
+    for labels in inputs:
+        if labels.count(_ELLIPSIS) > 1:
+            raise ValueError("Input subscripts contain more than one ellipsis: %s" % equation)
+    return inputs, output
+
+
+def _einsum_resolve(equation, inputs, out_labels, tensors):
+    """Each operand's labels as a list (the ellipsis spelled out as one label per broadcast dim,
+    right-aligned: '0:k' counts from the end), the size of every label, and the output's labels.
+    Size-1 ellipsis dims that broadcast against a larger size are reshaped away, so the operand
+    simply lacks that label."""
+    sizes = {}
+    owner = {}  # label -> (input index, axis, shape) where its size was first seen
+    ranks = [len(t.shape) for t in tensors]
+    ell_rank = 0
+    for i, (labels, t) in enumerate(zip(inputs, tensors)):
+        named = len(labels) - labels.count(_ELLIPSIS)
+        if _ELLIPSIS in labels:
+            if ranks[i] < named:
+                raise _core.InvalidArgumentError("Expected input %d to have rank at least %d but got: %d"
+                                                 % (i, named, ranks[i]))
+            ell_rank = max(ell_rank, ranks[i] - named)
+        elif ranks[i] != named:
+            if len(tensors) > 2:
+                raise ValueError("Number of named labels in input #%d of equation %s must be equal to the "
+                                 "number of dimensions in shape %s" % (i, equation, list(t.shape)))
+            raise _core.InvalidArgumentError("Expected input %d to have rank %d but got: %d" % (i, named, ranks[i]))
+    ell_labels = ["0:%d" % k for k in range(ell_rank, 0, -1)]
+    ell_sizes = {}
+    resolved = []
+    for i, (labels, t) in enumerate(zip(inputs, tensors)):
+        shape = list(t.shape)
+        full = []
+        for label in labels:
+            if label == _ELLIPSIS:
+                n = ranks[i] - (len(labels) - 1)
+                full.extend(ell_labels[ell_rank - n:])
+            else:
+                full.append(label)
+        for axis, (label, dim) in enumerate(zip(full, shape)):
+            if label.startswith(_ELLIPSIS):
+                if dim != 1:
+                    seen = ell_sizes.get(label)
+                    if seen is not None and seen[0] != dim:
+                        raise _core.InvalidArgumentError("Invalid broadcasting dimensions: %s vs. %s"
+                                                         % (list(seen[1]), shape))
+                    ell_sizes[label] = (dim, shape)
+            elif label in sizes:
+                if sizes[label] != dim:
+                    raise _core.InvalidArgumentError(
+                        "Expected dimension %d at axis %d of the input shaped %s but got dimension %d"
+                        % (sizes[label], axis, shape, dim))
+            else:
+                sizes[label] = dim
+        resolved.append(full)
+    for label in ell_labels:
+        sizes[label] = ell_sizes[label][0] if label in ell_sizes else 1
+    if ell_rank and _ELLIPSIS not in out_labels:
+        raise _core.InvalidArgumentError("Output contains %d broadcasting dimension(s) but no ellipsis (...) "
+                                         "was found in the output subscripts." % ell_rank)
+    output = []
+    for label in out_labels:
+        output.extend(ell_labels if label == _ELLIPSIS else [label])
+    # drop the size-1 ellipsis dims that broadcast against a larger size
+    for i, (full, t) in enumerate(zip(resolved, tensors)):
+        keep = [a for a, label in enumerate(full) if not (label.startswith(_ELLIPSIS) and sizes[label] != 1
+                                                         and t.shape[a] == 1)]
+        if len(keep) != len(full):
+            resolved[i] = [full[a] for a in keep]
+            tensors[i] = _core.reshape(t, [t.shape[a] for a in keep])
+    return resolved, sizes, output
+
+
+def _einsum_take_diagonals(t, labels):
+    """t with every repeated label reduced to its diagonal (diag_part over the two axes)."""
+    while len(set(labels)) != len(labels):
+        label = next(lb for lb in labels if labels.count(lb) > 1)
+        p = labels.index(label)
+        q = labels.index(label, p + 1)
+        rest = [a for a in range(len(labels)) if a not in (p, q)]
+        perm = rest + [p, q]
+        if perm != list(range(len(labels))):
+            t = _core.transpose(t, perm)
+        t = _diag_part(t)
+        labels = [labels[a] for a in rest] + [label]
+    return t, labels
+
+
+def _diag_part(t):
+    """The main diagonal of the last two axes (gt.linalg.diag_part; imported here, as
+    gradtape.linalg imports this module)."""
+    from . import linalg
+    return linalg.diag_part(t)
+
+
+def _einsum_permute(t, labels, order):
+    """t transposed from `labels` to `order` (the same labels)."""
+    perm = [labels.index(label) for label in order]
+    return _core.transpose(t, perm) if perm != list(range(len(perm))) else t
+
+
+def _einsum_prod(sizes, labels):
+    return int(np.prod([sizes[label] for label in labels], dtype=np.int64))
+
+
+def _einsum_pair(a, a_labels, b, b_labels, keep, sizes):
+    """The contraction of two operands: the labels in both and kept are batch dims, those in both
+    and not kept are summed by one batched matmul (or, when there are none, a broadcasting
+    multiply); the labels of one operand only are all kept."""
+    b_set = set(b_labels)
+    a_set = set(a_labels)
+    batch = [lb for lb in a_labels if lb in b_set and lb in keep]
+    summed = [lb for lb in a_labels if lb in b_set and lb not in keep]
+    a_free = [lb for lb in a_labels if lb not in b_set]
+    b_free = [lb for lb in b_labels if lb not in a_set]
+    batch_dims = [sizes[lb] for lb in batch]
+    a_dims = [sizes[lb] for lb in a_free]
+    b_dims = [sizes[lb] for lb in b_free]
+    if not summed:
+        a = _core.reshape(_einsum_permute(a, a_labels, batch + a_free), batch_dims + a_dims + [1] * len(b_free))
+        b = _core.reshape(_einsum_permute(b, b_labels, batch + b_free), batch_dims + [1] * len(a_free) + b_dims)
+        return _core.multiply(a, b), batch + a_free + b_free
+    nb, m, n, k = (_einsum_prod(sizes, batch), _einsum_prod(sizes, a_free), _einsum_prod(sizes, b_free),
+                   _einsum_prod(sizes, summed))
+    a = _core.reshape(_einsum_permute(a, a_labels, batch + a_free + summed), [nb, m, k])
+    b = _core.reshape(_einsum_permute(b, b_labels, batch + summed + b_free), [nb, k, n])
+    out = _core.matmul(a, b)
+    return _core.reshape(out, batch_dims + a_dims + b_dims), batch + a_free + b_free
+
+
+def einsum(equation, *inputs, **kwargs):
+    """Tensor contraction over specified indices and outer product, as tf.einsum.
+
+    `equation` names the axes of each input with letters: "ij,jk->ik" is a matrix product.
+    A label repeated within one input takes its diagonal ("ii->i"); a label absent from the
+    output is summed; "..." stands for any number of leading (or inner) axes, which broadcast
+    as NumPy's do. Without "->" (implicit mode) the output is the labels that appear exactly
+    once, in alphabetical order (uppercase first), with "..." first when it appears once.
+    Several inputs are contracted two at a time, each time the pair whose result is smallest;
+    each pair is one batched `matmul` (or a broadcasting `multiply` when nothing is summed)
+    after transposes and reshapes, so the gradient, of any order, and forward mode are those
+    of the ops it is made of.
+
+    Args:
+      equation: A `str`: comma-separated input labels (letters and "..."), optionally
+        "->" and the output labels. Spaces are ignored.
+      *inputs: The input `Tensor`s, one per comma-separated term, all of one dtype.
+      **kwargs: `name` and `optimize` are accepted and ignored (the greedy order is used).
+
+    Returns:
+      A `Tensor` with the output's axes, in the order of the output labels.
+
+    Raises:
+      ValueError: The equation is malformed, names an output label twice or one no input
+        has, or the number of inputs differs from the number of terms.
+      InvalidArgumentError: An input's rank differs from its number of labels, a label has
+        two sizes, or "..." axes do not broadcast (or are dropped by an output without "...").
+      TypeError: An unknown keyword argument.
+
+    >>> m0 = gt.constant([[1.0, 2.0], [3.0, 4.0]])
+    >>> gt.einsum('ij,jk->ik', m0, gt.constant([[1.0], [1.0]])).numpy()
+    array([[3.],
+           [7.]], dtype=float32)
+    >>> float(gt.einsum('ii', m0))  # the trace
+    5.0
+    >>> gt.einsum('...ij->...ji', gt.ones([5, 2, 3])).shape
+    TensorShape([5, 3, 2])
+    """
+    unknown = [k for k in kwargs if k not in _EINSUM_KWARGS]
+    if unknown:
+        raise TypeError("Invalid keyword arguments for einsum: %s. Valid arguments: name, optimize, greedy."
+                        % ", ".join(unknown))
+    in_terms, out_term = _einsum_parse(equation, len(inputs))
+    tensors = [_tensor(x) for x in inputs]
+    operands, sizes, output = _einsum_resolve(equation, in_terms, out_term, tensors)
+    out_set = set(output)
+    # within each operand: diagonals of repeated labels, then the sums of its own labels
+    for i, labels in enumerate(operands):
+        t, labels = _einsum_take_diagonals(tensors[i], list(labels))
+        elsewhere = set(out_set)
+        for j, other in enumerate(operands):
+            if j != i:
+                elsewhere.update(other)
+        own = [a for a, lb in enumerate(labels) if lb not in elsewhere]
+        if own:
+            t = _core.reduce_sum(t, own)
+            labels = [lb for lb in labels if lb in elsewhere]
+        tensors[i], operands[i] = t, labels
+    # pairwise, greedily: each time the pair whose result has the fewest elements
+    while len(tensors) > 1:
+        best = None
+        for i in range(len(tensors)):
+            for j in range(i + 1, len(tensors)):
+                keep = set(out_set)
+                for k, other in enumerate(operands):
+                    if k != i and k != j:
+                        keep.update(other)
+                result = [lb for lb in operands[i] + operands[j] if lb in keep]
+                cost = _einsum_prod(sizes, set(result))
+                if best is None or cost < best[0]:
+                    best = (cost, i, j, keep)
+        _, i, j, keep = best
+        t, labels = _einsum_pair(tensors[i], operands[i], tensors[j], operands[j], keep, sizes)
+        tensors = [x for k, x in enumerate(tensors) if k not in (i, j)] + [t]
+        operands = [x for k, x in enumerate(operands) if k not in (i, j)] + [labels]
+    return _einsum_permute(tensors[0], operands[0], output)
