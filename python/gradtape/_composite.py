@@ -906,3 +906,112 @@ def einsum(equation, *inputs, **kwargs):
         tensors = [x for k, x in enumerate(tensors) if k not in (i, j)] + [t]
         operands = [x for k, x in enumerate(operands) if k not in (i, j)] + [labels]
     return _einsum_permute(tensors[0], operands[0], output)
+
+
+def lstsq(matrix, rhs, l2_regularizer=0.0, fast=True, name=None):
+    """The least-squares solution X of matrix @ X = rhs for each matrix of a batch (as
+    tf.linalg.lstsq), with an optional L2 penalty l2_regularizer * ||X||^2.
+
+    With more rows than columns (M >= N) it solves the normal equations
+    (A^T A + l2 I) X = A^T rhs; with fewer, X = A^T (A A^T + l2 I)^-1 rhs (the minimum-norm
+    solution). Both go through a Cholesky factorisation, so the matrix must have full rank
+    when l2_regularizer is 0. `fast=False` (TensorFlow's complete orthogonal decomposition,
+    without a penalty) solves through a QR factorisation instead, which keeps the accuracy of
+    ill-conditioned matrices. Unlike TensorFlow (whose gradient is None), X is differentiable
+    with respect to both arguments.
+
+    Args:
+      matrix: [..., M, N] float tensor.
+      rhs: [..., M, K] tensor of the same dtype.
+      l2_regularizer: a non-negative scalar.
+      fast: normal equations (True) or QR (False).
+
+    Returns:
+      [..., N, K]: the solution.
+
+    >>> a = gt.constant([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], gt.float64)
+    >>> gt.linalg.lstsq(a, gt.constant([[1.0], [2.0], [4.0]], gt.float64)).numpy().round(6)
+    array([[1.333333],
+           [2.333333]])
+    """
+    a = _tensor(matrix)
+    b = _tensor(rhs, a.dtype)
+    if a.ndim < 2 or b.ndim < 2:
+        raise ValueError("lstsq: matrix and rhs must have rank at least 2, got shapes %s and %s"
+                         % (list(a.shape), list(b.shape)))
+    if a.shape[-2] != b.shape[-2]:
+        raise _core.InvalidArgumentError("lstsq: matrix has %d rows and rhs %d: they must be equal"
+                                         % (a.shape[-2], b.shape[-2]))
+    m, n = a.shape[-2], a.shape[-1]
+    reg = _tensor(l2_regularizer, a.dtype)
+    if not fast:
+        if m >= n:  # A = QR: X = R^-1 Q^T b
+            q, r = _core.qr(a)
+            return _core.triangular_solve(r, _core.matmul(q, b, transpose_a=True), lower=False)
+        q, r = _core.qr(_core.transpose(a, _swap_last(a.ndim)))  # A^T = QR: X = Q R^-T b
+        y = _core.triangular_solve(r, b, lower=False, adjoint=True)
+        return _core.matmul(q, y)
+    eye = _core.eye(min(m, n), dtype=a.dtype)
+    if m >= n:
+        gram = _core.matmul(a, a, transpose_a=True) + reg * eye
+        return _core.cholesky_solve(_core.cholesky(gram), _core.matmul(a, b, transpose_a=True))
+    gram = _core.matmul(a, a, transpose_b=True) + reg * eye
+    return _core.matmul(a, _core.cholesky_solve(_core.cholesky(gram), b), transpose_a=True)
+
+
+def _swap_last(rank):
+    return list(range(rank - 2)) + [rank - 1, rank - 2]
+
+
+# Higham's degree-13 Pade coefficients for exp, and the largest 1-norm it serves unscaled.
+_EXPM_B = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+           40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+_EXPM_THETA13 = 5.371920351148152
+
+
+def expm(input, name=None):  # noqa: A002 (TensorFlow's name)
+    """The matrix exponential of each square matrix of a batch (as tf.linalg.expm), by scaling
+    and squaring with a degree-13 Pade approximant: exp(A) = (exp(A / 2^s))^(2^s), s chosen from
+    the largest 1-norm of the batch. Differentiable (through its matmuls and solve). The
+    scaling reads that norm into Python, so under gt.function it raises
+    OperatorNotAllowedInGraphError.
+
+    Args:
+      input: [..., N, N] float tensor.
+
+    Returns:
+      [..., N, N]: exp(input).
+
+    >>> gt.linalg.expm(gt.constant([[0.0, 1.0], [-1.0, 0.0]], gt.float64)).numpy().round(6)
+    array([[ 0.540302,  0.841471],
+           [-0.841471,  0.540302]])
+    """
+    a = _tensor(input)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise _core.InvalidArgumentError("expm: input must be a square matrix (or a batch of them), got shape %s"
+                                         % (list(a.shape),))
+    if not _is_float(a):
+        raise _core.InvalidArgumentError("expm: input must be float32 or float64, got %s" % a.dtype.name)
+    n = a.shape[-1]
+    if a.shape.num_elements() == 0:
+        return a
+    norm1 = float(np.max(np.sum(np.abs(a.numpy()), axis=-2))) if n else 0.0
+    if not np.isfinite(norm1):
+        s = 0
+    else:
+        s = max(0, int(np.ceil(np.log2(norm1 / _EXPM_THETA13)))) if norm1 > _EXPM_THETA13 else 0
+    if s:
+        a = a * (0.5 ** s)
+    b = _EXPM_B
+    eye = _core.eye(n, batch_shape=list(a.shape[:-2]), dtype=a.dtype)
+    a2 = _core.matmul(a, a)
+    a4 = _core.matmul(a2, a2)
+    a6 = _core.matmul(a4, a2)
+    u = _core.matmul(a, _core.matmul(a6, b[13] * a6 + b[11] * a4 + b[9] * a2)
+                     + b[7] * a6 + b[5] * a4 + b[3] * a2 + b[1] * eye)
+    v = _core.matmul(a6, b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
+    r = _core.solve(v - u, v + u)
+    for _ in range(s):
+        r = _core.matmul(r, r)
+    return r

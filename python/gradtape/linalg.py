@@ -1,6 +1,6 @@
 """gradtape.linalg: the linear algebra of tf.linalg that gradtape has (matmul, matvec, norm, eye,
 inv, det, slogdet, solve, triangular_solve, cholesky, cholesky_solve, diag, diag_part, set_diag,
-band_part, trace, tensordot, einsum, cross).
+band_part, trace, tensordot, einsum, cross, lstsq, expm).
 
 Its names are the op manifest's rows exported under "linalg" (cpp/include/gradtape/ops.def),
 and the composite functions of _composite.py.
@@ -10,6 +10,6 @@ array([[11.]], dtype=float32)
 """
 from . import _manifest
 from ._core import matmul, transpose  # noqa: F401
-from ._composite import cross, einsum, matvec, norm, tensordot  # noqa: F401
+from ._composite import cross, einsum, expm, lstsq, matvec, norm, tensordot  # noqa: F401
 
 _manifest.export_into("linalg", globals())
