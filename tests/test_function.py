@@ -813,3 +813,158 @@ def test_variables_made_inside_only_by_the_first_trace():
     assert float(fresh(gt.constant(2.0))) == 2.0
     with pytest.raises(ValueError, match="singleton"):
         fresh(gt.constant([2.0]))
+
+
+# ---- regressions from a review: each replay must equal an eager call ----
+
+def test_numpy_arguments_are_inputs_not_constants():
+    f = gt.function(lambda a: gt.reduce_sum(a))
+    assert [float(f(np.array([1.0, 2.0], np.float32) * k)) for k in (1, 2, 3)] == [3.0, 6.0, 9.0]
+    g = gt.function(lambda d: d["a"] * 2.0)
+    assert [float(g({"a": np.float32(k) * np.ones(1, np.float32)})[0]) for k in (1, 2)] == [2.0, 4.0]
+
+
+def test_one_tensor_in_two_roles_names_two_slots():
+    sub = gt.function(lambda a, b: a - b)
+    x = gt.constant(3.0)
+    assert float(sub(x, x)) == 0.0
+    assert float(sub(gt.constant(5.0), gt.constant(1.0))) == 4.0
+
+    c = gt.constant(2.0)
+    mulc = gt.function(lambda x: x * c)
+    assert float(mulc(c)) == 4.0
+    assert float(mulc(gt.constant(10.0))) == 20.0
+
+    w = gt.Variable(2.0)
+    g = gt.function(lambda x: x * 10.0 + w * 1.0)
+    assert float(g(w.read_value())) == 22.0
+    assert float(g(gt.constant(5.0))) == 52.0
+
+
+def test_reads_around_a_write_in_a_branch():
+    v = gt.Variable(1.0)
+
+    @gt.function
+    def f(x):
+        def branch():
+            before = v.read_value()
+            v.assign_add(x)
+            return before + v.read_value()
+        return gt.cond(x > 0, branch, lambda: v.read_value())
+
+    eager = []
+    v2 = gt.Variable(1.0)
+    for k in (2.0, 1.0, 3.0):
+        before = float(v2)
+        v2.assign_add(k)
+        eager.append(before + float(v2))
+    assert [float(f(gt.constant(k))) for k in (2.0, 1.0, 3.0)] == eager
+
+
+def test_stop_recording_and_reset_are_replayed():
+    @gt.function
+    def f(x):
+        with gt.GradientTape() as t:
+            t.watch(x)
+            with t.stop_recording():
+                y = x * x
+            z = y * x
+        return t.gradient(z, x)
+
+    assert [float(f(gt.constant(k))) for k in (2.0, 3.0)] == [4.0, 9.0]
+
+    @gt.function
+    def g(x):
+        with gt.GradientTape(persistent=True) as t:
+            t.watch(x)
+            y = x * x
+            t.reset()
+            t.watch(x)
+            z = x * 3.0
+        return t.gradient(z, x), t.gradient(y, x, unconnected_gradients="zero")
+
+    for k in (2.0, 5.0):
+        dz, dy = g(gt.constant(k))
+        assert float(dz) == 3.0 and float(dy) == 0.0
+
+
+def test_value_dependent_shapes_are_checked_at_each_replay():
+    f = gt.function(lambda x: gt.boolean_mask(x, x > 0)[-1])
+    assert float(f(gt.constant([1.0, -1.0, 2.0]))) == 2.0
+    assert float(f(gt.constant([5.0, -1.0, 7.0]))) == 7.0          # same count: replays
+    with pytest.raises(gt.errors.InvalidArgumentError, match="specialised to the shapes"):
+        f(gt.constant([1.0, 2.0, 3.0]))                            # 3 kept where the trace had 2
+    g = gt.function(lambda x: x[x > 0] * 2.0)
+    g(gt.constant([1.0, -1.0]))
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        g(gt.constant([1.0, 1.0]))
+
+
+def test_a_concrete_function_called_inside_a_trace_is_traced_inline():
+    v = gt.Variable(0.0)
+
+    @gt.function
+    def inc(x):
+        v.assign_add(x)
+        return gt.constant(0.0)
+
+    c = inc.get_concrete_function(gt.TensorSpec([], gt.float32))   # (traces once: v += 0)
+
+    @gt.function
+    def outer(x):
+        c(x)
+        return x * 2.0
+
+    for k in (1.0, 2.0, 3.0):
+        outer(gt.constant(k))
+    assert float(v) == 6.0
+
+
+def test_bool_arguments_from_traced_tensors_are_refused():
+    f = gt.function(lambda x, b: gt.math.cumsum(x, 0, exclusive=b))
+    with pytest.raises(NotAllowed):
+        f(gt.constant([1.0, 2.0, 3.0]), gt.constant(False))
+    assert f(gt.constant([1.0, 2.0, 3.0]), True).numpy().tolist() == [0.0, 1.0, 3.0]
+
+
+def test_negative_zero_is_its_own_signature():
+    f = gt.function(lambda x, s: 1.0 / (x * s))
+    assert float(f(gt.constant(1.0), 0.0)) == float("inf")
+    assert float(f(gt.constant(1.0), -0.0)) == float("-inf")
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_case_and_switch_case_on_traced_tensors():
+    @gt.function
+    def sign(x):
+        return gt.case([(x > 0, lambda: gt.constant(1)), (x < 0, lambda: gt.constant(-1))],
+                       default=lambda: gt.constant(0))
+
+    assert [int(sign(gt.constant(v))) for v in (3.0, -2.0, 0.0, 5.0)] == [1, -1, 0, 1]
+    assert sign.experimental_get_tracing_count() == 1
+
+    @gt.function
+    def pick(i, x):
+        return gt.switch_case(i, [lambda: x * 10.0, lambda: x * 20.0, lambda: x * 30.0])
+
+    assert [float(pick(gt.constant(k), gt.constant(1.0))) for k in (0, 1, 2, 7, -1)] == [10.0, 20.0, 30.0, 30.0, 30.0]
+
+    @gt.function
+    def pick_default(i):
+        return gt.switch_case(i, {1: lambda: gt.constant(1.0), 3: lambda: gt.constant(3.0)},
+                              default=lambda: gt.constant(-1.0))
+
+    assert [float(pick_default(gt.constant(k))) for k in (1, 3, 2)] == [1.0, 3.0, -1.0]
+    with pytest.raises(NotAllowed):
+        gt.function(lambda x: gt.case([(x > 0, lambda: x)], exclusive=True))(gt.constant(1.0))
+
+
+def test_lists_of_a_traced_tensor_and_argmax():
+    @gt.function
+    def f(t):
+        return gt.stack(t), gt.add_n(t), gt.argmax(t, axis=1), gt.math.is_nan(t)
+
+    for v in ([[1.0, 2.0], [4.0, 3.0]], [[5.0, 1.0], [0.0, 9.0]]):
+        s, a, m, n = f(gt.constant(v))
+        assert s.numpy().tolist() == v and a.numpy().tolist() == [v[0][0] + v[1][0], v[0][1] + v[1][1]]
+        assert m.numpy().tolist() == [int(np.argmax(r)) for r in v] and not n.numpy().any()

@@ -120,7 +120,11 @@ int ProgramRecorder::reserve_slot() {
   return program_->num_slots_++;
 }
 
-void ProgramRecorder::input(const Tensor& t) { program_->inputs_.push_back(new_slot(t)); }
+Tensor ProgramRecorder::input(const Tensor& t) {
+  Tensor fresh = reshape(t, t.shape().vec());
+  program_->inputs_.push_back(new_slot(fresh));
+  return fresh;
+}
 
 int ProgramRecorder::slot(const Tensor& t) const {
   if (!t.defined()) return -1;
@@ -132,6 +136,8 @@ int ProgramRecorder::slot(const Tensor& t) const {
                        "it; return it from the branch or body instead");
   return it->second;
 }
+
+Program::Step& ProgramRecorder::last_block_step() { return open_blocks_.back()->steps.back(); }
 
 void ProgramRecorder::add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads) {
   reads.erase(std::remove(reads.begin(), reads.end(), -1), reads.end());
@@ -191,9 +197,11 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
   return p;
 }
 
-void ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const Tensor& value) {
-  const int s = new_slot(value);
+Tensor ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const Tensor& value) {
+  Tensor fresh = reshape(value, value.shape().vec());
+  const int s = new_slot(fresh);
   add_step("read_variable", [v, s](Frame& fr) { fr.slots[size_t(s)] = v->read(); }, {});
+  return fresh;
 }
 
 void ProgramRecorder::refuse_in_block(const char* what) const {
@@ -237,6 +245,16 @@ void ProgramRecorder::tape_watch(const Tape& tape, const Tensor& t) {
   } else {
     add_step("tape_watch", [k, s](Frame& fr) { fr.tapes[size_t(k)]->watch(fr.slots[size_t(s)]); }, {s});
   }
+}
+
+void ProgramRecorder::tape_set_recording(const Tape& tape, bool on) {
+  const int k = tape_index(tape);
+  add_step("tape_set_recording", [k, on](Frame& fr) { fr.tapes[size_t(k)]->set_recording(on); }, {});
+}
+
+void ProgramRecorder::tape_reset(const Tape& tape) {
+  const int k = tape_index(tape);
+  add_step("tape_reset", [k](Frame& fr) { fr.tapes[size_t(k)]->reset(); }, {});
 }
 
 void ProgramRecorder::tape_watch(const Tape& tape, const std::shared_ptr<Variable>& v) {

@@ -490,13 +490,11 @@ TEST(program_records_and_replays) {
   std::shared_ptr<Program> p;
   {
     ProgramRecorder rec;
-    Tensor x = scalar(0.5, DType::Float64);
-    rec.input(x);
+    Tensor x = rec.input(scalar(0.5, DType::Float64));
     Tape tape;
     rec.tape_enter(tape, false, true);
     tape.push();
-    Tensor wv = w->read();
-    rec.read_variable(w, wv);
+    Tensor wv = rec.read_variable(w, w->read());
     Tensor y = traced("multiply", &mul_op, traced("sin", &sin_op, x), wv);
     tape.pop();
     rec.tape_exit(tape);
@@ -527,8 +525,7 @@ TEST(program_cond_and_refusals) {
   std::shared_ptr<Program> p;
   {
     ProgramRecorder rec;
-    Tensor x = scalar(0.5, DType::Float64);
-    rec.input(x);
+    Tensor x = rec.input(scalar(0.5, DType::Float64));
     rec.begin_block();
     Tensor t = traced("sin", &sin_op, x);
     const int bt = rec.end_block({t});

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <stdexcept>
@@ -128,11 +129,13 @@ std::vector<Tensor> tensor_list(py::handle values) {
     if (t.shape()[0] > (int64_t(1) << 20))
       throw InvalidArgument("a tensor of shape " + t.shape().str() + " given as a list of tensors would unstack into " +
                             std::to_string(t.shape()[0]) + " tensors; pass a list, or reshape instead");
+    // (through traced(): under gt.function each slice is a step)
     for (int64_t i = 0; i < t.shape()[0]; ++i)
-      v.push_back(strided_slice(t, [&] { auto b = std::vector<int64_t>(size_t(t.ndim()), 0); b[0] = i; return b; }(),
-                                [&] { auto e = t.shape().vec(); e[0] = i + 1; return e; }(),
-                                std::vector<int64_t>(size_t(t.ndim()), 1)));
-    for (auto& x : v) x = squeeze(x, {0});
+      v.push_back(traced("strided_slice", &strided_slice, t,
+                         [&] { auto b = std::vector<int64_t>(size_t(t.ndim()), 0); b[0] = i; return b; }(),
+                         [&] { auto e = t.shape().vec(); e[0] = i + 1; return e; }(),
+                         std::vector<int64_t>(size_t(t.ndim()), 1)));
+    for (auto& x : v) x = traced("squeeze", &squeeze, x, std::vector<int64_t>{0});
     return v;
   }
   // Python scalars in the list take the dtype of the first tensor in it.
@@ -237,7 +240,11 @@ template <>
 struct FromPy<bool> {
   static bool get(ArgValues& a, size_t i) {
     py::handle h = a.values[i];
-    if (is_tensor_like(h)) return to_tensor(h).item() != 0;
+    if (is_tensor_like(h)) {
+      Tensor t = to_tensor(h);
+      check_readable(t, what(a, i).c_str());
+      return t.item() != 0;
+    }
     return PyObject_IsTrue(h.ptr()) == 1;
   }
 };
@@ -340,14 +347,31 @@ int64_t tensor_elements(const TensorList& ts) {
 template <class T>
 int64_t tensor_elements(const T&) { return 0; }
 
+// The rows whose result's shape depends on their inputs' values (not only on their shapes):
+// under gt.function, a replay checks that the shape is the one traced (gradtape/program.h).
+bool value_dependent_shape(const char* op) {
+  static const char* const rows[] = {"boolean_mask", "segment_sum", "segment_mean", "segment_max", "segment_min"};
+  for (const char* r : rows)
+    if (std::strcmp(r, op) == 0) return true;
+  return false;
+}
+
+template <class R, class... P, class... A>
+R traced_row(const char* op, R (*f)(P...), A&&... args) {
+  if constexpr (std::is_same_v<R, Tensor>) {
+    if (value_dependent_shape(op)) return traced_shape_checked(op, f, std::forward<A>(args)...);
+  }
+  return traced(op, f, std::forward<A>(args)...);
+}
+
 template <class R, class... A, size_t... I>
 py::object call_row(R (*f)(A...), ArgValues& a, const std::string& result, std::index_sequence<I...>) {
   // Converted in parameter order (braced initialisation), so the dtype hint flows left to right.
   std::tuple<Bare<A>...> args{FromPy<Bare<A>>::get(a, I)...};
   const int64_t n = (int64_t(0) + ... + tensor_elements(std::get<I>(args)));
   if (n >= kReleaseGilElements)
-    return result_to_py(without_gil([&] { return traced(a.op, f, std::get<I>(args)...); }), result);
-  return result_to_py(traced(a.op, f, std::get<I>(args)...), result);
+    return result_to_py(without_gil([&] { return traced_row(a.op, f, std::get<I>(args)...); }), result);
+  return result_to_py(traced_row(a.op, f, std::get<I>(args)...), result);
 }
 
 template <class R, class... A>
@@ -491,7 +515,7 @@ void bind_ops(py::module_& m) {
   def_row(m, "where", [](py::handle cond, py::handle x, py::handle y, py::handle) -> py::object {
     Tensor c = to_tensor(cond);
     if (x.is_none() && y.is_none()) {
-      return wrap(traced("where", &where_coords, c));
+      return wrap(traced_shape_checked("where", &where_coords, c));
     }
     if (x.is_none() || y.is_none()) throw ValueError_("where: x and y must both be given or both be None");
     auto [a, b] = to_tensor_pair(x, y);

@@ -67,7 +67,7 @@ void bind_program(py::module_& m) {
         s.rec.reset();
         return false;
       })
-      .def("input", [](RecorderScope& s, py::handle t) { s.get().input(to_tensor(t)); })
+      .def("input", [](RecorderScope& s, py::handle t) { return wrap(s.get().input(to_tensor(t))); })
       .def("finish", [](RecorderScope& s, const py::list& outputs) { return s.get().finish(tensors_of(outputs)); });
   m.def("_tracing", [] { return active_recorder() != nullptr; }, "Whether gt.function is tracing on this thread.");
   // Control flow while tracing (gradtape/control_flow.py): blocks, cond and while steps.

@@ -264,7 +264,10 @@ void bind_tape(py::module_& m) {
       .def_property_readonly("persistent", &Tape::persistent)
       .def_property_readonly("num_records", &Tape::num_records)
       .def_property_readonly("_bookkeeping_bytes", &Tape::bookkeeping_bytes)
-      .def_property("recording", &Tape::recording, &Tape::set_recording)
+      .def_property("recording", &Tape::recording, [](Tape& t, bool on) {
+        t.set_recording(on);
+        if (ProgramRecorder* r = active_recorder(); r && r->owns_tape(t)) r->tape_set_recording(t, on);
+      })
       .def_property_readonly("_has_recording", &Tape::has_recording)
       .def("_watch", [](Tape& t, py::handle h) {
         ProgramRecorder* r = active_recorder();
@@ -280,7 +283,10 @@ void bind_tape(py::module_& m) {
                                    ", not tf.Tensor or tf.Variable or ExtensionType.");
       })
       .def("_watched_variables", [](const Tape& t) { return t.watched_variables(); })
-      .def("_reset", [](Tape& t) { t.reset(); })
+      .def("_reset", [](Tape& t) {
+        t.reset();
+        if (ProgramRecorder* r = active_recorder(); r && r->owns_tape(t)) r->tape_reset(t);
+      })
       .def("gradient", &gradient_entry, py::arg("target"), py::arg("sources"),
            py::arg("output_gradients") = py::none(), py::arg("unconnected_gradients") = py::str("none"),
            "d(sum of targets)/d(source) for each source, in the structure of `sources`.")

@@ -45,7 +45,7 @@ std::string numpy_text(const Tensor& t) {
 Tensor getitem(const Tensor& x, py::handle key) {
   if (is_tensor_like(key) || py::isinstance<py::array>(key) || py::isinstance<py::list>(key)) {
     Tensor k = to_tensor(key);
-    if (k.dtype() == DType::Bool) return traced("boolean_mask", &boolean_mask, x, k, std::optional<int64_t>());
+    if (k.dtype() == DType::Bool) return traced_shape_checked("boolean_mask", &boolean_mask, x, k, std::optional<int64_t>());
     // a scalar int32/int64 tensor is an int index, as in TensorFlow (handled below)
     if (!(is_tensor_like(key) && is_integer(k.dtype()) && k.ndim() == 0))
       throw TypeError_("only integers, slices (`:`), ellipsis (`...`), None, scalar int32/int64 tensors and boolean "

@@ -161,7 +161,7 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
     if (dtype && *dtype != t.dtype())
       throw ValueError_(std::string("variable of dtype ") + dtype_name(t.dtype()) +
                         " cannot be converted to requested dtype " + dtype_name(*dtype) + " (use gt.cast)");
-    if (ProgramRecorder* r = active_recorder()) r->read_variable(v.shared_from_this(), t);
+    if (ProgramRecorder* r = active_recorder()) return r->read_variable(v.shared_from_this(), t);
     return t;
   }
   Tensor t = from_python_value(h, hint, dtype);

@@ -102,10 +102,22 @@ def _arg_reduce(fn, what, input, axis, output_type):
     if not -x.shape.rank <= axis < x.shape.rank:
         raise _core.InvalidArgumentError(
             "Expected dimension in the range [%d, %d), but got %d" % (-x.shape.rank, x.shape.rank, axis))
-    a = x.numpy()
-    if a.shape[axis] == 0:
-        raise _core.InvalidArgumentError("Reduction axis %d is empty in shape %s" % (axis, list(a.shape)))
-    return _core.constant(fn(a, axis=axis).astype(out.name), dtype=out)
+    rank = x.shape.rank
+    axis %= rank
+    n = x.shape[axis]
+    if n == 0:
+        raise _core.InvalidArgumentError("Reduction axis %d is empty in shape %s" % (axis, list(x.shape)))
+    # In ops (so that gt.function traces it): the first index holding the extreme value. NaNs
+    # are passed over, as TensorFlow's kernel does (an all-NaN row gives 0).
+    if _is_float(x):
+        fill = float("-inf") if fn == "max" else float("inf")
+        x = _core.where(_core.not_equal(x, x), _core.fill(x.shape, _core.constant(fill, dtype=x.dtype)), x)
+    extreme = (_core.reduce_max if fn == "max" else _core.reduce_min)(x, axis, keepdims=True)
+    shape = [1] * rank
+    shape[axis] = n
+    index = _core.broadcast_to(_core.reshape(_core.range(n, dtype=out), shape), x.shape)
+    first = _core.where(_core.equal(x, extreme), index, _core.fill(x.shape, _core.constant(n, dtype=out)))
+    return _core.reduce_min(first, axis)
 
 
 def argmax(input, axis=None, output_type="int64", name=None):
@@ -115,7 +127,7 @@ def argmax(input, axis=None, output_type="int64", name=None):
     >>> gt.argmax(gt.constant([[1.0, 5.0], [7.0, 2.0]]), axis=1).numpy()
     array([1, 0])
     """
-    return _arg_reduce(np.argmax, "argmax", input, axis, output_type)
+    return _arg_reduce("max", "argmax", input, axis, output_type)
 
 
 def argmin(input, axis=None, output_type="int64", name=None):
@@ -124,7 +136,7 @@ def argmin(input, axis=None, output_type="int64", name=None):
     >>> int(gt.argmin(gt.constant([3, 1, 2])))
     1
     """
-    return _arg_reduce(np.argmin, "argmin", input, axis, output_type)
+    return _arg_reduce("min", "argmin", input, axis, output_type)
 
 
 def _float_predicate(fn, what):
@@ -132,7 +144,7 @@ def _float_predicate(fn, what):
         t = _tensor(x)
         if not _is_float(t):
             raise _core.InvalidArgumentError("%s: expected a float tensor, got %s" % (what, t.dtype.name))
-        return _core.constant(fn(t.numpy()))
+        return fn(t)
     predicate.__name__ = what
     predicate.__doc__ = ("Elementwise %s of a float tensor, a bool tensor, as tf.math.%s.\n\n"
                          "    >>> gt.math.%s(gt.constant([1.0, np.nan, np.inf])).numpy()\n"
@@ -142,9 +154,11 @@ def _float_predicate(fn, what):
     return predicate
 
 
-is_nan = _float_predicate(np.isnan, "is_nan")
-is_inf = _float_predicate(np.isinf, "is_inf")
-is_finite = _float_predicate(np.isfinite, "is_finite")
+# (in ops, so that gt.function traces them: NaN is the value unequal to itself)
+is_nan = _float_predicate(lambda t: _core.not_equal(t, t), "is_nan")
+is_inf = _float_predicate(lambda t: _core.equal(_core.abs(t), _core.constant(float("inf"), dtype=t.dtype)), "is_inf")
+is_finite = _float_predicate(lambda t: _core.less(_core.abs(t), _core.constant(float("inf"), dtype=t.dtype)),
+                             "is_finite")
 
 
 def sigmoid_cross_entropy_with_logits(labels=None, logits=None, name=None):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import struct
 import threading
 import weakref
 from typing import Any, Callable, Dict, List, Optional, Tuple
@@ -87,7 +88,10 @@ class _ById:
 
 
 def _hashable_key(x):
-    """A Python value's part of the signature: (type, value) when hashable, else its identity."""
+    """A Python value's part of the signature: (type, value) when hashable, else its identity.
+    A float is keyed by its bits: -0.0 is not 0.0 (1/x differs), and a NaN equals itself."""
+    if type(x) is float:
+        return ("value", float, struct.pack("<d", x))
     try:
         hash(x)
     except TypeError:
@@ -344,6 +348,8 @@ class Function:
             return concrete, tensors, result
 
     def _call_concrete(self, concrete, args, kwargs):
+        if _run_eagerly_global[0] or _core._tracing():  # (inside a trace: traced inline, as a call)
+            return self._python_function(*args, **kwargs)
         c, tensors, result = self._concrete_for(args, kwargs)
         specs = concrete.inputs
         if c is not concrete and (len(tensors) != len(specs) or not all(
@@ -357,8 +363,11 @@ class Function:
         created_before = getattr(_eager, "created", 0)
         rec = _core._Recorder()
         with rec:
-            for t in tensors:
-                rec.input(t)
+            # The traced code gets a fresh tensor per input (NumPy arrays become tensors), so
+            # that a tensor given twice, or also captured, names one slot per use.
+            fresh = iter([rec.input(t) for t in tensors])
+            args, kwargs = nest.map_structure(
+                lambda x: next(fresh) if isinstance(x, (np.ndarray, _core.Tensor)) else x, (args, kwargs))
             result = self._python_function(*args, **kwargs)
             flat = nest.flatten(result)
             out_tensors = []
@@ -404,6 +413,8 @@ def _fast_key(args):
             parts.append((a.dtype, a.shape))
         elif t is _Variable:
             parts.append(_ById(a))
+        elif t is float:
+            parts.append((float, struct.pack("<d", a)))
         elif t in _SCALARS:
             parts.append((t, a))
         else:

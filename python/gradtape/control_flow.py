@@ -104,6 +104,18 @@ def case(pred_fn_pairs, default=None, exclusive=False, strict=False, name="case"
             raise TypeError("fn for pred %r must be callable." % (pair[0],))
     if default is not None and not callable(default):
         raise TypeError("default must be callable.")
+    if _core._tracing() and any(_core._traced(p) for p, _ in pairs):
+        # under gt.function: a chain of cond steps, the first true predicate's function
+        if exclusive:
+            raise _core.OperatorNotAllowedInGraphError(
+                "case(exclusive=True) on traced predicates under gt.function: the check that at most one is true "
+                "needs their values; use exclusive=False")
+        if default is None:
+            pairs, default = pairs[:-1], pairs[-1][1]  # (the last function, when none is true)
+        result = default
+        for p, fn in reversed(pairs):
+            result = (lambda p, fn, rest: lambda: cond(p, fn, rest))(p, fn, result)
+        return result()
     truths = [_truth(p, "case: pred") for p, _ in pairs]
     if exclusive and sum(truths) > 1:
         raise _core.InvalidArgumentError(
@@ -147,6 +159,14 @@ def switch_case(branch_index, branch_fns, default=None, name="switch_case"):
         if branch_index.dtype not in (_core.DType.int32, _core.DType.int64):
             raise TypeError("branch_index must be an int32 or int64 tensor, got %s"
                             % branch_index.dtype.name)
+        if _core._tracing() and _core._traced(branch_index):
+            # under gt.function: a chain of cond steps on branch_index == k
+            keys = sorted(table)
+            result = default if default is not None else table[keys[-1]]
+            for k in reversed(keys if default is not None else keys[:-1]):
+                result = (lambda k, fn, rest: lambda: cond(_core.equal(branch_index, k), fn, rest))(
+                    k, table[k], result)
+            return result()
         index = int(branch_index.numpy().reshape(()))
     else:
         index = int(branch_index)

@@ -102,22 +102,29 @@ class ProgramRecorder {
   ProgramRecorder(const ProgramRecorder&) = delete;
   ProgramRecorder& operator=(const ProgramRecorder&) = delete;
 
-  // Declares the next input of the program; its value now is the tracing value.
-  void input(const Tensor& t);
+  // Declares the next input of the program, whose value now is t. Returns a fresh tensor (a
+  // recorded identity of t) for the traced code to use: a tensor given twice, or one also
+  // captured as a constant, must still name one slot per use.
+  Tensor input(const Tensor& t);
   // The slot of a tracing value, -1 for a constant (not computed from inputs or variables).
   int slot(const Tensor& t) const;  // (NotTraceable for a slot of a block closed since)
   bool symbolic(const Tensor& t) const { return t.defined() && slot(t) >= 0; }
   // Ends the trace: the program returning `outputs` (slots or constants).
   std::shared_ptr<Program> finish(const std::vector<Tensor>& outputs);
 
-  // A read of v (value: what the read gave now): a step reading it at each run.
-  void read_variable(const std::shared_ptr<Variable>& v, const Tensor& value);
+  // A read of v (value: what the read gave now): a step reading it at each run. Returns a
+  // fresh tensor (a recorded identity of value) for the traced code to use: two reads of an
+  // unchanged variable give one TensorImpl, but must be two slots (a write may come between).
+  Tensor read_variable(const std::shared_ptr<Variable>& v, const Tensor& value);
 
   // Tapes: a tape entered during the trace is made afresh by each run.
   void tape_enter(const Tape& tape, bool persistent, bool watch_accessed_variables);
   void tape_exit(const Tape& tape);
   void tape_watch(const Tape& tape, const Tensor& t);
   void tape_watch(const Tape& tape, const std::shared_ptr<Variable>& v);
+  // tape.stop_recording() / the recording flag, and tape.reset().
+  void tape_set_recording(const Tape& tape, bool on);
+  void tape_reset(const Tape& tape);
   // tape.gradient: `result` is what it gave now.
   void tape_gradient(const Tape& tape, const std::vector<Tensor>& targets, const std::vector<Source>& sources,
                      const std::vector<Tensor>& output_gradients, Unconnected unconnected,
@@ -169,10 +176,16 @@ class ProgramRecorder {
   // calls it now (a constant). Returns what f returns now.
   template <class R, class... P, class... A>
   R call(const char* name, bool effect, R (*f)(P...), A&&... args);
+  // The same for an op whose result's shape depends on its inputs' values (boolean_mask): the
+  // step checks at each run that the shape is the traced one, since the code traced after it
+  // may have used that shape (a program is specialised to shapes). InvalidArgument if not.
+  template <class R, class... P, class... A>
+  R call_shape_checked(const char* name, R (*f)(P...), A&&... args);
 
  private:
   int new_slot(const Tensor& value);
   int reserve_slot();  // a slot whose value a cond or while step sets
+  Program::Step& last_block_step();
   int tape_index(const Tape& tape) const;
   void refuse_in_block(const char* what) const;
   Arg arg(const Tensor& t, const char* what) const;
@@ -205,6 +218,12 @@ ProgramRecorder* active_recorder();
 template <class R, class... P, class... A>
 R traced(const char* name, R (*f)(P...), A&&... args) {
   if (ProgramRecorder* r = active_recorder()) return r->call(name, false, f, std::forward<A>(args)...);
+  return f(std::forward<A>(args)...);
+}
+// The same for an op whose result's shape depends on its inputs' values (see call_shape_checked).
+template <class R, class... P, class... A>
+R traced_shape_checked(const char* name, R (*f)(P...), A&&... args) {
+  if (ProgramRecorder* r = active_recorder()) return r->call_shape_checked(name, f, std::forward<A>(args)...);
   return f(std::forward<A>(args)...);
 }
 // The same for an op with an effect (a write, a random draw): always a step while tracing.
@@ -288,6 +307,26 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
     add_step(name, [step, outs](Frame& fr) { step(fr, outs.get()); }, in);
     return result;
   }
+}
+
+template <class R, class... P, class... A>
+R ProgramRecorder::call_shape_checked(const char* name, R (*f)(P...), A&&... args) {
+  R r = call(name, false, f, std::forward<A>(args)...);
+  if (!symbolic(r)) return r;  // (a constant: computed once)
+  Program::Step& step = open_blocks_.empty() ? program_->steps_.back() : last_block_step();
+  const Shape traced_shape = r.shape();
+  const int out = slot(r);
+  step.run = [run = std::move(step.run), traced_shape, out, name](Frame& fr) {
+    run(fr);
+    const Tensor& t = fr.slots[size_t(out)];
+    if (t.defined() && t.shape() != traced_shape)
+      throw InvalidArgument(std::string("gt.function: ") + name + " gave a result of shape " + t.shape().str() +
+                            " where the trace had " + traced_shape.str() +
+                            "; a program is specialised to the shapes it was traced with (the code after it may "
+                            "have used that shape), so this call cannot replay it. Run the function eagerly "
+                            "(gt.config.run_functions_eagerly(True)), or keep this op outside the function");
+  };
+  return r;
 }
 
 }  // namespace gt

@@ -15,6 +15,14 @@
 
 namespace gt::kernels {
 
+// sqrt(1 + x^2) without overflow for large |x|. (Not std::hypot: glibc 2.35 versioned hypot
+// anew, and a wheel calling it would not load on older systems: .ci/check-wheel.)
+inline double hypot1(double x) {
+  const double a = std::abs(x);
+  if (a > 1e150) return a;  // 1 + x^2 rounds to x^2, and x^2 would overflow
+  return std::sqrt(1.0 + a * a);
+}
+
 // In place: a (n x n) becomes L (unit lower, below the diagonal) and U (upper, with the
 // diagonal), P a = L U with the row permutation in perm (perm[i]: the row of a that row i of
 // P a is). Returns the permutation's sign (+1 or -1). A zero (or NaN) pivot leaves its column
@@ -172,8 +180,8 @@ inline void symmetric_eigen(double* a, int64_t n, double* w, double* v) {
         if (apq == 0.0) continue;
         // the rotation [c s; -s c] that diagonalises the 2 x 2 block (p, q)
         const double tau = (a[q * n + q] - a[p * n + p]) / (2.0 * apq);
-        const double t = tau >= 0 ? 1.0 / (tau + std::hypot(1.0, tau)) : -1.0 / (-tau + std::hypot(1.0, tau));
-        const double c = 1.0 / std::hypot(1.0, t), s = t * c;
+        const double t = tau >= 0 ? 1.0 / (tau + hypot1(tau)) : -1.0 / (-tau + hypot1(tau));
+        const double c = 1.0 / hypot1(t), s = t * c;
         for (int64_t k = 0; k < n; ++k) {  // A J: columns p and q
           const double akp = a[k * n + p], akq = a[k * n + q];
           a[k * n + p] = c * akp - s * akq;
@@ -254,8 +262,8 @@ inline void tall_svd(const double* a, int64_t m, int64_t n, double* s, double* u
         if (!(std::abs(gamma) > 1e-16 * std::sqrt(alpha * beta))) continue;  // orthogonal enough (or NaN)
         rotated = true;
         const double zeta = (beta - alpha) / (2.0 * gamma);
-        const double t = (zeta >= 0 ? 1.0 : -1.0) / (std::abs(zeta) + std::hypot(1.0, zeta));
-        const double c = 1.0 / std::hypot(1.0, t), sn = c * t;
+        const double t = (zeta >= 0 ? 1.0 : -1.0) / (std::abs(zeta) + hypot1(zeta));
+        const double c = 1.0 / hypot1(t), sn = c * t;
         for (int64_t i = 0; i < m; ++i) {
           const double xp = wp[i], xq = wq[i];
           wp[i] = c * xp - sn * xq;
