@@ -713,7 +713,7 @@ def test_gt_print_prints_at_every_call(capsys):
         v.assign_add(x)
         gt.print("x =", x, "v =", v, output_stream=sys.stdout)
         print("python print: once per trace")
-        gt.cond(x > 1.0, lambda: gt.print("big", output_stream=sys.stdout) or x,
+        gt.cond(x > 1.0, lambda: gt.print("big", x * 10.0, output_stream=sys.stdout) or x,
                 lambda: gt.print("small", output_stream=sys.stdout) or x)
         return x
 
@@ -721,7 +721,7 @@ def test_gt_print_prints_at_every_call(capsys):
         f(gt.constant(k))
     out = capsys.readouterr().out.splitlines()
     assert out == ["x = 1 v = 2", "python print: once per trace", "small",
-                   "x = 2 v = 4", "big", "x = 3 v = 7", "big"]
+                   "x = 2 v = 4", "big 20", "x = 3 v = 7", "big 30"]
 
 
 def test_iterating_a_dataset_inside_is_refused_and_outside_works():

@@ -338,14 +338,7 @@ void ProgramRecorder::callback(const char* name, const std::vector<Tensor>& inpu
                                std::function<void(const std::vector<Tensor>&)> fn) {
   std::vector<Arg> args;
   for (const Tensor& t : inputs) args.push_back(arg(t, name));
-  if (!in_block()) {
-    struct Reading {
-      bool& flag;
-      ~Reading() { flag = false; }
-    } reading{in_callback_};
-    in_callback_ = true;
-    fn(inputs);
-  }
+  if (!in_block()) fn(inputs);
   add_step(name, [args, fn](Frame& fr) {
     if (fr.dry) return;
     std::vector<Tensor> v;

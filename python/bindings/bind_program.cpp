@@ -86,6 +86,10 @@ void bind_program(py::module_& m) {
       py::gil_scoped_acquire gil;
       py::list l;
       for (const Tensor& t : values) l.append(wrap(t));
+      struct Reading {
+        Reading() { ++tls_in_host_callback; }
+        ~Reading() { --tls_in_host_callback; }
+      } reading;
       held->fn(*l);
     });
   }, "While tracing: a step calling fn(*tensor values) at each run, with the GIL (gt.print).");

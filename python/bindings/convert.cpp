@@ -169,9 +169,11 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
   return t;
 }
 
+thread_local int tls_in_host_callback = 0;
+
 void check_readable(const Tensor& t, const char* what) {
   ProgramRecorder* r = active_recorder();
-  if (r && r->traced_value(t))
+  if (r && tls_in_host_callback == 0 && r->traced_value(t))
     throw NotTraceable(std::string(what) + " of a tensor computed inside a gt.function: while tracing, a tensor "
                        "computed from the function's inputs or variables has no value Python can use (a program "
                        "traced with one value would give wrong answers for the next). Use gt.cond / gt.while_loop "

@@ -70,6 +70,9 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint = std::nullopt,
 // (computed from the function's inputs or variables), which Python must not read; `what` names
 // the reading ("bool()", "axis").
 void check_readable(const Tensor& t, const char* what);
+// Nonzero while a program's host callback (gt.print) runs on this thread, tracing or not: it is
+// given the run's values to print, so it may read them.
+extern thread_local int tls_in_host_callback;
 // Converts two operands of a binary op: a tensor operand decides a scalar operand's dtype.
 std::pair<Tensor, Tensor> to_tensor_pair(py::handle a, py::handle b);
 // A read-only NumPy view of t (it keeps t's storage alive).

@@ -167,10 +167,7 @@ class ProgramRecorder {
   bool untraceable(const Tensor& t) const;
   void check_argument(const Tensor& t, const char* what) const;
   // Whether reading t's value into Python would read a tracing value (a slot, or untraceable).
-  // (inside a host callback run while tracing, values may be read: it only prints them)
-  bool traced_value(const Tensor& t) const {
-    return !in_callback_ && t.defined() && (slot(t) >= 0 || untraceable(t));
-  }
+  bool traced_value(const Tensor& t) const { return t.defined() && (slot(t) >= 0 || untraceable(t)); }
 
   // Records f(args...) as a step when an argument is a slot or `effect` is set; otherwise
   // calls it now (a constant). Returns what f returns now.
@@ -205,7 +202,6 @@ class ProgramRecorder {
   int next_block_id_ = 0;
   std::vector<int> slot_block_;  // the block each slot was made in (-1: the program's top level)
   std::vector<Tensor> run_on_tracing_values(const Program::Step& step, const std::vector<int>& outs);
-  bool in_callback_ = false;
   uint64_t start_seq_;
   uint32_t thread_;
   ProgramRecorder* outer_;
