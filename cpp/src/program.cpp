@@ -17,11 +17,13 @@ thread_local ProgramRecorder* tls_recorder = nullptr;
 struct ProgramRecorder::Arg {
   int slot;
   Tensor constant;
+  std::shared_ptr<Variable> variable;  // a gradient source that is a variable (slot -1)
   Tensor value(const Frame& fr) const {
     if (slot < 0) return constant;
     if (!fr.slots[size_t(slot)].defined()) program_detail::unset_slot(slot);
     return fr.slots[size_t(slot)];
   }
+  Source source(const Frame& fr) const { return variable ? Source(variable) : Source(value(fr)); }
 };
 
 // A block of a cond or while step: its steps, then its results.
@@ -39,6 +41,38 @@ struct ProgramRecorder::Block {
     return r;
   }
 };
+
+ProgramRecorder::Arg ProgramRecorder::arg(const Tensor& t, const char* what) const {
+  check_argument(t, what);
+  const int s = slot(t);
+  return Arg{s, s >= 0 ? Tensor() : t, nullptr};
+}
+
+std::vector<ProgramRecorder::Arg> ProgramRecorder::source_args(const std::vector<Source>& sources,
+                                                               const char* what) const {
+  std::vector<Arg> r;
+  for (const Source& s : sources) r.push_back(s.variable ? Arg{-1, Tensor(), s.variable} : arg(s.tensor, what));
+  return r;
+}
+
+std::vector<int> ProgramRecorder::result_slots(const std::vector<Tensor>& result) {
+  std::vector<int> outs;
+  for (const Tensor& r : result) outs.push_back(r.defined() ? new_slot(r) : -1);
+  return outs;
+}
+
+namespace {
+// A tape step's results into their slots (an undefined result, a None gradient, has none).
+void store(Frame& fr, const std::vector<int>& outs, const std::vector<Tensor>& r) {
+  for (size_t i = 0; i < outs.size(); ++i)
+    if (outs[i] >= 0) fr.slots[size_t(outs[i])] = r[i];
+}
+std::vector<Source> sources_of(const std::vector<ProgramRecorder::Arg>& args, const Frame& fr) {
+  std::vector<Source> s;
+  for (const ProgramRecorder::Arg& a : args) s.push_back(a.source(fr));
+  return s;
+}
+}  // namespace
 
 std::vector<int> ProgramRecorder::slots_of(std::initializer_list<const std::vector<Arg>*> lists) {
   std::vector<int> r;
@@ -204,12 +238,6 @@ Tensor ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const 
   return fresh;
 }
 
-void ProgramRecorder::refuse_in_block(const char* what) const {
-  throw NotTraceable(std::string("gt.function cannot trace ") + what +
-                     " yet; enter the tape inside the branch or body that uses it, or put the control flow inside "
-                     "the tape's block, or run the function eagerly (gt.config.run_functions_eagerly(True))");
-}
-
 int ProgramRecorder::tape_index(const Tape& tape) const {
   auto it = tapes_.find(&tape);
   if (it == tapes_.end())
@@ -217,7 +245,10 @@ int ProgramRecorder::tape_index(const Tape& tape) const {
                        "inside the function, or differentiate the function's result outside it");
   // A tape's actions are steps of the block that entered it (a run of that block makes the tape).
   if (tape_block_[size_t(it->second)] != (open_ids_.empty() ? -1 : open_ids_.back()))
-    refuse_in_block("a GradientTape's actions outside the gt.cond branch or gt.while_loop body that entered it");
+    throw NotTraceable("gt.function cannot trace a GradientTape's actions outside the gt.cond branch or "
+                       "gt.while_loop body that entered it yet; enter the tape inside the branch or body that uses "
+                       "it, or put the control flow inside the tape's block, or run the function eagerly "
+                       "(gt.config.run_functions_eagerly(True))");
   return it->second;
 }
 
@@ -237,14 +268,9 @@ void ProgramRecorder::tape_exit(const Tape& tape) {
 }
 
 void ProgramRecorder::tape_watch(const Tape& tape, const Tensor& t) {
-  const int k = tape_index(tape), s = slot(t);
-  check_argument(t, "tape.watch");
-  if (s < 0) {
-    Tensor c = t;  // a constant: watched as it is at each run
-    add_step("tape_watch", [k, c](Frame& fr) { fr.tapes[size_t(k)]->watch(c); }, {});
-  } else {
-    add_step("tape_watch", [k, s](Frame& fr) { fr.tapes[size_t(k)]->watch(fr.slots[size_t(s)]); }, {s});
-  }
+  const int k = tape_index(tape);
+  const Arg a = arg(t, "tape.watch");  // (a constant is watched as it is at each run)
+  add_step("tape_watch", [k, a](Frame& fr) { fr.tapes[size_t(k)]->watch(a.value(fr)); }, {a.slot});
 }
 
 void ProgramRecorder::tape_set_recording(const Tape& tape, bool on) {
@@ -267,71 +293,40 @@ void ProgramRecorder::tape_gradient(const Tape& tape, const std::vector<Tensor>&
                                     Unconnected unconnected, const std::vector<std::pair<size_t, size_t>>& same,
                                     const std::vector<Tensor>& result) {
   const int k = tape_index(tape);
-  std::vector<Arg> tg, og, src;
+  std::vector<Arg> tg, og;
   for (const Tensor& t : targets) tg.push_back(arg(t, "tape.gradient"));
   for (const Tensor& t : output_gradients) og.push_back(arg(t, "tape.gradient"));
-  std::vector<std::shared_ptr<Variable>> vars;
-  for (const Source& s : sources) {
-    vars.push_back(s.variable);
-    src.push_back(s.variable ? Arg{-1, Tensor()} : arg(s.tensor, "tape.gradient"));
-  }
-  std::vector<int> outs;
-  for (const Tensor& r : result) outs.push_back(r.defined() ? new_slot(r) : -1);
-  add_step("gradient", [k, tg, og, src, vars, unconnected, same, outs](Frame& fr) {
+  const std::vector<Arg> src = source_args(sources, "tape.gradient");
+  const std::vector<int> outs = result_slots(result);
+  add_step("gradient", [k, tg, og, src, unconnected, same, outs](Frame& fr) {
     std::vector<Tensor> t, o;
     for (const Arg& a : tg) t.push_back(a.value(fr));
     for (const Arg& a : og) o.push_back(a.value(fr));
-    std::vector<Source> s;
-    for (size_t i = 0; i < src.size(); ++i) s.push_back(vars[i] ? Source(vars[i]) : Source(src[i].value(fr)));
-    std::vector<Tensor> r = fr.tapes[size_t(k)]->gradient(t, s, o, unconnected, same);
-    for (size_t i = 0; i < outs.size(); ++i)
-      if (outs[i] >= 0) fr.slots[size_t(outs[i])] = r[i];
+    store(fr, outs, fr.tapes[size_t(k)]->gradient(t, sources_of(src, fr), o, unconnected, same));
   }, slots_of({&tg, &og, &src}));
 }
 
-ProgramRecorder::Arg ProgramRecorder::arg(const Tensor& t, const char* what) const {
-  check_argument(t, what);
-  const int s = slot(t);
-  return Arg{s, s >= 0 ? Tensor() : t};
-}
 
 void ProgramRecorder::tape_jacobian(const Tape& tape, const Tensor& target, const std::vector<Source>& sources,
                                     Unconnected unconnected, JacobianMode mode, const std::vector<Tensor>& result) {
   const int k = tape_index(tape);
-  const Arg tg = arg(target, "tape.jacobian");
-  std::vector<Arg> src;
-  std::vector<std::shared_ptr<Variable>> vars;
-  for (const Source& s : sources) {
-    vars.push_back(s.variable);
-    src.push_back(s.variable ? Arg{-1, Tensor()} : arg(s.tensor, "tape.jacobian"));
-  }
-  std::vector<int> outs;
-  for (const Tensor& r : result) outs.push_back(r.defined() ? new_slot(r) : -1);
-  add_step("jacobian", [k, tg, src, vars, unconnected, mode, outs](Frame& fr) {
-    std::vector<Source> s;
-    for (size_t i = 0; i < src.size(); ++i) s.push_back(vars[i] ? Source(vars[i]) : Source(src[i].value(fr)));
-    std::vector<Tensor> r = fr.tapes[size_t(k)]->jacobian(tg.value(fr), s, unconnected, mode);
-    for (size_t i = 0; i < outs.size(); ++i)
-      if (outs[i] >= 0) fr.slots[size_t(outs[i])] = r[i];
-  }, [&] {
-    std::vector<int> r = slots_of({&src});
-    r.push_back(tg.slot);
-    return r;
-  }());
+  const std::vector<Arg> tg{arg(target, "tape.jacobian")};
+  const std::vector<Arg> src = source_args(sources, "tape.jacobian");
+  const std::vector<int> outs = result_slots(result);
+  add_step("jacobian", [k, tg, src, unconnected, mode, outs](Frame& fr) {
+    store(fr, outs, fr.tapes[size_t(k)]->jacobian(tg[0].value(fr), sources_of(src, fr), unconnected, mode));
+  }, slots_of({&tg, &src}));
 }
 
 void ProgramRecorder::tape_batch_jacobian(const Tape& tape, const Tensor& target, const Source& source,
                                           Unconnected unconnected, JacobianMode mode, const Tensor& result) {
   const int k = tape_index(tape);
-  const Arg tg = arg(target, "tape.batch_jacobian");
-  const std::shared_ptr<Variable> var = source.variable;
-  const Arg src = var ? Arg{-1, Tensor()} : arg(source.tensor, "tape.batch_jacobian");
-  const int out = result.defined() ? new_slot(result) : -1;
-  add_step("batch_jacobian", [k, tg, src, var, unconnected, mode, out](Frame& fr) {
-    Tensor r = fr.tapes[size_t(k)]->batch_jacobian(tg.value(fr), var ? Source(var) : Source(src.value(fr)),
-                                                   unconnected, mode);
-    if (out >= 0) fr.slots[size_t(out)] = r;
-  }, {tg.slot, src.slot});
+  const std::vector<Arg> tg{arg(target, "tape.batch_jacobian")};
+  const std::vector<Arg> src = source_args({source}, "tape.batch_jacobian");
+  const std::vector<int> outs = result_slots({result});
+  add_step("batch_jacobian", [k, tg, src, unconnected, mode, outs](Frame& fr) {
+    store(fr, outs, {fr.tapes[size_t(k)]->batch_jacobian(tg[0].value(fr), src[0].source(fr), unconnected, mode)});
+  }, slots_of({&tg, &src}));
 }
 
 void ProgramRecorder::callback(const char* name, const std::vector<Tensor>& inputs,

@@ -23,7 +23,7 @@ import inspect
 import struct
 import threading
 import weakref
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Dict, List
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from .specs import TensorSpec
 
 __all__ = ["function", "Function", "ConcreteFunction", "run_functions_eagerly", "functions_run_eagerly"]
 
-_eager = threading.local()
+_trace_state = threading.local()  # .variables_made: Variables made while tracing, on this thread
 _run_eagerly_global = [False]
 
 
@@ -58,13 +58,7 @@ def functions_run_eagerly() -> bool:
 
 def _note_variable_created():
     """Called when a Variable is made while a gt.function traces (gradtape.module)."""
-    _eager.created = getattr(_eager, "created", 0) + 1
-
-
-class _Leaf:
-    """How one flattened argument enters a call: as a tensor input, or fixed in the signature."""
-
-    __slots__ = ()
+    _trace_state.variables_made = getattr(_trace_state, "variables_made", 0) + 1
 
 
 def _is_tensor(x):
@@ -258,7 +252,7 @@ class Function:
             key = _fast_key(args)
             concrete = self._fast.get(key) if key is not None else None
             if concrete is not None and not _run_eagerly_global[0] and not _core._tracing():
-                return concrete._rebuild(concrete._program.run([a for a in args if type(a) is _Tensor]))
+                return concrete._run([a for a in args if type(a) is _Tensor])
         if _run_eagerly_global[0] or _core._tracing():
             # (inside another gt.function's trace, a nested function is traced inline, as part of it)
             if self._input_signature is not None:
@@ -360,7 +354,7 @@ class Function:
 
     def _trace(self, args, kwargs, tensors):
         # Inputs become the program's first slots; the function runs eagerly on them.
-        created_before = getattr(_eager, "created", 0)
+        made_before = getattr(_trace_state, "variables_made", 0)
         rec = _core._Recorder()
         with rec:
             # The traced code gets a fresh tensor per input (NumPy arrays become tensors), so
@@ -383,7 +377,7 @@ class Function:
                 else:
                     structure_flat.append(x)
             program = rec.finish(out_tensors)
-        if getattr(_eager, "created", 0) != created_before and self._tracing_count > 0:
+        if getattr(_trace_state, "variables_made", 0) != made_before and self._tracing_count > 0:
             # (as TensorFlow: a variable made inside a function is made once, by its first trace)
             raise ValueError("%s: gt.function only supports singleton gt.Variables created on the first call. "
                              "Make sure the gt.Variable is only created once or created outside gt.function."

@@ -47,7 +47,7 @@ def cond(pred, true_fn=None, false_fn=None, name=None):
 
 
 # ---- under gt.function: control flow as steps of the program (docs/guides/function.md) ----
-def _trace_block(fn, args, what):
+def _trace_block(fn, args):
     """Traces fn(*args) as a block of the program; returns (its result, the flat tensors, the
     block's number)."""
     _core._block_begin()
@@ -72,8 +72,8 @@ def _check_alike(a, b, what):
 def _traced_cond(pred, true_fn, false_fn):
     if pred.shape.num_elements() != 1:
         raise _core.InvalidArgumentError("cond: pred must be a scalar, got a tensor of shape %s" % (list(pred.shape),))
-    t_out, t_flat, t = _trace_block(true_fn, (), "cond: true_fn")
-    f_out, f_flat, f = _trace_block(false_fn, (), "cond: false_fn")
+    t_out, t_flat, t = _trace_block(true_fn, ())
+    f_out, f_flat, f = _trace_block(false_fn, ())
     try:
         _nest.assert_same_structure(t_out, f_out, check_types=False)
     except (ValueError, TypeError) as e:
@@ -217,11 +217,7 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         return tuple(current) if isinstance(loop_vars, tuple) else current
     n = 0
     while (limit is None or n < limit) and _truth(cond(*current), "while_loop: cond"):
-        out = body(*current)
-        if len(current) == 1 and (not isinstance(out, (list, tuple)) or
-                                  (isinstance(current[0], (list, tuple)) and len(out) != 1)):
-            out = [out]
-        out = list(out) if isinstance(out, (list, tuple)) else [out]
+        out = _body_result(body(*current), current)
         if len(out) != len(current):
             raise ValueError("while_loop: body returned %d loop variables, expected %d"
                              % (len(out), len(current)))
@@ -251,10 +247,10 @@ def _traced_while(cond, body, current, limit):
     flat0 = [_to_tensor(x) for x in _nest.flatten(current)]
     carry = _core._loop_variables(flat0)
     args = _nest.pack_sequence_as(current, carry)
-    pred, pred_flat, c = _trace_block(cond, args, "while_loop: cond")
+    pred, pred_flat, c = _trace_block(cond, args)
     if len(pred_flat) != 1 or pred_flat[0].shape.num_elements() != 1:
         raise _core.InvalidArgumentError("while_loop: cond must return a scalar, got %r" % (pred,))
-    out, out_flat, b = _trace_block(lambda *a: _body_result(body(*a), current), args, "while_loop: body")
+    out, out_flat, b = _trace_block(lambda *a: _body_result(body(*a), current), args)
     if len(out) != len(current):
         raise ValueError("while_loop: body returned %d loop variables, expected %d" % (len(out), len(current)))
     if len(out_flat) != len(carry):

@@ -184,8 +184,9 @@ class ProgramRecorder {
   int reserve_slot();  // a slot whose value a cond or while step sets
   Program::Step& last_block_step();
   int tape_index(const Tape& tape) const;
-  void refuse_in_block(const char* what) const;
   Arg arg(const Tensor& t, const char* what) const;
+  std::vector<Arg> source_args(const std::vector<Source>& sources, const char* what) const;
+  std::vector<int> result_slots(const std::vector<Tensor>& result);  // new slots (-1: undefined)
   static std::vector<int> slots_of(std::initializer_list<const std::vector<Arg>*> lists);
   void add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads);
 
