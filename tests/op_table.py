@@ -628,6 +628,8 @@ CONV_SPECIAL = [
 ]
 
 
+POLYGAMMA_ORDERS = np.array([[0.0], [1.0], [2.0], [3.0]])
+
 SPECIAL = [
     Special("matmul", gt.matmul, np.matmul, lambda d: [_u(3, 4)(d), _u(4, 2)(d)]),
     Special("matmul_batched_broadcast", gt.matmul, np.matmul, lambda d: [_u(2, 3, 4)(d), _u(4, 5)(d)]),
@@ -687,6 +689,9 @@ SPECIAL = [
     # ---- elementwise math and nn composites (issue 11)
     Special("lgamma_negative", gt.math.lgamma, np.vectorize(math.lgamma, otypes=[np.float64]),
             lambda d: [np.array([-2.7, -1.3, -0.4, 0.001], d)]),
+    # orders 0..3 (a column) against x (a row): broadcasting, and the gradient in x only
+    Special("math.polygamma", lambda x: gt.math.polygamma(gt.constant(POLYGAMMA_ORDERS, dtype=x.dtype), x),
+            lambda x: np.vectorize(lambda n, v: float(mpmath.polygamma(int(n), v)))(POLYGAMMA_ORDERS, x).astype(x.dtype), lambda d: [_u(5, low=0.3, high=4.0)(d)]),
     Special("digamma_negative", gt.math.digamma, _mp(mpmath.digamma), lambda d: [np.array([-2.7, -1.3, -0.4, 12.5], d)]),
     Special("asinh_big", gt.asinh, np.arcsinh, lambda d: [np.array([-3e8, 2e9, 0.5], d)]),
     Special("acosh_big", gt.acosh, np.arccosh, lambda d: [np.array([3e8, 1.5, 2e9], d)]),
@@ -755,7 +760,7 @@ CHECKED_THROUGH = {
     "tensor_scatter_nd": "the tensor_scatter_nd_update and tensor_scatter_nd_add rows",
     "linear_scan": "the cumprod rows (its rule and jvp are cumprod's, and their second order)",
     "segment_extremum": "the math.segment_max and math.segment_min rows",
-    "polygamma": "digamma's and lgamma's second-order checks (its rule is polygamma(n + 1))",
+    "polygamma_n": "digamma's and lgamma's second-order checks (its rule is polygamma_n(n + 1))",
     "im2col": "the conv and avg_pool rows (conv2d's input gradient is col2im, its jvp im2col)",
     "col2im": "the conv rows' second-order checks and the conv2d_transpose row",
     "eigh_packed": "the linalg.eigh and linalg.eigvalsh rows (eigh's primitive: values and vectors packed)",

@@ -492,9 +492,9 @@ Tensor digamma(const Tensor& x) {
   return out;
 }
 
-// polygamma(n, x), n >= 1: the derivatives of digamma (an Internal op: its rule is itself
+// polygamma_n(n, x), n >= 1: the derivatives of digamma (an Internal op: its rule is itself
 // with n + 1, so every order of lgamma and digamma has a rule).
-Tensor polygamma(int64_t n, const Tensor& x) {
+Tensor polygamma_n(int64_t n, const Tensor& x) {
   require_float(x, "polygamma");
   Tensor out = Tensor::empty(x.dtype(), x.shape());
   dispatch_float(x.dtype(), [&](auto tag) {
@@ -503,13 +503,31 @@ Tensor polygamma(int64_t n, const Tensor& x) {
     T* dst = out.data<T>();
     for (int64_t i = 0; i < x.numel(); ++i) dst[i] = kernels::round_to<T>(kernels::polygamma(int(n), double(src[i])));
   });
-  record(OpId::Polygamma, {&x}, out, {n});
+  record(OpId::PolygammaN, {&x}, out, {n});
   return out;
 }
 // d/dx digamma(x) = polygamma(1, x)
-void vjp_Digamma(VjpCtx& c) { c.gin[0] = c.g * polygamma(1, c.in[0]); }
+void vjp_Digamma(VjpCtx& c) { c.gin[0] = c.g * polygamma_n(1, c.in[0]); }
 // d/dx polygamma(n, x) = polygamma(n + 1, x)
-void vjp_Polygamma(VjpCtx& c) { c.gin[0] = c.g * polygamma(c.attrs[0] + 1, c.in[0]); }
+void vjp_PolygammaN(VjpCtx& c) { c.gin[0] = c.g * polygamma_n(c.attrs[0] + 1, c.in[0]); }
+
+// polygamma(a, x) with the orders in a float tensor (tf.math.polygamma): NaN where a is not a
+// non-negative integer, or past the largest order whose factorial long double holds.
+Tensor polygamma(const Tensor& a, const Tensor& x) {
+  Tensor out = float_binary(a, x, "polygamma", [](auto order, auto v) {
+    using T = decltype(v);
+    const double n = double(order);
+    if (!(n >= 0 && n <= double(kernels::kMaxPolygammaOrder)) || n != std::floor(n))
+      return std::numeric_limits<T>::quiet_NaN();
+    return kernels::round_to<T>(kernels::polygamma(int(n), double(v)));
+  }, fusion::Cost::Costly);
+  record(OpId::Polygamma, {&a, &x}, out);
+  return out;
+}
+// d/dx polygamma(a, x) = polygamma(a + 1, x); none for the order a (None, as TensorFlow)
+void vjp_Polygamma(VjpCtx& c) {
+  if (c.needs[1]) c.gin[1] = c.g * polygamma(c.in[0] + scalar(1.0, c.in[0].dtype()), c.in[1]);
+}
 
 // ---- rounding (no gradient: None, as TensorFlow)
 

@@ -127,7 +127,10 @@ NOT_IN_CATALOGUE = {
     "erf": "pending TF reference (math.erf: _unary('math.erf', 'math.erf'))",
     # not public: digamma's rule (polygamma(n + 1) is its own), checked through lgamma's and
     # digamma's second derivatives here
-    "polygamma": "digamma's rule",
+    "polygamma_n": "digamma's rule",
+    # public polygamma: its values (extremes, poles, orders that are not non-negative
+    # integers, huge orders) are compared with TensorFlow's in tests/test_polygamma.py
+    "polygamma": "tests/test_polygamma.py compares it with TensorFlow",
     # convolutions' and pools' patches: they copy values into columns and sum them back
     # (conv2d's arithmetic is matmul's, whose extremes are in CATALOGUE)
     "im2col": "copies values into patches", "col2im": "sums patches back (im2col's rule)",

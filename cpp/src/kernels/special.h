@@ -5,6 +5,8 @@
 // the non-positive integers and at -inf, polygamma(n >= 1) is +inf there for odd n, NaN for even n.
 #include <cmath>
 #include <limits>
+#include <algorithm>
+#include <vector>
 
 namespace gt::kernels {
 
@@ -112,24 +114,33 @@ inline double digamma(double xd) {
 }
 
 namespace detail {
-// psi^(n)(x) for x > -1 (not 0), n >= 1, in long double.
-inline long double polygamma_positive(int n, long double x) {
+// cot(pi r) for |r| <= 1/2, accurate near r = +-1/2 too (exactly 0 there): cos(pi r) is
+// computed as sin(pi (1/2 - |r|)), whose argument is exact.
+inline long double cot_pi(double r) {
   using L = long double;
-  const L sign = (n % 2 == 1) ? 1 : -1;
-  L n_fact = 1;
-  for (int k = 2; k <= n; ++k) n_fact *= k;
-  // psi^(n)(x) = psi^(n)(x + 1) + (-1)^(n+1) n! / x^(n+1)
+  const double a = std::fabs(r);
+  const L c = std::sin(kPiL * L(0.5 - a)) / std::sin(kPiL * L(a));
+  return r < 0 ? -c : c;
+}
+
+// psi^(n)(x) / ((-1)^(n+1) n!) for x > 0, n >= 1, in long double: the recurrence
+// psi^(n)(x) = psi^(n)(x + 1) + (-1)^(n+1) n! / x^(n+1) moves x past n + 20, where the
+// asymptotic series converges fast whatever the order (its terms shrink by about
+// ((n + 2k) / (2 pi x))^2). Scaled by n! so that no intermediate overflows before the end.
+inline long double polygamma_scaled(int n, long double x) {
+  using L = long double;
   L shifted = 0;
-  while (x < 15.0) {
+  const L start = std::max(L(15), L(n) + 20);
+  while (x < start) {
     shifted += std::pow(x, L(-(n + 1)));
     x += 1;
   }
-  // psi^(n)(x) ~ (-1)^(n+1) [(n-1)!/x^n + n!/(2 x^(n+1)) + sum B_2k (2k+n-1)!/((2k)! x^(2k+n))]
+  // psi^(n)(x) / ((-1)^(n+1) n!) ~ 1/(n x^n) + 1/(2 x^(n+1)) + sum B_2k (2k+n-1)!/(n! (2k)! x^(2k+n))
   static const L b2k[] = {L(1) / 6, L(-1) / 30, L(1) / 42, L(-1) / 30, L(5) / 66, L(-691) / 2730, L(7) / 6,
                           L(-3617) / 510, L(43867) / 798, L(-174611) / 330};
   const L t = 1 / x;
   L series = 0;
-  L ratio = n_fact * (n + 1) / 2;  // (2k+n-1)!/(2k)! at k = 1: (n+1)! / 2
+  L ratio = L(n + 1) / 2;  // (2k+n-1)!/(n! (2k)!) at k = 1
   L tk = std::pow(t, L(n + 2));
   for (int k = 1; k <= 10; ++k) {
     const L term = b2k[k - 1] * ratio * tk;
@@ -138,42 +149,44 @@ inline long double polygamma_positive(int n, long double x) {
     ratio *= L(2 * k + n) * L(2 * k + n + 1) / (L(2 * k + 1) * L(2 * k + 2));
     tk *= t * t;
   }
-  const L lead = (n_fact / n) * std::pow(t, L(n)) + n_fact / 2 * std::pow(t, L(n + 1));
-  return sign * (n_fact * shifted + lead + series);
+  const L lead = std::pow(t, L(n)) / n + std::pow(t, L(n + 1)) / 2;
+  return shifted + lead + series;
 }
 }  // namespace detail
 
-// The polygamma function psi^(n)(x) = d^n/dx^n psi(x), n >= 1 (n <= 30).
+// The largest order polygamma computes: past it n! overflows long double.
+inline constexpr int kMaxPolygammaOrder = 1754;
+
+// The polygamma function psi^(n)(x) = d^n/dx^n psi(x), 0 <= n <= kMaxPolygammaOrder.
 inline double polygamma(int n, double xd) {
   using L = long double;
   if (n == 0) return digamma(xd);
   if (std::isnan(xd)) return xd;
-  L x = xd;
-  const double sign = (n % 2 == 1) ? 1.0 : -1.0;  // (-1)^(n+1)
-  if (x == std::numeric_limits<double>::infinity()) return sign * 0.0;
-  if (x == -std::numeric_limits<double>::infinity() || detail::nonpositive_integer(xd))  // a pole: as TF (Eigen's zeta)
+  const L sign = (n % 2 == 1) ? 1 : -1;  // (-1)^(n+1)
+  if (xd == std::numeric_limits<double>::infinity()) return double(sign) * 0.0;
+  if (xd == -std::numeric_limits<double>::infinity() || detail::nonpositive_integer(xd))  // a pole: as TF (Eigen's zeta)
     return n % 2 == 1 ? std::numeric_limits<double>::infinity() : std::numeric_limits<double>::quiet_NaN();
   L n_fact = 1;
   for (int k = 2; k <= n; ++k) n_fact *= k;
-  if (x < -1.0) {
-    // (-1)^n psi^(n)(1 - x) - psi^(n)(x) = pi d^n/dx^n cot(pi x) = pi^(n+1) P_n(cot(pi x)),
-    // P_0(c) = c, P_(k+1)(c) = -(1 + c^2) P_k'(c): polynomials of degree k + 1.
-    L p[34] = {0, 1};  // P_0 = c
-    for (int k = 0; k < n; ++k) {
-      L q[34] = {0};
-      for (int j = 1; j <= k + 1; ++j) {  // -(1 + c^2) * j p_j c^(j-1)
-        q[j - 1] -= j * p[j];
-        q[j + 1] -= j * p[j];
-      }
-      for (int j = 0; j <= k + 2; ++j) p[j] = q[j];
+  if (xd > 0) return double(sign * n_fact * detail::polygamma_scaled(n, xd));
+  // x < 0: the reflection (-1)^n psi^(n)(1 - x) - psi^(n)(x) = pi d^n/dx^n cot(pi x)
+  // = pi^(n+1) P_n(cot(pi x)), P_0(c) = c, P_(k+1)(c) = -(1 + c^2) P_k'(c): polynomials of
+  // degree k + 1, evaluated at cot(pi r) with r = x - the nearest integer (exact).
+  std::vector<L> p(size_t(n) + 3, L(0)), q(size_t(n) + 3);
+  p[1] = 1;  // P_0 = c
+  for (int k = 0; k < n; ++k) {
+    std::fill(q.begin(), q.end(), L(0));
+    for (int j = 1; j <= k + 1; ++j) {  // -(1 + c^2) * j p_j c^(j-1)
+      q[j - 1] -= j * p[j];
+      q[j + 1] -= j * p[j];
     }
-    const L c = 1 / std::tan(kPiL * L(detail::nearest_offset(xd)));
-    L poly = 0;
-    for (int j = n + 1; j >= 0; --j) poly = poly * c + p[j];
-    const L reflected = detail::polygamma_positive(n, 1 - x);
-    return double(((n % 2 == 0) ? reflected : -reflected) - std::pow(kPiL, L(n + 1)) * poly);
+    std::swap(p, q);
   }
-  return double(detail::polygamma_positive(n, x));
+  const L c = detail::cot_pi(detail::nearest_offset(xd));
+  L poly = 0;
+  for (int j = n + 1; j >= 0; --j) poly = poly * c + p[j];
+  const L reflected = sign * n_fact * detail::polygamma_scaled(n, 1 - L(xd));
+  return double(((n % 2 == 0) ? reflected : -reflected) - std::pow(kPiL, L(n + 1)) * poly);
 }
 
 
