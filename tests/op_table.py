@@ -628,6 +628,96 @@ CONV_SPECIAL = [
 ]
 
 
+# The functions of _composite_more.py and _utilities.py that the tape differentiates (their
+# values are compared with TensorFlow's in tests/tf_programs/api_surface.py too).
+_USEG = np.array([0, 2, 0, -1, 2])  # segment 1 and 3 empty, one row dropped
+
+
+def _useg_np(x, fn, empty):
+    keep = _USEG >= 0
+    return _np_segment(x[keep], _USEG[keep], 4, fn, empty)
+
+
+def _spd_of(a):
+    return a @ np.swapaxes(a, -1, -2) + 3 * np.eye(a.shape[-1])
+
+
+def _reverse_seq_np(x, lengths):
+    out = x.copy()
+    for b, n in enumerate(lengths):
+        out[b, :n] = x[b, :n][::-1]
+    return out
+
+
+def _space_to_depth_np(x, bs):
+    b, h, w, c = x.shape
+    return x.reshape(b, h // bs, bs, w // bs, bs, c).transpose(0, 1, 3, 2, 4, 5).reshape(b, h // bs, w // bs, bs * bs * c)
+
+
+COMPOSITE_MORE_SPECIAL = [
+    Special("math.polyval", lambda a, b, c, x: gt.math.polyval([a, b, c], x),
+            lambda a, b, c, x: c + (b + a * x) * x, lambda d: [_u(2, 1)(d), _u(1, 3)(d), _u()(d), _u(2, 3)(d)]),
+    Special("math.lbeta", gt.math.lbeta,
+            lambda x: (np.sum(_mp(mpmath.loggamma)(x), -1) - _mp(mpmath.loggamma)(np.sum(x, -1))).astype(x.dtype),
+            lambda d: [_u(3, 4, low=0.5, high=3.0)(d)]),
+    Special("math.reciprocal_no_nan", gt.math.reciprocal_no_nan, lambda x: 1 / x, lambda d: [_u(2, 3, low=0.5, high=2.0)(d)]),
+    Special("math.scalar_mul", gt.math.scalar_mul, lambda s, x: s * x, lambda d: [_u()(d), _u(2, 3)(d)]),
+    Special("math.unsorted_segment_max", lambda x: gt.math.unsorted_segment_max(x, _USEG, 4),
+            lambda x: _useg_np(x, np.max, np.finfo(x.dtype).min), lambda d: [_u(5, 3)(d)]),
+    Special("math.unsorted_segment_min", lambda x: gt.math.unsorted_segment_min(x, _USEG, 4),
+            lambda x: _useg_np(x, np.min, np.finfo(x.dtype).max), lambda d: [_u(5, 3)(d)]),
+    Special("math.unsorted_segment_prod", lambda x: gt.math.unsorted_segment_prod(x, _USEG, 4),
+            lambda x: _useg_np(x, np.prod, 1.0), lambda d: [_u(5, 3)(d)]),
+    Special("math.unsorted_segment_mean", lambda x: gt.math.unsorted_segment_mean(x, _USEG, 4),
+            lambda x: _useg_np(x, np.mean, 0.0), lambda d: [_u(5, 3)(d)]),
+    Special("math.unsorted_segment_sqrt_n", lambda x: gt.math.unsorted_segment_sqrt_n(x, _USEG, 4),
+            lambda x: _useg_np(x, lambda v, axis: v.sum(axis) / np.sqrt(v.shape[axis]), 0.0), lambda d: [_u(5, 3)(d)]),
+    Special("math.segment_prod", lambda x: gt.math.segment_prod(x, _SEG),
+            lambda x: _np_segment(x, _SEG, 3, np.prod, 1.0), lambda d: [_u(5, 2)(d)]),
+    Special("slice", lambda x: gt.slice(x, [1, 0], [2, -1]), lambda x: x[1:3, 0:], lambda d: [_u(4, 3)(d)]),
+    Special("strided_slice", lambda x: gt.strided_slice(x, [3, 0], [0, 3], [-1, 2], end_mask=2),
+            lambda x: x[3:0:-1, 0::2], lambda d: [_u(4, 3)(d)]),
+    Special("repeat", lambda x: gt.repeat(x, [2, 0, 1], axis=1), lambda x: np.repeat(x, [2, 0, 1], axis=1),
+            lambda d: [_u(2, 3)(d)]),
+    Special("reverse_sequence", lambda x: gt.reverse_sequence(x, [3, 0, 2], seq_axis=1),
+            lambda x: _reverse_seq_np(x, [3, 0, 2]), lambda d: [_u(3, 4, 2)(d)]),
+    Special("dynamic_partition", lambda x: gt.concat(gt.dynamic_partition(x, [1, 0, 1, 2], 3), 0),
+            lambda x: x[[1, 0, 2, 3]], lambda d: [_u(4, 2)(d)]),
+    Special("dynamic_stitch", lambda a, b: gt.dynamic_stitch([[0, 3], [1, 3]], [a, b]),
+            lambda a, b: np.stack([a[0], b[0], np.zeros_like(a[0]), b[1]]), lambda d: [_u(2, 3)(d), _u(2, 3)(d)]),
+    Special("nn.crelu", gt.nn.crelu, lambda x: np.concatenate([np.maximum(x, 0), np.maximum(-x, 0)], -1),
+            lambda d: [np.array([[-1.5, 0.7, 2.0], [0.3, -0.4, 1.1]], d)]),
+    Special("nn.space_to_depth", lambda x: gt.nn.space_to_depth(x, 2), lambda x: _space_to_depth_np(x, 2),
+            lambda d: [_u(2, 4, 6, 3)(d)]),
+    Special("nn.depth_to_space", lambda x: gt.nn.space_to_depth(gt.nn.depth_to_space(x, 2), 2), lambda x: x,
+            lambda d: [_u(1, 2, 3, 8)(d)]),
+    Special("nn.weighted_moments", lambda x, w: gt.concat(gt.nn.weighted_moments(x, [0], w), 0),
+            lambda x, w: np.concatenate([(w * x).sum(0) / w.sum(0), (w * (x - (w * x).sum(0) / w.sum(0)) ** 2).sum(0) / w.sum(0)]),
+            lambda d: [_u(4, 3)(d), _u(4, 1, low=0.5, high=2.0)(d)],
+            # TensorFlow's stop_gradient on the mean: exact first derivatives (the mean's term is
+            # zero), but not second ones, in TensorFlow as here
+            order2=False),
+    Special("nn.normalize_moments", lambda c, m, v: gt.concat(gt.nn.normalize_moments(c, m, v, None), 0),
+            lambda c, m, v: np.concatenate([m / c, v / c - (m / c) ** 2]),
+            lambda d: [_u(low=2.0, high=4.0)(d), _u(3)(d), _u(3, low=2.0, high=4.0)(d)]),
+    Special("nn.sufficient_statistics", lambda x: gt.concat(gt.nn.sufficient_statistics(x, [0], shift=0.5)[1:3], 0),
+            lambda x: np.concatenate([(x - 0.5).sum(0), ((x - 0.5) ** 2).sum(0)]), lambda d: [_u(4, 3)(d)]),
+    Special("nn.compute_average_loss", lambda x, w: gt.nn.compute_average_loss(x, w, global_batch_size=8),
+            lambda x, w: np.sum(x * w) / 8, lambda d: [_u(4)(d), _u(4)(d)]),
+    Special("linalg.logdet", lambda a: gt.linalg.logdet(gt.matmul(a, a, transpose_b=True) + 3 * gt.eye(3, dtype=a.dtype)),
+            lambda a: np.linalg.slogdet(_spd_of(a))[1].astype(a.dtype), lambda d: [_u(2, 3, 3)(d)]),
+    Special("linalg.pinv", gt.linalg.pinv, lambda a: np.linalg.pinv(a).astype(a.dtype),
+            lambda d: [np.array([[2.0, 0.5], [0.3, 1.5], [1.0, -1.0]], d)]),
+    Special("linalg.normalize", lambda x: gt.linalg.normalize(x, axis=1)[0],
+            lambda x: x / np.linalg.norm(x, axis=1, keepdims=True), lambda d: [_u(3, 4)(d)]),
+    Special("linalg.matrix_transpose", gt.linalg.matrix_transpose, lambda x: np.swapaxes(x, -1, -2),
+            lambda d: [_u(2, 3, 4)(d)]),
+    Special("linalg.tensor_diag", gt.linalg.tensor_diag,
+            lambda x: np.diag(x.reshape(-1)).reshape(x.shape * 2), lambda d: [_u(2, 3)(d)]),
+    Special("linalg.tensor_diag_part", gt.linalg.tensor_diag_part,
+            lambda x: np.diag(x.reshape(6, 6)).reshape(2, 3), lambda d: [_u(2, 3, 2, 3)(d)]),
+]
+
 POLYGAMMA_ORDERS = np.array([[0.0], [1.0], [2.0], [3.0]])
 
 SPECIAL = [
@@ -738,7 +828,7 @@ SPECIAL = [
                                     if t is not None], 0),
             lambda a, b: np.concatenate([a.ravel(), b.ravel()]) * 1.5 / max(1.5, np.sqrt((a * a).sum() + (b * b).sum())),
             lambda d: [_u(2, 3)(d), _u(4)(d)]),
-] + SHAPE_SPECIAL + REDUCE_SPECIAL + CONV_SPECIAL + LINALG_SPECIAL
+] + SHAPE_SPECIAL + REDUCE_SPECIAL + CONV_SPECIAL + LINALG_SPECIAL + COMPOSITE_MORE_SPECIAL
 
 # Ops that create tensors or compare/combine booleans; tested for values in test_ops.py.
 NON_DIFFERENTIABLE = ["zeros", "ones", "zeros_like", "ones_like", "fill", "range", "logical_and",

@@ -326,7 +326,10 @@ def test_manifest_is_the_core_op_table():
 def test_every_manifest_name_is_exported_where_it_says():
     for row in _manifest.rows():
         if not row.public:
-            assert not hasattr(gt, row.name), row.name
+            # an internal primitive is not exported (gt.strided_slice is TensorFlow's function
+            # of that name, written in Python over indexing, not the primitive)
+            core = getattr(gt._core, row.name, None)
+            assert core is None or getattr(gt, row.name, None) is not core, row.name
             continue
         assert row.namespaces, row.name
         for ns in ("gt", "math", "nn"):

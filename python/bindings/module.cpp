@@ -47,9 +47,13 @@ std::string name_threads(const std::string& msg) {
 PYBIND11_MODULE(_core, m) {
   using namespace gt::py_bind;
   m.doc() = "gradtape's C++ core: tensors, ops with their gradients, and the tape";
-  static py::exception<gt::InvalidArgument> invalid_argument(m, "InvalidArgumentError", PyExc_ValueError);
+  // TensorFlow's error classes derive from tf.errors.OpError; gradtape's are also the Python
+  // exception a Python user would catch (ValueError, MemoryError), so each has both bases.
+  static py::exception<std::exception> op_error(m, "OpError", PyExc_Exception);
+  const auto with_op_error = [](PyObject* base) { return py::make_tuple(op_error, py::handle(base)); };
+  static py::exception<gt::InvalidArgument> invalid_argument(m, "InvalidArgumentError", with_op_error(PyExc_ValueError));
   static py::exception<gt::UnconnectedError> unconnected(m, "UnconnectedGradientsError", invalid_argument.ptr());
-  static py::exception<gt::ResourceExhausted> exhausted(m, "ResourceExhaustedError", PyExc_MemoryError);
+  static py::exception<gt::ResourceExhausted> exhausted(m, "ResourceExhaustedError", with_op_error(PyExc_MemoryError));
   static py::exception<gt::NotTraceable> not_traceable(m, "OperatorNotAllowedInGraphError", PyExc_TypeError);
   py::register_exception_translator([](std::exception_ptr p) {
     try {

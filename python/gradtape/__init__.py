@@ -39,12 +39,22 @@ from . import linalg  # noqa: F401,E402
 from . import autodiff  # noqa: F401,E402
 from ._composite import (argmax, argmin, broadcast_static_shape, clip_by_global_norm, clip_by_norm, linspace,  # noqa: F401,E402
                          einsum, norm, tensordot)
+from ._composite_more import histogram_fixed_width, histogram_fixed_width_bins, scalar_mul  # noqa: F401,E402
+from ._utilities import (  # noqa: F401,E402
+    constant_initializer, control_dependencies, dynamic_partition, dynamic_stitch, ensure_shape, get_logger,
+    grad_pass_through, group, is_tensor, no_op, numpy_function, ones_initializer, py_function, random_normal_initializer,
+    random_uniform_initializer, realdiv, recompute_grad, repeat, reverse_sequence, saturate_cast, searchsorted,
+    sequence_mask, slice, strided_slice, timestamp, tuple, unique, unique_with_counts, unravel_index,
+    zeros_initializer,
+)
+from .debugging import Assert, assert_equal, assert_greater, assert_less, assert_rank  # noqa: F401,E402
+from .module import current_name_scope as get_current_name_scope  # noqa: F401,E402
 from . import _interop  # noqa: E402
 from ._interop import from_dlpack  # noqa: F401,E402
 from . import experimental  # noqa: F401,E402
 
 # (a tensor's shape is a tuple of ints already: made without TensorShape's argument checks)
-_core._set_tensor_shape_class(_functools.partial(tuple.__new__, TensorShape))
+_core._set_tensor_shape_class(_functools.partial(_builtins.tuple.__new__, TensorShape))
 
 
 def _iter_first_axis(self):

@@ -644,7 +644,11 @@ def clip_by_norm(t, clip_norm, axes=None, name=None):
 
 def _global_norm(t_list, name=None):
     """sqrt(sum of the squared L2 norms of the tensors of t_list), None entries skipped, as
-    tf.linalg.global_norm (TensorFlow's sum of l2_loss terms, doubled)."""
+    tf.linalg.global_norm (TensorFlow's sum of l2_loss terms, doubled).
+
+    >>> float(gt.linalg.global_norm([gt.constant([3.0]), None, gt.constant([4.0])]))
+    5.0
+    """
     if not isinstance(t_list, (list, tuple)):
         raise TypeError("`t_list` should be a sequence of tensors. Received %s." % type(t_list))
     values = [_tensor(t) for t in t_list if t is not None]

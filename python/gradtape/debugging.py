@@ -22,7 +22,9 @@ from . import _core
 __all__ = ["assert_equal", "assert_none_equal", "assert_near", "assert_less", "assert_less_equal",
            "assert_greater", "assert_greater_equal", "assert_positive", "assert_negative",
            "assert_non_negative", "assert_non_positive", "assert_rank", "assert_shapes",
-           "check_numerics", "enable_check_numerics", "disable_check_numerics", "Assert"]
+           "check_numerics", "enable_check_numerics", "disable_check_numerics", "Assert",
+           "assert_rank_at_least", "assert_rank_in", "assert_scalar", "assert_integer", "assert_type",
+           "assert_all_finite", "is_numeric_tensor", "assert_same_float_dtype", "assert_proper_iterable"]
 
 
 def _np(x):
@@ -275,6 +277,150 @@ def Assert(condition, data, summarize=None, name=None) -> None:  # noqa: N802 (T
         raise _core.InvalidArgumentError("assertion failed: %s" % [str(_np(d).tolist()) if
                                                                     isinstance(d, (_core.Tensor, _core.Variable))
                                                                     else str(d) for d in data])
+
+
+def _dtype_of(x):
+    return x.dtype if isinstance(x, (_core.Tensor, _core.Variable)) else _core.convert_to_tensor(x).dtype
+
+
+def _prefix(message):
+    return (message + "  ") if message else ""
+
+
+def assert_rank_at_least(x, rank, message=None, name=None) -> None:
+    """x has rank `rank` or more, else ValueError (tf.debugging.assert_rank_at_least).
+
+    >>> gt.debugging.assert_rank_at_least(gt.zeros([2, 3]), 1)
+    >>> try:
+    ...     gt.debugging.assert_rank_at_least(gt.zeros([2]), 2)
+    ... except ValueError as e:
+    ...     print(e)
+    Tensor must have rank at least 2.  Received rank 1, shape (2,)
+    """
+    shape = _np(x).shape
+    if len(shape) < int(_np(rank)):
+        raise ValueError("%sTensor must have rank at least %d.  Received rank %d, shape %s"
+                         % (_prefix(message), int(_np(rank)), len(shape), shape))
+
+
+def assert_rank_in(x, ranks, message=None, name=None) -> None:
+    """x's rank is one of `ranks`, else ValueError (tf.debugging.assert_rank_in).
+
+    >>> gt.debugging.assert_rank_in(gt.zeros([2]), [0, 1])
+    >>> try:
+    ...     gt.debugging.assert_rank_in(gt.zeros([2]), [0, 2])
+    ... except ValueError as e:
+    ...     print(e)
+    Tensor must have rank in (0, 2).  Received rank 1, shape (2,)
+    """
+    shape = _np(x).shape
+    allowed = tuple(int(_np(r)) for r in ranks)
+    if len(shape) not in allowed:
+        raise ValueError("%sTensor must have rank in %s.  Received rank %d, shape %s"
+                         % (_prefix(message), allowed, len(shape), shape))
+
+
+def assert_scalar(tensor, message=None, name=None) -> None:
+    """tensor is a scalar (rank 0), else ValueError (tf.debugging.assert_scalar).
+
+    >>> gt.debugging.assert_scalar(gt.constant(1.0))
+    >>> try:
+    ...     gt.debugging.assert_scalar(gt.ones([2]))
+    ... except ValueError as e:
+    ...     print(e)
+    Expected scalar shape, saw shape: (2,).
+    """
+    shape = _np(tensor).shape
+    if shape != ():
+        raise ValueError("%sExpected scalar shape, saw shape: %s." % (_prefix(message), shape))
+
+
+def assert_integer(x, message=None, name=None) -> None:
+    """x has an integer dtype, else TypeError (tf.debugging.assert_integer).
+
+    >>> gt.debugging.assert_integer(gt.constant([1, 2]))
+    >>> try:
+    ...     gt.debugging.assert_integer(gt.constant(1.0))
+    ... except TypeError:
+    ...     print("not integer")
+    not integer
+    """
+    dtype = _dtype_of(x)
+    if not dtype.is_integer:
+        raise TypeError('%sExpected "x" to be integer type.  Found: tensor of dtype %s' % (_prefix(message), dtype))
+
+
+def assert_type(tensor, tf_type, message=None, name=None) -> None:
+    """tensor has dtype tf_type, else TypeError (tf.debugging.assert_type).
+
+    >>> gt.debugging.assert_type(gt.constant(1.0), gt.float32)
+    >>> try:
+    ...     gt.debugging.assert_type(gt.constant(1.0), gt.int32)
+    ... except TypeError as e:
+    ...     print(e)
+    tensor must be of type gt.int32; got gt.float32
+    """
+    dtype, want = _dtype_of(tensor), _core.as_dtype(tf_type)
+    if dtype != want:
+        raise TypeError("%stensor must be of type gt.%s; got gt.%s" % (_prefix(message), want.name, dtype.name))
+
+
+def assert_all_finite(t, msg, name=None, x=None, message=None):
+    """Returns t; InvalidArgumentError when it holds a NaN or an infinity
+    (tf.debugging.assert_all_finite, check_numerics under another name).
+
+    >>> try:
+    ...     gt.debugging.assert_all_finite(gt.constant([float("nan")]), "bad")
+    ... except gt.errors.InvalidArgumentError as e:
+    ...     print(e)
+    bad : Tensor had NaN values
+    """
+    return check_numerics(t if x is None else x, msg if message is None else message)
+
+
+def is_numeric_tensor(tensor) -> bool:
+    """Whether tensor is a Tensor or Variable of a numeric dtype (tf.debugging.is_numeric_tensor).
+
+    >>> gt.debugging.is_numeric_tensor(gt.constant(1.0)), gt.debugging.is_numeric_tensor(gt.constant(True))
+    (True, False)
+    """
+    return isinstance(tensor, (_core.Tensor, _core.Variable)) and tensor.dtype.name != "bool"
+
+
+def assert_same_float_dtype(tensors=None, dtype=None):
+    """The one float dtype of `tensors` (and `dtype`), float32 when there is none; ValueError when
+    they differ or one is not a float (tf.debugging.assert_same_float_dtype).
+
+    >>> gt.debugging.assert_same_float_dtype([gt.constant(1.0), gt.constant(2.0)])
+    gt.float32
+    """
+    found = None if dtype is None else _core.as_dtype(dtype)
+    for t in tensors or ():
+        d = _dtype_of(t)
+        if found is None:
+            found = d
+        elif d != found:
+            raise ValueError("%s, type=%s, must be of the same type (%s) as the others" % (t, d, found))
+    if found is None:
+        return _core.float32
+    if not found.is_floating:
+        raise ValueError("Expected floating point type, got %s." % found)
+    return found
+
+
+def assert_proper_iterable(values) -> None:
+    """values is an iterable that is not a str, bytes, NumPy array or tensor, else TypeError
+    (tf.debugging.assert_proper_iterable: those iterate over characters or elements).
+
+    >>> gt.debugging.assert_proper_iterable([1, 2])
+    >>> try:
+    ...     gt.debugging.assert_proper_iterable("ab")
+    ... except TypeError:
+    ...     print("not proper")
+    not proper
+    """
+    if isinstance(values, (str, bytes, np.ndarray, _core.Tensor, _core.Variable)) or not hasattr(values, "__iter__"):
+        raise TypeError('Expected argument "values" to be a "proper" iterable.  Found: %s' % type(values))
 
 
 def _bad_kind(a):

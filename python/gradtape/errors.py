@@ -7,10 +7,29 @@
 InvalidArgumentError
 """
 from ._core import InvalidArgumentError, OperatorNotAllowedInGraphError, ResourceExhaustedError, UnconnectedGradientsError
-from ._errors import DataLossError, FailedPreconditionError, NotFoundError
+from ._errors import (AbortedError, AlreadyExistsError, CancelledError, DataLossError, DeadlineExceededError,
+                      FailedPreconditionError, InternalError, NotFoundError, OpError, OutOfRangeError,
+                      PermissionDeniedError, UnauthenticatedError, UnavailableError, UnimplementedError, UnknownError)
 
-__all__ = ["InvalidArgumentError", "OperatorNotAllowedInGraphError", "ResourceExhaustedError", "UnconnectedGradientsError", "DataLossError",
-           "FailedPreconditionError", "NotFoundError"]
+# TensorFlow's error codes (tf.errors.OK ... tf.errors.UNAUTHENTICATED), and each class's.
+OK, CANCELLED, UNKNOWN, INVALID_ARGUMENT, DEADLINE_EXCEEDED, NOT_FOUND, ALREADY_EXISTS = 0, 1, 2, 3, 4, 5, 6
+PERMISSION_DENIED, RESOURCE_EXHAUSTED, FAILED_PRECONDITION, ABORTED, OUT_OF_RANGE = 7, 8, 9, 10, 11
+UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS, UNAUTHENTICATED = 12, 13, 14, 15, 16
+OpError.error_code = UNKNOWN
+InvalidArgumentError.error_code = INVALID_ARGUMENT
+ResourceExhaustedError.error_code = RESOURCE_EXHAUSTED
+NotFoundError.error_code = NOT_FOUND
+DataLossError.error_code = DATA_LOSS
+FailedPreconditionError.error_code = FAILED_PRECONDITION
+OutOfRangeError.error_code = OUT_OF_RANGE
+
+__all__ = ["OpError", "InvalidArgumentError", "OperatorNotAllowedInGraphError", "ResourceExhaustedError",
+           "UnconnectedGradientsError", "DataLossError", "FailedPreconditionError", "NotFoundError", "OutOfRangeError",
+           "AbortedError", "AlreadyExistsError", "CancelledError", "DeadlineExceededError", "InternalError",
+           "PermissionDeniedError", "UnauthenticatedError", "UnavailableError", "UnimplementedError", "UnknownError",
+           "OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+           "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+           "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"]
 
 InvalidArgumentError.__doc__ = """An op got an argument it cannot take (a shape, dtype, axis or value); a ValueError.
 

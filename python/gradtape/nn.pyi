@@ -5,6 +5,7 @@ from ._core import sigmoid as sigmoid
 from ._core import relu as relu
 from ._core import softplus as softplus
 from ._core import log_sigmoid as log_sigmoid
+from ._core import top_k as top_k
 from ._core import softmax as softmax
 from ._core import log_softmax as log_softmax
 from ._core import softmax_cross_entropy_with_logits as softmax_cross_entropy_with_logits
@@ -37,3 +38,13 @@ from ._composite import sigmoid_cross_entropy_with_logits as sigmoid_cross_entro
 from ._composite import swish as silu
 from ._composite import swish as swish
 from ._composite import weighted_cross_entropy_with_logits as weighted_cross_entropy_with_logits
+from ._composite_more import compute_average_loss as compute_average_loss
+from ._composite_more import crelu as crelu
+from ._composite_more import depth_to_space as depth_to_space
+from ._composite_more import in_top_k as in_top_k
+from ._composite_more import normalize_moments as normalize_moments
+from ._composite_more import scale_regularization_loss as scale_regularization_loss
+from ._composite_more import space_to_depth as space_to_depth
+from ._composite_more import sufficient_statistics as sufficient_statistics
+from ._composite_more import weighted_moments as weighted_moments
+from ._composite_more import zero_fraction as zero_fraction

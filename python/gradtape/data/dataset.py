@@ -24,7 +24,7 @@ import numpy as np
 
 from .. import _core
 from .. import nest as _nest
-from .._errors import NotFoundError
+from .._errors import NotFoundError, OutOfRangeError
 from ..specs import TensorSpec, string
 
 __all__ = ["Dataset", "Iterator", "TextLineDataset", "AUTOTUNE", "INFINITE_CARDINALITY",
@@ -547,13 +547,17 @@ class Iterator:
         return next(self._gen)
 
     def get_next(self):
-        """The next element (StopIteration at the end).
+        """The next element; gt.errors.OutOfRangeError at the end, as TensorFlow (`next(it)`
+        raises StopIteration instead).
 
         >>> it = iter(gt.data.Dataset.from_tensor_slices([5.0, 6.0]))
         >>> float(it.get_next()), float(it.get_next())
         (5.0, 6.0)
         """
-        return next(self._gen)
+        try:
+            return self.__next__()
+        except StopIteration:
+            raise OutOfRangeError(None, None, "End of sequence") from None
 
     @property
     def element_spec(self):

@@ -1,0 +1,115 @@
+"""The paths of _utilities.py and _composite_more.py that tests/tf_programs/api_surface.py (values
+against TensorFlow) and the op table's rows (gradients) do not reach: the uneven-segment path of
+unsorted_segment_prod, bad arguments, and the functions that must refuse to be traced."""
+import numpy as np
+import pytest
+
+import gradtape as gt
+
+
+def test_segment_prod_of_very_uneven_segments_takes_one_product_per_segment():
+    # 200 rows in segment 0 and one in each of 150 others: the padded block would be 150 x 200
+    rng = np.random.default_rng(0)
+    data = rng.uniform(0.9, 1.1, size=(350, 2))
+    ids = np.concatenate([np.zeros(200, np.int64), np.arange(1, 151), -np.ones(0, np.int64)])[:350]
+    ids = np.concatenate([ids, np.full(350 - ids.size, 7)])
+    x = gt.Variable(data)
+    with gt.GradientTape() as tape:
+        y = gt.math.unsorted_segment_prod(x, ids, 160)
+        loss = gt.reduce_sum(y * np.arange(320.0).reshape(160, 2))
+    want = np.ones((160, 2))
+    for i, s in enumerate(ids):
+        want[s] *= data[i]
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-12)
+    g = tape.gradient(loss, x).numpy()
+    weights = np.arange(320.0).reshape(160, 2)
+    np.testing.assert_allclose(g, weights[ids] * want[ids] / data, rtol=1e-10)
+
+
+def test_segment_max_gradient_splits_ties_evenly():
+    x = gt.Variable([2.0, 2.0, 1.0, 3.0])
+    with gt.GradientTape() as tape:
+        y = gt.reduce_sum(gt.math.unsorted_segment_max(x, [1, 1, 1, 0], 2))
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [0.5, 0.5, 0.0, 1.0])
+
+
+@pytest.mark.parametrize("call", [
+    lambda: gt.math.unsorted_segment_max([1.0, 2.0], [0, 2], 2),
+    lambda: gt.math.unsorted_segment_max([1.0, 2.0], [0], 2),
+    lambda: gt.math.unsorted_segment_prod([1.0, 2.0], [0, 0], -1),
+    lambda: gt.math.segment_prod([1.0, 2.0], [1, 0]),
+    lambda: gt.repeat([1, 2], [1, -1]),
+    lambda: gt.repeat([1, 2], [1, 2, 3]),
+    lambda: gt.slice([1, 2, 3], [2], [5]),
+    lambda: gt.strided_slice([1, 2, 3], [0], [2], [0]),
+    lambda: gt.dynamic_partition([1.0, 2.0], [0, 3], 2),
+    lambda: gt.dynamic_stitch([[0, -1]], [[1.0, 2.0]]),
+    lambda: gt.reverse_sequence(gt.zeros([2, 3]), [4, 1], seq_axis=1),
+    lambda: gt.math.invert_permutation([0, 3, 1]),
+    lambda: gt.math.bincount([1, -1]),
+    lambda: gt.math.confusion_matrix([0, 3], [1, 1], num_classes=2),
+    lambda: gt.histogram_fixed_width([1.0], [1.0, 0.0]),
+    lambda: gt.nn.depth_to_space(gt.zeros([1, 2, 2, 3]), 2),
+    lambda: gt.nn.space_to_depth(gt.zeros([1, 2, 2, 3]), 1),
+    lambda: gt.unravel_index([6], [2, 3]),
+    lambda: gt.ensure_shape(gt.zeros([2]), [3]),
+])
+def test_bad_arguments_raise_invalid_argument(call):
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        call()
+
+
+def test_type_errors():
+    with pytest.raises(TypeError):
+        gt.math.unsorted_segment_max([1.0], [0.5], 1)
+    with pytest.raises(TypeError):
+        gt.math.is_non_decreasing([True, False])
+    with pytest.raises(ValueError):
+        gt.math.polyval(gt.constant([1.0]), 2.0)
+    with pytest.raises(ValueError):
+        gt.linalg.matrix_transpose(gt.zeros([3]))
+
+
+def test_numpy_function_refuses_to_be_traced_and_py_function_traces():
+    @gt.function
+    def with_numpy(x):
+        return gt.numpy_function(np.sort, [x], gt.float32)
+
+    @gt.function
+    def with_py(x):
+        return gt.py_function(lambda a: a * 2.0, [x], gt.float32)
+
+    with pytest.raises(gt.errors.OperatorNotAllowedInGraphError):
+        with_numpy(gt.constant([2.0, 1.0]))
+    np.testing.assert_array_equal(with_py(gt.constant([2.0, 1.0])).numpy(), [4.0, 2.0])
+    np.testing.assert_array_equal(with_py(gt.constant([3.0, 1.0])).numpy(), [6.0, 2.0])
+
+
+def test_slicing_utilities_trace_under_function():
+    @gt.function
+    def f(x):
+        return gt.slice(x, [1], [2]) + gt.strided_slice(x, [0], [4], [2]) + gt.repeat(x[:1], 2)
+
+    np.testing.assert_array_equal(f(gt.constant([1.0, 2.0, 3.0, 4.0])).numpy(), [4.0, 7.0])
+    np.testing.assert_array_equal(f(gt.constant([0.0, 1.0, 1.0, 0.0])).numpy(), [1.0, 2.0])
+
+
+def test_op_error_catches_every_class_and_keeps_python_bases():
+    assert issubclass(gt.errors.InvalidArgumentError, ValueError)
+    assert issubclass(gt.errors.ResourceExhaustedError, MemoryError)
+    assert issubclass(gt.errors.NotFoundError, FileNotFoundError)
+    for name in gt.errors.__all__:
+        obj = getattr(gt.errors, name)
+        if isinstance(obj, type) and name != "OperatorNotAllowedInGraphError":
+            assert issubclass(obj, gt.errors.OpError), name
+    e = gt.errors.NotFoundError("no such file")
+    assert str(e) == "no such file" and e.message == "no such file" and e.error_code == gt.errors.NOT_FOUND
+
+
+def test_initializers_round_trip_their_config():
+    for init in (gt.constant_initializer(2.5), gt.random_normal_initializer(0.0, 2.0, seed=3),
+                 gt.random_uniform_initializer(-1.0, 1.0, seed=4), gt.zeros_initializer(), gt.ones_initializer()):
+        again = type(init).from_config(init.get_config())
+        np.testing.assert_array_equal(init(shape=[3, 2]).numpy(), again(shape=[3, 2]).numpy())
+    with pytest.raises(TypeError):
+        gt.constant_initializer([1.0, 2.0])(shape=[3])
