@@ -47,6 +47,7 @@ from ._utilities import (  # noqa: F401,E402
     sequence_mask, slice, strided_slice, timestamp, tuple, unique, unique_with_counts, unravel_index,
     zeros_initializer,
 )
+from ._tensor_array import TensorArray  # noqa: F401,E402
 from .debugging import Assert, assert_equal, assert_greater, assert_less, assert_rank  # noqa: F401,E402
 from .module import current_name_scope as get_current_name_scope  # noqa: F401,E402
 from . import _interop  # noqa: E402

@@ -94,6 +94,7 @@ from ._utilities import unique as unique
 from ._utilities import unique_with_counts as unique_with_counts
 from ._utilities import unravel_index as unravel_index
 from ._utilities import zeros_initializer as zeros_initializer
+from ._tensor_array import TensorArray as TensorArray
 from .debugging import Assert as Assert
 from .debugging import assert_equal as assert_equal
 from .debugging import assert_greater as assert_greater

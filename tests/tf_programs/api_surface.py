@@ -195,3 +195,42 @@ error("tf.assert_equal:", lambda: tf.assert_equal(tf.constant([1, 2]), tf.consta
 error("tf.assert_less:", lambda: tf.assert_less(tf.constant(2), tf.constant(1)))
 error("tf.Assert:", lambda: tf.Assert(tf.constant(False), ["never"]))
 print("get_current_name_scope:", repr(tf.get_current_name_scope()))
+
+# tf.TensorArray, eager
+ta = tf.TensorArray(tf.float32, size=2)
+ta2 = ta.write(0, 1.0)
+show("TensorArray shared storage:", ta.write(1, 3.0).stack())
+error("TensorArray write past the end:", lambda: ta.write(5, 2.0))
+error("TensorArray write dtype:", lambda: ta.write(1, tf.constant(1, tf.int32)))
+error("TensorArray write shape:", lambda: ta.write(1, [1.0, 2.0]))
+tb = tf.TensorArray(tf.float32, size=0, dynamic_size=True).write(2, [1.0, 2.0])
+show("TensorArray dynamic:", [tb.size(), tb.stack()])
+show("TensorArray empty:", [tf.TensorArray(tf.float32, size=0).stack().shape.as_list(),
+                            tf.TensorArray(tf.float32, size=0, element_shape=[2]).stack().shape.as_list()])
+tc = tf.TensorArray(tf.float32, size=3).unstack([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+show("TensorArray gather, concat:", [tc.gather([2, 0]), tc.concat()])
+error("TensorArray negative read:", lambda: tc.read(-1))
+te = tf.TensorArray(tf.float32, size=2).write(0, 1.0)
+show("TensorArray read:", te.read(0))
+error("TensorArray second read:", lambda: te.read(0))
+show("TensorArray keep:", [tf.TensorArray(tf.float32, size=1, clear_after_read=False).write(0, 2.0).read(0)])
+show("TensorArray scatter:", tf.TensorArray(tf.float32, size=2).scatter([1, 0], [[1.0], [2.0]]).stack())
+show("TensorArray split:", tf.TensorArray(tf.float32, size=3).split([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], [1, 2, 3]).read(2))
+tv = tf.Variable([1.0, 2.0, 3.0])
+with tf.GradientTape() as tape:
+    acc = tf.TensorArray(tf.float32, size=3)
+    for i in range(3):
+        acc = acc.write(i, tv[i] * tv[i])
+    total = tf.reduce_sum(acc.stack() * [1.0, 10.0, 100.0])
+show("TensorArray gradient:", tape.gradient(total, tv))
+
+
+@tf.function
+def squares(x):
+    out = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
+    for i in range(3):
+        out = out.write(i, x * float(i))
+    return out.stack()
+
+
+show("TensorArray in tf.function:", [squares(tf.constant(2.0)), squares(tf.constant(3.0))])
