@@ -17,10 +17,40 @@ from . import _core
 from ._function import functions_run_eagerly, run_functions_eagerly  # noqa: F401
 from .eager import LogicalDevice, PhysicalDevice, list_logical_devices, list_physical_devices  # noqa: F401
 
+from . import _config_experimental as experimental  # noqa: E402
+from . import _config_threading as threading  # noqa: E402
+from ._config_experimental import get_visible_devices, set_visible_devices  # noqa: E402,F401
+
+# TensorFlow's deprecated spellings
+experimental_functions_run_eagerly = functions_run_eagerly
+experimental_run_functions_eagerly = run_functions_eagerly
+
 __all__ = ["run_functions_eagerly", "functions_run_eagerly",
            "set_structural_zeros", "structural_zeros_enabled", "plain_ieee_gradients", "set_fusion",
            "fusion_enabled", "set_num_threads", "get_num_threads", "list_physical_devices", "list_logical_devices",
-           "PhysicalDevice", "LogicalDevice"]
+           "PhysicalDevice", "LogicalDevice", "get_visible_devices", "set_visible_devices",
+           "get_soft_device_placement", "set_soft_device_placement", "experimental_functions_run_eagerly",
+           "experimental_run_functions_eagerly", "experimental", "threading"]
+
+_soft_placement = [True]
+
+
+def get_soft_device_placement():
+    """Whether an op may fall back to another device (True by default, as TensorFlow; gradtape
+    has only the CPU, so it changes nothing).
+
+    >>> gt.config.get_soft_device_placement()
+    True
+    """
+    return _soft_placement[0]
+
+
+def set_soft_device_placement(enabled):
+    """Stores the soft-placement switch (tf.config.set_soft_device_placement).
+
+    >>> gt.config.set_soft_device_placement(True)
+    """
+    _soft_placement[0] = bool(enabled)
 
 
 def set_structural_zeros(enabled):

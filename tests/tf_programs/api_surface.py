@@ -234,3 +234,18 @@ def squares(x):
 
 
 show("TensorArray in tf.function:", [squares(tf.constant(2.0)), squares(tf.constant(3.0))])
+
+# tf.config on a CPU-only machine
+cpu = tf.config.list_physical_devices("CPU")
+print("visible:", [d.name for d in tf.config.get_visible_devices()], tf.config.get_visible_devices("GPU"))
+print("set_visible_devices:", tf.config.set_visible_devices([], "GPU"))
+print("threading:", tf.config.threading.get_intra_op_parallelism_threads(),
+      tf.config.threading.get_inter_op_parallelism_threads())
+# (setting them here would raise RuntimeError in TensorFlow, whose runtime is initialised by
+# now; gradtape's pool can be resized at any time: docs/choices.md)
+print("determinism:", tf.config.experimental.enable_op_determinism())
+print("tf32:", tf.config.experimental.tensor_float_32_execution_enabled())
+error("memory growth on a CPU:", lambda: tf.config.experimental.set_memory_growth(cpu[0], True))
+print("soft placement:", tf.config.get_soft_device_placement())
+print("device details:", tf.config.experimental.get_device_details(cpu[0]))
+print("functions_run_eagerly:", tf.config.functions_run_eagerly())
