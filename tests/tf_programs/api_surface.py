@@ -249,3 +249,32 @@ error("memory growth on a CPU:", lambda: tf.config.experimental.set_memory_growt
 print("soft placement:", tf.config.get_soft_device_placement())
 print("device details:", tf.config.experimental.get_device_details(cpu[0]))
 print("functions_run_eagerly:", tf.config.functions_run_eagerly())
+
+# tf.initializers (Keras 3's): distributions compared through statistics of 120,000 draws
+# (the random bits are gt.random's, not TensorFlow's); same values per call with a seed
+for make, shape in [(lambda: tf.initializers.GlorotUniform(seed=1), [300, 400]),
+                    (lambda: tf.initializers.GlorotNormal(seed=1), [300, 400]),
+                    (lambda: tf.initializers.HeUniform(seed=1), [3, 3, 40, 333]),
+                    (lambda: tf.initializers.HeNormal(seed=1), [3, 3, 40, 333]),
+                    (lambda: tf.initializers.LecunUniform(seed=1), [400, 300]),
+                    (lambda: tf.initializers.LecunNormal(seed=1), [400, 300]),
+                    (lambda: tf.initializers.VarianceScaling(3.0, "fan_out", "untruncated_normal", seed=1), [300, 400]),
+                    (lambda: tf.initializers.RandomNormal(0.0, 0.5, seed=1), [300, 400]),
+                    (lambda: tf.initializers.RandomUniform(-0.3, 0.3, seed=1), [300, 400]),
+                    (lambda: tf.initializers.TruncatedNormal(0.0, 0.5, seed=1), [300, 400])]:
+    init = make()
+    values = init(shape=shape).numpy().astype(np.float64)
+    again = init(shape=shape).numpy().astype(np.float64)
+    bounded = type(init).__name__ not in ("VarianceScaling", "RandomNormal")  # (a normal's max is noise)
+    print("[rtol=0.02]", type(init).__name__, "std %.5f" % values.std(), "max|x| %.4f" % np.abs(values).max() if bounded else "")
+    print(type(init).__name__, "same per call:", bool((values == again).all()), values.dtype, list(values.shape))
+q = tf.initializers.Orthogonal(gain=2.0, seed=3)(shape=[6, 4]).numpy().astype(np.float64)
+print("Orthogonal:", np.round(q.T @ q, 5).tolist())
+show("Identity:", tf.initializers.Identity(3.0)(shape=[2, 3]))
+show("Constant:", tf.initializers.Constant(1.5)(shape=[2]))
+show("Zeros, Ones:", [tf.initializers.Zeros()(shape=[2]), tf.initializers.Ones()(shape=[1, 2])])
+print("get:", type(tf.initializers.get("he_normal")).__name__, tf.initializers.serialize(tf.initializers.GlorotUniform(seed=5)))
+print("config:", tf.initializers.VarianceScaling(2.0, "fan_avg", "uniform").get_config())
+print("fan axes:", tf.initializers.VarianceScaling(1.0, "fan_in", "uniform", input_axes=[0, 1], output_axes=[2]).get_config())
+x_axes = tf.initializers.VarianceScaling(6.0, "fan_in", "uniform", seed=2, input_axes=[0, 1], output_axes=[2])(shape=[10, 6, 7])
+print("[rtol=0.001] fan axes limit:", "%.4f" % np.abs(x_axes.numpy()).max())
