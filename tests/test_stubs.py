@@ -111,7 +111,12 @@ def test_mypy_accepts_the_examples(tmp_path):
     # untyped or absent; gradtape itself must be found and typed (the bad file below checks it).
     run = lambda files: subprocess.run([sys.executable, "-m", "mypy", "--no-error-summary", "--hide-error-context",  # noqa: E731
                                         "--config-file", str(ROOT / "pyproject.toml"), *files], capture_output=True, text=True, cwd=tmp_path, env=env, timeout=300)
-    ok = run(examples)
+    # typed uses the examples do not make: a variable's slice written back, the new names
+    good = tmp_path / "good.py"
+    good.write_text("import gradtape as gt\nv = gt.Variable([1.0, 2.0, 3.0])\n"
+                    "w: gt.Variable = v[1:3].assign([5.0, 6.0])\nt: gt.Tensor = v[0] + gt.slice(v, [0], [1])\n"
+                    "ta = gt.TensorArray(gt.float32, size=1).write(0, t)\ns: gt.Tensor = ta.stack()\n")
+    ok = run(examples + [str(good)])
     assert ok.returncode == 0, ok.stdout + ok.stderr
     wrong = run([str(bad)])
     assert wrong.returncode != 0 and 'expression has type "Tensor"' in wrong.stdout, wrong.stdout
