@@ -714,6 +714,23 @@ COMPOSITE_MORE_SPECIAL = [
             lambda d: [_u(2, 3, 4)(d)]),
     Special("linalg.tensor_diag", gt.linalg.tensor_diag,
             lambda x: np.diag(x.reshape(-1)).reshape(x.shape * 2), lambda d: [_u(2, 3)(d)]),
+    # gt.image (bilinear resize computes in float32, as TensorFlow, so its gradient is compared
+    # with TensorFlow's in api_surface.py instead)
+    Special("image.resize_nearest", lambda x: gt.image.resize(x, [5, 3], method="nearest"),
+            lambda x: x[:, np.minimum(((np.arange(5) + 0.5) * 3 / 5).astype(int), 2)][:, :, np.minimum(((np.arange(3) + 0.5) * 4 / 3).astype(int), 3)],
+            lambda d: [_u(2, 3, 4, 2)(d)]),
+    Special("image.total_variation", gt.image.total_variation,
+            lambda x: (np.abs(np.diff(x, axis=1)).sum((1, 2, 3)) + np.abs(np.diff(x, axis=2)).sum((1, 2, 3))).astype(x.dtype),
+            lambda d: [_u(2, 3, 4, 2)(d)]),
+    Special("image.image_gradients", lambda x: gt.concat(gt.image.image_gradients(x), 0),
+            lambda x: np.concatenate([np.concatenate([np.diff(x, axis=1), np.zeros_like(x[:, :1])], 1),
+                                      np.concatenate([np.diff(x, axis=2), np.zeros_like(x[:, :, :1])], 2)], 0),
+            lambda d: [_u(2, 3, 4, 2)(d)]),
+    Special("image.adjust_contrast", lambda x: gt.image.adjust_contrast(x, 1.7),
+            lambda x: (x - x.mean((1, 2), keepdims=True)) * 1.7 + x.mean((1, 2), keepdims=True), lambda d: [_u(2, 3, 4, 2)(d)]),
+    Special("image.rot90", lambda x: gt.image.rot90(x, 3), lambda x: np.rot90(x, 3, axes=(1, 2)), lambda d: [_u(2, 3, 4, 2)(d)]),
+    Special("image.resize_with_crop_or_pad", lambda x: gt.image.resize_with_crop_or_pad(x, 5, 2),
+            lambda x: np.pad(x[:, :, 1:3], [(0, 0), (1, 1), (0, 0), (0, 0)]), lambda d: [_u(2, 3, 4, 2)(d)]),
     Special("linalg.tensor_diag_part", gt.linalg.tensor_diag_part,
             lambda x: np.diag(x.reshape(6, 6)).reshape(2, 3), lambda d: [_u(2, 3, 2, 3)(d)]),
 ]

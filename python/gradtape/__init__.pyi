@@ -13,6 +13,7 @@ from . import data as data
 from . import debugging as debugging
 from . import errors as errors
 from . import experimental as experimental
+from . import image as image
 from . import initializers as initializers
 from . import linalg as linalg
 from . import math as math

@@ -278,3 +278,33 @@ print("config:", tf.initializers.VarianceScaling(2.0, "fan_avg", "uniform").get_
 print("fan axes:", tf.initializers.VarianceScaling(1.0, "fan_in", "uniform", input_axes=[0, 1], output_axes=[2]).get_config())
 x_axes = tf.initializers.VarianceScaling(6.0, "fan_in", "uniform", seed=2, input_axes=[0, 1], output_axes=[2])(shape=[10, 6, 7])
 print("[rtol=0.001] fan axes limit:", "%.4f" % np.abs(x_axes.numpy()).max())
+
+# tf.image on float images
+imgs = tf.reshape(tf.range(2 * 3 * 4 * 2, dtype=tf.float64), [2, 3, 4, 2])
+for size in ([5, 3], [2, 2], [3, 4], [7, 9]):
+    r = tf.image.resize(imgs, size)
+    show("resize %s:" % size, [str(r.dtype), r[0, :, :, 0], r[1, :, :, 1]])
+    n = tf.image.resize(imgs, size, method="nearest")
+    show("resize nearest %s:" % size, [str(n.dtype), n[0, :, :, 0]])
+show("resize 3-D:", tf.image.resize(imgs[0], [2, 3])[:, :, 1])
+print("resize aspect:", tf.image.resize(imgs, [6, 2], preserve_aspect_ratio=True).shape.as_list())
+error("resize unknown method:", lambda: tf.image.resize(imgs, [2, 2], method="foo"))
+iv = tf.Variable(imgs)
+with tf.GradientTape() as tape:
+    out = tf.reduce_sum(tf.image.resize(iv, [5, 3]) * tf.reshape(tf.range(60, dtype=tf.float32), [2, 5, 3, 2]))
+show("d resize:", tape.gradient(out, iv)[0, :, :, 0])
+show("flips:", [tf.image.flip_left_right(imgs)[0, :, :, 0], tf.image.flip_up_down(imgs[1])[:, :, 1]])
+show("transpose, rot90:", [tf.image.transpose(imgs)[0, :, :, 0], tf.image.rot90(imgs[0], 3)[:, :, 0], tf.image.rot90(imgs, 2)[1, :, :, 1]])
+print("crops:", tf.image.central_crop(imgs, 0.5).shape.as_list(), tf.image.central_crop(imgs[0], 0.7).shape.as_list(),
+      tf.image.resize_with_crop_or_pad(imgs, 5, 2).shape.as_list(), tf.image.resize_with_crop_or_pad(imgs[0], 2, 7).shape.as_list())
+show("resize_with_crop_or_pad:", tf.image.resize_with_crop_or_pad(imgs, 5, 2)[0, :, :, 0])
+show("crop_to_bounding_box:", tf.image.crop_to_bounding_box(imgs, 1, 1, 2, 2)[1, :, :, 0])
+show("pad_to_bounding_box:", tf.image.pad_to_bounding_box(imgs[0], 1, 2, 5, 7)[:, :, 0])
+error("crop outside:", lambda: tf.image.crop_to_bounding_box(imgs, 2, 2, 2, 3))
+s = tf.image.per_image_standardization(imgs)
+show("per_image_standardization:", [str(s.dtype), s[0, 0], s[1, 2]])
+show("grayscale:", [tf.image.rgb_to_grayscale(tf.reshape(tf.range(12.0), [2, 2, 3])), tf.image.grayscale_to_rgb(tf.ones([1, 1, 1]))])
+show("brightness, contrast:", [tf.image.adjust_brightness(imgs[0, 0], 0.5), tf.image.adjust_contrast(imgs[0], 2.0)[0, 0]])
+show("total_variation:", [tf.image.total_variation(imgs), tf.image.total_variation(imgs[0])])
+dy, dx = tf.image.image_gradients(imgs)
+show("image_gradients:", [dy[0, :, 0, 0], dx[0, 0, :, 0]])
