@@ -714,6 +714,15 @@ COMPOSITE_MORE_SPECIAL = [
             lambda d: [_u(2, 3, 4)(d)]),
     Special("linalg.tensor_diag", gt.linalg.tensor_diag,
             lambda x: np.diag(x.reshape(-1)).reshape(x.shape * 2), lambda d: [_u(2, 3)(d)]),
+    Special("tensor_scatter_nd_max", lambda t, u: gt.tensor_scatter_nd_max(t, [[0], [2], [0]], u),
+            lambda t, u: np.stack([np.maximum(np.maximum(t[0], u[0]), u[2]), t[1], np.maximum(t[2], u[1])]),
+            lambda d: [_u(3, 2)(d), _u(3, 2)(d)]),
+    Special("tensor_scatter_nd_min", lambda t, u: gt.tensor_scatter_nd_min(t, [[0, 1], [2, 0]], u),
+            lambda t, u: np.array([[t[0, 0], min(t[0, 1], u[0])], [t[1, 0], t[1, 1]], [min(t[2, 0], u[1]), t[2, 1]]], t.dtype),
+            lambda d: [_u(3, 2)(d), _u(2)(d)]),
+    Special("tensor_scatter_nd_sub", lambda t, u: gt.tensor_scatter_nd_sub(t, [[1], [1]], u),
+            lambda t, u: t - np.stack([np.zeros_like(u[0]), u[0] + u[1], np.zeros_like(u[0])]),
+            lambda d: [_u(3, 2)(d), _u(2, 2)(d)]),
     # gt.image (bilinear resize computes in float32, as TensorFlow, so its gradient is compared
     # with TensorFlow's in api_surface.py instead)
     Special("image.resize_nearest", lambda x: gt.image.resize(x, [5, 3], method="nearest"),

@@ -45,7 +45,9 @@ from ._utilities import (  # noqa: F401,E402
     grad_pass_through, group, is_tensor, no_op, numpy_function, ones_initializer, py_function, random_normal_initializer,
     random_uniform_initializer, realdiv, recompute_grad, repeat, reverse_sequence, saturate_cast, searchsorted,
     sequence_mask, slice, strided_slice, timestamp, tuple, unique, unique_with_counts, unravel_index,
-    zeros_initializer,
+    zeros_initializer, tensor_scatter_nd_max, tensor_scatter_nd_min, tensor_scatter_nd_sub, parallel_stack,
+    inside_function, is_symbolic_tensor, no_gradient, VariableAggregation, VariableSynchronization,
+    AggregationMethod,
 )
 from ._tensor_array import TensorArray  # noqa: F401,E402
 from .debugging import Assert, assert_equal, assert_greater, assert_less, assert_rank  # noqa: F401,E402

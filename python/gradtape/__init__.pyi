@@ -96,6 +96,16 @@ from ._utilities import unique as unique
 from ._utilities import unique_with_counts as unique_with_counts
 from ._utilities import unravel_index as unravel_index
 from ._utilities import zeros_initializer as zeros_initializer
+from ._utilities import tensor_scatter_nd_max as tensor_scatter_nd_max
+from ._utilities import tensor_scatter_nd_min as tensor_scatter_nd_min
+from ._utilities import tensor_scatter_nd_sub as tensor_scatter_nd_sub
+from ._utilities import parallel_stack as parallel_stack
+from ._utilities import inside_function as inside_function
+from ._utilities import is_symbolic_tensor as is_symbolic_tensor
+from ._utilities import no_gradient as no_gradient
+from ._utilities import VariableAggregation as VariableAggregation
+from ._utilities import VariableSynchronization as VariableSynchronization
+from ._utilities import AggregationMethod as AggregationMethod
 from ._tensor_array import TensorArray as TensorArray
 from .debugging import Assert as Assert
 from .debugging import assert_equal as assert_equal

@@ -10,6 +10,7 @@ differentiates them; the index arithmetic is NumPy's on the integer arguments' v
 """
 import builtins as _builtins
 import contextlib
+import enum
 import logging
 import time
 
@@ -644,3 +645,142 @@ class _UniqueWithCountsOutput(_builtins.tuple):
     y = property(lambda self: self[0])
     idx = property(lambda self: self[1])
     count = property(lambda self: self[2])
+
+
+# --------------------------------------------------------------------------- scatter, stack, names
+
+def _scatter_rows(tensor, indices, updates, name):
+    """tensor as rows along its first k dims (k = indices.shape[-1]), and for each update the row
+    it goes to: the form the segment reductions take."""
+    t = _tensor(tensor)
+    idx = _ints(indices, "indices")
+    u = _tensor(updates, dtype=t.dtype)
+    k = idx.shape[-1] if idx.ndim else 0
+    if idx.ndim < 1 or k > t.ndim or list(u.shape) != list(idx.shape[:-1]) + list(t.shape[k:]):
+        raise _core.InvalidArgumentError("%s: indices %s and updates %s do not fit a tensor of shape %s"
+                                         % (name, list(idx.shape), list(u.shape), list(t.shape)))
+    lead = list(t.shape[:k])
+    flat_idx = idx.reshape(-1, k)
+    bad = np.nonzero(np.any((flat_idx < 0) | (flat_idx >= np.array(lead, np.int64)), axis=1))[0] if k else []
+    if len(bad):
+        raise _core.InvalidArgumentError("indices[%d] = %s does not index into shape %s"
+                                         % (bad[0], flat_idx[bad[0]].tolist(), list(t.shape)))
+    n = int(np.prod(lead))
+    rows = np.ravel_multi_index(flat_idx.T, lead) if k else np.zeros(flat_idx.shape[0], np.int64)
+    inner = list(t.shape[k:])
+    table = _core.concat([_core.reshape(t, [n] + inner), _core.reshape(u, [flat_idx.shape[0]] + inner)], axis=0)
+    ids = np.concatenate([np.arange(n), rows])
+    return t, table, ids, n
+
+
+def tensor_scatter_nd_max(tensor, indices, updates, name=None):
+    """tensor with each indexed element (or slice) replaced by the maximum of it and every update
+    sent to it, as tf.tensor_scatter_nd_max; ties share the gradient evenly, as TensorFlow.
+
+    >>> gt.tensor_scatter_nd_max([1.0, 5.0, 2.0], [[0], [1], [0]], [3.0, 4.0, 0.5]).numpy()
+    array([3., 5., 2.], dtype=float32)
+    """
+    from ._composite_more import unsorted_segment_max
+    t, table, ids, n = _scatter_rows(tensor, indices, updates, "tensor_scatter_nd_max")
+    return _core.reshape(unsorted_segment_max(table, ids, n), list(t.shape))
+
+
+def tensor_scatter_nd_min(tensor, indices, updates, name=None):
+    """tensor with each indexed element (or slice) replaced by the minimum of it and every update
+    sent to it, as tf.tensor_scatter_nd_min.
+
+    >>> gt.tensor_scatter_nd_min([1.0, 5.0, 2.0], [[0], [1], [0]], [3.0, 4.0, 0.5]).numpy()
+    array([0.5, 4. , 2. ], dtype=float32)
+    """
+    from ._composite_more import unsorted_segment_min
+    t, table, ids, n = _scatter_rows(tensor, indices, updates, "tensor_scatter_nd_min")
+    return _core.reshape(unsorted_segment_min(table, ids, n), list(t.shape))
+
+
+def tensor_scatter_nd_sub(tensor, indices, updates, name=None):
+    """tensor with each update subtracted from the element (or slice) it indexes, as
+    tf.tensor_scatter_nd_sub (tensor_scatter_nd_add of the negated updates).
+
+    >>> gt.tensor_scatter_nd_sub([1.0, 5.0, 2.0], [[0], [0]], [1.0, 2.0]).numpy()
+    array([-2.,  5.,  2.], dtype=float32)
+    """
+    t = _tensor(tensor)
+    return _core.tensor_scatter_nd_add(t, indices, _core.negative(_tensor(updates, dtype=t.dtype)))
+
+
+def parallel_stack(values, name=None):
+    """stack(values) along a new first axis (tf.parallel_stack; its parallel copy is a graph detail,
+    and TensorFlow allows it only inside tf.function, gradtape eagerly too).
+
+    >>> gt.parallel_stack([gt.constant([1.0]), gt.constant([2.0])]).numpy()
+    array([[1.],
+           [2.]], dtype=float32)
+    """
+    return _core.stack(list(values), axis=0)
+
+
+def inside_function():
+    """Whether a gt.function is being traced (tf.inside_function).
+
+    >>> gt.inside_function()
+    False
+    """
+    return bool(_core._tracing())
+
+
+def is_symbolic_tensor(tensor):
+    """False: gradtape's tensors always hold values (tf.is_symbolic_tensor is True only for graph
+    tensors).
+
+    >>> gt.is_symbolic_tensor(gt.constant(1.0))
+    False
+    """
+    return False
+
+
+def no_gradient(op_type):
+    """Accepts a TensorFlow op type name and does nothing: gradtape has no graph ops to register
+    (tf.no_gradient); use gt.stop_gradient on values instead.
+
+    >>> gt.no_gradient("MyCustomOp")
+    """
+    if not isinstance(op_type, str):
+        raise TypeError("op_type must be a string")
+
+
+class VariableAggregation(enum.Enum):
+    """TensorFlow's names for how replicas' variable updates combine; gt.Variable accepts them and
+    has one replica (tf.VariableAggregation).
+
+    >>> gt.VariableAggregation.MEAN.value
+    2
+    """
+    NONE = 0
+    SUM = 1
+    MEAN = 2
+    ONLY_FIRST_REPLICA = 3
+
+
+class VariableSynchronization(enum.Enum):
+    """TensorFlow's names for when replicas' variables synchronise (tf.VariableSynchronization).
+
+    >>> gt.VariableSynchronization.ON_READ.value
+    3
+    """
+    AUTO = 0
+    NONE = 1
+    ON_WRITE = 2
+    ON_READ = 3
+
+
+class AggregationMethod:
+    """TensorFlow's names for how gradients of one tensor are summed (tf.AggregationMethod); the
+    tape always adds them in order.
+
+    >>> gt.AggregationMethod.ADD_N
+    0
+    """
+    ADD_N = 0
+    DEFAULT = ADD_N
+    EXPERIMENTAL_TREE = 1
+    EXPERIMENTAL_ACCUMULATE_N = 2

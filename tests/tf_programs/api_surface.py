@@ -308,3 +308,20 @@ show("brightness, contrast:", [tf.image.adjust_brightness(imgs[0, 0], 0.5), tf.i
 show("total_variation:", [tf.image.total_variation(imgs), tf.image.total_variation(imgs[0])])
 dy, dx = tf.image.image_gradients(imgs)
 show("image_gradients:", [dy[0, :, 0, 0], dx[0, 0, :, 0]])
+
+# more top-level names
+base = tf.constant([[1.0, 5.0], [2.0, -1.0], [0.0, 0.0]])
+sv = tf.Variable(base)
+uv = tf.Variable([[3.0, 4.0], [0.5, 6.0], [3.0, -2.0]])
+with tf.GradientTape(persistent=True) as tape:
+    smax = tf.tensor_scatter_nd_max(sv, [[0], [1], [0]], uv)
+    smin = tf.tensor_scatter_nd_min(sv, [[0], [1], [0]], uv)
+    ssub = tf.tensor_scatter_nd_sub(sv, [[2, 1], [0, 0]], [1.0, 2.0])
+    weights = tf.constant([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    lmax, lmin = tf.reduce_sum(smax * weights), tf.reduce_sum(smin * weights)
+show("tensor_scatter_nd_max/min/sub:", [smax, smin, ssub])
+show("d scatter max:", tape.gradient(lmax, [sv, uv]))
+show("d scatter min:", tape.gradient(lmin, [sv, uv]))
+show("parallel_stack in tf.function:", tf.function(lambda a, b: tf.parallel_stack([a, b]))(tf.constant([1, 2]), tf.constant([3, 4])))
+print("inside_function:", tf.inside_function(), tf.is_symbolic_tensor(tf.constant(1.0)))
+print("aggregation:", tf.VariableAggregation.MEAN.value, tf.VariableSynchronization.ON_READ.value, tf.AggregationMethod.ADD_N)
