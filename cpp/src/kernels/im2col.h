@@ -29,29 +29,36 @@ struct ConvGeom {
   int64_t k() const { return kh * kw * c; }
 };
 
+// Rows [begin, end) of im2col's output, written to cols (which points at row `begin`).
 template <class T>
-void im2col(const T* x, int64_t n, const ConvGeom& g, T* cols) {
-  const int64_t rows = n * g.oh * g.ow, K = g.k(), C = g.c;
-  parallel_for(rows, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const int64_t b = r / (g.oh * g.ow), o = r % (g.oh * g.ow), oh = o / g.ow, ow = o % g.ow;
-      T* dst = cols + r * K;
-      const T* img = x + b * g.h * g.w * C;
-      for (int64_t i = 0; i < g.kh; ++i) {
-        const int64_t ih = oh * g.sh - g.pt + i * g.dh;
-        if (ih < 0 || ih >= g.h) {
-          std::fill(dst, dst + g.kw * C, T(0));
-          dst += g.kw * C;
-          continue;
-        }
-        const T* row = img + ih * g.w * C;
-        for (int64_t j = 0; j < g.kw; ++j, dst += C) {
-          const int64_t iw = ow * g.sw - g.pl + j * g.dw;
-          if (iw < 0 || iw >= g.w) std::fill(dst, dst + C, T(0));
-          else std::memcpy(dst, row + iw * C, size_t(C) * sizeof(T));
-        }
+void im2col_rows(const T* x, const ConvGeom& g, int64_t begin, int64_t end, T* cols) {
+  const int64_t K = g.k(), C = g.c;
+  for (int64_t r = begin; r < end; ++r) {
+    const int64_t b = r / (g.oh * g.ow), o = r % (g.oh * g.ow), oh = o / g.ow, ow = o % g.ow;
+    T* dst = cols + (r - begin) * K;
+    const T* img = x + b * g.h * g.w * C;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      const int64_t ih = oh * g.sh - g.pt + i * g.dh;
+      if (ih < 0 || ih >= g.h) {
+        std::fill(dst, dst + g.kw * C, T(0));
+        dst += g.kw * C;
+        continue;
+      }
+      const T* row = img + ih * g.w * C;
+      for (int64_t j = 0; j < g.kw; ++j, dst += C) {
+        const int64_t iw = ow * g.sw - g.pl + j * g.dw;
+        if (iw < 0 || iw >= g.w) std::fill(dst, dst + C, T(0));
+        else std::memcpy(dst, row + iw * C, size_t(C) * sizeof(T));
       }
     }
+  }
+}
+
+template <class T>
+void im2col(const T* x, int64_t n, const ConvGeom& g, T* cols) {
+  const int64_t rows = n * g.oh * g.ow, K = g.k();
+  parallel_for(rows, [&](int64_t begin, int64_t end) {
+    im2col_rows(x, g, begin, end, cols + begin * K);
   }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(K, 1)));
 }
 
@@ -68,22 +75,28 @@ inline void taps(int64_t pos, int64_t pad, int64_t n, int64_t dil, int64_t s, in
   }
 }
 
+// Pixels [begin, end) (flat over n, h, w) of col2im's output.
+template <class T>
+void col2im_pixels(const T* cols, const ConvGeom& g, int64_t begin, int64_t end, T* x) {
+  const int64_t K = g.k(), C = g.c;
+  for (int64_t p = begin; p < end; ++p) {
+    const int64_t b = p / (g.h * g.w), q = p % (g.h * g.w), ih = q / g.w, iw = q % g.w;
+    T* dst = x + p * C;
+    std::fill(dst, dst + C, T(0));
+    taps(ih, g.pt, g.kh, g.dh, g.sh, g.oh, [&](int64_t i, int64_t oh) {
+      taps(iw, g.pl, g.kw, g.dw, g.sw, g.ow, [&](int64_t j, int64_t ow) {
+        const T* src = cols + ((b * g.oh + oh) * g.ow + ow) * K + (i * g.kw + j) * C;
+        for (int64_t ch = 0; ch < C; ++ch) dst[ch] += src[ch];
+      });
+    });
+  }
+}
+
 template <class T>
 void col2im(const T* cols, int64_t n, const ConvGeom& g, T* x) {
-  const int64_t pixels = n * g.h * g.w, K = g.k(), C = g.c;
-  parallel_for(pixels, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const int64_t b = p / (g.h * g.w), q = p % (g.h * g.w), ih = q / g.w, iw = q % g.w;
-      T* dst = x + p * C;
-      std::fill(dst, dst + C, T(0));
-      taps(ih, g.pt, g.kh, g.dh, g.sh, g.oh, [&](int64_t i, int64_t oh) {
-        taps(iw, g.pl, g.kw, g.dw, g.sw, g.ow, [&](int64_t j, int64_t ow) {
-          const T* src = cols + ((b * g.oh + oh) * g.ow + ow) * K + (i * g.kw + j) * C;
-          for (int64_t ch = 0; ch < C; ++ch) dst[ch] += src[ch];
-        });
-      });
-    }
-  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(C * g.kh * g.kw, 1)));
+  parallel_for(n * g.h * g.w, [&](int64_t begin, int64_t end) {
+    col2im_pixels(cols, g, begin, end, x);
+  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(g.c * g.kh * g.kw, 1)));
 }
 
 template <class T>
