@@ -10,8 +10,11 @@
 // col2im(g W^T) (TensorFlow's Conv2DBackpropInput), the filters' cols^T g
 // (Conv2DBackpropFilter), and, written in ops, they differentiate again (any order).
 // conv2d_transpose is col2im(x W^T) itself; avg_pool sums the window's columns of im2col;
-// max_pool gathers each window's first largest element (the gradient goes to that one alone,
-// as TensorFlow's MaxPoolGrad), so its rules are gather's (gather_grad, and gather again).
+// max_pool takes each window's first largest element (the gradient goes to that one alone,
+// as TensorFlow's MaxPoolGrad): its primitive max_pool_nhwc saves those positions, and its
+// rules are gather's (gather_grad, and gather again) with a dedicated scatter on the fast path.
+// A float conv2d runs as the blocked primitive conv2d_nhwc (kernels/conv.h), whose rules are
+// the im2col/matmul ones above.
 // NCHW runs through transposes to NHWC and back.
 #include <cmath>
 
@@ -453,20 +456,57 @@ Pool pool_setup(const char* op, const Tensor& input, const std::vector<int64_t>&
 
 }  // namespace
 
+// max_pool_nhwc(x) -> out [N, OH, OW, C]: each window's first largest element, per channel.
+// It records x and the flat indices into x of those elements (idx, int64, one per output), so
+// its rule scatters g back to them, as TensorFlow's MaxPoolGrad:
+//   d x = gather_grad(g, idx)  (its mask rule is a gather's: unpicked positions get
+//                               structural zeros)
+// taken by a dedicated scatter kernel when nothing records the rule, and by gather_grad (which
+// differentiates again) when a tape does or g is batched. Its jvp is gather(t, idx).
+Tensor max_pool_nhwc(const Tensor& x, const std::vector<int64_t>& attrs) {
+  const ConvGeom g = geom_of(attrs.data());
+  const int64_t n = x.shape()[0];
+  Tensor out = Tensor::empty(x.dtype(), Shape{n, g.oh, g.ow, g.c});
+  Tensor idx = Tensor::empty(DType::Int64, Shape{n * g.oh * g.ow * g.c});
+  if (out.numel() > 0)
+    dispatch_numeric(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      kernels::max_pool_forward(x.data<T>(), n, g, out.data<T>(), idx.data<int64_t>());
+    });
+  const Tensor* in[2] = {&x, &idx};
+  record_n(OpId::MaxPoolNhwc, in, 2, out, attrs.data(), kGeomAttrs);
+  return out;
+}
+
+void vjp_MaxPoolNhwc(VjpCtx& c) {
+  if (!c.needs[0]) return;
+  const Tensor &x = c.in[0], &idx = c.in[1];
+  if (!rule_is_recorded() && c.batch_dims() == 0 && is_floating(c.g.dtype()) && c.g.dtype() == x.dtype()) {
+    const ConvGeom g = geom_of(c.attrs);
+    const Tensor gout = c.g;
+    c.gin[0] = Tensor::empty(x.dtype(), x.shape());
+    if (c.gin[0].numel() > 0)
+      dispatch_float(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        kernels::max_pool_scatter(gout.data<T>(), idx.data<int64_t>(), x.shape()[0], g, c.gin[0].data<T>());
+      });
+    return;
+  }
+  const Tensor flat = reshape(c.g, c.shape(Shape{idx.numel()}));
+  c.gin[0] = reshape(gather_grad(flat, idx, c.batch_dims(), x.numel()), c.shape(x.shape()));
+}
+
+Tensor jvp_MaxPoolNhwc(JvpCtx& c) {
+  const Tensor &x = c.in[0], &idx = c.in[1];
+  if (!c.t[0].defined()) return Tensor();
+  const Tensor flat = reshape(c.t[0], c.shape(Shape{x.numel()}));
+  return reshape(gather(flat, idx, c.batch_dims()), c.shape(c.out.shape()));
+}
+
 Tensor max_pool2d(const Tensor& input, const std::vector<int64_t>& ksize, const std::vector<int64_t>& strides,
                   const Padding& padding, const std::string& data_format) {
   Pool p = pool_setup("max_pool2d", input, ksize, strides, padding, data_format, true);
-  const ConvGeom& g = p.g;
-  const int64_t n = p.x.shape()[0];
-  Tensor idx = Tensor::empty(DType::Int64, Shape{n * g.oh * g.ow * g.c});
-  if (idx.numel() > 0)
-    dispatch_numeric(p.x.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      kernels::max_pool_argmax(p.x.data<T>(), n, g, idx.data<int64_t>());
-    });
-  // the window's first largest element: its gradient goes there alone
-  Tensor out = reshape(gather(reshape(p.x, {-1}), idx), {n, g.oh, g.ow, g.c});
-  return from_nhwc(out, p.last);
+  return from_nhwc(max_pool_nhwc(p.x, geom_attrs(p.g)), p.last);
 }
 
 Tensor avg_pool2d(const Tensor& input, const std::vector<int64_t>& ksize, const std::vector<int64_t>& strides,

@@ -8,8 +8,9 @@
 //   col2im:  the adjoint: cols [N*OH*OW, KH*KW*C] -> x [N, H, W, C], each input pixel the sum
 //            of the entries of cols that copied it (written as a gather, so each output pixel is
 //            computed once and the work splits over threads with no write conflicts);
-//   max_pool_argmax: for each output (n, oh, ow, c), the flat index into x of the window's
-//            first largest element (padding never wins).
+//   max_pool_forward: for each output (n, oh, ow, c), the window's first largest element and
+//            its flat index into x (padding never wins; a NaN wins and keeps its place);
+//   max_pool_scatter: its gradient, g sent to those indices.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -99,36 +100,63 @@ void col2im(const T* cols, int64_t n, const ConvGeom& g, T* x) {
   }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(g.c * g.kh * g.kw, 1)));
 }
 
+// max_pool_forward: each window's largest element per channel and its flat index into x,
+// vectorised over channels: out[r, ch] = x[idx[r, ch]].
 template <class T>
-void max_pool_argmax(const T* x, int64_t n, const ConvGeom& g, int64_t* idx) {
+void max_pool_forward(const T* x, int64_t n, const ConvGeom& g, T* out, int64_t* idx) {
   const int64_t C = g.c;
   parallel_for(n * g.oh * g.ow, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t b = r / (g.oh * g.ow), o = r % (g.oh * g.ow), oh = o / g.ow, ow = o % g.ow;
-      int64_t* out = idx + r * C;
-      std::fill(out, out + C, int64_t(-1));
-      const T* img = x + b * g.h * g.w * C;
+      T* val = out + r * C;
+      int64_t* id = idx + r * C;
+      const int64_t off = b * g.h * g.w * C;
+      const T* img = x + off;
+      bool first = true;
       for (int64_t i = 0; i < g.kh; ++i) {
         const int64_t ih = oh * g.sh - g.pt + i * g.dh;
         if (ih < 0 || ih >= g.h) continue;
         for (int64_t j = 0; j < g.kw; ++j) {
           const int64_t iw = ow * g.sw - g.pl + j * g.dw;
           if (iw < 0 || iw >= g.w) continue;
-          const int64_t base = (ih * g.w + iw) * C;
-          const T* px = img + base;
+          const int64_t base = off + (ih * g.w + iw) * C;
+          const T* px = img + (ih * g.w + iw) * C;
+          if (first) {
+            for (int64_t ch = 0; ch < C; ++ch) {
+              val[ch] = px[ch];
+              id[ch] = base + ch;
+            }
+            first = false;
+            continue;
+          }
+#pragma omp simd
           for (int64_t ch = 0; ch < C; ++ch) {
             // first largest; a NaN wins over numbers and keeps its place (the max is NaN)
-            const int64_t cur = out[ch];
-            if (cur < 0) { out[ch] = base + ch; continue; }
-            const T best = img[cur];
-            if (px[ch] > best || (px[ch] != px[ch] && best == best)) out[ch] = base + ch;
+            const T v = px[ch], best = val[ch];
+            const bool take = v > best || (v != v && best == best);
+            val[ch] = take ? v : best;
+            id[ch] = take ? base + ch : id[ch];
           }
         }
       }
-      const int64_t off = b * g.h * g.w * C;
-      for (int64_t ch = 0; ch < C; ++ch) out[ch] += off;
+      if (first)  // a window wholly in the padding (the pooling ops' checks rule it out)
+        for (int64_t ch = 0; ch < C; ++ch) {
+          val[ch] = T(0);
+          id[ch] = off + ch;
+        }
     }
   }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(C * g.kh * g.kw, 1)));
+}
+
+// The max pool's gradient: gx [N, H, W, C] zero but for each output's argmax, which gets that
+// output's g (summed where overlapping windows share an argmax). Images split over threads.
+template <class T>
+void max_pool_scatter(const T* gout, const int64_t* idx, int64_t n, const ConvGeom& g, T* gx) {
+  const int64_t img = g.h * g.w * g.c, per = g.oh * g.ow * g.c;
+  parallel_for(n, [&](int64_t begin, int64_t end) {
+    std::fill(gx + begin * img, gx + end * img, T(0));
+    for (int64_t k = begin * per; k < end * per; ++k) gx[idx[k]] += gout[k];
+  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(img, 1)));
 }
 
 }  // namespace gt::kernels
