@@ -30,7 +30,15 @@ struct ConvGeom {
   int64_t k() const { return kh * kw * c; }
 };
 
-// Rows [begin, end) of im2col's output, written to cols (which points at row `begin`).
+// Copies n elements (short runs: an inline loop beats a memcpy call for a few channels).
+template <class T>
+inline void copy_run(const T* __restrict src, int64_t n, T* __restrict dst) {
+  for (int64_t k = 0; k < n; ++k) dst[k] = src[k];
+}
+
+// Rows [begin, end) of im2col's output, written to cols (which points at row `begin`). When a
+// window row lies wholly inside the image and its columns are adjacent (dilation 1), its
+// kw * C values are one contiguous run of the input row.
 template <class T>
 void im2col_rows(const T* x, const ConvGeom& g, int64_t begin, int64_t end, T* cols) {
   const int64_t K = g.k(), C = g.c;
@@ -38,6 +46,8 @@ void im2col_rows(const T* x, const ConvGeom& g, int64_t begin, int64_t end, T* c
     const int64_t b = r / (g.oh * g.ow), o = r % (g.oh * g.ow), oh = o / g.ow, ow = o % g.ow;
     T* dst = cols + (r - begin) * K;
     const T* img = x + b * g.h * g.w * C;
+    const int64_t iw0 = ow * g.sw - g.pl;
+    const bool inside = g.dw == 1 && iw0 >= 0 && iw0 + g.kw <= g.w;
     for (int64_t i = 0; i < g.kh; ++i) {
       const int64_t ih = oh * g.sh - g.pt + i * g.dh;
       if (ih < 0 || ih >= g.h) {
@@ -46,10 +56,15 @@ void im2col_rows(const T* x, const ConvGeom& g, int64_t begin, int64_t end, T* c
         continue;
       }
       const T* row = img + ih * g.w * C;
+      if (inside) {
+        copy_run(row + iw0 * C, g.kw * C, dst);
+        dst += g.kw * C;
+        continue;
+      }
       for (int64_t j = 0; j < g.kw; ++j, dst += C) {
-        const int64_t iw = ow * g.sw - g.pl + j * g.dw;
+        const int64_t iw = iw0 + j * g.dw;
         if (iw < 0 || iw >= g.w) std::fill(dst, dst + C, T(0));
-        else std::memcpy(dst, row + iw * C, size_t(C) * sizeof(T));
+        else copy_run(row + iw * C, C, dst);
       }
     }
   }
@@ -76,14 +91,27 @@ inline void taps(int64_t pos, int64_t pad, int64_t n, int64_t dil, int64_t s, in
   }
 }
 
-// Pixels [begin, end) (flat over n, h, w) of col2im's output.
+// Pixels [begin, end) (flat over n, h, w) of col2im's output. Stride 1 and dilation 1 (the
+// common case) find their taps without divisions: window row i reads pixel row ih from output
+// row ih + pt - i.
 template <class T>
 void col2im_pixels(const T* cols, const ConvGeom& g, int64_t begin, int64_t end, T* x) {
   const int64_t K = g.k(), C = g.c;
+  const bool unit = g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
   for (int64_t p = begin; p < end; ++p) {
     const int64_t b = p / (g.h * g.w), q = p % (g.h * g.w), ih = q / g.w, iw = q % g.w;
-    T* dst = x + p * C;
+    T* __restrict dst = x + p * C;
     std::fill(dst, dst + C, T(0));
+    if (unit) {
+      const int64_t i_lo = std::max<int64_t>(0, ih + g.pt - (g.oh - 1)), i_hi = std::min(g.kh - 1, ih + g.pt);
+      const int64_t j_lo = std::max<int64_t>(0, iw + g.pl - (g.ow - 1)), j_hi = std::min(g.kw - 1, iw + g.pl);
+      for (int64_t i = i_lo; i <= i_hi; ++i)
+        for (int64_t j = j_lo; j <= j_hi; ++j) {
+          const T* __restrict src = cols + ((b * g.oh + ih + g.pt - i) * g.ow + iw + g.pl - j) * K + (i * g.kw + j) * C;
+          for (int64_t ch = 0; ch < C; ++ch) dst[ch] += src[ch];
+        }
+      continue;
+    }
     taps(ih, g.pt, g.kh, g.dh, g.sh, g.oh, [&](int64_t i, int64_t oh) {
       taps(iw, g.pl, g.kw, g.dw, g.sw, g.ow, [&](int64_t j, int64_t ow) {
         const T* src = cols + ((b * g.oh + oh) * g.ow + ow) * K + (i * g.kw + j) * C;
