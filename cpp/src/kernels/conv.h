@@ -9,7 +9,8 @@
 // The full patch matrix of a 32-channel 3x3 layer on a batch of 64 28x28 images is 57 MB; a
 // block is about one image's (0.9 MB). The blocks run on both cores of gradtape's pool, each
 // block's GEMM on one OpenBLAS thread (OpenBLAS is set to one thread for the duration, and set
-// back after), so the two pools never compete for the cores.
+// back after), so the two pools never compete for the cores. (While a convolution runs, a BLAS
+// call from another Python thread therefore runs on one thread too.)
 #include <algorithm>
 #include <cstdint>
 #include <vector>
