@@ -879,6 +879,8 @@ CHECKED_THROUGH = {
     "polygamma_n": "digamma's and lgamma's second-order checks (its rule is polygamma_n(n + 1))",
     "im2col": "the conv and avg_pool rows (conv2d's input gradient is col2im, its jvp im2col)",
     "col2im": "the conv rows' second-order checks and the conv2d_transpose row",
+    "max_pool_nhwc": "the max_pool rows (max_pool1d, max_pool2d, max_pool)",
+    "conv2d_nhwc": "the conv2d, conv1d and keras conv rows (every float convolution but 1x1 runs through it)",
     "eigh_packed": "the linalg.eigh and linalg.eigvalsh rows (eigh's primitive: values and vectors packed)",
     "qr_packed": "the linalg.qr rows (qr's primitive: q and r packed)",
     "svd_packed": "the linalg.svd rows (svd's primitive: s, u and v packed)",

@@ -10,11 +10,15 @@
 // col2im(g W^T) (TensorFlow's Conv2DBackpropInput), the filters' cols^T g
 // (Conv2DBackpropFilter), and, written in ops, they differentiate again (any order).
 // conv2d_transpose is col2im(x W^T) itself; avg_pool sums the window's columns of im2col;
-// max_pool gathers each window's first largest element (the gradient goes to that one alone,
-// as TensorFlow's MaxPoolGrad), so its rules are gather's (gather_grad, and gather again).
+// max_pool takes each window's first largest element (the gradient goes to that one alone,
+// as TensorFlow's MaxPoolGrad): its primitive max_pool_nhwc saves those positions, and its
+// rules are gather's (gather_grad, and gather again) with a dedicated scatter on the fast path.
+// A float conv2d runs as the blocked primitive conv2d_nhwc (kernels/conv.h), whose rules are
+// the im2col/matmul ones above.
 // NCHW runs through transposes to NHWC and back.
 #include <cmath>
 
+#include "kernels/conv.h"
 #include "kernels/im2col.h"
 #include "ops_common.h"
 
@@ -195,6 +199,74 @@ Tensor jvp_Col2Im(JvpCtx& c) {
   return reshape(col2im(reshape(c.t[0], folded(c.t[0].shape(), 2)), a), c.shape(c.out.shape()));
 }
 
+// ---------------- the blocked float convolution
+//
+// conv2d_nhwc(x, w) is reshape(im2col(x) W) with W = reshape(w, [K, O]), computed block by
+// block of images (kernels/conv.h) so that the patch matrix is never stored whole. Its rule:
+//   d x = col2im(g W^T)   d w = reshape(im2col(x)^T g)
+// When nothing records the rule, both come from the blocked kernels; when a tape records it
+// (a gradient of a gradient) or g carries batch dims (a Jacobian), they are written with
+// im2col, col2im and matmul, which differentiate again. The op is linear in each input, so its
+// jvp is conv2d_nhwc(tx, w) + im2col(x) reshape(tw, [K, O]).
+
+Tensor conv2d_nhwc(const Tensor& x, const Tensor& w, const std::vector<int64_t>& attrs) {
+  const ConvGeom g = geom_of(attrs.data());
+  const int64_t n = x.shape()[0], o = w.shape()[3];
+  Tensor out = Tensor::empty(x.dtype(), Shape{n, g.oh, g.ow, o});
+  if (out.numel() > 0)
+    dispatch_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      kernels::conv_forward(x.data<T>(), n, g, w.data<T>(), o, out.data<T>());
+    });
+  const Tensor* in[2] = {&x, &w};
+  record_n(OpId::Conv2DNhwc, in, 2, out, attrs.data(), kGeomAttrs);
+  return out;
+}
+
+void vjp_Conv2DNhwc(VjpCtx& c) {
+  const ConvGeom g = geom_of(c.attrs);
+  std::vector<int64_t> a(c.attrs, c.attrs + c.n_attrs);
+  const Tensor &x = c.in[0], &w = c.in[1];
+  const int64_t n = x.shape()[0], o = w.shape()[3], K = g.k(), P = n * g.oh * g.ow;
+  if (!rule_is_recorded() && c.batch_dims() == 0) {
+    const Tensor gout = c.g;
+    dispatch_float(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      if (c.needs[0]) {
+        c.gin[0] = Tensor::empty(x.dtype(), x.shape());
+        if (c.gin[0].numel() > 0) kernels::conv_backward_input(gout.data<T>(), n, g, w.data<T>(), o, c.gin[0].data<T>());
+      }
+      if (c.needs[1]) {
+        c.gin[1] = Tensor::empty(w.dtype(), w.shape());
+        if (c.gin[1].numel() > 0) kernels::conv_backward_filter(x.data<T>(), n, g, gout.data<T>(), o, c.gin[1].data<T>());
+      }
+    });
+    return;
+  }
+  const Tensor g2 = reshape(c.g, c.shape(Shape{P, o}));  // [B..., P, O]
+  if (c.needs[0]) {
+    const Tensor gcols = matmul(g2, reshape(w, {K, o}), false, true);  // [B..., P, K]
+    c.gin[0] = reshape(col2im(reshape(gcols, {-1, K}), a), c.shape(x.shape()));
+  }
+  if (c.needs[1]) c.gin[1] = reshape(matmul(im2col(x, a), g2, true, false), c.shape(w.shape()));
+}
+
+Tensor jvp_Conv2DNhwc(JvpCtx& c) {
+  const ConvGeom g = geom_of(c.attrs);
+  std::vector<int64_t> a(c.attrs, c.attrs + c.n_attrs);
+  const Tensor &x = c.in[0], &w = c.in[1];
+  const int64_t o = w.shape()[3], K = g.k();
+  Tensor r;
+  if (c.t[0].defined())
+    r = reshape(conv2d_nhwc(reshape(c.t[0], folded(c.t[0].shape(), 4)), w, a), c.shape(c.out.shape()));
+  if (c.t[1].defined()) {
+    Tensor part = matmul(im2col(x, a), reshape(c.t[1], c.shape(Shape{K, o})));  // [B..., P, O]
+    part = reshape(part, c.shape(c.out.shape()));
+    r = r.defined() ? r + part : part;
+  }
+  return r;
+}
+
 // ---------------- convolutions
 
 namespace {
@@ -205,6 +277,8 @@ Tensor conv_nhwc(const Tensor& x, const Tensor& w, const ConvGeom& g) {
   Tensor cols;
   if (g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.oh == g.h && g.ow == g.w)
     cols = reshape(x, {n * g.h * g.w, g.c});  // a 1x1 convolution is a matmul
+  else if (is_floating(x.dtype()) && x.dtype() == w.dtype() && w.ndim() == 4)
+    return conv2d_nhwc(x, w, geom_attrs(g));  // blocked: the patch matrix is never stored whole
   else
     cols = im2col(x, geom_attrs(g));
   return reshape(matmul(cols, reshape(w, {g.k(), o})), {n, g.oh, g.ow, o});
@@ -382,20 +456,57 @@ Pool pool_setup(const char* op, const Tensor& input, const std::vector<int64_t>&
 
 }  // namespace
 
+// max_pool_nhwc(x) -> out [N, OH, OW, C]: each window's first largest element, per channel.
+// It records x and the flat indices into x of those elements (idx, int64, one per output), so
+// its rule scatters g back to them, as TensorFlow's MaxPoolGrad:
+//   d x = gather_grad(g, idx)  (its mask rule is a gather's: unpicked positions get
+//                               structural zeros)
+// taken by a dedicated scatter kernel when nothing records the rule, and by gather_grad (which
+// differentiates again) when a tape does or g is batched. Its jvp is gather(t, idx).
+Tensor max_pool_nhwc(const Tensor& x, const std::vector<int64_t>& attrs) {
+  const ConvGeom g = geom_of(attrs.data());
+  const int64_t n = x.shape()[0];
+  Tensor out = Tensor::empty(x.dtype(), Shape{n, g.oh, g.ow, g.c});
+  Tensor idx = Tensor::empty(DType::Int64, Shape{n * g.oh * g.ow * g.c});
+  if (out.numel() > 0)
+    dispatch_numeric(x.dtype(), [&](auto tag) {
+      using T = decltype(tag);
+      kernels::max_pool_forward(x.data<T>(), n, g, out.data<T>(), idx.data<int64_t>());
+    });
+  const Tensor* in[2] = {&x, &idx};
+  record_n(OpId::MaxPoolNhwc, in, 2, out, attrs.data(), kGeomAttrs);
+  return out;
+}
+
+void vjp_MaxPoolNhwc(VjpCtx& c) {
+  if (!c.needs[0]) return;
+  const Tensor &x = c.in[0], &idx = c.in[1];
+  if (!rule_is_recorded() && c.batch_dims() == 0 && is_floating(c.g.dtype()) && c.g.dtype() == x.dtype()) {
+    const ConvGeom g = geom_of(c.attrs);
+    const Tensor gout = c.g;
+    c.gin[0] = Tensor::empty(x.dtype(), x.shape());
+    if (c.gin[0].numel() > 0)
+      dispatch_float(x.dtype(), [&](auto tag) {
+        using T = decltype(tag);
+        kernels::max_pool_scatter(gout.data<T>(), idx.data<int64_t>(), x.shape()[0], g, c.gin[0].data<T>());
+      });
+    return;
+  }
+  const Tensor flat = reshape(c.g, c.shape(Shape{idx.numel()}));
+  c.gin[0] = reshape(gather_grad(flat, idx, c.batch_dims(), x.numel()), c.shape(x.shape()));
+}
+
+Tensor jvp_MaxPoolNhwc(JvpCtx& c) {
+  const Tensor &x = c.in[0], &idx = c.in[1];
+  if (!c.t[0].defined()) return Tensor();
+  const Tensor flat = reshape(c.t[0], c.shape(Shape{x.numel()}));
+  return reshape(gather(flat, idx, c.batch_dims()), c.shape(c.out.shape()));
+}
+
 Tensor max_pool2d(const Tensor& input, const std::vector<int64_t>& ksize, const std::vector<int64_t>& strides,
                   const Padding& padding, const std::string& data_format) {
   Pool p = pool_setup("max_pool2d", input, ksize, strides, padding, data_format, true);
-  const ConvGeom& g = p.g;
-  const int64_t n = p.x.shape()[0];
-  Tensor idx = Tensor::empty(DType::Int64, Shape{n * g.oh * g.ow * g.c});
-  if (idx.numel() > 0)
-    dispatch_numeric(p.x.dtype(), [&](auto tag) {
-      using T = decltype(tag);
-      kernels::max_pool_argmax(p.x.data<T>(), n, g, idx.data<int64_t>());
-    });
-  // the window's first largest element: its gradient goes there alone
-  Tensor out = reshape(gather(reshape(p.x, {-1}), idx), {n, g.oh, g.ow, g.c});
-  return from_nhwc(out, p.last);
+  return from_nhwc(max_pool_nhwc(p.x, geom_attrs(p.g)), p.last);
 }
 
 Tensor avg_pool2d(const Tensor& input, const std::vector<int64_t>& ksize, const std::vector<int64_t>& strides,

@@ -134,6 +134,8 @@ NOT_IN_CATALOGUE = {
     # convolutions' and pools' patches: they copy values into columns and sum them back
     # (conv2d's arithmetic is matmul's, whose extremes are in CATALOGUE)
     "im2col": "copies values into patches", "col2im": "sums patches back (im2col's rule)",
+    "conv2d_nhwc": "im2col and matmul block by block (the same sgemm on the same patches)",
+    "max_pool_nhwc": "picks each window's first largest element, as the gather it replaced (NaN wins)",
     # matrix factorizations: extremes of single elements say little about them; their values,
     # gradients and second derivatives are compared with TensorFlow's in tests/test_linalg.py
     # (tests/reference/tf_linalg.json), singular and non-finite inputs there too

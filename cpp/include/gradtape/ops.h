@@ -109,6 +109,11 @@ Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t
 // the window geometry (h w c kh kw sh sw dh dw pad_top pad_left oh ow).
 Tensor im2col(const Tensor& x, const std::vector<int64_t>& attrs);
 Tensor col2im(const Tensor& cols, const std::vector<int64_t>& attrs);
+// A float convolution of NHWC x [N, H, W, C] with w [KH, KW, C, O] in the same geometry, as
+// reshape(im2col(x) reshape(w, [K, O])) but blocked so that the patches stay in cache.
+Tensor conv2d_nhwc(const Tensor& x, const Tensor& w, const std::vector<int64_t>& attrs);
+// The max pool of NHWC x in a window geometry: each window's first largest element, per channel.
+Tensor max_pool_nhwc(const Tensor& x, const std::vector<int64_t>& attrs);
 // Exclusive products along the last axis: out[..., i] = product of x[..., k] for k != i, from
 // prefix and suffix products (no division). reduce_prod's gradient.
 Tensor prod_others(const Tensor& x);

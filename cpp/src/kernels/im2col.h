@@ -8,8 +8,9 @@
 //   col2im:  the adjoint: cols [N*OH*OW, KH*KW*C] -> x [N, H, W, C], each input pixel the sum
 //            of the entries of cols that copied it (written as a gather, so each output pixel is
 //            computed once and the work splits over threads with no write conflicts);
-//   max_pool_argmax: for each output (n, oh, ow, c), the flat index into x of the window's
-//            first largest element (padding never wins).
+//   max_pool_forward: for each output (n, oh, ow, c), the window's first largest element and
+//            its flat index into x (padding never wins; a NaN wins and keeps its place);
+//   max_pool_scatter: its gradient, g sent to those indices.
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
@@ -29,29 +30,51 @@ struct ConvGeom {
   int64_t k() const { return kh * kw * c; }
 };
 
+// Copies n elements (short runs: an inline loop beats a memcpy call for a few channels).
 template <class T>
-void im2col(const T* x, int64_t n, const ConvGeom& g, T* cols) {
-  const int64_t rows = n * g.oh * g.ow, K = g.k(), C = g.c;
-  parallel_for(rows, [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const int64_t b = r / (g.oh * g.ow), o = r % (g.oh * g.ow), oh = o / g.ow, ow = o % g.ow;
-      T* dst = cols + r * K;
-      const T* img = x + b * g.h * g.w * C;
-      for (int64_t i = 0; i < g.kh; ++i) {
-        const int64_t ih = oh * g.sh - g.pt + i * g.dh;
-        if (ih < 0 || ih >= g.h) {
-          std::fill(dst, dst + g.kw * C, T(0));
-          dst += g.kw * C;
-          continue;
-        }
-        const T* row = img + ih * g.w * C;
-        for (int64_t j = 0; j < g.kw; ++j, dst += C) {
-          const int64_t iw = ow * g.sw - g.pl + j * g.dw;
-          if (iw < 0 || iw >= g.w) std::fill(dst, dst + C, T(0));
-          else std::memcpy(dst, row + iw * C, size_t(C) * sizeof(T));
-        }
+inline void copy_run(const T* __restrict src, int64_t n, T* __restrict dst) {
+  for (int64_t k = 0; k < n; ++k) dst[k] = src[k];
+}
+
+// Rows [begin, end) of im2col's output, written to cols (which points at row `begin`). When a
+// window row lies wholly inside the image and its columns are adjacent (dilation 1), its
+// kw * C values are one contiguous run of the input row.
+template <class T>
+void im2col_rows(const T* x, const ConvGeom& g, int64_t begin, int64_t end, T* cols) {
+  const int64_t K = g.k(), C = g.c;
+  for (int64_t r = begin; r < end; ++r) {
+    const int64_t b = r / (g.oh * g.ow), o = r % (g.oh * g.ow), oh = o / g.ow, ow = o % g.ow;
+    T* dst = cols + (r - begin) * K;
+    const T* img = x + b * g.h * g.w * C;
+    const int64_t iw0 = ow * g.sw - g.pl;
+    const bool inside = g.dw == 1 && iw0 >= 0 && iw0 + g.kw <= g.w;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      const int64_t ih = oh * g.sh - g.pt + i * g.dh;
+      if (ih < 0 || ih >= g.h) {
+        std::fill(dst, dst + g.kw * C, T(0));
+        dst += g.kw * C;
+        continue;
+      }
+      const T* row = img + ih * g.w * C;
+      if (inside) {
+        copy_run(row + iw0 * C, g.kw * C, dst);
+        dst += g.kw * C;
+        continue;
+      }
+      for (int64_t j = 0; j < g.kw; ++j, dst += C) {
+        const int64_t iw = iw0 + j * g.dw;
+        if (iw < 0 || iw >= g.w) std::fill(dst, dst + C, T(0));
+        else copy_run(row + iw * C, C, dst);
       }
     }
+  }
+}
+
+template <class T>
+void im2col(const T* x, int64_t n, const ConvGeom& g, T* cols) {
+  const int64_t rows = n * g.oh * g.ow, K = g.k();
+  parallel_for(rows, [&](int64_t begin, int64_t end) {
+    im2col_rows(x, g, begin, end, cols + begin * K);
   }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(K, 1)));
 }
 
@@ -68,54 +91,100 @@ inline void taps(int64_t pos, int64_t pad, int64_t n, int64_t dil, int64_t s, in
   }
 }
 
+// Pixels [begin, end) (flat over n, h, w) of col2im's output. Stride 1 and dilation 1 (the
+// common case) find their taps without divisions: window row i reads pixel row ih from output
+// row ih + pt - i.
 template <class T>
-void col2im(const T* cols, int64_t n, const ConvGeom& g, T* x) {
-  const int64_t pixels = n * g.h * g.w, K = g.k(), C = g.c;
-  parallel_for(pixels, [&](int64_t begin, int64_t end) {
-    for (int64_t p = begin; p < end; ++p) {
-      const int64_t b = p / (g.h * g.w), q = p % (g.h * g.w), ih = q / g.w, iw = q % g.w;
-      T* dst = x + p * C;
-      std::fill(dst, dst + C, T(0));
-      taps(ih, g.pt, g.kh, g.dh, g.sh, g.oh, [&](int64_t i, int64_t oh) {
-        taps(iw, g.pl, g.kw, g.dw, g.sw, g.ow, [&](int64_t j, int64_t ow) {
-          const T* src = cols + ((b * g.oh + oh) * g.ow + ow) * K + (i * g.kw + j) * C;
+void col2im_pixels(const T* cols, const ConvGeom& g, int64_t begin, int64_t end, T* x) {
+  const int64_t K = g.k(), C = g.c;
+  const bool unit = g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1;
+  for (int64_t p = begin; p < end; ++p) {
+    const int64_t b = p / (g.h * g.w), q = p % (g.h * g.w), ih = q / g.w, iw = q % g.w;
+    T* __restrict dst = x + p * C;
+    std::fill(dst, dst + C, T(0));
+    if (unit) {
+      const int64_t i_lo = std::max<int64_t>(0, ih + g.pt - (g.oh - 1)), i_hi = std::min(g.kh - 1, ih + g.pt);
+      const int64_t j_lo = std::max<int64_t>(0, iw + g.pl - (g.ow - 1)), j_hi = std::min(g.kw - 1, iw + g.pl);
+      for (int64_t i = i_lo; i <= i_hi; ++i)
+        for (int64_t j = j_lo; j <= j_hi; ++j) {
+          const T* __restrict src = cols + ((b * g.oh + ih + g.pt - i) * g.ow + iw + g.pl - j) * K + (i * g.kw + j) * C;
           for (int64_t ch = 0; ch < C; ++ch) dst[ch] += src[ch];
-        });
-      });
+        }
+      continue;
     }
-  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(C * g.kh * g.kw, 1)));
+    taps(ih, g.pt, g.kh, g.dh, g.sh, g.oh, [&](int64_t i, int64_t oh) {
+      taps(iw, g.pl, g.kw, g.dw, g.sw, g.ow, [&](int64_t j, int64_t ow) {
+        const T* src = cols + ((b * g.oh + oh) * g.ow + ow) * K + (i * g.kw + j) * C;
+        for (int64_t ch = 0; ch < C; ++ch) dst[ch] += src[ch];
+      });
+    });
+  }
 }
 
 template <class T>
-void max_pool_argmax(const T* x, int64_t n, const ConvGeom& g, int64_t* idx) {
+void col2im(const T* cols, int64_t n, const ConvGeom& g, T* x) {
+  parallel_for(n * g.h * g.w, [&](int64_t begin, int64_t end) {
+    col2im_pixels(cols, g, begin, end, x);
+  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(g.c * g.kh * g.kw, 1)));
+}
+
+// max_pool_forward: each window's largest element per channel and its flat index into x,
+// vectorised over channels: out[r, ch] = x[idx[r, ch]].
+template <class T>
+void max_pool_forward(const T* x, int64_t n, const ConvGeom& g, T* out, int64_t* idx) {
   const int64_t C = g.c;
   parallel_for(n * g.oh * g.ow, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
       const int64_t b = r / (g.oh * g.ow), o = r % (g.oh * g.ow), oh = o / g.ow, ow = o % g.ow;
-      int64_t* out = idx + r * C;
-      std::fill(out, out + C, int64_t(-1));
-      const T* img = x + b * g.h * g.w * C;
+      T* val = out + r * C;
+      int64_t* id = idx + r * C;
+      const int64_t off = b * g.h * g.w * C;
+      const T* img = x + off;
+      bool first = true;
       for (int64_t i = 0; i < g.kh; ++i) {
         const int64_t ih = oh * g.sh - g.pt + i * g.dh;
         if (ih < 0 || ih >= g.h) continue;
         for (int64_t j = 0; j < g.kw; ++j) {
           const int64_t iw = ow * g.sw - g.pl + j * g.dw;
           if (iw < 0 || iw >= g.w) continue;
-          const int64_t base = (ih * g.w + iw) * C;
-          const T* px = img + base;
+          const int64_t base = off + (ih * g.w + iw) * C;
+          const T* px = img + (ih * g.w + iw) * C;
+          if (first) {
+            for (int64_t ch = 0; ch < C; ++ch) {
+              val[ch] = px[ch];
+              id[ch] = base + ch;
+            }
+            first = false;
+            continue;
+          }
+#pragma omp simd
           for (int64_t ch = 0; ch < C; ++ch) {
             // first largest; a NaN wins over numbers and keeps its place (the max is NaN)
-            const int64_t cur = out[ch];
-            if (cur < 0) { out[ch] = base + ch; continue; }
-            const T best = img[cur];
-            if (px[ch] > best || (px[ch] != px[ch] && best == best)) out[ch] = base + ch;
+            const T v = px[ch], best = val[ch];
+            const bool take = v > best || (v != v && best == best);
+            val[ch] = take ? v : best;
+            id[ch] = take ? base + ch : id[ch];
           }
         }
       }
-      const int64_t off = b * g.h * g.w * C;
-      for (int64_t ch = 0; ch < C; ++ch) out[ch] += off;
+      if (first)  // a window wholly in the padding (the pooling ops' checks rule it out)
+        for (int64_t ch = 0; ch < C; ++ch) {
+          val[ch] = T(0);
+          id[ch] = off + ch;
+        }
     }
   }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(C * g.kh * g.kw, 1)));
+}
+
+// The max pool's gradient: gx [N, H, W, C] zero but for each output's argmax, which gets that
+// output's g (summed where overlapping windows share an argmax). Images split over threads.
+template <class T>
+void max_pool_scatter(const T* gout, const int64_t* idx, int64_t n, const ConvGeom& g, T* gx) {
+  const int64_t img = g.h * g.w * g.c, per = g.oh * g.ow * g.c;
+  parallel_for(n, [&](int64_t begin, int64_t end) {
+    std::fill(gx + begin * img, gx + end * img, T(0));
+    for (int64_t k = begin * per; k < end * per; ++k) gx[idx[k]] += gout[k];
+  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(img, 1)));
 }
 
 }  // namespace gt::kernels

@@ -13,8 +13,10 @@ using gt_blas_int = blasint;
 #endif
 
 #include <cstring>
+#include <mutex>
 #include <type_traits>
 
+#include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/parallel.h"
 
@@ -49,6 +51,44 @@ void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, co
   GT_CBLAS(dgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     gt_blas_int(M), gt_blas_int(N), gt_blas_int(K), 1.0, A, gt_blas_int(ta ? M : K), B,
                     gt_blas_int(tb ? K : N), 0.0, C, gt_blas_int(N));
+}
+namespace {
+std::mutex g_blas_threads_mu;
+int g_single_depth = 0;  // live SingleThreadedBlas holders
+int g_saved_threads = 0;
+}  // namespace
+
+// The first holder saves OpenBLAS's thread count and sets 1; the last one restores it (two
+// Python threads may run blocked convolutions at once).
+SingleThreadedBlas::SingleThreadedBlas() : saved_(0) {
+#if !defined(GRADTAPE_SYSTEM_BLAS)
+  std::lock_guard<std::mutex> lock(g_blas_threads_mu);
+  if (g_single_depth++ == 0) {
+    g_saved_threads = scipy_openblas_get_num_threads();
+    if (g_saved_threads != 1) scipy_openblas_set_num_threads(1);
+  }
+#endif
+}
+SingleThreadedBlas::~SingleThreadedBlas() {
+#if !defined(GRADTAPE_SYSTEM_BLAS)
+  std::lock_guard<std::mutex> lock(g_blas_threads_mu);
+  if (--g_single_depth == 0 && g_saved_threads != 1) scipy_openblas_set_num_threads(g_saved_threads);
+#endif
+}
+
+void gemm_ex(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B,
+             int64_t ldb, float beta, float* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  GT_CBLAS(sgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    gt_blas_int(M), gt_blas_int(N), gt_blas_int(K), 1.0f, A, gt_blas_int(lda), B, gt_blas_int(ldb),
+                    beta, C, gt_blas_int(ldc));
+}
+void gemm_ex(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const double* A, int64_t lda, const double* B,
+             int64_t ldb, double beta, double* C, int64_t ldc) {
+  if (M == 0 || N == 0) return;
+  GT_CBLAS(dgemm)(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
+                    gt_blas_int(M), gt_blas_int(N), gt_blas_int(K), 1.0, A, gt_blas_int(lda), B, gt_blas_int(ldb),
+                    beta, C, gt_blas_int(ldc));
 }
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const int32_t* A, const int32_t* B, int32_t* C) {
   gemm_loop(ta, tb, M, N, K, A, B, C);

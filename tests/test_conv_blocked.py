@@ -1,0 +1,80 @@
+"""The blocked convolution (conv2d_nhwc) and the max-pool primitive (max_pool_nhwc) on the
+shapes their fast paths take: a batch of several blocks, the first layer's single channel, and
+max-pool ties in overlapping windows (expected values from TensorFlow 2.21's MaxPoolGrad: the
+window's first largest element gets the gradient)."""
+import numpy as np
+
+import gradtape as gt
+
+
+def _cols(x, k, pad):
+    p = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+    n, h, w, _ = x.shape
+    oh, ow = h + 2 * pad - k + 1, w + 2 * pad - k + 1
+    return np.concatenate([p[:, i:i + oh, j:j + ow] for i in range(k) for j in range(k)], axis=3)
+
+
+def _col2im(gc, shape, k, pad):
+    n, h, w, c = shape
+    p = np.zeros((n, h + 2 * pad, w + 2 * pad, c))
+    oh, ow = gc.shape[1:3]
+    for t in range(k * k):
+        i, j = divmod(t, k)
+        p[:, i:i + oh, j:j + ow] += gc[..., t * c:(t + 1) * c]
+    return p[:, pad:pad + h, pad:pad + w]
+
+
+def test_blocked_conv_and_both_gradients_match_float64_im2col():
+    rng = np.random.default_rng(3)
+    for (n, h, c, o) in [(9, 20, 32, 8), (5, 12, 1, 32)]:  # several blocks; one input channel
+        x = rng.standard_normal((n, h, h, c)).astype(np.float32)
+        f = rng.standard_normal((3, 3, c, o)).astype(np.float32)
+        gy = rng.standard_normal((n, h, h, o)).astype(np.float32)
+        X, F = gt.Variable(x), gt.Variable(f)
+        with gt.GradientTape() as tape:
+            y = gt.nn.conv2d(X, F, 1, "SAME")
+        gx, gf = tape.gradient(y, [X, F], output_gradients=gt.constant(gy))
+        cols = _cols(x.astype(np.float64), 3, 1)
+        w2 = f.astype(np.float64).reshape(-1, o)
+        g64 = gy.astype(np.float64)
+        np.testing.assert_allclose(y.numpy(), cols @ w2, rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(gf.numpy(), (cols.reshape(-1, cols.shape[-1]).T @ g64.reshape(-1, o)).reshape(f.shape),
+                                   rtol=1e-4, atol=1e-3)
+        np.testing.assert_allclose(gx.numpy(), _col2im(g64 @ w2.T, x.shape, 3, 1), rtol=1e-4, atol=1e-4)
+
+
+def test_blocked_conv_second_order_goes_through_the_recorded_rule():
+    rng = np.random.default_rng(4)
+    x = gt.Variable(rng.standard_normal((2, 5, 5, 2)))
+    f = gt.Variable(rng.standard_normal((3, 3, 2, 3)))
+    with gt.GradientTape() as outer:
+        with gt.GradientTape() as inner:
+            y = gt.reduce_sum(gt.nn.conv2d(x, f, 1, "SAME") ** 2)
+        gx = inner.gradient(y, x)
+        s = gt.reduce_sum(gx * gx)
+    gf = outer.gradient(s, f)
+    eps, fv = 1e-6, f.numpy()
+    def s_of(fw):
+        cols = _cols(x.numpy(), 3, 1)
+        out = cols @ fw.reshape(-1, 3)
+        g = _col2im(2 * out @ fw.reshape(-1, 3).T, x.shape, 3, 1)
+        return float((g * g).sum())
+    d = np.zeros_like(fv)
+    for idx in np.ndindex(fv.shape):
+        e = np.zeros_like(fv); e[idx] = eps
+        d[idx] = (s_of(fv + e) - s_of(fv - e)) / (2 * eps)
+    np.testing.assert_allclose(gf.numpy(), d, rtol=1e-5, atol=1e-6)
+
+
+def test_max_pool_ties_go_to_the_first_largest_as_tensorflow():
+    x = np.array([[1, 3, 3, 0], [3, 2, 1, 1], [5, 5, 7, 7], [5, 5, 7, 7]], np.float32).reshape(1, 4, 4, 1)
+    v = gt.Variable(x)
+    with gt.GradientTape() as tape:
+        y = gt.nn.max_pool2d(v, 2, 2, "VALID")
+    assert y.numpy().ravel().tolist() == [3, 3, 5, 7]
+    assert tape.gradient(y, v).numpy().reshape(4, 4).tolist() == [[0, 1, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]]
+    x = np.array([[1, 3, 3, 0, 3], [3, 2, 3, 1, 1], [5, 5, 7, 7, 0]], np.float32).reshape(1, 3, 5, 1)
+    v = gt.Variable(x)
+    with gt.GradientTape() as tape:
+        y = gt.nn.max_pool2d(v, 3, 1, "SAME")  # overlapping windows share their argmax: summed
+    assert tape.gradient(y, v).numpy().reshape(3, 5).tolist() == [[0, 3, 1, 0, 1], [0, 0, 0, 0, 0], [2, 0, 6, 2, 0]]
