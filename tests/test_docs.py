@@ -22,7 +22,7 @@ MODULES = ["gradtape", "gradtape._core", "gradtape._manifest", "gradtape._stubge
            "gradtape.optimizers.schedules", "gradtape.train", "gradtape.train.checkpoint", "gradtape.train.manager",
            "gradtape._composite", "gradtape.linalg", "gradtape._interop", "gradtape.experimental",
            "gradtape.experimental.dlpack", "gradtape.autodiff", "gradtape._function",
-           "gradtape._slice_assign"]
+           "gradtape._slice_assign", "gradtape._threadpoolctl"]
 # The namespaces a user reaches, and the public names in each.
 PUBLIC_MODULES = [gt, gt.math, gt.nn, gt.config, gt.nest, gt.test, gt.errors, gt.random, gt.debugging, gt.data,
                   gt.data.experimental, gt.optimizers, gt.optimizers.schedules, gt.train, gt.linalg, gt.experimental, gt.experimental.dlpack,
