@@ -372,9 +372,13 @@ def test_threadpool_limits_limits_the_pool_and_restores_it():
 _IMPORT_ORDER_SCRIPT = r"""
 import sys
 first = sys.argv[1]
-if first == "gradtape":
+if first in ("gradtape", "gradtape, find_spec"):
     import gradtape as gt
     assert "threadpoolctl" not in sys.modules  # gradtape does not import threadpoolctl
+    if first == "gradtape, find_spec":  # a look-up that does not import it changes nothing
+        import importlib.util
+        assert importlib.util.find_spec("threadpoolctl") is not None
+        assert "threadpoolctl" not in sys.modules
     import threadpoolctl
 else:
     import threadpoolctl
@@ -394,7 +398,7 @@ print("ok")
 """
 
 
-@pytest.mark.parametrize("first", ["gradtape", "threadpoolctl"])
+@pytest.mark.parametrize("first", ["gradtape", "threadpoolctl", "gradtape, find_spec"])
 def test_threadpoolctl_sees_gradtape_whichever_is_imported_first(first):
     import subprocess
     import sys

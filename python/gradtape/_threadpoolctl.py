@@ -24,7 +24,7 @@ def _register(threadpoolctl):
     """Registers gradtape's controller with threadpoolctl (a module); False when this
     threadpoolctl has no register() (before 3.5)."""
     register = getattr(threadpoolctl, "register", None)
-    if register is None or any(c.user_api == USER_API for c in threadpoolctl._ALL_CONTROLLERS):
+    if register is None or any(c.user_api == USER_API for c in getattr(threadpoolctl, "_ALL_CONTROLLERS", ())):
         return register is not None
     import ctypes
 
@@ -86,14 +86,18 @@ class _Loader:
         if getattr(module, "__loader__", None) is self:
             module.__loader__ = self._loader
         self._loader.exec_module(module)
+        _uninstall_finder()
         _register_quietly(module)
 
     def __getattr__(self, name):  # get_source, get_data, is_package, ...
+        if name == "_loader":
+            raise AttributeError(name)
         return getattr(self._loader, name)
 
 
 class _ThreadpoolctlFinder:
-    """On sys.meta_path until threadpoolctl is imported; finds no module itself."""
+    """On sys.meta_path until threadpoolctl is imported; finds no module itself. (It stays
+    when threadpoolctl is only looked up, as importlib.util.find_spec does, without running.)"""
 
     def find_spec(self, name, path=None, target=None):
         if name != "threadpoolctl":
@@ -108,7 +112,6 @@ class _ThreadpoolctlFinder:
                 break
         if spec is None:  # not installed: stay, in case it is installed later
             return None
-        _uninstall_finder()
         if spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec
         spec.loader = _Loader(spec.loader)
