@@ -309,3 +309,116 @@ def test_torch_round_trip_through_gradtape():
     x = torch.randn(4, 5, dtype=torch.float64)
     y = torch.from_dlpack(gt.exp(gt.from_dlpack(x)))
     torch.testing.assert_close(y, torch.exp(x))
+
+
+# ---- threadpoolctl ----
+# gradtape/_threadpoolctl.py registers a controller for the kernel pool with threadpoolctl
+# (>= 3.5, threadpoolctl.register) when threadpoolctl is imported, before or after gradtape.
+
+def _threadpoolctl():
+    tpc = pytest.importorskip("threadpoolctl")
+    if not hasattr(tpc, "register"):
+        pytest.skip("threadpoolctl %s has no register() (3.5 and later)" % tpc.__version__)
+    return tpc
+
+
+def _gradtape_pools(tpc):
+    return [i for i in tpc.threadpool_info() if i["user_api"] == "gradtape"]
+
+
+def test_threadpoolctl_lists_the_kernel_pool():
+    import os
+    tpc = _threadpoolctl()
+    was = gt.config.get_num_threads()
+    try:
+        gt.config.set_num_threads(3)
+        (info,) = _gradtape_pools(tpc)
+        assert info["internal_api"] == "gradtape" and info["num_threads"] == 3
+        assert info["version"] == gt.__version__
+        assert os.path.realpath(info["filepath"]) == os.path.realpath(gt._core.__file__)
+        assert info["prefix"] == "_core."
+    finally:
+        gt.config.set_num_threads(was)
+
+
+def test_threadpool_limits_limits_the_pool_and_restores_it():
+    tpc = _threadpoolctl()
+    was = gt.config.get_num_threads()
+    try:
+        gt.config.set_num_threads(2)
+        x = gt.constant(np.linspace(-3.0, 3.0, 1 << 20, dtype=np.float32))
+        want = gt.reduce_sum(gt.exp(x)).numpy()
+        with tpc.threadpool_limits(1):
+            assert gt.config.get_num_threads() == 1
+            assert _gradtape_pools(tpc)[0]["num_threads"] == 1
+            assert gt.reduce_sum(gt.exp(x)).numpy() == want  # the same bits on one thread
+        assert gt.config.get_num_threads() == 2
+        blas = [i["num_threads"] for i in tpc.threadpool_info() if i["user_api"] == "blas"]
+        with tpc.threadpool_limits(limits=1, user_api="gradtape"):
+            assert gt.config.get_num_threads() == 1
+            # only gradtape's pool: OpenBLAS's keep their threads
+            assert [i["num_threads"] for i in tpc.threadpool_info() if i["user_api"] == "blas"] == blas
+        assert gt.config.get_num_threads() == 2
+        with tpc.threadpool_limits(limits={"gradtape": 1}):
+            assert gt.config.get_num_threads() == 1
+        controller = tpc.ThreadpoolController().select(user_api="gradtape")
+        with controller.limit(limits=1):
+            assert gt.config.get_num_threads() == 1
+        assert gt.config.get_num_threads() == 2
+    finally:
+        gt.config.set_num_threads(was)
+
+
+_IMPORT_ORDER_SCRIPT = r"""
+import sys
+first = sys.argv[1]
+if first in ("gradtape", "gradtape, find_spec"):
+    import gradtape as gt
+    assert "threadpoolctl" not in sys.modules  # gradtape does not import threadpoolctl
+    if first == "gradtape, find_spec":  # a look-up that does not import it changes nothing
+        import importlib.util
+        assert importlib.util.find_spec("threadpoolctl") is not None
+        assert "threadpoolctl" not in sys.modules
+    import threadpoolctl
+else:
+    import threadpoolctl
+    threadpoolctl.threadpool_info()  # listed once before gradtape loads
+    import gradtape as gt
+pools = [i for i in threadpoolctl.threadpool_info() if i["user_api"] == "gradtape"]
+assert len(pools) == 1 and pools[0]["num_threads"] == gt.config.get_num_threads(), pools
+with threadpoolctl.threadpool_limits(1):
+    assert gt.config.get_num_threads() == 1
+# threadpoolctl looks as if imported by the usual machinery; the finder is gone
+assert type(threadpoolctl.__loader__).__module__ != "gradtape._threadpoolctl"
+assert threadpoolctl.__spec__.loader is threadpoolctl.__loader__
+import inspect
+assert "def threadpool_limits" in inspect.getsource(threadpoolctl) or "class threadpool_limits" in inspect.getsource(threadpoolctl)
+assert not [f for f in sys.meta_path if type(f).__module__ == "gradtape._threadpoolctl"]
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("first", ["gradtape", "threadpoolctl", "gradtape, find_spec"])
+def test_threadpoolctl_sees_gradtape_whichever_is_imported_first(first):
+    import subprocess
+    import sys
+    _threadpoolctl()
+    p = subprocess.run([sys.executable, "-c", _IMPORT_ORDER_SCRIPT, first], capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 0 and p.stdout.strip() == "ok", p.stdout + p.stderr
+
+
+def test_the_controller_exports_are_plain_c():
+    """The three functions the controller calls, looked up as threadpoolctl does (ctypes)."""
+    import ctypes
+    lib = ctypes.CDLL(gt._core.__file__)
+    lib.gradtape_get_version.restype = ctypes.c_char_p
+    assert lib.gradtape_get_version().decode() == gt.__version__
+    was = gt.config.get_num_threads()
+    try:
+        lib.gradtape_set_num_threads(1)
+        assert lib.gradtape_get_num_threads() == 1 == gt.config.get_num_threads()
+        lib.gradtape_set_num_threads(0)  # (at least one thread, as gt.config's own)
+        assert gt.config.get_num_threads() == 1
+    finally:
+        gt.config.set_num_threads(was)

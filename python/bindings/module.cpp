@@ -17,6 +17,19 @@ void bind_forward(py::module_& m);
 void bind_program(py::module_& m);
 }  // namespace gt::py_bind
 
+// The thread pool's size for threadpoolctl (gradtape/_threadpoolctl.py): its controller finds
+// this extension among the process's loaded libraries and calls these through ctypes, as
+// threadpoolctl's own controllers call openblas_get_num_threads. Plain C, default visibility
+// (the module is compiled with hidden visibility); no Python, no GIL needed.
+#if defined(__GNUC__)
+#define GT_C_EXPORT extern "C" __attribute__((visibility("default")))
+#else
+#define GT_C_EXPORT extern "C"
+#endif
+GT_C_EXPORT int gradtape_get_num_threads(void) { return gt::num_threads(); }
+GT_C_EXPORT void gradtape_set_num_threads(int n) { gt::set_num_threads(n < 1 ? 1 : n); }
+GT_C_EXPORT const char* gradtape_get_version(void) { return GRADTAPE_VERSION_STRING; }
+
 namespace {
 // Appends the Python thread's name to each "thread <id>" in a message ("thread 1403 (MainThread)").
 std::string name_threads(const std::string& msg) {

@@ -135,3 +135,9 @@ double = float64
 newaxis = None
 
 __version__ = "0.1.0"
+
+# threadpoolctl's threadpool_info() and threadpool_limits() see the kernel pool: registered
+# when threadpoolctl is imported, before or after gradtape (gradtape/_threadpoolctl.py; not
+# imported here, which would cost more than half of gradtape's own import).
+from . import _threadpoolctl  # noqa: E402
+_threadpoolctl.install()
