@@ -152,7 +152,7 @@ Tensor im2col(const Tensor& x, const std::vector<int64_t>& attrs) {
   const int64_t n = x.shape()[0];
   Tensor out = Tensor::empty(x.dtype(), Shape{n * g.oh * g.ow, g.k()});
   if (out.numel() > 0)
-    dispatch_numeric(x.dtype(), [&](auto tag) {
+    dispatch_wide(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       kernels::im2col(x.data<T>(), n, g, out.data<T>());
     });
@@ -166,7 +166,7 @@ Tensor col2im(const Tensor& cols, const std::vector<int64_t>& attrs) {
   const int64_t n = g.oh * g.ow == 0 ? 0 : cols.shape()[0] / (g.oh * g.ow);
   Tensor out = Tensor::empty(cols.dtype(), Shape{n, g.h, g.w, g.c});
   if (out.numel() > 0)
-    dispatch_numeric(cols.dtype(), [&](auto tag) {
+    dispatch_wide(cols.dtype(), [&](auto tag) {
       using T = decltype(tag);
       kernels::col2im(cols.data<T>(), n, g, out.data<T>());
     });
@@ -389,7 +389,7 @@ Tensor max_pool2d(const Tensor& input, const std::vector<int64_t>& ksize, const 
   const int64_t n = p.x.shape()[0];
   Tensor idx = Tensor::empty(DType::Int64, Shape{n * g.oh * g.ow * g.c});
   if (idx.numel() > 0)
-    dispatch_numeric(p.x.dtype(), [&](auto tag) {
+    dispatch_wide(p.x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       kernels::max_pool_argmax(p.x.data<T>(), n, g, idx.data<int64_t>());
     });

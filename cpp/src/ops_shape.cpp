@@ -223,7 +223,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (out.numel()) {
     const Shape* shapes[1] = {&x.shape()};
     kernels::Plan p = kernels::make_plan(shape, shapes, 1);
-    dispatch_all(x.dtype(), [&](auto tag) {
+    dispatch_bytes(x.dtype(), [&](auto tag) {  // (moves elements: by their size)
       using T = decltype(tag);
       const T* src = x.data<T>();
       T* dst = out.data<T>();
@@ -636,7 +636,7 @@ void for_each_mapped_row(const Shape& in, const Shape& out, const IndexMaps& map
 Tensor map_copy(const Tensor& x, const Shape& out_shape, const IndexMaps& maps, const Tensor* fill) {
   Tensor out = Tensor::empty(x.dtype(), out_shape);
   if (out.numel() == 0) return out;
-  dispatch_all(x.dtype(), [&](auto tag) {
+  dispatch_bytes(x.dtype(), [&](auto tag) {  // (moves elements: by their size)
     using T = decltype(tag);
     const T* src = x.data<T>();
     T* dst = out.data<T>();
@@ -1220,6 +1220,7 @@ Tensor eye(int64_t num_rows, const std::optional<int64_t>& num_columns, const st
   std::vector<int64_t> dims = batch_shape.value_or(std::vector<int64_t>{});
   dims.push_back(num_rows);
   dims.push_back(cols);
+  if (is_half(dtype)) return cast(eye(num_rows, num_columns, batch_shape, DType::Float32), dtype);
   Tensor out = zeros(Shape(dims), dtype);
   const int64_t n = std::min(num_rows, cols), mat = num_rows * cols;
   if (out.numel())
