@@ -142,7 +142,7 @@ inline T int_floormod(T x, T y) {
 
 template <class T>
 inline T int_pow(T base, T e) {
-  using U = std::make_unsigned_t<T>;
+  using U = kernels::WrapUnsigned<T>;  // (not uint16: it would multiply as signed int)
   U result = 1, b = U(base);
   while (e > 0) {
     if (e & 1) result *= b;

@@ -529,8 +529,7 @@ Tensor cumprod(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
   dispatch_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     scan_along<T>(x.data<T>(), out.data<T>(), w, T(1), exclusive, reverse, [](T p, T v) {
-      if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(p) * std::make_unsigned_t<T>(v));
-      else return p * v;
+      return kernels::wrap_mul(p, v);
     });
   });
   record(OpId::Cumprod, {&x}, out, {a, exclusive, reverse});

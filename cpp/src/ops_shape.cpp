@@ -6,6 +6,7 @@
 
 #include "gradtape/tape.h"
 #include "kernels/broadcast.h"
+#include "kernels/elementwise.h"
 #include "fusion.h"
 #include "kernels/transpose.h"
 #include "ops_common.h"
@@ -1084,7 +1085,7 @@ Tensor scatter_nd_lead(const Tensor& indices, const Tensor& updates, const std::
     const T* src = updates.data<T>();
     T* dst = out.data<T>();
     for_each_nd_slice(p, [&](int64_t at, int64_t row) {
-      for (int64_t i = 0; i < p.slice; ++i) dst[at + i] += src[row + i];
+      for (int64_t i = 0; i < p.slice; ++i) dst[at + i] = kernels::wrap_add(dst[at + i], src[row + i]);
     });
   });
   std::vector<int64_t> attrs{lead};
@@ -1113,7 +1114,7 @@ Tensor tensor_scatter_nd_lead(const Tensor& tensor, const Tensor& indices, const
     for_each_nd_slice(p, [&](int64_t at, int64_t row) {
       if (mode == 0) std::copy(src + row, src + row + p.slice, dst + at);
       else if constexpr (!std::is_same_v<T, bool>)
-        for (int64_t i = 0; i < p.slice; ++i) dst[at + i] += src[row + i];
+        for (int64_t i = 0; i < p.slice; ++i) dst[at + i] = kernels::wrap_add(dst[at + i], src[row + i]);
     });
   });
   record(OpId::TensorScatterNd, {&tensor, &indices, &updates}, out, {mode, lead});

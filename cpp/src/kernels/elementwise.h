@@ -164,19 +164,23 @@ inline void map3(const C* c, const A* a, const B* b, R* out, const Plan& p, F f)
 }
 
 // Integer arithmetic that wraps instead of overflowing (signed overflow is undefined in C++).
+// It computes in an unsigned type at least as wide as unsigned int: 8- and 16-bit operands
+// would otherwise be promoted to (signed) int, where uint16 65535 * 65535 overflows.
+template <class T>
+using WrapUnsigned = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
 template <class T>
 inline T wrap_add(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
+  if constexpr (std::is_integral_v<T>) return T(WrapUnsigned<T>(a) + WrapUnsigned<T>(b));
   else return a + b;
 }
 template <class T>
 inline T wrap_sub(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
+  if constexpr (std::is_integral_v<T>) return T(WrapUnsigned<T>(a) - WrapUnsigned<T>(b));
   else return a - b;
 }
 template <class T>
 inline T wrap_mul(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
+  if constexpr (std::is_integral_v<T>) return T(WrapUnsigned<T>(a) * WrapUnsigned<T>(b));
   else return a * b;
 }
 
