@@ -8,6 +8,7 @@ reference there; gradients of float16/bfloat16 computations against the float32 
 errors for mixed dtypes; round trips through NumPy and DLPack; wrap-around arithmetic."""
 import json
 import pathlib
+import subprocess
 import sys
 
 import numpy as np
@@ -343,3 +344,28 @@ def test_float_to_int_cast_is_defined_everywhere():
     assert gt.cast(x, gt.int8).numpy().tolist() == [0] * 7
     assert gt.cast(x, gt.int64).numpy().tolist() == [-2**63] * 5 + [2**31, -(2**31) - 1024]
     assert gt.cast(gt.constant([np.nan], gt.float64), gt.uint64).numpy().tolist() == [2**63]
+
+
+def test_bfloat16_without_ml_dtypes():
+    # only .numpy() (and np.asarray) of a bfloat16 tensor needs ml_dtypes; printing, casts and
+    # arithmetic do not
+    code = """
+import sys
+sys.modules["ml_dtypes"] = None  # (not importable)
+import numpy as np
+import gradtape as gt
+x = gt.constant([1.5, 0.1], gt.bfloat16)
+y = gt.constant(np.array([2.0, 3.0]), dtype=gt.bfloat16) * x
+print(repr(y), str(y))
+try:
+    y.numpy()
+except ImportError as e:
+    print("ImportError", "ml_dtypes" in str(e))
+print(gt.cast(y, gt.float32).numpy().tolist())
+"""
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.splitlines()
+    assert "dtype=bfloat16" in lines[0] and "3" in lines[0]
+    assert lines[1] == "ImportError True"
+    assert lines[2] == "[3.0, 0.30078125]"

@@ -36,8 +36,21 @@ bool traced_now(const Tensor& t) {
 }
 Tensor matmul2(const Tensor& a, const Tensor& b) { return matmul(a, b); }
 
+// The values for printing: a bfloat16 tensor prints without ml_dtypes too (as float32 values;
+// only .numpy() needs ml_dtypes' bfloat16 dtype).
+py::array display_array(const Tensor& t) {
+  if (t.dtype() == DType::BFloat16) {
+    try {
+      return to_numpy(t);
+    } catch (py::import_error&) {  // (convert.cpp: no ml_dtypes)
+      return to_numpy(cast(t, DType::Float32));
+    }
+  }
+  return to_numpy(t);
+}
+
 std::string numpy_text(const Tensor& t) {
-  py::array arr = to_numpy(t);
+  py::array arr = display_array(t);
   if (t.ndim() == 0) return py::str(arr[py::tuple()]);
   return py::repr(arr);
 }
@@ -356,7 +369,7 @@ array([[ 8., 11.],
       .def("__str__", [](const TensorPtr& t) {
         Tensor x(t);
         if (traced_now(x)) return "gt.Tensor(traced, shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ")";
-        py::array arr = to_numpy(x);
+        py::array arr = display_array(x);
         std::string body = x.ndim() == 0 ? std::string(py::str(arr[py::tuple()])) : std::string(py::str(arr));
         return "gt.Tensor(" + body + ", shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ")";
       });
