@@ -369,3 +369,20 @@ print(gt.cast(y, gt.float32).numpy().tolist())
     assert "dtype=bfloat16" in lines[0] and "3" in lines[0]
     assert lines[1] == "ImportError True"
     assert lines[2] == "[3.0, 0.30078125]"
+
+
+@pytest.mark.parametrize("name", ["uint8", "uint16", "uint32", "uint64"])
+def test_unsigned_division_by_the_largest_value(name):
+    # (an unsigned divisor equal to the type's max is not -1: no "MIN / -1" special case)
+    d = getattr(gt, name)
+    a, b = gt.constant([5, d.max, 0], d), gt.constant([d.max, d.max, 7], d)
+    assert gt.math.floordiv(a, b).numpy().tolist() == [0, 1, 0]
+    assert gt.math.floormod(a, b).numpy().tolist() == [5, 0, 0]
+    assert gt.truncatediv(a, b).numpy().tolist() == [0, 1, 0]
+    assert gt.truncatemod(a, b).numpy().tolist() == [5, 0, 0]
+
+
+def test_signed_truncating_division():
+    a, b = gt.constant([-7, 7, -128, -128], gt.int8), gt.constant([2, -2, -1, 1], gt.int8)
+    assert gt.truncatediv(a, b).numpy().tolist() == [-3, -3, -128, -128]
+    assert gt.truncatemod(a, b).numpy().tolist() == [-1, 1, 0, 0]

@@ -73,20 +73,38 @@ void binary_into(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   kernels::map2(a.data<In>(), b.data<In>(), out.data<Out>(), p, f);
 }
 
-template <class F>
-Tensor numeric_binary(const Tensor& a, const Tensor& b, const char* name, F f,
-                      fusion::Cost cost = fusion::Cost::Cheap) {
+// A binary op over the numeric dtypes, or over float32 and float64 only (kFloatOnly), or the
+// integer dtypes only (kIntOnly): an op must not instantiate kernels it can never run.
+enum BinaryKinds { kNumeric, kFloatOnly, kIntOnly };
+template <int Kind, class F>
+Tensor binary_op(const Tensor& a, const Tensor& b, const char* name, F f, fusion::Cost cost) {
   require_same_dtype(a, b, name);
   require_numeric(a, name);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  if (Tensor d = try_defer_binary<F>(a, b, shape, cost); d.defined()) return d;
+  if constexpr (Kind != kIntOnly) {  // (only floats are deferred)
+    if (Tensor d = try_defer_binary<F>(a, b, shape, cost); d.defined()) return d;
+  }
   Tensor out = Tensor::empty(a.dtype(), shape);
   if (out.numel() == 0) return out;
-  dispatch_numeric(a.dtype(), [&](auto tag) {
+  auto run = [&](auto tag) {
     using T = decltype(tag);
     binary_into<T, T>(a, b, out, [&](T x, T y) -> T { return f(x, y); });
-  });
+  };
+  if constexpr (Kind == kFloatOnly) dispatch_float(a.dtype(), run);
+  else if constexpr (Kind == kIntOnly) dispatch_integer(a.dtype(), run);
+  else dispatch_numeric(a.dtype(), run);
   return out;
+}
+
+template <class F>
+Tensor numeric_binary(const Tensor& a, const Tensor& b, const char* name, F f,
+                      fusion::Cost cost = fusion::Cost::Cheap) {
+  return binary_op<kNumeric>(a, b, name, f, cost);
+}
+
+template <class F>
+Tensor int_binary(const Tensor& a, const Tensor& b, const char* name, F f) {
+  return binary_op<kIntOnly>(a, b, name, f, fusion::Cost::Cheap);
 }
 
 template <class F>
@@ -94,7 +112,7 @@ Tensor float_binary(const Tensor& a, const Tensor& b, const char* name, F f,
                     fusion::Cost cost = fusion::Cost::Cheap) {
   require_same_dtype(a, b, name);
   require_float(a, name);
-  return numeric_binary(a, b, name, f, cost);
+  return binary_op<kFloatOnly>(a, b, name, f, cost);
 }
 
 template <class F>
@@ -731,7 +749,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
     });
     if (negative_exponent)
       throw InvalidArgument("pow: integers to negative integer powers are not allowed");
-    out = numeric_binary(a, b, "pow", [](auto x, auto y) {
+    out = int_binary(a, b, "pow", [](auto x, auto y) {
       if constexpr (std::is_integral_v<decltype(x)>) return int_pow(x, y);
       else return x;
     });
@@ -816,7 +834,7 @@ Tensor floordiv(const Tensor& a, const Tensor& b) {
   require_numeric(a, "floordiv");
   if (is_floating(a.dtype())) return stop_gradient(floor(divide(stop_gradient(a), stop_gradient(b))));
   check_int_divisor(b, "floordiv");
-  return numeric_binary(a, b, "floordiv", [](auto x, auto y) {
+  return int_binary(a, b, "floordiv", [](auto x, auto y) {
     if constexpr (std::is_integral_v<decltype(x)>) return int_floordiv(x, y);
     else return x;
   });
@@ -827,7 +845,7 @@ Tensor floormod(const Tensor& a, const Tensor& b) {
   require_numeric(a, "floormod");
   if (is_integer(a.dtype())) {
     check_int_divisor(b, "floormod");
-    return numeric_binary(a, b, "floormod", [](auto x, auto y) {
+    return int_binary(a, b, "floormod", [](auto x, auto y) {
       if constexpr (std::is_integral_v<decltype(x)>) return int_floormod(x, y);
       else return x;
     });
@@ -947,11 +965,14 @@ Tensor truncatediv(const Tensor& a, const Tensor& b) {
   require_same_dtype(a, b, "truncatediv");
   require_numeric(a, "truncatediv");
   if (is_floating(a.dtype()))
-    return numeric_binary(a, b, "truncatediv", [](auto x, auto y) { return std::trunc(x / y); });
+    return float_binary(a, b, "truncatediv", [](auto x, auto y) { return std::trunc(x / y); });
   check_int_divisor(b, "truncatediv");
-  return numeric_binary(a, b, "truncatediv", [](auto x, auto y) {
-    if constexpr (std::is_integral_v<decltype(x)>) return y == -1 ? kernels::wrap_sub(decltype(x)(0), x) : x / y;
-    else return x;
+  return int_binary(a, b, "truncatediv", [](auto x, auto y) {
+    using T = decltype(x);
+    if constexpr (std::is_signed_v<T>) {
+      if (y == T(-1)) return kernels::wrap_sub(T(0), x);  // (MIN / -1 wraps)
+    }
+    return T(x / y);
   });
 }
 
@@ -959,11 +980,14 @@ Tensor truncatemod(const Tensor& a, const Tensor& b) {
   require_same_dtype(a, b, "truncatemod");
   require_numeric(a, "truncatemod");
   if (is_floating(a.dtype()))
-    return numeric_binary(a, b, "truncatemod", [](auto x, auto y) { return std::fmod(x, y); }, fusion::Cost::Costly);
+    return float_binary(a, b, "truncatemod", [](auto x, auto y) { return std::fmod(x, y); }, fusion::Cost::Costly);
   check_int_divisor(b, "truncatemod");
-  return numeric_binary(a, b, "truncatemod", [](auto x, auto y) {
-    if constexpr (std::is_integral_v<decltype(x)>) return y == -1 ? decltype(x)(0) : x % y;
-    else return x;
+  return int_binary(a, b, "truncatemod", [](auto x, auto y) {
+    using T = decltype(x);
+    if constexpr (std::is_signed_v<T>) {
+      if (y == T(-1)) return T(0);
+    }
+    return T(x % y);
   });
 }
 
