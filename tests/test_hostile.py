@@ -112,7 +112,8 @@ def test_negative_dimension_is_invalid_argument():
 
 # ---- dtypes: TensorFlow's enum values, and nothing else ----
 
-TF_ENUM = {1: gt.float32, 2: gt.float64, 3: gt.int32, 9: gt.int64, 10: gt.bool}
+TF_ENUM = {1: gt.float32, 2: gt.float64, 3: gt.int32, 4: gt.uint8, 5: gt.int16, 6: gt.int8, 9: gt.int64, 10: gt.bool,
+           14: gt.bfloat16, 17: gt.uint16, 19: gt.float16, 22: gt.uint32, 23: gt.uint64}
 
 
 @given(st.integers(min_value=-2**70, max_value=2**70))
