@@ -386,3 +386,9 @@ def test_signed_truncating_division():
     a, b = gt.constant([-7, 7, -128, -128], gt.int8), gt.constant([2, -2, -1, 1], gt.int8)
     assert gt.truncatediv(a, b).numpy().tolist() == [-3, -3, -128, -128]
     assert gt.truncatemod(a, b).numpy().tolist() == [-1, 1, 0, 0]
+
+
+def test_optimizers_refuse_half_variables_clearly():
+    v = gt.Variable(gt.constant([1.0, 2.0], gt.float16))
+    with pytest.raises(gt.errors.InvalidArgumentError, match="float16 or bfloat16 variables"):
+        gt.optimizers.SGD(0.1).apply_gradients([(gt.constant([1.0, 1.0], gt.float16), v)])
