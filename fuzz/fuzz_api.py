@@ -206,6 +206,8 @@ class Gen:
         gt = self.gt
         return self.s.weighted([
             (10, lambda: self.s.choice([gt.float32, gt.float64, gt.int32, gt.int64, gt.bool])),
+            (5, lambda: self.s.choice([gt.float16, gt.bfloat16, gt.int8, gt.int16, gt.uint8, gt.uint16, gt.uint32,
+                                       gt.uint64])),
             (4, lambda: self.s.choice(["float32", "float64", "int32", "int64", "bool", "double", "float16",
                                        "uint8", "complex64", "nonsense", ""])),
             (4, lambda: self.s.choice([np.float16, np.uint8, np.int8, np.uint64, np.complex64, object, str,

@@ -112,7 +112,8 @@ def test_negative_dimension_is_invalid_argument():
 
 # ---- dtypes: TensorFlow's enum values, and nothing else ----
 
-TF_ENUM = {1: gt.float32, 2: gt.float64, 3: gt.int32, 9: gt.int64, 10: gt.bool}
+TF_ENUM = {1: gt.float32, 2: gt.float64, 3: gt.int32, 4: gt.uint8, 5: gt.int16, 6: gt.int8, 9: gt.int64, 10: gt.bool,
+           14: gt.bfloat16, 17: gt.uint16, 19: gt.float16, 22: gt.uint32, 23: gt.uint64}
 
 
 @given(st.integers(min_value=-2**70, max_value=2**70))
@@ -132,7 +133,7 @@ def test_dtype_from_any_integer(v):
 def test_dtype_enum_values_are_tensorflows():
     assert gt.DType(9) == gt.int64 and gt.as_dtype(1) == gt.float32
     rc, out = run_isolated("""
-        for bad in [99, 4, 0, -1, 255, 256]:
+        for bad in [99, 7, 8, 18, 0, -1, 255, 256]:
             for use in [lambda: gt.zeros([2], dtype=gt.DType(bad)), lambda: gt.cast(gt.ones([2]), gt.DType(bad))]:
                 try:
                     use()

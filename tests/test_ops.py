@@ -140,8 +140,9 @@ def test_cast_values(src, dst):
 
 
 def test_cast_of_nan_and_inf_to_int_is_defined():
+    # TensorFlow's answers on x86 (cvttss2si's "integer indefinite"; docs/dtypes.md)
     out = gt.cast(gt.constant([np.nan, np.inf, -np.inf, 1e30]), gt.int32).numpy()
-    np.testing.assert_array_equal(out, [0, 2**31 - 1, -2**31, 2**31 - 1])
+    np.testing.assert_array_equal(out, [-2**31] * 4)
 
 
 def test_operators_match_functions():

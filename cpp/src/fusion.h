@@ -116,7 +116,7 @@ bool enabled();
 void set_enabled(bool on);
 
 // Whether an op giving n elements of dtype d may be deferred.
-inline bool wanted(DType d, int64_t n) { return n >= kMinElements && is_floating(d) && enabled(); }
+inline bool wanted(DType d, int64_t n) { return n >= kMinElements && is_wide_float(d) && enabled(); }
 
 // Whether t can be an operand of a deferred op with this output shape (its shape, or one
 // element, read broadcast).

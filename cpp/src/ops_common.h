@@ -34,31 +34,74 @@ inline void require_numeric(const Tensor& t, const char* op) {
   if (t.dtype() == DType::Bool)
     throw InvalidArgument(std::string(op) + ": not defined for bool tensors");
 }
+// TensorFlow has no kernel of negative, abs or sign for the unsigned types.
+inline void require_signed(const Tensor& t, const char* op) {
+  require_defined(t, op);
+  if (is_unsigned(t.dtype())) throw InvalidArgument(std::string(op) + ": not defined for " + dt(t) + " tensors");
+}
 inline void require_index(const Tensor& t, const char* op, const char* what) {
   require_defined(t, op);
   if (!is_integer(t.dtype()))
-    throw InvalidArgument(std::string(op) + ": " + what + " must be an int32 or int64 tensor, got " + dt(t));
+    throw InvalidArgument(std::string(op) + ": " + what + " must be an integer tensor, got " + dt(t));
 }
 
-// Reads an int32 or int64 tensor's i-th element.
-inline int64_t index_at(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::Int32 ? int64_t(t.data<int32_t>()[i]) : t.data<int64_t>()[i];
-}
+// Reads an integer tensor's i-th element (any of the eight integer dtypes).
+inline int64_t index_at(const Tensor& t, int64_t i) { return load_int(t.raw(), t.dtype(), i); }
 
-// Dispatch over the two floating dtypes.
+// Dispatch over the floating dtypes that have kernels (float32, float64). float16 and
+// bfloat16 never get here from Python (gt::call_op computes them in float32); from C++ they
+// are an InvalidArgument, never read as another type.
 template <class F>
 inline decltype(auto) dispatch_float(DType d, F&& f) {
-  if (d == DType::Float64) return f(double{});
-  return f(float{});
+  switch (d) {
+    case DType::Float32: return f(float{});
+    case DType::Float64: return f(double{});
+    default: throw_no_kernel(d);
+  }
 }
-// Dispatch over the numeric (non-bool) dtypes.
+// Dispatch over the numeric dtypes of the arithmetic kernels (elementwise ops, reductions,
+// scatter-adds): the wide floats and the eight integer types.
 template <class F>
 inline decltype(auto) dispatch_numeric(DType d, F&& f) {
   switch (d) {
+    case DType::Float32: return f(float{});
+    case DType::Float64: return f(double{});
+    case DType::Int8: return f(int8_t{});
+    case DType::Int16: return f(int16_t{});
+    case DType::Int32: return f(int32_t{});
+    case DType::Int64: return f(int64_t{});
+    case DType::UInt8: return f(uint8_t{});
+    case DType::UInt16: return f(uint16_t{});
+    case DType::UInt32: return f(uint32_t{});
+    case DType::UInt64: return f(uint64_t{});
+    default: throw_no_kernel(d);
+  }
+}
+// Dispatch over the eight integer dtypes.
+template <class F>
+inline decltype(auto) dispatch_integer(DType d, F&& f) {
+  switch (d) {
+    case DType::Int8: return f(int8_t{});
+    case DType::Int16: return f(int16_t{});
+    case DType::Int32: return f(int32_t{});
+    case DType::Int64: return f(int64_t{});
+    case DType::UInt8: return f(uint8_t{});
+    case DType::UInt16: return f(uint16_t{});
+    case DType::UInt32: return f(uint32_t{});
+    case DType::UInt64: return f(uint64_t{});
+    default: throw_no_kernel(d);
+  }
+}
+// Dispatch over the dtypes of the heavier kernels (matmul, convolution, linear algebra,
+// random draws), which TensorFlow has for few integer types: float32, float64, int32, int64.
+template <class F>
+inline decltype(auto) dispatch_wide(DType d, F&& f) {
+  switch (d) {
+    case DType::Float32: return f(float{});
     case DType::Float64: return f(double{});
     case DType::Int32: return f(int32_t{});
     case DType::Int64: return f(int64_t{});
-    default: return f(float{});
+    default: throw_no_kernel(d);
   }
 }
 

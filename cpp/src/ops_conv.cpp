@@ -156,7 +156,7 @@ Tensor im2col(const Tensor& x, const std::vector<int64_t>& attrs) {
   const int64_t n = x.shape()[0];
   Tensor out = Tensor::empty(x.dtype(), Shape{n * g.oh * g.ow, g.k()});
   if (out.numel() > 0)
-    dispatch_numeric(x.dtype(), [&](auto tag) {
+    dispatch_wide(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       kernels::im2col(x.data<T>(), n, g, out.data<T>());
     });
@@ -170,7 +170,7 @@ Tensor col2im(const Tensor& cols, const std::vector<int64_t>& attrs) {
   const int64_t n = g.oh * g.ow == 0 ? 0 : cols.shape()[0] / (g.oh * g.ow);
   Tensor out = Tensor::empty(cols.dtype(), Shape{n, g.h, g.w, g.c});
   if (out.numel() > 0)
-    dispatch_numeric(cols.dtype(), [&](auto tag) {
+    dispatch_wide(cols.dtype(), [&](auto tag) {
       using T = decltype(tag);
       kernels::col2im(cols.data<T>(), n, g, out.data<T>());
     });
@@ -469,7 +469,7 @@ Tensor max_pool_nhwc(const Tensor& x, const std::vector<int64_t>& attrs) {
   Tensor out = Tensor::empty(x.dtype(), Shape{n, g.oh, g.ow, g.c});
   Tensor idx = Tensor::empty(DType::Int64, Shape{n * g.oh * g.ow * g.c});
   if (out.numel() > 0)
-    dispatch_numeric(x.dtype(), [&](auto tag) {
+    dispatch_wide(x.dtype(), [&](auto tag) {
       using T = decltype(tag);
       kernels::max_pool_forward(x.data<T>(), n, g, out.data<T>(), idx.data<int64_t>());
     });

@@ -25,6 +25,7 @@ T from_double(double v) {
 }  // namespace
 
 Tensor fill(const Shape& shape, double v, DType dtype) {
+  if (is_half(dtype)) return cast(fill(shape, v, DType::Float32), dtype);  // rounded once, then copied
   Tensor out = Tensor::empty(dtype, shape);
   dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -75,6 +76,20 @@ Tensor range(double start, double limit, double delta, DType dtype) {
   if (count < 0) count = 0;
   if (count >= 9.2e18) throw ResourceExhausted("OOM when allocating range: more elements than int64 can count");
   Tensor out = Tensor::empty(dtype, Shape{int64_t(count)});
+  if (is_half(dtype)) {
+    // as TensorFlow's Range kernel in half precision: val += delta, each sum rounded
+    const bool bf = dtype == DType::BFloat16;
+    auto store = [bf](float v) { return bf ? float_to_bfloat16(v) : float_to_half(v); };
+    auto load = [bf](uint16_t h) { return bf ? bfloat16_to_float(h) : half_to_float(h); };
+    const float d = load(store(float(delta)));
+    uint16_t* p = out.data<uint16_t>();
+    uint16_t val = store(float(start));
+    for (int64_t i = 0; i < out.numel(); ++i) {
+      p[i] = val;
+      val = store(load(val) + d);
+    }
+    return out;
+  }
   dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = out.data<T>();
@@ -85,7 +100,7 @@ Tensor range(double start, double limit, double delta, DType dtype) {
 
 Tensor range_int(int64_t start, int64_t limit, int64_t delta, DType dtype) {
   check_direction(start, limit, delta);
-  if (!is_integer(dtype)) throw InvalidArgument(std::string("range_int: dtype must be int32 or int64, got ") + dtype_name(dtype));
+  if (!is_integer(dtype)) throw InvalidArgument(std::string("range_int: dtype must be an integer type, got ") + dtype_name(dtype));
   // The count in 128 bits: limit - start can exceed int64 (range(-2**62, 2**62, 2**61)).
   const __int128 span = __int128(limit) - start;
   __int128 count = delta > 0 ? (span + delta - 1) / delta : (span + delta + 1) / delta;
@@ -93,11 +108,17 @@ Tensor range_int(int64_t start, int64_t limit, int64_t delta, DType dtype) {
   if (count > std::numeric_limits<int64_t>::max())
     throw ResourceExhausted("OOM when allocating range(" + std::to_string(start) + ", " + std::to_string(limit) + ", " +
                             std::to_string(delta) + "): more elements than int64 can count");
-  if (dtype == DType::Int32 && count > 0) {
+  if (dtype != DType::Int64 && dtype != DType::UInt64 && count > 0) {
     const __int128 last = __int128(start) + (count - 1) * delta;
-    for (__int128 v : {__int128(start), last})
-      if (v < std::numeric_limits<int32_t>::min() || v > std::numeric_limits<int32_t>::max())
-        throw InvalidArgument("range: value " + std::to_string(int64_t(v)) + " is out of the int32 range (use dtype=int64)");
+    dispatch_all(dtype, [&](auto tag) {
+      using T = decltype(tag);
+      for (__int128 v : {__int128(start), last})
+        if (v < __int128(std::numeric_limits<T>::min()) || v > __int128(std::numeric_limits<T>::max()))
+          throw InvalidArgument("range: value " + std::to_string(int64_t(v)) + " is out of the " + dtype_name(dtype) +
+                                " range (use dtype=int64)");
+    });
+  } else if (dtype == DType::UInt64 && count > 0 && std::min(start, int64_t(start + (count - 1) * __int128(delta))) < 0) {
+    throw InvalidArgument("range: a negative value is out of the uint64 range");
   }
   Tensor out = Tensor::empty(dtype, Shape{int64_t(count)});
   dispatch_all(dtype, [&](auto tag) {
@@ -122,6 +143,7 @@ Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype) {
   if (depth < 0) throw InvalidArgument("one_hot: depth must be >= 0, got " + std::to_string(depth));
   Shape s = indices.shape();
   s.push_back(depth);
+  if (is_half(dtype)) return cast(one_hot(indices, depth, DType::Float32), dtype);
   Tensor out = zeros(s, dtype);
   dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);

@@ -73,20 +73,38 @@ void binary_into(const Tensor& a, const Tensor& b, Tensor& out, F f) {
   kernels::map2(a.data<In>(), b.data<In>(), out.data<Out>(), p, f);
 }
 
-template <class F>
-Tensor numeric_binary(const Tensor& a, const Tensor& b, const char* name, F f,
-                      fusion::Cost cost = fusion::Cost::Cheap) {
+// A binary op over the numeric dtypes, or over float32 and float64 only (kFloatOnly), or the
+// integer dtypes only (kIntOnly): an op must not instantiate kernels it can never run.
+enum BinaryKinds { kNumeric, kFloatOnly, kIntOnly };
+template <int Kind, class F>
+Tensor binary_op(const Tensor& a, const Tensor& b, const char* name, F f, fusion::Cost cost) {
   require_same_dtype(a, b, name);
   require_numeric(a, name);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
-  if (Tensor d = try_defer_binary<F>(a, b, shape, cost); d.defined()) return d;
+  if constexpr (Kind != kIntOnly) {  // (only floats are deferred)
+    if (Tensor d = try_defer_binary<F>(a, b, shape, cost); d.defined()) return d;
+  }
   Tensor out = Tensor::empty(a.dtype(), shape);
   if (out.numel() == 0) return out;
-  dispatch_numeric(a.dtype(), [&](auto tag) {
+  auto run = [&](auto tag) {
     using T = decltype(tag);
     binary_into<T, T>(a, b, out, [&](T x, T y) -> T { return f(x, y); });
-  });
+  };
+  if constexpr (Kind == kFloatOnly) dispatch_float(a.dtype(), run);
+  else if constexpr (Kind == kIntOnly) dispatch_integer(a.dtype(), run);
+  else dispatch_numeric(a.dtype(), run);
   return out;
+}
+
+template <class F>
+Tensor numeric_binary(const Tensor& a, const Tensor& b, const char* name, F f,
+                      fusion::Cost cost = fusion::Cost::Cheap) {
+  return binary_op<kNumeric>(a, b, name, f, cost);
+}
+
+template <class F>
+Tensor int_binary(const Tensor& a, const Tensor& b, const char* name, F f) {
+  return binary_op<kIntOnly>(a, b, name, f, fusion::Cost::Cheap);
 }
 
 template <class F>
@@ -94,7 +112,7 @@ Tensor float_binary(const Tensor& a, const Tensor& b, const char* name, F f,
                     fusion::Cost cost = fusion::Cost::Cheap) {
   require_same_dtype(a, b, name);
   require_float(a, name);
-  return numeric_binary(a, b, name, f, cost);
+  return binary_op<kFloatOnly>(a, b, name, f, cost);
 }
 
 template <class F>
@@ -123,14 +141,18 @@ void check_int_divisor(const Tensor& b, const char* name) {
 
 template <class T>
 inline T int_floordiv(T x, T y) {
-  if (y == -1) return kernels::wrap_sub(T(0), x);  // avoids the INT_MIN / -1 trap
+  if constexpr (std::is_signed_v<T>) {
+    if (y == T(-1)) return kernels::wrap_sub(T(0), x);  // avoids the INT_MIN / -1 trap
+  }
   T q = x / y;
   if ((x % y != 0) && ((x < 0) != (y < 0))) --q;
   return q;
 }
 template <class T>
 inline T int_floormod(T x, T y) {
-  if (y == -1) return 0;
+  if constexpr (std::is_signed_v<T>) {
+    if (y == T(-1)) return 0;
+  }
   T r = x % y;
   if (r != 0 && ((r < 0) != (y < 0))) r += y;
   return r;
@@ -138,7 +160,7 @@ inline T int_floormod(T x, T y) {
 
 template <class T>
 inline T int_pow(T base, T e) {
-  using U = std::make_unsigned_t<T>;
+  using U = kernels::WrapUnsigned<T>;  // (not uint16: it would multiply as signed int)
   U result = 1, b = U(base);
   while (e > 0) {
     if (e & 1) result *= b;
@@ -148,14 +170,80 @@ inline T int_pow(T base, T e) {
   return T(result);
 }
 
-// Float to int conversion that is defined for NaN, inf and out-of-range values: NaN gives 0,
-// everything else saturates (C++ leaves those cases undefined).
-template <class I, class F>
-inline I saturate_cast(F v) {
-  if (!(v == v)) return 0;
-  if (v <= F(std::numeric_limits<I>::min())) return std::numeric_limits<I>::min();
-  if (v >= F(std::numeric_limits<I>::max())) return std::numeric_limits<I>::max();
-  return I(v);
+// Float to integer conversion as TensorFlow's CPU kernel gives it on x86, where C++ leaves it
+// undefined (NaN, infinities, values out of the target's range); docs/dtypes.md:
+//  - to int8, int16, int32, uint8, uint16: truncate toward zero to int32, where NaN and values
+//    outside int32 give INT32_MIN (what cvttss2si gives), then keep the low bits (wrap);
+//  - to int64 and uint32: the same through int64 (INT64_MIN for NaN and out of range);
+//  - to uint64: values in [2^63, 2^64) convert exactly, others as to int64, then wrap.
+// So 300.7 -> uint8 is 44, -1.7 -> uint8 is 255, NaN -> int32 is -2147483648, 1e20 -> int8 0.
+template <class I>
+inline I float_to_int(double v) {
+  if constexpr (sizeof(I) < 4 || std::is_same_v<I, int32_t> || std::is_same_v<I, uint16_t>) {
+    const int32_t w = (v > -2147483649.0 && v < 2147483648.0) ? int32_t(v) : std::numeric_limits<int32_t>::min();
+    return I(std::make_unsigned_t<I>(uint32_t(w)));  // the low bits, two's complement
+  } else {
+    if constexpr (std::is_same_v<I, uint64_t>) {
+      if (v >= 9223372036854775808.0 && v < 18446744073709551616.0) return uint64_t(v);
+    }
+    const int64_t w = (v >= -9223372036854775808.0 && v < 9223372036854775808.0) ? int64_t(v)
+                                                                                 : std::numeric_limits<int64_t>::min();
+    return I(std::make_unsigned_t<I>(uint64_t(w)));
+  }
+}
+
+// cast's kernel (no recording): the wide floats, integers and bool among themselves.
+Tensor cast_kernel(const Tensor& x, DType dtype) {
+  Tensor out = Tensor::empty(dtype, x.shape());
+  const int64_t n = x.numel();
+  if (n == 0) return out;
+  if (x.dtype() == dtype) {
+    std::memcpy(out.raw(), x.raw(), x.nbytes());
+    return out;
+  }
+  dispatch_all(x.dtype(), [&](auto in_tag) {
+    using In = decltype(in_tag);
+    dispatch_all(dtype, [&](auto out_tag) {
+      using Out = decltype(out_tag);
+      const In* src = x.data<In>();
+      Out* dst = out.data<Out>();
+      if constexpr (std::is_same_v<Out, bool>) {
+        for (int64_t i = 0; i < n; ++i) dst[i] = src[i] != In(0);
+      } else if constexpr (std::is_integral_v<Out> && std::is_floating_point_v<In>) {
+        for (int64_t i = 0; i < n; ++i) dst[i] = float_to_int<Out>(double(src[i]));
+      } else if constexpr (std::is_integral_v<Out> && std::is_integral_v<In> && !std::is_same_v<In, bool>) {
+        // wraps: the low bits of the two's complement value (defined for unsigned targets,
+        // and taken through them for signed ones)
+        for (int64_t i = 0; i < n; ++i) dst[i] = Out(std::make_unsigned_t<Out>(src[i]));
+      } else {
+        map1(src, dst, n, [](In v) { return Out(v); });
+      }
+    });
+  });
+  return out;
+}
+
+// cast to or from float16 / bfloat16: through float32, rounding to nearest even on store (a
+// float64 source rounds twice, float64 -> float32 -> half, as TensorFlow's Eigen cast does).
+Tensor cast_half_kernel(const Tensor& x, DType dtype) {
+  const int64_t n = x.numel();
+  Tensor f;
+  if (is_half(x.dtype())) {
+    f = Tensor::empty(DType::Float32, x.shape());
+    const uint16_t* s = x.data<uint16_t>();
+    float* d = f.data<float>();
+    if (x.dtype() == DType::BFloat16) for (int64_t i = 0; i < n; ++i) d[i] = bfloat16_to_float(s[i]);
+    else for (int64_t i = 0; i < n; ++i) d[i] = half_to_float(s[i]);
+  } else {
+    f = cast_kernel(x, DType::Float32);
+  }
+  if (!is_half(dtype)) return cast_kernel(f, dtype);
+  Tensor out = Tensor::empty(dtype, x.shape());
+  const float* s = f.data<float>();
+  uint16_t* d = out.data<uint16_t>();
+  if (dtype == DType::BFloat16) for (int64_t i = 0; i < n; ++i) d[i] = float_to_bfloat16(s[i]);
+  else for (int64_t i = 0; i < n; ++i) d[i] = float_to_half(s[i]);
+  return out;
 }
 
 }  // namespace
@@ -163,6 +251,7 @@ inline I saturate_cast(F v) {
 // ================================ unary ================================
 
 Tensor negative(const Tensor& x) {
+  require_signed(x, "negative");
   Tensor out = numeric_unary(x, "negative", [](auto v) { return kernels::wrap_sub(decltype(v)(0), v); });
   record(OpId::Negative, {&x}, out);
   return out;
@@ -171,6 +260,7 @@ Tensor negative(const Tensor& x) {
 void vjp_Negative(VjpCtx& c) { c.gin[0] = negative(c.g); }
 
 Tensor abs(const Tensor& x) {
+  require_signed(x, "abs");
   Tensor out = numeric_unary(x, "abs", [](auto v) {
     using T = decltype(v);
     if constexpr (std::is_integral_v<T>) return v < 0 ? kernels::wrap_sub(T(0), v) : v;
@@ -183,6 +273,7 @@ Tensor abs(const Tensor& x) {
 void vjp_Abs(VjpCtx& c) { c.gin[0] = c.g * sign(c.in[0]); }
 
 Tensor sign(const Tensor& x) {
+  require_signed(x, "sign");
   Tensor out = numeric_unary(x, "sign", [](auto v) {
     using T = decltype(v);
     if constexpr (std::is_integral_v<T>) return T((v > 0) - (v < 0));
@@ -570,27 +661,8 @@ Tensor stop_gradient(const Tensor& x) {
 
 Tensor cast(const Tensor& x, DType dtype) {
   require_defined(x, "cast");
-  Tensor out = Tensor::empty(dtype, x.shape());
-  const int64_t n = x.numel();
-  if (x.dtype() == dtype) {
-    if (n) std::memcpy(out.raw(), x.raw(), x.nbytes());
-  } else {
-    dispatch_all(x.dtype(), [&](auto in_tag) {
-      using In = decltype(in_tag);
-      dispatch_all(dtype, [&](auto out_tag) {
-        using Out = decltype(out_tag);
-        const In* src = x.data<In>();
-        Out* dst = out.data<Out>();
-        if constexpr (std::is_same_v<Out, bool>) {
-          for (int64_t i = 0; i < n; ++i) dst[i] = src[i] != In(0);
-        } else if constexpr (std::is_integral_v<Out> && std::is_floating_point_v<In>) {
-          for (int64_t i = 0; i < n; ++i) dst[i] = saturate_cast<Out>(src[i]);
-        } else {
-          map1(src, dst, n, [](In v) { return Out(v); });
-        }
-      });
-    });
-  }
+  Tensor out = (x.dtype() != dtype && (is_half(x.dtype()) || is_half(dtype))) ? cast_half_kernel(x, dtype)
+                                                                           : cast_kernel(x, dtype);
   if (is_floating(x.dtype()) && is_floating(dtype)) {
     int64_t attr = int64_t(x.dtype());
     record(OpId::Cast, {&x}, out, {attr});
@@ -666,9 +738,12 @@ void vjp_Multiply(VjpCtx& c) {
 
 Tensor divide(const Tensor& a, const Tensor& b) {
   require_same_dtype(a, b, "divide");
-  if (!is_floating(a.dtype())) {  // true division of integers gives float64, as TensorFlow
+  if (!is_floating(a.dtype())) {
+    // true division of integers, as TensorFlow: in float32 for the 8- and 16-bit types, in
+    // float64 for the 32- and 64-bit ones
     require_numeric(a, "divide");
-    return divide(cast(a, DType::Float64), cast(b, DType::Float64));
+    const DType f = dtype_size(a.dtype()) <= 2 ? DType::Float32 : DType::Float64;
+    return divide(cast(a, f), cast(b, f));
   }
   Tensor out = float_binary(a, b, "divide", [](auto x, auto y) { return x / y; });
   record(OpId::Divide, {&a, &b}, out);
@@ -692,7 +767,7 @@ Tensor pow(const Tensor& a, const Tensor& b) {
     });
     if (negative_exponent)
       throw InvalidArgument("pow: integers to negative integer powers are not allowed");
-    out = numeric_binary(a, b, "pow", [](auto x, auto y) {
+    out = int_binary(a, b, "pow", [](auto x, auto y) {
       if constexpr (std::is_integral_v<decltype(x)>) return int_pow(x, y);
       else return x;
     });
@@ -777,7 +852,7 @@ Tensor floordiv(const Tensor& a, const Tensor& b) {
   require_numeric(a, "floordiv");
   if (is_floating(a.dtype())) return stop_gradient(floor(divide(stop_gradient(a), stop_gradient(b))));
   check_int_divisor(b, "floordiv");
-  return numeric_binary(a, b, "floordiv", [](auto x, auto y) {
+  return int_binary(a, b, "floordiv", [](auto x, auto y) {
     if constexpr (std::is_integral_v<decltype(x)>) return int_floordiv(x, y);
     else return x;
   });
@@ -788,7 +863,7 @@ Tensor floormod(const Tensor& a, const Tensor& b) {
   require_numeric(a, "floormod");
   if (is_integer(a.dtype())) {
     check_int_divisor(b, "floormod");
-    return numeric_binary(a, b, "floormod", [](auto x, auto y) {
+    return int_binary(a, b, "floormod", [](auto x, auto y) {
       if constexpr (std::is_integral_v<decltype(x)>) return int_floormod(x, y);
       else return x;
     });
@@ -908,11 +983,14 @@ Tensor truncatediv(const Tensor& a, const Tensor& b) {
   require_same_dtype(a, b, "truncatediv");
   require_numeric(a, "truncatediv");
   if (is_floating(a.dtype()))
-    return numeric_binary(a, b, "truncatediv", [](auto x, auto y) { return std::trunc(x / y); });
+    return float_binary(a, b, "truncatediv", [](auto x, auto y) { return std::trunc(x / y); });
   check_int_divisor(b, "truncatediv");
-  return numeric_binary(a, b, "truncatediv", [](auto x, auto y) {
-    if constexpr (std::is_integral_v<decltype(x)>) return y == -1 ? kernels::wrap_sub(decltype(x)(0), x) : x / y;
-    else return x;
+  return int_binary(a, b, "truncatediv", [](auto x, auto y) {
+    using T = decltype(x);
+    if constexpr (std::is_signed_v<T>) {
+      if (y == T(-1)) return kernels::wrap_sub(T(0), x);  // (MIN / -1 wraps)
+    }
+    return T(x / y);
   });
 }
 
@@ -920,11 +998,14 @@ Tensor truncatemod(const Tensor& a, const Tensor& b) {
   require_same_dtype(a, b, "truncatemod");
   require_numeric(a, "truncatemod");
   if (is_floating(a.dtype()))
-    return numeric_binary(a, b, "truncatemod", [](auto x, auto y) { return std::fmod(x, y); }, fusion::Cost::Costly);
+    return float_binary(a, b, "truncatemod", [](auto x, auto y) { return std::fmod(x, y); }, fusion::Cost::Costly);
   check_int_divisor(b, "truncatemod");
-  return numeric_binary(a, b, "truncatemod", [](auto x, auto y) {
-    if constexpr (std::is_integral_v<decltype(x)>) return y == -1 ? decltype(x)(0) : x % y;
-    else return x;
+  return int_binary(a, b, "truncatemod", [](auto x, auto y) {
+    using T = decltype(x);
+    if constexpr (std::is_signed_v<T>) {
+      if (y == T(-1)) return T(0);
+    }
+    return T(x % y);
   });
 }
 
@@ -964,7 +1045,7 @@ Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
   if (out.numel()) {
     const Shape* shapes[3] = {&cond.shape(), &x.shape(), &y.shape()};
     kernels::Plan p = kernels::make_plan(s, shapes, 3);
-    dispatch_all(x.dtype(), [&](auto tag) {
+    dispatch_bytes(x.dtype(), [&](auto tag) {  // (picks elements: by their size)
       using T = decltype(tag);
       kernels::map3(cond.data<bool>(), x.data<T>(), y.data<T>(), out.data<T>(), p,
                     [](bool c, T a, T b) { return c ? a : b; });

@@ -70,19 +70,19 @@ Tensor matmul(const Tensor& a, const Tensor& b, bool ta, bool tb) {
   const bool a_shared = batch_a.rank() == 0, b_shared = batch_b.rank() == 0;
   if (out.numel() > 0 && nbatch > 1 && b_shared && !ta && batch_a == batch) {
     // a stack of matrices times one matrix: one GEMM with the batch folded into the rows
-    dispatch_numeric(a.dtype(), [&](auto tag) {
+    dispatch_wide(a.dtype(), [&](auto tag) {
       using T = decltype(tag);
       kernels::gemm(false, tb, nbatch * M, N, Ka, a.data<T>(), b.data<T>(), out.data<T>());
     });
   } else if (out.numel() > 0 && nbatch > 1 && a_shared && N == 1 && batch_b == batch) {
     // one matrix times a stack of vectors (batched Jacobians of matrix-vector products):
     // out[i] = op(a) b[i], i.e. out = B op(a)^T with B the [batch, K] matrix of the vectors
-    dispatch_numeric(a.dtype(), [&](auto tag) {
+    dispatch_wide(a.dtype(), [&](auto tag) {
       using T = decltype(tag);
       kernels::gemm(false, !ta, nbatch, M, Ka, b.data<T>(), a.data<T>(), out.data<T>());
     });
   } else if (out.numel() > 0) {
-    dispatch_numeric(a.dtype(), [&](auto tag) {
+    dispatch_wide(a.dtype(), [&](auto tag) {
       using T = decltype(tag);
       int64_t idx[kMaxRank] = {};
       int64_t off_a = 0, off_b = 0;

@@ -67,8 +67,12 @@ Tensor run_reduce(const Tensor& x, const Reduction& r, Acc identity, Op op) {
   std::vector<Acc> acc(size_t(std::max<int64_t>(n_out, 1)), identity);
   if (x.numel() > 0) {
     kernels::ReducePlan p = kernels::make_reduce_plan(x.shape(), r.reduced);
-    // A deferred x reduced to one value is computed block by block, never stored.
-    if (!fusion::reduce_all<T>(x, p, acc.data(), op)) kernels::reduce(x.data<T>(), acc.data(), p, op);
+    // A deferred x reduced to one value is computed block by block, never stored. (Only
+    // float32/float64 tensors are ever deferred: the integer instances skip it, and with it its
+    // per-instance thread_local block buffer, which would use up the module's static TLS.)
+    bool done = false;
+    if constexpr (std::is_floating_point_v<T>) done = fusion::reduce_all<T>(x, p, acc.data(), op);
+    if (!done) kernels::reduce(x.data<T>(), acc.data(), p, op);
   }
   T* o = out.data<T>();
   for (int64_t i = 0; i < n_out; ++i) o[i] = T(acc[size_t(i)]);
@@ -149,6 +153,14 @@ Tensor reduce_mean(const Tensor& x, const Axes& axes, bool keepdims) {
   Tensor s = reduce_sum(x, axes, keepdims);
   if (is_floating(x.dtype())) return s * (1.0 / double(r.count));
   if (r.count == 0) return s;
+  if (dtype_size(x.dtype()) <= 2) {
+    // 8- and 16-bit integers are summed in int64 for the mean (as TensorFlow: the mean of
+    // uint8 [200, 100] is 150), then divided and stored back (the mean is in range)
+    Tensor wide = reduce_sum(cast(x, DType::Int64), axes, keepdims);
+    int64_t* p = wide.data<int64_t>();
+    for (int64_t i = 0; i < wide.numel(); ++i) p[i] /= r.count;
+    return cast(wide, x.dtype());
+  }
   return dispatch_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     Tensor out = Tensor::empty(s.dtype(), s.shape());
@@ -517,8 +529,7 @@ Tensor cumprod(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
   dispatch_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     scan_along<T>(x.data<T>(), out.data<T>(), w, T(1), exclusive, reverse, [](T p, T v) {
-      if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(p) * std::make_unsigned_t<T>(v));
-      else return p * v;
+      return kernels::wrap_mul(p, v);
     });
   });
   record(OpId::Cumprod, {&x}, out, {a, exclusive, reverse});

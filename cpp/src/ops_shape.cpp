@@ -6,6 +6,7 @@
 
 #include "gradtape/tape.h"
 #include "kernels/broadcast.h"
+#include "kernels/elementwise.h"
 #include "fusion.h"
 #include "kernels/transpose.h"
 #include "ops_common.h"
@@ -223,7 +224,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
   if (out.numel()) {
     const Shape* shapes[1] = {&x.shape()};
     kernels::Plan p = kernels::make_plan(shape, shapes, 1);
-    dispatch_all(x.dtype(), [&](auto tag) {
+    dispatch_bytes(x.dtype(), [&](auto tag) {  // (moves elements: by their size)
       using T = decltype(tag);
       const T* src = x.data<T>();
       T* dst = out.data<T>();
@@ -636,7 +637,7 @@ void for_each_mapped_row(const Shape& in, const Shape& out, const IndexMaps& map
 Tensor map_copy(const Tensor& x, const Shape& out_shape, const IndexMaps& maps, const Tensor* fill) {
   Tensor out = Tensor::empty(x.dtype(), out_shape);
   if (out.numel() == 0) return out;
-  dispatch_all(x.dtype(), [&](auto tag) {
+  dispatch_bytes(x.dtype(), [&](auto tag) {  // (moves elements: by their size)
     using T = decltype(tag);
     const T* src = x.data<T>();
     T* dst = out.data<T>();
@@ -1084,7 +1085,7 @@ Tensor scatter_nd_lead(const Tensor& indices, const Tensor& updates, const std::
     const T* src = updates.data<T>();
     T* dst = out.data<T>();
     for_each_nd_slice(p, [&](int64_t at, int64_t row) {
-      for (int64_t i = 0; i < p.slice; ++i) dst[at + i] += src[row + i];
+      for (int64_t i = 0; i < p.slice; ++i) dst[at + i] = kernels::wrap_add(dst[at + i], src[row + i]);
     });
   });
   std::vector<int64_t> attrs{lead};
@@ -1113,7 +1114,7 @@ Tensor tensor_scatter_nd_lead(const Tensor& tensor, const Tensor& indices, const
     for_each_nd_slice(p, [&](int64_t at, int64_t row) {
       if (mode == 0) std::copy(src + row, src + row + p.slice, dst + at);
       else if constexpr (!std::is_same_v<T, bool>)
-        for (int64_t i = 0; i < p.slice; ++i) dst[at + i] += src[row + i];
+        for (int64_t i = 0; i < p.slice; ++i) dst[at + i] = kernels::wrap_add(dst[at + i], src[row + i]);
     });
   });
   record(OpId::TensorScatterNd, {&tensor, &indices, &updates}, out, {mode, lead});
@@ -1220,6 +1221,7 @@ Tensor eye(int64_t num_rows, const std::optional<int64_t>& num_columns, const st
   std::vector<int64_t> dims = batch_shape.value_or(std::vector<int64_t>{});
   dims.push_back(num_rows);
   dims.push_back(cols);
+  if (is_half(dtype)) return cast(eye(num_rows, num_columns, batch_shape, DType::Float32), dtype);
   Tensor out = zeros(Shape(dims), dtype);
   const int64_t n = std::min(num_rows, cols), mat = num_rows * cols;
   if (out.numel())

@@ -239,6 +239,7 @@ uint64_t mix64(uint64_t x) {
 
 Tensor uniform(PhiloxState& s, const Shape& shape, DType dtype, double minval, double maxval) {
   require_float_dtype(dtype, "random.uniform");
+  if (is_half(dtype)) return cast(uniform(s, shape, DType::Float32, minval, maxval), dtype);  // drawn in float32, rounded
   Tensor out = Tensor::empty(dtype, shape);
   const int64_t n = out.numel();
   if (dtype == DType::Float32) {
@@ -254,8 +255,8 @@ Tensor uniform(PhiloxState& s, const Shape& shape, DType dtype, double minval, d
 }
 
 Tensor uniform_int(PhiloxState& s, const Shape& shape, DType dtype, int64_t minval, int64_t maxval) {
-  if (!is_integer(dtype))
-    throw InvalidArgument(std::string("random.uniform: integer dtype expected, got ") + dtype_name(dtype));
+  if (dtype != DType::Int32 && dtype != DType::Int64)
+    throw InvalidArgument(std::string("random.uniform: an integer draw's dtype must be int32 or int64, got ") + dtype_name(dtype));
   if (!(minval < maxval))
     throw InvalidArgument("random.uniform: Need minval < maxval: " + std::to_string(minval) +
                           " >= " + std::to_string(maxval));
@@ -285,8 +286,8 @@ Tensor uniform_int(PhiloxState& s, const Shape& shape, DType dtype, int64_t minv
 }
 
 Tensor uniform_full_int(PhiloxState& s, const Shape& shape, DType dtype) {
-  if (!is_integer(dtype))
-    throw InvalidArgument(std::string("random.uniform_full_int: integer dtype expected, got ") + dtype_name(dtype));
+  if (dtype != DType::Int32 && dtype != DType::Int64)
+    throw InvalidArgument(std::string("random.uniform_full_int: dtype must be int32 or int64, got ") + dtype_name(dtype));
   Tensor out = Tensor::empty(dtype, shape);
   const int64_t n = out.numel();
   if (dtype == DType::Int32) {
@@ -307,6 +308,7 @@ Tensor uniform_full_int(PhiloxState& s, const Shape& shape, DType dtype) {
 
 Tensor normal(PhiloxState& s, const Shape& shape, DType dtype, double mean, double stddev) {
   require_float_dtype(dtype, "random.normal");
+  if (is_half(dtype)) return cast(normal(s, shape, DType::Float32, mean, stddev), dtype);  // drawn in float32, rounded
   Tensor out = Tensor::empty(dtype, shape);
   const int64_t n = out.numel();
   if (dtype == DType::Float32) {
@@ -323,6 +325,7 @@ Tensor normal(PhiloxState& s, const Shape& shape, DType dtype, double mean, doub
 
 Tensor truncated_normal(PhiloxState& s, const Shape& shape, DType dtype, double mean, double stddev) {
   require_float_dtype(dtype, "random.truncated_normal");
+  if (is_half(dtype)) return cast(truncated_normal(s, shape, DType::Float32, mean, stddev), dtype);  // drawn in float32, rounded
   Tensor out = Tensor::empty(dtype, shape);
   dispatch_float(dtype, [&](auto tag) {
     using T = decltype(tag);
@@ -367,7 +370,7 @@ Tensor categorical(PhiloxState& s, const Tensor& logits, int64_t num_samples, DT
     throw InvalidArgument("random.categorical: logits should be a matrix [batch_size, num_classes], got shape " +
                           logits.shape().str());
   if (num_samples < 0) throw InvalidArgument("random.categorical: num_samples should be nonnegative");
-  if (!is_integer(dtype)) throw InvalidArgument("random.categorical: dtype must be int32 or int64");
+  if (dtype != DType::Int32 && dtype != DType::Int64) throw InvalidArgument("random.categorical: dtype must be int32 or int64");
   const int64_t batch = logits.shape()[0], classes = logits.shape()[1];
   if (classes == 0 && num_samples > 0 && batch > 0)
     throw InvalidArgument("random.categorical: num_classes should be positive");
@@ -492,7 +495,7 @@ Tensor poisson(PhiloxState& s, const Shape& shape, const Tensor& lam, DType dtyp
   const int64_t nl = lam.numel();
   Tensor lam64 = lam.dtype() == DType::Float64 ? lam : cast(lam, DType::Float64);
   const double* l = lam64.data<double>();
-  dispatch_numeric(dtype, [&](auto tag) {
+  dispatch_wide(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* o = out.data<T>();
     run_per_element(s, out.numel(), 1 << 12, [&](ElementStream& st, int64_t i) {

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "gradtape/call_op.h"
 #include "gradtape/tape.h"
 #include "ops_common.h"
 
@@ -86,7 +87,7 @@ Tensor sum_to_shape_masked(const Tensor& g, const Shape& shape, int nb) {
 
 Tensor accumulate_masked(const Tensor& acc, const Tensor& g) {
   std::shared_ptr<TensorImpl> ma = mask_of(acc), mg = mask_of(g);
-  Tensor sum = add(acc, g);
+  Tensor sum = call_op(&add, acc, g);  // (float16 gradients: summed in float32, gradtape/call_op.h)
   if (!ma || !mg) return sum;
   Tensor both;
   {

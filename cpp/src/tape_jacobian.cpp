@@ -25,12 +25,13 @@ template <class Mark>
 Tensor seed_rows(const Tensor& target, int64_t m, bool batched, Mark mark) {
   Shape shape = batched ? Shape{m} : Shape();
   for (int d = 0; d < target.ndim(); ++d) shape.push_back(target.shape()[d]);
-  Tensor seed = zeros(shape, target.dtype());
-  dispatch_float(target.dtype(), [&](auto tag) {
+  const DType d = is_half(target.dtype()) ? DType::Float32 : target.dtype();  // (marked in float32)
+  Tensor seed = zeros(shape, d);
+  dispatch_float(d, [&](auto tag) {
     auto* data = seed.data<decltype(tag)>();
     for (int64_t i = 0; i < m; ++i) mark(data, i);
   });
-  return seed;
+  return d == target.dtype() ? seed : cast(seed, target.dtype());
 }
 
 // Whether a Jacobian's reverse sweeps can be batched: a batched sweep puts a batch dim in front

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "fusion.h"
+#include "gradtape/call_op.h"
 #include "ops_common.h"
 #include "record.h"
 #include "structural.h"
@@ -26,7 +27,7 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
   const size_t n_rec = records.size();
   std::vector<Tensor> grads(next_slot);
   for (const auto& [slot, seed] : seeds)
-    grads[slot] = grads[slot].defined() ? add(grads[slot], seed) : seed;
+    grads[slot] = grads[slot].defined() ? call_op(&add, grads[slot], seed) : seed;
 
   std::vector<char> keep(next_slot, 0);
   uint32_t stop = uint32_t(n_rec);
@@ -205,7 +206,7 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
   for (const Source& src : sources) src_slots.push_back(s.source_slot(src));
   // (Error mode keeps the records until the causes are known; explain() reads them.)
   std::vector<Tensor> result = s.sweep(seeds, src_slots, !s.persistent && unconnected != Unconnected::Error);
-  for (auto& [j, g] : direct) result[j] = result[j].defined() ? add(result[j], g) : g;
+  for (auto& [j, g] : direct) result[j] = result[j].defined() ? call_op(&add, result[j], g) : g;
   if (unconnected == Unconnected::Error) {
     std::string why;
     size_t n_bad = 0;

@@ -31,8 +31,23 @@ const char* dtype_name(DType d) {
     case DType::Int32: return "int32";
     case DType::Int64: return "int64";
     case DType::Bool: return "bool";
+    case DType::Int8: return "int8";
+    case DType::Int16: return "int16";
+    case DType::UInt8: return "uint8";
+    case DType::UInt16: return "uint16";
+    case DType::UInt32: return "uint32";
+    case DType::UInt64: return "uint64";
+    case DType::Float16: return "float16";
+    case DType::BFloat16: return "bfloat16";
   }
   return "?";
+}
+
+void throw_no_kernel(DType d) {
+  if (is_half(d))
+    throw InvalidArgument(std::string("no kernel for dtype ") + dtype_name(d) +
+                          " here: float16 and bfloat16 ops run through gt::call_op, which computes in float32");
+  throw InvalidArgument(std::string("this op has no kernel for dtype ") + dtype_name(d));
 }
 
 // ---- Shape ----
@@ -335,6 +350,8 @@ double Tensor::item() const {
   if (numel() != 1)
     throw InvalidArgument("item(): tensor of shape " + shape().str() + " has " +
                           std::to_string(numel()) + " elements, not 1");
+  if (dtype() == DType::Float16) return half_to_float(data<uint16_t>()[0]);
+  if (dtype() == DType::BFloat16) return bfloat16_to_float(data<uint16_t>()[0]);
   return dispatch_all(dtype(), [&](auto tag) { return double(data<decltype(tag)>()[0]); });
 }
 

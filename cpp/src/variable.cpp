@@ -58,6 +58,14 @@ void Variable::update(const Tensor& v, Mode mode, const char* what) {
   const int64_t n = value_.numel();
   if (mode == Mode::Set) {
     if (n) std::memmove(target.raw(), v.raw(), v.nbytes());
+  } else if (is_half(value_.dtype())) {
+    // float16 / bfloat16: in float32, rounded on store (gradtape/call_op.h)
+    Tensor a = cast(value_, DType::Float32), b = cast(v, DType::Float32);
+    float* pa = a.data<float>();
+    const float* pb = b.data<float>();
+    for (int64_t i = 0; i < n; ++i) pa[i] = mode == Mode::Add ? pa[i] + pb[i] : pa[i] - pb[i];
+    Tensor r = cast(a, value_.dtype());
+    if (n) std::memcpy(target.raw(), r.raw(), r.nbytes());
   } else {
     dispatch_numeric(value_.dtype(), [&](auto tag) {
       using T = decltype(tag);

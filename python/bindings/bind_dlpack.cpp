@@ -91,6 +91,14 @@ DLDataType dl_dtype(DType d) {
     case DType::Int32: return {kDLInt, 32, 1};
     case DType::Int64: return {kDLInt, 64, 1};
     case DType::Bool: return {kDLBool, 8, 1};
+    case DType::Float16: return {kDLFloat, 16, 1};
+    case DType::BFloat16: return {kDLBfloat, 16, 1};
+    case DType::Int8: return {kDLInt, 8, 1};
+    case DType::Int16: return {kDLInt, 16, 1};
+    case DType::UInt8: return {kDLUInt, 8, 1};
+    case DType::UInt16: return {kDLUInt, 16, 1};
+    case DType::UInt32: return {kDLUInt, 32, 1};
+    case DType::UInt64: return {kDLUInt, 64, 1};
   }
   throw TypeError_("dlpack: unknown dtype");
 }
@@ -212,9 +220,18 @@ DType dtype_from_dl(const DLDataType& d) {
     if (d.code == kDLInt && d.bits == 32) return DType::Int32;
     if (d.code == kDLInt && d.bits == 64) return DType::Int64;
     if (d.code == kDLBool && d.bits == 8) return DType::Bool;
+    if (d.code == kDLFloat && d.bits == 16) return DType::Float16;
+    if (d.code == kDLBfloat && d.bits == 16) return DType::BFloat16;
+    if (d.code == kDLInt && d.bits == 8) return DType::Int8;
+    if (d.code == kDLInt && d.bits == 16) return DType::Int16;
+    if (d.code == kDLUInt && d.bits == 8) return DType::UInt8;
+    if (d.code == kDLUInt && d.bits == 16) return DType::UInt16;
+    if (d.code == kDLUInt && d.bits == 32) return DType::UInt32;
+    if (d.code == kDLUInt && d.bits == 64) return DType::UInt64;
   }
   throw TypeError_("from_dlpack: unsupported dtype " + dl_dtype_text(d) +
-                   ": gradtape supports float32, float64, int32, int64 and bool (cast it first)");
+                   ": gradtape supports float16, bfloat16, float32, float64, the 8/16/32/64-bit signed and unsigned "
+                   "integers and bool (cast it first)");
 }
 
 // Copies a DLTensor (any strides) into a new gradtape tensor.

@@ -450,12 +450,12 @@ Tensor reduce_all_bool(const Tensor& t, const Axes& axes, bool keepdims) {
 Tensor zeros_like_as(const Tensor& t, DType d) { return zeros(t.shape(), d); }
 Tensor ones_like_as(const Tensor& t, DType d) { return ones(t.shape(), d); }
 Tensor fill_with(const Shape& s, const Tensor& v) {
-  if (v.dtype() == DType::Int64) {
-    Tensor out = Tensor::empty(DType::Int64, s);
-    for (int64_t i = 0; i < out.numel(); ++i) out.data<int64_t>()[i] = v.data<int64_t>()[0];
-    return out;
-  }
-  return fill(s, v.item(), v.dtype());
+  // the value's bytes, copied (exact for every dtype: int64, uint64, float16 ...)
+  Tensor out = Tensor::empty(v.dtype(), s);
+  const size_t es = dtype_size(v.dtype());
+  auto* dst = static_cast<unsigned char*>(out.raw());
+  for (int64_t i = 0; i < out.numel(); ++i) std::memcpy(dst + size_t(i) * es, v.raw(), es);
+  return out;
 }
 
 }  // namespace
@@ -656,7 +656,7 @@ void bind_ops(py::module_& m) {
       if (!d) {
         d = DType::Int32;
         for (int i = 0; i < 3; ++i) {
-          if (is_tensor_like(args[i]) && to_tensor(args[i]).dtype() == DType::Int64) d = DType::Int64;
+          if (is_tensor_like(args[i]) && to_tensor(args[i]).dtype() != DType::Int32) d = to_tensor(args[i]).dtype();
           if (*iv[i] < std::numeric_limits<int32_t>::min() || *iv[i] > std::numeric_limits<int32_t>::max()) d = DType::Int64;
         }
       }

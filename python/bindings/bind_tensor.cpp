@@ -2,6 +2,7 @@
 // operators and basic indexing. Tensors are bound C++ objects (no conversion per op).
 #include <pybind11/stl.h>
 
+#include <limits>
 #include <sstream>
 
 #include "convert.h"
@@ -35,8 +36,21 @@ bool traced_now(const Tensor& t) {
 }
 Tensor matmul2(const Tensor& a, const Tensor& b) { return matmul(a, b); }
 
+// The values for printing: a bfloat16 tensor prints without ml_dtypes too (as float32 values;
+// only .numpy() needs ml_dtypes' bfloat16 dtype).
+py::array display_array(const Tensor& t) {
+  if (t.dtype() == DType::BFloat16) {
+    try {
+      return to_numpy(t);
+    } catch (py::import_error&) {  // (convert.cpp: no ml_dtypes)
+      return to_numpy(cast(t, DType::Float32));
+    }
+  }
+  return to_numpy(t);
+}
+
 std::string numpy_text(const Tensor& t) {
-  py::array arr = to_numpy(t);
+  py::array arr = display_array(t);
   if (t.ndim() == 0) return py::str(arr[py::tuple()]);
   return py::repr(arr);
 }
@@ -194,8 +208,8 @@ void add_operators(Cls& cls) {
         check_readable(t, "int()");
         note_left_tape(t);
         // integers exactly (an int64 through a double loses everything past 2**53)
-        if (t.dtype() == DType::Int64) return py::int_(t.data<int64_t>()[0]);
-        if (t.dtype() == DType::Int32 || t.dtype() == DType::Bool) return py::int_(int64_t(t.item()));
+        if (t.dtype() == DType::UInt64) return py::int_(t.data<uint64_t>()[0]);
+        if (is_integer(t.dtype()) || t.dtype() == DType::Bool) return py::int_(load_int(t.raw(), t.dtype(), 0));
         return py::int_(py::reinterpret_steal<py::object>(PyNumber_Long(py::float_(t.item()).ptr())));
       })
       .def("__index__", [](py::handle a) {
@@ -203,7 +217,8 @@ void add_operators(Cls& cls) {
         if (!is_integer(t.dtype()) || t.numel() != 1)
           throw TypeError_("only one-element integer tensors can be used as an index");
         check_readable(t, "Using a tensor as an index (__index__)");
-        return int64_t(t.dtype() == DType::Int32 ? t.data<int32_t>()[0] : t.data<int64_t>()[0]);
+        if (t.dtype() == DType::UInt64) return py::int_(t.data<uint64_t>()[0]);
+        return py::int_(load_int(t.raw(), t.dtype(), 0));
       })
       .def("__bool__", [](py::handle a) {
         Tensor t = to_tensor(a);
@@ -233,6 +248,24 @@ void add_operators(Cls& cls) {
   cls.attr("__hash__") = py::none();
 }
 
+// DType.min / DType.max, as TensorFlow: the finite extremes of a floating dtype (a Python float),
+// the range of an integer one (a Python int).
+py::object dtype_limit(DType d, bool max) {
+  switch (d) {
+    case DType::Float16: return py::float_(max ? 65504.0 : -65504.0);
+    case DType::BFloat16: return py::float_(max ? 3.3895313892515355e38 : -3.3895313892515355e38);
+    case DType::Float32: return py::float_(max ? double(std::numeric_limits<float>::max()) : -double(std::numeric_limits<float>::max()));
+    case DType::Float64: return py::float_(max ? std::numeric_limits<double>::max() : -std::numeric_limits<double>::max());
+    case DType::Bool: return py::bool_(max);
+    case DType::UInt64: return max ? py::int_(std::numeric_limits<uint64_t>::max()) : py::int_(0);
+    default:
+      return dispatch_all(d, [&](auto tag) -> py::object {
+        using T = decltype(tag);
+        return py::int_(int64_t(max ? std::numeric_limits<T>::max() : std::numeric_limits<T>::min()));
+      });
+  }
+}
+
 // A value for assign/assign_add/assign_sub, converted to the variable's dtype.
 Tensor value_for(const Variable& v, py::handle value) {
   return is_tensor_like(value) ? to_tensor(value, std::nullopt, v.dtype()) : to_tensor(value, v.dtype(), v.dtype());
@@ -241,7 +274,8 @@ Tensor value_for(const Variable& v, py::handle value) {
 }  // namespace
 
 void bind_tensor(py::module_& m) {
-  py::enum_<DType> dtype_cls(m, "DType", R"doc(The type of a tensor's elements: gt.float32, gt.float64, gt.int32, gt.int64 or gt.bool.
+  py::enum_<DType> dtype_cls(m, "DType", R"doc(The type of a tensor's elements: gt.float16, gt.bfloat16, gt.float32, gt.float64, gt.int8, gt.int16,
+gt.int32, gt.int64, gt.uint8, gt.uint16, gt.uint32, gt.uint64 or gt.bool (docs/dtypes.md).
 
 `gt.DType(n)` takes TensorFlow's enum values (`gt.DType(9)` is int64); `gt.as_dtype` also takes
 names and NumPy dtypes.
@@ -257,11 +291,30 @@ gt.int64
       .value("int32", DType::Int32)
       .value("int64", DType::Int64)
       .value("bool", DType::Bool)
+      .value("float16", DType::Float16)
+      .value("bfloat16", DType::BFloat16)
+      .value("int8", DType::Int8)
+      .value("int16", DType::Int16)
+      .value("uint8", DType::UInt8)
+      .value("uint16", DType::UInt16)
+      .value("uint32", DType::UInt32)
+      .value("uint64", DType::UInt64)
       .def_property_readonly("is_floating", [](DType d) { return is_floating(d); })
       .def_property_readonly("is_integer", [](DType d) { return is_integer(d); })
+      .def_property_readonly("is_unsigned", [](DType d) { return is_unsigned(d) || d == DType::Bool; })
+      .def_property_readonly("is_complex", [](DType) { return false; })
+      .def_property_readonly("is_quantized", [](DType) { return false; })
+      .def_property_readonly("is_numpy_compatible", [](DType d) { return d != DType::BFloat16; })
+      .def_property_readonly("min", [](DType d) -> py::object { return dtype_limit(d, false); })
+      .def_property_readonly("max", [](DType d) -> py::object { return dtype_limit(d, true); })
+      .def_property_readonly("limits", [](DType d) {
+        if (is_floating(d)) throw ValueError_(std::string("<dtype: '") + dtype_name(d) + "'> does not have defined limits.");
+        return py::make_tuple(dtype_limit(d, false), dtype_limit(d, true));
+      })
       .def_property_readonly("is_bool", [](DType d) { return d == DType::Bool; })
       .def_property_readonly("size", [](DType d) { return dtype_size(d); })
-      .def_property_readonly("as_numpy_dtype", [](DType d) {
+      .def_property_readonly("as_numpy_dtype", [](DType d) -> py::object {
+        if (d == DType::BFloat16) return py::module_::import("ml_dtypes").attr("bfloat16");  // (TensorFlow's too)
         return py::module_::import("numpy").attr(dtype_name(d) == std::string("bool") ? "bool_" : dtype_name(d));
       })
       .def_property_readonly("base_dtype", [](DType d) { return d; })
@@ -316,7 +369,7 @@ array([[ 8., 11.],
       .def("__str__", [](const TensorPtr& t) {
         Tensor x(t);
         if (traced_now(x)) return "gt.Tensor(traced, shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ")";
-        py::array arr = to_numpy(x);
+        py::array arr = display_array(x);
         std::string body = x.ndim() == 0 ? std::string(py::str(arr[py::tuple()])) : std::string(py::str(arr));
         return "gt.Tensor(" + body + ", shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ")";
       });

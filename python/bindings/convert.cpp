@@ -21,14 +21,44 @@ DType dtype_from_numpy(const py::dtype& d) {
   const auto size = d.itemsize();
   if (kind == 'f' && size == 4) return DType::Float32;
   if (kind == 'f' && size == 8) return DType::Float64;
+  if (kind == 'f' && size == 2) return DType::Float16;
+  if (kind == 'i' && size == 1) return DType::Int8;
+  if (kind == 'i' && size == 2) return DType::Int16;
   if (kind == 'i' && size == 4) return DType::Int32;
   if (kind == 'i' && size == 8) return DType::Int64;
+  if (kind == 'u' && size == 1) return DType::UInt8;
+  if (kind == 'u' && size == 2) return DType::UInt16;
+  if (kind == 'u' && size == 4) return DType::UInt32;
+  if (kind == 'u' && size == 8) return DType::UInt64;
   if (kind == 'b') return DType::Bool;
+  if (size == 2 && std::string(py::str(d.attr("name"))) == "bfloat16") return DType::BFloat16;  // ml_dtypes
+  if (kind == 'c')
+    throw TypeError_("unsupported dtype " + std::string(py::str(d)) +
+                     ": gradtape has no complex dtypes (complex64, complex128); use separate real and imaginary parts");
   throw TypeError_("unsupported dtype " + std::string(py::str(d)) +
-                   ": gradtape supports float32, float64, int32, int64 and bool (cast the array first)");
+                   ": gradtape supports float16, bfloat16, float32, float64, int8, int16, int32, int64, uint8, uint16, "
+                   "uint32, uint64 and bool (cast the array first)");
 }
 
 const char* numpy_name(DType d) { return dtype_name(d); }
+
+// ml_dtypes.bfloat16 as a NumPy dtype (TensorFlow's .numpy() of a bfloat16 tensor has it), or
+// an ImportError naming the conversion when ml_dtypes is not installed.
+py::dtype bfloat16_numpy_dtype() {
+  static py::object* dt = nullptr;
+  if (!dt) {
+    py::module_ m;
+    try {
+      m = py::module_::import("ml_dtypes");
+    } catch (py::error_already_set&) {
+      throw py::import_error(
+          "converting a bfloat16 tensor to or from NumPy needs the ml_dtypes package (pip install ml_dtypes), which "
+          "gives NumPy its bfloat16 dtype; or cast to float32 first (gt.cast(x, gt.float32))");
+    }
+    dt = new py::object(numpy().attr("dtype")(m.attr("bfloat16")));  // leaked: lives as long as the interpreter
+  }
+  return py::reinterpret_borrow<py::dtype>(*dt);
+}
 
 // Converts a NumPy array (any layout) to a tensor of `target` dtype, by copy.
 Tensor from_array(py::array arr, DType target) {
@@ -41,6 +71,17 @@ Tensor from_array(py::array arr, DType target) {
     py::object ok = numpy().attr("all")(numpy().attr("equal")(numpy().attr("floor")(arr), arr));
     if (!ok.cast<bool>())
       throw TypeError_(std::string("cannot convert non-integral float values to ") + dtype_name(target));
+  }
+  if (src == DType::BFloat16 || target == DType::BFloat16) {
+    // bfloat16 values are copied as their bits (ml_dtypes arrays) or rounded from float32
+    // by the core's cast (NumPy without ml_dtypes has no bfloat16)
+    if (src == DType::BFloat16) {
+      arr = numpy().attr("ascontiguousarray")(arr);
+      std::vector<int64_t> dims(arr.shape(), arr.shape() + arr.ndim());
+      Tensor t = from_data(arr.data(), DType::BFloat16, Shape(dims));
+      return target == DType::BFloat16 ? t : cast(t, target);
+    }
+    return cast(from_array(arr, DType::Float32), DType::BFloat16);
   }
   // dtype, native byte order and C layout in one conversion (big-endian arrays included)
   arr = numpy().attr("asarray")(arr, py::arg("dtype") = numpy_name(target), py::arg("order") = "C");
@@ -65,7 +106,8 @@ DType dtype_from_enum_value(py::handle h) {
   long long v = PyLong_AsLongLongAndOverflow(h.ptr(), &overflow);
   if (overflow || !is_dtype_value(v))
     throw TypeError_("DType enum value " + std::string(py::repr(h)) +
-                     " is not a dtype gradtape has: float32 (1), float64 (2), int32 (3), int64 (9), bool (10)");
+                     " is not a dtype gradtape has: float32 (1), float64 (2), int32 (3), uint8 (4), int16 (5), int8 (6), "
+                     "int64 (9), bool (10), bfloat16 (14), uint16 (17), float16 (19), uint32 (22), uint64 (23)");
   return DType(v);
 }
 
@@ -80,6 +122,16 @@ DType dtype_from_py(py::handle h) {
     if (s == "int32") return DType::Int32;
     if (s == "int64") return DType::Int64;
     if (s == "bool") return DType::Bool;
+    if (s == "float16" || s == "half") return DType::Float16;
+    if (s == "bfloat16") return DType::BFloat16;
+    if (s == "int8") return DType::Int8;
+    if (s == "int16") return DType::Int16;
+    if (s == "uint8") return DType::UInt8;
+    if (s == "uint16") return DType::UInt16;
+    if (s == "uint32") return DType::UInt32;
+    if (s == "uint64") return DType::UInt64;
+    if (s == "complex64" || s == "complex128")
+      throw TypeError_("dtype '" + s + "' is not supported: gradtape has no complex dtypes");
     throw TypeError_("unknown dtype '" + s + "'");
   }
   if (h.ptr() == reinterpret_cast<PyObject*>(&PyFloat_Type)) return DType::Float32;
@@ -145,6 +197,21 @@ void check_python_ints_fit(py::handle h) {
 
 namespace {
 Tensor from_python_value(py::handle h, std::optional<DType> hint, std::optional<DType> dtype);
+
+// Whether a nested list holds Python ints only.
+bool all_python_ints(py::handle h) {
+  std::vector<py::handle> todo{h};
+  while (!todo.empty()) {
+    py::handle x = todo.back();
+    todo.pop_back();
+    if (PyList_Check(x.ptr()) || PyTuple_Check(x.ptr())) {
+      for (py::handle item : x) todo.push_back(item);
+    } else if (!PyLong_Check(x.ptr()) || PyBool_Check(x.ptr())) {
+      return false;
+    }
+  }
+  return true;
+}
 }  // namespace
 
 Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> dtype) {
@@ -205,6 +272,16 @@ Tensor from_python_value(py::handle h, std::optional<DType> hint, std::optional<
   if (PyLong_CheckExact(o)) {
     int overflow = 0;
     long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (overflow > 0 && (dtype ? *dtype : hint.value_or(DType::Int64)) == DType::UInt64) {
+      const unsigned long long u = PyLong_AsUnsignedLongLong(o);  // past int64: a uint64 only
+      if (u == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
+        PyErr_Clear();
+        throw ValueError_("integer " + std::string(py::repr(h)) + " is out of the uint64 range");
+      }
+      Tensor t = Tensor::empty(DType::UInt64, Shape());
+      t.data<uint64_t>()[0] = u;
+      return t;
+    }
     if (overflow) throw ValueError_("integer " + std::string(py::repr(h)) + " is out of the int64 range");
     DType d;
     if (dtype) d = *dtype;
@@ -218,6 +295,13 @@ Tensor from_python_value(py::handle h, std::optional<DType> hint, std::optional<
       Tensor t = Tensor::empty(DType::Int64, Shape());
       t.data<int64_t>()[0] = v;
       return t;
+    }
+    if (is_integer(d) && d != DType::Int32) {
+      // the low bits, as TensorFlow converts a Python int to a narrower integer dtype
+      // (tf.constant(300, tf.uint8) is 44, -1 is 255)
+      Tensor t = Tensor::empty(DType::Int64, Shape());
+      t.data<int64_t>()[0] = v;
+      return cast(t, d);
     }
     return scalar(double(v), d);
   }
@@ -237,7 +321,15 @@ Tensor from_python_value(py::handle h, std::optional<DType> hint, std::optional<
   if (!is_ndarray && !is_numpy_scalar) {
     const char kind = arr.dtype().kind();
     // (a float list is walked only when it holds a value past int64, which an int list had to)
-    if (kind == 'O' || kind == 'u' ||
+    const bool uint64_wanted = (dtype ? *dtype : hint.value_or(DType::Int64)) == DType::UInt64;
+    if (uint64_wanted && (kind == 'f' || kind == 'O') && all_python_ints(h)) {
+      // ints past int64 for a uint64 tensor: NumPy made them floats (or objects)
+      try {
+        arr = numpy().attr("asarray")(h, py::arg("dtype") = "uint64");
+      } catch (py::error_already_set& e) {
+        throw ValueError_(std::string("cannot convert the list to a uint64 tensor: ") + e.what());
+      }
+    } else if (kind == 'O' || (kind == 'u' && !uint64_wanted) ||
         (kind == 'f' && arr.size() && numpy().attr("max")(numpy().attr("abs")(arr)).cast<double>() >= 9.2e18))
       check_python_ints_fit(h);
   }
@@ -287,14 +379,8 @@ std::pair<Tensor, Tensor> to_tensor_pair(py::handle a, py::handle b) {
 }
 
 py::array to_numpy(const Tensor& t) {
-  const char* fmt = nullptr;
-  switch (t.dtype()) {
-    case DType::Float32: fmt = "float32"; break;
-    case DType::Float64: fmt = "float64"; break;
-    case DType::Int32: fmt = "int32"; break;
-    case DType::Int64: fmt = "int64"; break;
-    case DType::Bool: fmt = "bool"; break;
-  }
+  // (NumPy names every dtype as gradtape does, but bfloat16, which is ml_dtypes')
+  py::dtype np_dtype = t.dtype() == DType::BFloat16 ? bfloat16_numpy_dtype() : py::dtype(dtype_name(t.dtype()));
   std::vector<py::ssize_t> shape(t.shape().data(), t.shape().data() + t.ndim());
   std::vector<py::ssize_t> strides(size_t(t.ndim()));
   int64_t st[kMaxRank];
@@ -307,7 +393,7 @@ py::array to_numpy(const Tensor& t) {
   Storage* s = t.impl()->storage.get();
   s->retain();
   py::capsule owner(s, [](void* p) { static_cast<Storage*>(p)->release(); });
-  py::array arr(py::dtype(fmt), shape, strides, data, owner);
+  py::array arr(np_dtype, shape, strides, data, owner);
   py::detail::array_proxy(arr.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
   return arr;
 }
@@ -325,8 +411,7 @@ int64_t int_from_py(py::handle h, const char* what) {
   if (is_tensor_like(h)) {
     Tensor t = to_tensor(h);
     check_readable(t, what);
-    if (is_integer(t.dtype()) && t.numel() == 1)
-      return t.dtype() == DType::Int32 ? t.data<int32_t>()[0] : t.data<int64_t>()[0];
+    if (is_integer(t.dtype()) && t.numel() == 1) return load_int(t.raw(), t.dtype(), 0);
   }
   throw TypeError_(std::string(what) + " must be an integer, got " + std::string(py::repr(h)).substr(0, 80));
 }
@@ -339,7 +424,7 @@ std::vector<int64_t> ints_from_py(py::handle h, const char* what) {
       throw TypeError_(std::string(what) + " must be integers, got a tensor of dtype " + dtype_name(t.dtype()));
     check_readable(t, what);
     for (int64_t i = 0; i < t.numel(); ++i)
-      v.push_back(t.dtype() == DType::Int32 ? t.data<int32_t>()[i] : t.data<int64_t>()[i]);
+      v.push_back(load_int(t.raw(), t.dtype(), i));
     return v;
   }
   if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return {int_from_py(h, what)};

@@ -131,6 +131,15 @@ int32 = DType.int32
 int64 = DType.int64
 bool = DType.bool  # noqa: A001 (TensorFlow's name)
 double = float64
+float16 = DType.float16
+half = float16
+bfloat16 = DType.bfloat16
+int8 = DType.int8
+int16 = DType.int16
+uint8 = DType.uint8
+uint16 = DType.uint16
+uint32 = DType.uint32
+uint64 = DType.uint64
 
 newaxis = None
 

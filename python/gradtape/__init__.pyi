@@ -300,5 +300,14 @@ int32: DType
 int64: DType
 bool: DType
 double: DType
+float16: DType
+half: DType
+bfloat16: DType
+int8: DType
+int16: DType
+uint8: DType
+uint16: DType
+uint32: DType
+uint64: DType
 newaxis: None
 __version__: str

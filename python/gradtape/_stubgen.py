@@ -72,6 +72,28 @@ class DType:
     int32: ClassVar[DType]
     int64: ClassVar[DType]
     bool: ClassVar[DType]
+    float16: ClassVar[DType]
+    bfloat16: ClassVar[DType]
+    int8: ClassVar[DType]
+    int16: ClassVar[DType]
+    uint8: ClassVar[DType]
+    uint16: ClassVar[DType]
+    uint32: ClassVar[DType]
+    uint64: ClassVar[DType]
+    @property
+    def is_unsigned(self) -> bool: ...
+    @property
+    def is_complex(self) -> bool: ...
+    @property
+    def is_quantized(self) -> bool: ...
+    @property
+    def is_numpy_compatible(self) -> bool: ...
+    @property
+    def min(self) -> int | float: ...
+    @property
+    def max(self) -> int | float: ...
+    @property
+    def limits(self) -> tuple[int, int]: ...
     def __eq__(self, other: object) -> bool: ...
     def __ne__(self, other: object) -> bool: ...
     def __hash__(self) -> int: ...
@@ -345,6 +367,8 @@ def stubs() -> Dict[str, str]:
             + "".join("from .%s import %s as %s\n" % t for t in python_names) + "\n"
             + reexport(_manifest.exports("gt")) + "\n" + PACKAGE_EXTRAS + "\n"
             + "float32: DType\nfloat64: DType\nint32: DType\nint64: DType\nbool: DType\ndouble: DType\n"
+            + "float16: DType\nhalf: DType\nbfloat16: DType\nint8: DType\nint16: DType\nuint8: DType\n"
+            + "uint16: DType\nuint32: DType\nuint64: DType\n"
             + "newaxis: None\n__version__: str\n")
     out = {"_core.pyi": core, "__init__.pyi": init}
     for ns in ("math", "nn"):

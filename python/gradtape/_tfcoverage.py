@@ -196,7 +196,7 @@ def page(data_path: Optional[str] = None) -> str:
         "TensorFlow's name with TensorFlow's arguments and defaults, tested against TensorFlow's",
         "behaviour (`tests/tf_programs/` runs programs from TensorFlow's guides and compares their",
         "output with TensorFlow's); it does not mean every argument value is supported: gradtape",
-        "has five dtypes (float32, float64, int32, int64, bool; strings in `gt.data` only), traces",
+        "has TensorFlow's real dtypes and bool (no complex; strings in `gt.data` only: [dtypes](dtypes.md)), traces",
         "`tf.function` without AutoGraph (control flow on tensors is written with `tf.cond` and",
         "`tf.while_loop`: [gt.function](guides/function.md)), has no SavedModel, and differs on purpose where",
         "[the choices page](choices.md) says so. A TensorFlow program runs unchanged when every",

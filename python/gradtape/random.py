@@ -145,8 +145,9 @@ def _scaled(standard, shift, scale, dtype):
 
 
 def _require_float(dtype, what):
-    if dtype not in (_float32, _float64):
-        raise TypeError("%s: dtype must be float32 or float64, got %s" % (what, dtype.name))
+    if not dtype.is_floating:  # (float16 and bfloat16 are drawn in float32 and rounded)
+        raise TypeError("%s: dtype must be a floating dtype (float16, bfloat16, float32, float64), got %s"
+                        % (what, dtype.name))
 
 
 # ---- the draws on a given stream (shared by the stateful ops, the stateless ones and Generator)
@@ -180,8 +181,8 @@ def _uniform(state, shape, minval, maxval, dtype, stateless=False):
         lo = 0 if minval is None else int(_np.asarray(minval.numpy() if hasattr(minval, "numpy") else minval))
         hi = int(_np.asarray(maxval.numpy() if hasattr(maxval, "numpy") else maxval))
         return _core._random_uniform_int(state, _shape(shape), dtype, lo, hi)
-    if dtype not in (_float32, _float64):
-        raise TypeError("random.uniform: dtype must be a float or an integer dtype, got %s" % dtype.name)
+    if not dtype.is_floating:
+        raise TypeError("random.uniform: dtype must be a floating dtype, int32 or int64, got %s" % dtype.name)
     minval = 0.0 if minval is None else minval
     maxval = 1.0 if maxval is None else maxval
     if _is_number(minval) and _is_number(maxval):

@@ -26,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "gradtape/call_op.h"
 #include "gradtape/errors.h"
 #include "gradtape/tape.h"
 #include "gradtape/tensor.h"
@@ -215,19 +216,19 @@ ProgramRecorder* active_recorder();
 template <class R, class... P, class... A>
 R traced(const char* name, R (*f)(P...), A&&... args) {
   if (ProgramRecorder* r = active_recorder()) return r->call(name, false, f, std::forward<A>(args)...);
-  return f(std::forward<A>(args)...);
+  return call_op(f, std::forward<A>(args)...);
 }
 // The same for an op whose result's shape depends on its inputs' values (see call_shape_checked).
 template <class R, class... P, class... A>
 R traced_shape_checked(const char* name, R (*f)(P...), A&&... args) {
   if (ProgramRecorder* r = active_recorder()) return r->call_shape_checked(name, f, std::forward<A>(args)...);
-  return f(std::forward<A>(args)...);
+  return call_op(f, std::forward<A>(args)...);
 }
 // The same for an op with an effect (a write, a random draw): always a step while tracing.
 template <class R, class... P, class... A>
 R traced_effect(const char* name, R (*f)(P...), A&&... args) {
   if (ProgramRecorder* r = active_recorder()) return r->call(name, true, f, std::forward<A>(args)...);
-  return f(std::forward<A>(args)...);
+  return call_op(f, std::forward<A>(args)...);
 }
 
 template <class R, class... P, class... A>
@@ -246,16 +247,16 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
   }, *captured);
   if (!any && !effect) {
     if constexpr (std::is_void_v<R>) {
-      std::apply(f, *captured);
+      std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, *captured);
       return;
     } else {
-      R r = std::apply(f, *captured);
+      R r = std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, *captured);
       program_detail::each_tensor(r, [&](Tensor& t) { constant(t); });
       return r;
     }
   }
   // Run it now (the tracing values), then forget the tracing values of the slots.
-  auto now = [&]() -> decltype(auto) { return std::apply(f, *captured); };
+  auto now = [&]() -> decltype(auto) { return std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, *captured); };
   auto forget = [&] {
     size_t k = 0;
     std::apply([&](auto&... a) {
@@ -275,9 +276,9 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
        }), ...);
     }, a);
     if constexpr (std::is_void_v<R>) {
-      std::apply(f, a);
+      std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, a);
     } else {
-      R r = std::apply(f, a);
+      R r = std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, a);
       size_t j = 0;
       program_detail::each_tensor(r, [&](Tensor& t) { fr.slots[size_t((*outs)[j++])] = t; });
     }

@@ -25,12 +25,29 @@ inline Lane<T>* lanes(T* p) { return reinterpret_cast<Lane<T>*>(p); }
 // same way whatever the split, so results do not depend on the number of threads. The loops
 // themselves are GT_DISPATCHED: compiled for AVX-512, AVX2 and the baseline (isa.h).
 
+// The element types whose loops get the three ISA copies: the floats and int32/int64/bool.
+// The 8- and 16-bit and unsigned integer types get the baseline copy only (still vectorised
+// for SSE4.2): three copies of every loop for each of them would grow the module by half for
+// types that are rarely hot.
+template <class T>
+inline constexpr bool kIsaCopies = std::is_floating_point_v<T> || std::is_same_v<T, int32_t> ||
+                                   std::is_same_v<T, int64_t> || std::is_same_v<T, bool>;
+
 template <class T, class R, class F>
-GT_DISPATCHED void map1_range(const T* __restrict x_, R* __restrict out_, int64_t n, F f) {
+inline void map1_body(const T* __restrict x_, R* __restrict out_, int64_t n, F f) {
   const auto* __restrict x = lanes(x_);
   auto* __restrict out = lanes(out_);
 #pragma omp simd
   for (int64_t i = 0; i < n; ++i) out[i] = Lane<R>(f(x[i]));
+}
+template <class T, class R, class F>
+GT_DISPATCHED void map1_range_isa(const T* __restrict x, R* __restrict out, int64_t n, F f) { map1_body(x, out, n, f); }
+template <class T, class R, class F>
+void map1_range_base(const T* __restrict x, R* __restrict out, int64_t n, F f) { map1_body(x, out, n, f); }
+template <class T, class R, class F>
+inline void map1_range(const T* x, R* out, int64_t n, F f) {
+  if constexpr (kIsaCopies<T> && kIsaCopies<R>) map1_range_isa(x, out, n, f);
+  else map1_range_base(x, out, n, f);
 }
 
 template <class T, class R, class F>
@@ -40,8 +57,8 @@ inline void map1(const T* x, R* out, int64_t n, F f) {
 
 // One row of a binary op: strides 0 or 1 get vectorised loops.
 template <class A, class B, class R, class F>
-GT_DISPATCHED void row2(const A* __restrict pa_, const B* __restrict pb_, R* __restrict po_, int64_t len,
-                 int64_t sa, int64_t sb, F f) {
+inline void row2_body(const A* __restrict pa_, const B* __restrict pb_, R* __restrict po_, int64_t len,
+                      int64_t sa, int64_t sb, F f) {
   const auto* __restrict pa = lanes(pa_);
   const auto* __restrict pb = lanes(pb_);
   auto* __restrict po = lanes(po_);
@@ -59,6 +76,22 @@ GT_DISPATCHED void row2(const A* __restrict pa_, const B* __restrict pb_, R* __r
   } else {
     for (int64_t i = 0; i < len; ++i) po[i] = Lane<R>(f(pa[i * sa], pb[i * sb]));
   }
+}
+
+template <class A, class B, class R, class F>
+GT_DISPATCHED void row2_isa(const A* __restrict pa, const B* __restrict pb, R* __restrict po, int64_t len, int64_t sa,
+                            int64_t sb, F f) {
+  row2_body(pa, pb, po, len, sa, sb, f);
+}
+template <class A, class B, class R, class F>
+void row2_base(const A* __restrict pa, const B* __restrict pb, R* __restrict po, int64_t len, int64_t sa, int64_t sb,
+               F f) {
+  row2_body(pa, pb, po, len, sa, sb, f);
+}
+template <class A, class B, class R, class F>
+inline void row2(const A* pa, const B* pb, R* po, int64_t len, int64_t sa, int64_t sb, F f) {
+  if constexpr (kIsaCopies<A> && kIsaCopies<B> && kIsaCopies<R>) row2_isa(pa, pb, po, len, sa, sb, f);
+  else row2_base(pa, pb, po, len, sa, sb, f);
 }
 
 template <class A, class B, class R, class F>
@@ -131,19 +164,23 @@ inline void map3(const C* c, const A* a, const B* b, R* out, const Plan& p, F f)
 }
 
 // Integer arithmetic that wraps instead of overflowing (signed overflow is undefined in C++).
+// It computes in an unsigned type at least as wide as unsigned int: 8- and 16-bit operands
+// would otherwise be promoted to (signed) int, where uint16 65535 * 65535 overflows.
+template <class T>
+using WrapUnsigned = std::conditional_t<(sizeof(T) < sizeof(unsigned)), unsigned, std::make_unsigned_t<T>>;
 template <class T>
 inline T wrap_add(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) + std::make_unsigned_t<T>(b));
+  if constexpr (std::is_integral_v<T>) return T(WrapUnsigned<T>(a) + WrapUnsigned<T>(b));
   else return a + b;
 }
 template <class T>
 inline T wrap_sub(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) - std::make_unsigned_t<T>(b));
+  if constexpr (std::is_integral_v<T>) return T(WrapUnsigned<T>(a) - WrapUnsigned<T>(b));
   else return a - b;
 }
 template <class T>
 inline T wrap_mul(T a, T b) {
-  if constexpr (std::is_integral_v<T>) return T(std::make_unsigned_t<T>(a) * std::make_unsigned_t<T>(b));
+  if constexpr (std::is_integral_v<T>) return T(WrapUnsigned<T>(a) * WrapUnsigned<T>(b));
   else return a * b;
 }
 

@@ -108,6 +108,7 @@ inline void permute_copy(const void* src, void* dst, const int64_t* shape_in, co
   switch (es) {
     case 8: detail_transpose::permute(static_cast<const uint64_t*>(src), static_cast<uint64_t*>(dst), shape, st, r); break;
     case 4: detail_transpose::permute(static_cast<const uint32_t*>(src), static_cast<uint32_t*>(dst), shape, st, r); break;
+    case 2: detail_transpose::permute(static_cast<const uint16_t*>(src), static_cast<uint16_t*>(dst), shape, st, r); break;
     default: detail_transpose::permute(static_cast<const uint8_t*>(src), static_cast<uint8_t*>(dst), shape, st, r); break;
   }
 }
