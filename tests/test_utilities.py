@@ -113,3 +113,71 @@ def test_initializers_round_trip_their_config():
         np.testing.assert_array_equal(init(shape=[3, 2]).numpy(), again(shape=[3, 2]).numpy())
     with pytest.raises(TypeError):
         gt.constant_initializer([1.0, 2.0])(shape=[3])
+
+
+# ---- found by an adversarial comparison with TensorFlow 2.21 (its answers written here)
+
+def test_histograms_use_tensorflows_arithmetic():
+    bins = gt.histogram_fixed_width_bins(gt.constant([.1, .2, .3, .4, .5, .6, .7, .8, .9]), [0.0, 1.0], nbins=10)
+    np.testing.assert_array_equal(bins.numpy(), np.arange(1, 10))
+    counts = gt.histogram_fixed_width(gt.constant(np.linspace(0, 1, 101)), [0.0, 1.0], nbins=10)
+    np.testing.assert_array_equal(counts.numpy(), [10, 10, 11, 9, 10, 11, 9, 10, 10, 11])
+    nan_bins = gt.histogram_fixed_width_bins(gt.constant([np.nan, 0.5, np.inf, -np.inf]), [0.0, 1.0], nbins=4)
+    np.testing.assert_array_equal(nan_bins.numpy(), [-2 ** 31, 2, 3, 0])
+
+
+def test_in_top_k_is_false_for_a_row_with_a_non_finite_prediction():
+    np.testing.assert_array_equal(gt.math.in_top_k([2, 1, 0], [[np.nan, 2.0, 3.0], [-np.inf, 2.0, 3.0],
+                                                                [3.0, 2.0, 1.0]], 2).numpy(), [False, False, True])
+
+
+def test_tensor_array_unstack_takes_the_new_length():
+    ta = gt.TensorArray(gt.float32, size=4).unstack(gt.ones([3, 2]))
+    assert ta.stack().shape == (3, 2)
+
+
+def test_op_error_takes_tensorflows_arguments():
+    e = gt.errors.OpError(None, None, "m", gt.errors.ABORTED)
+    assert e.error_code == 10 and e.message == "m"
+    e = gt.errors.NotFoundError(node_def=None, op=None, message="m")
+    assert e.message == "m" and str(e) == "m" and e.error_code == gt.errors.NOT_FOUND
+    assert gt.errors.InvalidArgumentError(None, None, "bad").message == "bad"
+
+
+def test_unseeded_initializer_repeats_itself():
+    init = gt.initializers.GlorotUniform()
+    np.testing.assert_array_equal(init(shape=[3, 2]).numpy(), init(shape=[3, 2]).numpy())
+
+
+def test_unique_keeps_every_nan_and_searchsorted_compares_as_tensorflow():
+    y, idx = gt.unique(gt.constant([1.0, -0.0, 0.0, np.nan, np.nan, 1.0, -1.0]))
+    assert y.shape == (5,)
+    np.testing.assert_array_equal(idx.numpy(), [0, 1, 1, 2, 3, 0, 4])
+    assert int(gt.searchsorted([1.0, 2.0, np.nan], [np.nan])[0]) == 0
+    assert gt.searchsorted(gt.zeros([2, 0]), gt.ones([2, 3])).numpy().tolist() == [[0, 0, 0], [0, 0, 0]]
+    assert gt.searchsorted(gt.ones([2, 3]), gt.zeros([2, 0])).shape == (2, 0)
+    rng = np.random.default_rng(1)
+    seq = np.sort(rng.integers(0, 5, size=(3, 7)).astype(np.float64), axis=1)
+    q = rng.integers(-1, 6, size=(3, 4)).astype(np.float64)
+    for side in ("left", "right"):
+        want = np.stack([np.searchsorted(a, b, side=side) for a, b in zip(seq, q)])
+        np.testing.assert_array_equal(gt.searchsorted(seq, q, side=side).numpy(), want)
+
+
+def test_edge_shapes_tensorflow_accepts():
+    assert gt.math.bincount(gt.zeros([2, 0], dtype=gt.int32), axis=-1).shape == (2, 0)
+    np.testing.assert_array_equal(gt.repeat(gt.constant(5), 3, axis=0).numpy(), [5, 5, 5])
+
+
+@pytest.mark.parametrize("call,error", [
+    (lambda: gt.reverse_sequence(gt.constant(5), [1], seq_axis=0), gt.errors.InvalidArgumentError),
+    (lambda: gt.linalg.pinv(gt.ones([3])), ValueError),
+    (lambda: gt.math.bincount([1, 2], weights=[1.0]), gt.errors.InvalidArgumentError),
+    (lambda: gt.histogram_fixed_width(gt.constant([np.nan, 0.5]), [0.0, 1.0]), gt.errors.InvalidArgumentError),
+    (lambda: gt.histogram_fixed_width(gt.constant([0.5]), [0.0]), gt.errors.InvalidArgumentError),
+    (lambda: gt.sequence_mask([1, 2], maxlen=gt.constant([3])), ValueError),
+    (lambda: gt.dynamic_stitch([[2 ** 31 - 1]], [[1.0]]), gt.errors.InvalidArgumentError),
+])
+def test_bad_inputs_get_tensorflows_error_class(call, error):
+    with pytest.raises(error):
+        call()

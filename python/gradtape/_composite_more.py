@@ -319,7 +319,7 @@ def invert_permutation(x, name=None):
 def in_top_k(targets, predictions, k, name=None):
     """For each row b: whether predictions[b, targets[b]] is among the k largest of the row,
     counting ties as in (fewer than k entries strictly greater), False for a target out of range
-    or a non-finite prediction (tf.math.in_top_k, tf.nn.in_top_k).
+    or a row holding a NaN or an infinity (tf.math.in_top_k, tf.nn.in_top_k).
 
     >>> gt.math.in_top_k([0, 1, 2], [[1.0, 1.0, 0.0], [0.0, float("nan"), 1.0], [1.0, 2.0, 3.0]], 1).numpy()
     array([ True, False,  True])
@@ -332,7 +332,8 @@ def in_top_k(targets, predictions, k, name=None):
     ok = (t >= 0) & (t < p.shape[1])
     target = p[np.arange(p.shape[0]), np.where(ok, t, 0)]
     greater = (p > target[:, None]).sum(axis=1)
-    return _core.constant(ok & np.isfinite(target) & (greater < int(k)))
+    finite_rows = np.isfinite(p).all(axis=1)  # TensorFlow: any NaN or inf in the row makes it False
+    return _core.constant(ok & finite_rows & (greater < int(k)))
 
 
 def bincount(arr, weights=None, minlength=None, maxlength=None, dtype="int32", name=None, axis=None,
@@ -350,8 +351,14 @@ def bincount(arr, weights=None, minlength=None, maxlength=None, dtype="int32", n
     if axis not in (None, 0, -1):
         raise ValueError("Unsupported axis value %s. Only 0 and -1 are currently supported." % (axis,))
     w = None if weights is None else np.asarray(_tensor(weights).numpy())
+    if w is not None and w.shape != a.shape:
+        raise _core.InvalidArgumentError("`weights` must be the same shape as `arr` or a length-0 `Tensor`, in which "
+                                         "case it acts as all weights equal to 1. Received %s and %s"
+                                         % (list(w.shape), list(a.shape)))
+    if w is not None and binary_output:
+        raise ValueError("Arguments `binary_output` and `weights` are mutually exclusive. Please specify only one.")
     out_dtype = _tensor(weights).dtype if weights is not None else _core.as_dtype(dtype)
-    rows = a.reshape(1, -1) if axis in (None, 0) else a.reshape(-1, a.shape[-1] if a.ndim else 1)
+    rows = a.reshape(1, -1) if axis in (None, 0) else a.reshape(int(np.prod(a.shape[:-1])), a.shape[-1] if a.ndim else 1)
     wrows = None if w is None else (w.reshape(1, -1) if axis in (None, 0) else w.reshape(rows.shape))
     length = int(a.max()) + 1 if a.size else 0
     if minlength is not None:
@@ -390,37 +397,55 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
     return _core.constant(m, dtype=_core.as_dtype(dtype))
 
 
-def _histogram_bins(values, value_range, nbins):
-    v = np.asarray(_tensor(values).numpy(), np.float64)
-    lo, hi = (float(b) for b in np.asarray(_tensor(value_range).numpy(), np.float64).reshape(-1)[:2])
+def _histogram_args(values, value_range, nbins):
+    v = _tensor(values)
+    if v.dtype.name not in _FLOATS and v.dtype.name not in _INTS:
+        raise TypeError("histogram: values must be numeric, got %s" % v.dtype.name)
+    r = np.asarray(_tensor(value_range, dtype=v.dtype).numpy()).reshape(-1)
+    if r.size != 2:
+        raise _core.InvalidArgumentError("value_range should be a vector of 2 elements, got %d" % r.size)
     nbins = int(nbins)
     if nbins <= 0:
         raise _core.InvalidArgumentError("nbins should be a positive number, but got '%d'" % nbins)
-    if not lo < hi:
-        raise _core.InvalidArgumentError("value_range should satisfy value_range[0] < value_range[1], but got [%s, %s]"
-                                         % (lo, hi))
-    return np.clip(np.floor((v - lo) / (hi - lo) * nbins), 0, nbins - 1).astype(np.int64), nbins
+    if not r[0] < r[1]:
+        raise _core.InvalidArgumentError("value_range should satisfy value_range[0] < value_range[1], but got "
+                                         "[%s, %s]" % (r[0], r[1]))
+    return np.asarray(v.numpy()), r[0], r[1], nbins
 
 
 def histogram_fixed_width(values, value_range, nbins=100, dtype="int32", name=None):
     """How many values fall in each of nbins equal bins over value_range, values below or above
-    it counted in the first or last bin (tf.histogram_fixed_width).
+    it counted in the first or last bin (tf.histogram_fixed_width; TensorFlow's kernel's
+    arithmetic: the bin is floor((v - lo) / step) with step = (hi - lo) / nbins in float64).
+    NaN values raise InvalidArgumentError, as TensorFlow.
 
     >>> gt.histogram_fixed_width([0.0, 0.5, 1.0, 5.0], [0.0, 1.0], nbins=2).numpy()
     array([1, 3], dtype=int32)
     """
-    bins, nbins = _histogram_bins(values, value_range, nbins)
+    v, lo, hi, nbins = _histogram_args(values, value_range, nbins)
+    if np.isnan(v).any():
+        raise _core.InvalidArgumentError("Histogram values must not contain NaN")
+    step = (float(hi) - float(lo)) / nbins
+    with np.errstate(invalid="ignore", over="ignore"):
+        bins = np.clip(np.floor((v.astype(np.float64) - float(lo)) / step), 0, nbins - 1).astype(np.int64)
     return _core.constant(np.bincount(bins.reshape(-1), minlength=nbins), dtype=_core.as_dtype(dtype))
 
 
 def histogram_fixed_width_bins(values, value_range, nbins=100, dtype="int32", name=None):
-    """The bin of each value, as histogram_fixed_width counts them (tf.histogram_fixed_width_bins).
+    """The bin of each value, floor(nbins * (v - lo) / (hi - lo)) computed in the values' dtype and
+    clipped to [0, nbins - 1], NaN giving -2**31 (tf.histogram_fixed_width_bins, whose Python
+    arithmetic this is).
 
     >>> gt.histogram_fixed_width_bins([0.0, 0.5, 1.0, 5.0], [0.0, 1.0], nbins=2).numpy()
     array([0, 1, 1, 1], dtype=int32)
     """
-    bins, _ = _histogram_bins(values, value_range, nbins)
-    return _core.constant(bins, dtype=_core.as_dtype(dtype))
+    v, lo, hi, nbins = _histogram_args(values, value_range, nbins)
+    t = v.dtype.type if v.dtype.kind == "f" else np.float64
+    with np.errstate(invalid="ignore"):
+        scaled = (v.astype(t) - t(lo)) / (t(hi) - t(lo))
+        idx = np.floor(t(nbins) * scaled)
+        out = np.where(np.isnan(idx), np.iinfo(np.int32).min, np.clip(np.nan_to_num(idx, nan=0.0), 0, nbins - 1))
+    return _core.constant(out.astype(np.int64), dtype=_core.as_dtype(dtype))
 
 
 # --------------------------------------------------------------------------- nn
@@ -625,6 +650,8 @@ def pinv(a, rcond=None, validate_args=False, name=None):
     a = _tensor(a)
     if a.dtype.name not in _FLOATS:
         raise TypeError("pinv: `a` must be a float tensor, got %s" % a.dtype.name)
+    if a.ndim < 2:
+        raise ValueError("Input `a` must have at least 2 dimensions (saw: %d)." % a.ndim)
     if rcond is None:
         rcond = 10.0 * max(a.shape[-2], a.shape[-1]) * np.finfo(a.dtype.as_numpy_dtype).eps
     from . import linalg

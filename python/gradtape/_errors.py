@@ -12,6 +12,24 @@ def _str(self):
     return _message(self) if len(self.args) >= 3 else Exception.__str__(self)
 
 
+def _op_error_init(self, *args, **kwargs):
+    """TensorFlow's OpError(node_def, op, message, error_code) (positional or by keyword); a
+    message alone, as the core raises them, stays Python's one-argument form."""
+    if kwargs or len(args) >= 3:
+        names = ("node_def", "op", "message", "error_code")
+        given = dict(zip(names, args))
+        given.update(kwargs)
+        unknown = set(given) - set(names)
+        if unknown:
+            raise TypeError("unexpected keyword arguments: %s" % sorted(unknown))
+        Exception.__init__(self, given.get("node_def"), given.get("op"), given.get("message"))
+        if given.get("error_code") is not None:
+            self.error_code = given["error_code"]
+    else:
+        Exception.__init__(self, *args)
+
+
+OpError.__init__ = _op_error_init
 OpError.message = property(_message, doc="The error's text (TensorFlow's OpError.message).")
 OpError.op = property(lambda self: self.args[1] if len(self.args) >= 3 else None,
                       doc="The operation that failed: None in eager code (TensorFlow's OpError.op).")
@@ -41,9 +59,9 @@ class NotFoundError(OpError, FileNotFoundError):
     not found
     """
 
-    def __init__(self, *args):
+    def __init__(self, *args, **kwargs):
         # OSError would read TensorFlow's (node_def, op, message) as (errno, strerror, filename)
-        Exception.__init__(self, *args)
+        _op_error_init(self, *args, **kwargs)
 
 
 class DataLossError(OpError):

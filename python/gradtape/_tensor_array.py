@@ -209,14 +209,19 @@ class TensorArray:
         return _core.concat([self._get(i, clear=False) for i in range(n)], axis=0)
 
     def unstack(self, value, name=None):
-        """Writes value[i] to element i for each i along value's first axis.
+        """Makes the elements value[0], value[1], ... along value's first axis: the array then has
+        that many elements, whatever its size was (as TensorFlow's eager TensorArray).
 
         >>> float(gt.TensorArray(gt.float32, size=2).unstack([5.0, 6.0]).read(1))
         6.0
         """
         value = _core.convert_to_tensor(value, dtype=self._dtype) if not isinstance(value, (_core.Tensor, _core.Variable)) \
             else value
-        return self.scatter(list(range(value.shape[0] if value.ndim else 0)), value)
+        if value.ndim == 0:
+            raise _core.InvalidArgumentError("unstack: value must have at least one dimension")
+        self._storage.elements[:] = [None] * value.shape[0]
+        self._storage.cleared.clear()
+        return self.scatter(list(range(value.shape[0])), value)
 
     def scatter(self, indices, value, name=None):
         """Writes value[i] to element indices[i].

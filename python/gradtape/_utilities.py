@@ -118,8 +118,8 @@ def repeat(input, repeats, axis=None, name=None):  # noqa: A002 (TensorFlow's na
            [3, 4]], dtype=int32)
     """
     x = _tensor(input)
-    if axis is None:
-        x, axis = _core.reshape(x, [-1]), 0
+    if axis is None or x.ndim == 0:
+        x, axis = _core.reshape(x, [-1]), 0 if axis is None or axis in (0, -1) else axis
     if not -x.ndim <= axis < max(x.ndim, 1):
         raise _core.InvalidArgumentError("repeat: axis %d is out of range for a tensor of rank %d" % (axis, x.ndim))
     axis %= max(x.ndim, 1)
@@ -148,7 +148,11 @@ def sequence_mask(lengths, maxlen=None, dtype="bool", name=None):
         raise TypeError("sequence_mask: lengths must be integers, got %s" % lengths.dtype.name)
     if maxlen is None:
         maxlen = int(np.max(lengths.numpy())) if lengths.numpy().size else 0
-    maxlen = int(_ints(maxlen, "maxlen"))
+    m = _ints(maxlen, "maxlen")
+    if m.ndim != 0:
+        raise ValueError("Argument `maxlen` must be scalar for sequence_mask, received `maxlen` = %s with shape '%s' "
+                         "instead" % (m.tolist(), m.shape))
+    maxlen = int(m)
     if maxlen < 0:
         raise _core.InvalidArgumentError("sequence_mask: maxlen must be non-negative, got %d" % maxlen)
     row = _core.range(0, maxlen, dtype=lengths.dtype.name)
@@ -179,7 +183,9 @@ def unique_with_counts(x, out_idx="int32", name=None):
     if x.ndim != 1:
         raise _core.InvalidArgumentError("unique expects a 1D vector, got shape %s" % list(x.shape))
     values = x.numpy()
-    _, first, inverse, counts = np.unique(values, return_index=True, return_inverse=True, return_counts=True)
+    # TensorFlow hashes values: every NaN is a value of its own (NumPy merges them by default)
+    _, first, inverse, counts = np.unique(values, return_index=True, return_inverse=True, return_counts=True,
+                                          equal_nan=False)
     order = np.argsort(first, kind="stable")  # sorted uniques -> order of first appearance
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
@@ -204,9 +210,24 @@ def searchsorted(sorted_sequence, values, side="left", out_type="int32", name=No
     if s.ndim < 1 or s.shape[:-1] != v.shape[:-1]:
         raise _core.InvalidArgumentError("Leading dims of sorted_sequence %s and values %s must match"
                                          % (list(s.shape), list(v.shape)))
-    rows_s, rows_v = s.reshape(-1, s.shape[-1]), v.reshape(-1, v.shape[-1] if v.ndim else 1)
-    out = np.stack([np.searchsorted(a, b, side=side) for a, b in zip(rows_s, rows_v)]) if rows_s.shape[0] \
-        else np.zeros(rows_v.shape, np.int64)
+    n = s.shape[-1]
+    rows_s = s.reshape(int(np.prod(s.shape[:-1])), n)
+    rows_v = v.reshape(rows_s.shape[0], v.shape[-1]) if v.ndim else v.reshape(1, 1)
+    # std::lower_bound / upper_bound, as TensorFlow's kernel runs them, on every query at once: the
+    # same answers as NumPy's searchsorted for ordinary values, and TensorFlow's where NaN is
+    # involved (every comparison with NaN is false)
+    lo = np.zeros(rows_v.shape, np.int64)
+    hi = np.full(rows_v.shape, n, np.int64)
+    rows = np.arange(rows_s.shape[0])[:, None]
+    with np.errstate(invalid="ignore"):
+        while n and np.any(lo < hi):
+            mid = (lo + hi) // 2
+            active = lo < hi
+            at = rows_s[rows, np.minimum(mid, n - 1)]
+            go_right = (at < rows_v) if side == "left" else ~(rows_v < at)
+            lo = np.where(active & go_right, mid + 1, lo)
+            hi = np.where(active & ~go_right, mid, hi)
+    out = lo
     return _int_out(out.reshape(v.shape), out_type)
 
 
@@ -257,11 +278,15 @@ def dynamic_stitch(indices, data, name=None):
     all_idx = np.concatenate(flat_idx)
     if all_idx.size and all_idx.min() < 0:
         raise _core.InvalidArgumentError("dynamic_stitch: indices must be non-negative, got %d" % all_idx.min())
+    if all_idx.size and all_idx.max() >= np.iinfo(np.int32).max:
+        raise _core.InvalidArgumentError("dynamic_stitch: the largest index %d makes an output of more than 2**31 - 1 "
+                                         "rows (TensorFlow's indices are int32)" % all_idx.max())
     n = int(all_idx.max()) + 1 if all_idx.size else 0
-    winner = np.full(n, all_idx.size, np.int64)  # all_idx.size: the zeros row
-    winner[all_idx] = np.arange(all_idx.size)   # NumPy's fancy assignment: the last write wins
-    table = _core.concat(rows + [_core.zeros([1] + inner, dtype=first.dtype)], axis=0)
-    return _core.gather(table, _core.constant(winner, dtype="int64"))
+    # the last occurrence of each index wins: keep those rows and scatter them into zeros
+    last = all_idx.size - 1 - np.unique(all_idx[::-1], return_index=True)[1]
+    table = _core.concat(rows, axis=0)
+    picked = _core.gather(table, _core.constant(last, dtype="int64"))
+    return _core.scatter_nd(_core.constant(all_idx[last].reshape(-1, 1), dtype="int64"), picked, [n] + inner)
 
 
 def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=0, name=None):  # noqa: A002
@@ -275,6 +300,9 @@ def reverse_sequence(input, seq_lengths, seq_axis=None, batch_axis=0, name=None)
     x = _tensor(input)
     if seq_axis is None:
         raise ValueError("reverse_sequence: seq_axis is required")
+    if x.ndim < 2:
+        raise _core.InvalidArgumentError("reverse_sequence: the input must have rank 2 or more (a batch axis and a "
+                                         "sequence axis), got shape %s" % list(x.shape))
     seq_axis, batch_axis = seq_axis % x.ndim, batch_axis % x.ndim
     lengths = _ints(seq_lengths, "seq_lengths").reshape(-1)
     if seq_axis == batch_axis or lengths.size != x.shape[batch_axis]:

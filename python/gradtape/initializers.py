@@ -5,7 +5,8 @@ The variance-scaling family (GlorotUniform/Normal, HeUniform/Normal, LecunUnifor
 draws with a standard deviation of sqrt(scale / n), n the fan-in, fan-out or their mean
 (Keras's fan rule: a matrix's rows and columns; a convolution kernel's channels times its
 receptive field). As in Keras 3, an initializer given a seed gives the same values at every
-call; without one, each call draws anew from gt.random's global stream. The draws are
+call, and so does one made without a seed (it takes a seed from gt.random's global stream at its
+first call). The draws are
 gt.random's (Philox), not TensorFlow's bit patterns; their distributions are Keras's.
 
 >>> w = gt.Variable(gt.initializers.GlorotUniform(seed=0)(shape=[784, 128]))
@@ -68,10 +69,13 @@ class Initializer:
 
 class _Seeded(Initializer):
     def _draw(self, stateless, stateful, shape, dtype, **kwargs):
+        # Keras 3: an instance made without a seed takes one from the global stream when first
+        # used, so that its calls repeat themselves as a seeded instance's do
         shape = [int(s) for s in shape]
-        if self.seed is None:
-            return stateful(shape, dtype=dtype, **kwargs)
-        return stateless(shape, [int(self.seed), 0], dtype=dtype, **kwargs)
+        if self.seed is None and getattr(self, "_drawn_seed", None) is None:
+            self._drawn_seed = int(_random.uniform([], 0, 2 ** 31 - 1, dtype="int64"))
+        seed = self.seed if self.seed is not None else self._drawn_seed
+        return stateless(shape, [int(seed), 0], dtype=dtype, **kwargs)
 
 
 class Constant(Initializer):
