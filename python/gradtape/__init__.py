@@ -52,7 +52,7 @@ from ._utilities import (  # noqa: F401,E402
 from ._tensor_array import TensorArray  # noqa: F401,E402
 from .debugging import Assert, assert_equal, assert_greater, assert_less, assert_rank  # noqa: F401,E402
 from .module import current_name_scope as get_current_name_scope  # noqa: F401,E402
-from . import image, initializers  # noqa: F401,E402
+from . import dtypes, image, initializers  # noqa: F401,E402
 from . import _interop  # noqa: E402
 from ._interop import from_dlpack  # noqa: F401,E402
 from . import experimental  # noqa: F401,E402
