@@ -1,6 +1,6 @@
 """gt.dtypes: tf.dtypes, the element types and the functions on them.
 
->>> gt.dtypes.as_dtype("float16") is gt.dtypes.half
+>>> gt.dtypes.as_dtype("float16") == gt.dtypes.half
 True
 >>> gt.dtypes.cast(gt.constant([1.7, -1.7]), gt.dtypes.int32).numpy()
 array([ 1, -1], dtype=int32)
