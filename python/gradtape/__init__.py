@@ -125,21 +125,9 @@ for _cls, _reduce in ((Tensor, _reduce_tensor), (Variable, _reduce_variable), (D
     _cls.__reduce__ = _reduce
     _cls.__reduce_ex__ = _reduce
 
-float32 = DType.float32
-float64 = DType.float64
-int32 = DType.int32
-int64 = DType.int64
-bool = DType.bool  # noqa: A001 (TensorFlow's name)
-double = float64
-float16 = DType.float16
-half = float16
-bfloat16 = DType.bfloat16
-int8 = DType.int8
-int16 = DType.int16
-uint8 = DType.uint8
-uint16 = DType.uint16
-uint32 = DType.uint32
-uint64 = DType.uint64
+# the dtypes (gt.float32, ...): gradtape.dtypes holds them, as tf.dtypes does TensorFlow's
+from .dtypes import (bfloat16, bool, double, float16, float32, float64, half, int8, int16, int32,  # noqa: E402,A004
+                     int64, uint8, uint16, uint32, uint64)
 
 newaxis = None
 

@@ -115,6 +115,21 @@ from .debugging import assert_less as assert_less
 from .debugging import assert_rank as assert_rank
 from .module import current_name_scope as get_current_name_scope
 from ._interop import from_dlpack as from_dlpack
+from .dtypes import bfloat16 as bfloat16
+from .dtypes import bool as bool
+from .dtypes import double as double
+from .dtypes import float16 as float16
+from .dtypes import float32 as float32
+from .dtypes import float64 as float64
+from .dtypes import half as half
+from .dtypes import int8 as int8
+from .dtypes import int16 as int16
+from .dtypes import int32 as int32
+from .dtypes import int64 as int64
+from .dtypes import uint8 as uint8
+from .dtypes import uint16 as uint16
+from .dtypes import uint32 as uint32
+from .dtypes import uint64 as uint64
 
 from ._core import negative as negative
 from ._core import abs as abs
@@ -295,20 +310,5 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 def custom_gradient(f: _F) -> _F: ...
 
-float32: DType
-float64: DType
-int32: DType
-int64: DType
-bool: DType
-double: DType
-float16: DType
-half: DType
-bfloat16: DType
-int8: DType
-int16: DType
-uint8: DType
-uint16: DType
-uint32: DType
-uint64: DType
 newaxis: None
 __version__: str

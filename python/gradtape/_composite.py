@@ -23,6 +23,19 @@ def _tensor(x, dtype=None):
     return _core.convert_to_tensor(x) if dtype is None else _core.convert_to_tensor(x, dtype=dtype)
 
 
+def _ints(x, what):
+    """The values of an integer argument (an int32/int64 tensor, a list or a number) as an int64
+    array, for the functions whose index arithmetic is NumPy's."""
+    if isinstance(x, (_core.Tensor, _core.Variable)):
+        if x.dtype.name not in ("int32", "int64"):
+            raise TypeError("%s must be an int32 or int64 tensor, got %s" % (what, x.dtype.name))
+        return np.asarray(x.numpy(), np.int64)
+    a = np.asarray(x)
+    if a.size and a.dtype.kind not in "iu":
+        raise TypeError("%s must be integers, got %r" % (what, x))
+    return a.astype(np.int64)
+
+
 def _is_float(t):
     return t.dtype.name in _FLOATS
 

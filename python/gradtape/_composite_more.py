@@ -13,19 +13,9 @@ import numpy as np
 
 from . import _core
 
-_FLOATS = ("float32", "float64")
+from ._composite import _FLOATS, _ints, _tensor
+
 _INTS = ("int32", "int64")
-
-
-def _tensor(x, dtype=None):
-    return _core.convert_to_tensor(x) if dtype is None else _core.convert_to_tensor(x, dtype=dtype)
-
-
-def _np_ids(ids, what="segment_ids"):
-    ids = _tensor(ids)
-    if ids.dtype.name not in _INTS:
-        raise TypeError("%s must be int32 or int64, got %s" % (what, ids.dtype.name))
-    return np.asarray(ids.numpy(), np.int64)
 
 
 # --------------------------------------------------------------------------- segments
@@ -36,7 +26,7 @@ class _Segments:
 
     def __init__(self, data, segment_ids, num_segments, name):
         self.data = _tensor(data)
-        ids = _np_ids(segment_ids)
+        ids = _ints(segment_ids, "segment_ids")
         self.num = int(num_segments)
         if self.num < 0:
             raise _core.InvalidArgumentError("%s: num_segments must be non-negative, got %d" % (name, self.num))
@@ -164,7 +154,7 @@ def segment_prod(data, segment_ids, name=None):
     >>> gt.math.segment_prod([2.0, 3.0, 4.0], [0, 0, 2]).numpy()
     array([6., 1., 4.], dtype=float32)
     """
-    ids = _np_ids(segment_ids)
+    ids = _ints(segment_ids, "segment_ids")
     if ids.ndim != 1:
         raise _core.InvalidArgumentError("segment_ids should be a vector, got shape %s" % list(ids.shape))
     if ids.size and (ids[0] < 0 or np.any(np.diff(ids) < 0)):
@@ -300,7 +290,7 @@ def invert_permutation(x, name=None):
     array([1, 2, 0], dtype=int32)
     """
     x = _tensor(x)
-    p = _np_ids(x, "x")
+    p = _ints(x, "x")
     if p.ndim != 1:
         raise _core.InvalidArgumentError("invert_permutation expects a 1D vector, got shape %s" % list(p.shape))
     bad = p[(p < 0) | (p >= p.size)]
@@ -324,7 +314,7 @@ def in_top_k(targets, predictions, k, name=None):
     >>> gt.math.in_top_k([0, 1, 2], [[1.0, 1.0, 0.0], [0.0, float("nan"), 1.0], [1.0, 2.0, 3.0]], 1).numpy()
     array([ True, False,  True])
     """
-    t = _np_ids(targets, "targets")
+    t = _ints(targets, "targets")
     p = np.asarray(_tensor(predictions).numpy(), np.float64)
     if p.ndim != 2 or t.shape != (p.shape[0],):
         raise _core.InvalidArgumentError("in_top_k: predictions must be [batch, classes] and targets [batch], got "
@@ -345,7 +335,7 @@ def bincount(arr, weights=None, minlength=None, maxlength=None, dtype="int32", n
     >>> gt.math.bincount([1, 1, 3]).numpy()
     array([0, 2, 0, 1], dtype=int32)
     """
-    a = _np_ids(arr, "arr")
+    a = _ints(arr, "arr")
     if a.size and a.min() < 0:
         raise _core.InvalidArgumentError("Input arr must be non-negative!")
     if axis not in (None, 0, -1):
@@ -383,7 +373,7 @@ def confusion_matrix(labels, predictions, num_classes=None, weights=None, dtype=
     array([[1, 0],
            [1, 1]], dtype=int32)
     """
-    lab, pred = _np_ids(labels, "labels").reshape(-1), _np_ids(predictions, "predictions").reshape(-1)
+    lab, pred = _ints(labels, "labels").reshape(-1), _ints(predictions, "predictions").reshape(-1)
     if lab.shape != pred.shape:
         raise ValueError("labels and predictions must have the same number of elements: %d and %d"
                          % (lab.size, pred.size))

@@ -366,9 +366,6 @@ def stubs() -> Dict[str, str]:
             + reexport(["DType", "Tensor", "Variable", "as_dtype"] + typing_names) + "\n"
             + "".join("from .%s import %s as %s\n" % t for t in python_names) + "\n"
             + reexport(_manifest.exports("gt")) + "\n" + PACKAGE_EXTRAS + "\n"
-            + "float32: DType\nfloat64: DType\nint32: DType\nint64: DType\nbool: DType\ndouble: DType\n"
-            + "float16: DType\nhalf: DType\nbfloat16: DType\nint8: DType\nint16: DType\nuint8: DType\n"
-            + "uint16: DType\nuint32: DType\nuint64: DType\n"
             + "newaxis: None\n__version__: str\n")
     out = {"_core.pyi": core, "__init__.pyi": init}
     for ns in ("math", "nn"):

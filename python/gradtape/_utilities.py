@@ -17,25 +17,10 @@ import time
 import numpy as np
 
 from . import _core
+from ._composite import _ints, _tensor
 from .custom_gradient import custom_gradient
 
 _INT_DTYPES = ("int32", "int64")
-
-
-def _tensor(x, dtype=None):
-    return _core.convert_to_tensor(x) if dtype is None else _core.convert_to_tensor(x, dtype=dtype)
-
-
-def _ints(x, what):
-    """The values of an integer argument (a tensor, list or number) as an int64 array."""
-    if isinstance(x, (_core.Tensor, _core.Variable)):
-        if x.dtype.name not in _INT_DTYPES:
-            raise TypeError("%s must be an int32 or int64 tensor, got %s" % (what, x.dtype.name))
-        return np.asarray(x.numpy(), np.int64)
-    a = np.asarray(x)
-    if a.size and a.dtype.kind not in "iu":
-        raise TypeError("%s must be integers, got %r" % (what, x))
-    return a.astype(np.int64)
 
 
 def _int_out(values, dtype):
