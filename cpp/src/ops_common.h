@@ -66,30 +66,7 @@ inline decltype(auto) dispatch_numeric(DType d, F&& f) {
   switch (d) {
     case DType::Float32: return f(float{});
     case DType::Float64: return f(double{});
-    case DType::Int8: return f(int8_t{});
-    case DType::Int16: return f(int16_t{});
-    case DType::Int32: return f(int32_t{});
-    case DType::Int64: return f(int64_t{});
-    case DType::UInt8: return f(uint8_t{});
-    case DType::UInt16: return f(uint16_t{});
-    case DType::UInt32: return f(uint32_t{});
-    case DType::UInt64: return f(uint64_t{});
-    default: throw_no_kernel(d);
-  }
-}
-// Dispatch over the eight integer dtypes.
-template <class F>
-inline decltype(auto) dispatch_integer(DType d, F&& f) {
-  switch (d) {
-    case DType::Int8: return f(int8_t{});
-    case DType::Int16: return f(int16_t{});
-    case DType::Int32: return f(int32_t{});
-    case DType::Int64: return f(int64_t{});
-    case DType::UInt8: return f(uint8_t{});
-    case DType::UInt16: return f(uint16_t{});
-    case DType::UInt32: return f(uint32_t{});
-    case DType::UInt64: return f(uint64_t{});
-    default: throw_no_kernel(d);
+    default: return dispatch_integer(d, f);
   }
 }
 // Dispatch over the dtypes of the heavier kernels (matmul, convolution, linear algebra,

@@ -122,16 +122,12 @@ struct BFloat16 {
 inline float to_float(Half h) { return half_to_float(h.bits); }
 inline float to_float(BFloat16 h) { return bfloat16_to_float(h.bits); }
 
-// Run `f` with a value of the C++ type that `d` stands for, e.g.
-//   dispatch_all(d, [&](auto tag) { using T = decltype(tag); ... });
-// The wide floats, the eight integer types and bool: not float16/bfloat16, which have no
-// kernels (InvalidArgument; gt::call_op converts them to float32 before an op runs).
+// InvalidArgument: no kernel for dtype d.
 [[noreturn]] void throw_no_kernel(DType d);
+// Run `f` with a value of the integer C++ type that `d` stands for (the eight integer types).
 template <class F>
-decltype(auto) dispatch_all(DType d, F&& f) {
+decltype(auto) dispatch_integer(DType d, F&& f) {
   switch (d) {
-    case DType::Float32: return f(float{});
-    case DType::Float64: return f(double{});
     case DType::Int8: return f(int8_t{});
     case DType::Int16: return f(int16_t{});
     case DType::Int32: return f(int32_t{});
@@ -140,8 +136,20 @@ decltype(auto) dispatch_all(DType d, F&& f) {
     case DType::UInt16: return f(uint16_t{});
     case DType::UInt32: return f(uint32_t{});
     case DType::UInt64: return f(uint64_t{});
-    case DType::Bool: return f(bool{});
     default: throw_no_kernel(d);
+  }
+}
+// Run `f` with a value of the C++ type that `d` stands for, e.g.
+//   dispatch_all(d, [&](auto tag) { using T = decltype(tag); ... });
+// The wide floats, the eight integer types and bool: not float16/bfloat16, which have no
+// kernels (InvalidArgument; gt::call_op converts them to float32 before an op runs).
+template <class F>
+decltype(auto) dispatch_all(DType d, F&& f) {
+  switch (d) {
+    case DType::Float32: return f(float{});
+    case DType::Float64: return f(double{});
+    case DType::Bool: return f(bool{});
+    default: return dispatch_integer(d, f);
   }
 }
 // Run `f` with an unsigned type of the element size of `d`: for ops that only move elements.
