@@ -9,6 +9,8 @@ Differentiable ones are compositions of gradtape ops in TensorFlow's order where
 writes them that way, so the tape differentiates them; counting functions (bincount, histograms,
 in_top_k, confusion_matrix) are NumPy's on the values and have no gradient, as in TensorFlow.
 """
+import functools
+
 import numpy as np
 
 from . import _core
@@ -43,18 +45,23 @@ class _Segments:
         order = kept[np.argsort(flat[kept], kind="stable")]
         self.sorted_ids = flat[order]
         self.counts = np.bincount(self.sorted_ids, minlength=self.num)
-        rows = _core.reshape(self.data, [flat.size] + self.inner)
-        self.rows = _core.gather(rows, _core.constant(order, dtype="int64"))  # kept rows, by id
+        self._order, self._n_rows = order, flat.size
+
+    @functools.cached_property
+    def rows(self):
+        """The kept rows of data, in order of their id (gathered only by the ops that need them:
+        mean and sqrt_n take only the counts)."""
+        rows = _core.reshape(self.data, [self._n_rows] + self.inner)
+        return _core.gather(rows, _core.constant(self._order, dtype="int64"))
 
     def finish(self, per_segment, empty):
         """The result of a sorted-segment op over self.rows (one row per id up to the largest
         kept), with `empty` where a segment has no rows and up to num_segments rows."""
         n = per_segment.shape[0]
-        fill = _core.fill([self.num - n] + self.inner, _core.constant(empty, dtype=self.data.dtype))
-        out = _core.concat([per_segment, fill], axis=0) if self.num > n else per_segment
+        full = _core.fill([self.num] + self.inner, _core.constant(empty, dtype=self.data.dtype))
+        out = _core.concat([per_segment, full[n:]], axis=0) if self.num > n else per_segment
         present = (self.counts > 0).reshape([self.num] + [1] * len(self.inner))
-        return _core.where(_core.constant(present), out, _core.fill([self.num] + self.inner,
-                                                                    _core.constant(empty, dtype=self.data.dtype)))
+        return _core.where(_core.constant(present), out, full)
 
 
 def _extreme(dtype, lowest):
