@@ -109,6 +109,12 @@ class TensorArray:
             _out_of_range("%s negative indices (index %d) is not allowed." % (what, i))
         return i
 
+    def _as_tensor(self, value):
+        """A Python value converted to the array's dtype; a tensor as it is (write checks its dtype)."""
+        if isinstance(value, (_core.Tensor, _core.Variable)):
+            return value
+        return _core.convert_to_tensor(value, dtype=self._dtype)
+
     def _zeros(self, i):
         if not self._element_shape.is_fully_defined():
             raise _core.InvalidArgumentError(
@@ -215,8 +221,7 @@ class TensorArray:
         >>> float(gt.TensorArray(gt.float32, size=2).unstack([5.0, 6.0]).read(1))
         6.0
         """
-        value = _core.convert_to_tensor(value, dtype=self._dtype) if not isinstance(value, (_core.Tensor, _core.Variable)) \
-            else value
+        value = self._as_tensor(value)
         if value.ndim == 0:
             raise _core.InvalidArgumentError("unstack: value must have at least one dimension")
         self._storage.elements[:] = [None] * value.shape[0]
@@ -230,8 +235,7 @@ class TensorArray:
         array([[2.],
                [1.]], dtype=float32)
         """
-        value = _core.convert_to_tensor(value, dtype=self._dtype) if not isinstance(value, (_core.Tensor, _core.Variable)) \
-            else value
+        value = self._as_tensor(value)
         idx = _as_list(indices)
         if value.ndim == 0 or value.shape[0] != len(idx):
             raise _core.InvalidArgumentError("scatter: value's first dimension (%s) must equal the number of indices (%d)"
@@ -248,8 +252,7 @@ class TensorArray:
         >>> gt.TensorArray(gt.float32, size=2).split([1.0, 2.0, 3.0], [1, 2]).read(1).numpy()
         array([2., 3.], dtype=float32)
         """
-        value = _core.convert_to_tensor(value, dtype=self._dtype) if not isinstance(value, (_core.Tensor, _core.Variable)) \
-            else value
+        value = self._as_tensor(value)
         lens = [int(n) for n in _as_list(lengths)]
         if sum(lens) != (value.shape[0] if value.ndim else 0) or any(n < 0 for n in lens):
             raise _core.InvalidArgumentError("split: lengths %s must be non-negative and sum to value's first dimension %s"
