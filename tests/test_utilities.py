@@ -177,7 +177,30 @@ def test_edge_shapes_tensorflow_accepts():
     (lambda: gt.histogram_fixed_width(gt.constant([0.5]), [0.0]), gt.errors.InvalidArgumentError),
     (lambda: gt.sequence_mask([1, 2], maxlen=gt.constant([3])), ValueError),
     (lambda: gt.dynamic_stitch([[2 ** 31 - 1]], [[1.0]]), gt.errors.InvalidArgumentError),
+    # a count must be a scalar (TensorFlow: "num_segments should be a scalar, not shape [1]")
+    (lambda: gt.math.unsorted_segment_sum([[1.0], [2.0]], [0, 1], gt.constant([2])), gt.errors.InvalidArgumentError),
+    (lambda: gt.math.unsorted_segment_max([[1.0], [2.0]], [0, 1], gt.constant([2])), gt.errors.InvalidArgumentError),
+    (lambda: gt.math.top_k(gt.constant([1.0, 2.0]), k=gt.constant([1])), gt.errors.InvalidArgumentError),
+    # TensorFlow's kernels: in_top_k's predictions are float32 only; dynamic_partition's
+    # partitions and dynamic_stitch's indices int32 only
+    (lambda: gt.math.in_top_k([1], gt.constant([[0.1, 0.9]], dtype=gt.float64), 1), gt.errors.InvalidArgumentError),
+    (lambda: gt.dynamic_partition([1.0, 2.0], gt.constant([0, 1], dtype=gt.int64), 2), gt.errors.InvalidArgumentError),
+    (lambda: gt.dynamic_partition([1.0, 2.0], np.array([0, 1], np.int64), 2), gt.errors.InvalidArgumentError),
+    (lambda: gt.dynamic_stitch([gt.constant([0, 1], dtype=gt.int64)], [[1.0, 2.0]]), gt.errors.InvalidArgumentError),
+    # __index__ takes a scalar only, as NumPy's
+    (lambda: [1, 2, 3][gt.constant([1])], TypeError),
 ])
 def test_bad_inputs_get_tensorflows_error_class(call, error):
     with pytest.raises(error):
         call()
+
+
+def test_counts_and_indices_given_as_scalar_tensors_still_work():
+    # the other side of the scalar rule: scalar int32/int64 tensors and NumPy integers are counts
+    x = gt.constant([[1.0], [2.0], [3.0]])
+    for num in (gt.constant(2), gt.constant(2, dtype=gt.int64), np.int64(2), 2):
+        np.testing.assert_array_equal(gt.math.unsorted_segment_sum(x, [0, 1, 0], num).numpy(), [[4.0], [2.0]])
+    assert [10, 20, 30][gt.constant(2)] == 30
+    assert gt.math.in_top_k(gt.constant([1], dtype=gt.int64), [[0.1, 0.9]], 1).numpy().tolist() == [True]
+    parts = gt.dynamic_partition([1.0, 2.0, 3.0], np.array([1, 0, 1], np.int32), 2)
+    assert [p.numpy().tolist() for p in parts] == [[2.0], [1.0, 3.0]]

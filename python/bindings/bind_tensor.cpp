@@ -214,8 +214,10 @@ void add_operators(Cls& cls) {
       })
       .def("__index__", [](py::handle a) {
         Tensor t = to_tensor(a);
-        if (!is_integer(t.dtype()) || t.numel() != 1)
-          throw TypeError_("only one-element integer tensors can be used as an index");
+        // a scalar only, as NumPy's and TensorFlow's __index__ (a shape-[1] tensor given as an
+        // op's count, such as num_segments, is an error there)
+        if (!is_integer(t.dtype()) || t.ndim() != 0)
+          throw TypeError_("only integer scalar tensors can be converted to a scalar index");
         check_readable(t, "Using a tensor as an index (__index__)");
         if (t.dtype() == DType::UInt64) return py::int_(t.data<uint64_t>()[0]);
         return py::int_(load_int(t.raw(), t.dtype(), 0));

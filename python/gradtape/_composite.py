@@ -23,17 +23,32 @@ def _tensor(x, dtype=None):
     return _core.convert_to_tensor(x) if dtype is None else _core.convert_to_tensor(x, dtype=dtype)
 
 
-def _ints(x, what):
+def _ints(x, what, int32_only=False):
     """The values of an integer argument (an int32/int64 tensor, a list or a number) as an int64
-    array, for the functions whose index arithmetic is NumPy's."""
+    array, for the functions whose index arithmetic is NumPy's. int32_only: TensorFlow's kernel
+    takes int32 alone (dynamic_partition, dynamic_stitch), so an int64 tensor or NumPy array is
+    an InvalidArgumentError, as there."""
     if isinstance(x, (_core.Tensor, _core.Variable)):
         if x.dtype.name not in ("int32", "int64"):
             raise TypeError("%s must be an int32 or int64 tensor, got %s" % (what, x.dtype.name))
+        if int32_only and x.dtype.name == "int64":
+            raise _core.InvalidArgumentError("%s must be an int32 tensor, got int64" % what)
         return np.asarray(x.numpy(), np.int64)
     a = np.asarray(x)
     if a.size and a.dtype.kind not in "iu":
         raise TypeError("%s must be integers, got %r" % (what, x))
+    if int32_only and isinstance(x, np.ndarray) and a.dtype.itemsize > 4:
+        raise _core.InvalidArgumentError("%s must be int32, got a NumPy array of %s" % (what, a.dtype))
     return a.astype(np.int64)
+
+
+def _scalar_int(x, what):
+    """A scalar integer argument (a Python int, a NumPy integer or a scalar int32/int64 tensor):
+    a tensor of any other shape is an InvalidArgumentError, as TensorFlow's kernels say."""
+    a = _ints(x, what)
+    if a.ndim != 0:
+        raise _core.InvalidArgumentError("%s should be a scalar, not shape %s" % (what, list(a.shape)))
+    return int(a)
 
 
 def _is_float(t):

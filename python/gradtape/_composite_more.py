@@ -15,7 +15,7 @@ import numpy as np
 
 from . import _core
 
-from ._composite import _FLOATS, _ints, _tensor
+from ._composite import _FLOATS, _ints, _scalar_int, _tensor
 
 _INTS = ("int32", "int64")
 
@@ -29,7 +29,7 @@ class _Segments:
     def __init__(self, data, segment_ids, num_segments, name):
         self.data = _tensor(data)
         ids = _ints(segment_ids, "segment_ids")
-        self.num = int(num_segments)
+        self.num = _scalar_int(num_segments, "num_segments")
         if self.num < 0:
             raise _core.InvalidArgumentError("%s: num_segments must be non-negative, got %d" % (name, self.num))
         if tuple(self.data.shape[:ids.ndim]) != ids.shape:
@@ -322,7 +322,10 @@ def in_top_k(targets, predictions, k, name=None):
     array([ True, False,  True])
     """
     t = _ints(targets, "targets")
-    p = np.asarray(_tensor(predictions).numpy(), np.float64)
+    predictions = _tensor(predictions)
+    if predictions.dtype.name != "float32":  # TensorFlow's InTopKV2 kernel is float32 only
+        raise _core.InvalidArgumentError("in_top_k: predictions must be float32, got %s" % predictions.dtype.name)
+    p = np.asarray(predictions.numpy(), np.float64)
     if p.ndim != 2 or t.shape != (p.shape[0],):
         raise _core.InvalidArgumentError("in_top_k: predictions must be [batch, classes] and targets [batch], got "
                                          "%s and %s" % (list(p.shape), list(t.shape)))

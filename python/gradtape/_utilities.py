@@ -225,7 +225,7 @@ def dynamic_partition(data, partitions, num_partitions, name=None):
     [array([20.], dtype=float32), array([10., 30., 40.], dtype=float32)]
     """
     data = _tensor(data)
-    parts = _ints(partitions, "partitions")
+    parts = _ints(partitions, "partitions", int32_only=True)
     if _builtins.tuple(data.shape[:parts.ndim]) != parts.shape:
         raise _core.InvalidArgumentError("data.shape must start with partitions.shape, got data.shape = %s, "
                                          "partitions.shape = %s" % (list(data.shape), list(parts.shape)))
@@ -249,7 +249,7 @@ def dynamic_stitch(indices, data, name=None):
     """
     if len(indices) != len(data) or not indices:
         raise _core.InvalidArgumentError("dynamic_stitch needs as many index tensors as data tensors, and at least one")
-    idx = [_ints(i, "indices") for i in indices]
+    idx = [_ints(i, "indices", int32_only=True) for i in indices]
     first = _tensor(data[0])
     data = [_tensor(d, dtype=first.dtype) for d in data]
     inner = list(data[0].shape[idx[0].ndim:])
