@@ -28,7 +28,7 @@ MODULES = ["gradtape", "gradtape._core", "gradtape._manifest", "gradtape._stubge
 # The namespaces a user reaches, and the public names in each.
 PUBLIC_MODULES = [gt, gt.math, gt.nn, gt.dtypes, gt.image, gt.initializers, gt.config, gt.config.threading, gt.config.experimental, gt.nest, gt.test, gt.errors, gt.random, gt.debugging, gt.data,
                   gt.data.experimental, gt.optimizers, gt.optimizers.schedules, gt.train, gt.linalg, gt.experimental, gt.experimental.dlpack,
-                  gt.autodiff]
+                  gt.autodiff, gt.math.special]
 
 
 @pytest.mark.parametrize("name", MODULES)

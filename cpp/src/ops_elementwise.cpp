@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <limits>
 #include <tuple>
 #include <utility>
@@ -471,6 +472,63 @@ Tensor erfinv(const Tensor& x) {
 }
 // d/dx erfinv(x) = sqrt(pi)/2 exp(erfinv(x)^2)
 void vjp_Erfinv(VjpCtx& c) { c.gin[0] = c.g * (exp(square(c.out)) * 0.88622692545275801); }
+
+Tensor erfcinv(const Tensor& x) {
+  Tensor out = float_unary(x, "erfcinv", [](auto v) { return kernels::round_to<decltype(v)>(kernels::erfcinv(double(v))); });
+  record(OpId::Erfcinv, {&x}, out);
+  return out;
+}
+// d/dx erfcinv(x) = -sqrt(pi)/2 exp(erfcinv(x)^2)
+void vjp_Erfcinv(VjpCtx& c) { c.gin[0] = c.g * (exp(square(c.out)) * -0.88622692545275801); }
+
+Tensor ndtri(const Tensor& x) {
+  Tensor out = float_unary(x, "ndtri", [](auto v) { return kernels::round_to<decltype(v)>(kernels::ndtri(double(v))); });
+  record(OpId::Ndtri, {&x}, out);
+  return out;
+}
+// d/dp ndtri(p) = 1 / phi(ndtri(p)) = sqrt(2 pi) exp(ndtri(p)^2 / 2)
+void vjp_Ndtri(VjpCtx& c) { c.gin[0] = c.g * (exp(square(c.out) * 0.5) * 2.5066282746310002); }
+
+// The Bessel functions I0, I1 and their exp(-|x|)-scaled forms. The rules of the order-1 ones
+// divide by x, whose limit at 0 is taken exactly: 1/2.
+namespace {
+Tensor at_zero_half(const Tensor& x, const std::function<Tensor(const Tensor&)>& f) {
+  const Tensor zero = equal(x, zero_of(x));
+  return where(zero, scalar(0.5, x.dtype()), f(where(zero, ones_like(x), x)));
+}
+}  // namespace
+Tensor bessel_i0(const Tensor& x) {
+  Tensor out = float_unary(x, "bessel_i0", [](auto v) { return kernels::round_to<decltype(v)>(kernels::bessel_i0(double(v))); });
+  record(OpId::BesselI0, {&x}, out);
+  return out;
+}
+void vjp_BesselI0(VjpCtx& c) { c.gin[0] = c.g * bessel_i1(c.in[0]); }
+Tensor bessel_i0e(const Tensor& x) {
+  Tensor out = float_unary(x, "bessel_i0e", [](auto v) { return kernels::round_to<decltype(v)>(kernels::bessel_i0e(double(v))); });
+  record(OpId::BesselI0e, {&x}, out);
+  return out;
+}
+void vjp_BesselI0e(VjpCtx& c) { c.gin[0] = c.g * (bessel_i1e(c.in[0]) - sign(c.in[0]) * c.out); }
+Tensor bessel_i1(const Tensor& x) {
+  Tensor out = float_unary(x, "bessel_i1", [](auto v) { return kernels::round_to<decltype(v)>(kernels::bessel_i1(double(v))); });
+  record(OpId::BesselI1, {&x}, out);
+  return out;
+}
+// d/dx I1 = I0 - I1 / x
+void vjp_BesselI1(VjpCtx& c) {
+  c.gin[0] = c.g * at_zero_half(c.in[0], [](const Tensor& x) { return bessel_i0(x) - bessel_i1(x) / x; });
+}
+Tensor bessel_i1e(const Tensor& x) {
+  Tensor out = float_unary(x, "bessel_i1e", [](auto v) { return kernels::round_to<decltype(v)>(kernels::bessel_i1e(double(v))); });
+  record(OpId::BesselI1e, {&x}, out);
+  return out;
+}
+// d/dx (I1 e^-|x|) = I0e - I1e (sign(x) + 1/x)
+void vjp_BesselI1e(VjpCtx& c) {
+  c.gin[0] = c.g * at_zero_half(c.in[0], [](const Tensor& x) {
+    return bessel_i0e(x) - bessel_i1e(x) * (sign(x) + reciprocal(x));
+  });
+}
 
 Tensor atan(const Tensor& x) {
   Tensor out = float_unary(x, "atan", [](auto v) { return std::atan(v); });

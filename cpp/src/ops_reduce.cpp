@@ -564,6 +564,50 @@ Tensor jvp_Cumprod(JvpCtx& c) {
                      c.axis(a), reverse);
 }
 
+// y_i = log(exp(y_prev) + exp(x_i)), scanned with a log-add-exp that never leaves the log
+// domain (so a long run of small terms is not lost, as m + log(cumsum(exp(x - m))) loses it).
+// The primitive is the inclusive scan; the exclusive one is it moved one step, -inf in front.
+Tensor cumulative_logsumexp(const Tensor& x, int64_t axis, bool exclusive, bool reverse) {
+  const int a = scan_axis(x, axis, "cumulative_logsumexp");
+  require_float(x, "cumulative_logsumexp");
+  if (exclusive)
+    return shift_along(cumulative_logsumexp(x, a, false, reverse), a, reverse ? 1 : -1,
+                       -std::numeric_limits<double>::infinity());
+  Tensor out = Tensor::empty(x.dtype(), x.shape());
+  const AxisWalk w = axis_walk(x.shape(), a);
+  dispatch_float(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    scan_along<T>(x.data<T>(), out.data<T>(), w, -std::numeric_limits<T>::infinity(), false, reverse, [](T s, T v) {
+      if (std::isnan(s) || std::isnan(v)) return s + v;
+      if (s == v) return s + T(0.69314718055994530942);  // (also inf + inf, -inf + -inf)
+      const T m = std::max(s, v);
+      return m + std::log1p(std::exp(-std::fabs(s - v)));
+    });
+  });
+  record(OpId::CumulativeLogsumexp, {&x}, out, {a, reverse});
+  return out;
+}
+// dy_k/dx_i = exp(x_i - y_k) for k at or after i: gx_i = exp(x_i - y_i) u_i with
+// u_i = g_i + exp(y_i - y_next) u_next, a linear scan in the other direction whose factors are
+// all <= 1 (y grows along the scan), so nothing overflows.
+void vjp_CumulativeLogsumexp(VjpCtx& c) {
+  const int64_t a = c.attrs[0];
+  const bool reverse = c.attrs[1] != 0;
+  const Tensor& y = c.out;
+  const Tensor factor = exp(y - shift_along(y, a, reverse ? -1 : 1, std::numeric_limits<double>::infinity()));
+  const Tensor u = linear_scan(broadcast_to(factor, c.g.shape()), c.g, c.axis(a), !reverse);
+  c.gin[0] = exp(c.in[0] - y) * u;
+}
+// The tangent follows ty_i = exp(y_prev - y_i) ty_prev + exp(x_i - y_i) t_i.
+Tensor jvp_CumulativeLogsumexp(JvpCtx& c) {
+  const int64_t a = c.attrs[0];
+  const bool reverse = c.attrs[1] != 0;
+  const Tensor& y = c.out;
+  const Tensor ts = c.t[0];
+  const Tensor factor = exp(shift_along(y, a, reverse ? 1 : -1, -std::numeric_limits<double>::infinity()) - y);
+  return linear_scan(broadcast_to(factor, ts.shape()), ts * exp(c.in[0] - y), c.axis(a), reverse);
+}
+
 // h_i = a_i h_prev + b_i along axis (h before the first element: 0), backwards when reverse.
 Tensor linear_scan(const Tensor& a, const Tensor& b, int64_t axis, bool reverse) {
   require_float(a, "linear_scan");

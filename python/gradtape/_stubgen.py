@@ -15,6 +15,7 @@ of the classes has a stub, and runs mypy on examples/ against the stubs.
 """
 import ast
 import importlib
+import inspect
 import os
 import sys
 import textwrap
@@ -330,6 +331,9 @@ def _python_extras(namespace: str) -> str:
         if n in _manifest.exports(namespace):
             continue
         obj = getattr(module, n)
+        if inspect.ismodule(obj):  # a namespace below this one (gt.math.special)
+            lines.append("from . import %s as %s\n" % (obj.__name__[len("gradtape."):], n))
+            continue
         home = getattr(obj, "__module__", "")
         if not home.startswith("gradtape.") or home == module.__name__:
             raise ValueError("gradtape.%s.%s must be defined in another module of the package (defined in %r), "

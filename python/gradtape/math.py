@@ -14,10 +14,11 @@ from ._composite_more import (  # noqa: F401
     unsorted_segment_mean, unsorted_segment_min, unsorted_segment_prod, unsorted_segment_sqrt_n, zero_fraction,
 )
 from ._core import floormod as mod  # noqa: F401  (tf.math.mod is floormod)
+from . import _math_special as special  # noqa: F401  (tf.math.special)
 
 _MORE = ["accumulate_n", "bincount", "confusion_matrix", "in_top_k", "invert_permutation", "is_non_decreasing",
          "is_strictly_increasing", "lbeta", "logical_xor", "mod", "polyval", "reciprocal_no_nan", "scalar_mul",
          "segment_prod", "unsorted_segment_max", "unsorted_segment_mean", "unsorted_segment_min",
-         "unsorted_segment_prod", "unsorted_segment_sqrt_n", "zero_fraction"]
+         "unsorted_segment_prod", "unsorted_segment_sqrt_n", "zero_fraction", "special"]
 __all__ = _manifest.export_into("math", globals()) + [
     "argmax", "argmin", "is_finite", "is_inf", "is_nan", "l2_normalize", "reduce_std", "reduce_variance"] + _MORE

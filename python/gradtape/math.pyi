@@ -21,6 +21,12 @@ from ._core import log_sigmoid as log_sigmoid
 from ._core import erf as erf
 from ._core import erfc as erfc
 from ._core import erfinv as erfinv
+from ._core import erfcinv as erfcinv
+from ._core import ndtri as ndtri
+from ._core import bessel_i0 as bessel_i0
+from ._core import bessel_i0e as bessel_i0e
+from ._core import bessel_i1 as bessel_i1
+from ._core import bessel_i1e as bessel_i1e
 from ._core import atan as atan
 from ._core import asin as asin
 from ._core import acos as acos
@@ -76,6 +82,7 @@ from ._core import reduce_all as reduce_all
 from ._core import reduce_euclidean_norm as reduce_euclidean_norm
 from ._core import count_nonzero as count_nonzero
 from ._core import cumsum as cumsum
+from ._core import cumulative_logsumexp as cumulative_logsumexp
 from ._core import cumprod as cumprod
 from ._core import top_k as top_k
 from ._core import segment_sum as segment_sum
@@ -129,3 +136,4 @@ from ._composite_more import unsorted_segment_min as unsorted_segment_min
 from ._composite_more import unsorted_segment_prod as unsorted_segment_prod
 from ._composite_more import unsorted_segment_sqrt_n as unsorted_segment_sqrt_n
 from ._composite_more import zero_fraction as zero_fraction
+from . import _math_special as special

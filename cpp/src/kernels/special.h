@@ -1,7 +1,7 @@
 #pragma once
 // Scalar special functions the C++ library lacks (or has without thread safety), in double:
 // float32 callers compute in double and round once. Used by ops_elementwise.cpp (erfinv,
-// lgamma, digamma, polygamma). Special values follow TensorFlow 2.21 (Eigen): digamma is NaN at
+// erfcinv, ndtri, the Bessel functions I0 and I1, lgamma, digamma, polygamma). Special values follow TensorFlow 2.21 (Eigen): digamma is NaN at
 // the non-positive integers and at -inf, polygamma(n >= 1) is +inf there for odd n, NaN for even n.
 #include <cmath>
 #include <limits>
@@ -25,17 +25,13 @@ inline T round_to(double v) {
 }
 constexpr long double kPiL = 3.14159265358979323846264338327950288L;
 
-// Inverse of erf on (-1, 1): +-inf at +-1, NaN outside. A first guess from Giles'
-// single-precision approximation ("Approximating the erfinv function", GPU Computing Gems,
-// 2011), then Halley steps on erf(y) = x for |x| <= 0.5 and on erfc(y) = 1 - |x| above, where
-// 1 - |x| is exact (so the answer keeps its relative accuracy up to |x| = 1 - 2^-53).
-inline double erfinv(double x) {
-  if (std::isnan(x)) return x;
-  const double a = std::fabs(x);
-  if (a >= 1.0) return a == 1.0 ? std::copysign(std::numeric_limits<double>::infinity(), x)
-                                 : std::numeric_limits<double>::quiet_NaN();
-  if (x == 0.0) return x;
-  double w = -std::log((1.0 - a) * (1.0 + a)), p;
+namespace detail {
+// The y >= 0 with erf(y) = a and erfc(y) = c, given both (c = 1 - a, exact when passed from
+// erfcinv). A first guess from Giles' single-precision approximation ("Approximating the erfinv
+// function", GPU Computing Gems, 2011), then Halley steps on erf(y) = a for a <= 0.5 and on
+// erfc(y) = c above, so the answer keeps its relative accuracy as c goes to 0.
+inline double erf_solve(double a, double c) {
+  double w = -std::log(c * (1.0 + a)), p;
   if (w < 5.0) {
     w -= 2.5;
     p = 2.81022636e-08;
@@ -60,9 +56,11 @@ inline double erfinv(double x) {
     p = 2.83297682 + p * w;
   }
   double y = p * a;
+  // (Giles' polynomial is fitted down to c ~ 1e-16; below, the tail's leading term erfc(y) ~
+  // exp(-y^2) / (y sqrt(pi)) gives the guess)
+  if (c < 1e-16) y = std::sqrt(-std::log(c) - 0.5 * std::log(-std::log(c)) - 0.5723649429247001);
   const double two_over_sqrt_pi = 1.12837916709551257390;
-  const double c = 1.0 - a;  // exact for a >= 0.5
-  for (int it = 0; it < 12; ++it) {  // (a few; more where the guess is far, |x| > 1 - 2^-24)
+  for (int it = 0; it < 12; ++it) {  // (a few; more where the guess is far, c < 2^-24)
     // f(y) = erf(y) - a (or erfc(y) - c, whose derivative is the negative); f'' = -2 y f'
     const double d = two_over_sqrt_pi * std::exp(-y * y);
     if (d == 0.0) break;
@@ -72,7 +70,115 @@ inline double erfinv(double x) {
     y -= step;
     if (std::fabs(step) <= 1e-17 * std::fabs(y)) break;
   }
-  return std::copysign(y, x);
+  return y;
+}
+
+// The y with erfc(y) = c for c < 1e-280 (y > 25.6, where erfc(y) nears the subnormals and has
+// too few bits to solve against): Newton steps on log erfc(y) = log c, with
+// log erfc(y) = -y^2 + log erfcx(y) and erfcx(y) = exp(y^2) erfc(y) from its asymptotic series
+// 1/(y sqrt(pi)) sum_k (-1)^k (2k-1)!! / (2y^2)^k (terms below 1e-17 after five at y > 25).
+inline double erfc_solve_tail(double c) {
+  const double log_c = std::log(c), sqrt_pi = 1.77245385090551602730;
+  double y = std::sqrt(-log_c - 0.5 * std::log(-log_c) - 0.5723649429247001);
+  for (int it = 0; it < 8; ++it) {
+    const double q = 1.0 / (2.0 * y * y);
+    double term = 1.0, sum = 1.0;
+    for (int k = 1; k < 8; ++k) {
+      term *= -(2.0 * k - 1.0) * q;
+      sum += term;
+    }
+    const double erfcx = sum / (y * sqrt_pi);
+    const double f = -y * y + std::log(erfcx) - log_c;
+    const double step = f / (-2.0 / (sqrt_pi * erfcx));  // d/dy log erfc(y) = -2 / (sqrt(pi) erfcx(y))
+    y -= step;
+    if (std::fabs(step) <= 1e-17 * y) break;
+  }
+  return y;
+}
+}  // namespace detail
+
+// Inverse of erf on (-1, 1): +-inf at +-1, NaN outside. Accurate up to |x| = 1 - 2^-53 (1 - |x|
+// is exact for |x| >= 0.5).
+inline double erfinv(double x) {
+  if (std::isnan(x)) return x;
+  const double a = std::fabs(x);
+  if (a >= 1.0) return a == 1.0 ? std::copysign(std::numeric_limits<double>::infinity(), x)
+                                 : std::numeric_limits<double>::quiet_NaN();
+  if (x == 0.0) return x;
+  return std::copysign(detail::erf_solve(a, 1.0 - a), x);
+}
+
+// Inverse of erfc on (0, 2): +inf at 0, -inf at 2, NaN outside. Below 1 it solves erfc(y) = c
+// for the given c itself, so it keeps its relative accuracy for tiny c (erfinv(1 - c) would
+// lose c to the rounding of 1 - c); above 1, 2 - c and c - 1 are exact.
+inline double erfcinv(double c) {
+  if (std::isnan(c) || c < 0.0 || c > 2.0) return std::numeric_limits<double>::quiet_NaN();
+  if (c == 0.0) return std::numeric_limits<double>::infinity();
+  if (c == 2.0) return -std::numeric_limits<double>::infinity();
+  if (c == 1.0) return -0.0;  // (as TensorFlow: -ndtri(1/2) / sqrt(2))
+  if (c < 1e-280) return detail::erfc_solve_tail(c);
+  if (c < 1.0) return detail::erf_solve(1.0 - c, c);
+  return -detail::erf_solve(c - 1.0, 2.0 - c);
+}
+
+// The inverse of the standard normal CDF: ndtri(p) = -sqrt(2) erfcinv(2p) (2p is exact, so the
+// lower tail keeps its accuracy down to the smallest p); -inf at 0, +inf at 1, NaN outside.
+inline double ndtri(double p) { return -1.41421356237309504880 * erfcinv(2.0 * p) + 0.0; }  // (+0.0: 0 at 1/2)
+
+// Modified Bessel functions of the first kind of orders 0 and 1, scaled by exp(-|x|) (i0e, i1e)
+// or not (i0, i1). |x| <= 20: the power series (all terms positive, so it keeps double's
+// accuracy); above: the asymptotic expansion e^x / sqrt(2 pi x) sum_k (-1)^k a_k(nu) / x^k,
+// whose smallest term there is below 1e-17 of the sum. The unscaled ones multiply by e^|x| in
+// two halves past 700, so they overflow only where the value does.
+namespace detail {
+// I_nu(|x|) e^-|x| for nu = 0 or 1, x >= 0.
+inline double bessel_i_scaled(int nu, double x) {
+  if (x <= 20.0) {
+    const double q = 0.25 * x * x;
+    double term = nu == 0 ? 1.0 : 0.5 * x, sum = term;
+    for (int k = 1; k < 500; ++k) {
+      term *= q / (double(k) * double(k + nu));
+      sum += term;
+      if (term <= 1e-17 * sum) break;
+    }
+    return sum * std::exp(-x);
+  }
+  const double mu = 4.0 * nu * nu;
+  double term = 1.0, sum = 1.0;
+  for (int k = 1; k < 60; ++k) {
+    const double odd = 2.0 * k - 1.0;
+    const double next = -term * (mu - odd * odd) / (double(k) * 8.0 * x);
+    if (std::fabs(next) >= std::fabs(term)) break;  // (past the smallest term: asymptotic)
+    term = next;
+    sum += term;
+    if (std::fabs(term) <= 1e-17 * std::fabs(sum)) break;
+  }
+  return sum / std::sqrt(2.0 * kPi * x);
+}
+}  // namespace detail
+inline double bessel_i0e(double x) { return std::isnan(x) ? x : detail::bessel_i_scaled(0, std::fabs(x)); }
+inline double bessel_i1e(double x) {
+  if (std::isnan(x)) return x;
+  return std::copysign(detail::bessel_i_scaled(1, std::fabs(x)), x);
+}
+namespace detail {
+// s e^a for a >= 0 without overflowing before the product does: e^(a/2) twice past 700 (a/2
+// is exact, so this keeps exp's accuracy, where exp(a + log s) would lose a's ulp times a).
+inline double times_exp(double s, double a) {
+  if (a <= 700.0) return s * std::exp(a);
+  const double h = std::exp(0.5 * a);
+  return (s * h) * h;
+}
+}  // namespace detail
+inline double bessel_i0(double x) {
+  if (std::isnan(x)) return x;
+  const double a = std::fabs(x);
+  return detail::times_exp(detail::bessel_i_scaled(0, a), a);
+}
+inline double bessel_i1(double x) {
+  if (std::isnan(x)) return x;
+  const double a = std::fabs(x);
+  return std::copysign(detail::times_exp(detail::bessel_i_scaled(1, a), a), x);
 }
 
 // log|Gamma(x)|, thread-safe (std::lgamma writes the global signgam).
