@@ -222,3 +222,35 @@ def test_svd_of_rank_deficient_and_empty_matrices():
     s, u, v = gt.linalg.svd(np.array([[[np.nan, 1.0], [0.0, 1.0]], [[2.0, 0.0], [0.0, 1.0]]]))
     assert np.all(np.isnan(s.numpy()[0])) and np.all(np.isnan(u.numpy()[0])) and np.all(np.isnan(v.numpy()[0]))
     np.testing.assert_allclose(s.numpy()[1], [2.0, 1.0])
+
+
+@pytest.mark.parametrize("shape,full", [((40, 40), False), ((50, 20), True), ((20, 50), False), ((3, 30, 17), True),
+                                        ((12, 12), False)])
+def test_svd_of_big_matrices_through_lapack(shape, full):
+    # from order 16 on the SVD is LAPACK's dgesdd (kernels/lapack.h): the same factors up to
+    # the signs of the singular vectors, and the gradient rule sees the same layout
+    a = np.random.default_rng(7).standard_normal(shape)
+    s, u, v = gt.linalg.svd(gt.constant(a), full_matrices=full)
+    np.testing.assert_allclose(s.numpy(), np.linalg.svd(a, compute_uv=False), rtol=1e-12, atol=1e-12)
+    k = min(shape[-2:])
+    back = (u.numpy()[..., :k] * s.numpy()[..., None, :]) @ np.swapaxes(v.numpy()[..., :k], -1, -2)
+    np.testing.assert_allclose(back, a, atol=1e-12)
+    for q in (u.numpy(), v.numpy()):  # orthonormal columns, completed when full_matrices
+        np.testing.assert_allclose(np.swapaxes(q, -1, -2) @ q, np.broadcast_to(np.eye(q.shape[-1]), q.shape[:-2] + (q.shape[-1],) * 2), atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [11, 12, 40])
+def test_eigh_of_big_matrices_through_lapack(n):
+    # from order 12 on eigh is LAPACK's dsyevd: ascending eigenvalues as NumPy's, orthonormal
+    # eigenvectors, and the gradient of the smallest eigenvalue is v v^T (lower triangle, as TF)
+    a = np.random.default_rng(n).standard_normal((n, n))
+    x = gt.Variable(a)
+    with gt.GradientTape() as tape:
+        e, v = gt.linalg.eigh(x)
+        smallest = e[0]
+    np.testing.assert_allclose(e.numpy(), np.linalg.eigvalsh(np.tril(a) + np.tril(a, -1).T), rtol=1e-12, atol=1e-12)
+    vv = v.numpy()
+    np.testing.assert_allclose(vv.T @ vv, np.eye(n), atol=1e-12)
+    g = tape.gradient(smallest, x).numpy()
+    outer = np.outer(vv[:, 0], vv[:, 0])
+    np.testing.assert_allclose(g, np.tril(2 * outer - np.diag(np.diag(outer))), atol=1e-12)

@@ -6,12 +6,15 @@
 // taken from LAPACK because the core links only a CBLAS (the system-BLAS build guarantees no
 // LAPACK); the loops are the textbook ones (Golub & Van Loan, algorithms 3.4.1, 4.2.1, 3.1.3),
 // O(n^3) with unit-stride inner loops, fine for the matrix sizes autodiff programs factor.
+// From order 12 (eigh) and 16 (svd) on, they go to LAPACK when the build has it (kernels/lapack.h).
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <numeric>
 #include <utility>
 #include <vector>
+
+#include "kernels/lapack.h"
 
 namespace gt::kernels {
 
@@ -166,6 +169,7 @@ void triangular_solve(const T* a, int64_t n, T* b, int64_t m, bool lower, bool t
 // off-diagonal mass is below the rounding of the diagonal; accurate to the last bits even for
 // close eigenvalues. Each eigenvector's sign is arbitrary, as LAPACK's and Eigen's are.
 inline void symmetric_eigen(double* a, int64_t n, double* w, double* v) {
+  if (n >= kLapackMinEigh && lapack_symmetric_eigen(a, n, w, v)) return;
   for (int64_t i = 0; i < n * n; ++i) v[i] = i % (n + 1) == 0 ? 1.0 : 0.0;
   double total = 0;
   for (int64_t i = 0; i < n * n; ++i) total += a[i] * a[i];
@@ -241,6 +245,7 @@ inline void complete_orthonormal(double* u, int64_t rows, int64_t cols, int64_t 
 // (Hestenes; Demmel & Veselic): rotate pairs of columns until they are orthogonal, then the
 // column norms are the singular values. Signs are arbitrary, as LAPACK's.
 inline void tall_svd(const double* a, int64_t m, int64_t n, double* s, double* u, int64_t ucols, double* v) {
+  if (n >= kLapackMinSvd && lapack_tall_svd(a, m, n, s, u, ucols, v)) return;
   // columns of a and of V as contiguous rows (w[p] = column p of a, vt[p] = column p of V), so
   // that the dot products and rotations run over unit strides
   std::vector<double> w(size_t(n * m)), vt(size_t(n * n), 0.0);
