@@ -823,6 +823,16 @@ SPECIAL = [
     # orders 0..3 (a column) against x (a row): broadcasting, and the gradient in x only
     Special("math.polygamma", lambda x: gt.math.polygamma(gt.constant(POLYGAMMA_ORDERS, dtype=x.dtype), x),
             lambda x: np.vectorize(lambda n, v: float(mpmath.polygamma(int(n), v)))(POLYGAMMA_ORDERS, x).astype(x.dtype), lambda d: [_u(5, low=0.3, high=4.0)(d)]),
+    # exponents 1.5..4 (a column) against shifts q (a row): the gradient in q only
+    Special("math.zeta", lambda q: gt.math.zeta(gt.constant([[1.5], [2.0], [4.0]], dtype=q.dtype), q),
+            lambda q: np.vectorize(lambda x, v: float(mpmath.zeta(x, v)))(np.array([[1.5], [2.0], [4.0]]), q),
+            lambda d: [_u(4, low=0.5, high=3.0)(d)]),
+    # a (a column) and b (a scalar) against x (a row): the gradient in x only
+    Special("math.betainc", lambda x: gt.math.betainc(gt.constant([[0.7], [2.0], [5.5]], dtype=x.dtype),
+                                                      gt.constant(1.5, dtype=x.dtype), x),
+            lambda x: np.vectorize(lambda a, v: float(mpmath.betainc(a, 1.5, 0, v, regularized=True)))(
+                np.array([[0.7], [2.0], [5.5]]), x),
+            lambda d: [_u(4, low=0.1, high=0.9)(d)]),
     Special("digamma_negative", gt.math.digamma, _mp(mpmath.digamma), lambda d: [np.array([-2.7, -1.3, -0.4, 12.5], d)]),
     Special("asinh_big", gt.asinh, np.arcsinh, lambda d: [np.array([-3e8, 2e9, 0.5], d)]),
     Special("acosh_big", gt.acosh, np.arccosh, lambda d: [np.array([3e8, 1.5, 2e9], d)]),

@@ -678,6 +678,53 @@ void vjp_Polygamma(VjpCtx& c) {
   if (c.needs[1]) c.gin[1] = c.g * polygamma(c.in[0] + scalar(1.0, c.in[0].dtype()), c.in[1]);
 }
 
+// The Hurwitz zeta function; its derivative in q is -x zeta(x + 1, q); none in x (None, as
+// TensorFlow, whose rule has none either).
+Tensor zeta(const Tensor& x, const Tensor& q) {
+  Tensor out = float_binary(x, q, "zeta", [](auto s, auto v) {
+    return kernels::round_to<decltype(v)>(kernels::zeta(double(s), double(v)));
+  }, fusion::Cost::Costly);
+  record(OpId::Zeta, {&x, &q}, out);
+  return out;
+}
+void vjp_Zeta(VjpCtx& c) {
+  if (c.needs[1]) c.gin[1] = c.g * (-c.in[0] * zeta(c.in[0] + scalar(1.0, c.in[0].dtype()), c.in[1]));
+}
+
+// The regularized incomplete beta function I_x(a, b). The three are broadcast first (recorded
+// broadcasts, so their rules sum the gradient back to each input's shape); the derivative in x
+// is x^(a-1) (1-x)^(b-1) / B(a, b); none in a and b (None, as TensorFlow).
+Tensor betainc(const Tensor& a, const Tensor& b, const Tensor& x) {
+  require_same_dtype(a, b, "betainc");
+  require_same_dtype(a, x, "betainc");
+  require_float(a, "betainc");
+  const Shape shape = broadcast_shapes(broadcast_shapes(a.shape(), b.shape(), "betainc"), x.shape(), "betainc");
+  const Tensor ab = a.shape() == shape ? a : broadcast_to(a, shape);
+  const Tensor bb = b.shape() == shape ? b : broadcast_to(b, shape);
+  const Tensor xb = x.shape() == shape ? x : broadcast_to(x, shape);
+  Tensor out = Tensor::empty(a.dtype(), shape);
+  dispatch_float(a.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T* pa = ab.data<T>();
+    const T* pb = bb.data<T>();
+    const T* px = xb.data<T>();
+    T* po = out.data<T>();
+    for (int64_t i = 0; i < out.numel(); ++i)
+      po[i] = kernels::round_to<T>(kernels::betainc(double(pa[i]), double(pb[i]), double(px[i])));
+  });
+  record(OpId::Betainc, {&ab, &bb, &xb}, out);
+  return out;
+}
+void vjp_Betainc(VjpCtx& c) {
+  if (!c.needs[2]) return;
+  const Tensor& a = c.in[0];
+  const Tensor& b = c.in[1];
+  const Tensor& x = c.in[2];
+  const Tensor one = scalar(1.0, x.dtype());
+  const Tensor log_beta = lgamma(a) + lgamma(b) - lgamma(a + b);
+  c.gin[2] = c.g * exp(xlogy(a - one, x) + xlog1py(b - one, -x) - log_beta);
+}
+
 // ---- rounding (no gradient: None, as TensorFlow)
 
 Tensor round(const Tensor& x) {

@@ -587,6 +587,21 @@ Tensor cumulative_logsumexp(const Tensor& x, int64_t axis, bool exclusive, bool 
   record(OpId::CumulativeLogsumexp, {&x}, out, {a, reverse});
   return out;
 }
+// exp(a - b), and 0 where b is -inf (then a is -inf too: a prefix of -inf terms). The
+// exponent is taken of a safe value there, so the derivative of this is 0, not NaN, and a NaN
+// does not enter the linear scans below (where 0 * NaN would spread it along the row).
+Tensor exp_diff_or_zero(const Tensor& a, const Tensor& b) {
+  const Tensor empty = equal(b, scalar(-std::numeric_limits<double>::infinity(), b.dtype()));
+  const Tensor zero = zero_of(b);
+  return where(empty, zero, exp(where(empty, zero, a - b)));
+}
+// NaN where y is -inf (the derivative of the log of a sum of zeros: TensorFlow's NaN there too),
+// else v.
+Tensor nan_where_empty(const Tensor& y, const Tensor& v) {
+  const Tensor empty = equal(y, scalar(-std::numeric_limits<double>::infinity(), y.dtype()));
+  return where(broadcast_to(empty, v.shape()), scalar(std::numeric_limits<double>::quiet_NaN(), v.dtype()), v);
+}
+
 // dy_k/dx_i = exp(x_i - y_k) for k at or after i: gx_i = exp(x_i - y_i) u_i with
 // u_i = g_i + exp(y_i - y_next) u_next, a linear scan in the other direction whose factors are
 // all <= 1 (y grows along the scan), so nothing overflows.
@@ -594,9 +609,9 @@ void vjp_CumulativeLogsumexp(VjpCtx& c) {
   const int64_t a = c.attrs[0];
   const bool reverse = c.attrs[1] != 0;
   const Tensor& y = c.out;
-  const Tensor factor = exp(y - shift_along(y, a, reverse ? -1 : 1, std::numeric_limits<double>::infinity()));
+  const Tensor factor = exp_diff_or_zero(y, shift_along(y, a, reverse ? -1 : 1, std::numeric_limits<double>::infinity()));
   const Tensor u = linear_scan(broadcast_to(factor, c.g.shape()), c.g, c.axis(a), !reverse);
-  c.gin[0] = exp(c.in[0] - y) * u;
+  c.gin[0] = nan_where_empty(y, exp_diff_or_zero(c.in[0], y) * u);
 }
 // The tangent follows ty_i = exp(y_prev - y_i) ty_prev + exp(x_i - y_i) t_i.
 Tensor jvp_CumulativeLogsumexp(JvpCtx& c) {
@@ -604,8 +619,8 @@ Tensor jvp_CumulativeLogsumexp(JvpCtx& c) {
   const bool reverse = c.attrs[1] != 0;
   const Tensor& y = c.out;
   const Tensor ts = c.t[0];
-  const Tensor factor = exp(shift_along(y, a, reverse ? 1 : -1, -std::numeric_limits<double>::infinity()) - y);
-  return linear_scan(broadcast_to(factor, ts.shape()), ts * exp(c.in[0] - y), c.axis(a), reverse);
+  const Tensor factor = exp_diff_or_zero(shift_along(y, a, reverse ? 1 : -1, -std::numeric_limits<double>::infinity()), y);
+  return nan_where_empty(y, linear_scan(broadcast_to(factor, ts.shape()), ts * exp_diff_or_zero(c.in[0], y), c.axis(a), reverse));
 }
 
 // h_i = a_i h_prev + b_i along axis (h before the first element: 0), backwards when reverse.

@@ -37,6 +37,8 @@ from ._core import acosh as acosh
 from ._core import atanh as atanh
 from ._core import lgamma as lgamma
 from ._core import digamma as digamma
+from ._core import zeta as zeta
+from ._core import betainc as betainc
 from ._core import polygamma as polygamma
 from ._core import round as round
 from ._core import rint as rint

@@ -296,4 +296,117 @@ inline double polygamma(int n, double xd) {
 }
 
 
+// The Hurwitz zeta function zeta(x, q) = sum_k (q + k)^-x, in long double: the sum's terms
+// until q + k reaches max(12, x) (or until the rest is below 1e-20 of the sum), then the
+// Euler-Maclaurin tail with the Bernoulli terms B_2j / (2j)!, which converge fast from there.
+// Special values as TensorFlow (Eigen): +inf at x = 1 (whatever q), NaN for x < 1; for q <= 0
+// an integer, +inf when x is an even integer (or +inf) and NaN otherwise; for other q < 0, NaN
+// unless x is an integer (the sum is then real and computed).
+inline double zeta(double xd, double qd) {
+  using L = long double;
+  const double inf = std::numeric_limits<double>::infinity(), nan = std::numeric_limits<double>::quiet_NaN();
+  if (xd == 1.0) return inf;
+  if (std::isnan(xd) || std::isnan(qd) || xd < 1.0) return nan;
+  if (qd <= 0.0) {
+    if (qd == std::floor(qd)) return (std::isinf(xd) || std::fmod(xd, 2.0) == 0.0) ? inf : nan;
+    if (!std::isinf(xd) && xd != std::floor(xd)) return nan;
+  }
+  if (std::isinf(qd)) return 0.0;
+  if (qd < 0.0 && qd - std::floor(qd) == 0.5 && !std::isinf(xd)) {
+    // q a negative half-integer (x an integer here): the terms at q + k = -w and at w (w = 1/2
+    // ... -q) cancel exactly for odd x and are equal for even x, so they are paired by hand
+    // instead of summed across 0, where the small ones would be lost to the rounding of 2^x
+    const double rest = zeta(xd, 1.0 - qd);
+    if (std::fmod(xd, 2.0) != 0.0) return rest;
+    long double mirrored = 0;
+    for (long double w = 0.5L; w <= -qd; w += 1) mirrored += std::pow(w, -(long double)xd);
+    return double(2 * mirrored + rest);
+  }
+  if (std::isinf(xd)) {  // the terms (q + k)^-inf: 1 where |q + k| = 1, inf where it is below 1
+    L s = 0;
+    for (L w = qd; w < 2; w += 1) {
+      const L a = std::fabs(w);
+      if (a < 1) return inf;
+      if (a == 1) s += 1;
+    }
+    return double(s);
+  }
+  const L x = xd;
+  const L lim = std::max<L>(12, x);
+  L sum = 0, w = qd;
+  while (w < lim) {
+    const L t = std::pow(w, -x);
+    sum += t;
+    w += 1;
+    // the rest is at most the integral of u^-x from w - 1: t (w - 1) / (x - 1)
+    if (w > 1 && std::fabs(t) * (w - 1) / (x - 1) < 1e-20L * std::fabs(sum)) return double(sum);
+  }
+  static constexpr L kB[] = {8.33333333333333333333e-2L,  -1.38888888888888888889e-3L, 3.30687830687830687831e-5L,
+                             -8.26719576719576719577e-7L, 2.08767569878680989792e-8L,  -5.28419013868749318484e-10L,
+                             1.33825365306846788329e-11L, -3.38968029632258286683e-13L, 8.58606205627784456414e-15L,
+                             -2.17486869855806187305e-16L, 5.50900282836022951521e-18L, -1.39544646858125233408e-19L};
+  L s = sum + std::pow(w, 1 - x) / (x - 1) + 0.5L * std::pow(w, -x);
+  L term = x * std::pow(w, -x - 1);
+  for (int j = 0; j < 12; ++j) {
+    const L add = kB[j] * term;
+    s += add;
+    if (std::fabs(add) < 1e-21L * std::fabs(s)) break;
+    term *= (x + 2 * j + 1) * (x + 2 * j + 2) / (w * w);
+  }
+  return double(s);
+}
+
+// The regularized incomplete beta function I_x(a, b), in long double: its continued fraction
+// (evaluated by the modified Lentz method) where x < (a + 1) / (a + b + 2), and
+// 1 - I_(1-x)(b, a) above, where that one converges. Special values as TensorFlow (Eigen): NaN
+// for a <= 0 or b <= 0, 0 at x = 0 and 1 at x = 1 (even for a NaN a or b), NaN for x outside
+// [0, 1] and for an infinite or NaN a or b inside.
+namespace detail {
+// log|Gamma(x)| in long double, thread-safe (lgammal_r: std::lgamma writes the global signgam)
+inline long double lgamma_l(long double x) {
+  int sign;
+  return ::lgammal_r(x, &sign);
+}
+inline long double betainc_fraction(long double a, long double b, long double x) {
+  using L = long double;
+  const L tiny = 1e-4000L;
+  const L log_front = a * std::log(x) + b * std::log1p(-x) -
+                      (lgamma_l(a) + lgamma_l(b) - lgamma_l(a + b)) - std::log(a);
+  L f = 1, c = 1, d = 1 - (a + b) * x / (a + 1);
+  if (std::fabs(d) < tiny) d = tiny;
+  d = 1 / d;
+  f = d;
+  for (int m = 1; m < 20000; ++m) {
+    // the even step d_2m, then the odd step d_(2m+1)
+    L num = m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m));
+    d = 1 + num * d;
+    if (std::fabs(d) < tiny) d = tiny;
+    c = 1 + num / c;
+    if (std::fabs(c) < tiny) c = tiny;
+    d = 1 / d;
+    f *= d * c;
+    num = -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1));
+    d = 1 + num * d;
+    if (std::fabs(d) < tiny) d = tiny;
+    c = 1 + num / c;
+    if (std::fabs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const L delta = d * c;
+    f *= delta;
+    if (std::fabs(delta - 1) < 1e-19L) break;
+  }
+  return std::exp(log_front) * f;
+}
+}  // namespace detail
+inline double betainc(double a, double b, double x) {
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  if (a <= 0.0 || b <= 0.0) return nan;
+  if (x == 0.0) return 0.0;
+  if (x == 1.0) return 1.0;
+  if (!(x > 0.0 && x < 1.0) || !std::isfinite(a) || !std::isfinite(b)) return nan;
+  using L = long double;
+  if (L(x) < (L(a) + 1) / (L(a) + L(b) + 2)) return double(detail::betainc_fraction(a, b, x));
+  return double(1 - detail::betainc_fraction(b, a, 1 - L(x)));
+}
+
 }  // namespace gt::kernels
