@@ -254,3 +254,26 @@ def test_eigh_of_big_matrices_through_lapack(n):
     g = tape.gradient(smallest, x).numpy()
     outer = np.outer(vv[:, 0], vv[:, 0])
     np.testing.assert_allclose(g, np.tril(2 * outer - np.diag(np.diag(outer))), atol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e-300, 1e-200, 1e-160, 1.0, 1e77, 1e154, 1e200, 1e300])
+def test_jacobi_paths_hold_at_every_scale(scale):
+    # orders below LAPACK's threshold (Jacobi): the sums of squares ran out of range from 1e154
+    # (svd from 1e77) and under 1e-160; the loops now work on the matrix scaled by a power of two
+    a = np.array([[1.0, 2.0], [3.0, 4.0]]) * scale
+    np.testing.assert_allclose(gt.linalg.svd(gt.constant(a), compute_uv=False).numpy() / scale,
+                               np.linalg.svd(a / scale, compute_uv=False), rtol=1e-14)
+    b = np.array([[2.0, 5.0], [5.0, 8.0]]) * scale
+    np.testing.assert_allclose(gt.linalg.eigvalsh(gt.constant(b)).numpy() / scale, np.linalg.eigvalsh(b / scale),
+                               rtol=1e-14)
+
+
+@pytest.mark.parametrize("shape", [(20, 15), (15, 14), (17, 14), (12, 10), (10, 12), (14, 15), (30, 5), (6, 1)])
+def test_full_matrices_completes_an_orthogonal_basis(shape):
+    # the completion picked the first unit vector keeping half its length, and sometimes found
+    # none: a zero column; it now picks the best one
+    for seed in range(4):
+        a = np.random.default_rng(seed).standard_normal(shape)
+        _, u, v = gt.linalg.svd(gt.constant(a), full_matrices=True)
+        for q in (u.numpy(), v.numpy()):
+            np.testing.assert_allclose(q.T @ q, np.eye(q.shape[1]), atol=1e-12)

@@ -177,15 +177,14 @@ def test_edge_shapes_tensorflow_accepts():
     (lambda: gt.histogram_fixed_width(gt.constant([0.5]), [0.0]), gt.errors.InvalidArgumentError),
     (lambda: gt.sequence_mask([1, 2], maxlen=gt.constant([3])), ValueError),
     (lambda: gt.dynamic_stitch([[2 ** 31 - 1]], [[1.0]]), gt.errors.InvalidArgumentError),
-    # a count must be a scalar (TensorFlow: "num_segments should be a scalar, not shape [1]")
-    (lambda: gt.math.unsorted_segment_sum([[1.0], [2.0]], [0, 1], gt.constant([2])), gt.errors.InvalidArgumentError),
+    # a count must be a scalar (TensorFlow: "num_segments should be a scalar, not shape [1]"); the
+    # C++ ops' integer arguments still take a one-element tensor, as several of TensorFlow's do
+    # (expand_dims, range, concat's axis)
     (lambda: gt.math.unsorted_segment_max([[1.0], [2.0]], [0, 1], gt.constant([2])), gt.errors.InvalidArgumentError),
-    (lambda: gt.math.top_k(gt.constant([1.0, 2.0]), k=gt.constant([1])), gt.errors.InvalidArgumentError),
     # TensorFlow's kernels: in_top_k's predictions are float32 only; dynamic_partition's
     # partitions and dynamic_stitch's indices int32 only
     (lambda: gt.math.in_top_k([1], gt.constant([[0.1, 0.9]], dtype=gt.float64), 1), gt.errors.InvalidArgumentError),
     (lambda: gt.dynamic_partition([1.0, 2.0], gt.constant([0, 1], dtype=gt.int64), 2), gt.errors.InvalidArgumentError),
-    (lambda: gt.dynamic_partition([1.0, 2.0], np.array([0, 1], np.int64), 2), gt.errors.InvalidArgumentError),
     (lambda: gt.dynamic_stitch([gt.constant([0, 1], dtype=gt.int64)], [[1.0, 2.0]]), gt.errors.InvalidArgumentError),
     # __index__ takes a scalar only, as NumPy's
     (lambda: [1, 2, 3][gt.constant([1])], TypeError),
@@ -202,5 +201,12 @@ def test_counts_and_indices_given_as_scalar_tensors_still_work():
         np.testing.assert_array_equal(gt.math.unsorted_segment_sum(x, [0, 1, 0], num).numpy(), [[4.0], [2.0]])
     assert [10, 20, 30][gt.constant(2)] == 30
     assert gt.math.in_top_k(gt.constant([1], dtype=gt.int64), [[0.1, 0.9]], 1).numpy().tolist() == [True]
-    parts = gt.dynamic_partition([1.0, 2.0, 3.0], np.array([1, 0, 1], np.int32), 2)
-    assert [p.numpy().tolist() for p in parts] == [[2.0], [1.0, 3.0]]
+    for ids in (np.array([1, 0, 1], np.int32), np.array([1, 0, 1], np.int64), [1, 0, 1]):
+        parts = gt.dynamic_partition([1.0, 2.0, 3.0], ids, 2)  # (arrays are converted to int32, as in TF)
+        assert [p.numpy().tolist() for p in parts] == [[2.0], [1.0, 3.0]]
+    np.testing.assert_array_equal(gt.dynamic_stitch([np.array([1, 0])], [[1.0, 2.0]]).numpy(), [2.0, 1.0])
+    assert gt.math.in_top_k([0], np.array([[1.0, 2.0]]), 1).numpy().tolist() == [False]
+    # one-element tensors where TensorFlow takes them
+    assert gt.expand_dims(gt.constant([1.0, 2.0, 3.0]), gt.constant([0])).shape == (1, 3)
+    np.testing.assert_array_equal(gt.range(gt.constant([3])).numpy(), [0, 1, 2])
+    assert gt.concat([gt.ones([2, 1]), gt.ones([2, 1])], axis=gt.constant([1])).shape == (2, 2)

@@ -411,11 +411,7 @@ int64_t int_from_py(py::handle h, const char* what) {
   if (is_tensor_like(h)) {
     Tensor t = to_tensor(h);
     check_readable(t, what);
-    if (is_integer(t.dtype()) && t.numel() == 1) {
-      // TensorFlow's kernels take a count or an index as a scalar tensor only
-      if (t.ndim() != 0) throw InvalidArgument(std::string(what) + " should be a scalar, not shape " + t.shape().str());
-      return load_int(t.raw(), t.dtype(), 0);
-    }
+    if (is_integer(t.dtype()) && t.numel() == 1) return load_int(t.raw(), t.dtype(), 0);
   }
   throw TypeError_(std::string(what) + " must be an integer, got " + std::string(py::repr(h)).substr(0, 80));
 }

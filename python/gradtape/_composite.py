@@ -26,8 +26,8 @@ def _tensor(x, dtype=None):
 def _ints(x, what, int32_only=False):
     """The values of an integer argument (an int32/int64 tensor, a list or a number) as an int64
     array, for the functions whose index arithmetic is NumPy's. int32_only: TensorFlow's kernel
-    takes int32 alone (dynamic_partition, dynamic_stitch), so an int64 tensor or NumPy array is
-    an InvalidArgumentError, as there."""
+    takes int32 alone (dynamic_partition, dynamic_stitch), so an int64 tensor is an
+    InvalidArgumentError, as there (TensorFlow converts a NumPy array or a list to int32)."""
     if isinstance(x, (_core.Tensor, _core.Variable)):
         if x.dtype.name not in ("int32", "int64"):
             raise TypeError("%s must be an int32 or int64 tensor, got %s" % (what, x.dtype.name))
@@ -37,8 +37,6 @@ def _ints(x, what, int32_only=False):
     a = np.asarray(x)
     if a.size and a.dtype.kind not in "iu":
         raise TypeError("%s must be integers, got %r" % (what, x))
-    if int32_only and isinstance(x, np.ndarray) and a.dtype.itemsize > 4:
-        raise _core.InvalidArgumentError("%s must be int32, got a NumPy array of %s" % (what, a.dtype))
     return a.astype(np.int64)
 
 

@@ -322,9 +322,11 @@ def in_top_k(targets, predictions, k, name=None):
     array([ True, False,  True])
     """
     t = _ints(targets, "targets")
-    predictions = _tensor(predictions)
-    if predictions.dtype.name != "float32":  # TensorFlow's InTopKV2 kernel is float32 only
+    # TensorFlow's InTopKV2 kernel is float32 only: a tensor of another dtype is refused, other
+    # values are converted to float32
+    if isinstance(predictions, (_core.Tensor, _core.Variable)) and predictions.dtype.name != "float32":
         raise _core.InvalidArgumentError("in_top_k: predictions must be float32, got %s" % predictions.dtype.name)
+    predictions = _tensor(predictions, dtype="float32")
     p = np.asarray(predictions.numpy(), np.float64)
     if p.ndim != 2 or t.shape != (p.shape[0],):
         raise _core.InvalidArgumentError("in_top_k: predictions must be [batch, classes] and targets [batch], got "

@@ -163,6 +163,16 @@ void triangular_solve(const T* a, int64_t n, T* b, int64_t m, bool lower, bool t
   }
 }
 
+// The power of two near the largest |entry| of a (n entries), as its exponent: the Jacobi loops
+// work on a / 2^e (exact) and scale the eigen- or singular values back, so that their sums of
+// squares neither overflow (|a| > 1e154) nor underflow (|a| < 1e-154). 0 for a zero, inf or
+// NaN largest entry.
+inline int scale_exponent(const double* a, int64_t n) {
+  double m = 0;
+  for (int64_t i = 0; i < n; ++i) m = std::max(m, std::abs(a[i]));
+  return m > 0 && std::isfinite(m) ? std::ilogb(m) : 0;
+}
+
 // The eigenvalues w (ascending) and eigenvectors (the columns of v, orthonormal) of the
 // symmetric n x n matrix a, which is overwritten. Cyclic Jacobi (Golub & Van Loan, algorithm
 // 8.5.3): sweeps of plane rotations, each zeroing one off-diagonal pair, until the
@@ -170,6 +180,8 @@ void triangular_solve(const T* a, int64_t n, T* b, int64_t m, bool lower, bool t
 // close eigenvalues. Each eigenvector's sign is arbitrary, as LAPACK's and Eigen's are.
 inline void symmetric_eigen(double* a, int64_t n, double* w, double* v) {
   if (n >= kLapackMinEigh && lapack_symmetric_eigen(a, n, w, v)) return;
+  const int e = scale_exponent(a, n * n);
+  for (int64_t i = 0; i < n * n; ++i) a[i] = std::ldexp(a[i], -e);
   for (int64_t i = 0; i < n * n; ++i) v[i] = i % (n + 1) == 0 ? 1.0 : 0.0;
   double total = 0;
   for (int64_t i = 0; i < n * n; ++i) total += a[i] * a[i];
@@ -211,31 +223,38 @@ inline void symmetric_eigen(double* a, int64_t n, double* w, double* v) {
   std::vector<double> vs(v, v + n * n);
   for (int64_t j = 0; j < n; ++j) {
     const int64_t src = order[size_t(j)];
-    w[j] = a[src * n + src];
+    w[j] = std::ldexp(a[src * n + src], e);
     for (int64_t k = 0; k < n; ++k) v[k * n + j] = vs[size_t(k * n + src)];
   }
 }
 
 // Completes the first `have` orthonormal columns of u (rows x cols, row-major, cols <= rows)
-// to `cols` orthonormal columns: each new one is the first unit vector e_k that keeps more
-// than half its length after two passes of Gram-Schmidt against the columns so far.
+// to `cols` orthonormal columns: each new one is, of the unit vectors e_k, the one that keeps
+// the most of its length after two passes of Gram-Schmidt against the columns so far. (The
+// complement's dimension d is the sum over k of those squared lengths, so the best keeps at
+// least d / rows: never nothing, where "the first that keeps half" could find none.)
 inline void complete_orthonormal(double* u, int64_t rows, int64_t cols, int64_t have) {
-  std::vector<double> x(static_cast<size_t>(rows));
-  int64_t k = 0;
-  for (int64_t j = have; j < cols && k < rows; ++k) {
-    for (int64_t i = 0; i < rows; ++i) x[size_t(i)] = i == k ? 1.0 : 0.0;
-    for (int pass = 0; pass < 2; ++pass)
-      for (int64_t c = 0; c < j; ++c) {
-        double dot = 0;
-        for (int64_t i = 0; i < rows; ++i) dot += u[i * cols + c] * x[size_t(i)];
-        for (int64_t i = 0; i < rows; ++i) x[size_t(i)] -= dot * u[i * cols + c];
+  std::vector<double> x(static_cast<size_t>(rows)), best(static_cast<size_t>(rows));
+  for (int64_t j = have; j < cols; ++j) {
+    double best_norm = -1;
+    for (int64_t k = 0; k < rows; ++k) {
+      for (int64_t i = 0; i < rows; ++i) x[size_t(i)] = i == k ? 1.0 : 0.0;
+      for (int pass = 0; pass < 2; ++pass)
+        for (int64_t c = 0; c < j; ++c) {
+          double dot = 0;
+          for (int64_t i = 0; i < rows; ++i) dot += u[i * cols + c] * x[size_t(i)];
+          for (int64_t i = 0; i < rows; ++i) x[size_t(i)] -= dot * u[i * cols + c];
+        }
+      double norm = 0;
+      for (int64_t i = 0; i < rows; ++i) norm += x[size_t(i)] * x[size_t(i)];
+      if (norm > best_norm) {
+        best_norm = norm;
+        best.swap(x);
       }
-    double norm = 0;
-    for (int64_t i = 0; i < rows; ++i) norm += x[size_t(i)] * x[size_t(i)];
-    if (norm < 0.25) continue;
-    norm = std::sqrt(norm);
-    for (int64_t i = 0; i < rows; ++i) u[i * cols + j] = x[size_t(i)] / norm;
-    ++j;
+      if (best_norm > 0.5) break;  // (more than half its length: good enough, and the common case)
+    }
+    const double norm = std::sqrt(best_norm);
+    for (int64_t i = 0; i < rows; ++i) u[i * cols + j] = best[size_t(i)] / norm;
   }
 }
 
@@ -249,8 +268,9 @@ inline void tall_svd(const double* a, int64_t m, int64_t n, double* s, double* u
   // columns of a and of V as contiguous rows (w[p] = column p of a, vt[p] = column p of V), so
   // that the dot products and rotations run over unit strides
   std::vector<double> w(size_t(n * m)), vt(size_t(n * n), 0.0);
+  const int e = scale_exponent(a, m * n);
   for (int64_t i = 0; i < m; ++i)
-    for (int64_t p = 0; p < n; ++p) w[size_t(p * m + i)] = a[i * n + p];
+    for (int64_t p = 0; p < n; ++p) w[size_t(p * m + i)] = std::ldexp(a[i * n + p], -e);
   for (int64_t p = 0; p < n; ++p) vt[size_t(p * n + p)] = 1.0;
   for (int sweep = 0; sweep < 60; ++sweep) {
     bool rotated = false;
@@ -297,7 +317,7 @@ inline void tall_svd(const double* a, int64_t m, int64_t n, double* s, double* u
   for (int64_t j = 0; j < n; ++j) {
     const int64_t src = order[size_t(j)];
     const double sj = norm[size_t(src)];
-    s[j] = sj;
+    s[j] = std::ldexp(sj, e);
     for (int64_t i = 0; i < n; ++i) v[i * n + j] = vt[size_t(src * n + i)];
     const bool keep = sj > 1e-300 && std::isfinite(sj);
     for (int64_t i = 0; i < m; ++i) u[i * ucols + j] = keep ? w[size_t(src * m + i)] / sj : 0.0;
