@@ -210,3 +210,14 @@ def test_counts_and_indices_given_as_scalar_tensors_still_work():
     assert gt.expand_dims(gt.constant([1.0, 2.0, 3.0]), gt.constant([0])).shape == (1, 3)
     np.testing.assert_array_equal(gt.range(gt.constant([3])).numpy(), [0, 1, 2])
     assert gt.concat([gt.ones([2, 1]), gt.ones([2, 1])], axis=gt.constant([1])).shape == (2, 2)
+
+
+def test_range_reads_numpy_integers_as_their_dtype():
+    # np.array(3) and np.int64(3) are int64 tensors to TensorFlow, so its range is int64 (it was
+    # float32 here: a NumPy value was read as a Python number)
+    for limit in (np.array(3), np.int64(3)):
+        r = gt.range(limit)
+        assert r.dtype == gt.int64 and r.numpy().tolist() == [0, 1, 2]
+    assert gt.range(np.int32(3)).dtype == gt.int32
+    assert gt.range(np.float64(2.0)).dtype == gt.float64
+    assert gt.range(3).dtype == gt.int32

@@ -633,12 +633,20 @@ void bind_ops(py::module_& m) {
     }
     // Integer arguments (Python ints, integer tensors) take the exact int64 path: the dtype is
     // int32 when every value fits it, else int64, as TensorFlow infers it.
-    auto int_value = [](py::handle h) -> std::optional<int64_t> {
-      if (is_tensor_like(h)) {
+    // (a NumPy scalar or array is read as the tensor it converts to: np.array(3) is int64, as TF)
+    static const py::handle np_generic = py::object(py::module_::import("numpy").attr("generic")).release();  // (kept for good)
+    auto as_tensor_arg = [](py::handle h) {
+      return is_tensor_like(h) || py::isinstance<py::array>(h) || py::isinstance(h, np_generic);
+    };
+    auto int_value = [&](py::handle h) -> std::optional<int64_t> {
+      if (as_tensor_arg(h)) {
         Tensor t = to_tensor(h);
         if (t.numel() != 1) throw InvalidArgument("range: start, limit and delta must be scalars, got shape " + t.shape().str());
         if (!is_integer(t.dtype())) return std::nullopt;
         check_readable(t, "range: a start, limit or delta");
+        if (t.dtype() == DType::UInt64 && t.data<uint64_t>()[0] > uint64_t(std::numeric_limits<int64_t>::max()))
+          throw InvalidArgument("range: " + std::to_string(t.data<uint64_t>()[0]) + " is out of the int64 range");
+        return load_int(t.raw(), t.dtype(), 0);
       } else if (!PyLong_Check(h.ptr()) || PyBool_Check(h.ptr())) {
         return std::nullopt;
       }
@@ -656,7 +664,7 @@ void bind_ops(py::module_& m) {
       if (!d) {
         d = DType::Int32;
         for (int i = 0; i < 3; ++i) {
-          if (is_tensor_like(args[i]) && to_tensor(args[i]).dtype() != DType::Int32) d = to_tensor(args[i]).dtype();
+          if (as_tensor_arg(args[i]) && to_tensor(args[i]).dtype() != DType::Int32) d = to_tensor(args[i]).dtype();
           if (*iv[i] < std::numeric_limits<int32_t>::min() || *iv[i] > std::numeric_limits<int32_t>::max()) d = DType::Int64;
         }
       }
@@ -665,10 +673,10 @@ void bind_ops(py::module_& m) {
     if (!d) {
       d = all_int ? DType::Int32 : DType::Float32;
       for (py::handle h : args)
-        if (is_tensor_like(h)) d = to_tensor(h).dtype();
+        if (as_tensor_arg(h)) d = to_tensor(h).dtype();
     }
     auto num = [&](py::handle h) {
-      if (is_tensor_like(h)) {
+      if (as_tensor_arg(h)) {
         Tensor t = to_tensor(h);
         check_readable(t, "range: a start, limit or delta");
         return t.item();
