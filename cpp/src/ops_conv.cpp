@@ -21,6 +21,7 @@
 #include "kernels/conv.h"
 #include "kernels/im2col.h"
 #include "ops_common.h"
+#include "structural.h"
 
 namespace gt {
 
@@ -501,6 +502,17 @@ Tensor jvp_MaxPoolNhwc(JvpCtx& c) {
   if (!c.t[0].defined()) return Tensor();
   const Tensor flat = reshape(c.t[0], c.shape(Shape{x.numel()}));
   return reshape(gather(flat, idx, c.batch_dims()), c.shape(c.out.shape()));
+}
+
+// The positions of x no window picked: the structural zeros of its gradient (structural.cpp
+// asks for them instead of running the rule on ones and comparing with zero).
+Tensor max_pool_unpicked(const Tensor& x, const Tensor& idx) {
+  Tensor m = Tensor::empty(DType::Bool, x.shape());
+  bool* dst = m.data<bool>();
+  std::fill(dst, dst + m.numel(), true);
+  const int64_t* id = idx.data<int64_t>();
+  for (int64_t k = 0; k < idx.numel(); ++k) dst[id[k]] = false;
+  return m;
 }
 
 Tensor max_pool2d(const Tensor& input, const std::vector<int64_t>& ksize, const std::vector<int64_t>& strides,
