@@ -104,13 +104,25 @@ GT_INLINE void fwd_block(const float* xs, const Direct& d, const float* w, int64
     for (int v = 0; v < NV; ++v) GT_VSTORE(out + p * O + og + v * V, acc[p][v]);
 }
 
-// n output pixels from ow0 in blocks of PB, then PB/2, ... down to 1.
+// One block of n <= PB pixels: the instance for n (a block of a few pixels holds too few
+// accumulators to hide the FMA latency, so rows are cut into blocks of equal size instead).
+template <int V, int NV, int PB>
+GT_INLINE void fwd_block_of(int64_t n, const float* xs, const Direct& d, const float* w, int64_t og, float* out) {
+  if (n == PB) return fwd_block<V, NV, PB>(xs, d, w, og, out);
+  if constexpr (PB > 1) fwd_block_of<V, NV, PB - 1>(n, xs, d, w, og, out);
+}
+
+// n output pixels from ow0, in ceil(n / PB) blocks of (nearly) equal size.
 template <int V, int NV, int PB>
 GT_INLINE void fwd_pixels(const float* xs, const Direct& d, const float* w, int64_t og, float* out, int64_t n) {
   const int64_t step = d.sw * d.c;
-  for (; n >= PB; n -= PB, xs += PB * step, out += PB * d.o) fwd_block<V, NV, PB>(xs, d, w, og, out);
-  if constexpr (PB > 1)
-    if (n > 0) fwd_pixels<V, NV, PB / 2>(xs, d, w, og, out, n);
+  for (int64_t blocks = (n + PB - 1) / PB; blocks > 0; --blocks) {
+    const int64_t m = (n + blocks - 1) / blocks;
+    fwd_block_of<V, NV, PB>(m, xs, d, w, og, out);
+    xs += m * step;
+    out += m * d.o;
+    n -= m;
+  }
 }
 
 // One image: out [oh, ow, o] from the padded xp. Output channels in groups of NV*V, then of V.
