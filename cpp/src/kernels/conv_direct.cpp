@@ -172,20 +172,35 @@ GT_INLINE void wgrad_block(const float* xp, const Direct& d, const float* g, int
 }
 
 template <int V, int NV, int CB>
-GT_INLINE void wgrad_channels(const float* xp, const Direct& d, const float* g, int64_t i, int64_t j, int64_t c0,
-                              int64_t og, float* gw, int64_t n) {
-  for (; n >= CB; n -= CB, c0 += CB) wgrad_block<V, NV, CB>(xp, d, g, i, j, c0, og, gw);
-  if constexpr (CB > 1)
-    if (n > 0) wgrad_channels<V, NV, CB / 2>(xp, d, g, i, j, c0, og, gw, n);
+GT_INLINE void wgrad_block_of(int64_t n, const float* xp, const Direct& d, const float* g, int64_t i, int64_t j,
+                              int64_t c0, int64_t og, float* gw) {
+  if (n == CB) return wgrad_block<V, NV, CB>(xp, d, g, i, j, c0, og, gw);
+  if constexpr (CB > 1) wgrad_block_of<V, NV, CB - 1>(n, xp, d, g, i, j, c0, og, gw);
 }
 
+// n channels from c0, in ceil(n / CB) blocks of (nearly) equal size.
+template <int V, int NV, int CB>
+GT_INLINE void wgrad_channels(const float* xp, const Direct& d, const float* g, int64_t i, int64_t j, int64_t c0,
+                              int64_t og, float* gw, int64_t n) {
+  for (int64_t blocks = (n + CB - 1) / CB; blocks > 0; --blocks) {
+    const int64_t m = (n + blocks - 1) / blocks;
+    wgrad_block_of<V, NV, CB>(m, xp, d, g, i, j, c0, og, gw);
+    c0 += m;
+    n -= m;
+  }
+}
+
+// With dilation 1 along the row, the window row's kw taps and their channels are kw * C
+// consecutive values both in the input row and in gw[i] (j * C + c): one run of "channels",
+// so a layer with one input channel still fills a block (3 taps x 2 vectors, not 1 x 2).
 template <int V, int NV, int CB>
 GT_INLINE void wgrad_image(const float* xp, const Direct& d, const float* g, float* gw) {
+  const int64_t taps = d.dw == 1 ? 1 : d.kw, run = d.dw == 1 ? d.kw * d.c : d.c;
   for (int64_t i = 0; i < d.kh; ++i)
-    for (int64_t j = 0; j < d.kw; ++j) {
+    for (int64_t j = 0; j < taps; ++j) {
       int64_t og = 0;
-      for (; og + NV * V <= d.o; og += NV * V) wgrad_channels<V, NV, CB>(xp, d, g, i, j, 0, og, gw, d.c);
-      for (; og + V <= d.o; og += V) wgrad_channels<V, 1, CB>(xp, d, g, i, j, 0, og, gw, d.c);
+      for (; og + NV * V <= d.o; og += NV * V) wgrad_channels<V, NV, CB>(xp, d, g, i, j, 0, og, gw, run);
+      for (; og + V <= d.o; og += V) wgrad_channels<V, 1, CB>(xp, d, g, i, j, 0, og, gw, run);
     }
 }
 
