@@ -98,7 +98,7 @@ Tensor sum_to_shape_masked(const Tensor& g, const Shape& shape, int nb) {
     const int lead = g.ndim() - shape.rank();
     bool trailing = nb == 0 && lead > 0;
     for (int i = 0; trailing && i < shape.rank(); ++i) trailing = shape[i] == g.shape()[i + lead];
-    if (trailing && shape.numel() > 0) {
+    if (trailing && shape.numel() > 0 && g.numel() > 0) {
       reduced_mask = all_rows(Tensor(m), g.numel() / shape.numel(), shape.numel(), shape);
     } else {
       Tensor live = sum_to_shape(cast(logical_not(Tensor(m)), g.dtype()), shape, nb);
