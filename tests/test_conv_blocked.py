@@ -78,3 +78,17 @@ def test_max_pool_ties_go_to_the_first_largest_as_tensorflow():
     with gt.GradientTape() as tape:
         y = gt.nn.max_pool2d(v, 3, 1, "SAME")  # overlapping windows share their argmax: summed
     assert tape.gradient(y, v).numpy().reshape(3, 5).tolist() == [[0, 3, 1, 0, 1], [0, 0, 0, 0, 0], [2, 0, 6, 2, 0]]
+
+
+def test_max_pool_unpicked_positions_are_structural_zeros():
+    # an inf local derivative (sqrt at 0) at a position no window picked stays out of the
+    # gradient (the mask from the saved indices); at a picked one it comes through
+    z = np.array([[0, 4, 1, 0], [0, 0, 0, 9], [0, 0, 16, 0], [0, 0, 0, 0]], np.float64).reshape(1, 4, 4, 1)
+    v = gt.Variable(z)
+    with gt.GradientTape() as tape:
+        y = gt.reduce_sum(gt.nn.max_pool2d(gt.sqrt(v), 2, 2, "VALID"))
+    g = tape.gradient(y, v).numpy().reshape(4, 4)
+    want = np.zeros((4, 4))
+    want[0, 1], want[1, 3], want[2, 2] = 0.25, 1 / 6, 0.125
+    want[2, 0] = np.inf  # the all-zero window picks its first element, where sqrt' is inf
+    np.testing.assert_array_equal(g, want)

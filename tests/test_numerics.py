@@ -164,6 +164,20 @@ def test_structural_zeros_through_broadcasting_and_reductions():
     np.testing.assert_allclose(grad_of(f, [-1.0, 2.0]), [0.0, 1.5])
 
 
+def test_structural_zeros_summed_over_leading_rows_as_a_bias():
+    # a bias [3] added to rows [4, 2, 3]: its gradient's position is structural only when it is
+    # in every row (the one-pass path of sum_to_shape_masked), and log's inf then stays out
+    c0 = np.array([0.0, 2.0, 0.0])
+    cond = np.zeros((4, 2, 3), bool)
+    cond[:, :, 1] = True
+    cond[3, 1, 2] = True  # column 2 live in one row: not structural, and log'(0) reaches it
+    def f(c):
+        z = gt.zeros([4, 2, 3], gt.float64) + gt.math.log(c)
+        return gt.reduce_sum(gt.where(gt.constant(cond), z, 0.0))
+    g = grad_of(f, c0)
+    assert g[0] == 0.0 and g[1] == 4.0 and np.isinf(g[2])
+
+
 def test_ieee_switch_restores_tensorflow_nan():
     with gt.config.plain_ieee_gradients():
         assert not gt.config.structural_zeros_enabled()

@@ -14,13 +14,15 @@
 // as TensorFlow's MaxPoolGrad): its primitive max_pool_nhwc saves those positions, and its
 // rules are gather's (gather_grad, and gather again) with a dedicated scatter on the fast path.
 // A float conv2d runs as the blocked primitive conv2d_nhwc (kernels/conv.h), whose rules are
-// the im2col/matmul ones above.
+// the im2col/matmul ones above; in float32 with a multiple of 16 output channels its kernels
+// are the direct convolution (kernels/conv_direct.cpp) instead of im2col + GEMM.
 // NCHW runs through transposes to NHWC and back.
 #include <cmath>
 
 #include "kernels/conv.h"
 #include "kernels/im2col.h"
 #include "ops_common.h"
+#include "structural.h"
 
 namespace gt {
 
@@ -501,6 +503,17 @@ Tensor jvp_MaxPoolNhwc(JvpCtx& c) {
   if (!c.t[0].defined()) return Tensor();
   const Tensor flat = reshape(c.t[0], c.shape(Shape{x.numel()}));
   return reshape(gather(flat, idx, c.batch_dims()), c.shape(c.out.shape()));
+}
+
+// The positions of x no window picked: the structural zeros of its gradient (structural.cpp
+// asks for them instead of running the rule on ones and comparing with zero).
+Tensor max_pool_unpicked(const Tensor& x, const Tensor& idx) {
+  Tensor m = Tensor::empty(DType::Bool, x.shape());
+  bool* dst = m.data<bool>();
+  std::fill(dst, dst + m.numel(), true);
+  const int64_t* id = idx.data<int64_t>();
+  for (int64_t k = 0; k < idx.numel(); ++k) dst[id[k]] = false;
+  return m;
 }
 
 Tensor max_pool2d(const Tensor& input, const std::vector<int64_t>& ksize, const std::vector<int64_t>& strides,

@@ -22,6 +22,19 @@ bool any_true(const Tensor& m) {
   return m.numel() > 0 && std::memchr(m.data<bool>(), 1, size_t(m.numel())) != nullptr;
 }
 
+// The mask of a gradient summed over its leading rows ([rows, cols] -> [cols], a bias's
+// gradient): a position is structural when it is in every row. One pass over the bytes, where
+// the general path casts, sums in floats and compares.
+Tensor all_rows(const Tensor& m, int64_t rows, int64_t cols, const Shape& shape) {
+  Tensor out = Tensor::empty(DType::Bool, shape);
+  const bool* src = m.data<bool>();
+  bool* dst = out.data<bool>();
+  std::memcpy(dst, src, size_t(cols));
+  for (int64_t r = 1; r < rows; ++r)
+    for (int64_t k = 0; k < cols; ++k) dst[k] = dst[k] & src[r * cols + k];
+  return out;
+}
+
 // Sets t's mask, or drops it when no position is structural.
 Tensor with_mask(Tensor t, const Tensor& mask) {
   if (mask.defined() && any_true(mask)) t.impl()->zero_mask = mask.impl();
@@ -51,6 +64,9 @@ void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tenso
     if (rule == MaskRule::Pass) {
       for (int i = 0; i < n; ++i)
         if (gin[size_t(i)].defined() && gin[size_t(i)].shape() == g.shape()) masks[size_t(i)] = Tensor(upstream);
+    } else if (op == OpId::MaxPoolNhwc && !upstream && batch == 0) {
+      // every position of x that no window picked (the generic path below, in one pass)
+      if (gin[0].defined()) masks[0] = max_pool_unpicked(ins[0], ins[1]);
     } else {
       // Run the rule (or reduce_sum's) on the indicator of non-structural positions: an input
       // position that receives nothing from them only ever received structural zeros.
@@ -79,8 +95,15 @@ Tensor sum_to_shape_masked(const Tensor& g, const Shape& shape, int nb) {
   Tensor reduced_mask;
   {
     RecordingPause pause;
-    Tensor live = sum_to_shape(cast(logical_not(Tensor(m)), g.dtype()), shape, nb);
-    reduced_mask = equal(live, zero_of(live));
+    const int lead = g.ndim() - shape.rank();
+    bool trailing = nb == 0 && lead > 0;
+    for (int i = 0; trailing && i < shape.rank(); ++i) trailing = shape[i] == g.shape()[i + lead];
+    if (trailing && shape.numel() > 0 && g.numel() > 0) {
+      reduced_mask = all_rows(Tensor(m), g.numel() / shape.numel(), shape.numel(), shape);
+    } else {
+      Tensor live = sum_to_shape(cast(logical_not(Tensor(m)), g.dtype()), shape, nb);
+      reduced_mask = equal(live, zero_of(live));
+    }
   }
   return with_mask(sum_to_shape(g, shape, nb), reduced_mask);
 }

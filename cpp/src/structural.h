@@ -24,5 +24,8 @@ void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tenso
 Tensor sum_to_shape_masked(const Tensor& g, const Shape& shape, int batch_dims = 0);
 // acc + g, where a position stays structural only when it is structural in both.
 Tensor accumulate_masked(const Tensor& acc, const Tensor& g);
+// The max pool's unpicked positions, from its saved indices (ops_conv.cpp, beside the op): what
+// its rule run on ones would leave at zero, without running it.
+Tensor max_pool_unpicked(const Tensor& x, const Tensor& idx);
 
 }  // namespace gt

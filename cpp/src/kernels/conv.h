@@ -6,6 +6,9 @@
 //   conv_backward_filter: gw[K, O]         = sum over blocks im2col(x_b)^T g_b
 //   conv_backward_input:  gx[N, H, W, C]   = col2im(g W^T), block by block (a block's col2im
 //                         touches its own images only)
+// float32 with a multiple of 16 output channels takes the direct convolution instead
+// (conv_direct.cpp: no patch matrix, no GEMM packing; the input's gradient when the stride is 1
+// and the input has a multiple of 16 channels).
 // The full patch matrix of a 32-channel 3x3 layer on a batch of 64 28x28 images is 57 MB; a
 // block is about one image's (0.9 MB). The blocks run on both cores of gradtape's pool, each
 // block's GEMM on one OpenBLAS thread (OpenBLAS is set to one thread for the duration, and set
@@ -13,6 +16,7 @@
 // call from another Python thread therefore runs on one thread too.)
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/im2col.h"
@@ -20,6 +24,13 @@
 #include "kernels/parallel.h"
 
 namespace gt::kernels {
+
+// The direct float32 convolution (conv_direct.cpp) and the cases it takes.
+bool direct_conv_applies(const ConvGeom& g, int64_t o);
+bool direct_conv_input_grad_applies(const ConvGeom& g, int64_t o);
+void direct_conv_forward(const float* x, int64_t n, const ConvGeom& g, const float* w, int64_t o, float* out);
+void direct_conv_filter_grad(const float* x, int64_t n, const ConvGeom& g, const float* gout, int64_t o, float* gw);
+void direct_conv_input_grad(const float* gout, int64_t n, const ConvGeom& g, const float* w, int64_t o, float* gx);
 
 // Bytes of one block's patches: about half the 2 MiB L2 of these cores.
 constexpr int64_t kConvBlockBytes = int64_t(1) << 20;
@@ -66,6 +77,8 @@ void conv_forward(const T* x, int64_t n, const ConvGeom& g, const T* w, int64_t 
   const int64_t K = g.k(), P = g.oh * g.ow, img = g.h * g.w * g.c;
   if (K == 0) { std::fill(out, out + n * P * o, T(0)); return; }
   if (n * P * o == 0) return;
+  if constexpr (std::is_same_v<T, float>)
+    if (direct_conv_applies(g, o)) return direct_conv_forward(x, n, g, w, o, out);
   conv_over_blocks<T>(n, g, [&](int64_t b0, int64_t nb, T* cols) {
     im2col_rows(x + b0 * img, g, 0, nb * P, cols);
     gemm_ex(false, false, nb * P, o, K, cols, K, w, o, T(0), out + b0 * P * o, o);
@@ -79,6 +92,8 @@ void conv_backward_filter(const T* x, int64_t n, const ConvGeom& g, const T* gou
   const int64_t K = g.k(), P = g.oh * g.ow, img = g.h * g.w * g.c;
   std::fill(gw, gw + K * o, T(0));
   if (K == 0 || n == 0 || P == 0 || o == 0) return;
+  if constexpr (std::is_same_v<T, float>)
+    if (direct_conv_applies(g, o)) return direct_conv_filter_grad(x, n, g, gout, o, gw);
   int64_t per, blocks;
   conv_blocks(n, g, int64_t(sizeof(T)), per, blocks);
   const int parts = (blocks < 2 || num_threads() < 2) ? 1 : 2;
@@ -111,6 +126,8 @@ template <class T>
 void conv_backward_input(const T* gout, int64_t n, const ConvGeom& g, const T* w, int64_t o, T* gx) {
   const int64_t K = g.k(), P = g.oh * g.ow, img = g.h * g.w * g.c;
   if (K == 0 || P == 0 || o == 0) { std::fill(gx, gx + n * img, T(0)); return; }
+  if constexpr (std::is_same_v<T, float>)
+    if (direct_conv_input_grad_applies(g, o)) return direct_conv_input_grad(gout, n, g, w, o, gx);
   conv_over_blocks<T>(n, g, [&](int64_t b0, int64_t nb, T* cols) {
     gemm_ex(false, true, nb * P, K, o, gout + b0 * P * o, o, w, o, T(0), cols, K);
     col2im_pixels(cols, g, 0, nb * g.h * g.w, gx + b0 * img);

@@ -27,7 +27,16 @@ const char* kernel_isa() {
 
 namespace kernels {
 const char* vecmath_runtime_source();  // vecmath.cpp
+
+int kernel_isa_level() {
+#if defined(GT_DISPATCH_ENABLED)
+  static const int level = __builtin_cpu_supports("x86-64-v4") ? 4 : __builtin_cpu_supports("x86-64-v3") ? 3 : 2;
+  return level;
+#else
+  return 2;
+#endif
 }
+}  // namespace kernels
 
 const char* kernel_build_info() {
   static const std::string info = [] {

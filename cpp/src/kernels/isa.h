@@ -24,3 +24,11 @@
 #endif
 
 // gt::kernel_isa() (gradtape/tensor.h, isa.cpp) reports which copy runs.
+
+namespace gt::kernels {
+// The level GT_DISPATCHED's resolvers pick, by the same tests in the same order: 4
+// (x86-64-v4), 3 (x86-64-v3), else 2 (the baseline, and every build without dispatch). For the
+// kernels whose source differs per instruction set (the direct convolution's register
+// blocking, conv_direct.cpp), which are compiled per level with target attributes.
+int kernel_isa_level();
+}  // namespace gt::kernels
