@@ -338,8 +338,9 @@ inline double zeta(double xd, double qd) {
     const L t = std::pow(w, -x);
     sum += t;
     w += 1;
-    // the rest is at most the integral of u^-x from w - 1: t (w - 1) / (x - 1)
-    if (w > 1 && std::fabs(t) * (w - 1) / (x - 1) < 1e-20L * std::fabs(sum)) return double(sum);
+    // the rest is at most the integral of u^-x from w - 1: t (w - 1) / (x - 1); and once the
+    // terms past 1 underflow to 0 (a huge x), so do all later ones
+    if (w > 1 && (t == 0 || std::fabs(t) * (w - 1) / (x - 1) < 1e-20L * std::fabs(sum))) return double(sum);
   }
   static constexpr L kB[] = {8.33333333333333333333e-2L,  -1.38888888888888888889e-3L, 3.30687830687830687831e-5L,
                              -8.26719576719576719577e-7L, 2.08767569878680989792e-8L,  -5.28419013868749318484e-10L,
