@@ -31,8 +31,12 @@ from ._function import ConcreteFunction, Function, _Output
 from .module import Module
 from .specs import TensorSpec
 
-__all__ = ["save", "load", "SaveOptions", "LoadOptions"]
+__all__ = ["save", "load", "contains_saved_model", "SaveOptions", "LoadOptions",
+           "DEFAULT_SERVING_SIGNATURE_DEF_KEY", "VARIABLES_DIRECTORY", "VARIABLES_FILENAME"]
 
+DEFAULT_SERVING_SIGNATURE_DEF_KEY = "serving_default"
+VARIABLES_DIRECTORY = "variables"
+VARIABLES_FILENAME = "variables"
 PROGRAM_FILE = "saved_model.txt"
 VARIABLES_PREFIX = os.path.join("variables", "variables")
 _META_FORMAT = 1
@@ -287,7 +291,7 @@ def save(obj, export_dir, signatures=None, options=None) -> None:
     sig_map = {}
     if signatures is not None:
         if not isinstance(signatures, dict):
-            signatures = {"serving_default": signatures}
+            signatures = {DEFAULT_SERVING_SIGNATURE_DEF_KEY: signatures}
         for name, value in signatures.items():
             if not isinstance(name, str):
                 raise ValueError("gt.saved_model.save: signature names must be strings, got %r" % (name,))
@@ -322,6 +326,15 @@ def save(obj, export_dir, signatures=None, options=None) -> None:
 
 
 # --- loading --------------------------------------------------------------------------------
+
+def contains_saved_model(export_dir) -> bool:
+    """Whether export_dir holds a saved model (its program file).
+
+    >>> gt.saved_model.contains_saved_model("/no/such/dir")
+    False
+    """
+    return os.path.isfile(os.path.join(os.fspath(export_dir), PROGRAM_FILE))
+
 
 class _LoadedConcrete:
     __slots__ = ("specs", "program", "meta")
