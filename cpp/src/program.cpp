@@ -508,6 +508,15 @@ void program_detail::StepBlock::save(StepWriter& w) const {
 }
 
 std::shared_ptr<StepBlock> program_detail::StepBlock::load(StepReader& r) {
+  // (blocks nest through cond and while steps: a bound on the depth keeps a hostile file from
+  // exhausting the stack)
+  struct Depth {
+    StepReader& r;
+    explicit Depth(StepReader& rr) : r(rr) {
+      if (++r.depth > 200) r.fail("blocks nested deeper than 200");
+    }
+    ~Depth() { --r.depth; }
+  } depth(r);
   r.expect("{");
   const size_t n = r.count();
   auto b = std::make_shared<StepBlock>();

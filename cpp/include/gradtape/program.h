@@ -102,6 +102,7 @@ class StepReader {
   std::vector<int>* in = nullptr;
   int num_slots = 0;  // of the program being read (slot numbers are checked against it)
   int num_tapes = 0;
+  int depth = 0;      // of nested blocks being read
 
   bool done() const { return pos_ >= tokens_.size(); }
   const std::string& peek() const;
