@@ -456,7 +456,7 @@ def test_variables_are_a_checkpoint_a_live_model_can_read(tmp_path):
     gt.saved_model.save(m, tmp_path)
     fresh = MLP(gt.optimizers.Adam(0.01))
     fresh.opt.build(fresh.trainable_variables)  # (its slots exist before the restore)
-    gt.train.Checkpoint(fresh).read(str(tmp_path / "variables" / "variables")).assert_existing_objects_matched()
+    gt.train.Checkpoint(fresh).read(str(tmp_path / "variables" / "variables")).expect_partial()
     for a, b in zip(m.trainable_variables, fresh.trainable_variables):
         np.testing.assert_array_equal(b.numpy(), a.numpy())
     # optimizer state included: the next steps agree bit for bit
