@@ -9,9 +9,9 @@ its input batch as X.bin and y.bin), then times, in one run on the same machine:
   - the step loaded with gt.saved_model.load, called from Python,
   - the same saved step loaded and called from C++ (bench_core --w5-saved DIR: gt::load_saved_model),
 
-each a median over repetitions, and prints the ratios. Usage:
+each a median over repetitions, in interleaved rounds, and prints the ratios. Usage:
 
-  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/saved_w5.py [--quick] [--reps N] [--bench-core PATH]
+  env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/saved_w5.py [--quick] [--reps N] [--rounds N] [--bench-core PATH]
 """
 import argparse
 import glob
@@ -74,12 +74,13 @@ def find_bench_core():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--reps", type=int, default=None)
+    ap.add_argument("--reps", type=int, default=None, help="timed calls per round (default 30; --quick 10)")
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--dir", default=None, help="where to save the model (default: a temporary directory)")
     ap.add_argument("--bench-core", default=None, help="the bench_core binary (default: the newest under build/)")
     args = ap.parse_args()
     cfg = workloads.QUICK if args.quick else workloads.FULL
-    reps = args.reps or (10 if args.quick else 60)
+    reps = args.reps or (10 if args.quick else 30)
     X, y, params = workloads.w5_data(cfg)
     export = args.dir or tempfile.mkdtemp(prefix="gt_w5_saved_")
 
@@ -98,28 +99,35 @@ def main():
     if a != b:
         sys.exit("the loaded step gives %r, the traced one %r" % (b, a))
 
-    print("W5 saved step: %s, batch %d, layers %s; %d reps (median)" % (
-        "quick" if args.quick else "full", cfg["w5_batch"], cfg["w5_layers"], reps))
-    t_traced = median_ms(lambda: model.train_step(tX, ty), reps)
-    t_loaded = median_ms(lambda: loaded.train_step(tX, ty), reps)
+    binary = args.bench_core or find_bench_core()
+    import scipy_openblas32
+    env = dict(os.environ, LD_LIBRARY_PATH=scipy_openblas32.get_lib_dir())
+
+    def cpp_ms():
+        r = subprocess.run([binary, "--w5-saved", export, "--reps", str(reps)], capture_output=True, text=True,
+                           env=env, timeout=600)
+        if r.returncode != 0:
+            sys.exit("bench_core failed:\n" + r.stdout + r.stderr)
+        return float(re.search(r"saved W5 step from C\+\+ +([0-9.]+) ms", r.stdout).group(1))
+
+    print("W5 saved step: %s, batch %d, layers %s; %d rounds of %d reps, interleaved (medians)" % (
+        "quick" if args.quick else "full", cfg["w5_batch"], cfg["w5_layers"], args.rounds, reps))
+    rows = []
+    for _ in range(args.rounds):  # (interleaved, so that a change of the machine's load hits all three)
+        t_traced = median_ms(lambda: model.train_step(tX, ty), reps)
+        t_loaded = median_ms(lambda: loaded.train_step(tX, ty), reps)
+        t_cpp = cpp_ms() if binary else float("nan")
+        rows.append((t_traced, t_loaded, t_cpp))
+    t_traced, t_loaded, t_cpp = (float(np.median([r[i] for r in rows])) for i in range(3))
     print("  traced gt.function (Python)        %8.3f ms/step" % t_traced)
     print("  gt.saved_model.load, from Python   %8.3f ms/step" % t_loaded)
-    binary = args.bench_core or find_bench_core()
     if binary is None:
         print("  (no bench_core binary: build with -DGRADTAPE_BUILD_BENCH=ON for the C++ figure)")
         return
-    import scipy_openblas32
-    env = dict(os.environ, LD_LIBRARY_PATH=scipy_openblas32.get_lib_dir())
-    r = subprocess.run([binary, "--w5-saved", export, "--reps", str(reps)], capture_output=True, text=True, env=env,
-                       timeout=600)
-    if r.returncode != 0:
-        sys.exit("bench_core failed:\n" + r.stdout + r.stderr)
-    m = re.search(r"saved W5 step from C\+\+ +([0-9.]+) ms", r.stdout)
-    t_cpp = float(m.group(1))
     print("  gt::load_saved_model, from C++     %8.3f ms/step" % t_cpp)
-    print("RATIO W5 saved step C++/Python-loaded = %.2f; Python-loaded/traced = %.2f" % (t_cpp / t_loaded,
-                                                                                         t_loaded / t_traced))
-
+    print("RATIO W5 saved step C++/Python-loaded = %.2f; Python-loaded/traced = %.2f (medians of per-round ratios: "
+          "%.2f, %.2f)" % (t_cpp / t_loaded, t_loaded / t_traced, float(np.median([r[2] / r[1] for r in rows])),
+                           float(np.median([r[1] / r[0] for r in rows]))))
 
 if __name__ == "__main__":
     main()
