@@ -243,11 +243,14 @@ Tensor read_npy(const Zip& z, const std::string& member, DType dtype, const Shap
       }
     }
   }
-  if (Shape(dims.size() <= size_t(kMaxRank) ? dims : std::vector<int64_t>{-1}) != shape || dims.size() != size_t(shape.rank()))
-    z.fail(member + " has shape " + Shape(dims.size() <= size_t(kMaxRank) ? dims : std::vector<int64_t>{}).str() +
-           " where the program file says " + shape.str());
+  bool same = dims.size() == size_t(shape.rank());
+  for (size_t i = 0; same && i < dims.size(); ++i) same = dims[i] == shape[int(i)];
+  if (!same) z.fail(member + " has another shape than the program file's " + shape.str());
   int64_t numel = 1;
-  for (int i = 0; i < shape.rank(); ++i) numel *= shape[i];
+  for (int i = 0; i < shape.rank(); ++i) {
+    if (shape[i] != 0 && numel > (int64_t(1) << 50) / shape[i]) z.fail(member + "'s shape is too large");
+    numel *= shape[i];
+  }
   const size_t bytes = size_t(numel) * dtype_size(dtype);
   if (bytes != n - hstart - hlen) z.fail(member + " has " + std::to_string(n - hstart - hlen) + " bytes of data for " +
                                          std::to_string(bytes));

@@ -412,9 +412,10 @@ class _LoadedFunction:
 
 
 def _describe_value(v):
-    if isinstance(v, (_core.Tensor, np.ndarray)):
-        return "%s%s" % (np.dtype(v.dtype.as_numpy_dtype if isinstance(v, _core.Tensor) else v.dtype).name
-                         if not isinstance(v, _core.Tensor) else v.dtype.name, tuple(v.shape))
+    if isinstance(v, _core.Tensor):
+        return "Tensor(dtype=%s, shape=%s)" % (v.dtype.name, tuple(v.shape))
+    if isinstance(v, np.ndarray):
+        return "ndarray(dtype=%s, shape=%s)" % (v.dtype.name, v.shape)
     return repr(v)
 
 
