@@ -61,13 +61,22 @@ void StepWriter::string(const std::string& s) {
   word(out);
 }
 
+namespace {
+// "<tag><n>" (built by appending: GCC 12 warns falsely on "s" + std::to_string(n))
+std::string tagged(char tag, int n) {
+  std::string w(1, tag);
+  w += std::to_string(n);
+  return w;
+}
+}  // namespace
+
 void StepWriter::tensor(const Tensor& t, int slot) {
   if (slot >= 0) {
-    word("s" + std::to_string(slot));
+    word(tagged('s', slot));
   } else if (!t.defined()) {
     word("u");
   } else {
-    word("c" + std::to_string(constant(t)));
+    word(tagged('c', constant(t)));
   }
 }
 

@@ -635,6 +635,9 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
       return r;
     }
   }
+  // The step's name: its function's registry key (unique per function) when it has one.
+  const std::string* key = program_detail::step_key(program_detail::fn_address(f));
+  if (key) name = key->c_str();
   // Run it now (the tracing values), then forget the tracing values of the slots.
   auto now = [&]() -> decltype(auto) { return std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, *captured); };
   auto forget = [&] {
