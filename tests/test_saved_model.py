@@ -462,3 +462,20 @@ def test_variables_are_a_checkpoint_a_live_model_can_read(tmp_path):
     # optimizer state included: the next steps agree bit for bit
     for _ in range(2):
         np.testing.assert_array_equal(fresh.train_step(x, y)["loss"].numpy(), m.train_step(x, y)["loss"].numpy())
+
+
+def test_a_loaded_model_trains_and_saves_again(tmp_path):
+    m = MLP(gt.optimizers.Adam(0.01))
+    x, y = _data()
+    m.train_step(x, y)
+    gt.saved_model.save(m, tmp_path / "a", signatures=m.__call__)
+    loaded = gt.saved_model.load(tmp_path / "a")
+    for _ in range(3):  # fine-tune the loaded model, then export it again
+        loaded.train_step(x, y)
+        m.train_step(x, y)
+    gt.saved_model.save(loaded, tmp_path / "b")
+    again = gt.saved_model.load(tmp_path / "b")
+    assert sorted(k for k in again._variable_keys) == sorted(k for k in loaded._variable_keys)
+    np.testing.assert_array_equal(again(x).numpy(), m(x).numpy())
+    np.testing.assert_array_equal(again.signatures["serving_default"](x=x)["output_0"].numpy(), m(x).numpy())
+    np.testing.assert_array_equal(again.train_step(x, y)["loss"].numpy(), m.train_step(x, y)["loss"].numpy())

@@ -171,9 +171,9 @@ def _functions_of(obj, prefix=""):
                 value = getattr(o, name)
             except Exception:  # (a property that fails: not ours to save)
                 continue
-            if isinstance(value, Function):
+            if isinstance(value, (Function, _LoadedFunction)):
                 found.append((pre + name, value))
-            elif isinstance(value, Module) and not name.startswith("_"):
+            elif isinstance(value, (Module, _LoadedObject)) and not name.startswith("_"):
                 visit(value, pre + name + ".", depth + 1)
 
     visit(obj, prefix, 0)
@@ -303,7 +303,15 @@ def save(obj, export_dir, signatures=None, options=None) -> None:
         writer.add_variable(v)
     entries = [(name, f, None) for name, f in functions]
     entries += [("__signature__/" + name, f, c) for name, (f, c) in sorted(sig_map.items())]
+    if signatures is None and isinstance(obj, _LoadedObject):  # (a loaded model keeps its signatures)
+        entries += [("__signature__/" + name, sf._function, None) for name, sf in sorted(obj.signatures.items())]
+        sig_map = {name: None for name in obj.signatures}
     for name, f, only in entries:
+        if isinstance(f, _LoadedFunction):  # (a loaded model saved again: its programs as they are)
+            writer.add_function(name, json.dumps({"params": f._params, "python_name": f.__name__}))
+            for c in f._concretes:
+                writer.add_concrete(c.specs, c.program, json.dumps(c.meta))
+            continue
         params = list(f._sig.parameters)
         writer.add_function(name, json.dumps({"params": params, "python_name": f._name}))
         concretes = _concretes_of(f)
@@ -445,6 +453,21 @@ class _LoadedObject:
 
     def __init__(self):
         self.signatures: Dict[str, Any] = {}
+
+    def _checkpoint_dependencies(self):
+        # (the checkpoint protocol, train/checkpoint.py: the variables under the paths they were
+        # saved with, so that saving a loaded model again, or a Checkpoint of it, keeps the keys)
+        tree: Dict[str, Any] = {}
+        for key, v in self.__dict__.get("_variable_keys", {}).items():
+            parts = key.split("/.ATTRIBUTES/")[0].split("/")
+            node = tree
+            for p in parts[:-1]:
+                node = node.setdefault(p, {})
+                if not isinstance(node, dict):
+                    break
+            else:
+                node[parts[-1]] = v
+        return tree
 
     def __call__(self, *args, **kwargs):
         f = self.__dict__.get("__call__")
