@@ -418,8 +418,7 @@ Program::Step op_decode(const std::string& key, R (*f)(P...), StepReader& r) {
   Program::Step step;
   step.name = key;
   if constexpr (std::is_same_v<R, TensorList>) {
-    step.run = [f, captured, in, outs, effect, key](Frame& fr) {
-      if (effect && fr.dry) return;
+    step.run = [f, captured, in, outs, key](Frame& fr) {
       Args a = *captured;
       size_t k = 0;
       std::apply([&](auto&... x) {

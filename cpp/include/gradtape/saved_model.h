@@ -87,10 +87,7 @@ class SavedModelWriter {
              const std::string& meta);
 
  private:
-  StepWriter w_;
-  std::string functions_text_;
-  size_t num_functions_ = 0;
-  std::vector<size_t> concretes_per_function_;
+  StepWriter w_;  // the functions' text, and the tables (variables, constants, streams) they use
 };
 
 }  // namespace gt
