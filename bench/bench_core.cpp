@@ -12,7 +12,10 @@
 //   W6  loss = sum(A @ B) for 1024x1024 float32 with gradients wrt A and B, vs the same three
 //       sgemm calls made directly on OpenBLAS (scipy_cblas_sgemm);
 //   W5  one SGD step of a 784-512-512-10 ReLU MLP, batch 128, vs the same step written by hand
-//       on OpenBLAS.
+//       on OpenBLAS;
+//   --w5-saved DIR: W5's training step saved by bench/saved_w5.py (gt.saved_model.save), loaded
+//       with gt::load_saved_model and called from C++ (that script compares it with the same saved
+//       step called from Python).
 //
 // Every figure is a median over repetitions; the whole binary runs in well under a minute.
 // Usage: bench_core [--quick]
@@ -584,6 +587,31 @@ void bench_w5(bool quick) {
   std::printf("RATIO W5 gradtape/hand-written = %.2f\n", mg / mh);
 }
 
+// W5's step saved from Python (bench/saved_w5.py), loaded and run here with no Python.
+int bench_w5_saved(const std::string& dir, int reps) {
+  std::shared_ptr<gt::SavedModel> m = gt::load_saved_model(dir);
+  const gt::SavedConcrete& c = m->function("train_step").concretes.at(0);
+  auto read = [&](const std::string& name, const gt::InputSpec& spec) {
+    FILE* f = std::fopen((dir + "/" + name).c_str(), "rb");
+    if (!f) throw std::runtime_error("no " + dir + "/" + name);
+    gt::Tensor t = gt::Tensor::empty(spec.dtype, gt::Shape(spec.shape));
+    const size_t n = std::fread(t.raw(), 1, t.nbytes(), f);
+    std::fclose(f);
+    if (n != t.nbytes()) throw std::runtime_error(name + " is too short");
+    return t;
+  };
+  gt::Tensor X = read("X.bin", c.inputs.at(0)), y = read("y.bin", c.inputs.at(1));
+  std::printf("\n== W5 saved step (gt::load_saved_model %s): %zu variables, %zu steps\n", dir.c_str(),
+              m->variables().size(), c.program->num_steps());
+  const double first = m->call("train_step", {X, y}).at(0).item();
+  const Stat s = time_it([&] { keep(m->call("train_step", {X, y})); }, reps, 3);
+  const double last = m->call("train_step", {X, y}).at(0).item();
+  check(std::isfinite(first) && last < first, "W5 saved step: the loss goes down", last, first);
+  std::printf("  loss %.6f -> %.6f\n", first, last);
+  std::printf("  saved W5 step from C++ %8.3f ms (%.3f-%.3f)\n", s.med * 1e3, s.lo * 1e3, s.hi * 1e3);
+  return g_fail ? 1 : 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -595,14 +623,26 @@ int main(int argc, char** argv) {
     execv("/proc/self/exe", argv);  // returns only on failure: then run as we are
   }
   bool quick = false;
+  std::string saved_dir;
+  int saved_reps = 60;
   std::vector<std::string> only;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--quick") quick = true;
+    else if (a == "--w5-saved" && i + 1 < argc) saved_dir = argv[++i];
+    else if (a == "--reps" && i + 1 < argc) saved_reps = std::atoi(argv[++i]);
     else if (a == "W3" || a == "W4" || a == "W5" || a == "W6") only.push_back(a);
     else {
-      std::fprintf(stderr, "usage: %s [--quick] [W3] [W4] [W5] [W6]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [W3] [W4] [W5] [W6] | --w5-saved DIR [--reps N]\n", argv[0]);
       return 2;
+    }
+  }
+  if (!saved_dir.empty()) {
+    try {
+      return bench_w5_saved(saved_dir, saved_reps > 0 ? saved_reps : 60);
+    } catch (const std::exception& e) {
+      std::printf("ERROR: %s\n", e.what());
+      return 1;
     }
   }
   auto want = [&](const char* w) { return only.empty() || std::find(only.begin(), only.end(), w) != only.end(); };

@@ -101,3 +101,13 @@ def test_switch_cost_bench_runs():
                        capture_output=True, text=True, timeout=300, cwd=str(ROOT))
     assert p.returncode == 0, p.stdout + p.stderr
     assert "structural zeros on vs off" in p.stdout and "elementwise fusion on vs off" in p.stdout, p.stdout
+
+
+def test_saved_w5_bench_runs(tmp_path):
+    """bench/saved_w5.py --quick: W5's step saved with gt.saved_model, its loaded step equal to the
+    traced one, timed from Python and (when bench_core is built) from C++ by gt::load_saved_model."""
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "saved_w5.py"), "--quick", "--reps", "3", "--rounds", "1",
+                        "--dir", str(tmp_path)], capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stdout + p.stderr
+    assert "gt.saved_model.load, from Python" in p.stdout, p.stdout
+    assert "RATIO W5 saved step" in p.stdout or "no bench_core binary" in p.stdout, p.stdout

@@ -14,7 +14,8 @@ namespace {
 thread_local ProgramRecorder* tls_recorder = nullptr;
 }  // namespace
 
-struct ProgramRecorder::Arg {
+namespace program_detail {
+struct StepArg {
   int slot;
   Tensor constant;
   std::shared_ptr<Variable> variable;  // a gradient source that is a variable (slot -1)
@@ -24,12 +25,26 @@ struct ProgramRecorder::Arg {
     return fr.slots[size_t(slot)];
   }
   Source source(const Frame& fr) const { return variable ? Source(variable) : Source(value(fr)); }
+  // "s<n>", "c<k>", "u" or "v<k>" (a variable source)
+  void save(StepWriter& w) const {
+    if (variable) {
+      w.word("v" + std::to_string(w.variable(variable)));
+    } else {
+      w.tensor(constant, slot);
+    }
+  }
+  static StepArg load(StepReader& r) {
+    if (!r.peek().empty() && r.peek()[0] == 'v') return StepArg{-1, Tensor(), r.variable()};
+    int s = -1;
+    Tensor t = r.tensor(&s);
+    return StepArg{s, t, nullptr};
+  }
 };
 
 // A block of a cond or while step: its steps, then its results.
-struct ProgramRecorder::Block {
+struct StepBlock {
   std::vector<Program::Step> steps;
-  std::vector<Arg> results;
+  std::vector<StepArg> results;
   void run(Frame& fr) const {
     for (const Program::Step& s : steps) s.run(fr);
   }
@@ -37,10 +52,38 @@ struct ProgramRecorder::Block {
   std::vector<int> reads() const {
     std::vector<int> r;
     for (const Program::Step& s : steps) r.insert(r.end(), s.reads.begin(), s.reads.end());
-    for (const Arg& a : results) r.push_back(a.slot);
+    for (const StepArg& a : results) r.push_back(a.slot);
     return r;
   }
+  void save(StepWriter& w) const;
+  static std::shared_ptr<StepBlock> load(StepReader& r);
 };
+
+void save_args(StepWriter& w, const std::vector<StepArg>& args) {
+  w.open_list(args.size());
+  for (const StepArg& a : args) a.save(w);
+  w.word("]");
+}
+std::vector<StepArg> load_args(StepReader& r) {
+  const std::string open = r.word();
+  if (open.empty() || open[0] != '[') r.fail("expected a list, got " + open);
+  StepReader counter({open.substr(1)}, "a list length");
+  const size_t n = counter.count();
+  std::vector<StepArg> v;
+  for (size_t i = 0; i < n; ++i) v.push_back(StepArg::load(r));
+  r.expect("]");
+  return v;
+}
+}  // namespace program_detail
+
+using program_detail::Codec;
+using program_detail::load_args;
+using program_detail::save_args;
+using program_detail::step_decoder;
+using program_detail::StepArg;
+using program_detail::StepBlock;
+using program_detail::StepDecoder;
+using Ints = std::vector<int>;
 
 ProgramRecorder::Arg ProgramRecorder::arg(const Tensor& t, const char* what) const {
   check_argument(t, what);
@@ -61,18 +104,6 @@ std::vector<int> ProgramRecorder::result_slots(const std::vector<Tensor>& result
   return outs;
 }
 
-namespace {
-// A tape step's results into their slots (an undefined result, a None gradient, has none).
-void store(Frame& fr, const std::vector<int>& outs, const std::vector<Tensor>& r) {
-  for (size_t i = 0; i < outs.size(); ++i)
-    if (outs[i] >= 0) fr.slots[size_t(outs[i])] = r[i];
-}
-std::vector<Source> sources_of(const std::vector<ProgramRecorder::Arg>& args, const Frame& fr) {
-  std::vector<Source> s;
-  for (const ProgramRecorder::Arg& a : args) s.push_back(a.source(fr));
-  return s;
-}
-}  // namespace
 
 std::vector<int> ProgramRecorder::slots_of(std::initializer_list<const std::vector<Arg>*> lists) {
   std::vector<int> r;
@@ -81,14 +112,6 @@ std::vector<int> ProgramRecorder::slots_of(std::initializer_list<const std::vect
   return r;
 }
 
-namespace {
-// A scalar predicate's truth at run time.
-bool truth(const Tensor& p, const char* what) {
-  if (p.numel() != 1)
-    throw InvalidArgument(std::string(what) + " must be a scalar, got a tensor of shape " + p.shape().str());
-  return p.item() != 0;
-}
-}  // namespace
 
 ProgramRecorder* active_recorder() { return tls_recorder; }
 
@@ -173,10 +196,15 @@ int ProgramRecorder::slot(const Tensor& t) const {
 
 Program::Step& ProgramRecorder::last_block_step() { return open_blocks_.back()->steps.back(); }
 
-void ProgramRecorder::add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads) {
-  reads.erase(std::remove(reads.begin(), reads.end(), -1), reads.end());
+void ProgramRecorder::add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads,
+                               std::function<void(StepWriter&)> save) {
+  push_step(Program::Step{name ? name : "", std::move(run), std::move(reads), std::move(save)});
+}
+
+void ProgramRecorder::push_step(Program::Step step) {
+  step.reads.erase(std::remove(step.reads.begin(), step.reads.end(), -1), step.reads.end());
   auto& steps = open_blocks_.empty() ? program_->steps_ : open_blocks_.back()->steps;
-  steps.push_back(Program::Step{name ? name : "", std::move(run), std::move(reads)});
+  steps.push_back(std::move(step));
 }
 
 void ProgramRecorder::constant(const Tensor& t) {
@@ -208,15 +236,7 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
     }
   }
   program_->num_tapes_ = int(tapes_.size());
-  // Liveness: each slot is dropped after the last top-level step that reads it (outputs never).
-  std::vector<int> last(size_t(program_->num_slots_), -1);
-  for (size_t i = 0; i < program_->steps_.size(); ++i)
-    for (int s : program_->steps_[i].reads) last[size_t(s)] = int(i);
-  for (int o : program_->outputs_)
-    if (o >= 0) last[size_t(o)] = -1;
-  program_->release_.assign(program_->steps_.size(), {});
-  for (size_t s = 0; s < last.size(); ++s)
-    if (last[s] >= 0) program_->release_[size_t(last[s])].push_back(int(s));
+  program_->plan();
   auto p = program_;
   program_ = std::make_shared<Program>();
   slots_.clear();
@@ -231,10 +251,465 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
   return p;
 }
 
+// ---- the special steps: each made by one function, used by the recorder and by the loader ----
+namespace {
+
+using Step = Program::Step;
+
+Step make_read_variable(std::shared_ptr<Variable> v, int s) {
+  Step st{"read_variable", [v, s](Frame& fr) { fr.slots[size_t(s)] = v->read(); }, {}, {}};
+  st.save = [v, s](StepWriter& w) {
+    w.line("read_variable");
+    Codec<std::shared_ptr<Variable>>::put(w, v);
+    w.word("s" + std::to_string(s));
+  };
+  return st;
+}
+
+Step make_tape_enter(int k, bool persistent, bool watch_accessed_variables) {
+  Step st{"tape_enter", [k, persistent, watch_accessed_variables](Frame& fr) {
+            fr.tapes[size_t(k)] = std::make_unique<Tape>(persistent, watch_accessed_variables);
+            fr.tapes[size_t(k)]->push();
+          }, {}, {}};
+  st.save = [k, persistent, watch_accessed_variables](StepWriter& w) {
+    w.line("tape_enter");
+    w.integer(k);
+    w.integer(persistent);
+    w.integer(watch_accessed_variables);
+  };
+  return st;
+}
+
+// A tape action on tape k that was entered in this run (a loaded program can be malformed).
+Tape& frame_tape(Frame& fr, int k) {
+  Tape* t = fr.tapes[size_t(k)].get();
+  if (!t) throw TapeError("gt.function: a program step uses a GradientTape its run has not entered");
+  return *t;
+}
+
+Step make_tape_exit(int k) {
+  Step st{"tape_exit", [k](Frame& fr) { frame_tape(fr, k).pop(); }, {}, {}};
+  st.save = [k](StepWriter& w) {
+    w.line("tape_exit");
+    w.integer(k);
+  };
+  return st;
+}
+
+Step make_tape_watch(int k, StepArg a) {
+  Step st{"tape_watch", nullptr, {a.slot}, {}};
+  if (a.variable) {
+    std::shared_ptr<Variable> v = a.variable;
+    st.run = [k, v](Frame& fr) { frame_tape(fr, k).watch(v); };
+  } else {
+    st.run = [k, a](Frame& fr) { frame_tape(fr, k).watch(a.value(fr)); };
+  }
+  st.save = [k, a](StepWriter& w) {
+    w.line("tape_watch");
+    w.integer(k);
+    a.save(w);
+  };
+  return st;
+}
+
+Step make_tape_set_recording(int k, bool on) {
+  Step st{"tape_set_recording", [k, on](Frame& fr) { frame_tape(fr, k).set_recording(on); }, {}, {}};
+  st.save = [k, on](StepWriter& w) {
+    w.line("tape_set_recording");
+    w.integer(k);
+    w.integer(on);
+  };
+  return st;
+}
+
+Step make_tape_reset(int k) {
+  Step st{"tape_reset", [k](Frame& fr) { frame_tape(fr, k).reset(); }, {}, {}};
+  st.save = [k](StepWriter& w) {
+    w.line("tape_reset");
+    w.integer(k);
+  };
+  return st;
+}
+
+Ints slots_in(std::initializer_list<const std::vector<StepArg>*> lists) {
+  Ints r;
+  for (const std::vector<StepArg>* l : lists)
+    for (const StepArg& a : *l) r.push_back(a.slot);
+  r.erase(std::remove(r.begin(), r.end(), -1), r.end());
+  return r;
+}
+
+// A tape step's results into their slots (an undefined result, a None gradient, has none).
+void store(Frame& fr, const Ints& outs, const std::vector<Tensor>& r) {
+  if (r.size() != outs.size())
+    throw std::logic_error("gt.function: a tape step gave " + std::to_string(r.size()) + " results for " +
+                           std::to_string(outs.size()) + " slots");
+  for (size_t i = 0; i < outs.size(); ++i)
+    if (outs[i] >= 0) fr.slots[size_t(outs[i])] = r[i];
+}
+std::vector<Source> sources_of(const std::vector<StepArg>& args, const Frame& fr) {
+  std::vector<Source> s;
+  for (const StepArg& a : args) s.push_back(a.source(fr));
+  return s;
+}
+void save_outs(StepWriter& w, const Ints& outs) { Codec<Ints>::put(w, outs); }
+Ints load_outs(StepReader& r, bool allow_undefined) {
+  Ints o = Codec<Ints>::get(r);
+  for (int s : o)
+    if ((s < 0 && !(allow_undefined && s == -1)) || s >= r.num_slots) r.fail("an output slot out of range");
+  return o;
+}
+
+using Pairs = std::vector<std::pair<size_t, size_t>>;
+
+Step make_gradient(int k, std::vector<StepArg> tg, std::vector<StepArg> og, std::vector<StepArg> src,
+                   Unconnected unconnected, Pairs same, Ints outs) {
+  Step st{"gradient", [k, tg, og, src, unconnected, same, outs](Frame& fr) {
+            std::vector<Tensor> t, o;
+            for (const StepArg& a : tg) t.push_back(a.value(fr));
+            for (const StepArg& a : og) o.push_back(a.value(fr));
+            store(fr, outs, frame_tape(fr, k).gradient(t, sources_of(src, fr), o, unconnected, same));
+          }, slots_in({&tg, &og, &src}), {}};
+  st.save = [k, tg, og, src, unconnected, same, outs](StepWriter& w) {
+    w.line("gradient");
+    w.integer(k);
+    save_args(w, tg);
+    save_args(w, og);
+    save_args(w, src);
+    Codec<Unconnected>::put(w, unconnected);
+    w.open_list(same.size());
+    for (const auto& p : same) {
+      w.integer(int64_t(p.first));
+      w.integer(int64_t(p.second));
+    }
+    w.word("]");
+    save_outs(w, outs);
+  };
+  return st;
+}
+
+Step make_jacobian(int k, StepArg target, std::vector<StepArg> src, Unconnected unconnected, JacobianMode mode,
+                   Ints outs) {
+  const std::vector<StepArg> tg{target};
+  Step st{"jacobian", [k, target, src, unconnected, mode, outs](Frame& fr) {
+            store(fr, outs, frame_tape(fr, k).jacobian(target.value(fr), sources_of(src, fr), unconnected, mode));
+          }, slots_in({&tg, &src}), {}};
+  st.save = [k, target, src, unconnected, mode, outs](StepWriter& w) {
+    w.line("jacobian");
+    w.integer(k);
+    target.save(w);
+    save_args(w, src);
+    Codec<Unconnected>::put(w, unconnected);
+    Codec<JacobianMode>::put(w, mode);
+    save_outs(w, outs);
+  };
+  return st;
+}
+
+Step make_batch_jacobian(int k, StepArg target, StepArg source, Unconnected unconnected, JacobianMode mode, Ints outs) {
+  const std::vector<StepArg> tg{target}, src{source};
+  Step st{"batch_jacobian", [k, target, source, unconnected, mode, outs](Frame& fr) {
+            store(fr, outs, {frame_tape(fr, k).batch_jacobian(target.value(fr), source.source(fr), unconnected, mode)});
+          }, slots_in({&tg, &src}), {}};
+  st.save = [k, target, source, unconnected, mode, outs](StepWriter& w) {
+    w.line("batch_jacobian");
+    w.integer(k);
+    target.save(w);
+    source.save(w);
+    Codec<Unconnected>::put(w, unconnected);
+    Codec<JacobianMode>::put(w, mode);
+    save_outs(w, outs);
+  };
+  return st;
+}
+
+// A scalar predicate's truth at run time.
+bool truth(const Tensor& p, const char* what) {
+  if (p.numel() != 1)
+    throw InvalidArgument(std::string(what) + " must be a scalar, got a tensor of shape " + p.shape().str());
+  return p.item() != 0;
+}
+
+Step make_cond(StepArg p, std::shared_ptr<const StepBlock> bt, std::shared_ptr<const StepBlock> bf, Ints outs) {
+  Step st{"cond", [p, bt, bf, outs](Frame& fr) {
+            const StepBlock& b = truth(p.value(fr), "gt.cond: pred") ? *bt : *bf;
+            b.run(fr);
+            for (size_t i = 0; i < outs.size(); ++i) fr.slots[size_t(outs[i])] = b.results[i].value(fr);
+          }, bt->reads(), {}};
+  st.reads.push_back(p.slot);
+  for (int s : bf->reads()) st.reads.push_back(s);
+  st.save = [p, bt, bf, outs](StepWriter& w) {
+    w.line("cond");
+    p.save(w);
+    bt->save(w);
+    bf->save(w);
+    save_outs(w, outs);
+  };
+  return st;
+}
+
+Step make_loop_variable(StepArg a, int s) {
+  Step st{"loop_variable", [a, s](Frame& fr) { fr.slots[size_t(s)] = a.value(fr); }, {a.slot}, {}};
+  st.save = [a, s](StepWriter& w) {
+    w.line("loop_variable");
+    a.save(w);
+    w.word("s" + std::to_string(s));
+  };
+  return st;
+}
+
+Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepBlock> bb, Ints carry, Ints outs,
+                int64_t max_iterations) {
+  void (*interrupt)() = tape_detail::g_interrupt_check.load(std::memory_order_relaxed);
+  Step st{"while_loop", [bc, bb, carry, outs, max_iterations, interrupt](Frame& fr) {
+            std::vector<Tensor> next(carry.size());
+            for (int64_t n = 0; max_iterations < 0 || n < max_iterations; ++n) {
+              bc->run(fr);
+              if (!truth(bc->results[0].value(fr), "gt.while_loop: cond")) break;
+              bb->run(fr);
+              for (size_t i = 0; i < carry.size(); ++i) next[i] = bb->results[i].value(fr);
+              for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(carry[i])] = next[i];
+              if (interrupt && (n & 255) == 255) interrupt();
+            }
+            for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(outs[i])] = fr.slots[size_t(carry[i])];
+          }, bc->reads(), {}};
+  for (int s : bb->reads()) st.reads.push_back(s);
+  for (int s : carry) st.reads.push_back(s);
+  st.save = [bc, bb, carry, outs, max_iterations](StepWriter& w) {
+    w.line("while_loop");
+    bc->save(w);
+    bb->save(w);
+    save_outs(w, carry);
+    save_outs(w, outs);
+    w.integer(max_iterations);
+  };
+  return st;
+}
+
+void save_step(StepWriter& w, const Step& st) {
+  if (!w.refused.empty()) return;
+  if (!st.save) {
+    w.refused = st.name;
+    return;
+  }
+  st.save(w);
+}
+
+Step load_step(StepReader& r);
+
+}  // namespace
+
+void program_detail::StepBlock::save(StepWriter& w) const {
+  w.word("{");
+  w.integer(int64_t(steps.size()));
+  for (const Program::Step& st : steps) save_step(w, st);
+  w.line("}");
+  save_args(w, results);
+}
+
+std::shared_ptr<StepBlock> program_detail::StepBlock::load(StepReader& r) {
+  // (blocks nest through cond and while steps: a bound on the depth keeps a hostile file from
+  // exhausting the stack)
+  struct Depth {
+    StepReader& r;
+    explicit Depth(StepReader& rr) : r(rr) {
+      if (++r.depth > 200) r.fail("blocks nested deeper than 200");
+    }
+    ~Depth() { --r.depth; }
+  } depth(r);
+  r.expect("{");
+  const size_t n = r.count();
+  auto b = std::make_shared<StepBlock>();
+  for (size_t i = 0; i < n; ++i) b->steps.push_back(load_step(r));
+  r.expect("}");
+  b->results = load_args(r);
+  return b;
+}
+
+namespace {
+Step load_step(StepReader& r) {
+  const std::string kind = r.word();
+  if (kind == "op") {
+    const std::string key = r.word();
+    const StepDecoder* d = step_decoder(key);
+    if (!d) r.fail("unknown op key " + key + " (saved by a newer gradtape?)");
+    return (*d)(r);
+  }
+  if (kind == "checked") {
+    const Shape shape = Codec<Shape>::get(r);
+    const int out = r.slot();
+    Step inner = load_step(r);
+    inner.save = program_detail::checked_save(std::move(inner.save), shape, out);
+    inner.run = program_detail::checked_run(std::move(inner.run), shape, out, inner.name);
+    return inner;
+  }
+  if (kind == "read_variable") {
+    std::shared_ptr<Variable> v = r.variable();
+    return make_read_variable(v, r.slot());
+  }
+  if (kind == "tape_enter") {
+    const int k = r.tape();
+    const bool persistent = r.integer(0, 1) != 0;
+    return make_tape_enter(k, persistent, r.integer(0, 1) != 0);
+  }
+  if (kind == "tape_exit") return make_tape_exit(r.tape());
+  if (kind == "tape_watch") {
+    const int k = r.tape();
+    return make_tape_watch(k, StepArg::load(r));
+  }
+  if (kind == "tape_set_recording") {
+    const int k = r.tape();
+    return make_tape_set_recording(k, r.integer(0, 1) != 0);
+  }
+  if (kind == "tape_reset") return make_tape_reset(r.tape());
+  if (kind == "gradient") {
+    const int k = r.tape();
+    std::vector<StepArg> tg = load_args(r), og = load_args(r), src = load_args(r);
+    const Unconnected u = Codec<Unconnected>::get(r);
+    const std::string open = r.word();
+    if (open.empty() || open[0] != '[') r.fail("expected a list of pairs");
+    StepReader counter({open.substr(1)}, "a list length");
+    const size_t n = counter.count();
+    Pairs same;
+    for (size_t i = 0; i < n; ++i) {
+      const auto a = size_t(r.integer(0, int64_t(src.size()) - 1));
+      const auto b = size_t(r.integer(0, int64_t(src.size()) - 1));
+      same.emplace_back(a, b);
+    }
+    r.expect("]");
+    Ints outs = load_outs(r, true);
+    if (outs.size() != src.size()) r.fail("a gradient step has " + std::to_string(outs.size()) + " outputs for " +
+                                          std::to_string(src.size()) + " sources");
+    return make_gradient(k, tg, og, src, u, same, outs);
+  }
+  if (kind == "jacobian") {
+    const int k = r.tape();
+    StepArg t = StepArg::load(r);
+    std::vector<StepArg> src = load_args(r);
+    const Unconnected u = Codec<Unconnected>::get(r);
+    const JacobianMode m = Codec<JacobianMode>::get(r);
+    Ints outs = load_outs(r, true);
+    if (outs.size() != src.size()) r.fail("a jacobian step has the wrong number of outputs");
+    return make_jacobian(k, t, src, u, m, outs);
+  }
+  if (kind == "batch_jacobian") {
+    const int k = r.tape();
+    StepArg t = StepArg::load(r), s = StepArg::load(r);
+    const Unconnected u = Codec<Unconnected>::get(r);
+    const JacobianMode m = Codec<JacobianMode>::get(r);
+    Ints outs = load_outs(r, true);
+    if (outs.size() != 1) r.fail("a batch_jacobian step has one output");
+    return make_batch_jacobian(k, t, s, u, m, outs);
+  }
+  if (kind == "cond") {
+    StepArg p = StepArg::load(r);
+    std::shared_ptr<const StepBlock> bt = StepBlock::load(r), bf = StepBlock::load(r);
+    Ints outs = load_outs(r, false);
+    if (bt->results.size() != outs.size() || bf->results.size() != outs.size())
+      r.fail("a cond step's branches and outputs differ in number");
+    return make_cond(p, bt, bf, outs);
+  }
+  if (kind == "loop_variable") {
+    StepArg a = StepArg::load(r);
+    return make_loop_variable(a, r.slot());
+  }
+  if (kind == "while_loop") {
+    std::shared_ptr<const StepBlock> bc = StepBlock::load(r), bb = StepBlock::load(r);
+    Ints carry = load_outs(r, false), outs = load_outs(r, false);
+    const int64_t max_iterations = r.integer();
+    if (bc->results.size() != 1 || bb->results.size() != carry.size() || outs.size() != carry.size())
+      r.fail("a while_loop step's blocks and loop variables differ in number");
+    return make_while(bc, bb, carry, outs, max_iterations);
+  }
+  r.fail("unknown step kind " + kind);
+}
+}  // namespace
+
+std::function<void(StepWriter&)> program_detail::checked_save(std::function<void(StepWriter&)> inner,
+                                                              const Shape& shape, int out) {
+  if (!inner) return {};
+  return [inner, shape, out](StepWriter& w) {
+    w.line("checked");
+    Codec<Shape>::put(w, shape);
+    w.word("s" + std::to_string(out));
+    inner(w);
+  };
+}
+
+void Program::save(StepWriter& w) const {
+  w.line("program");
+  w.integer(num_slots_);
+  w.integer(num_tapes_);
+  Codec<Ints>::put(w, inputs_);
+  w.word("{");
+  w.integer(int64_t(steps_.size()));
+  for (const Step& st : steps_) save_step(w, st);
+  if (!w.refused.empty()) return;
+  w.line("}");
+  w.line("outputs");
+  w.open_list(outputs_.size());
+  for (int o : outputs_) {
+    if (o >= 0) {
+      w.word("s" + std::to_string(o));
+    } else {
+      w.tensor(constants_[size_t(-1 - o)], -1);
+    }
+  }
+  w.word("]");
+}
+
+std::shared_ptr<Program> Program::load(StepReader& r) {
+  r.expect("program");
+  auto p = std::make_shared<Program>();
+  p->num_slots_ = int(r.integer(0, 1 << 28));
+  p->num_tapes_ = int(r.integer(0, 1 << 20));
+  r.num_slots = p->num_slots_;
+  r.num_tapes = p->num_tapes_;
+  p->inputs_ = Codec<Ints>::get(r);
+  for (int s : p->inputs_)
+    if (s < 0 || s >= p->num_slots_) r.fail("an input slot out of range");
+  r.expect("{");
+  const size_t n = r.count();
+  for (size_t i = 0; i < n; ++i) p->steps_.push_back(load_step(r));
+  r.expect("}");
+  r.expect("outputs");
+  const std::string open = r.word();
+  if (open.empty() || open[0] != '[') r.fail("expected the outputs' list");
+  StepReader counter({open.substr(1)}, "a list length");
+  const size_t m = counter.count();
+  for (size_t i = 0; i < m; ++i) {
+    int s = -1;
+    Tensor t = r.tensor(&s);
+    if (s >= 0) {
+      p->outputs_.push_back(s);
+    } else {
+      if (!t.defined()) r.fail("an undefined output");
+      p->outputs_.push_back(-1 - int(p->constants_.size()));
+      p->constants_.push_back(t);
+    }
+  }
+  r.expect("]");
+  p->plan();
+  return p;
+}
+
+void Program::plan() {
+  // Liveness: each slot is dropped after the last top-level step that reads it (outputs never).
+  std::vector<int> last(size_t(num_slots_), -1);
+  for (size_t i = 0; i < steps_.size(); ++i)
+    for (int s : steps_[i].reads)
+      if (s >= 0 && s < num_slots_) last[size_t(s)] = int(i);
+  for (int o : outputs_)
+    if (o >= 0) last[size_t(o)] = -1;
+  release_.assign(steps_.size(), {});
+  for (size_t s = 0; s < last.size(); ++s)
+    if (last[s] >= 0) release_[size_t(last[s])].push_back(int(s));
+}
+
 Tensor ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const Tensor& value) {
   Tensor fresh = reshape(value, value.shape().vec());
   const int s = new_slot(fresh);
-  add_step("read_variable", [v, s](Frame& fr) { fr.slots[size_t(s)] = v->read(); }, {});
+  push_step(make_read_variable(v, s));
   return fresh;
 }
 
@@ -256,36 +731,24 @@ void ProgramRecorder::tape_enter(const Tape& tape, bool persistent, bool watch_a
   const int k = int(tapes_.size());
   tapes_[&tape] = k;
   tape_block_.push_back(open_ids_.empty() ? -1 : open_ids_.back());
-  add_step("tape_enter", [k, persistent, watch_accessed_variables](Frame& fr) {
-    fr.tapes[size_t(k)] = std::make_unique<Tape>(persistent, watch_accessed_variables);
-    fr.tapes[size_t(k)]->push();
-  }, {});
+  push_step(make_tape_enter(k, persistent, watch_accessed_variables));
 }
 
-void ProgramRecorder::tape_exit(const Tape& tape) {
-  const int k = tape_index(tape);
-  add_step("tape_exit", [k](Frame& fr) { fr.tapes[size_t(k)]->pop(); }, {});
-}
+void ProgramRecorder::tape_exit(const Tape& tape) { push_step(make_tape_exit(tape_index(tape))); }
 
 void ProgramRecorder::tape_watch(const Tape& tape, const Tensor& t) {
   const int k = tape_index(tape);
-  const Arg a = arg(t, "tape.watch");  // (a constant is watched as it is at each run)
-  add_step("tape_watch", [k, a](Frame& fr) { fr.tapes[size_t(k)]->watch(a.value(fr)); }, {a.slot});
+  push_step(make_tape_watch(k, arg(t, "tape.watch")));  // (a constant is watched as it is at each run)
 }
 
 void ProgramRecorder::tape_set_recording(const Tape& tape, bool on) {
-  const int k = tape_index(tape);
-  add_step("tape_set_recording", [k, on](Frame& fr) { fr.tapes[size_t(k)]->set_recording(on); }, {});
+  push_step(make_tape_set_recording(tape_index(tape), on));
 }
 
-void ProgramRecorder::tape_reset(const Tape& tape) {
-  const int k = tape_index(tape);
-  add_step("tape_reset", [k](Frame& fr) { fr.tapes[size_t(k)]->reset(); }, {});
-}
+void ProgramRecorder::tape_reset(const Tape& tape) { push_step(make_tape_reset(tape_index(tape))); }
 
 void ProgramRecorder::tape_watch(const Tape& tape, const std::shared_ptr<Variable>& v) {
-  const int k = tape_index(tape);
-  add_step("tape_watch", [k, v](Frame& fr) { fr.tapes[size_t(k)]->watch(v); }, {});
+  push_step(make_tape_watch(tape_index(tape), StepArg{-1, Tensor(), v}));
 }
 
 void ProgramRecorder::tape_gradient(const Tape& tape, const std::vector<Tensor>& targets,
@@ -293,51 +756,40 @@ void ProgramRecorder::tape_gradient(const Tape& tape, const std::vector<Tensor>&
                                     Unconnected unconnected, const std::vector<std::pair<size_t, size_t>>& same,
                                     const std::vector<Tensor>& result) {
   const int k = tape_index(tape);
-  std::vector<Arg> tg, og;
+  std::vector<StepArg> tg, og;
   for (const Tensor& t : targets) tg.push_back(arg(t, "tape.gradient"));
   for (const Tensor& t : output_gradients) og.push_back(arg(t, "tape.gradient"));
-  const std::vector<Arg> src = source_args(sources, "tape.gradient");
-  const std::vector<int> outs = result_slots(result);
-  add_step("gradient", [k, tg, og, src, unconnected, same, outs](Frame& fr) {
-    std::vector<Tensor> t, o;
-    for (const Arg& a : tg) t.push_back(a.value(fr));
-    for (const Arg& a : og) o.push_back(a.value(fr));
-    store(fr, outs, fr.tapes[size_t(k)]->gradient(t, sources_of(src, fr), o, unconnected, same));
-  }, slots_of({&tg, &og, &src}));
+  const std::vector<StepArg> src = source_args(sources, "tape.gradient");
+  const Ints outs = result_slots(result);
+  push_step(make_gradient(k, tg, og, src, unconnected, same, outs));
 }
-
 
 void ProgramRecorder::tape_jacobian(const Tape& tape, const Tensor& target, const std::vector<Source>& sources,
                                     Unconnected unconnected, JacobianMode mode, const std::vector<Tensor>& result) {
   const int k = tape_index(tape);
-  const std::vector<Arg> tg{arg(target, "tape.jacobian")};
-  const std::vector<Arg> src = source_args(sources, "tape.jacobian");
-  const std::vector<int> outs = result_slots(result);
-  add_step("jacobian", [k, tg, src, unconnected, mode, outs](Frame& fr) {
-    store(fr, outs, fr.tapes[size_t(k)]->jacobian(tg[0].value(fr), sources_of(src, fr), unconnected, mode));
-  }, slots_of({&tg, &src}));
+  const StepArg tg = arg(target, "tape.jacobian");
+  const std::vector<StepArg> src = source_args(sources, "tape.jacobian");
+  push_step(make_jacobian(k, tg, src, unconnected, mode, result_slots(result)));
 }
 
 void ProgramRecorder::tape_batch_jacobian(const Tape& tape, const Tensor& target, const Source& source,
                                           Unconnected unconnected, JacobianMode mode, const Tensor& result) {
   const int k = tape_index(tape);
-  const std::vector<Arg> tg{arg(target, "tape.batch_jacobian")};
-  const std::vector<Arg> src = source_args({source}, "tape.batch_jacobian");
-  const std::vector<int> outs = result_slots({result});
-  add_step("batch_jacobian", [k, tg, src, unconnected, mode, outs](Frame& fr) {
-    store(fr, outs, {fr.tapes[size_t(k)]->batch_jacobian(tg[0].value(fr), src[0].source(fr), unconnected, mode)});
-  }, slots_of({&tg, &src}));
+  const StepArg tg = arg(target, "tape.batch_jacobian");
+  const std::vector<StepArg> src = source_args({source}, "tape.batch_jacobian");
+  push_step(make_batch_jacobian(k, tg, src[0], unconnected, mode, result_slots({result})));
 }
 
 void ProgramRecorder::callback(const char* name, const std::vector<Tensor>& inputs,
                                std::function<void(const std::vector<Tensor>&)> fn) {
-  std::vector<Arg> args;
+  std::vector<StepArg> args;
   for (const Tensor& t : inputs) args.push_back(arg(t, name));
   if (!in_block()) fn(inputs);
+  // (no save: a host callback is Python code, which a saved model cannot hold)
   add_step(name, [args, fn](Frame& fr) {
     if (fr.dry) return;
     std::vector<Tensor> v;
-    for (const Arg& a : args) v.push_back(a.value(fr));
+    for (const StepArg& a : args) v.push_back(a.value(fr));
     fn(v);
   }, slots_of({&args}));
 }
@@ -386,31 +838,25 @@ std::vector<Tensor> ProgramRecorder::run_on_tracing_values(const Program::Step& 
 }
 
 std::vector<Tensor> ProgramRecorder::cond(const Tensor& pred, int t, int f) {
-  const Arg p = arg(pred, "gt.cond's predicate");
+  const StepArg p = arg(pred, "gt.cond's predicate");
   std::shared_ptr<const Block> bt = blocks_.at(size_t(t)), bf = blocks_.at(size_t(f));
   if (bt->results.size() != bf->results.size())
     throw ValueError_("gt.cond: the branches return different numbers of tensors");
   std::vector<int> outs;
   for (size_t i = 0; i < bt->results.size(); ++i) outs.push_back(reserve_slot());
-  Program::Step step{"cond", [p, bt, bf, outs](Frame& fr) {
-                       const Block& b = truth(p.value(fr), "gt.cond: pred") ? *bt : *bf;
-                       b.run(fr);
-                       for (size_t i = 0; i < outs.size(); ++i) fr.slots[size_t(outs[i])] = b.results[i].value(fr);
-                     }, bt->reads()};
-  step.reads.push_back(p.slot);
-  for (int s : bf->reads()) step.reads.push_back(s);
+  Step step = make_cond(p, bt, bf, outs);
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
-  add_step(step.name.c_str(), step.run, step.reads);
+  push_step(std::move(step));
   return r;
 }
 
 std::vector<Tensor> ProgramRecorder::loop_variables(const std::vector<Tensor>& init) {
   std::vector<Tensor> r;
   for (const Tensor& t : init) {
-    const Arg a = arg(t, "a gt.while_loop variable");
+    const StepArg a = arg(t, "a gt.while_loop variable");
     Tensor fresh = reshape(t, t.shape().vec());
     const int s = new_slot(fresh);
-    add_step("loop_variable", [a, s](Frame& fr) { fr.slots[size_t(s)] = a.value(fr); }, {a.slot});
+    push_step(make_loop_variable(a, s));
     r.push_back(fresh);
   }
   return r;
@@ -430,23 +876,9 @@ std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<
     carry.push_back(s);
     outs.push_back(reserve_slot());
   }
-  void (*interrupt)() = tape_detail::g_interrupt_check.load(std::memory_order_relaxed);
-  Program::Step step{"while_loop", [bc, bb, carry, outs, max_iterations, interrupt](Frame& fr) {
-                       std::vector<Tensor> next(carry.size());
-                       for (int64_t n = 0; max_iterations < 0 || n < max_iterations; ++n) {
-                         bc->run(fr);
-                         if (!truth(bc->results[0].value(fr), "gt.while_loop: cond")) break;
-                         bb->run(fr);
-                         for (size_t i = 0; i < carry.size(); ++i) next[i] = bb->results[i].value(fr);
-                         for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(carry[i])] = next[i];
-                         if (interrupt && (n & 255) == 255) interrupt();
-                       }
-                       for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(outs[i])] = fr.slots[size_t(carry[i])];
-                     }, bc->reads()};
-  for (int s : bb->reads()) step.reads.push_back(s);
-  for (int s : carry) step.reads.push_back(s);
+  Step step = make_while(bc, bb, carry, outs, max_iterations);
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
-  add_step(step.name.c_str(), step.run, step.reads);
+  push_step(std::move(step));
   return r;
 }
 

@@ -13,6 +13,7 @@
 #include <limits>
 
 #include "convert.h"
+#include "gradtape/steps.h"
 
 namespace gt::py_bind {
 
@@ -423,40 +424,14 @@ void bind_args(py::module_& m, const char* name, R (*f)(A...), const char* sig, 
   }, row_doc(name, sig, doc));
 }
 
-// Ops the custom bindings compose (each one step when gt.function traces).
-Tensor where_coords(const Tensor& cond) {  // where(cond): the int64 coordinates of the true elements, [n, rank]
-  Tensor c = cond.dtype() == DType::Bool ? cond : not_equal(cond, zeros_like(cond));
-  std::vector<int64_t> coords;
-  int64_t st[kMaxRank];
-  contiguous_strides(c.shape(), st);
-  int64_t n = 0;
-  for (int64_t i = 0; i < c.numel(); ++i)
-    if (c.data<bool>()[i]) {
-      int64_t rem = i;
-      for (int d = 0; d < c.ndim(); ++d) {
-        coords.push_back(rem / st[d]);
-        rem %= st[d];
-      }
-      ++n;
-    }
-  return from_data(coords.data(), DType::Int64, Shape{n, int64_t(c.ndim())});
-}
-Tensor reduce_any_bool(const Tensor& t, const Axes& axes, bool keepdims) {
-  return greater(reduce_max(cast(t, DType::Int32), axes, keepdims), scalar(0, DType::Int32));
-}
-Tensor reduce_all_bool(const Tensor& t, const Axes& axes, bool keepdims) {
-  return greater(reduce_min(cast(t, DType::Int32), axes, keepdims), scalar(0, DType::Int32));
-}
-Tensor zeros_like_as(const Tensor& t, DType d) { return zeros(t.shape(), d); }
-Tensor ones_like_as(const Tensor& t, DType d) { return ones(t.shape(), d); }
-Tensor fill_with(const Shape& s, const Tensor& v) {
-  // the value's bytes, copied (exact for every dtype: int64, uint64, float16 ...)
-  Tensor out = Tensor::empty(v.dtype(), s);
-  const size_t es = dtype_size(v.dtype());
-  auto* dst = static_cast<unsigned char*>(out.raw());
-  for (int64_t i = 0; i < out.numel(); ++i) std::memcpy(dst + size_t(i) * es, v.raw(), es);
-  return out;
-}
+// Ops the custom bindings compose (each one step when gt.function traces): in the core
+// (gradtape/steps.h), so that a saved program runs them without Python.
+using steps::where_coords;
+using steps::reduce_any_bool;
+using steps::reduce_all_bool;
+using steps::zeros_like_as;
+using steps::ones_like_as;
+using steps::fill_with;
 
 }  // namespace
 

@@ -4,21 +4,10 @@
 
 #include "convert.h"
 #include "gradtape/optim.h"
+#include "gradtape/steps.h"
 
 namespace gt::py_bind {
 
-namespace {
-// One optimizer step as a program step: the learning rate and the step counter are read now.
-void optimizer_step(optim::Algorithm alg, const std::shared_ptr<Variable>& param, const Tensor& grad,
-                    const std::vector<std::shared_ptr<Variable>>& slots, optim::Hyper h, const Tensor& learning_rate,
-                    const std::shared_ptr<Variable>& iterations) {
-  h.learning_rate = learning_rate.item();
-  h.iterations = int64_t(iterations->value().item());
-  std::vector<Variable*> s;
-  for (const auto& v : slots) s.push_back(v.get());
-  optim::apply(alg, *param, grad, s, h);
-}
-}  // namespace
 
 void bind_optim(py::module_& m) {
   using optim::Algorithm;
@@ -71,7 +60,7 @@ void bind_optim(py::module_& m) {
     for (py::handle x : slots) s.push_back(variable_ref(x).shared_from_this());
     Tensor g = to_tensor(grad);
     Tensor lr = to_tensor(learning_rate);
-    traced_effect("optimizer_step", &optimizer_step, alg, variable_ref(param).shared_from_this(), g, s, h, lr,
+    traced_effect("optimizer_step", &steps::optimizer_step, alg, variable_ref(param).shared_from_this(), g, s, h, lr,
                   variable_ref(iterations).shared_from_this());
   });
 }

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "convert.h"
+#include "gradtape/saved_model.h"
 
 namespace gt::py_bind {
 
@@ -37,6 +38,8 @@ std::vector<Tensor> tensors_of(const py::list& l) {
 
 GT_REFUSE_UNINITIALISED(gt::py_bind::RecorderScope)
 GT_REFUSE_UNINITIALISED(gt::Program)
+GT_REFUSE_UNINITIALISED(gt::SavedModelWriter)
+GT_REFUSE_UNINITIALISED(gt::SavedModel)
 
 namespace gt::py_bind {
 
@@ -69,6 +72,62 @@ void bind_program(py::module_& m) {
       })
       .def("input", [](RecorderScope& s, py::handle t) { return wrap(s.get().input(to_tensor(t))); })
       .def("finish", [](RecorderScope& s, const py::list& outputs) { return s.get().finish(tensors_of(outputs)); });
+  // Saved models (gradtape/saved_model.h; the Python API is gradtape/saved_model.py).
+  auto specs_of = [](const py::list& specs) {
+    std::vector<InputSpec> v;
+    for (py::handle h : specs) {
+      auto t = h.cast<py::tuple>();
+      InputSpec s{dtype_from_py(t[0]), {}};
+      for (py::handle d : t[1].cast<py::list>()) s.shape.push_back(d.is_none() ? -1 : d.cast<int64_t>());
+      v.push_back(std::move(s));
+    }
+    return v;
+  };
+  auto specs_to_py = [](const std::vector<InputSpec>& specs) {
+    py::list l;
+    for (const InputSpec& s : specs) {
+      py::list shape;
+      for (int64_t d : s.shape) shape.append(d < 0 ? py::object(py::none()) : py::object(py::int_(d)));
+      l.append(py::make_tuple(dtype_name(s.dtype), shape));
+    }
+    return l;
+  };
+  py::class_<SavedModelWriter>(m, "_SavedModelWriter")
+      .def(py::init<>())
+      .def("add_variable", [](SavedModelWriter& w, py::handle v) { w.add_variable(variable_ref(v).shared_from_this()); })
+      .def("add_function", &SavedModelWriter::add_function)
+      .def("add_concrete", [specs_of](SavedModelWriter& w, const py::list& specs, const Program& p, const std::string& meta) {
+        w.add_concrete(specs_of(specs), p, meta);
+      }, "Adds a concrete function: [(dtype name, [dims or None])], its program, its Python metadata.")
+      .def("variables", [](const SavedModelWriter& w) {
+        py::list l;
+        for (const auto& v : w.variables()) l.append(py::cast(v));
+        return l;
+      })
+      .def("write", &SavedModelWriter::write, py::arg("dir"), py::arg("keys"), py::arg("members"), py::arg("meta"));
+  py::class_<SavedModel, std::shared_ptr<SavedModel>>(m, "_SavedModel")
+      .def_property_readonly("meta", &SavedModel::meta)
+      .def_property_readonly("version", &SavedModel::version)
+      .def("functions", [specs_to_py](const SavedModel& sm) {
+        py::list l;
+        for (const SavedFunction& f : sm.functions()) {
+          py::list cs;
+          for (const SavedConcrete& c : f.concretes) cs.append(py::make_tuple(specs_to_py(c.inputs), c.program, c.meta));
+          l.append(py::make_tuple(f.name, f.meta, cs));
+        }
+        return l;
+      }, "[(name, meta, [(input specs, program, meta)])]")
+      .def("variables", [](const SavedModel& sm) {
+        py::list l;
+        for (const auto& v : sm.variables()) l.append(py::cast(v));
+        return l;
+      })
+      .def("variable_keys", &SavedModel::variable_keys);
+  m.def("_variable_value_copy", [](py::handle v) { return wrap(variable_ref(v).value().clone()); },
+        "A copy of a variable's current value, read without tracing or telling tapes (gt.saved_model.save "
+        "undoes the effects of the traces it makes with it).");
+  m.def("_load_saved_model", [](const std::string& dir) { return without_gil([&] { return load_saved_model(dir); }); },
+        "Loads a saved model's programs and variables (gradtape/saved_model.h).");
   m.def("_tracing", [] { return active_recorder() != nullptr; }, "Whether gt.function is tracing on this thread.");
   // Control flow while tracing (gradtape/control_flow.py): blocks, cond and while steps.
   auto recorder = []() -> ProgramRecorder& {

@@ -5,6 +5,7 @@
 
 #include "convert.h"
 #include "gradtape/random.h"
+#include "gradtape/steps.h"
 
 namespace gt::py_bind {
 
@@ -31,23 +32,15 @@ Shape shape_arg(py::handle h) {
 // records it as a step with an effect: each replay draws anew from the stream, advancing it, as
 // a stateful op in a TensorFlow graph does. From a fresh state (a stateless op's, made from its
 // seed), it is a pure function of the state's value: a step that draws from a copy (or a
-// constant, when its inputs are constants).
-template <auto F, class... A>
-Tensor from_stream(const std::shared_ptr<PhiloxState>& s, A... a) {
-  return F(*s, a...);
-}
-template <auto F, class... A>
-Tensor from_copy(PhiloxState s, A... a) {
-  return F(s, a...);
-}
+// constant, when its inputs are constants). (steps::draw_stream / draw_copy: gradtape/steps.h)
 template <auto F, class... A>
 py::object draw(const char* name, py::handle state, int64_t n, A... a) {
   std::shared_ptr<PhiloxState> s = state.cast<std::shared_ptr<PhiloxState>>();
   const bool stream = py::hasattr(state, "stream");
   auto run = [&]() -> Tensor {
     if (!active_recorder()) return F(*s, a...);
-    if (stream) return traced_effect(name, &from_stream<F, A...>, s, a...);
-    Tensor t = traced(name, &from_copy<F, A...>, *s, a...);
+    if (stream) return traced_effect(name, &steps::draw_stream<F, A...>, s, a...);
+    Tensor t = traced(name, &steps::draw_copy<F, A...>, *s, a...);
     F(*s, a...);  // (the state advances as it does eagerly; nothing draws from it again)
     return t;
   };

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "convert.h"
+#include "gradtape/steps.h"
 
 namespace gt::py_bind {
 
@@ -25,16 +26,16 @@ py::object rbinary(py::handle a, py::handle b) {
   return wrap(traced("operator", F, tb, ta));
 }
 
-Tensor truediv(const Tensor& a, const Tensor& b) { return divide(a, b); }
-void assign_variable(const std::shared_ptr<Variable>& v, const Tensor& t) { v->assign(t); }
-void assign_add_variable(const std::shared_ptr<Variable>& v, const Tensor& t) { v->assign_add(t); }
-void assign_sub_variable(const std::shared_ptr<Variable>& v, const Tensor& t) { v->assign_sub(t); }
+using steps::assign_add_variable;  // (gradtape/steps.h: steps a saved program runs without Python)
+using steps::assign_sub_variable;
+using steps::assign_variable;
+using steps::matmul2;
+using steps::truediv;
 // Whether t is a tracing value of gt.function (its repr then shows no value).
 bool traced_now(const Tensor& t) {
   ProgramRecorder* r = active_recorder();
   return r && r->traced_value(t);
 }
-Tensor matmul2(const Tensor& a, const Tensor& b) { return matmul(a, b); }
 
 // The values for printing: a bfloat16 tensor prints without ml_dtypes too (as float32 values;
 // only .numpy() needs ml_dtypes' bfloat16 dtype).

@@ -68,6 +68,10 @@ PYBIND11_MODULE(_core, m) {
   static py::exception<gt::UnconnectedError> unconnected(m, "UnconnectedGradientsError", invalid_argument.ptr());
   static py::exception<gt::ResourceExhausted> exhausted(m, "ResourceExhaustedError", with_op_error(PyExc_MemoryError));
   static py::exception<gt::NotTraceable> not_traceable(m, "OperatorNotAllowedInGraphError", PyExc_TypeError);
+  // (gradtape.errors.DataLossError and NotFoundError are Python classes: gradtape/saved_model.py
+  // turns these into them)
+  static py::exception<gt::DataLoss> data_loss(m, "_DataLoss", PyExc_RuntimeError);
+  static py::exception<gt::NotFound> not_found(m, "_NotFound", PyExc_OSError);
   py::register_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
@@ -83,6 +87,10 @@ PYBIND11_MODULE(_core, m) {
       py::set_error(PyExc_TypeError, e.what());
     } catch (const gt::NotImplemented_& e) {
       py::set_error(PyExc_NotImplementedError, e.what());
+    } catch (const gt::DataLoss& e) {
+      py::set_error(data_loss, e.what());
+    } catch (const gt::NotFound& e) {
+      py::set_error(not_found, e.what());
     } catch (const gt::TapeError& e) {
       py::set_error(PyExc_RuntimeError, name_threads(e.what()).c_str());
     } catch (const gt::ResourceExhausted& e) {

@@ -35,6 +35,7 @@ from .control_flow import (  # noqa: F401
 from ._function import function  # noqa: F401,E402
 from .eager import device, executing_eagerly, get_static_value, init_scope, print  # noqa: F401,A001
 from . import data, debugging, train  # noqa: F401,E402
+from . import saved_model  # noqa: F401,E402
 from . import linalg  # noqa: F401,E402
 from . import autodiff  # noqa: F401,E402
 from ._composite import (argmax, argmin, broadcast_static_shape, clip_by_global_norm, clip_by_norm, linspace,  # noqa: F401,E402

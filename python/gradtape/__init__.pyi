@@ -22,6 +22,7 @@ from . import nest as nest
 from . import nn as nn
 from . import optimizers as optimizers
 from . import random as random
+from . import saved_model as saved_model
 from . import test as test
 from . import train as train
 from ._core import DType as DType

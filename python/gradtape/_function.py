@@ -56,9 +56,14 @@ def functions_run_eagerly() -> bool:
     return _run_eagerly_global[0]
 
 
-def _note_variable_created():
-    """Called when a Variable is made while a gt.function traces (gradtape.module)."""
+def _note_variable_created(variable=None):
+    """Called when a Variable is made while a gt.function traces (gradtape.module). While
+    gt.saved_model.save traces (its `created` list is set), the variable and its initial value
+    are noted, so that the trace's effects on it can be undone."""
     _trace_state.variables_made = getattr(_trace_state, "variables_made", 0) + 1
+    created = getattr(_trace_state, "created", None)
+    if created is not None and variable is not None:
+        created.append((variable, _core._variable_value_copy(variable)))
 
 
 def _is_tensor(x):

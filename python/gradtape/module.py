@@ -102,7 +102,7 @@ def _variable_init(self, initial_value=None, trainable=None, validate_shape=True
     _core_variable_init(self, initial_value, trainable=trainable, name=current_name_scope() + base,
                         dtype=dtype)
     if _core._tracing():
-        _function._note_variable_created()
+        _function._note_variable_created(self)
 
 
 _variable_init.__name__ = "__init__"

@@ -35,6 +35,15 @@ struct NotImplemented_ : std::logic_error {
 struct ResourceExhausted : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// A saved model (gradtape/saved_model.h) that is truncated, corrupt, of a newer format
+// version, or not a saved model at all (Python: gradtape.errors.DataLossError).
+struct DataLoss : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// A file that does not exist (Python: gradtape.errors.NotFoundError, also an OSError).
+struct NotFound : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 // A misuse of a tape (second gradient on a non-persistent tape, ...).
 struct TapeError : std::runtime_error {
   using std::runtime_error::runtime_error;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@
 
 #include "gradtape/call_op.h"
 #include "gradtape/errors.h"
+#include "gradtape/ops.h"
+#include "gradtape/optim.h"
+#include "gradtape/random.h"
 #include "gradtape/tape.h"
 #include "gradtape/tensor.h"
 #include "gradtape/variable.h"
@@ -55,12 +59,82 @@ struct Frame {
   ~Frame();
 };
 
+// Saving a program as text (docs/saved-model.md, "program.txt"): a StepWriter collects the
+// tokens of each step and the tables its steps refer to (constants, variables, random
+// streams); a StepReader reads them back, checking each token (DataLoss on anything malformed
+// or out of range, never a crash).
+class StepWriter {
+ public:
+  std::string text;
+  std::vector<Tensor> constants;
+  std::vector<std::shared_ptr<Variable>> variables;
+  std::vector<std::shared_ptr<random::PhiloxState>> streams;
+  // The tensor arguments of the op step being written, in order: a slot or -1 (a constant).
+  const std::vector<int>* in = nullptr;
+  size_t next_in = 0;
+  // The first step that cannot be saved (a host callback, an op with no registered key), if any.
+  std::string refused;
+
+  void word(const std::string& w);   // one token (no spaces)
+  void line(const std::string& w);   // a new line starting with the token w
+  void integer(int64_t v);
+  void unsigned_integer(uint64_t v);
+  void open_list(size_t n);          // "[n" (a list of n items follows, then "]")
+  void real(double v);               // exact (C99 hexadecimal float)
+  void string(const std::string& s); // percent-encoded
+  void tensor(const Tensor& t, int slot);  // "s<slot>", or "c<constant>", or "u" (undefined)
+  int constant(const Tensor& t);
+  int variable(const std::shared_ptr<Variable>& v);
+  int stream(const std::shared_ptr<random::PhiloxState>& s);
+
+ private:
+  std::unordered_map<const void*, int> constant_ids_, variable_ids_, stream_ids_;
+};
+
+class StepReader {
+ public:
+  StepReader(std::vector<std::string> tokens, std::string what);
+  // The tables a program's steps refer to, set by the loader before reading programs.
+  std::vector<Tensor> constants;
+  std::vector<std::shared_ptr<Variable>> variables;
+  std::vector<std::shared_ptr<random::PhiloxState>> streams;
+  // While reading an op step: its tensor arguments' slots (-1: a constant).
+  std::vector<int>* in = nullptr;
+  int num_slots = 0;  // of the program being read (slot numbers are checked against it)
+  int num_tapes = 0;
+  int depth = 0;      // of nested blocks being read
+
+  bool done() const { return pos_ >= tokens_.size(); }
+  const std::string& peek() const;
+  std::string word();
+  void expect(const char* w);
+  int64_t integer(int64_t lo = INT64_MIN, int64_t hi = INT64_MAX);
+  uint64_t unsigned_integer();
+  double real();
+  std::string string();
+  int slot();                   // "s<n>" with n < num_slots
+  int tape();                   // a tape number < num_tapes
+  Tensor tensor(int* slot);     // "s<n>" (slot set, tensor undefined), "c<k>" or "u" (slot -1)
+  std::shared_ptr<Variable> variable();
+  std::shared_ptr<random::PhiloxState> stream();
+  size_t count(size_t max = 1u << 24);  // a list length
+  [[noreturn]] void fail(const std::string& why) const;
+
+ private:
+  std::vector<std::string> tokens_;
+  size_t pos_ = 0;
+  std::string what_;
+};
+
 class Program {
  public:
   struct Step {
     std::string name;
     std::function<void(Frame&)> run;
     std::vector<int> reads;  // the slots it reads (for the release of dead slots)
+    // Writes the step (its key, fixed arguments and slots); empty for a step that cannot be
+    // saved (a host callback), whose name the save error gives.
+    std::function<void(StepWriter&)> save;
   };
   // Runs the program on `inputs` (as many as it was traced with, of the same dtypes and shapes:
   // the caller checks) and returns its outputs.
@@ -71,7 +145,14 @@ class Program {
   // One line per step: "name" (for tests and gt.function's pretty_printed_concrete_signature).
   std::vector<std::string> step_names() const;
 
+  // The program as text (docs/saved-model.md): slots, tapes, inputs, steps, outputs. Sets
+  // w.refused (and writes nothing more) at the first step that cannot be saved.
+  void save(StepWriter& w) const;
+  // A program read back (the tables of r already set). DataLoss if malformed.
+  static std::shared_ptr<Program> load(StepReader& r);
+
  private:
+  void plan();  // the release lists, from the steps' reads and the outputs
   friend class ProgramRecorder;
   std::vector<Step> steps_;
   std::vector<int> inputs_;   // their slots
@@ -92,11 +173,307 @@ template <class F> void each_tensor(std::optional<Tensor>& o, F&& f) { if (o) f(
 template <class T, class F> void each_tensor(T&, F&&) {}
 // A step read a slot that no step of this run wrote (a bug of the recorder): std::logic_error.
 [[noreturn]] void unset_slot(int slot);
+
+// ---- the encoding of a step's fixed arguments, one Codec per parameter type ----
+template <class T, class = void>
+struct Codec {
+  static constexpr bool ok = false;
+};
+template <class T>
+struct Codec<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> && std::is_signed_v<T>>> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const T& v) { w.integer(int64_t(v)); }
+  static T get(StepReader& r) { return T(r.integer(int64_t(std::numeric_limits<T>::min()), int64_t(std::numeric_limits<T>::max()))); }
+};
+template <class T>
+struct Codec<T, std::enable_if_t<std::is_integral_v<T> && !std::is_same_v<T, bool> && std::is_unsigned_v<T>>> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const T& v) { w.unsigned_integer(uint64_t(v)); }
+  static T get(StepReader& r) {
+    const uint64_t v = r.unsigned_integer();
+    if (v > uint64_t(std::numeric_limits<T>::max())) r.fail("an unsigned value out of range");
+    return T(v);
+  }
+};
+template <>
+struct Codec<bool> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, bool v) { w.integer(v ? 1 : 0); }
+  static bool get(StepReader& r) { return r.integer(0, 1) != 0; }
+};
+template <>
+struct Codec<double> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, double v) { w.real(v); }
+  static double get(StepReader& r) { return r.real(); }
+};
+template <>
+struct Codec<DType> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, DType d) { w.word(dtype_name(d)); }
+  static DType get(StepReader& r);
+};
+template <>
+struct Codec<Shape> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const Shape& s);
+  static Shape get(StepReader& r);
+};
+template <>
+struct Codec<std::string> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const std::string& s) { w.string(s); }
+  static std::string get(StepReader& r) { return r.string(); }
+};
+// The enums: their value, checked against the last one.
+template <class E> constexpr E enum_last();
+template <> constexpr Unconnected enum_last<Unconnected>() { return Unconnected::Error; }
+template <> constexpr JacobianMode enum_last<JacobianMode>() { return JacobianMode::Reverse; }
+template <> constexpr optim::Algorithm enum_last<optim::Algorithm>() { return optim::Algorithm::Lion; }
+template <class T>
+struct Codec<T, std::enable_if_t<std::is_enum_v<T> && !std::is_same_v<T, DType>>> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, T v) { w.integer(int64_t(v)); }
+  static T get(StepReader& r) { return T(r.integer(0, int64_t(enum_last<T>()))); }
+};
+template <>
+struct Codec<Tensor> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const Tensor& t);
+  static Tensor get(StepReader& r);
+};
+template <>
+struct Codec<std::shared_ptr<Variable>> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const std::shared_ptr<Variable>& v) { w.word("v" + std::to_string(w.variable(v))); }
+  static std::shared_ptr<Variable> get(StepReader& r) { return r.variable(); }
+};
+template <>
+struct Codec<std::shared_ptr<random::PhiloxState>> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const std::shared_ptr<random::PhiloxState>& s) { w.word("r" + std::to_string(w.stream(s))); }
+  static std::shared_ptr<random::PhiloxState> get(StepReader& r) { return r.stream(); }
+};
+template <>
+struct Codec<random::PhiloxState> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const random::PhiloxState& s) {
+    w.unsigned_integer(s.key);
+    w.unsigned_integer(s.counter_lo);
+    w.unsigned_integer(s.counter_hi);
+  }
+  static random::PhiloxState get(StepReader& r) {
+    random::PhiloxState s;
+    s.key = r.unsigned_integer();
+    s.counter_lo = r.unsigned_integer();
+    s.counter_hi = r.unsigned_integer();
+    return s;
+  }
+};
+template <>
+struct Codec<optim::Hyper> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const optim::Hyper& h);
+  static optim::Hyper get(StepReader& r);
+};
+template <>
+struct Codec<Padding> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const Padding& p);
+  static Padding get(StepReader& r);
+};
+template <class T>
+struct Codec<std::optional<T>, std::enable_if_t<Codec<T>::ok>> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const std::optional<T>& v) {
+    if (!v) {
+      w.word("none");
+    } else {
+      w.word("some");
+      Codec<T>::put(w, *v);
+    }
+  }
+  static std::optional<T> get(StepReader& r) {
+    const std::string k = r.word();
+    if (k == "none") return std::nullopt;
+    if (k != "some") r.fail("expected none or some, got " + k);
+    return Codec<T>::get(r);
+  }
+};
+template <class T>
+struct Codec<std::vector<T>, std::enable_if_t<Codec<T>::ok>> {
+  static constexpr bool ok = true;
+  static void put(StepWriter& w, const std::vector<T>& v) {
+    w.open_list(v.size());
+    for (const T& x : v) Codec<T>::put(w, x);
+    w.word("]");
+  }
+  static std::vector<T> get(StepReader& r) {
+    const std::string open = r.word();
+    if (open.empty() || open[0] != '[') r.fail("expected a list, got " + open);
+    StepReader counter({open.substr(1)}, "a list length");
+    const size_t n = counter.count();
+    std::vector<T> v;
+    for (size_t i = 0; i < n; ++i) v.push_back(Codec<T>::get(r));
+    r.expect("]");
+    return v;
+  }
+};
+
+// ---- the registry of the functions op steps call: key <-> function pointer ----
+using StepDecoder = std::function<Program::Step(StepReader&)>;
+// The key of a registered step function (nullptr: not registered, the step cannot be saved).
+const std::string* step_key(const void* fn);
+// The decoder of a key (nullptr: unknown key).
+const StepDecoder* step_decoder(const std::string& key);
+void register_step(const void* fn, const std::string& key, StepDecoder decode);
+
+template <class F>
+const void* fn_address(F* f) {
+  return reinterpret_cast<const void*>(f);
+}
+
+// An op step's run: f on its fixed arguments, with the slots' values of this run in place of
+// the tensors that are slots (in[k] >= 0), writing its results to the slots `outs`.
+template <class R, class... P>
+std::function<void(Frame&)> op_run(R (*f)(P...), std::shared_ptr<const std::tuple<std::decay_t<P>...>> captured,
+                                   std::vector<int> in, std::shared_ptr<const std::vector<int>> outs, bool effect) {
+  using Args = std::tuple<std::decay_t<P>...>;
+  auto step = [f, captured, in, outs](Frame& fr) {
+    Args a = *captured;
+    size_t k = 0;
+    std::apply([&](auto&... x) {
+      (each_tensor(x, [&](Tensor& t) {
+         if (in[k] >= 0) {
+           t = fr.slots[size_t(in[k])];
+           if (!t.defined()) unset_slot(in[k]);
+         }
+         ++k;
+       }), ...);
+    }, a);
+    if constexpr (std::is_void_v<R>) {
+      std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, a);
+    } else {
+      R r = std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, a);
+      size_t j = 0;
+      each_tensor(r, [&](Tensor& t) { fr.slots[size_t((*outs)[j++])] = t; });
+    }
+  };
+  if constexpr (std::is_void_v<R>) {
+    if (effect) return [step](Frame& fr) { if (!fr.dry) step(fr); };
+  }
+  return step;
+}
+
+// An op step's encoding: "op <key> <effect> <arguments...> <outputs>".
+template <class R, class... P>
+std::function<void(StepWriter&)> op_save(R (*f)(P...), std::shared_ptr<const std::tuple<std::decay_t<P>...>> captured,
+                                         std::vector<int> in, std::shared_ptr<const std::vector<int>> outs, bool effect,
+                                         std::string name) {
+  if constexpr (!(Codec<std::decay_t<P>>::ok && ...)) {
+    return {};  // (a parameter type with no encoding: the step cannot be saved)
+  } else {
+    return [f, captured, in, outs, effect, name](StepWriter& w) {
+      const std::string* key = step_key(fn_address(f));
+      if (!key) {
+        if (w.refused.empty()) w.refused = name + " (an op with no saved-model key)";
+        return;
+      }
+      w.line("op");
+      w.word(*key);
+      w.integer(effect ? 1 : 0);
+      w.in = &in;
+      w.next_in = 0;
+      std::apply([&](const auto&... x) { (Codec<std::decay_t<decltype(x)>>::put(w, x), ...); }, *captured);
+      w.in = nullptr;
+      Codec<std::vector<int>>::put(w, outs ? *outs : std::vector<int>{});
+    };
+  }
+}
+
+// The step an "op" line describes, rebuilt with the same function (the registry's decoder).
+template <class R, class... P>
+Program::Step op_decode(const std::string& key, R (*f)(P...), StepReader& r) {
+  using Args = std::tuple<std::decay_t<P>...>;
+  const bool effect = r.integer(0, 1) != 0;
+  std::vector<int> in;
+  r.in = &in;
+  auto captured = std::make_shared<const Args>(Args{Codec<std::decay_t<P>>::get(r)...});
+  r.in = nullptr;
+  std::vector<int> o = Codec<std::vector<int>>::get(r);
+  for (int s : o)
+    if (s < 0 || s >= r.num_slots) r.fail("an output slot out of range");
+  size_t n_results = 0;
+  if constexpr (!std::is_void_v<R>) {
+    // (the number of tensors f returns is known only when it runs: a TensorList's size is
+    // checked then; a single Tensor is one)
+    if constexpr (std::is_same_v<R, Tensor>) n_results = 1;
+    else n_results = o.size();
+  }
+  if (o.size() != n_results) r.fail("step " + key + " has " + std::to_string(o.size()) + " outputs");
+  auto outs = std::make_shared<const std::vector<int>>(std::move(o));
+  std::vector<int> reads;
+  for (int s : in)
+    if (s >= 0) reads.push_back(s);
+  Program::Step step;
+  step.name = key;
+  if constexpr (std::is_same_v<R, TensorList>) {
+    step.run = [f, captured, in, outs, key](Frame& fr) {
+      Args a = *captured;
+      size_t k = 0;
+      std::apply([&](auto&... x) {
+        (each_tensor(x, [&](Tensor& t) {
+           if (in[k] >= 0) {
+             t = fr.slots[size_t(in[k])];
+             if (!t.defined()) unset_slot(in[k]);
+           }
+           ++k;
+         }), ...);
+      }, a);
+      TensorList res = std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, a);
+      if (res.size() != outs->size())
+        throw InvalidArgument("saved model: step " + key + " gave " + std::to_string(res.size()) +
+                              " tensors where the trace had " + std::to_string(outs->size()));
+      for (size_t j = 0; j < res.size(); ++j) fr.slots[size_t((*outs)[j])] = res[j];
+    };
+  } else {
+    step.run = op_run(f, std::shared_ptr<const Args>(captured), in, outs, effect);
+  }
+  step.reads = std::move(reads);
+  step.save = op_save(f, captured, in, outs, effect, key);
+  return step;
+}
+
+// A shape-checked step (call_shape_checked): "checked <shape> <slot>" before the op's own line.
+std::function<void(StepWriter&)> checked_save(std::function<void(StepWriter&)> inner, const Shape& shape, int out);
+inline std::function<void(Frame&)> checked_run(std::function<void(Frame&)> run, Shape traced_shape, int out,
+                                               std::string name) {
+  return [run = std::move(run), traced_shape, out, name](Frame& fr) {
+    run(fr);
+    const Tensor& t = fr.slots[size_t(out)];
+    if (t.defined() && t.shape() != traced_shape)
+      throw InvalidArgument(std::string("gt.function: ") + name + " gave a result of shape " + t.shape().str() +
+                            " where the trace had " + traced_shape.str() +
+                            "; a program is specialised to the shapes it was traced with (the code after it may "
+                            "have used that shape), so this call cannot replay it. Run the function eagerly "
+                            "(gt.config.run_functions_eagerly(True)), or keep this op outside the function");
+  };
+}
+
+template <class R, class... P>
+void register_op(const std::string& key, R (*f)(P...)) {
+  register_step(fn_address(f), key, [key, f](StepReader& r) { return op_decode(key, f, r); });
+}
+}  // namespace program_detail
+
+namespace program_detail {
+struct StepArg;    // a tensor argument of a tape step: a slot, a constant or a variable (program.cpp)
+struct StepBlock;  // a block of a cond or while step
 }  // namespace program_detail
 
 class ProgramRecorder {
  public:
-  struct Arg;  // a tensor argument of a tape step: a slot, or a constant (program.cpp)
+  using Arg = program_detail::StepArg;
   // Becomes the active recorder of this thread (until destroyed).
   ProgramRecorder();
   ~ProgramRecorder();
@@ -189,7 +566,9 @@ class ProgramRecorder {
   std::vector<Arg> source_args(const std::vector<Source>& sources, const char* what) const;
   std::vector<int> result_slots(const std::vector<Tensor>& result);  // new slots (-1: undefined)
   static std::vector<int> slots_of(std::initializer_list<const std::vector<Arg>*> lists);
-  void add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads);
+  void add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads,
+                std::function<void(StepWriter&)> save = {});
+  void push_step(Program::Step step);
 
   std::shared_ptr<Program> program_;
   std::unordered_map<const TensorImpl*, int> slots_;
@@ -197,7 +576,7 @@ class ProgramRecorder {
   std::unordered_map<const Tape*, int> tapes_;
   std::vector<int> tape_block_;  // the block each tape was entered in (-1: the top level)
   std::unordered_map<const TensorImpl*, Tensor> constants_;
-  struct Block;
+  using Block = program_detail::StepBlock;
   std::vector<std::shared_ptr<Block>> blocks_;       // closed blocks, by number
   std::vector<std::shared_ptr<Block>> open_blocks_;  // being traced (innermost last)
   std::vector<int> open_ids_;                         // their numbers
@@ -255,6 +634,9 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
       return r;
     }
   }
+  // The step's name: its function's registry key (unique per function) when it has one.
+  const std::string* key = program_detail::step_key(program_detail::fn_address(f));
+  if (key) name = key->c_str();
   // Run it now (the tracing values), then forget the tracing values of the slots.
   auto now = [&]() -> decltype(auto) { return std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, *captured); };
   auto forget = [&] {
@@ -263,36 +645,11 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
       (program_detail::each_tensor(a, [&](Tensor& t) { if (in[k++] >= 0) t = Tensor(); }), ...);
     }, *captured);
   };
-  auto step = [f, captured, in](Frame& fr, std::vector<int>* outs) {
-    Args a = *captured;
-    size_t k = 0;
-    std::apply([&](auto&... x) {
-      (program_detail::each_tensor(x, [&](Tensor& t) {
-         if (in[k] >= 0) {
-           t = fr.slots[size_t(in[k])];
-           if (!t.defined()) program_detail::unset_slot(in[k]);
-         }
-         ++k;
-       }), ...);
-    }, a);
-    if constexpr (std::is_void_v<R>) {
-      std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, a);
-    } else {
-      R r = std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, a);
-      size_t j = 0;
-      program_detail::each_tensor(r, [&](Tensor& t) { fr.slots[size_t((*outs)[j++])] = t; });
-    }
-  };
   if constexpr (std::is_void_v<R>) {
     if (!in_block()) now();  // (in a block being traced, an effect is recorded, not done)
     forget();
-    if (effect) {
-      add_step(name, [step](Frame& fr) {
-        if (!fr.dry) step(fr, nullptr);
-      }, in);
-    } else {
-      add_step(name, [step](Frame& fr) { step(fr, nullptr); }, in);
-    }
+    add_step(name, program_detail::op_run(f, std::shared_ptr<const Args>(captured), in, nullptr, effect), in,
+             program_detail::op_save(f, std::shared_ptr<const Args>(captured), in, nullptr, effect, name));
   } else {
     if (effect && in_block())
       throw NotTraceable(std::string("gt.function cannot trace ") + name + " inside gt.cond or gt.while_loop yet");
@@ -302,7 +659,9 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
     program_detail::each_tensor(result, [&](Tensor& t) { outs->push_back(t.defined() ? new_slot(t) : -1); });
     for (int o : *outs)
       if (o < 0) throw NotTraceable(std::string("gt.function: ") + name + " gave an undefined tensor while tracing");
-    add_step(name, [step, outs](Frame& fr) { step(fr, outs.get()); }, in);
+    std::shared_ptr<const std::vector<int>> couts = outs;
+    add_step(name, program_detail::op_run(f, std::shared_ptr<const Args>(captured), in, couts, effect), in,
+             program_detail::op_save(f, std::shared_ptr<const Args>(captured), in, couts, effect, name));
     return result;
   }
 }
@@ -314,17 +673,11 @@ R ProgramRecorder::call_shape_checked(const char* name, R (*f)(P...), A&&... arg
   Program::Step& step = open_blocks_.empty() ? program_->steps_.back() : last_block_step();
   const Shape traced_shape = r.shape();
   const int out = slot(r);
-  step.run = [run = std::move(step.run), traced_shape, out, name](Frame& fr) {
-    run(fr);
-    const Tensor& t = fr.slots[size_t(out)];
-    if (t.defined() && t.shape() != traced_shape)
-      throw InvalidArgument(std::string("gt.function: ") + name + " gave a result of shape " + t.shape().str() +
-                            " where the trace had " + traced_shape.str() +
-                            "; a program is specialised to the shapes it was traced with (the code after it may "
-                            "have used that shape), so this call cannot replay it. Run the function eagerly "
-                            "(gt.config.run_functions_eagerly(True)), or keep this op outside the function");
-  };
+  step.save = program_detail::checked_save(std::move(step.save), traced_shape, out);
+  step.run = program_detail::checked_run(std::move(step.run), traced_shape, out, name);
   return r;
 }
+
+
 
 }  // namespace gt

@@ -225,6 +225,12 @@ def _checkpoint_file(prefix):
 
 def _write_checkpoint(prefix, root):
     variables, _, aliases = _walk(root)
+    return _write_variables(prefix, variables, aliases)
+
+
+def _write_variables(prefix, variables, aliases):
+    """Writes {path: variable} as checkpoint `prefix`; returns the index's entries (each key's
+    member, dtype and shape). gt.saved_model.save writes its variables with it too."""
     arrays, entries = [], {}
     for i, (path, var) in enumerate(variables.items()):
         a = np.asarray(var.numpy())
@@ -243,6 +249,7 @@ def _write_checkpoint(prefix, root):
                     np.lib.format.write_array(m, a, allow_pickle=False)
 
     _atomic_write(_checkpoint_file(prefix), write)
+    return entries
 
 
 def _read_checkpoint(prefix):
