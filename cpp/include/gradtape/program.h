@@ -335,22 +335,30 @@ const void* fn_address(F* f) {
 
 // An op step's run: f on its fixed arguments, with the slots' values of this run in place of
 // the tensors that are slots (in[k] >= 0), writing its results to the slots `outs`.
+// The fixed arguments of a step with this run's slot values put in for the tensors that are
+// slots (in[k] >= 0).
+template <class Args>
+Args with_slots(const Args& captured, const std::vector<int>& in, Frame& fr) {
+  Args a = captured;
+  size_t k = 0;
+  std::apply([&](auto&... x) {
+    (each_tensor(x, [&](Tensor& t) {
+       if (in[k] >= 0) {
+         t = fr.slots[size_t(in[k])];
+         if (!t.defined()) unset_slot(in[k]);
+       }
+       ++k;
+     }), ...);
+  }, a);
+  return a;
+}
+
 template <class R, class... P>
 std::function<void(Frame&)> op_run(R (*f)(P...), std::shared_ptr<const std::tuple<std::decay_t<P>...>> captured,
                                    std::vector<int> in, std::shared_ptr<const std::vector<int>> outs, bool effect) {
   using Args = std::tuple<std::decay_t<P>...>;
   auto step = [f, captured, in, outs](Frame& fr) {
-    Args a = *captured;
-    size_t k = 0;
-    std::apply([&](auto&... x) {
-      (each_tensor(x, [&](Tensor& t) {
-         if (in[k] >= 0) {
-           t = fr.slots[size_t(in[k])];
-           if (!t.defined()) unset_slot(in[k]);
-         }
-         ++k;
-       }), ...);
-    }, a);
+    Args a = with_slots(*captured, in, fr);
     if constexpr (std::is_void_v<R>) {
       std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, a);
     } else {
@@ -419,17 +427,7 @@ Program::Step op_decode(const std::string& key, R (*f)(P...), StepReader& r) {
   step.name = key;
   if constexpr (std::is_same_v<R, TensorList>) {
     step.run = [f, captured, in, outs, key](Frame& fr) {
-      Args a = *captured;
-      size_t k = 0;
-      std::apply([&](auto&... x) {
-        (each_tensor(x, [&](Tensor& t) {
-           if (in[k] >= 0) {
-             t = fr.slots[size_t(in[k])];
-             if (!t.defined()) unset_slot(in[k]);
-           }
-           ++k;
-         }), ...);
-      }, a);
+      Args a = with_slots(*captured, in, fr);
       TensorList res = std::apply([&](auto&... x) -> decltype(auto) { return call_op(f, x...); }, a);
       if (res.size() != outs->size())
         throw InvalidArgument("saved model: step " + key + " gave " + std::to_string(res.size()) +
