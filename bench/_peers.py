@@ -4,6 +4,7 @@ Python version matches this one. Returns the module, or None with a reason."""
 import glob
 import os
 import sys
+import time
 
 
 def import_peer(name):
@@ -26,3 +27,15 @@ def import_peer(name):
 
 def import_torch():
     return import_peer("torch")
+
+
+def per_call(fn, budget):
+    """Seconds per call of fn: one warm-up call, then calls until `budget` seconds have passed."""
+    fn()
+    n, start = 0, time.perf_counter()
+    while True:
+        fn()
+        n += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= budget:
+            return elapsed / n

@@ -23,13 +23,12 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gradtape as gt  # noqa: E402
-from _peers import import_peer  # noqa: E402
+from _peers import import_peer, per_call  # noqa: E402
 
 LAYERS = (784, 512, 512, 10)
 BATCH = 128
@@ -155,17 +154,6 @@ def jac_jax(jax, W, x):
 
 
 # ---- timing ----
-
-def per_call(fn, budget):
-    fn()
-    n, start = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget:
-            return elapsed / n
-
 
 def run_blocks(cases, blocks, budget):
     times = {name: [] for name in cases}

@@ -16,7 +16,6 @@ import argparse
 import os
 import statistics
 import sys
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -24,18 +23,7 @@ import numpy as np  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gradtape as gt  # noqa: E402
-from _peers import import_torch  # noqa: E402
-
-
-def timed(fn, budget=0.15):
-    fn()
-    n, t0 = 0, time.perf_counter()
-    while True:
-        fn()
-        n += 1
-        t = time.perf_counter() - t0
-        if t > budget:
-            return t / n
+from _peers import import_torch, per_call  # noqa: E402
 
 
 def main():
@@ -65,7 +53,7 @@ def main():
             times = {k: [] for k in peers}
             for _ in range(blocks):  # interleaved, so drift of the machine's load hits all alike
                 for k, fn in peers.items():
-                    times[k].append(timed(fn))
+                    times[k].append(per_call(fn, 0.15))
             med = {k: statistics.median(v) for k, v in times.items()}
             ratio = lambda k: "%.2f" % (med[k] / med["gradtape"]) if k in med else "-"  # noqa: E731
             print("%-5s %5d %10.1f us %14s %14s" % (op, n, med["gradtape"] * 1e6, ratio("numpy"), ratio("torch")))
