@@ -1,5 +1,6 @@
 """gt.saved_model.save / load (docs/saved-model.md): round trips of values, fresh-process loads,
 gradients through loaded functions, training after a reload, refusals and corrupt files."""
+import io
 import os
 import subprocess
 import sys
@@ -222,14 +223,62 @@ def test_untraced_function_without_signature_is_not_callable(tmp_path):
 
 
 def test_host_callback_is_refused(tmp_path):
+    buf = io.StringIO()
+
     class P(gt.Module):
         @gt.function(input_signature=[gt.TensorSpec([], gt.float32)])
         def f(self, x):
-            gt.print(x)
+            gt.print(x, output_stream=buf)  # (a Python object: a host callback writes to it)
             return x + 1.0
 
     with pytest.raises(ValueError, match="cannot be saved"):
         gt.saved_model.save(P(), tmp_path)
+
+
+PRINTS = textwrap.dedent("""
+    import sys
+    import gradtape as gt
+    loaded = gt.saved_model.load(sys.argv[1])
+    for k in (1.0, 2.0):
+        loaded.f(gt.constant([k, -k, 0.5]))
+""")
+
+
+def test_print_is_saved_and_prints_at_each_call_when_loaded(tmp_path, capsys):
+    log = tmp_path / "log.txt"
+    v = gt.Variable(2.0)
+
+    class P(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = v
+
+        @gt.function(input_signature=[gt.TensorSpec([3], gt.float32)])
+        def f(self, x):
+            gt.print("x =", x, "sum:", gt.reduce_sum(x) * self.v, output_stream=sys.stdout)
+            gt.print("to the log", x[0], output_stream="file://" + str(log))
+            gt.print("to stderr", x[1:], summarize=1, sep="|")
+            return x + 1.0
+
+    m = P()
+    m.f(gt.constant([1.0, 2.0, 3.0]))
+    gt.saved_model.save(m, tmp_path / "m")
+    capsys.readouterr()
+    log.write_text("")
+    loaded = gt.saved_model.load(tmp_path / "m")
+    for k in (1.0, 2.0):
+        loaded.f(gt.constant([k, -k, 0.5]))
+    cap = capsys.readouterr()
+    assert cap.out == "x = [1 -1 0.5] sum: 1\nx = [2 -2 0.5] sum: 1\n"
+    assert cap.err == "to stderr|[-1 0.5]\nto stderr|[-2 0.5]\n"
+    assert log.read_text() == "to the log 1\nto the log 2\n"
+    # a fresh process with no model source prints the same
+    log.write_text("")
+    r = subprocess.run([sys.executable, "-c", PRINTS, str(tmp_path / "m")], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == cap.out and r.stderr == cap.err
+    assert log.read_text() == "to the log 1\nto the log 2\n"
 
 
 def test_missing_directory(tmp_path):

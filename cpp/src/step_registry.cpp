@@ -15,9 +15,10 @@ using BinaryFn = Tensor (*)(const Tensor&, const Tensor&);
 using ReduceFn = Tensor (*)(const Tensor&, const Axes&, bool);
 
 template <auto F, class... A>
-void random_pair(const char* name) {
+void random_steps(const char* name) {
   register_op(std::string(name) + "/stream", &steps::draw_stream<F, A...>);
   register_op(std::string(name) + "/seeded", &steps::draw_copy<F, A...>);
+  register_op(std::string(name) + "/generator", &steps::draw_generator<F, A...>);
 }
 }  // namespace
 
@@ -80,15 +81,16 @@ void register_builtin_steps() {
   register_op("fill", &steps::fill_with);
   register_op("truediv", &steps::truediv);
   register_op("matmul/operator", &steps::matmul2);
-  random_pair<&random::uniform, Shape, DType, double, double>("random_uniform");
-  random_pair<&random::uniform_int, Shape, DType, int64_t, int64_t>("random_uniform_int");
-  random_pair<&random::uniform_full_int, Shape, DType>("random_uniform_full_int");
-  random_pair<&random::normal, Shape, DType, double, double>("random_normal");
-  random_pair<&random::truncated_normal, Shape, DType, double, double>("random_truncated_normal");
-  random_pair<&random::shuffle, Tensor>("random_shuffle");
-  random_pair<&random::categorical, Tensor, int64_t, DType>("random_categorical");
-  random_pair<&random::gamma, Shape, Tensor, Tensor>("random_gamma");
-  random_pair<&random::poisson, Shape, Tensor, DType>("random_poisson");
+  register_op("print", &steps::print);
+  random_steps<&random::uniform, Shape, DType, double, double>("random_uniform");
+  random_steps<&random::uniform_int, Shape, DType, int64_t, int64_t>("random_uniform_int");
+  random_steps<&random::uniform_full_int, Shape, DType>("random_uniform_full_int");
+  random_steps<&random::normal, Shape, DType, double, double>("random_normal");
+  random_steps<&random::truncated_normal, Shape, DType, double, double>("random_truncated_normal");
+  random_steps<&random::shuffle, Tensor>("random_shuffle");
+  random_steps<&random::categorical, Tensor, int64_t, DType>("random_categorical");
+  random_steps<&random::gamma, Shape, Tensor, Tensor>("random_gamma");
+  random_steps<&random::poisson, Shape, Tensor, DType>("random_poisson");
 }
 
 }  // namespace gt::program_detail

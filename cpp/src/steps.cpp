@@ -21,6 +21,24 @@ void optimizer_step(optim::Algorithm alg, const std::shared_ptr<Variable>& param
   optim::apply(alg, *param, grad, s, h);
 }
 
+random::PhiloxState generator_state(const Variable& state) {
+  const Tensor& v = state.value();
+  if (v.dtype() != DType::Int64 || v.shape() != Shape({3}))
+    throw InvalidArgument("random: a generator's state is a shape-[3] int64 variable, got " +
+                          std::string(dtype_name(v.dtype())) + " of shape " + v.shape().str());
+  const int64_t* p = v.data<int64_t>();
+  return random::PhiloxState{uint64_t(p[2]), uint64_t(p[0]), uint64_t(p[1])};
+}
+
+void set_generator_state(Variable& state, const random::PhiloxState& s) {
+  Tensor t = Tensor::empty(DType::Int64, Shape({3}));
+  int64_t* p = t.data<int64_t>();
+  p[0] = int64_t(s.counter_lo);
+  p[1] = int64_t(s.counter_hi);
+  p[2] = int64_t(s.key);
+  state.assign(t);
+}
+
 Tensor where_coords(const Tensor& cond) {
   Tensor c = cond.dtype() == DType::Bool ? cond : not_equal(cond, zeros_like(cond));
   std::vector<int64_t> coords;

@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "convert.h"
+#include "gradtape/steps.h"
 #include "gradtape/saved_model.h"
 
 namespace gt::py_bind {
@@ -126,6 +127,34 @@ void bind_program(py::module_& m) {
   m.def("_variable_value_copy", [](py::handle v) { return wrap(variable_ref(v).value().clone()); },
         "A copy of a variable's current value, read without tracing or telling tapes (gt.saved_model.save "
         "undoes the effects of the traces it makes with it).");
+  // gt.print (gradtape/steps.h): the formatting, and the print step of a traced function, whose
+  // "stdout" / "stderr" are Python's sys.stdout / sys.stderr at the time it prints.
+  steps::set_print_sink([](const std::string& stream, const std::string& text) {
+    if (Py_IsInitialized()) {
+      py::gil_scoped_acquire gil;
+      try {
+        py::object f = py::module_::import("sys").attr(stream == "stdout" ? "stdout" : "stderr");
+        if (!f.is_none()) {
+          f.attr("write")(text);
+          if (py::hasattr(f, "flush")) f.attr("flush")();
+          return;
+        }
+      } catch (py::error_already_set& e) {
+        throw InvalidArgument(std::string("gt.print: writing to sys.") + stream + " failed: " + e.what());
+      }
+    }
+    std::FILE* f = stream == "stdout" ? stdout : stderr;
+    std::fwrite(text.data(), 1, text.size(), f);
+    std::fflush(f);
+  });
+  m.def("_format_for_print", [](py::handle t, int64_t summarize) { return steps::format_for_print(to_tensor(t), summarize); },
+        "A tensor laid out as gt.print prints it.");
+  m.def("_print", [](const py::list& values, std::vector<std::string> texts, std::vector<int64_t> is_value,
+                     int64_t summarize, std::string sep, std::string end, std::string stream) {
+    std::vector<Tensor> v;
+    for (py::handle h : values) v.push_back(to_tensor(h));
+    traced_effect("print", &steps::print, v, texts, is_value, summarize, sep, end, stream);
+  }, "gt.print's step: inside gt.function, a step with an effect that prints at each call (gradtape/steps.h).");
   m.def("_load_saved_model", [](const std::string& dir) { return without_gil([&] { return load_saved_model(dir); }); },
         "Loads a saved model's programs and variables (gradtape/saved_model.h).");
   m.def("_tracing", [] { return active_recorder() != nullptr; }, "Whether gt.function is tracing on this thread.");

@@ -33,8 +33,16 @@ Shape shape_arg(py::handle h) {
 // a stateful op in a TensorFlow graph does. From a fresh state (a stateless op's, made from its
 // seed), it is a pure function of the state's value: a step that draws from a copy (or a
 // constant, when its inputs are constants). (steps::draw_stream / draw_copy: gradtape/steps.h)
+// From a gt.random.Generator's state variable (steps::draw_generator), the draw reads and
+// writes the variable: a step with an effect, so each replay draws anew.
 template <auto F, class... A>
 py::object draw(const char* name, py::handle state, int64_t n, A... a) {
+  if (is_variable(state)) {
+    std::shared_ptr<Variable> v = variable_ref(state).shared_from_this();
+    auto run = [&]() { return traced_effect(name, &steps::draw_generator<F, A...>, v, a...); };
+    if (n >= kReleaseGil) return wrap(without_gil(run));
+    return wrap(run());
+  }
   std::shared_ptr<PhiloxState> s = state.cast<std::shared_ptr<PhiloxState>>();
   const bool stream = py::hasattr(state, "stream");
   auto run = [&]() -> Tensor {

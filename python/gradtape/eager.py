@@ -16,7 +16,7 @@ from typing import Iterator, List
 
 import numpy as np
 
-from . import _core
+from . import _core, nest
 
 __all__ = ["executing_eagerly", "get_static_value", "device", "init_scope", "print",
            "PhysicalDevice", "LogicalDevice", "list_physical_devices", "list_logical_devices"]
@@ -167,54 +167,11 @@ def list_logical_devices(device_type=None) -> List[LogicalDevice]:
 
 # --- print ------------------------------------------------------------------------------
 
-def _format_array(a, summarize):
-    """TensorFlow's print layout: nested brackets, elements separated by spaces, at most
-    `summarize` elements at each end of each dimension ("..." between them; -1 prints all)."""
-    if a.ndim == 0:
-        return _format_scalar(a[()], a.dtype)
-
-    def rec(x):
-        n = x.shape[0]
-        if summarize is not None and summarize >= 0 and n > 2 * summarize:
-            idx = list(range(summarize)) + [None] + list(range(n - summarize, n))
-        else:
-            idx = list(range(n))
-        if x.ndim == 1:
-            return "[" + " ".join("..." if i is None else _format_scalar(x[i], x.dtype) for i in idx) + "]"
-        parts = ["..." if i is None else rec(x[i]) for i in idx]
-        indented = []
-        for k, p in enumerate(parts):
-            lines = p.split("\n")
-            lines = [(ln if (k == 0 and j == 0) or not ln else " " + ln) for j, ln in enumerate(lines)]
-            indented.append("\n".join(lines))
-        return "[" + ("\n" * (x.ndim - 1)).join(indented) + "]"
-    return rec(a)
-
-
-def _format_scalar(v, dtype=None):
-    if isinstance(v, (bytes, np.bytes_)):
-        return v.decode("utf-8", "replace")
-    if isinstance(v, (bool, np.bool_)):
-        return "1" if v else "0"
-    if isinstance(v, (float, np.floating)):
-        if np.isnan(v):
-            return "nan"
-        if np.isinf(v):
-            return "inf" if v > 0 else "-inf"
-        # the shortest of FLT_DIG/DBL_DIG digits and FLT_DIG+3/DBL_DIG+2 that reads back exactly
-        if dtype == np.float32:
-            short = "%.6g" % v
-            return short if np.float32(short) == np.float32(v) else "%.9g" % v
-        short = "%.15g" % v
-        return short if float(short) == float(v) else "%.17g" % v
-    return str(v)
-
-
 def _format_value(x, summarize):
     if isinstance(x, (_core.Tensor, _core.Variable)):
-        return _format_array(np.asarray(x.numpy()), summarize)
-    if isinstance(x, np.ndarray):
-        return _format_array(x, summarize)
+        return _core._format_for_print(x, -1 if summarize is None else int(summarize))
+    if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
+        return _core._format_for_print(_core.convert_to_tensor(x), -1 if summarize is None else int(summarize))
     if isinstance(x, dict):
         return "{" + ", ".join("%r: %s" % (k, _format_value(x[k], summarize)) for k in sorted(x)) + "}"
     if isinstance(x, list):
@@ -222,6 +179,25 @@ def _format_value(x, summarize):
     if isinstance(x, tuple):
         return "(" + ", ".join(_format_value(v, summarize) for v in x) + ")"
     return str(x)
+
+
+def _stream_name(output_stream):
+    """The print step's name for a stream it can write at each call, or None (another object:
+    a Python callback writes to it)."""
+    if output_stream is None or output_stream is sys.stderr:
+        return "stderr"
+    if output_stream is sys.stdout:
+        return "stdout"
+    if isinstance(output_stream, str):
+        if output_stream.startswith("file://"):
+            return output_stream
+        raise ValueError("Unsupported output stream: %r" % (output_stream,))
+    return None
+
+
+def _holds_tensor(x):
+    return any(isinstance(v, (_core.Tensor, _core.Variable)) for v in nest.flatten(x)) if \
+        isinstance(x, (list, tuple, dict)) else False
 
 
 def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None) -> None:  # noqa: A001
@@ -241,6 +217,15 @@ def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None
     if _core._tracing():
         # under gt.function: a step that prints the values of each run (TensorFlow's tf.print)
         tensors = [x for x in inputs if isinstance(x, (_core.Tensor, _core.Variable))]
+        stream = _stream_name(output_stream)
+        if stream is not None and not any(_holds_tensor(x) for x in inputs):
+            # a core step (saved with the program); the other parts are fixed text
+            is_value = [isinstance(x, (_core.Tensor, _core.Variable)) for x in inputs]
+            texts = ["" if v else _format_value(x, summarize) for x, v in zip(inputs, is_value)]
+            _core._print(tensors, texts, [int(v) for v in is_value], -1 if summarize is None else int(summarize),
+                         str(sep), str(end), stream)
+            return None
+        # (another stream object, or tensors inside a list or dict: a Python callback)
 
         def emit(*values):
             it = iter(values)

@@ -556,11 +556,9 @@ class Generator:
         self._state_var.assign(_np.array([_i64(_u64(lo) + int(delta) * 256), hi, key], dtype=_np.int64))
 
     def _draw(self, fn):
-        lo, hi, key = (int(v) for v in self._state_var.numpy())
-        st = _core._PhiloxState(_u64(key), _u64(lo), _u64(hi))
-        out = fn(st)
-        self._state_var.assign(_np.array([_i64(st.counter_lo), _i64(st.counter_hi), _i64(st.key)], dtype=_np.int64))
-        return out
+        # The core reads the state variable, draws and writes the advanced state back: inside a
+        # gt.function that is one step with an effect, so each call draws anew (as TF's).
+        return fn(self._state_var)
 
     def normal(self, shape, mean=0.0, stddev=1.0, dtype=_float32, name=None) -> _core.Tensor:
         """Normal samples from this generator's stream.

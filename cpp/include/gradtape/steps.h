@@ -4,7 +4,9 @@
 // the small ops that bindings compose. They live in the core, not in the bindings, so that a
 // program loaded without Python (gradtape/saved_model.h) can run every step it has; each is
 // registered under its key in step_registry.cpp.
+#include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "gradtape/ops.h"
@@ -39,6 +41,20 @@ Tensor fill_with(const Shape& s, const Tensor& v);
 Tensor truediv(const Tensor& a, const Tensor& b);
 Tensor matmul2(const Tensor& a, const Tensor& b);
 
+// gt.print (cpp/src/print.cpp). format_for_print lays a tensor out as TensorFlow's tf.print
+// does: nested brackets, elements separated by spaces, at most `summarize` elements at each end
+// of each dimension ("..." between them; < 0: all), floats in the fewest digits that read back.
+std::string format_for_print(const Tensor& t, int64_t summarize);
+// The print step: the parts joined by `sep` and followed by `end`, written to `stream` ("stdout",
+// "stderr" or "file://<path>", appended). A part is texts[i] (fixed when traced) or, where
+// is_value[i], the next of `values` formatted.
+void print(const std::vector<Tensor>& values, const std::vector<std::string>& texts, const std::vector<int64_t>& is_value,
+           int64_t summarize, const std::string& sep, const std::string& end, const std::string& stream);
+// Where print writes "stdout" and "stderr": by default the C streams; a Python process sets a
+// sink that writes to sys.stdout / sys.stderr.
+using PrintSink = void (*)(const std::string& stream, const std::string& text);
+void set_print_sink(PrintSink sink);
+
 // A random draw F(state, a...). From a stream (a persistent state, shared with gradtape.random):
 // each run draws anew and advances it, as a stateful op. From a copy (a stateless op's state, made
 // from its seed): a pure function of the state's value.
@@ -49,6 +65,18 @@ Tensor draw_stream(const std::shared_ptr<random::PhiloxState>& s, A... a) {
 template <auto F, class... A>
 Tensor draw_copy(random::PhiloxState s, A... a) {
   return F(s, a...);
+}
+// From a gt.random.Generator: its state is a shape-[3] int64 variable [counter_lo, counter_hi,
+// key], read before the draw and written with the advanced state after it, at each run (a step
+// with an effect, as TensorFlow's stateful generator ops). InvalidArgument for another variable.
+random::PhiloxState generator_state(const Variable& state);
+void set_generator_state(Variable& state, const random::PhiloxState& s);
+template <auto F, class... A>
+Tensor draw_generator(const std::shared_ptr<Variable>& state, A... a) {
+  random::PhiloxState s = generator_state(*state);
+  Tensor t = F(s, a...);
+  set_generator_state(*state, s);
+  return t;
 }
 
 }  // namespace gt::steps
