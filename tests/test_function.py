@@ -401,6 +401,58 @@ def test_random_ops_draw_anew_at_each_call_and_stateless_ones_do_not():
     assert len(masks) == 4 and all(set(m) <= {0.0, 2.0} for m in masks)
 
 
+def test_a_generator_draws_anew_at_each_call_as_its_eager_draws():
+    """A gt.random.Generator inside a function: each call reads its state variable, draws, and
+    writes the advanced state, so the calls give the draws an eager loop gives, in order."""
+    g = gt.random.Generator.from_seed(11)
+
+    @gt.function
+    def noisy(x):
+        return x + g.normal([3]), g.uniform([2], maxval=10, dtype=gt.int32), g.truncated_normal([2], dtype=gt.float64)
+
+    traced = [[t.numpy() for t in noisy(gt.constant(1.0))] for _ in range(4)]
+    assert noisy.experimental_get_tracing_count() == 1
+    e = gt.random.Generator.from_seed(11)
+    for t in traced:
+        np.testing.assert_array_equal(t[0], 1.0 + e.normal([3]).numpy())
+        np.testing.assert_array_equal(t[1], e.uniform([2], maxval=10, dtype=gt.int32).numpy())
+        np.testing.assert_array_equal(t[2], e.truncated_normal([2], dtype=gt.float64).numpy())
+    np.testing.assert_array_equal(g.state.numpy(), e.state.numpy())
+    g.reset_from_seed(11)  # the state is read at each call: a reset replays the stream
+    np.testing.assert_array_equal(noisy(gt.constant(1.0))[0].numpy(), traced[0][0])
+
+
+def test_optimizer_slots_restored_during_the_first_trace_are_not_reset_at_each_call(tmp_path):
+    """A checkpoint restored into a model whose optimizer has no slots yet: the first traced
+    step makes the slots and the deferred restore writes them, once (not as a step of the
+    program, which would reset them at every call)."""
+    class Model(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = gt.Variable(np.full((3, 2), 0.1, np.float32))
+            self.opt = gt.optimizers.Adam(0.01)
+
+        @gt.function
+        def train_step(self, x, y):
+            with gt.GradientTape() as tape:
+                loss = gt.reduce_sum((x @ self.w - y) ** 2)
+            self.opt.apply_gradients(zip(tape.gradient(loss, [self.w]), [self.w]))
+            return loss
+
+    x = gt.constant(np.arange(12, dtype=np.float32).reshape(4, 3) / 10)
+    y = gt.constant(np.ones((4, 2), np.float32))
+    m = Model()
+    for _ in range(3):
+        m.train_step(x, y)
+    path = gt.train.Checkpoint(model=m).save(str(tmp_path / "ck"))
+    fresh = Model()
+    gt.train.Checkpoint(model=fresh).restore(path)
+    for _ in range(4):
+        np.testing.assert_array_equal(fresh.train_step(x, y).numpy(), m.train_step(x, y).numpy())
+    np.testing.assert_array_equal(fresh.w.numpy(), m.w.numpy())
+    assert int(fresh.opt.iterations.numpy()) == int(m.opt.iterations.numpy()) == 7
+
+
 def test_untraceable_ops_are_refused_not_replayed_wrongly():
 
     @gt.function

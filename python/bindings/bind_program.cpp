@@ -155,6 +155,16 @@ void bind_program(py::module_& m) {
     for (py::handle h : values) v.push_back(to_tensor(h));
     traced_effect("print", &steps::print, v, texts, is_value, summarize, sep, end, stream);
   }, "gt.print's step: inside gt.function, a step with an effect that prints at each call (gradtape/steps.h).");
+  m.def("_assign_untraced", [](py::handle v, py::handle value) {
+    Variable& var = variable_ref(v);
+    Tensor t = to_tensor(value, std::nullopt, var.dtype());
+    if (ProgramRecorder* r = active_recorder()) {
+      if (r->symbolic(t)) throw NotTraceable("gt.function: a value computed inside the function cannot be restored into a variable");
+      r->check_argument(t, "a restored value");
+    }
+    var.assign(t);
+  }, "v.assign(value) now, never a step of the gt.function being traced: a checkpoint value restored into "
+     "a variable made by the trace (an optimizer's slot) is written once, as TensorFlow's init_scope would.");
   m.def("_load_saved_model", [](const std::string& dir) { return without_gil([&] { return load_saved_model(dir); }); },
         "Loads a saved model's programs and variables (gradtape/saved_model.h).");
   m.def("_tracing", [] { return active_recorder() != nullptr; }, "Whether gt.function is tracing on this thread.");

@@ -18,7 +18,7 @@ from typing import Any, Dict, List
 
 import numpy as np
 
-from .. import _core
+from .. import _core, _restore
 from . import schedules as _schedules
 
 _float32 = _core.as_dtype("float32")
@@ -183,6 +183,9 @@ class Optimizer:
         self._slot_by_name = per_var
         self._slots = [[d[n] for n in order] for d in per_var]
         self.built = True
+        # a checkpoint restored before the slots existed holds their values: write them now
+        # (also when build runs in a gt.function's first trace: once, not as a step)
+        _restore.dependency_added(self)
 
     @property
     def variables(self) -> List[_core.Variable]:

@@ -348,7 +348,10 @@ def _restore_waiting(owner, entries):
                 ready.append((var, w))
     for var, w in ready:
         if w.key in entries:
-            var.assign(w.value)
+            # (inside a gt.function's trace, e.g. an optimizer's slots made by its first step,
+            # the value is written now, once: as an `assign` it would be a step of the program,
+            # resetting the slot at every call)
+            _core._assign_untraced(var, w.value)
             w.status._matched += 1
             del entries[w.key]
 
