@@ -344,6 +344,7 @@ FRESH = textwrap.dedent("""
 """)
 
 MODEL_SOURCE = textwrap.dedent("""
+    import sys
     import numpy as np
     import gradtape as gt
 
@@ -366,6 +367,11 @@ MODEL_SOURCE = textwrap.dedent("""
             grads = tape.gradient(loss, [self.w, self.b])
             self.opt.apply_gradients(zip(grads, [self.w, self.b]))
             return {"loss": loss}
+
+        @gt.function(input_signature=[gt.TensorSpec([5, 4], gt.float32)])
+        def report(self, x):
+            gt.print("report:", gt.argmax(self(x), axis=1), "of", gt.shape(x), output_stream=sys.stdout)
+            return gt.shape(x)
 """)
 
 
@@ -406,6 +412,9 @@ def test_cpp_loads_python_model(tmp_path):
     r = subprocess.run([binary, "--saved-model", str(tmp_path)], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "saved model ok" in r.stdout
+    # its print step, run from C++, writes what gt.print writes
+    labels = " ".join(str(i) for i in np.argmax(m(x).numpy(), axis=1))
+    assert "report: [%s] of [5 4]\n" % labels in r.stdout
     # and Python's own reload trains the same way
     loaded = gt.saved_model.load(tmp_path)
     first = float(loaded.train_step(x, y)["loss"])

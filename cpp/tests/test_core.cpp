@@ -665,6 +665,9 @@ int check_python_saved_model(const std::string& dir) {
     std::printf("the forward pass differs from Python's\n");
     return 1;
   }
+  // a function with a print step (gt.print to sys.stdout), before training: C++ writes it to stdout
+  for (const SavedFunction& f : m->functions())
+    if (f.name == "report") m->call("report", {x});
   const InputSpec& yspec = m->function("train_step").concretes.at(0).inputs.at(1);
   Tensor y = from_data(ys.data(), yspec.dtype, Shape(yspec.shape));
   std::vector<double> losses;
