@@ -163,6 +163,11 @@ def test_print_formats_as_tensorflow(tmp_path):
     assert out(gt.constant([[1.5, 2.0], [3.0, 4.0]])) == "[[1.5 2]\n [3 4]]\n"
     assert out(gt.range(10)) == "[0 1 2 ... 7 8 9]\n"
     assert out(gt.range(10), summarize=-1) == "[0 1 2 3 4 5 6 7 8 9]\n"
+    assert out(gt.range(10), summarize=2 ** 62) == out(gt.range(10), summarize=None) == "[0 1 2 3 4 5 6 7 8 9]\n"
+    assert out(gt.range(11), summarize=5) == "[0 1 2 3 4 ... 6 7 8 9 10]\n"
+    # (an empty tensor prints as NumPy nests it; TensorFlow prints "[\n ...]" for shape [2, 0])
+    assert out(gt.zeros([2, 0]), gt.zeros([0, 3]), gt.constant(-0.0), gt.constant(2.5, gt.float16)) == \
+        "[[]\n []] [] -0 2.5\n"
     assert out("loss:", gt.constant(0.25), 3, [1, gt.constant(2)], {"a": gt.constant(1.0)}, sep="|",
                end="$\n") == "loss:|0.25|3|[1, 2]|{'a': 1}$\n"
     assert out(gt.reshape(gt.range(24), [2, 3, 4]), summarize=1) == (

@@ -56,7 +56,7 @@ std::string format_element(const Tensor& t, int64_t i) {
 // The indices of a dimension of n elements that are printed (-1: the "..." between the ends).
 std::vector<int64_t> shown(int64_t n, int64_t summarize) {
   std::vector<int64_t> idx;
-  if (summarize >= 0 && n > 2 * summarize) {
+  if (summarize >= 0 && summarize < (n + 1) / 2) {  // (n > 2 * summarize, without overflow)
     for (int64_t i = 0; i < summarize; ++i) idx.push_back(i);
     idx.push_back(-1);
     for (int64_t i = n - summarize; i < n; ++i) idx.push_back(i);
@@ -125,8 +125,6 @@ void write_to(const std::string& stream, const std::string& text) {
 
 std::string format_for_print(const Tensor& t, int64_t summarize) {
   if (t.ndim() == 0) return format_element(t, 0);
-  for (int d = 0; d < t.ndim(); ++d)
-    if (t.shape()[d] == 0) return std::string(size_t(t.ndim()), '[') + std::string(size_t(t.ndim()), ']');
   std::vector<int64_t> strides(size_t(t.ndim()), 1);
   for (int d = t.ndim() - 2; d >= 0; --d) strides[size_t(d)] = strides[size_t(d + 1)] * t.shape()[d + 1];
   return format_dims(t, 0, 0, strides, summarize);
