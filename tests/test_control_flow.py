@@ -163,8 +163,24 @@ def test_print_formats_as_tensorflow(tmp_path):
     assert out(gt.constant([[1.5, 2.0], [3.0, 4.0]])) == "[[1.5 2]\n [3 4]]\n"
     assert out(gt.range(10)) == "[0 1 2 ... 7 8 9]\n"
     assert out(gt.range(10), summarize=-1) == "[0 1 2 3 4 5 6 7 8 9]\n"
-    assert out(gt.range(10), summarize=2 ** 62) == out(gt.range(10), summarize=None) == "[0 1 2 3 4 5 6 7 8 9]\n"
+    assert out(gt.range(10), summarize=2 ** 62) == "[0 1 2 3 4 5 6 7 8 9]\n"
+    assert out(gt.range(10), summarize=None) == "[0 1 2 ... 7 8 9]\n"  # (None: TensorFlow's default, 3)
     assert out(gt.range(11), summarize=5) == "[0 1 2 3 4 ... 6 7 8 9 10]\n"
+    assert out(gt.range(10), summarize=0) == "[ ...]\n" and out(gt.constant(5), summarize=0) == "...\n"
+    assert out(gt.zeros([2, 2]), summarize=0) == "[\n ...]\n" and out(gt.zeros([2, 2, 2]), summarize=0) == "[\n\n ...]\n"
+    # the half types print as float32 (TensorFlow's digits)
+    assert out(gt.constant(0.1, gt.float16), gt.constant(0.1, gt.bfloat16)) == "0.0999755859 0.100097656\n"
+
+    class O:
+        def __str__(self):
+            return "STR"
+
+        def __repr__(self):
+            return "REPR"
+    # other objects: a top-level string as it is, everything else by repr(), as TensorFlow
+    assert out(np.array([0, 1, 2]), "s", 3, 1.5, None, O()) == "array([0, 1, 2]) s 3 1.5 None REPR\n"
+    assert out([1, "s", gt.constant(2)], ("a",), {"k": "s"}) == "[1, 's', 2] ('a',) {'k': 's'}\n"
+    assert out(np.float32(0.1), [np.array([1, 2])]) == "np.float32(0.1) [array([1, 2])]\n"
     # (an empty tensor prints as NumPy nests it; TensorFlow prints "[\n ...]" for shape [2, 0])
     assert out(gt.zeros([2, 0]), gt.zeros([0, 3]), gt.constant(-0.0), gt.constant(2.5, gt.float16)) == \
         "[[]\n []] [] -0 2.5\n"

@@ -776,6 +776,34 @@ def test_gt_print_prints_at_every_call(capsys):
                    "x = 2 v = 4", "big 20", "x = 3 v = 7", "big 30"]
 
 
+def test_gt_print_inside_prints_nested_tensors_and_half_ones_at_every_call(capsys, tmp_path):
+    """Tensors inside lists, tuples and dicts print their values of each call (not the first
+    trace's); float16 beside float32 prints (as float32 digits, as TensorFlow)."""
+    import io
+    import sys
+    buf = io.StringIO()
+
+    @gt.function
+    def f(x):
+        gt.print("list:", [x, x + 1], {"k": (x * 2,)}, "half", gt.cast(x, gt.float16) / 3, output_stream=sys.stdout)
+        gt.print("buf", [x], output_stream=buf)  # (a Python stream object: a callback)
+        gt.cond(x[0] > 0, lambda: gt.print("pos", [x], output_stream=sys.stdout) or x, lambda: x)
+        return x
+
+    for i in range(3):
+        f(gt.constant([float(i), 1.0]))
+    out = capsys.readouterr().out.splitlines()
+    eager = []
+    for i in range(3):
+        x = gt.constant([float(i), 1.0])
+        line = io.StringIO()
+        gt.print("list:", [x, x + 1], {"k": (x * 2,)}, "half", gt.cast(x, gt.float16) / 3, output_stream=line)
+        eager.append(line.getvalue().rstrip("\n"))
+    assert out == [eager[0], eager[1], "pos [[1 1]]", eager[2], "pos [[2 1]]"]
+    assert eager[2] == "list: [[2 1], [3 2]] {'k': ([4 2],)} half [0.666503906 0.333251953]"
+    assert buf.getvalue() == "buf [[0 1]]\nbuf [[1 1]]\nbuf [[2 1]]\n"
+
+
 def test_iterating_a_dataset_inside_is_refused_and_outside_works():
     ds = gt.data.Dataset.from_tensor_slices(np.arange(6, dtype=np.float32)).batch(2)
 

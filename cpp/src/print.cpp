@@ -38,8 +38,9 @@ std::string format_element(const Tensor& t, int64_t i) {
   switch (t.dtype()) {
     case DType::Float32: return format_real(static_cast<const float*>(p)[i], true);
     case DType::Float64: return format_real(static_cast<const double*>(p)[i], false);
-    case DType::Float16: return format_real(half_to_float(static_cast<const uint16_t*>(p)[i]), false);
-    case DType::BFloat16: return format_real(bfloat16_to_float(static_cast<const uint16_t*>(p)[i]), false);
+    // (the half types print as float32, as TensorFlow's do)
+    case DType::Float16: return format_real(half_to_float(static_cast<const uint16_t*>(p)[i]), true);
+    case DType::BFloat16: return format_real(bfloat16_to_float(static_cast<const uint16_t*>(p)[i]), true);
     case DType::Bool: return static_cast<const bool*>(p)[i] ? "1" : "0";
     case DType::Int8: return std::to_string(static_cast<const int8_t*>(p)[i]);
     case DType::Int16: return std::to_string(static_cast<const int16_t*>(p)[i]);
@@ -68,23 +69,27 @@ std::vector<int64_t> shown(int64_t n, int64_t summarize) {
 
 // The sub-array of t starting at flat offset `base` in dimension `dim`: "[a b c]" for the last
 // dimension; otherwise its rows, separated by one newline per remaining dimension, every line
-// after the first indented by one space per level.
+// after the first indented by one space per level. The "..." of the elements left out always
+// follows a separator, even when nothing is shown before it (summarize 0: "[ ...]").
 std::string format_dims(const Tensor& t, int dim, int64_t base, const std::vector<int64_t>& strides, int64_t summarize) {
   const int rank = t.ndim();
   const std::vector<int64_t> idx = shown(t.shape()[dim], summarize);
   std::string s = "[";
   if (dim == rank - 1) {
     for (size_t k = 0; k < idx.size(); ++k) {
-      if (k) s += ' ';
+      if (k || idx[k] < 0) s += ' ';
       s += idx[k] < 0 ? std::string("...") : format_element(t, base + idx[k]);
     }
     return s + "]";
   }
   const std::string between(size_t(rank - 1 - dim), '\n');
   for (size_t k = 0; k < idx.size(); ++k) {
+    if (idx[k] < 0) {
+      s += between + " ...";
+      continue;
+    }
     if (k) s += between;
-    std::string part = idx[k] < 0 ? std::string("...")
-                                  : format_dims(t, dim + 1, base + idx[k] * strides[size_t(dim)], strides, summarize);
+    std::string part = format_dims(t, dim + 1, base + idx[k] * strides[size_t(dim)], strides, summarize);
     // indent every non-empty line but the very first of the whole block
     std::string indented;
     size_t start = 0;
@@ -124,7 +129,7 @@ void write_to(const std::string& stream, const std::string& text) {
 }  // namespace
 
 std::string format_for_print(const Tensor& t, int64_t summarize) {
-  if (t.ndim() == 0) return format_element(t, 0);
+  if (t.ndim() == 0) return summarize == 0 ? std::string("...") : format_element(t, 0);  // (as TensorFlow)
   std::vector<int64_t> strides(size_t(t.ndim()), 1);
   for (int d = t.ndim() - 2; d >= 0; --d) strides[size_t(d)] = strides[size_t(d + 1)] * t.shape()[d + 1];
   return format_dims(t, 0, 0, strides, summarize);

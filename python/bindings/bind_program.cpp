@@ -130,17 +130,14 @@ void bind_program(py::module_& m) {
   // gt.print (gradtape/steps.h): the formatting, and the print step of a traced function, whose
   // "stdout" / "stderr" are Python's sys.stdout / sys.stderr at the time it prints.
   steps::set_print_sink([](const std::string& stream, const std::string& text) {
+    // (a Python exception, BrokenPipeError or KeyboardInterrupt say, propagates as it is)
     if (Py_IsInitialized()) {
       py::gil_scoped_acquire gil;
-      try {
-        py::object f = py::module_::import("sys").attr(stream == "stdout" ? "stdout" : "stderr");
-        if (!f.is_none()) {
-          f.attr("write")(text);
-          if (py::hasattr(f, "flush")) f.attr("flush")();
-          return;
-        }
-      } catch (py::error_already_set& e) {
-        throw InvalidArgument(std::string("gt.print: writing to sys.") + stream + " failed: " + e.what());
+      py::object f = py::module_::import("sys").attr(stream == "stdout" ? "stdout" : "stderr");
+      if (!f.is_none()) {
+        f.attr("write")(text);
+        if (py::hasattr(f, "flush")) f.attr("flush")();
+        return;
       }
     }
     std::FILE* f = stream == "stdout" ? stdout : stderr;

@@ -16,7 +16,7 @@ from typing import Iterator, List
 
 import numpy as np
 
-from . import _core, nest
+from . import _core
 
 __all__ = ["executing_eagerly", "get_static_value", "device", "init_scope", "print",
            "PhysicalDevice", "LogicalDevice", "list_physical_devices", "list_logical_devices"]
@@ -167,18 +167,46 @@ def list_logical_devices(device_type=None) -> List[LogicalDevice]:
 
 # --- print ------------------------------------------------------------------------------
 
-def _format_value(x, summarize):
-    if isinstance(x, (_core.Tensor, _core.Variable)):
-        return _core._format_for_print(x, -1 if summarize is None else int(summarize))
-    if isinstance(x, np.ndarray) and x.dtype.kind in "biuf":
-        return _core._format_for_print(_core.convert_to_tensor(x), -1 if summarize is None else int(summarize))
-    if isinstance(x, dict):
-        return "{" + ", ".join("%r: %s" % (k, _format_value(x[k], summarize)) for k in sorted(x)) + "}"
-    if isinstance(x, list):
-        return "[" + ", ".join(_format_value(v, summarize) for v in x) + "]"
-    if isinstance(x, tuple):
-        return "(" + ", ".join(_format_value(v, summarize) for v in x) + ")"
-    return str(x)
+_TENSOR_TYPES = (_core.Tensor, _core.Variable)
+
+
+def _fragments(inputs, sep):
+    """gt.print's output as a list of fragments: strings, and the tensors in their places (to be
+    formatted by the core). As tf.print: a top-level string prints as it is, any other object
+    by its repr(); lists, tuples and dicts (keys sorted) are walked, their non-tensor items
+    shown by repr(); parts are separated by `sep`."""
+    out = []
+
+    def walk(x, top):
+        if isinstance(x, _TENSOR_TYPES):
+            out.append(x)
+        elif top and isinstance(x, str):
+            out.append(x)
+        elif isinstance(x, dict):
+            out.append("{")
+            for i, k in enumerate(sorted(x)):
+                out.append((", " if i else "") + repr(k) + ": ")
+                walk(x[k], False)
+            out.append("}")
+        elif isinstance(x, (list, tuple)) and type(x) in (list, tuple):
+            out.append("[" if type(x) is list else "(")
+            for i, v in enumerate(x):
+                if i:
+                    out.append(", ")
+                walk(v, False)
+            out.append("]" if type(x) is list else ("," if len(x) == 1 else "") + ")")
+        else:
+            out.append(repr(x))
+
+    for i, x in enumerate(inputs):
+        if i:
+            out.append(str(sep))
+        walk(x, True)
+    return out
+
+
+def _summarize(summarize):
+    return 3 if summarize is None else int(summarize)  # (TensorFlow: None means its default, 3)
 
 
 def _stream_name(output_stream):
@@ -195,11 +223,6 @@ def _stream_name(output_stream):
     return None
 
 
-def _holds_tensor(x):
-    return any(isinstance(v, (_core.Tensor, _core.Variable)) for v in nest.flatten(x)) if \
-        isinstance(x, (list, tuple, dict)) else False
-
-
 def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None) -> None:  # noqa: A001
     """Prints tensors (as TensorFlow prints them: values only, `summarize` elements at each end
     of each dimension) and other objects, separated by `sep` and followed by `end`.
@@ -214,26 +237,31 @@ def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None
     >>> gt.print(gt.range(10), output_stream=sys.stdout)
     [0 1 2 ... 7 8 9]
     """
+    parts = _fragments(inputs, sep)
+    summarize = _summarize(summarize)
     if _core._tracing():
-        # under gt.function: a step that prints the values of each run (TensorFlow's tf.print)
-        tensors = [x for x in inputs if isinstance(x, (_core.Tensor, _core.Variable))]
+        # under gt.function: a step that prints the values of each run (TensorFlow's tf.print).
+        # float16/bfloat16 print as float32, as TensorFlow's do (and the step then never sees a
+        # half tensor beside a float32 one, which ops refuse).
+        tensors = [_core.cast(x, "float32") if x.dtype.name in ("float16", "bfloat16") else x
+                   for x in parts if isinstance(x, _TENSOR_TYPES)]
+        is_value = [int(isinstance(x, _TENSOR_TYPES)) for x in parts]
+        texts = ["" if v else x for x, v in zip(parts, is_value)]
         stream = _stream_name(output_stream)
-        if stream is not None and not any(_holds_tensor(x) for x in inputs):
-            # a core step (saved with the program); the other parts are fixed text
-            is_value = [isinstance(x, (_core.Tensor, _core.Variable)) for x in inputs]
-            texts = ["" if v else _format_value(x, summarize) for x, v in zip(inputs, is_value)]
-            _core._print(tensors, texts, [int(v) for v in is_value], -1 if summarize is None else int(summarize),
-                         str(sep), str(end), stream)
+        if stream is not None:
+            # a core step, saved with the program
+            _core._print(tensors, texts, is_value, summarize, "", str(end), stream)
             return None
-        # (another stream object, or tensors inside a list or dict: a Python callback)
 
+        # (another stream object: a Python callback with the run's values)
         def emit(*values):
             it = iter(values)
-            parts = [next(it) if isinstance(x, (_core.Tensor, _core.Variable)) else x for x in inputs]
-            _write(sep.join(_format_value(x, summarize) for x in parts) + end, output_stream)
+            _write("".join(_core._format_for_print(next(it), summarize) if v else t
+                           for t, v in zip(texts, is_value)) + end, output_stream)
         _core._callback(emit, tensors)
         return None
-    _write(sep.join(_format_value(x, summarize) for x in inputs) + end, output_stream)
+    _write("".join(_core._format_for_print(x, summarize) if isinstance(x, _TENSOR_TYPES) else x
+                   for x in parts) + end, output_stream)
     return None
 
 
