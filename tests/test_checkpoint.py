@@ -368,3 +368,119 @@ def test_optimizer_slots_made_after_a_restore_get_their_saved_values(tmp_path):
     for _ in range(3):
         np.testing.assert_array_equal(step(w2, opt2), step(w, opt))
     status.assert_consumed()
+
+
+def _adam_model(with_opt=True, cls=None):
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = gt.Variable(np.array([1.0, -2.0, 0.5], np.float32))
+            if with_opt:
+                self.opt = (cls or gt.optimizers.Adam)(0.1)
+
+    return M()
+
+
+def _train(m):
+    with gt.GradientTape() as tape:
+        loss = gt.reduce_sum(m.w ** 4)
+    m.opt.apply_gradients([(tape.gradient(loss, m.w), m.w)])
+    return m.w.numpy()
+
+
+@pytest.mark.parametrize("attach", ["module", "checkpoint"])
+def test_an_optimizer_attached_after_the_restore_gets_its_slots(tmp_path, attach):
+    """The optimizer did not exist at restore time: its saved slots wait under the model, move
+    to the optimizer when it is attached, and are written when its build makes the slots."""
+    ref = _adam_model()
+    for _ in range(3):
+        _train(ref)
+    path = gt.train.Checkpoint(model=ref).save(str(tmp_path / "ck"))
+    m = _adam_model(with_opt=False)
+    if attach == "module":
+        status = gt.train.Checkpoint(model=m).restore(path)
+        m.opt = gt.optimizers.Adam(0.1)
+    else:
+        ck = gt.train.Checkpoint()
+        status = ck.restore(path)
+        ck.model = m
+        m.opt = gt.optimizers.Adam(0.1)
+    for _ in range(3):
+        np.testing.assert_array_equal(_train(m), _train(ref))
+    status.assert_consumed()
+
+
+def test_nadam_restores_its_running_product(tmp_path):
+    ref = _adam_model(cls=gt.optimizers.Nadam)
+    for _ in range(3):
+        _train(ref)
+    path = gt.train.Checkpoint(model=ref).save(str(tmp_path / "ck"))
+    m = _adam_model(cls=gt.optimizers.Nadam)
+    status = gt.train.Checkpoint(model=m).restore(path)
+    for _ in range(3):
+        np.testing.assert_array_equal(_train(m), _train(ref))
+    status.assert_consumed()
+
+
+def test_restore_then_saved_model_save_keeps_the_restored_slots(tmp_path):
+    """gt.saved_model.save traces the training step (making the slots, which the waiting restore
+    writes) and then undoes the trace's effects: the restored values are not effects."""
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = gt.Variable(np.arange(6, dtype=np.float32) / 6)
+            self.opt = gt.optimizers.SGD(0.1, momentum=0.9)
+
+        @gt.function(input_signature=[gt.TensorSpec([6], gt.float32)])
+        def train_step(self, x):
+            with gt.GradientTape() as tape:
+                loss = gt.reduce_sum((self.w * x - 1.0) ** 2)
+            self.opt.apply_gradients([(tape.gradient(loss, self.w), self.w)])
+            return loss
+
+    x = gt.constant(np.linspace(1, 2, 6, dtype=np.float32))
+    ref = M()
+    for _ in range(3):
+        ref.train_step(x)
+    path = gt.train.Checkpoint(model=ref).save(str(tmp_path / "ck"))
+    m = M()
+    status = gt.train.Checkpoint(model=m).restore(path)
+    gt.saved_model.save(m, str(tmp_path / "saved"))
+    np.testing.assert_array_equal(m.opt.variables[-1].numpy(), ref.opt.variables[-1].numpy())
+    loaded = gt.saved_model.load(str(tmp_path / "saved"))  # (a copy of m as restored)
+    for _ in range(2):
+        want = ref.train_step(x).numpy()
+        np.testing.assert_array_equal(m.train_step(x).numpy(), want)
+        np.testing.assert_array_equal(loaded.train_step(x).numpy(), want)
+    status.assert_consumed()
+
+
+def test_restore_inside_a_function_is_refused(tmp_path):
+    v = gt.Variable(1.0)
+    path = gt.train.Checkpoint(v=v).save(str(tmp_path / "ck"))
+
+    @gt.function
+    def f():
+        gt.train.Checkpoint(v=v).restore(path)
+        return v + 1.0
+
+    with pytest.raises(TypeError, match="cannot run while a gt.function traces"):
+        f()
+
+
+def test_a_generator_is_checkpointed_under_its_state_var(tmp_path):
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.g = gt.random.Generator.from_seed(5)
+
+    m = M()
+    m.g.normal([3])
+    path = gt.train.Checkpoint(m=m).save(str(tmp_path / "ck"))
+    assert "m/g/_state_var/.ATTRIBUTES/VARIABLE_VALUE" in [k for k, _ in gt.train.list_variables(path)]
+    want = m.g.normal([3]).numpy()
+    fresh = M()
+    gt.train.Checkpoint(m=fresh).restore(path).assert_consumed()
+    np.testing.assert_array_equal(fresh.g.normal([3]).numpy(), want)
+    g = gt.random.Generator.from_seed(1)
+    gt.train.Checkpoint(g=g).save(str(tmp_path / "g"))  # a generator alone is trackable too

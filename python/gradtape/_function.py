@@ -66,6 +66,17 @@ def _note_variable_created(variable=None):
         created.append((variable, _core._variable_value_copy(variable)))
 
 
+def _note_variable_restored(variable):
+    """Called when a checkpoint restore writes a variable while tracing (an optimizer's slot made
+    by the trace): while gt.saved_model.save traces, the restored value becomes the value the
+    save gives back to the variable when it undoes the trace's effects."""
+    created = getattr(_trace_state, "created", None)
+    if created:
+        for i, (v, _) in enumerate(created):
+            if v is variable:
+                created[i] = (v, _core._variable_value_copy(v))
+
+
 def _is_tensor(x):
     return isinstance(x, _core.Tensor)
 

@@ -503,6 +503,10 @@ class Generator:
         """
         return self._state_var
 
+    def _checkpoint_dependencies(self):
+        # (gt.train.Checkpoint saves the state as TensorFlow names it: <path>/_state_var)
+        return {"_state_var": self._state_var}
+
     @property
     def algorithm(self):
         """The algorithm (Algorithm.PHILOX).
