@@ -272,3 +272,34 @@ def test_dropout():
     np.testing.assert_allclose(g, (out.numpy() != 0) * 2.0)
     r = gt.nn.dropout(x, gt.constant(0.5), seed=4).numpy()
     assert set(np.unique(r)) <= {0.0, 2.0}
+
+
+def test_two_threads_drawing_from_one_generator_never_draw_the_same_numbers():
+    import threading
+    g = gt.random.Generator.from_seed(3)
+
+    @gt.function
+    def draw():
+        return g.normal([50000])
+
+    draw()
+    out = []
+
+    def work():
+        for _ in range(10):
+            out.append(draw().numpy()[:4].tobytes())
+            out.append(g.uniform([3]).numpy().tobytes())
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(out)) == len(out) == 40
+    # every draw advanced the state: the stream is where 21 big and 20 small draws leave it
+    e = gt.random.Generator.from_seed(3)
+    for _ in range(21):
+        e.normal([50000])
+    for _ in range(20):
+        e.uniform([3])
+    np.testing.assert_array_equal(g.state.numpy(), e.state.numpy())

@@ -1,6 +1,7 @@
 // The step functions of gradtape/steps.h.
 #include "gradtape/steps.h"
 
+#include <cstdint>
 #include <cstring>
 
 #include "gradtape/errors.h"
@@ -28,6 +29,11 @@ random::PhiloxState generator_state(const Variable& state) {
                           std::string(dtype_name(v.dtype())) + " of shape " + v.shape().str());
   const int64_t* p = v.data<int64_t>();
   return random::PhiloxState{uint64_t(p[2]), uint64_t(p[0]), uint64_t(p[1])};
+}
+
+std::mutex& generator_lock(const Variable& state) {
+  static std::mutex locks[64];  // (striped by the variable's address: generators rarely share one)
+  return locks[(reinterpret_cast<uintptr_t>(&state) >> 6) % 64];
 }
 
 void set_generator_state(Variable& state, const random::PhiloxState& s) {

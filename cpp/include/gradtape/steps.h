@@ -6,6 +6,7 @@
 // registered under its key in step_registry.cpp.
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -69,10 +70,14 @@ Tensor draw_copy(random::PhiloxState s, A... a) {
 // From a gt.random.Generator: its state is a shape-[3] int64 variable [counter_lo, counter_hi,
 // key], read before the draw and written with the advanced state after it, at each run (a step
 // with an effect, as TensorFlow's stateful generator ops). InvalidArgument for another variable.
+// Draws from one generator are serialised (generator_lock), so that two threads never draw the
+// same numbers or lose an advance.
 random::PhiloxState generator_state(const Variable& state);
 void set_generator_state(Variable& state, const random::PhiloxState& s);
+std::mutex& generator_lock(const Variable& state);
 template <auto F, class... A>
 Tensor draw_generator(const std::shared_ptr<Variable>& state, A... a) {
+  std::lock_guard<std::mutex> hold(generator_lock(*state));
   random::PhiloxState s = generator_state(*state);
   Tensor t = F(s, a...);
   set_generator_state(*state, s);
