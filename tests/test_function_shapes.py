@@ -312,3 +312,59 @@ def test_saved_model_of_a_function_with_shape_guards(tmp_path):
     for n in (1, 2, 5):
         x = rows(n)
         np.testing.assert_array_equal(loaded(x).numpy(), m(x).numpy())
+
+
+def test_a_lazily_built_layer_and_a_nested_function_with_a_signature():
+    # Keras-style code reads x.shape[-1] to build its weights (in the first trace only), and a
+    # nested gt.function checks its own signature: neither reads the batch size, so the outer
+    # program serves every size
+    class Dense(gt.Module):
+        def __init__(self, units):
+            super().__init__()
+            self.units, self.w = units, None
+
+        def __call__(self, x):
+            if self.w is None:
+                self.w = gt.Variable(np.full((x.shape[-1], self.units), 0.25, np.float32))
+            return gt.matmul(x, self.w)
+
+    layer = Dense(4)
+    inner = gt.function(lambda h: gt.nn.relu(h) * 2.0, input_signature=sig([None, 4]))
+    fn = lambda x: inner(layer(x))  # noqa: E731
+    f = gt.function(fn, input_signature=sig([None, 3]))
+    for n in SIZES:
+        x = rows(n)
+        np.testing.assert_array_equal(f(x).numpy(), fn(x).numpy())
+    assert f.experimental_get_tracing_count() == 2
+    with pytest.raises(TypeError):
+        f(gt.zeros([2, 5]))
+
+
+def test_a_traced_shape_notes_only_what_is_read():
+    reads = []
+
+    @gt.function(input_signature=sig([None, 3]))
+    def f(x):
+        s = x.shape
+        reads.append((len(s), s.rank, s[-1], s[1:], s.is_fully_defined()))
+        return x * 1.0
+
+    f(rows(2))
+    f(rows(4))
+    f(rows(6))
+    assert reads == [(2, 2, 3, gt.TensorShape([3]), True)] * 2
+    assert f.get_concrete_function()._program.input_guards == [(0, 1, 3)]
+
+
+def test_reads_inside_a_branch_are_guards_of_the_branch():
+    def fn(x, p, dim):
+        h = gt.concat([x, x], 0)
+        return gt.cond(p, lambda: gt.reduce_sum(h) / float(h.shape[dim]), lambda: gt.reduce_sum(x) * 1.0)
+
+    for dim, traces in ((1, 2), (0, 4)):   # h.shape[1] is 3 at every size, h.shape[0] is 2n
+        f = gt.function(lambda x, p: fn(x, p, dim), input_signature=sig([None, 3]) + sig([], dtype=gt.bool))
+        for n in (1, 2, 5, 7):
+            for p in (True, False):
+                x, pt = rows(n), gt.constant(p)
+                assert float(f(x, pt)) == float(fn(x, pt, dim)), (dim, n, p)
+        assert f.experimental_get_tracing_count() == traces

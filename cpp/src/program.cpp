@@ -1014,9 +1014,7 @@ std::string Program::describe() const {
   save(w);
   std::string text = std::move(w.text);
   if (!w.refused.empty()) text += "\nrefused@" + std::to_string(reinterpret_cast<uintptr_t>(this));
-  text += "\ninput_guards";
-  for (const InputGuard& g : input_guards_)
-    text += " " + std::to_string(g.input) + ":" + std::to_string(g.dim) + "=" + std::to_string(g.value);
+  // (not the input guards: the caller compares them, knowing the shapes of both traces)
   // The tables by identity (variables, random streams) and by value (constants).
   text += "\nvariables";
   for (const auto& v : w.variables) text += " " + std::to_string(reinterpret_cast<uintptr_t>(v.get()));

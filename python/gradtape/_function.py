@@ -290,7 +290,7 @@ class Function:
 
     def __call__(self, *args, **kwargs):
         key = None
-        if not kwargs:
+        if not kwargs and not _core._tracing():  # (a key reads the shapes: not while tracing)
             key = _fast_key(args)
             concrete = self._fast.get(key) if key is not None else None
             if concrete is not None and not _run_eagerly_global[0] and not _core._tracing():
@@ -456,9 +456,11 @@ class Function:
         if not program.shape_polymorphic_candidate:
             return concrete, tensors, result
         described = program.describe()
+        guards = frozenset(program.input_guards)
         for e in entries:
-            if e.may_compare(shapes) and e.description == described and _same_results(e.concrete, concrete):
-                e.widen(shapes, concrete)
+            if e.may_compare(shapes) and e.description == described and _holds(guards, e.shapes) \
+                    and _same_results(e.concrete, concrete):
+                e.widen(shapes, concrete, guards)
                 return concrete, tensors, result
         if len(entries) < _MAX_ENTRIES:
             entries.append(_Entry(concrete, shapes, described))
@@ -534,14 +536,18 @@ class _Entry:
     description (Program.describe) and, once a trace at other sizes agreed with it, the
     dimensions of each input shown to vary (`vary`)."""
 
-    __slots__ = ("concrete", "shapes", "description", "vary")
+    __slots__ = ("concrete", "shapes", "description", "vary", "guards")
 
     def __init__(self, concrete, shapes, description):
         self.concrete, self.shapes, self.description = concrete, shapes, description
         self.vary = None
+        # the input dimensions its trace read, and those of the traces that agreed with it
+        # (a trace may read what another did not, as when the first one builds a layer's
+        # weights from x.shape[-1]: the program serves only where all of them hold)
+        self.guards = frozenset(concrete._program.input_guards)
 
     def _guards_hold(self, shapes):
-        return all(shapes[i][d] == v for i, d, v in self.concrete._program.input_guards)
+        return _holds(self.guards, shapes)
 
     def serves(self, shapes):
         """Whether the program holds for these shapes: they differ from its trace's only in the
@@ -557,10 +563,16 @@ class _Entry:
     def may_compare(self, shapes):
         return shapes != self.shapes and self._guards_hold(shapes)
 
-    def widen(self, shapes, other):
+    def widen(self, shapes, other, guards):
+        self.guards = self.guards | guards
         vary = [frozenset(i for i, (a, b) in enumerate(zip(s, t)) if a != b) for s, t in zip(shapes, self.shapes)]
         self.vary = vary if self.vary is None else [a | b for a, b in zip(self.vary, vary)]
         self.concrete._generalise(other)
+
+
+def _holds(guards, shapes):
+    """Whether input guards [(input, dimension, value)] hold for these input shapes."""
+    return all(shapes[i][d] == v for i, d, v in guards)
 
 
 def _same_results(a, b):

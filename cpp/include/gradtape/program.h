@@ -176,7 +176,8 @@ class Program {
   // differs at another shape is told by the guards, at each run.)
   bool shape_polymorphic_candidate() const { return !shape_checked_ && !late_guard_; }
   // The program as text for comparing two traces: its save text (steps that cannot be saved
-  // by name, guards included), the constants' dtypes, shapes and bytes, the input guards.
+  // by name, guard steps included), the constants' dtypes, shapes and bytes, the variables and
+  // random streams by identity. Not the input guards (input_guards()).
   std::string describe() const;
   size_t num_steps() const { return steps_.size(); }
   size_t num_inputs() const { return inputs_.size(); }
