@@ -293,25 +293,75 @@ def test_get_concrete_function_of_none_dimensions_takes_every_size():
         c(gt.zeros([2, 4]))
 
 
-def test_saved_model_of_a_function_with_shape_guards(tmp_path):
+def test_saved_model_of_a_shared_program_takes_every_size(tmp_path):
     class M(gt.Module):
         def __init__(self):
             super().__init__()
-            self.w = gt.Variable(np.ones((3, 2), np.float32))
+            self.w = gt.Variable(np.arange(6, dtype=np.float32).reshape(3, 2))
 
         @gt.function(input_signature=sig([None, 3]))
         def __call__(self, x):
             h = gt.matmul(x, self.w)
-            return h / float(h.shape[-1])   # a guard step in the program (not saved)
+            return h / float(h.shape[-1])   # a guard step: h's dimension 1 is 2 at every size
+
+    m = M()
+    for n in (1, 2):
+        m(rows(n))
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    text = (tmp_path / "m" / "saved_model.txt").read_text()
+    assert text.startswith("gradtape-saved-model 2\n") and "shape_guard" in text
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    for n in (1, 2, 5, 1000):
+        x = rows(n)
+        np.testing.assert_array_equal(loaded(x).numpy(), m(x).numpy())
+    assert [s.shape.as_list() for [s] in loaded.__dict__["__call__"].concrete_signatures] == [[None, 3]]
+    with pytest.raises(ValueError):
+        loaded(gt.zeros([2, 4]))
+    # saved again as loaded: still every size, its guards kept
+    gt.saved_model.save(loaded, str(tmp_path / "again"))
+    again = gt.saved_model.load(str(tmp_path / "again"))
+    x = rows(7)
+    np.testing.assert_array_equal(again(x).numpy(), m(x).numpy())
+    assert "shape_guard" in (tmp_path / "again" / "saved_model.txt").read_text()
+
+
+def test_saved_model_guard_failing_on_load_tries_the_next_program_or_refuses(tmp_path):
+    class M(gt.Module):
+        @gt.function(input_signature=sig([None], [None]))
+        def __call__(self, x, y):
+            h = x + y
+            return gt.reduce_sum(h) / float(h.shape[0])
+
+    m = M()
+    for a, b in ((1, 5), (5, 1), (3, 3)):   # one program for h of length 5, one for (3, 3)
+        m(gt.range(float(a)), gt.range(float(b)))
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    for a, b in ((1, 5), (5, 1), (5, 5), (3, 3)):   # (5, 5) was never called before saving
+        x, y = gt.range(float(a)), gt.range(float(b))
+        assert float(loaded(x, y)) == float(m(x, y)), (a, b)
+    # (4, 4): h has length 4; the shared program's guard fails before any effect, and no other
+    # program takes these shapes: refused, not divided by 5
+    with pytest.raises(ValueError, match="shape guard"):
+        loaded(gt.range(4.0), gt.range(4.0))
+
+
+def test_saved_model_without_shared_programs_stays_version_1(tmp_path):
+    class M(gt.Module):
+        @gt.function(input_signature=sig([None, 3]))
+        def __call__(self, x):
+            return gt.reshape(x, [x.shape[0] * 3])   # reads the size: one program per size
 
     m = M()
     for n in (1, 2, 5):
         m(rows(n))
     gt.saved_model.save(m, str(tmp_path / "m"))
+    assert (tmp_path / "m" / "saved_model.txt").read_text().startswith("gradtape-saved-model 1\n")
     loaded = gt.saved_model.load(str(tmp_path / "m"))
     for n in (1, 2, 5):
-        x = rows(n)
-        np.testing.assert_array_equal(loaded(x).numpy(), m(x).numpy())
+        np.testing.assert_array_equal(loaded(rows(n)).numpy(), m(rows(n)).numpy())
+    with pytest.raises(ValueError):
+        loaded(rows(4))
 
 
 def test_a_lazily_built_layer_and_a_nested_function_with_a_signature():

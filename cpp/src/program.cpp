@@ -323,7 +323,7 @@ Step make_guard(int s, int dim, int64_t value) {
             throw ShapeGuardFailed(why);
           }, {s}, {}};
   st.save = [s, dim, value](StepWriter& w) {
-    if (!w.describe) return;  // (a saved program serves its traced shapes only: no guards)
+    if (!w.describe && !w.guards) return;  // (a program saved for its traced shapes only needs none)
     w.line("shape_guard");
     w.word("s" + std::to_string(s));
     w.integer(dim);
@@ -582,10 +582,11 @@ void save_step(StepWriter& w, const Step& st) {
   st.save(w);
 }
 
-// The number of steps a save writes (a saved program leaves out the shape guards).
+// The number of steps a save writes (a program saved for its traced shapes only leaves out its
+// shape guards).
 size_t saved_count(const StepWriter& w, const std::vector<Step>& steps) {
   size_t n = 0;
-  for (const Step& st : steps) n += (w.describe || !st.guard) ? 1 : 0;
+  for (const Step& st : steps) n += (w.describe || w.guards || !st.guard) ? 1 : 0;
   return n;
 }
 
@@ -636,6 +637,11 @@ Step load_step(StepReader& r) {
     inner.save = program_detail::checked_save(std::move(inner.save), shape, out);
     inner.run = program_detail::checked_run(std::move(inner.run), shape, out, inner.name);
     return inner;
+  }
+  if (kind == "shape_guard") {
+    const int s = r.slot();
+    const int dim = int(r.integer(0, kMaxRank - 1));
+    return make_guard(s, dim, r.integer(0, INT64_MAX));
   }
   if (kind == "read_variable") {
     std::shared_ptr<Variable> v = r.variable();

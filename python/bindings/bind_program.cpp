@@ -113,9 +113,12 @@ void bind_program(py::module_& m) {
       .def(py::init<>())
       .def("add_variable", [](SavedModelWriter& w, py::handle v) { w.add_variable(variable_ref(v).shared_from_this()); })
       .def("add_function", &SavedModelWriter::add_function)
-      .def("add_concrete", [specs_of](SavedModelWriter& w, const py::list& specs, const Program& p, const std::string& meta) {
-        w.add_concrete(specs_of(specs), p, meta);
-      }, "Adds a concrete function: [(dtype name, [dims or None])], its program, its Python metadata.")
+      .def("add_concrete", [specs_of](SavedModelWriter& w, const py::list& specs, const Program& p, const std::string& meta,
+                                      bool shape_polymorphic) {
+        w.add_concrete(specs_of(specs), p, meta, shape_polymorphic);
+      }, py::arg("specs"), py::arg("program"), py::arg("meta"), py::arg("shape_polymorphic") = false,
+         "Adds a concrete function: [(dtype name, [dims or None])], its program, its Python metadata; "
+         "shape_polymorphic: the program serves the None dims too (its shape guards are saved).")
       .def("variables", [](const SavedModelWriter& w) {
         py::list l;
         for (const auto& v : w.variables()) l.append(py::cast(v));

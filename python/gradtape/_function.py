@@ -461,7 +461,8 @@ class Function:
             if e.may_compare(shapes) and e.description == described and _holds(guards, e.shapes) \
                     and _same_results(e.concrete, concrete):
                 e.widen(shapes, concrete, guards)
-                return concrete, tensors, result
+                self._cache[key] = e.concrete  # (the same program: one to keep, and to save)
+                return e.concrete, tensors, result
         if len(entries) < _MAX_ENTRIES:
             entries.append(_Entry(concrete, shapes, described))
         return concrete, tensors, result

@@ -80,6 +80,9 @@ class StepWriter {
   // Describing rather than saving (Program::describe): a step that cannot be saved writes its
   // name, and shape guards are written too (a saved program leaves them out).
   bool describe = false;
+  // Saving a program that serves other sizes than its trace's (docs/saved-model.md): its shape
+  // guard steps are written too, as "shape_guard" steps.
+  bool guards = false;
 
   void word(const std::string& w);   // one token (no spaces)
   void line(const std::string& w);   // a new line starting with the token w
