@@ -418,3 +418,36 @@ def test_reads_inside_a_branch_are_guards_of_the_branch():
                 x, pt = rows(n), gt.constant(p)
                 assert float(f(x, pt)) == float(fn(x, pt, dim)), (dim, n, p)
         assert f.experimental_get_tracing_count() == traces
+
+
+# ops and composites that compute their sizes at run time: one program for all sizes
+GENERIC = {
+    "gt.shape": lambda x: gt.cast(gt.shape(x), gt.float32) * 1.0,
+    "gt.size": lambda x: gt.cast(gt.size(x), gt.float32) * 1.0,
+    "zeros_like": lambda x: gt.zeros_like(x) + 1.0,
+    "reshape -1": lambda x: gt.reshape(x, [-1]),
+    "tile": lambda x: gt.tile(x, [2, 1]),
+    "transpose": lambda x: gt.transpose(x),
+    "split": lambda x: gt.split(x, 3, axis=1)[0],
+    "reverse": lambda x: gt.reverse(x, [0]),
+    "top_k": lambda x: gt.math.top_k(x, 2).values,
+    "cumsum": lambda x: gt.math.cumsum(x, axis=0),
+    "softmax": lambda x: gt.nn.softmax(x),
+    "moments": lambda x: gt.nn.moments(x, axes=[0])[1],
+    "pad": lambda x: gt.pad(x, [[1, 1], [0, 0]]),
+    "sort": lambda x: gt.sort(x, axis=0),
+    "reduce_logsumexp": lambda x: gt.reduce_logsumexp(x, axis=0),
+    "matmul transpose_b": lambda x: gt.matmul(x, x, transpose_b=True),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GENERIC))
+def test_size_independent_ops_share_one_program(name):
+    fn = GENERIC[name]
+    f = gt.function(fn, input_signature=sig([None, 3]))
+    for n in (1, 2, 5, 4, 9, 2):
+        x = rows(n)
+        got, want = f(x), fn(x)
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    assert f.experimental_get_tracing_count() == 2
