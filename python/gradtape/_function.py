@@ -293,7 +293,7 @@ class Function:
         if not kwargs and not _core._tracing():  # (a key reads the shapes: not while tracing)
             key = _fast_key(args)
             concrete = self._fast.get(key) if key is not None else None
-            if concrete is not None and not _run_eagerly_global[0] and not _core._tracing():
+            if concrete is not None and not _run_eagerly_global[0]:
                 try:
                     return concrete._run([a for a in args if type(a) is _Tensor])
                 except _GuardFailed:
