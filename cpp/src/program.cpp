@@ -46,7 +46,15 @@ struct StepBlock {
   std::vector<Program::Step> steps;
   std::vector<StepArg> results;
   void run(Frame& fr) const {
-    for (const Program::Step& s : steps) s.run(fr);
+    for (const Program::Step& s : steps) {
+      if (s.effect) fr.effected = true;
+      s.run(fr);
+    }
+  }
+  bool has(bool Program::Step::*flag) const {
+    for (const Program::Step& s : steps)
+      if (s.*flag) return true;
+    return false;
   }
   // Every slot its steps and results read (slots it defines itself included: harmless).
   std::vector<int> reads() const {
@@ -119,22 +127,46 @@ void program_detail::unset_slot(int slot) {
   throw std::logic_error("gt.function: a step read slot " + std::to_string(slot) + ", which no step of this run set");
 }
 
+bool Program::input_guards_hold(const std::vector<Tensor>& inputs) const {
+  for (const InputGuard& g : input_guards_) {
+    if (size_t(g.input) >= inputs.size()) return false;
+    const Tensor& t = inputs[size_t(g.input)];
+    if (!t.defined() || g.dim >= t.ndim() || t.shape()[g.dim] != g.value) return false;
+  }
+  return true;
+}
+
 std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) const {
+  std::vector<Tensor> out;
+  if (!try_run(inputs, out))
+    throw InvalidArgument("gt.function: the program's inputs have shapes that its trace did not read (a shape guard "
+                          "failed); trace the function for these shapes");
+  return out;
+}
+
+bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) const {
   if (inputs.size() != inputs_.size())
     throw InvalidArgument("gt.function: the program takes " + std::to_string(inputs_.size()) + " tensors, got " +
                           std::to_string(inputs.size()));
+  if (!input_guards_hold(inputs)) return false;
   Frame fr;
   fr.slots.resize(size_t(num_slots_));
   fr.tapes.resize(size_t(num_tapes_));
   for (size_t i = 0; i < inputs.size(); ++i) fr.slots[size_t(inputs_[i])] = inputs[i];
-  for (size_t i = 0; i < steps_.size(); ++i) {
-    steps_[i].run(fr);
-    for (int s : release_[i]) fr.slots[size_t(s)] = Tensor();
+  try {
+    for (size_t i = 0; i < steps_.size(); ++i) {
+      if (steps_[i].effect) fr.effected = true;
+      steps_[i].run(fr);
+      for (int s : release_[i]) fr.slots[size_t(s)] = Tensor();
+    }
+  } catch (const ShapeGuardFailed&) {
+    return false;  // (thrown only before any effect: make_guard)
   }
   std::vector<Tensor> out;
   out.reserve(outputs_.size());
   for (int o : outputs_) out.push_back(o >= 0 ? fr.slots[size_t(o)] : constants_[size_t(-1 - o)]);
-  return out;
+  outputs = std::move(out);
+  return true;
 }
 
 Frame::~Frame() {
@@ -197,8 +229,10 @@ int ProgramRecorder::slot(const Tensor& t) const {
 Program::Step& ProgramRecorder::last_block_step() { return open_blocks_.back()->steps.back(); }
 
 void ProgramRecorder::add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads,
-                               std::function<void(StepWriter&)> save) {
-  push_step(Program::Step{name ? name : "", std::move(run), std::move(reads), std::move(save)});
+                               std::function<void(StepWriter&)> save, bool effect) {
+  Program::Step st{name ? name : "", std::move(run), std::move(reads), std::move(save)};
+  st.effect = effect;
+  push_step(std::move(st));
 }
 
 void ProgramRecorder::push_step(Program::Step step) {
@@ -236,6 +270,13 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
     }
   }
   program_->num_tapes_ = int(tapes_.size());
+  // A guard that a run may reach after an effect could fail too late to trace instead (the
+  // effect done): such a program serves only the shapes it was traced with.
+  bool effect_seen = false;
+  for (const Program::Step& st : program_->steps_) {
+    if (st.late_guard || (st.guard && effect_seen)) program_->late_guard_ = true;
+    effect_seen = effect_seen || st.effect;
+  }
   program_->plan();
   auto p = program_;
   program_ = std::make_shared<Program>();
@@ -244,6 +285,7 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
   tapes_.clear();
   tape_block_.clear();
   constants_.clear();
+  guarded_.clear();
   blocks_.clear();
   open_blocks_.clear();
   open_ids_.clear();
@@ -263,6 +305,31 @@ Step make_read_variable(std::shared_ptr<Variable> v, int s) {
     Codec<std::shared_ptr<Variable>>::put(w, v);
     w.word("s" + std::to_string(s));
   };
+  return st;
+}
+
+// A shape guard: dimension `dim` of slot s has the value the trace read. Fails before any
+// effect of the run as ShapeGuardFailed (the caller traces for these shapes instead), after
+// one as InvalidArgument (a program with such a guard is never run at other shapes).
+Step make_guard(int s, int dim, int64_t value) {
+  Step st{"shape_guard", [s, dim, value](Frame& fr) {
+            const Tensor& t = fr.slots[size_t(s)];
+            if (!t.defined()) program_detail::unset_slot(s);
+            if (dim < t.ndim() && t.shape()[dim] == value) return;
+            const std::string why = "gt.function: a shape the trace read differs at this call (dimension " +
+                                    std::to_string(dim) + " of a tensor of shape " + t.shape().str() + " was " +
+                                    std::to_string(value) + " when traced)";
+            if (fr.effected) throw InvalidArgument(why);
+            throw ShapeGuardFailed(why);
+          }, {s}, {}};
+  st.save = [s, dim, value](StepWriter& w) {
+    if (!w.describe && !w.guards) return;  // (a program saved for its traced shapes only needs none)
+    w.line("shape_guard");
+    w.word("s" + std::to_string(s));
+    w.integer(dim);
+    w.integer(value);
+  };
+  st.guard = true;
   return st;
 }
 
@@ -423,6 +490,17 @@ Step make_batch_jacobian(int k, StepArg target, StepArg source, Unconnected unco
   return st;
 }
 
+// A cond or while step's flags from its blocks' steps: a guard in a step that has an effect
+// too counts as late (a loop's next iteration, or a branch's order, may put it after one).
+void set_block_flags(Step& st, std::initializer_list<const StepBlock*> blocks) {
+  for (const StepBlock* b : blocks) {
+    st.effect = st.effect || b->has(&Step::effect);
+    st.guard = st.guard || b->has(&Step::guard);
+    st.late_guard = st.late_guard || b->has(&Step::late_guard);
+  }
+  st.late_guard = st.late_guard || (st.guard && st.effect);
+}
+
 // A scalar predicate's truth at run time.
 bool truth(const Tensor& p, const char* what) {
   if (p.numel() != 1)
@@ -438,6 +516,7 @@ Step make_cond(StepArg p, std::shared_ptr<const StepBlock> bt, std::shared_ptr<c
           }, bt->reads(), {}};
   st.reads.push_back(p.slot);
   for (int s : bf->reads()) st.reads.push_back(s);
+  set_block_flags(st, {bt.get(), bf.get()});
   st.save = [p, bt, bf, outs](StepWriter& w) {
     w.line("cond");
     p.save(w);
@@ -475,6 +554,7 @@ Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepB
           }, bc->reads(), {}};
   for (int s : bb->reads()) st.reads.push_back(s);
   for (int s : carry) st.reads.push_back(s);
+  set_block_flags(st, {bc.get(), bb.get()});
   st.save = [bc, bb, carry, outs, max_iterations](StepWriter& w) {
     w.line("while_loop");
     bc->save(w);
@@ -489,10 +569,25 @@ Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepB
 void save_step(StepWriter& w, const Step& st) {
   if (!w.refused.empty()) return;
   if (!st.save) {
+    if (w.describe) {
+      // (a host callback: its tensors are compared, its Python function is not; any other
+      // step with no encoding makes the description unique, so that no two compare equal)
+      w.line(st.name == "callback" ? "callback" : "opaque" + std::to_string(reinterpret_cast<uintptr_t>(&st)));
+      Codec<Ints>::put(w, st.reads);
+      return;
+    }
     w.refused = st.name;
     return;
   }
   st.save(w);
+}
+
+// The number of steps a save writes (a program saved for its traced shapes only leaves out its
+// shape guards).
+size_t saved_count(const StepWriter& w, const std::vector<Step>& steps) {
+  size_t n = 0;
+  for (const Step& st : steps) n += (w.describe || w.guards || !st.guard) ? 1 : 0;
+  return n;
 }
 
 Step load_step(StepReader& r);
@@ -501,7 +596,7 @@ Step load_step(StepReader& r);
 
 void program_detail::StepBlock::save(StepWriter& w) const {
   w.word("{");
-  w.integer(int64_t(steps.size()));
+  w.integer(int64_t(saved_count(w, steps)));
   for (const Program::Step& st : steps) save_step(w, st);
   w.line("}");
   save_args(w, results);
@@ -542,6 +637,11 @@ Step load_step(StepReader& r) {
     inner.save = program_detail::checked_save(std::move(inner.save), shape, out);
     inner.run = program_detail::checked_run(std::move(inner.run), shape, out, inner.name);
     return inner;
+  }
+  if (kind == "shape_guard") {
+    const int s = r.slot();
+    const int dim = int(r.integer(0, kMaxRank - 1));
+    return make_guard(s, dim, r.integer(0, INT64_MAX));
   }
   if (kind == "read_variable") {
     std::shared_ptr<Variable> v = r.variable();
@@ -642,7 +742,7 @@ void Program::save(StepWriter& w) const {
   w.integer(num_tapes_);
   Codec<Ints>::put(w, inputs_);
   w.word("{");
-  w.integer(int64_t(steps_.size()));
+  w.integer(int64_t(saved_count(w, steps_)));
   for (const Step& st : steps_) save_step(w, st);
   if (!w.refused.empty()) return;
   w.line("}");
@@ -791,7 +891,7 @@ void ProgramRecorder::callback(const char* name, const std::vector<Tensor>& inpu
     std::vector<Tensor> v;
     for (const StepArg& a : args) v.push_back(a.value(fr));
     fn(v);
-  }, slots_of({&args}));
+  }, slots_of({&args}), {}, true);
 }
 
 void ProgramRecorder::begin_block() {
@@ -880,6 +980,57 @@ std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
   push_step(std::move(step));
   return r;
+}
+
+void ProgramRecorder::note_shape_read(const Tensor& t, int dim) {
+  if (!t.defined()) return;
+  auto it = slots_.find(t.get());
+  if (it == slots_.end()) return;  // (a constant's shape is the same at every run)
+  const int s = it->second;
+  const int rank = t.ndim();
+  const int lo = dim < 0 ? 0 : dim, hi = dim < 0 ? rank : std::min(dim + 1, rank);
+  const auto in = std::find(program_->inputs_.begin(), program_->inputs_.end(), s);
+  const int b = slot_block_[size_t(s)];
+  const bool visible = b < 0 || std::find(open_ids_.begin(), open_ids_.end(), b) != open_ids_.end();
+  for (int d = lo; d < hi; ++d) {
+    const int64_t v = t.shape()[d];
+    if (in != program_->inputs_.end()) {
+      const int k = int(in - program_->inputs_.begin());
+      bool known = false;
+      for (const Program::InputGuard& g : program_->input_guards_) known = known || (g.input == k && g.dim == d);
+      if (!known) program_->input_guards_.push_back(Program::InputGuard{k, d, v});
+      continue;
+    }
+    if (!visible) {  // (a slot of a closed block: no step can check it; keep the program exact)
+      program_->late_guard_ = true;
+      continue;
+    }
+    if (open_blocks_.empty()) {
+      const std::pair<int, int> key{s, d};
+      if (std::find(guarded_.begin(), guarded_.end(), key) != guarded_.end()) continue;
+      guarded_.push_back(key);
+    }
+    push_step(make_guard(s, d, v));
+  }
+}
+
+std::string Program::describe() const {
+  StepWriter w;
+  w.describe = true;
+  save(w);
+  std::string text = std::move(w.text);
+  if (!w.refused.empty()) text += "\nrefused@" + std::to_string(reinterpret_cast<uintptr_t>(this));
+  // (not the input guards: the caller compares them, knowing the shapes of both traces)
+  // The tables by identity (variables, random streams) and by value (constants).
+  text += "\nvariables";
+  for (const auto& v : w.variables) text += " " + std::to_string(reinterpret_cast<uintptr_t>(v.get()));
+  text += "\nstreams";
+  for (const auto& r : w.streams) text += " " + std::to_string(reinterpret_cast<uintptr_t>(r.get()));
+  for (const Tensor& c : w.constants) {
+    text += "\nconstant " + std::string(dtype_name(c.dtype())) + " " + c.shape().str() + " ";
+    text.append(static_cast<const char*>(c.raw()), size_t(c.numel()) * dtype_size(c.dtype()));
+  }
+  return text;
 }
 
 }  // namespace gt

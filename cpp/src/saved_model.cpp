@@ -268,7 +268,7 @@ void SavedModelWriter::add_function(const std::string& name, const std::string& 
 }
 
 void SavedModelWriter::add_concrete(const std::vector<InputSpec>& inputs, const Program& program,
-                                    const std::string& meta) {
+                                    const std::string& meta, bool shape_polymorphic) {
   const size_t mark = w_.text.size();
   w_.line("concrete");
   w_.open_list(inputs.size());
@@ -278,7 +278,9 @@ void SavedModelWriter::add_concrete(const std::vector<InputSpec>& inputs, const 
   }
   w_.word("]");
   w_.string(meta);
+  w_.guards = shape_polymorphic;
   program.save(w_);
+  w_.guards = false;
   if (!w_.refused.empty()) {
     const std::string step = w_.refused;
     w_.refused.clear();
@@ -288,6 +290,7 @@ void SavedModelWriter::add_concrete(const std::vector<InputSpec>& inputs, const 
                       "a saved model does not hold (it must load and run without Python); remove it from the "
                       "function, or call it outside the function");
   }
+  shape_polymorphic_ = shape_polymorphic_ || shape_polymorphic;
   w_.line("endconcrete");
 }
 
@@ -299,7 +302,7 @@ void SavedModelWriter::write(const std::string& dir, const std::vector<std::stri
   std::string blob;
   StepWriter head;
   head.word(kMagic);
-  head.integer(kSavedModelVersion);
+  head.integer(shape_polymorphic_ ? 2 : 1);  // (version 1 when an older loader reads it right)
   head.line("meta");
   head.string(meta);
   head.line("variables");
@@ -341,18 +344,21 @@ void SavedModelWriter::write(const std::string& dir, const std::vector<std::stri
 
 // ---- reading ----
 
-const SavedConcrete* SavedFunction::match(const std::vector<Tensor>& inputs) const {
-  for (const SavedConcrete& c : concretes) {
-    if (c.inputs.size() != inputs.size()) continue;
-    bool ok = true;
-    for (size_t i = 0; i < inputs.size() && ok; ++i) {
-      const InputSpec& s = c.inputs[i];
-      const Tensor& t = inputs[i];
-      ok = t.defined() && t.dtype() == s.dtype && t.ndim() == int(s.shape.size());
-      for (int d = 0; ok && d < t.ndim(); ++d) ok = s.shape[size_t(d)] < 0 || s.shape[size_t(d)] == t.shape()[d];
-    }
-    if (ok) return &c;
+bool SavedFunction::matches(const SavedConcrete& c, const std::vector<Tensor>& inputs) {
+  if (c.inputs.size() != inputs.size()) return false;
+  bool ok = true;
+  for (size_t i = 0; i < inputs.size() && ok; ++i) {
+    const InputSpec& s = c.inputs[i];
+    const Tensor& t = inputs[i];
+    ok = t.defined() && t.dtype() == s.dtype && t.ndim() == int(s.shape.size());
+    for (int d = 0; ok && d < t.ndim(); ++d) ok = s.shape[size_t(d)] < 0 || s.shape[size_t(d)] == t.shape()[d];
   }
+  return ok;
+}
+
+const SavedConcrete* SavedFunction::match(const std::vector<Tensor>& inputs) const {
+  for (const SavedConcrete& c : concretes)
+    if (matches(c, inputs)) return &c;
   return nullptr;
 }
 
@@ -372,8 +378,19 @@ const SavedFunction& SavedModel::function(const std::string& name) const {
 
 std::vector<Tensor> SavedModel::call(const std::string& name, const std::vector<Tensor>& inputs) const {
   const SavedFunction& f = function(name);
-  const SavedConcrete* c = f.match(inputs);
-  if (!c) {
+  // The first concrete function whose inputs match and whose shape guards hold (a program saved
+  // for other sizes than its trace's fails a guard before any effect, and the next is tried).
+  std::vector<Tensor> out;
+  bool matched = false;
+  for (const SavedConcrete& k : f.concretes) {
+    if (!SavedFunction::matches(k, inputs)) continue;
+    matched = true;
+    if (k.program->try_run(inputs, out)) return out;
+  }
+  if (matched)
+    throw InvalidArgument("saved model: function " + name + " was traced for these inputs' sizes, but a shape its "
+                          "trace read differs here (a shape guard failed); it cannot run them");
+  {
     std::string got, want;
     for (const Tensor& t : inputs)
       got += std::string(got.empty() ? "" : ", ") + (t.defined() ? std::string(dtype_name(t.dtype())) + t.shape().str() : "undefined");
@@ -390,7 +407,6 @@ std::vector<Tensor> SavedModel::call(const std::string& name, const std::vector<
     throw InvalidArgument("saved model: function " + name + " was traced for none of the inputs (" + got +
                           "); it takes one of:" + want);
   }
-  return c->program->run(inputs);
 }
 
 std::shared_ptr<Variable> SavedModel::variable(const std::string& key) const {

@@ -648,6 +648,68 @@ TEST(saved_model_round_trip_from_cpp) {
   CHECK_THROWS(load_saved_model(dir + "/nothing"), NotFound);
 }
 
+// A program shared across sizes (docs/saved-model.md, version 2): saved with a -1 dimension and
+// its shape guard, it runs at other sizes where the guard holds, and fails (not replays) where
+// it does not; a guard failing before any effect leaves try_run false.
+TEST(saved_model_shape_polymorphic_program) {
+  std::shared_ptr<Program> p;
+  {
+    ProgramRecorder rec;
+    Tensor x = rec.input(from_data(std::vector<double>{0.5, -1.0, 2.0}.data(), DType::Float64, Shape{3}));
+    Tensor y = traced("sin", static_cast<UnaryFn>(&gt::sin), x);
+    Tensor z = traced("reduce_sum", static_cast<Tensor (*)(const Tensor&, const Axes&, bool)>(&gt::reduce_sum), y,
+                      Axes(std::vector<int64_t>{0}), true);
+    rec.note_shape_read(z, 0);  // z has 1 element at every size: a guard step
+    rec.note_shape_read(x, 0);  // an input guard: x has 3 elements
+    p = rec.finish({z});
+  }
+  CHECK(p->input_guards().size() == 1 && p->shape_polymorphic_candidate());
+  std::vector<Tensor> out;
+  Tensor four = from_data(std::vector<double>{1, 2, 3, 4}.data(), DType::Float64, Shape{4});
+  CHECK(!p->try_run({four}, out) && out.empty());
+  CHECK_THROWS(p->run({four}), InvalidArgument);
+  // saved without the input guard (its specs fix that dimension), with the guard step
+  std::shared_ptr<Program> q;
+  {
+    ProgramRecorder rec;
+    Tensor x = rec.input(from_data(std::vector<double>{0.5, -1.0, 2.0}.data(), DType::Float64, Shape{3}));
+    Tensor y = traced("sin", static_cast<UnaryFn>(&gt::sin), x);
+    Tensor z = traced("reduce_sum", static_cast<Tensor (*)(const Tensor&, const Axes&, bool)>(&gt::reduce_sum), y,
+                      Axes(std::vector<int64_t>{0}), true);
+    rec.note_shape_read(z, 0);
+    q = rec.finish({z});
+  }
+  const std::string dir = temp_dir();
+  SavedModelWriter w;
+  w.add_function("f", "{}");
+  w.add_concrete({InputSpec{DType::Float64, {-1}}}, *q, "{}", true);
+  w.write(dir, {}, {}, "{}");
+  CHECK(slurp(dir + "/saved_model.txt").rfind("gradtape-saved-model 2\n", 0) == 0);
+  CHECK(slurp(dir + "/saved_model.txt").find("shape_guard") != std::string::npos);
+  std::shared_ptr<SavedModel> m = load_saved_model(dir);
+  std::vector<Tensor> got = m->call("f", {four});
+  CHECK(got.size() == 1 && got[0].numel() == 1);
+  CHECK(got[0].item() == gt::reduce_sum(gt::sin(four), Axes(std::vector<int64_t>{0}), true).item());
+  CHECK(m->call("f", {from_data(std::vector<double>{7}.data(), DType::Float64, Shape{1})})[0].item() == std::sin(7.0));
+  // a guard on a size that differs: the call fails rather than replay the trace's size
+  std::shared_ptr<Program> g;
+  {
+    ProgramRecorder rec;
+    Tensor x = rec.input(from_data(std::vector<double>{0.5, -1.0, 2.0}.data(), DType::Float64, Shape{3}));
+    Tensor y = traced("sin", static_cast<UnaryFn>(&gt::sin), x);
+    rec.note_shape_read(y, 0);  // y has 3 elements when traced
+    g = rec.finish({y});
+  }
+  const std::string dir2 = temp_dir();
+  SavedModelWriter w2;
+  w2.add_function("g", "{}");
+  w2.add_concrete({InputSpec{DType::Float64, {-1}}}, *g, "{}", true);
+  w2.write(dir2, {}, {}, "{}");
+  std::shared_ptr<SavedModel> m2 = load_saved_model(dir2);
+  CHECK(m2->call("g", {from_data(std::vector<double>{1, 2, 3}.data(), DType::Float64, Shape{3})})[0].numel() == 3);
+  CHECK_THROWS(m2->call("g", {four}), InvalidArgument);
+}
+
 // A model saved by Python (tests/test_saved_model.py::test_cpp_loads_python_model runs this
 // binary with --saved-model DIR): x.bin is its input, want.bin the output Python computed.
 int check_python_saved_model(const std::string& dir) {

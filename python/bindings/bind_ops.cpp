@@ -127,6 +127,7 @@ std::vector<Tensor> tensor_list(py::handle values) {
   if (is_tensor_like(values)) {
     Tensor t = to_tensor(values);
     if (t.ndim() == 0) throw InvalidArgument("expected a list of tensors, got a scalar tensor");
+    note_shape_read(t);  // (the number of slices, and the slices' ends, are t's shape)
     if (t.shape()[0] > (int64_t(1) << 20))
       throw InvalidArgument("a tensor of shape " + t.shape().str() + " given as a list of tensors would unstack into " +
                             std::to_string(t.shape()[0]) + " tensors; pass a list, or reshape instead");
@@ -482,6 +483,7 @@ void bind_ops(py::module_& m) {
   // The Custom rows: bound by hand (irregular arguments), each with its manifest docstring.
   def_row(m, "identity", [](py::handle x, py::handle) {
     Tensor t = to_tensor(x);
+    note_shape_read(t);  // (the step's fixed argument is t's shape)
     return wrap(traced("identity", &reshape, t, t.shape().vec()));  // a new tensor, recorded, same values
   }, py::arg("input"), name);
 

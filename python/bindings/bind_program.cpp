@@ -53,6 +53,23 @@ void bind_program(py::module_& m) {
         for (size_t i = 0; i < out.size(); ++i) l[i] = wrap(out[i]);
         return l;
       }, "Runs the program on its input tensors (with the GIL released); returns its outputs.")
+      .def("try_run", [](const Program& p, const py::list& inputs) -> py::object {
+        std::vector<Tensor> in = tensors_of(inputs);
+        std::vector<Tensor> out;
+        const bool ok = without_gil([&] { return p.try_run(in, out); });
+        if (!ok) return py::none();
+        py::list l(out.size());
+        for (size_t i = 0; i < out.size(); ++i) l[i] = wrap(out[i]);
+        return std::move(l);
+      }, "As run, but None when a shape guard fails before any effect (the caller then traces for these shapes).")
+      .def_property_readonly("input_guards", [](const Program& p) {
+        py::list l;
+        for (const Program::InputGuard& g : p.input_guards()) l.append(py::make_tuple(g.input, g.dim, g.value));
+        return l;
+      }, "[(input index, dimension, value)]: the input dimensions the trace read.")
+      .def_property_readonly("shape_polymorphic_candidate", &Program::shape_polymorphic_candidate)
+      .def("describe", [](const Program& p) { return py::bytes(p.describe()); },
+           "The program as bytes for comparing two traces (steps, guards, constants, variables).")
       .def_property_readonly("num_steps", &Program::num_steps)
       .def_property_readonly("num_inputs", &Program::num_inputs)
       .def_property_readonly("num_constants", &Program::num_constants)
@@ -97,9 +114,12 @@ void bind_program(py::module_& m) {
       .def(py::init<>())
       .def("add_variable", [](SavedModelWriter& w, py::handle v) { w.add_variable(variable_ref(v).shared_from_this()); })
       .def("add_function", &SavedModelWriter::add_function)
-      .def("add_concrete", [specs_of](SavedModelWriter& w, const py::list& specs, const Program& p, const std::string& meta) {
-        w.add_concrete(specs_of(specs), p, meta);
-      }, "Adds a concrete function: [(dtype name, [dims or None])], its program, its Python metadata.")
+      .def("add_concrete", [specs_of](SavedModelWriter& w, const py::list& specs, const Program& p, const std::string& meta,
+                                      bool shape_polymorphic) {
+        w.add_concrete(specs_of(specs), p, meta, shape_polymorphic);
+      }, py::arg("specs"), py::arg("program"), py::arg("meta"), py::arg("shape_polymorphic") = false,
+         "Adds a concrete function: [(dtype name, [dims or None])], its program, its Python metadata; "
+         "shape_polymorphic: the program serves the None dims too (its shape guards are saved).")
       .def("variables", [](const SavedModelWriter& w) {
         py::list l;
         for (const auto& v : w.variables()) l.append(py::cast(v));
@@ -165,6 +185,9 @@ void bind_program(py::module_& m) {
   m.def("_load_saved_model", [](const std::string& dir) { return without_gil([&] { return load_saved_model(dir); }); },
         "Loads a saved model's programs and variables (gradtape/saved_model.h).");
   m.def("_tracing", [] { return active_recorder() != nullptr; }, "Whether gt.function is tracing on this thread.");
+  m.def("_note_shape_read", [](py::handle t, int dim) {
+    if (active_recorder() && is_tensor_like(t)) note_shape_read(to_tensor(t), dim);
+  }, "While tracing: the traced code read dimension dim (-1: all) of t (gradtape._shape._TracedShape).");
   // Control flow while tracing (gradtape/control_flow.py): blocks, cond and while steps.
   auto recorder = []() -> ProgramRecorder& {
     ProgramRecorder* r = active_recorder();

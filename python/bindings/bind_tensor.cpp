@@ -89,7 +89,10 @@ Tensor getitem(const Tensor& x, py::handle key) {
                           std::to_string(consumed) + " given");
   std::vector<int64_t> begin, end, step, out_shape;
   int dim = 0;
+  // (each dimension whose size becomes a fixed argument of the steps is noted as read by the
+  // trace: a program reused at another size must not keep the old size)
   auto full = [&]() {
+    note_shape_read(x, dim);
     begin.push_back(0);
     end.push_back(x.shape()[dim]);
     step.push_back(1);
@@ -108,6 +111,7 @@ Tensor getitem(const Tensor& x, py::handle key) {
         PyErr_Clear();  // a zero step: TensorFlow's strided slice kernel refuses it
         throw InvalidArgument("slice step cannot be zero");
       }
+      note_shape_read(x, dim);
       Py_ssize_t n = PySlice_AdjustIndices(Py_ssize_t(x.shape()[dim]), &b, &e, s);
       begin.push_back(b);
       end.push_back(e);
@@ -116,6 +120,7 @@ Tensor getitem(const Tensor& x, py::handle key) {
       ++dim;
     } else if (PyLong_Check(k.ptr()) || PyIndex_Check(k.ptr())) {
       int64_t i = int_from_py(k, "index");
+      note_shape_read(x, dim);
       int64_t size = x.shape()[dim];
       if (i < -size || i >= size)
         throw InvalidArgument("index " + std::to_string(i) + " is out of bounds for axis " + std::to_string(dim) +
@@ -234,6 +239,7 @@ void add_operators(Cls& cls) {
       .def("__len__", [](py::handle a) {
         Tensor t = to_tensor(a);
         if (t.ndim() == 0) throw TypeError_("Scalar tensor has no `len()`");
+        note_shape_read(t, 0);
         return t.shape()[0];
       })
       .def("numpy", [](py::handle a) {
@@ -243,7 +249,7 @@ void add_operators(Cls& cls) {
       }, "The values as a NumPy array (a NumPy scalar for a 0-d tensor).\n\n"
          ">>> gt.constant([1, 2]).numpy()\narray([1, 2], dtype=int32)\n")
       .def_property_readonly("ndim", [](py::handle a) { return to_tensor(a).ndim(); }, "The number of dimensions.")
-      .def("get_shape", [](py::handle a) { return shape_to_py(to_tensor(a).shape()); },
+      .def("get_shape", [](py::handle a) { return tensor_shape_to_py(to_tensor(a)); },
            "The shape, as `.shape`.\n\n>>> gt.zeros([2, 3]).get_shape()\nTensorShape([2, 3])\n")
       .def_property_readonly("device", [](py::handle) { return "/job:localhost/replica:0/task:0/device:CPU:0"; },
                              "The device name (always the CPU, in TensorFlow's form).")
@@ -360,10 +366,11 @@ array([[ 8., 11.],
 <gt.Tensor: shape=(), dtype=float32, numpy=3.0>
 )doc");
   tensor
-      .def_property_readonly("shape", [](const TensorImpl& t) { return shape_to_py(t.shape); })
+      .def_property_readonly("shape", [](const TensorPtr& t) { return tensor_shape_to_py(Tensor(t)); })
       .def_property_readonly("dtype", [](const TensorImpl& t) { return t.dtype; })
       .def("__repr__", [](const TensorPtr& t) {
         Tensor x(t);
+        note_shape_read(x);  // (the text shows the shape)
         if (traced_now(x))
           return "<gt.Tensor (traced): shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ">";
         return "<gt.Tensor: shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) +
@@ -371,6 +378,7 @@ array([[ 8., 11.],
       })
       .def("__str__", [](const TensorPtr& t) {
         Tensor x(t);
+        note_shape_read(x);  // (the text shows the shape)
         if (traced_now(x)) return "gt.Tensor(traced, shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ")";
         py::array arr = display_array(x);
         std::string body = x.ndim() == 0 ? std::string(py::str(arr[py::tuple()])) : std::string(py::str(arr));

@@ -92,6 +92,29 @@ Tensor from_array(py::array arr, DType target) {
 
 void set_tensor_shape_class(py::object cls) { tensor_shape_class() = std::move(cls); }
 
+namespace {
+py::object& traced_shape_class() {
+  static py::object* cls = new py::object();  // leaked: lives as long as the interpreter
+  return *cls;
+}
+}  // namespace
+
+void set_traced_shape_class(py::object cls) { traced_shape_class() = std::move(cls); }
+
+py::object tensor_shape_to_py(const Tensor& t) {
+  ProgramRecorder* r = active_recorder();
+  if (r && traced_shape_class() && r->has_slot(t)) {
+    py::tuple dims(t.ndim());
+    for (int i = 0; i < t.ndim(); ++i) dims[i] = py::int_(t.shape()[i]);
+    return traced_shape_class()(dims, wrap(t));
+  }
+  return shape_to_py(t.shape());
+}
+
+void note_shape_read(const Tensor& t, int dim) {
+  if (ProgramRecorder* r = active_recorder()) r->note_shape_read(t, dim);
+}
+
 py::object shape_to_py(const Shape& s) {
   py::tuple t(s.rank());
   for (int i = 0; i < s.rank(); ++i) t[i] = py::int_(s[i]);

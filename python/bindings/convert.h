@@ -111,5 +111,12 @@ py::object wrap(const Tensor& t);
 // A gradtape.TensorShape (a tuple subclass) for a shape.
 py::object shape_to_py(const Shape& s);
 void set_tensor_shape_class(py::object cls);
+// A tensor's `.shape` for Python: shape_to_py, or, for a slot of the trace in progress, a
+// gradtape._shape._TracedShape, which notes each dimension the Python code reads
+// (ProgramRecorder::note_shape_read; docs/guides/function.md, "One program for all sizes").
+py::object tensor_shape_to_py(const Tensor& t);
+void set_traced_shape_class(py::object cls);
+// Notes that a binding used dimension `dim` (< 0: all) of t for a step's fixed argument.
+void note_shape_read(const Tensor& t, int dim = -1);
 
 }  // namespace gt::py_bind

@@ -139,6 +139,7 @@ PYBIND11_MODULE(_core, m) {
   bind_forward(m);
   bind_program(m);
   m.def("_set_tensor_shape_class", &set_tensor_shape_class);
+  m.def("_set_traced_shape_class", &set_traced_shape_class);
   m.def("_set_structural_zeros", &gt::set_structural_zeros);
   m.def("_structural_zeros_enabled", &gt::structural_zeros_enabled);
   m.def("_set_fusion", &gt::set_fusion);

@@ -60,6 +60,9 @@ from . import experimental  # noqa: F401,E402
 
 # (a tensor's shape is a tuple of ints already: made without TensorShape's argument checks)
 _core._set_tensor_shape_class(_functools.partial(_builtins.tuple.__new__, TensorShape))
+from ._shape import _TracedShape  # noqa: E402
+_core._set_traced_shape_class(_TracedShape)
+del _TracedShape
 
 
 def _iter_first_axis(self):

@@ -13,11 +13,15 @@ The signature of a call (what decides whether to trace again), as in TensorFlow:
 - a tensor (or NumPy array) argument: its dtype and shape;
 - a variable argument: the variable itself (its reads and writes are steps);
 - any other Python value: its value when hashable, else its identity.
-A program is specialised to the exact shapes it was traced with (the Python code may have read
-them); an `input_signature` with None dimensions admits every size, each new shape tracing once.
+A program is specialised to the exact shapes it was traced with, unless it is shown to hold for
+other sizes (docs/guides/function.md, "One program for all sizes"): when the input_signature has
+None dimensions, or reduce_retracing=True, a program whose trace read no size that differs (its
+shape guards) and that a second trace at another size reproduces step for step is reused for
+every size of the dimensions that differed.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import struct
@@ -133,6 +137,23 @@ class ConcreteFunction:
         self._leaves_spec = leaves_spec      # the TensorSpecs of the tensor inputs
         self.structured_input_signature = signature_args
         self._rebuild = _rebuilder(structure)
+        self._vary = None  # (get_concrete_function's None dimensions: _for_specs)
+
+    def _for_specs(self, specs, vary):
+        """This concrete function, taking `specs` (with None dimensions, `vary`)."""
+        c = copy.copy(self)
+        c._leaves_spec, c._vary = list(specs), vary
+        return c
+
+    def _generalise(self, other):
+        """After `other`, a trace of the same program at other sizes, agreed with this one: the
+        result's and inputs' specs, with None for the dimensions that differ."""
+        for x, y in zip(nest.flatten(self._structure), nest.flatten(other._structure)):
+            if isinstance(x, _Output):
+                x.spec = TensorSpec(x.spec.shape.most_specific_compatible_shape(y.spec.shape), x.spec.dtype)
+        if self._function._input_signature is None:
+            self._leaves_spec = [TensorSpec(a.shape.most_specific_compatible_shape(b.shape), a.dtype)
+                                 for a, b in zip(self._leaves_spec, other._leaves_spec)]
 
     @property
     def structured_outputs(self):
@@ -145,7 +166,10 @@ class ConcreteFunction:
         return list(self._leaves_spec)
 
     def _run(self, tensors):
-        return self._rebuild(self._program.run(tensors))
+        outs = self._program.try_run(tensors)
+        if outs is None:  # (a shape guard failed before any effect: trace for these shapes)
+            raise _GuardFailed
+        return self._rebuild(outs)
 
     def __call__(self, *args, **kwargs):
         return self._function._call_concrete(self, args, kwargs)
@@ -205,6 +229,10 @@ class Function:
         self._reduce_retracing = bool(reduce_retracing)
         self._name = name or getattr(python_function, "__name__", "function")
         self._cache: Dict[Any, ConcreteFunction] = {}
+        # Shape-polymorphic programs (docs/guides/function.md, "One program for all sizes"): by
+        # the call's key with the dimensions that may vary left out, the traces that may serve
+        # other sizes.
+        self._families: Dict[Any, List[_Entry]] = {}
         self._fast: Dict[Any, ConcreteFunction] = {}  # calls of plain positional tensors and scalars
         self._tracing_count = 0
         self._lock = threading.RLock()
@@ -236,12 +264,20 @@ class Function:
     def get_concrete_function(self, *args, **kwargs) -> ConcreteFunction:
         """The program for these arguments (tracing it if needed). A TensorSpec stands for any
         tensor of its dtype and shape; the trace then runs on zeros of that shape (None
-        dimensions taken as 1)."""
+        dimensions taken as 1), and the concrete function takes every size of its None
+        dimensions (one program for all of them when the trace did not depend on the size)."""
         if not args and not kwargs and self._input_signature is not None:
             args = tuple(self._input_signature)
+        specs = [s for s in nest.flatten((args, kwargs)) if isinstance(s, TensorSpec)]
+        vary = [frozenset(i for i, d in enumerate(s.shape.as_list() or []) if d is None) for s in specs]
         args = nest.map_structure(_placeholder, args) if args else args
         kwargs = {k: nest.map_structure(_placeholder, v) for k, v in kwargs.items()}
-        concrete, _, _ = self._concrete_for(args, kwargs)
+        n_tensors = sum(1 for x in nest.flatten((args, kwargs)) if _is_tensor(x) or isinstance(x, np.ndarray))
+        vary = vary if len(vary) == n_tensors and any(vary) else None
+        concrete, _, _ = self._concrete_for(args, kwargs, vary=vary, run=False)
+        if vary is not None and self._input_signature is None:
+            # (a concrete function for None dimensions takes every size of them, as TensorFlow's)
+            concrete = concrete._for_specs(specs, vary)
         return concrete
 
     def __get__(self, instance, owner):
@@ -264,11 +300,15 @@ class Function:
         return bound
 
     def __call__(self, *args, **kwargs):
-        if not kwargs:
+        key = None
+        if not kwargs and not _core._tracing():  # (a key reads the shapes: not while tracing)
             key = _fast_key(args)
             concrete = self._fast.get(key) if key is not None else None
-            if concrete is not None and not _run_eagerly_global[0] and not _core._tracing():
-                return concrete._run([a for a in args if type(a) is _Tensor])
+            if concrete is not None and not _run_eagerly_global[0]:
+                try:
+                    return concrete._run([a for a in args if type(a) is _Tensor])
+                except _GuardFailed:
+                    self._fast.pop(key, None)
         if _run_eagerly_global[0] or _core._tracing():
             # (inside another gt.function's trace, a nested function is traced inline, as part of it)
             if self._input_signature is not None:
@@ -277,9 +317,7 @@ class Function:
         concrete, tensors, result = self._concrete_for(args, kwargs)
         if not kwargs and len(tensors) == sum(type(a) is _Tensor for a in args) and key is not None:
             self._fast[key] = concrete
-        if result is not _NOT_YET:
-            return result  # the trace's own result (this call traced)
-        return concrete._run(tensors)
+        return result
 
     def __repr__(self):
         return "<gt.function %s>" % self._name
@@ -332,8 +370,12 @@ class Function:
         bound.apply_defaults()
         return bound.args, bound.kwargs
 
-    def _concrete_for(self, args, kwargs):
-        """(the ConcreteFunction for this call, its input tensors, the result if this call traced)."""
+    def _concrete_for(self, args, kwargs, vary=None, run=True):
+        """(the ConcreteFunction for this call, its input tensors, the call's result): the call
+        runs here, by the program, or by the trace when this call traces (`run` False: a
+        program found is not run, and the result is None). `vary`: for each tensor, the
+        dimensions that may differ from call to call (get_concrete_function's None
+        dimensions), when the signature does not say."""
         args, kwargs = self._bind(args, kwargs)
         flat = nest.flatten((args, kwargs))
         key_parts: List[Any] = []
@@ -348,25 +390,107 @@ class Function:
                 key_parts.append(("variable", _ById(x)))
             else:
                 key_parts.append(_hashable_key(x))
-        key = (tuple(key_parts), _structure_key((args, kwargs)))
+        structure = _structure_key((args, kwargs))
+        key = (tuple(key_parts), structure)
         with self._lock:
             concrete = self._cache.get(key)
-            if concrete is not None:
-                return concrete, tensors, _NOT_YET
-            concrete, result = self._trace(args, kwargs, tensors)
-            self._cache[key] = concrete
+        if concrete is not None:
+            if not run:
+                return concrete, tensors, None
+            try:
+                return concrete, tensors, concrete._run(tensors)
+            except _GuardFailed:  # (then traced for these shapes, below)
+                with self._lock:
+                    if self._cache.get(key) is concrete:
+                        del self._cache[key]
+        with self._lock:
+            family_key = self._family_key(key_parts, structure, vary)
+            if family_key is None:
+                concrete, result = self._trace(args, kwargs, tensors)
+                self._cache[key] = concrete
+                return concrete, tensors, result
+            return self._family_call(key, family_key, args, kwargs, tensors, run)
+
+    # ---- one program for all sizes (docs/guides/function.md, "One program for all sizes") ----
+    def _vary(self, n_tensors, vary):
+        """For each tensor input, the set of dimensions that may differ between calls sharing a
+        program, or None when no program is shared across sizes."""
+        if self._input_signature is not None:
+            specs = nest.flatten(list(self._input_signature))
+            if len(specs) != n_tensors:
+                return None
+            out = [frozenset(i for i, d in enumerate(s.shape.as_list() or []) if d is None) for s in specs]
+            return out if any(out) else None
+        if vary is not None:
+            return vary if any(vary) else None
+        if self._reduce_retracing:
+            return "all"
+        return None
+
+    def _family_key(self, key_parts, structure, vary):
+        """The key of the calls that may share this call's program at other sizes (the dtypes,
+        ranks, fixed dimensions and Python values), or None."""
+        n = sum(1 for p in key_parts if p[0] == "tensor")
+        v = self._vary(n, vary)
+        if v is None:
+            return None
+        parts, k = [], 0
+        for p in key_parts:
+            if p[0] == "tensor":
+                dims = p[2] if v == "all" else tuple(None if i in v[k] else d for i, d in enumerate(p[2]))
+                parts.append(("tensor", p[1], len(p[2]), None if v == "all" else dims))
+                k += 1
+            else:
+                parts.append(p)
+        return (tuple(parts), structure)
+
+    def _family_call(self, key, family_key, args, kwargs, tensors, run):
+        shapes = [tuple(t.shape) for t in tensors]
+        entries = self._families.setdefault(family_key, [])
+        # 1. A program shown to hold for sizes like these: run it (its guards checked as it runs).
+        for e in entries:
+            if e.serves(shapes):
+                if not run:  # (its guards are checked when it is called)
+                    return e.concrete, tensors, None
+                try:
+                    result = e.concrete._run(tensors)
+                except _GuardFailed:
+                    continue
+                self._cache[key] = e.concrete
+                return e.concrete, tensors, result
+        # 2. Trace for these shapes, and compare with a trace at other sizes that may be the same
+        #    program (no guard of it differs here): if the steps, constants and guards agree, that
+        #    program holds for the dimensions that differ.
+        concrete, result = self._trace(args, kwargs, tensors)
+        self._cache[key] = concrete
+        program = concrete._program
+        if not program.shape_polymorphic_candidate:
             return concrete, tensors, result
+        described = program.describe()
+        guards = frozenset(program.input_guards)
+        for e in entries:
+            if e.may_compare(shapes) and e.description == described and _holds(guards, e.shapes) \
+                    and _same_results(e.concrete, concrete):
+                e.widen(shapes, concrete, guards)
+                self._cache[key] = e.concrete  # (the same program: one to keep, and to save)
+                return e.concrete, tensors, result
+        if len(entries) < _MAX_ENTRIES:
+            entries.append(_Entry(concrete, shapes, described))
+        return concrete, tensors, result
 
     def _call_concrete(self, concrete, args, kwargs):
         if _run_eagerly_global[0] or _core._tracing():  # (inside a trace: traced inline, as a call)
             return self._python_function(*args, **kwargs)
-        c, tensors, result = self._concrete_for(args, kwargs)
+        args, kwargs = self._bind(args, kwargs)
         specs = concrete.inputs
-        if c is not concrete and (len(tensors) != len(specs) or not all(
-                s.dtype == t.dtype and s.is_compatible_with(t) for s, t in zip(specs, tensors))):
+        tensors = [_core.convert_to_tensor(x) for x in nest.flatten((args, kwargs))
+                   if _is_tensor(x) or isinstance(x, np.ndarray)]
+        if len(tensors) != len(specs) or not all(
+                s.dtype == t.dtype and s.is_compatible_with(t) for s, t in zip(specs, tensors)):
             raise TypeError("%s: this concrete function takes %s, got %s"
                             % (self._name, specs, [_spec_of(t) for t in tensors]))
-        return result if result is not _NOT_YET else c._run(tensors)
+        _, _, result = self._concrete_for(args, kwargs, vary=concrete._vary)
+        return result
 
     def _trace(self, args, kwargs, tensors):
         # Inputs become the program's first slots; the function runs eagerly on them.
@@ -388,11 +512,14 @@ class Function:
                 if isinstance(x, np.ndarray):
                     x = _core.convert_to_tensor(x)
                 if _is_tensor(x):
-                    structure_flat.append(_Output(len(out_tensors), _spec_of(x)))
+                    structure_flat.append(_Output(len(out_tensors), None))
                     out_tensors.append(x)
                 else:
                     structure_flat.append(x)
             program = rec.finish(out_tensors)
+        for x in structure_flat:  # (the specs read the shapes after the trace: not reads of the code)
+            if isinstance(x, _Output):
+                x.spec = _spec_of(out_tensors[x.index])
         if getattr(_trace_state, "variables_made", 0) != made_before and self._tracing_count > 0:
             # (as TensorFlow: a variable made inside a function is made once, by its first trace)
             raise ValueError("%s: gt.function only supports singleton gt.Variables created on the first call. "
@@ -407,7 +534,76 @@ class Function:
         return concrete, _unflatten_result(structure, out_tensors)
 
 
-_NOT_YET = object()
+class _GuardFailed(Exception):
+    """A program's shape guard failed before any effect: the call is traced for its shapes."""
+
+
+# At most this many traces per family are kept to compare new traces with (a function whose
+# programs differ at every size then traces per size, as without a None signature).
+_MAX_ENTRIES = 8
+
+
+class _Entry:
+    """A trace that may serve other sizes: its program, the shapes it was traced at, its
+    description (Program.describe) and, once a trace at other sizes agreed with it, the
+    dimensions of each input shown to vary (`vary`)."""
+
+    __slots__ = ("concrete", "shapes", "description", "vary", "guards")
+
+    def __init__(self, concrete, shapes, description):
+        self.concrete, self.shapes, self.description = concrete, shapes, description
+        self.vary = None
+        # the input dimensions its trace read, and those of the traces that agreed with it
+        # (a trace may read what another did not, as when the first one builds a layer's
+        # weights from x.shape[-1]: the program serves only where all of them hold)
+        self.guards = frozenset(concrete._program.input_guards)
+
+    def _guards_hold(self, shapes):
+        return _holds(self.guards, shapes)
+
+    def serves(self, shapes):
+        """Whether the program holds for these shapes: they differ from its trace's only in the
+        dimensions shown to vary, and no dimension the trace read differs (the guards of other
+        tensors than the inputs are checked as the program runs)."""
+        if self.vary is None:
+            return False
+        for s, t, v in zip(shapes, self.shapes, self.vary):
+            if any(a != b and i not in v for i, (a, b) in enumerate(zip(s, t))):
+                return False
+        return self._guards_hold(shapes)
+
+    def may_compare(self, shapes):
+        return shapes != self.shapes and self._guards_hold(shapes)
+
+    def widen(self, shapes, other, guards):
+        self.guards = self.guards | guards
+        vary = [frozenset(i for i, (a, b) in enumerate(zip(s, t)) if a != b) for s, t in zip(shapes, self.shapes)]
+        self.vary = vary if self.vary is None else [a | b for a, b in zip(self.vary, vary)]
+        self.concrete._generalise(other)
+
+
+def _holds(guards, shapes):
+    """Whether input guards [(input, dimension, value)] hold for these input shapes."""
+    return all(shapes[i][d] == v for i, d, v in guards)
+
+
+def _same_results(a, b):
+    """Whether two traces' results have the same structure, the same tensors (by output index,
+    dtype and rank) and equal Python values."""
+    try:
+        nest.assert_same_structure(a._structure, b._structure, check_types=True)
+    except (ValueError, TypeError):
+        return False
+    for x, y in zip(nest.flatten(a._structure), nest.flatten(b._structure)):
+        if isinstance(x, _Output) or isinstance(y, _Output):
+            if not (isinstance(x, _Output) and isinstance(y, _Output) and x.index == y.index
+                    and x.spec.dtype == y.spec.dtype and len(x.spec.shape) == len(y.spec.shape)):
+                return False
+        elif _hashable_key(x) != _hashable_key(y):
+            return False
+    return True
+
+
 _Tensor = _core.Tensor
 _Variable = _core.Variable
 _SCALARS = (int, float, bool, str, type(None))
@@ -465,10 +661,13 @@ def function(func=None, input_signature=None, autograph=True, jit_compile=None, 
     Args:
       func: The function (or method) to compile; gt.function(...) without it is a decorator.
       input_signature: A list of (nested) TensorSpec fixing the dtypes and shapes of the tensor
-        arguments; None dimensions admit any size.
+        arguments; None dimensions admit any size, and one program serves every size when the
+        trace did not depend on it (docs/guides/function.md, "One program for all sizes").
       autograph: Accepted; gradtape has no AutoGraph (see above).
       jit_compile: Accepted and recorded; programs are compiled the same way either way.
-      reduce_retracing: Accepted; programs are specialised to exact shapes either way.
+      reduce_retracing: Relax shapes as TensorFlow does: a call whose shape differs from a
+        trace's only in some dimensions shares its program when the trace did not depend on
+        them (same rank; checked as for None dimensions).
       name: The function's name.
 
     Returns:

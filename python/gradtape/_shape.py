@@ -377,3 +377,94 @@ class _UnknownShape(TensorShape):
 
     def __str__(self):
         return "<unknown>"
+
+
+class _TracedShape(TensorShape):
+    """The `.shape` of a tensor computed from a gt.function's inputs, while it is being traced:
+    the real dimensions, and each dimension the Python code reads is noted by the trace
+    (`_core._note_shape_read`), so that the program is never reused at a size where what the
+    code read differs (docs/guides/function.md, "One program for all sizes"). Reading the rank
+    (`len`, `.rank`) notes nothing; indexing notes the dimensions indexed; anything that sees
+    every dimension (iteration, comparison, hashing, printing, as_list) notes them all."""
+
+    def __new__(cls, dims, tensor):
+        self = tuple.__new__(cls, dims)
+        self._tensor = tensor
+        return self
+
+    def _read(self, dim=-1):
+        from . import _core
+        _core._note_shape_read(self._tensor, dim)
+
+    def __getitem__(self, key):
+        n = tuple.__len__(self)
+        if isinstance(key, slice):
+            for d in range(n)[key]:
+                self._read(d)
+            return _make(tuple.__getitem__(self, key))
+        d = operator.index(key)
+        if -n <= d < n:
+            self._read(d % n)
+        return tuple.__getitem__(self, key)
+
+    def __iter__(self):
+        self._read()
+        return tuple.__iter__(self)
+
+    def __reversed__(self):
+        self._read()
+        return reversed(tuple(tuple.__iter__(self)))
+
+    def __contains__(self, x):
+        self._read()
+        return tuple.__contains__(self, x)
+
+    def index(self, *args):
+        self._read()
+        return tuple.index(self, *args)
+
+    def count(self, x):
+        self._read()
+        return tuple.count(self, x)
+
+    def __eq__(self, other):
+        self._read()
+        return TensorShape.__eq__(self, other)
+
+    def __ne__(self, other):
+        self._read()
+        return TensorShape.__ne__(self, other)
+
+    def __hash__(self):
+        self._read()
+        return tuple.__hash__(self)
+
+    def __lt__(self, other):
+        self._read()
+        return tuple.__lt__(self, other)
+
+    def __le__(self, other):
+        self._read()
+        return tuple.__le__(self, other)
+
+    def __gt__(self, other):
+        self._read()
+        return tuple.__gt__(self, other)
+
+    def __ge__(self, other):
+        self._read()
+        return tuple.__ge__(self, other)
+
+    def is_fully_defined(self):
+        return True  # (a tensor's shape: whatever its sizes)
+
+    def __reduce__(self):
+        self._read()
+        return (TensorShape, (list(tuple.__iter__(self)),))
+
+    def __copy__(self):
+        self._read()
+        return _make(tuple(tuple.__iter__(self)))
+
+    def __deepcopy__(self, memo):
+        return self.__copy__()

@@ -11,10 +11,11 @@ callable with tensors, and whose `variables` are the restored variables. A loade
 the saved program: the same C++ ops eager code runs, so a GradientTape around a call records it,
 and a saved training step keeps training the loaded variables.
 
-A program is specialised to the shapes it was traced with: a loaded function takes the input
-dtypes and shapes it was traced for (all of them, one program each); other inputs raise
-ValueError, as a TensorFlow function loaded from a SavedModel does when no concrete function
-matches (it cannot trace again without the Python source).
+A program is specialised to the shapes it was traced with, or shared across the sizes of None
+dimensions (docs/guides/function.md, "One program for all sizes": saved with -1 dimensions and
+its shape guards): a loaded function takes the input dtypes and shapes it was traced for; other
+inputs raise ValueError, as a TensorFlow function loaded from a SavedModel does when no concrete
+function matches (it cannot trace again without the Python source).
 """
 from __future__ import annotations
 
@@ -135,7 +136,8 @@ def _match(desc, value, specs, out):
                 value = _core.convert_to_tensor(value, dtype=dtype)
             except (TypeError, ValueError):
                 return False
-        if value.dtype.name != dtype or tuple(value.shape) != tuple(shape):
+        if value.dtype.name != dtype or len(value.shape) != len(shape) or any(
+                d is not None and d != n for d, n in zip(shape, value.shape)):
             return False
         out[desc["i"]] = value
         return True
@@ -181,15 +183,29 @@ def _functions_of(obj, prefix=""):
 
 
 def _concretes_of(function):
-    """[(traced input specs [(dtype name, shape)], ConcreteFunction)] of a gt.function: every
-    program it traced, and its input_signature's (traced now) when it has one and none yet."""
+    """[(traced input specs [(dtype name, shape)], ConcreteFunction, shape_polymorphic)] of a
+    gt.function: every program it traced, and its input_signature's (traced now) when it has one
+    and none yet. A program shared across sizes (docs/guides/function.md, "One program for all
+    sizes") is saved once, with None for the dimensions it serves every size of, after the
+    programs for exact shapes (a loaded function tries them in order)."""
     if function.input_signature is not None and not function._cache:
         _trace_without_effects(function)
-    out = []
+    shared = {}
+    for entries in function._families.values():
+        for e in entries:
+            if e.vary is not None:
+                shared[id(e.concrete)] = e
+    out, last = [], []
     for key, concrete in list(function._cache.items()):
-        specs = [(part[1].name, list(part[2])) for part in key[0] if part[0] == "tensor"]
-        out.append((specs, concrete))
-    return out
+        e = shared.get(id(concrete))
+        if e is None:
+            specs = [(part[1].name, list(part[2])) for part in key[0] if part[0] == "tensor"]
+            out.append((specs, concrete, False))
+        elif e not in [x for _, _, x in last]:
+            specs = [(t.dtype.name, [None if d in v else n for d, n in enumerate(shape)])
+                     for t, shape, v in zip(concrete.inputs, e.shapes, e.vary)]
+            last.append((specs, concrete, e))
+    return out + [(specs, concrete, True) for specs, concrete, _ in last]
 
 
 def _trace_without_effects(function):
@@ -310,17 +326,18 @@ def save(obj, export_dir, signatures=None, options=None) -> None:
         if isinstance(f, _LoadedFunction):  # (a loaded model saved again: its programs as they are)
             writer.add_function(name, json.dumps({"params": f._params, "python_name": f.__name__}))
             for c in f._concretes:
-                writer.add_concrete(c.specs, c.program, json.dumps(c.meta))
+                polymorphic = any(d is None for _, shape in c.specs for d in shape)
+                writer.add_concrete(c.specs, c.program, json.dumps(c.meta), polymorphic)
             continue
         params = list(f._sig.parameters)
         writer.add_function(name, json.dumps({"params": params, "python_name": f._name}))
         concretes = _concretes_of(f)
         if only is not None:
-            concretes = [(s, c) for s, c in concretes if c is only]
-        for specs, concrete in concretes:
+            concretes = [(s, c, p) for s, c, p in concretes if c is only]
+        for specs, concrete, polymorphic in concretes:
             meta = _concrete_meta(concrete, specs)
             try:
-                writer.add_concrete(specs, concrete._program, json.dumps(meta))
+                writer.add_concrete(specs, concrete._program, json.dumps(meta), polymorphic)
             except ValueError as e:
                 raise ValueError("gt.saved_model.save: function %s: %s" % (name, e)) from None
     variables = writer.variables()
@@ -380,7 +397,10 @@ class _LoadedFunction:
         return values
 
     def _find(self, args, kwargs):
+        """[(concrete function, its input tensors)] for the call, in order (the first whose
+        shape guards hold runs); ValueError if none matches."""
         values = self._bind(args, kwargs)
+        found = []
         for c in self._concretes:
             tensors = [None] * len(c.specs)
             ok = True
@@ -401,7 +421,9 @@ class _LoadedFunction:
                         ok = False
                         break
             if ok and all(t is not None for t in tensors):
-                return c, tensors
+                found.append((c, tensors))
+        if found:
+            return found
         got = ", ".join([_describe_value(a) for a in args] + ["%s=%s" % (k, _describe_value(v)) for k, v in kwargs.items()])
         options = "\n".join("  Option %d: (%s)" % (i + 1, ", ".join(repr(s) for s in specs))
                             for i, specs in enumerate(self.concrete_signatures))
@@ -411,9 +433,13 @@ class _LoadedFunction:
                             "traced before it was saved, and it has no input_signature)"))
 
     def __call__(self, *args, **kwargs):
-        c, tensors = self._find(args, kwargs)
-        outs = c.program.run(tensors)
-        return _build(c.meta["out"], outs)
+        for c, tensors in self._find(args, kwargs):
+            outs = c.program.try_run(tensors)
+            if outs is not None:  # (None: a program saved for other sizes failed a shape guard)
+                return _build(c.meta["out"], outs)
+        raise ValueError("%s: the saved programs that take these inputs' shapes read a size of a tensor that "
+                         "differs here (a shape guard failed before any effect), so none can run this call; "
+                         "call the function at this size before saving it" % self._name)
 
     def __repr__(self):
         return "<gt.saved_model function %s>" % self._name

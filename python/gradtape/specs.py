@@ -64,7 +64,9 @@ def _shapes_compatible(a, b):
         return True
     if len(a) != len(b):
         return False
-    return all(x is None or y is None or x == y for x, y in zip(a, b))
+    # (b indexed only where a is known: a traced tensor's shape then notes only the dimensions
+    # the spec fixes, not its None ones; docs/guides/function.md, "One program for all sizes")
+    return all(x is None or b[i] is None or x == b[i] for i, x in enumerate(a))
 
 
 class TensorSpec:
@@ -140,7 +142,7 @@ class TensorSpec:
         if isinstance(other, TensorSpec):
             return other.dtype == self.dtype and _shapes_compatible(self._shape, other._shape)
         if isinstance(other, (_core.Tensor, _core.Variable)):
-            return other.dtype == self.dtype and _shapes_compatible(self._shape, tuple(other.shape))
+            return other.dtype == self.dtype and _shapes_compatible(self._shape, other.shape)
         if isinstance(other, np.ndarray):
             if self.dtype is string:
                 return other.dtype.kind in "OSU" and _shapes_compatible(self._shape, other.shape)

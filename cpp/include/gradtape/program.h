@@ -52,6 +52,9 @@ struct Frame {
   std::vector<Tensor> slots;
   std::vector<std::unique_ptr<Tape>> tapes;
   bool dry = false;
+  // Set before the run's first step with an effect runs: from then on a failed shape guard
+  // can no longer give the call back to be traced (the effect is done), and is an error.
+  bool effected = false;
   Frame() = default;
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
@@ -74,6 +77,12 @@ class StepWriter {
   size_t next_in = 0;
   // The first step that cannot be saved (a host callback, an op with no registered key), if any.
   std::string refused;
+  // Describing rather than saving (Program::describe): a step that cannot be saved writes its
+  // name, and shape guards are written too (a saved program leaves them out).
+  bool describe = false;
+  // Saving a program that serves other sizes than its trace's (docs/saved-model.md): its shape
+  // guard steps are written too, as "shape_guard" steps.
+  bool guards = false;
 
   void word(const std::string& w);   // one token (no spaces)
   void line(const std::string& w);   // a new line starting with the token w
@@ -126,6 +135,12 @@ class StepReader {
   std::string what_;
 };
 
+// A shape guard failed while a program ran, before any step with an effect (Program::try_run
+// gives the call back to be traced for its exact shapes).
+struct ShapeGuardFailed : InvalidArgument {
+  using InvalidArgument::InvalidArgument;
+};
+
 class Program {
  public:
   struct Step {
@@ -135,10 +150,38 @@ class Program {
     // Writes the step (its key, fixed arguments and slots); empty for a step that cannot be
     // saved (a host callback), whose name the save error gives.
     std::function<void(StepWriter&)> save;
+    // What the step may do, for the shape-polymorphic use of a program (docs/guides/function.md,
+    // "One program for all sizes"): an effect (a variable write, a random draw, a host
+    // callback), a shape guard, and a guard that a run may reach after an effect (late).
+    bool effect = false;
+    bool guard = false;
+    bool late_guard = false;
   };
-  // Runs the program on `inputs` (as many as it was traced with, of the same dtypes and shapes:
-  // the caller checks) and returns its outputs.
+  // A dimension of an input that the traced code read (its `.shape`, len(), ...): the value
+  // the trace saw, which a run at another shape must see too.
+  struct InputGuard {
+    int input;
+    int dim;
+    int64_t value;
+  };
+  // Runs the program on `inputs` (as many as it was traced with, of the same dtypes and ranks:
+  // the caller checks) and returns its outputs. InvalidArgument if a shape guard fails.
   std::vector<Tensor> run(const std::vector<Tensor>& inputs) const;
+  // The same, but false (outputs untouched) when a shape guard fails before any effect: the
+  // program does not hold for these shapes, and the caller traces for them instead.
+  bool try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) const;
+  // Whether the input guards hold for these inputs' shapes (checked before any step).
+  bool input_guards_hold(const std::vector<Tensor>& inputs) const;
+  const std::vector<InputGuard>& input_guards() const { return input_guards_; }
+  // Whether this program may serve other shapes than its trace's, as far as the program
+  // itself can tell: no step whose result's shape depends on values (call_shape_checked), and
+  // no guard that a run could reach after an effect. (Whether the trace read a size that
+  // differs at another shape is told by the guards, at each run.)
+  bool shape_polymorphic_candidate() const { return !shape_checked_ && !late_guard_; }
+  // The program as text for comparing two traces: its save text (steps that cannot be saved
+  // by name, guard steps included), the constants' dtypes, shapes and bytes, the variables and
+  // random streams by identity. Not the input guards (input_guards()).
+  std::string describe() const;
   size_t num_steps() const { return steps_.size(); }
   size_t num_inputs() const { return inputs_.size(); }
   size_t num_constants() const { return constants_.size(); }
@@ -158,6 +201,9 @@ class Program {
   std::vector<int> inputs_;   // their slots
   std::vector<int> outputs_;  // a slot, or -1 - k for constants_[k]
   std::vector<Tensor> constants_;
+  std::vector<InputGuard> input_guards_;
+  bool shape_checked_ = false;
+  bool late_guard_ = false;
   // release_[i]: the slots whose last reader is step i (dropped after it, so that a big
   // intermediate's memory is reused within the run, as eager code frees it).
   std::vector<std::vector<int>> release_;
@@ -439,6 +485,7 @@ Program::Step op_decode(const std::string& key, R (*f)(P...), StepReader& r) {
   }
   step.reads = std::move(reads);
   step.save = op_save(f, captured, in, outs, effect, key);
+  step.effect = effect;
   return step;
 }
 
@@ -485,6 +532,8 @@ class ProgramRecorder {
   // The slot of a tracing value, -1 for a constant (not computed from inputs or variables).
   int slot(const Tensor& t) const;  // (NotTraceable for a slot of a block closed since)
   bool symbolic(const Tensor& t) const { return t.defined() && slot(t) >= 0; }
+  // Whether t is a slot of this trace (of any block; never throws).
+  bool has_slot(const Tensor& t) const { return t.defined() && slots_.count(t.get()) != 0; }
   // Ends the trace: the program returning `outputs` (slots or constants).
   std::shared_ptr<Program> finish(const std::vector<Tensor>& outputs);
 
@@ -530,6 +579,13 @@ class ProgramRecorder {
   std::vector<Tensor> while_loop(int c, int b, const std::vector<Tensor>& vars, int64_t max_iterations);
   bool in_block() const { return !open_blocks_.empty(); }
 
+  // A dimension of t read by the traced code (Python's `.shape`, len(), a binding that
+  // computes a step's fixed argument from t's shape). For a slot, the program keeps the value
+  // as a guard: on an input, checked before a run; on another slot, a guard step here, which
+  // fails a run whose value differs (docs/guides/function.md, "One program for all sizes").
+  // dim < 0: every dimension.
+  void note_shape_read(const Tensor& t, int dim = -1);
+
   // Whether a tape of the trace is one the program makes (entered during the trace).
   bool owns_tape(const Tape& tape) const { return tapes_.count(&tape) != 0; }
 
@@ -565,7 +621,7 @@ class ProgramRecorder {
   std::vector<int> result_slots(const std::vector<Tensor>& result);  // new slots (-1: undefined)
   static std::vector<int> slots_of(std::initializer_list<const std::vector<Arg>*> lists);
   void add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads,
-                std::function<void(StepWriter&)> save = {});
+                std::function<void(StepWriter&)> save = {}, bool effect = false);
   void push_step(Program::Step step);
 
   std::shared_ptr<Program> program_;
@@ -580,6 +636,7 @@ class ProgramRecorder {
   std::vector<int> open_ids_;                         // their numbers
   int next_block_id_ = 0;
   std::vector<int> slot_block_;  // the block each slot was made in (-1: the program's top level)
+  std::vector<std::pair<int, int>> guarded_;  // (slot, dim) already guarded at the top level
   std::vector<Tensor> run_on_tracing_values(const Program::Step& step, const std::vector<int>& outs);
   uint64_t start_seq_;
   uint32_t thread_;
@@ -647,7 +704,7 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
     if (!in_block()) now();  // (in a block being traced, an effect is recorded, not done)
     forget();
     add_step(name, program_detail::op_run(f, std::shared_ptr<const Args>(captured), in, nullptr, effect), in,
-             program_detail::op_save(f, std::shared_ptr<const Args>(captured), in, nullptr, effect, name));
+             program_detail::op_save(f, std::shared_ptr<const Args>(captured), in, nullptr, effect, name), effect);
   } else {
     if (effect && in_block())
       throw NotTraceable(std::string("gt.function cannot trace ") + name + " inside gt.cond or gt.while_loop yet");
@@ -659,7 +716,7 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
       if (o < 0) throw NotTraceable(std::string("gt.function: ") + name + " gave an undefined tensor while tracing");
     std::shared_ptr<const std::vector<int>> couts = outs;
     add_step(name, program_detail::op_run(f, std::shared_ptr<const Args>(captured), in, couts, effect), in,
-             program_detail::op_save(f, std::shared_ptr<const Args>(captured), in, couts, effect, name));
+             program_detail::op_save(f, std::shared_ptr<const Args>(captured), in, couts, effect, name), effect);
     return result;
   }
 }
@@ -673,6 +730,7 @@ R ProgramRecorder::call_shape_checked(const char* name, R (*f)(P...), A&&... arg
   const int out = slot(r);
   step.save = program_detail::checked_save(std::move(step.save), traced_shape, out);
   step.run = program_detail::checked_run(std::move(step.run), traced_shape, out, name);
+  program_->shape_checked_ = true;
   return r;
 }
 

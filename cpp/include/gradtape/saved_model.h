@@ -21,7 +21,9 @@
 namespace gt {
 
 // The version of the format this gradtape writes, and the newest it reads.
-constexpr int kSavedModelVersion = 1;
+// 2: a concrete function may serve other sizes than its trace's (-1 dimensions in its inputs,
+// "shape_guard" steps). A file is written as version 1 when it has none (docs/saved-model.md).
+constexpr int kSavedModelVersion = 2;
 
 // A traced input: its dtype and shape (a -1 dimension: any size, in an input signature).
 struct InputSpec {
@@ -42,6 +44,8 @@ struct SavedFunction {
   std::vector<SavedConcrete> concretes;
   // The concrete function these inputs match (dtypes and shapes), or nullptr.
   const SavedConcrete* match(const std::vector<Tensor>& inputs) const;
+  // Whether these inputs match concrete function c (dtypes and shapes, -1: any size).
+  static bool matches(const SavedConcrete& c, const std::vector<Tensor>& inputs);
 };
 
 class SavedModel {
@@ -78,7 +82,11 @@ class SavedModelWriter {
   void add_function(const std::string& name, const std::string& meta);
   // A concrete function of the function added last. ValueError_ naming the step if a step
   // cannot be saved (a Python host callback).
-  void add_concrete(const std::vector<InputSpec>& inputs, const Program& program, const std::string& meta);
+  // shape_polymorphic: the program serves other sizes than its trace's (the -1 dimensions of
+  // `inputs`): its shape guard steps are saved too, and a run whose guard fails tries the
+  // function's next concrete function whose inputs match.
+  void add_concrete(const std::vector<InputSpec>& inputs, const Program& program, const std::string& meta,
+                    bool shape_polymorphic = false);
   // Every variable the model has: those added, then those the programs use.
   const std::vector<std::shared_ptr<Variable>>& variables() const { return w_.variables; }
   // Writes dir/saved_model.txt and dir/constants.bin. keys[i], members[i]: variables()[i]'s
@@ -88,6 +96,7 @@ class SavedModelWriter {
 
  private:
   StepWriter w_;  // the functions' text, and the tables (variables, constants, streams) they use
+  bool shape_polymorphic_ = false;  // a concrete function serves other sizes (version 2)
 };
 
 }  // namespace gt
