@@ -57,9 +57,18 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
       continue;
     }
     // Copy what the rule needs: it may record on this very tape (a persistent tape asked for
-    // a gradient inside its own block), which can move these arrays.
-    ins.assign(saved.begin() + rec.first, saved.begin() + out0);
-    outs.assign(saved.begin() + out0, saved.begin() + out0 + rec.n_out);
+    // a gradient inside its own block), which can move these arrays. A record released after
+    // its rule gives its saved tensors up instead (moved: no reference counting), unless it is
+    // a custom gradient (its Python function may still read the tape's records).
+    if (release_records && rec.op != OpId::Custom) {
+      ins.resize(rec.n_in);
+      outs.resize(rec.n_out);
+      for (uint32_t i = 0; i < rec.n_in; ++i) ins[i] = std::move(saved[rec.first + i]);
+      for (uint32_t k = 0; k < rec.n_out; ++k) outs[k] = std::move(saved[out0 + k]);
+    } else {
+      ins.assign(saved.begin() + rec.first, saved.begin() + out0);
+      outs.assign(saved.begin() + out0, saved.begin() + out0 + rec.n_out);
+    }
     const size_t attr_end = r + 1 < records.size() ? records[r + 1].attr_first : attrs.size();
     rec_attrs.assign(attrs.begin() + rec.attr_first, attrs.begin() + long(attr_end));
     in_slots.assign(slots.begin() + rec.first, slots.begin() + out0);
