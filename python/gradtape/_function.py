@@ -122,6 +122,7 @@ class ConcreteFunction:
         self._leaves_spec = leaves_spec      # the TensorSpecs of the tensor inputs
         self.structured_input_signature = signature_args
         self._rebuild = _rebuilder(structure)
+        self._result_spec = _result_spec(structure, self._rebuild)
 
     @property
     def structured_outputs(self):
@@ -175,6 +176,17 @@ def _rebuilder(structure):
     return lambda outs: _unflatten_result(structure, outs)
 
 
+def _result_spec(structure, rebuild):
+    """How the C++ call cache (_core._CallCache) builds the result from the outputs list: the
+    same shapes as _rebuilder, ("call", rebuild) for the others."""
+    if isinstance(structure, _Output):
+        return ("one", structure.index)
+    if type(structure) in (list, tuple) and all(isinstance(x, _Output) for x in structure) and \
+            [x.index for x in structure] == list(range(len(structure))):
+        return ("list",) if type(structure) is list else ("tuple",)
+    return ("call", rebuild)
+
+
 def _unflatten_result(structure, outs):
     flat = [outs[x.index] if isinstance(x, _Output) else x for x in nest.flatten(structure)]
     return nest.pack_sequence_as(structure, flat)
@@ -195,6 +207,8 @@ class Function:
         self._name = name or getattr(python_function, "__name__", "function")
         self._cache: Dict[Any, ConcreteFunction] = {}
         self._fast: Dict[Any, ConcreteFunction] = {}  # calls of plain positional tensors and scalars
+        # calls of positional tensors only (or none), looked up and run in one bound call
+        self._call_cache = _core._CallCache(_MISS)
         self._tracing_count = 0
         self._lock = threading.RLock()
         self._bound = weakref.WeakKeyDictionary()
@@ -253,7 +267,12 @@ class Function:
         return bound
 
     def __call__(self, *args, **kwargs):
+        key = None
         if not kwargs:
+            if not _run_eagerly_global[0]:
+                result = self._call_cache.call(args)  # (a miss while tracing: traced inline below)
+                if result is not _MISS:
+                    return result
             key = _fast_key(args)
             concrete = self._fast.get(key) if key is not None else None
             if concrete is not None and not _run_eagerly_global[0] and not _core._tracing():
@@ -266,6 +285,8 @@ class Function:
         concrete, tensors, result = self._concrete_for(args, kwargs)
         if not kwargs and len(tensors) == sum(type(a) is _Tensor for a in args) and key is not None:
             self._fast[key] = concrete
+            if len(tensors) == len(args):
+                self._call_cache.add(args, concrete._program, concrete._result_spec)
         if result is not _NOT_YET:
             return result  # the trace's own result (this call traced)
         return concrete._run(tensors)
@@ -397,6 +418,7 @@ class Function:
 
 
 _NOT_YET = object()
+_MISS = object()
 _Tensor = _core.Tensor
 _Variable = _core.Variable
 _SCALARS = (int, float, bool, str, type(None))
