@@ -49,6 +49,66 @@ def test_structures_of_results():
         assert r["b"][1][1] == "text" and r["c"] is None
 
 
+def test_calls_of_tensors_only_take_the_one_bound_call_path():
+    """A call whose arguments are all tensors (or none) is looked up and run in C++
+    (_core._CallCache): every shape of result, new signatures, calls inside a trace and
+    run_functions_eagerly behave as on the Python path."""
+    calls = []
+
+    @gt.function
+    def one(x):
+        calls.append(1)  # once per trace, or per call when run eagerly
+        return x * 2.0
+
+    @gt.function
+    def pair(x, y):
+        return (x + y, x * y)
+
+    @gt.function
+    def listed(x):
+        return [x, x + 1.0]
+
+    @gt.function
+    def nested(x):
+        return {"a": x, "b": 3}
+
+    @gt.function
+    def none():
+        return gt.constant(7.0) * 1.0
+
+    x, y = gt.constant([1.0, 2.0]), gt.constant([3.0, 4.0])
+    for _ in range(3):
+        assert one(x).numpy().tolist() == [2.0, 4.0]
+        r = pair(x, y)
+        assert type(r) is tuple and r[1].numpy().tolist() == [3.0, 8.0]
+        r = listed(x)
+        assert type(r) is list and r[1].numpy().tolist() == [2.0, 3.0]
+        r = nested(x)
+        assert r["b"] == 3 and r["a"].numpy().tolist() == [1.0, 2.0]
+        assert float(none()) == 7.0
+    for f in (one, pair, listed, nested, none):
+        assert f.experimental_get_tracing_count() == 1 and len(f._call_cache) == 1
+    assert one(gt.constant([1.0])).numpy().tolist() == [2.0]  # a new shape traces once more
+    assert one(gt.constant([2.0], gt.float64)).numpy().tolist() == [4.0]  # and a new dtype
+    assert one.experimental_get_tracing_count() == 3 and len(one._call_cache) == 3
+
+    @gt.function
+    def outer(v):
+        return one(v) + 1.0  # traced inline: not a call of one's program
+
+    assert outer(x).numpy().tolist() == [3.0, 5.0]
+    assert one.experimental_get_tracing_count() == 3 and outer.experimental_get_tracing_count() == 1
+    n = len(calls)
+    gt.config.run_functions_eagerly(True)
+    try:
+        assert one(x).numpy().tolist() == [2.0, 4.0]
+    finally:
+        gt.config.run_functions_eagerly(False)
+    assert len(calls) == n + 1
+    with pytest.raises(TypeError):
+        one._call_cache.add((x, 1.0), list(one._cache.values())[0]._program, ("one", 0))
+
+
 def test_retracing_rules():
     @gt.function
     def f(x, n):
