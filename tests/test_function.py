@@ -109,6 +109,45 @@ def test_calls_of_tensors_only_take_the_one_bound_call_path():
         one._call_cache.add((x, 1.0), list(one._cache.values())[0]._program, ("one", 0))
 
 
+def test_nested_results_are_rebuilt_as_the_trace_gave_them():
+    """Results of nested lists, tuples and dicts are built directly from the outputs (W2's list
+    of lists of gradients); namedtuples and dict subclasses take the general path. Either way
+    each call's result has the types, keys, order and constants of the trace's."""
+    import collections
+
+    Pair = collections.namedtuple("Pair", "a b")
+
+    def f(x):
+        return [
+            [x * 2.0, None, (x + 1.0, "text", [])],
+            {"z": x, "a": (3, x - 1.0)},
+            Pair(x, [x * 3.0]),
+            collections.OrderedDict([("y", x), ("b", 1)]),
+        ]
+
+    traced = gt.function(f)
+    for v in (1.0, 2.0, 5.0):
+        want, got = f(gt.constant(v)), traced(gt.constant(v))
+
+        def same(a, b):
+            assert type(a) is type(b)
+            if isinstance(a, dict):
+                assert list(a) == list(b)
+                for k in a:
+                    same(a[k], b[k])
+            elif isinstance(a, (list, tuple)):
+                assert len(a) == len(b)
+                for p, q in zip(a, b):
+                    same(p, q)
+            elif isinstance(a, gt.Tensor):
+                assert a.numpy().tolist() == b.numpy().tolist()
+            else:
+                assert a == b
+
+        same(gt.nest.map_structure(lambda t: t, want), got)
+    assert traced.experimental_get_tracing_count() == 1
+
+
 def test_retracing_rules():
     @gt.function
     def f(x, n):

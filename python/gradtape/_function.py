@@ -173,7 +173,42 @@ def _rebuilder(structure):
     if type(structure) in (list, tuple) and all(isinstance(x, _Output) for x in structure) and \
             [x.index for x in structure] == list(range(len(structure))):
         return (lambda outs: outs) if type(structure) is list else tuple
+    try:
+        build = _nested_builder(structure)
+    except TypeError:  # (dict keys that do not sort: the general path says so at each call)
+        build = None
+    if build is not None:
+        return build
     return lambda outs: _unflatten_result(structure, outs)
+
+
+def _nested_builder(x):
+    """For a result of plain lists, tuples and dicts (W2's list of lists of gradients): a
+    function from the outputs list to the result that builds it directly, as
+    _unflatten_result would (dicts in sorted key order, other leaves as traced), without
+    flattening the structure at each call. None when a container is of another type (a
+    namedtuple, a subclass). No closure refers to itself (no reference cycle holds outputs)."""
+    if isinstance(x, _Output):
+        i = x.index
+        return lambda outs: outs[i]
+    t = type(x)
+    if t is list or t is tuple:
+        parts = [_nested_builder(v) for v in x]
+        if any(b is None for b in parts):
+            return None
+        if t is list:
+            return lambda outs: [b(outs) for b in parts]
+        return lambda outs: tuple([b(outs) for b in parts])
+    if t is dict:
+        keys = sorted(x)
+        parts = [_nested_builder(x[k]) for k in keys]
+        if any(b is None for b in parts):
+            return None
+        items = list(zip(keys, parts))
+        return lambda outs: {k: b(outs) for k, b in items}
+    if isinstance(x, (list, tuple, dict)):
+        return None
+    return lambda outs: x
 
 
 def _result_spec(structure, rebuild):
