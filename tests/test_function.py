@@ -610,6 +610,41 @@ def test_concurrent_replays():
         assert r == 4 * k * 15.0
 
 
+def test_concurrent_replays_while_other_threads_trace_new_signatures():
+    """A replay runs without the GIL while another thread may trace a new signature and add it
+    to the call cache: the replay's result must not depend on the cache's entries then."""
+    @gt.function
+    def f(x):
+        return (gt.reduce_sum(x * 2.0), [x + 1.0])
+
+    f(gt.ones([3]))
+    errors = []
+
+    def replayer():
+        try:
+            for _ in range(300):
+                s, (y,) = f(gt.ones([3]))
+                assert float(s) == 6.0 and y.numpy().tolist() == [2.0, 2.0, 2.0]
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    def tracer():
+        try:
+            for n in range(4, 40):
+                s, (y,) = f(gt.ones([n]))
+                assert float(s) == 2.0 * n
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=replayer), threading.Thread(target=tracer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert f.experimental_get_tracing_count() == 37 and len(f._call_cache) == 37
+
+
 def test_an_error_inside_a_replay_propagates_and_leaves_no_tape_active():
     @gt.function
     def f(x, i):

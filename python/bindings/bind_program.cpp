@@ -69,11 +69,16 @@ struct CallCache {
     std::vector<Tensor> in;
     in.reserve(args.size());
     for (py::handle h : args) in.push_back(to_tensor(h));
+    // (what the result needs is copied now: another thread may add an entry, moving `entries`,
+    // while this one runs without the GIL)
     std::shared_ptr<Program> p = e->program;
+    const Result kind = e->result;
+    const size_t index = e->index;
+    py::object rebuild = e->rebuild;
     std::vector<Tensor> out = without_gil([&] { return p->run(in); });
-    switch (e->result) {
+    switch (kind) {
       case Result::One:
-        return wrap(out.at(e->index));
+        return wrap(out.at(index));
       case Result::Tuple: {
         py::tuple t(out.size());
         for (size_t i = 0; i < out.size(); ++i) t[i] = wrap(out[i]);
@@ -82,8 +87,8 @@ struct CallCache {
       default: {
         py::list l(out.size());
         for (size_t i = 0; i < out.size(); ++i) l[i] = wrap(out[i]);
-        if (e->result == Result::List) return std::move(l);
-        return e->rebuild(l);
+        if (kind == Result::List) return std::move(l);
+        return rebuild(l);
       }
     }
   }
