@@ -50,6 +50,105 @@ def test_structures_of_results():
         assert r["b"][1][1] == "text" and r["c"] is None
 
 
+def test_calls_of_tensors_only_take_the_one_bound_call_path():
+    """A call whose arguments are all tensors (or none) is looked up and run in C++
+    (_core._CallCache): every shape of result, new signatures, calls inside a trace and
+    run_functions_eagerly behave as on the Python path."""
+    calls = []
+
+    @gt.function
+    def one(x):
+        calls.append(1)  # once per trace, or per call when run eagerly
+        return x * 2.0
+
+    @gt.function
+    def pair(x, y):
+        return (x + y, x * y)
+
+    @gt.function
+    def listed(x):
+        return [x, x + 1.0]
+
+    @gt.function
+    def nested(x):
+        return {"a": x, "b": 3}
+
+    @gt.function
+    def none():
+        return gt.constant(7.0) * 1.0
+
+    x, y = gt.constant([1.0, 2.0]), gt.constant([3.0, 4.0])
+    for _ in range(3):
+        assert one(x).numpy().tolist() == [2.0, 4.0]
+        r = pair(x, y)
+        assert type(r) is tuple and r[1].numpy().tolist() == [3.0, 8.0]
+        r = listed(x)
+        assert type(r) is list and r[1].numpy().tolist() == [2.0, 3.0]
+        r = nested(x)
+        assert r["b"] == 3 and r["a"].numpy().tolist() == [1.0, 2.0]
+        assert float(none()) == 7.0
+    for f in (one, pair, listed, nested, none):
+        assert f.experimental_get_tracing_count() == 1 and len(f._call_cache) == 1
+    assert one(gt.constant([1.0])).numpy().tolist() == [2.0]  # a new shape traces once more
+    assert one(gt.constant([2.0], gt.float64)).numpy().tolist() == [4.0]  # and a new dtype
+    assert one.experimental_get_tracing_count() == 3 and len(one._call_cache) == 3
+
+    @gt.function
+    def outer(v):
+        return one(v) + 1.0  # traced inline: not a call of one's program
+
+    assert outer(x).numpy().tolist() == [3.0, 5.0]
+    assert one.experimental_get_tracing_count() == 3 and outer.experimental_get_tracing_count() == 1
+    n = len(calls)
+    gt.config.run_functions_eagerly(True)
+    try:
+        assert one(x).numpy().tolist() == [2.0, 4.0]
+    finally:
+        gt.config.run_functions_eagerly(False)
+    assert len(calls) == n + 1
+    with pytest.raises(TypeError):
+        one._call_cache.add((x, 1.0), list(one._cache.values())[0]._program, ("one", 0))
+
+
+def test_nested_results_are_rebuilt_as_the_trace_gave_them():
+    """Results of nested lists, tuples and dicts are built directly from the outputs (W2's list
+    of lists of gradients); namedtuples and dict subclasses take the general path. Either way
+    each call's result has the types, keys, order and constants of the trace's."""
+    import collections
+
+    Pair = collections.namedtuple("Pair", "a b")
+
+    def f(x):
+        return [
+            [x * 2.0, None, (x + 1.0, "text", [])],
+            {"z": x, "a": (3, x - 1.0)},
+            Pair(x, [x * 3.0]),
+            collections.OrderedDict([("y", x), ("b", 1)]),
+        ]
+
+    traced = gt.function(f)
+    for v in (1.0, 2.0, 5.0):
+        want, got = f(gt.constant(v)), traced(gt.constant(v))
+
+        def same(a, b):
+            assert type(a) is type(b)
+            if isinstance(a, dict):
+                assert list(a) == list(b)
+                for k in a:
+                    same(a[k], b[k])
+            elif isinstance(a, (list, tuple)):
+                assert len(a) == len(b)
+                for p, q in zip(a, b):
+                    same(p, q)
+            elif isinstance(a, gt.Tensor):
+                assert a.numpy().tolist() == b.numpy().tolist()
+            else:
+                assert a == b
+
+        same(gt.nest.map_structure(lambda t: t, want), got)
+    assert traced.experimental_get_tracing_count() == 1
+
+
 def test_retracing_rules():
     @gt.function
     def f(x, n):
@@ -562,6 +661,41 @@ def test_concurrent_replays():
     assert not errors
     for k, r in results:
         assert r == 4 * k * 15.0
+
+
+def test_concurrent_replays_while_other_threads_trace_new_signatures():
+    """A replay runs without the GIL while another thread may trace a new signature and add it
+    to the call cache: the replay's result must not depend on the cache's entries then."""
+    @gt.function
+    def f(x):
+        return (gt.reduce_sum(x * 2.0), [x + 1.0])
+
+    f(gt.ones([3]))
+    errors = []
+
+    def replayer():
+        try:
+            for _ in range(300):
+                s, (y,) = f(gt.ones([3]))
+                assert float(s) == 6.0 and y.numpy().tolist() == [2.0, 2.0, 2.0]
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    def tracer():
+        try:
+            for n in range(4, 40):
+                s, (y,) = f(gt.ones([n]))
+                assert float(s) == 2.0 * n
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=replayer), threading.Thread(target=tracer)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert f.experimental_get_tracing_count() == 37 and len(f._call_cache) == 37
 
 
 def test_an_error_inside_a_replay_propagates_and_leaves_no_tape_active():

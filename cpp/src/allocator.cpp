@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -17,7 +18,15 @@ namespace {
 constexpr size_t kAlign = 64;
 constexpr size_t kSmallMax = 1 << 16;      // size classes up to 64 KiB, per thread
 constexpr int kNumClasses = 11;            // 64 B .. 64 KiB
+// Blocks kept per size class and thread: 256, or more of the small classes, up to 1 MiB of
+// each. A program replay or a tape of a long scalar chain (W3: a thousand records) holds a
+// thousand small tensors at once and frees them all at the end; a cache shorter than that
+// sends most of them back to malloc each time.
 constexpr size_t kPerClassCached = 256;
+constexpr size_t kPerClassCachedBytes = size_t(1) << 20;
+constexpr size_t class_limit(int c) {
+  return std::max(kPerClassCached, kPerClassCachedBytes / (size_t(64) << c));
+}
 constexpr size_t kLargeCacheBytes = size_t(1) << 30;  // at most 1 GiB kept for reuse
 constexpr size_t kHugePage = size_t(2) << 20;
 
@@ -135,7 +144,7 @@ void deallocate(void* p, size_t capacity) noexcept {
     ThreadCache* tc = thread_cache();
     if (tc) {
       auto& l = tc->lists[size_class(capacity)];
-      if (l.size() < kPerClassCached) {
+      if (l.size() < class_limit(size_class(capacity))) {
         try {
           l.push_back(p);
           return;
@@ -151,6 +160,19 @@ void deallocate(void* p, size_t capacity) noexcept {
   } catch (...) {
     std::free(p);
   }
+}
+
+void* allocate_small(size_t nbytes) {
+  size_t capacity;
+  return allocate(nbytes, &capacity);
+}
+
+void deallocate_small(void* p, size_t nbytes) noexcept {
+  if (!caching_enabled()) {
+    std::free(p);
+    return;
+  }
+  deallocate(p, size_t(64) << size_class(nbytes == 0 ? 1 : nbytes));
 }
 
 namespace {

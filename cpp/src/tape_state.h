@@ -162,6 +162,15 @@ struct TapeState {
   // Appends a record; outputs get new slots and links to this tape.
   void append(OpId op, const Tensor* const* inputs, uint32_t n_in, const Tensor* outputs, uint16_t n_out,
               const int64_t* a, uint32_t n_attrs) {
+    if (records.capacity() == 0) {
+      // A tape starts with room for a small function's records (a program makes a fresh tape
+      // at each run: this spares the first doublings of each array).
+      records.reserve(16);
+      slots.reserve(48);
+      saved.reserve(48);
+      attrs.reserve(16);
+      slot_birth.reserve(32);
+    }
     Record rec{op, n_out, n_in, uint32_t(slots.size()), uint32_t(attrs.size())};
     for (uint32_t i = 0; i < n_in; ++i) {
       uint32_t s = kNoSlot;

@@ -1,6 +1,7 @@
 // The reverse sweep over a tape's records (and the forward sweep that forward-mode Jacobians
 // replay), and Tape::gradient.
 #include <algorithm>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,45 @@ namespace gt {
 
 using tape_detail::g_interrupt_check;
 
+namespace {
+// A sweep's working arrays, kept per thread and per nesting depth (a rule or a custom gradient
+// may run another sweep), so that a sweep of a small tape allocates nothing once warm. Emptied
+// of tensors when the sweep ends (the arrays keep their capacity, never a tensor).
+struct SweepScratch {
+  std::vector<Tensor> grads, ins, outs, gout, gin;
+  std::vector<char> keep, needs;
+  std::vector<int64_t> rec_attrs;
+  std::vector<uint32_t> in_slots, out_slots;
+  void drop_tensors() {
+    grads.clear();
+    ins.clear();
+    outs.clear();
+    gout.clear();
+    gin.clear();
+  }
+};
+struct ScratchPool {
+  std::vector<std::unique_ptr<SweepScratch>> levels;
+  size_t depth = 0;
+};
+thread_local ScratchPool tls_scratch;
+// This sweep's scratch (the next level of this thread's pool), returned to it when destroyed.
+struct ScratchLease {
+  SweepScratch* s;
+  ScratchLease() {
+    ScratchPool& p = tls_scratch;
+    if (p.depth == p.levels.size()) p.levels.push_back(std::make_unique<SweepScratch>());
+    s = p.levels[p.depth++].get();
+  }
+  ~ScratchLease() {
+    s->drop_tensors();
+    --tls_scratch.depth;
+  }
+  ScratchLease(const ScratchLease&) = delete;
+  ScratchLease& operator=(const ScratchLease&) = delete;
+};
+}  // namespace
+
 std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tensor>>& seeds,
                                      const std::vector<uint32_t>& src_slots, bool release_records,
                                      const Shape* batch) {
@@ -25,11 +65,15 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
     ~Guard() { --n; }
   } guard(sweeping);
   const size_t n_rec = records.size();
-  std::vector<Tensor> grads(next_slot);
+  ScratchLease lease;
+  SweepScratch& sc = *lease.s;
+  std::vector<Tensor>& grads = sc.grads;
+  grads.assign(next_slot, Tensor());
   for (const auto& [slot, seed] : seeds)
     grads[slot] = grads[slot].defined() ? call_op(&add, grads[slot], seed) : seed;
 
-  std::vector<char> keep(next_slot, 0);
+  std::vector<char>& keep = sc.keep;
+  keep.assign(next_slot, 0);
   uint32_t stop = uint32_t(n_rec);
   for (uint32_t s : src_slots)
     if (s != kNoSlot) {
@@ -38,10 +82,10 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
     }
 
   // Scratch reused by every record (no allocation per record once warm).
-  std::vector<Tensor> ins, outs, gout, gin;
-  std::vector<char> needs;
-  std::vector<int64_t> rec_attrs;
-  std::vector<uint32_t> in_slots, out_slots;
+  std::vector<Tensor>&ins = sc.ins, &outs = sc.outs, &gout = sc.gout, &gin = sc.gin;
+  std::vector<char>& needs = sc.needs;
+  std::vector<int64_t>& rec_attrs = sc.rec_attrs;
+  std::vector<uint32_t>&in_slots = sc.in_slots, &out_slots = sc.out_slots;
   void (*interrupt_check)() = g_interrupt_check.load(std::memory_order_relaxed);
   for (size_t r = n_rec; r-- > stop;) {
     if (interrupt_check && (r & 511) == 0) interrupt_check();
@@ -57,9 +101,18 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
       continue;
     }
     // Copy what the rule needs: it may record on this very tape (a persistent tape asked for
-    // a gradient inside its own block), which can move these arrays.
-    ins.assign(saved.begin() + rec.first, saved.begin() + out0);
-    outs.assign(saved.begin() + out0, saved.begin() + out0 + rec.n_out);
+    // a gradient inside its own block), which can move these arrays. A record released after
+    // its rule gives its saved tensors up instead (moved: no reference counting), unless it is
+    // a custom gradient (its Python function may still read the tape's records).
+    if (release_records && rec.op != OpId::Custom) {
+      ins.resize(rec.n_in);
+      outs.resize(rec.n_out);
+      for (uint32_t i = 0; i < rec.n_in; ++i) ins[i] = std::move(saved[rec.first + i]);
+      for (uint32_t k = 0; k < rec.n_out; ++k) outs[k] = std::move(saved[out0 + k]);
+    } else {
+      ins.assign(saved.begin() + rec.first, saved.begin() + out0);
+      outs.assign(saved.begin() + out0, saved.begin() + out0 + rec.n_out);
+    }
     const size_t attr_end = r + 1 < records.size() ? records[r + 1].attr_first : attrs.size();
     rec_attrs.assign(attrs.begin() + rec.attr_first, attrs.begin() + long(attr_end));
     in_slots.assign(slots.begin() + rec.first, slots.begin() + out0);

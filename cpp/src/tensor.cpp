@@ -332,12 +332,12 @@ Tensor Tensor::empty(DType dtype, const Shape& shape) {
   // Every dim and the byte count are checked before any allocation.
   const int64_t n = checked_numel(shape, dtype_size(dtype));
   StoragePtr st(Storage::allocate(size_t(n) * dtype_size(dtype)));
-  return Tensor(std::make_shared<TensorImpl>(dtype, shape, std::move(st), n));
+  return Tensor(std::allocate_shared<TensorImpl>(alloc::SmallAllocator<TensorImpl>(), dtype, shape, std::move(st), n));
 }
 
 Tensor Tensor::view_as(const Shape& s) const {
   raw();  // a deferred tensor is computed first: views share its storage
-  return Tensor(std::make_shared<TensorImpl>(dtype(), s, impl_->storage));
+  return Tensor(std::allocate_shared<TensorImpl>(alloc::SmallAllocator<TensorImpl>(), dtype(), s, impl_->storage));
 }
 
 Tensor Tensor::clone() const {

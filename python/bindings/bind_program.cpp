@@ -27,6 +27,107 @@ struct PyCallable {
   ~PyCallable() { drop_reference(fn); }
 };
 
+// The fast path of gt.function calls (python/gradtape/_function.py, Function.__call__): the
+// programs of the calls whose arguments are all tensors (or none), by their tensors' dtypes and
+// shapes. A hit is one bound call: the arguments' signature checked here, the program run
+// with the GIL released, the result built as the trace's structure gives it. A miss (another
+// kind of argument, a signature not seen yet, or a trace in progress on this thread) returns
+// the sentinel and the Python path decides. Used with the GIL held (the program is run
+// without it, from a reference taken before).
+struct CallCache {
+  enum class Result { One, List, Tuple, Call };
+  struct Entry {
+    std::vector<std::pair<DType, Shape>> key;
+    std::shared_ptr<Program> program;
+    Result result;
+    size_t index = 0;  // Result::One: which output
+    py::object rebuild;  // Result::Call: outputs list -> result
+  };
+  static constexpr size_t kMaxEntries = 32;  // (found by a linear scan)
+  std::vector<Entry> entries;
+  py::object miss;
+
+  // The entry for these arguments (nullptr if none, or if an argument is not a tensor).
+  const Entry* find(const py::tuple& args) const {
+    const size_t n = args.size();
+    for (const Entry& e : entries) {
+      if (e.key.size() != n) continue;
+      bool same = true;
+      for (size_t i = 0; i < n && same; ++i) {
+        py::handle h = args[i];
+        if (!is_tensor(h)) return nullptr;
+        const TensorImpl& t = py::detail::initialised_only_caster<TensorImpl>::initialised(h);
+        same = t.dtype == e.key[i].first && t.shape == e.key[i].second;
+      }
+      if (same) return &e;
+    }
+    return nullptr;
+  }
+
+  py::object call(const py::tuple& args) const {
+    if (active_recorder()) return miss;  // (inside a trace: the function is traced inline)
+    const Entry* e = find(args);
+    if (!e) return miss;
+    std::vector<Tensor> in;
+    in.reserve(args.size());
+    for (py::handle h : args) in.push_back(to_tensor(h));
+    // (what the result needs is copied now: another thread may add an entry, moving `entries`,
+    // while this one runs without the GIL)
+    std::shared_ptr<Program> p = e->program;
+    const Result kind = e->result;
+    const size_t index = e->index;
+    py::object rebuild = e->rebuild;
+    // (a program shared across sizes ran at this exact signature once, so its guards hold;
+    // if one failed all the same, before any effect, the Python path traces for these shapes)
+    std::vector<Tensor> out;
+    if (!without_gil([&] { return p->try_run(in, out); })) return miss;
+    switch (kind) {
+      case Result::One:
+        return wrap(out.at(index));
+      case Result::Tuple: {
+        py::tuple t(out.size());
+        for (size_t i = 0; i < out.size(); ++i) t[i] = wrap(out[i]);
+        return std::move(t);
+      }
+      default: {
+        py::list l(out.size());
+        for (size_t i = 0; i < out.size(); ++i) l[i] = wrap(out[i]);
+        if (kind == Result::List) return std::move(l);
+        return rebuild(l);
+      }
+    }
+  }
+
+  // Adds the program of a call with these (tensor) arguments. `result`: ("one", i), ("list",),
+  // ("tuple",) or ("call", f) with f taking the outputs list.
+  void add(const py::tuple& args, std::shared_ptr<Program> program, const py::tuple& result) {
+    Entry e;
+    for (py::handle h : args) {
+      if (!is_tensor(h)) throw py::type_error("_CallCache.add: the arguments must be tensors");
+      const Tensor t = to_tensor(h);
+      e.key.emplace_back(t.dtype(), t.shape());
+    }
+    e.program = std::move(program);
+    const std::string kind = result[0].cast<std::string>();
+    if (kind == "one") {
+      e.result = Result::One;
+      e.index = result[1].cast<size_t>();
+    } else if (kind == "list") {
+      e.result = Result::List;
+    } else if (kind == "tuple") {
+      e.result = Result::Tuple;
+    } else if (kind == "call") {
+      e.result = Result::Call;
+      e.rebuild = py::reinterpret_borrow<py::object>(result[1]);
+    } else {
+      throw py::value_error("_CallCache.add: unknown result kind " + kind);
+    }
+    if (find(args)) return;  // (two threads traced the same signature)
+    if (entries.size() >= kMaxEntries) return;  // (a program shared by many sizes: the Python path finds it)
+    entries.push_back(std::move(e));
+  }
+};
+
 std::vector<Tensor> tensors_of(const py::list& l) {
   std::vector<Tensor> v;
   v.reserve(l.size());
@@ -39,6 +140,7 @@ std::vector<Tensor> tensors_of(const py::list& l) {
 
 GT_REFUSE_UNINITIALISED(gt::py_bind::RecorderScope)
 GT_REFUSE_UNINITIALISED(gt::Program)
+GT_REFUSE_UNINITIALISED(gt::py_bind::CallCache)
 GT_REFUSE_UNINITIALISED(gt::SavedModelWriter)
 GT_REFUSE_UNINITIALISED(gt::SavedModel)
 
@@ -74,6 +176,17 @@ void bind_program(py::module_& m) {
       .def_property_readonly("num_inputs", &Program::num_inputs)
       .def_property_readonly("num_constants", &Program::num_constants)
       .def("step_names", &Program::step_names);
+  py::class_<CallCache>(m, "_CallCache")
+      .def(py::init([](py::object miss) {
+        CallCache c;
+        c.miss = std::move(miss);
+        return c;
+      }), py::arg("miss"))
+      .def("call", &CallCache::call,
+           "The result of a call with these arguments by a cached program, or the `miss` object given "
+           "to the constructor (an argument not a tensor, a new signature, or a trace in progress).")
+      .def("add", &CallCache::add, py::arg("args"), py::arg("program"), py::arg("result"))
+      .def("__len__", [](const CallCache& c) { return c.entries.size(); });
   py::class_<RecorderScope>(m, "_Recorder")
       .def(py::init<>())
       .def("__enter__", [](py::object self) {

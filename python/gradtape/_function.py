@@ -154,6 +154,7 @@ class ConcreteFunction:
         if self._function._input_signature is None:
             self._leaves_spec = [TensorSpec(a.shape.most_specific_compatible_shape(b.shape), a.dtype)
                                  for a, b in zip(self._leaves_spec, other._leaves_spec)]
+        self._result_spec = _result_spec(structure, self._rebuild)
 
     @property
     def structured_outputs(self):
@@ -207,7 +208,53 @@ def _rebuilder(structure):
     if type(structure) in (list, tuple) and all(isinstance(x, _Output) for x in structure) and \
             [x.index for x in structure] == list(range(len(structure))):
         return (lambda outs: outs) if type(structure) is list else tuple
+    try:
+        build = _nested_builder(structure)
+    except TypeError:  # (dict keys that do not sort: the general path says so at each call)
+        build = None
+    if build is not None:
+        return build
     return lambda outs: _unflatten_result(structure, outs)
+
+
+def _nested_builder(x):
+    """For a result of plain lists, tuples and dicts (W2's list of lists of gradients): a
+    function from the outputs list to the result that builds it directly, as
+    _unflatten_result would (dicts in sorted key order, other leaves as traced), without
+    flattening the structure at each call. None when a container is of another type (a
+    namedtuple, a subclass). No closure refers to itself (no reference cycle holds outputs)."""
+    if isinstance(x, _Output):
+        i = x.index
+        return lambda outs: outs[i]
+    t = type(x)
+    if t is list or t is tuple:
+        parts = [_nested_builder(v) for v in x]
+        if any(b is None for b in parts):
+            return None
+        if t is list:
+            return lambda outs: [b(outs) for b in parts]
+        return lambda outs: tuple([b(outs) for b in parts])
+    if t is dict:
+        keys = sorted(x)
+        parts = [_nested_builder(x[k]) for k in keys]
+        if any(b is None for b in parts):
+            return None
+        items = list(zip(keys, parts))
+        return lambda outs: {k: b(outs) for k, b in items}
+    if isinstance(x, (list, tuple, dict)):
+        return None
+    return lambda outs: x
+
+
+def _result_spec(structure, rebuild):
+    """How the C++ call cache (_core._CallCache) builds the result from the outputs list: the
+    same shapes as _rebuilder, ("call", rebuild) for the others."""
+    if isinstance(structure, _Output):
+        return ("one", structure.index)
+    if type(structure) in (list, tuple) and all(isinstance(x, _Output) for x in structure) and \
+            [x.index for x in structure] == list(range(len(structure))):
+        return ("list",) if type(structure) is list else ("tuple",)
+    return ("call", rebuild)
 
 
 def _unflatten_result(structure, outs):
@@ -234,6 +281,8 @@ class Function:
         # other sizes.
         self._families: Dict[Any, List[_Entry]] = {}
         self._fast: Dict[Any, ConcreteFunction] = {}  # calls of plain positional tensors and scalars
+        # calls of positional tensors only (or none), looked up and run in one bound call
+        self._call_cache = _core._CallCache(_MISS)
         self._tracing_count = 0
         self._lock = threading.RLock()
         self._bound = weakref.WeakKeyDictionary()
@@ -302,6 +351,10 @@ class Function:
     def __call__(self, *args, **kwargs):
         key = None
         if not kwargs and not _core._tracing():  # (a key reads the shapes: not while tracing)
+            if not _run_eagerly_global[0]:
+                result = self._call_cache.call(args)
+                if result is not _MISS:
+                    return result
             key = _fast_key(args)
             concrete = self._fast.get(key) if key is not None else None
             if concrete is not None and not _run_eagerly_global[0]:
@@ -317,6 +370,8 @@ class Function:
         concrete, tensors, result = self._concrete_for(args, kwargs)
         if not kwargs and len(tensors) == sum(type(a) is _Tensor for a in args) and key is not None:
             self._fast[key] = concrete
+            if len(tensors) == len(args):
+                self._call_cache.add(args, concrete._program, concrete._result_spec)
         return result
 
     def __repr__(self):
@@ -604,6 +659,7 @@ def _same_results(a, b):
     return True
 
 
+_MISS = object()
 _Tensor = _core.Tensor
 _Variable = _core.Variable
 _SCALARS = (int, float, bool, str, type(None))
