@@ -695,7 +695,8 @@ def test_concurrent_replays_while_other_threads_trace_new_signatures():
     for t in threads:
         t.join()
     assert not errors
-    assert f.experimental_get_tracing_count() == 37 and len(f._call_cache) == 37
+    # (the C++ call cache keeps the first 32 signatures; the others take the Python path)
+    assert f.experimental_get_tracing_count() == 37 and len(f._call_cache) == 32
 
 
 def test_an_error_inside_a_replay_propagates_and_leaves_no_tape_active():

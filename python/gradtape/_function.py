@@ -137,6 +137,7 @@ class ConcreteFunction:
         self._leaves_spec = leaves_spec      # the TensorSpecs of the tensor inputs
         self.structured_input_signature = signature_args
         self._rebuild = _rebuilder(structure)
+        self._result_spec = _result_spec(structure, self._rebuild)
         self._vary = None  # (get_concrete_function's None dimensions: _for_specs)
 
     def _for_specs(self, specs, vary):
@@ -154,7 +155,6 @@ class ConcreteFunction:
         if self._function._input_signature is None:
             self._leaves_spec = [TensorSpec(a.shape.most_specific_compatible_shape(b.shape), a.dtype)
                                  for a, b in zip(self._leaves_spec, other._leaves_spec)]
-        self._result_spec = _result_spec(structure, self._rebuild)
 
     @property
     def structured_outputs(self):
