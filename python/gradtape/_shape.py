@@ -415,46 +415,6 @@ class _TracedShape(TensorShape):
         self._read()
         return reversed(tuple(tuple.__iter__(self)))
 
-    def __contains__(self, x):
-        self._read()
-        return tuple.__contains__(self, x)
-
-    def index(self, *args):
-        self._read()
-        return tuple.index(self, *args)
-
-    def count(self, x):
-        self._read()
-        return tuple.count(self, x)
-
-    def __eq__(self, other):
-        self._read()
-        return TensorShape.__eq__(self, other)
-
-    def __ne__(self, other):
-        self._read()
-        return TensorShape.__ne__(self, other)
-
-    def __hash__(self):
-        self._read()
-        return tuple.__hash__(self)
-
-    def __lt__(self, other):
-        self._read()
-        return tuple.__lt__(self, other)
-
-    def __le__(self, other):
-        self._read()
-        return tuple.__le__(self, other)
-
-    def __gt__(self, other):
-        self._read()
-        return tuple.__gt__(self, other)
-
-    def __ge__(self, other):
-        self._read()
-        return tuple.__ge__(self, other)
-
     def is_fully_defined(self):
         return True  # (a tensor's shape: whatever its sizes)
 
@@ -468,3 +428,21 @@ class _TracedShape(TensorShape):
 
     def __deepcopy__(self, memo):
         return self.__copy__()
+
+
+def _reading(base, name):
+    """base.name, noting first that every dimension is read (the comparisons, hashing and the
+    searches of a tuple see all of them)."""
+    method = getattr(base, name)
+
+    def read_all(self, *args):
+        self._read()
+        return method(self, *args)
+    read_all.__name__ = read_all.__qualname__ = name
+    return read_all
+
+
+for _base, _names in ((tuple, ("__contains__", "index", "count", "__hash__", "__lt__", "__le__", "__gt__", "__ge__")),
+                      (TensorShape, ("__eq__", "__ne__"))):
+    for _name in _names:
+        setattr(_TracedShape, _name, _reading(_base, _name))
