@@ -51,6 +51,23 @@ def dependency_added(owner):
         _waiting.pop(id(owner), None)
 
 
+def retry_all():
+    """Restores every waiting value whose variable now exists, under whichever owner it waits:
+    for an object that made variables without knowing which objects hold it (an optimizer's
+    build, when the optimizer was attached to its model after the restore). Nothing to do
+    unless a restore left values unmatched."""
+    if not _waiting:
+        return
+    from .train import checkpoint
+    for key, (ref, entries) in list(_waiting.items()):
+        owner = ref()
+        if owner is None:
+            continue
+        checkpoint._restore_waiting(owner, entries)
+        if not entries:
+            _waiting.pop(key, None)
+
+
 def waiting_for(status):
     """The waiting values restored by `status` that have not found their variables yet."""
     out = []

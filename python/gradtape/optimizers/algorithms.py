@@ -302,7 +302,7 @@ class Nadam(Optimizer):
         super().build(var_list)
         # Keras's unnamed scalar (path "nadam/variable", "nadam/variable_1", ...), last in `variables`
         self._u_product = self._new_variable(1.0, dtype, _auto_name("Variable"))
-        _restore.dependency_added(self)  # (its saved value may be waiting: build's call came before it)
+        _restore.retry_all()  # (its saved value may be waiting: build's call came before it)
 
     def _before_step(self, iterations):
         # u_product *= beta_1 * (1 - 0.5 * 0.96^t), t = iterations + 1, in u_product's dtype

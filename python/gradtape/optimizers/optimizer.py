@@ -184,8 +184,9 @@ class Optimizer:
         self._slots = [[d[n] for n in order] for d in per_var]
         self.built = True
         # a checkpoint restored before the slots existed holds their values: write them now
-        # (also when build runs in a gt.function's first trace: once, not as a step)
-        _restore.dependency_added(self)
+        # (also when build runs in a gt.function's first trace: once, not as a step). They may
+        # wait under the model, when the optimizer was attached to it after the restore.
+        _restore.retry_all()
 
     @property
     def variables(self) -> List[_core.Variable]:

@@ -334,7 +334,7 @@ def _restore_into(root, prefix, status):
 def _restore_waiting(owner, entries):
     """Assigns the waiting values (checkpoint key -> Waiting) that `owner`'s subgraph now has
     variables for; a live path is matched as at restore time, through the saved aliases."""
-    variables, objects, _ = _walk(owner)
+    variables, _, _ = _walk(owner)
     statuses = {}
     for w in entries.values():
         statuses[(id(w.status), w.owner_path)] = (w.status, w.owner_path)
@@ -355,31 +355,6 @@ def _restore_waiting(owner, entries):
             _function._note_variable_restored(var)
             w.status._matched += 1
             del entries[w.key]
-    _refile_waiting(owner, entries, objects)
-
-
-def _refile_waiting(owner, entries, objects):
-    """Moves each value still waiting under `owner` to the deepest object now live on its path
-    (an optimizer attached to a module after the restore: its slots are made later, by its own
-    build, which looks for values waiting under the optimizer)."""
-    saved_path = {}  # id(status) -> {checkpoint key: saved path}
-    for key, w in list(entries.items()):
-        by_key = saved_path.get(id(w.status))
-        if by_key is None:
-            by_key = saved_path[id(w.status)] = {k: p for p, k in w.status._paths.items()}
-        path = by_key.get(key)
-        if path is None:
-            continue
-        rel = path[len(w.owner_path) + 1:] if w.owner_path else path
-        parts = rel.split("/")
-        for k in range(len(parts) - 1, 0, -1):
-            prefix = "/".join(parts[:k])
-            obj = objects.get(prefix)
-            if obj is not None and obj is not owner:
-                del entries[key]
-                deeper = w.owner_path + "/" + prefix if w.owner_path else prefix
-                _restore.add(obj, _restore.Waiting(key, w.value, w.status, deeper))
-                break
 
 
 def restore_deferred(obj) -> None:
