@@ -80,32 +80,21 @@ void StepWriter::tensor(const Tensor& t, int slot) {
   }
 }
 
-int StepWriter::constant(const Tensor& t) {
-  auto it = constant_ids_.find(t.get());
-  if (it != constant_ids_.end()) return it->second;
-  const int k = int(constants.size());
-  constants.push_back(t);
-  constant_ids_[t.get()] = k;
-  return k;
+namespace {
+// The number of `value` in `table` (by the identity of what `key` points to), added if new.
+template <class T>
+int intern(std::vector<T>& table, std::unordered_map<const void*, int>& ids, const void* key, const T& value) {
+  auto [it, added] = ids.emplace(key, int(table.size()));
+  if (added) table.push_back(value);
+  return it->second;
 }
+}  // namespace
 
-int StepWriter::variable(const std::shared_ptr<Variable>& v) {
-  auto it = variable_ids_.find(v.get());
-  if (it != variable_ids_.end()) return it->second;
-  const int k = int(variables.size());
-  variables.push_back(v);
-  variable_ids_[v.get()] = k;
-  return k;
-}
+int StepWriter::constant(const Tensor& t) { return intern(constants, constant_ids_, t.get(), t); }
 
-int StepWriter::stream(const std::shared_ptr<random::PhiloxState>& s) {
-  auto it = stream_ids_.find(s.get());
-  if (it != stream_ids_.end()) return it->second;
-  const int k = int(streams.size());
-  streams.push_back(s);
-  stream_ids_[s.get()] = k;
-  return k;
-}
+int StepWriter::variable(const std::shared_ptr<Variable>& v) { return intern(variables, variable_ids_, v.get(), v); }
+
+int StepWriter::stream(const std::shared_ptr<random::PhiloxState>& s) { return intern(streams, stream_ids_, s.get(), s); }
 
 // ---- the reader ----
 
