@@ -117,10 +117,8 @@ void write_to(const std::string& stream, const std::string& text) {
     std::fclose(f);
     return;
   }
-  if (PrintSink sink = g_sink.load(std::memory_order_acquire)) {
-    sink(stream, text);
-    return;
-  }
+  if (PrintSink sink = g_sink.load(std::memory_order_acquire))
+    if (sink(stream, text)) return;
   std::FILE* f = stream == "stdout" ? stdout : stderr;
   std::fwrite(text.data(), 1, text.size(), f);
   std::fflush(f);

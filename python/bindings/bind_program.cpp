@@ -264,18 +264,13 @@ void bind_program(py::module_& m) {
   // "stdout" / "stderr" are Python's sys.stdout / sys.stderr at the time it prints.
   steps::set_print_sink([](const std::string& stream, const std::string& text) {
     // (a Python exception, BrokenPipeError or KeyboardInterrupt say, propagates as it is)
-    if (Py_IsInitialized()) {
-      py::gil_scoped_acquire gil;
-      py::object f = py::module_::import("sys").attr(stream == "stdout" ? "stdout" : "stderr");
-      if (!f.is_none()) {
-        f.attr("write")(text);
-        if (py::hasattr(f, "flush")) f.attr("flush")();
-        return;
-      }
-    }
-    std::FILE* f = stream == "stdout" ? stdout : stderr;
-    std::fwrite(text.data(), 1, text.size(), f);
-    std::fflush(f);
+    if (!Py_IsInitialized()) return false;
+    py::gil_scoped_acquire gil;
+    py::object f = py::module_::import("sys").attr(stream == "stdout" ? "stdout" : "stderr");
+    if (f.is_none()) return false;
+    f.attr("write")(text);
+    if (py::hasattr(f, "flush")) f.attr("flush")();
+    return true;
   });
   m.def("_format_for_print", [](py::handle t, int64_t summarize) { return steps::format_for_print(to_tensor(t), summarize); },
         "A tensor laid out as gt.print prints it.");

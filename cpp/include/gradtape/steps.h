@@ -52,8 +52,9 @@ std::string format_for_print(const Tensor& t, int64_t summarize);
 void print(const std::vector<Tensor>& values, const std::vector<std::string>& texts, const std::vector<int64_t>& is_value,
            int64_t summarize, const std::string& sep, const std::string& end, const std::string& stream);
 // Where print writes "stdout" and "stderr": by default the C streams; a Python process sets a
-// sink that writes to sys.stdout / sys.stderr.
-using PrintSink = void (*)(const std::string& stream, const std::string& text);
+// sink that writes to sys.stdout / sys.stderr, and returns false when it cannot (the
+// interpreter is finalised, or sys.stdout is None): the C streams are used then.
+using PrintSink = bool (*)(const std::string& stream, const std::string& text);
 void set_print_sink(PrintSink sink);
 
 // A random draw F(state, a...). From a stream (a persistent state, shared with gradtape.random):
