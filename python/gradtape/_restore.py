@@ -45,10 +45,16 @@ def dependency_added(owner):
     if entry[0]() is not owner:  # a dead owner's id was reused
         del _waiting[id(owner)]
         return
+    _retry(id(owner), owner, entry[1])
+
+
+def _retry(key, owner, entries):
+    """Assigns owner's waiting values whose variables exist now; forgets the owner when none
+    is left waiting."""
     from .train import checkpoint
-    checkpoint._restore_waiting(owner, entry[1])
-    if not entry[1]:
-        _waiting.pop(id(owner), None)
+    checkpoint._restore_waiting(owner, entries)
+    if not entries:
+        _waiting.pop(key, None)
 
 
 def retry_all():
@@ -56,16 +62,10 @@ def retry_all():
     for an object that made variables without knowing which objects hold it (an optimizer's
     build, when the optimizer was attached to its model after the restore). Nothing to do
     unless a restore left values unmatched."""
-    if not _waiting:
-        return
-    from .train import checkpoint
     for key, (ref, entries) in list(_waiting.items()):
         owner = ref()
-        if owner is None:
-            continue
-        checkpoint._restore_waiting(owner, entries)
-        if not entries:
-            _waiting.pop(key, None)
+        if owner is not None:
+            _retry(key, owner, entries)
 
 
 def waiting_for(status):
