@@ -40,19 +40,7 @@ class W5(gt.Module):
             gt.TensorSpec([batch, n_in], gt.float32), gt.TensorSpec([batch], gt.int32)])
 
     def _step(self, X, y):
-        P = self.P
-        nl = len(P) // 2
-        with gt.GradientTape() as tape:
-            h = X
-            for i in range(nl):
-                h = gt.matmul(h, P[2 * i]) + P[2 * i + 1]
-                if i < nl - 1:
-                    h = gt.nn.relu(h)
-            loss = gt.reduce_mean(gt.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=h))
-        grads = tape.gradient(loss, P)
-        for v, g in zip(P, grads):
-            v.assign_sub(g * workloads.LR)
-        return loss
+        return workloads.w5_gradtape_step(gt, self.P, X, y)
 
 
 def median_ms(f, reps, warm=3):

@@ -804,6 +804,24 @@ def _w5_case(cfg, build):
     return Case(step, check)
 
 
+def w5_gradtape_step(gt, P, X, y):
+    """W5's training step in gradtape, eager or traced (gt.function; bench/saved_w5.py saves it):
+    the MLP's forward pass on variables P (weights and biases in turn), the tape's gradient, the
+    SGD update. Returns the loss tensor."""
+    nl = len(P) // 2
+    with gt.GradientTape() as tape:
+        h = X
+        for i in range(nl):
+            h = gt.matmul(h, P[2 * i]) + P[2 * i + 1]
+            if i < nl - 1:
+                h = gt.nn.relu(h)
+        loss = gt.reduce_mean(gt.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=h))
+    grads = tape.gradient(loss, P)
+    for v, g in zip(P, grads):
+        v.assign_sub(g * LR)
+    return loss
+
+
 @impl("W5", "gradtape", "gradtape")
 def w5_gradtape(cfg):
     gt = lib("gradtape")
@@ -811,21 +829,9 @@ def w5_gradtape(cfg):
     def build(X, y, params):
         tX, ty = gt.constant(X), gt.constant(y)
         P = [gt.Variable(p) for p in params]
-        nl = len(P) // 2
 
         def step():
-            with gt.GradientTape() as tape:
-                h = tX
-                for i in range(nl):
-                    h = gt.matmul(h, P[2 * i]) + P[2 * i + 1]
-                    if i < nl - 1:
-                        h = gt.nn.relu(h)
-                loss = gt.reduce_mean(
-                    gt.nn.sparse_softmax_cross_entropy_with_logits(labels=ty, logits=h))
-            grads = tape.gradient(loss, P)
-            for v, g in zip(P, grads):
-                v.assign_sub(g * LR)
-            return float(loss)
+            return float(w5_gradtape_step(gt, P, tX, ty))
         return step, lambda: [v.numpy() for v in P]
     return _w5_case(cfg, build)
 
@@ -837,22 +843,10 @@ def w5_gradtape_function(cfg):
     def build(X, y, params):
         tX, ty = gt.constant(X), gt.constant(y)
         P = [gt.Variable(p) for p in params]
-        nl = len(P) // 2
 
         @gt.function
         def train_step(X, y):
-            with gt.GradientTape() as tape:
-                h = X
-                for i in range(nl):
-                    h = gt.matmul(h, P[2 * i]) + P[2 * i + 1]
-                    if i < nl - 1:
-                        h = gt.nn.relu(h)
-                loss = gt.reduce_mean(
-                    gt.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=h))
-            grads = tape.gradient(loss, P)
-            for v, g in zip(P, grads):
-                v.assign_sub(g * LR)
-            return loss
+            return w5_gradtape_step(gt, P, X, y)
 
         def step():
             return float(train_step(tX, ty))
