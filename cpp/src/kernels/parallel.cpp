@@ -158,7 +158,7 @@ void set_num_threads(int n) { g_threads.store(std::max(1, n)); }
 
 void quiet_workers() { g_quiet.fetch_add(1, std::memory_order_relaxed); }
 
-void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_items) {
+void parallel_for_pool(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_items) {
   if (n < min_items || tls_in_parallel || g_forked_child.load(std::memory_order_relaxed) || num_threads() <= 1) {
     fn(0, n);
     return;
