@@ -3,16 +3,124 @@
 #include "gradtape/program.h"
 
 #include <algorithm>
+#include <atomic>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
+#include "gradient_plan.h"
 #include "gradtape/ops.h"
+#include "record.h"
 #include "tape_state.h"
 
 namespace gt {
 
 namespace {
 thread_local ProgramRecorder* tls_recorder = nullptr;
+std::atomic<bool> g_gradient_plans{true};
 }  // namespace
+
+void set_gradient_plans(bool on) { g_gradient_plans.store(on); }
+bool gradient_plans_enabled() { return g_gradient_plans.load(std::memory_order_relaxed); }
+
+struct Program::PlanSlot {
+  enum State { kUnknown, kCapturing, kNone, kReady };
+  std::atomic<int> state{kUnknown};
+  int gradient_step = -1;  // the step a plan replaces (found by plannable_gradient())
+  // Set before state becomes kReady, then never changed:
+  std::shared_ptr<const GradientPlan> plan;
+  std::vector<Shape> shapes;  // the input shapes it was captured with
+};
+
+namespace {
+// Liveness: each slot is dropped after the last top-level step that reads it (outputs never).
+std::vector<std::vector<int>> release_lists(const std::vector<Program::Step>& steps, int num_slots,
+                                            const std::vector<int>& outputs) {
+  std::vector<int> last(size_t(num_slots), -1);
+  for (size_t i = 0; i < steps.size(); ++i)
+    for (int s : steps[i].reads)
+      if (s >= 0 && s < num_slots) last[size_t(s)] = int(i);
+  for (int o : outputs)
+    if (o >= 0) last[size_t(o)] = -1;
+  std::vector<std::vector<int>> release(steps.size());
+  for (size_t s = 0; s < last.size(); ++s)
+    if (last[s] >= 0) release[size_t(last[s])].push_back(int(s));
+  return release;
+}
+
+// The gradient step a plan can replace, or -1: the program's only tape is entered, watches,
+// is exited and then asked for one gradient, all at the top level, with no gt.cond,
+// gt.while_loop or Python callback while it records (what they record could differ from run
+// to run) and no other action on it (jacobians, reset, stop_recording).
+int plannable_gradient(const std::vector<Program::Step>& steps, int num_tapes) {
+  if (num_tapes != 1) return -1;
+  int enter = -1, exit = -1, gradient = -1;
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const std::string& n = steps[i].name;
+    const bool recording = enter >= 0 && exit < 0;
+    if (n == "tape_enter") {
+      if (enter >= 0) return -1;
+      enter = int(i);
+    } else if (n == "tape_exit") {
+      if (!recording) return -1;
+      exit = int(i);
+    } else if (n == "tape_watch") {
+      if (!recording) return -1;
+    } else if (n == "gradient") {
+      if (gradient >= 0 || exit < 0) return -1;
+      gradient = int(i);
+    } else if (n == "jacobian" || n == "batch_jacobian" || n == "tape_reset" || n == "tape_set_recording") {
+      return -1;
+    } else if ((n == "cond" || n == "while_loop" || n == "callback") && recording) {
+      return -1;
+    }
+  }
+  return gradient;
+}
+}  // namespace
+
+bool Program::use_or_capture_plan(Frame& fr, const std::vector<Tensor>& inputs) const {
+  PlanSlot& ps = *plan_slot_;
+  if (!gradient_plans_enabled() || detail::tls_recording != 0) return false;  // (a tape must see the ops)
+  int state = ps.state.load(std::memory_order_acquire);
+  if (state == PlanSlot::kReady) {
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (inputs[i].shape() != ps.shapes[i]) return false;
+    fr.plan = ps.plan.get();
+    fr.plan_tape = 0;
+    return false;
+  }
+  if (state != PlanSlot::kUnknown ||
+      !ps.state.compare_exchange_strong(state, PlanSlot::kCapturing, std::memory_order_acq_rel))
+    return false;
+  fr.capture_tape = 0;
+  return true;
+}
+
+std::string Program::gradient_plan_state() const {
+  switch (plan_slot_->state.load(std::memory_order_acquire)) {
+    case PlanSlot::kUnknown: return "not captured";
+    case PlanSlot::kCapturing: return "capturing";
+    case PlanSlot::kReady: return "ready";
+    default: return "none";
+  }
+}
+
+void Program::finish_capture(const Frame& fr, const std::vector<Tensor>& inputs, bool ok) const {
+  PlanSlot& ps = *plan_slot_;
+  if (!ok) {  // (an error, or a shape guard: the next run tries again)
+    ps.state.store(PlanSlot::kUnknown, std::memory_order_release);
+    return;
+  }
+  if (!fr.captured) {
+    ps.state.store(PlanSlot::kNone, std::memory_order_release);
+    return;
+  }
+  ps.plan = fr.captured;
+  ps.shapes.clear();
+  for (const Tensor& t : inputs) ps.shapes.push_back(t.shape());
+  ps.state.store(PlanSlot::kReady, std::memory_order_release);
+}
 
 namespace program_detail {
 struct StepArg {
@@ -152,7 +260,13 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
   Frame fr;
   fr.slots.resize(size_t(num_slots_));
   fr.tapes.resize(size_t(num_tapes_));
-  for (size_t i = 0; i < inputs.size(); ++i) fr.slots[size_t(inputs_[i])] = inputs[i];
+  const bool capturing = use_or_capture_plan(fr, inputs);
+  // Each input is a tensor of its own, as in the trace (ProgramRecorder::input): the same tensor
+  // given twice, or a constant of the program given as an input, is two tensors to the run's
+  // tapes, whose gradients are then the trace's (and TensorFlow's). (A recorded reshape: a tape
+  // around the call sees through it. A planned run has no tape to tell them apart.)
+  for (size_t i = 0; i < inputs.size(); ++i)
+    fr.slots[size_t(inputs_[i])] = fr.plan ? inputs[i] : reshape(inputs[i], inputs[i].shape().vec());
   try {
     for (size_t i = 0; i < steps_.size(); ++i) {
       if (steps_[i].effect) fr.effected = true;
@@ -160,8 +274,19 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
       for (int s : release_[i]) fr.slots[size_t(s)] = Tensor();
     }
   } catch (const ShapeGuardFailed&) {
+    if (capturing) finish_capture(fr, inputs, false);
     return false;  // (thrown only before any effect: make_guard)
+  } catch (const PlanMismatch&) {
+    // (never expected: the plan is dropped, and the call runs again with a tape if nothing
+    // it did can be seen yet)
+    plan_slot_->state.store(PlanSlot::kNone, std::memory_order_release);
+    if (fr.effected) throw;
+    return try_run(inputs, outputs);
+  } catch (...) {
+    if (capturing) finish_capture(fr, inputs, false);
+    throw;
   }
+  if (capturing) finish_capture(fr, inputs, true);
   std::vector<Tensor> out;
   out.reserve(outputs_.size());
   for (int o : outputs_) out.push_back(o >= 0 ? fr.slots[size_t(o)] : constants_[size_t(-1 - o)]);
@@ -170,6 +295,7 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
 }
 
 Frame::~Frame() {
+  if (sink_entered) detail::leave_sink();
   for (auto it = tapes.rbegin(); it != tapes.rend(); ++it)
     if (*it && (*it)->active()) {
       try {
@@ -333,10 +459,20 @@ Step make_guard(int s, int dim, int64_t value) {
   return st;
 }
 
+// A planned or capturing run's sink, entered where its tape is (gradient_plan.h).
+void enter_frame_sink(Frame& fr) {
+  fr.sink = fr.plan ? fr.plan->make_sink() : std::make_unique<RecordSink>();
+  detail::enter_sink(fr.sink.get());
+  fr.sink_entered = true;
+}
+
 Step make_tape_enter(int k, bool persistent, bool watch_accessed_variables) {
   Step st{"tape_enter", [k, persistent, watch_accessed_variables](Frame& fr) {
-            fr.tapes[size_t(k)] = std::make_unique<Tape>(persistent, watch_accessed_variables);
-            fr.tapes[size_t(k)]->push();
+            if (fr.plan_tape != k) {
+              fr.tapes[size_t(k)] = std::make_unique<Tape>(persistent, watch_accessed_variables);
+              fr.tapes[size_t(k)]->push();
+            }
+            if (fr.plan_tape == k || fr.capture_tape == k) enter_frame_sink(fr);
           }, {}, {}};
   st.save = [k, persistent, watch_accessed_variables](StepWriter& w) {
     w.line("tape_enter");
@@ -355,7 +491,13 @@ Tape& frame_tape(Frame& fr, int k) {
 }
 
 Step make_tape_exit(int k) {
-  Step st{"tape_exit", [k](Frame& fr) { frame_tape(fr, k).pop(); }, {}, {}};
+  Step st{"tape_exit", [k](Frame& fr) {
+            if (fr.plan_tape != k) frame_tape(fr, k).pop();
+            if (fr.sink_entered) {
+              detail::leave_sink();
+              fr.sink_entered = false;
+            }
+          }, {}, {}};
   st.save = [k](StepWriter& w) {
     w.line("tape_exit");
     w.integer(k);
@@ -367,9 +509,13 @@ Step make_tape_watch(int k, StepArg a) {
   Step st{"tape_watch", nullptr, {a.slot}, {}};
   if (a.variable) {
     std::shared_ptr<Variable> v = a.variable;
-    st.run = [k, v](Frame& fr) { frame_tape(fr, k).watch(v); };
+    st.run = [k, v](Frame& fr) {
+      if (fr.plan_tape != k) frame_tape(fr, k).watch(v);
+    };
   } else {
-    st.run = [k, a](Frame& fr) { frame_tape(fr, k).watch(a.value(fr)); };
+    st.run = [k, a](Frame& fr) {
+      if (fr.plan_tape != k) frame_tape(fr, k).watch(a.value(fr));
+    };
   }
   st.save = [k, a](StepWriter& w) {
     w.line("tape_watch");
@@ -435,6 +581,15 @@ Step make_gradient(int k, std::vector<StepArg> tg, std::vector<StepArg> og, std:
             std::vector<Tensor> t, o;
             for (const StepArg& a : tg) t.push_back(a.value(fr));
             for (const StepArg& a : og) o.push_back(a.value(fr));
+            if (fr.plan_tape == k) {
+              store(fr, outs, fr.plan->run(*fr.sink, t, sources_of(src, fr), o, same));
+              fr.sink.reset();
+              return;
+            }
+            if (fr.capture_tape == k) {
+              fr.captured = GradientPlan::capture(frame_tape(fr, k), *fr.sink, t, sources_of(src, fr), unconnected);
+              fr.sink.reset();
+            }
             store(fr, outs, frame_tape(fr, k).gradient(t, sources_of(src, fr), o, unconnected, same));
           }, slots_in({&tg, &og, &src}), {}};
   st.save = [k, tg, og, src, unconnected, same, outs](StepWriter& w) {
@@ -794,16 +949,10 @@ std::shared_ptr<Program> Program::load(StepReader& r) {
 }
 
 void Program::plan() {
-  // Liveness: each slot is dropped after the last top-level step that reads it (outputs never).
-  std::vector<int> last(size_t(num_slots_), -1);
-  for (size_t i = 0; i < steps_.size(); ++i)
-    for (int s : steps_[i].reads)
-      if (s >= 0 && s < num_slots_) last[size_t(s)] = int(i);
-  for (int o : outputs_)
-    if (o >= 0) last[size_t(o)] = -1;
-  release_.assign(steps_.size(), {});
-  for (size_t s = 0; s < last.size(); ++s)
-    if (last[s] >= 0) release_[size_t(last[s])].push_back(int(s));
+  release_ = release_lists(steps_, num_slots_, outputs_);
+  plan_slot_ = std::make_shared<PlanSlot>();
+  plan_slot_->gradient_step = plannable_gradient(steps_, num_tapes_);
+  if (plan_slot_->gradient_step < 0) plan_slot_->state.store(PlanSlot::kNone);
 }
 
 Tensor ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const Tensor& value) {

@@ -109,10 +109,48 @@ JvpFn jvp_rule(OpId op);
 // broadcast to the output's batched shape. Undefined when no input has a tangent.
 Tensor apply_jvp(OpId op, JvpCtx& c);
 
+// What a gradient plan's run keeps of the ops that run while its (absent) tape would record
+// (gradient_plan.h): record_op tells the sink each call it gets, in order; the sink keeps, of
+// the calls its plan wants, what a tape saves (the inputs, then the output) and the attributes.
+// In the run that captures a plan, the sink notes which calls the tape appended instead.
+struct RecordSink {
+  const std::vector<char>* wanted = nullptr;  // a planned run: per call, whether to keep it
+  size_t calls = 0;
+  std::vector<char> appended;  // capturing: per call, whether the tape recorded it
+  std::vector<OpId> ops;       // per kept call
+  std::vector<Tensor> saved;   // per kept call: its inputs, then its output
+  std::vector<int64_t> attrs;
+  std::vector<uint32_t> attr_first;  // per kept call: where its attributes start in attrs
+  void note(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out, const int64_t* a, int n_attrs,
+            bool tape_appended) {
+    const size_t i = calls++;
+    bool keep;
+    if (wanted) {
+      keep = i < wanted->size() && (*wanted)[i];
+    } else {
+      appended.push_back(tape_appended);
+      keep = tape_appended;
+    }
+    if (!keep) return;
+    ops.push_back(op);
+    attr_first.push_back(uint32_t(attrs.size()));
+    for (int k = 0; k < n_in; ++k) saved.push_back(*inputs[k]);
+    saved.push_back(out);
+    attrs.insert(attrs.end(), a, a + n_attrs);
+  }
+};
+
 namespace detail {
 
-// Number of tapes recording on this thread (0 on the fast path).
+// Number of tapes recording on this thread (0 on the fast path), plus one while a RecordSink
+// is entered (the ops must report to it as to a tape).
 extern thread_local int tls_recording GT_TLS;
+
+// The sink of this thread (nullptr: none); enter_sink/leave_sink set it and count it in
+// tls_recording (tape.cpp).
+extern thread_local RecordSink* tls_sink GT_TLS;
+void enter_sink(RecordSink* sink);
+void leave_sink();
 
 void record_op(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out,
                const int64_t* attrs, int n_attrs);

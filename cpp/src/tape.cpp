@@ -81,6 +81,7 @@ using tape_detail::register_serial;
 
 namespace detail {
 thread_local int tls_recording GT_TLS = 0;
+thread_local RecordSink* tls_sink GT_TLS = nullptr;
 thread_local uint64_t tls_horizon GT_TLS = std::numeric_limits<uint64_t>::max();
 uint64_t next_entry() { return ++tls.entries; }
 }
@@ -104,11 +105,23 @@ void detail::refresh_recording() {
     }
   int n = 0;
   if (tls.pause == 0) {
-    if (tls.tape_pause == 0)
+    if (tls.tape_pause == 0) {
       for (const auto& t : st) n += t->recording.load(std::memory_order_relaxed) ? 1 : 0;
+      n += detail::tls_sink ? 1 : 0;
+    }
     n += detail::active_accumulators();
   }
   detail::tls_recording = n;
+}
+
+void detail::enter_sink(RecordSink* sink) {
+  tls_sink = sink;
+  refresh_recording();
+}
+
+void detail::leave_sink() {
+  tls_sink = nullptr;
+  refresh_recording();
 }
 
 using detail::refresh_recording;
@@ -127,8 +140,8 @@ ThreadTapes::~ThreadTapes() {
 void detail::record_op(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out,
                        const int64_t* attrs, int n_attrs) {
   if (!is_floating(out.dtype())) return;
-  bool stale = false;
-  if (tls.tape_pause == 0)
+  bool stale = false, appended = false;
+  if (tls.tape_pause == 0) {
     for (const auto& t : tls.stack) {
       if (!t->recording.load(std::memory_order_relaxed)) {
         stale |= t->abandoned.load(std::memory_order_relaxed);
@@ -136,7 +149,10 @@ void detail::record_op(OpId op, const Tensor* const* inputs, int n_in, const Ten
       }
       if ((t->entry >= tls_horizon && entry_hidden(t->entry)) || !t->watches_any(inputs, n_in)) continue;
       t->append(op, inputs, uint32_t(n_in), &out, 1, attrs, uint32_t(n_attrs));
+      appended = true;
     }
+    if (tls_sink) tls_sink->note(op, inputs, n_in, out, attrs, n_attrs, appended);
+  }
   if (stale) refresh_recording();
   if (active_accumulators()) forward_op(op, inputs, n_in, out, attrs, n_attrs);
 }

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "fusion.h"
+#include "gradient_plan.h"
 #include "gradtape/call_op.h"
 #include "ops_common.h"
 #include "record.h"
@@ -55,30 +56,38 @@ struct ScratchLease {
 };
 }  // namespace
 
-std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tensor>>& seeds,
-                                     const std::vector<uint32_t>& src_slots, bool release_records,
-                                     const Shape* batch) {
+// The reverse sweep over the records of S: a TapeState, or a gradient plan's run (PlanSweep,
+// gradient_plan.h), which has the same arrays with the saved tensors taken from a program's
+// frame. Both run this one loop, so a plan's gradient is the tape's, bit for bit.
+template <class S>
+std::vector<Tensor> sweep_over(S& s, const std::vector<std::pair<uint32_t, Tensor>>& seeds,
+                               const std::vector<uint32_t>& src_slots, bool release_records, const Shape* batch) {
+  auto& records = s.records;
+  auto& slots = s.slots;
+  auto& saved = s.saved;
+  auto& attrs = s.attrs;
+  auto& slot_birth = s.slot_birth;
   const int nb = batch ? batch->rank() : 0;
   struct Guard {
     int& n;
     explicit Guard(int& c) : n(c) { ++n; }
     ~Guard() { --n; }
-  } guard(sweeping);
+  } guard(s.sweeping);
   const size_t n_rec = records.size();
   ScratchLease lease;
   SweepScratch& sc = *lease.s;
   std::vector<Tensor>& grads = sc.grads;
-  grads.assign(next_slot, Tensor());
+  grads.assign(s.next_slot, Tensor());
   for (const auto& [slot, seed] : seeds)
     grads[slot] = grads[slot].defined() ? call_op(&add, grads[slot], seed) : seed;
 
   std::vector<char>& keep = sc.keep;
-  keep.assign(next_slot, 0);
+  keep.assign(s.next_slot, 0);
   uint32_t stop = uint32_t(n_rec);
-  for (uint32_t s : src_slots)
-    if (s != kNoSlot) {
-      keep[s] = 1;
-      stop = std::min(stop, slot_birth[s]);
+  for (uint32_t src : src_slots)
+    if (src != kNoSlot) {
+      keep[src] = 1;
+      stop = std::min(stop, slot_birth[src]);
     }
 
   // Scratch reused by every record (no allocation per record once warm).
@@ -97,7 +106,7 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
     bool any_need = false;
     for (uint32_t i = 0; i < rec.n_in; ++i) any_need |= slots[rec.first + i] != kNoSlot;
     if (!any || !any_need) {
-      if (release_records) release(r);
+      if (release_records) s.release(r);
       continue;
     }
     // Copy what the rule needs: it may record on this very tape (a persistent tape asked for
@@ -124,7 +133,7 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
     gin.assign(rec.n_in, Tensor());
 
     if (rec.op == OpId::Custom) {
-      GradHook hook = hooks[size_t(rec_attrs[0])];
+      GradHook hook = s.hooks[size_t(rec_attrs[0])];
       for (uint32_t k = 0; k < rec.n_out; ++k)
         if (!gout[k].defined()) gout[k] = zeros_like(outs[k]);
       std::vector<Tensor> res = hook(gout);
@@ -164,15 +173,21 @@ std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tenso
       acc = acc.defined() ? accumulate_masked(acc, gi) : gi;  // used twice: summed, never assigned
     }
     if (release_records) {
-      release(r);
-      for (uint32_t s : out_slots)
-        if (!keep[s]) grads[s] = Tensor();
+      s.release(r);
+      for (uint32_t o : out_slots)
+        if (!keep[o]) grads[o] = Tensor();
     }
   }
   std::vector<Tensor> result;
   result.reserve(src_slots.size());
   for (uint32_t s : src_slots) result.push_back(s == kNoSlot ? Tensor() : grads[s]);
   return result;
+}
+
+std::vector<Tensor> TapeState::sweep(const std::vector<std::pair<uint32_t, Tensor>>& seeds,
+                                     const std::vector<uint32_t>& src_slots, bool release_records,
+                                     const Shape* batch) {
+  return sweep_over(*this, seeds, src_slots, release_records, batch);
 }
 
 // Each record from the source's birth on, in recording order, maps its inputs' tangents to its
@@ -213,21 +228,21 @@ Tensor TapeState::forward_sweep(uint32_t source, const Tensor& seed, uint32_t ta
   return tangents[target];
 }
 
-std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
-                                   const std::vector<Tensor>& output_gradients, Unconnected unconnected,
-                                   const std::vector<std::pair<size_t, size_t>>& same) {
-  TapeState& s = *state_;
-  TapeState::Hold hold(s, "gradient");
-  if (!output_gradients.empty() && output_gradients.size() != targets.size())
-    throw ValueError_("gradient: got " + std::to_string(output_gradients.size()) + " output_gradients for " +
-                      std::to_string(targets.size()) + " targets");
-  start_backward(s, "gradient");
+namespace {
+// The part of a gradient shared by Tape::gradient and a gradient plan's run: the seeds (ones,
+// or output_gradients, checked), the sweep, and the seeds of targets that are also sources but
+// not on the tape (d x / d x = 1, as TensorFlow). on_tape(i, &slot) tells whether target i is
+// a float tensor on the tape, and its slot.
+template <class S, class OnTape>
+std::vector<Tensor> seeded_sweep(S& s, const std::vector<Tensor>& targets, OnTape on_tape,
+                                 const std::vector<uint32_t>& src_slots, const std::vector<Tensor>& output_gradients,
+                                 const std::vector<std::pair<size_t, size_t>>& same, bool release_records) {
   std::vector<std::pair<uint32_t, Tensor>> seeds;
   for (size_t i = 0; i < targets.size(); ++i) {
     const Tensor& t = targets[i];
     require_defined(t, "gradient");
     uint32_t slot;
-    if (!is_floating(t.dtype()) || !t.get()->find_link(s.serial, &slot)) continue;
+    if (!on_tape(i, &slot)) continue;
     Tensor seed;
     if (!output_gradients.empty() && output_gradients[i].defined()) {
       seed = output_gradients[i];
@@ -247,19 +262,44 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
   // one is seeded above and reaches the source through the sweep.)
   std::vector<std::pair<size_t, Tensor>> direct;
   for (const auto& [i, j] : same) {
-    if (i >= targets.size() || j >= sources.size())
+    if (i >= targets.size() || j >= src_slots.size())
       throw InvalidArgument("gradient: a (target, source) pair is out of range");
     const Tensor& t = targets[i];
     uint32_t slot;
-    if (!is_floating(t.dtype()) || t.get()->find_link(s.serial, &slot)) continue;
+    if (!is_floating(t.dtype()) || on_tape(i, &slot)) continue;
     const bool given = !output_gradients.empty() && output_gradients[i].defined();
     direct.emplace_back(j, given ? output_gradients[i] : ones_like(t));
   }
+  std::vector<Tensor> result = sweep_over(s, seeds, src_slots, release_records, nullptr);
+  for (auto& [j, g] : direct) result[j] = result[j].defined() ? call_op(&add, result[j], g) : g;
+  return result;
+}
+
+// Unconnected::Zero: zeros for the sources the targets do not reach.
+void zeros_for_unconnected(std::vector<Tensor>& result, const std::vector<Source>& sources) {
+  for (size_t j = 0; j < result.size(); ++j)
+    if (!result[j].defined())
+      result[j] = zeros_like(sources[j].variable ? sources[j].variable->value() : sources[j].tensor);
+}
+}  // namespace
+
+std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
+                                   const std::vector<Tensor>& output_gradients, Unconnected unconnected,
+                                   const std::vector<std::pair<size_t, size_t>>& same) {
+  TapeState& s = *state_;
+  TapeState::Hold hold(s, "gradient");
+  if (!output_gradients.empty() && output_gradients.size() != targets.size())
+    throw ValueError_("gradient: got " + std::to_string(output_gradients.size()) + " output_gradients for " +
+                      std::to_string(targets.size()) + " targets");
+  start_backward(s, "gradient");
   std::vector<uint32_t> src_slots;
   for (const Source& src : sources) src_slots.push_back(s.source_slot(src));
+  auto on_tape = [&](size_t i, uint32_t* slot) {
+    return is_floating(targets[i].dtype()) && targets[i].get()->find_link(s.serial, slot);
+  };
   // (Error mode keeps the records until the causes are known; explain() reads them.)
-  std::vector<Tensor> result = s.sweep(seeds, src_slots, !s.persistent && unconnected != Unconnected::Error);
-  for (auto& [j, g] : direct) result[j] = result[j].defined() ? call_op(&add, result[j], g) : g;
+  std::vector<Tensor> result = seeded_sweep(s, targets, on_tape, src_slots, output_gradients, same,
+                                            !s.persistent && unconnected != Unconnected::Error);
   if (unconnected == Unconnected::Error) {
     std::string why;
     size_t n_bad = 0;
@@ -275,10 +315,29 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
     }
   }
   if (!s.persistent) s.clear();
-  if (unconnected == Unconnected::Zero)
-    for (size_t j = 0; j < result.size(); ++j)
-      if (!result[j].defined())
-        result[j] = zeros_like(sources[j].variable ? sources[j].variable->value() : sources[j].tensor);
+  if (unconnected == Unconnected::Zero) zeros_for_unconnected(result, sources);
+  return result;
+}
+
+std::vector<Tensor> GradientPlan::run(RecordSink& sink, const std::vector<Tensor>& targets,
+                                      const std::vector<Source>& sources, const std::vector<Tensor>& output_gradients,
+                                      const std::vector<std::pair<size_t, size_t>>& same) const {
+  if (!output_gradients.empty() && output_gradients.size() != targets.size())
+    throw ValueError_("gradient: got " + std::to_string(output_gradients.size()) + " output_gradients for " +
+                      std::to_string(targets.size()) + " targets");
+  bool match = sink.calls == wanted_.size() && sink.ops.size() == records_.size() &&
+               targets.size() == target_slots_.size() && sources.size() == source_slots_.size();
+  for (size_t r = 0; match && r < records_.size(); ++r) match = sink.ops[r] == records_[r].op;
+  if (!match || sink.saved.size() != slots_.size())
+    throw PlanMismatch("gt.function: a run recorded other ops than the run its gradient plan was made from");
+  PlanSweep ps{records_, slots_, std::move(sink.saved), std::move(sink.attrs), slot_birth_, next_slot_, {}, 0};
+  for (size_t r = 0; r < ps.records.size(); ++r) ps.records[r].attr_first = sink.attr_first[r];
+  auto on_tape = [&](size_t i, uint32_t* slot) {
+    *slot = target_slots_[i];
+    return *slot != kNoSlot;
+  };
+  std::vector<Tensor> result = seeded_sweep(ps, targets, on_tape, source_slots_, output_gradients, same, !persistent_);
+  if (unconnected_ == Unconnected::Zero) zeros_for_unconnected(result, sources);
   return result;
 }
 

@@ -175,7 +175,10 @@ void bind_program(py::module_& m) {
       .def_property_readonly("num_steps", &Program::num_steps)
       .def_property_readonly("num_inputs", &Program::num_inputs)
       .def_property_readonly("num_constants", &Program::num_constants)
-      .def("step_names", &Program::step_names);
+      .def("step_names", &Program::step_names)
+      .def_property_readonly("gradient_plan", &Program::gradient_plan_state,
+                             "The gradient plan's state: 'none' (the program cannot have one), 'not captured' "
+                             "(its next run without an outer tape captures it), 'capturing', or 'ready'.");
   py::class_<CallCache>(m, "_CallCache")
       .def(py::init([](py::object miss) {
         CallCache c;

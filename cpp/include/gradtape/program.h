@@ -45,6 +45,9 @@ struct NotTraceable : TypeError_ {
   using TypeError_::TypeError_;
 };
 
+class GradientPlan;  // (internal: src/gradient_plan.h)
+struct RecordSink;   // (internal: src/record.h)
+
 // The state of one run: slot values and the tapes the program made. A dry frame skips the
 // steps with effects (it computes the values a branch or loop body would give while they are
 // being traced, without writing variables twice).
@@ -55,6 +58,16 @@ struct Frame {
   // Set before the run's first step with an effect runs: from then on a failed shape guard
   // can no longer give the call back to be traced (the effect is done), and is an error.
   bool effected = false;
+  // Gradient plans (docs/guides/function.md, "Gradients without a tape"). A planned run never
+  // makes tape plan_tape: its steps enter and leave `sink` instead, and its gradient step runs
+  // `plan`. The run that captures a plan makes tape capture_tape with `sink` beside it, and its
+  // gradient step stores the plan in `captured`.
+  int plan_tape = -1;
+  const GradientPlan* plan = nullptr;
+  int capture_tape = -1;
+  std::unique_ptr<RecordSink> sink;
+  bool sink_entered = false;
+  std::shared_ptr<const GradientPlan> captured;
   Frame() = default;
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
@@ -187,6 +200,9 @@ class Program {
   size_t num_constants() const { return constants_.size(); }
   // One line per step: "name" (for tests and gt.function's pretty_printed_concrete_signature).
   std::vector<std::string> step_names() const;
+  // Its gradient plan (src/gradient_plan.h): "none" (it cannot have one), "not captured",
+  // "capturing" or "ready" (for tests).
+  std::string gradient_plan_state() const;
 
   // The program as text (docs/saved-model.md): slots, tapes, inputs, steps, outputs. Sets
   // w.refused (and writes nothing more) at the first step that cannot be saved.
@@ -196,6 +212,14 @@ class Program {
 
  private:
   void plan();  // the release lists, from the steps' reads and the outputs
+  // Gradient plans (src/gradient_plan.h): the plan of the program's gradient step, captured by
+  // its first run that can, and used by the runs with the same input shapes while no tape or
+  // accumulator records on the thread.
+  struct PlanSlot;
+  // The run's gradient plan, if it has one now (sets fr.plan*), or whether this run should
+  // capture one (sets fr.capture*; true).
+  bool use_or_capture_plan(Frame& fr, const std::vector<Tensor>& inputs) const;
+  void finish_capture(const Frame& fr, const std::vector<Tensor>& inputs, bool ok) const;
   friend class ProgramRecorder;
   std::vector<Step> steps_;
   std::vector<int> inputs_;   // their slots
@@ -207,9 +231,15 @@ class Program {
   // release_[i]: the slots whose last reader is step i (dropped after it, so that a big
   // intermediate's memory is reused within the run, as eager code frees it).
   std::vector<std::vector<int>> release_;
+  std::shared_ptr<PlanSlot> plan_slot_;  // (made by plan())
   int num_slots_ = 0;
   int num_tapes_ = 0;
 };
+
+// Gradient plans on or off (on by default; tests and benchmarks compare the two). Off, every
+// run makes its tapes, as before plans existed; the results are the same either way.
+void set_gradient_plans(bool on);
+bool gradient_plans_enabled();
 
 namespace program_detail {
 // Every Tensor inside an argument or a result, in a fixed order.

@@ -96,6 +96,7 @@ class Tape {
                         JacobianMode mode = JacobianMode::Auto);
 
  private:
+  friend class GradientPlan;  // (its capture reads the records: src/gradient_plan.h)
   std::shared_ptr<TapeState> state_;  // shared with the stack of the thread that entered it
 };
 
