@@ -272,6 +272,10 @@ void bind_program(py::module_& m) {
     if (py::hasattr(f, "flush")) f.attr("flush")();
     return true;
   });
+  m.def("_set_print_muted", &steps::set_print_muted, py::arg("muted"),
+        "gt.print writes nothing on this thread while set (returns the old value): the prints of a trace "
+        "whose effects gt.function undoes.");
+  m.def("_print_muted", &steps::print_muted, "Whether gt.print is muted on this thread (_set_print_muted).");
   m.def("_format_for_print", [](py::handle t, int64_t summarize) { return steps::format_for_print(to_tensor(t), summarize); },
         "A tensor laid out as gt.print prints it.");
   m.def("_print", [](const py::list& values, std::vector<std::string> texts, std::vector<int64_t> is_value,

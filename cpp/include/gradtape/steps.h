@@ -56,6 +56,10 @@ void print(const std::vector<Tensor>& values, const std::vector<std::string>& te
 // interpreter is finalised, or sys.stdout is None): the C streams are used then.
 using PrintSink = bool (*)(const std::string& stream, const std::string& text);
 void set_print_sink(PrintSink sink);
+// Whether print writes nothing on this thread (gt.function's second trace on a first call that
+// made variables, whose effects are undone: its prints are not the call's). Returns the old value.
+bool set_print_muted(bool muted);
+bool print_muted();
 
 // A random draw F(state, a...). From a stream (a persistent state, shared with gradtape.random):
 // each run draws anew and advances it, as a stateful op. From a copy (a stateless op's state, made

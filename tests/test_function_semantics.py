@@ -1,0 +1,244 @@
+"""gt.function against tf.function on points of semantics (docs/guides/function.md). The
+expected values are TensorFlow 2.21's, found by running the same code with tf.function; they
+are written here as literals (TensorFlow is not a dependency)."""
+import sys
+
+import numpy as np
+import pytest
+
+import gradtape as gt
+
+SINGLETON = "only supports singleton gt.Variables created on the first call"
+
+
+# ---- 1. variables made inside a function: only by its first trace ------------------------------
+
+def test_a_variable_made_at_every_trace_raises_on_the_first_call():
+    # TF 2.21: the first call raises ValueError (its second trace makes a variable again), the
+    # tracing count stays 1, and every later call, of any shape, raises again
+    traces = []
+
+    @gt.function
+    def f(x):
+        traces.append(tuple(x.shape))
+        v = gt.Variable(1.0)
+        return v * x
+
+    with pytest.raises(ValueError, match=SINGLETON):
+        f(gt.constant(2.0))
+    assert traces == [(), ()]
+    assert f.experimental_get_tracing_count() == 1
+    with pytest.raises(ValueError, match=SINGLETON):
+        f(gt.constant(3.0))          # TF traces again (no program was kept) and raises
+    assert traces == [(), (), ()]
+    with pytest.raises(ValueError, match=SINGLETON):
+        f(gt.constant([3.0]))
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_a_variable_made_at_every_trace_with_an_input_signature_raises_on_the_first_call():
+    @gt.function(input_signature=[gt.TensorSpec([None], gt.float32)])
+    def f(x):
+        return gt.Variable(1.0) * x
+
+    with pytest.raises(ValueError, match=SINGLETON):
+        f(gt.ones([2]))
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_the_create_on_first_call_idiom_traces_twice_and_runs_its_effects_once():
+    # TF 2.21: B1 gives [4.], v is [2.] after it (one assign_add), the tracing count is 2, the
+    # Python print runs twice and tf.print once; the next call gives [9.] without tracing
+    traces = []
+
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = None
+
+        @gt.function
+        def __call__(self, x):
+            traces.append("trace")
+            if self.v is None:
+                self.v = gt.Variable(gt.ones_like(x))
+            self.v.assign_add(gt.ones_like(x))
+            gt.print("v =", self.v, output_stream=sys.stdout)
+            return self.v * x
+
+    m = M()
+    out = m(gt.constant([2.0]))
+    assert out.numpy().tolist() == [4.0]
+    assert m.v.numpy().tolist() == [2.0]
+    assert traces == ["trace", "trace"]
+    assert m.__call__.experimental_get_tracing_count() == 2
+    assert m(gt.constant([3.0])).numpy().tolist() == [9.0]
+    assert m.v.numpy().tolist() == [3.0]
+    assert traces == ["trace", "trace"]
+    assert m.__call__.experimental_get_tracing_count() == 2
+
+
+def test_the_second_trace_prints_nothing(capsys):
+    # tf.print prints once per call, also on the first call that traces twice
+    made = []
+
+    @gt.function
+    def f(x):
+        if not made:
+            made.append(gt.Variable(1.0))
+        gt.print("value", x * made[0], output_stream=sys.stdout)
+        gt.print("other", x, output_stream=_Stream())  # (a Python stream object: a callback)
+        return x * made[0]
+
+    f(gt.constant(1.0))
+    f(gt.constant(2.0))
+    assert capsys.readouterr().out == "value 1\nvalue 2\n"
+    assert _Stream.written == ["other 1\n", "other 2\n"]
+    assert f.experimental_get_tracing_count() == 2
+
+
+class _Stream:
+    written = []
+
+    def write(self, text):
+        _Stream.written.append(text)
+
+
+def test_the_second_trace_undoes_its_variable_writes_and_random_draws():
+    gt.random.set_seed(5)
+    eager = [gt.random.uniform([3], seed=1).numpy() for _ in range(3)]
+    gt.random.set_seed(5)
+    made = []
+    counter = gt.Variable(0)
+
+    @gt.function
+    def f():
+        if not made:
+            made.append(gt.Variable(10.0))
+        counter.assign_add(1)
+        made[0].assign_add(1.0)
+        return gt.random.uniform([3], seed=1) + 0.0 * made[0]
+
+    got = [f().numpy() for _ in range(3)]
+    for a, b in zip(eager, got):
+        np.testing.assert_array_equal(a, b)
+    assert int(counter) == 3
+    assert float(made[0]) == 13.0
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_a_variable_made_by_a_later_trace_raises_and_is_not_counted():
+    # TF 2.21: D1 gives 2.0 (count 2), D2 and D3 (a new rank) raise ValueError, count stays 2
+    made = {}
+
+    @gt.function
+    def h(x):
+        k = len(x.shape)
+        if k not in made:
+            made[k] = gt.Variable(gt.zeros_like(x))
+        return made[k] + x
+
+    assert float(h(gt.constant(2.0))) == 2.0
+    assert h.experimental_get_tracing_count() == 2
+    for _ in range(2):
+        with pytest.raises(ValueError, match=SINGLETON):
+            h(gt.constant([2.0, 3.0]))
+    assert h.experimental_get_tracing_count() == 2
+    assert list(made) == [0]
+    assert float(h(gt.constant(5.0))) == 5.0      # the first program still serves its shape
+
+
+def test_a_later_trace_raises_when_the_variable_is_made_not_after_the_trace():
+    # the error comes from gt.Variable(...) itself: what follows it in the function never runs
+    after = []
+
+    @gt.function
+    def f(x):
+        if x.shape[0] == 2:
+            gt.Variable(1.0)
+            after.append("ran")
+        return x + 1.0
+
+    f(gt.ones([1]))
+    with pytest.raises(ValueError, match=SINGLETON):
+        f(gt.ones([2]))
+    assert after == []
+
+
+def test_variables_with_reduce_retracing_count_as_tensorflow():
+    # TF 2.21 with reduce_retracing=True: counts 2, 3, 3, 3 for sizes 1..4
+    holder = {}
+
+    @gt.function(reduce_retracing=True)
+    def e(x):
+        if not holder:
+            holder["v"] = gt.Variable(2.0)
+        return holder["v"] * x
+
+    counts = []
+    for n in (1, 2, 3, 4):
+        assert e(gt.ones([n])).numpy().tolist() == [2.0] * n
+        counts.append(e.experimental_get_tracing_count())
+    assert counts == [2, 3, 3, 3]
+
+
+def test_variables_with_an_input_signature():
+    # TF 2.21: counts 2, 2 (it traces once with the None dimension, then again without making
+    # variables); gradtape traces the first call twice, and the second size once more to check
+    # that the program holds at another size: 2, 3, then 3 for every size
+    hold = []
+
+    @gt.function(input_signature=[gt.TensorSpec([None], gt.float32)])
+    def g(x):
+        if not hold:
+            hold.append(gt.Variable(3.0))
+        return hold[0] * x
+
+    counts = []
+    for n in (2, 3, 5, 100):
+        assert g(gt.ones([n])).numpy().tolist() == [3.0] * n
+        counts.append(g.experimental_get_tracing_count())
+    assert counts == [2, 3, 3, 3]
+
+
+def test_get_concrete_function_traces_twice_when_the_first_trace_makes_variables():
+    # TF 2.21: get_concrete_function counts 2 for the create-once idiom, and raises ValueError
+    # (count 1) for a variable made at every trace
+    hold = []
+
+    @gt.function
+    def f(x):
+        if not hold:
+            hold.append(gt.Variable(3.0))
+        return hold[0] * x
+
+    c = f.get_concrete_function(gt.TensorSpec([2], gt.float32))
+    assert f.experimental_get_tracing_count() == 2
+    assert c(gt.ones([2])).numpy().tolist() == [3.0, 3.0]
+    assert f(gt.ones([2])).numpy().tolist() == [3.0, 3.0]
+    assert f.experimental_get_tracing_count() == 2
+
+    @gt.function
+    def g(x):
+        return gt.Variable(1.0) * x
+
+    with pytest.raises(ValueError, match=SINGLETON):
+        g.get_concrete_function(gt.TensorSpec([2], gt.float32))
+    assert g.experimental_get_tracing_count() == 1
+
+
+def test_a_tape_around_the_first_call_that_makes_variables():
+    hold = []
+
+    @gt.function
+    def f(x):
+        if not hold:
+            hold.append(gt.Variable(3.0))
+        return hold[0] * x * x
+
+    x = gt.constant(2.0)
+    for _ in range(2):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = f(x)
+        dx, dv = tape.gradient(y, [x, hold[0]])
+        assert (float(y), float(dx), float(dv)) == (12.0, 12.0, 4.0)
