@@ -242,3 +242,55 @@ def test_a_tape_around_the_first_call_that_makes_variables():
             y = f(x)
         dx, dv = tape.gradient(y, [x, hold[0]])
         assert (float(y), float(dx), float(dv)) == (12.0, 12.0, 4.0)
+
+
+# ---- 2. gt.print of subnormal floats ---------------------------------------------------------
+
+# (values, dtype, what tf.print printed for them in TensorFlow 2.21, eagerly and in a tf.function)
+_SUBNORMALS = [
+    ([1e-40, -1e-40, 1.4e-45, 1.17e-38, 1.1754942e-38, 1e-39, 3e-39, 0.0, 1e-30, 1.5e-38], np.float32,
+     "[0 -0 0 0 0 0 0 0 1e-30 1.5e-38]"),
+    ([1.17549435e-38, -1.17549435e-38, -0.0, 3.4e38], np.float32, "[1.17549435e-38 -1.17549435e-38 -0 3.4e+38]"),
+    ([5e-324, -5e-324, 1e-310, 2.2250738585072014e-308, 2.225073858507201e-308, 1e-300, 1e-320], np.float64,
+     "[0 -0 0 2.2250738585072014e-308 0 1e-300 0]"),
+    ([6e-8, -6e-8, 1e-7], np.float16, "[5.96046448e-08 -5.96046448e-08 1.1920929e-07]"),  # (normal as float32)
+]
+
+
+def _eager_print(*values, **kw):
+    import io
+    buf = io.StringIO()
+    gt.print(*values, output_stream=buf, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("values,dtype,expected", _SUBNORMALS)
+def test_print_subnormals_as_tensorflow(values, dtype, expected, capsys):
+    x = gt.constant(np.array(values, dtype))
+    assert _eager_print(x, summarize=-1) == expected + "\n"
+
+    @gt.function
+    def f(x):
+        gt.print(x, output_stream=sys.stdout, summarize=-1)
+        gt.print(x, output_stream=_Stream(), summarize=-1)
+        return x
+
+    _Stream.written.clear()
+    f(x)
+    f(x)
+    assert capsys.readouterr().out == (expected + "\n") * 2
+    assert _Stream.written == [expected + "\n"] * 2
+
+
+def test_print_subnormal_scalars_bfloat16_and_summaries():
+    assert _eager_print(gt.constant(1e-40)) == "0\n"
+    assert _eager_print(gt.constant(-1e-40)) == "-0\n"
+    assert _eager_print(gt.constant(5e-324, gt.float64)) == "0\n"
+    assert _eager_print(gt.constant(-5e-324, gt.float64)) == "-0\n"
+    assert _eager_print(gt.constant(-1e-40, gt.float64)) == "-1e-40\n"   # normal in float64
+    assert _eager_print(gt.cast(gt.constant([1e-40, 1e-38, 1e-37]), gt.bfloat16)) == "[0 0 9.99170198e-38]\n"
+    assert _eager_print(gt.constant(np.arange(10, dtype=np.float32) * np.float32(1e-45))) == "[0 0 0 ... 0 0 0]\n"
+    assert _eager_print(gt.constant([[1e-40, 1.0], [2.0, 1e-45]])) == "[[0 1]\n [2 0]]\n"
+    # a Python float is printed by its repr, a tensor in a list by its value (as tf.print)
+    assert _eager_print(1e-40, [gt.constant(1e-40)], {"a": gt.constant(-1e-40, gt.float64)}) == \
+        "1e-40 [0] {'a': -1e-40}\n"

@@ -30,6 +30,11 @@ std::string shortest(T v, int digits, int more) {
 std::string format_real(double v, bool single) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  // A subnormal value prints as a signed zero, as tf.print's does (its formatting runs with
+  // denormals flushed): in the type printed, float32 for the half types, so a float16
+  // subnormal, normal as a float32, prints its value, and a bfloat16 one prints 0.
+  if (single ? std::fpclassify(float(v)) == FP_SUBNORMAL : std::fpclassify(v) == FP_SUBNORMAL)
+    return std::signbit(v) ? "-0" : "0";
   return single ? shortest(float(v), 6, 9) : shortest(v, 15, 17);
 }
 
