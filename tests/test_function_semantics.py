@@ -294,3 +294,151 @@ def test_print_subnormal_scalars_bfloat16_and_summaries():
     # a Python float is printed by its repr, a tensor in a list by its value (as tf.print)
     assert _eager_print(1e-40, [gt.constant(1e-40)], {"a": gt.constant(-1e-40, gt.float64)}) == \
         "1e-40 [0] {'a': -1e-40}\n"
+
+
+# ---- 3. indexing a None dimension: one program for every size --------------------------------
+
+_SLICES = {
+    "x[1:]": lambda x: x[1:],
+    "x[:-1]": lambda x: x[:-1],
+    "x[-1]": lambda x: x[-1],
+    "x[::2]": lambda x: x[::2],
+    "x[:, 0]": lambda x: x[:, 0],
+    "x[..., 1:]": lambda x: x[..., 1:],
+    "x[::-1]": lambda x: x[::-1],
+    "x[-2::-2]": lambda x: x[-2::-2],
+    "x[None, 1:, None]": lambda x: x[None, 1:, None],
+    "x[0, ::-1]": lambda x: x[0, ::-1],
+    "x[1:-1, 2]": lambda x: x[1:-1, 2],
+    "x[-100:100]": lambda x: x[-100:100],
+    "x[False]": lambda x: x[False],
+    "x[True, ..., 0]": lambda x: x[True, ..., 0],
+}
+
+
+def _rows(n, seed=0):
+    return gt.constant(np.random.default_rng(seed + n).normal(size=(n, 3)).astype(np.float32))
+
+
+@pytest.mark.parametrize("name", sorted(_SLICES))
+@pytest.mark.parametrize("how", ["signature", "reduce_retracing"])
+def test_a_slice_of_a_none_dimension_shares_one_program(name, how):
+    fn = _SLICES[name]
+    if how == "signature":
+        f = gt.function(fn, input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    else:
+        f = gt.function(fn, reduce_retracing=True)
+    sizes = (2, 5, 1, 100, 2) if name in ("x[-1]", "x[0, ::-1]") else (2, 5, 1, 100, 0, 2)
+    for n in sizes:
+        x = _rows(n)
+        got, want = f(x).numpy(), fn(x).numpy()
+        assert got.shape == want.shape and got.dtype == want.dtype, (name, n)
+        np.testing.assert_array_equal(got, want, err_msg="%s at size %d" % (name, n))
+    # TensorFlow traces once; gradtape twice (the second trace checks the first), then never
+    assert f.experimental_get_tracing_count() == 2
+    # the slice reads no size: the shared program has no guard on the None dimension
+    assert all(d != 0 for _, d, _ in f.get_concrete_function(gt.TensorSpec([None, 3], gt.float32))
+               ._program.input_guards)
+
+
+def test_x_colon_0_does_not_depend_on_the_none_dimension():
+    f = gt.function(lambda x: x[:, 0] * 2.0, input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    for n in (1, 2, 5, 100):
+        assert f(_rows(n)).numpy().tolist() == (_rows(n)[:, 0] * 2.0).numpy().tolist()
+    assert f.get_concrete_function()._program.input_guards == []
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_gradients_through_slices_inside_the_function_equal_eager():
+    w = gt.Variable(np.linspace(-1.0, 1.0, 3, dtype=np.float32))
+
+    def step(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            h = x * w
+            loss = (gt.reduce_sum(h[1:] * h[:-1]) + gt.reduce_sum(h[-1] ** 2) + gt.reduce_sum(h[::2, 0])
+                    + gt.reduce_sum(h[..., 1:] * 3.0) + gt.reduce_sum(h[::-1][0]))
+        dx, dw = tape.gradient(loss, [x, w])
+        return loss, dx, dw
+
+    f = gt.function(step, input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    for n in (1, 2, 5, 100):
+        x = _rows(n, seed=3)
+        for a, b in zip(f(x), step(x)):
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg="size %d" % n)
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_a_tape_around_a_shared_program_with_slices():
+    f = gt.function(lambda x: gt.reduce_sum(x[1:] * x[:-1]), input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    for n in (2, 5, 100):
+        x = _rows(n, seed=4)
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = f(x)
+        with gt.GradientTape() as tape2:
+            tape2.watch(x)
+            y2 = gt.reduce_sum(x[1:] * x[:-1])
+        np.testing.assert_array_equal(tape.gradient(y, x).numpy(), tape2.gradient(y2, x).numpy())
+        assert float(y) == float(y2)
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_an_index_out_of_range_at_run_time_raises_invalid_argument():
+    # TF 2.21: x[2] (and x[-1] at size 0) under input_signature [None, 3] raise
+    # InvalidArgumentError when run at a size that has no such row ("slice index 2 of dimension 0
+    # out of bounds"); eagerly too
+    f = gt.function(lambda x: x[2] * 2.0, input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    assert f(_rows(3)).numpy().tolist() == (_rows(3)[2] * 2.0).numpy().tolist()
+    assert f(_rows(4)).numpy().tolist() == (_rows(4)[2] * 2.0).numpy().tolist()
+    assert f.experimental_get_tracing_count() == 2
+    with pytest.raises(gt.errors.InvalidArgumentError, match="out of bounds"):
+        f(_rows(2))                      # the shared program's step raises
+    assert f.experimental_get_tracing_count() == 2
+    with pytest.raises(gt.errors.InvalidArgumentError, match="out of bounds"):
+        _rows(2)[2]
+    # a fixed dimension out of range: TF raises ValueError while tracing (its static shapes);
+    # gradtape's InvalidArgumentError is a ValueError
+    g = gt.function(lambda x: x[:, -4], input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    with pytest.raises(ValueError, match="out of bounds"):
+        g(_rows(2))
+    h = gt.function(lambda x: x[-1], input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    h(_rows(1))
+    h(_rows(2))
+    with pytest.raises(gt.errors.InvalidArgumentError, match="out of bounds"):
+        h(gt.zeros([0, 3]))
+
+
+def test_a_slice_bound_read_from_the_shape_still_traces_per_size():
+    f = gt.function(lambda x: x[: x.shape[0] // 2], input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    for n in (2, 4, 6, 4):
+        np.testing.assert_array_equal(f(_rows(n)).numpy(), _rows(n)[: n // 2].numpy())
+    assert f.experimental_get_tracing_count() == 3
+
+
+def test_slices_with_reduce_retracing_count_as_tensorflow():
+    # TF 2.21 with reduce_retracing: [2, 3] traces, [4, 3] traces and relaxes to [None, 3], [5, 3]
+    # reuses it, [5, 7] traces and relaxes to [None, None]; x[1:, -1] reads no size
+    f = gt.function(lambda x: x[1:, -1] * 2.0, reduce_retracing=True)
+    counts = []
+    for shape in ([2, 3], [4, 3], [5, 3], [5, 7], [6, 2]):
+        x = gt.reshape(gt.range(float(np.prod(shape))), shape)
+        np.testing.assert_array_equal(f(x).numpy(), (x[1:, -1] * 2.0).numpy())
+        counts.append(f.experimental_get_tracing_count())
+    assert counts == [1, 2, 2, 3, 3]
+
+
+def test_a_saved_shared_program_with_slices(tmp_path):
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+        def __call__(self, x):
+            return x[1:, ::-1] - x[:-1, 0:1]
+
+    m = M()
+    m(_rows(2))
+    m(_rows(5))
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    for n in (1, 3, 50):
+        np.testing.assert_array_equal(loaded(_rows(n)).numpy(), m(_rows(n)).numpy())
+
