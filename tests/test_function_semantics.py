@@ -442,3 +442,48 @@ def test_a_saved_shared_program_with_slices(tmp_path):
     for n in (1, 3, 50):
         np.testing.assert_array_equal(loaded(_rows(n)).numpy(), m(_rows(n)).numpy())
 
+
+# ---- 4. gt.print to sys.stdout: the stream as it is when the step prints ---------------------
+
+def test_print_to_sys_stdout_follows_a_replaced_stdout_after_tracing():
+    # gradtape writes to Python's sys.stdout as it is at each print, traced or not (so
+    # contextlib.redirect_stdout and pytest's capsys see it). TensorFlow 2.21 (outside IPython)
+    # writes to the process's stdout whatever sys.stdout is: its output is never captured there.
+    import contextlib
+    import io
+
+    @gt.function
+    def f(x):
+        gt.print("f", x, output_stream=sys.stdout)
+        return x
+
+    first = io.StringIO()
+    with contextlib.redirect_stdout(first):
+        f(gt.constant(1))                     # traced while redirected
+    second = io.StringIO()
+    with contextlib.redirect_stdout(second):
+        f(gt.constant(2))                     # replayed while redirected elsewhere
+    eager = io.StringIO()
+    with contextlib.redirect_stdout(eager):
+        gt.print("eager", 3, output_stream=sys.stdout)
+    assert (first.getvalue(), second.getvalue(), eager.getvalue()) == ("f 1\n", "f 2\n", "eager 3\n")
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_print_to_a_stream_object_is_that_object():
+    # a stream object other than sys.stdout / sys.stderr at trace time (TensorFlow raises
+    # ValueError "Unsupported output stream" for it) gets the run's text at each call
+    import contextlib
+    import io
+    kept = io.StringIO()
+
+    @gt.function
+    def f(x):
+        gt.print("f", x, output_stream=kept)
+        return x
+
+    other = io.StringIO()
+    with contextlib.redirect_stdout(other):
+        f(gt.constant(1))
+        f(gt.constant(2))
+    assert (kept.getvalue(), other.getvalue()) == ("f 1\nf 2\n", "")
