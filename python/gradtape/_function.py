@@ -75,8 +75,9 @@ class _EffectsUndone:
     """A block whose effects on variables and random streams are undone when it ends, and whose
     gt.print writes nothing: gt.function's second trace on a first call that made variables (the
     first trace's run is the call; the second one only checks that a trace makes no variable
-    again and gives the program). Every variable and stream alive is noted (as
-    gt.saved_model.save's trace does): once per function, on such a first call."""
+    again, and gives the program). Every variable's value is held (no copy: a write then makes
+    a new buffer) and every stream's state noted, once per such first call; the variables
+    written in the block get their held value back."""
 
     def __enter__(self):
         import gc
@@ -85,7 +86,7 @@ class _EffectsUndone:
         for v in objects:
             if isinstance(v, _core.Variable):
                 try:
-                    self._values.append((v, _core._variable_value_copy(v)))
+                    self._values.append((v, _core._variable_value_held(v)))
                 except TypeError:  # (a Variable made with __new__ and never initialised)
                     pass
         self._states = [(s, (s.key, s.counter_lo, s.counter_hi)) for s in objects if isinstance(s, _core._PhiloxState)]
@@ -96,9 +97,11 @@ class _EffectsUndone:
     def __exit__(self, *exc):
         _core._set_print_muted(self._muted)
         for v, value in self._values:
-            _core._assign_untraced(v, value)
-        for s, (key, lo, hi) in self._states:
-            s.key, s.counter_lo, s.counter_hi = key, lo, hi
+            if not _core._variable_value_is(v, value):
+                _core._assign_untraced(v, value)
+        for s, state in self._states:
+            if (s.key, s.counter_lo, s.counter_hi) != state:
+                s.key, s.counter_lo, s.counter_hi = state
         self._values = self._states = None
         return False
 
