@@ -487,3 +487,25 @@ def test_print_to_a_stream_object_is_that_object():
         f(gt.constant(1))
         f(gt.constant(2))
     assert (kept.getvalue(), other.getvalue()) == ("f 1\nf 2\n", "")
+
+
+def test_a_first_trace_that_raises_leaves_the_next_trace_first():
+    # (TensorFlow 2.21 differs here: after a first trace that raised, it refuses variables to
+    # every later trace, so this function raises ValueError at every call; gradtape's next
+    # trace is the first one, free to make variables)
+    hold, calls = [], [0]
+
+    @gt.function
+    def g(x):
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("first")
+        if not hold:
+            hold.append(gt.Variable(2.0))
+        return hold[0] * x
+
+    with pytest.raises(RuntimeError, match="first"):
+        g(gt.constant(1.0))
+    assert g.experimental_get_tracing_count() == 0
+    assert float(g(gt.constant(1.0))) == 2.0
+    assert g.experimental_get_tracing_count() == 2
