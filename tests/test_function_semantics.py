@@ -80,6 +80,7 @@ def test_the_create_on_first_call_idiom_traces_twice_and_runs_its_effects_once()
 def test_the_second_trace_prints_nothing(capsys):
     # tf.print prints once per call, also on the first call that traces twice
     made = []
+    _Stream.written.clear()
 
     @gt.function
     def f(x):
@@ -414,6 +415,24 @@ def test_a_slice_bound_read_from_the_shape_still_traces_per_size():
     for n in (2, 4, 6, 4):
         np.testing.assert_array_equal(f(_rows(n)).numpy(), _rows(n)[: n // 2].numpy())
     assert f.experimental_get_tracing_count() == 3
+
+
+def test_strided_slice_with_masks_shares_one_program():
+    # gt.strided_slice is indexing spelled with masks: it reads no size either
+    def fn(x):
+        return (gt.strided_slice(x, [1, 0], [-1, 2], [2, 1], end_mask=0b10),
+                gt.strided_slice(x, [-1, 0], [0, 0], [1, 1], shrink_axis_mask=0b01, end_mask=0b10))
+
+    f = gt.function(fn, input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    for n in (2, 3, 5, 100):
+        x = _rows(n)
+        got, want = f(x), fn(x)
+        np.testing.assert_array_equal(got[0].numpy(), x.numpy()[1:-1:2])
+        np.testing.assert_array_equal(got[1].numpy(), x.numpy()[-1])
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert f.experimental_get_tracing_count() == 2
+    assert f.get_concrete_function()._program.input_guards == []
 
 
 def test_slices_with_reduce_retracing_count_as_tensorflow():
