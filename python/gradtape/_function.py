@@ -61,9 +61,10 @@ def functions_run_eagerly() -> bool:
 
 
 def _check_variable_creation():
-    """Called before a Variable is made while a gt.function traces (gradtape.module): raises
-    ValueError when the trace may not make variables (any trace but a function's first one), as
-    TensorFlow's tf.function does, before the variable exists."""
+    """Called when a Variable is made while a gt.function traces (gradtape.module), before its
+    constructor returns: raises ValueError when the trace may not make variables (any trace but
+    a function's first one), as TensorFlow's tf.function does, so that the code after it in the
+    traced function does not run."""
     name = getattr(_trace_state, "no_variables", None)
     if name is not None:
         raise ValueError("%s: gt.function only supports singleton gt.Variables created on the first call. "
