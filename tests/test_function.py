@@ -347,7 +347,9 @@ def test_training_step_equals_eager_bit_for_bit():
         np.testing.assert_array_equal(w1.numpy(), w2.numpy())
         np.testing.assert_array_equal(b1.numpy(), b2.numpy())
         assert int(opt2.iterations) == 5
-        assert traced.experimental_get_tracing_count() == 1
+        # the first trace made the optimizer's slots, so the first call traced again (as
+        # TensorFlow 2.21 does: 2 for SGD with momentum and for Adam)
+        assert traced.experimental_get_tracing_count() == 2
 
 
 def test_learning_rate_changes_reach_the_replays():
@@ -1019,15 +1021,19 @@ def test_variables_made_inside_only_by_the_first_trace():
 
     m = Lazy()
     assert m(gt.ones([1, 2])).numpy().tolist() == [[2.0]]
+    assert m.__call__.experimental_get_tracing_count() == 2      # made w, so traced again (as TF)
     assert m(gt.ones([3, 2])).numpy().tolist() == [[2.0]] * 3    # a new shape: traces, makes none
     m.w.assign([[1.0], [2.0]])
     assert m(gt.ones([1, 2])).numpy().tolist() == [[3.0]]
+    assert m.__call__.experimental_get_tracing_count() == 3
 
     @gt.function
     def fresh(x):
         return gt.Variable(1.0) * x
 
-    assert float(fresh(gt.constant(2.0))) == 2.0
+    # a variable made at every trace: the first call's second trace makes one (TensorFlow too)
+    with pytest.raises(ValueError, match="singleton"):
+        fresh(gt.constant(2.0))
     with pytest.raises(ValueError, match="singleton"):
         fresh(gt.constant([2.0]))
 

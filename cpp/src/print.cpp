@@ -15,6 +15,7 @@ namespace gt::steps {
 namespace {
 
 std::atomic<PrintSink> g_sink{nullptr};
+thread_local bool t_muted = false;
 
 // The shortest of `digits` significant digits and `more` that reads back as the same value.
 template <class T>
@@ -29,6 +30,11 @@ std::string shortest(T v, int digits, int more) {
 std::string format_real(double v, bool single) {
   if (std::isnan(v)) return "nan";
   if (std::isinf(v)) return v > 0 ? "inf" : "-inf";
+  // A subnormal value prints as a signed zero, as tf.print's does (its formatting runs with
+  // denormals flushed): in the type printed, float32 for the half types, so a float16
+  // subnormal, normal as a float32, prints its value, and a bfloat16 one prints 0.
+  if (single ? std::fpclassify(float(v)) == FP_SUBNORMAL : std::fpclassify(v) == FP_SUBNORMAL)
+    return std::signbit(v) ? "-0" : "0";
   return single ? shortest(float(v), 6, 9) : shortest(v, 15, 17);
 }
 
@@ -135,6 +141,14 @@ std::string format_for_print(const Tensor& t, int64_t summarize) {
 
 void set_print_sink(PrintSink sink) { g_sink.store(sink, std::memory_order_release); }
 
+bool set_print_muted(bool muted) {
+  const bool old = t_muted;
+  t_muted = muted;
+  return old;
+}
+
+bool print_muted() { return t_muted; }
+
 void print(const std::vector<Tensor>& values, const std::vector<std::string>& texts, const std::vector<int64_t>& is_value,
            int64_t summarize, const std::string& sep, const std::string& end, const std::string& stream) {
   if (stream != "stdout" && stream != "stderr" && stream.rfind("file://", 0) != 0)
@@ -152,7 +166,7 @@ void print(const std::vector<Tensor>& values, const std::vector<std::string>& te
     }
   }
   if (next != values.size()) throw InvalidArgument("gt.print: more tensors than tensor parts");
-  write_to(stream, out + end);
+  if (!t_muted) write_to(stream, out + end);
 }
 
 }  // namespace gt::steps

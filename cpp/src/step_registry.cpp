@@ -74,6 +74,7 @@ void register_builtin_steps() {
   register_op("assign_sub", &steps::assign_sub_variable);
   register_op("optimizer_step", &steps::optimizer_step);
   register_op("where_coords", &steps::where_coords);
+  register_op("getitem", &steps::getitem);
   register_op("reduce_any", &steps::reduce_any_bool);
   register_op("reduce_all", &steps::reduce_all_bool);
   register_op("zeros_like", &steps::zeros_like_as);

@@ -45,6 +45,84 @@ void set_generator_state(Variable& state, const random::PhiloxState& s) {
   state.assign(t);
 }
 
+namespace {
+// Python's slice.indices(n): b and e clamped into the dimension, and the slice's length.
+int64_t adjust_slice(int64_t n, int64_t& b, int64_t& e, int64_t s) {
+  auto clamp = [&](int64_t& v) {
+    if (v < 0) {
+      v += n;
+      if (v < 0) v = s < 0 ? -1 : 0;
+    } else if (v >= n) {
+      v = s < 0 ? n - 1 : n;
+    }
+  };
+  clamp(b);
+  clamp(e);
+  if (s < 0) return e < b ? (b - e - 1) / (-s) + 1 : 0;
+  return b < e ? (e - b - 1) / s + 1 : 0;
+}
+}  // namespace
+
+Tensor getitem(const Tensor& x, const std::vector<int64_t>& kinds, const std::vector<int64_t>& begin,
+               const std::vector<int64_t>& end, const std::vector<int64_t>& step) {
+  const size_t parts = kinds.size();
+  if (begin.size() != parts || end.size() != parts || step.size() != parts)
+    throw InvalidArgument("getitem: one begin, end and step per part of the key");
+  const int rank = x.ndim();
+  std::vector<int64_t> b, e, st, out_shape;
+  int dim = 0;
+  for (size_t k = 0; k < parts; ++k) {
+    const int64_t kind = kinds[k];
+    if (kind == kNewAxis || kind == kFalseAxis) {
+      out_shape.push_back(1);
+      continue;
+    }
+    if (kind != kIndex && kind != kSlice) throw InvalidArgument("getitem: unknown kind of key part");
+    if (dim >= rank)
+      throw InvalidArgument("too many indices for a tensor of shape " + x.shape().str());
+    const int64_t size = x.shape()[dim];
+    if (kind == kIndex) {
+      int64_t i = begin[k];
+      if (i < -size || i >= size)
+        throw InvalidArgument("index " + std::to_string(i) + " is out of bounds for axis " + std::to_string(dim) +
+                              " with size " + std::to_string(size));
+      if (i < 0) i += size;
+      b.push_back(i);
+      e.push_back(i + 1);
+      st.push_back(1);
+    } else {
+      if (step[k] == 0) throw InvalidArgument("slice step cannot be zero");
+      int64_t lo = begin[k], hi = end[k];
+      out_shape.push_back(adjust_slice(size, lo, hi, step[k]));
+      b.push_back(lo);
+      e.push_back(hi);
+      st.push_back(step[k]);
+    }
+    ++dim;
+  }
+  for (; dim < rank; ++dim) {  // (the dimensions after the key's: whole)
+    b.push_back(0);
+    e.push_back(x.shape()[dim]);
+    st.push_back(1);
+    out_shape.push_back(x.shape()[dim]);
+  }
+  Tensor r = strided_slice(x, b, e, st);
+  if (Shape(out_shape) != r.shape()) r = reshape(r, out_shape);
+  bool any_false = false;
+  for (int64_t kind : kinds) any_false = any_false || kind == kFalseAxis;
+  if (any_false) {
+    // x[False]: the new axis has length 0 (its length-1 axis sliced to nothing)
+    std::vector<int64_t> fb(out_shape.size(), 0), fe(out_shape), fs(out_shape.size(), 1);
+    size_t axis = 0;
+    for (int64_t kind : kinds) {
+      if (kind == kFalseAxis) fe[axis] = 0;
+      if (kind != kIndex) ++axis;  // (an index removes its axis)
+    }
+    r = strided_slice(r, fb, fe, fs);
+  }
+  return r;
+}
+
 Tensor where_coords(const Tensor& cond) {
   Tensor c = cond.dtype() == DType::Bool ? cond : not_equal(cond, zeros_like(cond));
   std::vector<int64_t> coords;

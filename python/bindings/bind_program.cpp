@@ -275,6 +275,17 @@ void bind_program(py::module_& m) {
     if (py::hasattr(f, "flush")) f.attr("flush")();
     return true;
   });
+  m.def("_variable_value_held", [](py::handle v) { return wrap(variable_ref(v).value()); },
+        "A variable's current value, read without tracing or telling tapes, and without a copy: while it is "
+        "held, a write to the variable makes a new buffer (copy on write), so it stays the value as it was "
+        "(gt.function undoes the effects of a trace with it, _variable_value_is).");
+  m.def("_variable_value_is", [](py::handle v, py::handle t) {
+    return variable_ref(v).value().impl() == to_tensor(t).impl();
+  }, "Whether a variable's value is still the tensor t (from _variable_value_held): no write since.");
+  m.def("_set_print_muted", &steps::set_print_muted, py::arg("muted"),
+        "gt.print writes nothing on this thread while set (returns the old value): the prints of a trace "
+        "whose effects gt.function undoes.");
+  m.def("_print_muted", &steps::print_muted, "Whether gt.print is muted on this thread (_set_print_muted).");
   m.def("_format_for_print", [](py::handle t, int64_t summarize) { return steps::format_for_print(to_tensor(t), summarize); },
         "A tensor laid out as gt.print prints it.");
   m.def("_print", [](const py::list& values, std::vector<std::string> texts, std::vector<int64_t> is_value,

@@ -77,33 +77,32 @@ Tensor getitem(const Tensor& x, py::handle key) {
   int consumed = 0, ellipses = 0;
   // A Python bool adds an axis as None does (NumPy and TensorFlow): of length 1 for True and
   // 0 for False. (bool is an int subclass: it must be told apart before the int case.)
-  bool any_false = false;
   for (py::handle k : items) {
     if (k.ptr() == Py_Ellipsis) ++ellipses;
-    else if (k.ptr() == Py_False) any_false = true;
     else if (!k.is_none() && !PyBool_Check(k.ptr())) ++consumed;
   }
   if (ellipses > 1) throw InvalidArgument("an index can only have a single ellipsis ('...')");
   if (consumed > rank)
     throw InvalidArgument("too many indices for a tensor of shape " + x.shape().str() + ": " +
                           std::to_string(consumed) + " given");
-  std::vector<int64_t> begin, end, step, out_shape;
-  int dim = 0;
-  // (each dimension whose size becomes a fixed argument of the steps is noted as read by the
-  // trace: a program reused at another size must not keep the old size)
-  auto full = [&]() {
-    note_shape_read(x, dim);
-    begin.push_back(0);
-    end.push_back(x.shape()[dim]);
-    step.push_back(1);
-    out_shape.push_back(x.shape()[dim]);
-    ++dim;
+  // The key as written, one part per item (an Ellipsis as the whole dimensions it stands for):
+  // resolved against x's shape by the step when it runs, so that no size of x becomes a fixed
+  // argument of the program and no dimension of x is read (docs/guides/function.md, "One
+  // program for all sizes"). Only the rank is used here.
+  std::vector<int64_t> kinds, begin, end, step;
+  auto part = [&](int64_t kind, int64_t b, int64_t e, int64_t s) {
+    kinds.push_back(kind);
+    begin.push_back(b);
+    end.push_back(e);
+    step.push_back(s);
   };
   for (py::handle k : items) {
     if (k.ptr() == Py_Ellipsis) {
-      for (int i = 0; i < rank - consumed; ++i) full();
-    } else if (k.is_none() || PyBool_Check(k.ptr())) {
-      out_shape.push_back(1);
+      for (int i = 0; i < rank - consumed; ++i) part(steps::kSlice, 0, std::numeric_limits<Py_ssize_t>::max(), 1);
+    } else if (k.is_none() || k.ptr() == Py_True) {
+      part(steps::kNewAxis, 0, 0, 1);
+    } else if (k.ptr() == Py_False) {
+      part(steps::kFalseAxis, 0, 0, 1);
     } else if (PySlice_Check(k.ptr())) {
       Py_ssize_t b, e, s;
       if (PySlice_Unpack(k.ptr(), &b, &e, &s) < 0) {
@@ -111,47 +110,15 @@ Tensor getitem(const Tensor& x, py::handle key) {
         PyErr_Clear();  // a zero step: TensorFlow's strided slice kernel refuses it
         throw InvalidArgument("slice step cannot be zero");
       }
-      note_shape_read(x, dim);
-      Py_ssize_t n = PySlice_AdjustIndices(Py_ssize_t(x.shape()[dim]), &b, &e, s);
-      begin.push_back(b);
-      end.push_back(e);
-      step.push_back(s);
-      out_shape.push_back(n);
-      ++dim;
+      part(steps::kSlice, b, e, s);
     } else if (PyLong_Check(k.ptr()) || PyIndex_Check(k.ptr())) {
-      int64_t i = int_from_py(k, "index");
-      note_shape_read(x, dim);
-      int64_t size = x.shape()[dim];
-      if (i < -size || i >= size)
-        throw InvalidArgument("index " + std::to_string(i) + " is out of bounds for axis " + std::to_string(dim) +
-                              " with size " + std::to_string(size));
-      if (i < 0) i += size;
-      begin.push_back(i);
-      end.push_back(i + 1);
-      step.push_back(1);
-      ++dim;
+      part(steps::kIndex, int_from_py(k, "index"), 0, 1);
     } else {
       throw TypeError_("only integers, slices (`:`), ellipsis (`...`), None and boolean masks are valid indices, got " +
                        std::string(py::repr(k)));
     }
   }
-  while (dim < rank) full();
-  Tensor s = traced("strided_slice", &strided_slice, x, begin, end, step);
-  if (Shape(out_shape) != s.shape()) s = traced("reshape", &reshape, s, out_shape);
-  if (any_false) {
-    // x[False]: the new axis has length 0 (slice the length-1 axis to nothing)
-    std::vector<int64_t> b(out_shape.size(), 0), e(out_shape), st(out_shape.size(), 1);
-    int axis = 0;
-    for (py::handle k : items) {
-      if (k.ptr() == Py_Ellipsis) axis += rank - consumed;
-      else {
-        if (k.ptr() == Py_False) e[size_t(axis)] = 0;
-        if (PySlice_Check(k.ptr()) || k.is_none() || PyBool_Check(k.ptr())) ++axis;  // (an int removes its axis)
-      }
-    }
-    s = traced("strided_slice", &strided_slice, s, b, e, st);
-  }
-  return s;
+  return traced("getitem", &steps::getitem, x, kinds, begin, end, step);
 }
 
 template <class Cls>

@@ -60,6 +60,53 @@ def functions_run_eagerly() -> bool:
     return _run_eagerly_global[0]
 
 
+def _check_variable_creation():
+    """Called when a Variable is made while a gt.function traces (gradtape.module), before its
+    constructor returns: raises ValueError when the trace may not make variables (any trace but
+    a function's first one), as TensorFlow's tf.function does, so that the code after it in the
+    traced function does not run."""
+    name = getattr(_trace_state, "no_variables", None)
+    if name is not None:
+        raise ValueError("%s: gt.function only supports singleton gt.Variables created on the first call. "
+                         "Make sure the gt.Variable is only created once or created outside gt.function."
+                         % name)
+
+
+class _EffectsUndone:
+    """A block whose effects on variables and random streams are undone when it ends, and whose
+    gt.print writes nothing: gt.function's second trace on a first call that made variables (the
+    first trace's run is the call; the second one only checks that a trace makes no variable
+    again, and gives the program). Every variable's value is held (no copy: a write then makes
+    a new buffer) and every stream's state noted, once per such first call; the variables
+    written in the block get their held value back."""
+
+    def __enter__(self):
+        import gc
+        objects = gc.get_objects()
+        self._values = []
+        for v in objects:
+            if isinstance(v, _core.Variable):
+                try:
+                    self._values.append((v, _core._variable_value_held(v)))
+                except TypeError:  # (a Variable made with __new__ and never initialised)
+                    pass
+        self._states = [(s, (s.key, s.counter_lo, s.counter_hi)) for s in objects if isinstance(s, _core._PhiloxState)]
+        del objects
+        self._muted = _core._set_print_muted(True)
+        return self
+
+    def __exit__(self, *exc):
+        _core._set_print_muted(self._muted)
+        for v, value in self._values:
+            if not _core._variable_value_is(v, value):
+                _core._assign_untraced(v, value)
+        for s, state in self._states:
+            if (s.key, s.counter_lo, s.counter_hi) != state:
+                s.key, s.counter_lo, s.counter_hi = state
+        self._values = self._states = None
+        return False
+
+
 def _note_variable_created(variable=None):
     """Called when a Variable is made while a gt.function traces (gradtape.module). While
     gt.saved_model.save traces (its `created` list is set), the variable and its initial value
@@ -284,6 +331,7 @@ class Function:
         # calls of positional tensors only (or none), looked up and run in one bound call
         self._call_cache = _core._CallCache(_MISS)
         self._tracing_count = 0
+        self._variables_allowed = True  # until the first trace has run (_trace)
         self._lock = threading.RLock()
         self._bound = weakref.WeakKeyDictionary()
 
@@ -548,8 +596,34 @@ class Function:
         return result
 
     def _trace(self, args, kwargs, tensors):
+        """(the ConcreteFunction of a trace for these arguments, the call's result). As
+        TensorFlow's tf.function, only a function's first trace may make variables (the "create
+        on the first call" idiom, `if self.v is None: self.v = gt.Variable(...)`); a later one
+        that makes one raises ValueError. When the first trace made variables, the function is
+        traced again at once, as TensorFlow does, with its effects undone: a function that makes
+        a variable at every trace raises on its first call, and the program kept is the second
+        trace's, made with the variables existing."""
+        if self._variables_allowed:
+            made_before = getattr(_trace_state, "variables_made", 0)
+            concrete, result = self._trace_once(args, kwargs, tensors)
+            self._variables_allowed = False
+            if getattr(_trace_state, "variables_made", 0) == made_before:
+                return concrete, result
+            with _EffectsUndone():
+                concrete, _ = self._trace_once(args, kwargs, tensors)
+            return concrete, result
+        return self._trace_once(args, kwargs, tensors)
+
+    def _trace_once(self, args, kwargs, tensors):
         # Inputs become the program's first slots; the function runs eagerly on them.
-        made_before = getattr(_trace_state, "variables_made", 0)
+        outer = getattr(_trace_state, "no_variables", None)
+        _trace_state.no_variables = None if self._variables_allowed else self._name
+        try:
+            return self._trace_body(args, kwargs, tensors)
+        finally:
+            _trace_state.no_variables = outer
+
+    def _trace_body(self, args, kwargs, tensors):
         rec = _core._Recorder()
         with rec:
             # The traced code gets a fresh tensor per input (NumPy arrays become tensors), so
@@ -575,11 +649,6 @@ class Function:
         for x in structure_flat:  # (the specs read the shapes after the trace: not reads of the code)
             if isinstance(x, _Output):
                 x.spec = _spec_of(out_tensors[x.index])
-        if getattr(_trace_state, "variables_made", 0) != made_before and self._tracing_count > 0:
-            # (as TensorFlow: a variable made inside a function is made once, by its first trace)
-            raise ValueError("%s: gt.function only supports singleton gt.Variables created on the first call. "
-                             "Make sure the gt.Variable is only created once or created outside gt.function."
-                             % self._name)
         self._tracing_count += 1
         structure = nest.pack_sequence_as(result, structure_flat)
         specs = [_spec_of(t) for t in tensors]

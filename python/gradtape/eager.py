@@ -255,6 +255,8 @@ def print(*inputs, output_stream=None, summarize=3, sep=" ", end="\n", name=None
 
         # (another stream object: a Python callback with the run's values)
         def emit(*values):
+            if _core._print_muted():  # (a trace whose effects gt.function undoes)
+                return
             it = iter(values)
             _write("".join(_core._format_for_print(next(it), summarize) if v else t
                            for t, v in zip(texts, is_value)) + end, output_stream)

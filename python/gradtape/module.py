@@ -102,6 +102,8 @@ def _variable_init(self, initial_value=None, trainable=None, validate_shape=True
     _core_variable_init(self, initial_value, trainable=trainable, name=current_name_scope() + base,
                         dtype=dtype)
     if _core._tracing():
+        # (after the core's init: an uninitialised Variable would trip whoever finds it later)
+        _function._check_variable_creation()
         _function._note_variable_created(self)
 
 

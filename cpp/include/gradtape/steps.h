@@ -38,6 +38,20 @@ Tensor zeros_like_as(const Tensor& t, DType d);
 Tensor ones_like_as(const Tensor& t, DType d);
 // A tensor of shape s whose every element is v's (scalar) value, bit for bit, in v's dtype.
 Tensor fill_with(const Shape& s, const Tensor& v);
+// x[key], Python's basic indexing, with the key as written and resolved against x's shape when
+// it runs (so a program's step serves every size, as TensorFlow's strided_slice with its masks):
+// one entry per part of the key, kinds[i] being
+//   kNewAxis (None, True): a new axis of length 1;    kIndex: the index begin[i] (may be < 0);
+//   kSlice: begin[i]:end[i]:step[i], as PySlice_Unpack gives them (an omitted bound is its
+//     sentinel, PY_SSIZE_T_MAX or MIN), clamped as Python's slice.indices(size);
+//   kFalseAxis (False): a new axis of length 0.
+// An Ellipsis is given as the kSlice parts it stands for (the rank is fixed), and the dimensions
+// after the key's are whole. InvalidArgument for an index out of range; the result is computed
+// as strided_slice, then reshape when axes are added or removed, then strided_slice for False.
+enum GetitemKind : int64_t { kNewAxis = 0, kIndex = 1, kSlice = 2, kFalseAxis = 3 };
+Tensor getitem(const Tensor& x, const std::vector<int64_t>& kinds, const std::vector<int64_t>& begin,
+               const std::vector<int64_t>& end, const std::vector<int64_t>& step);
+
 // a / b, a @ b (Python's operators).
 Tensor truediv(const Tensor& a, const Tensor& b);
 Tensor matmul2(const Tensor& a, const Tensor& b);
@@ -56,6 +70,10 @@ void print(const std::vector<Tensor>& values, const std::vector<std::string>& te
 // interpreter is finalised, or sys.stdout is None): the C streams are used then.
 using PrintSink = bool (*)(const std::string& stream, const std::string& text);
 void set_print_sink(PrintSink sink);
+// Whether print writes nothing on this thread (gt.function's second trace on a first call that
+// made variables, whose effects are undone: its prints are not the call's). Returns the old value.
+bool set_print_muted(bool muted);
+bool print_muted();
 
 // A random draw F(state, a...). From a stream (a persistent state, shared with gradtape.random):
 // each run draws anew and advances it, as a stateful op. From a copy (a stateless op's state, made

@@ -1,0 +1,530 @@
+"""gt.function against tf.function on points of semantics (docs/guides/function.md). The
+expected values are TensorFlow 2.21's, found by running the same code with tf.function; they
+are written here as literals (TensorFlow is not a dependency)."""
+import sys
+
+import numpy as np
+import pytest
+
+import gradtape as gt
+
+SINGLETON = "only supports singleton gt.Variables created on the first call"
+
+
+# ---- 1. variables made inside a function: only by its first trace ------------------------------
+
+def test_a_variable_made_at_every_trace_raises_on_the_first_call():
+    # TF 2.21: the first call raises ValueError (its second trace makes a variable again), the
+    # tracing count stays 1, and every later call, of any shape, raises again
+    traces = []
+
+    @gt.function
+    def f(x):
+        traces.append(tuple(x.shape))
+        v = gt.Variable(1.0)
+        return v * x
+
+    with pytest.raises(ValueError, match=SINGLETON):
+        f(gt.constant(2.0))
+    assert traces == [(), ()]
+    assert f.experimental_get_tracing_count() == 1
+    with pytest.raises(ValueError, match=SINGLETON):
+        f(gt.constant(3.0))          # TF traces again (no program was kept) and raises
+    assert traces == [(), (), ()]
+    with pytest.raises(ValueError, match=SINGLETON):
+        f(gt.constant([3.0]))
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_a_variable_made_at_every_trace_with_an_input_signature_raises_on_the_first_call():
+    @gt.function(input_signature=[gt.TensorSpec([None], gt.float32)])
+    def f(x):
+        return gt.Variable(1.0) * x
+
+    with pytest.raises(ValueError, match=SINGLETON):
+        f(gt.ones([2]))
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_the_create_on_first_call_idiom_traces_twice_and_runs_its_effects_once():
+    # TF 2.21: B1 gives [4.], v is [2.] after it (one assign_add), the tracing count is 2, the
+    # Python print runs twice and tf.print once; the next call gives [9.] without tracing
+    traces = []
+
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = None
+
+        @gt.function
+        def __call__(self, x):
+            traces.append("trace")
+            if self.v is None:
+                self.v = gt.Variable(gt.ones_like(x))
+            self.v.assign_add(gt.ones_like(x))
+            gt.print("v =", self.v, output_stream=sys.stdout)
+            return self.v * x
+
+    m = M()
+    out = m(gt.constant([2.0]))
+    assert out.numpy().tolist() == [4.0]
+    assert m.v.numpy().tolist() == [2.0]
+    assert traces == ["trace", "trace"]
+    assert m.__call__.experimental_get_tracing_count() == 2
+    assert m(gt.constant([3.0])).numpy().tolist() == [9.0]
+    assert m.v.numpy().tolist() == [3.0]
+    assert traces == ["trace", "trace"]
+    assert m.__call__.experimental_get_tracing_count() == 2
+
+
+def test_the_second_trace_prints_nothing(capsys):
+    # tf.print prints once per call, also on the first call that traces twice
+    made = []
+    _Stream.written.clear()
+
+    @gt.function
+    def f(x):
+        if not made:
+            made.append(gt.Variable(1.0))
+        gt.print("value", x * made[0], output_stream=sys.stdout)
+        gt.print("other", x, output_stream=_Stream())  # (a Python stream object: a callback)
+        return x * made[0]
+
+    f(gt.constant(1.0))
+    f(gt.constant(2.0))
+    assert capsys.readouterr().out == "value 1\nvalue 2\n"
+    assert _Stream.written == ["other 1\n", "other 2\n"]
+    assert f.experimental_get_tracing_count() == 2
+
+
+class _Stream:
+    written = []
+
+    def write(self, text):
+        _Stream.written.append(text)
+
+
+def test_the_second_trace_undoes_its_variable_writes_and_random_draws():
+    gt.random.set_seed(5)
+    eager = [gt.random.uniform([3], seed=1).numpy() for _ in range(3)]
+    gt.random.set_seed(5)
+    made = []
+    counter = gt.Variable(0)
+
+    @gt.function
+    def f():
+        if not made:
+            made.append(gt.Variable(10.0))
+        counter.assign_add(1)
+        made[0].assign_add(1.0)
+        return gt.random.uniform([3], seed=1) + 0.0 * made[0]
+
+    got = [f().numpy() for _ in range(3)]
+    for a, b in zip(eager, got):
+        np.testing.assert_array_equal(a, b)
+    assert int(counter) == 3
+    assert float(made[0]) == 13.0
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_a_variable_made_by_a_later_trace_raises_and_is_not_counted():
+    # TF 2.21: D1 gives 2.0 (count 2), D2 and D3 (a new rank) raise ValueError, count stays 2
+    made = {}
+
+    @gt.function
+    def h(x):
+        k = len(x.shape)
+        if k not in made:
+            made[k] = gt.Variable(gt.zeros_like(x))
+        return made[k] + x
+
+    assert float(h(gt.constant(2.0))) == 2.0
+    assert h.experimental_get_tracing_count() == 2
+    for _ in range(2):
+        with pytest.raises(ValueError, match=SINGLETON):
+            h(gt.constant([2.0, 3.0]))
+    assert h.experimental_get_tracing_count() == 2
+    assert list(made) == [0]
+    assert float(h(gt.constant(5.0))) == 5.0      # the first program still serves its shape
+
+
+def test_a_later_trace_raises_when_the_variable_is_made_not_after_the_trace():
+    # the error comes from gt.Variable(...) itself: what follows it in the function never runs
+    after = []
+
+    @gt.function
+    def f(x):
+        if x.shape[0] == 2:
+            gt.Variable(1.0)
+            after.append("ran")
+        return x + 1.0
+
+    f(gt.ones([1]))
+    with pytest.raises(ValueError, match=SINGLETON):
+        f(gt.ones([2]))
+    assert after == []
+
+
+def test_variables_with_reduce_retracing_count_as_tensorflow():
+    # TF 2.21 with reduce_retracing=True: counts 2, 3, 3, 3 for sizes 1..4
+    holder = {}
+
+    @gt.function(reduce_retracing=True)
+    def e(x):
+        if not holder:
+            holder["v"] = gt.Variable(2.0)
+        return holder["v"] * x
+
+    counts = []
+    for n in (1, 2, 3, 4):
+        assert e(gt.ones([n])).numpy().tolist() == [2.0] * n
+        counts.append(e.experimental_get_tracing_count())
+    assert counts == [2, 3, 3, 3]
+
+
+def test_variables_with_an_input_signature():
+    # TF 2.21: counts 2, 2 (it traces once with the None dimension, then again without making
+    # variables); gradtape traces the first call twice, and the second size once more to check
+    # that the program holds at another size: 2, 3, then 3 for every size
+    hold = []
+
+    @gt.function(input_signature=[gt.TensorSpec([None], gt.float32)])
+    def g(x):
+        if not hold:
+            hold.append(gt.Variable(3.0))
+        return hold[0] * x
+
+    counts = []
+    for n in (2, 3, 5, 100):
+        assert g(gt.ones([n])).numpy().tolist() == [3.0] * n
+        counts.append(g.experimental_get_tracing_count())
+    assert counts == [2, 3, 3, 3]
+
+
+def test_get_concrete_function_traces_twice_when_the_first_trace_makes_variables():
+    # TF 2.21: get_concrete_function counts 2 for the create-once idiom, and raises ValueError
+    # (count 1) for a variable made at every trace
+    hold = []
+
+    @gt.function
+    def f(x):
+        if not hold:
+            hold.append(gt.Variable(3.0))
+        return hold[0] * x
+
+    c = f.get_concrete_function(gt.TensorSpec([2], gt.float32))
+    assert f.experimental_get_tracing_count() == 2
+    assert c(gt.ones([2])).numpy().tolist() == [3.0, 3.0]
+    assert f(gt.ones([2])).numpy().tolist() == [3.0, 3.0]
+    assert f.experimental_get_tracing_count() == 2
+
+    @gt.function
+    def g(x):
+        return gt.Variable(1.0) * x
+
+    with pytest.raises(ValueError, match=SINGLETON):
+        g.get_concrete_function(gt.TensorSpec([2], gt.float32))
+    assert g.experimental_get_tracing_count() == 1
+
+
+def test_a_tape_around_the_first_call_that_makes_variables():
+    hold = []
+
+    @gt.function
+    def f(x):
+        if not hold:
+            hold.append(gt.Variable(3.0))
+        return hold[0] * x * x
+
+    x = gt.constant(2.0)
+    for _ in range(2):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = f(x)
+        dx, dv = tape.gradient(y, [x, hold[0]])
+        assert (float(y), float(dx), float(dv)) == (12.0, 12.0, 4.0)
+
+
+# ---- 2. gt.print of subnormal floats ---------------------------------------------------------
+
+# (values, dtype, what tf.print printed for them in TensorFlow 2.21, eagerly and in a tf.function)
+_SUBNORMALS = [
+    ([1e-40, -1e-40, 1.4e-45, 1.17e-38, 1.1754942e-38, 1e-39, 3e-39, 0.0, 1e-30, 1.5e-38], np.float32,
+     "[0 -0 0 0 0 0 0 0 1e-30 1.5e-38]"),
+    ([1.17549435e-38, -1.17549435e-38, -0.0, 3.4e38], np.float32, "[1.17549435e-38 -1.17549435e-38 -0 3.4e+38]"),
+    ([5e-324, -5e-324, 1e-310, 2.2250738585072014e-308, 2.225073858507201e-308, 1e-300, 1e-320], np.float64,
+     "[0 -0 0 2.2250738585072014e-308 0 1e-300 0]"),
+    ([6e-8, -6e-8, 1e-7], np.float16, "[5.96046448e-08 -5.96046448e-08 1.1920929e-07]"),  # (normal as float32)
+]
+
+
+def _eager_print(*values, **kw):
+    import io
+    buf = io.StringIO()
+    gt.print(*values, output_stream=buf, **kw)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("values,dtype,expected", _SUBNORMALS)
+def test_print_subnormals_as_tensorflow(values, dtype, expected, capsys):
+    x = gt.constant(np.array(values, dtype))
+    assert _eager_print(x, summarize=-1) == expected + "\n"
+
+    @gt.function
+    def f(x):
+        gt.print(x, output_stream=sys.stdout, summarize=-1)
+        gt.print(x, output_stream=_Stream(), summarize=-1)
+        return x
+
+    _Stream.written.clear()
+    f(x)
+    f(x)
+    assert capsys.readouterr().out == (expected + "\n") * 2
+    assert _Stream.written == [expected + "\n"] * 2
+
+
+def test_print_subnormal_scalars_bfloat16_and_summaries():
+    assert _eager_print(gt.constant(1e-40)) == "0\n"
+    assert _eager_print(gt.constant(-1e-40)) == "-0\n"
+    assert _eager_print(gt.constant(5e-324, gt.float64)) == "0\n"
+    assert _eager_print(gt.constant(-5e-324, gt.float64)) == "-0\n"
+    assert _eager_print(gt.constant(-1e-40, gt.float64)) == "-1e-40\n"   # normal in float64
+    assert _eager_print(gt.cast(gt.constant([1e-40, 1e-38, 1e-37]), gt.bfloat16)) == "[0 0 9.99170198e-38]\n"
+    assert _eager_print(gt.constant(np.arange(10, dtype=np.float32) * np.float32(1e-45))) == "[0 0 0 ... 0 0 0]\n"
+    assert _eager_print(gt.constant([[1e-40, 1.0], [2.0, 1e-45]])) == "[[0 1]\n [2 0]]\n"
+    # a Python float is printed by its repr, a tensor in a list by its value (as tf.print)
+    assert _eager_print(1e-40, [gt.constant(1e-40)], {"a": gt.constant(-1e-40, gt.float64)}) == \
+        "1e-40 [0] {'a': -1e-40}\n"
+
+
+# ---- 3. indexing a None dimension: one program for every size --------------------------------
+
+_SLICES = {
+    "x[1:]": lambda x: x[1:],
+    "x[:-1]": lambda x: x[:-1],
+    "x[-1]": lambda x: x[-1],
+    "x[::2]": lambda x: x[::2],
+    "x[:, 0]": lambda x: x[:, 0],
+    "x[..., 1:]": lambda x: x[..., 1:],
+    "x[::-1]": lambda x: x[::-1],
+    "x[-2::-2]": lambda x: x[-2::-2],
+    "x[None, 1:, None]": lambda x: x[None, 1:, None],
+    "x[0, ::-1]": lambda x: x[0, ::-1],
+    "x[1:-1, 2]": lambda x: x[1:-1, 2],
+    "x[-100:100]": lambda x: x[-100:100],
+    "x[False]": lambda x: x[False],
+    "x[True, ..., 0]": lambda x: x[True, ..., 0],
+}
+
+
+def _rows(n, seed=0):
+    return gt.constant(np.random.default_rng(seed + n).normal(size=(n, 3)).astype(np.float32))
+
+
+@pytest.mark.parametrize("name", sorted(_SLICES))
+@pytest.mark.parametrize("how", ["signature", "reduce_retracing"])
+def test_a_slice_of_a_none_dimension_shares_one_program(name, how):
+    fn = _SLICES[name]
+    if how == "signature":
+        f = gt.function(fn, input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    else:
+        f = gt.function(fn, reduce_retracing=True)
+    sizes = (2, 5, 1, 100, 2) if name in ("x[-1]", "x[0, ::-1]") else (2, 5, 1, 100, 0, 2)
+    for n in sizes:
+        x = _rows(n)
+        got, want = f(x).numpy(), fn(x).numpy()
+        assert got.shape == want.shape and got.dtype == want.dtype, (name, n)
+        np.testing.assert_array_equal(got, want, err_msg="%s at size %d" % (name, n))
+    # TensorFlow traces once; gradtape twice (the second trace checks the first), then never
+    assert f.experimental_get_tracing_count() == 2
+    # the slice reads no size: the shared program has no guard on the None dimension
+    assert all(d != 0 for _, d, _ in f.get_concrete_function(gt.TensorSpec([None, 3], gt.float32))
+               ._program.input_guards)
+
+
+def test_x_colon_0_does_not_depend_on_the_none_dimension():
+    f = gt.function(lambda x: x[:, 0] * 2.0, input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    for n in (1, 2, 5, 100):
+        assert f(_rows(n)).numpy().tolist() == (_rows(n)[:, 0] * 2.0).numpy().tolist()
+    assert f.get_concrete_function()._program.input_guards == []
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_gradients_through_slices_inside_the_function_equal_eager():
+    w = gt.Variable(np.linspace(-1.0, 1.0, 3, dtype=np.float32))
+
+    def step(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            h = x * w
+            loss = (gt.reduce_sum(h[1:] * h[:-1]) + gt.reduce_sum(h[-1] ** 2) + gt.reduce_sum(h[::2, 0])
+                    + gt.reduce_sum(h[..., 1:] * 3.0) + gt.reduce_sum(h[::-1][0]))
+        dx, dw = tape.gradient(loss, [x, w])
+        return loss, dx, dw
+
+    f = gt.function(step, input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    for n in (1, 2, 5, 100):
+        x = _rows(n, seed=3)
+        for a, b in zip(f(x), step(x)):
+            np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg="size %d" % n)
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_a_tape_around_a_shared_program_with_slices():
+    f = gt.function(lambda x: gt.reduce_sum(x[1:] * x[:-1]), input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    for n in (2, 5, 100):
+        x = _rows(n, seed=4)
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = f(x)
+        with gt.GradientTape() as tape2:
+            tape2.watch(x)
+            y2 = gt.reduce_sum(x[1:] * x[:-1])
+        np.testing.assert_array_equal(tape.gradient(y, x).numpy(), tape2.gradient(y2, x).numpy())
+        assert float(y) == float(y2)
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_an_index_out_of_range_at_run_time_raises_invalid_argument():
+    # TF 2.21: x[2] (and x[-1] at size 0) under input_signature [None, 3] raise
+    # InvalidArgumentError when run at a size that has no such row ("slice index 2 of dimension 0
+    # out of bounds"); eagerly too
+    f = gt.function(lambda x: x[2] * 2.0, input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    assert f(_rows(3)).numpy().tolist() == (_rows(3)[2] * 2.0).numpy().tolist()
+    assert f(_rows(4)).numpy().tolist() == (_rows(4)[2] * 2.0).numpy().tolist()
+    assert f.experimental_get_tracing_count() == 2
+    with pytest.raises(gt.errors.InvalidArgumentError, match="out of bounds"):
+        f(_rows(2))                      # the shared program's step raises
+    assert f.experimental_get_tracing_count() == 2
+    with pytest.raises(gt.errors.InvalidArgumentError, match="out of bounds"):
+        _rows(2)[2]
+    # a fixed dimension out of range: TF raises ValueError while tracing (its static shapes);
+    # gradtape's InvalidArgumentError is a ValueError
+    g = gt.function(lambda x: x[:, -4], input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    with pytest.raises(ValueError, match="out of bounds"):
+        g(_rows(2))
+    h = gt.function(lambda x: x[-1], input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    h(_rows(1))
+    h(_rows(2))
+    with pytest.raises(gt.errors.InvalidArgumentError, match="out of bounds"):
+        h(gt.zeros([0, 3]))
+
+
+def test_a_slice_bound_read_from_the_shape_still_traces_per_size():
+    f = gt.function(lambda x: x[: x.shape[0] // 2], input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    for n in (2, 4, 6, 4):
+        np.testing.assert_array_equal(f(_rows(n)).numpy(), _rows(n)[: n // 2].numpy())
+    assert f.experimental_get_tracing_count() == 3
+
+
+def test_strided_slice_with_masks_shares_one_program():
+    # gt.strided_slice is indexing spelled with masks: it reads no size either
+    def fn(x):
+        return (gt.strided_slice(x, [1, 0], [-1, 2], [2, 1], end_mask=0b10),
+                gt.strided_slice(x, [-1, 0], [0, 0], [1, 1], shrink_axis_mask=0b01, end_mask=0b10))
+
+    f = gt.function(fn, input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+    for n in (2, 3, 5, 100):
+        x = _rows(n)
+        got, want = f(x), fn(x)
+        np.testing.assert_array_equal(got[0].numpy(), x.numpy()[1:-1:2])
+        np.testing.assert_array_equal(got[1].numpy(), x.numpy()[-1])
+        for a, b in zip(got, want):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert f.experimental_get_tracing_count() == 2
+    assert f.get_concrete_function()._program.input_guards == []
+
+
+def test_slices_with_reduce_retracing_count_as_tensorflow():
+    # TF 2.21 with reduce_retracing: [2, 3] traces, [4, 3] traces and relaxes to [None, 3], [5, 3]
+    # reuses it, [5, 7] traces and relaxes to [None, None]; x[1:, -1] reads no size
+    f = gt.function(lambda x: x[1:, -1] * 2.0, reduce_retracing=True)
+    counts = []
+    for shape in ([2, 3], [4, 3], [5, 3], [5, 7], [6, 2]):
+        x = gt.reshape(gt.range(float(np.prod(shape))), shape)
+        np.testing.assert_array_equal(f(x).numpy(), (x[1:, -1] * 2.0).numpy())
+        counts.append(f.experimental_get_tracing_count())
+    assert counts == [1, 2, 2, 3, 3]
+
+
+def test_a_saved_shared_program_with_slices(tmp_path):
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+        def __call__(self, x):
+            return x[1:, ::-1] - x[:-1, 0:1]
+
+    m = M()
+    m(_rows(2))
+    m(_rows(5))
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    for n in (1, 3, 50):
+        np.testing.assert_array_equal(loaded(_rows(n)).numpy(), m(_rows(n)).numpy())
+
+
+# ---- 4. gt.print to sys.stdout: the stream as it is when the step prints ---------------------
+
+def test_print_to_sys_stdout_follows_a_replaced_stdout_after_tracing():
+    # gradtape writes to Python's sys.stdout as it is at each print, traced or not (so
+    # contextlib.redirect_stdout and pytest's capsys see it). TensorFlow 2.21 (outside IPython)
+    # writes to the process's stdout whatever sys.stdout is: its output is never captured there.
+    import contextlib
+    import io
+
+    @gt.function
+    def f(x):
+        gt.print("f", x, output_stream=sys.stdout)
+        return x
+
+    first = io.StringIO()
+    with contextlib.redirect_stdout(first):
+        f(gt.constant(1))                     # traced while redirected
+    second = io.StringIO()
+    with contextlib.redirect_stdout(second):
+        f(gt.constant(2))                     # replayed while redirected elsewhere
+    eager = io.StringIO()
+    with contextlib.redirect_stdout(eager):
+        gt.print("eager", 3, output_stream=sys.stdout)
+    assert (first.getvalue(), second.getvalue(), eager.getvalue()) == ("f 1\n", "f 2\n", "eager 3\n")
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_print_to_a_stream_object_is_that_object():
+    # a stream object other than sys.stdout / sys.stderr at trace time (TensorFlow raises
+    # ValueError "Unsupported output stream" for it) gets the run's text at each call
+    import contextlib
+    import io
+    kept = io.StringIO()
+
+    @gt.function
+    def f(x):
+        gt.print("f", x, output_stream=kept)
+        return x
+
+    other = io.StringIO()
+    with contextlib.redirect_stdout(other):
+        f(gt.constant(1))
+        f(gt.constant(2))
+    assert (kept.getvalue(), other.getvalue()) == ("f 1\nf 2\n", "")
+
+
+def test_a_first_trace_that_raises_leaves_the_next_trace_first():
+    # (TensorFlow 2.21 differs here: after a first trace that raised, it refuses variables to
+    # every later trace, so this function raises ValueError at every call; gradtape's next
+    # trace is the first one, free to make variables)
+    hold, calls = [], [0]
+
+    @gt.function
+    def g(x):
+        calls[0] += 1
+        if calls[0] == 1:
+            raise RuntimeError("first")
+        if not hold:
+            hold.append(gt.Variable(2.0))
+        return hold[0] * x
+
+    with pytest.raises(RuntimeError, match="first"):
+        g(gt.constant(1.0))
+    assert g.experimental_get_tracing_count() == 0
+    assert float(g(gt.constant(1.0))) == 2.0
+    assert g.experimental_get_tracing_count() == 2
