@@ -1,6 +1,6 @@
-"""What the engine's two switches cost or save, measured as ratios in one process.
+"""What the engine's three switches cost or save, measured as ratios in one process.
 
-  python bench/structural_cost.py [--quick]
+  python bench/structural_cost.py [--quick] [--only zeros,fusion,plans]
 
 1. Structural zeros (docs/structural-zeros.md): workloads with no `where`, slice or gather
    (W4's big elementwise chain, W3's scalar chain) run with structural zeros on (the default)
@@ -8,6 +8,9 @@
    noise. A `where`-heavy workload shows what masks cost when they are in play.
 2. Elementwise fusion (docs/design.md, deferred elementwise ops): W4 and the `where` workload
    with fusion on (the default) and off (every op computed at once); on/off < 1 is the saving.
+3. Gradient plans (docs/guides/function.md, "Gradients without a tape"): gt.function replays of
+   W1, W3, W4 and W5's training step with plans on (the default: no tape at each replay) and
+   off (each replay makes its tape); on/off < 1 is the saving.
 """
 import argparse
 import statistics
@@ -54,6 +57,63 @@ def where_chain(n):
     return step
 
 
+def w1_function():
+    w1, w2 = gt.Variable(5.), gt.Variable(3.)
+
+    @gt.function
+    def grads():
+        with gt.GradientTape() as tape:
+            z = 3 * w1 ** 2 + 2 * w1 * w2
+        return tape.gradient(z, [w1, w2])
+    return lambda: grads()
+
+
+def w3_function():
+    x = gt.constant(0.5)
+
+    @gt.function
+    def chain(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = x
+            for _ in range(333):
+                y = gt.sin(y) * 1.0001 + 0.001
+        return tape.gradient(y, x)
+    return lambda: chain(x)
+
+
+def w4_function(n):
+    rng = np.random.default_rng(0)
+    x = gt.constant(rng.standard_normal(n).astype(np.float32))
+    w = gt.constant(rng.standard_normal(n).astype(np.float32))
+    b = gt.constant(np.float32(0.1))
+
+    @gt.function
+    def grads(x, w, b):
+        with gt.GradientTape() as tape:
+            tape.watch([x, w, b])
+            loss = gt.reduce_sum(gt.nn.softplus(x * w + b))
+        return tape.gradient(loss, [x, w, b])
+    return lambda: grads(x, w, b)
+
+
+def w5_function(batch):
+    from workloads import w5_gradtape_step
+    rng = np.random.default_rng(0)
+    sizes = [784, 512, 512, 10]
+    P = []
+    for a, b in zip(sizes, sizes[1:]):
+        P.append(gt.Variable((rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32)))
+        P.append(gt.Variable(np.zeros(b, np.float32)))
+    X = gt.constant(rng.standard_normal((batch, 784)).astype(np.float32))
+    y = gt.constant(rng.integers(0, 10, batch).astype(np.int32))
+
+    @gt.function
+    def train_step(X, y):
+        return w5_gradtape_step(gt, P, X, y)
+    return lambda: train_step(X, y)
+
+
 def time_block(step, reps):
     start = time.perf_counter()
     for _ in range(reps):
@@ -80,17 +140,28 @@ def compare(name, step, reps, blocks, switch=gt.config.set_structural_zeros):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--only", default="zeros,fusion,plans")
     args = p.parse_args()
+    only = set(args.only.split(","))
     blocks = 3 if args.quick else 9
     n = 1 << 18 if args.quick else 1 << 22
-    print("structural zeros on vs off, medians of %d interleaved blocks" % blocks)
-    compare("W4 big elementwise (n=%d)" % n, w4(n), 2 if args.quick else 5, blocks)
-    compare("W3 deep scalar chain (999 ops)", w3(), 3 if args.quick else 20, blocks)
-    compare("where-softplus (masks in play)", where_chain(n), 2 if args.quick else 5, blocks)
-    print("elementwise fusion on vs off, medians of %d interleaved blocks" % blocks)
-    compare("W4 big elementwise (n=%d)" % n, w4(n), 2 if args.quick else 5, blocks, gt.config.set_fusion)
-    compare("where-softplus (masks in play)", where_chain(n), 2 if args.quick else 5, blocks,
-            gt.config.set_fusion)
+    if "zeros" in only:
+        print("structural zeros on vs off, medians of %d interleaved blocks" % blocks)
+        compare("W4 big elementwise (n=%d)" % n, w4(n), 2 if args.quick else 5, blocks)
+        compare("W3 deep scalar chain (999 ops)", w3(), 3 if args.quick else 20, blocks)
+        compare("where-softplus (masks in play)", where_chain(n), 2 if args.quick else 5, blocks)
+    if "fusion" in only:
+        print("elementwise fusion on vs off, medians of %d interleaved blocks" % blocks)
+        compare("W4 big elementwise (n=%d)" % n, w4(n), 2 if args.quick else 5, blocks, gt.config.set_fusion)
+        compare("where-softplus (masks in play)", where_chain(n), 2 if args.quick else 5, blocks,
+                gt.config.set_fusion)
+    if "plans" in only:
+        print("gradient plans on vs off (gt.function replays), medians of %d interleaved blocks" % blocks)
+        plans = gt._core._set_gradient_plans
+        compare("W1 seed scalar (function)", w1_function(), 200 if args.quick else 2000, blocks, plans)
+        compare("W3 deep scalar chain (function)", w3_function(), 3 if args.quick else 20, blocks, plans)
+        compare("W4 big elementwise (function, n=%d)" % n, w4_function(n), 2 if args.quick else 5, blocks, plans)
+        compare("W5 MLP step (function, batch 128)", w5_function(128), 3 if args.quick else 20, blocks, plans)
 
 
 if __name__ == "__main__":

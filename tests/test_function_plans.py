@@ -375,3 +375,28 @@ def test_a_loaded_saved_model_gets_a_plan(tmp_path, plans_off):
     for g in got:
         np.testing.assert_array_equal(g, want)
     assert [c.program.gradient_plan for c in loaded.grad._concretes] == ["ready"]
+
+
+def test_no_plan_is_captured_under_a_recording_pause(plans_off):
+    # Under a pause (here the core's own, which nothing in Python enters but which a C++ caller
+    # may), the run's tape records nothing: a plan captured then would hold no records.
+    def make():
+        @gt.function
+        def f(x):
+            with gt.GradientTape() as tape:
+                tape.watch(x)
+                y = gt.exp(x) * x
+            return tape.gradient(y, x)
+        return f
+
+    for plans in (True, False):
+        _core._set_gradient_plans(plans)
+        f = make()
+        x = gt.constant(0.5)
+        want = float(f(x))              # the trace
+        with _core._PauseRecording():
+            f(x)                        # a run under the pause
+        assert plan_state(f, x) == "not captured"
+        assert [float(f(x)) for _ in range(3)] == [want] * 3
+        assert plan_state(f, x) == ("ready" if plans else "not captured")
+    _core._set_gradient_plans(True)

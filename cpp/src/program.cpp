@@ -81,7 +81,9 @@ int plannable_gradient(const std::vector<Program::Step>& steps, int num_tapes) {
 
 bool Program::use_or_capture_plan(Frame& fr, const std::vector<Tensor>& inputs) const {
   PlanSlot& ps = *plan_slot_;
-  if (!gradient_plans_enabled() || detail::tls_recording != 0) return false;  // (a tape must see the ops)
+  // A tape or accumulator recording around the run must see its ops; under a pause the run's
+  // own tape records nothing, which a plan must not be captured from.
+  if (!gradient_plans_enabled() || detail::tls_recording != 0 || detail::recording_paused()) return false;
   int state = ps.state.load(std::memory_order_acquire);
   if (state == PlanSlot::kReady) {
     for (size_t i = 0; i < inputs.size(); ++i)

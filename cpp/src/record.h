@@ -151,6 +151,9 @@ extern thread_local int tls_recording GT_TLS;
 extern thread_local RecordSink* tls_sink GT_TLS;
 void enter_sink(RecordSink* sink);
 void leave_sink();
+// Whether a RecordingPause or TapePause is in effect on this thread (tapes entered now record
+// nothing).
+bool recording_paused();
 
 void record_op(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out,
                const int64_t* attrs, int n_attrs);

@@ -124,6 +124,8 @@ void detail::leave_sink() {
   refresh_recording();
 }
 
+bool detail::recording_paused() { return tls.pause != 0 || tls.tape_pause != 0; }
+
 using detail::refresh_recording;
 
 ThreadTapes::~ThreadTapes() {
