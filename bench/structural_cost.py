@@ -132,8 +132,9 @@ def compare(name, step, reps, blocks, switch=gt.config.set_structural_zeros):
         off.append(time_block(step, reps))
     switch(True)
     m_on, m_off = statistics.median(on), statistics.median(off)
-    print("%-34s on %9.3f ms   off %9.3f ms   on/off %.3f  (min-max on/off %.3f-%.3f)"
-          % (name, m_on * 1e3, m_off * 1e3, m_on / m_off, min(on) / max(off), max(on) / min(off)))
+    scale, unit = (1e6, "us") if m_on < 1e-3 else (1e3, "ms")
+    print("%-34s on %9.3f %s   off %9.3f %s   on/off %.3f  (min-max on/off %.3f-%.3f)"
+          % (name, m_on * scale, unit, m_off * scale, unit, m_on / m_off, min(on) / max(off), max(on) / min(off)))
     return m_on / m_off
 
 
