@@ -127,7 +127,12 @@ std::vector<Tensor> sweep_over(S& s, const std::vector<std::pair<uint32_t, Tenso
     in_slots.assign(slots.begin() + rec.first, slots.begin() + out0);
     out_slots.assign(slots.begin() + out0, slots.begin() + out0 + rec.n_out);
     gout.assign(rec.n_out, Tensor());
-    for (uint32_t k = 0; k < rec.n_out; ++k) gout[k] = grads[out_slots[k]];
+    // (an output's gradient that is dropped after this record is moved, not copied: reference
+    // counts are atomic, and most of a scalar sweep's own time)
+    for (uint32_t k = 0; k < rec.n_out; ++k) {
+      Tensor& g = grads[out_slots[k]];
+      gout[k] = release_records && !keep[out_slots[k]] ? std::move(g) : g;
+    }
     needs.assign(rec.n_in, 0);
     for (uint32_t i = 0; i < rec.n_in; ++i) needs[i] = in_slots[i] != kNoSlot;
     gin.assign(rec.n_in, Tensor());
@@ -158,7 +163,7 @@ std::vector<Tensor> sweep_over(S& s, const std::vector<std::pair<uint32_t, Tenso
 
     for (uint32_t i = 0; i < rec.n_in; ++i) {
       if (!needs[i] || !gin[i].defined()) continue;
-      Tensor gi = gin[i];
+      Tensor gi = std::move(gin[i]);
       if (gi.dtype() != ins[i].dtype())
         throw InvalidArgument(std::string("gradient of ") + op_name(rec.op) + " input " + std::to_string(i) +
                               " has dtype " + dt(gi) + " but the input is " + dt(ins[i]));
@@ -166,11 +171,11 @@ std::vector<Tensor> sweep_over(S& s, const std::vector<std::pair<uint32_t, Tenso
         Shape full = *batch;
         for (int d = 0; d < ins[i].ndim(); ++d) full.push_back(ins[i].shape()[d]);
         gi = sum_to_shape_masked(gi, full, nb);
-      } else {
+      } else if (gi.shape() != ins[i].shape()) {  // (of the input's shape: nothing to sum)
         gi = sum_to_shape_masked(gi, ins[i].shape());
       }
       Tensor& acc = grads[in_slots[i]];
-      acc = acc.defined() ? accumulate_masked(acc, gi) : gi;  // used twice: summed, never assigned
+      acc = acc.defined() ? accumulate_masked(acc, gi) : std::move(gi);  // used twice: summed, never assigned
     }
     if (release_records) {
       s.release(r);
