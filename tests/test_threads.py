@@ -694,3 +694,47 @@ def test_set_num_threads_changes_the_pool_and_not_the_results():
             gt.config.set_num_threads(0)
     finally:
         gt.config.set_num_threads(was)
+
+
+def test_threads_racing_to_capture_a_gradient_plan_and_replaying_it():
+    # gt.function's gradient plans (docs/guides/function.md): the first replays of a program race
+    # to capture its plan (one wins, the others run with a tape), then every thread replays the
+    # plan; an outer tape on some threads makes those replays taped. Every result is the trace's.
+    w = gt.Variable(np.linspace(-1, 1, 64).astype(np.float32))
+
+    @gt.function
+    def f(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.reduce_sum(gt.nn.softplus(x * w) * x)
+        return tape.gradient(y, [x, w])
+
+    xs = [gt.constant(np.full(64, k / 8, np.float32)) for k in range(4)]
+    f(xs[0])  # the trace: the threads' first replays race to capture the plan
+    assert f.get_concrete_function(xs[0])._program.gradient_plan == "not captured"
+    want = [[g.numpy() for g in f.python_function(x)] for x in xs]  # eager: the same bits
+    start = threading.Barrier(4)
+    errors = []
+
+    def worker(k):
+        try:
+            start.wait()
+            for i in range(40):
+                x = xs[(k + i) % 4]
+                if k == 3 and i % 2:
+                    with gt.GradientTape() as outer:
+                        outer.watch(x)
+                        got = f(x)
+                else:
+                    got = f(x)
+                for g, e in zip(got, want[(k + i) % 4]):
+                    np.testing.assert_array_equal(g.numpy(), e)
+        except Exception as e:  # reported below
+            errors.append(e)
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+    assert f.get_concrete_function(xs[0])._program.gradient_plan == "ready"
