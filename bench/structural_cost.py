@@ -8,9 +8,10 @@
    noise. A `where`-heavy workload shows what masks cost when they are in play.
 2. Elementwise fusion (docs/design.md, deferred elementwise ops): W4 and the `where` workload
    with fusion on (the default) and off (every op computed at once); on/off < 1 is the saving.
-3. Gradient plans (docs/guides/function.md, "Gradients without a tape"): gt.function replays of
-   W1, W3, W4 and W5's training step with plans on (the default: no tape at each replay) and
-   off (each replay makes its tape); on/off < 1 is the saving.
+3. Gradient plans (docs/guides/function.md, "Gradients without a tape"): the gradtape-function
+   rows of W1, W3, W4 and W5 (bench/workloads.py, at run.py's sizes) with plans on (the
+   default: no tape at each replay) and off (each replay makes its tape); on/off < 1 is the
+   saving.
 """
 import argparse
 import statistics
@@ -57,61 +58,10 @@ def where_chain(n):
     return step
 
 
-def w1_function():
-    w1, w2 = gt.Variable(5.), gt.Variable(3.)
-
-    @gt.function
-    def grads():
-        with gt.GradientTape() as tape:
-            z = 3 * w1 ** 2 + 2 * w1 * w2
-        return tape.gradient(z, [w1, w2])
-    return lambda: grads()
-
-
-def w3_function():
-    x = gt.constant(0.5)
-
-    @gt.function
-    def chain(x):
-        with gt.GradientTape() as tape:
-            tape.watch(x)
-            y = x
-            for _ in range(333):
-                y = gt.sin(y) * 1.0001 + 0.001
-        return tape.gradient(y, x)
-    return lambda: chain(x)
-
-
-def w4_function(n):
-    rng = np.random.default_rng(0)
-    x = gt.constant(rng.standard_normal(n).astype(np.float32))
-    w = gt.constant(rng.standard_normal(n).astype(np.float32))
-    b = gt.constant(np.float32(0.1))
-
-    @gt.function
-    def grads(x, w, b):
-        with gt.GradientTape() as tape:
-            tape.watch([x, w, b])
-            loss = gt.reduce_sum(gt.nn.softplus(x * w + b))
-        return tape.gradient(loss, [x, w, b])
-    return lambda: grads(x, w, b)
-
-
-def w5_function(batch):
-    from workloads import w5_gradtape_step
-    rng = np.random.default_rng(0)
-    sizes = [784, 512, 512, 10]
-    P = []
-    for a, b in zip(sizes, sizes[1:]):
-        P.append(gt.Variable((rng.standard_normal((a, b)) / np.sqrt(a)).astype(np.float32)))
-        P.append(gt.Variable(np.zeros(b, np.float32)))
-    X = gt.constant(rng.standard_normal((batch, 784)).astype(np.float32))
-    y = gt.constant(rng.integers(0, 10, batch).astype(np.int32))
-
-    @gt.function
-    def train_step(X, y):
-        return w5_gradtape_step(gt, P, X, y)
-    return lambda: train_step(X, y)
+def function_case(make, quick):
+    """A gradtape-function row of bench/workloads.py (the step run.py times), at run.py's sizes."""
+    import workloads
+    return make(workloads.QUICK if quick else workloads.FULL).step
 
 
 def time_block(step, reps):
@@ -158,11 +108,14 @@ def main():
                 gt.config.set_fusion)
     if "plans" in only:
         print("gradient plans on vs off (gt.function replays), medians of %d interleaved blocks" % blocks)
+        import workloads as wl
         plans = gt._core._set_gradient_plans
-        compare("W1 seed scalar (function)", w1_function(), 200 if args.quick else 2000, blocks, plans)
-        compare("W3 deep scalar chain (function)", w3_function(), 3 if args.quick else 20, blocks, plans)
-        compare("W4 big elementwise (function, n=%d)" % n, w4_function(n), 2 if args.quick else 5, blocks, plans)
-        compare("W5 MLP step (function, batch 128)", w5_function(128), 3 if args.quick else 20, blocks, plans)
+        for name, make, reps in (("W1 seed scalar", wl.w1_gradtape_function, (200, 2000)),
+                                 ("W3 deep scalar chain", wl.w3_gradtape_function, (3, 20)),
+                                 ("W4 big elementwise", wl.w4_gradtape_function, (2, 5)),
+                                 ("W5 MLP step", wl.w5_gradtape_function, (3, 20))):
+            compare(name + " (function)", function_case(make, args.quick), reps[0 if args.quick else 1], blocks,
+                    plans)
 
 
 if __name__ == "__main__":

@@ -400,3 +400,61 @@ def test_no_plan_is_captured_under_a_recording_pause(plans_off):
         assert [float(f(x)) for _ in range(3)] == [want] * 3
         assert plan_state(f, x) == ("ready" if plans else "not captured")
     _core._set_gradient_plans(True)
+
+
+def test_a_captured_snapshot_of_a_variable_then_a_write_drops_the_plan(plans_off):
+    # The tape links a variable's value tensor when the variable is read, so a snapshot of that
+    # value captured by the function is linked too, until a write gives the variable a new
+    # tensor. The plan checks at each run that what its tape linked to the variable still is
+    # one of its values, and gives the call back to a tape when not.
+    def run():
+        w = gt.Variable([1.0, 2.0])
+        w0 = gt.convert_to_tensor(w)
+
+        @gt.function
+        def grad(x):
+            with gt.GradientTape() as t:
+                y = gt.reduce_sum(w * x) + gt.reduce_sum(w0 * x)
+            return t.gradient(y, w)
+        x = gt.constant([3.0, 5.0])
+        out = [grad(x).numpy() for _ in range(3)]
+        w.assign_add([1.0, 1.0])
+        out += [grad(x).numpy() for _ in range(2)]
+        return out, plan_state(grad, x)
+    on, state = run()
+    with plans_off:
+        off, _ = run()
+    assert_same(on, off)
+    np.testing.assert_array_equal(on[-1], [3.0, 5.0])
+    assert state == "none"
+
+
+def test_control_flow_before_the_tape_or_an_input_returned(plans_off):
+    w = gt.Variable([1.0, 2.0])
+
+    def cond_before():
+        @gt.function
+        def f(x, p):
+            a = gt.cond(p, lambda: gt.convert_to_tensor(w), lambda: x)  # w's tensor, or x, by p
+            with gt.GradientTape() as t:
+                y = gt.reduce_sum(w * x) + gt.reduce_sum(a * x)
+            return t.gradient(y, w)
+        return f
+    x, T, F = gt.constant([3.0, 5.0]), gt.constant(True), gt.constant(False)
+    compare(cond_before, [(x, T), (x, T), (x, F), (x, T), (x, F)], plans_off, expect="none")
+
+    @gt.function
+    def returns_its_input(x):
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = x * x
+        return x, t.gradient(y, x)
+    x = gt.constant(3.0)
+    for _ in range(3):
+        out, g = returns_its_input(x)
+        assert out is not x and float(g) == 6.0
+        with gt.GradientTape() as t:   # the result is a tensor of its own, not the argument
+            t.watch(out)
+            z = x * 5.0
+        assert t.gradient(z, out) is None
+    assert plan_state(returns_its_input, x) == "ready"

@@ -26,6 +26,17 @@ std::shared_ptr<const GradientPlan> GradientPlan::capture(const Tape& tape, cons
   plan->slots_ = s.slots;
   plan->slot_birth_ = s.slot_birth;
   plan->next_slot_ = s.next_slot;
+  plan->variable_of_.assign(s.saved.size(), 0);
+  for (size_t r = 0; r < s.records.size(); ++r) {
+    const Record& rec = s.records[r];
+    plan->ops_.push_back(rec.op);
+    for (uint32_t i = rec.first; i < rec.first + rec.n_in; ++i)
+      for (const auto& [id, slot] : s.var_slots)
+        if (s.slots[i] == slot) {
+          if (id == 0) return nullptr;  // (0 means none)
+          plan->variable_of_[i] = id;
+        }
+  }
   plan->wanted_ = sink.appended;
   plan->num_attrs_ = s.attrs.size();
   for (const Tensor& t : targets) {

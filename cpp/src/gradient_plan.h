@@ -45,6 +45,10 @@ struct PlanSweep {
 struct PlanMismatch : std::logic_error {
   using std::logic_error::logic_error;
 };
+constexpr const char* kPlanMismatch =
+    "gt.function: this call's ops or variable reads differ from those its gradient plan was made "
+    "from (a tensor the function captured is the same object as a variable's value, and the "
+    "variable was written since); the plan is dropped and later calls run with a tape";
 
 class GradientPlan {
  public:
@@ -60,6 +64,8 @@ class GradientPlan {
   std::unique_ptr<RecordSink> make_sink() const {
     auto sink = std::make_unique<RecordSink>();
     sink->wanted = &wanted_;
+    sink->expected_ops = &ops_;
+    sink->variable_of = &variable_of_;
     sink->ops.reserve(records_.size());
     sink->attr_first.reserve(records_.size());
     sink->saved.reserve(slots_.size());
@@ -78,6 +84,14 @@ class GradientPlan {
   uint32_t next_slot_ = 0;
   std::vector<char> wanted_;  // per op reported to the sink: whether the tape recorded it
   size_t num_attrs_ = 0;      // the attributes the capture's records had
+  // The saved inputs the tape linked to a variable's slot. The tape links a variable's value
+  // tensor when the variable is read: a tensor that is the same object (a snapshot of the
+  // value captured as a constant) is linked too, and whether it still is at a later run
+  // depends on the variable's writes since. A planned run's sink checks that each such tensor
+  // is a value a read of that variable gave in this run; if not, the run goes back to a tape
+  // (PlanMismatch, before the run's next effect).
+  std::vector<uint64_t> variable_of_;  // per saved tensor: that variable's id, or 0
+  std::vector<OpId> ops_;              // per record
   std::vector<uint32_t> target_slots_;  // per target: its tape slot, kNoSlot when not on the tape
   std::vector<uint32_t> source_slots_;
   bool persistent_ = false;

@@ -71,7 +71,11 @@ int plannable_gradient(const std::vector<Program::Step>& steps, int num_tapes) {
       gradient = int(i);
     } else if (n == "jacobian" || n == "batch_jacobian" || n == "tape_reset" || n == "tape_set_recording") {
       return -1;
-    } else if ((n == "cond" || n == "while_loop" || n == "callback") && recording) {
+    } else if (n == "callback" && recording) {
+      return -1;
+    } else if ((n == "cond" || n == "while_loop") && gradient < 0) {
+      // (inside the tape's block, its ops differ by branch; before it, its results may be a
+      // tensor it was given or a new one by branch, so which tensors the tape links may too)
       return -1;
     }
   }
@@ -265,13 +269,16 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
   const bool capturing = use_or_capture_plan(fr, inputs);
   // Each input is a tensor of its own, as in the trace (ProgramRecorder::input): the same tensor
   // given twice, or a constant of the program given as an input, is two tensors to the run's
-  // tapes, whose gradients are then the trace's (and TensorFlow's). (A recorded reshape: a tape
-  // around the call sees through it. A planned run has no tape to tell them apart.)
+  // tapes, whose gradients are then the trace's (and TensorFlow's), and an input the function
+  // returns is a new tensor. (A recorded reshape: a tape around the call sees through it.)
   for (size_t i = 0; i < inputs.size(); ++i)
-    fr.slots[size_t(inputs_[i])] = fr.plan ? inputs[i] : reshape(inputs[i], inputs[i].shape().vec());
+    fr.slots[size_t(inputs_[i])] = reshape(inputs[i], inputs[i].shape().vec());
   try {
     for (size_t i = 0; i < steps_.size(); ++i) {
-      if (steps_[i].effect) fr.effected = true;
+      if (steps_[i].effect) {
+        if (fr.sink && fr.sink->mismatch) throw PlanMismatch(kPlanMismatch);  // (before the effect)
+        fr.effected = true;
+      }
       steps_[i].run(fr);
       for (int s : release_[i]) fr.slots[size_t(s)] = Tensor();
     }
@@ -279,10 +286,14 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
     if (capturing) finish_capture(fr, inputs, false);
     return false;  // (thrown only before any effect: make_guard)
   } catch (const PlanMismatch&) {
-    // (never expected: the plan is dropped, and the call runs again with a tape if nothing
-    // it did can be seen yet)
+    // The plan does not hold for this call (gradient_plan.h): it is dropped, and the call runs
+    // again with a tape, unless an effect of this run is already done (then the error).
     plan_slot_->state.store(PlanSlot::kNone, std::memory_order_release);
     if (fr.effected) throw;
+    if (fr.sink_entered) {
+      detail::leave_sink();
+      fr.sink_entered = false;
+    }
     return try_run(inputs, outputs);
   } catch (...) {
     if (capturing) finish_capture(fr, inputs, false);

@@ -5,6 +5,7 @@
 // input that needs one, using ordinary ops, so outer tapes record the rule itself.
 #include <cstdint>
 #include <initializer_list>
+#include <utility>
 #include <vector>
 
 #include "gradtape/tensor.h"
@@ -114,29 +115,51 @@ Tensor apply_jvp(OpId op, JvpCtx& c);
 // the calls its plan wants, what a tape saves (the inputs, then the output) and the attributes.
 // In the run that captures a plan, the sink notes which calls the tape appended instead.
 struct RecordSink {
-  const std::vector<char>* wanted = nullptr;  // a planned run: per call, whether to keep it
+  // A planned run: per call, whether to keep it; per kept call, the op the plan expects; per
+  // kept tensor, the id of the variable whose slot the plan's tape linked it to (0: none), which
+  // it must be a value of, as read in this run. What differs sets `mismatch`.
+  const std::vector<char>* wanted = nullptr;
+  const std::vector<OpId>* expected_ops = nullptr;
+  const std::vector<uint64_t>* variable_of = nullptr;
+  bool mismatch = false;
   size_t calls = 0;
   std::vector<char> appended;  // capturing: per call, whether the tape recorded it
   std::vector<OpId> ops;       // per kept call
   std::vector<Tensor> saved;   // per kept call: its inputs, then its output
   std::vector<int64_t> attrs;
   std::vector<uint32_t> attr_first;  // per kept call: where its attributes start in attrs
+  // The variables read while it is entered, and the value each read gave (for the plan's check
+  // that a tensor its tape linked to a variable is one of those values: gradient_plan.h).
+  std::vector<std::pair<uint64_t, const TensorImpl*>> reads;
   void note(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out, const int64_t* a, int n_attrs,
             bool tape_appended) {
     const size_t i = calls++;
     bool keep;
     if (wanted) {
-      keep = i < wanted->size() && (*wanted)[i];
+      if (i >= wanted->size()) {
+        mismatch = true;
+        return;
+      }
+      keep = (*wanted)[i];
     } else {
       appended.push_back(tape_appended);
       keep = tape_appended;
     }
     if (!keep) return;
+    if (wanted && (ops.size() >= expected_ops->size() || (*expected_ops)[ops.size()] != op)) mismatch = true;
     ops.push_back(op);
     attr_first.push_back(uint32_t(attrs.size()));
+    const size_t first = saved.size();
     for (int k = 0; k < n_in; ++k) saved.push_back(*inputs[k]);
     saved.push_back(out);
     attrs.insert(attrs.end(), a, a + n_attrs);
+    if (wanted && !mismatch)
+      for (int k = 0; k < n_in; ++k)
+        if (const uint64_t id = first + size_t(k) < variable_of->size() ? (*variable_of)[first + size_t(k)] : 0) {
+          bool read = false;
+          for (const auto& [rid, value] : reads) read = read || (rid == id && value == inputs[k]->get());
+          mismatch = mismatch || !read;
+        }
   }
 };
 

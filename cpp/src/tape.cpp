@@ -186,6 +186,7 @@ bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>&
 void detail::notify_variable_read(Variable& v) {
   for (VariableAccessLog* log : tls.logs) log->add(v.shared_from_this());
   if (detail::tls_recording == 0) return;
+  if (tls.tape_pause == 0 && tls_sink) tls_sink->reads.emplace_back(v.id(), v.value().get());
   if (tls.tape_pause == 0)
     for (const auto& t : tls.stack) {
       if (!t->recording.load(std::memory_order_relaxed) || (t->entry >= detail::tls_horizon && detail::entry_hidden(t->entry))) continue;

@@ -330,11 +330,10 @@ std::vector<Tensor> GradientPlan::run(RecordSink& sink, const std::vector<Tensor
   if (!output_gradients.empty() && output_gradients.size() != targets.size())
     throw ValueError_("gradient: got " + std::to_string(output_gradients.size()) + " output_gradients for " +
                       std::to_string(targets.size()) + " targets");
-  bool match = sink.calls == wanted_.size() && sink.ops.size() == records_.size() &&
-               targets.size() == target_slots_.size() && sources.size() == source_slots_.size();
-  for (size_t r = 0; match && r < records_.size(); ++r) match = sink.ops[r] == records_[r].op;
-  if (!match || sink.saved.size() != slots_.size())
-    throw PlanMismatch("gt.function: a run recorded other ops than the run its gradient plan was made from");
+  if (sink.mismatch || sink.calls != wanted_.size() || sink.ops.size() != records_.size() ||
+      sink.saved.size() != slots_.size() || targets.size() != target_slots_.size() ||
+      sources.size() != source_slots_.size())
+    throw PlanMismatch(kPlanMismatch);
   PlanSweep ps{records_, slots_, std::move(sink.saved), std::move(sink.attrs), slot_birth_, next_slot_, {}, 0};
   for (size_t r = 0; r < ps.records.size(); ++r) ps.records[r].attr_first = sink.attr_first[r];
   auto on_tape = [&](size_t i, uint32_t* slot) {
