@@ -458,3 +458,59 @@ def test_control_flow_before_the_tape_or_an_input_returned(plans_off):
             z = x * 5.0
         assert t.gradient(z, out) is None
     assert plan_state(returns_its_input, x) == "ready"
+
+
+@pytest.mark.parametrize("use", ["target", "source", "watched"])
+def test_a_captured_snapshot_of_a_variable_as_target_source_or_watched_gets_no_plan(plans_off, use):
+    # A constant of the program that the capturing run's tape linked (watched, or the same
+    # object as a variable's value) could be linked or not at a later call: no plan.
+    def run():
+        v = gt.Variable([1.0, 2.0])
+        c = v.read_value()  # the same object as v's value until v is written
+
+        @gt.function
+        def f(x):
+            with gt.GradientTape() as t:
+                if use == "watched":
+                    t.watch(c)
+                y = v * x + (c if use == "watched" else 0.0)
+            if use == "target":
+                return t.gradient([y, c], v)
+            return t.gradient(y, [c, v] if use == "watched" else c)
+        x = gt.constant([3.0, 5.0])
+        out = [as_numpy(f(x)) for _ in range(3)]
+        v.assign_add([1.0, 1.0])
+        out += [as_numpy(f(x)) for _ in range(2)]
+        return out, plan_state(f, x)
+    on, state = run()
+    with plans_off:
+        off, _ = run()
+    assert_same(on, off)
+    assert state == "none"
+
+
+def test_a_read_before_the_tape_linked_by_watching_its_variable_keeps_the_plan(plans_off):
+    # tape.watch(v) links v's value, so a read of v before the tape is linked too; a planned
+    # run (which makes no tape) counts the watch as a read of v, so the plan still holds, and
+    # the effect before the tape happens once per call.
+    def run():
+        v = gt.Variable([1.0, 2.0])
+        step = gt.Variable(0.0)
+
+        @gt.function
+        def f(x):
+            step.assign_add(1.0)
+            r = v.read_value()
+            with gt.GradientTape() as t:
+                t.watch(v)
+                y = gt.reduce_sum(r * x) + gt.reduce_sum(v * x * x)
+            return t.gradient(y, v)
+        x = gt.constant([3.0, 5.0])
+        out = [as_numpy(f(x)) for _ in range(4)]
+        return out, float(step), plan_state(f, x)
+    on, steps_on, state = run()
+    with plans_off:
+        off, steps_off, _ = run()
+    assert_same(on, off)
+    assert steps_on == steps_off == 4.0
+    assert state == "ready"

@@ -6,9 +6,13 @@ namespace gt {
 
 std::shared_ptr<const GradientPlan> GradientPlan::capture(const Tape& tape, const RecordSink& sink,
                                                           const std::vector<Tensor>& targets,
-                                                          const std::vector<Source>& sources, Unconnected unconnected) {
+                                                          const std::vector<Source>& sources, Unconnected unconnected,
+                                                          const std::vector<Tensor>& constants) {
   const TapeState& s = *tape.state_;
   if (unconnected == Unconnected::Error || s.sweeping || !s.hooks.empty() || s.used) return nullptr;
+  uint32_t linked;
+  for (const Tensor& c : constants)
+    if (c.get()->find_link(s.serial, &linked)) return nullptr;
   // The sink must have seen every record being made, with the tensors and attributes the tape
   // saved: then a planned run's sink, told which calls to keep, keeps what this tape holds.
   if (sink.ops.size() != s.records.size() || sink.saved.size() != s.saved.size() || sink.attrs != s.attrs)

@@ -57,9 +57,13 @@ class GradientPlan {
   // nullptr when they cannot be planned: a custom gradient, a released record, the 'error'
   // mode of unconnected gradients (whose message explains from the tape's records), or a sink
   // that does not account for every record.
+  // `constants` are the program's constant tensors: one the tape linked (watched, or the same
+  // object as a variable's value when the variable was read: a snapshot the function captured)
+  // could be linked or not at another run, so such a program gets no plan.
   static std::shared_ptr<const GradientPlan> capture(const Tape& tape, const RecordSink& sink,
                                                      const std::vector<Tensor>& targets,
-                                                     const std::vector<Source>& sources, Unconnected unconnected);
+                                                     const std::vector<Source>& sources, Unconnected unconnected,
+                                                     const std::vector<Tensor>& constants);
   // A planned run's sink: told which of the ops reported to it to keep, with room for them.
   std::unique_ptr<RecordSink> make_sink() const {
     auto sink = std::make_unique<RecordSink>();

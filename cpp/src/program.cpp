@@ -4,9 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
-#include <mutex>
 #include <string>
-#include <unordered_map>
 
 #include "gradient_plan.h"
 #include "gradtape/ops.h"
@@ -49,9 +47,10 @@ std::vector<std::vector<int>> release_lists(const std::vector<Program::Step>& st
 }
 
 // The gradient step a plan can replace, or -1: the program's only tape is entered, watches,
-// is exited and then asked for one gradient, all at the top level, with no gt.cond,
-// gt.while_loop or Python callback while it records (what they record could differ from run
-// to run) and no other action on it (jacobians, reset, stop_recording).
+// is exited and then asked for one gradient, all at the top level, with no other action on it
+// (jacobians, reset, stop_recording), no Python callback while it records, and no gt.cond or
+// gt.while_loop before the gradient (what they give, and so what the tape records or links,
+// can differ from run to run).
 int plannable_gradient(const std::vector<Program::Step>& steps, int num_tapes) {
   if (num_tapes != 1) return -1;
   int enter = -1, exit = -1, gradient = -1;
@@ -100,6 +99,7 @@ bool Program::use_or_capture_plan(Frame& fr, const std::vector<Tensor>& inputs) 
       !ps.state.compare_exchange_strong(state, PlanSlot::kCapturing, std::memory_order_acq_rel))
     return false;
   fr.capture_tape = 0;
+  fr.captured_constants = &captured_;
   return true;
 }
 
@@ -210,6 +210,7 @@ using Ints = std::vector<int>;
 ProgramRecorder::Arg ProgramRecorder::arg(const Tensor& t, const char* what) const {
   check_argument(t, what);
   const int s = slot(t);
+  if (s < 0 && t.defined()) program_->captured_.push_back(t);
   return Arg{s, s >= 0 ? Tensor() : t, nullptr};
 }
 
@@ -523,7 +524,11 @@ Step make_tape_watch(int k, StepArg a) {
   if (a.variable) {
     std::shared_ptr<Variable> v = a.variable;
     st.run = [k, v](Frame& fr) {
-      if (fr.plan_tape != k) frame_tape(fr, k).watch(v);
+      if (fr.plan_tape != k) {
+        frame_tape(fr, k).watch(v);
+      } else if (fr.sink) {  // (the tape would link v's value: a read, to the plan's check)
+        fr.sink->reads.emplace_back(v->id(), v->value().get());
+      }
     };
   } else {
     st.run = [k, a](Frame& fr) {
@@ -600,7 +605,8 @@ Step make_gradient(int k, std::vector<StepArg> tg, std::vector<StepArg> og, std:
               return;
             }
             if (fr.capture_tape == k) {
-              fr.captured = GradientPlan::capture(frame_tape(fr, k), *fr.sink, t, sources_of(src, fr), unconnected);
+              fr.captured = GradientPlan::capture(frame_tape(fr, k), *fr.sink, t, sources_of(src, fr), unconnected,
+                                                  *fr.captured_constants);
               fr.sink.reset();
             }
             store(fr, outs, frame_tape(fr, k).gradient(t, sources_of(src, fr), o, unconnected, same));
@@ -957,6 +963,7 @@ std::shared_ptr<Program> Program::load(StepReader& r) {
     }
   }
   r.expect("]");
+  p->captured_ = r.constants;  // (a superset: every constant of the saved model)
   p->plan();
   return p;
 }

@@ -156,8 +156,9 @@ struct RecordSink {
     if (wanted && !mismatch)
       for (int k = 0; k < n_in; ++k)
         if (const uint64_t id = first + size_t(k) < variable_of->size() ? (*variable_of)[first + size_t(k)] : 0) {
-          bool read = false;
-          for (const auto& [rid, value] : reads) read = read || (rid == id && value == inputs[k]->get());
+          bool read = false;  // (newest first: a value is mostly used soon after its read)
+          for (auto r = reads.rbegin(); r != reads.rend() && !read; ++r)
+            read = r->first == id && r->second == inputs[k]->get();
           mismatch = mismatch || !read;
         }
   }

@@ -523,6 +523,53 @@ TEST(program_records_and_replays) {
   CHECK_THROWS(p->run({}), InvalidArgument);
 }
 
+// An op whose recorded ops depend on its input's value (as no op of gradtape's does): with
+// it, a gradient plan (made at the program's first run) can meet a run that records other
+// ops. That run is given back to a tape, which computes the gradient; when the run has
+// already written a variable, it is an error instead. The plan is dropped either way.
+Tensor value_dependent(const Tensor& x) { return x.item() > 0 ? sin(x) : sin(cos(x)); }
+
+std::shared_ptr<Program> value_dependent_program(const std::shared_ptr<Variable>& effect) {
+  ProgramRecorder rec;
+  Tensor x = rec.input(scalar(0.5, DType::Float64));
+  if (effect) traced_effect("assign_add", &add_to, effect, x);
+  Tape tape;
+  rec.tape_enter(tape, false, true);
+  tape.push();
+  rec.tape_watch(tape, x);
+  tape.watch(x);
+  Tensor y = traced("value_dependent", &value_dependent, x);
+  tape.pop();
+  rec.tape_exit(tape);
+  std::vector<Tensor> g = tape.gradient({y}, {Source(x)});
+  rec.tape_gradient(tape, {y}, {Source(x)}, {}, Unconnected::None, {}, g);
+  return rec.finish({g[0]});
+}
+
+TEST(gradient_plan_mismatch_goes_back_to_a_tape) {
+  set_gradient_plans(true);
+  std::shared_ptr<Program> p = value_dependent_program(nullptr);
+  CHECK(p->gradient_plan_state() == "not captured");
+  CHECK_NEAR(p->run({scalar(1.0, DType::Float64)})[0].item(), std::cos(1.0), 1e-15);  // captures
+  CHECK(p->gradient_plan_state() == "ready");
+  CHECK_NEAR(p->run({scalar(2.0, DType::Float64)})[0].item(), std::cos(2.0), 1e-15);  // planned
+  // x < 0 records cos then sin: not the plan's one op; the call runs again with a tape
+  CHECK_NEAR(p->run({scalar(-1.0, DType::Float64)})[0].item(), -std::cos(std::cos(-1.0)) * std::sin(-1.0), 1e-15);
+  CHECK(p->gradient_plan_state() == "none");
+  CHECK_NEAR(p->run({scalar(2.0, DType::Float64)})[0].item(), std::cos(2.0), 1e-15);
+
+  auto v = std::make_shared<Variable>(scalar(0, DType::Float64));
+  std::shared_ptr<Program> q = value_dependent_program(v);
+  q->run({scalar(1.0, DType::Float64)});
+  q->run({scalar(1.0, DType::Float64)});
+  CHECK(q->gradient_plan_state() == "ready");
+  CHECK_NEAR(v->value().item(), 2.5, 0);  // the trace's write (0.5) and two runs'
+  CHECK_THROWS(q->run({scalar(-1.0, DType::Float64)}), std::logic_error);  // (its write is done)
+  CHECK_NEAR(v->value().item(), 1.5, 0);
+  CHECK(q->gradient_plan_state() == "none");
+  CHECK_NEAR(q->run({scalar(-1.0, DType::Float64)})[0].item(), -std::cos(std::cos(-1.0)) * std::sin(-1.0), 1e-15);
+}
+
 TEST(program_cond_and_refusals) {
   std::shared_ptr<Program> p;
   {

@@ -65,6 +65,7 @@ struct Frame {
   int plan_tape = -1;
   const GradientPlan* plan = nullptr;
   int capture_tape = -1;
+  const std::vector<Tensor>* captured_constants = nullptr;
   std::unique_ptr<RecordSink> sink;
   bool sink_entered = false;
   std::shared_ptr<const GradientPlan> captured;
@@ -232,6 +233,9 @@ class Program {
   // intermediate's memory is reused within the run, as eager code frees it).
   std::vector<std::vector<int>> release_;
   std::shared_ptr<PlanSlot> plan_slot_;  // (made by plan())
+  // The tensors its steps take as constants (made before the trace, or from Python values):
+  // a gradient plan is refused when its tape linked one (gradient_plan.h).
+  std::vector<Tensor> captured_;
   int num_slots_ = 0;
   int num_tapes_ = 0;
 };
@@ -704,7 +708,10 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
   std::apply([&](auto&... a) {
     (program_detail::each_tensor(a, [&](Tensor& t) {
        const int s = slot(t);
-       if (s < 0) check_argument(t, name);
+       if (s < 0) {
+         check_argument(t, name);
+         if (t.defined()) program_->captured_.push_back(t);
+       }
        in.push_back(s);
        any = any || s >= 0;
      }), ...);
