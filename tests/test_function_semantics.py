@@ -8,7 +8,7 @@ import pytest
 
 import gradtape as gt
 
-SINGLETON = "only supports singleton gt.Variables created on the first call"
+SINGLETON = "may make gt.Variables only in its first trace"
 
 
 # ---- 1. variables made inside a function: only by its first trace ------------------------------

@@ -67,9 +67,9 @@ def _check_variable_creation():
     traced function does not run."""
     name = getattr(_trace_state, "no_variables", None)
     if name is not None:
-        raise ValueError("%s: gt.function only supports singleton gt.Variables created on the first call. "
-                         "Make sure the gt.Variable is only created once or created outside gt.function."
-                         % name)
+        raise ValueError("%s: a gt.function may make gt.Variables only in its first trace, and this later "
+                         "trace made one; make each variable once: outside the function, or on the first call "
+                         "only (`if self.v is None: self.v = gt.Variable(...)`)" % name)
 
 
 class _EffectsUndone:
