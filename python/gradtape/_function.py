@@ -85,12 +85,13 @@ class _EffectsUndone:
         objects = gc.get_objects()
         self._values = []
         for v in objects:
-            if isinstance(v, _core.Variable):
+            if issubclass(type(v), _core.Variable):  # (not isinstance: see saved_model.py)
                 try:
                     self._values.append((v, _core._variable_value_held(v)))
                 except TypeError:  # (a Variable made with __new__ and never initialised)
                     pass
-        self._states = [(s, (s.key, s.counter_lo, s.counter_hi)) for s in objects if isinstance(s, _core._PhiloxState)]
+        self._states = [(s, (s.key, s.counter_lo, s.counter_hi)) for s in objects
+                        if issubclass(type(s), _core._PhiloxState)]
         del objects
         self._muted = _core._set_print_muted(True)
         return self

@@ -214,8 +214,10 @@ def _trace_without_effects(function):
     stream) are undone here, so that saving leaves every variable and stream as it was (a
     variable made by the trace, such as an optimizer's slot, gets its initial value back)."""
     from . import _function as fn_module
-    variables = [o for o in gc.get_objects() if isinstance(o, _core.Variable)]
-    streams = [o for o in gc.get_objects() if isinstance(o, _core._PhiloxState)]
+    # (issubclass of the type, not isinstance: isinstance also reads __class__, which some
+    # objects, such as torch's deprecated module aliases, answer with a warning)
+    variables = [o for o in gc.get_objects() if issubclass(type(o), _core.Variable)]
+    streams = [o for o in gc.get_objects() if issubclass(type(o), _core._PhiloxState)]
     values = [(v, np.array(v.numpy(), copy=True)) for v in variables]
     states = [(s, (s.key, s.counter_lo, s.counter_hi)) for s in streams]
     fn_module._trace_state.created = created = []
