@@ -23,8 +23,7 @@ bool gradient_plans_enabled() { return g_gradient_plans.load(std::memory_order_r
 
 struct Program::PlanSlot {
   enum State { kUnknown, kCapturing, kNone, kReady };
-  std::atomic<int> state{kUnknown};
-  int gradient_step = -1;  // the step a plan replaces (found by plannable_gradient())
+  std::atomic<int> state{kUnknown};  // (kNone from the start when !plannable())
   // Set before state becomes kReady, then never changed:
   std::shared_ptr<const GradientPlan> plan;
   std::vector<Shape> shapes;  // the input shapes it was captured with
@@ -46,39 +45,39 @@ std::vector<std::vector<int>> release_lists(const std::vector<Program::Step>& st
   return release;
 }
 
-// The gradient step a plan can replace, or -1: the program's only tape is entered, watches,
+// Whether a plan can replace the program's gradient step: its only tape is entered, watches,
 // is exited and then asked for one gradient, all at the top level, with no other action on it
 // (jacobians, reset, stop_recording), no Python callback while it records, and no gt.cond or
 // gt.while_loop before the gradient (what they give, and so what the tape records or links,
 // can differ from run to run).
-int plannable_gradient(const std::vector<Program::Step>& steps, int num_tapes) {
-  if (num_tapes != 1) return -1;
+bool plannable(const std::vector<Program::Step>& steps, int num_tapes) {
+  if (num_tapes != 1) return false;
   int enter = -1, exit = -1, gradient = -1;
   for (size_t i = 0; i < steps.size(); ++i) {
     const std::string& n = steps[i].name;
     const bool recording = enter >= 0 && exit < 0;
     if (n == "tape_enter") {
-      if (enter >= 0) return -1;
+      if (enter >= 0) return false;
       enter = int(i);
     } else if (n == "tape_exit") {
-      if (!recording) return -1;
+      if (!recording) return false;
       exit = int(i);
     } else if (n == "tape_watch") {
-      if (!recording) return -1;
+      if (!recording) return false;
     } else if (n == "gradient") {
-      if (gradient >= 0 || exit < 0) return -1;
+      if (gradient >= 0 || exit < 0) return false;
       gradient = int(i);
     } else if (n == "jacobian" || n == "batch_jacobian" || n == "tape_reset" || n == "tape_set_recording") {
-      return -1;
+      return false;
     } else if (n == "callback" && recording) {
-      return -1;
+      return false;
     } else if ((n == "cond" || n == "while_loop") && gradient < 0) {
       // (inside the tape's block, its ops differ by branch; before it, its results may be a
       // tensor it was given or a new one by branch, so which tensors the tape links may too)
-      return -1;
+      return false;
     }
   }
-  return gradient;
+  return gradient >= 0;
 }
 }  // namespace
 
@@ -971,8 +970,7 @@ std::shared_ptr<Program> Program::load(StepReader& r) {
 void Program::plan() {
   release_ = release_lists(steps_, num_slots_, outputs_);
   plan_slot_ = std::make_shared<PlanSlot>();
-  plan_slot_->gradient_step = plannable_gradient(steps_, num_tapes_);
-  if (plan_slot_->gradient_step < 0) plan_slot_->state.store(PlanSlot::kNone);
+  if (!plannable(steps_, num_tapes_)) plan_slot_->state.store(PlanSlot::kNone);
 }
 
 Tensor ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const Tensor& value) {
