@@ -126,6 +126,38 @@ void detail::leave_sink() {
 
 bool detail::recording_paused() { return tls.pause != 0 || tls.tape_pause != 0; }
 
+void RecordSink::note(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out, const int64_t* a, int n_attrs,
+                      bool tape_appended) {
+  const size_t i = calls++;
+  bool keep;
+  if (wanted) {
+    if (i >= wanted->size()) {
+      mismatch = true;
+      return;
+    }
+    keep = (*wanted)[i];
+  } else {
+    appended.push_back(tape_appended);
+    keep = tape_appended;
+  }
+  if (!keep) return;
+  if (wanted && (ops.size() >= expected_ops->size() || (*expected_ops)[ops.size()] != op)) mismatch = true;
+  ops.push_back(op);
+  attr_first.push_back(uint32_t(attrs.size()));
+  const size_t first = saved.size();
+  for (int k = 0; k < n_in; ++k) saved.push_back(*inputs[k]);
+  saved.push_back(out);
+  attrs.insert(attrs.end(), a, a + n_attrs);
+  if (wanted && !mismatch)
+    for (int k = 0; k < n_in; ++k)
+      if (const uint64_t id = first + size_t(k) < variable_of->size() ? (*variable_of)[first + size_t(k)] : 0) {
+        bool read = false;  // (newest first: a value is mostly used soon after its read)
+        for (auto r = reads.rbegin(); r != reads.rend() && !read; ++r)
+          read = r->first == id && r->second == inputs[k]->get();
+        mismatch = mismatch || !read;
+      }
+}
+
 using detail::refresh_recording;
 
 ThreadTapes::~ThreadTapes() {
