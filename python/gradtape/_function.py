@@ -73,19 +73,25 @@ def _check_variable_creation():
 
 
 class _EffectsUndone:
-    """A block whose effects on variables and random streams are undone when it ends, and whose
-    gt.print writes nothing: gt.function's second trace on a first call that made variables (the
-    first trace's run is the call; the second one only checks that a trace makes no variable
-    again, and gives the program). Every variable's value is held (no copy: a write then makes
-    a new buffer) and every stream's state noted, once per such first call; the variables
-    written in the block get their held value back."""
+    """A block whose effects on variables and random streams are undone when it ends: a trace
+    run only for its program, whose run is not a call. gt.function's second trace on a first call
+    that made variables (the first trace's run is the call) also mutes its gt.print
+    (mute_print); gt.saved_model.save's traces print. Every variable's value is held (no copy: a
+    write then makes a new buffer) and every stream's state noted; the variables written in the
+    block get their held value back. (Variables made in the block are not in it: the caller
+    undoes those, as gt.saved_model.save does.)"""
+
+    def __init__(self, mute_print=True):
+        self._mute_print = mute_print
 
     def __enter__(self):
         import gc
         objects = gc.get_objects()
         self._values = []
         for v in objects:
-            if issubclass(type(v), _core.Variable):  # (not isinstance: see saved_model.py)
+            # (issubclass of the type, not isinstance: isinstance also reads __class__, which
+            # some objects, such as torch's deprecated module aliases, answer with a warning)
+            if issubclass(type(v), _core.Variable):
                 try:
                     self._values.append((v, _core._variable_value_held(v)))
                 except TypeError:  # (a Variable made with __new__ and never initialised)
@@ -93,11 +99,12 @@ class _EffectsUndone:
         self._states = [(s, (s.key, s.counter_lo, s.counter_hi)) for s in objects
                         if issubclass(type(s), _core._PhiloxState)]
         del objects
-        self._muted = _core._set_print_muted(True)
+        self._muted = _core._set_print_muted(True) if self._mute_print else None
         return self
 
     def __exit__(self, *exc):
-        _core._set_print_muted(self._muted)
+        if self._mute_print:
+            _core._set_print_muted(self._muted)
         for v, value in self._values:
             if not _core._variable_value_is(v, value):
                 _core._assign_untraced(v, value)

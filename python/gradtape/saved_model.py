@@ -19,7 +19,6 @@ function matches (it cannot trace again without the Python source).
 """
 from __future__ import annotations
 
-import gc
 import json
 import os
 from typing import Any, Dict, List
@@ -214,21 +213,14 @@ def _trace_without_effects(function):
     stream) are undone here, so that saving leaves every variable and stream as it was (a
     variable made by the trace, such as an optimizer's slot, gets its initial value back)."""
     from . import _function as fn_module
-    # (issubclass of the type, not isinstance: isinstance also reads __class__, which some
-    # objects, such as torch's deprecated module aliases, answer with a warning)
-    variables = [o for o in gc.get_objects() if issubclass(type(o), _core.Variable)]
-    streams = [o for o in gc.get_objects() if issubclass(type(o), _core._PhiloxState)]
-    values = [(v, np.array(v.numpy(), copy=True)) for v in variables]
-    states = [(s, (s.key, s.counter_lo, s.counter_hi)) for s in streams]
     fn_module._trace_state.created = created = []
     try:
-        function.get_concrete_function()
+        with fn_module._EffectsUndone(mute_print=False):
+            function.get_concrete_function()
     finally:
         fn_module._trace_state.created = None
-        for v, value in values + created:
+        for v, value in created:
             v.assign(value)
-        for s, (key, lo, hi) in states:
-            s.key, s.counter_lo, s.counter_hi = key, lo, hi
 
 
 def _concrete_meta(concrete, specs):
