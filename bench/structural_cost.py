@@ -58,12 +58,6 @@ def where_chain(n):
     return step
 
 
-def function_case(make, quick):
-    """A gradtape-function row of bench/workloads.py (the step run.py times), at run.py's sizes."""
-    import workloads
-    return make(workloads.QUICK if quick else workloads.FULL).step
-
-
 def time_block(step, reps):
     start = time.perf_counter()
     for _ in range(reps):
@@ -114,8 +108,8 @@ def main():
                                  ("W3 deep scalar chain", wl.w3_gradtape_function, (3, 20)),
                                  ("W4 big elementwise", wl.w4_gradtape_function, (2, 5)),
                                  ("W5 MLP step", wl.w5_gradtape_function, (3, 20))):
-            compare(name + " (function)", function_case(make, args.quick), reps[0 if args.quick else 1], blocks,
-                    plans)
+            step = make(wl.QUICK if args.quick else wl.FULL).step  # (run.py's sizes)
+            compare(name + " (function)", step, reps[0 if args.quick else 1], blocks, plans)
 
 
 if __name__ == "__main__":
