@@ -111,7 +111,7 @@ def test_a_costly_program_is_recomputed_at_most_once_more():
     np.testing.assert_allclose(second.numpy(), want * 3, rtol=1e-6)
 
 
-def test_an_add_gradient_sent_to_two_inputs_is_computed_once():
+def test_a_gradients_results_over_the_same_elements_are_computed_together():
     x, w = data(np.float32), data(np.float32, seed=1)
     b = gt.constant(np.float32(0.25))
     with gt.GradientTape() as tape:
@@ -119,7 +119,8 @@ def test_an_add_gradient_sent_to_two_inputs_is_computed_once():
         t = x * w + b
         loss = gt.reduce_sum(gt.nn.softplus(t))
     gx, gw, gb = tape.gradient(loss, [x, w, b])
-    assert not _core._is_deferred(gx) and not _core._is_deferred(gw)  # multiply's one-pass rule ran
+    # the sweep is a batch: (g w, g x, sum g) are computed in one pass at its end
+    assert not any(_core._is_deferred(g) for g in (gx, gw, gb))
 
 
 def w4_like(x, w, b):
@@ -316,3 +317,101 @@ def test_a_computed_tensor_lets_go_of_its_inputs():
     assert _core.live_tensors() - base < 10
     del y
     assert _core.live_tensors() == base
+
+
+# ---- batches: a gt.function run and a gradient's sweep compute their deferred results together ----
+# (fusion.h, "Batch"): full reductions of deferred tensors are deferred too, costly programs are
+# inlined like cheap ones, and the results over the same elements are computed in one pass,
+# each common instruction once. The values must still be eager's, bit for bit.
+
+BATCHES = {
+    "loss_and_gradients": lambda a, b, c: w4_like(a, b, gt.reduce_sum(c[:1])),
+    "mean_loss_and_gradients": lambda a, b, c: mean_loss_grads(a, b, c),
+    "one_costly_value_five_ways": lambda a, b, c: [gt.exp(a) * k for k in (1.0, 2.0, 3.0)] + [gt.reduce_sum(gt.exp(a)), gt.reduce_max(gt.exp(a) - b)],
+    "reductions_only": lambda a, b, c: [gt.reduce_sum(a * b), gt.reduce_min(a - b), gt.reduce_prod(gt.sigmoid(a) + 0.5)],
+    "a_reduction_read_in_the_run": lambda a, b, c: [a * gt.reduce_sum(a * b), gt.reduce_sum(a + b) * 2.0, b - c],
+    "a_reduction_of_a_fill": lambda a, b, c: [gt.reduce_sum(gt.broadcast_to(c[0], [N])), a * 2.0, a * 3.0],
+    "one_result_twice": lambda a, b, c: [gt.sigmoid(a * b)] * 2 + [gt.reduce_sum(gt.sigmoid(a * b))],
+    "selects": lambda a, b, c: [gt.where(a > b, a * b, gt.exp(c)), gt.reduce_sum(gt.where(a > b, a * b, gt.exp(c))), gt.where(a > b, c, b)],
+    "other_sizes_apart": lambda a, b, c: [a * b, a + b, (a * b)[: N // 2] * 2.0, (a + b)[: N // 2] - 1.0],
+    "keepdims_and_axis": lambda a, b, c: [gt.reduce_sum(a * b, keepdims=True), gt.reduce_sum(a * b, axis=0), a - b],
+}
+
+
+def mean_loss_grads(a, b, c):
+    with gt.GradientTape() as tape:
+        tape.watch([a, b])
+        loss = gt.reduce_mean(gt.nn.softplus(a * b - c))
+    return [loss] + tape.gradient(loss, [a, b])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(BATCHES))
+def test_a_batchs_results_equal_eager_bit_for_bit(name, dtype):
+    a, b, c = data(dtype, seed=1), data(dtype, seed=2), data(dtype, seed=3)
+    f = gt.function(lambda a, b, c: BATCHES[name](a, b, c))
+    f(a, b, c)  # the trace
+    f(a, b, c)  # a replay (with a gradient plan where the body has a tape)
+    traced, eager = both_ways(lambda: f(a, b, c))
+    _, unfused = both_ways(lambda: BATCHES[name](a, b, c))
+    assert_bitwise(traced, unfused)
+    assert_bitwise(eager, unfused)
+
+
+def test_a_runs_loss_and_gradients_come_out_of_one_pass():
+    x, w = data(np.float32), data(np.float32, seed=1)
+    b = gt.constant(np.float32(0.25))
+    f = gt.function(w4_like)
+    for _ in range(3):
+        out = f(x, w, b)
+        # the loss, a reduction deferred in the run, was computed with the gradients
+        assert not any(_core._is_deferred(t) for t in out)
+    gt.config.set_fusion(False)
+    assert_bitwise([t.numpy() for t in out], [t.numpy() for t in w4_like(x, w, b)])
+
+
+def test_a_deferred_reduction_alone_is_computed_when_read():
+    a, b = data(np.float64), data(np.float64, seed=1)
+    f = gt.function(lambda a, b: gt.reduce_sum(gt.exp(a) * b))
+    f(a, b)
+    s = f(a, b)
+    assert _core._is_deferred(s)  # no partner to share a pass with: computed when read
+    assert s.shape == [] and s.dtype == gt.float64
+    want = gt.reduce_sum(gt.exp(a) * b).numpy()  # eager (outside a run: computed at once)
+    assert float(s) == float(want)
+    assert not _core._is_deferred(s)
+    # and as an operand of a small op, or of a reshape
+    t = f(a, b)
+    np.testing.assert_array_equal((t * 2.0).numpy(), want * 2.0)
+    np.testing.assert_array_equal(gt.reshape(f(a, b), [1, 1]).numpy(), np.full((1, 1), want))
+
+
+def test_batched_results_of_two_dtypes_are_computed_apart():
+    a32, b32 = data(np.float32), data(np.float32, seed=1)
+    a64, b64 = data(np.float64), data(np.float64, seed=1)
+    body = lambda a, b, c, d: [a * b, gt.reduce_sum(a - b), c * d, gt.reduce_sum(c - d)]
+    f = gt.function(body)
+    f(a32, b32, a64, b64)
+    traced = [t.numpy() for t in f(a32, b32, a64, b64)]
+    gt.config.set_fusion(False)
+    assert_bitwise(traced, [t.numpy() for t in body(a32, b32, a64, b64)])
+
+
+def test_threads_running_one_batched_function_agree():
+    x, w = data(np.float32), data(np.float32, seed=1)
+    b = gt.constant(np.float32(0.25))
+    f = gt.function(w4_like)
+    want = [t.numpy().copy() for t in f(x, w, b)]
+    out = [None] * 4
+    go = threading.Barrier(4)
+
+    def run(i):
+        go.wait()
+        out[i] = [t.numpy() for t in f(x, w, b)]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for got in out:
+        assert_bitwise(got, want)

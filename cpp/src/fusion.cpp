@@ -8,6 +8,10 @@
 #include <cstring>
 #include <mutex>
 
+#if defined(__x86_64__)
+#include <emmintrin.h>
+#endif
+
 #include "kernels/elementwise.h"  // row3, where()'s loop
 
 namespace gt {
@@ -29,6 +33,8 @@ std::mutex& lock() {
   }();
   return *mu;
 }
+
+thread_local int tls_batch_depth = 0;
 
 std::shared_ptr<const Pending> program_of(const Tensor& t) {
   if (!is_deferred(t)) return nullptr;
@@ -150,7 +156,244 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
   }
 }
 
+// A buffer of one reduction block per reduction being computed by this thread, reused (a fresh
+// 128 KiB is an mmap).
+double* block_buffer(size_t i) {
+  static thread_local std::vector<std::vector<double>> bufs;
+  if (bufs.size() <= i) bufs.resize(i + 1);
+  bufs[i].resize(size_t(kernels::kReduceBlock));
+  return bufs[i].data();
+}
+
+int64_t block_count(int64_t n) { return (n + kernels::kReduceBlock - 1) / kernels::kReduceBlock; }
+
+// A deferred reduction computed alone: the blocks of kernels::reduce_blocks, each computed into
+// a buffer and reduced, the partials combined in order (so, reduce_all's result).
+void reduce_into(const Pending& r, void* out) {
+  const int64_t blocks = block_count(r.n_src);
+  const size_t acc = r.reduce->acc_size;
+  std::vector<double> partials(size_t(blocks) * acc / sizeof(double) + 1);
+  auto* part = reinterpret_cast<unsigned char*>(partials.data());
+  kernels::parallel_for(blocks, [&](int64_t b0, int64_t b1) {
+    double* buf = block_buffer(0);
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t begin = blk * kernels::kReduceBlock, len = std::min(kernels::kReduceBlock, r.n_src - begin);
+      eval(*r.src, begin, begin + len, buf);
+      r.reduce->block(buf, len, r.identity, part + size_t(blk) * acc);
+    }
+  }, 2);
+  r.reduce->finish(part, blocks, r.identity, out);
+}
+
+// ---- materialize_together: several programs over the same elements as one ----
+
+struct GOperand {
+  bool value = false;  // an instruction's result, else a leaf
+  int index = 0;
+  bool operator==(const GOperand&) const = default;
+};
+struct GInstr {
+  ChunkFn fn;
+  GOperand a, b, c;
+  bool select;
+  bool operator==(const GInstr&) const = default;
+};
+struct GOut {
+  TensorImpl* impl;
+  std::shared_ptr<const Pending> p;
+  int value;               // the instruction giving its values
+  int red = -1;            // a reduction: its index among the group's reductions
+  StoragePtr storage;      // (allocated before the pass)
+  std::vector<double> partials;
+};
+struct Group {
+  DType dtype;
+  int64_t n;
+  std::vector<Tensor> leaves;
+  std::vector<GInstr> instrs;  // in an order where operands come first; each one once
+  std::vector<GOut> outs;
+  int reductions = 0;
+};
+
+int group_leaf(Group& g, const Tensor& t) {
+  for (size_t i = 0; i < g.leaves.size(); ++i)
+    if (g.leaves[i].same(t)) return int(i);
+  g.leaves.push_back(t);
+  return int(g.leaves.size()) - 1;
+}
+
+// Adds q's instructions to g (an instruction already there, same function on the same
+// operands, is shared); returns the index of q's result.
+int group_program(Group& g, const Pending& q) {
+  GOperand leaf[kMaxLeaves];
+  int value[kMaxInstrs];
+  for (int i = 0; i < q.n_leaves; ++i) leaf[i] = {false, group_leaf(g, q.leaves[i])};
+  auto remap = [&](Operand o) { return o.value ? GOperand{true, value[o.index]} : leaf[o.index]; };
+  for (int k = 0; k < q.n_instrs; ++k) {
+    const Instr& in = q.instrs[k];
+    const GInstr gi{in.fn, remap(in.a), remap(in.b), in.select ? remap(in.c) : GOperand{}, in.select};
+    auto it = std::find(g.instrs.begin(), g.instrs.end(), gi);
+    value[k] = int(it - g.instrs.begin());
+    if (it == g.instrs.end()) g.instrs.push_back(gi);
+  }
+  return value[q.n_instrs - 1];
+}
+
+// Copies a chunk to memory that will not be read soon, with stores that skip the cache (no read
+// of the destination's lines first, no eviction of the leaves). dst is 16-byte aligned.
+void stream_chunk(void* dst, const void* src, size_t bytes) {
+#if defined(__x86_64__)
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  size_t i = 0;
+  for (; i + 64 <= bytes; i += 64)
+    for (size_t k = 0; k < 64; k += 16)
+      _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + k), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + k)));
+  std::memcpy(d + i, s + i, bytes - i);
+#else
+  std::memcpy(dst, src, bytes);
+#endif
+}
+
+// Whether a group's outputs are written past the cache: when its leaves and outputs together
+// are bigger than a last-level cache (32 MiB), nothing it writes is still cached when read.
+constexpr int64_t kStreamBytes = int64_t(32) << 20;
+
+template <class T>
+void run_group(Group& g) {
+  constexpr int64_t kChunk = kChunkBytes / int64_t(sizeof(T));
+  const size_t ni = g.instrs.size(), nl = g.leaves.size();
+  // Each instruction writes its chunk straight into the first output it gives (a reduction's
+  // block buffer, or the tensor's storage), else into scratch; other outputs it gives copy it.
+  int64_t touched = 0;
+  for (const Tensor& l : g.leaves) touched += int64_t(l.nbytes());
+  for (const GOut& o : g.outs) touched += o.red >= 0 ? 0 : g.n * int64_t(sizeof(T));
+  const bool stream = touched > kStreamBytes;
+  std::vector<int> first(ni, -1);
+  for (size_t o = 0; o < g.outs.size(); ++o)
+    if (first[size_t(g.outs[o].value)] < 0 && !(stream && g.outs[o].red < 0)) first[size_t(g.outs[o].value)] = int(o);
+  std::vector<const char*> leaf(nl);
+  std::vector<int64_t> esize(nl);
+  std::vector<char> bcast(nl);
+  for (size_t i = 0; i < nl; ++i) {
+    leaf[i] = static_cast<const char*>(g.leaves[i].raw());
+    esize[i] = int64_t(dtype_size(g.leaves[i].dtype()));
+    bcast[i] = g.leaves[i].numel() == 1;
+  }
+  const int64_t n = g.n;
+  kernels::parallel_for(block_count(n), [&](int64_t b0, int64_t b1) {
+    std::vector<T> scratch(ni * size_t(kChunk));
+    std::vector<T*> dst(ni);
+    std::vector<T*> red(size_t(g.reductions));
+    for (int r = 0; r < g.reductions; ++r) red[size_t(r)] = reinterpret_cast<T*>(block_buffer(size_t(r)));
+    auto out_at = [&](const GOut& o, int64_t off_in_block, int64_t c) -> T* {
+      return o.red >= 0 ? red[size_t(o.red)] + off_in_block : static_cast<T*>(o.storage->data()) + c;
+    };
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t start = blk * kernels::kReduceBlock, end = std::min(n, start + kernels::kReduceBlock);
+      for (int64_t c = start; c < end; c += kChunk) {
+        const int64_t m = std::min(kChunk, end - c);
+        auto arg = [&](GOperand o, int64_t* stride) -> const void* {
+          *stride = 1;
+          if (o.value) return dst[size_t(o.index)];
+          if (bcast[size_t(o.index)]) { *stride = 0; return leaf[size_t(o.index)]; }
+          return leaf[size_t(o.index)] + c * esize[size_t(o.index)];
+        };
+        for (size_t k = 0; k < ni; ++k) {
+          const GInstr& in = g.instrs[k];
+          dst[k] = first[k] < 0 ? scratch.data() + k * size_t(kChunk) : out_at(g.outs[size_t(first[k])], c - start, c);
+          int64_t sa, sb;
+          const void* a = arg(in.a, &sa);
+          const void* b = arg(in.b, &sb);
+          if (in.select) {
+            int64_t sc;
+            const void* cond = arg(in.c, &sc);
+            chunk_select<T>(cond, sc, a, sa, b, sb, dst[k], m);
+          } else {
+            in.fn(a, sa, b, sb, dst[k], m);
+          }
+        }
+        for (size_t o = 0; o < g.outs.size(); ++o) {
+          if (first[size_t(g.outs[o].value)] == int(o)) continue;
+          T* to = out_at(g.outs[o], c - start, c);
+          if (stream && g.outs[o].red < 0) stream_chunk(to, dst[size_t(g.outs[o].value)], size_t(m) * sizeof(T));
+          else std::memcpy(to, dst[size_t(g.outs[o].value)], size_t(m) * sizeof(T));
+        }
+      }
+      for (GOut& o : g.outs)
+        if (o.red >= 0)
+          o.p->reduce->block(red[size_t(o.red)], end - start, o.p->identity,
+                             reinterpret_cast<unsigned char*>(o.partials.data()) + size_t(blk) * o.p->reduce->acc_size);
+    }
+#if defined(__x86_64__)
+    if (stream) _mm_sfence();  // the streamed stores are done before the pool's join publishes them
+#endif
+  }, 2);
+}
+
 }  // namespace
+
+Batch::Batch() : outermost_(tls_batch_depth++ == 0) {}
+Batch::~Batch() { --tls_batch_depth; }
+bool in_batch() { return tls_batch_depth > 0; }
+
+Tensor defer_reduce(const Tensor& t, const kernels::ReducePlan& plan, const Shape& out, const ReduceFns* fns,
+                    const void* identity, size_t identity_size) {
+  if (!in_batch() || !is_deferred(t) || !kernels::reduces_in_blocks(plan)) return Tensor();
+  std::shared_ptr<const Pending> src = claim(t);
+  if (!src) return Tensor();
+  auto p = std::make_shared<Pending>();
+  p->dtype = t.dtype();
+  p->reduce = fns;
+  p->src = std::move(src);
+  p->n_src = t.numel();
+  std::memcpy(p->identity, identity, identity_size);
+  return make_deferred(t.dtype(), out, std::move(p));
+}
+
+void materialize_together(const std::vector<Tensor>& ts) {
+  std::vector<Group> groups;
+  for (const Tensor& t : ts) {
+    if (!t.defined() || !is_deferred(t)) continue;
+    std::shared_ptr<const Pending> p = program_of(t);
+    if (!p) continue;
+    const Pending& prog = p->reduce ? *p->src : *p;
+    if (prog.n_instrs == 0) continue;  // a broadcast value: nothing to share
+    const int64_t n = p->reduce ? p->n_src : t.numel();
+    Group* g = nullptr;
+    for (Group& h : groups)
+      if (h.dtype == p->dtype && h.n == n) g = &h;
+    if (!g) g = &groups.emplace_back(Group{p->dtype, n, {}, {}, {}, 0});
+    bool seen = false;
+    for (const GOut& o : g->outs) seen = seen || o.impl == t.get();
+    if (!seen) g->outs.push_back(GOut{t.get(), p, 0, -1, StoragePtr(), {}});
+  }
+  for (Group& g : groups) {
+    if (g.outs.size() < 2) continue;
+    const size_t esize = dtype_size(g.dtype);
+    for (GOut& o : g.outs) {
+      o.value = group_program(g, o.p->reduce ? *o.p->src : *o.p);
+      if (o.p->reduce) {
+        o.red = g.reductions++;
+        o.partials.resize(size_t(block_count(g.n)) * o.p->reduce->acc_size / sizeof(double) + 1);
+        o.storage = StoragePtr(Storage::allocate(esize));
+      } else {
+        o.storage = StoragePtr(Storage::allocate(size_t(g.n) * esize));
+      }
+    }
+    if (g.dtype == DType::Float32) run_group<float>(g);
+    else run_group<double>(g);
+    for (GOut& o : g.outs) {
+      if (o.p->reduce)
+        o.p->reduce->finish(o.partials.data(), block_count(g.n), o.p->identity, o.storage->data());
+      std::lock_guard<std::mutex> lk(lock());
+      if (!o.impl->deferred.load(std::memory_order_relaxed)) continue;  // another thread was first
+      o.impl->storage = std::move(o.storage);
+      o.impl->pending.reset();  // (o.p keeps the program until the group goes)
+      o.impl->deferred.store(false, std::memory_order_release);
+    }
+  }
+}
 
 bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
 void set_enabled(bool on) { g_enabled.store(on, std::memory_order_relaxed); }
@@ -196,7 +439,7 @@ Tensor defer_select(const Tensor& cond, const Tensor& x, const Tensor& y, const 
 }
 
 std::shared_ptr<const Pending> claim(const Tensor& t) {
-  std::shared_ptr<const Pending> q = program_of(t);
+  std::shared_ptr<const Pending> q = program_of(t);  // (a reduction takes no inlining: null)
   if (q && !q->take_inline()) return nullptr;
   return q;
 }
@@ -219,7 +462,10 @@ void materialize(TensorImpl& t) {
   StoragePtr st(Storage::allocate(size_t(t.numel) * dtype_size(t.dtype)));
   char* out = static_cast<char*>(st->data());
   const size_t esize = dtype_size(t.dtype);
-  kernels::parallel_for(t.numel, [&](int64_t s, int64_t e) { fusion::eval(*p, s, e, out + size_t(s) * esize); });
+  if (p->reduce)
+    fusion::reduce_into(*p, out);
+  else
+    kernels::parallel_for(t.numel, [&](int64_t s, int64_t e) { fusion::eval(*p, s, e, out + size_t(s) * esize); });
   {
     std::lock_guard<std::mutex> g(fusion::lock());
     if (!t.deferred.load(std::memory_order_relaxed)) return;

@@ -96,6 +96,15 @@ struct Instr {
   bool select = false;
 };
 
+// The type-erased parts of a deferred full reduction (Pending::reduce): one block's values into
+// a partial (kernels::reduce_row from the identity), and the partials, in block order, into the
+// result (as kernels::reduce_blocks, then the cast to the tensor's dtype).
+struct ReduceFns {
+  size_t acc_size;
+  void (*block)(const void* values, int64_t len, const void* identity, void* partial);
+  void (*finish)(const void* partials, int64_t blocks, const void* identity, void* out);
+};
+
 struct Pending {
   DType dtype = DType::Float32;
   int n_leaves = 0;
@@ -106,11 +115,41 @@ struct Pending {
   Instr instrs[kMaxInstrs];      // the result is the last one's (a program of none is leaf 0, broadcast)
   mutable std::atomic<int> inlined{0};  // consumers that inlined it so far
 
+  // A reduction instead (reduce set, made only inside a Batch): all n_src elements of src's
+  // program reduced to one value of `dtype`. Its own fields above are unused; it is never
+  // inlined, and is computed when read or by materialize_together.
+  const ReduceFns* reduce = nullptr;
+  std::shared_ptr<const Pending> src;
+  int64_t n_src = 0;
+  alignas(8) unsigned char identity[8] = {};
+
   // Takes one inlining; false when the limit is reached (the consumer materialises instead).
-  bool take_inline() const {
-    return inlined.fetch_add(1, std::memory_order_relaxed) < (costly ? kMaxCostlyInlines : kMaxInlines);
-  }
+  // Inside a Batch a costly program may be inlined as often as a cheap one: the consumers are
+  // computed together there, each common instruction once (materialize_together).
+  bool take_inline() const;
 };
+
+// A batch: a scope (per thread, nested) whose deferred results are computed together at its
+// end (materialize_together) rather than one by one. Inside it, full reductions of deferred
+// tensors are deferred too (defer_reduce_all), and costly programs are inlined like cheap ones.
+// A sweep (tape_sweep.cpp) and a gt.function run (program.cpp) are batches.
+class Batch {
+ public:
+  Batch();
+  ~Batch();
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  bool outermost() const { return outermost_; }
+
+ private:
+  bool outermost_;
+};
+bool in_batch();
+
+inline bool Pending::take_inline() const {
+  if (reduce) return false;
+  return inlined.fetch_add(1, std::memory_order_relaxed) < (costly && !in_batch() ? kMaxCostlyInlines : kMaxInlines);
+}
 
 bool enabled();
 void set_enabled(bool on);
@@ -140,6 +179,39 @@ std::shared_ptr<const Pending> claim(const Tensor& t);
 
 // Computes elements [begin, end) of p's result into out (of p's dtype).
 void eval(const Pending& p, int64_t begin, int64_t end, void* out);
+
+// Computes together, in one pass over their leaves, the deferred tensors among ts that have a
+// dtype and an element count in common (a deferred reduction counts its source's elements), each
+// instruction the programs share computed once; the values are those each would get alone. A
+// tensor with no such partner is left deferred.
+void materialize_together(const std::vector<Tensor>& ts);
+
+template <class T, class Acc, class Op>
+const ReduceFns* reduce_fns() {
+  static const ReduceFns fns{
+      sizeof(Acc),
+      [](const void* values, int64_t len, const void* identity, void* partial) {
+        *static_cast<Acc*>(partial) =
+            kernels::reduce_row(static_cast<const T*>(values), len, *static_cast<const Acc*>(identity), Op{});
+      },
+      [](const void* partials, int64_t blocks, const void* identity, void* out) {
+        Acc acc = *static_cast<const Acc*>(identity);
+        for (int64_t b = 0; b < blocks; ++b) acc = Op{}(acc, static_cast<const Acc*>(partials)[b]);
+        *static_cast<T*>(out) = T(acc);
+      }};
+  return &fns;
+}
+
+// Inside a Batch: the reduction of all of deferred t's elements with `op` from `identity`,
+// itself deferred, of shape `out` (one element); it gives what reduce_all gives. Undefined
+// otherwise (outside a batch, t stored, not reduced in blocks, or not to be inlined again).
+Tensor defer_reduce(const Tensor& t, const kernels::ReducePlan& plan, const Shape& out, const ReduceFns* fns,
+                    const void* identity, size_t identity_size);
+template <class T, class Acc, class Op>
+Tensor defer_reduce_all(const Tensor& t, const kernels::ReducePlan& plan, const Shape& out, Acc identity, Op) {
+  static_assert(sizeof(Acc) <= sizeof(Pending::identity));
+  return defer_reduce(t, plan, out, reduce_fns<T, Acc, Op>(), &identity, sizeof(Acc));
+}
 
 // The reduction of all of a deferred tensor's elements (kernels::reduce's blocked path, with
 // each block computed into a per-thread buffer instead of read from storage), so the result is

@@ -832,8 +832,9 @@ std::pair<Tensor, Tensor> fused_product_pair(const Tensor& g, const Tensor& a, c
 void vjp_Multiply(VjpCtx& c) {
   const Tensor& a = c.in[0];
   const Tensor& b = c.in[1];
+  // (In a batch a deferred g is left to it: the batch's other consumers of g share the pass.)
   if (!rule_is_recorded() && c.needs[0] && c.needs[1] && a.shape() == b.shape() && c.g.shape() == a.shape() &&
-      is_floating(a.dtype())) {
+      is_floating(a.dtype()) && !(fusion::in_batch() && fusion::is_deferred(c.g))) {
     std::tie(c.gin[0], c.gin[1]) = fused_product_pair(c.g, a, b);  // (unrecorded: one fused pass)
     return;
   }

@@ -62,6 +62,14 @@ std::vector<int64_t> reduction_attrs(const Reduction& r, bool keepdims) {
 
 template <class Acc, class T, class Op>
 Tensor run_reduce(const Tensor& x, const Reduction& r, Acc identity, Op op) {
+  if constexpr (std::is_floating_point_v<T>) {
+    // In a batch (fusion.h), all of a deferred x to one value: deferred too, computed with the
+    // batch's other results.
+    if (fusion::is_deferred(x)) {
+      kernels::ReducePlan p = kernels::make_reduce_plan(x.shape(), r.reduced);
+      if (Tensor d = fusion::defer_reduce_all<T>(x, p, Shape(r.out), identity, op); d.defined()) return d;
+    }
+  }
   Tensor out = Tensor::empty(x.dtype(), r.out);
   const int64_t n_out = out.numel();
   std::vector<Acc> acc(size_t(std::max<int64_t>(n_out, 1)), identity);
@@ -429,6 +437,7 @@ Tensor sum_to_shape(const Tensor& g, const Shape& shape, int nb) {
       throw InvalidArgument("sum_to_shape: gradient of shape " + g.shape().str() +
                             " cannot be summed to shape " + shape.str());
   }
+  if (shape.rank() == 0 && nb == 0) return reduce_sum(g, axes, false);  // (no reshape: it would compute a deferred sum)
   Tensor s = axes.empty() ? g : reduce_sum(g, axes, true);
   return reshape(s, shape.vec());
 }

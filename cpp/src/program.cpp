@@ -6,6 +6,7 @@
 #include <atomic>
 #include <string>
 
+#include "fusion.h"
 #include "gradient_plan.h"
 #include "gradtape/ops.h"
 #include "record.h"
@@ -273,6 +274,9 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
   // returns is a new tensor. (A recorded reshape: a tape around the call sees through it.)
   for (size_t i = 0; i < inputs.size(); ++i)
     fr.slots[size_t(inputs_[i])] = reshape(inputs[i], inputs[i].shape().vec());
+  // A run is a batch (fusion.h): its deferred results over the same elements (a loss and the
+  // gradients of a big elementwise step) are computed together, in one pass, at its end.
+  fusion::Batch batch;
   try {
     for (size_t i = 0; i < steps_.size(); ++i) {
       if (steps_[i].effect) {
@@ -303,6 +307,7 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
   std::vector<Tensor> out;
   out.reserve(outputs_.size());
   for (int o : outputs_) out.push_back(o >= 0 ? fr.slots[size_t(o)] : constants_[size_t(-1 - o)]);
+  if (batch.outermost()) fusion::materialize_together(out);
   outputs = std::move(out);
   return true;
 }

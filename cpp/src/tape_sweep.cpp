@@ -158,7 +158,8 @@ std::vector<Tensor> sweep_over(S& s, const std::vector<std::pair<uint32_t, Tenso
     // not once by each consumer.
     for (uint32_t i = 0; i + 1 < rec.n_in; ++i)
       for (uint32_t j = i + 1; j < rec.n_in; ++j)
-        if (needs[i] && needs[j] && gin[i].defined() && gin[i].same(gin[j]) && fusion::is_deferred(gin[i]))
+        if (needs[i] && needs[j] && gin[i].defined() && gin[i].same(gin[j]) && fusion::is_deferred(gin[i]) &&
+            !fusion::in_batch())  // (in a batch, the consumers are computed together instead)
           gin[i].raw();
 
     for (uint32_t i = 0; i < rec.n_in; ++i) {
@@ -275,8 +276,12 @@ std::vector<Tensor> seeded_sweep(S& s, const std::vector<Tensor>& targets, OnTap
     const bool given = !output_gradients.empty() && output_gradients[i].defined();
     direct.emplace_back(j, given ? output_gradients[i] : ones_like(t));
   }
+  // The sweep is a batch (fusion.h): deferred gradients over the same elements, such as
+  // (g w, g x, sum g) of a big x * w + b, are computed in one pass at its end.
+  fusion::Batch batch;
   std::vector<Tensor> result = sweep_over(s, seeds, src_slots, release_records, nullptr);
   for (auto& [j, g] : direct) result[j] = result[j].defined() ? call_op(&add, result[j], g) : g;
+  if (batch.outermost()) fusion::materialize_together(result);
   return result;
 }
 
