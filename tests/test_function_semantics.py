@@ -528,3 +528,58 @@ def test_a_first_trace_that_raises_leaves_the_next_trace_first():
     assert g.experimental_get_tracing_count() == 0
     assert float(g(gt.constant(1.0))) == 2.0
     assert g.experimental_get_tracing_count() == 2
+
+
+# ---- get_concrete_function runs nothing but the Python code ------------------------------------
+
+def test_get_concrete_function_writes_no_variable_draws_nothing_and_prints_nothing(capfd):
+    # TF 2.21, the same code with tf.function: get_concrete_function prints the Python print
+    # once, and leaves v at 1.0 and the generator unadvanced (no tf.print output); the call that
+    # follows gives 5 + the generator's first draw and writes v = 2.0.
+    v = gt.Variable(1.0)
+    g = gt.random.Generator.from_seed(1)
+    first_draw = float(gt.random.Generator.from_seed(1).normal([]))
+
+    @gt.function
+    def f(x):
+        print("python side effect")
+        gt.print("gt.print ran")
+        v.assign_add(1.0)
+        return v * 2.0 + g.normal([]) + x
+
+    concrete = f.get_concrete_function(gt.TensorSpec([], gt.float32))
+    out = capfd.readouterr()
+    assert out.out == "python side effect\n" and out.err == ""
+    assert float(v.numpy()) == 1.0
+    assert f.experimental_get_tracing_count() == 1
+    assert float(f(gt.constant(1.0))) == np.float32(5.0) + np.float32(first_draw)
+    assert capfd.readouterr().err == "gt.print ran\n"
+    assert float(v.numpy()) == 2.0
+    f.get_concrete_function(gt.constant(2.0))  # (found, not traced: nothing runs)
+    out = capfd.readouterr()
+    assert float(v.numpy()) == 2.0 and out.out == "" and out.err == ""
+    fresh = gt.random.Generator.from_seed(1)
+    fresh.normal([])
+    second_draw = float(fresh.normal([]))
+    assert float(concrete(gt.constant(0.0))) == np.float32(6.0) + np.float32(second_draw)  # v: 3.0
+    assert float(v.numpy()) == 3.0
+
+
+def test_get_concrete_function_keeps_a_variable_made_by_the_create_once_idiom():
+    # TF 2.21: the variable is made, with its initial value (5.0); the first call then gives 6.0
+    class M(gt.Module):
+        def __init__(self):
+            self.w = None
+
+        @gt.function
+        def __call__(self, x):
+            if self.w is None:
+                self.w = gt.Variable(5.0)
+            self.w.assign_add(x)
+            return self.w * 1.0
+
+    m = M()
+    m.__call__.get_concrete_function(gt.TensorSpec([], gt.float32))
+    assert m.w is not None and float(m.w.numpy()) == 5.0
+    assert float(m(gt.constant(1.0))) == 6.0
+    assert float(m.w.numpy()) == 6.0

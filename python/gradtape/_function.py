@@ -115,6 +115,33 @@ class _EffectsUndone:
         return False
 
 
+class _TraceOnly:
+    """A block whose traces are not calls (get_concrete_function, gt.saved_model.save): as with
+    tf.function, nothing of the function runs but its Python code. The traces' variable writes
+    and random draws are undone and their gt.print writes nothing (_EffectsUndone); a variable a
+    trace makes (a first call's create-once idiom, an optimizer's slot) is kept, with the value
+    it was made with (or a checkpoint restored into it while tracing: _note_variable_restored).
+    Nested blocks leave the work to the outermost."""
+
+    def __enter__(self):
+        self._own = getattr(_trace_state, "created", None) is None
+        if self._own:
+            _trace_state.created = []
+        self._effects = _EffectsUndone()
+        self._effects.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self._effects.__exit__(*exc)
+        finally:
+            if self._own:
+                created, _trace_state.created = _trace_state.created, None
+                for v, value in created:
+                    _core._assign_untraced(v, value)
+        return False
+
+
 def _note_variable_created(variable=None):
     """Called when a Variable is made while a gt.function traces (gradtape.module). While
     gt.saved_model.save traces (its `created` list is set), the variable and its initial value
@@ -379,7 +406,8 @@ class Function:
         kwargs = {k: nest.map_structure(_placeholder, v) for k, v in kwargs.items()}
         n_tensors = sum(1 for x in nest.flatten((args, kwargs)) if _is_tensor(x) or isinstance(x, np.ndarray))
         vary = vary if len(vary) == n_tensors and any(vary) else None
-        concrete, _, _ = self._concrete_for(args, kwargs, vary=vary, run=False)
+        with _TraceOnly():
+            concrete, _, _ = self._concrete_for(args, kwargs, vary=vary, run=False)
         if vary is not None and self._input_signature is None:
             # (a concrete function for None dimensions takes every size of them, as TensorFlow's)
             concrete = concrete._for_specs(specs, vary)

@@ -208,19 +208,10 @@ def _concretes_of(function):
 
 
 def _trace_without_effects(function):
-    """Traces function's input_signature. A trace runs the function once, eagerly, on zeros of
-    the signature's shapes: its effects (variable writes, an optimizer step, draws from a random
-    stream) are undone here, so that saving leaves every variable and stream as it was (a
-    variable made by the trace, such as an optimizer's slot, gets its initial value back)."""
-    from . import _function as fn_module
-    fn_module._trace_state.created = created = []
-    try:
-        with fn_module._EffectsUndone(mute_print=False):
-            function.get_concrete_function()
-    finally:
-        fn_module._trace_state.created = None
-        for v, value in created:
-            v.assign(value)
+    """Traces function's input_signature. get_concrete_function runs nothing but the Python
+    code (gt.function's _TraceOnly): saving leaves every variable and stream as it was (a
+    variable made by the trace, such as an optimizer's slot, keeps its initial value)."""
+    function.get_concrete_function()
 
 
 def _concrete_meta(concrete, specs):
