@@ -641,8 +641,10 @@ class Function:
         trace's, made with the variables existing."""
         if self._variables_allowed:
             made_before = getattr(_trace_state, "variables_made", 0)
-            concrete, result = self._trace_once(args, kwargs, tensors)
-            self._variables_allowed = False
+            try:
+                concrete, result = self._trace_once(args, kwargs, tensors)
+            finally:  # (a first trace that raises is still the first: TF 2.21 refuses later ones too)
+                self._variables_allowed = False
             if getattr(_trace_state, "variables_made", 0) == made_before:
                 return concrete, result
             with _EffectsUndone():
