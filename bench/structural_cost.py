@@ -1,6 +1,6 @@
 """What the engine's three switches cost or save, measured as ratios in one process.
 
-  python bench/structural_cost.py [--quick] [--only zeros,fusion,plans]
+  python bench/structural_cost.py [--quick] [--only zeros,fusion,plans,batches]
 
 1. Structural zeros (docs/structural-zeros.md): workloads with no `where`, slice or gather
    (W4's big elementwise chain, W3's scalar chain) run with structural zeros on (the default)
@@ -12,6 +12,9 @@
    rows of W1, W3, W4 and W5 (bench/workloads.py, at run.py's sizes) with plans on (the
    default: no tape at each replay) and off (each replay makes its tape); on/off < 1 is the
    saving.
+4. Fusion batches (docs/design.md, "Batches"): W4 eager and gradtape-function (run.py's rows
+   and sizes) with batches on (the default: a sweep's and a run's deferred results computed
+   together, in one pass) and off (each computed when read); on/off < 1 is the saving.
 """
 import argparse
 import statistics
@@ -85,7 +88,7 @@ def compare(name, step, reps, blocks, switch=gt.config.set_structural_zeros):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--only", default="zeros,fusion,plans")
+    p.add_argument("--only", default="zeros,fusion,plans,batches")
     args = p.parse_args()
     only = set(args.only.split(","))
     blocks = 3 if args.quick else 9
@@ -110,6 +113,13 @@ def main():
                                  ("W5 MLP step", wl.w5_gradtape_function, (3, 20))):
             step = make(wl.QUICK if args.quick else wl.FULL).step  # (run.py's sizes)
             compare(name + " (function)", step, reps[0 if args.quick else 1], blocks, plans)
+    if "batches" in only:
+        print("fusion batches on vs off, medians of %d interleaved blocks" % blocks)
+        import workloads as wl
+        for name, make in (("W4 big elementwise (eager)", wl.w4_gradtape),
+                           ("W4 big elementwise (function)", wl.w4_gradtape_function)):
+            step = make(wl.QUICK if args.quick else wl.FULL).step
+            compare(name, step, 2 if args.quick else 5, blocks, gt._core._set_fusion_batches)
 
 
 if __name__ == "__main__":

@@ -415,3 +415,21 @@ def test_threads_running_one_batched_function_agree():
         t.join()
     for got in out:
         assert_bitwise(got, want)
+
+
+def test_batches_switched_off_give_the_same_values():
+    x, w = data(np.float32), data(np.float32, seed=1)
+    b = gt.constant(np.float32(0.25))
+    f = gt.function(w4_like)
+    on = [t.numpy() for t in f(x, w, b)]
+    was = _core._fusion_batches_enabled()
+    _core._set_fusion_batches(False)
+    try:
+        assert not _core._fusion_batches_enabled()
+        off = [t.numpy() for t in f(x, w, b)]
+        s = gt.function(lambda a: gt.reduce_sum(gt.exp(a)))
+        s(x)
+        assert not _core._is_deferred(s(x))  # no batch: the sum is computed in the run
+    finally:
+        _core._set_fusion_batches(was)
+    assert_bitwise(on, off)

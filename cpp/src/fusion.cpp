@@ -35,6 +35,7 @@ std::mutex& lock() {
 }
 
 thread_local int tls_batch_depth = 0;
+std::atomic<bool> g_batches{true};
 
 std::shared_ptr<const Pending> program_of(const Tensor& t) {
   if (!is_deferred(t)) return nullptr;
@@ -333,8 +334,13 @@ void run_group(Group& g) {
 
 }  // namespace
 
-Batch::Batch() : outermost_(tls_batch_depth++ == 0) {}
-Batch::~Batch() { --tls_batch_depth; }
+// (Switched off, a batch is no scope at all: nothing in it changes.)
+Batch::Batch() : counted_(g_batches.load(std::memory_order_relaxed)), outermost_(counted_ && tls_batch_depth == 0) {
+  if (counted_) ++tls_batch_depth;
+}
+Batch::~Batch() {
+  if (counted_) --tls_batch_depth;
+}
 bool in_batch() { return tls_batch_depth > 0; }
 
 Tensor defer_reduce(const Tensor& t, const kernels::ReducePlan& plan, const Shape& out, const ReduceFns* fns,
@@ -476,6 +482,8 @@ void materialize(TensorImpl& t) {
 }
 
 void set_fusion(bool on) { fusion::set_enabled(on); }
+void set_fusion_batches(bool on) { fusion::g_batches.store(on, std::memory_order_relaxed); }
+bool fusion_batches_enabled() { return fusion::g_batches.load(std::memory_order_relaxed); }
 bool fusion_enabled() { return fusion::enabled(); }
 
 }  // namespace gt

@@ -142,6 +142,7 @@ class Batch {
   bool outermost() const { return outermost_; }
 
  private:
+  bool counted_;
   bool outermost_;
 };
 bool in_batch();

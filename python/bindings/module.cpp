@@ -144,6 +144,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("_structural_zeros_enabled", &gt::structural_zeros_enabled);
   m.def("_set_fusion", &gt::set_fusion);
   m.def("_fusion_enabled", &gt::fusion_enabled);
+  m.def("_set_fusion_batches", &gt::set_fusion_batches);
+  m.def("_fusion_batches_enabled", &gt::fusion_batches_enabled);
   m.def("_set_gradient_plans", &gt::set_gradient_plans);
   m.def("_gradient_plans_enabled", &gt::gradient_plans_enabled);
   m.def("_set_num_threads", &gt::set_num_threads);

@@ -187,6 +187,10 @@ int64_t live_storages();
 // default; GRADTAPE_NO_FUSION=1 in the environment turns it off at start.
 void set_fusion(bool on);
 bool fusion_enabled();
+// Batches (fusion.h, Batch): a gradient's sweep and a gt.function run compute their deferred
+// results together. On by default; off only to measure what they save.
+void set_fusion_batches(bool on);
+bool fusion_batches_enabled();
 
 // Threads of gradtape's kernel pool (big elementwise ops and reductions; OpenBLAS has its own):
 // GRADTAPE_NUM_THREADS, else the number of cores (at most 8).
