@@ -118,9 +118,10 @@ def test_a_gradients_results_over_the_same_elements_are_computed_together():
         tape.watch([x, w, b])
         t = x * w + b
         loss = gt.reduce_sum(gt.nn.softplus(t))
+    assert _core._is_deferred(loss)  # a sum of a deferred tensor: deferred, until read or ...
     gx, gw, gb = tape.gradient(loss, [x, w, b])
-    # the sweep is a batch: (g w, g x, sum g) are computed in one pass at its end
-    assert not any(_core._is_deferred(g) for g in (gx, gw, gb))
+    # ... the sweep, a batch: (g w, g x, sum g) and the loss are computed in one pass at its end
+    assert not any(_core._is_deferred(g) for g in (loss, gx, gw, gb))
 
 
 def w4_like(x, w, b):
@@ -335,6 +336,8 @@ BATCHES = {
     "selects": lambda a, b, c: [gt.where(a > b, a * b, gt.exp(c)), gt.reduce_sum(gt.where(a > b, a * b, gt.exp(c))), gt.where(a > b, c, b)],
     "other_sizes_apart": lambda a, b, c: [a * b, a + b, (a * b)[: N // 2] * 2.0, (a + b)[: N // 2] - 1.0],
     "keepdims_and_axis": lambda a, b, c: [gt.reduce_sum(a * b, keepdims=True), gt.reduce_sum(a * b, axis=0), a - b],
+    # (more reductions than one pass computes: 8 a pass)
+    "twenty_reductions_and_two_results": lambda a, b, c: [gt.reduce_sum(a * float(k)) for k in range(1, 21)] + [a * b, a - b],
 }
 
 
@@ -377,7 +380,7 @@ def test_a_deferred_reduction_alone_is_computed_when_read():
     s = f(a, b)
     assert _core._is_deferred(s)  # no partner to share a pass with: computed when read
     assert s.shape == [] and s.dtype == gt.float64
-    want = gt.reduce_sum(gt.exp(a) * b).numpy()  # eager (outside a run: computed at once)
+    want = gt.reduce_sum(gt.exp(a) * b).numpy()  # eager
     assert float(s) == float(want)
     assert not _core._is_deferred(s)
     # and as an operand of a small op, or of a reshape

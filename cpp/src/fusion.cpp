@@ -158,7 +158,9 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
 }
 
 // A buffer of one reduction block per reduction being computed by this thread, reused (a fresh
-// 128 KiB is an mmap).
+// 128 KiB is an mmap); a pass of materialize_together computes at most kMaxPassReductions
+// reductions, so a thread keeps at most that many (2 MiB).
+constexpr int kMaxPassReductions = 8;
 double* block_buffer(size_t i) {
   static thread_local std::vector<std::vector<double>> bufs;
   if (bufs.size() <= i) bufs.resize(i + 1);
@@ -345,7 +347,8 @@ bool in_batch() { return tls_batch_depth > 0; }
 
 Tensor defer_reduce(const Tensor& t, const kernels::ReducePlan& plan, const Shape& out, const ReduceFns* fns,
                     const void* identity, size_t identity_size) {
-  if (!in_batch() || !is_deferred(t) || !kernels::reduces_in_blocks(plan)) return Tensor();
+  if (!g_batches.load(std::memory_order_relaxed) || !is_deferred(t) || !kernels::reduces_in_blocks(plan))
+    return Tensor();
   std::shared_ptr<const Pending> src = claim(t);
   if (!src) return Tensor();
   auto p = std::make_shared<Pending>();
@@ -356,6 +359,10 @@ Tensor defer_reduce(const Tensor& t, const kernels::ReducePlan& plan, const Shap
   std::memcpy(p->identity, identity, identity_size);
   return make_deferred(t.dtype(), out, std::move(p));
 }
+
+namespace {
+void compute_pass(Group& g);
+}  // namespace
 
 void materialize_together(const std::vector<Tensor>& ts) {
   std::vector<Group> groups;
@@ -376,30 +383,48 @@ void materialize_together(const std::vector<Tensor>& ts) {
   }
   for (Group& g : groups) {
     if (g.outs.size() < 2) continue;
-    const size_t esize = dtype_size(g.dtype);
-    for (GOut& o : g.outs) {
-      o.value = group_program(g, o.p->reduce ? *o.p->src : *o.p);
-      if (o.p->reduce) {
-        o.red = g.reductions++;
-        o.partials.resize(size_t(block_count(g.n)) * o.p->reduce->acc_size / sizeof(double) + 1);
-        o.storage = StoragePtr(Storage::allocate(esize));
-      } else {
-        o.storage = StoragePtr(Storage::allocate(size_t(g.n) * esize));
-      }
-    }
-    if (g.dtype == DType::Float32) run_group<float>(g);
-    else run_group<double>(g);
-    for (GOut& o : g.outs) {
-      if (o.p->reduce)
-        o.p->reduce->finish(o.partials.data(), block_count(g.n), o.p->identity, o.storage->data());
-      std::lock_guard<std::mutex> lk(lock());
-      if (!o.impl->deferred.load(std::memory_order_relaxed)) continue;  // another thread was first
-      o.impl->storage = std::move(o.storage);
-      o.impl->pending.reset();  // (o.p keeps the program until the group goes)
-      o.impl->deferred.store(false, std::memory_order_release);
-    }
+    // A pass computes at most kMaxPassReductions reductions (each holds a block buffer on every
+    // thread it runs on): the elementwise results and the first ones, then the others by turns.
+    std::vector<GOut> reductions, pass_outs;
+    for (GOut& o : g.outs) (o.p->reduce ? reductions : pass_outs).push_back(std::move(o));
+    size_t next = 0;
+    do {
+      Group pass{g.dtype, g.n, {}, {}, std::move(pass_outs), 0};
+      pass_outs.clear();
+      for (int k = 0; k < kMaxPassReductions && next < reductions.size(); ++k)
+        pass.outs.push_back(std::move(reductions[next++]));
+      compute_pass(pass);
+    } while (next < reductions.size());
   }
 }
+
+namespace {
+// One pass of materialize_together: g's results computed, then put in their tensors.
+void compute_pass(Group& g) {
+  const size_t esize = dtype_size(g.dtype);
+  for (GOut& o : g.outs) {
+    o.value = group_program(g, o.p->reduce ? *o.p->src : *o.p);
+    if (o.p->reduce) {
+      o.red = g.reductions++;
+      o.partials.resize(size_t(block_count(g.n)) * o.p->reduce->acc_size / sizeof(double) + 1);
+      o.storage = StoragePtr(Storage::allocate(esize));
+    } else {
+      o.storage = StoragePtr(Storage::allocate(size_t(g.n) * esize));
+    }
+  }
+  if (g.dtype == DType::Float32) run_group<float>(g);
+  else run_group<double>(g);
+  for (GOut& o : g.outs) {
+    if (o.p->reduce)
+      o.p->reduce->finish(o.partials.data(), block_count(g.n), o.p->identity, o.storage->data());
+    std::lock_guard<std::mutex> lk(lock());
+    if (!o.impl->deferred.load(std::memory_order_relaxed)) continue;  // another thread was first
+    o.impl->storage = std::move(o.storage);
+    o.impl->pending.reset();  // (o.p keeps the program until the group goes)
+    o.impl->deferred.store(false, std::memory_order_release);
+  }
+}
+}  // namespace
 
 bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
 void set_enabled(bool on) { g_enabled.store(on, std::memory_order_relaxed); }

@@ -277,11 +277,17 @@ std::vector<Tensor> seeded_sweep(S& s, const std::vector<Tensor>& targets, OnTap
     direct.emplace_back(j, given ? output_gradients[i] : ones_like(t));
   }
   // The sweep is a batch (fusion.h): deferred gradients over the same elements, such as
-  // (g w, g x, sum g) of a big x * w + b, are computed in one pass at its end.
+  // (g w, g x, sum g) of a big x * w + b, are computed in one pass at its end, with a target
+  // that is a deferred sum of them (the loss sum(softplus(x w + b))).
   fusion::Batch batch;
   std::vector<Tensor> result = sweep_over(s, seeds, src_slots, release_records, nullptr);
   for (auto& [j, g] : direct) result[j] = result[j].defined() ? call_op(&add, result[j], g) : g;
-  if (batch.outermost()) fusion::materialize_together(result);
+  if (batch.outermost()) {
+    std::vector<Tensor> together = result;
+    for (const Tensor& t : targets)
+      if (t.defined() && t.numel() == 1 && fusion::is_deferred(t)) together.push_back(t);  // (a deferred reduction)
+    fusion::materialize_together(together);
+  }
   return result;
 }
 
