@@ -585,3 +585,87 @@ def test_get_concrete_function_keeps_a_variable_made_by_the_create_once_idiom():
     assert m.w is not None and float(m.w.numpy()) == 5.0
     assert float(m(gt.constant(1.0))) == 6.0
     assert float(m.w.numpy()) == 6.0
+
+
+# ---- a tape inside the function watching one of its constants ---------------------------------
+
+X_CAPTURED = np.arange(4, dtype=np.float64)
+
+
+@pytest.mark.parametrize("plans", [True, False])
+def test_a_watched_captured_constant_has_a_gradient_at_every_call(plans):
+    # TF 2.21: [14, [0, 2, 4, 6]] at every call. (gradtape folded the ops on the constant, so
+    # replays gave a gradient of None.)
+    from gradtape import _core
+    was = _core._gradient_plans_enabled()
+    _core._set_gradient_plans(plans)
+    try:
+        x = gt.constant(X_CAPTURED)
+
+        @gt.function
+        def f():
+            with gt.GradientTape() as t:
+                t.watch(x)
+                loss = gt.reduce_sum(x * x)
+            return loss, t.gradient(loss, x)
+
+        for _ in range(3):
+            loss, g = f()
+            assert float(loss) == 14.0
+            np.testing.assert_array_equal(g.numpy(), [0.0, 2.0, 4.0, 6.0])
+    finally:
+        _core._set_gradient_plans(was)
+
+
+def test_nested_tapes_watching_a_captured_constant():
+    # TF 2.21: g = 3 x^2 = [0, 3, 12, 27], d/dx sum(g) = 6 x = [0, 6, 12, 18], at every call
+    x = gt.constant(X_CAPTURED)
+    y = gt.constant(2.0)
+
+    @gt.function
+    def h():
+        with gt.GradientTape() as t2:
+            t2.watch(x)
+            with gt.GradientTape() as t1:
+                t1.watch(x)
+                loss = gt.reduce_sum(x * x * x)
+            g = t1.gradient(loss, x)
+            s = gt.reduce_sum(g)
+        return g, t2.gradient(s, x)
+
+    @gt.function
+    def k():
+        a = y * 3.0  # (before the watch: a constant of the program)
+        with gt.GradientTape() as t:
+            t.watch(y)
+            t.watch(y)
+            z = y * y + a
+        return z, t.gradient(z, y)
+
+    for _ in range(3):
+        g, gg = h()
+        np.testing.assert_array_equal(g.numpy(), [0.0, 3.0, 12.0, 27.0])
+        np.testing.assert_array_equal(gg.numpy(), [0.0, 6.0, 12.0, 18.0])
+        assert [float(v) for v in k()] == [10.0, 4.0]
+
+
+def test_a_saved_function_watching_a_constant(tmp_path):
+    class M(gt.Module):
+        def __init__(self):
+            self.c = gt.constant(X_CAPTURED)
+
+        @gt.function(input_signature=[gt.TensorSpec([4], gt.float64)])
+        def f(self, w):
+            with gt.GradientTape() as t:
+                t.watch(self.c)
+                loss = gt.reduce_sum(self.c * self.c * w)
+            return t.gradient(loss, self.c)
+
+    m = M()
+    w = gt.constant(np.array([1.0, 2.0, 3.0, 4.0]))
+    want = 2.0 * X_CAPTURED * w.numpy()
+    np.testing.assert_array_equal(m.f(w).numpy(), want)
+    gt.saved_model.save(m, tmp_path / "m")
+    loaded = gt.saved_model.load(tmp_path / "m")
+    for _ in range(2):
+        np.testing.assert_array_equal(loaded.f(w).numpy(), want)

@@ -452,6 +452,18 @@ Step make_read_variable(std::shared_ptr<Variable> v, int s) {
   return st;
 }
 
+// A constant of the function that a tape inside it watches (ProgramRecorder::tape_watch): slot s
+// is a tensor of its own of the constant's value at each run, as an input is.
+Step make_watched_constant(Tensor c, int s) {
+  Step st{"watched_constant", [c, s](Frame& fr) { fr.slots[size_t(s)] = reshape(c, c.shape().vec()); }, {}, {}};
+  st.save = [c, s](StepWriter& w) {
+    w.line("watched_constant");
+    w.tensor(c, -1);
+    w.word("s" + std::to_string(s));
+  };
+  return st;
+}
+
 // A shape guard: dimension `dim` of slot s has the value the trace read. Fails before any
 // effect of the run as ShapeGuardFailed (the caller traces for these shapes instead), after
 // one as InvalidArgument (a program with such a guard is never run at other shapes).
@@ -825,6 +837,12 @@ Step load_step(StepReader& r) {
     std::shared_ptr<Variable> v = r.variable();
     return make_read_variable(v, r.slot());
   }
+  if (kind == "watched_constant") {
+    int unused = -1;
+    Tensor c = r.tensor(&unused);
+    if (!c.defined() || unused >= 0) r.fail("a watched constant that is not a constant");
+    return make_watched_constant(c, r.slot());
+  }
   if (kind == "tape_enter") {
     const int k = r.tape();
     const bool persistent = r.integer(0, 1) != 0;
@@ -1010,7 +1028,16 @@ void ProgramRecorder::tape_exit(const Tape& tape) { push_step(make_tape_exit(tap
 
 void ProgramRecorder::tape_watch(const Tape& tape, const Tensor& t) {
   const int k = tape_index(tape);
-  push_step(make_tape_watch(k, arg(t, "tape.watch")));  // (a constant is watched as it is at each run)
+  Arg a = arg(t, "tape.watch");
+  if (a.slot < 0 && t.defined()) {
+    // A constant of the function (captured, or folded from constants): from the watch on, the
+    // trace takes it as a slot, so that the ops on it are steps which each run's tape records
+    // (folded, they would be constants to every tape after the trace's: a gradient of None).
+    const int s = new_slot(t);
+    push_step(make_watched_constant(t, s));
+    a = Arg{s, Tensor(), nullptr};
+  }
+  push_step(make_tape_watch(k, a));
 }
 
 void ProgramRecorder::tape_set_recording(const Tape& tape, bool on) {
