@@ -453,15 +453,16 @@ Step make_read_variable(std::shared_ptr<Variable> v, int s) {
 }
 
 // A constant of the function that a tape inside it watches (ProgramRecorder::tape_watch): slot s
-// is a tensor of its own of the constant's value at each run, as an input is.
-Step make_watched_constant(Tensor c, int s) {
-  Step st{"watched_constant", [c, s](Frame& fr) { fr.slots[size_t(s)] = reshape(c, c.shape().vec()); }, {}, {}};
-  st.save = [c, s](StepWriter& w) {
-    w.line("watched_constant");
-    w.tensor(c, -1);
-    w.word("s" + std::to_string(s));
-  };
-  return st;
+// is a tensor of its own of the constant's value at each run, as an input is (ProgramRecorder::
+// input): an op step, reshape(c, its shape), so a saved program holds no new kind of step.
+Step make_watched_constant(const Tensor& c, int s) {
+  using Args = std::tuple<Tensor, std::vector<int64_t>>;
+  auto captured = std::make_shared<const Args>(c, c.shape().vec());
+  auto outs = std::make_shared<const std::vector<int>>(std::vector<int>{s});
+  const std::vector<int> in{-1};
+  Tensor (*f)(const Tensor&, const std::vector<int64_t>&) = &reshape;
+  return Step{"reshape", program_detail::op_run(f, captured, in, outs, false), {},
+              program_detail::op_save(f, captured, in, outs, false, "reshape")};
 }
 
 // A shape guard: dimension `dim` of slot s has the value the trace read. Fails before any
@@ -836,12 +837,6 @@ Step load_step(StepReader& r) {
   if (kind == "read_variable") {
     std::shared_ptr<Variable> v = r.variable();
     return make_read_variable(v, r.slot());
-  }
-  if (kind == "watched_constant") {
-    int unused = -1;
-    Tensor c = r.tensor(&unused);
-    if (!c.defined() || unused >= 0) r.fail("a watched constant that is not a constant");
-    return make_watched_constant(c, r.slot());
   }
   if (kind == "tape_enter") {
     const int k = r.tape();
