@@ -175,11 +175,20 @@ void parallel_for_pool(int64_t n, const std::function<void(int64_t, int64_t)>& f
     return;
   }
   const int64_t align = min_items >= 128 ? 64 : 1;
-  const int64_t per = ((n + parts - 1) / parts + align - 1) / align * align;
+  // Pieces taken in turn by whichever thread is free: kPiecesPerThread a thread when the
+  // work is big enough, so that a core slowed by another process (a shared machine) does not
+  // hold the whole call back; each piece is still at least half of min_items.
+  constexpr int64_t kPiecesPerThread = 4;
+  const int64_t pieces = std::max<int64_t>(
+      parts, std::min<int64_t>(parts * kPiecesPerThread, n / std::max<int64_t>(min_items / 2, 1)));
+  const int64_t per = ((n + pieces - 1) / pieces + align - 1) / align * align;
+  std::atomic<int64_t> next{0};
   tls_in_parallel = true;
-  p->run_job(parts, [&](int part) {
-    int64_t b = std::min(n, int64_t(part) * per), e = std::min(n, b + per);
-    if (b < e) fn(b, e);
+  p->run_job(parts, [&](int) {
+    for (int64_t k; (k = next.fetch_add(1, std::memory_order_relaxed)) < pieces;) {
+      int64_t b = std::min(n, k * per), e = std::min(n, b + per);
+      if (b < e) fn(b, e);
+    }
   });
   tls_in_parallel = false;
 }

@@ -20,7 +20,9 @@ constexpr int64_t kMinParallel = int64_t(1) << 16;
 // fn(0, n) inline when they cannot take it (nested, busy, after fork, one thread).
 void parallel_for_pool(int64_t n, const std::function<void(int64_t, int64_t)>& fn, int64_t min_items);
 
-// Calls fn(begin, end) on disjoint chunks covering [0, n); chunk bounds are multiples of 64.
+// Calls fn(begin, end) on disjoint chunks covering [0, n); chunk bounds are multiples of 64
+// (when min_items >= 128). Big calls are cut into a few pieces per thread, taken in turn, so a
+// thread may get several chunks and their order is not fixed.
 // Runs inline when n < min_items: then fn is called directly, with no std::function made (a
 // small op's kernel call costs no allocation).
 template <class F>
