@@ -738,3 +738,42 @@ def test_threads_racing_to_capture_a_gradient_plan_and_replaying_it():
         t.join()
     assert not errors, errors[0]
     assert f.get_concrete_function(xs[0])._program.gradient_plan == "ready"
+
+
+def test_threads_computing_batched_results_at_once():
+    # Batches (fusion.h): a gradient's sweep and a gt.function run compute their deferred
+    # results together, on the pool, with deferred reductions. Several threads doing that at
+    # once, on the same leaves, give each the values one thread alone gives. (The TSan stage
+    # runs this: the pass's pieces, block buffers and the tensors it fills.)
+    n = 2 * 65536 + 17
+    rng = np.random.default_rng(0)
+    x = gt.constant(rng.standard_normal(n).astype(np.float32))
+    w = gt.constant(rng.standard_normal(n).astype(np.float32))
+    b = gt.constant(np.float32(0.25))
+
+    def step(x, w, b):
+        with gt.GradientTape() as tape:
+            tape.watch([x, w, b])
+            loss = gt.reduce_sum(gt.nn.softplus(x * w + b))
+        return [loss] + tape.gradient(loss, [x, w, b]) + [gt.reduce_max(x - w)]
+
+    f = gt.function(step)
+    want = [t.numpy().copy() for t in step(x, w, b)]
+    errors = []
+    go = threading.Barrier(4)
+
+    def run(i):
+        try:
+            go.wait()
+            for _ in range(3):
+                got = f(x, w, b) if i % 2 else step(x, w, b)
+                for g, e in zip(got, want):
+                    np.testing.assert_array_equal(g.numpy(), e)
+        except Exception as exc:  # (reported below, with the thread)
+            errors.append((i, exc))
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
