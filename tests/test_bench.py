@@ -101,6 +101,16 @@ def test_switch_cost_bench_runs():
                        capture_output=True, text=True, timeout=300, cwd=str(ROOT))
     assert p.returncode == 0, p.stdout + p.stderr
     assert "structural zeros on vs off" in p.stdout and "elementwise fusion on vs off" in p.stdout, p.stdout
+    assert "fusion batches on vs off" in p.stdout, p.stdout
+
+
+def test_pieces_bench_runs():
+    """bench/w4_pieces.py --quick: W4 timed in a process per GRADTAPE_PIECES_PER_THREAD setting."""
+    p = subprocess.run([sys.executable, str(ROOT / "bench" / "w4_pieces.py"), "--quick", "--rounds", "1",
+                        "--pieces", "1,4"], capture_output=True, text=True, timeout=300, cwd=str(ROOT))
+    assert p.returncode == 0, p.stdout + p.stderr
+    lines = [l for l in p.stdout.splitlines() if l.startswith("pieces ")]
+    assert len(lines) == 2 and all("function" in l and "eager" in l for l in lines), p.stdout
 
 
 def test_saved_w5_bench_runs(tmp_path):

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
@@ -178,7 +179,12 @@ void parallel_for_pool(int64_t n, const std::function<void(int64_t, int64_t)>& f
   // Pieces taken in turn by whichever thread is free: kPiecesPerThread a thread when the
   // work is big enough, so that a core slowed by another process (a shared machine) does not
   // hold the whole call back; each piece is still at least half of min_items.
-  constexpr int64_t kPiecesPerThread = 4;
+  // (GRADTAPE_PIECES_PER_THREAD sets it, for bench/w4_pieces.py only.)
+  static const int64_t kPiecesPerThread = [] {
+    const char* e = std::getenv("GRADTAPE_PIECES_PER_THREAD");
+    const int64_t v = e ? std::atoll(e) : 0;
+    return v >= 1 && v <= 64 ? v : int64_t(4);
+  }();
   const int64_t pieces = std::max<int64_t>(
       parts, std::min<int64_t>(parts * kPiecesPerThread, n / std::max<int64_t>(min_items / 2, 1)));
   const int64_t per = ((n + pieces - 1) / pieces + align - 1) / align * align;
