@@ -347,8 +347,7 @@ bool in_batch() { return tls_batch_depth > 0; }
 
 Tensor defer_reduce(const Tensor& t, const kernels::ReducePlan& plan, const Shape& out, const ReduceFns* fns,
                     const void* identity, size_t identity_size) {
-  if (!g_batches.load(std::memory_order_relaxed) || !is_deferred(t) || !kernels::reduces_in_blocks(plan))
-    return Tensor();
+  if (!in_batch() || !is_deferred(t) || !kernels::reduces_in_blocks(plan)) return Tensor();
   std::shared_ptr<const Pending> src = claim(t);
   if (!src) return Tensor();
   auto p = std::make_shared<Pending>();

@@ -115,7 +115,7 @@ struct Pending {
   Instr instrs[kMaxInstrs];      // the result is the last one's (a program of none is leaf 0, broadcast)
   mutable std::atomic<int> inlined{0};  // consumers that inlined it so far
 
-  // A reduction instead (reduce set): all n_src elements of src's
+  // A reduction instead (reduce set, made only inside a Batch): all n_src elements of src's
   // program reduced to one value of `dtype`. Its own fields above are unused; it is never
   // inlined, and is computed when read or by materialize_together.
   const ReduceFns* reduce = nullptr;
@@ -130,16 +130,18 @@ struct Pending {
 };
 
 // A batch: a scope (per thread, nested) whose deferred results are computed together at its
-// end (materialize_together) rather than one by one. Inside it costly programs are inlined like
-// cheap ones. A sweep (tape_sweep.cpp) and a gt.function run (program.cpp) are batches. (Full
-// reductions of deferred tensors are deferred everywhere, defer_reduce_all, so that a loss
-// computed before a gradient joins the gradient's pass.)
+// end (materialize_together) rather than one by one. Inside it, full reductions of deferred
+// tensors are deferred too (defer_reduce_all), and costly programs are inlined like cheap ones.
+// A sweep (tape_sweep.cpp) and a gt.function run (program.cpp) are batches; each computes what
+// it deferred before it ends (a deferred reduction never outlives the outermost batch, so it
+// never holds its operands, such as a variable's value, for long).
 class Batch {
  public:
   Batch();
   ~Batch();
   Batch(const Batch&) = delete;
   Batch& operator=(const Batch&) = delete;
+  bool active() const { return counted_; }  // (false when batches are switched off)
   bool outermost() const { return outermost_; }
 
  private:
@@ -204,9 +206,9 @@ const ReduceFns* reduce_fns() {
   return &fns;
 }
 
-// The reduction of all of deferred t's elements with `op` from `identity`, itself deferred, of
-// shape `out` (one element); it gives what reduce_all gives. Undefined otherwise (batches
-// switched off, t stored, not reduced in blocks, or not to be inlined again).
+// Inside a Batch: the reduction of all of deferred t's elements with `op` from `identity`,
+// itself deferred, of shape `out` (one element); it gives what reduce_all gives. Undefined
+// otherwise (outside a batch, t stored, not reduced in blocks, or not to be inlined again).
 Tensor defer_reduce(const Tensor& t, const kernels::ReducePlan& plan, const Shape& out, const ReduceFns* fns,
                     const void* identity, size_t identity_size);
 template <class T, class Acc, class Op>

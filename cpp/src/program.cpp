@@ -307,7 +307,11 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
   std::vector<Tensor> out;
   out.reserve(outputs_.size());
   for (int o : outputs_) out.push_back(o >= 0 ? fr.slots[size_t(o)] : constants_[size_t(-1 - o)]);
-  if (batch.outermost()) fusion::materialize_together(out);
+  if (batch.outermost()) {
+    fusion::materialize_together(out);
+    for (const Tensor& t : out)  // (a deferred reduction computed in the run does not outlive it)
+      if (t.defined() && t.numel() == 1 && fusion::is_deferred(t)) t.raw();
+  }
   outputs = std::move(out);
   return true;
 }

@@ -278,11 +278,13 @@ std::vector<Tensor> seeded_sweep(S& s, const std::vector<Tensor>& targets, OnTap
   }
   // The sweep is a batch (fusion.h): deferred gradients over the same elements, such as
   // (g w, g x, sum g) of a big x * w + b, are computed in one pass at its end, with a target
-  // that is a deferred sum of them (the loss sum(softplus(x w + b))).
+  // that is a deferred sum over them (in a gt.function run, the loss sum(softplus(x w + b))).
+  // (Also inside a run's batch: the gradients are computed before the run's next steps, an
+  // optimizer's update, read them one by one.)
   fusion::Batch batch;
   std::vector<Tensor> result = sweep_over(s, seeds, src_slots, release_records, nullptr);
   for (auto& [j, g] : direct) result[j] = result[j].defined() ? call_op(&add, result[j], g) : g;
-  if (batch.outermost()) {
+  if (batch.active()) {
     std::vector<Tensor> together = result;
     for (const Tensor& t : targets)
       if (t.defined() && t.numel() == 1 && fusion::is_deferred(t)) together.push_back(t);  // (a deferred reduction)
