@@ -669,3 +669,39 @@ def test_a_saved_function_watching_a_constant(tmp_path):
     loaded = gt.saved_model.load(tmp_path / "m")
     for _ in range(2):
         np.testing.assert_array_equal(loaded.f(w).numpy(), want)
+
+
+def test_a_tape_or_accumulator_around_a_call_watching_a_captured_constant():
+    # TF 2.21 (the same code with tf.function), at every call i = 0, 1, 2 with
+    # x = [1 + i, 2 - i, 0.5 i]: d f/dc = 2 c x, d h/dc = x + cos(c), and the jvp of f along
+    # [1, 0, 1] is 2 (c0 x0 + c2 x2). gradtape folded c*c and sin(c) at tracing (constants only),
+    # so a tape around a replay missed them: None, or x alone for h. Such a call now runs
+    # eagerly (docs/guides/function.md).
+    c = gt.constant([1.0, 2.0, 3.0])
+    traces = []
+
+    @gt.function
+    def f(x):
+        traces.append(1)
+        return gt.reduce_sum(c * c * x)
+
+    @gt.function
+    def h(x):
+        return gt.reduce_sum(c * x + gt.sin(c))
+
+    cn = np.array([1.0, 2.0, 3.0], np.float32)
+    for i in range(3):
+        xn = np.array([1.0 + i, 2.0 - i, 0.5 * i], np.float32)
+        x = gt.constant(xn)
+        with gt.GradientTape(persistent=True) as t:
+            t.watch(c)
+            y1, y2 = f(x), h(x)
+        np.testing.assert_allclose(t.gradient(y1, c).numpy(), 2 * cn * xn, rtol=1e-6)
+        np.testing.assert_allclose(t.gradient(y2, c).numpy(), xn + np.cos(cn), rtol=1e-6)
+        with gt.autodiff.ForwardAccumulator(c, gt.constant([1.0, 0.0, 1.0])) as acc:
+            y3 = f(x)
+        assert float(acc.jvp(y3)) == pytest.approx(2 * (cn[0] * xn[0] + cn[2] * xn[2]))
+        assert float(f(x)) == pytest.approx(float(np.sum(cn * cn * xn)))  # (no recorder: a replay)
+    # the trace (the first call, under the tape), then every later call under a recorder ran
+    # eagerly (5: the accumulator's of the first round, both of each later round)
+    assert len(traces) == 6

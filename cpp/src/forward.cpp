@@ -202,6 +202,12 @@ void detail::forward_op(OpId op, const Tensor* const* inputs, int n_in, const Te
   });
 }
 
+bool detail::has_a_live_tangent(const Tensor& t) {
+  bool seen = false;
+  for_each_visible([&](AccumulatorState& a) { seen = seen || tangent_of(t, a.serial).defined(); });
+  return seen;
+}
+
 void detail::forward_variable_read(Variable& v) {
   for_each_visible([&](AccumulatorState& a) {
     for (const auto& [w, t] : a.variables)

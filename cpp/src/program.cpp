@@ -10,6 +10,7 @@
 #include "gradient_plan.h"
 #include "gradtape/ops.h"
 #include "record.h"
+#include "tape_internal.h"
 #include "tape_state.h"
 
 namespace gt {
@@ -325,6 +326,15 @@ Frame::~Frame() {
       } catch (...) {
       }
     }
+}
+
+bool Program::recording() { return detail::tls_recording != 0; }
+
+bool Program::constants_watched() const {
+  if (detail::tls_recording == 0) return false;
+  for (const Tensor& t : captured_)
+    if (detail::seen_by_a_recorder(t)) return true;
+  return false;
 }
 
 std::vector<std::string> Program::step_names() const {

@@ -92,6 +92,14 @@ void leave(TapeState& t) {
   t.unhold();
 }
 
+bool detail::seen_by_a_recorder(const Tensor& t) {
+  if (!t.defined()) return false;
+  uint32_t slot;
+  for (const auto& s : tls.stack)
+    if (!s->abandoned.load(std::memory_order_acquire) && t.get()->find_link(s->serial, &slot)) return true;
+  return detail::active_accumulators() > 0 && has_a_live_tangent(t);
+}
+
 // tls_recording: the tapes recording on this thread plus its entered accumulators (none while
 // a RecordingPause lives): the ops' one fast-path check.
 void detail::refresh_recording() {

@@ -33,5 +33,9 @@ inline int active_accumulators() { return tls_accumulators_entered; }
 void forward_op(OpId op, const Tensor* const* inputs, int n_in, const Tensor& out, const int64_t* attrs,
                 int n_attrs);
 void forward_variable_read(Variable& v);
+// Whether a tape recording on this thread watches t (holds a link to it), or an accumulator
+// entered on it has a tangent for t (tape.cpp; forward.cpp for the accumulators' part).
+bool seen_by_a_recorder(const Tensor& t);
+bool has_a_live_tangent(const Tensor& t);
 }  // namespace detail
 }  // namespace gt

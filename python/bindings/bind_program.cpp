@@ -68,6 +68,9 @@ struct CallCache {
     if (active_recorder()) return miss;  // (inside a trace: the function is traced inline)
     const Entry* e = find(args);
     if (!e) return miss;
+    // (a tape or accumulator around the call watches a constant of the program: the Python path
+    // runs the function eagerly, Function._constants_watched)
+    if (Program::recording() && e->program->constants_watched()) return miss;
     std::vector<Tensor> in;
     in.reserve(args.size());
     for (py::handle h : args) in.push_back(to_tensor(h));
@@ -176,6 +179,8 @@ void bind_program(py::module_& m) {
       .def_property_readonly("num_inputs", &Program::num_inputs)
       .def_property_readonly("num_constants", &Program::num_constants)
       .def("step_names", &Program::step_names)
+      .def("constants_watched", &Program::constants_watched,
+           "Whether a tape or accumulator recording on this thread watches a constant of the program.")
       .def_property_readonly("gradient_plan", &Program::gradient_plan_state,
                              "The gradient plan's state: 'none' (the program cannot have one), 'not captured' "
                              "(its next run without an outer tape captures it), 'capturing', or 'ready'.");
@@ -307,6 +312,7 @@ void bind_program(py::module_& m) {
   m.def("_load_saved_model", [](const std::string& dir) { return without_gil([&] { return load_saved_model(dir); }); },
         "Loads a saved model's programs and variables (gradtape/saved_model.h).");
   m.def("_tracing", [] { return active_recorder() != nullptr; }, "Whether gt.function is tracing on this thread.");
+  m.def("_recording", &Program::recording, "Whether a tape or accumulator records on this thread.");
   m.def("_note_shape_read", [](py::handle t, int dim) {
     if (active_recorder() && is_tensor_like(t)) note_shape_read(to_tensor(t), dim);
   }, "While tracing: the traced code read dimension dim (-1: all) of t (gradtape._shape._TracedShape).");

@@ -432,13 +432,26 @@ class Function:
                 pass
         return bound
 
+    def _constants_watched(self):
+        """Whether a tape or accumulator recording around this call watches a constant of one of
+        this function's programs (a tensor it captured): the ops the trace computed once on
+        constants only (folded) would be missing from what it records of a replay."""
+        with self._lock:
+            concretes = list(self._cache.values())
+        return any(c._program.constants_watched() for c in concretes)
+
     def __call__(self, *args, **kwargs):
         key = None
-        if not kwargs and not _core._tracing():  # (a key reads the shapes: not while tracing)
-            if not _run_eagerly_global[0]:
-                result = self._call_cache.call(args)
-                if result is not _MISS:
-                    return result
+        tracing = _core._tracing()
+        if not kwargs and not tracing and not _run_eagerly_global[0]:
+            result = self._call_cache.call(args)  # (a miss when a recorder watches a constant)
+            if result is not _MISS:
+                return result
+        if _core._recording() and not tracing and self._cache and self._constants_watched():
+            # (a tape or accumulator around the call watches a tensor the function captured:
+            # run eagerly, so that it records every op on it; docs/guides/function.md)
+            return self._python_function(*args, **kwargs)
+        if not kwargs and not tracing:  # (a key reads the shapes: not while tracing)
             key = _fast_key(args)
             concrete = self._fast.get(key) if key is not None else None
             if concrete is not None and not _run_eagerly_global[0]:

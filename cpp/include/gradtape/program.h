@@ -196,6 +196,12 @@ class Program {
   // by name, guard steps included), the constants' dtypes, shapes and bytes, the variables and
   // random streams by identity. Not the input guards (input_guards()).
   std::string describe() const;
+  // Whether a tape or accumulator recording on this thread watches one of the tensors the
+  // program takes as constants: ops the trace computed once on them (folded) would be missing
+  // from what it records of a run, so the caller runs the function eagerly instead.
+  bool constants_watched() const;
+  // Whether a tape or accumulator records on this thread (constants_watched's fast test).
+  static bool recording();
   size_t num_steps() const { return steps_.size(); }
   size_t num_inputs() const { return inputs_.size(); }
   size_t num_constants() const { return constants_.size(); }
