@@ -409,7 +409,7 @@ def test_a_captured_snapshot_of_a_variable_then_a_write_drops_the_plan(plans_off
     # one of its values, and gives the call back to a tape when not.
     def run():
         w = gt.Variable([1.0, 2.0])
-        w0 = gt.convert_to_tensor(w)
+        w0 = gt._core._variable_value_held(w)  # (w's value tensor itself: see the test below)
 
         @gt.function
         def grad(x):
@@ -466,7 +466,9 @@ def test_a_captured_snapshot_of_a_variable_as_target_source_or_watched_gets_no_p
     # object as a variable's value) could be linked or not at a later call: no plan.
     def run():
         v = gt.Variable([1.0, 2.0])
-        c = v.read_value()  # the same object as v's value until v is written
+        # v's value tensor itself, until v is written (no public read returns it: read_value,
+        # value and convert_to_tensor give a tensor of their own; this reaches the plan's guard)
+        c = gt._core._variable_value_held(v)
 
         @gt.function
         def f(x):

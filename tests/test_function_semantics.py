@@ -705,3 +705,37 @@ def test_a_tape_or_accumulator_around_a_call_watching_a_captured_constant():
     # the trace (the first call, under the tape), then every later call under a recorder ran
     # eagerly (5: the accumulator's of the first round, both of each later round)
     assert len(traces) == 6
+
+
+# ---- a variable read into a tensor is a tensor of its own ---------------------------------------
+
+@pytest.mark.parametrize("read", ["read_value", "value", "convert_to_tensor"])
+@pytest.mark.parametrize("traced", [False, True])
+def test_a_variable_read_before_a_tape_is_a_constant_to_it(read, traced):
+    # TF 2.21: c read before the tape is a constant, d/dv sum(c v) = c = [1, 2]; read inside
+    # the tape it is v: d/dv sum(3 c) = [3, 3]. (gradtape's reads returned the variable's value
+    # tensor itself, which a later read inside the tape linked: 2c.)
+    v = gt.Variable([1.0, 2.0])
+    get = {"read_value": lambda: v.read_value(), "value": lambda: v.value(),
+           "convert_to_tensor": lambda: gt.convert_to_tensor(v)}[read]
+
+    def before():
+        c = get()
+        with gt.GradientTape() as t:
+            y = gt.reduce_sum(c * v)
+        return t.gradient(y, v)
+
+    def inside():
+        with gt.GradientTape() as t:
+            c = get()
+            y = gt.reduce_sum(c * 3.0)
+        return t.gradient(y, v)
+
+    if traced:
+        before, inside = gt.function(before), gt.function(inside)
+    for _ in range(2):
+        np.testing.assert_array_equal(before().numpy(), [1.0, 2.0])
+        np.testing.assert_array_equal(inside().numpy(), [3.0, 3.0])
+    with gt.autodiff.ForwardAccumulator(v, gt.constant([1.0, 0.5])) as acc:
+        c = get()
+    np.testing.assert_array_equal(acc.jvp(c).numpy(), [1.0, 0.5])

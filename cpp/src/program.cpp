@@ -456,8 +456,15 @@ namespace {
 
 using Step = Program::Step;
 
+// Each read is a tensor of its own, as in the trace (ProgramRecorder::read_variable): a reshape
+// of the value, recorded, so a tape recording sees the variable through it, and a read before
+// the tape is a constant to it (the value tensor itself is what the tape links when a read
+// happens inside it).
 Step make_read_variable(std::shared_ptr<Variable> v, int s) {
-  Step st{"read_variable", [v, s](Frame& fr) { fr.slots[size_t(s)] = v->read(); }, {}, {}};
+  Step st{"read_variable", [v, s](Frame& fr) {
+            const Tensor value = v->read();
+            fr.slots[size_t(s)] = reshape(value, value.shape().vec());
+          }, {}, {}};
   st.save = [v, s](StepWriter& w) {
     w.line("read_variable");
     Codec<std::shared_ptr<Variable>>::put(w, v);

@@ -706,7 +706,7 @@ void bind_ops(py::module_& m) {
   def_row(m, "convert_to_tensor", [](py::handle value, py::handle dtype, py::handle dtype_hint, py::handle) {
     std::optional<DType> d = opt_dtype(dtype);
     if (!d && !dtype_hint.is_none() && !is_tensor_like(value)) d = dtype_from_py(dtype_hint);
-    return wrap(to_tensor(value, std::nullopt, d));
+    return wrap(variable_snapshot(value, d));  // (a variable: a tensor of its own, as read_value)
   }, py::arg("value"), py::arg("dtype") = py::none(), py::arg("dtype_hint") = py::none(), name);
 
   // Every public row of the manifest has its binding (a Custom row needs its def_row above).

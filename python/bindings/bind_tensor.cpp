@@ -13,6 +13,7 @@ namespace gt::py_bind {
 namespace {
 
 using TensorPtr = std::shared_ptr<TensorImpl>;
+
 using BinaryOp = Tensor (*)(const Tensor&, const Tensor&);
 
 template <BinaryOp F>
@@ -387,9 +388,9 @@ Args:
       .def_property_readonly("dtype", [](const Variable& v) { return v.dtype(); })
       .def_property_readonly("trainable", [](const Variable& v) { return v.trainable(); })
       .def_property_readonly("name", [](const Variable& v) { return v.name() + ":0"; })
-      .def("read_value", [](py::handle v) { return wrap(to_tensor(v)); },
+      .def("read_value", [](py::handle v) { return wrap(variable_snapshot(v)); },
            "The current value, as a Tensor (recorded as a read by watching tapes).")
-      .def("value", [](py::handle v) { return wrap(to_tensor(v)); }, "The current value, as a Tensor (as read_value).")
+      .def("value", [](py::handle v) { return wrap(variable_snapshot(v)); }, "The current value, as a Tensor (as read_value).")
       // The value is converted to the variable's dtype (another dtype is a ValueError, as
       // TensorFlow's conversion); assign() checks the shape first, as TensorFlow does in Python.
       .def("assign", [](std::shared_ptr<Variable> v, py::handle value, py::object, py::object, bool) {

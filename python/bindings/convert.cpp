@@ -259,6 +259,12 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
   return t;
 }
 
+Tensor variable_snapshot(py::handle v, std::optional<DType> dtype) {
+  Tensor t = to_tensor(v, std::nullopt, dtype);
+  if (!is_variable(v) || active_recorder()) return t;  // (a traced read is a fresh tensor already)
+  return reshape(t, t.shape().vec());
+}
+
 thread_local int tls_in_host_callback = 0;
 
 void check_readable(const Tensor& t, const char* what) {

@@ -66,6 +66,12 @@ Variable& variable_ref(py::handle h);
 // scalar takes it); `dtype` is a requested dtype (values are converted to it).
 Tensor to_tensor(py::handle h, std::optional<DType> hint = std::nullopt,
                  std::optional<DType> dtype = std::nullopt);
+// to_tensor, but a variable becomes a tensor of its own (read_value, value, convert_to_tensor),
+// a read that watching tapes and accumulators record (a reshape, sharing the buffer). The
+// variable's value tensor is what every later read returns and what tapes link: a snapshot that
+// were that tensor would count as the variable to a tape entered later (d(c * v)/dv = 2c, where
+// TensorFlow gives c). While tracing, a read is a fresh tensor already.
+Tensor variable_snapshot(py::handle v, std::optional<DType> dtype = std::nullopt);
 // While gt.function traces (gradtape/program.h): NotTraceable when t's value is a tracing value
 // (computed from the function's inputs or variables), which Python must not read; `what` names
 // the reading ("bool()", "axis").
