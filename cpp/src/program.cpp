@@ -418,6 +418,9 @@ void ProgramRecorder::check_argument(const Tensor& t, const char* what) const {
 
 std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outputs) {
   for (const Tensor& t : outputs) check_argument(t, "the function's result");
+  for (auto& [v, r] : reads_)
+    if (r.mixed)
+      for (const std::shared_ptr<bool>& f : r.fresh) *f = true;
   for (const Tensor& t : outputs) {
     const int s = slot(t);
     if (s >= 0) {
@@ -456,14 +459,14 @@ namespace {
 
 using Step = Program::Step;
 
-// Each read is a tensor of its own, as in the trace (ProgramRecorder::read_variable): a reshape
-// of the value, recorded, so a tape recording sees the variable through it, and a read before
-// the tape is a constant to it (the value tensor itself is what the tape links when a read
-// happens inside it).
-Step make_read_variable(std::shared_ptr<Variable> v, int s) {
-  Step st{"read_variable", [v, s](Frame& fr) {
+// A read is the value tensor itself, or (*fresh, or no flag: a loaded program) a tensor of its
+// own, as in the trace (ProgramRecorder::read_variable): a reshape of the value, recorded, so a
+// tape recording sees the variable through it, and a read before the tape is a constant to it
+// (the value tensor itself is what a tape links when a read happens inside it).
+Step make_read_variable(std::shared_ptr<Variable> v, int s, std::shared_ptr<const bool> fresh = nullptr) {
+  Step st{"read_variable", [v, s, fresh](Frame& fr) {
             const Tensor value = v->read();
-            fr.slots[size_t(s)] = reshape(value, value.shape().vec());
+            fr.slots[size_t(s)] = fresh && !*fresh ? value : reshape(value, value.shape().vec());
           }, {}, {}};
   st.save = [v, s](StepWriter& w) {
     w.line("read_variable");
@@ -1012,10 +1015,22 @@ void Program::plan() {
   if (!plannable(steps_, num_tapes_)) plan_slot_->state.store(PlanSlot::kNone);
 }
 
+std::vector<int> ProgramRecorder::read_context() const {
+  std::vector<int> c = recording_tapes_;
+  std::sort(c.begin(), c.end());
+  c.push_back(-1 - tape_resets_);
+  return c;
+}
+
 Tensor ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const Tensor& value) {
   Tensor fresh = reshape(value, value.shape().vec());
   const int s = new_slot(fresh);
-  push_step(make_read_variable(v, s));
+  VariableReads& r = reads_[v.get()];
+  std::vector<int> context = read_context();
+  if (r.fresh.empty() && !r.mixed) r.context = std::move(context);
+  else if (context != r.context) r.mixed = true;
+  r.fresh.push_back(std::make_shared<bool>(false));
+  push_step(make_read_variable(v, s, r.fresh.back()));
   return fresh;
 }
 
@@ -1036,11 +1051,16 @@ int ProgramRecorder::tape_index(const Tape& tape) const {
 void ProgramRecorder::tape_enter(const Tape& tape, bool persistent, bool watch_accessed_variables) {
   const int k = int(tapes_.size());
   tapes_[&tape] = k;
+  recording_tapes_.push_back(k);
   tape_block_.push_back(open_ids_.empty() ? -1 : open_ids_.back());
   push_step(make_tape_enter(k, persistent, watch_accessed_variables));
 }
 
-void ProgramRecorder::tape_exit(const Tape& tape) { push_step(make_tape_exit(tape_index(tape))); }
+void ProgramRecorder::tape_exit(const Tape& tape) {
+  const int k = tape_index(tape);
+  recording_tapes_.erase(std::remove(recording_tapes_.begin(), recording_tapes_.end(), k), recording_tapes_.end());
+  push_step(make_tape_exit(k));
+}
 
 void ProgramRecorder::tape_watch(const Tape& tape, const Tensor& t) {
   const int k = tape_index(tape);
@@ -1057,12 +1077,19 @@ void ProgramRecorder::tape_watch(const Tape& tape, const Tensor& t) {
 }
 
 void ProgramRecorder::tape_set_recording(const Tape& tape, bool on) {
-  push_step(make_tape_set_recording(tape_index(tape), on));
+  const int k = tape_index(tape);
+  recording_tapes_.erase(std::remove(recording_tapes_.begin(), recording_tapes_.end(), k), recording_tapes_.end());
+  if (on) recording_tapes_.push_back(k);
+  push_step(make_tape_set_recording(k, on));
 }
 
-void ProgramRecorder::tape_reset(const Tape& tape) { push_step(make_tape_reset(tape_index(tape))); }
+void ProgramRecorder::tape_reset(const Tape& tape) {
+  ++tape_resets_;
+  push_step(make_tape_reset(tape_index(tape)));
+}
 
 void ProgramRecorder::tape_watch(const Tape& tape, const std::shared_ptr<Variable>& v) {
+  reads_[v.get()].mixed = true;  // (the watch links v's value tensor: every read of v is its own)
   push_step(make_tape_watch(tape_index(tape), StepArg{-1, Tensor(), v}));
 }
 

@@ -677,6 +677,19 @@ class ProgramRecorder {
   int next_block_id_ = 0;
   std::vector<int> slot_block_;  // the block each slot was made in (-1: the program's top level)
   std::vector<std::pair<int, int>> guarded_;  // (slot, dim) already guarded at the top level
+  // Variable reads (read_variable): each replayed read returns the variable's value tensor
+  // itself unless the variable's reads happen under different recording tapes (or one is
+  // watched, or a tape reset between them): then each read is a tensor of its own, as in the
+  // trace, so that a read before a tape is a constant to it. Set for good by finish().
+  struct VariableReads {
+    std::vector<int> context;  // the recording tapes at the first read, then the reset count
+    bool mixed = false;
+    std::vector<std::shared_ptr<bool>> fresh;
+  };
+  std::unordered_map<const Variable*, VariableReads> reads_;
+  std::vector<int> recording_tapes_;
+  int tape_resets_ = 0;
+  std::vector<int> read_context() const;
   std::vector<Tensor> run_on_tracing_values(const Program::Step& step, const std::vector<int>& outs);
   uint64_t start_seq_;
   uint32_t thread_;
