@@ -739,3 +739,19 @@ def test_a_variable_read_before_a_tape_is_a_constant_to_it(read, traced):
     with gt.autodiff.ForwardAccumulator(v, gt.constant([1.0, 0.5])) as acc:
         c = get()
     np.testing.assert_array_equal(acc.jvp(c).numpy(), [1.0, 0.5])
+
+
+def test_a_concrete_function_called_under_a_tape_watching_its_captured_constant():
+    c = gt.constant([1.0, 2.0, 3.0])
+
+    @gt.function
+    def f(x):
+        return gt.reduce_sum(c * c * x)
+
+    x = gt.constant([1.0, 1.0, 2.0])
+    concrete = f.get_concrete_function(x)
+    for _ in range(2):
+        with gt.GradientTape() as t:
+            t.watch(c)
+            y = concrete(x)
+        np.testing.assert_array_equal(t.gradient(y, c).numpy(), [2.0, 4.0, 12.0])  # 2 c x

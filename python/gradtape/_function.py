@@ -633,6 +633,8 @@ class Function:
     def _call_concrete(self, concrete, args, kwargs):
         if _run_eagerly_global[0] or _core._tracing():  # (inside a trace: traced inline, as a call)
             return self._python_function(*args, **kwargs)
+        if _core._recording() and concrete._program.constants_watched():  # (as __call__)
+            return self._python_function(*args, **kwargs)
         args, kwargs = self._bind(args, kwargs)
         specs = concrete.inputs
         tensors = [_core.convert_to_tensor(x) for x in nest.flatten((args, kwargs))
