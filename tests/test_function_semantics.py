@@ -755,3 +755,19 @@ def test_a_concrete_function_called_under_a_tape_watching_its_captured_constant(
             t.watch(c)
             y = concrete(x)
         np.testing.assert_array_equal(t.gradient(y, c).numpy(), [2.0, 4.0, 12.0])  # 2 c x
+
+
+def test_executing_eagerly_and_get_static_value_while_tracing():
+    # TF 2.21 inside tf.function: executing_eagerly() is False, get_static_value of an input is
+    # None and of a constant its value; outside, True and the value.
+    seen = []
+
+    @gt.function
+    def f(x):
+        seen.append((gt.executing_eagerly(), gt.get_static_value(x), gt.get_static_value(gt.constant(2.0))))
+        return x + 1.0
+
+    f(gt.constant(1.0))
+    assert seen == [(False, None, 2.0)]
+    assert gt.executing_eagerly() is True
+    assert float(gt.get_static_value(gt.constant(3.0))) == 3.0

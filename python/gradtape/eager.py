@@ -25,12 +25,13 @@ _builtin_print = print
 
 
 def executing_eagerly() -> bool:
-    """Always True: gradtape has no graph mode.
+    """True, except while a gt.function traces (as tf.function's trace, where TensorFlow says
+    False): code that reads values with `.numpy()` only when eager then traces.
 
     >>> gt.executing_eagerly()
     True
     """
-    return True
+    return not _core._tracing()
 
 
 def get_static_value(tensor, partial=False):
@@ -43,7 +44,10 @@ def get_static_value(tensor, partial=False):
     True
     """
     if isinstance(tensor, (_core.Tensor, _core.Variable)):
-        return np.array(tensor.numpy())
+        try:
+            return np.array(tensor.numpy())
+        except _core.OperatorNotAllowedInGraphError:  # a traced value: not known statically
+            return None
     if isinstance(tensor, (np.ndarray, np.generic, int, float, bool, complex)):
         return tensor
     return None
