@@ -151,3 +151,33 @@ def test_module_training_step_uses_trainable_variables():
     # trainable_variables are b then w (sorted attributes); d/db = mean(2 r), d/dw = mean(2 r x)
     r = 2.0 * np.array([1.0, 2.0]) + 1.0 - 1.0
     np.testing.assert_allclose([g.numpy() for g in grads], [np.mean(2 * r), np.mean(2 * r * [1.0, 2.0])])
+
+
+def test_variable_scatter_nd_methods():
+    # TF 2.21's tf.Variable.scatter_nd_*: each writes tensor_scatter_nd_*(v, indices, updates)
+    # and returns the variable; an index out of range raises InvalidArgumentError, writing nothing.
+    v = gt.Variable([1.0, 2.0, 3.0, 4.0])
+    assert v.scatter_nd_update([[1], [3]], [10.0, 20.0]) is v
+    np.testing.assert_array_equal(v.numpy(), [1.0, 10.0, 3.0, 20.0])
+    v.scatter_nd_add([[0]], [5.0])
+    np.testing.assert_array_equal(v.numpy(), [6.0, 10.0, 3.0, 20.0])
+    v.scatter_nd_sub([[0], [0]], [1.0, 1.0])
+    np.testing.assert_array_equal(v.numpy(), [4.0, 10.0, 3.0, 20.0])
+    v.scatter_nd_max([[1], [2]], [100.0, 0.0])
+    v.scatter_nd_min([[3]], [-1.0])
+    np.testing.assert_array_equal(v.numpy(), [4.0, 100.0, 3.0, -1.0])
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        v.scatter_nd_update([[9]], [1.0])
+    np.testing.assert_array_equal(v.numpy(), [4.0, 100.0, 3.0, -1.0])
+    m = gt.Variable([[1.0, 2.0], [3.0, 4.0]])
+    m.scatter_nd_update([[1]], [[7.0, 8.0]])
+    np.testing.assert_array_equal(m.numpy(), [[1.0, 2.0], [7.0, 8.0]])
+
+    @gt.function
+    def bump(indices):  # (traced: a write of the variable at each call)
+        m.scatter_nd_add(indices, [1.0])
+        return m.read_value()
+
+    for k in range(3):
+        bump(gt.constant([[k % 2, 0]]))
+    np.testing.assert_array_equal(m.numpy(), [[3.0, 2.0], [8.0, 8.0]])

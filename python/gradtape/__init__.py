@@ -86,6 +86,22 @@ def _format_tensor(self, format_spec):
 
 Tensor.__format__ = _format_tensor
 
+def _scatter_nd_method(op, what):
+    def method(self, indices, updates, name=None):
+        return self.assign(op(self, indices, updates))
+    method.__name__ = "scatter_nd_" + what
+    method.__doc__ = ("v.scatter_nd_%s(indices, updates): writes gt.tensor_scatter_nd_%s(v, indices, updates) "
+                      "to the variable and returns it, as tf.Variable's (an index out of range raises "
+                      "InvalidArgumentError and writes nothing)." % (what, what))
+    return method
+
+
+for _what, _op in (("update", tensor_scatter_nd_update), ("add", tensor_scatter_nd_add),
+                   ("sub", tensor_scatter_nd_sub), ("max", tensor_scatter_nd_max),
+                   ("min", tensor_scatter_nd_min)):
+    setattr(Variable, "scatter_nd_" + _what, _scatter_nd_method(_op, _what))
+del _what, _op
+
 # tf.Tensor.ref() / tf.Variable.ref(): hashable references, by identity (gradtape._interop).
 Tensor.ref = _interop._ref
 Variable.ref = _interop._ref
