@@ -260,6 +260,16 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) const {
   return out;
 }
 
+namespace {
+// The end of a run's batch (fusion.h): its deferred outputs over the same elements computed
+// together, then any deferred reduction left (it must not outlive the batch).
+void compute_deferred_outputs(const std::vector<Tensor>& out) {
+  fusion::materialize_together(out);
+  for (const Tensor& t : out)
+    if (t.defined() && t.numel() == 1 && fusion::is_deferred(t)) t.raw();
+}
+}  // namespace
+
 bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) const {
   if (inputs.size() != inputs_.size())
     throw InvalidArgument("gt.function: the program takes " + std::to_string(inputs_.size()) + " tensors, got " +
@@ -299,7 +309,9 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
       detail::leave_sink();
       fr.sink_entered = false;
     }
-    return try_run(inputs, outputs);
+    const bool ok = try_run(inputs, outputs);  // (a batch inside this one's: its end is here)
+    if (ok && batch.outermost()) compute_deferred_outputs(outputs);
+    return ok;
   } catch (...) {
     if (capturing) finish_capture(fr, inputs, false);
     throw;
@@ -308,11 +320,7 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
   std::vector<Tensor> out;
   out.reserve(outputs_.size());
   for (int o : outputs_) out.push_back(o >= 0 ? fr.slots[size_t(o)] : constants_[size_t(-1 - o)]);
-  if (batch.outermost()) {
-    fusion::materialize_together(out);
-    for (const Tensor& t : out)  // (a deferred reduction computed in the run does not outlive it)
-      if (t.defined() && t.numel() == 1 && fusion::is_deferred(t)) t.raw();
-  }
+  if (batch.outermost()) compute_deferred_outputs(out);
   outputs = std::move(out);
   return true;
 }
