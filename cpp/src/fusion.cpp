@@ -157,8 +157,8 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
   }
 }
 
-// A buffer of one reduction block per reduction being computed by this thread, reused (a fresh
-// 128 KiB is an mmap); a pass of materialize_together computes at most kMaxPassReductions
+// A buffer of one reduction block per reduction a pass of materialize_together computes on this
+// thread, reused (a fresh 128 KiB is an mmap); a pass computes at most kMaxPassReductions
 // reductions, so a thread keeps at most that many (2 MiB).
 constexpr int kMaxPassReductions = 8;
 double* block_buffer(size_t i) {
@@ -169,24 +169,6 @@ double* block_buffer(size_t i) {
 }
 
 int64_t block_count(int64_t n) { return (n + kernels::kReduceBlock - 1) / kernels::kReduceBlock; }
-
-// A deferred reduction computed alone: the blocks of kernels::reduce_blocks, each computed into
-// a buffer and reduced, the partials combined in order (so, reduce_all's result).
-void reduce_into(const Pending& r, void* out) {
-  const int64_t blocks = block_count(r.n_src);
-  const size_t acc = r.reduce->acc_size;
-  std::vector<double> partials(size_t(blocks) * acc / sizeof(double) + 1);
-  auto* part = reinterpret_cast<unsigned char*>(partials.data());
-  kernels::parallel_for(blocks, [&](int64_t b0, int64_t b1) {
-    double* buf = block_buffer(0);
-    for (int64_t blk = b0; blk < b1; ++blk) {
-      const int64_t begin = blk * kernels::kReduceBlock, len = std::min(kernels::kReduceBlock, r.n_src - begin);
-      eval(*r.src, begin, begin + len, buf);
-      r.reduce->block(buf, len, r.identity, part + size_t(blk) * acc);
-    }
-  }, 2);
-  r.reduce->finish(part, blocks, r.identity, out);
-}
 
 // ---- materialize_together: several programs over the same elements as one ----
 
@@ -334,6 +316,32 @@ void run_group(Group& g) {
   }, 2);
 }
 
+// One pass of materialize_together: g's results computed, then put in their tensors.
+void compute_pass(Group& g) {
+  const size_t esize = dtype_size(g.dtype);
+  for (GOut& o : g.outs) {
+    o.value = group_program(g, o.p->reduce ? *o.p->src : *o.p);
+    if (o.p->reduce) {
+      o.red = g.reductions++;
+      o.partials.resize(size_t(block_count(g.n)) * o.p->reduce->acc_size / sizeof(double) + 1);
+      o.storage = StoragePtr(Storage::allocate(esize));
+    } else {
+      o.storage = StoragePtr(Storage::allocate(size_t(g.n) * esize));
+    }
+  }
+  if (g.dtype == DType::Float32) run_group<float>(g);
+  else run_group<double>(g);
+  for (GOut& o : g.outs) {
+    if (o.p->reduce)
+      o.p->reduce->finish(o.partials.data(), block_count(g.n), o.p->identity, o.storage->data());
+    std::lock_guard<std::mutex> lk(lock());
+    if (!o.impl->deferred.load(std::memory_order_relaxed)) continue;  // another thread was first
+    o.impl->storage = std::move(o.storage);
+    o.impl->pending.reset();  // (o.p keeps the program until the group goes)
+    o.impl->deferred.store(false, std::memory_order_release);
+  }
+}
+
 }  // namespace
 
 // (Switched off, a batch is no scope at all: nothing in it changes.)
@@ -358,10 +366,6 @@ Tensor defer_reduce(const Tensor& t, const kernels::ReducePlan& plan, const Shap
   std::memcpy(p->identity, identity, identity_size);
   return make_deferred(t.dtype(), out, std::move(p));
 }
-
-namespace {
-void compute_pass(Group& g);
-}  // namespace
 
 void materialize_together(const std::vector<Tensor>& ts) {
   std::vector<Group> groups;
@@ -397,33 +401,6 @@ void materialize_together(const std::vector<Tensor>& ts) {
   }
 }
 
-namespace {
-// One pass of materialize_together: g's results computed, then put in their tensors.
-void compute_pass(Group& g) {
-  const size_t esize = dtype_size(g.dtype);
-  for (GOut& o : g.outs) {
-    o.value = group_program(g, o.p->reduce ? *o.p->src : *o.p);
-    if (o.p->reduce) {
-      o.red = g.reductions++;
-      o.partials.resize(size_t(block_count(g.n)) * o.p->reduce->acc_size / sizeof(double) + 1);
-      o.storage = StoragePtr(Storage::allocate(esize));
-    } else {
-      o.storage = StoragePtr(Storage::allocate(size_t(g.n) * esize));
-    }
-  }
-  if (g.dtype == DType::Float32) run_group<float>(g);
-  else run_group<double>(g);
-  for (GOut& o : g.outs) {
-    if (o.p->reduce)
-      o.p->reduce->finish(o.partials.data(), block_count(g.n), o.p->identity, o.storage->data());
-    std::lock_guard<std::mutex> lk(lock());
-    if (!o.impl->deferred.load(std::memory_order_relaxed)) continue;  // another thread was first
-    o.impl->storage = std::move(o.storage);
-    o.impl->pending.reset();  // (o.p keeps the program until the group goes)
-    o.impl->deferred.store(false, std::memory_order_release);
-  }
-}
-}  // namespace
 
 bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
 void set_enabled(bool on) { g_enabled.store(on, std::memory_order_relaxed); }
@@ -493,7 +470,7 @@ void materialize(TensorImpl& t) {
   char* out = static_cast<char*>(st->data());
   const size_t esize = dtype_size(t.dtype);
   if (p->reduce)
-    fusion::reduce_into(*p, out);
+    p->reduce->all(*p->src, p->n_src, p->identity, out);
   else
     kernels::parallel_for(t.numel, [&](int64_t s, int64_t e) { fusion::eval(*p, s, e, out + size_t(s) * esize); });
   {

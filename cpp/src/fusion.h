@@ -96,11 +96,16 @@ struct Instr {
   bool select = false;
 };
 
-// The type-erased parts of a deferred full reduction (Pending::reduce): one block's values into
-// a partial (kernels::reduce_row from the identity), and the partials, in block order, into the
-// result (as kernels::reduce_blocks, then the cast to the tensor's dtype).
+struct Pending;
+
+// The type-erased parts of a deferred full reduction (Pending::reduce): all n elements of a
+// program reduced into the result alone (reduce_program, then the cast to the tensor's dtype),
+// and, for a pass that computes the blocks itself (materialize_together), one block's values into
+// a partial (kernels::reduce_row from the identity) and the partials, in block order, into the
+// result (as kernels::reduce_blocks does).
 struct ReduceFns {
   size_t acc_size;
+  void (*all)(const Pending& src, int64_t n, const void* identity, void* out);
   void (*block)(const void* values, int64_t len, const void* identity, void* partial);
   void (*finish)(const void* partials, int64_t blocks, const void* identity, void* out);
 };
@@ -190,10 +195,25 @@ void eval(const Pending& p, int64_t begin, int64_t end, void* out);
 // tensor with no such partner is left deferred.
 void materialize_together(const std::vector<Tensor>& ts);
 
+// acc op (all n elements of p's program), by kernels::reduce_blocks, each block computed into a
+// per-thread buffer instead of read from storage: what reduce gives on the stored values.
+template <class T, class Acc, class Op>
+Acc reduce_program(const Pending& p, int64_t n, Acc acc, Op op) {
+  return kernels::reduce_blocks<T>(n, acc, acc, op, [&](int64_t begin, int64_t len) {
+    static thread_local std::vector<T> buf;  // one block, reused (a fresh 128 KiB is an mmap)
+    buf.resize(static_cast<size_t>(kernels::kReduceBlock));
+    eval(p, begin, begin + len, buf.data());
+    return static_cast<const T*>(buf.data());
+  });
+}
+
 template <class T, class Acc, class Op>
 const ReduceFns* reduce_fns() {
   static const ReduceFns fns{
       sizeof(Acc),
+      [](const Pending& src, int64_t n, const void* identity, void* out) {
+        *static_cast<T*>(out) = T(reduce_program<T>(src, n, *static_cast<const Acc*>(identity), Op{}));
+      },
       [](const void* values, int64_t len, const void* identity, void* partial) {
         *static_cast<Acc*>(partial) =
             kernels::reduce_row(static_cast<const T*>(values), len, *static_cast<const Acc*>(identity), Op{});
@@ -227,12 +247,7 @@ bool reduce_all(const Tensor& t, const kernels::ReducePlan& plan, Acc* out, Op o
   if (!is_deferred(t) || !kernels::reduces_in_blocks(plan)) return false;
   std::shared_ptr<const Pending> p = claim(t);
   if (!p) return false;
-  out[0] = kernels::reduce_blocks<T>(t.numel(), out[0], out[0], op, [&](int64_t begin, int64_t len) {
-    static thread_local std::vector<T> buf;  // one block, reused (a fresh 128 KiB is an mmap)
-    buf.resize(static_cast<size_t>(kernels::kReduceBlock));
-    eval(*p, begin, begin + len, buf.data());
-    return static_cast<const T*>(buf.data());
-  });
+  out[0] = reduce_program<T>(*p, t.numel(), out[0], op);
   return true;
 }
 

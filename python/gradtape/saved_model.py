@@ -188,7 +188,7 @@ def _concretes_of(function):
     sizes") is saved once, with None for the dimensions it serves every size of, after the
     programs for exact shapes (a loaded function tries them in order)."""
     if function.input_signature is not None and not function._cache:
-        _trace_without_effects(function)
+        function.get_concrete_function()  # (runs nothing but its Python code: _function._TraceOnly)
     shared = {}
     for entries in function._families.values():
         for e in entries:
@@ -205,13 +205,6 @@ def _concretes_of(function):
                      for t, shape, v in zip(concrete.inputs, e.shapes, e.vary)]
             last.append((specs, concrete, e))
     return out + [(specs, concrete, True) for specs, concrete, _ in last]
-
-
-def _trace_without_effects(function):
-    """Traces function's input_signature. get_concrete_function runs nothing but the Python
-    code (gt.function's _TraceOnly): saving leaves every variable and stream as it was (a
-    variable made by the trace, such as an optimizer's slot, keeps its initial value)."""
-    function.get_concrete_function()
 
 
 def _concrete_meta(concrete, specs):
