@@ -771,3 +771,218 @@ def test_executing_eagerly_and_get_static_value_while_tracing():
     assert seen == [(False, None, 2.0)]
     assert gt.executing_eagerly() is True
     assert float(gt.get_static_value(gt.constant(3.0))) == 3.0
+
+
+# ---- gradients through a traced gt.cond / gt.while_loop (TF 2.21's values, from tf.function) ----
+# A source that only the branch (or iteration count) not taken at the trace reaches: TF's cond
+# and while ops connect it, so its gradient is zeros then and the true gradient at calls that
+# take the other branch. (Before: None at the trace and so at every call.)
+
+def _vals(r):
+    if r is None:
+        return None
+    if isinstance(r, (list, tuple)):
+        return [_vals(x) for x in r]
+    return np.asarray(r).tolist()
+
+
+def test_gradient_through_a_cond_whose_traced_branch_does_not_reach_the_source():
+    x = gt.Variable(2.0)
+    c = gt.constant(3.0)
+
+    @gt.function
+    def f(p, t):
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.cond(p, lambda: x * 2.0 + t * t, lambda: gt.constant(5.0))
+        return tape.gradient(y, [x, t])
+
+    assert _vals(f(gt.constant(False), c)) == [0.0, 0.0]   # the trace
+    assert _vals(f(gt.constant(True), c)) == [2.0, 6.0]    # the other branch, replayed
+    assert _vals(f(gt.constant(False), c)) == [0.0, 0.0]
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_gradient_through_a_cond_traced_on_the_branch_that_reaches_the_source():
+    x = gt.Variable(2.0)
+
+    @gt.function
+    def f(p, t):
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.cond(p, lambda: x * 2.0 + t * t, lambda: gt.constant(5.0))
+        return tape.gradient(y, [x, t])
+
+    assert _vals(f(gt.constant(True), gt.constant(3.0))) == [2.0, 6.0]
+    assert _vals(f(gt.constant(False), gt.constant(3.0))) == [0.0, 0.0]  # (was None: a tensor's slot left empty)
+
+
+def test_gradient_with_respect_to_a_cond_output_and_through_nested_conds():
+    c = gt.constant(3.0)
+    T, F = gt.constant(True), gt.constant(False)
+
+    @gt.function
+    def f1(p, t):
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.cond(p, lambda: t * 2.0, lambda: gt.constant(5.0))
+            z = y * 3.0
+        return tape.gradient(z, [y, t])
+
+    assert [_vals(f1(F, c)), _vals(f1(T, c)), _vals(f1(F, c))] == [[3.0, 0.0], [3.0, 6.0], [3.0, 0.0]]
+
+    @gt.function
+    def f2(p, q, t):
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.cond(p, lambda: gt.cond(q, lambda: t * t, lambda: gt.constant(1.0)), lambda: gt.constant(2.0))
+        return tape.gradient(y, t)
+
+    assert [_vals(f2(F, F, c)), _vals(f2(T, T, c)), _vals(f2(T, F, c))] == [0.0, 6.0, 0.0]
+
+    @gt.function
+    def f5(i, t):
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.switch_case(i, [lambda: t * 1.0, lambda: gt.constant(7.0), lambda: t * t])
+        return tape.gradient(y, t)
+
+    assert [_vals(f5(gt.constant(k), c)) for k in (1, 0, 2)] == [0.0, 1.0, 6.0]
+
+
+def test_gradient_through_a_while_loop_that_the_trace_ran_zero_times():
+    c = gt.constant(3.0)
+
+    @gt.function
+    def h(n, t):
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, s * t), (0, gt.constant(1.0)))[1]
+        return tape.gradient(y, t)
+
+    assert [_vals(h(gt.constant(0), c)), _vals(h(gt.constant(2), c))] == [0.0, 6.0]
+
+    @gt.function
+    def f3(n, t):  # a cond in the body, whose first iteration does not use t
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.while_loop(lambda i, s: i < n,
+                              lambda i, s: (i + 1, gt.cond(i > 0, lambda: s * t, lambda: s + 1.0)),
+                              (0, gt.constant(1.0)))[1]
+        return tape.gradient(y, t)
+
+    assert [_vals(f3(gt.constant(k), c)) for k in (0, 1, 3)] == [0.0, 0.0, 12.0]
+
+
+def test_gradient_through_cond_persistent_tape_training_and_jacobian():
+    x = gt.Variable(2.0)
+    c = gt.constant(3.0)
+    T, F = gt.constant(True), gt.constant(False)
+
+    @gt.function
+    def f4(p, t):
+        with gt.GradientTape(persistent=True) as tape:
+            tape.watch(t)
+            y = gt.cond(p, lambda: t * x, lambda: gt.constant(0.5))
+            w = y * y
+        return tape.gradient(y, [t, x]), tape.gradient(w, t)
+
+    assert _vals(f4(F, c)) == [[0.0, 0.0], 0.0]
+    assert _vals(f4(T, c)) == [[2.0, 3.0], 24.0]
+
+    v = gt.Variable([1.0, 2.0])
+
+    @gt.function
+    def step(p):  # the loss reads v only in the branch not taken at the trace
+        with gt.GradientTape() as tape:
+            loss = gt.cond(p, lambda: gt.reduce_sum(v * v), lambda: gt.constant(0.0))
+        g = tape.gradient(loss, v)
+        v.assign_sub(0.1 * g)
+        return g
+
+    assert _vals(step(F)) == [0.0, 0.0]
+    assert _vals(step(T)) == [2.0, 4.0]
+    np.testing.assert_array_equal(v.numpy(), np.float32([0.8, 1.6]))
+
+    @gt.function
+    def f9(p, t):
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.cond(p, lambda: t * 2.0, lambda: gt.ones([2]))
+        return tape.jacobian(y, t)
+
+    a = gt.constant([1.0, 2.0])
+    assert _vals(f9(F, a)) == [[0.0, 0.0], [0.0, 0.0]]
+    assert _vals(f9(T, a)) == [[2.0, 0.0], [0.0, 2.0]]
+
+
+def test_gradient_through_cond_stays_none_where_no_branch_reaches_the_source():
+    c = gt.constant(3.0)
+    T, F = gt.constant(True), gt.constant(False)
+
+    @gt.function
+    def f8(p, t):  # the only path goes through an integer cast: None, as in TF
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.cond(p, lambda: gt.cast(gt.cast(t, gt.int32), gt.float32), lambda: gt.constant(5.0))
+        return tape.gradient(y, t)
+
+    assert [f8(T, c), f8(F, c)] == [None, None]
+
+    x = gt.Variable(2.0)
+
+    @gt.function
+    def g(p):  # both branches constants
+        with gt.GradientTape() as tape:
+            y = gt.cond(p, lambda: gt.constant(1.0), lambda: gt.constant(5.0))
+            z = y + 0.0
+        return tape.gradient(z, x)
+
+    assert g(F) is None and g(T) is None
+
+    @gt.function
+    def f10(p, t):  # stop_gradient in the branch taken: zeros; the other branch: its gradient
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.cond(p, lambda: gt.stop_gradient(t) * 2.0, lambda: t * 3.0)
+        return tape.gradient(y, t)
+
+    assert [_vals(f10(T, c)), _vals(f10(F, c))] == [0.0, 3.0]
+
+    @gt.function
+    def f12(p, t):  # the taken branch's -0.0 is kept bit for bit
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = gt.cond(p, lambda: t * -0.0, lambda: t * 0.0)
+        return tape.gradient(y, t)
+
+    assert np.signbit(float(f12(T, c)))
+
+
+def test_gradient_through_cond_of_a_saved_function(tmp_path):
+    class M(gt.Module):
+        def __init__(self):
+            self.v = gt.Variable(3.0)
+
+        @gt.function(input_signature=[gt.TensorSpec([], gt.bool)])
+        def g(self, p):
+            with gt.GradientTape() as tape:
+                y = gt.cond(p, lambda: self.v * self.v, lambda: gt.constant(1.0))
+            return tape.gradient(y, self.v)
+
+    m = M()
+    assert [_vals(m.g(gt.constant(False))), _vals(m.g(gt.constant(True)))] == [0.0, 6.0]
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    assert [_vals(loaded.g(gt.constant(False))), _vals(loaded.g(gt.constant(True)))] == [0.0, 6.0]
+
+    # a tape around a loaded call sees the inner gradient 2 v: d(2 v * v)/dv = 4 v, as eagerly
+    with gt.GradientTape() as tape:
+        y = loaded.g(gt.constant(True)) * loaded.v
+    assert _vals(tape.gradient(y, loaded.v)) == 12.0
+    v = gt.Variable(3.0)
+    with gt.GradientTape() as outer:
+        with gt.GradientTape() as inner:
+            y = gt.cond(gt.constant(True), lambda: v * v, lambda: gt.constant(1.0))
+        y = inner.gradient(y, v) * v
+    assert _vals(outer.gradient(y, v)) == 12.0

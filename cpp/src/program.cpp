@@ -8,6 +8,7 @@
 
 #include "fusion.h"
 #include "gradient_plan.h"
+#include "gradtape/gradient.h"
 #include "gradtape/ops.h"
 #include "record.h"
 #include "tape_internal.h"
@@ -160,6 +161,7 @@ struct StepArg {
 struct StepBlock {
   std::vector<Program::Step> steps;
   std::vector<StepArg> results;
+  std::vector<std::shared_ptr<Variable>> variables;  // that its steps (and nested blocks') read
   void run(Frame& fr) const {
     for (const Program::Step& s : steps) {
       if (s.effect) fr.effected = true;
@@ -180,6 +182,20 @@ struct StepBlock {
   }
   void save(StepWriter& w) const;
   static std::shared_ptr<StepBlock> load(StepReader& r);
+};
+
+// Everything a cond or while step's blocks read (TensorFlow's cond and while ops take it all as
+// inputs, whichever branch or how many iterations a run takes): the slots, then the variables.
+struct BlockInputs {
+  std::vector<int> slots;
+  std::vector<std::shared_ptr<Variable>> variables;
+  BlockInputs(const std::vector<int>& reads, std::initializer_list<const StepBlock*> blocks) {
+    for (int s : reads)
+      if (s >= 0 && std::find(slots.begin(), slots.end(), s) == slots.end()) slots.push_back(s);
+    for (const StepBlock* b : blocks)
+      for (const std::shared_ptr<Variable>& v : b->variables)
+        if (std::find(variables.begin(), variables.end(), v) == variables.end()) variables.push_back(v);
+  }
 };
 
 void save_args(StepWriter& w, const std::vector<StepArg>& args) {
@@ -204,6 +220,7 @@ using program_detail::load_args;
 using program_detail::save_args;
 using program_detail::step_decoder;
 using program_detail::StepArg;
+using program_detail::BlockInputs;
 using program_detail::StepBlock;
 using program_detail::StepDecoder;
 using Ints = std::vector<int>;
@@ -642,23 +659,43 @@ Ints load_outs(StepReader& r, bool allow_undefined) {
 
 using Pairs = std::vector<std::pair<size_t, size_t>>;
 
+// A Jacobian's zeros: target.shape + source.shape[skip:] (skip 1: a batch Jacobian's).
+Tensor jacobian_zeros(const Tensor& target, const Source& source, int skip) {
+  const Tensor& src = source.variable ? source.variable->value() : source.tensor;
+  std::vector<int64_t> shape = target.shape().vec();
+  for (int d = skip; d < src.ndim(); ++d) shape.push_back(src.shape()[d]);
+  return zeros(Shape(shape), src.dtype());
+}
+
+// A gradient that the trace gave (it has a slot) and this run does not: the run took a branch of
+// a gt.cond, or a number of gt.while_loop iterations, that does not reach the source. As the
+// trace's cond and while ops connect it (HiddenDependence), the gradient is zeros. (The same for
+// the Jacobian steps, with jacobian_zeros.)
+std::vector<Tensor> zeros_where_traced(std::vector<Tensor> r, const Ints& outs, const std::vector<Source>& sources) {
+  for (size_t i = 0; i < r.size() && i < outs.size() && i < sources.size(); ++i)
+    if (outs[i] >= 0 && !r[i].defined())
+      r[i] = zeros_like(sources[i].variable ? sources[i].variable->value() : sources[i].tensor);
+  return r;
+}
+
 Step make_gradient(int k, std::vector<StepArg> tg, std::vector<StepArg> og, std::vector<StepArg> src,
                    Unconnected unconnected, Pairs same, Ints outs) {
   Step st{"gradient", [k, tg, og, src, unconnected, same, outs](Frame& fr) {
             std::vector<Tensor> t, o;
             for (const StepArg& a : tg) t.push_back(a.value(fr));
             for (const StepArg& a : og) o.push_back(a.value(fr));
+            const std::vector<Source> sources = sources_of(src, fr);
             if (fr.plan_tape == k) {
-              store(fr, outs, fr.plan->run(*fr.sink, t, sources_of(src, fr), o, same));
+              store(fr, outs, zeros_where_traced(fr.plan->run(*fr.sink, t, sources, o, same), outs, sources));
               fr.sink.reset();
               return;
             }
             if (fr.capture_tape == k) {
-              fr.captured = GradientPlan::capture(frame_tape(fr, k), *fr.sink, t, sources_of(src, fr), unconnected,
+              fr.captured = GradientPlan::capture(frame_tape(fr, k), *fr.sink, t, sources, unconnected,
                                                   *fr.captured_constants);
               fr.sink.reset();
             }
-            store(fr, outs, frame_tape(fr, k).gradient(t, sources_of(src, fr), o, unconnected, same));
+            store(fr, outs, zeros_where_traced(frame_tape(fr, k).gradient(t, sources, o, unconnected, same), outs, sources));
           }, slots_in({&tg, &og, &src}), {}};
   st.save = [k, tg, og, src, unconnected, same, outs](StepWriter& w) {
     w.line("gradient");
@@ -682,7 +719,12 @@ Step make_jacobian(int k, StepArg target, std::vector<StepArg> src, Unconnected 
                    Ints outs) {
   const std::vector<StepArg> tg{target};
   Step st{"jacobian", [k, target, src, unconnected, mode, outs](Frame& fr) {
-            store(fr, outs, frame_tape(fr, k).jacobian(target.value(fr), sources_of(src, fr), unconnected, mode));
+            const Tensor t = target.value(fr);
+            const std::vector<Source> sources = sources_of(src, fr);
+            std::vector<Tensor> r = frame_tape(fr, k).jacobian(t, sources, unconnected, mode);
+            for (size_t i = 0; i < r.size() && i < outs.size(); ++i)
+              if (outs[i] >= 0 && !r[i].defined()) r[i] = jacobian_zeros(t, sources[i], 0);
+            store(fr, outs, r);
           }, slots_in({&tg, &src}), {}};
   st.save = [k, target, src, unconnected, mode, outs](StepWriter& w) {
     w.line("jacobian");
@@ -699,7 +741,11 @@ Step make_jacobian(int k, StepArg target, std::vector<StepArg> src, Unconnected 
 Step make_batch_jacobian(int k, StepArg target, StepArg source, Unconnected unconnected, JacobianMode mode, Ints outs) {
   const std::vector<StepArg> tg{target}, src{source};
   Step st{"batch_jacobian", [k, target, source, unconnected, mode, outs](Frame& fr) {
-            store(fr, outs, {frame_tape(fr, k).batch_jacobian(target.value(fr), source.source(fr), unconnected, mode)});
+            const Tensor t = target.value(fr);
+            const Source sc = source.source(fr);
+            Tensor r = frame_tape(fr, k).batch_jacobian(t, sc, unconnected, mode);
+            if (!outs.empty() && outs[0] >= 0 && !r.defined()) r = jacobian_zeros(t, sc, 1);
+            store(fr, outs, {r});
           }, slots_in({&tg, &src}), {}};
   st.save = [k, target, source, unconnected, mode, outs](StepWriter& w) {
     w.line("batch_jacobian");
@@ -731,11 +777,35 @@ bool truth(const Tensor& p, const char* what) {
   return p.item() != 0;
 }
 
+// When a tape records: an output that a tape does not link (the branch taken returned a
+// constant, or a value computed from unwatched ones) although the step read a tensor or variable
+// that the tape links, becomes a fresh tensor that the tape watches. So the tape records the ops
+// after it, as TensorFlow's tape records those after a cond op with a watched input: a gradient
+// with respect to it is the same at every run, whichever branch the run takes.
+void link_block_outputs(Frame& fr, const Ints& outs, const BlockInputs& in) {
+  if (detail::tls_recording == 0) return;
+  std::vector<Tensor> from;
+  for (int s : in.slots) {
+    const Tensor& t = fr.slots[size_t(s)];
+    if (t.defined() && is_floating(t.dtype())) from.push_back(t);
+  }
+  for (const std::shared_ptr<Variable>& v : in.variables) from.push_back(v->value());
+  if (from.empty()) return;
+  for (int o : outs) {
+    Tensor& t = fr.slots[size_t(o)];
+    if (t.defined() && is_floating(t.dtype())) detail::watch_where_linked(t, from);
+  }
+}
+
 Step make_cond(StepArg p, std::shared_ptr<const StepBlock> bt, std::shared_ptr<const StepBlock> bf, Ints outs) {
-  Step st{"cond", [p, bt, bf, outs](Frame& fr) {
+  Ints reads = bt->reads();
+  for (int s : bf->reads()) reads.push_back(s);
+  auto in = std::make_shared<const BlockInputs>(reads, std::initializer_list<const StepBlock*>{bt.get(), bf.get()});
+  Step st{"cond", [p, bt, bf, outs, in](Frame& fr) {
             const StepBlock& b = truth(p.value(fr), "gt.cond: pred") ? *bt : *bf;
             b.run(fr);
             for (size_t i = 0; i < outs.size(); ++i) fr.slots[size_t(outs[i])] = b.results[i].value(fr);
+            link_block_outputs(fr, outs, *in);
           }, bt->reads(), {}};
   st.reads.push_back(p.slot);
   for (int s : bf->reads()) st.reads.push_back(s);
@@ -763,7 +833,11 @@ Step make_loop_variable(StepArg a, int s) {
 Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepBlock> bb, Ints carry, Ints outs,
                 int64_t max_iterations) {
   void (*interrupt)() = tape_detail::g_interrupt_check.load(std::memory_order_relaxed);
-  Step st{"while_loop", [bc, bb, carry, outs, max_iterations, interrupt](Frame& fr) {
+  Ints reads = bc->reads();
+  for (int s : bb->reads()) reads.push_back(s);
+  for (int s : carry) reads.push_back(s);
+  auto in = std::make_shared<const BlockInputs>(reads, std::initializer_list<const StepBlock*>{bc.get(), bb.get()});
+  Step st{"while_loop", [bc, bb, carry, outs, max_iterations, interrupt, in](Frame& fr) {
             std::vector<Tensor> next(carry.size());
             for (int64_t n = 0; max_iterations < 0 || n < max_iterations; ++n) {
               bc->run(fr);
@@ -774,6 +848,7 @@ Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepB
               if (interrupt && (n & 255) == 255) interrupt();
             }
             for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(outs[i])] = fr.slots[size_t(carry[i])];
+            link_block_outputs(fr, outs, *in);
           }, bc->reads(), {}};
   for (int s : bb->reads()) st.reads.push_back(s);
   for (int s : carry) st.reads.push_back(s);
@@ -838,9 +913,18 @@ std::shared_ptr<StepBlock> program_detail::StepBlock::load(StepReader& r) {
   r.expect("{");
   const size_t n = r.count();
   auto b = std::make_shared<StepBlock>();
-  for (size_t i = 0; i < n; ++i) b->steps.push_back(load_step(r));
-  r.expect("}");
-  b->results = load_args(r);
+  std::vector<std::shared_ptr<Variable>>* outer = r.block_variables;
+  r.block_variables = &b->variables;
+  try {
+    for (size_t i = 0; i < n; ++i) b->steps.push_back(load_step(r));
+    r.expect("}");
+    b->results = load_args(r);
+  } catch (...) {
+    r.block_variables = outer;
+    throw;
+  }
+  r.block_variables = outer;
+  if (outer) outer->insert(outer->end(), b->variables.begin(), b->variables.end());
   return b;
 }
 
@@ -1039,6 +1123,7 @@ Tensor ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const 
   else if (context != r.context) r.mixed = true;
   r.fresh.push_back(std::make_shared<bool>(false));
   push_step(make_read_variable(v, s, r.fresh.back()));
+  for (const std::shared_ptr<Block>& b : open_blocks_) block_variables_[b.get()].push_back(v);
   return fresh;
 }
 
@@ -1161,6 +1246,11 @@ int ProgramRecorder::end_block(const std::vector<Tensor>& results) {
       throw;
     }
   }
+  auto vars = block_variables_.find(b.get());
+  if (vars != block_variables_.end()) {
+    b->variables = std::move(vars->second);
+    block_variables_.erase(vars);
+  }
   open_blocks_.pop_back();
   open_ids_.pop_back();
   blocks_.push_back(b);
@@ -1196,8 +1286,23 @@ std::vector<Tensor> ProgramRecorder::cond(const Tensor& pred, int t, int f) {
   for (size_t i = 0; i < bt->results.size(); ++i) outs.push_back(reserve_slot());
   Step step = make_cond(p, bt, bf, outs);
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
+  // (each output depends on either branch's result, as the trace computed them)
+  for (size_t i = 0; i < r.size(); ++i)
+    note_hidden(r[i], {tracing_value(bt->results[i]), tracing_value(bf->results[i])});
   push_step(std::move(step));
   return r;
+}
+
+void ProgramRecorder::note_hidden(const Tensor& value, const std::vector<Tensor>& on) {
+  if (!value.defined() || !is_floating(value.dtype())) return;
+  HiddenDependence h{value, {}};
+  for (const Tensor& t : on)
+    if (t.defined() && is_floating(t.dtype())) h.on.emplace_back(t);
+  if (!h.on.empty()) hidden_.push_back(std::move(h));
+}
+
+Tensor ProgramRecorder::tracing_value(const Arg& a) const {
+  return a.slot >= 0 && size_t(a.slot) < values_.size() ? values_[size_t(a.slot)] : Tensor();
 }
 
 std::vector<Tensor> ProgramRecorder::loop_variables(const std::vector<Tensor>& init) {
@@ -1228,6 +1333,12 @@ std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<
   }
   Step step = make_while(bc, bb, carry, outs, max_iterations);
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
+  // (each output depends on its loop variable and on the body's result for it; each loop
+  // variable on that result too, at the next iteration)
+  for (size_t i = 0; i < r.size(); ++i) {
+    note_hidden(r[i], {vars[i], tracing_value(bb->results[i])});
+    note_hidden(vars[i], {tracing_value(bb->results[i])});
+  }
   push_step(std::move(step));
   return r;
 }

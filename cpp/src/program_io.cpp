@@ -228,7 +228,9 @@ Tensor StepReader::tensor(int* s) {
 std::shared_ptr<Variable> StepReader::variable() {
   const std::string w = word();
   if (w.empty() || w[0] != 'v') fail("expected a variable, got " + w.substr(0, 40));
-  return variables[size_t(index_after(*this, w, variables.size(), "a variable"))];
+  std::shared_ptr<Variable> v = variables[size_t(index_after(*this, w, variables.size(), "a variable"))];
+  if (block_variables) block_variables->push_back(v);
+  return v;
 }
 
 std::shared_ptr<random::PhiloxState> StepReader::stream() {

@@ -100,6 +100,24 @@ bool detail::seen_by_a_recorder(const Tensor& t) {
   return detail::active_accumulators() > 0 && has_a_live_tangent(t);
 }
 
+void detail::watch_where_linked(Tensor& t, const std::vector<Tensor>& from) {
+  std::vector<const Tensor*> ins;
+  for (const Tensor& f : from) ins.push_back(&f);
+  bool fresh = false;
+  uint32_t slot;
+  for (const auto& s : tls.stack) {
+    if (!s->recording.load(std::memory_order_relaxed) || (s->entry >= tls_horizon && entry_hidden(s->entry)) ||
+        !s->watches_any(ins.data(), int(ins.size())) || t.get()->find_link(s->serial, &slot))
+      continue;
+    if (!fresh) {
+      t = reshape(t, t.shape().vec());
+      fresh = true;
+      if (t.get()->find_link(s->serial, &slot)) continue;
+    }
+    t.get()->add_link(s->serial, s->new_slot());
+  }
+}
+
 // tls_recording: the tapes recording on this thread plus its entered accumulators (none while
 // a RecordingPause lives): the ops' one fast-path check.
 void detail::refresh_recording() {

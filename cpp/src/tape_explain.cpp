@@ -1,7 +1,9 @@
 // Why a gradient is None: the cause named for each unconnected source (UnconnectedGradients
-// 'error').
+// 'error'); and whether a source reaches a target through a traced gt.cond or gt.while_loop's
+// other branch (HiddenDependence).
 #include <algorithm>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "fusion.h"
@@ -65,6 +67,58 @@ std::string TapeState::explain(const std::vector<Tensor>& targets, const Source&
            "or from unwatched values)";
   }
   return "the target does not depend on the " + what;
+}
+
+bool TapeState::reached_through(const std::vector<Tensor>& targets, const Source& src,
+                                const std::vector<HiddenDependence>& hidden) const {
+  const uint32_t slot = source_slot(src);
+  if (slot == kNoSlot) return false;
+  // value's slot -> the slots of what it depends on besides its record's inputs
+  std::unordered_map<uint32_t, std::vector<uint32_t>> also;
+  for (const HiddenDependence& h : hidden) {
+    uint32_t vs;
+    if (!h.value.defined() || !h.value.get()->find_link(serial, &vs)) continue;
+    for (const Source& a : h.on) {
+      const uint32_t as = source_slot(a);
+      if (as != kNoSlot) also[vs].push_back(as);
+    }
+  }
+  // Forward passes over the records, each followed by the hidden dependences, until nothing
+  // more is reached (a loop variable depends on the body's result, recorded after it).
+  std::vector<char> reached(next_slot, 0);
+  reached[slot] = 1;
+  for (bool more = true; more;) {
+    more = false;
+    for (const Record& rec : records) {
+      if (rec.n_in == kNoSlot) continue;
+      bool hit = false;
+      for (uint32_t i = 0; i < rec.n_in && !hit; ++i) {
+        const uint32_t si = slots[rec.first + i];
+        hit = si != kNoSlot && reached[si];
+      }
+      if (!hit) continue;
+      for (uint32_t k = 0; k < rec.n_out; ++k) {
+        char& r = reached[slots[rec.first + rec.n_in + k]];
+        more |= !r;
+        r = 1;
+      }
+    }
+    for (const auto& [value, on] : also) {
+      if (reached[value]) continue;
+      for (uint32_t a : on)
+        if (reached[a]) {
+          reached[value] = 1;
+          more = true;
+          break;
+        }
+    }
+  }
+  for (const Tensor& t : targets) {
+    uint32_t ts;
+    if (t.defined() && is_floating(t.dtype()) && t.get()->find_link(serial, &ts) && reached[ts])
+      return true;
+  }
+  return false;
 }
 
 }  // namespace gt

@@ -77,7 +77,7 @@ bool use_forward(JacobianMode mode, int64_t source_elems, int64_t target_elems, 
 }  // namespace
 
 std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Source>& sources, Unconnected unconnected,
-                                   JacobianMode mode) {
+                                   JacobianMode mode, const std::vector<HiddenDependence>& hidden) {
   TapeState& s = *state_;
   TapeState::Hold hold(s, "jacobian");
   require_defined(target, "jacobian");
@@ -134,7 +134,8 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
   std::vector<Tensor> result;
   for (size_t j = 0; j < sources.size(); ++j) {
     const Tensor& src = sources[j].variable ? sources[j].variable->value() : sources[j].tensor;
-    if (!connected[j] && unconnected == Unconnected::None) {
+    if (!connected[j] && unconnected == Unconnected::None &&
+        (hidden.empty() || !s.reached_through({target}, sources[j], hidden))) {
       result.emplace_back();
       continue;
     }
@@ -151,7 +152,8 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
   return result;
 }
 
-Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnected unconnected, JacobianMode mode) {
+Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnected unconnected, JacobianMode mode,
+                            const std::vector<HiddenDependence>& hidden) {
   TapeState& s = *state_;
   TapeState::Hold hold(s, "batch_jacobian");
   const Tensor& src = source.variable ? source.variable->value() : source.tensor;
@@ -211,7 +213,7 @@ Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnec
   if (connected) {
     Tensor all = parts.size() == 1 ? parts[0] : concat(parts, 0);  // [Y, B, X]
     result = reshape(transpose(all, {1, 0, 2}), shape);
-  } else if (unconnected != Unconnected::None) {
+  } else if (unconnected != Unconnected::None || (!hidden.empty() && s.reached_through({target}, source, hidden))) {
     result = zeros(Shape(shape), src.dtype());
   }
   if (!s.persistent) s.clear();

@@ -222,6 +222,11 @@ struct TapeState {
     return kNoSlot;
   }
 
+  // Whether src reaches a target when each hidden dependence's value also depends on what it
+  // lists (tape_explain.cpp; the records must not have been released).
+  bool reached_through(const std::vector<Tensor>& targets, const Source& src,
+                       const std::vector<HiddenDependence>& hidden) const;
+
   // The reverse sweep. With `batch` (a batched Jacobian), every seed and gradient has these
   // leading dims in front of its tensor's shape, and rules are told so.
   std::vector<Tensor> sweep(const std::vector<std::pair<uint32_t, Tensor>>& seeds,

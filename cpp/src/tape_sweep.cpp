@@ -209,9 +209,6 @@ Tensor TapeState::forward_sweep(uint32_t source, const Tensor& seed, uint32_t ta
     if (interrupt_check && (r & 511) == 0) interrupt_check();
     const Record rec = records[r];
     if (rec.n_in == kNoSlot) continue;  // released
-    if (rec.op == OpId::Custom)
-      throw InvalidArgument("a forward-mode Jacobian cannot pass through a custom_gradient call; use "
-                            "experimental_mode='reverse'");
     const uint32_t out0 = rec.first + rec.n_in;
     tin.assign(rec.n_in, Tensor());
     int ref = -1;
@@ -221,7 +218,10 @@ Tensor TapeState::forward_sweep(uint32_t source, const Tensor& seed, uint32_t ta
       tin[i] = tangents[si];
       if (ref < 0) ref = int(i);
     }
-    if (ref < 0) continue;
+    if (ref < 0) continue;  // (not on the source's path)
+    if (rec.op == OpId::Custom)
+      throw InvalidArgument("a forward-mode Jacobian cannot pass through a custom_gradient call (or a gt.cond or "
+                            "gt.while_loop traced by gt.function); use experimental_mode='reverse'");
     ins.assign(saved.begin() + rec.first, saved.begin() + out0);
     const Tensor out = saved[out0];
     const size_t attr_end = r + 1 < records.size() ? records[r + 1].attr_first : attrs.size();
@@ -303,7 +303,8 @@ void zeros_for_unconnected(std::vector<Tensor>& result, const std::vector<Source
 
 std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
                                    const std::vector<Tensor>& output_gradients, Unconnected unconnected,
-                                   const std::vector<std::pair<size_t, size_t>>& same) {
+                                   const std::vector<std::pair<size_t, size_t>>& same,
+                                   const std::vector<HiddenDependence>& hidden) {
   TapeState& s = *state_;
   TapeState::Hold hold(s, "gradient");
   if (!output_gradients.empty() && output_gradients.size() != targets.size())
@@ -315,9 +316,14 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
   auto on_tape = [&](size_t i, uint32_t* slot) {
     return is_floating(targets[i].dtype()) && targets[i].get()->find_link(s.serial, slot);
   };
-  // (Error mode keeps the records until the causes are known; explain() reads them.)
+  // (Error mode, and hidden dependences, keep the records until the sweep is done: explain()
+  // and reached_through() read them.)
   std::vector<Tensor> result = seeded_sweep(s, targets, on_tape, src_slots, output_gradients, same,
-                                            !s.persistent && unconnected != Unconnected::Error);
+                                            !s.persistent && unconnected != Unconnected::Error && hidden.empty());
+  if (!hidden.empty() && unconnected != Unconnected::Zero)
+    for (size_t j = 0; j < result.size(); ++j)
+      if (!result[j].defined() && s.reached_through(targets, sources[j], hidden))
+        result[j] = zeros_like(sources[j].variable ? sources[j].variable->value() : sources[j].tensor);
   if (unconnected == Unconnected::Error) {
     std::string why;
     size_t n_bad = 0;

@@ -128,6 +128,12 @@ void refuse_while_tracing(const char* what) {
                        "(gt.config.run_functions_eagerly(True))");
 }
 
+// What a gradient or Jacobian taken outside a trace passes for gt.function's hidden dependences.
+const std::vector<HiddenDependence>& no_hidden() {
+  static const std::vector<HiddenDependence> none;
+  return none;
+}
+
 py::list run_gradient(py::handle self, const py::list& targets, const py::list& sources,
                       const py::list& output_gradients, int mode) {
   Tape& t = self.cast<Tape&>();
@@ -167,8 +173,10 @@ py::list run_gradient(py::handle self, const py::list& targets, const py::list& 
   };
   try {
     // The reverse sweep runs without the GIL (custom gradients take it back for their call).
-    result = without_gil([&] { return t.gradient(tg, srcs, outs, Unconnected(mode), same); });
-    if (ProgramRecorder* r = active_recorder()) r->tape_gradient(t, tg, srcs, outs, Unconnected(mode), same, result);
+    ProgramRecorder* rec = active_recorder();
+    const std::vector<HiddenDependence>& hidden = rec ? rec->hidden_dependences() : no_hidden();
+    result = without_gil([&] { return t.gradient(tg, srcs, outs, Unconnected(mode), same, hidden); });
+    if (rec) rec->tape_gradient(t, tg, srcs, outs, Unconnected(mode), same, result);
   } catch (...) {
     release();
     throw;
@@ -297,19 +305,22 @@ void bind_tape(py::module_& m) {
       .def("_jacobian", [](Tape& t, py::handle target, const py::list& sources, int mode, int direction) {
         Tensor tg = to_tensor(target);
         std::vector<Source> srcs = sources_from_py(sources);
+        ProgramRecorder* rec = active_recorder();
+        const std::vector<HiddenDependence>& hidden = rec ? rec->hidden_dependences() : no_hidden();
         std::vector<Tensor> r =
-            without_gil([&] { return t.jacobian(tg, srcs, Unconnected(mode), JacobianMode(direction)); });
-        if (ProgramRecorder* rec = active_recorder())
-          rec->tape_jacobian(t, tg, srcs, Unconnected(mode), JacobianMode(direction), r);
+            without_gil([&] { return t.jacobian(tg, srcs, Unconnected(mode), JacobianMode(direction), hidden); });
+        if (rec) rec->tape_jacobian(t, tg, srcs, Unconnected(mode), JacobianMode(direction), r);
         return to_list(r);
       }, py::arg("target"), py::arg("sources"), py::arg("mode"), py::arg("direction") = 0)
       .def("_release_custom_gradients", [](py::object self) { keepalive_list(self).attr("clear")(); })
       .def("_batch_jacobian", [](Tape& t, py::handle target, py::handle source, int mode, int direction) {
         Tensor tg = to_tensor(target);
         Source src = source_from_py(source);
-        Tensor r = without_gil([&] { return t.batch_jacobian(tg, src, Unconnected(mode), JacobianMode(direction)); });
-        if (ProgramRecorder* rec = active_recorder())
-          rec->tape_batch_jacobian(t, tg, src, Unconnected(mode), JacobianMode(direction), r);
+        ProgramRecorder* rec = active_recorder();
+        const std::vector<HiddenDependence>& hidden = rec ? rec->hidden_dependences() : no_hidden();
+        Tensor r = without_gil(
+            [&] { return t.batch_jacobian(tg, src, Unconnected(mode), JacobianMode(direction), hidden); });
+        if (rec) rec->tape_batch_jacobian(t, tg, src, Unconnected(mode), JacobianMode(direction), r);
         return wrap(r);
       }, py::arg("target"), py::arg("source"), py::arg("mode"), py::arg("direction") = 0);
 

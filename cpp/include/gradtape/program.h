@@ -126,6 +126,8 @@ class StepReader {
   int num_slots = 0;  // of the program being read (slot numbers are checked against it)
   int num_tapes = 0;
   int depth = 0;      // of nested blocks being read
+  // While reading a block: the variables its steps name (variable() adds each).
+  std::vector<std::shared_ptr<Variable>>* block_variables = nullptr;
 
   bool done() const { return pos_ >= tokens_.size(); }
   const std::string& peek() const;
@@ -628,6 +630,13 @@ class ProgramRecorder {
 
   // Whether a tape of the trace is one the program makes (entered during the trace).
   bool owns_tape(const Tape& tape) const { return tapes_.count(&tape) != 0; }
+  // The outputs of the trace's cond and while steps, each with the results of the blocks that
+  // may give it (the branches, the loop body, as the trace computed them): what a gradient taken
+  // during the trace passes to Tape::gradient, so that a source that reaches the target only
+  // through another branch (or another number of iterations) gets zeros, not None
+  // (HiddenDependence). A gradient step whose trace gave a tensor gives zeros at a run whose
+  // branch does not reach it.
+  const std::vector<HiddenDependence>& hidden_dependences() const { return hidden_; }
 
   // The safety net. A tensor made on this thread since the trace began is a slot (made by a
   // step), a known constant (from a Python value, or an op on constants only), or made by an
@@ -691,6 +700,12 @@ class ProgramRecorder {
   int tape_resets_ = 0;
   std::vector<int> read_context() const;
   std::vector<Tensor> run_on_tracing_values(const Program::Step& step, const std::vector<int>& outs);
+  // value (a cond or while step's output, or a loop variable) depends on `on` (tracing values:
+  // the blocks' results as the trace computed them).
+  void note_hidden(const Tensor& value, const std::vector<Tensor>& on);
+  Tensor tracing_value(const Arg& a) const;  // (undefined for a constant)
+  std::unordered_map<const Block*, std::vector<std::shared_ptr<Variable>>> block_variables_;  // read in each open block
+  std::vector<HiddenDependence> hidden_;
   uint64_t start_seq_;
   uint32_t thread_;
   ProgramRecorder* outer_;

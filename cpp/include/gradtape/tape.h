@@ -34,6 +34,17 @@ struct Source {
 // Tensor), zeros, or an UnconnectedError naming the cause for each such source.
 enum class Unconnected { None, Zero, Error };
 
+// A value whose dependences a tape cannot see in full: an output of a gt.cond or gt.while_loop
+// that gt.function traced. The trace ran one branch (or so many iterations); another run may take
+// the other, which reads `on` (every tensor and variable its branches or body read). As
+// TensorFlow's cond and while ops, such an output counts as connected to each of them: a source
+// that reaches a target only through one gets zeros from gradient(), not None (nor an
+// UnconnectedError), so that the traced program has a gradient there at every run.
+struct HiddenDependence {
+  Tensor value;
+  std::vector<Source> on;
+};
+
 // Which way a Jacobian is computed (the result is the same; only the cost differs).
 enum class JacobianMode { Auto, Forward, Reverse };
 
@@ -78,22 +89,26 @@ class Tape {
   // connected (or zeros with Unconnected::Zero). output_gradients, when given, seed each
   // target instead of ones. `same` lists (target, source) index pairs that are one object (a
   // variable given as both, a tensor given as both): as in TensorFlow, such a target's seed is
-  // its source's gradient even when this tape never watched it (d x / d x = 1).
+  // its source's gradient even when this tape never watched it (d x / d x = 1). `hidden`: see
+  // HiddenDependence (gt.function's trace passes them).
   std::vector<Tensor> gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
                                const std::vector<Tensor>& output_gradients = {},
                                Unconnected unconnected = Unconnected::None,
-                               const std::vector<std::pair<size_t, size_t>>& same = {});
+                               const std::vector<std::pair<size_t, size_t>>& same = {},
+                               const std::vector<HiddenDependence>& hidden = {});
   // Full Jacobians target.shape + source.shape, in C++: reverse mode takes one sweep per target
   // element (batched: many per sweep), forward mode one per source element, replaying the
   // records with each op's jvp rule. Auto takes forward mode when the sources have fewer
   // elements than the target (the tall case) and the tape holds no custom gradient.
   std::vector<Tensor> jacobian(const Tensor& target, const std::vector<Source>& sources,
                                Unconnected unconnected = Unconnected::None,
-                               JacobianMode mode = JacobianMode::Auto);
+                               JacobianMode mode = JacobianMode::Auto,
+                               const std::vector<HiddenDependence>& hidden = {});
   // For target [B, ...] and source [B, ...] whose batch rows are independent: [B, y..., x...].
   Tensor batch_jacobian(const Tensor& target, const Source& source,
                         Unconnected unconnected = Unconnected::None,
-                        JacobianMode mode = JacobianMode::Auto);
+                        JacobianMode mode = JacobianMode::Auto,
+                        const std::vector<HiddenDependence>& hidden = {});
 
  private:
   friend class GradientPlan;  // (its capture reads the records: src/gradient_plan.h)
