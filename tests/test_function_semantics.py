@@ -771,3 +771,160 @@ def test_executing_eagerly_and_get_static_value_while_tracing():
     assert seen == [(False, None, 2.0)]
     assert gt.executing_eagerly() is True
     assert float(gt.get_static_value(gt.constant(3.0))) == 3.0
+
+
+# --- gt.debugging inside gt.function (values and messages from TF 2.21's tf.function) ----------
+
+def _fails(fn, *args, error=gt.errors.InvalidArgumentError):
+    with pytest.raises(error) as e:
+        fn(*args)
+    return str(e.value)
+
+
+def test_traced_debugging_asserts_check_every_call():
+    # TF 2.21: tf.function traces the asserts; a call whose values fail one raises
+    # InvalidArgumentError "assertion failed: [eq] [Condition x == y did not hold element-wise:]
+    # [x (x:0) = ] [1 2] [y (y:0) = ] [1 3]" (gradtape names no graph tensors)
+    @gt.function
+    def f(x, y):
+        gt.debugging.assert_equal(x, y, message="eq")
+        gt.debugging.assert_less(x, y + 10.0)
+        return x * 2
+
+    ok, bad = gt.constant([1.0, 2.0]), gt.constant([1.0, 3.0])
+    np.testing.assert_array_equal(f(ok, ok).numpy(), [2.0, 4.0])
+    for _ in range(2):  # (the first failure at the trace, the second at a replay)
+        assert _fails(f, ok, bad) == ("assertion failed: [eq] [Condition x == y did not hold element-wise:] "
+                                      "[x = ] [1 2] [y = ] [1 3]")
+    np.testing.assert_array_equal(f(ok, ok).numpy(), [2.0, 4.0])
+    assert f.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("check, good, bad, expected", [
+    # (check, passing input, failing input, TF 2.21's message without its "(x:0)" tensor names)
+    (lambda x: gt.debugging.assert_less(x, 0, summarize=2), [-1, -2], list(range(10)),
+     "assertion failed: [Condition x < y did not hold element-wise:] [x = ] [0 1...] [y = ] [0]"),
+    (lambda x: gt.debugging.assert_less(x, 0), [-1, -2], list(range(10)),
+     "assertion failed: [Condition x < y did not hold element-wise:] [x = ] [0 1 2...] [y = ] [0]"),
+    (lambda x: gt.debugging.assert_greater(x, 5), [6, 7], list(range(10)),
+     "assertion failed: [Condition x > y did not hold element-wise:] [x = ] [0 1 2...] [y = ] [5]"),
+    (lambda x: gt.debugging.assert_less_equal(x, 5, message="m"), [5, 4], list(range(10)),
+     "assertion failed: [m] [Condition x <= y did not hold element-wise:] [x = ] [0 1 2...] [y = ] [5]"),
+    (lambda x: gt.debugging.assert_greater_equal(x, 5), [5, 6], list(range(10)),
+     "assertion failed: [Condition x >= y did not hold element-wise:] [x = ] [0 1 2...] [y = ] [5]"),
+    (lambda x: gt.debugging.assert_none_equal(x, 5), [4, 6], list(range(10)),
+     "assertion failed: [Condition x != y did not hold element-wise:] [x = ] [0 1 2...] [y = ] [5]"),
+    (lambda x: gt.debugging.assert_positive(x), [1, 2], list(range(10)),
+     "assertion failed: [] [Condition x > 0 did not hold element-wise:] [x = ] [0 1 2...]"),
+    (lambda x: gt.debugging.assert_negative(x), [-1, -2], list(range(10)),
+     "assertion failed: [] [Condition x < 0 did not hold element-wise:] [x = ] [0 1 2...]"),
+    (lambda x: gt.debugging.assert_non_positive(x), [0, -2], list(range(10)),
+     "assertion failed: [] [Condition x <= 0 did not hold element-wise:] [x = ] [0 1 2...]"),
+    (lambda x: gt.debugging.assert_non_negative(x), [0.0, 2.0], [1.0, -2.0],
+     "assertion failed: [] [Condition x >= 0 did not hold element-wise:] [x = ] [1 -2]"),
+    (lambda x: gt.debugging.Assert(gt.reduce_all(x > 0), ["x must be positive", x]), [1.0, 2.0], [1.0, -2.0],
+     "assertion failed: [x must be positive] [1 -2]"),
+    (lambda x: gt.debugging.check_numerics(gt.math.log(x), "msg"), [1.0, 2.0], [1.0, 0.0],
+     "msg : Tensor had Inf values"),
+    (lambda x: gt.debugging.check_numerics(gt.sqrt(x), "msg"), [1.0, 2.0], [1.0, -1.0],
+     "msg : Tensor had NaN values"),
+    (lambda x: gt.debugging.assert_all_finite(gt.math.log(x), "af"), [1.0, 2.0], [1.0, 0.0],
+     "af : Tensor had Inf values"),
+])
+def test_traced_debugging_check_messages(check, good, bad, expected):
+    @gt.function
+    def f(x):
+        check(x)
+        return x + 1
+
+    good, bad = gt.constant(good), gt.constant(bad)
+    np.testing.assert_array_equal(f(good).numpy(), good.numpy() + 1)  # (traced with passing values)
+    assert _fails(f, bad) == expected  # (a replay's failure; bad's other shape traces again when it differs)
+    np.testing.assert_array_equal(f(good).numpy(), good.numpy() + 1)
+
+
+def test_traced_near_and_check_numerics_return():
+    @gt.function
+    def f(x):
+        gt.debugging.assert_near(x, x + 1.0)
+        return x
+
+    # TF 2.21: "assertion failed: [] [x and y not equal to tolerance rtol = Tensor(...), atol = Tensor(...)]
+    # [x (x:0) = ] [0 1 2] [y (add:0) = ] [1 2 3]": gradtape prints the tolerances' values (10 eps)
+    assert _fails(f, gt.range(3.0)) == ("assertion failed: [] [x and y not equal to tolerance rtol = 1.19209e-06, "
+                                        "atol = 1.19209e-06] [x = ] [0 1 2] [y = ] [1 2 3]")
+
+    @gt.function
+    def g(x):
+        return gt.debugging.check_numerics(x, "msg") + 1
+
+    np.testing.assert_array_equal(g(gt.constant([1.0])).numpy(), [2.0])
+    assert _fails(g, gt.constant([np.nan])) == "msg : Tensor had NaN values"
+    np.testing.assert_array_equal(g(gt.constant([3.0])).numpy(), [4.0])
+
+
+def test_traced_debugging_static_checks_raise_at_the_trace():
+    # TF 2.21 resolves these when it traces: ValueError / TypeError from the trace
+    def traced(check):
+        return gt.function(lambda x: (check(x), x)[1])
+
+    x = gt.range(3.0)
+    assert _fails(traced(lambda x: gt.debugging.assert_rank(x, 2)), x, error=ValueError) == \
+        "Tensor must have rank 2.  Received rank 1, shape (3,)"
+    assert _fails(traced(lambda x: gt.debugging.assert_rank_at_least(x, 2)), x, error=ValueError) == \
+        "Tensor must have rank at least 2.  Received rank 1, shape (3,)"
+    assert _fails(traced(lambda x: gt.debugging.assert_rank_in(x, [0, 2])), x, error=ValueError) == \
+        "Tensor must have rank in (0, 2).  Received rank 1, shape (3,)"
+    _fails(traced(lambda x: gt.debugging.assert_scalar(x)), x, error=ValueError)
+    _fails(traced(lambda x: gt.debugging.assert_shapes([(x, (4,))])), x, error=ValueError)
+    _fails(traced(lambda x: gt.debugging.assert_integer(x)), x, error=TypeError)
+    _fails(traced(lambda x: gt.debugging.assert_type(x, gt.int32)), x, error=TypeError)
+    # incompatible static shapes: TF's ValueError "Dimensions must be equal, but are 2 and 3 ..."
+    assert "Dimensions must be equal, but are 2 and 3" in _fails(
+        traced(lambda x: gt.debugging.assert_equal(x, [1.0, 2.0, 3.0])), gt.constant([1.0, 2.0]), error=ValueError)
+    # check_numerics of an integer tensor: TF's TypeError when traced (InvalidArgumentError eagerly)
+    _fails(traced(lambda x: gt.debugging.check_numerics(x, "m")), gt.constant([1]), error=TypeError)
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        gt.debugging.check_numerics(gt.constant([1]), "m")
+    with pytest.raises(ValueError):  # (eagerly too, as TF 2.21)
+        gt.debugging.assert_rank(gt.constant([1.0]), 2)
+    # passing static checks trace and return None
+    f = traced(lambda x: (gt.debugging.assert_rank(x, 1), gt.debugging.assert_type(x, gt.float32)))
+    np.testing.assert_array_equal(f(x).numpy(), [0.0, 1.0, 2.0])
+    # a check of constants only is done at the trace (TF: InvalidArgumentError from the trace)
+    _fails(traced(lambda x: gt.debugging.assert_equal(gt.constant(1), 2)), x)
+
+
+def test_traced_debugging_checks_read_variables_and_run_in_cond_branches():
+    v = gt.Variable([1.0, 2.0])
+
+    @gt.function
+    def f():
+        gt.debugging.assert_positive(v)
+        return v + 0.0
+
+    np.testing.assert_array_equal(f().numpy(), [1.0, 2.0])
+    v.assign([1.0, -1.0])
+    assert _fails(f) == "assertion failed: [] [Condition x > 0 did not hold element-wise:] [x = ] [1 -1]"
+
+    @gt.function
+    def g(x):
+        return gt.cond(x[0] > 0, lambda: gt.debugging.check_numerics(gt.math.log(x), "log"), lambda: x)
+
+    np.testing.assert_allclose(g(gt.constant([1.0, 2.0])).numpy(), [0.0, np.log(2.0)], rtol=1e-6)
+    assert _fails(g, gt.constant([1.0, 0.0])) == "log : Tensor had Inf values"
+    np.testing.assert_array_equal(g(gt.constant([-1.0, 0.0])).numpy(), [-1.0, 0.0])  # (the other branch)
+
+
+def test_traced_debugging_check_cannot_be_saved(tmp_path):
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([2], gt.float32)])
+        def f(self, x):
+            gt.debugging.assert_positive(x)
+            return x * 2
+
+    m = M()
+    np.testing.assert_array_equal(m.f(gt.constant([1.0, 2.0])).numpy(), [2.0, 4.0])
+    with pytest.raises(ValueError, match="gt.debugging check"):
+        gt.saved_model.save(m, str(tmp_path))
+
