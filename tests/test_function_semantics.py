@@ -928,3 +928,107 @@ def test_traced_debugging_check_cannot_be_saved(tmp_path):
     with pytest.raises(ValueError, match="gt.debugging check"):
         gt.saved_model.save(m, str(tmp_path))
 
+
+# --- lists holding tensors: packed as tf.convert_to_tensor packs them (TF 2.21) -------------------
+
+def test_traced_lists_holding_tensors_are_packed():
+    @gt.function
+    def g(x, i):
+        return (gt.gather_nd(x, [[i, 0]]), gt.convert_to_tensor([[i, 0]]),
+                gt.convert_to_tensor([gt.cast(i, gt.float32), 2.5]), gt.convert_to_tensor([[i, 1], [2, i]]),
+                gt.convert_to_tensor((i, 4)), [[i, 0]] + gt.constant([[1, 1]]))
+
+    x = gt.reshape(gt.range(6.0), [3, 2])
+    # TF 2.21's values for i = 1 and i = 2
+    for i, want in ((1, ([2.0], [[1, 0]], [1.0, 2.5], [[1, 1], [2, 1]], [1, 4], [[2, 1]])),
+                    (2, ([4.0], [[2, 0]], [2.0, 2.5], [[2, 1], [2, 2]], [2, 4], [[3, 1]]))):
+        got = g(x, gt.constant(i))
+        for t, w in zip(got, want):
+            np.testing.assert_array_equal(t.numpy(), w)
+        assert [t.dtype for t in got] == [gt.float32, gt.int32, gt.float32, gt.int32, gt.int32, gt.int32]
+    assert g.experimental_get_tracing_count() == 1
+    # an index out of range at a replay: TF's InvalidArgumentError
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        g(x, gt.constant(7))
+
+
+def test_traced_list_packing_dtypes_and_errors():
+    def traced(fn, *args):
+        return gt.function(fn)(*args)
+
+    one, half = gt.constant(1), gt.constant(1.5)
+    # TF 2.21: a dtype asked for casts the tensors; the first tensor's dtype otherwise
+    r = traced(lambda i: gt.convert_to_tensor([i, 2], dtype=gt.int64), one)
+    assert r.dtype == gt.int64 and r.numpy().tolist() == [1, 2]
+    r = traced(lambda i: gt.convert_to_tensor([i, 2], dtype=gt.int32), half)
+    assert r.dtype == gt.int32 and r.numpy().tolist() == [1, 2]
+    r = traced(lambda i: gt.convert_to_tensor([1, i]), half)
+    assert r.dtype == gt.float32 and r.numpy().tolist() == [1.0, 1.5]
+    r = traced(lambda i: gt.convert_to_tensor([i, [1, 2]]), gt.constant([1, 5]))
+    assert r.numpy().tolist() == [[1, 5], [1, 2]]
+    r = traced(lambda i: gt.convert_to_tensor([i, np.array([2.5, 1.0])]), gt.constant([1.0, 1.0]))
+    assert r.numpy().tolist() == [[1.0, 1.0], [2.5, 1.0]]
+    r = traced(lambda i: gt.convert_to_tensor([i, True]), gt.constant(False))
+    assert r.numpy().tolist() == [False, True]
+    v = gt.Variable(3.0)
+    assert traced(lambda i: gt.convert_to_tensor([v, i]), gt.constant(1.0)).numpy().tolist() == [3.0, 1.0]
+    # TF 2.21's exception types
+    with pytest.raises(TypeError):  # "Expected int32, but got 2.5 of type 'float'."
+        traced(lambda i: gt.convert_to_tensor([i, 2.5]), one)
+    with pytest.raises(TypeError):
+        traced(lambda i: gt.convert_to_tensor([1.5, i]), one)
+    with pytest.raises(TypeError):  # "Cannot convert a list containing a tensor of dtype float64 to float32"
+        traced(lambda i: gt.convert_to_tensor([i, gt.constant(2.0, gt.float64)]), gt.constant(1.0))
+    with pytest.raises(ValueError):  # "Shapes must be equal rank, but are 0 and 1"
+        traced(lambda i: gt.convert_to_tensor([i, [1, 2]]), one)
+    with pytest.raises(ValueError):  # "Dimension 0 in both shapes must be equal, but are 2 and 3"
+        traced(lambda i: gt.convert_to_tensor([[i, 1], [1, 2, 3]]), one)
+    with pytest.raises(ValueError):  # "None values not supported."
+        traced(lambda i: gt.convert_to_tensor([i, None]), one)
+    with pytest.raises(ValueError):  # (TF 2.21 wraps 2**40 to 0 in int32; gradtape refuses it)
+        traced(lambda i: gt.convert_to_tensor([i, 2 ** 40]), one)
+    # tf.constant never packs: TF's TypeError "Expected any non-tensor type, but got a tensor instead."
+    with pytest.raises(TypeError):
+        traced(lambda i: gt.constant([i, 3]), one)
+
+
+def test_traced_list_packing_is_differentiated():
+    w = gt.Variable(2.0)
+
+    @gt.function
+    def f():
+        with gt.GradientTape() as tape:
+            y = gt.reduce_sum(gt.convert_to_tensor([[w * w, 3.0]]))
+        return tape.gradient(y, w)
+
+    assert float(f()) == 4.0  # (TF 2.21: 4.0, d(w^2)/dw)
+
+
+def test_eager_lists_holding_tensors_match_tensorflow():
+    # TF 2.21's eager values: the list is packed with the first tensor's dtype
+    r = gt.convert_to_tensor([gt.constant(1.5, gt.float64), 2])
+    assert r.dtype == gt.float64 and r.numpy().tolist() == [1.5, 2.0]
+    r = gt.convert_to_tensor([[gt.constant(1, gt.int64), 0]])
+    assert r.dtype == gt.int64 and r.numpy().tolist() == [[1, 0]]
+    r = gt.convert_to_tensor([gt.constant(1.0), np.float64(2.0)])
+    assert r.dtype == gt.float32 and r.numpy().tolist() == [1.0, 2.0]
+    r = gt.convert_to_tensor([gt.constant([1, 2]), [3, 4]])
+    assert r.numpy().tolist() == [[1, 2], [3, 4]]
+    r = gt.convert_to_tensor([gt.constant(1.5), 2], dtype=gt.int32)
+    assert r.dtype == gt.int32 and r.numpy().tolist() == [1, 2]
+    r = gt.convert_to_tensor([gt.Variable(1.0), 2.0])
+    assert r.numpy().tolist() == [1.0, 2.0]
+    r = gt.constant([[1.0, 2.0]]) + [[gt.constant(1), 2]]  # (the other operand's dtype, as TF's ops)
+    assert r.dtype == gt.float32 and r.numpy().tolist() == [[2.0, 4.0]]
+    r = gt.reshape(gt.range(6), [gt.constant(2), -1])
+    assert r.numpy().tolist() == [[0, 1, 2], [3, 4, 5]]
+    with pytest.raises(TypeError):  # "Cannot convert 2.5 to EagerTensor of dtype int32"
+        gt.convert_to_tensor([gt.constant(1), 2.5])
+    with pytest.raises(gt.errors.InvalidArgumentError):  # Pack's error
+        gt.convert_to_tensor([gt.constant(1.0), gt.constant(2.0, gt.float64)])
+    with pytest.raises(gt.errors.InvalidArgumentError):  # "Shapes of all inputs must match"
+        gt.convert_to_tensor([gt.constant([1, 2]), [3]])
+    w = gt.Variable(2.0)
+    with gt.GradientTape() as tape:
+        y = gt.reduce_sum(gt.convert_to_tensor([w * w, 3.0]))
+    assert float(tape.gradient(y, w)) == 4.0  # (TF 2.21: 4.0)
