@@ -1032,3 +1032,15 @@ def test_eager_lists_holding_tensors_match_tensorflow():
     with gt.GradientTape() as tape:
         y = gt.reduce_sum(gt.convert_to_tensor([w * w, 3.0]))
     assert float(tape.gradient(y, w)) == 4.0  # (TF 2.21: 4.0)
+
+
+def test_traced_debugging_check_of_a_list_holding_a_traced_tensor():
+    # TF 2.21 packs the list: assert_equal([i, 0], [1, 0]) passes for i = 1 and fails for i = 2
+    @gt.function
+    def g(i):
+        gt.debugging.assert_equal([i, 0], [1, 0])
+        return i
+
+    assert int(g(gt.constant(1))) == 1
+    assert _fails(g, gt.constant(2)) == ("assertion failed: [Condition x == y did not hold element-wise:] "
+                                         "[x = ] [2 0] [y = ] [1 0]")

@@ -2,7 +2,9 @@
 
 gradtape's gradients are dense tensors, so an IndexedSlices is only what TensorFlow code builds
 by hand to hand rows to a variable's scatter methods: `values`, `indices` and an optional
-`dense_shape`, no conversion to a dense tensor (gt.convert_to_tensor refuses it).
+`dense_shape`, no conversion to a dense tensor (gt.convert_to_tensor refuses it). It is no
+composite tensor to gt.function: passed as an argument, it is a Python object (a trace per object,
+where tf.function traces once); build it inside the function from tensor arguments.
 
 Each method computes the variable's new value with ops that gt.function traces
 (tensor_scatter_nd_update/add for update, add and sub; for max, min, mul and div a comparison of

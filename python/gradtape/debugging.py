@@ -55,9 +55,16 @@ def _is_tensor(x):
     return isinstance(x, (_core.Tensor, _core.Variable))
 
 
+def _holds_tensor(x):
+    if isinstance(x, (list, tuple)):
+        return any(_holds_tensor(e) for e in x)
+    return _is_tensor(x)
+
+
 def _traced_tensors(args):
     """While gt.function traces: the positions of the tensor arguments, when one of them is traced
-    (computed from the function's inputs or variables); otherwise None (the check runs now)."""
+    (computed from the function's inputs or variables); otherwise None (the check runs now).
+    A list holding tensors must have been packed (_packed) before."""
     if not _core._tracing():
         return None
     positions = [i for i, a in enumerate(args) if _is_tensor(a)]
@@ -120,8 +127,14 @@ def _check_broadcastable(x, y, what):
                          % (dims[0][0], dims[0][1], what, list(sx), list(sy)))
 
 
+def _packed(x):
+    """While tracing, a list holding tensors as one tensor (packed, as every op converts it)."""
+    return _core.convert_to_tensor(x) if _core._tracing() and isinstance(x, (list, tuple)) and _holds_tensor(x) else x
+
+
 def _compare(x, y, op, what, message, summarize, unary=None):
     """x `what` y element-wise (unary: the condition and name of a check against 0, which has one operand)."""
+    x, y = _packed(x), _packed(y)
     positions = _traced_tensors((x, y))
     if positions is not None:
         _check_broadcastable(x, y, "assert")
@@ -297,6 +310,7 @@ def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=N
     ...     print("not near")
     not near
     """
+    x, y = _packed(x), _packed(y)
     if _is_tensor(x) and _is_tensor(y) and x.dtype != y.dtype:
         raise TypeError("assert_near: x and y must have the same dtype, got %s and %s" % (x.dtype.name, y.dtype.name))
     positions = _traced_tensors((x, y))
@@ -381,7 +395,7 @@ def Assert(condition, data, summarize=None, name=None) -> None:  # noqa: N802 (T
     assertion failed: ['x must be positive', '[1.0, -1.0]']
     """
     data = list(data)
-    args = [condition] + data
+    args = [_packed(condition)] + data
     positions = _traced_tensors(args)
     if positions is not None:
         def check(cond, *values):
