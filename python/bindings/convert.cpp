@@ -236,14 +236,23 @@ bool all_python_ints(py::handle h) {
   return true;
 }
 
-// Whether a (nested) list or tuple holds a tensor or a variable among its leaves.
+// Whether a (nested) list or tuple holds a tensor or a variable among its leaves. (Every list
+// converted is walked: Python numbers, the usual leaves, take one type test each.)
 bool holds_tensor(py::handle h) {
-  std::vector<py::handle> todo{h};
+  std::vector<PyObject*> todo{h.ptr()};
   while (!todo.empty()) {
-    py::handle x = todo.back();
+    PyObject* x = todo.back();
     todo.pop_back();
-    if (PyList_Check(x.ptr()) || PyTuple_Check(x.ptr())) {
-      for (py::handle item : x) todo.push_back(item);
+    if (PyList_Check(x)) {
+      for (Py_ssize_t i = 0, n = PyList_GET_SIZE(x); i < n; ++i) {
+        PyObject* item = PyList_GET_ITEM(x, i);
+        if (!PyFloat_CheckExact(item) && !PyLong_CheckExact(item)) todo.push_back(item);
+      }
+    } else if (PyTuple_Check(x)) {
+      for (Py_ssize_t i = 0, n = PyTuple_GET_SIZE(x); i < n; ++i) {
+        PyObject* item = PyTuple_GET_ITEM(x, i);
+        if (!PyFloat_CheckExact(item) && !PyLong_CheckExact(item)) todo.push_back(item);
+      }
     } else if (is_tensor(x) || is_variable(x)) {
       return true;
     }
