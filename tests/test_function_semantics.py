@@ -1044,3 +1044,21 @@ def test_traced_debugging_check_of_a_list_holding_a_traced_tensor():
     assert int(g(gt.constant(1))) == 1
     assert _fails(g, gt.constant(2)) == ("assertion failed: [Condition x == y did not hold element-wise:] "
                                          "[x = ] [2 0] [y = ] [1 0]")
+
+
+def test_enable_check_numerics_inside_function():
+    # TF 2.21: tf.function traces the instrumented ops; a call whose log gives -inf raises
+    # InvalidArgumentError ("!!! Detected Infinity or NaN in output 0 of graph op "Log" ...")
+    gt.debugging.enable_check_numerics()
+    try:
+        @gt.function
+        def f(x):
+            return gt.math.log(x) * 2
+
+        np.testing.assert_allclose(f(gt.constant([1.0, 2.0])).numpy(), [0.0, 1.3862944], rtol=1e-6)
+        with pytest.raises(gt.errors.InvalidArgumentError, match="'log'"):
+            f(gt.constant([1.0, 0.0]))
+        np.testing.assert_allclose(f(gt.constant([3.0, 2.0])).numpy(), [2.1972246, 1.3862944], rtol=1e-6)
+        assert f.experimental_get_tracing_count() == 1
+    finally:
+        gt.debugging.disable_check_numerics()

@@ -15,7 +15,9 @@ with such a step cannot be saved (gt.saved_model.save raises ValueError): the st
 gt.math.*, gt.nn.*) and every Tensor/Variable operator check its floating-point outputs, and
 `GradientTape.gradient` its results; the first NaN or infinity raises an InvalidArgumentError
 naming the op. It works by wrapping those functions in Python, so it slows every op down; ops
-inside the engine's own backward sweep are checked through the gradients they produce.
+inside the engine's own backward sweep are checked through the gradients they produce. Inside
+gt.function each checked op's traced output gets a host-callback step that checks it at every call
+(as tf.function's instrumented graph; such a function cannot be saved).
 `disable_check_numerics()` restores the plain functions.
 """
 from __future__ import annotations
@@ -608,15 +610,24 @@ _OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__
               "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__")
 
 
+def _check_output(op_name, leaf):
+    bad = _bad_kind(np.asarray(leaf.numpy()))
+    if bad is not None:
+        raise _core.InvalidArgumentError(
+            "\n!!! Detected Infinity or NaN in output of op %r: the output has %s values "
+            "(gt.debugging.enable_check_numerics)" % (op_name, bad))
+
+
 def _check_outputs(op_name, out):
     from . import nest
     for leaf in nest.flatten(out):
         if isinstance(leaf, (_core.Tensor, _core.Variable)) and leaf.dtype.is_floating:
-            bad = _bad_kind(np.asarray(leaf.numpy()))
-            if bad is not None:
-                raise _core.InvalidArgumentError(
-                    "\n!!! Detected Infinity or NaN in output of op %r: the output has %s values "
-                    "(gt.debugging.enable_check_numerics)" % (op_name, bad))
+            # (inside gt.function a traced output is checked at every call, a host-callback step)
+            positions = _traced_tensors((leaf,))
+            if positions is not None:
+                _at_each_call(lambda v, op_name=op_name: _check_output(op_name, v), (leaf,), positions)
+            else:
+                _check_output(op_name, leaf)
     return out
 
 
