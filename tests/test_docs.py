@@ -25,7 +25,7 @@ MODULES = ["gradtape", "gradtape._core", "gradtape._manifest", "gradtape._stubge
            "gradtape._slice_assign", "gradtape._utilities", "gradtape._composite_more",
            "gradtape._tensor_array", "gradtape._config_threading", "gradtape._config_experimental",
            "gradtape.initializers", "gradtape.image", "gradtape.dtypes", "gradtape._threadpoolctl",
-           "gradtape.saved_model"]
+           "gradtape.saved_model", "gradtape._indexed_slices"]
 # The namespaces a user reaches, and the public names in each.
 PUBLIC_MODULES = [gt, gt.math, gt.nn, gt.dtypes, gt.image, gt.initializers, gt.config, gt.config.threading, gt.config.experimental, gt.nest, gt.test, gt.errors, gt.random, gt.debugging, gt.data,
                   gt.data.experimental, gt.optimizers, gt.optimizers.schedules, gt.train, gt.linalg, gt.experimental, gt.experimental.dlpack,

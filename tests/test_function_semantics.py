@@ -986,3 +986,292 @@ def test_gradient_through_cond_of_a_saved_function(tmp_path):
             y = gt.cond(gt.constant(True), lambda: v * v, lambda: gt.constant(1.0))
         y = inner.gradient(y, v) * v
     assert _vals(outer.gradient(y, v)) == 12.0
+# --- gt.debugging inside gt.function (values and messages from TF 2.21's tf.function) ----------
+
+def _fails(fn, *args, error=gt.errors.InvalidArgumentError):
+    with pytest.raises(error) as e:
+        fn(*args)
+    return str(e.value)
+
+
+def test_traced_debugging_asserts_check_every_call():
+    # TF 2.21: tf.function traces the asserts; a call whose values fail one raises
+    # InvalidArgumentError "assertion failed: [eq] [Condition x == y did not hold element-wise:]
+    # [x (x:0) = ] [1 2] [y (y:0) = ] [1 3]" (gradtape names no graph tensors)
+    @gt.function
+    def f(x, y):
+        gt.debugging.assert_equal(x, y, message="eq")
+        gt.debugging.assert_less(x, y + 10.0)
+        return x * 2
+
+    ok, bad = gt.constant([1.0, 2.0]), gt.constant([1.0, 3.0])
+    np.testing.assert_array_equal(f(ok, ok).numpy(), [2.0, 4.0])
+    for _ in range(2):  # (the first failure at the trace, the second at a replay)
+        assert _fails(f, ok, bad) == ("assertion failed: [eq] [Condition x == y did not hold element-wise:] "
+                                      "[x = ] [1 2] [y = ] [1 3]")
+    np.testing.assert_array_equal(f(ok, ok).numpy(), [2.0, 4.0])
+    assert f.experimental_get_tracing_count() == 1
+
+
+@pytest.mark.parametrize("check, good, bad, expected", [
+    # (check, passing input, failing input, TF 2.21's message without its "(x:0)" tensor names)
+    (lambda x: gt.debugging.assert_less(x, 0, summarize=2), [-1, -2], list(range(10)),
+     "assertion failed: [Condition x < y did not hold element-wise:] [x = ] [0 1...] [y = ] [0]"),
+    (lambda x: gt.debugging.assert_less(x, 0), [-1, -2], list(range(10)),
+     "assertion failed: [Condition x < y did not hold element-wise:] [x = ] [0 1 2...] [y = ] [0]"),
+    (lambda x: gt.debugging.assert_greater(x, 5), [6, 7], list(range(10)),
+     "assertion failed: [Condition x > y did not hold element-wise:] [x = ] [0 1 2...] [y = ] [5]"),
+    (lambda x: gt.debugging.assert_less_equal(x, 5, message="m"), [5, 4], list(range(10)),
+     "assertion failed: [m] [Condition x <= y did not hold element-wise:] [x = ] [0 1 2...] [y = ] [5]"),
+    (lambda x: gt.debugging.assert_greater_equal(x, 5), [5, 6], list(range(10)),
+     "assertion failed: [Condition x >= y did not hold element-wise:] [x = ] [0 1 2...] [y = ] [5]"),
+    (lambda x: gt.debugging.assert_none_equal(x, 5), [4, 6], list(range(10)),
+     "assertion failed: [Condition x != y did not hold element-wise:] [x = ] [0 1 2...] [y = ] [5]"),
+    (lambda x: gt.debugging.assert_positive(x), [1, 2], list(range(10)),
+     "assertion failed: [] [Condition x > 0 did not hold element-wise:] [x = ] [0 1 2...]"),
+    (lambda x: gt.debugging.assert_negative(x), [-1, -2], list(range(10)),
+     "assertion failed: [] [Condition x < 0 did not hold element-wise:] [x = ] [0 1 2...]"),
+    (lambda x: gt.debugging.assert_non_positive(x), [0, -2], list(range(10)),
+     "assertion failed: [] [Condition x <= 0 did not hold element-wise:] [x = ] [0 1 2...]"),
+    (lambda x: gt.debugging.assert_non_negative(x), [0.0, 2.0], [1.0, -2.0],
+     "assertion failed: [] [Condition x >= 0 did not hold element-wise:] [x = ] [1 -2]"),
+    (lambda x: gt.debugging.Assert(gt.reduce_all(x > 0), ["x must be positive", x]), [1.0, 2.0], [1.0, -2.0],
+     "assertion failed: [x must be positive] [1 -2]"),
+    (lambda x: gt.debugging.check_numerics(gt.math.log(x), "msg"), [1.0, 2.0], [1.0, 0.0],
+     "msg : Tensor had Inf values"),
+    (lambda x: gt.debugging.check_numerics(gt.sqrt(x), "msg"), [1.0, 2.0], [1.0, -1.0],
+     "msg : Tensor had NaN values"),
+    (lambda x: gt.debugging.assert_all_finite(gt.math.log(x), "af"), [1.0, 2.0], [1.0, 0.0],
+     "af : Tensor had Inf values"),
+])
+def test_traced_debugging_check_messages(check, good, bad, expected):
+    @gt.function
+    def f(x):
+        check(x)
+        return x + 1
+
+    good, bad = gt.constant(good), gt.constant(bad)
+    np.testing.assert_array_equal(f(good).numpy(), good.numpy() + 1)  # (traced with passing values)
+    assert _fails(f, bad) == expected  # (a replay's failure; bad's other shape traces again when it differs)
+    np.testing.assert_array_equal(f(good).numpy(), good.numpy() + 1)
+
+
+def test_traced_near_and_check_numerics_return():
+    @gt.function
+    def f(x):
+        gt.debugging.assert_near(x, x + 1.0)
+        return x
+
+    # TF 2.21: "assertion failed: [] [x and y not equal to tolerance rtol = Tensor(...), atol = Tensor(...)]
+    # [x (x:0) = ] [0 1 2] [y (add:0) = ] [1 2 3]": gradtape prints the tolerances' values (10 eps)
+    assert _fails(f, gt.range(3.0)) == ("assertion failed: [] [x and y not equal to tolerance rtol = 1.19209e-06, "
+                                        "atol = 1.19209e-06] [x = ] [0 1 2] [y = ] [1 2 3]")
+
+    @gt.function
+    def g(x):
+        return gt.debugging.check_numerics(x, "msg") + 1
+
+    np.testing.assert_array_equal(g(gt.constant([1.0])).numpy(), [2.0])
+    assert _fails(g, gt.constant([np.nan])) == "msg : Tensor had NaN values"
+    np.testing.assert_array_equal(g(gt.constant([3.0])).numpy(), [4.0])
+
+
+def test_traced_debugging_static_checks_raise_at_the_trace():
+    # TF 2.21 resolves these when it traces: ValueError / TypeError from the trace
+    def traced(check):
+        return gt.function(lambda x: (check(x), x)[1])
+
+    x = gt.range(3.0)
+    assert _fails(traced(lambda x: gt.debugging.assert_rank(x, 2)), x, error=ValueError) == \
+        "Tensor must have rank 2.  Received rank 1, shape (3,)"
+    assert _fails(traced(lambda x: gt.debugging.assert_rank_at_least(x, 2)), x, error=ValueError) == \
+        "Tensor must have rank at least 2.  Received rank 1, shape (3,)"
+    assert _fails(traced(lambda x: gt.debugging.assert_rank_in(x, [0, 2])), x, error=ValueError) == \
+        "Tensor must have rank in (0, 2).  Received rank 1, shape (3,)"
+    _fails(traced(lambda x: gt.debugging.assert_scalar(x)), x, error=ValueError)
+    _fails(traced(lambda x: gt.debugging.assert_shapes([(x, (4,))])), x, error=ValueError)
+    _fails(traced(lambda x: gt.debugging.assert_integer(x)), x, error=TypeError)
+    _fails(traced(lambda x: gt.debugging.assert_type(x, gt.int32)), x, error=TypeError)
+    # incompatible static shapes: TF's ValueError "Dimensions must be equal, but are 2 and 3 ..."
+    assert "Dimensions must be equal, but are 2 and 3" in _fails(
+        traced(lambda x: gt.debugging.assert_equal(x, [1.0, 2.0, 3.0])), gt.constant([1.0, 2.0]), error=ValueError)
+    # check_numerics of an integer tensor: TF's TypeError when traced (InvalidArgumentError eagerly)
+    _fails(traced(lambda x: gt.debugging.check_numerics(x, "m")), gt.constant([1]), error=TypeError)
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        gt.debugging.check_numerics(gt.constant([1]), "m")
+    with pytest.raises(ValueError):  # (eagerly too, as TF 2.21)
+        gt.debugging.assert_rank(gt.constant([1.0]), 2)
+    # passing static checks trace and return None
+    f = traced(lambda x: (gt.debugging.assert_rank(x, 1), gt.debugging.assert_type(x, gt.float32)))
+    np.testing.assert_array_equal(f(x).numpy(), [0.0, 1.0, 2.0])
+    # a check of constants only is done at the trace (TF: InvalidArgumentError from the trace)
+    _fails(traced(lambda x: gt.debugging.assert_equal(gt.constant(1), 2)), x)
+
+
+def test_traced_debugging_checks_read_variables_and_run_in_cond_branches():
+    v = gt.Variable([1.0, 2.0])
+
+    @gt.function
+    def f():
+        gt.debugging.assert_positive(v)
+        return v + 0.0
+
+    np.testing.assert_array_equal(f().numpy(), [1.0, 2.0])
+    v.assign([1.0, -1.0])
+    assert _fails(f) == "assertion failed: [] [Condition x > 0 did not hold element-wise:] [x = ] [1 -1]"
+
+    @gt.function
+    def g(x):
+        return gt.cond(x[0] > 0, lambda: gt.debugging.check_numerics(gt.math.log(x), "log"), lambda: x)
+
+    np.testing.assert_allclose(g(gt.constant([1.0, 2.0])).numpy(), [0.0, np.log(2.0)], rtol=1e-6)
+    assert _fails(g, gt.constant([1.0, 0.0])) == "log : Tensor had Inf values"
+    np.testing.assert_array_equal(g(gt.constant([-1.0, 0.0])).numpy(), [-1.0, 0.0])  # (the other branch)
+
+
+def test_traced_debugging_check_cannot_be_saved(tmp_path):
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([2], gt.float32)])
+        def f(self, x):
+            gt.debugging.assert_positive(x)
+            return x * 2
+
+    m = M()
+    np.testing.assert_array_equal(m.f(gt.constant([1.0, 2.0])).numpy(), [2.0, 4.0])
+    with pytest.raises(ValueError, match="gt.debugging check"):
+        gt.saved_model.save(m, str(tmp_path))
+
+
+# --- lists holding tensors: packed as tf.convert_to_tensor packs them (TF 2.21) -------------------
+
+def test_traced_lists_holding_tensors_are_packed():
+    @gt.function
+    def g(x, i):
+        return (gt.gather_nd(x, [[i, 0]]), gt.convert_to_tensor([[i, 0]]),
+                gt.convert_to_tensor([gt.cast(i, gt.float32), 2.5]), gt.convert_to_tensor([[i, 1], [2, i]]),
+                gt.convert_to_tensor((i, 4)), [[i, 0]] + gt.constant([[1, 1]]))
+
+    x = gt.reshape(gt.range(6.0), [3, 2])
+    # TF 2.21's values for i = 1 and i = 2
+    for i, want in ((1, ([2.0], [[1, 0]], [1.0, 2.5], [[1, 1], [2, 1]], [1, 4], [[2, 1]])),
+                    (2, ([4.0], [[2, 0]], [2.0, 2.5], [[2, 1], [2, 2]], [2, 4], [[3, 1]]))):
+        got = g(x, gt.constant(i))
+        for t, w in zip(got, want):
+            np.testing.assert_array_equal(t.numpy(), w)
+        assert [t.dtype for t in got] == [gt.float32, gt.int32, gt.float32, gt.int32, gt.int32, gt.int32]
+    assert g.experimental_get_tracing_count() == 1
+    # an index out of range at a replay: TF's InvalidArgumentError
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        g(x, gt.constant(7))
+
+
+def test_traced_list_packing_dtypes_and_errors():
+    def traced(fn, *args):
+        return gt.function(fn)(*args)
+
+    one, half = gt.constant(1), gt.constant(1.5)
+    # TF 2.21: a dtype asked for casts the tensors; the first tensor's dtype otherwise
+    r = traced(lambda i: gt.convert_to_tensor([i, 2], dtype=gt.int64), one)
+    assert r.dtype == gt.int64 and r.numpy().tolist() == [1, 2]
+    r = traced(lambda i: gt.convert_to_tensor([i, 2], dtype=gt.int32), half)
+    assert r.dtype == gt.int32 and r.numpy().tolist() == [1, 2]
+    r = traced(lambda i: gt.convert_to_tensor([1, i]), half)
+    assert r.dtype == gt.float32 and r.numpy().tolist() == [1.0, 1.5]
+    r = traced(lambda i: gt.convert_to_tensor([i, [1, 2]]), gt.constant([1, 5]))
+    assert r.numpy().tolist() == [[1, 5], [1, 2]]
+    r = traced(lambda i: gt.convert_to_tensor([i, np.array([2.5, 1.0])]), gt.constant([1.0, 1.0]))
+    assert r.numpy().tolist() == [[1.0, 1.0], [2.5, 1.0]]
+    r = traced(lambda i: gt.convert_to_tensor([i, True]), gt.constant(False))
+    assert r.numpy().tolist() == [False, True]
+    v = gt.Variable(3.0)
+    assert traced(lambda i: gt.convert_to_tensor([v, i]), gt.constant(1.0)).numpy().tolist() == [3.0, 1.0]
+    # TF 2.21's exception types
+    with pytest.raises(TypeError):  # "Expected int32, but got 2.5 of type 'float'."
+        traced(lambda i: gt.convert_to_tensor([i, 2.5]), one)
+    with pytest.raises(TypeError):
+        traced(lambda i: gt.convert_to_tensor([1.5, i]), one)
+    with pytest.raises(TypeError):  # "Cannot convert a list containing a tensor of dtype float64 to float32"
+        traced(lambda i: gt.convert_to_tensor([i, gt.constant(2.0, gt.float64)]), gt.constant(1.0))
+    with pytest.raises(ValueError):  # "Shapes must be equal rank, but are 0 and 1"
+        traced(lambda i: gt.convert_to_tensor([i, [1, 2]]), one)
+    with pytest.raises(ValueError):  # "Dimension 0 in both shapes must be equal, but are 2 and 3"
+        traced(lambda i: gt.convert_to_tensor([[i, 1], [1, 2, 3]]), one)
+    with pytest.raises(ValueError):  # "None values not supported."
+        traced(lambda i: gt.convert_to_tensor([i, None]), one)
+    with pytest.raises(ValueError):  # (TF 2.21 wraps 2**40 to 0 in int32; gradtape refuses it)
+        traced(lambda i: gt.convert_to_tensor([i, 2 ** 40]), one)
+    # tf.constant never packs: TF's TypeError "Expected any non-tensor type, but got a tensor instead."
+    with pytest.raises(TypeError):
+        traced(lambda i: gt.constant([i, 3]), one)
+
+
+def test_traced_list_packing_is_differentiated():
+    w = gt.Variable(2.0)
+
+    @gt.function
+    def f():
+        with gt.GradientTape() as tape:
+            y = gt.reduce_sum(gt.convert_to_tensor([[w * w, 3.0]]))
+        return tape.gradient(y, w)
+
+    assert float(f()) == 4.0  # (TF 2.21: 4.0, d(w^2)/dw)
+
+
+def test_eager_lists_holding_tensors_match_tensorflow():
+    # TF 2.21's eager values: the list is packed with the first tensor's dtype
+    r = gt.convert_to_tensor([gt.constant(1.5, gt.float64), 2])
+    assert r.dtype == gt.float64 and r.numpy().tolist() == [1.5, 2.0]
+    r = gt.convert_to_tensor([[gt.constant(1, gt.int64), 0]])
+    assert r.dtype == gt.int64 and r.numpy().tolist() == [[1, 0]]
+    r = gt.convert_to_tensor([gt.constant(1.0), np.float64(2.0)])
+    assert r.dtype == gt.float32 and r.numpy().tolist() == [1.0, 2.0]
+    r = gt.convert_to_tensor([gt.constant([1, 2]), [3, 4]])
+    assert r.numpy().tolist() == [[1, 2], [3, 4]]
+    r = gt.convert_to_tensor([gt.constant(1.5), 2], dtype=gt.int32)
+    assert r.dtype == gt.int32 and r.numpy().tolist() == [1, 2]
+    r = gt.convert_to_tensor([gt.Variable(1.0), 2.0])
+    assert r.numpy().tolist() == [1.0, 2.0]
+    r = gt.constant([[1.0, 2.0]]) + [[gt.constant(1), 2]]  # (the other operand's dtype, as TF's ops)
+    assert r.dtype == gt.float32 and r.numpy().tolist() == [[2.0, 4.0]]
+    r = gt.reshape(gt.range(6), [gt.constant(2), -1])
+    assert r.numpy().tolist() == [[0, 1, 2], [3, 4, 5]]
+    with pytest.raises(TypeError):  # "Cannot convert 2.5 to EagerTensor of dtype int32"
+        gt.convert_to_tensor([gt.constant(1), 2.5])
+    with pytest.raises(gt.errors.InvalidArgumentError):  # Pack's error
+        gt.convert_to_tensor([gt.constant(1.0), gt.constant(2.0, gt.float64)])
+    with pytest.raises(gt.errors.InvalidArgumentError):  # "Shapes of all inputs must match"
+        gt.convert_to_tensor([gt.constant([1, 2]), [3]])
+    w = gt.Variable(2.0)
+    with gt.GradientTape() as tape:
+        y = gt.reduce_sum(gt.convert_to_tensor([w * w, 3.0]))
+    assert float(tape.gradient(y, w)) == 4.0  # (TF 2.21: 4.0)
+
+
+def test_traced_debugging_check_of_a_list_holding_a_traced_tensor():
+    # TF 2.21 packs the list: assert_equal([i, 0], [1, 0]) passes for i = 1 and fails for i = 2
+    @gt.function
+    def g(i):
+        gt.debugging.assert_equal([i, 0], [1, 0])
+        return i
+
+    assert int(g(gt.constant(1))) == 1
+    assert _fails(g, gt.constant(2)) == ("assertion failed: [Condition x == y did not hold element-wise:] "
+                                         "[x = ] [2 0] [y = ] [1 0]")
+
+
+def test_enable_check_numerics_inside_function():
+    # TF 2.21: tf.function traces the instrumented ops; a call whose log gives -inf raises
+    # InvalidArgumentError ("!!! Detected Infinity or NaN in output 0 of graph op "Log" ...")
+    gt.debugging.enable_check_numerics()
+    try:
+        @gt.function
+        def f(x):
+            return gt.math.log(x) * 2
+
+        np.testing.assert_allclose(f(gt.constant([1.0, 2.0])).numpy(), [0.0, 1.3862944], rtol=1e-6)
+        with pytest.raises(gt.errors.InvalidArgumentError, match="'log'"):
+            f(gt.constant([1.0, 0.0]))
+        np.testing.assert_allclose(f(gt.constant([3.0, 2.0])).numpy(), [2.1972246, 1.3862944], rtol=1e-6)
+        assert f.experimental_get_tracing_count() == 1
+    finally:
+        gt.debugging.disable_check_numerics()

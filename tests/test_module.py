@@ -181,3 +181,155 @@ def test_variable_scatter_nd_methods():
     for k in range(3):
         bump(gt.constant([[k % 2, 0]]))
     np.testing.assert_array_equal(m.numpy(), [[3.0, 2.0], [8.0, 8.0]])
+
+
+def _rows():
+    return gt.Variable([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+
+
+@pytest.mark.parametrize("method, expected", [
+    # TF 2.21: v.<method>(tf.IndexedSlices([[10., 20.]], [1])) on [[1, 2], [3, 4], [5, 6]]
+    ("scatter_update", [[1.0, 2.0], [10.0, 20.0], [5.0, 6.0]]),
+    ("scatter_add", [[1.0, 2.0], [13.0, 24.0], [5.0, 6.0]]),
+    ("scatter_sub", [[1.0, 2.0], [-7.0, -16.0], [5.0, 6.0]]),
+    ("scatter_mul", [[1.0, 2.0], [30.0, 80.0], [5.0, 6.0]]),
+    ("scatter_div", [[1.0, 2.0], [0.30000001192092896, 0.20000000298023224], [5.0, 6.0]]),
+    ("scatter_max", [[1.0, 2.0], [10.0, 20.0], [5.0, 6.0]]),
+    ("scatter_min", [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]),
+])
+def test_variable_scatter_methods_take_indexed_slices(method, expected):
+    v = _rows()
+    r = getattr(v, method)(gt.IndexedSlices(gt.constant([[10.0, 20.0]]), gt.constant([1])))
+    assert r is v  # (TF returns the variable, as an unread view of it)
+    assert v.numpy().tolist() == expected
+    # an index out of range (or negative): TF's InvalidArgumentError ("indices[1] = 5 is not in
+    # [0, 3)"), and nothing written
+    for bad in ([0, 5], [-1, 0]):
+        v = _rows()
+        with pytest.raises(gt.errors.InvalidArgumentError):
+            getattr(v, method)(gt.IndexedSlices(gt.constant([[2.0, 2.0], [2.0, 2.0]]), gt.constant(bad)))
+        assert v.numpy().tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+
+
+def test_variable_scatter_methods_duplicates_shapes_and_errors():
+    # TF 2.21's values
+    v = _rows()
+    v.scatter_add(gt.IndexedSlices(gt.constant([[1.0, 1.0], [2.0, 2.0]]), gt.constant([1, 1])))
+    assert v.numpy().tolist() == [[1.0, 2.0], [6.0, 7.0], [5.0, 6.0]]
+    v = _rows()
+    v.scatter_update(gt.IndexedSlices(gt.constant([[1.0, 1.0], [2.0, 2.0]]), gt.constant([1, 1])))
+    assert v.numpy().tolist() == [[1.0, 2.0], [2.0, 2.0], [5.0, 6.0]]  # (the last one, as TF's CPU kernel)
+    v = _rows()
+    v.scatter_update(gt.IndexedSlices(gt.constant([7.0, 8.0]), gt.constant(1)))  # scalar index
+    assert v.numpy().tolist() == [[1.0, 2.0], [7.0, 8.0], [5.0, 6.0]]
+    v = _rows()
+    v.scatter_update(gt.IndexedSlices(gt.constant([[[7.0, 8.0]], [[9.0, 9.0]]]), gt.constant([[1], [2]])))
+    assert v.numpy().tolist() == [[1.0, 2.0], [7.0, 8.0], [9.0, 9.0]]
+    v = _rows()
+    v.scatter_add(gt.IndexedSlices(gt.constant(5.0), gt.constant([1])))  # a scalar update is broadcast
+    assert v.numpy().tolist() == [[1.0, 2.0], [8.0, 9.0], [5.0, 6.0]]
+    v = _rows()
+    v.scatter_add(gt.IndexedSlices(gt.constant([[1.0, 1.0]]), gt.constant([1], gt.int64)))
+    assert v.numpy().tolist() == [[1.0, 2.0], [4.0, 5.0], [5.0, 6.0]]
+    vi = gt.Variable([1, 2, 3])
+    vi.scatter_div(gt.IndexedSlices(gt.constant([2]), gt.constant([2])))
+    assert vi.numpy().tolist() == [1, 2, 1]
+    vi = gt.Variable([-7, 2, 3])
+    vi.scatter_div(gt.IndexedSlices(gt.constant([2]), gt.constant([0])))
+    assert vi.numpy().tolist() == [-3, 2, 3]  # (toward zero)
+    vi = gt.Variable([1, 2, 3])
+    vi.scatter_mul(gt.IndexedSlices(gt.constant([2, 3]), gt.constant([2, 2])))
+    assert vi.numpy().tolist() == [1, 2, 18]
+    vi = gt.Variable([1, 2, 3])
+    vi.scatter_max(gt.IndexedSlices(gt.constant([5, 4]), gt.constant([0, 0])))
+    assert vi.numpy().tolist() == [5, 2, 3]
+    # TF 2.21's errors
+    with pytest.raises(TypeError):  # "Argument `sparse_delta` must be a `tf.IndexedSlices`."
+        _rows().scatter_update(gt.constant([1.0]))
+    with pytest.raises(ValueError):  # "Tensor conversion requested dtype float32 for Tensor with dtype int32"
+        _rows().scatter_add(gt.IndexedSlices(gt.constant([[1, 1]]), gt.constant([1])))
+    for zero in (gt.constant([[0.0, 1.0]]), gt.constant([[0.0, 0.0]])):
+        v = _rows()
+        with pytest.raises(gt.errors.InvalidArgumentError, match="updates must not contain 0"):
+            v.scatter_div(gt.IndexedSlices(zero, gt.constant([1])))
+        assert v.numpy().tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    # updates of the wrong shape: TF 2.21's eager kernel writes past the row ([[7, 8], [9, 6]]);
+    # gradtape raises InvalidArgumentError and writes nothing
+    v = _rows()
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        v.scatter_update(gt.IndexedSlices(gt.constant([[7.0, 8.0, 9.0]]), gt.constant([1])))
+    assert v.numpy().tolist() == [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+
+
+def test_variable_batch_scatter_update():
+    # TF 2.21's values and errors
+    b = gt.Variable([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    assert b.batch_scatter_update(gt.IndexedSlices(gt.constant([[10.0, 20.0], [30.0, 40.0]]),
+                                                   gt.constant([[0, 2], [1, 1]]))) is b
+    assert b.numpy().tolist() == [[10.0, 2.0, 20.0], [4.0, 40.0, 6.0]]
+    b = gt.Variable([1.0, 2.0, 3.0])
+    b.batch_scatter_update(gt.IndexedSlices(gt.constant([10.0, 20.0]), gt.constant([0, 2])))
+    assert b.numpy().tolist() == [10.0, 2.0, 20.0]
+    b = gt.Variable(gt.reshape(gt.range(12.0), [2, 3, 2]))
+    b.batch_scatter_update(gt.IndexedSlices(gt.constant([[[-1.0, -1.0]], [[-2.0, -2.0]]]), gt.constant([[2], [0]])))
+    assert b.numpy().tolist() == [[[0.0, 1.0], [2.0, 3.0], [-1.0, -1.0]], [[-2.0, -2.0], [8.0, 9.0], [10.0, 11.0]]]
+    b = gt.Variable([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    for values, indices in (([10.0, 20.0], [0, 2]),  # "Dimensions [1,2) of input[shape=[2,3]] must match ..."
+                            ([[10.0], [30.0]], [[0], [3]]),  # "indices[1,0] = [1, 3] does not index into shape [2,3]"
+                            ([[[10.0]], [[30.0]]], [[[0]], [[1]]])):
+        with pytest.raises(gt.errors.InvalidArgumentError):
+            b.batch_scatter_update(gt.IndexedSlices(gt.constant(values), gt.constant(indices)))
+        assert b.numpy().tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+
+
+@pytest.mark.parametrize("method, first, second", [
+    # TF 2.21 inside tf.function: updates [[2, 3], [4, 5]] at indices [2, 2], then at [0, 1]
+    ("scatter_update", [[1.0, 2.0], [3.0, 4.0], [4.0, 5.0]], [[2.0, 3.0], [4.0, 5.0], [4.0, 5.0]]),
+    ("scatter_add", [[1.0, 2.0], [3.0, 4.0], [11.0, 14.0]], [[3.0, 5.0], [7.0, 9.0], [11.0, 14.0]]),
+    ("scatter_sub", [[1.0, 2.0], [3.0, 4.0], [-1.0, -2.0]], [[-1.0, -1.0], [-1.0, -1.0], [-1.0, -2.0]]),
+    ("scatter_mul", [[1.0, 2.0], [3.0, 4.0], [40.0, 90.0]], [[2.0, 6.0], [12.0, 20.0], [40.0, 90.0]]),
+    ("scatter_div", [[1.0, 2.0], [3.0, 4.0], [0.625, 0.4000000059604645]],
+     [[0.5, 0.6666666865348816], [0.75, 0.800000011920929], [0.625, 0.4000000059604645]]),
+    ("scatter_max", [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], [[2.0, 3.0], [4.0, 5.0], [5.0, 6.0]]),
+    ("scatter_min", [[1.0, 2.0], [3.0, 4.0], [2.0, 3.0]], [[1.0, 2.0], [3.0, 4.0], [2.0, 3.0]]),
+])
+def test_variable_scatter_methods_inside_function(method, first, second):
+    v = _rows()
+
+    @gt.function
+    def f(i, x):  # (traced indices and updates: the write happens at each call)
+        return getattr(v, method)(gt.IndexedSlices(x, i)).read_value()
+
+    u = gt.constant([[2.0, 3.0], [4.0, 5.0]])
+    assert f(gt.constant([2, 2]), u).numpy().tolist() == first
+    assert f(gt.constant([0, 1]), u).numpy().tolist() == second
+    for bad in ([5, 0], [-1, 0]):
+        with pytest.raises(gt.errors.InvalidArgumentError):
+            f(gt.constant(bad), u)
+    assert v.numpy().tolist() == second
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_variable_scatter_inside_function_integer_div_and_batch():
+    vi = gt.Variable([-7, 2, 3])
+
+    @gt.function
+    def div(i, x):
+        return vi.scatter_div(gt.IndexedSlices(x, i)).read_value()
+
+    assert div(gt.constant([0, 0]), gt.constant([2, 2])).numpy().tolist() == [-1, 2, 3]  # (TF: -7/2/2 -> -1)
+    with pytest.raises(gt.errors.InvalidArgumentError, match="updates must not contain 0"):
+        div(gt.constant([0, 0]), gt.constant([2, 0]))
+    assert vi.numpy().tolist() == [-1, 2, 3]
+    b = gt.Variable([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+
+    @gt.function
+    def batch(i, x):
+        return b.batch_scatter_update(gt.IndexedSlices(x, i)).read_value()
+
+    u = gt.constant([[10.0, 20.0], [30.0, 40.0]])
+    assert batch(gt.constant([[0, 2], [1, 1]]), u).numpy().tolist() == [[10.0, 2.0, 20.0], [4.0, 40.0, 6.0]]
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        batch(gt.constant([[0, 2], [1, 3]]), u)
+    # (TF 2.21's kernel has written the rows before the bad index, [4, 30, 6]; gradtape writes nothing)
+    assert b.numpy().tolist() == [[10.0, 2.0, 20.0], [4.0, 40.0, 6.0]]

@@ -286,7 +286,8 @@ void SavedModelWriter::add_concrete(const std::vector<InputSpec>& inputs, const 
     w_.refused.clear();
     w_.text.resize(mark);
     throw ValueError_("gt.saved_model.save: a traced function has a step that cannot be saved: " + step +
-                      ". A Python host callback (gt.print, gt.py_function, gt.numpy_function) runs Python code, which "
+                      ". A Python host callback (gt.print to a Python stream object, gt.py_function, gt.numpy_function, a "
+                      "gt.debugging check of a tensor computed inside the function) runs Python code, which "
                       "a saved model does not hold (it must load and run without Python); remove it from the "
                       "function, or call it outside the function");
   }

@@ -687,7 +687,7 @@ void bind_ops(py::module_& m) {
 
   // tensors from Python values
   def_row(m, "constant", [](py::handle value, py::handle dtype, py::handle shape, py::handle) {
-    Tensor t = is_tensor_like(value) ? to_tensor(value) : to_tensor(value, std::nullopt, opt_dtype(dtype));
+    Tensor t = is_tensor_like(value) ? to_tensor(value) : to_tensor_unpacked(value, opt_dtype(dtype));
     if (is_tensor_like(value) && !dtype.is_none() && dtype_from_py(dtype) != t.dtype())
       throw TypeError_(std::string("Expected tensor with dtype ") + dtype_name(dtype_from_py(dtype)) + ", but got dtype " +
                        dtype_name(t.dtype()) + " (use gt.cast)");

@@ -235,6 +235,70 @@ bool all_python_ints(py::handle h) {
   }
   return true;
 }
+
+// Whether a (nested) list or tuple holds a tensor or a variable among its leaves. (Every list
+// converted is walked: Python numbers, the usual leaves, take one type test each.)
+bool holds_tensor(py::handle h) {
+  std::vector<PyObject*> todo{h.ptr()};
+  while (!todo.empty()) {
+    PyObject* x = todo.back();
+    todo.pop_back();
+    if (PyList_Check(x)) {
+      for (Py_ssize_t i = 0, n = PyList_GET_SIZE(x); i < n; ++i) {
+        PyObject* item = PyList_GET_ITEM(x, i);
+        if (!PyFloat_CheckExact(item) && !PyLong_CheckExact(item)) todo.push_back(item);
+      }
+    } else if (PyTuple_Check(x)) {
+      for (Py_ssize_t i = 0, n = PyTuple_GET_SIZE(x); i < n; ++i) {
+        PyObject* item = PyTuple_GET_ITEM(x, i);
+        if (!PyFloat_CheckExact(item) && !PyLong_CheckExact(item)) todo.push_back(item);
+      }
+    } else if (is_tensor(x) || is_variable(x)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// The dtype of the first tensor or variable of a nested list, depth first.
+DType first_tensor_dtype(py::handle h) {
+  if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr())) {
+    for (py::handle item : h)
+      if (holds_tensor(item)) return first_tensor_dtype(item);
+  }
+  return to_tensor(h).dtype();
+}
+
+// A nested list holding tensors, packed into one tensor of dtype d with stack, as TensorFlow
+// packs it (tf.convert_to_tensor's autopacking): the stack (and a cast, for a dtype asked for)
+// are ops, so under gt.function they are steps and a traced element's value is the call's. A
+// tensor of another dtype than d is refused unless the dtype was asked for (then cast, as
+// TensorFlow does); Python numbers convert to d (2.5 for an int32 tensor is a TypeError).
+Tensor pack_nested(py::handle h, DType d, bool cast_tensors) {
+  if (PyList_Check(h.ptr()) || PyTuple_Check(h.ptr())) {
+    if (!holds_tensor(h)) return to_tensor(h, std::nullopt, d);
+    std::vector<Tensor> parts;
+    for (py::handle item : h) parts.push_back(pack_nested(item, d, cast_tensors));
+    for (size_t i = 1; i < parts.size(); ++i)
+      if (!(parts[i].shape() == parts[0].shape())) {
+        const std::string msg = "cannot pack the list into a tensor: its elements have shapes " + parts[0].shape().str() +
+                                " and " + parts[i].shape().str() + " (they must all have one shape)";
+        if (active_recorder()) throw ValueError_(msg);  // (tf.function: the static shape check, ValueError)
+        throw InvalidArgument(msg);
+      }
+    return traced("stack", &stack, parts, int64_t(0));
+  }
+  if (is_tensor(h) || is_variable(h)) {
+    Tensor t = to_tensor(h);
+    if (t.dtype() == d) return t;
+    if (cast_tensors) return traced("cast", &cast, t, d);
+    const std::string msg = std::string("cannot convert a list holding a tensor of dtype ") + dtype_name(t.dtype()) +
+                            " to a tensor of dtype " + dtype_name(d) + " (the list's first tensor's dtype); use gt.cast";
+    if (active_recorder()) throw TypeError_(msg);  // (TensorFlow: TypeError when it traces, Pack's error eagerly)
+    throw InvalidArgument(msg);
+  }
+  return to_tensor(h, std::nullopt, d);
+}
 }  // namespace
 
 Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> dtype) {
@@ -254,8 +318,21 @@ Tensor to_tensor(py::handle h, std::optional<DType> hint, std::optional<DType> d
     if (ProgramRecorder* r = active_recorder()) return r->read_variable(v.shared_from_this(), t);
     return t;
   }
+  if ((PyList_Check(h.ptr()) || PyTuple_Check(h.ptr())) && holds_tensor(h)) {
+    // (the other operand's dtype, as TensorFlow's binary ops ask for it: x + [[i, 0]])
+    std::optional<DType> want = dtype ? dtype : hint;
+    return pack_nested(h, want ? *want : first_tensor_dtype(h), want.has_value());
+  }
   Tensor t = from_python_value(h, hint, dtype);
   if (ProgramRecorder* r = active_recorder()) r->constant(t);  // a Python value: a constant of the trace
+  return t;
+}
+
+Tensor to_tensor_unpacked(py::handle h, std::optional<DType> dtype) {
+  if (is_tensor(h) || is_variable(h) || !(PyList_Check(h.ptr()) || PyTuple_Check(h.ptr())))
+    return to_tensor(h, std::nullopt, dtype);
+  Tensor t = from_python_value(h, std::nullopt, dtype);
+  if (ProgramRecorder* r = active_recorder()) r->constant(t);
   return t;
 }
 
@@ -459,7 +536,13 @@ std::vector<int64_t> ints_from_py(py::handle h, const char* what) {
   if (PyLong_Check(h.ptr()) && !PyBool_Check(h.ptr())) return {int_from_py(h, what)};
   if (py::isinstance<py::sequence>(h) && !py::isinstance<py::str>(h)) {
     for (py::handle item : h) {
-      if (!PyLong_Check(item.ptr()) && !py::isinstance(item, numpy().attr("integer")))
+      // (a scalar integer tensor among the ints: TensorFlow packs the list into a tensor; its
+      // value is read, so inside gt.function a traced one is refused by check_readable)
+      const bool int_scalar_tensor = is_tensor_like(item) && [&] {
+        Tensor t = to_tensor(item);
+        return is_integer(t.dtype()) && t.ndim() == 0;
+      }();
+      if (!int_scalar_tensor && !PyLong_Check(item.ptr()) && !py::isinstance(item, numpy().attr("integer")))
         throw TypeError_(std::string(what) + " must be integers, got " + std::string(py::repr(item)));
       v.push_back(int_from_py(item, what));
     }

@@ -64,8 +64,15 @@ bool is_tensor_like(py::handle h);
 Variable& variable_ref(py::handle h);
 // Converts a Python value to a tensor. `hint` is the dtype of the other operand (a Python
 // scalar takes it); `dtype` is a requested dtype (values are converted to it).
+// A (nested) list or tuple holding a tensor or variable is packed with stack (TensorFlow's
+// autopacking; under gt.function the stack is a step): its dtype is `dtype`, else `hint`, else
+// the first tensor's (tensors are cast to a dtype given, refused otherwise).
 Tensor to_tensor(py::handle h, std::optional<DType> hint = std::nullopt,
                  std::optional<DType> dtype = std::nullopt);
+// to_tensor without the packing: a list holding tensors converts through NumPy (each tensor's
+// value read; inside gt.function a traced one is refused). gt.constant's conversion, as
+// tf.constant never packs.
+Tensor to_tensor_unpacked(py::handle h, std::optional<DType> dtype = std::nullopt);
 // to_tensor, but a variable becomes a tensor of its own (read_value, value, convert_to_tensor),
 // a read that watching tapes and accumulators record (a reshape, sharing the buffer). The
 // variable's value tensor is what every later read returns and what tapes link: a snapshot that

@@ -102,6 +102,12 @@ for _what, _op in (("update", tensor_scatter_nd_update), ("add", tensor_scatter_
     setattr(Variable, "scatter_nd_" + _what, _scatter_nd_method(_op, _what))
 del _what, _op
 
+# tf.IndexedSlices and tf.Variable's scatter_update / _add / _sub / _mul / _div / _max / _min and
+# batch_scatter_update, which take one (gradtape._indexed_slices).
+from ._indexed_slices import IndexedSlices  # noqa: E402
+from . import _indexed_slices  # noqa: E402
+_indexed_slices.install()
+
 # tf.Tensor.ref() / tf.Variable.ref(): hashable references, by identity (gradtape._interop).
 Tensor.ref = _interop._ref
 Variable.ref = _interop._ref

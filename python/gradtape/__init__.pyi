@@ -116,6 +116,7 @@ from .debugging import assert_less as assert_less
 from .debugging import assert_rank as assert_rank
 from .module import current_name_scope as get_current_name_scope
 from ._interop import from_dlpack as from_dlpack
+from ._indexed_slices import IndexedSlices as IndexedSlices
 from .dtypes import bfloat16 as bfloat16
 from .dtypes import bool as bool
 from .dtypes import double as double

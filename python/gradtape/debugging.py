@@ -1,13 +1,23 @@
 """gt.debugging: assertions on tensor values and NaN/inf checks, as tf.debugging.
 
 Every failed check raises gt.errors.InvalidArgumentError (TensorFlow's error in eager mode);
-passing checks return None (check_numerics returns its input).
+passing checks return None (check_numerics returns its input). Checks of shapes, ranks and dtypes
+raise ValueError or TypeError, as TensorFlow's.
+
+Inside gt.function, a check on a traced tensor (computed from the function's inputs or variables)
+becomes a step of the program (a host callback given the tensors' values), so it checks the
+values of every call and raises InvalidArgumentError, with tf.function's message ("assertion
+failed: [...]"), from the call whose values fail it, as tf.function does; checks of shapes, ranks
+and dtypes, which TensorFlow resolves when it traces, raise when gt.function traces. A program
+with such a step cannot be saved (gt.saved_model.save raises ValueError): the step is Python code.
 
 `enable_check_numerics()` makes every op called through the gradtape namespaces (gt.*,
 gt.math.*, gt.nn.*) and every Tensor/Variable operator check its floating-point outputs, and
 `GradientTape.gradient` its results; the first NaN or infinity raises an InvalidArgumentError
 naming the op. It works by wrapping those functions in Python, so it slows every op down; ops
-inside the engine's own backward sweep are checked through the gradients they produce.
+inside the engine's own backward sweep are checked through the gradients they produce. Inside
+gt.function each checked op's traced output gets a host-callback step that checks it at every call
+(as tf.function's instrumented graph; such a function cannot be saved).
 `disable_check_numerics()` restores the plain functions.
 """
 from __future__ import annotations
@@ -43,7 +53,108 @@ def _fail(message, default, summarize, *arrays):
     raise _core.InvalidArgumentError("\n".join(parts))
 
 
-def _compare(x, y, op, what, message, summarize):
+def _is_tensor(x):
+    return isinstance(x, (_core.Tensor, _core.Variable))
+
+
+def _holds_tensor(x):
+    if isinstance(x, (list, tuple)):
+        return any(_holds_tensor(e) for e in x)
+    return _is_tensor(x)
+
+
+def _traced_tensors(args):
+    """While gt.function traces: the positions of the tensor arguments, when one of them is traced
+    (computed from the function's inputs or variables); otherwise None (the check runs now).
+    A list holding tensors must have been packed (_packed) before."""
+    if not _core._tracing():
+        return None
+    positions = [i for i, a in enumerate(args) if _is_tensor(a)]
+    if any(_core._traced(args[i]) for i in positions):
+        return positions
+    return None
+
+
+def _at_each_call(check, args, positions):
+    """Records check(*args) as a step of the program being traced: a host callback given the
+    values of args[positions] at each call (and at the trace, which runs with the first call's
+    values)."""
+    def step(*values):
+        full = list(args)
+        for i, v in zip(positions, values):
+            full[i] = v
+        check(*full)
+    _core._callback(step, [args[i] for i in positions])
+
+
+def _static_shape(x):
+    return tuple(x.shape) if _is_tensor(x) else np.shape(x)
+
+
+def _summary(a, summarize):
+    """Values as tf.function's Assert prints them: the first `summarize` (3) elements, flattened."""
+    flat = a.reshape(-1)
+    n = flat.size if summarize is not None and summarize < 0 else min(flat.size, 3 if summarize is None else summarize)
+    if a.dtype.kind == "f" or a.dtype.kind == "V":
+        items = []
+        for v in flat[:n].astype(np.float64) if a.dtype.kind == "V" else flat[:n]:
+            t = str(v)
+            items.append(t[:-2] if t.endswith(".0") else t)
+    elif a.dtype.kind == "b":
+        items = ["1" if v else "0" for v in flat[:n]]
+    else:
+        items = [str(v) for v in flat[:n].tolist()]
+    text = " ".join(items)
+    return "[%s%s]" % (text, "..." if n < flat.size else "")
+
+
+def _graph_fail(message, show_empty, condition, summarize, *arrays):
+    """tf.function's message for a failed assertion: assertion failed: [message] [condition] [x = ] [values]..."""
+    parts = ["[%s]" % (message or "")] if message or show_empty else []
+    parts.append("[%s]" % condition)
+    for name, a in arrays:
+        parts.append("[%s = ]" % name)
+        parts.append(_summary(a, summarize))
+    raise _core.InvalidArgumentError("assertion failed: " + " ".join(parts))
+
+
+def _check_broadcastable(x, y, what):
+    """While tracing: incompatible static shapes are TensorFlow's ValueError at the trace."""
+    sx, sy = _static_shape(x), _static_shape(y)
+    try:
+        np.broadcast_shapes(sx, sy)
+    except ValueError:
+        dims = [(a, b) for a, b in zip(reversed(sx), reversed(sy)) if a != b and a != 1 and b != 1]
+        raise ValueError("Dimensions must be equal, but are %d and %d for '%s' with input shapes: %s, %s."
+                         % (dims[0][0], dims[0][1], what, list(sx), list(sy)))
+
+
+def _packed(x):
+    """While tracing, a list holding tensors as one tensor (packed, as every op converts it)."""
+    return _core.convert_to_tensor(x) if _core._tracing() and isinstance(x, (list, tuple)) and _holds_tensor(x) else x
+
+
+def _compare(x, y, op, what, message, summarize, unary=None):
+    """x `what` y element-wise (unary: the condition and name of a check against 0, which has one operand)."""
+    x, y = _packed(x), _packed(y)
+    positions = _traced_tensors((x, y))
+    if positions is not None:
+        _check_broadcastable(x, y, "assert")
+        if unary is None:
+            def check(a, b):
+                a, b = _np(a), _np(b)
+                if not np.all(op(a, b)):
+                    _graph_fail(message, False, "Condition x %s y did not hold element-wise:" % what, summarize,
+                                ("x", a), ("y", b))
+        else:
+            condition, operand = unary
+
+            def check(a, b):
+                a, b = _np(a), _np(b)
+                if not np.all(op(a, b)):
+                    _graph_fail(message, True, condition, summarize, ("x", a if operand == 0 else b))
+        _at_each_call(check, (x, y), positions)
+        return
     a, b = _np(x), _np(y)
     try:
         ok = op(a, b)
@@ -143,7 +254,7 @@ def assert_positive(x, message=None, summarize=None, name=None) -> None:
     ...     print("failed")
     failed
     """
-    _compare(0, x, np.less, "0 <", message, summarize)
+    _compare(0, x, np.less, "0 <", message, summarize, ("Condition x > 0 did not hold element-wise:", 1))
 
 
 def assert_negative(x, message=None, summarize=None, name=None) -> None:
@@ -156,7 +267,7 @@ def assert_negative(x, message=None, summarize=None, name=None) -> None:
     ...     print("failed")
     failed
     """
-    _compare(x, 0, np.less, "< 0", message, summarize)
+    _compare(x, 0, np.less, "< 0", message, summarize, ("Condition x < 0 did not hold element-wise:", 0))
 
 
 def assert_non_negative(x, message=None, summarize=None, name=None) -> None:
@@ -169,7 +280,7 @@ def assert_non_negative(x, message=None, summarize=None, name=None) -> None:
     ...     print("failed")
     failed
     """
-    _compare(0, x, np.less_equal, "0 <=", message, summarize)
+    _compare(0, x, np.less_equal, "0 <=", message, summarize, ("Condition x >= 0 did not hold element-wise:", 1))
 
 
 def assert_non_positive(x, message=None, summarize=None, name=None) -> None:
@@ -182,7 +293,7 @@ def assert_non_positive(x, message=None, summarize=None, name=None) -> None:
     ...     print("failed")
     failed
     """
-    _compare(x, 0, np.less_equal, "<= 0", message, summarize)
+    _compare(x, 0, np.less_equal, "<= 0", message, summarize, ("Condition x <= 0 did not hold element-wise:", 0))
 
 
 def _default_tolerance(a, b):
@@ -201,10 +312,19 @@ def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=N
     ...     print("not near")
     not near
     """
+    x, y = _packed(x), _packed(y)
+    if _is_tensor(x) and _is_tensor(y) and x.dtype != y.dtype:
+        raise TypeError("assert_near: x and y must have the same dtype, got %s and %s" % (x.dtype.name, y.dtype.name))
+    positions = _traced_tensors((x, y))
+    if positions is not None:
+        _check_broadcastable(x, y, "assert_near")
+        _at_each_call(lambda a, b: _near(a, b, rtol, atol, message, summarize, True), (x, y), positions)
+        return
+    _near(x, y, rtol, atol, message, summarize, False)
+
+
+def _near(x, y, rtol, atol, message, summarize, traced):
     a, b = _np(x), _np(y)
-    if a.dtype != b.dtype and isinstance(x, (_core.Tensor, _core.Variable)) and \
-            isinstance(y, (_core.Tensor, _core.Variable)):
-        raise TypeError("assert_near: x and y must have the same dtype, got %s and %s" % (a.dtype, b.dtype))
     tol = _default_tolerance(a, b)
     rtol = tol if rtol is None else float(_np(rtol))
     atol = tol if atol is None else float(_np(atol))
@@ -214,24 +334,27 @@ def assert_near(x, y, rtol=None, atol=None, message=None, summarize=None, name=N
         raise _core.InvalidArgumentError("assert_near: shapes %s and %s are incompatible"
                                          % (list(a.shape), list(b.shape)))
     if not np.all(ok):
-        _fail(message, "x and y not equal to tolerance rtol = %g, atol = %g" % (rtol, atol), summarize,
-              ("x", a), ("y", b))
+        condition = "x and y not equal to tolerance rtol = %g, atol = %g" % (rtol, atol)
+        if traced:
+            _graph_fail(message, True, condition, summarize, ("x", a), ("y", b))
+        _fail(message, condition, summarize, ("x", a), ("y", b))
 
 
 def assert_rank(x, rank, message=None, name=None) -> None:
-    """x has rank `rank`, else InvalidArgumentError.
+    """x has rank `rank`, else ValueError (tf.debugging.assert_rank; the rank is static, so inside
+    gt.function the check is done when it traces, as TensorFlow's).
 
     >>> gt.debugging.assert_rank(gt.zeros([2, 3]), 2)
     >>> try:
     ...     gt.debugging.assert_rank(gt.zeros([2, 3]), 1)
-    ... except gt.errors.InvalidArgumentError:
-    ...     print("wrong rank")
-    wrong rank
+    ... except ValueError as e:
+    ...     print(e)
+    Tensor must have rank 1.  Received rank 2, shape (2, 3)
     """
-    r = _np(x).ndim
-    if r != int(_np(rank)):
-        raise _core.InvalidArgumentError("%sTensor must have rank %d, got rank %d"
-                                         % ((message + " ") if message else "", int(_np(rank)), r))
+    shape = _static_shape(x)
+    if len(shape) != int(_np(rank)):
+        raise ValueError("%sTensor must have rank %d.  Received rank %d, shape %s"
+                         % (_prefix(message), int(_np(rank)), len(shape), shape))
 
 
 def assert_shapes(shapes, data=None, summarize=None, message=None, name=None) -> None:
@@ -247,7 +370,7 @@ def assert_shapes(shapes, data=None, summarize=None, message=None, name=None) ->
     """
     sizes = {}
     for x, dims in (shapes.items() if isinstance(shapes, dict) else shapes):
-        shape = _np(x).shape
+        shape = _static_shape(x)
         dims = list(dims)
         if len(shape) != len(dims):
             raise ValueError("%sexpected rank %d, got shape %s" % ((message + " ") if message else "",
@@ -273,9 +396,18 @@ def Assert(condition, data, summarize=None, name=None) -> None:  # noqa: N802 (T
     ...     print(e)
     assertion failed: ['x must be positive', '[1.0, -1.0]']
     """
+    data = list(data)
+    args = [_packed(condition)] + data
+    positions = _traced_tensors(args)
+    if positions is not None:
+        def check(cond, *values):
+            if not bool(np.all(_np(cond))):
+                raise _core.InvalidArgumentError("assertion failed: " + " ".join(
+                    _summary(_np(d), summarize) if _is_tensor(d) else "[%s]" % d for d in values))
+        _at_each_call(check, args, positions)
+        return
     if not bool(np.all(_np(condition))):
-        raise _core.InvalidArgumentError("assertion failed: %s" % [str(_np(d).tolist()) if
-                                                                    isinstance(d, (_core.Tensor, _core.Variable))
+        raise _core.InvalidArgumentError("assertion failed: %s" % [str(_np(d).tolist()) if _is_tensor(d)
                                                                     else str(d) for d in data])
 
 
@@ -297,7 +429,7 @@ def assert_rank_at_least(x, rank, message=None, name=None) -> None:
     ...     print(e)
     Tensor must have rank at least 2.  Received rank 1, shape (2,)
     """
-    shape = _np(x).shape
+    shape = _static_shape(x)
     if len(shape) < int(_np(rank)):
         raise ValueError("%sTensor must have rank at least %d.  Received rank %d, shape %s"
                          % (_prefix(message), int(_np(rank)), len(shape), shape))
@@ -313,7 +445,7 @@ def assert_rank_in(x, ranks, message=None, name=None) -> None:
     ...     print(e)
     Tensor must have rank in (0, 2).  Received rank 1, shape (2,)
     """
-    shape = _np(x).shape
+    shape = _static_shape(x)
     allowed = tuple(int(_np(r)) for r in ranks)
     if len(shape) not in allowed:
         raise ValueError("%sTensor must have rank in %s.  Received rank %d, shape %s"
@@ -330,7 +462,7 @@ def assert_scalar(tensor, message=None, name=None) -> None:
     ...     print(e)
     Expected scalar shape, saw shape: (2,).
     """
-    shape = _np(tensor).shape
+    shape = _static_shape(tensor)
     if shape != ():
         raise ValueError("%sExpected scalar shape, saw shape: %s." % (_prefix(message), shape))
 
@@ -424,6 +556,8 @@ def assert_proper_iterable(values) -> None:
 
 
 def _bad_kind(a):
+    if a.dtype.kind == "V":  # (bfloat16: ml_dtypes' NumPy dtype)
+        a = a.astype(np.float32)
     if a.dtype.kind != "f":
         return None
     if np.isnan(a).any():
@@ -433,8 +567,16 @@ def _bad_kind(a):
     return None
 
 
+def _check_values(tensor, message):
+    bad = _bad_kind(_np(tensor))
+    if bad is not None:
+        raise _core.InvalidArgumentError("%s : Tensor had %s values" % (message, bad))
+
+
 def check_numerics(tensor, message, name=None) -> Union[_core.Tensor, _core.Variable]:
-    """Returns `tensor`; raises InvalidArgumentError when it holds a NaN or an infinity.
+    """Returns `tensor`; raises InvalidArgumentError when it holds a NaN or an infinity, or is not
+    of a floating-point dtype (inside gt.function that is TensorFlow's TypeError, at the trace;
+    the values are checked at every call).
 
     >>> x = gt.constant([1.0, 2.0])
     >>> gt.debugging.check_numerics(x, "x") is x
@@ -445,11 +587,19 @@ def check_numerics(tensor, message, name=None) -> Union[_core.Tensor, _core.Vari
     ...     print(e)
     log : Tensor had Inf values
     """
-    a = _np(tensor)
-    bad = _bad_kind(a)
-    if bad is not None:
-        raise _core.InvalidArgumentError("%s : Tensor had %s values" % (message, bad))
-    return tensor if isinstance(tensor, (_core.Tensor, _core.Variable)) else _core.convert_to_tensor(tensor)
+    t = tensor if _is_tensor(tensor) else _core.convert_to_tensor(tensor)
+    if not t.dtype.is_floating:
+        if _core._tracing():
+            raise TypeError("Value passed to parameter 'tensor' has DataType %s not in list of allowed values: "
+                            "bfloat16, float16, float32, float64" % t.dtype.name)
+        raise _core.InvalidArgumentError("check_numerics: the tensor's dtype is %s, not one of bfloat16, float16, "
+                                         "float32, float64" % t.dtype.name)
+    positions = _traced_tensors((t,))
+    if positions is not None:
+        _at_each_call(lambda v: _check_values(v, message), (t,), positions)
+        return tensor if _is_tensor(tensor) else t
+    _check_values(t, message)
+    return tensor if _is_tensor(tensor) else t
 
 
 # --- enable_check_numerics -----------------------------------------------------------------
@@ -460,15 +610,24 @@ _OPERATORS = ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__
               "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__")
 
 
+def _check_output(op_name, leaf):
+    bad = _bad_kind(np.asarray(leaf.numpy()))
+    if bad is not None:
+        raise _core.InvalidArgumentError(
+            "\n!!! Detected Infinity or NaN in output of op %r: the output has %s values "
+            "(gt.debugging.enable_check_numerics)" % (op_name, bad))
+
+
 def _check_outputs(op_name, out):
     from . import nest
     for leaf in nest.flatten(out):
         if isinstance(leaf, (_core.Tensor, _core.Variable)) and leaf.dtype.is_floating:
-            bad = _bad_kind(np.asarray(leaf.numpy()))
-            if bad is not None:
-                raise _core.InvalidArgumentError(
-                    "\n!!! Detected Infinity or NaN in output of op %r: the output has %s values "
-                    "(gt.debugging.enable_check_numerics)" % (op_name, bad))
+            # (inside gt.function a traced output is checked at every call, a host-callback step)
+            positions = _traced_tensors((leaf,))
+            if positions is not None:
+                _at_each_call(lambda v, op_name=op_name: _check_output(op_name, v), (leaf,), positions)
+            else:
+                _check_output(op_name, leaf)
     return out
 
 
