@@ -1275,3 +1275,40 @@ def test_enable_check_numerics_inside_function():
         assert f.experimental_get_tracing_count() == 1
     finally:
         gt.debugging.disable_check_numerics()
+
+
+def test_reshape_to_a_shape_computed_inside_the_function(tmp_path):
+    # TF's idiom tf.reshape(x, [tf.shape(x)[0], -1]): the shape is a step's value, read at each run
+    @gt.function(input_signature=[gt.TensorSpec([None, 4], gt.float32)])
+    def f(x):
+        return gt.reshape(x * 2.0, [gt.shape(x)[0], 2, -1])
+
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    np.testing.assert_array_equal(f(gt.constant(a)).numpy(), (2 * a).reshape(3, 2, 2))
+    b = np.arange(20, dtype=np.float32).reshape(5, 4)
+    np.testing.assert_array_equal(f(gt.constant(b)).numpy(), (2 * b).reshape(5, 2, 2))
+
+    @gt.function
+    def g(x, n):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.reshape(x, gt.stack([n, -1])) * gt.constant([[1.0], [2.0]])
+        return y, tape.gradient(y, x)
+
+    y, dx = g(gt.ones([4, 3]), gt.constant(2))
+    assert y.shape == (2, 6)
+    np.testing.assert_array_equal(dx.numpy(), np.float32([[1, 1, 1], [1, 1, 1], [2, 2, 2], [2, 2, 2]]))
+    # another value giving another shape: a clear error, not a result of the traced shape
+    with pytest.raises(gt.errors.InvalidArgumentError, match="reshape gave a result of shape"):
+        g(gt.ones([4, 3]), gt.constant(3))
+    with pytest.raises(gt.errors.InvalidArgumentError):  # a shape reshape refuses, at the run
+        g(gt.ones([4, 3]), gt.constant(5))
+
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([2, 6], gt.float32)])
+        def flat(self, x):
+            return gt.reshape(x, [gt.shape(x)[0] * 2, -1])
+
+    gt.saved_model.save(M(), str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    assert loaded.flat(gt.ones([2, 6])).shape == (4, 3)

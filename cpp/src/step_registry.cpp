@@ -80,6 +80,7 @@ void register_builtin_steps() {
   register_op("zeros_like", &steps::zeros_like_as);
   register_op("ones_like", &steps::ones_like_as);
   register_op("fill", &steps::fill_with);
+  register_op("reshape/tensor", &steps::reshape_to);
   register_op("truediv", &steps::truediv);
   register_op("matmul/operator", &steps::matmul2);
   register_op("print", &steps::print);

@@ -160,6 +160,17 @@ Tensor fill_with(const Shape& s, const Tensor& v) {
   return out;
 }
 
+Tensor reshape_to(const Tensor& x, const Tensor& shape) {
+  if (shape.ndim() > 1 || (shape.dtype() != DType::Int32 && shape.dtype() != DType::Int64))
+    throw InvalidArgument("reshape: shape must be a vector of int32 or int64, got a tensor of shape " +
+                          shape.shape().str() + " and dtype " + dtype_name(shape.dtype()));
+  std::vector<int64_t> dims(size_t(shape.numel()));
+  for (size_t i = 0; i < dims.size(); ++i)
+    dims[i] = shape.dtype() == DType::Int32 ? int64_t(static_cast<const int32_t*>(shape.raw())[i])
+                                            : static_cast<const int64_t*>(shape.raw())[i];
+  return reshape(x, dims);
+}
+
 Tensor truediv(const Tensor& a, const Tensor& b) { return divide(a, b); }
 Tensor matmul2(const Tensor& a, const Tensor& b) { return matmul(a, b); }
 

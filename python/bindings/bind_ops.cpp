@@ -545,7 +545,12 @@ void bind_ops(py::module_& m) {
     return wrap(traced("transpose", &transpose, t, p));
   }, py::arg("a"), py::arg("perm") = py::none(), py::arg("conjugate") = false, name);
   def_row(m, "reshape", [](py::handle t, py::handle shape, py::handle) {
-    return wrap(traced("reshape", &reshape, to_tensor(t), ints_from_py(shape, "shape")));
+    Tensor x = to_tensor(t);
+    // A shape computed inside gt.function (reshape(x, [gt.shape(x)[0], -1])): a step that reads
+    // it at each run, whose result's shape is checked against the trace's, as boolean_mask's.
+    if (ProgramRecorder* r = active_recorder(); r && holds_traced_value(shape, *r))
+      return wrap(r->call_shape_checked("reshape", &steps::reshape_to, x, to_tensor(shape)));
+    return wrap(traced("reshape", &reshape, x, ints_from_py(shape, "shape")));
   }, py::arg("tensor"), py::arg("shape"), name);
   def_row(m, "expand_dims", [](py::handle t, py::handle axis, py::handle) {
     // an int, a one-element list or an integer tensor with a single value

@@ -344,6 +344,14 @@ Tensor variable_snapshot(py::handle v, std::optional<DType> dtype) {
 
 thread_local int tls_in_host_callback = 0;
 
+bool holds_traced_value(py::handle h, const ProgramRecorder& r) {
+  if (is_tensor_like(h)) return r.traced_value(to_tensor(h));
+  if (py::isinstance<py::list>(h) || py::isinstance<py::tuple>(h))
+    for (py::handle item : h)
+      if (holds_traced_value(item, r)) return true;
+  return false;
+}
+
 void check_readable(const Tensor& t, const char* what) {
   ProgramRecorder* r = active_recorder();
   if (r && tls_in_host_callback == 0 && r->traced_value(t))

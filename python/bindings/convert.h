@@ -82,6 +82,9 @@ Tensor variable_snapshot(py::handle v, std::optional<DType> dtype = std::nullopt
 // While gt.function traces (gradtape/program.h): NotTraceable when t's value is a tracing value
 // (computed from the function's inputs or variables), which Python must not read; `what` names
 // the reading ("bool()", "axis").
+// Whether h is a tensor, or a (nested) list or tuple holding one, that is a value of the program
+// r traces (a slot): its value is known only when the program runs.
+bool holds_traced_value(py::handle h, const ProgramRecorder& r);
 void check_readable(const Tensor& t, const char* what);
 // Nonzero while a program's host callback (gt.print) runs on this thread, tracing or not: it is
 // given the run's values to print, so it may read them.

@@ -52,6 +52,10 @@ enum GetitemKind : int64_t { kNewAxis = 0, kIndex = 1, kSlice = 2, kFalseAxis = 
 Tensor getitem(const Tensor& x, const std::vector<int64_t>& kinds, const std::vector<int64_t>& begin,
                const std::vector<int64_t>& end, const std::vector<int64_t>& step);
 
+// reshape(x, shape) with the shape a rank-1 integer tensor (computed by the program: read when
+// the step runs). InvalidArgument for another rank or dtype, or a shape reshape refuses.
+Tensor reshape_to(const Tensor& x, const Tensor& shape);
+
 // a / b, a @ b (Python's operators).
 Tensor truediv(const Tensor& a, const Tensor& b);
 Tensor matmul2(const Tensor& a, const Tensor& b);
