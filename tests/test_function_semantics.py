@@ -1312,3 +1312,125 @@ def test_reshape_to_a_shape_computed_inside_the_function(tmp_path):
     gt.saved_model.save(M(), str(tmp_path / "m"))
     loaded = gt.saved_model.load(str(tmp_path / "m"))
     assert loaded.flat(gt.ones([2, 6])).shape == (4, 3)
+
+
+def test_gradient_through_a_while_loop_across_loop_variables():
+    # (a review's cases; TF 2.21's values) the source reaches the output only through another
+    # loop variable, one or more iterations later
+    c = gt.constant(3.0)
+
+    @gt.function
+    def f(n, t):
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            _, s, r = gt.while_loop(lambda i, s, r: i < n, lambda i, s, r: (i + 1, s + r, t * 1.0),
+                                    (0, gt.constant(0.0), gt.constant(0.0)))
+        return tape.gradient(s, t)
+
+    assert [_vals(f(gt.constant(k), c)) for k in (1, 3, 0)] == [0.0, 2.0, 0.0]
+
+    @gt.function
+    def g(n, t):  # a <- b <- d <- t
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            _, a, b, d = gt.while_loop(lambda i, a, b, d: i < n, lambda i, a, b, d: (i + 1, b * 1.0, d * 2.0, t * 1.0),
+                                       (0, gt.constant(1.0), gt.constant(1.0), gt.constant(1.0)))
+        return tape.gradient(a, t)
+
+    assert [_vals(g(gt.constant(k), c)) for k in (0, 1, 2, 3, 4)] == [0.0, 0.0, 0.0, 2.0, 2.0]
+
+    x = gt.Variable(3.0)
+
+    @gt.function
+    def h(n):
+        with gt.GradientTape() as tape:
+            _, a, b = gt.while_loop(lambda i, a, b: i < n, lambda i, a, b: (i + 1, b * 2.0, x * 1.0),
+                                    (0, gt.constant(1.0), gt.constant(1.0)))
+        return tape.gradient(a, x)
+
+    assert [_vals(h(gt.constant(k))) for k in (1, 2, 0)] == [0.0, 2.0, 0.0]
+
+    @gt.function
+    def k(n, t):  # the initial value reaches the output only when the loop runs no iteration
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            _, s = gt.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, gt.constant(2.0)), (0, t * 3.0))
+        return tape.gradient(s, t)
+
+    assert [_vals(k(gt.constant(m), c)) for m in (1, 0, 2)] == [0.0, 3.0, 0.0]
+
+    @gt.function
+    def u(n, t):  # a loop output computed from constants only: no gradient with respect to it
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            _, s = gt.while_loop(lambda i, s: i < n, lambda i, s: (i + 1, s * 2.0), (0, gt.constant(1.0)))
+            z = s * t
+        return tape.gradient(z, [t, s])
+
+    assert [_vals(u(gt.constant(0), c)), _vals(u(gt.constant(2), c))] == [[1.0, None], [4.0, None]]
+
+
+def test_second_derivatives_through_a_traced_cond_and_multi_output_conds():
+    c = gt.constant(3.0)
+    T, F = gt.constant(True), gt.constant(False)
+
+    @gt.function
+    def f(p, t):
+        with gt.GradientTape() as t2:
+            t2.watch(t)
+            with gt.GradientTape() as t1:
+                t1.watch(t)
+                y = gt.cond(p, lambda: t * t * t, lambda: gt.constant(1.0))
+            g = t1.gradient(y, t)
+        return g, t2.gradient(g, t)
+
+    assert [_vals(f(F, c)), _vals(f(T, c)), _vals(f(F, c))] == [[0.0, 0.0], [27.0, 18.0], [0.0, 0.0]]
+
+    @gt.function
+    def lin(p, t):  # the branch traced is linear in t: its gradient is a constant
+        with gt.GradientTape() as t2:
+            t2.watch(t)
+            with gt.GradientTape() as t1:
+                t1.watch(t)
+                y = gt.cond(p, lambda: t * t, lambda: t * 2.0)
+            g = t1.gradient(y, t)
+        return g, t2.gradient(g, t)
+
+    assert [_vals(lin(F, c)), _vals(lin(T, c)), _vals(lin(F, c))] == [[2.0, 0.0], [6.0, 2.0], [2.0, 0.0]]
+
+    x = gt.Variable(2.0)
+
+    @gt.function
+    def var(p, t):  # the outer tape differentiates with respect to a variable
+        with gt.GradientTape() as t2:
+            with gt.GradientTape() as t1:
+                t1.watch(t)
+                y = gt.cond(p, lambda: t * x * x, lambda: t * 2.0)
+            g = t1.gradient(y, t)
+        return g, t2.gradient(g, x)
+
+    assert [_vals(var(F, c)), _vals(var(T, c)), _vals(var(F, c))] == [[2.0, 0.0], [4.0, 4.0], [2.0, 0.0]]
+
+    @gt.function
+    def multi(p, t, u):  # TF connects an input to every output of the cond
+        with gt.GradientTape() as tape:
+            tape.watch([t, u])
+            a, b = gt.cond(p, lambda: (t * 2.0, u * 3.0), lambda: (t * 5.0, u * 1.0))
+        return tape.gradient(b, [t, u])
+
+    assert [_vals(multi(F, c, c)), _vals(multi(T, c, c))] == [[0.0, 1.0], [0.0, 3.0]]
+
+
+def test_a_forward_accumulator_entered_inside_a_function_is_refused():
+    # (its tangents come from forward rules no step replays; before, a trace whose branch gave
+    # no tangent returned None, or zeros, at every call)
+    @gt.function
+    def f(p, t):
+        with gt.autodiff.ForwardAccumulator(t, gt.constant(1.0)) as acc:
+            y = gt.cond(p, lambda: t * t, lambda: gt.constant(1.0))
+        return acc.jvp(y)
+
+    with pytest.raises(gt.errors.OperatorNotAllowedInGraphError, match="ForwardAccumulator"):
+        f(gt.constant(False), gt.constant(3.0))
+    with gt.autodiff.ForwardAccumulator(gt.constant(3.0), gt.constant(1.0)):  # eagerly: fine
+        pass

@@ -782,15 +782,19 @@ bool truth(const Tensor& p, const char* what) {
 // that the tape links, becomes a fresh tensor that the tape watches. So the tape records the ops
 // after it, as TensorFlow's tape records those after a cond op with a watched input: a gradient
 // with respect to it is the same at every run, whichever branch the run takes.
-void link_block_outputs(Frame& fr, const Ints& outs, const BlockInputs& in) {
-  if (detail::tls_recording == 0) return;
+// (`from`: what the step's blocks read, as the step began: a loop overwrites its variables)
+std::vector<Tensor> block_inputs_now(const Frame& fr, const BlockInputs& in) {
   std::vector<Tensor> from;
+  if (detail::tls_recording == 0) return from;
   for (int s : in.slots) {
     const Tensor& t = fr.slots[size_t(s)];
     if (t.defined() && is_floating(t.dtype())) from.push_back(t);
   }
   for (const std::shared_ptr<Variable>& v : in.variables) from.push_back(v->value());
-  if (from.empty()) return;
+  return from;
+}
+void link_block_outputs(Frame& fr, const Ints& outs, const std::vector<Tensor>& from) {
+  if (from.empty() || detail::tls_recording == 0) return;
   for (int o : outs) {
     Tensor& t = fr.slots[size_t(o)];
     if (t.defined() && is_floating(t.dtype())) detail::watch_where_linked(t, from);
@@ -803,9 +807,10 @@ Step make_cond(StepArg p, std::shared_ptr<const StepBlock> bt, std::shared_ptr<c
   auto in = std::make_shared<const BlockInputs>(reads, std::initializer_list<const StepBlock*>{bt.get(), bf.get()});
   Step st{"cond", [p, bt, bf, outs, in](Frame& fr) {
             const StepBlock& b = truth(p.value(fr), "gt.cond: pred") ? *bt : *bf;
+            const std::vector<Tensor> from = block_inputs_now(fr, *in);
             b.run(fr);
             for (size_t i = 0; i < outs.size(); ++i) fr.slots[size_t(outs[i])] = b.results[i].value(fr);
-            link_block_outputs(fr, outs, *in);
+            link_block_outputs(fr, outs, from);
           }, bt->reads(), {}};
   st.reads.push_back(p.slot);
   for (int s : bf->reads()) st.reads.push_back(s);
@@ -838,6 +843,7 @@ Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepB
   for (int s : carry) reads.push_back(s);
   auto in = std::make_shared<const BlockInputs>(reads, std::initializer_list<const StepBlock*>{bc.get(), bb.get()});
   Step st{"while_loop", [bc, bb, carry, outs, max_iterations, interrupt, in](Frame& fr) {
+            const std::vector<Tensor> from = block_inputs_now(fr, *in);
             std::vector<Tensor> next(carry.size());
             for (int64_t n = 0; max_iterations < 0 || n < max_iterations; ++n) {
               bc->run(fr);
@@ -848,7 +854,7 @@ Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepB
               if (interrupt && (n & 255) == 255) interrupt();
             }
             for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(outs[i])] = fr.slots[size_t(carry[i])];
-            link_block_outputs(fr, outs, *in);
+            link_block_outputs(fr, outs, from);
           }, bc->reads(), {}};
   for (int s : bb->reads()) st.reads.push_back(s);
   for (int s : carry) st.reads.push_back(s);
@@ -1261,6 +1267,16 @@ std::vector<Tensor> ProgramRecorder::run_on_tracing_values(const Program::Step& 
   Frame fr;
   fr.slots = values_;
   fr.slots.resize(size_t(program_->num_slots_));
+  // (the blocks' own slots hold what the blocks' trace computed: the step computes them afresh)
+  for (size_t s = 0; s < slot_block_.size() && s < fr.slots.size(); ++s)
+    if (slot_block_[s] >= 0 && std::find(open_ids_.begin(), open_ids_.end(), slot_block_[s]) == open_ids_.end())
+      fr.slots[s] = Tensor();
+  // (a loop variable watched for its body's trace runs as the unwatched value it stands for)
+  for (const Tensor& v : watched_loop_variables_) {
+    const int s = slots_.at(v.get());
+    RecordingPause pause;
+    fr.slots[size_t(s)] = reshape(v, v.shape().vec());
+  }
   fr.tapes.resize(tapes_.size());
   fr.dry = in_block();
   step.run(fr);
@@ -1286,9 +1302,14 @@ std::vector<Tensor> ProgramRecorder::cond(const Tensor& pred, int t, int f) {
   for (size_t i = 0; i < bt->results.size(); ++i) outs.push_back(reserve_slot());
   Step step = make_cond(p, bt, bf, outs);
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
-  // (each output depends on either branch's result, as the trace computed them)
-  for (size_t i = 0; i < r.size(); ++i)
-    note_hidden(r[i], {tracing_value(bt->results[i]), tracing_value(bf->results[i])});
+  // (each output depends on every branch result, as the trace computed them: TensorFlow's cond
+  // gradient connects an input to all the outputs when one of them depends on it)
+  std::vector<Tensor> results;
+  for (size_t i = 0; i < r.size(); ++i) {
+    results.push_back(tracing_value(bt->results[i]));
+    results.push_back(tracing_value(bf->results[i]));
+  }
+  for (const Tensor& o : r) note_hidden(o, results);
   push_step(std::move(step));
   return r;
 }
@@ -1310,6 +1331,16 @@ std::vector<Tensor> ProgramRecorder::loop_variables(const std::vector<Tensor>& i
   for (const Tensor& t : init) {
     const StepArg a = arg(t, "a gt.while_loop variable");
     Tensor fresh = reshape(t, t.shape().vec());
+    // Watched by the recording tapes, so that they record the body's trace on it: the hidden
+    // dependences go through it (a loop variable's initial value is a constant, say, and
+    // another loop variable takes what the body computes from it at the next iteration).
+    if (is_floating(fresh.dtype())) {
+      if (!detail::seen_by_a_recorder(fresh)) {
+        detail::watch_where_linked(fresh, {}, true);
+        if (detail::seen_by_a_recorder(fresh)) watched_loop_variables_.push_back(fresh);
+      }
+      note_hidden(fresh, {t});
+    }
     const int s = new_slot(fresh);
     push_step(make_loop_variable(a, s));
     r.push_back(fresh);
@@ -1333,12 +1364,14 @@ std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<
   }
   Step step = make_while(bc, bb, carry, outs, max_iterations);
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
-  // (each output depends on its loop variable and on the body's result for it; each loop
-  // variable on that result too, at the next iteration)
-  for (size_t i = 0; i < r.size(); ++i) {
-    note_hidden(r[i], {vars[i], tracing_value(bb->results[i])});
-    note_hidden(vars[i], {tracing_value(bb->results[i])});
-  }
+  // (each output depends on every loop variable and body result, as TensorFlow's while
+  // gradient connects them all; each loop variable on every body result, at the next iteration,
+  // and on its initial value: loop_variables())
+  std::vector<Tensor> results, all = vars;
+  for (const StepArg& a : bb->results) results.push_back(tracing_value(a));
+  all.insert(all.end(), results.begin(), results.end());
+  for (const Tensor& o : r) note_hidden(o, all);
+  for (const Tensor& v : vars) note_hidden(v, results);
   push_step(std::move(step));
   return r;
 }

@@ -100,14 +100,15 @@ bool detail::seen_by_a_recorder(const Tensor& t) {
   return detail::active_accumulators() > 0 && has_a_live_tangent(t);
 }
 
-void detail::watch_where_linked(Tensor& t, const std::vector<Tensor>& from) {
+void detail::watch_where_linked(Tensor& t, const std::vector<Tensor>& from, bool all) {
+  if (tls.tape_pause) return;
   std::vector<const Tensor*> ins;
   for (const Tensor& f : from) ins.push_back(&f);
-  bool fresh = false;
+  bool fresh = all;
   uint32_t slot;
   for (const auto& s : tls.stack) {
     if (!s->recording.load(std::memory_order_relaxed) || (s->entry >= tls_horizon && entry_hidden(s->entry)) ||
-        !s->watches_any(ins.data(), int(ins.size())) || t.get()->find_link(s->serial, &slot))
+        (!all && !s->watches_any(ins.data(), int(ins.size()))) || t.get()->find_link(s->serial, &slot))
       continue;
     if (!fresh) {
       t = reshape(t, t.shape().vec());

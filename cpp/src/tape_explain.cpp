@@ -69,36 +69,26 @@ std::string TapeState::explain(const std::vector<Tensor>& targets, const Source&
   return "the target does not depend on the " + what;
 }
 
-bool TapeState::reached_through(const std::vector<Tensor>& targets, const Source& src,
-                                const std::vector<HiddenDependence>& hidden) const {
-  const uint32_t slot = source_slot(src);
-  if (slot == kNoSlot) return false;
-  // value's slot -> the slots of what it depends on besides its record's inputs
-  std::unordered_map<uint32_t, std::vector<uint32_t>> also;
-  for (const HiddenDependence& h : hidden) {
-    uint32_t vs;
-    if (!h.value.defined() || !h.value.get()->find_link(serial, &vs)) continue;
-    for (const Source& a : h.on) {
-      const uint32_t as = source_slot(a);
-      if (as != kNoSlot) also[vs].push_back(as);
-    }
-  }
-  // Forward passes over the records, each followed by the hidden dependences, until nothing
-  // more is reached (a loop variable depends on the body's result, recorded after it).
-  std::vector<char> reached(next_slot, 0);
-  reached[slot] = 1;
+namespace {
+// The slots that `from` reaches: forward passes over the records, each followed by the hidden
+// dependences (value's slot -> what it also depends on), until nothing more is reached (a loop
+// variable depends on the body's result, recorded after it).
+std::vector<char> reach(const TapeState& s, uint32_t from,
+                        const std::unordered_map<uint32_t, std::vector<uint32_t>>& also) {
+  std::vector<char> reached(s.next_slot, 0);
+  reached[from] = 1;
   for (bool more = true; more;) {
     more = false;
-    for (const Record& rec : records) {
+    for (const Record& rec : s.records) {
       if (rec.n_in == kNoSlot) continue;
       bool hit = false;
       for (uint32_t i = 0; i < rec.n_in && !hit; ++i) {
-        const uint32_t si = slots[rec.first + i];
+        const uint32_t si = s.slots[rec.first + i];
         hit = si != kNoSlot && reached[si];
       }
       if (!hit) continue;
       for (uint32_t k = 0; k < rec.n_out; ++k) {
-        char& r = reached[slots[rec.first + rec.n_in + k]];
+        char& r = reached[s.slots[rec.first + rec.n_in + k]];
         more |= !r;
         r = 1;
       }
@@ -113,12 +103,54 @@ bool TapeState::reached_through(const std::vector<Tensor>& targets, const Source
         }
     }
   }
+  return reached;
+}
+}  // namespace
+
+std::unordered_map<uint32_t, std::vector<uint32_t>> TapeState::hidden_edges(
+    const std::vector<HiddenDependence>& hidden) const {
+  std::unordered_map<uint32_t, std::vector<uint32_t>> also;
+  for (const HiddenDependence& h : hidden) {
+    uint32_t vs;
+    if (!h.value.defined() || !h.value.get()->find_link(serial, &vs)) continue;
+    for (const Source& a : h.on) {
+      const uint32_t as = source_slot(a);
+      if (as != kNoSlot) also[vs].push_back(as);
+    }
+  }
+  return also;
+}
+
+bool TapeState::reached_through(const std::vector<Tensor>& targets, const Source& src,
+                                const std::vector<HiddenDependence>& hidden) const {
+  const uint32_t slot = source_slot(src);
+  if (slot == kNoSlot) return false;
+  const auto also = hidden_edges(hidden);
+  return reaches_a_target(targets, reach(*this, slot, also));
+}
+
+bool TapeState::reaches_a_target(const std::vector<Tensor>& targets, const std::vector<char>& reached) const {
   for (const Tensor& t : targets) {
     uint32_t ts;
-    if (t.defined() && is_floating(t.dtype()) && t.get()->find_link(serial, &ts) && reached[ts])
-      return true;
+    if (t.defined() && is_floating(t.dtype()) && t.get()->find_link(serial, &ts) && reached[ts]) return true;
   }
   return false;
+}
+
+std::vector<size_t> TapeState::hidden_on_path(const std::vector<Tensor>& targets, const Source& src,
+                                              const std::vector<HiddenDependence>& hidden) const {
+  std::vector<size_t> r;
+  const uint32_t slot = source_slot(src);
+  if (slot == kNoSlot) return r;
+  const auto also = hidden_edges(hidden);
+  const std::vector<char> reached = reach(*this, slot, also);
+  for (size_t i = 0; i < hidden.size(); ++i) {
+    uint32_t vs;
+    if (hidden[i].value.defined() && hidden[i].value.get()->find_link(serial, &vs) && reached[vs] &&
+        reaches_a_target(targets, reach(*this, vs, also)))
+      r.push_back(i);
+  }
+  return r;
 }
 
 }  // namespace gt

@@ -36,10 +36,12 @@ void forward_variable_read(Variable& v);
 // Whether a tape recording on this thread watches t (holds a link to it), or an accumulator
 // entered on it has a tangent for t (tape.cpp; forward.cpp for the accumulators' part).
 bool seen_by_a_recorder(const Tensor& t);
-// On each tape recording on this thread that links one of `from` but not t: t (replaced first by
-// a fresh view of it, so that a tensor used elsewhere stays as it was) gets a slot of its own,
-// as tape.watch(t) gives it. For gt.cond and gt.while_loop's outputs (program.cpp).
-void watch_where_linked(Tensor& t, const std::vector<Tensor>& from);
+// On each tape recording on this thread that links one of `from` (or every one, with `all`) but
+// not t: t (replaced first by a fresh view of it, so that a tensor used elsewhere stays as it
+// was; not with `all`, for a tensor of the caller's own) gets a slot of its own, as
+// tape.watch(t) gives it. For gt.cond and gt.while_loop's outputs and loop variables
+// (program.cpp), and zeros given through a hidden dependence (tape_sweep.cpp).
+void watch_where_linked(Tensor& t, const std::vector<Tensor>& from, bool all = false);
 bool has_a_live_tangent(const Tensor& t);
 }  // namespace detail
 }  // namespace gt

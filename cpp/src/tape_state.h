@@ -226,6 +226,11 @@ struct TapeState {
   // lists (tape_explain.cpp; the records must not have been released).
   bool reached_through(const std::vector<Tensor>& targets, const Source& src,
                        const std::vector<HiddenDependence>& hidden) const;
+  // The hidden dependences whose value lies on such a path (src reaches it, it reaches a target).
+  std::vector<size_t> hidden_on_path(const std::vector<Tensor>& targets, const Source& src,
+                                     const std::vector<HiddenDependence>& hidden) const;
+  bool reaches_a_target(const std::vector<Tensor>& targets, const std::vector<char>& reached) const;
+  std::unordered_map<uint32_t, std::vector<uint32_t>> hidden_edges(const std::vector<HiddenDependence>& hidden) const;
 
   // The reverse sweep. With `batch` (a batched Jacobian), every seed and gradient has these
   // leading dims in front of its tensor's shape, and rules are told so.

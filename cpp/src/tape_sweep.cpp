@@ -11,6 +11,7 @@
 #include "ops_common.h"
 #include "record.h"
 #include "structural.h"
+#include "tape_internal.h"
 #include "tape_state.h"
 
 namespace gt {
@@ -304,7 +305,9 @@ void zeros_for_unconnected(std::vector<Tensor>& result, const std::vector<Source
 std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
                                    const std::vector<Tensor>& output_gradients, Unconnected unconnected,
                                    const std::vector<std::pair<size_t, size_t>>& same,
-                                   const std::vector<HiddenDependence>& hidden) {
+                                   std::vector<HiddenDependence>* hidden_list) {
+  static const std::vector<HiddenDependence> no_hidden;
+  const std::vector<HiddenDependence>& hidden = hidden_list ? *hidden_list : no_hidden;
   TapeState& s = *state_;
   TapeState::Hold hold(s, "gradient");
   if (!output_gradients.empty() && output_gradients.size() != targets.size())
@@ -320,10 +323,32 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
   // and reached_through() read them.)
   std::vector<Tensor> result = seeded_sweep(s, targets, on_tape, src_slots, output_gradients, same,
                                             !s.persistent && unconnected != Unconnected::Error && hidden.empty());
-  if (!hidden.empty() && unconnected != Unconnected::Zero)
-    for (size_t j = 0; j < result.size(); ++j)
-      if (!result[j].defined() && s.reached_through(targets, sources[j], hidden))
-        result[j] = zeros_like(sources[j].variable ? sources[j].variable->value() : sources[j].tensor);
+  if (!hidden.empty() && unconnected != Unconnected::Zero) {
+    // A gradient given through a cond or while output depends, for the outer tapes (a second
+    // derivative), on what that output depends on, whichever branch a run takes: a zeros, or a
+    // gradient that those tapes do not link (a branch linear in the source), is watched by the
+    // tapes that link the source or what the outputs on its path depend on, and depends on them.
+    std::vector<HiddenDependence> more;
+    for (size_t j = 0; j < result.size(); ++j) {
+      const std::vector<size_t> path = s.hidden_on_path(targets, sources[j], hidden);
+      if (path.empty()) continue;
+      const Tensor& src = sources[j].variable ? sources[j].variable->value() : sources[j].tensor;
+      if (!result[j].defined()) result[j] = zeros_like(src);
+      HiddenDependence d{result[j], {sources[j]}};
+      std::vector<Tensor> from{src};
+      for (size_t i : path)
+        for (const Source& a : hidden[i].on) {
+          d.on.push_back(a);
+          from.push_back(a.variable ? a.variable->value() : a.tensor);
+        }
+      detail::watch_where_linked(result[j], from);
+      if (!result[j].same(d.value)) {  // (a link added)
+        d.value = result[j];
+        more.push_back(std::move(d));
+      }
+    }
+    hidden_list->insert(hidden_list->end(), more.begin(), more.end());
+  }
   if (unconnected == Unconnected::Error) {
     std::string why;
     size_t n_bad = 0;

@@ -4,6 +4,7 @@
 #include <memory>
 
 #include "convert.h"
+#include "gradtape/program.h"
 #include "gradtape/forward.h"
 
 namespace gt::py_bind {
@@ -26,7 +27,16 @@ void bind_forward(py::module_& m) {
           a.watch(p, to_tensor(tangent, p.dtype()));
         }
       }, "Gives a primal (tensor or variable) its tangent.")
-      .def("_push", &ForwardAccumulator::push)
+      .def("_push", [](ForwardAccumulator& a) {
+        // (its tangents come from forward rules that no step replays: a program would keep the
+        // trace's tangent, or its None, for good)
+        if (active_recorder())
+          throw NotTraceable("gt.function cannot trace a ForwardAccumulator entered inside the function yet: enter "
+                             "it around the call (the call is then differentiated in forward mode), use "
+                             "GradientTape inside, or run the function eagerly "
+                             "(gt.config.run_functions_eagerly(True))");
+        a.push();
+      })
       .def("_pop", &ForwardAccumulator::pop)
       .def_property_readonly("_active", &ForwardAccumulator::active)
       .def("_jvp", [](const ForwardAccumulator& a, py::handle t) {

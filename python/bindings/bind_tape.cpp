@@ -174,7 +174,7 @@ py::list run_gradient(py::handle self, const py::list& targets, const py::list& 
   try {
     // The reverse sweep runs without the GIL (custom gradients take it back for their call).
     ProgramRecorder* rec = active_recorder();
-    const std::vector<HiddenDependence>& hidden = rec ? rec->hidden_dependences() : no_hidden();
+    std::vector<HiddenDependence>* hidden = rec ? &rec->hidden_dependences() : nullptr;
     result = without_gil([&] { return t.gradient(tg, srcs, outs, Unconnected(mode), same, hidden); });
     if (rec) rec->tape_gradient(t, tg, srcs, outs, Unconnected(mode), same, result);
   } catch (...) {

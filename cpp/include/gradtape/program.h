@@ -636,7 +636,7 @@ class ProgramRecorder {
   // through another branch (or another number of iterations) gets zeros, not None
   // (HiddenDependence). A gradient step whose trace gave a tensor gives zeros at a run whose
   // branch does not reach it.
-  const std::vector<HiddenDependence>& hidden_dependences() const { return hidden_; }
+  std::vector<HiddenDependence>& hidden_dependences() { return hidden_; }
 
   // The safety net. A tensor made on this thread since the trace began is a slot (made by a
   // step), a known constant (from a Python value, or an op on constants only), or made by an
@@ -706,6 +706,7 @@ class ProgramRecorder {
   Tensor tracing_value(const Arg& a) const;  // (undefined for a constant)
   std::unordered_map<const Block*, std::vector<std::shared_ptr<Variable>>> block_variables_;  // read in each open block
   std::vector<HiddenDependence> hidden_;
+  std::vector<Tensor> watched_loop_variables_;  // (loop_variables(): watched for the body's trace only)
   uint64_t start_seq_;
   uint32_t thread_;
   ProgramRecorder* outer_;

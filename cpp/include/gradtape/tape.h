@@ -90,12 +90,14 @@ class Tape {
   // target instead of ones. `same` lists (target, source) index pairs that are one object (a
   // variable given as both, a tensor given as both): as in TensorFlow, such a target's seed is
   // its source's gradient even when this tape never watched it (d x / d x = 1). `hidden`: see
-  // HiddenDependence (gt.function's trace passes them).
+  // HiddenDependence (gt.function's trace passes its list); a zeros result given through one
+  // depends on its source as the output did, for the tapes that link the source: it is watched
+  // by them and added to the list (so a second derivative through it is zeros too, not None).
   std::vector<Tensor> gradient(const std::vector<Tensor>& targets, const std::vector<Source>& sources,
                                const std::vector<Tensor>& output_gradients = {},
                                Unconnected unconnected = Unconnected::None,
                                const std::vector<std::pair<size_t, size_t>>& same = {},
-                               const std::vector<HiddenDependence>& hidden = {});
+                               std::vector<HiddenDependence>* hidden = nullptr);
   // Full Jacobians target.shape + source.shape, in C++: reverse mode takes one sweep per target
   // element (batched: many per sweep), forward mode one per source element, replaying the
   // records with each op's jvp rule. Auto takes forward mode when the sources have fewer
