@@ -221,8 +221,8 @@ Tensor TapeState::forward_sweep(uint32_t source, const Tensor& seed, uint32_t ta
     }
     if (ref < 0) continue;  // (not on the source's path)
     if (rec.op == OpId::Custom)
-      throw InvalidArgument("a forward-mode Jacobian cannot pass through a custom_gradient call (or a gt.cond or "
-                            "gt.while_loop traced by gt.function); use experimental_mode='reverse'");
+      throw InvalidArgument("a forward-mode Jacobian cannot pass through a custom_gradient call; use "
+                            "experimental_mode='reverse'");
     ins.assign(saved.begin() + rec.first, saved.begin() + out0);
     const Tensor out = saved[out0];
     const size_t attr_end = r + 1 < records.size() ? records[r + 1].attr_first : attrs.size();
