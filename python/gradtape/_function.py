@@ -691,7 +691,9 @@ class Function:
             for x in flat:
                 if isinstance(x, _core.Variable):
                     x = x.read_value()
-                if isinstance(x, np.ndarray):
+                # (Python and NumPy numbers and bools are returned as tensors, as tf.function's
+                # outputs: constants of the program)
+                if isinstance(x, (np.ndarray, np.generic)) or (isinstance(x, (bool, int, float)) and x is not None):
                     x = _core.convert_to_tensor(x)
                 if _is_tensor(x):
                     structure_flat.append(_Output(len(out_tensors), None))
