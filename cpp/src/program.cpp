@@ -811,9 +811,8 @@ Step make_cond(StepArg p, std::shared_ptr<const StepBlock> bt, std::shared_ptr<c
             b.run(fr);
             for (size_t i = 0; i < outs.size(); ++i) fr.slots[size_t(outs[i])] = b.results[i].value(fr);
             link_block_outputs(fr, outs, from);
-          }, bt->reads(), {}};
+          }, reads, {}};
   st.reads.push_back(p.slot);
-  for (int s : bf->reads()) st.reads.push_back(s);
   set_block_flags(st, {bt.get(), bf.get()});
   st.save = [p, bt, bf, outs](StepWriter& w) {
     w.line("cond");
@@ -855,9 +854,7 @@ Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepB
             }
             for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(outs[i])] = fr.slots[size_t(carry[i])];
             link_block_outputs(fr, outs, from);
-          }, bc->reads(), {}};
-  for (int s : bb->reads()) st.reads.push_back(s);
-  for (int s : carry) st.reads.push_back(s);
+          }, reads, {}};
   set_block_flags(st, {bc.get(), bb.get()});
   st.save = [bc, bb, carry, outs, max_iterations](StepWriter& w) {
     w.line("while_loop");

@@ -14,6 +14,42 @@
 
 namespace gt {
 
+namespace {
+// The slots that `from` reaches: a forward pass over the records from its birth (a record's
+// inputs are older than its outputs), then, with hidden dependences (value's slot -> what it
+// also depends on), again from the first record while they reach more (a loop variable depends
+// on the body's result, recorded after it).
+std::vector<char> reach(const TapeState& s, uint32_t from,
+                        const std::unordered_map<uint32_t, std::vector<uint32_t>>& also = {}) {
+  std::vector<char> reached(s.next_slot, 0);
+  reached[from] = 1;
+  for (size_t first = s.slot_birth[from], more = 1; more; first = 0) {
+    more = 0;
+    for (size_t r = first; r < s.records.size(); ++r) {
+      const Record& rec = s.records[r];
+      if (rec.n_in == kNoSlot) continue;
+      bool hit = false;
+      for (uint32_t i = 0; i < rec.n_in && !hit; ++i) {
+        const uint32_t si = s.slots[rec.first + i];
+        hit = si != kNoSlot && reached[si];
+      }
+      if (hit)
+        for (uint32_t k = 0; k < rec.n_out; ++k) reached[s.slots[rec.first + rec.n_in + k]] = 1;
+    }
+    for (const auto& [value, on] : also) {
+      if (reached[value]) continue;
+      for (uint32_t a : on)
+        if (reached[a]) {
+          reached[value] = 1;
+          more = 1;
+          break;
+        }
+    }
+  }
+  return reached;
+}
+}  // namespace
+
 std::string TapeState::explain(const std::vector<Tensor>& targets, const Source& src) const {
   const Tensor& t = src.variable ? src.variable->value() : src.tensor;
   const std::string what = src.variable ? "variable '" + src.variable->name() + "'" : "tensor of shape " + t.shape().str();
@@ -34,20 +70,8 @@ std::string TapeState::explain(const std::vector<Tensor>& targets, const Source&
     return "the " + what + " was never watched: it is a constant or was computed from unwatched values; "
            "call tape.watch() on it";
   }
-  // Which slots depend on the source (a forward pass over the records from its birth)?
-  std::vector<char> reached(next_slot, 0);
-  reached[slot] = 1;
-  for (size_t r = slot_birth[slot]; r < records.size(); ++r) {
-    const Record& rec = records[r];
-    if (rec.n_in == kNoSlot) continue;
-    bool hit = false;
-    for (uint32_t i = 0; i < rec.n_in; ++i) {
-      uint32_t si = slots[rec.first + i];
-      hit |= si != kNoSlot && reached[si];
-    }
-    if (hit)
-      for (uint32_t k = 0; k < rec.n_out; ++k) reached[slots[rec.first + rec.n_in + k]] = 1;
-  }
+  // Which slots depend on the source?
+  const std::vector<char> reached = reach(*this, slot);
   for (uint32_t st : stopped)
     if (reached[st])
       return "the path from the " + what + " to the target is cut: a value computed from it went through "
@@ -69,43 +93,6 @@ std::string TapeState::explain(const std::vector<Tensor>& targets, const Source&
   return "the target does not depend on the " + what;
 }
 
-namespace {
-// The slots that `from` reaches: forward passes over the records, each followed by the hidden
-// dependences (value's slot -> what it also depends on), until nothing more is reached (a loop
-// variable depends on the body's result, recorded after it).
-std::vector<char> reach(const TapeState& s, uint32_t from,
-                        const std::unordered_map<uint32_t, std::vector<uint32_t>>& also) {
-  std::vector<char> reached(s.next_slot, 0);
-  reached[from] = 1;
-  for (bool more = true; more;) {
-    more = false;
-    for (const Record& rec : s.records) {
-      if (rec.n_in == kNoSlot) continue;
-      bool hit = false;
-      for (uint32_t i = 0; i < rec.n_in && !hit; ++i) {
-        const uint32_t si = s.slots[rec.first + i];
-        hit = si != kNoSlot && reached[si];
-      }
-      if (!hit) continue;
-      for (uint32_t k = 0; k < rec.n_out; ++k) {
-        char& r = reached[s.slots[rec.first + rec.n_in + k]];
-        more |= !r;
-        r = 1;
-      }
-    }
-    for (const auto& [value, on] : also) {
-      if (reached[value]) continue;
-      for (uint32_t a : on)
-        if (reached[a]) {
-          reached[value] = 1;
-          more = true;
-          break;
-        }
-    }
-  }
-  return reached;
-}
-}  // namespace
 
 std::unordered_map<uint32_t, std::vector<uint32_t>> TapeState::hidden_edges(
     const std::vector<HiddenDependence>& hidden) const {

@@ -693,7 +693,7 @@ class Function:
                     x = x.read_value()
                 # (Python and NumPy numbers and bools are returned as tensors, as tf.function's
                 # outputs: constants of the program)
-                if isinstance(x, (np.ndarray, np.generic)) or (isinstance(x, (bool, int, float)) and x is not None):
+                if isinstance(x, (np.ndarray, np.generic, bool, int, float)):
                     x = _core.convert_to_tensor(x)
                 if _is_tensor(x):
                     structure_flat.append(_Output(len(out_tensors), None))
