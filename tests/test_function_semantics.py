@@ -986,6 +986,76 @@ def test_gradient_through_cond_of_a_saved_function(tmp_path):
             y = gt.cond(gt.constant(True), lambda: v * v, lambda: gt.constant(1.0))
         y = inner.gradient(y, v) * v
     assert _vals(outer.gradient(y, v)) == 12.0
+def _grads(gs):
+    return [None if g is None else np.round(np.asarray(g), 6).tolist() for g in gs]
+
+
+def test_a_tape_around_a_call_through_cond_and_while_loop_follows_tensorflow():
+    # TF 2.21 (the same code with tf.function): a tape *around* the call connects a source that
+    # any branch (or the loop body) reaches through floating-point values: zeros at a call whose
+    # branch does not use it, whatever the trace took; None where no branch reaches it
+    v, w = gt.Variable(2.0), gt.Variable(5.0)
+    x = gt.constant(1.5)
+
+    def around(fn, *args, sources):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x, *args)
+        return _grads(tape.gradient(y, sources))
+
+    @gt.function
+    def f(x, p):
+        return gt.cond(p, lambda: x * v * 3.0, lambda: x + 1.0)
+
+    got = [around(f, gt.constant(p), sources=[x, v, w]) for p in (False, True, False)]
+    assert got == [[1.0, 0.0, None], [6.0, 4.5, None], [1.0, 0.0, None]]
+    f(x, gt.constant(False))  # (a call with no tape around: a plain replay, then the tape again)
+    assert around(f, gt.constant(False), sources=[x, v]) == [1.0, 0.0]
+
+    @gt.function
+    def g(x, p):  # x only through an int cast: None in both (w always connected)
+        return gt.cond(p, lambda: gt.cast(gt.cast(x, gt.int32), gt.float32) * w, lambda: w * 2.0)
+
+    assert [around(g, gt.constant(p), sources=[x, w, v]) for p in (False, True)] == [
+        [None, 2.0, None], [None, 1.0, None]]
+
+    @gt.function
+    def h(x, n):
+        return gt.while_loop(lambda i, a: i < n, lambda i, a: (i + 1, a * x * v),
+                             [gt.constant(0), gt.constant(1.0)])[1]
+
+    assert [around(h, gt.constant(n), sources=[x, v, w]) for n in (0, 2)] == [
+        [0.0, 0.0, None], [12.0, 9.0, None]]
+
+    @gt.function
+    def k(x, p, q):  # nested conds; stop_gradient cuts x in the inner false branch
+        return gt.cond(p, lambda: gt.cond(q, lambda: x * w, lambda: gt.stop_gradient(x) * 2.0),
+                       lambda: gt.constant(3.0))
+
+    assert [around(k, gt.constant(p), gt.constant(q), sources=[x, w, v])
+            for p, q in ((False, False), (True, False), (True, True))] == [
+        [0.0, 0.0, None], [0.0, 0.0, None], [5.0, 1.5, None]]
+
+    @gt.function
+    def m(x, p):
+        return gt.cond(p, lambda: x * v, lambda: x * 2.0)
+
+    xs = gt.constant([1.0, 2.0])
+    got = []
+    for p in (False, True):
+        with gt.GradientTape(persistent=True) as tape:
+            tape.watch(xs)
+            y = m(xs, gt.constant(p))
+        got.append(_grads([tape.jacobian(y, v), tape.gradient(y, v)]))
+        assert v in list(tape.watched_variables())  # (the cond reads v whichever branch runs)
+    assert got == [[[0.0, 0.0], 0.0], [[1.0, 2.0], 3.0]]
+
+    # eagerly, gt.cond runs one branch, as tf.cond does eagerly: None
+    with gt.GradientTape() as tape:
+        y = gt.cond(gt.constant(False), lambda: x * v, lambda: x + 1.0)
+    assert tape.gradient(y, v) is None
+
+
 # --- gt.debugging inside gt.function (values and messages from TF 2.21's tf.function) ----------
 
 def _fails(fn, *args, error=gt.errors.InvalidArgumentError):

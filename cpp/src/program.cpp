@@ -420,8 +420,56 @@ void ProgramRecorder::add_step(const char* name, std::function<void(Frame&)> run
 
 void ProgramRecorder::push_step(Program::Step step) {
   step.reads.erase(std::remove(step.reads.begin(), step.reads.end(), -1), step.reads.end());
+  note_dependences(step);
   auto& steps = open_blocks_.empty() ? program_->steps_ : open_blocks_.back()->steps;
   steps.push_back(std::move(step));
+}
+
+bool ProgramRecorder::floating_slot(int s) const {
+  return s >= 0 && size_t(s) < values_.size() && values_[size_t(s)].defined() && is_floating(values_[size_t(s)].dtype());
+}
+
+void ProgramRecorder::add_dependences(int s, int block, std::vector<int>& to) const {
+  if (s < 0) {  // (a variable: -1 - its index in dep_vars_)
+    to.push_back(s);
+  } else if (floating_slot(s)) {
+    if (slot_block_[size_t(s)] != block) to.push_back(s);
+    else if (size_t(s) < dep_.size()) to.insert(to.end(), dep_[size_t(s)].begin(), dep_[size_t(s)].end());
+  }
+}
+
+void ProgramRecorder::note_dependences(const Program::Step& step) {
+  const int n = program_->num_slots_;
+  if (!open_ids_.empty()) {
+    // The slots this step made (those made since the last step) depend on what its reads
+    // depend on, outside the innermost block: the block's reads they reach through
+    // floating-point values (a cond or while step, a variable read: pending_dep_). A
+    // stop_gradient's result depends on nothing.
+    const int block = open_ids_.back();
+    std::vector<int> d;
+    if (pending_dep_) {
+      for (int s : *pending_dep_) add_dependences(s, block, d);
+    } else if (step.name != "stop_gradient") {
+      for (int s : step.reads) add_dependences(s, block, d);
+    }
+    std::sort(d.begin(), d.end());
+    d.erase(std::unique(d.begin(), d.end()), d.end());
+    if (dep_.size() < size_t(n)) dep_.resize(size_t(n));
+    for (int o = pushed_slots_; o < n; ++o)
+      if (slot_block_[size_t(o)] == block && floating_slot(o)) dep_[size_t(o)] = d;
+  }
+  pending_dep_.reset();
+  pushed_slots_ = n;
+}
+
+int ProgramRecorder::variable_dependence(const std::shared_ptr<Variable>& v) {
+  auto it = std::find(dep_vars_.begin(), dep_vars_.end(), v);
+  if (it == dep_vars_.end()) it = dep_vars_.insert(dep_vars_.end(), v);
+  return -1 - int(it - dep_vars_.begin());
+}
+
+void ProgramRecorder::owned_tape_serials(std::vector<uint64_t>& out) const {
+  for (const auto& t : tapes_) out.push_back(t.first->serial());
 }
 
 void ProgramRecorder::constant(const Tensor& t) {
@@ -801,16 +849,61 @@ void link_block_outputs(Frame& fr, const Ints& outs, const std::vector<Tensor>& 
   }
 }
 
-Step make_cond(StepArg p, std::shared_ptr<const StepBlock> bt, std::shared_ptr<const StepBlock> bf, Ints outs) {
+// What a cond or while step's outputs depend on for a tape around the call, whichever branch
+// (or number of iterations) a run takes: the slots and variables that some branch (or the body)
+// reaches through floating-point values, as the trace saw them (ProgramRecorder::push_step's
+// dependences; a loaded program has none: nullptr).
+using program_detail::HiddenInputs;
+// The tapes that take them: those recording around the call, not the program's own (nor, while
+// tracing, the trace's). With none, hidden_sources_now is empty.
+std::vector<uint64_t> own_tapes(const Frame& fr) {
+  std::vector<uint64_t> skip;
+  for (const std::unique_ptr<Tape>& t : fr.tapes)
+    if (t) skip.push_back(t->serial());
+  if (ProgramRecorder* r = active_recorder()) r->owned_tape_serials(skip);
+  return skip;
+}
+// Their values as the step begins (a loop overwrites its variables). The variables count as read
+// by the tapes around the call (so one that watches accessed variables links them first).
+std::vector<Source> hidden_sources_now(const Frame& fr, const HiddenInputs* h, const std::vector<uint64_t>& skip) {
+  std::vector<Source> on;
+  if (!h || detail::tls_recording == 0) return on;
+  for (int s : h->slots) {
+    const Tensor& t = fr.slots[size_t(s)];
+    if (t.defined() && is_floating(t.dtype())) on.emplace_back(t);
+  }
+  for (const std::shared_ptr<Variable>& v : h->variables) {
+    detail::note_hidden_variable_read(*v, skip);
+    on.emplace_back(v);
+  }
+  return on;
+}
+// Each floating output depends on them for the tapes recording around the call (TensorFlow's
+// cond and while ops take every tensor their branches read as inputs): a source that only
+// another branch reaches gets zeros from such a tape, not None.
+void add_hidden_outputs(const Frame& fr, const Ints& outs, const std::vector<Source>& on,
+                        const std::vector<uint64_t>& skip) {
+  if (on.empty()) return;
+  for (int o : outs) {
+    const Tensor& t = fr.slots[size_t(o)];
+    if (t.defined() && is_floating(t.dtype())) detail::add_hidden_dependence(HiddenDependence{t, on}, skip);
+  }
+}
+
+Step make_cond(StepArg p, std::shared_ptr<const StepBlock> bt, std::shared_ptr<const StepBlock> bf, Ints outs,
+               std::shared_ptr<const HiddenInputs> hidden = nullptr) {
   Ints reads = bt->reads();
   for (int s : bf->reads()) reads.push_back(s);
   auto in = std::make_shared<const BlockInputs>(reads, std::initializer_list<const StepBlock*>{bt.get(), bf.get()});
-  Step st{"cond", [p, bt, bf, outs, in](Frame& fr) {
+  Step st{"cond", [p, bt, bf, outs, in, hidden](Frame& fr) {
             const StepBlock& b = truth(p.value(fr), "gt.cond: pred") ? *bt : *bf;
+            const std::vector<uint64_t> skip = hidden && detail::tls_recording ? own_tapes(fr) : std::vector<uint64_t>();
+            const std::vector<Source> on = hidden_sources_now(fr, hidden.get(), skip);
             const std::vector<Tensor> from = block_inputs_now(fr, *in);
             b.run(fr);
             for (size_t i = 0; i < outs.size(); ++i) fr.slots[size_t(outs[i])] = b.results[i].value(fr);
             link_block_outputs(fr, outs, from);
+            add_hidden_outputs(fr, outs, on, skip);
           }, reads, {}};
   st.reads.push_back(p.slot);
   set_block_flags(st, {bt.get(), bf.get()});
@@ -835,13 +928,15 @@ Step make_loop_variable(StepArg a, int s) {
 }
 
 Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepBlock> bb, Ints carry, Ints outs,
-                int64_t max_iterations) {
+                int64_t max_iterations, std::shared_ptr<const HiddenInputs> hidden = nullptr) {
   void (*interrupt)() = tape_detail::g_interrupt_check.load(std::memory_order_relaxed);
   Ints reads = bc->reads();
   for (int s : bb->reads()) reads.push_back(s);
   for (int s : carry) reads.push_back(s);
   auto in = std::make_shared<const BlockInputs>(reads, std::initializer_list<const StepBlock*>{bc.get(), bb.get()});
-  Step st{"while_loop", [bc, bb, carry, outs, max_iterations, interrupt, in](Frame& fr) {
+  Step st{"while_loop", [bc, bb, carry, outs, max_iterations, interrupt, in, hidden](Frame& fr) {
+            const std::vector<uint64_t> skip = hidden && detail::tls_recording ? own_tapes(fr) : std::vector<uint64_t>();
+            const std::vector<Source> on = hidden_sources_now(fr, hidden.get(), skip);
             const std::vector<Tensor> from = block_inputs_now(fr, *in);
             std::vector<Tensor> next(carry.size());
             for (int64_t n = 0; max_iterations < 0 || n < max_iterations; ++n) {
@@ -854,6 +949,7 @@ Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepB
             }
             for (size_t i = 0; i < carry.size(); ++i) fr.slots[size_t(outs[i])] = fr.slots[size_t(carry[i])];
             link_block_outputs(fr, outs, from);
+            add_hidden_outputs(fr, outs, on, skip);
           }, reads, {}};
   set_block_flags(st, {bc.get(), bb.get()});
   st.save = [bc, bb, carry, outs, max_iterations](StepWriter& w) {
@@ -1125,6 +1221,7 @@ Tensor ProgramRecorder::read_variable(const std::shared_ptr<Variable>& v, const 
   if (r.fresh.empty() && !r.mixed) r.context = std::move(context);
   else if (context != r.context) r.mixed = true;
   r.fresh.push_back(std::make_shared<bool>(false));
+  pending_dep_ = std::vector<int>{variable_dependence(v)};
   push_step(make_read_variable(v, s, r.fresh.back()));
   for (const std::shared_ptr<Block>& b : open_blocks_) block_variables_[b.get()].push_back(v);
   return fresh;
@@ -1254,6 +1351,7 @@ int ProgramRecorder::end_block(const std::vector<Tensor>& results) {
     b->variables = std::move(vars->second);
     block_variables_.erase(vars);
   }
+  block_ids_.push_back(open_ids_.back());
   open_blocks_.pop_back();
   open_ids_.pop_back();
   blocks_.push_back(b);
@@ -1297,7 +1395,12 @@ std::vector<Tensor> ProgramRecorder::cond(const Tensor& pred, int t, int f) {
     throw ValueError_("gt.cond: the branches return different numbers of tensors");
   std::vector<int> outs;
   for (size_t i = 0; i < bt->results.size(); ++i) outs.push_back(reserve_slot());
-  Step step = make_cond(p, bt, bf, outs);
+  std::vector<int> on;
+  for (size_t i = 0; i < bt->results.size(); ++i) {
+    if (bt->results[i].slot >= 0) add_dependences(bt->results[i].slot, block_ids_.at(size_t(t)), on);
+    if (bf->results[i].slot >= 0) add_dependences(bf->results[i].slot, block_ids_.at(size_t(f)), on);
+  }
+  Step step = make_cond(p, bt, bf, outs, hidden_inputs(on));
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
   // (each output depends on every branch result, as the trace computed them: TensorFlow's cond
   // gradient connects an input to all the outputs when one of them depends on it)
@@ -1307,8 +1410,20 @@ std::vector<Tensor> ProgramRecorder::cond(const Tensor& pred, int t, int f) {
     results.push_back(tracing_value(bf->results[i]));
   }
   for (const Tensor& o : r) note_hidden(o, results);
+  pending_dep_ = std::move(on);
   push_step(std::move(step));
   return r;
+}
+
+std::shared_ptr<const program_detail::HiddenInputs> ProgramRecorder::hidden_inputs(std::vector<int>& on) const {
+  std::sort(on.begin(), on.end());
+  on.erase(std::unique(on.begin(), on.end()), on.end());
+  auto h = std::make_shared<program_detail::HiddenInputs>();
+  for (int s : on) {
+    if (s >= 0) h->slots.push_back(s);
+    else h->variables.push_back(dep_vars_.at(size_t(-1 - s)));
+  }
+  return h;
 }
 
 void ProgramRecorder::note_hidden(const Tensor& value, const std::vector<Tensor>& on) {
@@ -1359,7 +1474,14 @@ std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<
     carry.push_back(s);
     outs.push_back(reserve_slot());
   }
-  Step step = make_while(bc, bb, carry, outs, max_iterations);
+  // (a tape around the call: each output depends on every floating loop variable's initial
+  // value and on what the body's results reach outside it)
+  std::vector<int> on;
+  for (int s : carry)
+    if (floating_slot(s)) on.push_back(s);
+  for (const StepArg& a : bb->results)
+    if (a.slot >= 0) add_dependences(a.slot, block_ids_.at(size_t(b)), on);
+  Step step = make_while(bc, bb, carry, outs, max_iterations, hidden_inputs(on));
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
   // (each output depends on every loop variable and body result, as TensorFlow's while
   // gradient connects them all; each loop variable on every body result, at the next iteration,
@@ -1369,6 +1491,7 @@ std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<
   all.insert(all.end(), results.begin(), results.end());
   for (const Tensor& o : r) note_hidden(o, all);
   for (const Tensor& v : vars) note_hidden(v, results);
+  pending_dep_ = std::move(on);
   push_step(std::move(step));
   return r;
 }

@@ -119,6 +119,27 @@ void detail::watch_where_linked(Tensor& t, const std::vector<Tensor>& from, bool
   }
 }
 
+void detail::add_hidden_dependence(const HiddenDependence& h, const std::vector<uint64_t>& skip) {
+  if (tls.tape_pause || !h.value.defined() || h.on.empty()) return;
+  uint32_t slot;
+  for (const auto& s : tls.stack) {
+    if (!s->recording.load(std::memory_order_relaxed) || (s->entry >= tls_horizon && entry_hidden(s->entry)) ||
+        std::find(skip.begin(), skip.end(), s->serial) != skip.end() || !h.value.get()->find_link(s->serial, &slot))
+      continue;
+    s->hidden.push_back(h);
+  }
+}
+
+void detail::note_hidden_variable_read(Variable& v, const std::vector<uint64_t>& skip) {
+  if (tls.tape_pause) return;
+  for (const auto& t : tls.stack) {
+    if (!t->recording.load(std::memory_order_relaxed) || (t->entry >= tls_horizon && entry_hidden(t->entry)) ||
+        std::find(skip.begin(), skip.end(), t->serial) != skip.end())
+      continue;
+    if ((t->watch_accessed && v.trainable()) || t->var_slots.count(v.id())) t->link_variable(v);
+  }
+}
+
 // tls_recording: the tapes recording on this thread plus its entered accumulators (none while
 // a RecordingPause lives): the ops' one fast-path check.
 void detail::refresh_recording() {

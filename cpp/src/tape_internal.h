@@ -7,6 +7,7 @@
 namespace gt {
 class Variable;
 class Tensor;
+struct HiddenDependence;
 namespace detail {
 // Tells this thread's recording tapes, accumulators and access logs that `v` was read.
 void notify_variable_read(Variable& v);
@@ -43,5 +44,12 @@ bool seen_by_a_recorder(const Tensor& t);
 // (program.cpp), and zeros given through a hidden dependence (tape_sweep.cpp).
 void watch_where_linked(Tensor& t, const std::vector<Tensor>& from, bool all = false);
 bool has_a_live_tangent(const Tensor& t);
+// Gives h to each tape recording on this thread that links h.value, except those whose serial
+// is in `skip` (the tapes of the program that runs the step): a tape around a gt.function call
+// then treats a cond or while output as TensorFlow's cond and while ops (program.cpp).
+void add_hidden_dependence(const HiddenDependence& h, const std::vector<uint64_t>& skip);
+// For those tapes, v counts as read (a cond or while step reads the variables of every branch,
+// as TensorFlow's ops take them as inputs): a tape watching accessed variables links it.
+void note_hidden_variable_read(Variable& v, const std::vector<uint64_t>& skip);
 }  // namespace detail
 }  // namespace gt

@@ -77,9 +77,11 @@ bool use_forward(JacobianMode mode, int64_t source_elems, int64_t target_elems, 
 }  // namespace
 
 std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Source>& sources, Unconnected unconnected,
-                                   JacobianMode mode, const std::vector<HiddenDependence>& hidden) {
+                                   JacobianMode mode, const std::vector<HiddenDependence>& given) {
   TapeState& s = *state_;
   TapeState::Hold hold(s, "jacobian");
+  std::vector<HiddenDependence> merged;
+  const std::vector<HiddenDependence>& hidden = s.with_own_hidden(given, merged);
   require_defined(target, "jacobian");
   start_backward(s, "jacobian");
   std::vector<uint32_t> src_slots;
@@ -153,9 +155,11 @@ std::vector<Tensor> Tape::jacobian(const Tensor& target, const std::vector<Sourc
 }
 
 Tensor Tape::batch_jacobian(const Tensor& target, const Source& source, Unconnected unconnected, JacobianMode mode,
-                            const std::vector<HiddenDependence>& hidden) {
+                            const std::vector<HiddenDependence>& given) {
   TapeState& s = *state_;
   TapeState::Hold hold(s, "batch_jacobian");
+  std::vector<HiddenDependence> merged;
+  const std::vector<HiddenDependence>& hidden = s.with_own_hidden(given, merged);
   const Tensor& src = source.variable ? source.variable->value() : source.tensor;
   require_defined(target, "batch_jacobian");
   require_defined(src, "batch_jacobian");

@@ -86,6 +86,10 @@ struct TapeState {
   uint32_t thread = 0;
   std::vector<uint32_t> stopped, exited;
   bool had_custom = false;  // a custom gradient was ever recorded (the bindings then free its hook)
+  // Hidden dependences of values this tape recorded (HiddenDependence): the outputs of a
+  // gt.function's cond and while steps that ran while it recorded around the call
+  // (detail::add_hidden_dependence). gradient() and the Jacobians use them with those given.
+  std::vector<HiddenDependence> hidden;
   int sweeping = 0;         // reverse sweeps running on this tape (a custom gradient may call back)
 
   TapeState(bool p, bool w) : serial(tape_detail::register_serial()), persistent(p), watch_accessed(w) {}
@@ -145,6 +149,15 @@ struct TapeState {
     hooks.clear();
     stopped.clear();
     exited.clear();
+    hidden.clear();
+  }
+  // The hidden dependences a gradient or Jacobian uses: this tape's own, then `given`.
+  const std::vector<HiddenDependence>& with_own_hidden(const std::vector<HiddenDependence>& given,
+                                                       std::vector<HiddenDependence>& merged) const {
+    if (hidden.empty()) return given;
+    merged = hidden;
+    merged.insert(merged.end(), given.begin(), given.end());
+    return merged;
   }
 
   std::string explain(const std::vector<Tensor>& targets, const Source& src) const;

@@ -307,9 +307,10 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
                                    const std::vector<std::pair<size_t, size_t>>& same,
                                    std::vector<HiddenDependence>* hidden_list) {
   static const std::vector<HiddenDependence> no_hidden;
-  const std::vector<HiddenDependence>& hidden = hidden_list ? *hidden_list : no_hidden;
   TapeState& s = *state_;
   TapeState::Hold hold(s, "gradient");
+  std::vector<HiddenDependence> merged;
+  const std::vector<HiddenDependence>& hidden = s.with_own_hidden(hidden_list ? *hidden_list : no_hidden, merged);
   if (!output_gradients.empty() && output_gradients.size() != targets.size())
     throw ValueError_("gradient: got " + std::to_string(output_gradients.size()) + " output_gradients for " +
                       std::to_string(targets.size()) + " targets");
@@ -347,7 +348,9 @@ std::vector<Tensor> Tape::gradient(const std::vector<Tensor>& targets, const std
         more.push_back(std::move(d));
       }
     }
-    hidden_list->insert(hidden_list->end(), more.begin(), more.end());
+    if (hidden_list) hidden_list->insert(hidden_list->end(), more.begin(), more.end());
+    else  // (an eager gradient through a function's cond: the tapes around it take them)
+      for (const HiddenDependence& d : more) detail::add_hidden_dependence(d, {});
   }
   if (unconnected == Unconnected::Error) {
     std::string why;

@@ -556,6 +556,12 @@ void register_op(const std::string& key, R (*f)(P...)) {
 namespace program_detail {
 struct StepArg;    // a tensor argument of a tape step: a slot, a constant or a variable (program.cpp)
 struct StepBlock;  // a block of a cond or while step
+// What a cond or while step's outputs depend on for a tape around the call, whichever branch
+// a run takes (program.cpp): slots, and variables.
+struct HiddenInputs {
+  std::vector<int> slots;
+  std::vector<std::shared_ptr<Variable>> variables;
+};
 }  // namespace program_detail
 
 class ProgramRecorder {
@@ -630,6 +636,9 @@ class ProgramRecorder {
 
   // Whether a tape of the trace is one the program makes (entered during the trace).
   bool owns_tape(const Tape& tape) const { return tapes_.count(&tape) != 0; }
+  // Appends the serials of those tapes (a cond or while step run during the trace gives the
+  // tapes around the call its hidden dependences, not these: program.cpp).
+  void owned_tape_serials(std::vector<uint64_t>& out) const;
   // The outputs of the trace's cond and while steps, each with the results of the blocks that
   // may give it (the branches, the loop body, as the trace computed them): what a gradient taken
   // during the trace passes to Tape::gradient, so that a source that reaches the target only
@@ -707,6 +716,19 @@ class ProgramRecorder {
   std::unordered_map<const Block*, std::vector<std::shared_ptr<Variable>>> block_variables_;  // read in each open block
   std::vector<HiddenDependence> hidden_;
   std::vector<Tensor> watched_loop_variables_;  // (loop_variables(): watched for the body's trace only)
+  // For a tape around a call (HiddenInputs, program.cpp): what each slot made in a block
+  // depends on outside that block through floating-point values: slots, and variables as
+  // -1 - (their index in dep_vars_). Set by push_step for the slots each step made.
+  std::vector<std::vector<int>> dep_;
+  std::vector<std::shared_ptr<Variable>> dep_vars_;
+  std::optional<std::vector<int>> pending_dep_;  // (the next step's, when not its reads')
+  int pushed_slots_ = 0;                         // the slot count at the last push_step
+  std::vector<int> block_ids_;                   // each closed block's id (as in slot_block_)
+  bool floating_slot(int s) const;
+  void add_dependences(int s, int block, std::vector<int>& to) const;
+  void note_dependences(const Program::Step& step);
+  int variable_dependence(const std::shared_ptr<Variable>& v);
+  std::shared_ptr<const program_detail::HiddenInputs> hidden_inputs(std::vector<int>& on) const;
   uint64_t start_seq_;
   uint32_t thread_;
   ProgramRecorder* outer_;
