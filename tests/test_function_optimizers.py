@@ -186,3 +186,41 @@ def test_a_saved_training_step_with_a_schedule_clipping_and_nadam_keeps_training
     np.testing.assert_array_equal(m.w.numpy(), loaded.w.numpy())
     # the rate went down the cosine at each call, in the loaded program too (0 from step 4 on)
     assert float(lr_b) == 0.0
+
+
+def test_a_custom_schedule_reading_the_step_into_python_is_refused_and_one_of_gt_ops_works():
+    class Halving(gt.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            return 1.0 / 2.0 ** (int(step) // 2)
+
+        def get_config(self):
+            return {}
+
+    class HalvingOps(gt.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            return gt.pow(0.5, gt.cast(step // 2, gt.float32))
+
+        def get_config(self):
+            return {}
+
+    w = gt.Variable([1.0])
+    opt = gt.optimizers.SGD(learning_rate=Halving())
+
+    @gt.function
+    def step():
+        opt.apply_gradients([(gt.constant([1.0]), w)])
+
+    with pytest.raises(gt.errors.OperatorNotAllowedInGraphError):
+        step()
+    assert int(opt.iterations.numpy()) == 0
+
+    opt = gt.optimizers.SGD(learning_rate=HalvingOps())
+
+    @gt.function
+    def step2():
+        lr = opt.learning_rate
+        opt.apply_gradients([(gt.constant([1.0]), w)])
+        return lr
+
+    assert [float(step2()) for _ in range(5)] == [1.0, 1.0, 0.5, 0.5, 0.25]
+    assert step2.experimental_get_tracing_count() == 1
