@@ -73,6 +73,7 @@ void register_builtin_steps() {
   register_op("assign_add", &steps::assign_add_variable);
   register_op("assign_sub", &steps::assign_sub_variable);
   register_op("optimizer_step", &steps::optimizer_step);
+  register_op("optimizer_step/scaled", &steps::optimizer_step_scaled);
   register_op("where_coords", &steps::where_coords);
   register_op("getitem", &steps::getitem);
   register_op("reduce_any", &steps::reduce_any_bool);

@@ -22,6 +22,19 @@ void optimizer_step(optim::Algorithm alg, const std::shared_ptr<Variable>& param
   optim::apply(alg, *param, grad, s, h);
 }
 
+void optimizer_step_scaled(optim::Algorithm alg, const std::shared_ptr<Variable>& param, const Tensor& grad,
+                           const std::vector<std::shared_ptr<Variable>>& slots, optim::Hyper h,
+                           const Tensor& learning_rate, const std::shared_ptr<Variable>& iterations,
+                           const Tensor& grad_mul, const Tensor& grad_div, const Tensor& u_product) {
+  for (const Tensor* t : {&grad_mul, &grad_div, &u_product})
+    if (t->numel() != 1)
+      throw InvalidArgument("optimizer_step/scaled: a factor must be a scalar, got shape " + t->shape().str());
+  h.grad_mul = grad_mul.item();
+  h.grad_div = grad_div.item();
+  h.u_product = u_product.item();
+  optimizer_step(alg, param, grad, slots, h, learning_rate, iterations);
+}
+
 random::PhiloxState generator_state(const Variable& state) {
   const Tensor& v = state.value();
   if (v.dtype() != DType::Int64 || v.shape() != Shape({3}))

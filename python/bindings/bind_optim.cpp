@@ -63,5 +63,18 @@ void bind_optim(py::module_& m) {
     traced_effect("optimizer_step", &steps::optimizer_step, alg, variable_ref(param).shared_from_this(), g, s, h, lr,
                   variable_ref(iterations).shared_from_this());
   });
+  // ... with the clipping factors and Nadam's running product as tensors too, computed by the
+  // program's steps and read when this step runs.
+  m.def("_optim_apply_traced_scaled", [](Algorithm alg, py::handle param, py::handle grad, py::list slots,
+                                         const Hyper& h, py::handle learning_rate, py::handle iterations,
+                                         py::handle grad_mul, py::handle grad_div, py::handle u_product) {
+    std::vector<std::shared_ptr<Variable>> s;
+    for (py::handle x : slots) s.push_back(variable_ref(x).shared_from_this());
+    Tensor g = to_tensor(grad);
+    Tensor lr = to_tensor(learning_rate);
+    Tensor mul = to_tensor(grad_mul), div = to_tensor(grad_div), u = to_tensor(u_product);
+    traced_effect("optimizer_step/scaled", &steps::optimizer_step_scaled, alg, variable_ref(param).shared_from_this(),
+                  g, s, h, lr, variable_ref(iterations).shared_from_this(), mul, div, u);
+  });
 }
 }  // namespace gt::py_bind

@@ -27,6 +27,14 @@ void assign_sub_variable(const std::shared_ptr<Variable>& v, const Tensor& t);
 void optimizer_step(optim::Algorithm alg, const std::shared_ptr<Variable>& param, const Tensor& grad,
                     const std::vector<std::shared_ptr<Variable>>& slots, optim::Hyper h, const Tensor& learning_rate,
                     const std::shared_ptr<Variable>& iterations);
+// The same step with the factors that Python computes from values (gt.function traces their
+// computation as steps): the gradient's scaling for clipnorm / global_clipnorm (h.grad_mul,
+// h.grad_div) and Nadam's running product (h.u_product), each a scalar tensor read when the
+// step runs, as the learning rate is. (Key "optimizer_step/scaled".)
+void optimizer_step_scaled(optim::Algorithm alg, const std::shared_ptr<Variable>& param, const Tensor& grad,
+                           const std::vector<std::shared_ptr<Variable>>& slots, optim::Hyper h,
+                           const Tensor& learning_rate, const std::shared_ptr<Variable>& iterations,
+                           const Tensor& grad_mul, const Tensor& grad_div, const Tensor& u_product);
 
 // where(cond) with one argument: the int64 coordinates of the true (non-zero) elements, [n, rank].
 Tensor where_coords(const Tensor& cond);

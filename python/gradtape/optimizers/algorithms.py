@@ -307,13 +307,25 @@ class Nadam(Optimizer):
     def _before_step(self, iterations):
         # u_product *= beta_1 * (1 - 0.5 * 0.96^t), t = iterations + 1, in u_product's dtype
         f = np.float64 if self._u_product.dtype == _core.as_dtype("float64") else np.float32
+        if isinstance(iterations, _core.Variable):
+            # gt.function traces it: the same computation with gt ops, steps of the program, so
+            # the product advances at every call; the step reads the value written
+            fd = _core.as_dtype(np.dtype(f).name)
+            u = _core.cast(_core.convert_to_tensor(self._u_product), fd)
+            t = _core.cast(iterations + 1, fd)
+            u = u * _core.constant(f(self.beta_1)) * (
+                _core.constant(f(1.0)) - _core.constant(f(0.5)) * _core.pow(_core.constant(f(0.96)), t))
+            u = _core.cast(u, self._u_product.dtype)
+            self._u_product.assign(u)
+            return u
         u = f(self._u_product.numpy())
         u = u * f(self.beta_1) * (f(1.0) - f(0.5) * np.power(f(0.96), f(iterations + 1)))
         self._u_product.assign(f(u))
 
     def _fill_hyper(self, h):
         h.beta_1, h.beta_2, h.epsilon = self.beta_1, self.beta_2, self.epsilon
-        h.u_product = float(self._u_product.numpy())
+        if not _core._tracing():  # (traced, the step reads the product as a tensor at each call)
+            h.u_product = float(self._u_product.numpy())
 
     def get_config(self):
         c = super().get_config()

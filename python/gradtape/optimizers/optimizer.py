@@ -408,7 +408,9 @@ class Optimizer:
         pass
 
     def _before_step(self, iterations):
-        """Per-step work before the variables' updates (Nadam's running product)."""
+        """Per-step work before the variables' updates (Nadam's running product). Traced
+        (iterations the variable), it returns the tensor the optimizer step reads for
+        h.u_product, or None."""
 
     def _step(self, grads, variables):
         if _core._tracing():
@@ -426,21 +428,59 @@ class Optimizer:
             h.weight_decay = wd if (wd and self._use_weight_decay(v)) else 0.0
             _core._optim_apply(self._algorithm, v, g, self._slots[self._index[id(v)]], h)
 
+    def _traced_clip_factors(self, grads):
+        """_clip_factors as gt.function traces it: clipnorm's divisor and global_clipnorm's
+        scale are computed from the gradients' values with gt ops (steps of the program, run at
+        every call), in the same dtypes and order as the NumPy of _clip_factors."""
+        inf = float("inf")
+        if self.clipnorm and self.clipnorm > 0:
+            out = []
+            for g in grads:
+                T = _np_dtype(g.dtype)
+                c = _core.constant(T(self.clipnorm))
+                l2sum = _core.cast(_core.reduce_sum(_core.square(g)), c.dtype)
+                l2norm = _core.where(_core.greater(l2sum, _core.constant(T(0))), _core.sqrt(l2sum), l2sum)
+                # Python's max(l2norm, c): c only when c > l2norm
+                div = _core.where(_core.greater(c, l2norm), c, l2norm)
+                out.append((inf, float(T(self.clipnorm)), div))
+            return out
+        if self.global_clipnorm and self.global_clipnorm > 0:
+            T = np.float64 if all(g.dtype == _float64 for g in grads) else np.float32
+            dt = _float64 if T is np.float64 else _float32
+            total = _core.constant(T(0))
+            for g in grads:
+                total = total + _core.cast(_core.reduce_sum(_core.square(g)), dt)
+            use_norm = _core.sqrt(total)
+            c = T(self.global_clipnorm)
+            scale = (_core.constant(c) * _core.minimum(_core.constant(T(1)) / use_norm, _core.constant(T(1) / c))
+                     + (use_norm - use_norm))
+            return [(inf, scale, 1.0)] * len(grads)
+        return self._clip_factors(grads)
+
     def _traced_step(self, grads, variables):
-        """The step as gt.function traces it: the learning rate and the step counter are read
-        by each replay (in C++), not fixed at tracing. What needs a value in Python while
-        tracing (Nadam's running product, clipnorm) raises OperatorNotAllowedInGraphError."""
+        """The step as gt.function traces it: the learning rate (a schedule's value at
+        `iterations`, computed with gt ops), the step counter, the clipping factors and Nadam's
+        running product are computed by the program's steps and read by the optimizer step when
+        it runs (in C++, at each replay), never fixed at tracing."""
         lr = self._get_current_learning_rate()
         if not isinstance(lr, (_core.Tensor, _core.Variable)):
             lr = _core.constant(float(lr), dtype=_float32)
-        self._before_step(self._iterations)
+        u_product = self._before_step(self._iterations)
         h = _core._OptimHyper()
         self._fill_hyper(h)
         wd = 0.0 if self.weight_decay is None else float(self.weight_decay)
-        for (clip, mul, div), g, v in zip(self._clip_factors(grads), grads, variables):
-            h.clip_value, h.grad_mul, h.grad_div = clip, mul, div
+        for (clip, mul, div), g, v in zip(self._traced_clip_factors(grads), grads, variables):
+            h.clip_value = clip
             h.weight_decay = wd if (wd and self._use_weight_decay(v)) else 0.0
-            _core._optim_apply_traced(self._algorithm, v, g, self._slots[self._index[id(v)]], h, lr, self._iterations)
+            slots = self._slots[self._index[id(v)]]
+            if u_product is None and not isinstance(mul, _core.Tensor) and not isinstance(div, _core.Tensor):
+                h.grad_mul, h.grad_div = mul, div
+                _core._optim_apply_traced(self._algorithm, v, g, slots, h, lr, self._iterations)
+                continue
+            # the factors as float64 constants hold the doubles the eager step gives the kernel
+            factors = [x if isinstance(x, _core.Tensor) else _core.constant(float(x), dtype=_float64)
+                       for x in (mul, div, 1.0 if u_product is None else u_product)]
+            _core._optim_apply_traced_scaled(self._algorithm, v, g, slots, h, lr, self._iterations, *factors)
 
     def minimize(self, loss, var_list, tape=None) -> _core.Variable:
         """Computes the gradients of loss (a callable, or a tensor computed under `tape`) with

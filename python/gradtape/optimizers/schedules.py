@@ -1,7 +1,12 @@
 """gradtape.optimizers.schedules: learning rates as functions of the step, as Keras 3's
 (tf.keras.optimizers.schedules). An optimizer calls its schedule with its `iterations` before
 the step increments it. Values are computed in the initial learning rate's dtype (float32 for
-a Python float), rounding where Keras rounds."""
+a Python float), rounding where Keras rounds.
+
+Eagerly a schedule computes in NumPy. Called with a tensor or variable step while gt.function
+traces (an optimizer's `iterations` in a traced training step), it computes the same formulas
+with gt ops, which trace to steps of the program: the learning rate is computed from the
+step counter at every call of the function, as TensorFlow's schedules are."""
 from __future__ import annotations
 
 import math
@@ -33,6 +38,21 @@ def _dtype_of(value):
 
 def _out(x, dtype):
     return _core.constant(np.asarray(x, dtype=dtype))
+
+
+def _traced(step):
+    """Whether to compute with gt ops: a tensor or variable step while gt.function traces."""
+    return isinstance(step, (_core.Tensor, _core.Variable)) and _core._tracing()
+
+
+def _c(x, dtype):
+    """A constant scalar of dtype (a NumPy dtype) holding x rounded to it."""
+    return _core.constant(np.asarray(x, dtype=dtype))
+
+
+def _step_as(step, dtype):
+    """The step cast to dtype, as the NumPy path's dtype.type(step) casts it."""
+    return _core.cast(step, _core.as_dtype(np.dtype(dtype).name))
 
 
 class LearningRateSchedule:
@@ -99,6 +119,11 @@ class ExponentialDecay(LearningRateSchedule):
     def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
         lr = dt.type(self.initial_learning_rate)
+        if _traced(step):
+            p = _step_as(step, dt) / _c(self.decay_steps, dt)
+            if self.staircase:
+                p = _core.floor(p)
+            return _c(lr, dt) * _core.pow(_c(self.decay_rate, dt), p)
         p = dt.type(_step(step)) / dt.type(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
@@ -129,8 +154,18 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         self.name = name
 
     def __call__(self, step) -> _core.Tensor:
-        s = _step(step)
         dt = _dtype_of(self.values[0])
+        if _traced(step):
+            # the first i with step <= boundaries[i] (the last value past them all), as the
+            # loop below finds it; the comparison is exact for integer boundaries, else in float64
+            exact = all(isinstance(b, (int, np.integer)) for b in self.boundaries)
+            s = _core.cast(step, _core.as_dtype("int64" if exact else "float64"))
+            out = _c(self.values[-1], dt)
+            for i in reversed(range(len(self.boundaries))):
+                b = _c(self.boundaries[i], np.int64 if exact else np.float64)
+                out = _core.where(_core.less_equal(s, b), _c(self.values[i], dt), out)
+            return out
+        s = _step(step)
         i = 0
         while i < len(self.boundaries) and s > self.boundaries[i]:
             i += 1
@@ -165,6 +200,16 @@ class PolynomialDecay(LearningRateSchedule):
         dt = _dtype_of(self.initial_learning_rate)
         T = dt.type
         lr, end, power = T(self.initial_learning_rate), T(self.end_learning_rate), T(self.power)
+        if _traced(step):
+            s = _step_as(step, dt)
+            ds = _c(self.decay_steps, dt)
+            if self.cycle:
+                mult = _core.where(_core.equal(s, _c(0, dt)), _c(1, dt), _core.ceil(s / ds))
+                ds = ds * mult
+            else:
+                s = _core.minimum(s, ds)
+            p = s / ds
+            return _c(lr - end, dt) * _core.pow(_c(1, dt) - p, _c(power, dt)) + _c(end, dt)
         s = T(_step(step))
         ds = T(self.decay_steps)
         if self.cycle:
@@ -202,6 +247,11 @@ class InverseTimeDecay(LearningRateSchedule):
     def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
         T = dt.type
+        if _traced(step):
+            p = _step_as(step, dt) / _c(self.decay_steps, dt)
+            if self.staircase:
+                p = _core.floor(p)
+            return _c(self.initial_learning_rate, dt) / (_c(1, dt) + _c(self.decay_rate, dt) * p)
         p = T(_step(step)) / T(self.decay_steps)
         if self.staircase:
             p = np.floor(p)
@@ -241,8 +291,26 @@ class CosineDecay(LearningRateSchedule):
         cosine = T(0.5) * (T(1.0) + np.cos(T(math.pi) * fraction))
         return start * ((T(1) - T(self.alpha)) * cosine + T(self.alpha))
 
+    def _decay_traced(self, s, ds, start, dt):
+        T = dt.type
+        cosine = _c(0.5, dt) * (_c(1, dt) + _core.cos(_c(math.pi, dt) * (s / ds)))
+        return start * (_c(T(1) - T(self.alpha), dt) * cosine + _c(self.alpha, dt))
+
+    def _call_traced(self, step, dt):
+        T = dt.type
+        lr, ds = _c(self.initial_learning_rate, dt), _c(self.decay_steps, dt)
+        s = _step_as(step, dt)
+        if self.warmup_target is None:
+            return self._decay_traced(_core.minimum(s, ds), ds, lr, dt)
+        target, ws = _c(self.warmup_target, dt), _c(self.warmup_steps, dt)
+        s = _core.minimum(s, _c(T(self.decay_steps) + T(self.warmup_steps), dt))
+        warm = _c(T(self.warmup_target) - T(self.initial_learning_rate), dt) * (s / ws) + lr
+        return _core.where(_core.less(s, ws), warm, self._decay_traced(s - ws, ds, target, dt))
+
     def __call__(self, step) -> _core.Tensor:
         dt = _dtype_of(self.initial_learning_rate)
+        if _traced(step):
+            return self._call_traced(step, dt)
         T = dt.type
         lr = T(self.initial_learning_rate)
         ds = T(self.decay_steps)
