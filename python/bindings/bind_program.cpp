@@ -339,6 +339,26 @@ void bind_program(py::module_& m) {
       held->fn(*l);
     });
   }, "While tracing: a step calling fn(*tensor values) at each run, with the GIL (gt.print).");
+  m.def("_host_call", [recorder](py::object fn, const py::list& inputs, const std::string& name) {
+    auto held = std::make_shared<PyCallable>(std::move(fn));
+    std::vector<Tensor> r = recorder().host_call(name, tensors_of(inputs), [held](const std::vector<Tensor>& values) {
+      py::gil_scoped_acquire gil;
+      py::list l;
+      for (const Tensor& t : values) l.append(wrap(t));
+      struct Reading {
+        Reading() { ++tls_in_host_callback; }
+        ~Reading() { --tls_in_host_callback; }
+      } reading;
+      py::object out = held->fn(*l);
+      std::vector<Tensor> res;
+      for (py::handle h : out) res.push_back(to_tensor(h));
+      return res;
+    });
+    py::list l;
+    for (const Tensor& x : r) l.append(wrap(x));
+    return l;
+  }, "While tracing: a step calling fn(*tensor values) at each run, with the GIL, whose results (a list of "
+     "tensors) are the step's outputs (gt.py_function, gt.numpy_function); called now too, as eager code.");
   m.def("_block_begin", [recorder] { recorder().begin_block(); });
   m.def("_block_end", [recorder](const py::list& results) { return recorder().end_block(tensors_of(results)); });
   m.def("_cond", [recorder](py::handle pred, int t, int f) {

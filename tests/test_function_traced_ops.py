@@ -1,0 +1,278 @@
+"""Ops that gt.function used to refuse while tracing and now traces as TensorFlow 2.21's
+tf.function runs them (docs/guides/function.md): gt.numpy_function and gt.py_function (host-call
+steps calling the Python function at every call), stateless random ops with a seed computed
+inside the function, gt.while_loop with a maximum_iterations computed inside the function, and
+gt.unique. The expected values are TensorFlow 2.21's, found by running the same code under
+tf.function; they are written here as literals (TensorFlow is not a dependency)."""
+import numpy as np
+import pytest
+
+import gradtape as gt
+from gradtape import _core
+
+
+@pytest.fixture(params=[True, False], ids=["plans", "no-plans"])
+def plans(request):
+    was = _core._gradient_plans_enabled()
+    _core._set_gradient_plans(request.param)
+    yield request.param
+    _core._set_gradient_plans(was)
+
+
+# ---- gt.numpy_function and gt.py_function: a host call at every call ------------------------------
+
+def test_numpy_function_runs_at_every_call_with_the_calls_values():
+    # TF 2.21: [3. 5. 7.], then [9. 11. 13.] (the same trace), then a new shape traces again
+    seen = []
+
+    def sort_twice(a):
+        seen.append(a.tolist())
+        return np.sort(a) * 2
+
+    @gt.function
+    def f(x):
+        return gt.numpy_function(sort_twice, [x], gt.float32) + 1
+
+    np.testing.assert_array_equal(f(gt.constant([3.0, 1.0, 2.0])).numpy(), [3.0, 5.0, 7.0])
+    np.testing.assert_array_equal(f(gt.constant([5.0, 4.0, 6.0])).numpy(), [9.0, 11.0, 13.0])
+    np.testing.assert_array_equal(f(gt.constant([4.0, 4.0, -6.0])).numpy(), [-11.0, 9.0, 9.0])
+    assert f.experimental_get_tracing_count() == 1
+    assert seen == [[3.0, 1.0, 2.0], [5.0, 4.0, 6.0], [4.0, 4.0, -6.0]]
+    np.testing.assert_array_equal(f(gt.constant([1.0, 0.0])).numpy(), [1.0, 3.0])
+    assert f.experimental_get_tracing_count() == 2
+
+
+def test_py_function_gets_tensors_and_gives_tout_dtypes():
+    # TF 2.21: [4.0, 2] then [9.0, 3]; the function saw 2.0 then 3.0
+    calls = []
+
+    @gt.function
+    def g(x):
+        def fn(a):
+            calls.append(float(a.numpy()))
+            return a * a, gt.cast(a, gt.int32)
+        y, z = gt.py_function(fn, [x], [gt.float32, gt.int32])
+        return y, z
+
+    for v, want in ((2.0, (4.0, 2)), (3.0, (9.0, 3)), (-1.5, (2.25, -1))):
+        y, z = g(gt.constant(v))
+        assert (y.dtype, z.dtype) == (gt.float32, gt.int32)
+        assert (float(y), int(z)) == want
+    assert calls == [2.0, 3.0, -1.5]
+    assert g.experimental_get_tracing_count() == 1
+
+
+def test_numpy_function_with_python_inputs_no_inputs_and_variables():
+    # TF 2.21: numpy_function(lambda a, b: a * b, [x, 3.0], float32) at x = 2.0 gives 6.0; a function
+    # with no inputs runs at every call
+    counter = []
+    v = gt.Variable([1.0, 2.0])
+
+    def tick():
+        counter.append(1)
+        return np.float32(len(counter))
+
+    @gt.function
+    def f(x):
+        a = gt.numpy_function(lambda p, q: p * q, [x, 3.0], gt.float32)
+        b = gt.numpy_function(tick, [], gt.float32)
+        c = gt.numpy_function(lambda w: w.sum(), [v], gt.float32)
+        return a, b, c
+
+    assert [float(t) for t in f(gt.constant(2.0))] == [6.0, 1.0, 3.0]
+    v.assign([5.0, 5.0])
+    assert [float(t) for t in f(gt.constant(4.0))] == [12.0, 2.0, 10.0]
+    assert [float(t) for t in f(gt.constant(4.0))] == [12.0, 3.0, 10.0]
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_numpy_function_output_dtype_is_checked_as_tensorflow():
+    # TF 2.21: a float64 result for Tout float32 raises InvalidArgumentError ("0-th value returned by
+    # pyfunc is double, but expects float"); a Python int for int64 is 3, for int32 an error; a list
+    # returned for one Tout is two values (InvalidArgumentError), as is one value for two Touts
+    @gt.function
+    def as_f64(x):
+        return gt.numpy_function(lambda a: a.astype(np.float64), [x], gt.float32)
+
+    with pytest.raises(gt.errors.InvalidArgumentError, match="float64"):
+        as_f64(gt.constant(1.0))
+
+    @gt.function
+    def three(x, dtype):
+        return gt.numpy_function(lambda a: 3, [x], dtype)
+
+    r = three(gt.constant(1.0), gt.int64)
+    assert (r.dtype, int(r)) == (gt.int64, 3)
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        three(gt.constant(1.0), gt.int32)
+
+    @gt.function
+    def two_for_one(x):
+        return gt.numpy_function(lambda a: (a, a), [x], gt.float32)
+
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        two_for_one(gt.constant(1.0))
+
+    @gt.function
+    def one_for_two(x):
+        return gt.numpy_function(lambda a: a, [x], [gt.float32, gt.float32])
+
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        one_for_two(gt.constant(1.0))
+
+    @gt.function
+    def listed(x):
+        return gt.numpy_function(lambda a: a, [x], [gt.float32])
+
+    out = listed(gt.constant(1.5))
+    assert isinstance(out, list) and len(out) == 1 and float(out[0]) == 1.5
+
+
+def test_py_function_output_conversion_as_tensorflow():
+    # TF 2.21: py_function converts Python and NumPy results to Tout ([1.5, 2.5], 2.5, 3.0 as float32);
+    # a tensor of another dtype, or 2.5 for int32, raises InvalidArgumentError
+    @gt.function
+    def g(x):
+        return (gt.py_function(lambda a: np.array([1.5, 2.5]), [x], gt.float32),
+                gt.py_function(lambda a: 2.5, [x], gt.float32),
+                gt.py_function(lambda a: 3, [x], gt.float32))
+
+    a, b, c = g(gt.constant(1.0))
+    assert (a.dtype, b.dtype, c.dtype) == (gt.float32,) * 3
+    assert (a.numpy().tolist(), float(b), float(c)) == ([1.5, 2.5], 2.5, 3.0)
+
+    @gt.function
+    def wrong_tensor(x):
+        return gt.py_function(lambda a: gt.cast(a, gt.float64), [x], gt.float32)
+
+    with pytest.raises(gt.errors.InvalidArgumentError, match="float64"):
+        wrong_tensor(gt.constant(1.0))
+
+    @gt.function
+    def wrong_number(x):
+        return gt.py_function(lambda a: 2.5, [x], gt.int32)
+
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        wrong_number(gt.constant(1.0))
+
+
+@pytest.mark.parametrize("kind", ["numpy", "py"])
+def test_an_exception_in_the_function_is_tensorflows_error(kind):
+    # TF 2.21 (PyFunc / EagerPyFunc): ValueError and TypeError -> InvalidArgumentError, StopIteration ->
+    # OutOfRangeError, NotImplementedError -> UnimplementedError, MemoryError -> ResourceExhaustedError,
+    # RuntimeError, KeyError, IndexError, ZeroDivisionError -> UnknownError; at the call whose values fail
+    cases = [(ValueError, gt.errors.InvalidArgumentError), (TypeError, gt.errors.InvalidArgumentError),
+             (StopIteration, gt.errors.OutOfRangeError), (NotImplementedError, gt.errors.UnimplementedError),
+             (MemoryError, gt.errors.ResourceExhaustedError), (RuntimeError, gt.errors.UnknownError),
+             (KeyError, gt.errors.UnknownError), (ZeroDivisionError, gt.errors.UnknownError)]
+    for exc, expected in cases:
+        def fn(a, exc=exc):
+            if float(np.asarray(a)) < 0:
+                raise exc("boom")
+            return a
+
+        @gt.function
+        def f(x):
+            if kind == "numpy":
+                return gt.numpy_function(fn, [x], gt.float32)
+            return gt.py_function(fn, [x], gt.float32)
+
+        assert float(f(gt.constant(1.0))) == 1.0
+        with pytest.raises(expected) as info:
+            f(gt.constant(-1.0))                      # a replay: the step raises
+        assert isinstance(info.value.__cause__, exc)
+        assert float(f(gt.constant(2.0))) == 2.0
+        assert f.experimental_get_tracing_count() == 1
+
+
+def test_a_later_call_giving_another_shape_raises():
+    # TF 2.21 gives the result an unknown shape, so a call may return another one; gradtape's step
+    # has the trace's shape, and a call whose function returns another raises InvalidArgumentError
+    @gt.function
+    def positives(x):
+        return gt.numpy_function(lambda a: a[a > 0], [x], gt.float32) * 2.0
+
+    np.testing.assert_array_equal(positives(gt.constant([1.0, -1.0, 3.0])).numpy(), [2.0, 6.0])
+    np.testing.assert_array_equal(positives(gt.constant([-1.0, 2.0, 3.0])).numpy(), [4.0, 6.0])
+    with pytest.raises(gt.errors.InvalidArgumentError, match="numpy_function"):
+        positives(gt.constant([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(positives(gt.constant([0.5, 0.0, 3.0])).numpy(), [1.0, 6.0])
+
+
+def test_py_function_is_differentiated_inside_and_outside_the_function(plans):
+    # TF 2.21: d(x^3)/dx through py_function under a tape inside tf.function: (8, 12) at 2, (27, 27) at 3;
+    # numpy_function's gradient is None; a tape around the call: sin(2) * 2 = 1.8185948,
+    # gradient 0.07700372
+    @gt.function
+    def h(x):
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = gt.py_function(lambda a: a * a * a, [x], gt.float32)
+        return y, t.gradient(y, x)
+
+    for v, want in ((2.0, (8.0, 12.0)), (3.0, (27.0, 27.0)), (2.0, (8.0, 12.0)), (1.0, (1.0, 3.0))):
+        assert tuple(float(t) for t in h(gt.constant(v))) == want
+    assert h.experimental_get_tracing_count() == 1
+
+    @gt.function
+    def h2(x):
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = gt.numpy_function(lambda a: a * a * a, [x], gt.float32)
+        return y, t.gradient(y, x)
+
+    for v in (2.0, 3.0):
+        y, dy = h2(gt.constant(v))
+        assert float(y) == v ** 3 and dy is None
+
+    @gt.function
+    def k(x):
+        return gt.py_function(lambda a: gt.sin(a) * a, [x], gt.float32)
+
+    x = gt.constant(2.0)
+    for _ in range(3):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = k(x)
+        assert float(y) == pytest.approx(1.8185948, abs=1e-6)
+        assert float(tape.gradient(y, x)) == pytest.approx(0.07700372, abs=1e-6)
+
+
+def test_py_function_in_a_training_step():
+    # w * x fitted through a py_function at every call, as eager code does
+    w = gt.Variable(1.0)
+    opt = gt.optimizers.SGD(learning_rate=0.1)
+
+    def step_eager(x, y):
+        with gt.GradientTape() as tape:
+            p = gt.py_function(lambda a, b: a * b, [w, x], gt.float32)
+            loss = (p - y) ** 2
+        opt.apply_gradients([(tape.gradient(loss, w), w)])
+        return loss
+
+    step = gt.function(step_eager)
+    losses = [float(step(gt.constant(2.0), gt.constant(6.0))) for _ in range(4)]
+    w_traced = float(w.numpy())
+    w.assign(1.0)
+    eager = [float(step_eager(gt.constant(2.0), gt.constant(6.0))) for _ in range(4)]
+    assert losses == eager and w_traced == float(w.numpy())
+    assert losses[0] == 16.0 and losses[1] < losses[0]
+
+
+def test_host_calls_inside_cond_are_refused_and_cannot_be_saved(tmp_path):
+    @gt.function
+    def in_branch(x):
+        return gt.cond(x > 0, lambda: gt.numpy_function(np.sqrt, [x], gt.float32), lambda: x)
+
+    with pytest.raises(gt.errors.OperatorNotAllowedInGraphError, match="numpy_function"):
+        in_branch(gt.constant(4.0))
+
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([], gt.float32)])
+        def __call__(self, x):
+            return gt.py_function(lambda a: a + 1.0, [x], gt.float32)
+
+    m = M()
+    assert float(m(gt.constant(1.0))) == 2.0
+    with pytest.raises(ValueError, match="py_function"):
+        gt.saved_model.save(m, str(tmp_path / "m"))
