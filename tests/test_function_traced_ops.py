@@ -276,3 +276,109 @@ def test_host_calls_inside_cond_are_refused_and_cannot_be_saved(tmp_path):
     assert float(m(gt.constant(1.0))) == 2.0
     with pytest.raises(ValueError, match="py_function"):
         gt.saved_model.save(m, str(tmp_path / "m"))
+
+
+# ---- stateless random ops with a seed computed inside the function --------------------------------
+
+# gradtape's stateless ops are a function of the seed as TensorFlow's are, but their numbers are
+# gradtape's own (its Philox key is mixed from the seed; TF 2.21's stateless_uniform([3], seed=[1, 2])
+# is [0.8440604, 0.19204533, 0.9962232]). What TensorFlow fixes, and these tests check, is that a
+# seed computed inside the function gives, at each call, the numbers an eager call with that seed
+# gives: the same seed the same numbers, whatever the call.
+
+# gradtape's eager numbers, pinned (so that a traced step that made the state differently fails)
+UNIFORM_1_2 = [0.05976814031600952, 0.4294993281364441, 0.8135766386985779]
+NORMAL_2_3 = [0.028843361884355545, 1.7926031351089478]
+
+
+def test_stateless_ops_with_a_traced_seed_draw_the_seeds_numbers_at_every_call():
+    @gt.function
+    def f(s):
+        return gt.random.stateless_uniform([3], seed=s), gt.random.stateless_normal([2], seed=s + 1)
+
+    a, b = f(gt.constant([1, 2], gt.int64))                   # the trace
+    assert a.numpy().tolist() == UNIFORM_1_2
+    for s in ([3, 4], [1, 2], [-5, 7], [1, 2]):                # replays
+        a, b = f(gt.constant(s, gt.int64))
+        np.testing.assert_array_equal(a.numpy(), gt.random.stateless_uniform([3], seed=s).numpy())
+        np.testing.assert_array_equal(b.numpy(), gt.random.stateless_normal([2], seed=[s[0] + 1, s[1] + 1]).numpy())
+    assert a.numpy().tolist() == UNIFORM_1_2 and b.numpy().tolist() == NORMAL_2_3
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_every_stateless_op_takes_a_traced_seed():
+    def draws(s):
+        return (gt.random.stateless_truncated_normal([2], seed=s),
+                gt.random.stateless_categorical(gt.math.log([[0.5, 0.5]]), 4, seed=s),
+                gt.random.stateless_poisson([3], seed=s, lam=3.0),
+                gt.random.stateless_gamma([2], seed=s, alpha=2.0),
+                gt.random.stateless_uniform([2], seed=s, dtype=gt.float64),
+                gt.random.stateless_uniform([2], seed=s, minval=None, maxval=None, dtype=gt.int64),
+                gt.random.stateless_uniform([4], seed=s, minval=-3, maxval=10, dtype=gt.int32),
+                gt.random.split(s, 3),
+                gt.random.experimental.stateless_shuffle(gt.range(6), seed=s))
+
+    f = gt.function(draws)
+    for s in ([5, 6], [9, 1], [5, 6], [-1, 2 ** 31 - 1]):
+        got = f(gt.constant(s, gt.int32))
+        want = draws(s)
+        for g, w in zip(got, want):
+            assert g.dtype == w.dtype
+            np.testing.assert_array_equal(g.numpy(), w.numpy())
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_stateless_seed_from_a_variable_and_from_a_packed_list():
+    # TF 2.21: the seed read from a variable at each call, then advanced: three calls, three draws
+    v = gt.Variable([7, 0], dtype=gt.int64)
+
+    @gt.function
+    def g():
+        r = gt.random.stateless_uniform([2], seed=v, minval=0, maxval=10, dtype=gt.int32)
+        v.assign_add([0, 1])
+        return r
+
+    got = [g().numpy().tolist() for _ in range(3)]
+    want = [gt.random.stateless_uniform([2], seed=[7, k], minval=0, maxval=10, dtype=gt.int32).numpy().tolist()
+            for k in range(3)]
+    assert got == want and len({tuple(w) for w in want}) > 1
+    assert v.numpy().tolist() == [7, 3]
+
+    @gt.function
+    def h(i):
+        return gt.random.stateless_normal([3], seed=[i, 3])
+
+    for i in (2, 4, 2):
+        np.testing.assert_array_equal(h(gt.constant(i)).numpy(), gt.random.stateless_normal([3], seed=[i, 3]).numpy())
+    assert h(gt.constant(2)).numpy()[:2].tolist() == NORMAL_2_3
+    assert h.experimental_get_tracing_count() == 1
+
+
+def test_stateless_traced_seed_bad_input():
+    # TF 2.21 under tf.function: a seed of shape [3] or [] raises ValueError, a float seed TypeError
+    @gt.function
+    def bad(s):
+        return gt.random.stateless_uniform([2], seed=s)
+
+    with pytest.raises(ValueError):
+        bad(gt.constant([1, 2, 3]))
+    with pytest.raises(TypeError):
+        bad(gt.constant([1.0, 2.0]))
+    with pytest.raises(ValueError):
+        bad(gt.constant(1))
+
+
+def test_stateless_traced_seed_is_saved(tmp_path):
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([2], gt.int64)])
+        def __call__(self, s):
+            return gt.random.stateless_normal([3], seed=s) + gt.cast(gt.random.stateless_uniform(
+                [3], seed=s, minval=0, maxval=5, dtype=gt.int32), gt.float32)
+
+    m = M()
+    want = {k: m(gt.constant([k, 3], gt.int64)).numpy() for k in (1, 2)}
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    for k in (2, 1, 2):
+        np.testing.assert_array_equal(loaded(gt.constant([k, 3], gt.int64)).numpy(), want[k])
+    assert not np.array_equal(want[1], want[2])

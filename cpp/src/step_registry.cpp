@@ -19,6 +19,7 @@ void random_steps(const char* name) {
   register_op(std::string(name) + "/stream", &steps::draw_stream<F, A...>);
   register_op(std::string(name) + "/seeded", &steps::draw_copy<F, A...>);
   register_op(std::string(name) + "/generator", &steps::draw_generator<F, A...>);
+  register_op(std::string(name) + "/seed_tensor", &steps::draw_seed<F, A...>);
 }
 }  // namespace
 

@@ -171,6 +171,22 @@ Tensor reshape_to(const Tensor& x, const Tensor& shape) {
   return reshape(x, dims);
 }
 
+random::PhiloxState stateless_state(const Tensor& seed) {
+  if (seed.ndim() != 1 || seed.shape()[0] != 2 || (seed.dtype() != DType::Int32 && seed.dtype() != DType::Int64))
+    throw InvalidArgument("random: a stateless op's seed must be an int32 or int64 tensor of shape [2], got " +
+                          std::string(dtype_name(seed.dtype())) + " of shape " + seed.shape().str());
+  // (gradtape/random.py's _key_of(seed[0], seed[1], 0x5EED): each seed, sign-extended to 64 bits,
+  // mixed into the key in turn)
+  uint64_t key = 0x2545F4914F6CDD1Dull;
+  for (int i = 0; i < 2; ++i) {
+    const int64_t v = seed.dtype() == DType::Int32 ? int64_t(static_cast<const int32_t*>(seed.raw())[i])
+                                                   : static_cast<const int64_t*>(seed.raw())[i];
+    key = random::mix64(key ^ uint64_t(v));
+  }
+  key = random::mix64(key ^ uint64_t(0x5EED));
+  return random::PhiloxState{key, 0, 0};
+}
+
 Tensor truediv(const Tensor& a, const Tensor& b) { return divide(a, b); }
 Tensor matmul2(const Tensor& a, const Tensor& b) { return matmul(a, b); }
 

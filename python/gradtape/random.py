@@ -290,7 +290,26 @@ def poisson(shape, lam, dtype=_float32, seed=None, name=None) -> _core.Tensor:
 
 # ---- stateless ops: the stream is a function of the shape-[2] seed alone
 
+def _holds_tensor(x):
+    if isinstance(x, (list, tuple)):
+        return any(_holds_tensor(e) for e in x)
+    return isinstance(x, (_core.Tensor, _core.Variable))
+
+
 def _stateless_state(seed):
+    """The Philox state a stateless op draws from, a function of its shape-[2] seed alone. Inside
+    gt.function, a seed computed from the function's inputs or variables is given to the draw as
+    the tensor itself: its step makes the state from the seed's value at each call
+    (gradtape/steps.h, draw_seed), the same state this function makes from that value."""
+    if _core._tracing() and _holds_tensor(seed):
+        t = _core.convert_to_tensor(seed)  # (a list holding traced tensors is packed)
+        if _core._traced(t):
+            if t.dtype not in (_int32, _int64):
+                raise TypeError("Value passed to parameter 'seed' has DataType %s not in list of allowed values: "
+                                "int32, int64" % t.dtype.name)
+            if tuple(t.shape) != (2,):
+                raise ValueError("seed must have shape [2], not %s" % list(t.shape))
+            return t
     s = _np.asarray(seed.numpy() if hasattr(seed, "numpy") else seed)
     if s.shape != (2,) or s.dtype.kind not in "iu":
         raise ValueError("seed must be an integer tensor of shape [2], got %s with shape %s" % (s.dtype, s.shape))

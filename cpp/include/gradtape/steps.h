@@ -90,6 +90,16 @@ template <auto F, class... A>
 Tensor draw_copy(random::PhiloxState s, A... a) {
   return F(s, a...);
 }
+// From a seed tensor (a stateless op's seed computed inside a gt.function, read when the step
+// runs): the state gradtape.random's stateless ops make from a shape-[2] seed (stateless_state),
+// so that each call draws the numbers an eager call with its seed draws. InvalidArgument for a
+// seed of another shape or dtype (int32 and int64 are taken).
+random::PhiloxState stateless_state(const Tensor& seed);
+template <auto F, class... A>
+Tensor draw_seed(const Tensor& seed, A... a) {
+  random::PhiloxState s = stateless_state(seed);
+  return F(s, a...);
+}
 // From a gt.random.Generator: its state is a shape-[3] int64 variable [counter_lo, counter_hi,
 // key], read before the draw and written with the advanced state after it, at each run (a step
 // with an effect, as TensorFlow's stateful generator ops). InvalidArgument for another variable.
