@@ -382,3 +382,86 @@ def test_stateless_traced_seed_is_saved(tmp_path):
     for k in (2, 1, 2):
         np.testing.assert_array_equal(loaded(gt.constant([k, 3], gt.int64)).numpy(), want[k])
     assert not np.array_equal(want[1], want[2])
+
+
+# ---- gt.while_loop with a maximum_iterations computed inside the function -------------------------
+
+def test_while_loop_with_a_traced_maximum_iterations():
+    # TF 2.21: (i, s) = (3, 8.0), (7, 128.0), (0, 1.0), (0, 1.0) for a negative limit, (5, 7.59375); one trace
+    @gt.function
+    def f(x, m):
+        return gt.while_loop(lambda i, s: s < 100.0, lambda i, s: (i + 1, s * x),
+                             (gt.constant(0), gt.constant(1.0)), maximum_iterations=m)
+
+    for x, m, want in ((2.0, 3, (3, 8.0)), (2.0, 10, (7, 128.0)), (3.0, 0, (0, 1.0)), (2.0, -2, (0, 1.0)),
+                       (1.5, 5, (5, 7.59375))):
+        i, s = f(gt.constant(x), gt.constant(m))
+        assert (int(i), float(s)) == want
+    assert f.experimental_get_tracing_count() == 1
+
+
+def test_while_loop_traced_maximum_iterations_gradient_and_variable():
+    # TF 2.21: y = x^(k+1) while below 100, at most m iterations: (8, 12), (32, 80), (128, 448) at m = 2, 4, 10;
+    # a limit read from a variable at each call: 3.0, then 6.0 after v.assign(5)
+    @gt.function
+    def g(x, m):
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = gt.while_loop(lambda v: v < 100.0, lambda v: v * x, [x], maximum_iterations=m)[0]
+        return y, t.gradient(y, x)
+
+    for m, want in ((2, (8.0, 12.0)), (4, (32.0, 80.0)), (10, (128.0, 448.0)), (2, (8.0, 12.0))):
+        assert tuple(float(t) for t in g(gt.constant(2.0), gt.constant(m))) == want
+    assert g.experimental_get_tracing_count() == 1
+
+    v = gt.Variable(2)
+
+    @gt.function
+    def h(x):
+        return gt.while_loop(lambda a: True, lambda a: a + x, [x], maximum_iterations=v)[0]
+
+    assert float(h(gt.constant(1.0))) == 3.0
+    v.assign(5)
+    assert float(h(gt.constant(1.0))) == 6.0
+
+
+def test_while_loop_traced_maximum_iterations_evaluates_cond_as_tensorflow():
+    # TF 2.21 (while_v2): cond is evaluated at each test, the one that reaches the limit included:
+    # with maximum_iterations 2, "cond 0", "cond 1", "cond 2" are printed, and the result is 2
+    @gt.function
+    def k(m):
+        def c(a):
+            gt.print("cond", a, output_stream="file://" + str(path))
+            return a < 100
+        return gt.while_loop(c, lambda a: a + 1, [gt.constant(0)], maximum_iterations=m)
+
+    import tempfile, os
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "out.txt")
+        assert int(k(gt.constant(2))[0]) == 2
+        with open(path) as fh:
+            assert fh.read().split("\n")[:3] == ["cond 0", "cond 1", "cond 2"]
+
+
+def test_while_loop_traced_maximum_iterations_bad_input():
+    # TF 2.21: an int64 or float32 maximum_iterations raises ValueError (it must be int32)
+    @gt.function
+    def f(x, m):
+        return gt.while_loop(lambda v: v < 100.0, lambda v: v * x, [x], maximum_iterations=m)
+
+    for m in (gt.constant(3, gt.int64), gt.constant(3.0)):
+        with pytest.raises(ValueError, match="int32"):
+            f(gt.constant(2.0), m)
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        f(gt.constant(2.0), gt.constant([3]))
+
+
+def test_while_loop_negative_python_maximum_iterations_runs_no_iteration():
+    # TF 2.21: maximum_iterations=-2 gives zero iterations, eagerly and under tf.function
+    @gt.function
+    def f(x):
+        return gt.while_loop(lambda v: v < 100.0, lambda v: v * 2.0, [x], maximum_iterations=-2)[0]
+
+    assert float(f(gt.constant(3.0))) == 3.0
+    assert float(gt.while_loop(lambda v: v < 100.0, lambda v: v * 2.0, [gt.constant(3.0)],
+                               maximum_iterations=-2)[0]) == 3.0
