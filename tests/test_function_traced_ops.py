@@ -465,3 +465,53 @@ def test_while_loop_negative_python_maximum_iterations_runs_no_iteration():
     assert float(f(gt.constant(3.0))) == 3.0
     assert float(gt.while_loop(lambda v: v < 100.0, lambda v: v * 2.0, [gt.constant(3.0)],
                                maximum_iterations=-2)[0]) == 3.0
+
+
+# ---- gt.unique ------------------------------------------------------------------------------------
+
+def test_unique_inside_a_function():
+    # TF 2.21 (unique_with_counts of x * 2): [2, 4, 8, 14] [0 0 1 2 2 2 3] [2 1 3 1]; then
+    # [6, -0, nan, 2] [0 1 1 2 0 3 3] [2 2 1 2] (-0.0 and 0.0 are one value, its first sign kept);
+    # then [18 16 14 12] [0 1 2 3 3 3 3] [1 1 1 4]; one trace. TF gives a call with another number of
+    # distinct values its own shape; gradtape's step raises InvalidArgumentError
+    @gt.function
+    def f(x):
+        return gt.unique_with_counts(x * 2)
+
+    cases = [([1.0, 1.0, 2.0, 4.0, 4.0, 4.0, 7.0], [2.0, 4.0, 8.0, 14.0], [0, 0, 1, 2, 2, 2, 3], [2, 1, 3, 1]),
+             ([3.0, -0.0, 0.0, np.nan, 3.0, 1.0, 1.0], [6.0, -0.0, np.nan, 2.0], [0, 1, 1, 2, 0, 3, 3], [2, 2, 1, 2]),
+             ([9.0, 8.0, 7.0, 6.0, 6.0, 6.0, 6.0], [18.0, 16.0, 14.0, 12.0], [0, 1, 2, 3, 3, 3, 3], [1, 1, 1, 4])]
+    for x, y, idx, count in cases:
+        ry, ridx, rcount = f(gt.constant(x))
+        np.testing.assert_array_equal(ry.numpy(), y)
+        assert np.signbit(ry.numpy()).tolist() == np.signbit(y).tolist()
+        assert ridx.numpy().tolist() == idx and rcount.numpy().tolist() == count
+        assert (ridx.dtype, rcount.dtype) == (gt.int32, gt.int32)
+    assert f.experimental_get_tracing_count() == 1
+    with pytest.raises(gt.errors.InvalidArgumentError, match="unique"):
+        f(gt.constant([5.0, 5.0, 5.0, 5.0, 5.0, 5.0, 1.0]))
+
+    @gt.function
+    def g(x):
+        return gt.unique(x, out_idx=gt.int64)
+
+    for x, y, idx in (([4, 2, 4, 9], [4, 2, 9], [0, 1, 0, 2]), ([-1, -1, 0, 7], [-1, 0, 7], [0, 0, 1, 2])):
+        ry, ridx = g(gt.constant(x))
+        assert (ry.dtype, ry.numpy().tolist()) == (gt.int32, y)
+        assert (ridx.dtype, ridx.numpy().tolist()) == (gt.int64, idx)
+
+
+def test_unique_inside_a_saved_function(tmp_path):
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([5], gt.int32)])
+        def __call__(self, x):
+            y, idx, count = gt.unique_with_counts(x + 1)
+            return y, idx, count
+
+    m = M()
+    assert [t.numpy().tolist() for t in m(gt.constant([3, 1, 3, 3, 0]))] == [[4, 2, 1], [0, 1, 0, 0, 2], [3, 1, 1]]
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    assert [t.numpy().tolist() for t in loaded(gt.constant([5, 5, 6, 7, 6]))] == [[6, 7, 8], [0, 0, 1, 2, 1], [2, 2, 1]]
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        loaded(gt.constant([1, 2, 3, 4, 5]))

@@ -76,6 +76,9 @@ void register_builtin_steps() {
   register_op("optimizer_step", &steps::optimizer_step);
   register_op("where_coords", &steps::where_coords);
   register_op("getitem", &steps::getitem);
+  register_op("unique_first", &steps::unique_first);
+  register_op("unique_index", &steps::unique_index);
+  register_op("unique_count", &steps::unique_count);
   register_op("reduce_any", &steps::reduce_any_bool);
   register_op("reduce_all", &steps::reduce_all_bool);
   register_op("zeros_like", &steps::zeros_like_as);

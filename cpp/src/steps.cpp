@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <unordered_map>
 
 #include "gradtape/errors.h"
 
@@ -140,6 +141,60 @@ Tensor where_coords(const Tensor& cond) {
     }
   return from_data(coords.data(), DType::Int64, Shape{n, int64_t(c.ndim())});
 }
+
+namespace {
+struct UniqueParts {
+  std::vector<int64_t> first, index, count;
+};
+
+template <class K>
+void unique_keys(const K* v, int64_t n, UniqueParts& p, bool floating) {
+  std::unordered_map<K, int64_t> seen;
+  for (int64_t i = 0; i < n; ++i) {
+    K k = v[i];
+    int64_t at;
+    if (floating && k != k) {  // (NaN: a value of its own)
+      at = int64_t(p.first.size());
+      p.first.push_back(i);
+      p.count.push_back(0);
+    } else {
+      if (floating && k == K(0)) k = K(0);  // (-0.0 is 0.0)
+      auto [it, fresh] = seen.emplace(k, int64_t(p.first.size()));
+      if (fresh) {
+        p.first.push_back(i);
+        p.count.push_back(0);
+      }
+      at = it->second;
+    }
+    p.index[size_t(i)] = at;
+    ++p.count[size_t(at)];
+  }
+}
+
+UniqueParts unique_parts(const Tensor& x) {
+  if (x.ndim() != 1) throw InvalidArgument("unique expects a 1D vector, got shape " + x.shape().str());
+  UniqueParts p;
+  p.index.resize(size_t(x.numel()));
+  if (is_floating(x.dtype())) {
+    const Tensor d = cast(x, DType::Float64);  // (exact for every floating dtype)
+    unique_keys(d.data<double>(), d.numel(), p, true);
+  } else if (x.dtype() == DType::UInt64) {
+    unique_keys(x.data<uint64_t>(), x.numel(), p, false);
+  } else {
+    const Tensor d = cast(x, DType::Int64);  // (exact for the other integer dtypes and bool)
+    unique_keys(d.data<int64_t>(), d.numel(), p, false);
+  }
+  return p;
+}
+
+Tensor int64_vector(const std::vector<int64_t>& v) {
+  return from_data(v.data(), DType::Int64, Shape{int64_t(v.size())});
+}
+}  // namespace
+
+Tensor unique_first(const Tensor& x) { return int64_vector(unique_parts(x).first); }
+Tensor unique_index(const Tensor& x) { return int64_vector(unique_parts(x).index); }
+Tensor unique_count(const Tensor& x) { return int64_vector(unique_parts(x).count); }
 
 Tensor reduce_any_bool(const Tensor& t, const Axes& axes, bool keepdims) {
   return greater(reduce_max(cast(t, DType::Int32), axes, keepdims), scalar(0, DType::Int32));

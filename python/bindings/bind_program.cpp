@@ -299,6 +299,15 @@ void bind_program(py::module_& m) {
     for (py::handle h : values) v.push_back(to_tensor(h));
     traced_effect("print", &steps::print, v, texts, is_value, summarize, sep, end, stream);
   }, "gt.print's step: inside gt.function, a step with an effect that prints at each call (gradtape/steps.h).");
+  m.def("_unique_parts", [](py::handle x) {
+    Tensor t = to_tensor(x);
+    Tensor first = traced_shape_checked("unique_first", &steps::unique_first, t);
+    Tensor index = traced("unique_index", &steps::unique_index, t);
+    Tensor count = traced_shape_checked("unique_count", &steps::unique_count, t);
+    return py::make_tuple(wrap(first), wrap(index), wrap(count));
+  }, "gt.unique's parts (gradtape/steps.h): the int64 positions of the distinct elements' first appearances, "
+     "each element's position among them, and their counts; inside gt.function, steps (the first and last "
+     "checked against the trace's shape at each run, as boolean_mask's).");
   m.def("_assign_untraced", [](py::handle v, py::handle value) {
     Variable& var = variable_ref(v);
     Tensor t = to_tensor(value, std::nullopt, var.dtype());

@@ -167,6 +167,12 @@ def unique_with_counts(x, out_idx="int32", name=None):
     x = _tensor(x)
     if x.ndim != 1:
         raise _core.InvalidArgumentError("unique expects a 1D vector, got shape %s" % list(x.shape))
+    if _core._tracing() and _core._traced(x):
+        # (inside gt.function: steps computing the parts at each call; the number of distinct
+        # elements is checked against the trace's, docs/guides/function.md)
+        first, index, count = _core._unique_parts(x)
+        return _UniqueWithCountsOutput(_core.gather(x, first), _core.cast(index, _core.as_dtype(out_idx)),
+                                       _core.cast(count, _core.as_dtype(out_idx)))
     values = x.numpy()
     # TensorFlow hashes values: every NaN is a value of its own (NumPy merges them by default)
     _, first, inverse, counts = np.unique(values, return_index=True, return_inverse=True, return_counts=True,
@@ -718,6 +724,8 @@ class random_uniform_initializer(_Initializer):  # noqa: N801
 class _UniqueOutput(_builtins.tuple):
     """tf.unique's result: (y, idx), also as attributes."""
 
+    _fields = ("y", "idx")  # (a namedtuple to gt.nest, so that gt.function can return it)
+
     def __new__(cls, y, idx):
         return super().__new__(cls, (y, idx))
 
@@ -727,6 +735,8 @@ class _UniqueOutput(_builtins.tuple):
 
 class _UniqueWithCountsOutput(_builtins.tuple):
     """tf.unique_with_counts' result: (y, idx, count), also as attributes."""
+
+    _fields = ("y", "idx", "count")
 
     def __new__(cls, y, idx, count):
         return super().__new__(cls, (y, idx, count))

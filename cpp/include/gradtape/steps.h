@@ -30,6 +30,16 @@ void optimizer_step(optim::Algorithm alg, const std::shared_ptr<Variable>& param
 
 // where(cond) with one argument: the int64 coordinates of the true (non-zero) elements, [n, rank].
 Tensor where_coords(const Tensor& cond);
+// gt.unique of a 1-D x, in three parts (each a step of its own; the first and third give a
+// result whose shape depends on x's values, so gt.function checks it, as where_coords'):
+// unique_first, the int64 positions in x of the distinct elements' first appearances, in order;
+// unique_index, for each element of x the (int64) position of its value among them;
+// unique_count, how often each distinct element occurs (int64). Elements are compared by value
+// as TensorFlow's hashing compares them: -0.0 equals 0.0, and every NaN is distinct.
+// InvalidArgument unless x is 1-D.
+Tensor unique_first(const Tensor& x);
+Tensor unique_index(const Tensor& x);
+Tensor unique_count(const Tensor& x);
 // reduce_any / reduce_all of any dtype (non-zero is true), as bool.
 Tensor reduce_any_bool(const Tensor& t, const Axes& axes, bool keepdims);
 Tensor reduce_all_bool(const Tensor& t, const Axes& axes, bool keepdims);
