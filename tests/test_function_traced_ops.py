@@ -354,6 +354,32 @@ def test_stateless_seed_from_a_variable_and_from_a_packed_list():
     assert h.experimental_get_tracing_count() == 1
 
 
+def test_fold_in_with_a_traced_seed_or_data():
+    # each call folds in its own step number, as an eager loop does
+    @gt.function
+    def f(s, step):
+        k = gt.random.fold_in(s, step)
+        return k, gt.random.stateless_uniform([2], seed=k)
+
+    for s, step in (([1, 2], 0), ([1, 2], 1), ([7, -3], 5), ([1, 2], 0)):
+        k, u = f(gt.constant(s, gt.int64), gt.constant(step))
+        want = gt.random.fold_in(s, step)
+        assert (k.dtype, k.numpy().tolist()) == (gt.int64, want.numpy().tolist())
+        np.testing.assert_array_equal(u.numpy(), gt.random.stateless_uniform([2], seed=want).numpy())
+    assert f.experimental_get_tracing_count() == 1
+    assert f(gt.constant([1, 2], gt.int64), gt.constant(0))[0].numpy().tolist() != \
+        f(gt.constant([1, 2], gt.int64), gt.constant(1))[0].numpy().tolist()
+
+    @gt.function
+    def g(step):
+        return gt.random.fold_in([3, 4], step)     # a constant seed, a traced data
+
+    for step in (2, 9):
+        assert g(gt.constant(step)).numpy().tolist() == gt.random.fold_in([3, 4], step).numpy().tolist()
+    with pytest.raises(ValueError):
+        g(gt.constant([1, 2]))
+
+
 def test_stateless_traced_seed_bad_input():
     # TF 2.21 under tf.function: a seed of shape [3] or [] raises ValueError, a float seed TypeError
     @gt.function

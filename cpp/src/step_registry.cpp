@@ -76,6 +76,7 @@ void register_builtin_steps() {
   register_op("optimizer_step", &steps::optimizer_step);
   register_op("where_coords", &steps::where_coords);
   register_op("getitem", &steps::getitem);
+  register_op("random_fold_in", &steps::fold_in);
   register_op("unique_first", &steps::unique_first);
   register_op("unique_index", &steps::unique_index);
   register_op("unique_count", &steps::unique_count);

@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
 #include <unordered_map>
 
 #include "gradtape/errors.h"
@@ -226,20 +227,34 @@ Tensor reshape_to(const Tensor& x, const Tensor& shape) {
   return reshape(x, dims);
 }
 
-random::PhiloxState stateless_state(const Tensor& seed) {
+namespace {
+// gradtape/random.py's _key_of(seed[0], seed[1], tail...): each number, sign-extended to 64 bits,
+// mixed into the key in turn.
+uint64_t seed_key(const Tensor& seed, std::initializer_list<int64_t> tail) {
   if (seed.ndim() != 1 || seed.shape()[0] != 2 || (seed.dtype() != DType::Int32 && seed.dtype() != DType::Int64))
     throw InvalidArgument("random: a stateless op's seed must be an int32 or int64 tensor of shape [2], got " +
                           std::string(dtype_name(seed.dtype())) + " of shape " + seed.shape().str());
-  // (gradtape/random.py's _key_of(seed[0], seed[1], 0x5EED): each seed, sign-extended to 64 bits,
-  // mixed into the key in turn)
   uint64_t key = 0x2545F4914F6CDD1Dull;
   for (int i = 0; i < 2; ++i) {
     const int64_t v = seed.dtype() == DType::Int32 ? int64_t(static_cast<const int32_t*>(seed.raw())[i])
                                                    : static_cast<const int64_t*>(seed.raw())[i];
     key = random::mix64(key ^ uint64_t(v));
   }
-  key = random::mix64(key ^ uint64_t(0x5EED));
-  return random::PhiloxState{key, 0, 0};
+  for (int64_t v : tail) key = random::mix64(key ^ uint64_t(v));
+  return key;
+}
+}  // namespace
+
+random::PhiloxState stateless_state(const Tensor& seed) { return random::PhiloxState{seed_key(seed, {0x5EED}), 0, 0}; }
+
+Tensor fold_in(const Tensor& seed, const Tensor& data) {
+  if (data.numel() != 1 || !(data.dtype() == DType::Int32 || data.dtype() == DType::Int64))
+    throw InvalidArgument("random.fold_in: data must be an int32 or int64 scalar, got " +
+                          std::string(dtype_name(data.dtype())) + " of shape " + data.shape().str());
+  const int64_t d = data.dtype() == DType::Int32 ? int64_t(*static_cast<const int32_t*>(data.raw()))
+                                                 : *static_cast<const int64_t*>(data.raw());
+  random::PhiloxState s{seed_key(seed, {d, 0xF01D}), 0, 0};
+  return random::uniform_full_int(s, Shape{2}, DType::Int64);
 }
 
 Tensor truediv(const Tensor& a, const Tensor& b) { return divide(a, b); }

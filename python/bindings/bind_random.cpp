@@ -84,6 +84,9 @@ void bind_random(py::module_& m) {
       });
   m.def("_philox4x32_10", &random::philox4x32_10, py::arg("counter"), py::arg("key"));
   m.def("_mix64", &random::mix64);
+  m.def("_random_fold_in", [](py::handle seed, py::handle data) {
+    return wrap(traced("random_fold_in", &steps::fold_in, to_tensor(seed), to_tensor(data)));
+  }, "gt.random.fold_in of a seed or data computed inside gt.function: a step (steps::fold_in).");
   m.def("_random_uniform", [](py::handle s, py::handle shape, py::handle dtype, double lo, double hi) {
     Shape sh = shape_arg(shape);
     DType d = dtype_from_py(dtype);

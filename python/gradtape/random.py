@@ -403,6 +403,18 @@ def fold_in(seed, data, alg="auto_select") -> _core.Tensor:
     >>> s.shape, s.dtype, bool(gt.reduce_all(s == gt.random.fold_in([1, 2], 7)))
     (TensorShape([2]), gt.int64, True)
     """
+    if _core._tracing() and (_holds_tensor(seed) or _holds_tensor(data)):
+        t, dt = _core.convert_to_tensor(seed), _core.convert_to_tensor(data)
+        if _core._traced(t) or _core._traced(dt):
+            # (a step making the new seed from their values at each call: steps::fold_in)
+            if t.dtype not in (_int32, _int64):
+                raise TypeError("fold_in: seed must be int32 or int64, got %s" % t.dtype.name)
+            if tuple(t.shape) != (2,):
+                raise ValueError("seed must have shape [2], not %s" % list(t.shape))
+            if dt.dtype not in (_int32, _int64) or dt.shape.rank != 0:
+                raise ValueError("fold_in: data must be an int32 or int64 scalar, got %s of shape %s"
+                                 % (dt.dtype.name, list(dt.shape)))
+            return _core._random_fold_in(t, dt)
     s = _np.asarray(seed.numpy() if hasattr(seed, "numpy") else seed)
     d = int(_np.asarray(data.numpy() if hasattr(data, "numpy") else data))
     st = _core._PhiloxState(_key_of(int(s[0]), int(s[1]), d, 0xF01D), 0, 0)

@@ -110,6 +110,10 @@ Tensor draw_seed(const Tensor& seed, A... a) {
   random::PhiloxState s = stateless_state(seed);
   return F(s, a...);
 }
+// gt.random.fold_in(seed, data) with the seed or data computed inside a gt.function: the new
+// int64 seed of shape [2] that gradtape.random.fold_in makes from their values, at each run.
+// InvalidArgument for a seed of another shape or dtype, or data that is not an integer scalar.
+Tensor fold_in(const Tensor& seed, const Tensor& data);
 // From a gt.random.Generator: its state is a shape-[3] int64 variable [counter_lo, counter_hi,
 // key], read before the draw and written with the advanced state after it, at each run (a step
 // with an effect, as TensorFlow's stateful generator ops). InvalidArgument for another variable.
