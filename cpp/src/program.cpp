@@ -72,7 +72,7 @@ bool plannable(const std::vector<Program::Step>& steps, int num_tapes) {
       gradient = int(i);
     } else if (n == "jacobian" || n == "batch_jacobian" || n == "tape_reset" || n == "tape_set_recording") {
       return false;
-    } else if (n == "callback" && recording) {
+    } else if ((n == "callback" || n == "py_function" || n == "numpy_function") && recording) {
       return false;
     } else if ((n == "cond" || n == "while_loop") && gradient < 0) {
       // (inside the tape's block, its ops differ by branch; before it, its results may be a
@@ -255,6 +255,8 @@ std::vector<int> ProgramRecorder::slots_of(std::initializer_list<const std::vect
 
 
 ProgramRecorder* active_recorder() { return tls_recorder; }
+RecorderPause::RecorderPause() : saved_(tls_recorder) { tls_recorder = nullptr; }
+RecorderPause::~RecorderPause() { tls_recorder = saved_; }
 
 void program_detail::unset_slot(int slot) {
   throw std::logic_error("gt.function: a step read slot " + std::to_string(slot) + ", which no step of this run set");
@@ -1327,6 +1329,54 @@ void ProgramRecorder::callback(const char* name, const std::vector<Tensor>& inpu
     for (const StepArg& a : args) v.push_back(a.value(fr));
     fn(v);
   }, slots_of({&args}), {}, true);
+}
+
+std::vector<Tensor> ProgramRecorder::host_call(const std::string& name, const std::vector<Tensor>& inputs,
+                                               std::function<std::vector<Tensor>(const std::vector<Tensor>&)> fn) {
+  if (in_block())
+    throw NotTraceable("gt.function cannot trace gt." + name + " inside a gt.cond branch or a gt.while_loop body yet "
+                       "(a step with an effect and a result); call it outside the branch or body");
+  std::vector<StepArg> args;
+  for (const Tensor& t : inputs) args.push_back(arg(t, name.c_str()));
+  std::vector<Tensor> now;
+  {
+    RecorderPause pause;
+    now = fn(inputs);
+  }
+  // Fresh tensors for the outputs (fn may return one of its inputs, which names a slot already).
+  std::vector<Tensor> result;
+  auto outs = std::make_shared<std::vector<int>>();
+  auto shapes = std::make_shared<std::vector<std::pair<DType, Shape>>>();
+  for (const Tensor& v : now) {
+    if (!v.defined()) throw InvalidArgument("gt." + name + ": the function returned an undefined tensor");
+    Tensor fresh = reshape(v, v.shape().vec());
+    outs->push_back(new_slot(fresh));
+    shapes->emplace_back(v.dtype(), v.shape());
+    result.push_back(fresh);
+  }
+  add_step(name.c_str(), [args, fn, outs, shapes, name](Frame& fr) {
+    if (fr.dry) return;
+    std::vector<Tensor> v;
+    for (const StepArg& a : args) v.push_back(a.value(fr));
+    std::vector<Tensor> r = fn(v);
+    if (r.size() != outs->size())
+      throw InvalidArgument("gt." + name + ": the function returned " + std::to_string(r.size()) +
+                            " tensors where the trace's call returned " + std::to_string(outs->size()));
+    for (size_t i = 0; i < r.size(); ++i) {
+      const auto& [d, s] = (*shapes)[i];
+      if (!r[i].defined() || r[i].dtype() != d || r[i].shape() != s)
+        throw InvalidArgument(
+            "gt.function: gt." + name + " returned a tensor " + (r[i].defined() ? std::string(dtype_name(r[i].dtype())) +
+            " of shape " + r[i].shape().str() : std::string("(undefined)")) + " as its result " + std::to_string(i) +
+            ", where the trace's call returned " + dtype_name(d) + " of shape " + s.str() +
+            "; a program is specialised to the shapes it was traced with (the code after the call was traced "
+            "with that shape), so this call cannot replay it. Run the function eagerly "
+            "(gt.config.run_functions_eagerly(True)), or call gt." + name + " outside the function");
+      fr.slots[size_t((*outs)[i])] = r[i];
+    }
+  }, slots_of({&args}), {}, true);
+  program_->shape_checked_ = true;  // (its results' shapes are the trace's: it serves its own shapes only)
+  return result;
 }
 
 void ProgramRecorder::begin_block() {

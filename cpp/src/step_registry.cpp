@@ -19,6 +19,7 @@ void random_steps(const char* name) {
   register_op(std::string(name) + "/stream", &steps::draw_stream<F, A...>);
   register_op(std::string(name) + "/seeded", &steps::draw_copy<F, A...>);
   register_op(std::string(name) + "/generator", &steps::draw_generator<F, A...>);
+  register_op(std::string(name) + "/seed_tensor", &steps::draw_seed<F, A...>);
 }
 }  // namespace
 
@@ -76,6 +77,10 @@ void register_builtin_steps() {
   register_op("optimizer_step/scaled", &steps::optimizer_step_scaled);
   register_op("where_coords", &steps::where_coords);
   register_op("getitem", &steps::getitem);
+  register_op("random_fold_in", &steps::fold_in);
+  register_op("unique_first", &steps::unique_first);
+  register_op("unique_index", &steps::unique_index);
+  register_op("unique_count", &steps::unique_count);
   register_op("reduce_any", &steps::reduce_any_bool);
   register_op("reduce_all", &steps::reduce_all_bool);
   register_op("zeros_like", &steps::zeros_like_as);

@@ -3,6 +3,8 @@
 
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <unordered_map>
 
 #include "gradtape/errors.h"
 
@@ -154,6 +156,60 @@ Tensor where_coords(const Tensor& cond) {
   return from_data(coords.data(), DType::Int64, Shape{n, int64_t(c.ndim())});
 }
 
+namespace {
+struct UniqueParts {
+  std::vector<int64_t> first, index, count;
+};
+
+template <class K>
+void unique_keys(const K* v, int64_t n, UniqueParts& p, bool floating) {
+  std::unordered_map<K, int64_t> seen;
+  for (int64_t i = 0; i < n; ++i) {
+    K k = v[i];
+    int64_t at;
+    if (floating && k != k) {  // (NaN: a value of its own)
+      at = int64_t(p.first.size());
+      p.first.push_back(i);
+      p.count.push_back(0);
+    } else {
+      if (floating && k == K(0)) k = K(0);  // (-0.0 is 0.0)
+      auto [it, fresh] = seen.emplace(k, int64_t(p.first.size()));
+      if (fresh) {
+        p.first.push_back(i);
+        p.count.push_back(0);
+      }
+      at = it->second;
+    }
+    p.index[size_t(i)] = at;
+    ++p.count[size_t(at)];
+  }
+}
+
+UniqueParts unique_parts(const Tensor& x) {
+  if (x.ndim() != 1) throw InvalidArgument("unique expects a 1D vector, got shape " + x.shape().str());
+  UniqueParts p;
+  p.index.resize(size_t(x.numel()));
+  if (is_floating(x.dtype())) {
+    const Tensor d = cast(x, DType::Float64);  // (exact for every floating dtype)
+    unique_keys(d.data<double>(), d.numel(), p, true);
+  } else if (x.dtype() == DType::UInt64) {
+    unique_keys(x.data<uint64_t>(), x.numel(), p, false);
+  } else {
+    const Tensor d = cast(x, DType::Int64);  // (exact for the other integer dtypes and bool)
+    unique_keys(d.data<int64_t>(), d.numel(), p, false);
+  }
+  return p;
+}
+
+Tensor int64_vector(const std::vector<int64_t>& v) {
+  return from_data(v.data(), DType::Int64, Shape{int64_t(v.size())});
+}
+}  // namespace
+
+Tensor unique_first(const Tensor& x) { return int64_vector(unique_parts(x).first); }
+Tensor unique_index(const Tensor& x) { return int64_vector(unique_parts(x).index); }
+Tensor unique_count(const Tensor& x) { return int64_vector(unique_parts(x).count); }
+
 Tensor reduce_any_bool(const Tensor& t, const Axes& axes, bool keepdims) {
   return greater(reduce_max(cast(t, DType::Int32), axes, keepdims), scalar(0, DType::Int32));
 }
@@ -182,6 +238,36 @@ Tensor reshape_to(const Tensor& x, const Tensor& shape) {
     dims[i] = shape.dtype() == DType::Int32 ? int64_t(static_cast<const int32_t*>(shape.raw())[i])
                                             : static_cast<const int64_t*>(shape.raw())[i];
   return reshape(x, dims);
+}
+
+namespace {
+// gradtape/random.py's _key_of(seed[0], seed[1], tail...): each number, sign-extended to 64 bits,
+// mixed into the key in turn.
+uint64_t seed_key(const Tensor& seed, std::initializer_list<int64_t> tail) {
+  if (seed.ndim() != 1 || seed.shape()[0] != 2 || (seed.dtype() != DType::Int32 && seed.dtype() != DType::Int64))
+    throw InvalidArgument("random: a stateless op's seed must be an int32 or int64 tensor of shape [2], got " +
+                          std::string(dtype_name(seed.dtype())) + " of shape " + seed.shape().str());
+  uint64_t key = 0x2545F4914F6CDD1Dull;
+  for (int i = 0; i < 2; ++i) {
+    const int64_t v = seed.dtype() == DType::Int32 ? int64_t(static_cast<const int32_t*>(seed.raw())[i])
+                                                   : static_cast<const int64_t*>(seed.raw())[i];
+    key = random::mix64(key ^ uint64_t(v));
+  }
+  for (int64_t v : tail) key = random::mix64(key ^ uint64_t(v));
+  return key;
+}
+}  // namespace
+
+random::PhiloxState stateless_state(const Tensor& seed) { return random::PhiloxState{seed_key(seed, {0x5EED}), 0, 0}; }
+
+Tensor fold_in(const Tensor& seed, const Tensor& data) {
+  if (data.numel() != 1 || !(data.dtype() == DType::Int32 || data.dtype() == DType::Int64))
+    throw InvalidArgument("random.fold_in: data must be an int32 or int64 scalar, got " +
+                          std::string(dtype_name(data.dtype())) + " of shape " + data.shape().str());
+  const int64_t d = data.dtype() == DType::Int32 ? int64_t(*static_cast<const int32_t*>(data.raw()))
+                                                 : *static_cast<const int64_t*>(data.raw());
+  random::PhiloxState s{seed_key(seed, {d, 0xF01D}), 0, 0};
+  return random::uniform_full_int(s, Shape{2}, DType::Int64);
 }
 
 Tensor truediv(const Tensor& a, const Tensor& b) { return divide(a, b); }

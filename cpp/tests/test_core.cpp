@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "gradtape/gradtape.h"
+#include "gradtape/steps.h"
 
 namespace {
 
@@ -755,6 +756,75 @@ TEST(saved_model_shape_polymorphic_program) {
   std::shared_ptr<SavedModel> m2 = load_saved_model(dir2);
   CHECK(m2->call("g", {from_data(std::vector<double>{1, 2, 3}.data(), DType::Float64, Shape{3})})[0].numel() == 3);
   CHECK_THROWS(m2->call("g", {four}), InvalidArgument);
+}
+
+// A host call (gt.py_function's step): fn is called at the trace and at every run with the run's
+// values; a run whose fn gives another shape raises; such a program cannot be saved.
+TEST(host_call_steps) {
+  int calls = 0;
+  std::shared_ptr<Program> p;
+  Tensor x0 = from_data(std::vector<double>{1, 2}.data(), DType::Float64, Shape{2});
+  {
+    ProgramRecorder rec;
+    Tensor x = rec.input(x0);
+    std::vector<Tensor> r = rec.host_call("py_function", {x}, [&calls](const std::vector<Tensor>& v) {
+      ++calls;
+      if (v[0].data<double>()[0] < 0) return std::vector<Tensor>{gt::concat({v[0], v[0]}, 0)};
+      return std::vector<Tensor>{gt::multiply(v[0], v[0])};
+    });
+    CHECK(calls == 1 && r.size() == 1 && r[0].data<double>()[1] == 4.0);
+    p = rec.finish({traced("add", static_cast<BinaryFn>(&gt::add), r[0], x)});
+  }
+  CHECK(!p->shape_polymorphic_candidate());
+  std::vector<Tensor> out = p->run({from_data(std::vector<double>{3, 4}.data(), DType::Float64, Shape{2})});
+  CHECK(calls == 2 && out[0].data<double>()[0] == 12.0 && out[0].data<double>()[1] == 20.0);
+  CHECK_THROWS(p->run({from_data(std::vector<double>{-1, 4}.data(), DType::Float64, Shape{2})}), InvalidArgument);
+  StepWriter w;
+  p->save(w);
+  CHECK(w.refused == "py_function");
+}
+
+// The steps of gt.unique and of a stateless draw with a traced seed, saved and loaded without
+// Python: their keys are registered (unique_first/index/count, <op>/seed_tensor, random_fold_in).
+TEST(unique_and_seed_steps_are_saved) {
+  std::shared_ptr<Program> p;
+  {
+    ProgramRecorder rec;
+    Tensor x = rec.input(from_data(std::vector<int64_t>{4, 2, 4, 9}.data(), DType::Int64, Shape{4}));
+    Tensor seed = rec.input(from_data(std::vector<int64_t>{1, 2}.data(), DType::Int64, Shape{2}));
+    Tensor first = traced_shape_checked("unique_first", &steps::unique_first, x);
+    Tensor index = traced("unique_index", &steps::unique_index, x);
+    Tensor count = traced_shape_checked("unique_count", &steps::unique_count, x);
+    Tensor u = traced("random_uniform", &steps::draw_seed<&random::uniform, Shape, DType, double, double>, seed,
+                      Shape{3}, DType::Float32, 0.0, 1.0);
+    Tensor three = scalar(3, DType::Int64);
+    rec.constant(three);
+    Tensor k = traced("random_fold_in", &steps::fold_in, seed, three);
+    p = rec.finish({first, index, count, u, k});
+  }
+  const std::string dir = temp_dir();
+  SavedModelWriter w;
+  w.add_function("f", "{}");
+  w.add_concrete({InputSpec{DType::Int64, {4}}, InputSpec{DType::Int64, {2}}}, *p, "{}", false);
+  w.write(dir, {}, {}, "{}");
+  std::shared_ptr<SavedModel> m = load_saved_model(dir);
+  Tensor x = from_data(std::vector<int64_t>{-1, -1, 0, 7}.data(), DType::Int64, Shape{4});
+  Tensor seed = from_data(std::vector<int64_t>{5, -6}.data(), DType::Int64, Shape{2});
+  std::vector<Tensor> got = m->call("f", {x, seed});
+  CHECK(got.size() == 5);
+  const std::vector<int64_t> first{0, 2, 3}, index{0, 0, 1, 2}, count{2, 1, 1};
+  CHECK(std::vector<int64_t>(got[0].data<int64_t>(), got[0].data<int64_t>() + 3) == first && got[0].numel() == 3);
+  CHECK(std::vector<int64_t>(got[1].data<int64_t>(), got[1].data<int64_t>() + 4) == index);
+  CHECK(std::vector<int64_t>(got[2].data<int64_t>(), got[2].data<int64_t>() + 3) == count);
+  random::PhiloxState s = steps::stateless_state(seed);
+  Tensor want = random::uniform(s, Shape{3}, DType::Float32, 0.0, 1.0);
+  CHECK(std::memcmp(got[3].raw(), want.raw(), 3 * sizeof(float)) == 0);
+  Tensor folded = steps::fold_in(seed, scalar(3, DType::Int64));
+  CHECK(got[4].numel() == 2 && std::memcmp(got[4].raw(), folded.raw(), 2 * sizeof(int64_t)) == 0);
+  // another number of distinct elements than the trace's: the shape-checked step refuses it
+  CHECK_THROWS(m->call("f", {from_data(std::vector<int64_t>{1, 2, 3, 4}.data(), DType::Int64, Shape{4}), seed}),
+               InvalidArgument);
+  CHECK_THROWS(steps::stateless_state(x), InvalidArgument);
 }
 
 // A model saved by Python (tests/test_saved_model.py::test_cpp_loads_python_model runs this

@@ -299,6 +299,15 @@ void bind_program(py::module_& m) {
     for (py::handle h : values) v.push_back(to_tensor(h));
     traced_effect("print", &steps::print, v, texts, is_value, summarize, sep, end, stream);
   }, "gt.print's step: inside gt.function, a step with an effect that prints at each call (gradtape/steps.h).");
+  m.def("_unique_parts", [](py::handle x) {
+    Tensor t = to_tensor(x);
+    Tensor first = traced_shape_checked("unique_first", &steps::unique_first, t);
+    Tensor index = traced("unique_index", &steps::unique_index, t);
+    Tensor count = traced_shape_checked("unique_count", &steps::unique_count, t);
+    return py::make_tuple(wrap(first), wrap(index), wrap(count));
+  }, "gt.unique's parts (gradtape/steps.h): the int64 positions of the distinct elements' first appearances, "
+     "each element's position among them, and their counts; inside gt.function, steps (the first and last "
+     "checked against the trace's shape at each run, as boolean_mask's).");
   m.def("_assign_untraced", [](py::handle v, py::handle value) {
     Variable& var = variable_ref(v);
     Tensor t = to_tensor(value, std::nullopt, var.dtype());
@@ -339,6 +348,26 @@ void bind_program(py::module_& m) {
       held->fn(*l);
     });
   }, "While tracing: a step calling fn(*tensor values) at each run, with the GIL (gt.print).");
+  m.def("_host_call", [recorder](py::object fn, const py::list& inputs, const std::string& name) {
+    auto held = std::make_shared<PyCallable>(std::move(fn));
+    std::vector<Tensor> r = recorder().host_call(name, tensors_of(inputs), [held](const std::vector<Tensor>& values) {
+      py::gil_scoped_acquire gil;
+      py::list l;
+      for (const Tensor& t : values) l.append(wrap(t));
+      struct Reading {
+        Reading() { ++tls_in_host_callback; }
+        ~Reading() { --tls_in_host_callback; }
+      } reading;
+      py::object out = held->fn(*l);
+      std::vector<Tensor> res;
+      for (py::handle h : out) res.push_back(to_tensor(h));
+      return res;
+    });
+    py::list l;
+    for (const Tensor& x : r) l.append(wrap(x));
+    return l;
+  }, "While tracing: a step calling fn(*tensor values) at each run, with the GIL, whose results (a list of "
+     "tensors) are the step's outputs (gt.py_function, gt.numpy_function); called now too, as eager code.");
   m.def("_block_begin", [recorder] { recorder().begin_block(); });
   m.def("_block_end", [recorder](const py::list& results) { return recorder().end_block(tensors_of(results)); });
   m.def("_cond", [recorder](py::handle pred, int t, int f) {

@@ -35,8 +35,16 @@ Shape shape_arg(py::handle h) {
 // constant, when its inputs are constants). (steps::draw_stream / draw_copy: gradtape/steps.h)
 // From a gt.random.Generator's state variable (steps::draw_generator), the draw reads and
 // writes the variable: a step with an effect, so each replay draws anew.
+// From a seed tensor (a stateless op's seed computed inside gt.function: steps::draw_seed), a
+// step that makes the state from the seed's value when it runs (a constant, when the seed is).
 template <auto F, class... A>
 py::object draw(const char* name, py::handle state, int64_t n, A... a) {
+  if (is_tensor(state)) {
+    Tensor seed = to_tensor(state);
+    auto run = [&]() { return traced(name, &steps::draw_seed<F, A...>, seed, a...); };
+    if (n >= kReleaseGil) return wrap(without_gil(run));
+    return wrap(run());
+  }
   if (is_variable(state)) {
     std::shared_ptr<Variable> v = variable_ref(state).shared_from_this();
     auto run = [&]() { return traced_effect(name, &steps::draw_generator<F, A...>, v, a...); };
@@ -76,6 +84,9 @@ void bind_random(py::module_& m) {
       });
   m.def("_philox4x32_10", &random::philox4x32_10, py::arg("counter"), py::arg("key"));
   m.def("_mix64", &random::mix64);
+  m.def("_random_fold_in", [](py::handle seed, py::handle data) {
+    return wrap(traced("random_fold_in", &steps::fold_in, to_tensor(seed), to_tensor(data)));
+  }, "gt.random.fold_in of a seed or data computed inside gt.function: a step (steps::fold_in).");
   m.def("_random_uniform", [](py::handle s, py::handle shape, py::handle dtype, double lo, double hi) {
     Shape sh = shape_arg(shape);
     DType d = dtype_from_py(dtype);

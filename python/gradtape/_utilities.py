@@ -167,6 +167,12 @@ def unique_with_counts(x, out_idx="int32", name=None):
     x = _tensor(x)
     if x.ndim != 1:
         raise _core.InvalidArgumentError("unique expects a 1D vector, got shape %s" % list(x.shape))
+    if _core._tracing() and _core._traced(x):
+        # (inside gt.function: steps computing the parts at each call; the number of distinct
+        # elements is checked against the trace's, docs/guides/function.md)
+        first, index, count = _core._unique_parts(x)
+        return _UniqueWithCountsOutput(_core.gather(x, first), _core.cast(index, _core.as_dtype(out_idx)),
+                                       _core.cast(count, _core.as_dtype(out_idx)))
     values = x.numpy()
     # TensorFlow hashes values: every NaN is a value of its own (NumPy merges them by default)
     _, first, inverse, counts = np.unique(values, return_index=True, return_inverse=True, return_counts=True,
@@ -455,6 +461,10 @@ def py_function(func, inp, Tout, name=None):  # noqa: N803 (TensorFlow's name)
     calls it directly, so the tape records the ops func runs and differentiates through them.
     Tout a list gives a list; a single dtype a tensor; None gives func's result unchanged.
 
+    Inside gt.function it is a step of the program that calls func with each call's tensors
+    (docs/guides/function.md, "Python functions inside a function"): the tapes of the call record
+    the ops func runs, so gradients go through it, as in TensorFlow.
+
     >>> x = gt.constant(3.0)
     >>> with gt.GradientTape() as tape:
     ...     tape.watch(x)
@@ -462,18 +472,23 @@ def py_function(func, inp, Tout, name=None):  # noqa: N803 (TensorFlow's name)
     >>> float(y), float(tape.gradient(y, x))
     (9.0, 6.0)
     """
+    if _core._tracing():
+        return _traced_host_call("py_function", func, inp, Tout, False)
     out = func(*inp)
     return _convert_outputs(out, Tout)
 
 
 def numpy_function(func, inp, Tout, stateful=True, name=None):  # noqa: N803
     """func applied to NumPy arrays of inp's values, its results converted to Tout's dtypes, as
-    tf.numpy_function: not differentiable (the gradient is None). Inside gt.function it raises
-    OperatorNotAllowedInGraphError (a program cannot call back into NumPy yet).
+    tf.numpy_function: not differentiable (the gradient is None). Inside gt.function it is a
+    step of the program that calls func with each call's values (docs/guides/function.md,
+    "Python functions inside a function").
 
     >>> gt.numpy_function(lambda a: np.sort(a), [gt.constant([3.0, 1.0])], gt.float32).numpy()
     array([1., 3.], dtype=float32)
     """
+    if _core._tracing():
+        return _traced_host_call("numpy_function", func, inp, Tout, True)
     args = [a.numpy() if isinstance(a, (_core.Tensor, _core.Variable)) else a for a in inp]
     out = func(*args)
     return _convert_outputs(out, Tout)
@@ -488,6 +503,73 @@ def _convert_outputs(out, tout):
             raise ValueError("the function returned %d values, Tout names %d" % (len(outs), len(tout)))
         return [_tensor(o, dtype=t) for o, t in zip(outs, tout)]
     return _tensor(out, dtype=tout)
+
+
+def _host_error(kind, e):
+    """The error a failed func raises from a traced py_function / numpy_function call, as
+    TensorFlow's PyFunc op maps them: ValueError and TypeError -> InvalidArgumentError,
+    StopIteration -> OutOfRangeError, NotImplementedError -> UnimplementedError, MemoryError ->
+    ResourceExhaustedError, anything else -> UnknownError (the original chained as __cause__)."""
+    from . import _errors
+    message = "gt.%s: the function raised %s: %s" % (kind, type(e).__name__, e)
+    if isinstance(e, (ValueError, TypeError)):
+        return _core.InvalidArgumentError(message)
+    if isinstance(e, MemoryError):
+        return _core.ResourceExhaustedError(message)
+    if isinstance(e, StopIteration):
+        return _errors.OutOfRangeError(None, None, message)
+    if isinstance(e, NotImplementedError):
+        return _errors.UnimplementedError(None, None, message)
+    return _errors.UnknownError(None, None, message)
+
+
+def _traced_host_call(kind, func, inp, tout, as_numpy):
+    """py_function / numpy_function while gt.function traces: a host-call step that calls func
+    with each call's values (tensors, or NumPy arrays for numpy_function) and checks its results
+    against Tout, as TensorFlow's PyFunc / EagerPyFunc ops do at each run. The step's results
+    have the dtypes Tout names and the shapes the trace's call gave (the C++ step checks every
+    later call against them: InvalidArgumentError)."""
+    if tout is None:
+        touts, single = [], None
+    elif isinstance(tout, (list, _builtins.tuple)):
+        touts, single = [_core.as_dtype(t) for t in tout], False
+    else:
+        touts, single = [_core.as_dtype(tout)], True
+    tensors = [a if isinstance(a, (_core.Tensor, _core.Variable)) else _core.convert_to_tensor(a) for a in inp]
+
+    def call(*values):
+        args = [v.numpy() for v in values] if as_numpy else list(values)
+        try:
+            out = func(*args)
+        except Exception as e:  # (TensorFlow's op turns any exception into an OpError)
+            raise _host_error(kind, e) from e
+        if not touts:
+            return []
+        outs = list(out) if isinstance(out, (list, _builtins.tuple)) else [out]
+        if len(outs) != len(touts):
+            raise _core.InvalidArgumentError("gt.%s: the function returned %d values, but Tout names %d"
+                                             % (kind, len(outs), len(touts)))
+        results = []
+        for i, (o, t) in enumerate(zip(outs, touts)):
+            if as_numpy:
+                # (TensorFlow takes the NumPy array as it is: its dtype must be Tout's)
+                o = _core.constant(np.asarray(o.numpy() if isinstance(o, (_core.Tensor, _core.Variable)) else o))
+            elif not isinstance(o, (_core.Tensor, _core.Variable)):
+                try:
+                    o = _tensor(o, dtype=t)
+                except (TypeError, ValueError) as e:
+                    raise _core.InvalidArgumentError("gt.%s: value %d the function returned cannot be converted to "
+                                                     "%s: %s" % (kind, i, t.name, e)) from e
+            if o.dtype != t:
+                raise _core.InvalidArgumentError("gt.%s: value %d the function returned is %s, but Tout says %s"
+                                                 % (kind, i, o.dtype.name, t.name))
+            results.append(o)
+        return results
+
+    results = _core._host_call(call, tensors, kind)
+    if single is None:
+        return None
+    return results[0] if single else results
 
 
 def grad_pass_through(f):
@@ -642,6 +724,8 @@ class random_uniform_initializer(_Initializer):  # noqa: N801
 class _UniqueOutput(_builtins.tuple):
     """tf.unique's result: (y, idx), also as attributes."""
 
+    _fields = ("y", "idx")  # (a namedtuple to gt.nest, so that gt.function can return it)
+
     def __new__(cls, y, idx):
         return super().__new__(cls, (y, idx))
 
@@ -651,6 +735,8 @@ class _UniqueOutput(_builtins.tuple):
 
 class _UniqueWithCountsOutput(_builtins.tuple):
     """tf.unique_with_counts' result: (y, idx, count), also as attributes."""
+
+    _fields = ("y", "idx", "count")
 
     def __new__(cls, y, idx, count):
         return super().__new__(cls, (y, idx, count))

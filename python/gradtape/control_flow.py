@@ -207,7 +207,12 @@ def while_loop(cond, body, loop_vars, shape_invariants=None, parallel_iterations
         raise ValueError("'loop_vars' must be provided.")
     packed = not isinstance(loop_vars, (list, tuple))
     current = [loop_vars] if packed else list(loop_vars)
-    limit = None if maximum_iterations is None else int(_static_int(maximum_iterations))
+    if maximum_iterations is None:
+        limit = None
+    elif _core._tracing() and _core._traced(maximum_iterations):
+        limit = _traced_limit(maximum_iterations)
+    else:
+        limit = int(_static_int(maximum_iterations))
     if _core._tracing():
         current = _traced_while(cond, body, current, limit)
         if packed:
@@ -242,8 +247,38 @@ def _body_result(out, current):
     return list(out) if isinstance(out, (list, tuple)) else [out]
 
 
+def _traced_limit(m):
+    """A maximum_iterations computed inside gt.function (a traced tensor): read at each call, as
+    TensorFlow's, which takes an int32 scalar (ValueError for another dtype)."""
+    m = m if isinstance(m, _core.Tensor) else _core.convert_to_tensor(m)  # (a variable: read once, before the loop)
+    if m.dtype != _core.DType.int32:
+        raise ValueError("maximum_iterations: Tensor conversion requested dtype int32 for Tensor with dtype %s"
+                         % m.dtype.name)
+    if m.shape.rank != 0:
+        raise _core.InvalidArgumentError("while_loop: maximum_iterations must be a scalar, got shape %s"
+                                         % list(m.shape))
+    return m
+
+
 def _traced_while(cond, body, current, limit):
-    """The loop as one step of the program: cond and body traced once each, as blocks."""
+    """The loop as one step of the program: cond and body traced once each, as blocks. A limit
+    that is a traced tensor becomes a counter beside the loop variables, the loop going on while
+    `counter < limit and cond(...)` (TensorFlow's while_v2 evaluates cond at each test, the last
+    one included)."""
+    if isinstance(limit, _core.Tensor):
+        n_vars = len(current)
+
+        def counted_cond(i, *args):
+            return _core.logical_and(_core.less(i, limit), cond(*args))
+
+        def counted_body(i, *args):
+            out = _body_result(body(*args), current)
+            if len(out) != n_vars:
+                raise ValueError("while_loop: body returned %d loop variables, expected %d" % (len(out), n_vars))
+            return [_core.add(i, 1)] + out
+
+        final = _traced_while(counted_cond, counted_body, [_core.constant(0, dtype="int32")] + list(current), None)
+        return final[1:]
     flat0 = [_to_tensor(x) for x in _nest.flatten(current)]
     carry = _core._loop_variables(flat0)
     args = _nest.pack_sequence_as(current, carry)
@@ -256,7 +291,7 @@ def _traced_while(cond, body, current, limit):
     if len(out_flat) != len(carry):
         raise ValueError("while_loop: body changed the structure of the loop variables: %r -> %r" % (current, out))
     _check_alike(carry, out_flat, "while_loop: a loop variable before and after the body")
-    final = _core._while_loop(c, b, carry, -1 if limit is None else limit)
+    final = _core._while_loop(c, b, carry, -1 if limit is None else max(limit, 0))  # (-1: no limit)
     return list(_nest.pack_sequence_as(current, final))
 
 

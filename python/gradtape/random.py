@@ -290,7 +290,26 @@ def poisson(shape, lam, dtype=_float32, seed=None, name=None) -> _core.Tensor:
 
 # ---- stateless ops: the stream is a function of the shape-[2] seed alone
 
+def _holds_tensor(x):
+    if isinstance(x, (list, tuple)):
+        return any(_holds_tensor(e) for e in x)
+    return isinstance(x, (_core.Tensor, _core.Variable))
+
+
 def _stateless_state(seed):
+    """The Philox state a stateless op draws from, a function of its shape-[2] seed alone. Inside
+    gt.function, a seed computed from the function's inputs or variables is given to the draw as
+    the tensor itself: its step makes the state from the seed's value at each call
+    (gradtape/steps.h, draw_seed), the same state this function makes from that value."""
+    if _core._tracing() and _holds_tensor(seed):
+        t = _core.convert_to_tensor(seed)  # (a list holding traced tensors is packed)
+        if _core._traced(t):
+            if t.dtype not in (_int32, _int64):
+                raise TypeError("Value passed to parameter 'seed' has DataType %s not in list of allowed values: "
+                                "int32, int64" % t.dtype.name)
+            if tuple(t.shape) != (2,):
+                raise ValueError("seed must have shape [2], not %s" % list(t.shape))
+            return t
     s = _np.asarray(seed.numpy() if hasattr(seed, "numpy") else seed)
     if s.shape != (2,) or s.dtype.kind not in "iu":
         raise ValueError("seed must be an integer tensor of shape [2], got %s with shape %s" % (s.dtype, s.shape))
@@ -384,6 +403,18 @@ def fold_in(seed, data, alg="auto_select") -> _core.Tensor:
     >>> s.shape, s.dtype, bool(gt.reduce_all(s == gt.random.fold_in([1, 2], 7)))
     (TensorShape([2]), gt.int64, True)
     """
+    if _core._tracing() and (_holds_tensor(seed) or _holds_tensor(data)):
+        t, dt = _core.convert_to_tensor(seed), _core.convert_to_tensor(data)
+        if _core._traced(t) or _core._traced(dt):
+            # (a step making the new seed from their values at each call: steps::fold_in)
+            if t.dtype not in (_int32, _int64):
+                raise TypeError("fold_in: seed must be int32 or int64, got %s" % t.dtype.name)
+            if tuple(t.shape) != (2,):
+                raise ValueError("seed must have shape [2], not %s" % list(t.shape))
+            if dt.dtype not in (_int32, _int64) or dt.shape.rank != 0:
+                raise ValueError("fold_in: data must be an int32 or int64 scalar, got %s of shape %s"
+                                 % (dt.dtype.name, list(dt.shape)))
+            return _core._random_fold_in(t, dt)
     s = _np.asarray(seed.numpy() if hasattr(seed, "numpy") else seed)
     d = int(_np.asarray(data.numpy() if hasattr(data, "numpy") else data))
     st = _core._PhiloxState(_key_of(int(s[0]), int(s[1]), d, 0xF01D), 0, 0)

@@ -611,6 +611,16 @@ class ProgramRecorder {
   // each run: a host callback, such as gt.print's. Called now too, unless in a block.
   void callback(const char* name, const std::vector<Tensor>& inputs,
                 std::function<void(const std::vector<Tensor>&)> fn);
+  // A step with an effect that calls `fn` with the values of `inputs` at each run and takes the
+  // tensors it returns as its outputs: a host callback with results (gt.py_function,
+  // gt.numpy_function). Called now, with this recorder paused (the ops fn runs are eager, and
+  // the trace's tapes record them, not steps); its outputs are new slots, of the dtypes and
+  // shapes fn gave now. A run whose fn gives another number of tensors, dtype or shape raises
+  // InvalidArgument (the code after the step was traced with these: a program is specialised to
+  // them, so such a program serves its traced shapes only). Refused (NotTraceable) inside a
+  // gt.cond branch or a gt.while_loop body. Its step cannot be saved (it is Python code).
+  std::vector<Tensor> host_call(const std::string& name, const std::vector<Tensor>& inputs,
+                                std::function<std::vector<Tensor>(const std::vector<Tensor>&)> fn);
 
   // Control flow (gt.cond, gt.while_loop while tracing). begin_block() sends the steps that
   // follow into a new block (a branch, a loop condition or body), traced "dry": its effects
@@ -736,6 +746,18 @@ class ProgramRecorder {
 
 // The active recorder of this thread, or nullptr (the fast path: no trace).
 ProgramRecorder* active_recorder();
+// While it lives, no recorder is active on this thread (ops run eagerly, not as steps): a host
+// call's Python function, called while tracing, runs as eager code.
+class RecorderPause {
+ public:
+  RecorderPause();
+  ~RecorderPause();
+  RecorderPause(const RecorderPause&) = delete;
+  RecorderPause& operator=(const RecorderPause&) = delete;
+
+ private:
+  ProgramRecorder* saved_;
+};
 
 // f(args...), recorded as a step of the program being traced, if any.
 template <class R, class... P, class... A>

@@ -38,6 +38,16 @@ void optimizer_step_scaled(optim::Algorithm alg, const std::shared_ptr<Variable>
 
 // where(cond) with one argument: the int64 coordinates of the true (non-zero) elements, [n, rank].
 Tensor where_coords(const Tensor& cond);
+// gt.unique of a 1-D x, in three parts (each a step of its own; the first and third give a
+// result whose shape depends on x's values, so gt.function checks it, as where_coords'):
+// unique_first, the int64 positions in x of the distinct elements' first appearances, in order;
+// unique_index, for each element of x the (int64) position of its value among them;
+// unique_count, how often each distinct element occurs (int64). Elements are compared by value
+// as TensorFlow's hashing compares them: -0.0 equals 0.0, and every NaN is distinct.
+// InvalidArgument unless x is 1-D.
+Tensor unique_first(const Tensor& x);
+Tensor unique_index(const Tensor& x);
+Tensor unique_count(const Tensor& x);
 // reduce_any / reduce_all of any dtype (non-zero is true), as bool.
 Tensor reduce_any_bool(const Tensor& t, const Axes& axes, bool keepdims);
 Tensor reduce_all_bool(const Tensor& t, const Axes& axes, bool keepdims);
@@ -98,6 +108,20 @@ template <auto F, class... A>
 Tensor draw_copy(random::PhiloxState s, A... a) {
   return F(s, a...);
 }
+// From a seed tensor (a stateless op's seed computed inside a gt.function, read when the step
+// runs): the state gradtape.random's stateless ops make from a shape-[2] seed (stateless_state),
+// so that each call draws the numbers an eager call with its seed draws. InvalidArgument for a
+// seed of another shape or dtype (int32 and int64 are taken).
+random::PhiloxState stateless_state(const Tensor& seed);
+template <auto F, class... A>
+Tensor draw_seed(const Tensor& seed, A... a) {
+  random::PhiloxState s = stateless_state(seed);
+  return F(s, a...);
+}
+// gt.random.fold_in(seed, data) with the seed or data computed inside a gt.function: the new
+// int64 seed of shape [2] that gradtape.random.fold_in makes from their values, at each run.
+// InvalidArgument for a seed of another shape or dtype, or data that is not an integer scalar.
+Tensor fold_in(const Tensor& seed, const Tensor& data);
 // From a gt.random.Generator: its state is a shape-[3] int64 variable [counter_lo, counter_hi,
 // key], read before the draw and written with the advanced state after it, at each run (a step
 // with an effect, as TensorFlow's stateful generator ops). InvalidArgument for another variable.
