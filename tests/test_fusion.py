@@ -332,6 +332,12 @@ BATCHES = {
     "a_reduction_read_in_the_run": lambda a, b, c: [a * gt.reduce_sum(a * b), gt.reduce_sum(a + b) * 2.0, b - c],
     "a_reduction_of_a_fill": lambda a, b, c: [gt.reduce_sum(gt.broadcast_to(c[0], [N])), a * 2.0, a * 3.0],
     "one_result_twice": lambda a, b, c: [gt.sigmoid(a * b)] * 2 + [gt.reduce_sum(gt.sigmoid(a * b))],
+    # softplus(z) and sigmoid(z) of one z run as one loop (fusion.h, register_pair), in either
+    # order, over underflow (|z| ~ 100s), overflow (+-inf) and a broadcast z
+    "softplus_sigmoid_pairs": lambda a, b, c: [
+        gt.sigmoid(a * 60.0), gt.nn.softplus(a * 60.0),
+        gt.nn.softplus(b * 1e300 * 1e10), gt.sigmoid(b * 1e300 * 1e10),
+        gt.nn.softplus(gt.broadcast_to(c[0], [N]) * 3.0), gt.sigmoid(gt.broadcast_to(c[0], [N]) * 3.0) * b],
     "selects": lambda a, b, c: [gt.where(a > b, a * b, gt.exp(c)), gt.reduce_sum(gt.where(a > b, a * b, gt.exp(c))), gt.where(a > b, c, b)],
     "other_sizes_apart": lambda a, b, c: [a * b, a + b, (a * b)[: N // 2] * 2.0, (a + b)[: N // 2] - 1.0],
     "keepdims_and_axis": lambda a, b, c: [gt.reduce_sum(a * b, keepdims=True), gt.reduce_sum(a * b, axis=0), a - b],

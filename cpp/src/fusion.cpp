@@ -23,6 +23,15 @@ std::atomic<bool> g_enabled{[] {
   return !(e && e[0] && e[0] != '0');
 }()};
 
+struct PairEntry {
+  ChunkFn first, second;
+  PairChunkFn both;
+};
+std::vector<PairEntry>& pair_table() {
+  static std::vector<PairEntry>* t = new std::vector<PairEntry>();  // leaked on purpose: read until exit
+  return *t;
+}
+
 // Guards TensorImpl::pending of every tensor (held only to copy or swap a pointer).
 std::mutex& lock() {
   static std::mutex* mu = [] {
@@ -265,6 +274,28 @@ void run_group(Group& g) {
     esize[i] = int64_t(dtype_size(g.leaves[i].dtype()));
     bcast[i] = g.leaves[i].numel() == 1;
   }
+  // Pairs of unary instructions on one operand with a registered pair function (register_pair):
+  // the earlier one runs the pair, writing both results; the later one is skipped.
+  std::vector<PairChunkFn> pair_fn(ni, nullptr);
+  std::vector<int> pair_with(ni, -1);  // the instruction whose values go to the pair's out2
+  std::vector<char> by_pair(ni, 0);
+  for (size_t k = 0; k < ni; ++k) {
+    const GInstr& a = g.instrs[k];
+    if (a.select || by_pair[k] || !(a.a == a.b)) continue;
+    for (size_t j = k + 1; j < ni && !pair_fn[k]; ++j) {
+      const GInstr& b = g.instrs[j];
+      if (b.select || by_pair[j] || !(b.a == a.a) || !(b.b == a.a)) continue;
+      for (const PairEntry& e : pair_table()) {
+        const bool fwd = e.first == a.fn && e.second == b.fn, rev = e.first == b.fn && e.second == a.fn;
+        if (!fwd && !rev) continue;
+        pair_fn[k] = e.both;
+        pair_with[k] = int(j);
+        by_pair[j] = 1;
+        if (rev) pair_with[k] = -2 - int(j);  // k's values are the pair's out2
+        break;
+      }
+    }
+  }
   const int64_t n = g.n;
   kernels::parallel_for(block_count(n), [&](int64_t b0, int64_t b1) {
     std::vector<T> scratch(ni * size_t(kChunk));
@@ -284,13 +315,19 @@ void run_group(Group& g) {
           if (bcast[size_t(o.index)]) { *stride = 0; return leaf[size_t(o.index)]; }
           return leaf[size_t(o.index)] + c * esize[size_t(o.index)];
         };
-        for (size_t k = 0; k < ni; ++k) {
-          const GInstr& in = g.instrs[k];
+        for (size_t k = 0; k < ni; ++k)
           dst[k] = first[k] < 0 ? scratch.data() + k * size_t(kChunk) : out_at(g.outs[size_t(first[k])], c - start, c);
+        for (size_t k = 0; k < ni; ++k) {
+          if (by_pair[k]) continue;  // computed with its pair
+          const GInstr& in = g.instrs[k];
           int64_t sa, sb;
           const void* a = arg(in.a, &sa);
           const void* b = arg(in.b, &sb);
-          if (in.select) {
+          if (pair_fn[k]) {
+            const int w = pair_with[k];
+            if (w >= 0) pair_fn[k](a, sa, dst[k], dst[size_t(w)], m);
+            else pair_fn[k](a, sa, dst[size_t(-2 - w)], dst[k], m);
+          } else if (in.select) {
             int64_t sc;
             const void* cond = arg(in.c, &sc);
             chunk_select<T>(cond, sc, a, sa, b, sb, dst[k], m);
@@ -401,6 +438,8 @@ void materialize_together(const std::vector<Tensor>& ts) {
   }
 }
 
+
+void register_pair(ChunkFn first, ChunkFn second, PairChunkFn both) { pair_table().push_back({first, second, both}); }
 
 bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
 void set_enabled(bool on) { g_enabled.store(on, std::memory_order_relaxed); }

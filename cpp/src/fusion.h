@@ -79,11 +79,50 @@ GT_DISPATCHED void chunk_binary(const void* a, int64_t sa, const void* b, int64_
   }
 }
 
+// Two unary ops of one operand in one loop: out1[i] = f1(a[i * sa]), out2[i] = f2(a[i * sa]),
+// computing what the two have in common once (softplus and sigmoid share exp(-|z|)). A batch
+// pass (materialize_together) that has both f1(z) and f2(z) among its instructions runs the
+// pair's function instead of the two (register_pair); the values are the two functions' own,
+// bit for bit (the pair's functor calls the same inline math).
+using PairChunkFn = void (*)(const void* a, int64_t sa, void* out1, void* out2, int64_t n);
+
+// F::operator()(T v, T& o1, T& o2) computes both values of one element.
+template <class T, class F>
+GT_DISPATCHED void chunk_unary_pair(const void* a, int64_t sa, void* out1, void* out2, int64_t n) {
+  const T* __restrict pa = static_cast<const T*>(a);
+  T* __restrict p1 = static_cast<T*>(out1);
+  T* __restrict p2 = static_cast<T*>(out2);
+  const F f{};
+  if (sa) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) f(pa[i], p1[i], p2[i]);
+  } else {
+    const T v = *pa;
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) f(v, p1[i], p2[i]);
+  }
+}
+
+// Records that `both` computes the unary instructions `first` and `second` of one operand
+// together (first's values into out1). Called during static initialisation only (the table is
+// read without a lock afterwards).
+void register_pair(ChunkFn first, ChunkFn second, PairChunkFn both);
+
 // The chunk function of the lambda type F for a floating dtype.
 template <class F>
 ChunkFn unary_fn(DType d) { return d == DType::Float32 ? &chunk_unary<float, F> : &chunk_unary<double, F>; }
 template <class F>
 ChunkFn binary_fn(DType d) { return d == DType::Float32 ? &chunk_binary<float, F> : &chunk_binary<double, F>; }
+
+// Registers the pair functor Both (Both{}(v, o1, o2)) for the unary functors F1 and F2, at both
+// floating widths: a namespace-scope `const PairRegistration<F1, F2, Both> r;`.
+template <class F1, class F2, class Both>
+struct PairRegistration {
+  PairRegistration() {
+    register_pair(&chunk_unary<float, F1>, &chunk_unary<float, F2>, &chunk_unary_pair<float, Both>);
+    register_pair(&chunk_unary<double, F1>, &chunk_unary<double, F2>, &chunk_unary_pair<double, Both>);
+  }
+};
 
 struct Operand {
   bool value;     // an instruction's result, else a leaf

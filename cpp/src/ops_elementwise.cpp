@@ -11,6 +11,7 @@
 #include "fusion.h"
 #include "kernels/elementwise.h"
 #include "kernels/fused_rules.h"
+#include "kernels/logistic.h"
 #include "kernels/special.h"
 #include "ops_common.h"
 #include "tape_internal.h"
@@ -382,14 +383,31 @@ Tensor tanh(const Tensor& x) {
 // d/dx tanh(x) = 1 - tanh(x)^2
 void vjp_Tanh(VjpCtx& c) { c.gin[0] = c.g * (1.0 - square(c.out)); }
 
+namespace {
+// sigmoid and softplus, from e = exp(-|x|) (kernels/logistic.h): named types, so a batch pass
+// that has both of one operand computes them together, exp(-|x|) once (fusion.h, register_pair).
+struct SigmoidFn {
+  template <class T>
+  T operator()(T v) const { return kernels::sigmoid_of(v); }
+};
+struct SoftplusFn {
+  template <class T>
+  T operator()(T v) const { return kernels::softplus_of(v); }
+};
+struct SoftplusSigmoidFn {
+  template <class T>
+  void operator()(T v, T& softplus, T& sigmoid) const {
+    const T e = kernels::exp_neg_abs(v);
+    softplus = kernels::softplus_from(v, e);
+    sigmoid = kernels::sigmoid_from(v, e);
+  }
+};
+const fusion::PairRegistration<SoftplusFn, SigmoidFn, SoftplusSigmoidFn> softplus_sigmoid_pair;
+}  // namespace
+
 Tensor sigmoid(const Tensor& x) {
   // 1/(1+e^-x) for x >= 0, e^x/(1+e^x) below: e = exp(-|x|) never overflows.
-  Tensor out = float_unary(x, "sigmoid", [](auto v) {
-    using T = decltype(v);
-    T e = std::exp(-std::fabs(v));
-    T r = T(1) / (T(1) + e);
-    return v >= T(0) ? r : e * r;
-  });
+  Tensor out = float_unary(x, "sigmoid", SigmoidFn{});
   record(OpId::Sigmoid, {&x}, out);
   return out;
 }
@@ -414,10 +432,7 @@ void vjp_Relu(VjpCtx& c) {
 
 Tensor softplus(const Tensor& x) {
   // log(1+e^x) = log1p(e^-|x|) + max(x, 0): no overflow anywhere.
-  Tensor out = float_unary(x, "softplus", [](auto v) {
-    using T = decltype(v);
-    return std::log1p(std::exp(-std::fabs(v))) + (v > T(0) ? v : T(0));
-  });
+  Tensor out = float_unary(x, "softplus", SoftplusFn{});
   record(OpId::Softplus, {&x}, out);
   return out;
 }

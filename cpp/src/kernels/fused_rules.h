@@ -9,6 +9,7 @@
 
 #include "kernels/elementwise.h"
 #include "kernels/isa.h"
+#include "kernels/logistic.h"
 #include "kernels/parallel.h"
 #include "kernels/stream.h"
 
@@ -52,14 +53,11 @@ void product_pair(int64_t n, GChunk g_chunk, const T* a, const T* b, T* ga, T* g
 }
 
 // out = g * sigmoid(x) over n elements in one pass (softplus' gradient), with sigmoid formed
-// as the forward op forms it: e = exp(-|x|), 1/(1+e) for x >= 0 and e/(1+e) below.
+// as the forward op forms it (kernels/logistic.h): e = exp(-|x|), 1/(1+e) for x >= 0 and
+// e/(1+e) below.
 template <class T>
 void g_times_sigmoid(int64_t n, const T* g, const T* x, T* out) {
-  map2_flat(g, x, out, n, [](T gv, T v) {
-    T e = std::exp(-std::fabs(v));
-    T r = T(1) / (T(1) + e);
-    return gv * (v >= T(0) ? r : e * r);
-  });
+  map2_flat(g, x, out, n, [](T gv, T v) { return gv * sigmoid_of(v); });
 }
 
 }  // namespace gt::kernels

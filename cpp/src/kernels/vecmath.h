@@ -3,8 +3,8 @@
 // glibc declares its vector math library's (libmvec's) SIMD variants only under -ffast-math,
 // which would break NaN and inf; declaring them here, with -fno-math-errno, gets the vector
 // calls and keeps IEEE semantics. The vector versions are a few ulp less accurate than the
-// scalar functions; the stability-critical ops (softplus, sigmoid, log_softmax) use scalar
-// calls where it matters.
+// scalar functions. (softplus and sigmoid compute their float32 exp and log1p inline instead,
+// kernels/logistic.h.)
 //
 // Which glibc a build may ask for (docs/building.md):
 // - exp, log, sin, cos, pow have been in libmvec since glibc 2.22; manylinux_2_28 allows them,
