@@ -1050,6 +1050,25 @@ def test_a_tape_around_a_call_through_cond_and_while_loop_follows_tensorflow():
         assert v in list(tape.watched_variables())  # (the cond reads v whichever branch runs)
     assert got == [[[0.0, 0.0], 0.0], [[1.0, 2.0], 3.0]]
 
+    # what a while loop's condition reads is connected too, compared or cast to an integer
+    @gt.function
+    def c1(x):
+        return gt.while_loop(lambda a: a < 10.0 * v, lambda a: (a * 2.0,), [x])[0]
+
+    @gt.function
+    def c2(x, n):
+        return gt.while_loop(lambda i, a: gt.logical_and(i < n, x * v > 0.0), lambda i, a: (i + 1, a * w),
+                             [gt.constant(0), gt.constant(1.0)])[1]
+
+    @gt.function
+    def c3(x, n):
+        return gt.while_loop(lambda i, a: i < gt.cast(x, gt.int32) + n, lambda i, a: (i + 1, a * w),
+                             [gt.constant(0), gt.constant(1.0)])[1]
+
+    assert around(c1, sources=[x, v]) == [16.0, 0.0]
+    assert [around(c2, gt.constant(n), sources=[x, v, w]) for n in (0, 2)] == [[0.0, 0.0, 0.0], [0.0, 0.0, 10.0]]
+    assert around(c3, gt.constant(1), sources=[x, w]) == [0.0, 10.0]
+
     # eagerly, gt.cond runs one branch, as tf.cond does eagerly: None
     with gt.GradientTape() as tape:
         y = gt.cond(gt.constant(False), lambda: x * v, lambda: x + 1.0)

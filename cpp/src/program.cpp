@@ -456,6 +456,12 @@ void ProgramRecorder::note_dependences(const Program::Step& step) {
     }
     std::sort(d.begin(), d.end());
     d.erase(std::unique(d.begin(), d.end()), d.end());
+    // (what any step of the block reads: a while loop's condition connects every floating-point
+    // value it reads, compared or cast, as TensorFlow's while op takes them as inputs)
+    std::vector<int>& all = block_reads_[block];
+    if (pending_dep_) all.insert(all.end(), d.begin(), d.end());
+    else
+      for (int s : step.reads) add_dependences(s, block, all);
     if (dep_.size() < size_t(n)) dep_.resize(size_t(n));
     for (int o = pushed_slots_; o < n; ++o)
       if (slot_block_[size_t(o)] == block && floating_slot(o)) dep_[size_t(o)] = d;
@@ -526,6 +532,12 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
   open_blocks_.clear();
   open_ids_.clear();
   slot_block_.clear();
+  dep_.clear();
+  dep_vars_.clear();
+  pending_dep_.reset();
+  pushed_slots_ = 0;
+  block_ids_.clear();
+  block_reads_.clear();
   return p;
 }
 
@@ -1531,6 +1543,8 @@ std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<
     if (floating_slot(s)) on.push_back(s);
   for (const StepArg& a : bb->results)
     if (a.slot >= 0) add_dependences(a.slot, block_ids_.at(size_t(b)), on);
+  auto cond_reads = block_reads_.find(block_ids_.at(size_t(c)));
+  if (cond_reads != block_reads_.end()) on.insert(on.end(), cond_reads->second.begin(), cond_reads->second.end());
   Step step = make_while(bc, bb, carry, outs, max_iterations, hidden_inputs(on));
   std::vector<Tensor> r = run_on_tracing_values(step, outs);
   // (each output depends on every loop variable and body result, as TensorFlow's while

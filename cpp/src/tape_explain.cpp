@@ -15,17 +15,41 @@
 namespace gt {
 
 namespace {
+using HiddenEdges = std::unordered_map<uint32_t, std::vector<uint32_t>>;
+// The hidden edges (value's slot -> what it also depends on) ordered by their value's birth (the
+// record count when its slot was made): a pass over the records takes each edge where its value
+// is made, so that a chain of them (a cond's output fed to the next cond) needs one pass, not one
+// per edge. Descending: for a backward pass.
+std::vector<std::pair<uint32_t, const std::vector<uint32_t>*>> by_birth(const TapeState& s, const HiddenEdges& also,
+                                                                        bool descending) {
+  std::vector<std::pair<uint32_t, const std::vector<uint32_t>*>> e;
+  for (const auto& [value, on] : also) e.emplace_back(value, &on);
+  std::sort(e.begin(), e.end(), [&](const auto& x, const auto& y) {
+    const uint32_t bx = s.slot_birth[x.first], by = s.slot_birth[y.first];
+    return descending ? (bx > by || (bx == by && x.first > y.first)) : (bx < by || (bx == by && x.first < y.first));
+  });
+  return e;
+}
+
 // The slots that `from` reaches: a forward pass over the records from its birth (a record's
-// inputs are older than its outputs), then, with hidden dependences (value's slot -> what it
-// also depends on), again from the first record while they reach more (a loop variable depends
-// on the body's result, recorded after it).
-std::vector<char> reach(const TapeState& s, uint32_t from,
-                        const std::unordered_map<uint32_t, std::vector<uint32_t>>& also = {}) {
+// inputs are older than its outputs), each hidden edge taken where its value is made; then again
+// from the first record while an edge reaches more after its place (a loop variable depends on
+// the body's result, recorded after it).
+std::vector<char> reach(const TapeState& s, uint32_t from, const HiddenEdges& also = {}) {
   std::vector<char> reached(s.next_slot, 0);
   reached[from] = 1;
+  const auto edges = by_birth(s, also, false);
+  auto take = [&](uint32_t value, const std::vector<uint32_t>& on) {
+    if (reached[value]) return false;
+    for (uint32_t a : on)
+      if (reached[a]) return bool(reached[value] = 1);
+    return false;
+  };
   for (size_t first = s.slot_birth[from], more = 1; more; first = 0) {
     more = 0;
+    size_t e = 0;
     for (size_t r = first; r < s.records.size(); ++r) {
+      for (; e < edges.size() && s.slot_birth[edges[e].first] <= r; ++e) take(edges[e].first, *edges[e].second);
       const Record& rec = s.records[r];
       if (rec.n_in == kNoSlot) continue;
       bool hit = false;
@@ -36,17 +60,44 @@ std::vector<char> reach(const TapeState& s, uint32_t from,
       if (hit)
         for (uint32_t k = 0; k < rec.n_out; ++k) reached[s.slots[rec.first + rec.n_in + k]] = 1;
     }
-    for (const auto& [value, on] : also) {
-      if (reached[value]) continue;
-      for (uint32_t a : on)
-        if (reached[a]) {
-          reached[value] = 1;
-          more = 1;
-          break;
-        }
-    }
+    for (; e < edges.size(); ++e) take(edges[e].first, *edges[e].second);
+    for (const auto& [value, on] : edges) more |= take(value, *on);
   }
   return reached;
+}
+
+// The slots from which a target is reached: the same backward (a record's inputs reach what its
+// outputs reach; a hidden edge's `on` what its value reaches).
+std::vector<char> reach_back(const TapeState& s, const std::vector<uint32_t>& targets, const HiddenEdges& also) {
+  std::vector<char> back(s.next_slot, 0);
+  for (uint32_t t : targets) back[t] = 1;
+  const auto edges = by_birth(s, also, true);
+  auto take = [&](uint32_t value, const std::vector<uint32_t>& on) {
+    bool more = false;
+    if (!back[value]) return more;
+    for (uint32_t a : on)
+      if (!back[a]) more = back[a] = 1;
+    return more;
+  };
+  for (size_t more = 1; more;) {
+    more = 0;
+    size_t e = 0;
+    for (size_t r = s.records.size(); r-- > 0;) {
+      for (; e < edges.size() && s.slot_birth[edges[e].first] > r; ++e) take(edges[e].first, *edges[e].second);
+      const Record& rec = s.records[r];
+      if (rec.n_in == kNoSlot) continue;
+      bool hit = false;
+      for (uint32_t k = 0; k < rec.n_out && !hit; ++k) hit = back[s.slots[rec.first + rec.n_in + k]];
+      if (hit)
+        for (uint32_t i = 0; i < rec.n_in; ++i) {
+          const uint32_t si = s.slots[rec.first + i];
+          if (si != kNoSlot) back[si] = 1;
+        }
+    }
+    for (; e < edges.size(); ++e) take(edges[e].first, *edges[e].second);
+    for (const auto& [value, on] : edges) more |= take(value, *on);
+  }
+  return back;
 }
 }  // namespace
 
@@ -131,10 +182,15 @@ std::vector<size_t> TapeState::hidden_on_path(const std::vector<Tensor>& targets
   if (slot == kNoSlot) return r;
   const auto also = hidden_edges(hidden);
   const std::vector<char> reached = reach(*this, slot, also);
+  std::vector<uint32_t> target_slots;
+  for (const Tensor& t : targets) {
+    uint32_t ts;
+    if (t.defined() && is_floating(t.dtype()) && t.get()->find_link(serial, &ts)) target_slots.push_back(ts);
+  }
+  const std::vector<char> back = reach_back(*this, target_slots, also);
   for (size_t i = 0; i < hidden.size(); ++i) {
     uint32_t vs;
-    if (hidden[i].value.defined() && hidden[i].value.get()->find_link(serial, &vs) && reached[vs] &&
-        reaches_a_target(targets, reach(*this, vs, also)))
+    if (hidden[i].value.defined() && hidden[i].value.get()->find_link(serial, &vs) && reached[vs] && back[vs])
       r.push_back(i);
   }
   return r;

@@ -734,6 +734,7 @@ class ProgramRecorder {
   std::optional<std::vector<int>> pending_dep_;  // (the next step's, when not its reads')
   int pushed_slots_ = 0;                         // the slot count at the last push_step
   std::vector<int> block_ids_;                   // each closed block's id (as in slot_block_)
+  std::unordered_map<int, std::vector<int>> block_reads_;  // by block id: what its steps read (a while's condition)
   bool floating_slot(int s) const;
   void add_dependences(int s, int block, std::vector<int>& to) const;
   void note_dependences(const Program::Step& step);
