@@ -366,6 +366,49 @@ def test_a_batchs_results_equal_eager_bit_for_bit(name, dtype):
     assert_bitwise(eager, unfused)
 
 
+# A one-element tensor broadcast to a big shape (broadcast_to's fill) stands for stored copies:
+# each op on it must compute each element with eager's loop over the copies, in a deferred
+# program, a batch and a trace too. (A fill was read at stride 0, where the loop computed f(v)
+# once with the scalar libm function while eager's loop over the copies calls libmvec's vector
+# variant: up to all but the tail differed in the last bit, for most values v.)
+FILL_VALUES = [0.03, 0.2, 0.7, 1.3, 2.9, 7.5, 19.0, 42.0, -0.5, -1.75, -22.5, -29.5]  # (each differed somewhere)
+OF_A_FILL = {
+    "exp": lambda f, a: gt.exp(f),
+    "log": lambda f, a: gt.math.log(f),
+    "tanh": lambda f, a: gt.tanh(f),
+    "softplus": lambda f, a: gt.nn.softplus(f),
+    "sigmoid": lambda f, a: gt.sigmoid(f),
+    "sin": lambda f, a: gt.sin(f),
+    "cos": lambda f, a: gt.cos(f),
+    "log1p": lambda f, a: gt.math.log1p(f),
+    "expm1": lambda f, a: gt.math.expm1(f),
+    "sqrt": lambda f, a: gt.sqrt(f),
+    "softplus_sigmoid_pair": lambda f, a: [gt.nn.softplus(f), gt.sigmoid(f), a * 2.0],
+    "pow_of_two_fills": lambda f, a: gt.pow(f, gt.broadcast_to(gt.constant(np.asarray(1.7, f.dtype.as_numpy_dtype)), [N])),
+    "xlogy_of_a_fill": lambda f, a: gt.math.xlogy(a, f),
+    "exp_of_a_fill_times_a": lambda f, a: gt.exp(f) * a,
+}
+
+
+def as_list(r):
+    return r if isinstance(r, list) else [r]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(OF_A_FILL))
+def test_ops_of_a_fill_equal_eager_bit_for_bit(name, dtype):
+    a = data(dtype, seed=1)
+    c = gt.constant(np.asarray(FILL_VALUES, dtype))
+    body = lambda c, a: [r for k in range(len(FILL_VALUES)) for r in as_list(OF_A_FILL[name](gt.broadcast_to(c[k], [N]), a))]
+    f = gt.function(body)
+    f(c, a)
+    traced, fused = both_ways(lambda: f(c, a))
+    fused_eager, unfused = both_ways(lambda: body(c, a))
+    assert_bitwise(traced, unfused)
+    assert_bitwise(fused, unfused)
+    assert_bitwise(fused_eager, unfused)
+
+
 def test_a_runs_loss_and_gradients_come_out_of_one_pass():
     x, w = data(np.float32), data(np.float32, seed=1)
     b = gt.constant(np.float32(0.25))

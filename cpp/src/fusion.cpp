@@ -52,12 +52,14 @@ std::shared_ptr<const Pending> program_of(const Tensor& t) {
   return t.get()->pending;
 }
 
-// Adds t as a leaf of p (once), or returns false when p has no room.
-bool add_leaf(Pending& p, const Tensor& t, Operand* op) {
+// Adds t as a leaf of p (once; a fill apart from the same tensor broadcast by an op), or returns
+// false when p has no room.
+bool add_leaf(Pending& p, const Tensor& t, Operand* op, bool fill = false) {
   for (int i = 0; i < p.n_leaves; ++i)
-    if (p.leaves[i].same(t)) { *op = {false, uint8_t(i)}; return true; }
+    if (p.leaves[i].same(t) && p.fill[i] == fill) { *op = {false, uint8_t(i)}; return true; }
   if (p.n_leaves == kMaxLeaves) return false;
   p.leaves[p.n_leaves] = t;
+  p.fill[p.n_leaves] = fill;
   *op = {false, uint8_t(p.n_leaves++)};
   return true;
 }
@@ -68,7 +70,7 @@ bool fits(const Pending& p, const Pending& q, int extra) {
   int new_leaves = 0;
   for (int i = 0; i < q.n_leaves; ++i) {
     bool seen = false;
-    for (int j = 0; j < p.n_leaves && !seen; ++j) seen = p.leaves[j].same(q.leaves[i]);
+    for (int j = 0; j < p.n_leaves && !seen; ++j) seen = p.leaves[j].same(q.leaves[i]) && p.fill[j] == q.fill[i];
     new_leaves += !seen;
   }
   return p.n_leaves + new_leaves <= kMaxLeaves;
@@ -77,7 +79,7 @@ bool fits(const Pending& p, const Pending& q, int extra) {
 // Copies q's program into p; *result becomes the operand holding q's result.
 void inline_program(Pending& p, const Pending& q, Operand* result) {
   Operand leaf_map[kMaxLeaves];
-  for (int i = 0; i < q.n_leaves; ++i) add_leaf(p, q.leaves[i], &leaf_map[i]);  // fits() checked room
+  for (int i = 0; i < q.n_leaves; ++i) add_leaf(p, q.leaves[i], &leaf_map[i], q.fill[i]);  // fits() checked room
   if (q.n_instrs == 0) { *result = leaf_map[0]; return; }
   const int base = p.n_instrs;
   auto remap = [&](Operand o) { return o.value ? Operand{true, uint8_t(base + o.index)} : leaf_map[o.index]; };
@@ -126,7 +128,7 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
   for (int i = 0; i < p.n_leaves; ++i) {
     leaf[i] = static_cast<const char*>(p.leaves[i].raw());
     esize[i] = int64_t(dtype_size(p.leaves[i].dtype()));
-    bcast[i] = p.leaves[i].numel() == 1;
+    bcast[i] = p.leaves[i].numel() == 1 && !p.fill[i];
   }
   if (p.n_instrs == 0) {  // a broadcast one-element leaf
     std::fill(out, out + (end - begin), *reinterpret_cast<const T*>(leaf[0]));
@@ -134,19 +136,26 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
   }
   constexpr int64_t kChunk = kChunkBytes / int64_t(sizeof(T));  // a multiple of 64 elements
   alignas(64) T buf[kMaxInstrs][kChunk];
+  alignas(64) T copies[kMaxLeaves][kChunk];  // each fill's chunk of copies (Pending::fill)
+  for (int i = 0; i < p.n_leaves; ++i)
+    if (p.fill[i]) {
+      std::fill(copies[i], copies[i] + std::min(kChunk, end - begin), *reinterpret_cast<const T*>(leaf[i]));
+      leaf[i] = reinterpret_cast<const char*>(copies[i]);
+    }
   for (int64_t c = begin; c < end; c += kChunk) {
     const int64_t n = std::min(kChunk, end - c);
     // Ask for the next chunk of each leaf now, so that memory works while this chunk's
     // instructions compute (a transcendental chunk would otherwise leave the bus idle).
     if (c + kChunk < end)
       for (int i = 0; i < p.n_leaves; ++i)
-        if (!bcast[i])
+        if (!bcast[i] && !p.fill[i])
           for (int64_t k = 0; k < std::min(kChunk, end - c - kChunk); k += 64 / int64_t(sizeof(T)))
             __builtin_prefetch(leaf[i] + (c + kChunk + k) * esize[i]);
     auto arg = [&](Operand o, int64_t* stride) -> const void* {
       *stride = 1;
       if (o.value) return buf[o.index];
       if (bcast[o.index]) { *stride = 0; return leaf[o.index]; }
+      if (p.fill[o.index]) return leaf[o.index];  // the same chunk of copies for every chunk
       return leaf[o.index] + c * esize[o.index];
     };
     for (int k = 0; k < p.n_instrs; ++k) {
@@ -204,15 +213,17 @@ struct Group {
   DType dtype;
   int64_t n;
   std::vector<Tensor> leaves;
+  std::vector<char> fill;      // Pending::fill of each leaf
   std::vector<GInstr> instrs;  // in an order where operands come first; each one once
   std::vector<GOut> outs;
   int reductions = 0;
 };
 
-int group_leaf(Group& g, const Tensor& t) {
+int group_leaf(Group& g, const Tensor& t, bool fill) {
   for (size_t i = 0; i < g.leaves.size(); ++i)
-    if (g.leaves[i].same(t)) return int(i);
+    if (g.leaves[i].same(t) && bool(g.fill[i]) == fill) return int(i);
   g.leaves.push_back(t);
+  g.fill.push_back(fill);
   return int(g.leaves.size()) - 1;
 }
 
@@ -221,7 +232,7 @@ int group_leaf(Group& g, const Tensor& t) {
 int group_program(Group& g, const Pending& q) {
   GOperand leaf[kMaxLeaves];
   int value[kMaxInstrs];
-  for (int i = 0; i < q.n_leaves; ++i) leaf[i] = {false, group_leaf(g, q.leaves[i])};
+  for (int i = 0; i < q.n_leaves; ++i) leaf[i] = {false, group_leaf(g, q.leaves[i], q.fill[i])};
   auto remap = [&](Operand o) { return o.value ? GOperand{true, value[o.index]} : leaf[o.index]; };
   for (int k = 0; k < q.n_instrs; ++k) {
     const Instr& in = q.instrs[k];
@@ -272,7 +283,7 @@ void run_group(Group& g) {
   for (size_t i = 0; i < nl; ++i) {
     leaf[i] = static_cast<const char*>(g.leaves[i].raw());
     esize[i] = int64_t(dtype_size(g.leaves[i].dtype()));
-    bcast[i] = g.leaves[i].numel() == 1;
+    bcast[i] = g.leaves[i].numel() == 1 && !g.fill[i];
   }
   // Pairs of unary instructions on one operand with a registered pair function (register_pair):
   // the earlier one runs the pair, writing both results; the later one is skipped.
@@ -299,6 +310,16 @@ void run_group(Group& g) {
   const int64_t n = g.n;
   kernels::parallel_for(block_count(n), [&](int64_t b0, int64_t b1) {
     std::vector<T> scratch(ni * size_t(kChunk));
+    // Each fill's chunk of copies (Pending::fill), read at stride 1 by every chunk.
+    std::vector<T> copies;
+    std::vector<const T*> fill_at(nl, nullptr);
+    for (size_t i = 0; i < nl; ++i)
+      if (g.fill[i]) {
+        if (copies.empty()) copies.resize(nl * size_t(kChunk));
+        T* to = copies.data() + i * size_t(kChunk);
+        std::fill(to, to + kChunk, *reinterpret_cast<const T*>(leaf[i]));
+        fill_at[i] = to;
+      }
     std::vector<T*> dst(ni);
     std::vector<T*> red(size_t(g.reductions));
     for (int r = 0; r < g.reductions; ++r) red[size_t(r)] = reinterpret_cast<T*>(block_buffer(size_t(r)));
@@ -313,6 +334,7 @@ void run_group(Group& g) {
           *stride = 1;
           if (o.value) return dst[size_t(o.index)];
           if (bcast[size_t(o.index)]) { *stride = 0; return leaf[size_t(o.index)]; }
+          if (fill_at[size_t(o.index)]) return fill_at[size_t(o.index)];
           return leaf[size_t(o.index)] + c * esize[size_t(o.index)];
         };
         for (size_t k = 0; k < ni; ++k)
@@ -416,7 +438,7 @@ void materialize_together(const std::vector<Tensor>& ts) {
     Group* g = nullptr;
     for (Group& h : groups)
       if (h.dtype == p->dtype && h.n == n) g = &h;
-    if (!g) g = &groups.emplace_back(Group{p->dtype, n, {}, {}, {}, 0});
+    if (!g) g = &groups.emplace_back(Group{p->dtype, n, {}, {}, {}, {}, 0});
     bool seen = false;
     for (const GOut& o : g->outs) seen = seen || o.impl == t.get();
     if (!seen) g->outs.push_back(GOut{t.get(), p, 0, -1, StoragePtr(), {}});
@@ -429,7 +451,7 @@ void materialize_together(const std::vector<Tensor>& ts) {
     for (GOut& o : g.outs) (o.p->reduce ? reductions : pass_outs).push_back(std::move(o));
     size_t next = 0;
     do {
-      Group pass{g.dtype, g.n, {}, {}, std::move(pass_outs), 0};
+      Group pass{g.dtype, g.n, {}, {}, {}, std::move(pass_outs), 0};
       pass_outs.clear();
       for (int k = 0; k < kMaxPassReductions && next < reductions.size(); ++k)
         pass.outs.push_back(std::move(reductions[next++]));
@@ -467,7 +489,7 @@ Tensor defer_fill(const Tensor& x, const Shape& shape) {
   p->dtype = x.dtype();
   Operand o;
   x.raw();
-  add_leaf(*p, x, &o);
+  add_leaf(*p, x, &o, /*fill=*/true);
   return make_deferred(x.dtype(), shape, std::move(p));
 }
 

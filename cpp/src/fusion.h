@@ -156,6 +156,13 @@ struct Pending {
   int costly = 0;                // costly instructions (at most 1)
   Tensor leaves[kMaxLeaves];     // materialised; each has the output's element count, or one
                                  // element; of the program's dtype, or bool (select conditions)
+  // Whether a one-element leaf stands for stored copies of its element (a fill: broadcast_to's
+  // deferred result, inlined), not for an operand the op itself broadcasts. A fill is read as a
+  // chunk of copies, at stride 1, so each instruction computes each element with the loop, and
+  // the function, eager uses on the stored copies (a broadcast operand's loop can compute
+  // f(v) once, outside the loop, with the scalar libm function where the loop over stored
+  // values calls libmvec's vector variant: the two can differ in the last bit).
+  bool fill[kMaxLeaves] = {};
   Instr instrs[kMaxInstrs];      // the result is the last one's (a program of none is leaf 0, broadcast)
   mutable std::atomic<int> inlined{0};  // consumers that inlined it so far
 
