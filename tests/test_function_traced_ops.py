@@ -302,7 +302,10 @@ def test_stateless_ops_with_a_traced_seed_draw_the_seeds_numbers_at_every_call()
         a, b = f(gt.constant(s, gt.int64))
         np.testing.assert_array_equal(a.numpy(), gt.random.stateless_uniform([3], seed=s).numpy())
         np.testing.assert_array_equal(b.numpy(), gt.random.stateless_normal([2], seed=[s[0] + 1, s[1] + 1]).numpy())
-    assert a.numpy().tolist() == UNIFORM_1_2 and b.numpy().tolist() == NORMAL_2_3
+    assert a.numpy().tolist() == UNIFORM_1_2
+    # (a normal draw goes through log, sqrt and cos/sin, whose last bit depends on the build's
+    # math library: the sanitizer build has no libmvec; the bits against eager are checked above)
+    np.testing.assert_allclose(b.numpy(), NORMAL_2_3, rtol=1e-6)
     assert f.experimental_get_tracing_count() == 1
 
 
@@ -350,7 +353,7 @@ def test_stateless_seed_from_a_variable_and_from_a_packed_list():
 
     for i in (2, 4, 2):
         np.testing.assert_array_equal(h(gt.constant(i)).numpy(), gt.random.stateless_normal([3], seed=[i, 3]).numpy())
-    assert h(gt.constant(2)).numpy()[:2].tolist() == NORMAL_2_3
+    np.testing.assert_allclose(h(gt.constant(2)).numpy()[:2], NORMAL_2_3, rtol=1e-6)
     assert h.experimental_get_tracing_count() == 1
 
 
