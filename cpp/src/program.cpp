@@ -865,8 +865,8 @@ void link_block_outputs(Frame& fr, const Ints& outs, const std::vector<Tensor>& 
 
 // What a cond or while step's outputs depend on for a tape around the call, whichever branch
 // (or number of iterations) a run takes: the slots and variables that some branch (or the body)
-// reaches through floating-point values, as the trace saw them (ProgramRecorder::push_step's
-// dependences; a loaded program has none: nullptr).
+// reaches through floating-point values, as the trace saw them (ProgramRecorder::
+// note_dependences; a loaded program has none: nullptr).
 using program_detail::HiddenInputs;
 // The tapes that take them: those recording around the call, not the program's own (nor, while
 // tracing, the trace's). With none, hidden_sources_now is empty.

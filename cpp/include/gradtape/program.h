@@ -728,7 +728,7 @@ class ProgramRecorder {
   std::vector<Tensor> watched_loop_variables_;  // (loop_variables(): watched for the body's trace only)
   // For a tape around a call (HiddenInputs, program.cpp): what each slot made in a block
   // depends on outside that block through floating-point values: slots, and variables as
-  // -1 - (their index in dep_vars_). Set by push_step for the slots each step made.
+  // -1 - (their index in dep_vars_). Set by note_dependences (from push_step) for the slots each step made.
   std::vector<std::vector<int>> dep_;
   std::vector<std::shared_ptr<Variable>> dep_vars_;
   std::optional<std::vector<int>> pending_dep_;  // (the next step's, when not its reads')
