@@ -571,7 +571,9 @@ class Function:
             specs = nest.flatten(list(self._input_signature))
             if len(specs) != n_tensors:
                 return None
-            out = [frozenset(i for i, d in enumerate(s.shape.as_list() or []) if d is None) for s in specs]
+            # (a spec of unknown rank shares no program: each rank and size is traced)
+            out = [frozenset(i for i, d in enumerate(s.shape.as_list() if s.shape.rank is not None else [])
+                             if d is None) for s in specs]
             return out if any(out) else None
         if vary is not None:
             return vary if any(vary) else None
