@@ -1,6 +1,6 @@
 """What the engine's three switches cost or save, measured as ratios in one process.
 
-  python bench/structural_cost.py [--quick] [--only zeros,fusion,plans,batches]
+  python bench/structural_cost.py [--quick] [--only zeros,fusion,plans,batches,scalar]
 
 1. Structural zeros (docs/structural-zeros.md): workloads with no `where`, slice or gather
    (W4's big elementwise chain, W3's scalar chain) run with structural zeros on (the default)
@@ -15,6 +15,9 @@
 4. Fusion batches (docs/design.md, "Batches"): W4 eager and gradtape-function (run.py's rows
    and sizes) with batches on (the default: a sweep's and a run's deferred results computed
    together, in one pass) and off (each computed when read); on/off < 1 is the saving.
+5. Scalar code (docs/guides/function.md, "Programs of scalars"): the gradtape-function rows of
+   W1, W2 and W3 (run.py's sizes) with scalar code on (the default) and off (a planned replay
+   for W1 and W3, a taped one for W2's nested tapes); on/off < 1 is the saving.
 """
 import argparse
 import statistics
@@ -88,7 +91,7 @@ def compare(name, step, reps, blocks, switch=gt.config.set_structural_zeros):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--only", default="zeros,fusion,plans,batches")
+    p.add_argument("--only", default="zeros,fusion,plans,batches,scalar")
     args = p.parse_args()
     only = set(args.only.split(","))
     blocks = 3 if args.quick else 9
@@ -120,6 +123,14 @@ def main():
                            ("W4 big elementwise (function)", wl.w4_gradtape_function)):
             step = make(wl.QUICK if args.quick else wl.FULL).step
             compare(name, step, 2 if args.quick else 5, blocks, gt._core._set_fusion_batches)
+    if "scalar" in only:
+        print("scalar code on vs off (gt.function replays), medians of %d interleaved blocks" % blocks)
+        import workloads as wl
+        for name, make, reps in (("W1 seed scalar", wl.w1_gradtape_function, (200, 2000)),
+                                 ("W2 seed hessian", wl.w2_gradtape_function, (100, 1000)),
+                                 ("W3 deep scalar chain", wl.w3_gradtape_function, (3, 20))):
+            step = make(wl.QUICK if args.quick else wl.FULL).step
+            compare(name + " (function)", step, reps[0 if args.quick else 1], blocks, gt._core._set_scalar_code)
 
 
 if __name__ == "__main__":

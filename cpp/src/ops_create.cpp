@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "ops_common.h"
+#include "scalar_code.h"
 
 namespace gt {
 
@@ -33,6 +34,7 @@ Tensor fill(const Shape& shape, double v, DType dtype) {
     T* p = out.data<T>();
     for (int64_t i = 0, n = out.numel(); i < n; ++i) p[i] = value;
   });
+  scalar_code::note_constant(out);
   return out;
 }
 
@@ -40,6 +42,7 @@ Tensor scalar(double v, DType dtype) { return fill(Shape(), v, dtype); }
 Tensor zeros(const Shape& shape, DType dtype) {
   Tensor out = Tensor::empty(dtype, shape);
   if (out.nbytes()) std::memset(out.raw(), 0, out.nbytes());
+  scalar_code::note_constant(out);
   return out;
 }
 Tensor ones(const Shape& shape, DType dtype) { return fill(shape, 1.0, dtype); }

@@ -14,6 +14,7 @@
 #include "kernels/logistic.h"
 #include "kernels/special.h"
 #include "ops_common.h"
+#include "scalar_code.h"
 #include "tape_internal.h"
 
 namespace gt {
@@ -46,6 +47,7 @@ Tensor float_unary(const Tensor& x, const char* name, F f, fusion::Cost cost = f
     using T = decltype(tag);
     map1(x.data<T>(), out.data<T>(), x.numel(), [&](T v) -> T { return f(v); });
   });
+  scalar_code::note_unary<F>(x, out);
   return out;
 }
 
@@ -60,6 +62,7 @@ Tensor numeric_unary(const Tensor& x, const char* name, F f) {
     using T = decltype(tag);
     map1(x.data<T>(), out.data<T>(), x.numel(), [&](T v) -> T { return f(v); });
   });
+  if (is_floating(x.dtype())) scalar_code::note_unary<F>(x, out);
   return out;
 }
 
@@ -95,6 +98,9 @@ Tensor binary_op(const Tensor& a, const Tensor& b, const char* name, F f, fusion
   if constexpr (Kind == kFloatOnly) dispatch_float(a.dtype(), run);
   else if constexpr (Kind == kIntOnly) dispatch_integer(a.dtype(), run);
   else dispatch_numeric(a.dtype(), run);
+  if constexpr (Kind != kIntOnly) {
+    if (is_floating(a.dtype())) scalar_code::note_binary<F>(a, b, out);
+  }
   return out;
 }
 
@@ -437,9 +443,11 @@ Tensor softplus(const Tensor& x) {
   return out;
 }
 namespace {
-// g * sigmoid(x) in one pass (kernels/fused_rules.h), when g and x are stored and of one shape.
+// g * sigmoid(x) in one pass (kernels/fused_rules.h), when g and x are stored and of one shape,
+// of more than one element (for one, the ops cost the same, and a program of scalars computes
+// them in its scalar code, which a fused pass does not report to: scalar_code.h).
 bool fits_fused_pass(const Tensor& g, const Tensor& x) {
-  return g.shape() == x.shape() && !fusion::is_deferred(g) && !fusion::is_deferred(x);
+  return g.shape() == x.shape() && x.numel() > 1 && !fusion::is_deferred(g) && !fusion::is_deferred(x);
 }
 Tensor fused_g_times_sigmoid(const Tensor& g, const Tensor& x) {
   Tensor out = Tensor::empty(x.dtype(), x.shape());
@@ -848,8 +856,9 @@ void vjp_Multiply(VjpCtx& c) {
   const Tensor& a = c.in[0];
   const Tensor& b = c.in[1];
   // (In a batch a deferred g is left to it: the batch's other consumers of g share the pass.)
+  // (one element: the two ops, as fits_fused_pass says)
   if (!rule_is_recorded() && c.needs[0] && c.needs[1] && a.shape() == b.shape() && c.g.shape() == a.shape() &&
-      is_floating(a.dtype()) && !(fusion::in_batch() && fusion::is_deferred(c.g))) {
+      a.numel() > 1 && is_floating(a.dtype()) && !(fusion::in_batch() && fusion::is_deferred(c.g))) {
     std::tie(c.gin[0], c.gin[1]) = fused_product_pair(c.g, a, b);  // (unrecorded: one fused pass)
     return;
   }

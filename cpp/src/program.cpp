@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <string>
 
 #include "fusion.h"
@@ -11,6 +12,7 @@
 #include "gradtape/gradient.h"
 #include "gradtape/ops.h"
 #include "record.h"
+#include "scalar_code.h"
 #include "tape_internal.h"
 #include "tape_state.h"
 
@@ -23,6 +25,8 @@ std::atomic<bool> g_gradient_plans{true};
 
 void set_gradient_plans(bool on) { g_gradient_plans.store(on); }
 bool gradient_plans_enabled() { return g_gradient_plans.load(std::memory_order_relaxed); }
+void set_scalar_code(bool on) { scalar_code::set_enabled(on); }
+bool scalar_code_enabled() { return scalar_code::enabled(); }
 
 struct Program::PlanSlot {
   enum State { kUnknown, kCapturing, kNone, kReady };
@@ -30,6 +34,11 @@ struct Program::PlanSlot {
   // Set before state becomes kReady, then never changed:
   std::shared_ptr<const GradientPlan> plan;
   std::vector<Shape> shapes;  // the input shapes it was captured with
+  // The scalar code (scalar_code.h), in the same states (kCapturing: a run is tracing it); set
+  // before `scalar` becomes kReady, then never changed.
+  std::atomic<int> scalar{kUnknown};  // (kNone from the start when !scalar_candidate_)
+  std::shared_ptr<const scalar_code::Code> code;
+  std::string refused;  // why the trace could not be compiled (set before `scalar` is kNone)
 };
 
 namespace {
@@ -103,6 +112,30 @@ bool Program::use_or_capture_plan(Frame& fr, const std::vector<Tensor>& inputs) 
   fr.capture_tape = 0;
   fr.captured_constants = &captured_;
   return true;
+}
+
+// Whether a run's steps can be stood for by scalar code (scalar_code.h): op steps, variable
+// reads and tapes' steps (enter, watch, exit, gradient: what they compute is in the kernels'
+// reports), with no effect (the code computes values only), no guard and no control flow.
+static bool scalar_steps(const std::vector<Program::Step>& steps) {
+  for (const Program::Step& st : steps) {
+    if (st.effect || st.guard || st.late_guard) return false;
+    if (st.op) continue;
+    const std::string& n = st.name;
+    if (n != "tape_enter" && n != "tape_exit" && n != "tape_watch" && n != "read_variable" && n != "gradient")
+      return false;
+  }
+  return true;
+}
+
+std::string Program::scalar_code_state() const {
+  const PlanSlot& ps = *plan_slot_;
+  switch (ps.scalar.load(std::memory_order_acquire)) {
+    case PlanSlot::kUnknown: return "not traced";
+    case PlanSlot::kCapturing: return "tracing";
+    case PlanSlot::kReady: return "ready";
+    default: return ps.refused.empty() ? "none" : "refused: " + ps.refused;
+  }
 }
 
 std::string Program::gradient_plan_state() const {
@@ -294,6 +327,31 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
     throw InvalidArgument("gt.function: the program takes " + std::to_string(inputs_.size()) + " tensors, got " +
                           std::to_string(inputs.size()));
   if (!input_guards_hold(inputs)) return false;
+  // Scalar code (scalar_code.h): where a planned run would do (no tape or accumulator around
+  // the call), once a run traced it and gave the same values. The traced run is one after the
+  // gradient plan's capture (a planned run), or any run of a program that cannot have a plan.
+  PlanSlot& ps = *plan_slot_;
+  std::unique_ptr<scalar_code::Trace> trace;
+  if (scalar_candidate_ && detail::tls_recording == 0 && !detail::recording_paused() && gradient_plans_enabled() &&
+      scalar_code::enabled()) {
+    int st = ps.scalar.load(std::memory_order_acquire);
+    if (st == PlanSlot::kReady) {
+      if (ps.code->run(inputs, outputs)) return true;  // (else: inputs of other dtypes, or a guard)
+    } else if (st == PlanSlot::kUnknown && ps.state.load(std::memory_order_acquire) != PlanSlot::kUnknown &&
+               ps.scalar.compare_exchange_strong(st, PlanSlot::kCapturing, std::memory_order_acq_rel)) {
+      trace = std::make_unique<scalar_code::Trace>();
+    }
+  }
+  // (a run that ends with an error leaves it to a later run to trace)
+  struct Untrace {
+    PlanSlot* ps;
+    ~Untrace() {
+      int c = PlanSlot::kCapturing;
+      if (ps) ps->scalar.compare_exchange_strong(c, PlanSlot::kUnknown, std::memory_order_acq_rel);
+    }
+  } untrace{trace ? &ps : nullptr};
+  std::optional<scalar_code::TraceScope> tracing;
+  if (trace) tracing.emplace(*trace);
   Frame fr;
   fr.slots.resize(size_t(num_slots_));
   fr.tapes.resize(size_t(num_tapes_));
@@ -323,6 +381,10 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
     // The plan does not hold for this call (gradient_plan.h): it is dropped, and the call runs
     // again with a tape, unless an effect of this run is already done (then the error).
     plan_slot_->state.store(PlanSlot::kNone, std::memory_order_release);
+    if (trace) {  // (what the tape links differs by run: no scalar code either)
+      tracing.reset();
+      ps.scalar.store(PlanSlot::kNone, std::memory_order_release);
+    }
     if (fr.effected) throw;
     if (fr.sink_entered) {
       detail::leave_sink();
@@ -340,8 +402,32 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
   out.reserve(outputs_.size());
   for (int o : outputs_) out.push_back(o >= 0 ? fr.slots[size_t(o)] : constants_[size_t(-1 - o)]);
   if (batch.outermost()) compute_deferred_outputs(out);
+  if (trace) {
+    tracing.reset();
+    finish_scalar(*trace, inputs, out);
+  }
   outputs = std::move(out);
   return true;
+}
+
+void Program::finish_scalar(const scalar_code::Trace& trace, const std::vector<Tensor>& inputs,
+                            const std::vector<Tensor>& outputs) const {
+  PlanSlot& ps = *plan_slot_;
+  std::string why;
+  std::shared_ptr<const scalar_code::Code> code = scalar_code::Code::compile(trace, inputs, outputs, captured_, &why);
+  // (a kernel that does not report, writing in place, or a fused pass that computes otherwise
+  // than its ops: the code would not give the run's values)
+  if (code && !code->verify(inputs, outputs)) {
+    code = nullptr;
+    why = "the code's values differ from the run's";
+  }
+  if (!code) {
+    ps.refused = why;
+    ps.scalar.store(PlanSlot::kNone, std::memory_order_release);
+    return;
+  }
+  ps.code = std::move(code);
+  ps.scalar.store(PlanSlot::kReady, std::memory_order_release);
 }
 
 Frame::~Frame() {
@@ -411,7 +497,9 @@ int ProgramRecorder::slot(const Tensor& t) const {
   return it->second;
 }
 
-Program::Step& ProgramRecorder::last_block_step() { return open_blocks_.back()->steps.back(); }
+Program::Step& ProgramRecorder::last_step() {
+  return open_blocks_.empty() ? program_->steps_.back() : open_blocks_.back()->steps.back();
+}
 
 void ProgramRecorder::add_step(const char* name, std::function<void(Frame&)> run, std::vector<int> reads,
                                std::function<void(StepWriter&)> save, bool effect) {
@@ -553,6 +641,7 @@ using Step = Program::Step;
 Step make_read_variable(std::shared_ptr<Variable> v, int s, std::shared_ptr<const bool> fresh = nullptr) {
   Step st{"read_variable", [v, s, fresh](Frame& fr) {
             const Tensor value = v->read();
+            scalar_code::note_read(v, value);
             fr.slots[size_t(s)] = fresh && !*fresh ? value : reshape(value, value.shape().vec());
           }, {}, {}};
   st.save = [v, s](StepWriter& w) {
@@ -1218,6 +1307,8 @@ void Program::plan() {
   release_ = release_lists(steps_, num_slots_, outputs_);
   plan_slot_ = std::make_shared<PlanSlot>();
   if (!plannable(steps_, num_tapes_)) plan_slot_->state.store(PlanSlot::kNone);
+  scalar_candidate_ = !shape_checked_ && !late_guard_ && scalar_steps(steps_);
+  if (!scalar_candidate_) plan_slot_->scalar.store(PlanSlot::kNone);
 }
 
 std::vector<int> ProgramRecorder::read_context() const {

@@ -12,6 +12,7 @@
 #include "allocator.h"
 #include "fusion.h"  // the complete Pending type, for ~TensorImpl
 #include "record.h"  // GT_TLS
+#include "scalar_code.h"
 #include "tape_internal.h"
 #include "gradtape/errors.h"
 
@@ -350,6 +351,7 @@ double Tensor::item() const {
   if (numel() != 1)
     throw InvalidArgument("item(): tensor of shape " + shape().str() + " has " +
                           std::to_string(numel()) + " elements, not 1");
+  scalar_code::note_item(*this);  // (C++ code that branches on a value: scalar_code.h)
   if (dtype() == DType::Float16) return half_to_float(data<uint16_t>()[0]);
   if (dtype() == DType::BFloat16) return bfloat16_to_float(data<uint16_t>()[0]);
   return dispatch_all(dtype(), [&](auto tag) { return double(data<decltype(tag)>()[0]); });

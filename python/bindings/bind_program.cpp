@@ -183,7 +183,10 @@ void bind_program(py::module_& m) {
            "Whether a tape or accumulator recording on this thread watches a constant of the program.")
       .def_property_readonly("gradient_plan", &Program::gradient_plan_state,
                              "The gradient plan's state: 'none' (the program cannot have one), 'not captured' "
-                             "(its next run without an outer tape captures it), 'capturing', or 'ready'.");
+                             "(its next run without an outer tape captures it), 'capturing', or 'ready'.")
+      .def_property_readonly("scalar_code", &Program::scalar_code_state,
+                             "The scalar code's state: 'none', 'not traced', 'tracing', 'ready', or "
+                             "'refused: <why>'.");
   py::class_<CallCache>(m, "_CallCache")
       .def(py::init([](py::object miss) {
         CallCache c;

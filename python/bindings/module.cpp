@@ -148,6 +148,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("_fusion_batches_enabled", &gt::fusion_batches_enabled);
   m.def("_set_gradient_plans", &gt::set_gradient_plans);
   m.def("_gradient_plans_enabled", &gt::gradient_plans_enabled);
+  m.def("_set_scalar_code", &gt::set_scalar_code);
+  m.def("_scalar_code_enabled", &gt::scalar_code_enabled);
   m.def("_set_num_threads", &gt::set_num_threads);
   m.def("_num_threads", &gt::num_threads);
   m.def("_kernel_isa", [] { return std::string(gt::kernel_isa()); });

@@ -46,6 +46,9 @@ struct NotTraceable : TypeError_ {
 };
 
 class GradientPlan;  // (internal: src/gradient_plan.h)
+namespace scalar_code {
+struct Trace;  // (internal: src/scalar_code.h)
+}
 struct RecordSink;   // (internal: src/record.h)
 
 // The state of one run: slot values and the tapes the program made. A dry frame skips the
@@ -172,6 +175,9 @@ class Program {
     bool effect = false;
     bool guard = false;
     bool late_guard = false;
+    // An op step (ProgramRecorder::call, or an "op" line loaded): a call of a public op on its
+    // arguments, nothing else (the scalar code of src/scalar_code.h may stand for it).
+    bool op = false;
   };
   // A dimension of an input that the traced code read (its `.shape`, len(), ...): the value
   // the trace saw, which a run at another shape must see too.
@@ -212,6 +218,9 @@ class Program {
   // Its gradient plan (src/gradient_plan.h): "none" (it cannot have one), "not captured",
   // "capturing" or "ready" (for tests).
   std::string gradient_plan_state() const;
+  // Its scalar code (src/scalar_code.h; docs/guides/function.md, "Programs of scalars"): "none"
+  // (it cannot have one), "not traced", "tracing", "ready", or "refused: <why>" (for tests).
+  std::string scalar_code_state() const;
 
   // The program as text (docs/saved-model.md): slots, tapes, inputs, steps, outputs. Sets
   // w.refused (and writes nothing more) at the first step that cannot be saved.
@@ -229,6 +238,9 @@ class Program {
   // capture one (sets fr.capture*; true).
   bool use_or_capture_plan(Frame& fr, const std::vector<Tensor>& inputs) const;
   void finish_capture(const Frame& fr, const std::vector<Tensor>& inputs, bool ok) const;
+  // The scalar code from a run's trace, if it gives that run's outputs (src/scalar_code.h).
+  void finish_scalar(const scalar_code::Trace& trace, const std::vector<Tensor>& inputs,
+                     const std::vector<Tensor>& outputs) const;
   friend class ProgramRecorder;
   std::vector<Step> steps_;
   std::vector<int> inputs_;   // their slots
@@ -244,6 +256,9 @@ class Program {
   // The tensors its steps take as constants (made before the trace, or from Python values):
   // a gradient plan is refused when its tape linked one (gradient_plan.h).
   std::vector<Tensor> captured_;
+  // Whether its steps are ones the scalar code can stand for (plan()): ops, variable reads and
+  // one tape's steps, with no effect and no guard.
+  bool scalar_candidate_ = false;
   int num_slots_ = 0;
   int num_tapes_ = 0;
 };
@@ -252,6 +267,9 @@ class Program {
 // run makes its tapes, as before plans existed; the results are the same either way.
 void set_gradient_plans(bool on);
 bool gradient_plans_enabled();
+// Scalar code on or off (on by default; src/scalar_code.h): the same results either way.
+void set_scalar_code(bool on);
+bool scalar_code_enabled();
 
 namespace program_detail {
 // Every Tensor inside an argument or a result, in a fixed order.
@@ -528,6 +546,7 @@ Program::Step op_decode(const std::string& key, R (*f)(P...), StepReader& r) {
   step.reads = std::move(reads);
   step.save = op_save(f, captured, in, outs, effect, key);
   step.effect = effect;
+  step.op = true;
   return step;
 }
 
@@ -682,7 +701,7 @@ class ProgramRecorder {
  private:
   int new_slot(const Tensor& value);
   int reserve_slot();  // a slot whose value a cond or while step sets
-  Program::Step& last_block_step();
+  Program::Step& last_step();  // the step just added (to the open block, if any)
   int tape_index(const Tape& tape) const;
   Arg arg(const Tensor& t, const char* what) const;
   std::vector<Arg> source_args(const std::vector<Source>& sources, const char* what) const;
@@ -822,6 +841,7 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
     forget();
     add_step(name, program_detail::op_run(f, std::shared_ptr<const Args>(captured), in, nullptr, effect), in,
              program_detail::op_save(f, std::shared_ptr<const Args>(captured), in, nullptr, effect, name), effect);
+    last_step().op = true;
   } else {
     if (effect && in_block())
       throw NotTraceable(std::string("gt.function cannot trace ") + name + " inside gt.cond or gt.while_loop yet");
@@ -834,6 +854,7 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
     std::shared_ptr<const std::vector<int>> couts = outs;
     add_step(name, program_detail::op_run(f, std::shared_ptr<const Args>(captured), in, couts, effect), in,
              program_detail::op_save(f, std::shared_ptr<const Args>(captured), in, couts, effect, name), effect);
+    last_step().op = true;
     return result;
   }
 }
@@ -842,7 +863,7 @@ template <class R, class... P, class... A>
 R ProgramRecorder::call_shape_checked(const char* name, R (*f)(P...), A&&... args) {
   R r = call(name, false, f, std::forward<A>(args)...);
   if (!symbolic(r)) return r;  // (a constant: computed once)
-  Program::Step& step = open_blocks_.empty() ? program_->steps_.back() : last_block_step();
+  Program::Step& step = last_step();
   const Shape traced_shape = r.shape();
   const int out = slot(r);
   step.save = program_detail::checked_save(std::move(step.save), traced_shape, out);

@@ -1,0 +1,328 @@
+"""Scalar code (docs/guides/function.md, "Programs of scalars"): a gt.function program whose values
+are all rank-0 floats runs as a flat list of instructions over registers, once one run traced it
+and the code gave that run's outputs bit for bit. Every test compares the calls with scalar code
+to the same calls with it off, and to the same Python function run eagerly, bit for bit, and
+checks which programs got the code (`_program.scalar_code`)."""
+import threading
+
+import numpy as np
+import pytest
+
+import gradtape as gt
+from gradtape import _core
+
+
+@pytest.fixture
+def scalar_code_off():
+    class Off:
+        def __enter__(self):
+            _core._set_scalar_code(False)
+
+        def __exit__(self, *exc):
+            _core._set_scalar_code(True)
+    yield Off()
+    _core._set_scalar_code(True)
+
+
+def state(fn, *args):
+    return fn.get_concrete_function(*args)._program.scalar_code
+
+
+def as_numpy(result):
+    if isinstance(result, (list, tuple)):
+        return [as_numpy(r) for r in result]
+    return None if result is None else result.numpy()
+
+
+def assert_same(a, b):
+    """Bit for bit, structure and None included."""
+    if isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b), (a, b)
+        for x, y in zip(a, b):
+            assert_same(x, y)
+    elif a is None:
+        assert b is None
+    else:
+        assert a.dtype == b.dtype and a.shape == b.shape, (a, b)
+        assert a.tobytes() == b.tobytes(), (a, b)
+
+
+def run_three_ways(py, calls, off, expect="ready", setup=None):
+    """py: the Python function; calls: argument tuples (at least three, so that the code is
+    traced at the second call and used from the third). Runs them through gt.function with
+    scalar code on, with it off, and eagerly; checks all agree bit for bit and returns the
+    results and the program's scalar-code state. `setup(i)`, if given, runs before call i (it
+    may assign variables)."""
+    def go(fn):
+        out = []
+        for i, args in enumerate(calls):
+            if setup:
+                setup(i)
+            out.append(as_numpy(fn(*args)))
+        return out
+    fn = gt.function(py)
+    on = go(fn)
+    got = state(fn, *calls[-1])
+    with off:
+        off_results = go(gt.function(py))
+    eager = go(py)
+    assert_same(on, off_results)
+    assert_same(on, eager)
+    if expect.endswith("*"):
+        assert got.startswith(expect[:-1]), got
+    else:
+        assert got == expect, got
+    return on
+
+
+def test_a_scalar_step_runs_as_scalar_code_and_reads_its_variables_at_each_call(scalar_code_off):
+    w1, w2 = gt.Variable(5.), gt.Variable(3.)
+
+    @gt.function
+    def grads():
+        with gt.GradientTape() as tape:
+            z = 3 * w1 ** 2 + 2 * w1 * w2
+        return tape.gradient(z, [w1, w2])
+
+    assert [float(g) for g in grads()] == [36., 10.]   # the trace (Python)
+    assert state(grads) == "not traced"
+    assert [float(g) for g in grads()] == [36., 10.]   # captures the gradient plan
+    assert [float(g) for g in grads()] == [36., 10.]   # a planned run, traced for the code
+    assert state(grads) == "ready"
+    w1.assign(2.)
+    assert [float(g) for g in grads()] == [18., 4.]    # the code reads the new value
+    w2.assign(-1.)
+    assert [float(g) for g in grads()] == [10., 4.]
+
+    values = [(5., 3.), (2., 4.), (-0.5, 1e-3), (1e20, 3e20), (float("nan"), 1.), (float("inf"), 0.)]
+
+    def setup(i):
+        w1.assign(values[i][0])
+        w2.assign(values[i][1])
+
+    def py():
+        with gt.GradientTape() as tape:
+            z = 3 * w1 ** 2 + 2 * w1 * w2
+        return tape.gradient(z, [w1, w2])
+    run_three_ways(py, [()] * len(values), scalar_code_off, setup=setup)
+
+
+@pytest.mark.parametrize("dtype", [gt.float32, gt.float64])
+def test_a_deep_chain_with_a_watched_input(scalar_code_off, dtype):
+    def py(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = x
+            for _ in range(200):
+                y = gt.sin(y) * 1.0001 + 0.001
+        return [y, tape.gradient(y, x)]
+    xs = [gt.constant(v, dtype) for v in (0.5, -1.25, 3.0, 0.5, 1e-30, -7.5)]
+    got = run_three_ways(py, [(x,) for x in xs], scalar_code_off)
+    assert got[0][1] != got[1][1] and got[0] == got[3]
+
+
+def test_nested_tapes_give_a_hessian_with_its_none(scalar_code_off):
+    w1, w2 = gt.Variable(5.), gt.Variable(3.)
+
+    def py():
+        with gt.GradientTape(persistent=True) as outer:
+            with gt.GradientTape() as inner:
+                z = 3 * w1 ** 2 + 2 * w1 * w2
+            g = inner.gradient(z, [w1, w2])
+        return [outer.gradient(gi, [w1, w2]) for gi in g]
+    got = run_three_ways(py, [()] * 4, scalar_code_off)
+    assert [[None if h is None else float(h) for h in row] for row in got[-1]] == [[6., 2.], [2., None]]
+
+
+def test_many_elementwise_ops_and_their_rules(scalar_code_off):
+    def py(x, y):
+        with gt.GradientTape(persistent=True) as tape:
+            tape.watch([x, y])
+            a = gt.exp(gt.tanh(x)) / (1.0 + y * y)
+            b = gt.math.log1p(gt.sigmoid(y)) - gt.sqrt(gt.square(x) + 2.0)
+            c = gt.nn.softplus(a * b) + gt.cos(x) * gt.math.rsqrt(y * y + 1.0) - (-x)
+            d = c ** 3.0 + gt.abs(b) / gt.math.atan(y) + gt.math.erf(x) * gt.math.expm1(y) + gt.math.lgamma(x * x + 0.5)
+        return [d, tape.gradient(d, [x, y]), tape.gradient(c, x)]
+    calls = [(gt.constant(a, gt.float64), gt.constant(b, gt.float64))
+             for a, b in [(0.3, 0.7), (-1.2, 2.5), (2.0, -0.4), (0.3, 0.7), (40.0, -30.0)]]
+    run_three_ways(py, calls, scalar_code_off)
+
+
+def test_an_exponent_that_changes_between_calls_is_guarded(scalar_code_off):
+    # x ** e with e an input that no tape watches: the rule folds e's value into the gradient
+    # (e == 2: g * 2x; e == 1: g), so the code keeps a guard on e and a call with another e
+    # runs the program as before.
+    def py(x, e):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = x ** e
+        return tape.gradient(y, x)
+    calls = [(gt.constant(1.5), gt.constant(v)) for v in (2.0, 2.0, 2.0, 3.0, 1.0, 0.5, 2.0)]
+    got = run_three_ways(py, calls, scalar_code_off)
+    assert [float(g) for g in got] == [3.0, 3.0, 3.0, 6.75, 1.0, pytest.approx(0.5 / 1.5 ** 0.5), 3.0]
+
+
+def test_what_the_code_cannot_compute_keeps_the_program(scalar_code_off):
+    # a comparison and a where (relu's rule), a cast, a reduction of a vector: refused, with
+    # the values unchanged
+    def relu(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.nn.relu(x) * 2.0
+        return tape.gradient(y, x)
+    got = run_three_ways(relu, [(gt.constant(v),) for v in (1.0, -1.0, 2.0, -3.0)], scalar_code_off,
+                         expect="refused: *")
+    assert [float(g) for g in got] == [2.0, 0.0, 2.0, 0.0]
+
+    def cast(x):
+        return gt.cast(x, gt.float64) * 2.0
+    run_three_ways(cast, [(gt.constant(v),) for v in (1.0, 2.5, -1.0)], scalar_code_off, expect="refused: *")
+
+    def vector(x):
+        return gt.reduce_sum(x * 2.0)
+    run_three_ways(vector, [(gt.constant([v, 1.0]),) for v in (1.0, 2.5, -1.0)], scalar_code_off,
+                   expect="refused: *")
+
+
+def test_programs_with_effects_or_control_flow_have_no_code(scalar_code_off):
+    v = gt.Variable(1.0)
+
+    def step(x):
+        with gt.GradientTape() as tape:
+            y = v * x
+        v.assign_sub(0.1 * tape.gradient(y, v))
+        return y
+
+    fn = gt.function(step)
+    results = [float(fn(gt.constant(2.0))) for _ in range(4)]
+    assert results == pytest.approx([2.0, 1.6, 1.2, 0.8])
+    assert state(fn, gt.constant(2.0)) == "none"
+
+    @gt.function
+    def branch(x):
+        return gt.cond(x > 0, lambda: x * 2.0, lambda: x * 3.0)
+    assert [float(branch(gt.constant(s))) for s in (1.0, -1.0, 1.0, -1.0)] == [2.0, -3.0, 2.0, -3.0]
+    assert state(branch, gt.constant(1.0)) == "none"
+
+
+def test_a_tape_around_the_call_sees_the_program_run(scalar_code_off):
+    @gt.function
+    def f(x):
+        return gt.sin(x) * x
+
+    x = gt.constant(0.7)
+    for _ in range(4):
+        f(x)
+    assert state(f, x) == "ready"
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        y = f(x)
+    g = tape.gradient(y, x)
+    assert float(g) == pytest.approx(np.sin(0.7) + 0.7 * np.cos(0.7), rel=1e-6)
+    with gt.autodiff.ForwardAccumulator(x, gt.constant(1.0)) as acc:
+        y = f(x)
+    assert float(acc.jvp(y)) == pytest.approx(float(g), rel=1e-6)
+    with gt.GradientTape() as tape:  # (a tape that watches nothing records nothing either)
+        assert float(f(x)) == pytest.approx(np.sin(0.7) * 0.7, rel=1e-6)
+
+
+def test_other_shapes_and_dtypes_of_a_relaxed_signature_run_the_program(scalar_code_off):
+    @gt.function(input_signature=[gt.TensorSpec(None, gt.float32)])
+    def f(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.exp(x) * 3.0
+        return tape.gradient(y, x)
+
+    scalars = [gt.constant(v) for v in (0.5, 1.0, 2.0)]
+    for s in scalars:
+        np.testing.assert_array_equal(f(s).numpy(), (gt.exp(s) * 3.0).numpy())
+    vec = gt.constant([0.5, 1.0])
+    np.testing.assert_array_equal(f(vec).numpy(), (gt.exp(vec) * 3.0).numpy())
+    np.testing.assert_array_equal(f(scalars[1]).numpy(), (gt.exp(scalars[1]) * 3.0).numpy())
+
+
+def test_an_input_that_is_a_captured_constant_or_given_twice(scalar_code_off):
+    c = gt.constant(2.0)
+
+    def py(x, y):
+        with gt.GradientTape() as tape:
+            tape.watch([x, y])
+            z = x * y * c
+        return [z, tape.gradient(z, [x, y])]
+    a, b = gt.constant(3.0), gt.constant(5.0)
+
+    def calls(fn, arg_list):
+        return [as_numpy(fn(*args)) for args in arg_list]
+    # the captured constant given as an argument at the traced run: refused (one buffer, two
+    # meanings), and every call still right. (An argument is a tensor of its own to the
+    # function's tape, the same tensor given twice two tensors, as in TensorFlow: eager code
+    # differs there, so the reference is the program run without scalar code.)
+    arg_list = [(a, b), (c, b), (c, b), (a, b), (c, c)]
+    fn = gt.function(py)
+    on = calls(fn, arg_list)
+    assert state(fn, a, b).startswith("refused: ")
+    with scalar_code_off:
+        assert_same(on, calls(gt.function(py), arg_list))
+    assert [float(g) for g in on[4][1]] == [4.0, 4.0]
+    # the same tensor twice, after the code is ready: two inputs, as in the trace
+    arg_list = [(a, b), (a, b), (a, b), (a, a), (c, c), (b, a)]
+    fn = gt.function(py)
+    on = calls(fn, arg_list)
+    assert state(fn, a, b) == "ready"
+    with scalar_code_off:
+        assert_same(on, calls(gt.function(py), arg_list))
+    assert [float(g) for g in on[3][1]] == [6.0, 6.0]
+
+
+def test_concurrent_calls_of_scalar_code(scalar_code_off):
+    @gt.function
+    def f(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.tanh(x) * gt.exp(-x * x)
+        return [y, tape.gradient(y, x)]
+
+    xs = [gt.constant(0.01 * i - 1.0) for i in range(200)]
+    want = [as_numpy(f(x)) for x in xs]
+    assert state(f, xs[0]) == "ready"
+    errors = []
+
+    def worker(k):
+        try:
+            for j in range(300):
+                i = (j * 7 + k) % len(xs)
+                assert_same(as_numpy(f(xs[i])), want[i])
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors[0]
+
+
+def test_a_loaded_saved_model_gets_scalar_code(tmp_path):
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = gt.Variable(1.5)
+
+        @gt.function(input_signature=[gt.TensorSpec([], gt.float32)])
+        def grad(self, x):
+            with gt.GradientTape() as tape:
+                y = gt.sin(self.w * x) + self.w
+            return [y, tape.gradient(y, self.w)]
+
+    m = M()
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    xs = [gt.constant(v) for v in (0.5, 2.0, -1.0, 0.25)]
+    for x in xs:
+        assert_same(as_numpy(loaded.grad(x)), as_numpy(m.grad(x)))
+    loaded.w.assign(-0.5)
+    m.w.assign(-0.5)
+    for x in xs:
+        assert_same(as_numpy(loaded.grad(x)), as_numpy(m.grad(x)))
+    assert m.grad.get_concrete_function(xs[0])._program.scalar_code == "ready"
