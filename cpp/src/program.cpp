@@ -1042,8 +1042,8 @@ GradHook custom_rule(std::shared_ptr<const CustomGrad> cg, std::vector<Tensor> o
 }
 
 // The call's outputs: fresh tensors of the forward function's results, recorded on the tapes
-// that watch an input as one op whose rule runs the gradient block, with the accumulators'
-// tangents, as the eager call (custom_gradient.py, _record_custom) does.
+// that watch an input as one op whose rule runs the gradient block, as the eager call
+// (custom_gradient.py, _record_custom) records them, and their tangents for the accumulators.
 std::vector<Tensor> apply_custom(const std::vector<Tensor>& ins, const std::vector<Tensor>& results,
                                  const std::shared_ptr<const CustomGrad>& cg, std::vector<Tensor> outer) {
   std::vector<Tensor> outs;
@@ -1054,7 +1054,9 @@ std::vector<Tensor> apply_custom(const std::vector<Tensor>& ins, const std::vect
   for (const Tensor& t : ins) shapes.push_back(t.shape());
   GradHook rule = custom_rule(cg, std::move(outer), std::move(shapes), outs.empty() ? 0 : outs[0].ndim());
   record_custom(ins, outs, rule);
-  forward_custom(ins, results, outs, rule);
+  // (the accumulators' tangents come from the rule, transposed, as a tf.function call's do; an
+  // eager call keeps the tangents the forward's own ops gave, as eager TensorFlow does)
+  forward_custom(ins, outs, outs, rule);
   return outs;
 }
 
