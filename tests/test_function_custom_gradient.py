@@ -281,3 +281,69 @@ def test_saved_model_holds_the_gradient_block(tmp_path):
             "print(float(y), gx.numpy().tolist(), gv.numpy().tolist())\n" % d)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split("\n")[0] == "45.25 [1.5, 18.0, -54.0] [0.75, 13.5, 36.0]"  # (TF 2.21's)
+
+
+def _with_checksum(text):
+    """saved_model.txt with its checksum line recomputed (the loader's FNV-1a, its offset basis)."""
+    body = text[:text.rindex("checksum ")].encode()
+    h = 1469598103934665603
+    for c in body:
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return body.decode() + "checksum %016x\n" % h
+
+
+@pytest.mark.parametrize("edit", [
+    ("[1 2 ] [1 0 ] {", "[1 9 ] [1 0 ] {"),      # an upstream slot out of range
+    ("[1 2 ] [1 0 ] {", "[2 2 2 ] [1 0 ] {"),    # two upstream gradients for one output
+    ("[1 2 ] [1 0 ] {", "[1 2 ] [1 -1 ] {"),     # an outer slot out of range
+    ("} [1 s4 ]", "} [2 s4 s4 ]"),                  # two gradients for one input
+    ("} [1 s4 ]", "} [1 s99 ]"),                    # a result slot out of range
+    ("tape_pause 1", "tape_pause 2"),
+])
+def test_a_malformed_custom_gradient_step_is_refused(tmp_path, edit):
+    from function_custom_gradient_cases import _sq
+    sq = _sq(gt)
+
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([3], gt.float32)])
+        def f(self, x):
+            return gt.reduce_sum(sq(x))
+    gt.saved_model.save(M(), str(tmp_path))
+    path = tmp_path / "saved_model.txt"
+    text = path.read_text()
+    assert "custom_gradient [1 s0 ] [1 s1 ] [1 5 ] [1 2 ] [1 0 ] { 2" in text  # (the layout edited)
+    assert edit[0] in text
+    path.write_text(_with_checksum(text.replace(edit[0], edit[1], 1)))
+    with pytest.raises(gt.errors.DataLossError):
+        gt.saved_model.load(str(tmp_path))
+    path.write_text(_with_checksum(text))  # (the checksum helper is right: the file loads)
+    assert float(gt.saved_model.load(str(tmp_path)).f(gt.constant([1.0, 2.0, 3.0]))) == 14.0
+
+
+def test_threads_run_a_traced_custom_gradient_at_once():
+    import threading
+    clip_grad = __import__("function_custom_gradient_cases")._clip(gt)
+    log1pexp = _log1pexp_gt()
+
+    @gt.function
+    def step(x):
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = gt.reduce_sum(log1pexp(clip_grad(x)) * x)
+        return t.gradient(y, x)
+    xs = [gt.constant(np.linspace(-2.0, 2.0 + k, 64, dtype=np.float32)) for k in range(4)]
+    want = [step(x).numpy() for x in xs]
+    errors = []
+
+    def work(k):
+        try:
+            for _ in range(50):
+                np.testing.assert_array_equal(step(xs[k]).numpy(), want[k])
+        except BaseException as e:  # (reported below)
+            errors.append(e)
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
