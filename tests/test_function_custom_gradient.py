@@ -347,3 +347,39 @@ def test_threads_run_a_traced_custom_gradient_at_once():
     for t in threads:
         t.join()
     assert not errors, errors
+
+
+def test_saved_without_custom_gradients(tmp_path):
+    """SaveOptions(experimental_custom_gradients=False): TensorFlow 2.21 saves no gradient for the
+    call, and a model loaded in another process raises LookupError when differentiated through it
+    (gradtape's loaded model never has the Python function: LookupError too)."""
+    from function_custom_gradient_cases import _sq
+    sq = _sq(gt)
+
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([3], gt.float32)])
+        def f(self, x):
+            return gt.reduce_sum(sq(x))
+    d = str(tmp_path / "m")
+    gt.saved_model.save(M(), d, options=gt.saved_model.SaveOptions(experimental_custom_gradients=False))
+    loaded = gt.saved_model.load(d)
+    x = gt.constant([0.5, 1.5, -2.0])
+    assert float(loaded.f(x)) == 6.5
+    with gt.GradientTape() as t:
+        t.watch(x)
+        y = loaded.f(x)
+    with pytest.raises(LookupError, match="experimental_custom_gradients=False"):
+        t.gradient(y, x)
+    # (saved again, it still has none; the default saves the gradient block)
+    gt.saved_model.save(loaded, str(tmp_path / "again"))
+    assert "custom_gradient" in (tmp_path / "again" / "saved_model.txt").read_text()
+    with gt.GradientTape() as t:
+        t.watch(x)
+        y = gt.saved_model.load(str(tmp_path / "again")).f(x)
+    with pytest.raises(LookupError):
+        t.gradient(y, x)
+    gt.saved_model.save(M(), str(tmp_path / "default"))
+    with gt.GradientTape() as t:
+        t.watch(x)
+        y = gt.saved_model.load(str(tmp_path / "default")).f(x)
+    np.testing.assert_array_equal(t.gradient(y, x).numpy(), [1.5, 4.5, -6.0])

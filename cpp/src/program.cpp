@@ -1002,7 +1002,7 @@ Step make_tape_pause(bool on) {
 // frame of its own, on the values that the slots it reads from outside (`outer`) had when the
 // call ran: a tape around the call may take the gradient after the run has ended.
 struct CustomGrad {
-  std::shared_ptr<const StepBlock> block;
+  std::shared_ptr<const StepBlock> block;  // (nullptr: saved without it, the call has no gradient)
   Ints upstream;
   Ints outer;
   int num_slots = 0;  // of the frame it runs in (every slot of the block is below)
@@ -1013,6 +1013,9 @@ struct CustomGrad {
 GradHook custom_rule(std::shared_ptr<const CustomGrad> cg, std::vector<Tensor> outer, std::vector<Shape> in_shapes,
                      int out0_rank) {
   return [cg, outer = std::move(outer), in_shapes = std::move(in_shapes), out0_rank](const std::vector<Tensor>& upstream) {
+    if (!cg->block)
+      throw LookupError_("No gradient defined for a gt.custom_gradient call of this loaded function: the model was "
+                         "saved with SaveOptions(experimental_custom_gradients=False)");
     if (upstream.size() != cg->upstream.size())
       throw std::logic_error("gt.function: a custom gradient got " + std::to_string(upstream.size()) +
                              " upstream gradients for " + std::to_string(cg->upstream.size()) + " outputs");
@@ -1077,7 +1080,7 @@ Step make_custom_gradient(std::vector<StepArg> ins, std::vector<StepArg> results
           }, reads, {}};
   // (a shape guard of the gradient block runs when a tape asks, maybe after an effect: such a
   // program serves its traced shapes only)
-  st.late_guard = cg->block->has(&Step::guard) || cg->block->has(&Step::late_guard);
+  st.late_guard = cg->block && (cg->block->has(&Step::guard) || cg->block->has(&Step::late_guard));
   st.save = [ins, results, outs, cg](StepWriter& w) {
     w.line("custom_gradient");
     save_args(w, ins);
@@ -1085,7 +1088,8 @@ Step make_custom_gradient(std::vector<StepArg> ins, std::vector<StepArg> results
     save_outs(w, outs);
     save_outs(w, cg->upstream);
     save_outs(w, cg->outer);
-    cg->block->save(w);
+    if (cg->block && (w.custom_gradients || w.describe)) cg->block->save(w);
+    else w.word("none");
   };
   return st;
 }
@@ -1265,6 +1269,10 @@ Step load_step(StepReader& r) {
       r.fail("a custom_gradient step's results, outputs and upstream gradients differ in number");
     cg->num_slots = r.num_slots;
     cg->num_tapes = r.num_tapes;
+    if (r.peek() == "none") {
+      r.word();
+      return make_custom_gradient(std::move(ins), std::move(results), std::move(outs), cg);
+    }
     cg->block = StepBlock::load(r);
     if (cg->block->results.size() != ins.size())
       r.fail("a custom_gradient step's gradient block gives " + std::to_string(cg->block->results.size()) +

@@ -241,6 +241,8 @@ void bind_program(py::module_& m) {
       }, py::arg("specs"), py::arg("program"), py::arg("meta"), py::arg("shape_polymorphic") = false,
          "Adds a concrete function: [(dtype name, [dims or None])], its program, its Python metadata; "
          "shape_polymorphic: the program serves the None dims too (its shape guards are saved).")
+      .def("set_custom_gradients", &SavedModelWriter::set_custom_gradients, py::arg("on"),
+           "Whether the gradient blocks of gt.custom_gradient calls are saved (SaveOptions.experimental_custom_gradients).")
       .def("variables", [](const SavedModelWriter& w) {
         py::list l;
         for (const auto& v : w.variables()) l.append(py::cast(v));

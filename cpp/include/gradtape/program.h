@@ -101,6 +101,10 @@ class StepWriter {
   // Saving a program that serves other sizes than its trace's (docs/saved-model.md): its shape
   // guard steps are written too, as "shape_guard" steps.
   bool guards = false;
+  // The gradient blocks of gt.custom_gradient calls are written (TensorFlow's
+  // SaveOptions(experimental_custom_gradients=True), the default); without them a loaded
+  // program's custom gradient calls have no gradient (LookupError_ when a tape asks).
+  bool custom_gradients = true;
 
   void word(const std::string& w);   // one token (no spaces)
   void line(const std::string& w);   // a new line starting with the token w
