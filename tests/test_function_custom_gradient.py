@@ -383,3 +383,27 @@ def test_saved_without_custom_gradients(tmp_path):
         t.watch(x)
         y = gt.saved_model.load(str(tmp_path / "default")).f(x)
     np.testing.assert_array_equal(t.gradient(y, x).numpy(), [1.5, 4.5, -6.0])
+
+
+def test_a_variable_read_only_by_an_inner_grad_fn_is_not_the_outer_call_s():
+    """Eagerly the inner grad_fn runs when the gradient is taken, not inside the outer forward: its
+    reads are not the outer call's variables (a grad_fn without `variables` is fine), traced too."""
+    w = gt.Variable([2.0, -1.0, 0.5])
+
+    @gt.custom_gradient
+    def inner(x):
+        return x * 1.0, lambda dy: dy * w
+
+    @gt.custom_gradient
+    def outer(x):
+        y = inner(x)
+        return y * y, lambda dy: dy * 4.0
+
+    def body(x):
+        with gt.GradientTape() as t:
+            t.watch(x)
+            y = gt.reduce_sum(outer(x))
+        return t.gradient(y, x)
+    x = gt.constant([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(gt.function(body)(x).numpy(), [4.0, 4.0, 4.0])
+    np.testing.assert_array_equal(body(x).numpy(), [4.0, 4.0, 4.0])

@@ -1705,10 +1705,11 @@ std::vector<Tensor> ProgramRecorder::custom_gradient_begin(const std::vector<Ten
     if (!o.defined()) throw InvalidArgument("custom_gradient: the function returned an undefined tensor");
     check_argument(o, "a gt.custom_gradient function's result");
   }
-  OpenCustom c{program_->num_slots_, {}, 0, nullptr};
+  OpenCustom c{program_->num_slots_, {}, 0, nullptr, nullptr};
   begin_block();
   c.depth = open_blocks_.size();
   c.hide = std::make_unique<HideEntered>();
+  c.logs = std::make_unique<VariableAccessLogPause>();
   std::vector<Tensor> ups;
   for (const Tensor& o : outputs) {
     Tensor u = zeros_like(o);
@@ -1723,6 +1724,7 @@ void ProgramRecorder::custom_gradient_abort() {
   if (open_custom_.empty()) return;
   OpenCustom c = std::move(open_custom_.back());
   open_custom_.pop_back();
+  c.logs.reset();
   c.hide.reset();
   // (blocks the failed trace left open inside it are closed with it)
   while (open_blocks_.size() >= c.depth && !open_blocks_.empty()) {
@@ -1740,6 +1742,7 @@ std::vector<Tensor> ProgramRecorder::custom_gradient_end(const std::vector<Tenso
     throw std::logic_error("ProgramRecorder::custom_gradient_end: one gradient per input");
   OpenCustom c = std::move(open_custom_.back());
   open_custom_.pop_back();
+  c.logs.reset();
   c.hide.reset();
   const int id = end_block(grads);  // (closes the block, also when it throws)
   std::shared_ptr<const Block> block = blocks_.at(size_t(id));

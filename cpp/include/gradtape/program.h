@@ -30,6 +30,7 @@
 #include "gradtape/call_op.h"
 #include "gradtape/errors.h"
 #include "gradtape/forward.h"
+#include "gradtape/gradient.h"
 #include "gradtape/ops.h"
 #include "gradtape/optim.h"
 #include "gradtape/random.h"
@@ -731,6 +732,7 @@ class ProgramRecorder {
     std::vector<int> upstream;
     size_t depth;  // open_blocks_.size() with its block open
     std::unique_ptr<HideEntered> hide;  // (the trace's tapes do not record the block's trace)
+    std::unique_ptr<VariableAccessLogPause> logs;  // (nor an enclosing custom call's log its reads)
   };
   std::vector<OpenCustom> open_custom_;  // gradient blocks being traced (innermost last)
   int next_block_id_ = 0;
