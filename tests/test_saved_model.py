@@ -348,6 +348,10 @@ MODEL_SOURCE = textwrap.dedent("""
     import numpy as np
     import gradtape as gt
 
+    @gt.custom_gradient
+    def clip_gradient(x):  # (a custom gradient step: the C++ loader runs its block too)
+        return gt.identity(x), lambda dy: gt.clip_by_norm(dy, 0.2)
+
     class Model(gt.Module):
         def __init__(self):
             super().__init__()
@@ -363,7 +367,8 @@ MODEL_SOURCE = textwrap.dedent("""
         @gt.function(input_signature=[gt.TensorSpec([5, 4], gt.float32), gt.TensorSpec([5], gt.int32)])
         def train_step(self, x, y):
             with gt.GradientTape() as tape:
-                loss = gt.reduce_mean(gt.nn.sparse_softmax_cross_entropy_with_logits(labels=y, logits=self(x)))
+                loss = gt.reduce_mean(gt.nn.sparse_softmax_cross_entropy_with_logits(labels=y,
+                                                                                     logits=clip_gradient(self(x))))
             grads = tape.gradient(loss, [self.w, self.b])
             self.opt.apply_gradients(zip(grads, [self.w, self.b]))
             return {"loss": loss}

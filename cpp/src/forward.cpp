@@ -89,6 +89,16 @@ void for_each_visible(F&& f) {
 
 }  // namespace
 
+HideEntered::HideEntered() {
+  tls_hidden.emplace_back(0, detail::next_entry());
+  detail::tls_horizon = 0;
+}
+HideEntered::~HideEntered() {
+  tls_hidden.pop_back();
+  detail::tls_horizon = std::numeric_limits<uint64_t>::max();
+  for (const auto& w : tls_hidden) detail::tls_horizon = std::min(detail::tls_horizon, w.first);
+}
+
 bool detail::entry_hidden(uint64_t entry) {
   if (entry < tls_horizon) return false;
   for (const auto& [first, last] : tls_hidden)

@@ -1066,6 +1066,123 @@ Step make_while(std::shared_ptr<const StepBlock> bc, std::shared_ptr<const StepB
   return st;
 }
 
+// ---- gt.custom_gradient ----
+
+// The steps around a custom gradient function's forward steps: a run pauses the tapes over them
+// (accumulators still compute tangents), as the eager call does.
+Step make_tape_pause(bool on) {
+  Step st{on ? "tape_pause" : "tape_resume", [on](Frame& fr) {
+            if (on) {
+              fr.pauses.push_back(std::make_unique<TapePause>());
+            } else {
+              if (fr.pauses.empty()) throw std::logic_error("gt.function: a tape_resume step with no tape_pause before it");
+              fr.pauses.pop_back();
+            }
+          }, {}, {}};
+  st.save = [on](StepWriter& w) {
+    w.line("tape_pause");
+    w.integer(on);
+  };
+  return st;
+}
+
+// A custom gradient function's gradient, traced: its block takes one upstream gradient per
+// output (slots `upstream`) and gives one gradient per input (undefined for None). It runs in a
+// frame of its own, on the values that the slots it reads from outside (`outer`) had when the
+// call ran: a tape around the call may take the gradient after the run has ended.
+struct CustomGrad {
+  std::shared_ptr<const StepBlock> block;  // (nullptr: saved without it, the call has no gradient)
+  Ints upstream;
+  Ints outer;
+  int num_slots = 0;  // of the frame it runs in (every slot of the block is below)
+  int num_tapes = 0;
+};
+
+// The rule of one call (the hook of its tape record): the block run on the upstream gradients.
+GradHook custom_rule(std::shared_ptr<const CustomGrad> cg, std::vector<Tensor> outer, std::vector<Shape> in_shapes,
+                     int out0_rank) {
+  return [cg, outer = std::move(outer), in_shapes = std::move(in_shapes), out0_rank](const std::vector<Tensor>& upstream) {
+    if (!cg->block)
+      throw LookupError_("No gradient defined for a gt.custom_gradient call of this loaded function: the model was "
+                         "saved with SaveOptions(experimental_custom_gradients=False)");
+    if (upstream.size() != cg->upstream.size())
+      throw std::logic_error("gt.function: a custom gradient got " + std::to_string(upstream.size()) +
+                             " upstream gradients for " + std::to_string(cg->upstream.size()) + " outputs");
+    Frame fr;
+    fr.slots.resize(size_t(cg->num_slots));
+    fr.tapes.resize(size_t(cg->num_tapes));
+    fr.effected = true;  // (a shape guard failing here is an error: the call cannot be traced again now)
+    for (size_t i = 0; i < outer.size(); ++i) fr.slots[size_t(cg->outer[i])] = outer[i];
+    for (size_t k = 0; k < upstream.size(); ++k) fr.slots[size_t(cg->upstream[k])] = upstream[k];
+    cg->block->run(fr);
+    std::vector<Tensor> grads;
+    for (const StepArg& a : cg->block->results) grads.push_back(a.value(fr));
+    // As the eager rule (bind_tape.cpp): a gradient must have its input's shape (after the batch
+    // dims of a batched Jacobian's upstream).
+    const int batch = upstream.empty() || !upstream[0].defined() ? 0 : std::max(0, upstream[0].ndim() - out0_rank);
+    for (size_t k = 0; k < grads.size() && k < in_shapes.size(); ++k) {
+      if (!grads[k].defined()) continue;
+      std::vector<int64_t> want(upstream[0].shape().data(), upstream[0].shape().data() + batch);
+      for (int d = 0; d < in_shapes[k].rank(); ++d) want.push_back(in_shapes[k][d]);
+      if (grads[k].shape() != Shape(want) && grads[k].shape() != in_shapes[k])
+        throw InvalidArgument("custom_gradient: the gradient function returned a gradient of shape " +
+                              grads[k].shape().str() + " for input " + std::to_string(k) + " of shape " +
+                              in_shapes[k].str() + "; it must have the input's shape");
+    }
+    return grads;
+  };
+}
+
+// The call's outputs: fresh tensors of the forward function's results, recorded on the tapes
+// that watch an input as one op whose rule runs the gradient block, as the eager call
+// (custom_gradient.py, _record_custom) records them, and their tangents for the accumulators.
+std::vector<Tensor> apply_custom(const std::vector<Tensor>& ins, const std::vector<Tensor>& results,
+                                 const std::shared_ptr<const CustomGrad>& cg, std::vector<Tensor> outer) {
+  std::vector<Tensor> outs;
+  outs.reserve(results.size());
+  for (const Tensor& r : results) outs.push_back(stop_gradient(r));
+  if (detail::tls_recording == 0) return outs;  // (no tape or accumulator: no rule needed)
+  std::vector<Shape> shapes;
+  for (const Tensor& t : ins) shapes.push_back(t.shape());
+  GradHook rule = custom_rule(cg, std::move(outer), std::move(shapes), outs.empty() ? 0 : outs[0].ndim());
+  record_custom(ins, outs, rule);
+  // (the accumulators' tangents come from the rule, transposed, as a tf.function call's do; an
+  // eager call keeps the tangents the forward's own ops gave, as eager TensorFlow does)
+  forward_custom(ins, outs, outs, rule);
+  return outs;
+}
+
+Step make_custom_gradient(std::vector<StepArg> ins, std::vector<StepArg> results, Ints outs,
+                          std::shared_ptr<const CustomGrad> cg) {
+  Ints reads = slots_in({&ins, &results});
+  reads.insert(reads.end(), cg->outer.begin(), cg->outer.end());
+  Step st{"custom_gradient", [ins, results, outs, cg](Frame& fr) {
+            std::vector<Tensor> in, res, outer;
+            for (const StepArg& a : ins) in.push_back(a.value(fr));
+            for (const StepArg& a : results) res.push_back(a.value(fr));
+            if (detail::tls_recording != 0)
+              for (int s : cg->outer) {
+                if (!fr.slots[size_t(s)].defined()) program_detail::unset_slot(s);
+                outer.push_back(fr.slots[size_t(s)]);
+              }
+            store(fr, outs, apply_custom(in, res, cg, std::move(outer)));
+          }, reads, {}};
+  // (a shape guard of the gradient block runs when a tape asks, maybe after an effect: such a
+  // program serves its traced shapes only)
+  st.late_guard = cg->block && (cg->block->has(&Step::guard) || cg->block->has(&Step::late_guard));
+  st.save = [ins, results, outs, cg](StepWriter& w) {
+    w.line("custom_gradient");
+    save_args(w, ins);
+    save_args(w, results);
+    save_outs(w, outs);
+    save_outs(w, cg->upstream);
+    save_outs(w, cg->outer);
+    if (cg->block && (w.custom_gradients || w.describe)) cg->block->save(w);
+    else w.word("none");
+  };
+  return st;
+}
+
 void save_step(StepWriter& w, const Step& st) {
   if (!w.refused.empty()) return;
   if (!st.save) {
@@ -1229,6 +1346,27 @@ Step load_step(StepReader& r) {
     if (bc->results.size() != 1 || bb->results.size() != carry.size() || outs.size() != carry.size())
       r.fail("a while_loop step's blocks and loop variables differ in number");
     return make_while(bc, bb, carry, outs, max_iterations);
+  }
+  if (kind == "tape_pause") return make_tape_pause(r.integer(0, 1) != 0);
+  if (kind == "custom_gradient") {
+    std::vector<StepArg> ins = load_args(r), results = load_args(r);
+    Ints outs = load_outs(r, false);
+    auto cg = std::make_shared<CustomGrad>();
+    cg->upstream = load_outs(r, false);
+    cg->outer = load_outs(r, false);
+    if (outs.size() != results.size() || cg->upstream.size() != results.size())
+      r.fail("a custom_gradient step's results, outputs and upstream gradients differ in number");
+    cg->num_slots = r.num_slots;
+    cg->num_tapes = r.num_tapes;
+    if (r.peek() == "none") {
+      r.word();
+      return make_custom_gradient(std::move(ins), std::move(results), std::move(outs), cg);
+    }
+    cg->block = StepBlock::load(r);
+    if (cg->block->results.size() != ins.size())
+      r.fail("a custom_gradient step's gradient block gives " + std::to_string(cg->block->results.size()) +
+             " gradients for " + std::to_string(ins.size()) + " inputs");
+    return make_custom_gradient(std::move(ins), std::move(results), std::move(outs), cg);
   }
   r.fail("unknown step kind " + kind);
 }
@@ -1649,6 +1787,80 @@ std::vector<Tensor> ProgramRecorder::while_loop(int c, int b, const std::vector<
   pending_dep_ = std::move(on);
   push_step(std::move(step));
   return r;
+}
+
+void ProgramRecorder::tape_pause(bool on) { push_step(make_tape_pause(on)); }
+
+std::vector<Tensor> ProgramRecorder::custom_gradient_begin(const std::vector<Tensor>& outputs) {
+  for (const Tensor& o : outputs) {
+    if (!o.defined()) throw InvalidArgument("custom_gradient: the function returned an undefined tensor");
+    check_argument(o, "a gt.custom_gradient function's result");
+  }
+  OpenCustom c{program_->num_slots_, {}, 0, nullptr, nullptr};
+  begin_block();
+  c.depth = open_blocks_.size();
+  c.hide = std::make_unique<HideEntered>();
+  c.logs = std::make_unique<VariableAccessLogPause>();
+  std::vector<Tensor> ups;
+  for (const Tensor& o : outputs) {
+    Tensor u = zeros_like(o);
+    c.upstream.push_back(new_slot(u));
+    ups.push_back(u);
+  }
+  open_custom_.push_back(std::move(c));
+  return ups;
+}
+
+void ProgramRecorder::custom_gradient_abort() {
+  if (open_custom_.empty()) return;
+  OpenCustom c = std::move(open_custom_.back());
+  open_custom_.pop_back();
+  c.logs.reset();
+  c.hide.reset();
+  // (blocks the failed trace left open inside it are closed with it)
+  while (open_blocks_.size() >= c.depth && !open_blocks_.empty()) {
+    open_blocks_.pop_back();
+    open_ids_.pop_back();
+  }
+}
+
+std::vector<Tensor> ProgramRecorder::custom_gradient_end(const std::vector<Tensor>& inputs,
+                                                         const std::vector<Tensor>& results,
+                                                         const std::vector<Tensor>& grads) {
+  if (open_custom_.empty() || open_blocks_.size() != open_custom_.back().depth)
+    throw std::logic_error("ProgramRecorder::custom_gradient_end without custom_gradient_begin");
+  if (grads.size() != inputs.size())
+    throw std::logic_error("ProgramRecorder::custom_gradient_end: one gradient per input");
+  OpenCustom c = std::move(open_custom_.back());
+  open_custom_.pop_back();
+  c.logs.reset();
+  c.hide.reset();
+  const int id = end_block(grads);  // (closes the block, also when it throws)
+  std::shared_ptr<const Block> block = blocks_.at(size_t(id));
+  if (block->has(&Program::Step::effect))
+    throw NotTraceable("gt.function cannot trace a gt.custom_gradient whose gradient function has an effect (a "
+                       "variable write, gt.print, a Python callback); compute the gradient with ops only, or run the "
+                       "function eagerly (gt.config.run_functions_eagerly(True))");
+  auto cg = std::make_shared<CustomGrad>();
+  cg->block = block;
+  cg->upstream = c.upstream;
+  for (int s : block->reads())
+    if (s >= 0 && s < c.first_slot && std::find(cg->outer.begin(), cg->outer.end(), s) == cg->outer.end())
+      cg->outer.push_back(s);
+  cg->num_slots = program_->num_slots_;
+  cg->num_tapes = int(tapes_.size());
+  std::vector<Arg> in_args, res_args;
+  for (const Tensor& t : inputs) in_args.push_back(arg(t, "gt.custom_gradient"));
+  for (const Tensor& t : results) res_args.push_back(arg(t, "gt.custom_gradient"));
+  // Now, on the tracing values: the trace's tapes (and those around the call) record the call
+  // with the same rule a run gives them.
+  std::vector<Tensor> outer;
+  for (int s : cg->outer) outer.push_back(values_.at(size_t(s)));
+  std::vector<Tensor> outs = apply_custom(inputs, results, cg, std::move(outer));
+  Ints out_slots;
+  for (const Tensor& o : outs) out_slots.push_back(new_slot(o));
+  push_step(make_custom_gradient(std::move(in_args), std::move(res_args), std::move(out_slots), cg));
+  return outs;
 }
 
 void ProgramRecorder::note_shape_read(const Tensor& t, int dim) {

@@ -474,6 +474,8 @@ VariableAccessLog::~VariableAccessLog() {
   auto it = std::find(tls.logs.begin(), tls.logs.end(), this);
   if (it != tls.logs.end()) tls.logs.erase(it);
 }
+VariableAccessLogPause::VariableAccessLogPause() : saved_(std::move(tls.logs)) { tls.logs.clear(); }
+VariableAccessLogPause::~VariableAccessLogPause() { tls.logs.insert(tls.logs.begin(), saved_.begin(), saved_.end()); }
 void VariableAccessLog::add(const std::shared_ptr<Variable>& v) {
   for (const auto& w : vars_)
     if (w == v) return;

@@ -244,6 +244,8 @@ void bind_program(py::module_& m) {
       }, py::arg("specs"), py::arg("program"), py::arg("meta"), py::arg("shape_polymorphic") = false,
          "Adds a concrete function: [(dtype name, [dims or None])], its program, its Python metadata; "
          "shape_polymorphic: the program serves the None dims too (its shape guards are saved).")
+      .def("set_custom_gradients", &SavedModelWriter::set_custom_gradients, py::arg("on"),
+           "Whether the gradient blocks of gt.custom_gradient calls are saved (SaveOptions.experimental_custom_gradients).")
       .def("variables", [](const SavedModelWriter& w) {
         py::list l;
         for (const auto& v : w.variables()) l.append(py::cast(v));
@@ -371,6 +373,27 @@ void bind_program(py::module_& m) {
     return l;
   }, "While tracing: a step calling fn(*tensor values) at each run, with the GIL, whose results (a list of "
      "tensors) are the step's outputs (gt.py_function, gt.numpy_function); called now too, as eager code.");
+  // gt.custom_gradient while tracing (gradtape/custom_gradient.py): the forward's tape pause,
+  // and the block its gradient function is traced into.
+  m.def("_tape_pause_step", [recorder](bool on) { recorder().tape_pause(on); },
+        "While tracing: a step pausing (on) or resuming the tapes (a custom gradient function's forward).");
+  m.def("_custom_gradient_begin", [recorder](const py::list& outputs) {
+    std::vector<Tensor> r = recorder().custom_gradient_begin(tensors_of(outputs));
+    py::list l;
+    for (const Tensor& x : r) l.append(wrap(x));
+    return l;
+  }, "While tracing: opens the block a custom gradient function's grad_fn is traced into; returns its upstream "
+     "gradients (one per output).");
+  m.def("_custom_gradient_end", [recorder](const py::list& inputs, const py::list& results, const py::list& grads) {
+    std::vector<Tensor> g;
+    for (py::handle h : grads) g.push_back(h.is_none() ? Tensor() : to_tensor(h));
+    std::vector<Tensor> r = recorder().custom_gradient_end(tensors_of(inputs), tensors_of(results), g);
+    py::list l;
+    for (const Tensor& x : r) l.append(wrap(x));
+    return l;
+  }, "While tracing: closes grad_fn's block with its gradients (None or a tensor per input) and adds the custom "
+     "gradient step; returns the call's outputs.");
+  m.def("_custom_gradient_abort", [recorder] { recorder().custom_gradient_abort(); });
   m.def("_block_begin", [recorder] { recorder().begin_block(); });
   m.def("_block_end", [recorder](const py::list& results) { return recorder().end_block(tensors_of(results)); });
   m.def("_cond", [recorder](py::handle pred, int t, int f) {

@@ -91,6 +91,8 @@ PYBIND11_MODULE(_core, m) {
       py::set_error(data_loss, e.what());
     } catch (const gt::NotFound& e) {
       py::set_error(not_found, e.what());
+    } catch (const gt::LookupError_& e) {
+      py::set_error(PyExc_LookupError, e.what());
     } catch (const gt::TapeError& e) {
       py::set_error(PyExc_RuntimeError, name_threads(e.what()).c_str());
     } catch (const gt::ResourceExhausted& e) {

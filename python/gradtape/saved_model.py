@@ -43,8 +43,10 @@ _META_FORMAT = 1
 
 
 class SaveOptions:
-    """Options for gt.saved_model.save (tf.saved_model.SaveOptions): accepted; none changes
-    what is written.
+    """Options for gt.saved_model.save (tf.saved_model.SaveOptions): accepted; only
+    `experimental_custom_gradients` changes what is written (False: the gradient functions of
+    gt.custom_gradient calls are not saved, and differentiating such a call of the loaded
+    function raises LookupError, as a TensorFlow model saved so does in another process).
 
     >>> gt.saved_model.SaveOptions().namespace_whitelist
     """
@@ -58,6 +60,7 @@ class SaveOptions:
         self.save_debug_info = save_debug_info
         self.function_aliases = function_aliases
         self.experimental_io_device = experimental_io_device
+        self.experimental_custom_gradients = experimental_custom_gradients
 
 
 class LoadOptions:
@@ -264,7 +267,7 @@ def save(obj, export_dir, signatures=None, options=None) -> None:
       signatures: None, a gt.function with an input_signature, a ConcreteFunction, or a dict of
         them by signature name (a single one is named "serving_default"); the loaded object's
         `.signatures`.
-      options: A gt.saved_model.SaveOptions (accepted).
+      options: A gt.saved_model.SaveOptions (its experimental_custom_gradients is read).
 
     >>> import tempfile
     >>> class Scale(gt.Module):
@@ -279,7 +282,7 @@ def save(obj, export_dir, signatures=None, options=None) -> None:
     >>> gt.saved_model.load(path)(gt.constant([1.0, 2.0])).numpy()
     array([3., 6.], dtype=float32)
     """
-    del options
+    custom_gradients = True if options is None else bool(getattr(options, "experimental_custom_gradients", True))
     export_dir = os.fspath(export_dir)
     functions = _functions_of(obj)
     sig_map = {}
@@ -291,6 +294,7 @@ def save(obj, export_dir, signatures=None, options=None) -> None:
                 raise ValueError("gt.saved_model.save: signature names must be strings, got %r" % (name,))
             sig_map[name] = _signature_function(value, name)
     writer = _core._SavedModelWriter()
+    writer.set_custom_gradients(custom_gradients)
     from .train import checkpoint as ckpt
     own, _, _ = ckpt._walk(obj)
     for v in own.values():

@@ -3,7 +3,7 @@
 // gradtape.errors.InvalidArgumentError (a ValueError), ValueError_ to the plain ValueError,
 // TypeError_ to TypeError, NotImplemented_ to NotImplementedError,
 // ResourceExhausted (and std::bad_alloc) to gradtape.errors.ResourceExhaustedError (a
-// MemoryError) and TapeError to RuntimeError; nothing in the core aborts the process on bad
+// MemoryError), LookupError_ to LookupError and TapeError to RuntimeError; nothing in the core aborts the process on bad
 // input.
 #include <stdexcept>
 #include <string>
@@ -42,6 +42,12 @@ struct DataLoss : std::runtime_error {
 };
 // A file that does not exist (Python: gradtape.errors.NotFoundError, also an OSError).
 struct NotFound : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+// An op with no gradient: a gt.custom_gradient call of a model saved with
+// SaveOptions(experimental_custom_gradients=False), differentiated after loading (Python's
+// LookupError, as TensorFlow's "No gradient defined for operation").
+struct LookupError_ : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 // A misuse of a tape (second gradient on a non-persistent tape, ...).

@@ -81,4 +81,16 @@ class TapePause {
   TapePause& operator=(const TapePause&) = delete;
 };
 
+// While alive, the tapes and accumulators entered on this thread so far see nothing of what
+// runs; those entered while it lives do (gt.function traces a custom gradient function under
+// one: its ops are steps of a block, not ops of the trace's tapes, but a tape it enters itself
+// records). Destroyed in the reverse order of making, on the thread that made it.
+class HideEntered {
+ public:
+  HideEntered();
+  ~HideEntered();
+  HideEntered(const HideEntered&) = delete;
+  HideEntered& operator=(const HideEntered&) = delete;
+};
+
 }  // namespace gt

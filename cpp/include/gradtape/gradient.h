@@ -39,4 +39,18 @@ class VariableAccessLog {
   std::vector<std::shared_ptr<Variable>> vars_;
 };
 
+// While alive, the access logs made on this thread before it log nothing (gt.function traces a
+// custom gradient function's grad_fn under one: what it reads is not read by the forward
+// function of an enclosing custom gradient call). Destroyed in the reverse order of making.
+class VariableAccessLogPause {
+ public:
+  VariableAccessLogPause();
+  ~VariableAccessLogPause();
+  VariableAccessLogPause(const VariableAccessLogPause&) = delete;
+  VariableAccessLogPause& operator=(const VariableAccessLogPause&) = delete;
+
+ private:
+  std::vector<VariableAccessLog*> saved_;
+};
+
 }  // namespace gt

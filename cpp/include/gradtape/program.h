@@ -29,6 +29,8 @@
 
 #include "gradtape/call_op.h"
 #include "gradtape/errors.h"
+#include "gradtape/forward.h"
+#include "gradtape/gradient.h"
 #include "gradtape/ops.h"
 #include "gradtape/optim.h"
 #include "gradtape/random.h"
@@ -72,6 +74,9 @@ struct Frame {
   std::unique_ptr<RecordSink> sink;
   bool sink_entered = false;
   std::shared_ptr<const GradientPlan> captured;
+  // The tape pauses of the gt.custom_gradient forward functions being run (tape_pause steps:
+  // their ops are not recorded, as eagerly), innermost last.
+  std::vector<std::unique_ptr<TapePause>> pauses;
   Frame() = default;
   Frame(const Frame&) = delete;
   Frame& operator=(const Frame&) = delete;
@@ -100,6 +105,10 @@ class StepWriter {
   // Saving a program that serves other sizes than its trace's (docs/saved-model.md): its shape
   // guard steps are written too, as "shape_guard" steps.
   bool guards = false;
+  // The gradient blocks of gt.custom_gradient calls are written (TensorFlow's
+  // SaveOptions(experimental_custom_gradients=True), the default); without them a loaded
+  // program's custom gradient calls have no gradient (LookupError_ when a tape asks).
+  bool custom_gradients = true;
 
   void word(const std::string& w);   // one token (no spaces)
   void line(const std::string& w);   // a new line starting with the token w
@@ -656,6 +665,22 @@ class ProgramRecorder {
   std::vector<Tensor> while_loop(int c, int b, const std::vector<Tensor>& vars, int64_t max_iterations);
   bool in_block() const { return !open_blocks_.empty(); }
 
+  // gt.custom_gradient (docs/guides/function.md, "Custom gradients"). tape_pause(true/false)
+  // brackets the steps of its forward function: a run pauses the tapes over them, as the eager
+  // call does. custom_gradient_begin(outputs) opens the block its gradient function is traced
+  // into, and returns the block's inputs: one upstream gradient per output (new slots, zeros
+  // now). custom_gradient_end(inputs, results, grads) closes it with the gradients (one per
+  // input, undefined for None: slots of the block, or constants) and adds the step that gives
+  // the results fresh tensors and records them on the tapes as one op whose rule runs the block
+  // (and gives the accumulators their tangents); returns those tensors, computed now. A
+  // gradient function with an effect (a variable write, gt.print, a random draw) is refused
+  // (NotTraceable). custom_gradient_abort() closes the block when tracing the function failed.
+  void tape_pause(bool on);
+  std::vector<Tensor> custom_gradient_begin(const std::vector<Tensor>& outputs);
+  std::vector<Tensor> custom_gradient_end(const std::vector<Tensor>& inputs, const std::vector<Tensor>& results,
+                                          const std::vector<Tensor>& grads);
+  void custom_gradient_abort();
+
   // A dimension of t read by the traced code (Python's `.shape`, len(), a binding that
   // computes a step's fixed argument from t's shape). For a slot, the program keeps the value
   // as a guard: on an input, checked before a run; on another slot, a guard step here, which
@@ -721,6 +746,14 @@ class ProgramRecorder {
   std::vector<std::shared_ptr<Block>> blocks_;       // closed blocks, by number
   std::vector<std::shared_ptr<Block>> open_blocks_;  // being traced (innermost last)
   std::vector<int> open_ids_;                         // their numbers
+  struct OpenCustom {
+    int first_slot;  // the slots made from here on are the gradient block's own
+    std::vector<int> upstream;
+    size_t depth;  // open_blocks_.size() with its block open
+    std::unique_ptr<HideEntered> hide;  // (the trace's tapes do not record the block's trace)
+    std::unique_ptr<VariableAccessLogPause> logs;  // (nor an enclosing custom call's log its reads)
+  };
+  std::vector<OpenCustom> open_custom_;  // gradient blocks being traced (innermost last)
   int next_block_id_ = 0;
   std::vector<int> slot_block_;  // the block each slot was made in (-1: the program's top level)
   std::vector<std::pair<int, int>> guarded_;  // (slot, dim) already guarded at the top level

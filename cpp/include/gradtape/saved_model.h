@@ -87,6 +87,8 @@ class SavedModelWriter {
   // function's next concrete function whose inputs match.
   void add_concrete(const std::vector<InputSpec>& inputs, const Program& program, const std::string& meta,
                     bool shape_polymorphic = false);
+  // Whether the gradient blocks of gt.custom_gradient calls are saved (StepWriter::custom_gradients).
+  void set_custom_gradients(bool on) { w_.custom_gradients = on; }
   // Every variable the model has: those added, then those the programs use.
   const std::vector<std::shared_ptr<Variable>>& variables() const { return w_.variables; }
   // Writes dir/saved_model.txt and dir/constants.bin. keys[i], members[i]: variables()[i]'s
