@@ -249,8 +249,8 @@ int group_program(Group& g, const Pending& q) {
 // of the destination's lines first, no eviction of the leaves). dst is 64-byte aligned (a chunk
 // of a tensor's storage). The stores are as wide as the CPU has: one 64-byte store a line on
 // AVX-512 rather than four of 16 bytes (a mirror of W4's pass on one thread, 64-byte stores
-// against 16-byte ones: 6.5 against 7.4 ms; bench/README.md, "W4's memory side"), picked once, as
-// the direct convolution picks its kernels (kernels/isa.h).
+// against 16-byte ones: 6.3-6.7 against 6.9-8.2 ms; bench/README.md, "W4's memory side"),
+// picked once, as the direct convolution picks its kernels (kernels/isa.h).
 #if defined(__x86_64__)
 #if defined(GT_DISPATCH_ENABLED)
 __attribute__((target("arch=x86-64-v4"))) size_t stream_lines_v4(char* d, const char* s, size_t bytes) {
