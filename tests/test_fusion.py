@@ -341,6 +341,11 @@ BATCHES = {
     "selects": lambda a, b, c: [gt.where(a > b, a * b, gt.exp(c)), gt.reduce_sum(gt.where(a > b, a * b, gt.exp(c))), gt.where(a > b, c, b)],
     "other_sizes_apart": lambda a, b, c: [a * b, a + b, (a * b)[: N // 2] * 2.0, (a + b)[: N // 2] - 1.0],
     "keepdims_and_axis": lambda a, b, c: [gt.reduce_sum(a * b, keepdims=True), gt.reduce_sum(a * b, axis=0), a - b],
+    # slices at odd offsets as leaves (of the offsets no multiple of a vector) under costly ops,
+    # which a batch pass calls on parts of each chunk (fusion.cpp, prefetch slices)
+    "costly_ops_of_offset_slices": lambda a, b, c: [
+        gt.exp(a[1:N - 4] * 0.5), gt.tanh(b[3:N - 2]) + 1.0, gt.reduce_sum(gt.nn.softplus(a[1:N - 4] - b[3:N - 2])),
+        gt.sigmoid(a[1:N - 4] - b[3:N - 2]) * c[5:]],
     # (more reductions than one pass computes: 8 a pass)
     "twenty_reductions_and_two_results": lambda a, b, c: [gt.reduce_sum(a * float(k)) for k in range(1, 21)] + [a * b, a - b],
 }

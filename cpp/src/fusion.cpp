@@ -9,7 +9,7 @@
 #include <mutex>
 
 #if defined(__x86_64__)
-#include <emmintrin.h>
+#include <immintrin.h>
 #endif
 
 #include "kernels/elementwise.h"  // row3, where()'s loop
@@ -85,7 +85,7 @@ void inline_program(Pending& p, const Pending& q, Operand* result) {
   auto remap = [&](Operand o) { return o.value ? Operand{true, uint8_t(base + o.index)} : leaf_map[o.index]; };
   for (int k = 0; k < q.n_instrs; ++k) {
     const Instr& in = q.instrs[k];
-    p.instrs[p.n_instrs++] = {in.fn, remap(in.a), remap(in.b), in.select ? remap(in.c) : Operand{}, in.select};
+    p.instrs[p.n_instrs++] = {in.fn, remap(in.a), remap(in.b), in.select ? remap(in.c) : Operand{}, in.select, in.costly};
   }
   p.costly += q.costly;
   *result = {true, uint8_t(p.n_instrs - 1)};
@@ -199,6 +199,7 @@ struct GInstr {
   ChunkFn fn;
   GOperand a, b, c;
   bool select;
+  bool costly;
   bool operator==(const GInstr&) const = default;
 };
 struct GOut {
@@ -236,7 +237,7 @@ int group_program(Group& g, const Pending& q) {
   auto remap = [&](Operand o) { return o.value ? GOperand{true, value[o.index]} : leaf[o.index]; };
   for (int k = 0; k < q.n_instrs; ++k) {
     const Instr& in = q.instrs[k];
-    const GInstr gi{in.fn, remap(in.a), remap(in.b), in.select ? remap(in.c) : GOperand{}, in.select};
+    const GInstr gi{in.fn, remap(in.a), remap(in.b), in.select ? remap(in.c) : GOperand{}, in.select, in.costly};
     auto it = std::find(g.instrs.begin(), g.instrs.end(), gi);
     value[k] = int(it - g.instrs.begin());
     if (it == g.instrs.end()) g.instrs.push_back(gi);
@@ -245,19 +246,75 @@ int group_program(Group& g, const Pending& q) {
 }
 
 // Copies a chunk to memory that will not be read soon, with stores that skip the cache (no read
-// of the destination's lines first, no eviction of the leaves). dst is 16-byte aligned.
-void stream_chunk(void* dst, const void* src, size_t bytes) {
+// of the destination's lines first, no eviction of the leaves). dst is 64-byte aligned (a chunk
+// of a tensor's storage). The stores are as wide as the CPU has: one 64-byte store a line on
+// AVX-512 rather than four of 16 bytes (a mirror of W4's pass on one thread, 64-byte stores
+// against 16-byte ones: 6.3-6.7 against 6.9-8.2 ms; bench/README.md, "W4's memory side"),
+// picked once, as the direct convolution picks its kernels (kernels/isa.h).
 #if defined(__x86_64__)
-  char* d = static_cast<char*>(dst);
-  const char* s = static_cast<const char*>(src);
+#if defined(GT_DISPATCH_ENABLED)
+__attribute__((target("arch=x86-64-v4"))) size_t stream_lines_v4(char* d, const char* s, size_t bytes) {
+  size_t i = 0;
+  for (; i + 64 <= bytes; i += 64) _mm512_stream_si512(reinterpret_cast<__m512i*>(d + i), _mm512_loadu_si512(s + i));
+  return i;
+}
+__attribute__((target("arch=x86-64-v3"))) size_t stream_lines_v3(char* d, const char* s, size_t bytes) {
   size_t i = 0;
   for (; i + 64 <= bytes; i += 64)
+    for (size_t k = 0; k < 64; k += 32)
+      _mm256_stream_si256(reinterpret_cast<__m256i*>(d + i + k), _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + i + k)));
+  return i;
+}
+#endif
+// The baseline (x86-64-v2, or whatever the build targets).
+size_t stream_lines_base(char* d, const char* s, size_t bytes) {
+  size_t i = 0;
+  for (; i + 64 <= bytes; i += 64)
+#if defined(__AVX512F__)
+    _mm512_stream_si512(reinterpret_cast<__m512i*>(d + i), _mm512_loadu_si512(s + i));
+#else
     for (size_t k = 0; k < 64; k += 16)
       _mm_stream_si128(reinterpret_cast<__m128i*>(d + i + k), _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + i + k)));
+#endif
+  return i;
+}
+#endif
+
+void stream_chunk(void* dst, const void* src, size_t bytes) {
+#if defined(__x86_64__)
+  using Lines = size_t (*)(char*, const char*, size_t);  // the whole lines streamed; returns their bytes
+  static const Lines lines = [] {
+#if defined(GT_DISPATCH_ENABLED)
+    if (kernels::kernel_isa_level() >= 4) return &stream_lines_v4;
+    if (kernels::kernel_isa_level() >= 3) return &stream_lines_v3;
+#endif
+    return &stream_lines_base;
+  }();
+  char* d = static_cast<char*>(dst);
+  const char* s = static_cast<const char*>(src);
+  const size_t i = lines(d, s, bytes);
   std::memcpy(d + i, s + i, bytes - i);
 #else
   std::memcpy(dst, src, bytes);
 #endif
+}
+
+// Prefetching in a batch pass (run_group). A leaf's next chunk is not fetched by the hardware in
+// time: each chunk is one 4 KiB page of it, which the hardware prefetchers do not run past, so
+// without help every chunk starts with its reads stalled, and the memory bus then idles while the
+// chunk computes (W4's pass: its reads took longer inside the pass than alone, added to the
+// compute). The lines of the chunk kPrefetchAhead chunks ahead are asked for a slice at a time,
+// before each call a chunk makes, so the requests stay few at once (a burst of them fills the
+// core's miss buffers and stalls it like the reads did) and spread over the whole chunk's
+// compute. bench/README.md, "W4's memory side", measures it.
+constexpr int64_t kPrefetchAhead = 2;
+constexpr int kCostlySplit = 4;  // a costly instruction's calls per chunk (a slice before each)
+
+// Slice s of `slices` of the lines of [p, p + bytes), bytes at most a chunk's (4 KiB of a leaf:
+// 32-bit divisions, which cost a third of a 64-bit one's).
+inline void prefetch_slice(const char* p, int64_t bytes, int s, int slices) {
+  const int lines = int((bytes + 63) / 64);
+  for (int l = lines * s / slices, e = lines * (s + 1) / slices; l < e; ++l) __builtin_prefetch(p + 64 * l);
 }
 
 // Whether a group's outputs are written past the cache: when its leaves and outputs together
@@ -307,8 +364,19 @@ void run_group(Group& g) {
       }
     }
   }
+  // The leaves read from storage (not a broadcast, not a fill) are prefetched kPrefetchAhead
+  // chunks ahead, their lines spread over the chunk's calls (a costly instruction is called on
+  // kCostlySplit parts of the chunk, with a slice of the prefetches before each): see
+  // prefetch_slice.
+  std::vector<size_t> streamed;
+  for (size_t i = 0; i < nl; ++i)
+    if (!bcast[i] && !g.fill[i]) streamed.push_back(i);
+  int calls = 0;
+  for (size_t k = 0; k < ni; ++k)
+    if (!by_pair[k]) calls += g.instrs[k].costly ? kCostlySplit : 1;
   const int64_t n = g.n;
   kernels::parallel_for(block_count(n), [&](int64_t b0, int64_t b1) {
+    const int64_t piece_end = std::min(n, b1 * kernels::kReduceBlock);
     std::vector<T> scratch(ni * size_t(kChunk));
     // Each fill's chunk of copies (Pending::fill), read at stride 1 by every chunk.
     std::vector<T> copies;
@@ -339,22 +407,45 @@ void run_group(Group& g) {
         };
         for (size_t k = 0; k < ni; ++k)
           dst[k] = first[k] < 0 ? scratch.data() + k * size_t(kChunk) : out_at(g.outs[size_t(first[k])], c - start, c);
+        const int64_t ahead = c + kPrefetchAhead * kChunk;
+        const int64_t ahead_len = std::min(kChunk, piece_end - ahead);
+        int call = 0;
+        auto prefetch = [&] {
+          if (ahead_len > 0)
+            for (size_t i : streamed)
+              prefetch_slice(leaf[i] + ahead * esize[i], ahead_len * esize[i], call, calls);
+          ++call;
+        };
         for (size_t k = 0; k < ni; ++k) {
           if (by_pair[k]) continue;  // computed with its pair
           const GInstr& in = g.instrs[k];
           int64_t sa, sb;
           const void* a = arg(in.a, &sa);
           const void* b = arg(in.b, &sb);
-          if (pair_fn[k]) {
-            const int w = pair_with[k];
-            if (w >= 0) pair_fn[k](a, sa, dst[k], dst[size_t(w)], m);
-            else pair_fn[k](a, sa, dst[size_t(-2 - w)], dst[k], m);
-          } else if (in.select) {
+          if (in.select) {
+            prefetch();
             int64_t sc;
             const void* cond = arg(in.c, &sc);
             chunk_select<T>(cond, sc, a, sa, b, sb, dst[k], m);
-          } else {
-            in.fn(a, sa, b, sb, dst[k], m);
+            continue;
+          }
+          // A costly instruction in kCostlySplit calls over consecutive parts of the chunk (each
+          // a multiple of 64 elements but the last, so the vector loops cover the same elements
+          // as one call would, and the values are the same).
+          const int parts = in.costly ? kCostlySplit : 1;
+          const int64_t part = kChunk / parts;
+          for (int q = 0; q < parts; ++q) {
+            prefetch();
+            const int64_t lo = q * part, len = std::min(m - lo, part);
+            if (len <= 0) continue;
+            const T* pa = static_cast<const T*>(a) + (sa ? lo : 0);
+            if (pair_fn[k]) {
+              const int w = pair_with[k];
+              if (w >= 0) pair_fn[k](pa, sa, dst[k] + lo, dst[size_t(w)] + lo, len);
+              else pair_fn[k](pa, sa, dst[size_t(-2 - w)] + lo, dst[k] + lo, len);
+            } else {
+              in.fn(pa, sa, static_cast<const T*>(b) + (sb ? lo : 0), sb, dst[k] + lo, len);
+            }
           }
         }
         for (size_t o = 0; o < g.outs.size(); ++o) {
@@ -480,7 +571,7 @@ Tensor defer(ChunkFn fn, Cost cost, const Tensor& a, const Tensor* b, const Shap
     return Tensor();
   }
   if (p->n_instrs == kMaxInstrs) return Tensor();
-  p->instrs[p->n_instrs++] = {fn, oa, ob};
+  p->instrs[p->n_instrs++] = {fn, oa, ob, Operand{}, false, cost == Cost::Costly};
   return make_deferred(a.dtype(), shape, std::move(p));
 }
 

@@ -133,6 +133,7 @@ struct Instr {
   Operand a, b;  // b unused by unary ops
   Operand c;     // a select's bool condition (a leaf): out = c ? a : b
   bool select = false;
+  bool costly = false;  // a transcendental (Cost::Costly): a batch pass spreads its prefetches over it
 };
 
 struct Pending;
