@@ -326,3 +326,63 @@ def test_a_loaded_saved_model_gets_scalar_code(tmp_path):
     for x in xs:
         assert_same(as_numpy(loaded.grad(x)), as_numpy(m.grad(x)))
     assert m.grad.get_concrete_function(xs[0])._program.scalar_code == "ready"
+
+
+def test_a_buffer_a_kernel_fills_in_place_is_not_a_constant(scalar_code_off):
+    # pad's gradient in REFLECT / SYMMETRIC mode adds g into a zero-filled buffer: traced with a
+    # zero upstream gradient (0 += 0), the buffer must not be taken for a constant zero
+    pads = gt.constant(np.zeros((0, 2), np.int32))
+
+    def given(x, w):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.pad(x, pads, mode="REFLECT")
+        return tape.gradient(y, x, output_gradients=w)
+    calls = [(gt.constant(1.0), gt.constant(0.0))] * 3 + [(gt.constant(1.0), gt.constant(v)) for v in (2.0, -3.0)]
+    got = run_three_ways(given, calls, scalar_code_off, expect="*")
+    assert [float(g) for g in got] == [0.0, 0.0, 0.0, 2.0, -3.0]
+
+    def product(x, w):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.pad(x * w, pads, mode="SYMMETRIC")
+        return tape.gradient(y, x)
+    got = run_three_ways(product, calls, scalar_code_off, expect="*")
+    assert [float(g) for g in got] == [0.0, 0.0, 0.0, 2.0, -3.0]
+
+
+def test_a_folded_exponent_gives_the_unfolded_rule_s_zero_sign(scalar_code_off):
+    # pow's rule folds an exponent no tape watches; one a tape once watched takes the general
+    # rule. Both give +0 for a = -0 (the general rule's a + 0), so neither the code nor eager code
+    # depends on the exponent's history.
+    e = gt.constant(2.0)
+    e4 = gt.constant(4.0)
+
+    def py(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = x ** e + x ** e4
+        return tape.gradient(y, x)
+    fn = gt.function(py)
+    calls = [gt.constant(-0.0)] * 3
+    before = [fn(x).numpy().tobytes() for x in calls]
+    with gt.GradientTape() as t:   # a tape that watches the exponents, then closes
+        t.watch([e, e4])
+    after = [fn(x).numpy().tobytes() for x in calls] + [py(x).numpy().tobytes() for x in calls]
+    assert set(before) == set(after) == {np.float32(0.0).tobytes()}
+    assert state(fn, calls[0]) == "ready"
+
+
+def test_an_unused_op_that_raises_keeps_raising(scalar_code_off):
+    # an op whose result nothing reads still runs: the integer division by zero raises at the
+    # call whose value makes it, as eager code and the program without scalar code do
+    @gt.function
+    def f(x):
+        gt.math.floordiv(gt.constant(7), gt.cast(x, gt.int32))
+        return x * 2.0
+
+    for v in (1.0, 2.0, 3.0):
+        assert float(f(gt.constant(v))) == 2 * v
+    assert state(f, gt.constant(1.0)).startswith("refused: ")
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        f(gt.constant(0.0))

@@ -8,6 +8,12 @@
 
 namespace gt {
 
+// A zero-filled buffer that a kernel then writes in place (a scatter's, a pad's or a gather's
+// gradient, one_hot, Jacobian seeds). Unlike zeros(), it is not reported to a scalar-code trace
+// as a constant (scalar_code.h): its final values are the kernel's, not zeros. Every buffer a
+// kernel fills after making it must come from here (or Tensor::empty), never from zeros().
+Tensor zeroed(const Shape& shape, DType dtype);
+
 inline std::string dt(const Tensor& t) { return dtype_name(t.dtype()); }
 
 inline void require_defined(const Tensor& t, const char* op) {

@@ -39,9 +39,13 @@ Tensor fill(const Shape& shape, double v, DType dtype) {
 }
 
 Tensor scalar(double v, DType dtype) { return fill(Shape(), v, dtype); }
-Tensor zeros(const Shape& shape, DType dtype) {
+Tensor zeroed(const Shape& shape, DType dtype) {
   Tensor out = Tensor::empty(dtype, shape);
   if (out.nbytes()) std::memset(out.raw(), 0, out.nbytes());
+  return out;
+}
+Tensor zeros(const Shape& shape, DType dtype) {
+  Tensor out = zeroed(shape, dtype);
   scalar_code::note_constant(out);
   return out;
 }
@@ -147,7 +151,7 @@ Tensor one_hot(const Tensor& indices, int64_t depth, DType dtype) {
   Shape s = indices.shape();
   s.push_back(depth);
   if (is_half(dtype)) return cast(one_hot(indices, depth, DType::Float32), dtype);
-  Tensor out = zeros(s, dtype);
+  Tensor out = zeroed(s, dtype);
   dispatch_all(dtype, [&](auto tag) {
     using T = decltype(tag);
     T* p = out.data<T>();

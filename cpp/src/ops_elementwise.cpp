@@ -931,11 +931,13 @@ void vjp_Pow(VjpCtx& c) {
   if (c.needs[0]) {
     if (!c.needs[1] && !on_any_tape(b) && b.numel() == 1 && b.ndim() == 0) {
       // a constant exponent (x ** 2) that no tape watches: the same rule with the exponent
-      // folded, fewer ops (an outer tape watching it needs d/db of this rule: no folding)
+      // folded, fewer ops (an outer tape watching it needs d/db of this rule: no folding). The
+      // folded forms give pow_da's values bit for bit (its a + 0 included: -0 becomes +0), so
+      // whether a tape ever watched b changes no value.
       const double e = b.item();
       if (e == 1.0) c.gin[0] = c.g;
-      else if (e == 2.0) c.gin[0] = c.g * (a * 2.0);
-      else if (e > 1.0) c.gin[0] = c.g * (pow(a, scalar(e - 1.0, a.dtype())) * e);
+      else if (e == 2.0) c.gin[0] = c.g * ((a + 0.0) * 2.0);
+      else if (e > 1.0) c.gin[0] = c.g * (pow(a + 0.0, scalar(e - 1.0, a.dtype())) * e);
       else c.gin[0] = c.g * pow_da(a, b, c.out);  // (a negative power of a tiny a can overflow)
     } else {
       c.gin[0] = c.g * pow_da(a, b, c.out);

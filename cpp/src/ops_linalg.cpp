@@ -888,7 +888,7 @@ Tensor qr_packed(const Tensor& input, bool full_matrices) {
   std::vector<int64_t> out_shape(input.shape().data(), input.shape().data() + input.ndim() - 2);
   out_shape.push_back(d.m + d.kq);
   out_shape.push_back(d.cols);
-  Tensor out = zeros(Shape(out_shape), input.dtype());
+  Tensor out = zeroed(Shape(out_shape), input.dtype());
   const int64_t nmat = out.numel() == 0 ? 0 : batch_of(input.shape()).numel();
   if (nmat > 0) dispatch_float(input.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -1040,7 +1040,7 @@ Tensor svd_packed(const Tensor& tensor, bool full_matrices) {
   std::vector<int64_t> out_shape(tensor.shape().data(), tensor.shape().data() + tensor.ndim() - 2);
   out_shape.push_back(1 + d.m + d.n);
   out_shape.push_back(d.cols);
-  Tensor out = zeros(Shape(out_shape), tensor.dtype());
+  Tensor out = zeroed(Shape(out_shape), tensor.dtype());
   const int64_t nmat = out.numel() == 0 ? 0 : batch_of(tensor.shape()).numel();
   if (nmat > 0) dispatch_float(tensor.dtype(), [&](auto tag) {
     using T = decltype(tag);

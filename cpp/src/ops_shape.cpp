@@ -466,7 +466,7 @@ Tensor gather_grad(const Tensor& g, const Tensor& indices, int64_t axis, int64_t
   for (int d = 0; d < a; ++d) out_shape.push_back(g.shape()[d]);
   out_shape.push_back(dim);
   for (int d = a + ir; d < g.ndim(); ++d) out_shape.push_back(g.shape()[d]);
-  Tensor out = zeros(out_shape, g.dtype());
+  Tensor out = zeroed(out_shape, g.dtype());
   int64_t outer = 1, inner = 1;
   for (int d = 0; d < a; ++d) outer *= g.shape()[d];
   for (int d = a + ir; d < g.ndim(); ++d) inner *= g.shape()[d];
@@ -564,7 +564,7 @@ Tensor strided_slice_grad(const Tensor& g, const Shape& input_shape, const std::
   if (sliced != g.shape())
     throw InvalidArgument("strided_slice_grad: gradient shape " + g.shape().str() + " does not match slice shape " +
                           sliced.str());
-  Tensor out = zeros(input_shape, g.dtype());
+  Tensor out = zeroed(input_shape, g.dtype());
   const size_t es = dtype_size(g.dtype());
   const char* src = static_cast<const char*>(g.raw());
   char* dst = static_cast<char*>(out.raw());
@@ -661,7 +661,7 @@ Tensor map_copy(const Tensor& x, const Shape& out_shape, const IndexMaps& maps, 
 }
 
 Tensor map_add(const Tensor& g, const Shape& in_shape, const IndexMaps& maps) {
-  Tensor out = zeros(in_shape, g.dtype());
+  Tensor out = zeroed(in_shape, g.dtype());
   if (g.numel() == 0 || out.numel() == 0) return out;
   dispatch_numeric(g.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -1079,7 +1079,7 @@ Tensor scatter_nd_lead(const Tensor& indices, const Tensor& updates, const std::
   if (updates.shape() != want)
     throw InvalidArgument("scatter_nd: updates must have shape " + want.str() + " (indices.shape[:-1] + shape[K:]), got " +
                           updates.shape().str());
-  Tensor out = zeros(full_shape, updates.dtype());
+  Tensor out = zeroed(full_shape, updates.dtype());
   dispatch_numeric(updates.dtype(), [&](auto tag) {
     using T = decltype(tag);
     const T* src = updates.data<T>();
@@ -1222,7 +1222,7 @@ Tensor eye(int64_t num_rows, const std::optional<int64_t>& num_columns, const st
   dims.push_back(num_rows);
   dims.push_back(cols);
   if (is_half(dtype)) return cast(eye(num_rows, num_columns, batch_shape, DType::Float32), dtype);
-  Tensor out = zeros(Shape(dims), dtype);
+  Tensor out = zeroed(Shape(dims), dtype);
   const int64_t n = std::min(num_rows, cols), mat = num_rows * cols;
   if (out.numel())
     dispatch_all(dtype, [&](auto tag) {

@@ -372,6 +372,8 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
         fr.effected = true;
       }
       steps_[i].run(fr);
+      if (trace)
+        for (int w : steps_[i].writes) trace->step_results.push_back(fr.slots[size_t(w)]);
       for (int s : release_[i]) fr.slots[size_t(s)] = Tensor();
     }
   } catch (const ShapeGuardFailed&) {

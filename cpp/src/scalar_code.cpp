@@ -78,7 +78,11 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
   Code& c = *code;
   std::unordered_map<const void*, int> reg_of;
   std::unordered_map<const void*, const Tensor*> made;  // constants the trace made: their values as made
-  for (const auto& [t, value] : tr.constants) made.emplace(key(t), &value);
+  for (const auto& [t, value] : tr.constants) {
+    // (a kernel that wrote into a constant after making it, which it must not: ops_common.h, zeroed)
+    if (std::memcmp(t.raw(), value.raw(), value.nbytes()) != 0) return fail("a constant was written after it was made");
+    made.emplace(key(t), &value);
+  }
   auto new_reg = [&](DType d) {
     c.reg_dtype_.push_back(d);
     return c.num_regs_++;
@@ -145,6 +149,11 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
     std::memcpy(&bits, t.raw(), dtype_size(t.dtype()));
     c.guards_.push_back({r, bits});
   }
+  // Every op step's results, used or not: an op the code does not compute may raise on some
+  // values (an integer division by zero, an index out of range), and the program it stands for
+  // raises then, even when nothing reads the result.
+  for (const Tensor& t : tr.step_results)
+    if (t.defined() && resolve(t) < 0) return fail("an op step whose result the scalar code does not compute");
   for (const Tensor& o : outputs) {
     if (!o.defined()) {
       c.outputs_.push_back({-1, DType::Float32});

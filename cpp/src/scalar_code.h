@@ -54,6 +54,7 @@ struct Trace {
   std::vector<std::pair<Tensor, Tensor>> constants;
   std::vector<std::pair<std::shared_ptr<Variable>, Tensor>> reads;
   std::vector<Tensor> items;  // values C++ code read with item()
+  std::vector<Tensor> step_results;  // what each op step of the program gave (Program::try_run)
   uint64_t start_seq = 0;
   uint32_t thread = 0;
   std::string refused;  // the first reason the trace cannot be compiled (a report's shape)
@@ -101,7 +102,7 @@ class Code {
  public:
   // The code of a traced run of a program whose inputs were `inputs` and whose outputs were
   // `outputs`, or nullptr (with the reason in *why) when the run did anything the code cannot
-  // express.
+  // express, or an op step gave a result the code cannot compute (used or not).
   // `held`: the tensors the program holds as constants. One that shares its buffer with an
   // input or a variable's value is refused (the run's tape may link it as that variable at one
   // run and not at another, and the code would read the variable in its place).

@@ -26,7 +26,7 @@ Tensor seed_rows(const Tensor& target, int64_t m, bool batched, Mark mark) {
   Shape shape = batched ? Shape{m} : Shape();
   for (int d = 0; d < target.ndim(); ++d) shape.push_back(target.shape()[d]);
   const DType d = is_half(target.dtype()) ? DType::Float32 : target.dtype();  // (marked in float32)
-  Tensor seed = zeros(shape, d);
+  Tensor seed = zeroed(shape, d);
   dispatch_float(d, [&](auto tag) {
     auto* data = seed.data<decltype(tag)>();
     for (int64_t i = 0; i < m; ++i) mark(data, i);

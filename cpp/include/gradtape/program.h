@@ -187,6 +187,8 @@ class Program {
     // An op step (ProgramRecorder::call, or an "op" line loaded): a call of a public op on its
     // arguments, nothing else (the scalar code of src/scalar_code.h may stand for it).
     bool op = false;
+    // An op step's result slots (-1: none).
+    std::vector<int> writes;
   };
   // A dimension of an input that the traced code read (its `.shape`, len(), ...): the value
   // the trace saw, which a run at another shape must see too.
@@ -556,6 +558,7 @@ Program::Step op_decode(const std::string& key, R (*f)(P...), StepReader& r) {
   step.save = op_save(f, captured, in, outs, effect, key);
   step.effect = effect;
   step.op = true;
+  step.writes = *outs;
   return step;
 }
 
@@ -888,6 +891,7 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
     add_step(name, program_detail::op_run(f, std::shared_ptr<const Args>(captured), in, couts, effect), in,
              program_detail::op_save(f, std::shared_ptr<const Args>(captured), in, couts, effect, name), effect);
     last_step().op = true;
+    last_step().writes = *couts;
     return result;
   }
 }
