@@ -239,6 +239,20 @@ void detail::record_op(OpId op, const Tensor* const* inputs, int n_in, const Ten
   if (active_accumulators()) forward_op(op, inputs, n_in, out, attrs, n_attrs);
 }
 
+void check_custom_gradients(const std::vector<Tensor>& grads, const std::vector<Tensor>& upstream,
+                            const std::vector<Shape>& in_shapes, int out0_rank) {
+  const int batch = upstream.empty() || !upstream[0].defined() ? 0 : std::max(0, upstream[0].ndim() - out0_rank);
+  for (size_t k = 0; k < grads.size() && k < in_shapes.size(); ++k) {
+    if (!grads[k].defined()) continue;
+    std::vector<int64_t> want(upstream[0].shape().data(), upstream[0].shape().data() + batch);
+    for (int d = 0; d < in_shapes[k].rank(); ++d) want.push_back(in_shapes[k][d]);
+    if (grads[k].shape() != Shape(want) && grads[k].shape() != in_shapes[k])
+      throw InvalidArgument("custom_gradient: the gradient function returned a gradient of shape " +
+                            grads[k].shape().str() + " for input " + std::to_string(k) + " of shape " +
+                            in_shapes[k].str() + "; it must have the input's shape");
+  }
+}
+
 bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs, GradHook hook) {
   if (detail::tls_recording == 0) return false;
   std::vector<const Tensor*> ins;

@@ -358,19 +358,7 @@ void bind_tape(py::module_& m) {
         else grads.push_back(to_tensor(h, i < in_dtypes.size() ? std::optional<DType>(in_dtypes[i]) : std::nullopt));
         ++i;
       }
-      // A gradient must have its input's shape (after the batch dims of a batched Jacobian's
-      // upstream): TensorFlow passes a wrong shape on, and it surfaces later as a shape error far
-      // away or, summed to the input's shape, as a silently wrong gradient. Say so here.
-      const int batch = upstream.empty() || !upstream[0].defined() ? 0 : std::max(0, upstream[0].ndim() - out0_rank);
-      for (size_t k = 0; k < grads.size() && k < in_shapes.size(); ++k) {
-        if (!grads[k].defined()) continue;
-        std::vector<int64_t> want(upstream[0].shape().data(), upstream[0].shape().data() + batch);
-        for (int d = 0; d < in_shapes[k].rank(); ++d) want.push_back(in_shapes[k][d]);
-        if (grads[k].shape() != Shape(want) && grads[k].shape() != in_shapes[k])
-          throw InvalidArgument("custom_gradient: the gradient function returned a gradient of shape " +
-                                grads[k].shape().str() + " for input " + std::to_string(k) + " of shape " +
-                                in_shapes[k].str() + "; it must have the input's shape");
-      }
+      check_custom_gradients(grads, upstream, in_shapes, out0_rank);
       return grads;
     };
     record_custom(ins, outs, rule);

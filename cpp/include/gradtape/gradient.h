@@ -18,6 +18,14 @@ using GradHook = std::function<std::vector<Tensor>(const std::vector<Tensor>& up
 bool record_custom(const std::vector<Tensor>& inputs, const std::vector<Tensor>& outputs,
                    GradHook hook);
 
+// Checks a custom gradient's results: each defined gradient must have its input's shape (after
+// the batch dims of a batched Jacobian's upstream, the dims of upstream[0] beyond the first
+// output's rank `out0_rank`). InvalidArgument otherwise: TensorFlow passes a wrong shape on, and
+// it surfaces later as a shape error far away or, summed to the input's shape, as a silently
+// wrong gradient.
+void check_custom_gradients(const std::vector<Tensor>& grads, const std::vector<Tensor>& upstream,
+                            const std::vector<Shape>& in_shapes, int out0_rank);
+
 // Gives a custom_gradient call's `outputs` their tangents for each entered accumulator
 // (forward.cpp): the tangent of the matching one of `results` (the function's own outputs, as
 // it computed them with accumulators watching) where it has one, else the one `hook` gives,
