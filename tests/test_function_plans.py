@@ -183,6 +183,38 @@ def test_structural_zeros_where_slices_and_gathers(plans_off):
     compare(make, calls, plans_off)
 
 
+@pytest.mark.parametrize("rank", [0, 1])
+def test_a_structural_zero_given_as_output_gradients_keeps_its_mask(plans_off, rank):
+    """A gradient that a where() left out (a structural zero: docs/structural-zeros.md) given
+    to a function as output_gradients gives what the eager call gives: 0 where the mask is,
+    though the local derivative there is inf (an ordinary zero gives IEEE's NaN, as TensorFlow
+    does). The masked call runs with tapes; the calls around it keep their plan and code."""
+    x0 = gt.constant([1.0, 2.0][:rank + 1] if rank else 1.0)
+    with gt.GradientTape() as t:
+        t.watch(x0)
+        y = gt.where(gt.constant([False, True][:rank + 1] if rank else False), x0, gt.zeros_like(x0))
+    masked = t.gradient(y, x0)
+    inf = gt.constant(float("inf"))
+
+    def step(w, g):
+        with gt.GradientTape() as tape:
+            tape.watch(w)
+            z = w * inf
+        return tape.gradient(z, w, output_gradients=g)
+
+    def make():
+        return gt.function(step)
+    w, one, zero = gt.fill(x0.shape, 2.0), gt.ones_like(x0), gt.zeros_like(x0)
+    calls = [(w, one), (w, one), (w, one), (w, masked), (w, zero), (w, one)]
+    got = compare(make, calls, plans_off)
+    eager = [as_numpy(step(*args)) for args in calls]
+    for g, e in zip(got, eager):
+        assert_same(g, e)
+    want_masked = np.array([0.0, np.inf][:rank + 1] if rank else 0.0, np.float32)
+    np.testing.assert_array_equal(eager[3], want_masked)
+    assert np.isnan(eager[4]).all() and np.isinf(eager[5]).all()
+
+
 @pytest.mark.parametrize("unconnected", ["none", "zero"])
 def test_unconnected_sources_and_output_gradients(plans_off, unconnected):
     def make():

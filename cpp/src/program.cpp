@@ -331,8 +331,13 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
   // the call), once a run traced it and gave the same values. The traced run is one after the
   // gradient plan's capture (a planned run), or any run of a program that cannot have a plan.
   PlanSlot& ps = *plan_slot_;
+  // An input that carries a structural-zero mask (a gradient a where() or a slice left zero,
+  // given as output_gradients: docs/structural-zeros.md) keeps it in the run, as eagerly. Such
+  // a call runs with tapes: plans and scalar code were made from runs without masks.
+  const bool masked = std::any_of(inputs.begin(), inputs.end(),
+                                  [](const Tensor& t) { return t.defined() && t.get()->zero_mask; });
   std::unique_ptr<scalar_code::Trace> trace;
-  if (scalar_candidate_ && detail::tls_recording == 0 && !detail::recording_paused() && gradient_plans_enabled() &&
+  if (scalar_candidate_ && !masked && detail::tls_recording == 0 && !detail::recording_paused() && gradient_plans_enabled() &&
       scalar_code::enabled()) {
     int st = ps.scalar.load(std::memory_order_acquire);
     if (st == PlanSlot::kReady) {
@@ -355,13 +360,15 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
   Frame fr;
   fr.slots.resize(size_t(num_slots_));
   fr.tapes.resize(size_t(num_tapes_));
-  const bool capturing = use_or_capture_plan(fr, inputs);
+  const bool capturing = !masked && use_or_capture_plan(fr, inputs);
   // Each input is a tensor of its own, as in the trace (ProgramRecorder::input): the same tensor
   // given twice, or a constant of the program given as an input, is two tensors to the run's
   // tapes, whose gradients are then the trace's (and TensorFlow's), and an input the function
   // returns is a new tensor. (A recorded reshape: a tape around the call sees through it.)
-  for (size_t i = 0; i < inputs.size(); ++i)
-    fr.slots[size_t(inputs_[i])] = reshape(inputs[i], inputs[i].shape().vec());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    Tensor& in = fr.slots[size_t(inputs_[i])] = reshape(inputs[i], inputs[i].shape().vec());
+    if (masked && inputs[i].defined()) in.impl()->zero_mask = inputs[i].get()->zero_mask;
+  }
   // A run is a batch (fusion.h): its deferred results over the same elements (a loss and the
   // gradients of a big elementwise step) are computed together, in one pass, at its end.
   fusion::Batch batch;
