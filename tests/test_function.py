@@ -3,6 +3,7 @@ captured by reference, Python side effects once per trace, gradients inside and 
 control flow on tensors refused while tracing, and traced results equal to eager ones."""
 import gc
 import threading
+import weakref
 
 import numpy as np
 import pytest
@@ -108,6 +109,86 @@ def test_calls_of_tensors_only_take_the_one_bound_call_path():
     assert len(calls) == n + 1
     with pytest.raises(TypeError):
         one._call_cache.add((x, 1.0), list(one._cache.values())[0]._program, ("one", 0))
+
+
+def test_the_call_path_from_c_keeps_the_python_paths_behaviour():
+    """A call goes to the call cache from C (_core._FunctionBase's tp_call) and to the Python
+    method `_call` otherwise: keyword arguments, run_functions_eagerly, an error raised by a
+    replay, a function that refers to itself (a reference cycle) and a bound method."""
+    @gt.function
+    def f(x, scale=2.0):
+        return x * scale
+
+    x = gt.constant([1.0, 2.0])
+    assert f(x).numpy().tolist() == [2.0, 4.0]
+    assert f(x).numpy().tolist() == [2.0, 4.0]  # (a replay, from C)
+    assert f(x, scale=3.0).numpy().tolist() == [3.0, 6.0]  # (keyword: the Python path)
+    assert f(x, 3.0).numpy().tolist() == [3.0, 6.0]  # (a Python scalar: a miss of the cache)
+    assert f.experimental_get_tracing_count() == 2
+    gt.config.run_functions_eagerly(True)
+    try:
+        assert f(x).numpy().tolist() == [2.0, 4.0]
+        assert gt.config.functions_run_eagerly()
+    finally:
+        gt.config.run_functions_eagerly(False)
+    assert f.experimental_get_tracing_count() == 2
+
+    @gt.function
+    def divide(a, b):
+        return a // b
+
+    one, zero = gt.constant(7), gt.constant(0)
+    assert int(divide(one, gt.constant(2))) == 3
+    with pytest.raises(gt.errors.InvalidArgumentError):
+        divide(one, zero)  # (raised by a replay the call cache ran)
+    assert int(divide(one, gt.constant(3))) == 2
+
+    @gt.function
+    def recursive(x):
+        return x + 1.0
+
+    recursive.myself = recursive  # (a cycle through the instance's __dict__)
+    assert float(recursive(gt.constant(1.0))) == 2.0
+    alive = weakref.ref(recursive)
+    del recursive
+    gc.collect()
+    assert alive() is None
+
+    class Model:
+        def __init__(self):
+            self.w = gt.Variable(3.0)
+
+        @gt.function
+        def __call__(self, x):
+            return self.w * x
+
+    m = Model()
+    assert float(m(gt.constant(2.0))) == 6.0 and float(m(gt.constant(2.0))) == 6.0
+    with pytest.raises(TypeError):
+        gt.function(lambda v: v)._set_fast_call(1)
+
+
+def test_float_of_a_tensor():
+    """float(t) (a slot of the tensor type, without pybind11's dispatch): one-element tensors of
+    every dtype, a deferred result, errors for other sizes and for a value read while tracing."""
+    assert float(gt.constant(2.5)) == 2.5 and type(float(gt.constant(2.5))) is float
+    assert float(gt.constant([[3]], gt.int64)) == 3.0
+    assert float(gt.constant(True)) == 1.0
+    assert float(gt.constant(0.1, gt.float16)) == float(np.float16(0.1))
+    assert float(gt.constant(2 ** 53 + 1, gt.int64)) == float(2 ** 53)
+    big = gt.ones([1000])
+    assert float(gt.reduce_sum(gt.exp(big * 0.0))) == 1000.0  # (computed by the read)
+    with pytest.raises(TypeError, match="one-element"):
+        float(gt.constant([1.0, 2.0]))
+    with pytest.raises(TypeError, match="one-element"):
+        float(gt.zeros([0]))
+
+    @gt.function
+    def reads(x):
+        return gt.constant(float(x))
+
+    with pytest.raises(gt.errors.OperatorNotAllowedInGraphError, match="float"):
+        reads(gt.constant(1.0))
 
 
 def test_nested_results_are_rebuilt_as_the_trace_gave_them():

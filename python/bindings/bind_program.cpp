@@ -2,6 +2,8 @@
 // The Python side (python/gradtape/function.py) decides when to trace and what a call means.
 #include <pybind11/stl.h>
 
+#include <atomic>
+
 #include "convert.h"
 #include "gradtape/steps.h"
 #include "gradtape/saved_model.h"
@@ -131,6 +133,87 @@ struct CallCache {
   }
 };
 
+// The base of gt.function's Function (python/gradtape/_function.py): its tp_call asks the
+// function's call cache first, so that a cached call runs no Python frame (no __call__, no
+// *args/**kwargs packing: bench/README.md, "The call path"). A miss, keyword arguments or
+// gt.config.run_functions_eagerly(True) call the Python method `_call(*args, **kwargs)`.
+// `_set_fast_call(call, miss)` gives the cache's bound `call` and the object it returns on a
+// miss. (No vectorcall: Python subclasses of a C type do not inherit it before 3.12.)
+struct FunctionBase {
+  PyObject_HEAD
+  PyObject* call;  // the _CallCache's bound `call`, or null
+  PyObject* miss;
+};
+std::atomic<bool> g_run_functions_eagerly{false};
+
+PyObject* function_base_call(PyObject* self, PyObject* args, PyObject* kwargs) {
+  auto* f = reinterpret_cast<FunctionBase*>(self);
+  if (f->call && (!kwargs || PyDict_GET_SIZE(kwargs) == 0) && !g_run_functions_eagerly.load(std::memory_order_relaxed)) {
+    PyObject* r = PyObject_CallOneArg(f->call, args);
+    if (!r || r != f->miss) return r;
+    Py_DECREF(r);
+  }
+  PyObject* slow = PyObject_GetAttrString(self, "_call");
+  if (!slow) return nullptr;
+  PyObject* r = PyObject_Call(slow, args, kwargs);
+  Py_DECREF(slow);
+  return r;
+}
+
+int function_base_traverse(PyObject* self, visitproc visit, void* arg) {
+  auto* f = reinterpret_cast<FunctionBase*>(self);
+  Py_VISIT(f->call);
+  Py_VISIT(f->miss);
+  return 0;
+}
+
+int function_base_clear(PyObject* self) {
+  auto* f = reinterpret_cast<FunctionBase*>(self);
+  Py_CLEAR(f->call);
+  Py_CLEAR(f->miss);
+  return 0;
+}
+
+void function_base_dealloc(PyObject* self) {
+  PyTypeObject* tp = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  function_base_clear(self);
+  tp->tp_free(self);
+  Py_DECREF(tp);
+}
+
+PyObject* function_base_set_fast_call(PyObject* self, PyObject* const* args, Py_ssize_t n) {
+  if (n != 2) {
+    PyErr_SetString(PyExc_TypeError, "_set_fast_call(call, miss) takes 2 arguments");
+    return nullptr;
+  }
+  auto* f = reinterpret_cast<FunctionBase*>(self);
+  PyObject* call = args[0] == Py_None ? nullptr : args[0];
+  Py_XINCREF(call);
+  Py_INCREF(args[1]);
+  Py_XSETREF(f->call, call);
+  Py_XSETREF(f->miss, args[1]);
+  Py_RETURN_NONE;
+}
+
+PyMethodDef function_base_methods[] = {
+    {"_set_fast_call", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(&function_base_set_fast_call)),
+     METH_FASTCALL, "Sets the call cache's bound call and its miss sentinel (None: every call is the Python path)."},
+    {nullptr, nullptr, 0, nullptr}};
+
+PyType_Slot function_base_slots[] = {
+    {Py_tp_call, reinterpret_cast<void*>(&function_base_call)},
+    {Py_tp_traverse, reinterpret_cast<void*>(&function_base_traverse)},
+    {Py_tp_clear, reinterpret_cast<void*>(&function_base_clear)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(&function_base_dealloc)},
+    {Py_tp_methods, function_base_methods},
+    {Py_tp_new, reinterpret_cast<void*>(&PyType_GenericNew)},
+    {Py_tp_doc, const_cast<char*>("The C base of gt.function's Function: the call path of a cached call.")},
+    {0, nullptr}};
+
+PyType_Spec function_base_spec = {"gradtape._core._FunctionBase", sizeof(FunctionBase), 0,
+                                  Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, function_base_slots};
+
 std::vector<Tensor> tensors_of(const py::list& l) {
   std::vector<Tensor> v;
   v.reserve(l.size());
@@ -198,6 +281,11 @@ void bind_program(py::module_& m) {
            "to the constructor (an argument not a tensor, a new signature, or a trace in progress).")
       .def("add", &CallCache::add, py::arg("args"), py::arg("program"), py::arg("result"))
       .def("__len__", [](const CallCache& c) { return c.entries.size(); });
+  PyObject* function_base = PyType_FromSpec(&function_base_spec);
+  if (!function_base) throw py::error_already_set();
+  m.add_object("_FunctionBase", py::reinterpret_steal<py::object>(function_base));
+  m.def("_set_run_functions_eagerly", [](bool on) { g_run_functions_eagerly.store(on); },
+        "gt.config.run_functions_eagerly's flag, as the call path of _FunctionBase reads it.");
   py::class_<RecorderScope>(m, "_Recorder")
       .def(py::init<>())
       .def("__enter__", [](py::object self) {

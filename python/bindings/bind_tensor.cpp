@@ -248,6 +248,25 @@ Tensor value_for(const Variable& v, py::handle value) {
   return is_tensor_like(value) ? to_tensor(value, std::nullopt, v.dtype()) : to_tensor(value, v.dtype(), v.dtype());
 }
 
+// float(t) of a tensor: the type's nb_float slot itself, so the common case skips CPython's
+// lookup of __float__, the bound method and pybind11's dispatch (a third of a scalar step's
+// Python cost: bench/README.md, "The call path"). Anything else (a tensor of another size, a
+// read while tracing, any error) takes the bound __float__'s slot, which raises as before.
+PyObject* (*g_bound_float)(PyObject*) = nullptr;
+PyObject* tensor_float(PyObject* self) {
+  if (!active_recorder()) {
+    try {
+      const Tensor t = to_tensor(self);
+      if (t.numel() == 1) {
+        note_left_tape(t);
+        return PyFloat_FromDouble(t.item());
+      }
+    } catch (...) {  // (the bound __float__ below raises the error)
+    }
+  }
+  return g_bound_float(self);
+}
+
 }  // namespace
 
 void bind_tensor(py::module_& m) {
@@ -353,6 +372,11 @@ array([[ 8., 11.],
         return "gt.Tensor(" + body + ", shape=" + x.shape().str() + ", dtype=" + dtype_name(x.dtype()) + ")";
       });
   add_operators(tensor);
+  {  // (a subclass made later inherits the slot; one that defines __float__ gets its own)
+    PyTypeObject* tp = reinterpret_cast<PyTypeObject*>(tensor.ptr());
+    g_bound_float = tp->tp_as_number->nb_float;
+    tp->tp_as_number->nb_float = &tensor_float;
+  }
 
   py::class_<Variable, std::shared_ptr<Variable>> var(m, "Variable", py::dynamic_attr(), R"doc(A mutable tensor: a model's parameter. Tapes watch trainable variables read inside them.
 

@@ -49,6 +49,7 @@ def run_functions_eagerly(run_eagerly: bool) -> None:
     >>> gt.config.run_functions_eagerly(False)
     """
     _run_eagerly_global[0] = bool(run_eagerly)
+    _core._set_run_functions_eagerly(_run_eagerly_global[0])
 
 
 def functions_run_eagerly() -> bool:
@@ -344,8 +345,11 @@ def _unflatten_result(structure, outs):
     return nest.pack_sequence_as(structure, flat)
 
 
-class Function:
-    """A Python function traced into programs, one per input signature (made by gt.function)."""
+class Function(_core._FunctionBase):
+    """A Python function traced into programs, one per input signature (made by gt.function).
+
+    A call first asks the call cache, from C (_core._FunctionBase: a call of tensors whose
+    signature ran before runs no Python frame); anything else is `_call`."""
 
     def __init__(self, python_function, input_signature=None, jit_compile=None, reduce_retracing=False, name=None):
         if not callable(python_function):
@@ -365,6 +369,7 @@ class Function:
         self._fast: Dict[Any, ConcreteFunction] = {}  # calls of plain positional tensors and scalars
         # calls of positional tensors only (or none), looked up and run in one bound call
         self._call_cache = _core._CallCache(_MISS)
+        self._set_fast_call(self._call_cache.call, _MISS)
         self._tracing_count = 0
         self._variables_allowed = True  # until the first trace has run (_trace)
         self._lock = threading.RLock()
@@ -440,13 +445,11 @@ class Function:
             concretes = list(self._cache.values())
         return any(c._program.constants_watched() for c in concretes)
 
-    def __call__(self, *args, **kwargs):
+    def _call(self, *args, **kwargs):
+        # (the call cache was asked already when there are no kwargs, no trace is in progress and
+        # functions do not run eagerly: _core._FunctionBase's call)
         key = None
         tracing = _core._tracing()
-        if not kwargs and not tracing and not _run_eagerly_global[0]:
-            result = self._call_cache.call(args)  # (a miss when a recorder watches a constant)
-            if result is not _MISS:
-                return result
         if _core._recording() and not tracing and self._cache and self._constants_watched():
             # (a tape or accumulator around the call watches a tensor the function captured:
             # run eagerly, so that it records every op on it; docs/guides/function.md)
