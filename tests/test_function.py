@@ -1,6 +1,7 @@
 """gt.function, modelled on tf.function's documented behaviour: tracing and retracing, variables
 captured by reference, Python side effects once per trace, gradients inside and outside,
 control flow on tensors refused while tracing, and traced results equal to eager ones."""
+import collections
 import gc
 import threading
 import weakref
@@ -78,6 +79,13 @@ def test_calls_of_tensors_only_take_the_one_bound_call_path():
     def none():
         return gt.constant(7.0) * 1.0
 
+    marker = object()
+    Pair = collections.namedtuple("Pair", "a b")
+
+    @gt.function
+    def tree(x):  # (built in C++ from the tree's spec, but the namedtuple: by Python)
+        return [[x, None], (x * 2.0, {"k": x + 1.0, "j": marker, "a": [x]}), Pair(x, 1)]
+
     x, y = gt.constant([1.0, 2.0]), gt.constant([3.0, 4.0])
     for _ in range(3):
         assert one(x).numpy().tolist() == [2.0, 4.0]
@@ -88,7 +96,12 @@ def test_calls_of_tensors_only_take_the_one_bound_call_path():
         r = nested(x)
         assert r["b"] == 3 and r["a"].numpy().tolist() == [1.0, 2.0]
         assert float(none()) == 7.0
-    for f in (one, pair, listed, nested, none):
+        r = tree(x)
+        assert type(r) is list and type(r[0]) is list and type(r[1]) is tuple and type(r[1][1]) is dict
+        assert r[0][1] is None and r[1][1]["j"] is marker and list(r[1][1]) == ["a", "j", "k"]
+        assert r[1][0].numpy().tolist() == [2.0, 4.0] and r[1][1]["k"].numpy().tolist() == [2.0, 3.0]
+        assert r[1][1]["a"][0].numpy().tolist() == [1.0, 2.0] and type(r[2]) is Pair and r[2].b == 1
+    for f in (one, pair, listed, nested, none, tree):
         assert f.experimental_get_tracing_count() == 1 and len(f._call_cache) == 1
     assert one(gt.constant([1.0])).numpy().tolist() == [2.0]  # a new shape traces once more
     assert one(gt.constant([2.0], gt.float64)).numpy().tolist() == [4.0]  # and a new dtype

@@ -37,14 +37,68 @@ struct PyCallable {
 // the sentinel and the Python path decides. Used with the GIL held (the program is run
 // without it, from a reference taken before).
 struct CallCache {
-  enum class Result { One, List, Tuple, Call };
+  enum class Result { One, List, Tuple, Tree, Call };
+  // Result::Tree: a result of plain lists, tuples and dicts, in preorder. A node is an output,
+  // a constant leaf, or a container of the `size` nodes that follow it (as subtrees).
+  struct Node {
+    enum Kind { Output, Const, List, Tuple, Dict } kind;
+    size_t size = 0;  // Output: the output's index; List, Tuple, Dict: the number of parts
+    py::object value;  // Const: the leaf; Dict: the keys (a list, in order)
+  };
   struct Entry {
     std::vector<std::pair<DType, Shape>> key;
     std::shared_ptr<Program> program;
     Result result;
     size_t index = 0;  // Result::One: which output
     py::object rebuild;  // Result::Call: outputs list -> result
+    std::shared_ptr<const std::vector<Node>> tree;  // Result::Tree
   };
+
+  // Result::Tree's nodes from the spec of _function._tree_spec.
+  static void parse_tree(py::handle spec, std::vector<Node>& nodes) {
+    if (py::isinstance<py::int_>(spec)) {
+      nodes.push_back({Node::Output, spec.cast<size_t>(), py::object()});
+      return;
+    }
+    auto t = spec.cast<py::tuple>();
+    const std::string kind = t[0].cast<std::string>();
+    if (kind == "const") {
+      nodes.push_back({Node::Const, 0, py::reinterpret_borrow<py::object>(t[1])});
+      return;
+    }
+    const bool dict = kind == "dict";
+    if (!dict && kind != "list" && kind != "tuple") throw py::value_error("_CallCache.add: unknown tree node " + kind);
+    auto parts = t[dict ? 2 : 1].cast<py::list>();
+    nodes.push_back({dict ? Node::Dict : kind == "list" ? Node::List : Node::Tuple, parts.size(),
+                     dict ? py::reinterpret_borrow<py::object>(t[1]) : py::object()});
+    for (py::handle p : parts) parse_tree(p, nodes);
+  }
+  // The result from the tree at nodes[at] (advancing `at` past it).
+  static py::object build_tree(const std::vector<Node>& nodes, size_t& at, const std::vector<Tensor>& out) {
+    const Node& n = nodes.at(at++);
+    switch (n.kind) {
+      case Node::Output:
+        return wrap(out.at(n.size));
+      case Node::Const:
+        return n.value;
+      case Node::List: {
+        py::list l(n.size);
+        for (size_t i = 0; i < n.size; ++i) l[i] = build_tree(nodes, at, out);
+        return std::move(l);
+      }
+      case Node::Tuple: {
+        py::tuple t(n.size);
+        for (size_t i = 0; i < n.size; ++i) t[i] = build_tree(nodes, at, out);
+        return std::move(t);
+      }
+      default: {
+        py::dict d;
+        auto keys = n.value.cast<py::list>();
+        for (size_t i = 0; i < n.size; ++i) d[keys[i]] = build_tree(nodes, at, out);
+        return std::move(d);
+      }
+    }
+  }
   static constexpr size_t kMaxEntries = 32;  // (found by a linear scan)
   std::vector<Entry> entries;
   py::object miss;
@@ -82,6 +136,7 @@ struct CallCache {
     const Result kind = e->result;
     const size_t index = e->index;
     py::object rebuild = e->rebuild;
+    std::shared_ptr<const std::vector<Node>> tree = e->tree;
     // (a program shared across sizes ran at this exact signature once, so its guards hold;
     // if one failed all the same, before any effect, the Python path traces for these shapes)
     std::vector<Tensor> out;
@@ -94,6 +149,10 @@ struct CallCache {
         for (size_t i = 0; i < out.size(); ++i) t[i] = wrap(out[i]);
         return std::move(t);
       }
+      case Result::Tree: {
+        size_t at = 0;
+        return build_tree(*tree, at, out);
+      }
       default: {
         py::list l(out.size());
         for (size_t i = 0; i < out.size(); ++i) l[i] = wrap(out[i]);
@@ -104,7 +163,8 @@ struct CallCache {
   }
 
   // Adds the program of a call with these (tensor) arguments. `result`: ("one", i), ("list",),
-  // ("tuple",) or ("call", f) with f taking the outputs list.
+  // ("tuple",), ("tree", spec) (_function._tree_spec) or ("call", f) with f taking the outputs
+  // list.
   void add(const py::tuple& args, std::shared_ptr<Program> program, const py::tuple& result) {
     Entry e;
     for (py::handle h : args) {
@@ -121,6 +181,11 @@ struct CallCache {
       e.result = Result::List;
     } else if (kind == "tuple") {
       e.result = Result::Tuple;
+    } else if (kind == "tree") {
+      e.result = Result::Tree;
+      auto nodes = std::make_shared<std::vector<Node>>();
+      parse_tree(result[1], *nodes);
+      e.tree = std::move(nodes);
     } else if (kind == "call") {
       e.result = Result::Call;
       e.rebuild = py::reinterpret_borrow<py::object>(result[1]);

@@ -337,7 +337,32 @@ def _result_spec(structure, rebuild):
     if type(structure) in (list, tuple) and all(isinstance(x, _Output) for x in structure) and \
             [x.index for x in structure] == list(range(len(structure))):
         return ("list",) if type(structure) is list else ("tuple",)
-    return ("call", rebuild)
+    try:
+        tree = _tree_spec(structure)
+    except TypeError:  # (dict keys that do not sort)
+        tree = None
+    return ("call", rebuild) if tree is None else ("tree", tree)
+
+
+def _tree_spec(x):
+    """A result of plain lists, tuples and dicts as the call cache builds it in C++ (W2's list of
+    lists of gradients), as _nested_builder does: an output's index, ("list", [parts]),
+    ("tuple", [parts]), ("dict", sorted keys, [parts]) or ("const", leaf); None for another
+    kind of container."""
+    if isinstance(x, _Output):
+        return x.index
+    t = type(x)
+    if t is list or t is tuple or t is dict:
+        keys = sorted(x) if t is dict else None
+        parts = [_tree_spec(x[k]) for k in keys] if t is dict else [_tree_spec(v) for v in x]
+        if any(p is None for p in parts):
+            return None
+        if t is dict:
+            return ("dict", keys, parts)
+        return ("list" if t is list else "tuple", parts)
+    if isinstance(x, (list, tuple, dict)):
+        return None
+    return ("const", x)
 
 
 def _unflatten_result(structure, outs):
