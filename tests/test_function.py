@@ -2,6 +2,7 @@
 captured by reference, Python side effects once per trace, gradients inside and outside,
 control flow on tensors refused while tracing, and traced results equal to eager ones."""
 import collections
+import copy
 import gc
 import threading
 import weakref
@@ -179,6 +180,8 @@ def test_the_call_path_from_c_keeps_the_python_paths_behaviour():
     assert float(m(gt.constant(2.0))) == 6.0 and float(m(gt.constant(2.0))) == 6.0
     with pytest.raises(TypeError):
         gt.function(lambda v: v)._set_fast_call(1)
+    g = copy.copy(f)  # (shares f's traces)
+    assert g(x).numpy().tolist() == [2.0, 4.0] and f.experimental_get_tracing_count() == 2
 
 
 def test_float_of_a_tensor():

@@ -502,6 +502,14 @@ class Function(_core._FunctionBase):
     def __repr__(self):
         return "<gt.function %s>" % self._name
 
+    def __copy__(self):
+        # (a shallow copy shares the traces and the call cache, as the attributes' copy did
+        # before Function had a C base, which the default copy refuses)
+        c = type(self).__new__(type(self))
+        c.__dict__.update(self.__dict__)
+        c._set_fast_call(c._call_cache.call, _MISS)
+        return c
+
     # ---- signatures ----
     def _check_signature(self, sig):
         if not isinstance(sig, (list, tuple)):
