@@ -3,6 +3,9 @@
 #include <pybind11/stl.h>
 
 #include <limits>
+#ifdef __GLIBCXX__
+#include <cxxabi.h>
+#endif
 #include <sstream>
 
 #include "convert.h"
@@ -261,6 +264,10 @@ PyObject* tensor_float(PyObject* self) {
         note_left_tape(t);
         return PyFloat_FromDouble(t.item());
       }
+#ifdef __GLIBCXX__
+    } catch (abi::__forced_unwind&) {  // (a thread's cancellation goes on, as pybind11 lets it)
+      throw;
+#endif
     } catch (...) {  // (the bound __float__ below raises the error)
     }
   }
