@@ -472,7 +472,7 @@ std::shared_ptr<SavedModel> load_saved_model(const std::string& dir) {
   const size_t ns = r.count();
   for (size_t i = 0; i < ns; ++i) {
     r.expect("stream");
-    r.streams.push_back(std::make_shared<random::PhiloxState>(program_detail::Codec<random::PhiloxState>::get(r)));
+    r.streams.push_back(random::make_stream(program_detail::Codec<random::PhiloxState>::get(r)));
   }
   r.expect("constants");
   const size_t nc = r.count();

@@ -3,6 +3,8 @@
 
 #include <atomic>
 #include <cstring>
+#include <map>
+#include <mutex>
 
 #include "kernels/elementwise.h"
 #include "ops_common.h"
@@ -12,7 +14,18 @@ namespace gt {
 
 namespace {
 std::atomic<uint64_t> g_next_variable_id{1};
+
+// The live variables by id (so in the order made). Never destroyed: a variable may outlive
+// static destruction (a Python object freed at exit).
+struct LiveVariables {
+  std::mutex mutex;
+  std::map<uint64_t, Variable*> by_id;
+};
+LiveVariables& live_variables() {
+  static LiveVariables* r = new LiveVariables;
+  return *r;
 }
+}  // namespace
 
 Variable::Variable(const Tensor& initial, bool trainable, std::string name)
     : value_(initial.defined() ? initial.clone() : Tensor()),  // a private copy: no links, no sharing
@@ -20,6 +33,27 @@ Variable::Variable(const Tensor& initial, bool trainable, std::string name)
       name_(std::move(name)),
       id_(g_next_variable_id.fetch_add(1)) {
   require_defined(initial, "Variable");
+  LiveVariables& r = live_variables();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.by_id.emplace(id_, this);
+}
+
+Variable::~Variable() {
+  LiveVariables& r = live_variables();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  r.by_id.erase(id_);
+}
+
+std::vector<std::shared_ptr<Variable>> Variable::live() {
+  LiveVariables& r = live_variables();
+  std::lock_guard<std::mutex> lock(r.mutex);
+  std::vector<std::shared_ptr<Variable>> out;
+  out.reserve(r.by_id.size());
+  // (a variable whose last owner is going away is still listed until its destructor runs: its
+  // weak_from_this no longer locks, and it is left out)
+  for (auto& [id, v] : r.by_id)
+    if (std::shared_ptr<Variable> p = v->weak_from_this().lock()) out.push_back(std::move(p));
+  return out;
 }
 
 Tensor Variable::read() {

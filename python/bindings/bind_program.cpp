@@ -279,6 +279,40 @@ PyType_Slot function_base_slots[] = {
 PyType_Spec function_base_spec = {"gradtape._core._FunctionBase", sizeof(FunctionBase), 0,
                                   Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, function_base_slots};
 
+// The values of the live variables and the states of the live random streams, noted before a
+// block whose effects gt.function undoes (_function._EffectsUndone: get_concrete_function, a
+// second trace): restore() writes back each one the block changed. Weak: a variable or stream
+// that dies in the block is not kept alive by it (nor any garbage cycle through its Python
+// object); the values are held without a copy (a write to the variable then copies on write).
+struct EffectsSnapshot {
+  std::vector<std::pair<std::weak_ptr<Variable>, Tensor>> values;
+  std::vector<std::pair<std::weak_ptr<random::PhiloxState>, random::PhiloxState>> states;
+
+  EffectsSnapshot() {
+    for (std::shared_ptr<Variable>& v : Variable::live()) values.emplace_back(v, v->value());
+    for (std::shared_ptr<random::PhiloxState>& s : random::live_streams()) states.emplace_back(s, *s);
+  }
+
+  void restore() {
+    auto values_ = std::move(values);
+    auto states_ = std::move(states);
+    values.clear();
+    states.clear();
+    for (auto& [weak, held] : values_) {
+      std::shared_ptr<Variable> v = weak.lock();
+      if (!v || v->value().impl() == held.impl()) continue;
+      if (ProgramRecorder* r = active_recorder()) {  // (as _assign_untraced: never a step)
+        if (r->symbolic(held)) throw NotTraceable("gt.function: a value computed inside the function cannot be restored into a variable");
+        r->check_argument(held, "a restored value");
+      }
+      v->assign(held);
+    }
+    for (auto& [weak, state] : states_)
+      if (std::shared_ptr<random::PhiloxState> s = weak.lock())
+        if (s->key != state.key || s->counter_lo != state.counter_lo || s->counter_hi != state.counter_hi) *s = state;
+  }
+};
+
 std::vector<Tensor> tensors_of(const py::list& l) {
   std::vector<Tensor> v;
   v.reserve(l.size());
@@ -294,6 +328,7 @@ GT_REFUSE_UNINITIALISED(gt::Program)
 GT_REFUSE_UNINITIALISED(gt::py_bind::CallCache)
 GT_REFUSE_UNINITIALISED(gt::SavedModelWriter)
 GT_REFUSE_UNINITIALISED(gt::SavedModel)
+GT_REFUSE_UNINITIALISED(gt::py_bind::EffectsSnapshot)
 
 namespace gt::py_bind {
 
@@ -441,10 +476,27 @@ void bind_program(py::module_& m) {
   m.def("_variable_value_held", [](py::handle v) { return wrap(variable_ref(v).value()); },
         "A variable's current value, read without tracing or telling tapes, and without a copy: while it is "
         "held, a write to the variable makes a new buffer (copy on write), so it stays the value as it was "
-        "(gt.function undoes the effects of a trace with it, _variable_value_is).");
-  m.def("_variable_value_is", [](py::handle v, py::handle t) {
-    return variable_ref(v).value().impl() == to_tensor(t).impl();
-  }, "Whether a variable's value is still the tensor t (from _variable_value_held): no write since.");
+        "(as _EffectsSnapshot holds the values it puts back).");
+  py::class_<EffectsSnapshot>(m, "_EffectsSnapshot")
+      .def("restore", &EffectsSnapshot::restore,
+           "Writes back the noted value of each live variable, and the noted state of each live stream, "
+           "that changed since (once: the snapshot is then empty).");
+  m.def("_effects_snapshot", [] { return new EffectsSnapshot(); }, py::return_value_policy::take_ownership,
+        "The values of the live variables and the states of the live random streams, noted weakly and "
+        "without walking the Python heap: what a block whose effects gt.function undoes puts back "
+        "(_EffectsSnapshot.restore).");
+  m.def("_live_variables", [] {
+    py::list out;
+    for (std::shared_ptr<Variable>& v : Variable::live()) out.append(py::cast(std::move(v)));
+    return out;
+  }, "Every variable alive now, in the order made (Variable::live): what a trace whose effects gt.function "
+     "undoes may write, found without walking the Python heap.");
+  m.def("_live_streams", [] {
+    py::list out;
+    for (std::shared_ptr<random::PhiloxState>& s : random::live_streams()) out.append(py::cast(std::move(s)));
+    return out;
+  }, "Every random stream (_PhiloxState) alive now, in the order made (random::live_streams): what a trace "
+     "whose effects gt.function undoes may advance.");
   m.def("_set_print_muted", &steps::set_print_muted, py::arg("muted"),
         "gt.print writes nothing on this thread while set (returns the old value): the prints of a trace "
         "whose effects gt.function undoes.");

@@ -73,7 +73,7 @@ int64_t numel_of(const Shape& s) {
 
 void bind_random(py::module_& m) {
   py::class_<PhiloxState, std::shared_ptr<PhiloxState>>(m, "_PhiloxState", py::dynamic_attr())
-      .def(py::init([](uint64_t key, uint64_t lo, uint64_t hi) { return std::make_shared<PhiloxState>(PhiloxState{key, lo, hi}); }),
+      .def(py::init([](uint64_t key, uint64_t lo, uint64_t hi) { return random::make_stream(PhiloxState{key, lo, hi}); }),
            py::arg("key") = 0, py::arg("counter_lo") = 0, py::arg("counter_hi") = 0)
       .def_readwrite("key", &PhiloxState::key)
       .def_readwrite("counter_lo", &PhiloxState::counter_lo)

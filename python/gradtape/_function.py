@@ -86,33 +86,19 @@ class _EffectsUndone:
         self._mute_print = mute_print
 
     def __enter__(self):
-        import gc
-        objects = gc.get_objects()
-        self._values = []
-        for v in objects:
-            # (issubclass of the type, not isinstance: isinstance also reads __class__, which
-            # some objects, such as torch's deprecated module aliases, answer with a warning)
-            if issubclass(type(v), _core.Variable):
-                try:
-                    self._values.append((v, _core._variable_value_held(v)))
-                except TypeError:  # (a Variable made with __new__ and never initialised)
-                    pass
-        self._states = [(s, (s.key, s.counter_lo, s.counter_hi)) for s in objects
-                        if issubclass(type(s), _core._PhiloxState)]
-        del objects
+        # (the live variables and streams as the core lists them, held weakly; not found in
+        # gc.get_objects(): walking the whole heap made each block cost as much as the heap, and
+        # the list of every object kept the heap's unreachable cycles alive through the
+        # collections the block triggered, moving them to the oldest generation to pile up)
+        self._snapshot = _core._effects_snapshot()
         self._muted = _core._set_print_muted(True) if self._mute_print else None
         return self
 
     def __exit__(self, *exc):
         if self._mute_print:
             _core._set_print_muted(self._muted)
-        for v, value in self._values:
-            if not _core._variable_value_is(v, value):
-                _core._assign_untraced(v, value)
-        for s, state in self._states:
-            if (s.key, s.counter_lo, s.counter_hi) != state:
-                s.key, s.counter_lo, s.counter_hi = state
-        self._values = self._states = None
+        snapshot, self._snapshot = self._snapshot, None
+        snapshot.restore()
         return False
 
 

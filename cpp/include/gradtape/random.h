@@ -22,6 +22,8 @@
 // ziggurat is not. Values are not TensorFlow's bit patterns (docs/choices.md).
 #include <array>
 #include <cstdint>
+#include <memory>
+#include <vector>
 
 #include "gradtape/tensor.h"
 
@@ -34,6 +36,13 @@ struct PhiloxState {
 };
 
 constexpr int64_t kChunk = 256;
+
+// A stream that objects share (a gt.random stream or generator's state, a loaded program's
+// stream), made by make_stream so that live_streams() lists it while it lives. gt.function
+// notes their states before a trace whose effects it undoes, without walking the Python heap.
+std::shared_ptr<PhiloxState> make_stream(const PhiloxState& state);
+// The streams made by make_stream that are still alive, in the order made.
+std::vector<std::shared_ptr<PhiloxState>> live_streams();
 
 // The Philox4x32-10 block function (exposed for known-answer tests).
 std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gradtape/tensor.h"
 
@@ -15,6 +16,15 @@ namespace gt {
 class Variable : public std::enable_shared_from_this<Variable> {
  public:
   Variable(const Tensor& initial, bool trainable = true, std::string name = "Variable");
+  ~Variable();
+  // (one object per variable: the registry of live variables holds its address)
+  Variable(const Variable&) = delete;
+  Variable& operator=(const Variable&) = delete;
+
+  // Every variable alive now that a shared_ptr owns, in the order they were made. gt.function
+  // notes their values before a trace whose effects it undoes (get_concrete_function, a second
+  // trace), without walking the Python heap for them.
+  static std::vector<std::shared_ptr<Variable>> live();
 
   // The current value; tells the active tapes of this thread that it was read.
   Tensor read();
