@@ -4,7 +4,12 @@
 #include <atomic>
 #include <cstring>
 
+#include <algorithm>
+#include <type_traits>
+
+#include "fusion.h"
 #include "kernels/elementwise.h"
+#include "kernels/parallel.h"
 #include "ops_common.h"
 #include "tape_internal.h"
 
@@ -67,16 +72,39 @@ void Variable::update(const Tensor& v, Mode mode, const char* what) {
     Tensor r = cast(a, value_.dtype());
     if (n) std::memcpy(target.raw(), r.raw(), r.nbytes());
   } else {
+    // A deferred float value (an SGD step's g * lr: fusion.h) is computed chunk by chunk inside
+    // the update's pass and never stored: one pass over the variable and the leaves instead of
+    // two, the values the same. Big updates run on the pool.
+    const std::shared_ptr<const fusion::Pending> vp =
+        is_wide_float(v.dtype()) && fusion::is_deferred(v) ? fusion::claim(v) : nullptr;
     dispatch_numeric(value_.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* old = value_.data<T>();
-      const T* d = v.data<T>();
       T* out = target.data<T>();
-      if (mode == Mode::Add) {
-        for (int64_t i = 0; i < n; ++i) out[i] = kernels::wrap_add(old[i], d[i]);
-      } else {
-        for (int64_t i = 0; i < n; ++i) out[i] = kernels::wrap_sub(old[i], d[i]);
+      const bool add = mode == Mode::Add;
+      auto combine = [&](const T* d, int64_t b, int64_t e) {
+        if (add) {
+          for (int64_t i = b; i < e; ++i) out[i] = kernels::wrap_add(old[i], d[i - b]);
+        } else {
+          for (int64_t i = b; i < e; ++i) out[i] = kernels::wrap_sub(old[i], d[i - b]);
+        }
+      };
+      if constexpr (std::is_floating_point_v<T>) {
+        if (vp) {
+          kernels::parallel_for(n, [&](int64_t begin, int64_t end) {
+            alignas(64) T chunk[fusion::kChunkBytes / sizeof(T)];
+            constexpr int64_t kLen = fusion::kChunkBytes / int64_t(sizeof(T));
+            for (int64_t b = begin; b < end; b += kLen) {
+              const int64_t e = std::min(end, b + kLen);
+              fusion::eval(*vp, b, e, chunk);
+              combine(chunk, b, e);
+            }
+          });
+          return;
+        }
       }
+      const T* d = v.data<T>();
+      kernels::parallel_for(n, [&](int64_t begin, int64_t end) { combine(d + begin, begin, end); });
     });
   }
   if (!exclusive) value_ = target;
