@@ -9,6 +9,7 @@
 
 #include "fusion.h"
 #include "kernels/elementwise.h"
+#include "kernels/isa.h"
 #include "kernels/parallel.h"
 #include "ops_common.h"
 #include "tape_internal.h"
@@ -17,7 +18,20 @@ namespace gt {
 
 namespace {
 std::atomic<uint64_t> g_next_variable_id{1};
+
+// out[i] = old[i] + d[i] or old[i] - d[i] (out may be old: an update in place), in the widest
+// vectors the CPU has (kernels/isa.h).
+template <class T>
+GT_DISPATCHED void update_chunk(const T* old, const T* d, T* out, int64_t n, bool add) {
+  if (add) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = kernels::wrap_add(old[i], d[i]);
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = kernels::wrap_sub(old[i], d[i]);
+  }
 }
+}  // namespace
 
 Variable::Variable(const Tensor& initial, bool trainable, std::string name)
     : value_(initial.defined() ? initial.clone() : Tensor()),  // a private copy: no links, no sharing
@@ -82,13 +96,7 @@ void Variable::update(const Tensor& v, Mode mode, const char* what) {
       const T* old = value_.data<T>();
       T* out = target.data<T>();
       const bool add = mode == Mode::Add;
-      auto combine = [&](const T* d, int64_t b, int64_t e) {
-        if (add) {
-          for (int64_t i = b; i < e; ++i) out[i] = kernels::wrap_add(old[i], d[i - b]);
-        } else {
-          for (int64_t i = b; i < e; ++i) out[i] = kernels::wrap_sub(old[i], d[i - b]);
-        }
-      };
+      auto combine = [&](const T* d, int64_t b, int64_t e) { update_chunk<T>(old + b, d, out + b, e - b, add); };
       if constexpr (std::is_floating_point_v<T>) {
         if (vp) {
           kernels::parallel_for(n, [&](int64_t begin, int64_t end) {
