@@ -13,6 +13,7 @@ using gt_blas_int = blasint;
 #endif
 
 #include <algorithm>
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -68,7 +69,11 @@ int64_t gemm_pieces(double macs, int64_t dim, int threads) {
     if (v >= 2 && v <= 16) return std::min(v, most);
   }
   if (macs < kGemmSplitMinMacs) return 1;
-  return std::min<int64_t>(std::clamp<int64_t>(int64_t(macs / kGemmMacsPerPiece), 2, kGemmMaxPieces), most);
+  // the same number of pieces for each thread, so that on a quiet machine no thread has one
+  // piece more than another (three pieces on two threads took 2/3 of one thread's time)
+  const int64_t per_thread = std::clamp<int64_t>(std::llround(macs / (threads * kGemmMacsPerPiece)), 1,
+                                                 kGemmMaxPiecesPerThread);
+  return std::min<int64_t>(threads * per_thread, most);
 }
 
 // C[M,N] = op(A) op(B) (see matmul.h). A product OpenBLAS would run on its own threads runs

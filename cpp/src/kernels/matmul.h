@@ -4,9 +4,9 @@
 //
 // A float32 product of more than kGemmOneThreadMacs and at most kGemmSplitMaxMacs
 // multiply-adds never runs on OpenBLAS's threads. From kGemmSplitMinMacs on, with a pool of two
-// threads or more, C's larger dim is cut into pieces (about one per kGemmMacsPerPiece,
-// 2..kGemmMaxPieces, each at least two kGemmPieceAlign wide, starting at a multiple of it, and
-// at most one per kGemmMinPieceMacs), each one single-threaded OpenBLAS call, taken by
+// threads or more, C's larger dim is cut into pieces (about one per kGemmMacsPerPiece, the same
+// number for each thread, 1..kGemmMaxPiecesPerThread, each at least two kGemmPieceAlign wide,
+// starting at a multiple of it, and at most one per kGemmMinPieceMacs), each one single-threaded OpenBLAS call, taken by
 // whichever of gradtape's threads is free; below that, one single-threaded call. OpenBLAS's
 // own threads share packed blocks and wait for one another at each block, so one of them held
 // off its core by another process stalls the whole product while the others spin: on this
@@ -23,8 +23,8 @@ constexpr double kGemmOneThreadMacs = 65536.0 * 4;      // OpenBLAS's own one-th
 constexpr double kGemmSplitMinMacs = double(1 << 23);    // below: one call (< ~100 us)
 constexpr double kGemmMinPieceMacs = double(1 << 22);
 constexpr double kGemmSplitMaxMacs = double(1LL << 31);  // above: OpenBLAS's threads
-constexpr double kGemmMacsPerPiece = double(1 << 24);
-constexpr int64_t kGemmMaxPieces = 8;
+constexpr double kGemmMacsPerPiece = double(1 << 23);
+constexpr int64_t kGemmMaxPiecesPerThread = 4;
 constexpr int64_t kGemmPieceAlign = 16;
 
 void gemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const float* A, const float* B, float* C);
