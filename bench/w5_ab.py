@@ -70,7 +70,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=4)
     ap.add_argument("--blocks", type=int, default=7)
     ap.add_argument("--block-time", type=float, default=0.15)
-    ap.add_argument("--settle", type=float, default=0.05)
+    ap.add_argument("--settle", type=float, default=0.15)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--env-b", action="append", default=[])
