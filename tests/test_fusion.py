@@ -192,6 +192,35 @@ def test_a_variable_assigned_a_deferred_value():
     np.testing.assert_array_equal(v.numpy(), (a.numpy() * np.float32(2.0) + np.float32(1.0)) - a.numpy() * np.float32(2.0))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_update_by_a_deferred_value_computes_it_inside_its_pass(dtype, threads):
+    # v.assign_sub(g * lr) (an SGD step) computes g * lr chunk by chunk in the update's own
+    # pass (variable.cpp): the values are those of the stored product, in place or copy on
+    # write, and the product stays readable afterwards
+    was = gt.config.get_num_threads()
+    gt.config.set_num_threads(threads)
+    try:
+        g, w0 = data(dtype, seed=3), data(dtype, seed=4)
+        lr = 0.01
+        step = g * lr
+        assert _core._is_deferred(step)
+        want_step = g.numpy() * dtype(lr)
+        v = gt.Variable(w0.numpy())
+        v.assign_sub(step)
+        np.testing.assert_array_equal(v.numpy(), w0.numpy() - want_step)
+        v.assign_add(g * lr)
+        np.testing.assert_array_equal(v.numpy(), (w0.numpy() - want_step) + want_step)
+        np.testing.assert_array_equal(step.numpy(), want_step)
+        view = v.numpy()  # shares the buffer: the next update writes a new one
+        before = view.copy()
+        v.assign_sub(gt.exp(g) * lr)  # a costly program, also computed in the pass
+        np.testing.assert_array_equal(view, before)
+        np.testing.assert_array_equal(v.numpy(), before - (gt.exp(g) * lr).numpy())  # (gt's exp, stored)
+    finally:
+        gt.config.set_num_threads(was)
+
+
 def test_threads_reading_one_deferred_tensor_agree():
     a, b = data(np.float32), data(np.float32, seed=1)
     want = (gt.exp(a) * b).numpy().copy()

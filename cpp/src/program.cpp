@@ -491,6 +491,8 @@ int ProgramRecorder::reserve_slot() {
 
 Tensor ProgramRecorder::input(const Tensor& t) {
   Tensor fresh = reshape(t, t.shape().vec());
+  // (a structural-zero mask stays with the input in the traced run, as in a replay: try_run)
+  if (t.defined() && t.get()->zero_mask) fresh.impl()->zero_mask = t.get()->zero_mask;
   program_->inputs_.push_back(new_slot(fresh));
   return fresh;
 }

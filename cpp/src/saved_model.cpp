@@ -465,7 +465,7 @@ std::shared_ptr<SavedModel> load_saved_model(const std::string& dir) {
     const bool trainable = r.integer(0, 1) != 0;
     std::string name = r.string();
     Tensor value = read_npy(z, member, d, s);
-    m->variables_.push_back(std::make_shared<Variable>(value, trainable, name));
+    m->variables_.push_back(Variable::make(value, trainable, name));
     m->keys_.push_back(std::move(key));
   }
   r.expect("streams");

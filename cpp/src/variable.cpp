@@ -3,10 +3,15 @@
 
 #include <atomic>
 #include <cstring>
-#include <map>
 #include <mutex>
 
+#include <algorithm>
+#include <type_traits>
+
+#include "fusion.h"
 #include "kernels/elementwise.h"
+#include "kernels/isa.h"
+#include "kernels/parallel.h"
 #include "ops_common.h"
 #include "tape_internal.h"
 
@@ -15,15 +20,31 @@ namespace gt {
 namespace {
 std::atomic<uint64_t> g_next_variable_id{1};
 
-// The live variables by id (so in the order made). Never destroyed: a variable may outlive
-// static destruction (a Python object freed at exit).
+// The variables made by Variable::make, held weakly (registered once a shared_ptr owns each,
+// so live() never reads a variable's weak_this while make_shared writes it); the expired ones
+// are dropped when the list has doubled since the last time. Never destroyed: a variable may
+// outlive static destruction (a Python object freed at exit).
 struct LiveVariables {
   std::mutex mutex;
-  std::map<uint64_t, Variable*> by_id;
+  std::vector<std::weak_ptr<Variable>> variables;
+  size_t prune_at = 64;
 };
 LiveVariables& live_variables() {
   static LiveVariables* r = new LiveVariables;
   return *r;
+}
+
+// out[i] = old[i] + d[i] or old[i] - d[i] (out may be old: an update in place), in the widest
+// vectors the CPU has (kernels/isa.h).
+template <class T>
+GT_DISPATCHED void update_chunk(const T* old, const T* d, T* out, int64_t n, bool add) {
+  if (add) {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = kernels::wrap_add(old[i], d[i]);
+  } else {
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) out[i] = kernels::wrap_sub(old[i], d[i]);
+  }
 }
 }  // namespace
 
@@ -33,26 +54,28 @@ Variable::Variable(const Tensor& initial, bool trainable, std::string name)
       name_(std::move(name)),
       id_(g_next_variable_id.fetch_add(1)) {
   require_defined(initial, "Variable");
-  LiveVariables& r = live_variables();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  r.by_id.emplace(id_, this);
 }
 
-Variable::~Variable() {
+std::shared_ptr<Variable> Variable::make(const Tensor& initial, bool trainable, std::string name) {
+  auto v = std::make_shared<Variable>(initial, trainable, std::move(name));
   LiveVariables& r = live_variables();
   std::lock_guard<std::mutex> lock(r.mutex);
-  r.by_id.erase(id_);
+  if (r.variables.size() >= r.prune_at) {
+    r.variables.erase(std::remove_if(r.variables.begin(), r.variables.end(), [](const auto& w) { return w.expired(); }),
+                      r.variables.end());
+    r.prune_at = std::max<size_t>(64, 2 * r.variables.size());
+  }
+  r.variables.push_back(v);
+  return v;
 }
 
 std::vector<std::shared_ptr<Variable>> Variable::live() {
   LiveVariables& r = live_variables();
-  std::lock_guard<std::mutex> lock(r.mutex);
   std::vector<std::shared_ptr<Variable>> out;
-  out.reserve(r.by_id.size());
-  // (a variable whose last owner is going away is still listed until its destructor runs: its
-  // weak_from_this no longer locks, and it is left out)
-  for (auto& [id, v] : r.by_id)
-    if (std::shared_ptr<Variable> p = v->weak_from_this().lock()) out.push_back(std::move(p));
+  std::lock_guard<std::mutex> lock(r.mutex);
+  out.reserve(r.variables.size());
+  for (const auto& w : r.variables)
+    if (std::shared_ptr<Variable> p = w.lock()) out.push_back(std::move(p));
   return out;
 }
 
@@ -101,16 +124,33 @@ void Variable::update(const Tensor& v, Mode mode, const char* what) {
     Tensor r = cast(a, value_.dtype());
     if (n) std::memcpy(target.raw(), r.raw(), r.nbytes());
   } else {
+    // A deferred float value (an SGD step's g * lr: fusion.h) is computed chunk by chunk inside
+    // the update's pass and never stored: one pass over the variable and the leaves instead of
+    // two, the values the same. Big updates run on the pool.
+    const std::shared_ptr<const fusion::Pending> vp =
+        is_wide_float(v.dtype()) && fusion::is_deferred(v) ? fusion::claim(v) : nullptr;
     dispatch_numeric(value_.dtype(), [&](auto tag) {
       using T = decltype(tag);
       const T* old = value_.data<T>();
-      const T* d = v.data<T>();
       T* out = target.data<T>();
-      if (mode == Mode::Add) {
-        for (int64_t i = 0; i < n; ++i) out[i] = kernels::wrap_add(old[i], d[i]);
-      } else {
-        for (int64_t i = 0; i < n; ++i) out[i] = kernels::wrap_sub(old[i], d[i]);
+      const bool add = mode == Mode::Add;
+      auto combine = [&](const T* d, int64_t b, int64_t e) { update_chunk<T>(old + b, d, out + b, e - b, add); };
+      if constexpr (std::is_floating_point_v<T>) {
+        if (vp) {
+          kernels::parallel_for(n, [&](int64_t begin, int64_t end) {
+            alignas(64) T chunk[fusion::kChunkBytes / sizeof(T)];
+            constexpr int64_t kLen = fusion::kChunkBytes / int64_t(sizeof(T));
+            for (int64_t b = begin; b < end; b += kLen) {
+              const int64_t e = std::min(end, b + kLen);
+              fusion::eval(*vp, b, e, chunk);
+              combine(chunk, b, e);
+            }
+          });
+          return;
+        }
       }
+      const T* d = v.data<T>();
+      kernels::parallel_for(n, [&](int64_t begin, int64_t end) { combine(d + begin, begin, end); });
     });
   }
   if (!exclusive) value_ = target;

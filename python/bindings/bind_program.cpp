@@ -214,14 +214,22 @@ std::atomic<bool> g_run_functions_eagerly{false};
 PyObject* function_base_call(PyObject* self, PyObject* args, PyObject* kwargs) {
   auto* f = reinterpret_cast<FunctionBase*>(self);
   if (f->call && (!kwargs || PyDict_GET_SIZE(kwargs) == 0) && !g_run_functions_eagerly.load(std::memory_order_relaxed)) {
-    PyObject* r = PyObject_CallOneArg(f->call, args);
+    PyObject* call = f->call;  // (held: the run releases the GIL)
+    Py_INCREF(call);
+    PyObject* r = PyObject_CallOneArg(call, args);
+    Py_DECREF(call);
     if (!r || r != f->miss) return r;
     Py_DECREF(r);
   }
-  PyObject* slow = PyObject_GetAttrString(self, "_call");
-  if (!slow) return nullptr;
-  PyObject* r = PyObject_Call(slow, args, kwargs);
-  Py_DECREF(slow);
+  // (the class's _call, bound: an attribute of the instance named _call, which
+  // functools.update_wrapper copies from the wrapped function's __dict__, is not the method)
+  PyObject* method = PyObject_GetAttrString(reinterpret_cast<PyObject*>(Py_TYPE(self)), "_call");
+  if (!method) return nullptr;
+  PyObject* bound = PyMethod_New(method, self);
+  Py_DECREF(method);
+  if (!bound) return nullptr;
+  PyObject* r = PyObject_Call(bound, args, kwargs);
+  Py_DECREF(bound);
   return r;
 }
 

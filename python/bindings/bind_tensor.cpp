@@ -408,7 +408,7 @@ Args:
              if (py::isinstance<py::function>(initial_value)) initial_value = initial_value();
              Tensor init = to_tensor(initial_value, std::nullopt, d);
              std::string n = name.is_none() ? "Variable" : name.cast<std::string>();
-             return std::make_shared<Variable>(init, trainable, n);
+             return Variable::make(init, trainable, n);
            }),
            py::arg("initial_value") = py::none(), py::arg("trainable") = true, py::arg("name") = py::none(),
            py::arg("dtype") = py::none())

@@ -16,12 +16,13 @@ namespace gt {
 class Variable : public std::enable_shared_from_this<Variable> {
  public:
   Variable(const Tensor& initial, bool trainable = true, std::string name = "Variable");
-  ~Variable();
-  // (one object per variable: the registry of live variables holds its address)
   Variable(const Variable&) = delete;
   Variable& operator=(const Variable&) = delete;
 
-  // Every variable alive now that a shared_ptr owns, in the order they were made. gt.function
+  // A variable that live() lists while it lives (Python's Variables and a loaded saved model's
+  // are made so). A variable made by std::make_shared works the same but is not listed.
+  static std::shared_ptr<Variable> make(const Tensor& initial, bool trainable = true, std::string name = "Variable");
+  // The variables made by make() that are alive now, in the order they were made. gt.function
   // notes their values before a trace whose effects it undoes (get_concrete_function, a second
   // trace), without walking the Python heap for them.
   static std::vector<std::shared_ptr<Variable>> live();

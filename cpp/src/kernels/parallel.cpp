@@ -46,21 +46,28 @@ class Pool {
   }
   int size() const { return int(threads_.size()) + 1; }
 
-  // Runs job(part) for part in [0, parts) with the caller taking part 0.
+  // Runs job(part) for part in [0, parts) with the caller taking part 0, and a worker each
+  // part it joins in time: job(0) must return only once the job's work is all taken (the
+  // caller takes whatever pieces are left), as parallel_for_pool's does. The caller then waits
+  // for the workers that joined, which are running their pieces, but never for one that has
+  // not started: on a shared machine a woken worker may wait milliseconds for a core, and the
+  // caller has done its part of the work by then (a worker that comes later finds no job).
   void run_job(int parts, const std::function<void(int)>& job) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       job_ = &job;
       parts_ = parts;
-      pending_.store(parts - 1, std::memory_order_relaxed);
       generation_.fetch_add(1, std::memory_order_release);
     }
     wake_.notify_all();
     job(0);
-    spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; });
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = nullptr;
+    }
+    spin_until([this] { return active_.load(std::memory_order_acquire) == 0; });
     std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [this] { return pending_.load(std::memory_order_acquire) == 0; });
-    job_ = nullptr;
+    done_.wait(lock, [this] { return active_.load(std::memory_order_acquire) == 0; });
   }
 
  private:
@@ -78,12 +85,13 @@ class Pool {
         wake_.wait(lock, [&] { return stop_ || generation_.load(std::memory_order_relaxed) != seen; });
         if (stop_) return;
         seen = generation_.load(std::memory_order_relaxed);
-        if (index >= parts_) continue;
+        if (index >= parts_ || !job_) continue;  // not needed, or the caller finished without us
         job = job_;
+        active_.fetch_add(1, std::memory_order_relaxed);
       }
       (*job)(index);
       std::lock_guard<std::mutex> lock(mu_);
-      if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) done_.notify_one();
+      if (active_.fetch_sub(1, std::memory_order_acq_rel) == 1) done_.notify_one();
     }
   }
 
@@ -110,7 +118,7 @@ class Pool {
   std::condition_variable wake_, done_;
   const std::function<void(int)>* job_ = nullptr;
   int parts_ = 0;
-  std::atomic<int> pending_{0};
+  std::atomic<int> active_{0};  // workers running the current job
   std::atomic<uint64_t> generation_{0};
   bool stop_ = false;
 };
