@@ -140,13 +140,18 @@ struct Pending;
 
 // The type-erased parts of a deferred full reduction (Pending::reduce): all n elements of a
 // program reduced into the result alone (reduce_program, then the cast to the tensor's dtype),
-// and, for a pass that computes the blocks itself (materialize_together), one block's values into
-// a partial (kernels::reduce_row from the identity) and the partials, in block order, into the
-// result (as kernels::reduce_blocks does).
+// and, for a pass that computes the blocks itself (materialize_together), one block reduced
+// chunk by chunk as the pass computes it (kernels::reduce_row from the identity, fed in pieces:
+// block_start, block_feed for each chunk, block_end into the block's partial; the state is
+// state_size bytes, aligned for a double) and the partials, in block order, into the result (as
+// kernels::reduce_blocks does).
 struct ReduceFns {
   size_t acc_size;
+  size_t state_size;
   void (*all)(const Pending& src, int64_t n, const void* identity, void* out);
-  void (*block)(const void* values, int64_t len, const void* identity, void* partial);
+  void (*block_start)(void* state, const void* identity);
+  void (*block_feed)(void* state, const void* values, int64_t m, int64_t len);
+  void (*block_end)(void* state, int64_t len, void* partial);
   void (*finish)(const void* partials, int64_t blocks, const void* identity, void* out);
 };
 
@@ -256,14 +261,22 @@ Acc reduce_program(const Pending& p, int64_t n, Acc acc, Op op) {
 
 template <class T, class Acc, class Op>
 const ReduceFns* reduce_fns() {
+  using State = kernels::RowReduceState<Acc>;
+  static_assert(alignof(State) <= alignof(double));
   static const ReduceFns fns{
       sizeof(Acc),
+      sizeof(State),
       [](const Pending& src, int64_t n, const void* identity, void* out) {
         *static_cast<T*>(out) = T(reduce_program<T>(src, n, *static_cast<const Acc*>(identity), Op{}));
       },
-      [](const void* values, int64_t len, const void* identity, void* partial) {
-        *static_cast<Acc*>(partial) =
-            kernels::reduce_row(static_cast<const T*>(values), len, *static_cast<const Acc*>(identity), Op{});
+      [](void* state, const void* identity) {
+        kernels::reduce_row_start(*static_cast<State*>(state), *static_cast<const Acc*>(identity));
+      },
+      [](void* state, const void* values, int64_t m, int64_t len) {
+        kernels::reduce_row_feed(*static_cast<State*>(state), static_cast<const T*>(values), m, len, Op{});
+      },
+      [](void* state, int64_t len, void* partial) {
+        *static_cast<Acc*>(partial) = kernels::reduce_row_finish(*static_cast<State*>(state), len, Op{});
       },
       [](const void* partials, int64_t blocks, const void* identity, void* out) {
         Acc acc = *static_cast<const Acc*>(identity);
