@@ -369,10 +369,52 @@ void run_group(Group& g) {
   int calls = 0;
   for (size_t k = 0; k < ni; ++k)
     if (!by_pair[k]) calls += g.instrs[k].costly ? kCostlySplit : 1;
+  // Each value that is not written into its output is given a scratch chunk, reused once the
+  // value is dead (after its last reader in the chunk's order of calls; a value an output
+  // copies or reduces lives to the chunk's end), so the chunks a pass touches stay few and in L1
+  // (W4's pass: 4 scratch chunks for its 7 values). An instruction's result never shares a chunk
+  // with its operands (the loops take them as restrict pointers).
+  std::vector<int> slot(ni, -1);
+  int slots = 0;
+  {
+    std::vector<size_t> at(ni), last(ni, 0);
+    std::vector<char> used(ni, 0);
+    for (size_t k = 0; k < ni; ++k) at[k] = k;
+    for (size_t k = 0; k < ni; ++k)
+      if (pair_fn[k]) at[size_t(pair_with[k] >= 0 ? pair_with[k] : -2 - pair_with[k])] = k;  // computed with k
+    auto use = [&](GOperand o, size_t when) {
+      if (o.value) { last[size_t(o.index)] = std::max(last[size_t(o.index)], when); used[size_t(o.index)] = 1; }
+    };
+    for (size_t k = 0; k < ni; ++k) {
+      const GInstr& in = g.instrs[k];
+      use(in.a, at[k]);
+      use(in.b, at[k]);
+      if (in.select) use(in.c, at[k]);
+    }
+    for (const GOut& o : g.outs) use(GOperand{true, o.value}, ni);  // read at the chunk's end
+    std::vector<int> holder;  // each slot's value, -1 when free
+    for (size_t k = 0; k < ni; ++k) {
+      if (by_pair[k]) continue;
+      size_t made[2] = {k, k};
+      if (pair_fn[k]) made[1] = size_t(pair_with[k] >= 0 ? pair_with[k] : -2 - pair_with[k]);
+      for (size_t v : made) {
+        if (first[v] >= 0 || slot[v] >= 0) continue;
+        int s = 0;
+        while (s < slots && holder[size_t(s)] >= 0) ++s;
+        if (s == slots) { holder.push_back(-1); ++slots; }
+        holder[size_t(s)] = int(v);
+        slot[v] = s;
+      }
+      for (int s = 0; s < slots; ++s) {  // free the chunks of the values read here for the last time
+        const int v = holder[size_t(s)];
+        if (v >= 0 && (!used[size_t(v)] || last[size_t(v)] <= k) && at[size_t(v)] <= k) holder[size_t(s)] = -1;
+      }
+    }
+  }
   const int64_t n = g.n;
   kernels::parallel_for(block_count(n), [&](int64_t b0, int64_t b1) {
     const int64_t piece_end = std::min(n, b1 * kernels::kReduceBlock);
-    std::vector<T> scratch(ni * size_t(kChunk));
+    std::vector<T> scratch(size_t(slots) * size_t(kChunk));
     // Each fill's chunk of copies (Pending::fill), read at stride 1 by every chunk.
     std::vector<T> copies;
     std::vector<const T*> fill_at(nl, nullptr);
@@ -410,7 +452,7 @@ void run_group(Group& g) {
           return leaf[size_t(o.index)] + c * esize[size_t(o.index)];
         };
         for (size_t k = 0; k < ni; ++k)
-          dst[k] = first[k] < 0 ? scratch.data() + k * size_t(kChunk) : out_at(g.outs[size_t(first[k])], c);
+          dst[k] = first[k] < 0 ? scratch.data() + size_t(slot[k]) * size_t(kChunk) : out_at(g.outs[size_t(first[k])], c);
         const int64_t ahead = c + kPrefetchAhead * kChunk;
         const int64_t ahead_len = std::min(kChunk, piece_end - ahead);
         int call = 0;
