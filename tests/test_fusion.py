@@ -523,3 +523,30 @@ def test_batches_switched_off_give_the_same_values():
     finally:
         _core._set_fusion_batches(was)
     assert_bitwise(on, off)
+
+
+# A batch pass reduces each chunk as it computes it, while it is in L1, each block's 16 lanes
+# carried from chunk to chunk (kernels::reduce_row_feed): the association must stay reduce_row's
+# over the whole block (blocks of 32,768 elements, chunks of 4 KiB). Sizes whose last block is
+# shorter than 32 (reduce_row's one chain), ends mid-chunk with a tail after its lanes' body, or
+# is whole. (float64 is the telling case: a float32 sum is accumulated in double and rounded to
+# float, which hides a changed association almost always.)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [2 * 32768 + 17, 3 * 32768 + 1005, 4 * 32768])
+def test_a_passs_reductions_chunk_by_chunk_equal_unfused_bit_for_bit(n, dtype):
+    rng = np.random.default_rng(7)
+    x = gt.constant((rng.standard_normal(n) * 1e3).astype(dtype))
+    w = gt.constant(rng.standard_normal(n).astype(dtype))
+    b = gt.constant(np.asarray(0.25, dtype))
+
+    def body(x, w, b):
+        return w4_like(x, w, b) + [gt.reduce_sum(x * w), gt.reduce_max(x - w), gt.reduce_min(gt.exp(w) * x),
+                                   gt.reduce_prod(gt.sigmoid(w) * 1e-3 + 1.0), x * w - 1.0]
+
+    f = gt.function(body)
+    f(x, w, b)
+    out = f(x, w, b)
+    assert not any(_core._is_deferred(t) for t in out)
+    traced, _ = both_ways(lambda: f(x, w, b))
+    _, unfused = both_ways(lambda: body(x, w, b))
+    assert_bitwise(traced, unfused)

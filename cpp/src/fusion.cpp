@@ -175,16 +175,9 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
   }
 }
 
-// A buffer of one reduction block per reduction a pass of materialize_together computes on this
-// thread, reused (a fresh 128 KiB is an mmap); a pass computes at most kMaxPassReductions
-// reductions, so a thread keeps at most that many (2 MiB).
+// A pass of materialize_together computes at most this many reductions (the others take
+// another pass over the same elements).
 constexpr int kMaxPassReductions = 8;
-double* block_buffer(size_t i) {
-  static thread_local std::vector<std::vector<double>> bufs;
-  if (bufs.size() <= i) bufs.resize(i + 1);
-  bufs[i].resize(size_t(kernels::kReduceBlock));
-  return bufs[i].data();
-}
 
 int64_t block_count(int64_t n) { return (n + kernels::kReduceBlock - 1) / kernels::kReduceBlock; }
 
@@ -325,15 +318,17 @@ template <class T>
 void run_group(Group& g) {
   constexpr int64_t kChunk = kChunkBytes / int64_t(sizeof(T));
   const size_t ni = g.instrs.size(), nl = g.leaves.size();
-  // Each instruction writes its chunk straight into the first output it gives (a reduction's
-  // block buffer, or the tensor's storage), else into scratch; other outputs it gives copy it.
+  // Each instruction writes its chunk straight into the first elementwise output it gives (the
+  // tensor's storage), else into scratch; other outputs it gives copy it. A reduction reads
+  // its instruction's chunk from there, while it is in L1, each block's lanes carried from chunk
+  // to chunk (kernels::reduce_row_feed: the association of reduce_row over the whole block).
   int64_t touched = 0;
   for (const Tensor& l : g.leaves) touched += int64_t(l.nbytes());
   for (const GOut& o : g.outs) touched += o.red >= 0 ? 0 : g.n * int64_t(sizeof(T));
   const bool stream = touched > kStreamBytes;
   std::vector<int> first(ni, -1);
   for (size_t o = 0; o < g.outs.size(); ++o)
-    if (first[size_t(g.outs[o].value)] < 0 && !(stream && g.outs[o].red < 0)) first[size_t(g.outs[o].value)] = int(o);
+    if (first[size_t(g.outs[o].value)] < 0 && g.outs[o].red < 0 && !stream) first[size_t(g.outs[o].value)] = int(o);
   std::vector<const char*> leaf(nl);
   std::vector<int64_t> esize(nl);
   std::vector<char> bcast(nl);
@@ -374,10 +369,52 @@ void run_group(Group& g) {
   int calls = 0;
   for (size_t k = 0; k < ni; ++k)
     if (!by_pair[k]) calls += g.instrs[k].costly ? kCostlySplit : 1;
+  // Each value that is not written into its output is given a scratch chunk, reused once the
+  // value is dead (after its last reader in the chunk's order of calls; a value an output
+  // copies or reduces lives to the chunk's end), so the chunks a pass touches stay few and in L1
+  // (W4's pass: 4 scratch chunks for its 7 values). An instruction's result never shares a chunk
+  // with its operands (the loops take them as restrict pointers).
+  std::vector<int> slot(ni, -1);
+  int slots = 0;
+  {
+    std::vector<size_t> at(ni), last(ni, 0);
+    std::vector<char> used(ni, 0);
+    for (size_t k = 0; k < ni; ++k) at[k] = k;
+    for (size_t k = 0; k < ni; ++k)
+      if (pair_fn[k]) at[size_t(pair_with[k] >= 0 ? pair_with[k] : -2 - pair_with[k])] = k;  // computed with k
+    auto use = [&](GOperand o, size_t when) {
+      if (o.value) { last[size_t(o.index)] = std::max(last[size_t(o.index)], when); used[size_t(o.index)] = 1; }
+    };
+    for (size_t k = 0; k < ni; ++k) {
+      const GInstr& in = g.instrs[k];
+      use(in.a, at[k]);
+      use(in.b, at[k]);
+      if (in.select) use(in.c, at[k]);
+    }
+    for (const GOut& o : g.outs) use(GOperand{true, o.value}, ni);  // read at the chunk's end
+    std::vector<int> holder;  // each slot's value, -1 when free
+    for (size_t k = 0; k < ni; ++k) {
+      if (by_pair[k]) continue;
+      size_t made[2] = {k, k};
+      if (pair_fn[k]) made[1] = size_t(pair_with[k] >= 0 ? pair_with[k] : -2 - pair_with[k]);
+      for (size_t v : made) {
+        if (first[v] >= 0 || slot[v] >= 0) continue;
+        int s = 0;
+        while (s < slots && holder[size_t(s)] >= 0) ++s;
+        if (s == slots) { holder.push_back(-1); ++slots; }
+        holder[size_t(s)] = int(v);
+        slot[v] = s;
+      }
+      for (int s = 0; s < slots; ++s) {  // free the chunks of the values read here for the last time
+        const int v = holder[size_t(s)];
+        if (v >= 0 && (!used[size_t(v)] || last[size_t(v)] <= k) && at[size_t(v)] <= k) holder[size_t(s)] = -1;
+      }
+    }
+  }
   const int64_t n = g.n;
   kernels::parallel_for(block_count(n), [&](int64_t b0, int64_t b1) {
     const int64_t piece_end = std::min(n, b1 * kernels::kReduceBlock);
-    std::vector<T> scratch(ni * size_t(kChunk));
+    std::vector<T> scratch(size_t(slots) * size_t(kChunk));
     // Each fill's chunk of copies (Pending::fill), read at stride 1 by every chunk.
     std::vector<T> copies;
     std::vector<const T*> fill_at(nl, nullptr);
@@ -389,13 +426,22 @@ void run_group(Group& g) {
         fill_at[i] = to;
       }
     std::vector<T*> dst(ni);
-    std::vector<T*> red(size_t(g.reductions));
-    for (int r = 0; r < g.reductions; ++r) red[size_t(r)] = reinterpret_cast<T*>(block_buffer(size_t(r)));
-    auto out_at = [&](const GOut& o, int64_t off_in_block, int64_t c) -> T* {
-      return o.red >= 0 ? red[size_t(o.red)] + off_in_block : static_cast<T*>(o.storage->data()) + c;
-    };
+    // Each reduction's state for the block being computed (ReduceFns::block_start).
+    std::vector<void*> red(size_t(g.reductions));
+    size_t state_doubles = 0;
+    for (const GOut& o : g.outs)
+      if (o.red >= 0) state_doubles += (o.p->reduce->state_size + sizeof(double) - 1) / sizeof(double);
+    std::vector<double> states(state_doubles);
+    for (size_t o = 0, at = 0; o < g.outs.size(); ++o)
+      if (g.outs[o].red >= 0) {
+        red[size_t(g.outs[o].red)] = states.data() + at;
+        at += (g.outs[o].p->reduce->state_size + sizeof(double) - 1) / sizeof(double);
+      }
+    auto out_at = [&](const GOut& o, int64_t c) -> T* { return static_cast<T*>(o.storage->data()) + c; };
     for (int64_t blk = b0; blk < b1; ++blk) {
       const int64_t start = blk * kernels::kReduceBlock, end = std::min(n, start + kernels::kReduceBlock);
+      for (const GOut& o : g.outs)
+        if (o.red >= 0) o.p->reduce->block_start(red[size_t(o.red)], o.p->identity);
       for (int64_t c = start; c < end; c += kChunk) {
         const int64_t m = std::min(kChunk, end - c);
         auto arg = [&](GOperand o, int64_t* stride) -> const void* {
@@ -406,7 +452,7 @@ void run_group(Group& g) {
           return leaf[size_t(o.index)] + c * esize[size_t(o.index)];
         };
         for (size_t k = 0; k < ni; ++k)
-          dst[k] = first[k] < 0 ? scratch.data() + k * size_t(kChunk) : out_at(g.outs[size_t(first[k])], c - start, c);
+          dst[k] = first[k] < 0 ? scratch.data() + size_t(slot[k]) * size_t(kChunk) : out_at(g.outs[size_t(first[k])], c);
         const int64_t ahead = c + kPrefetchAhead * kChunk;
         const int64_t ahead_len = std::min(kChunk, piece_end - ahead);
         int call = 0;
@@ -449,16 +495,18 @@ void run_group(Group& g) {
           }
         }
         for (size_t o = 0; o < g.outs.size(); ++o) {
-          if (first[size_t(g.outs[o].value)] == int(o)) continue;
-          T* to = out_at(g.outs[o], c - start, c);
-          if (stream && g.outs[o].red < 0) stream_chunk(to, dst[size_t(g.outs[o].value)], size_t(m) * sizeof(T));
-          else std::memcpy(to, dst[size_t(g.outs[o].value)], size_t(m) * sizeof(T));
+          const GOut& out = g.outs[o];
+          const T* values = dst[size_t(out.value)];
+          if (out.red >= 0) out.p->reduce->block_feed(red[size_t(out.red)], values, m, end - start);
+          else if (first[size_t(out.value)] == int(o)) continue;
+          else if (stream) stream_chunk(out_at(out, c), values, size_t(m) * sizeof(T));
+          else std::memcpy(out_at(out, c), values, size_t(m) * sizeof(T));
         }
       }
       for (GOut& o : g.outs)
         if (o.red >= 0)
-          o.p->reduce->block(red[size_t(o.red)], end - start, o.p->identity,
-                             reinterpret_cast<unsigned char*>(o.partials.data()) + size_t(blk) * o.p->reduce->acc_size);
+          o.p->reduce->block_end(red[size_t(o.red)], end - start,
+                                 reinterpret_cast<unsigned char*>(o.partials.data()) + size_t(blk) * o.p->reduce->acc_size);
     }
 #if defined(__x86_64__)
     if (stream) _mm_sfence();  // the streamed stores are done before the pool's join publishes them
@@ -536,8 +584,8 @@ void materialize_together(const std::vector<Tensor>& ts) {
   }
   for (Group& g : groups) {
     if (g.outs.size() < 2) continue;
-    // A pass computes at most kMaxPassReductions reductions (each holds a block buffer on every
-    // thread it runs on): the elementwise results and the first ones, then the others by turns.
+    // A pass computes at most kMaxPassReductions reductions (each adds its instructions' chunks
+    // to the pass's scratch): the elementwise results and the first ones, then the others by turns.
     std::vector<GOut> reductions, pass_outs;
     for (GOut& o : g.outs) (o.p->reduce ? reductions : pass_outs).push_back(std::move(o));
     size_t next = 0;

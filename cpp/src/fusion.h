@@ -86,7 +86,12 @@ GT_DISPATCHED void chunk_binary(const void* a, int64_t sa, const void* b, int64_
 // bit for bit (the pair's functor calls the same inline math).
 using PairChunkFn = void (*)(const void* a, int64_t sa, void* out1, void* out2, int64_t n);
 
-// F::operator()(T v, T& o1, T& o2) computes both values of one element.
+// F::shared(T v) computes what the two values of one element have in common, F::from(T v, T s,
+// T& o1, T& o2) both values from it. Two loops, the first storing s in out1: each loop's body
+// is half the instructions and needs half the constants of one loop doing both, so it keeps
+// them in registers and more of its iterations in flight (softplus and sigmoid of 256 floats
+// in L1, AVX-512: 0.59 ns an element in two loops, 0.74 in one; bench/README.md, "W4's
+// compute"). The values are the same.
 template <class T, class F>
 GT_DISPATCHED void chunk_unary_pair(const void* a, int64_t sa, void* out1, void* out2, int64_t n) {
   const T* __restrict pa = static_cast<const T*>(a);
@@ -95,11 +100,15 @@ GT_DISPATCHED void chunk_unary_pair(const void* a, int64_t sa, void* out1, void*
   const F f{};
   if (sa) {
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) f(pa[i], p1[i], p2[i]);
+    for (int64_t i = 0; i < n; ++i) p1[i] = f.shared(pa[i]);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) f.from(pa[i], p1[i], p1[i], p2[i]);
   } else {
     const T v = *pa;
 #pragma omp simd
-    for (int64_t i = 0; i < n; ++i) f(v, p1[i], p2[i]);
+    for (int64_t i = 0; i < n; ++i) p1[i] = f.shared(v);
+#pragma omp simd
+    for (int64_t i = 0; i < n; ++i) f.from(v, p1[i], p1[i], p2[i]);
   }
 }
 
@@ -114,8 +123,9 @@ ChunkFn unary_fn(DType d) { return d == DType::Float32 ? &chunk_unary<float, F> 
 template <class F>
 ChunkFn binary_fn(DType d) { return d == DType::Float32 ? &chunk_binary<float, F> : &chunk_binary<double, F>; }
 
-// Registers the pair functor Both (Both{}(v, o1, o2)) for the unary functors F1 and F2, at both
-// floating widths: a namespace-scope `const PairRegistration<F1, F2, Both> r;`.
+// Registers the pair functor Both (Both{}.shared(v), Both{}.from(v, s, o1, o2): chunk_unary_pair)
+// for the unary functors F1 and F2, at both floating widths: a namespace-scope
+// `const PairRegistration<F1, F2, Both> r;`.
 template <class F1, class F2, class Both>
 struct PairRegistration {
   PairRegistration() {
@@ -140,13 +150,18 @@ struct Pending;
 
 // The type-erased parts of a deferred full reduction (Pending::reduce): all n elements of a
 // program reduced into the result alone (reduce_program, then the cast to the tensor's dtype),
-// and, for a pass that computes the blocks itself (materialize_together), one block's values into
-// a partial (kernels::reduce_row from the identity) and the partials, in block order, into the
-// result (as kernels::reduce_blocks does).
+// and, for a pass that computes the blocks itself (materialize_together), one block reduced
+// chunk by chunk as the pass computes it (kernels::reduce_row from the identity, fed in pieces:
+// block_start, block_feed for each chunk, block_end into the block's partial; the state is
+// state_size bytes, aligned for a double) and the partials, in block order, into the result (as
+// kernels::reduce_blocks does).
 struct ReduceFns {
   size_t acc_size;
+  size_t state_size;
   void (*all)(const Pending& src, int64_t n, const void* identity, void* out);
-  void (*block)(const void* values, int64_t len, const void* identity, void* partial);
+  void (*block_start)(void* state, const void* identity);
+  void (*block_feed)(void* state, const void* values, int64_t m, int64_t len);
+  void (*block_end)(void* state, int64_t len, void* partial);
   void (*finish)(const void* partials, int64_t blocks, const void* identity, void* out);
 };
 
@@ -256,14 +271,22 @@ Acc reduce_program(const Pending& p, int64_t n, Acc acc, Op op) {
 
 template <class T, class Acc, class Op>
 const ReduceFns* reduce_fns() {
+  using State = kernels::RowReduceState<Acc>;
+  static_assert(alignof(State) <= alignof(double));
   static const ReduceFns fns{
       sizeof(Acc),
+      sizeof(State),
       [](const Pending& src, int64_t n, const void* identity, void* out) {
         *static_cast<T*>(out) = T(reduce_program<T>(src, n, *static_cast<const Acc*>(identity), Op{}));
       },
-      [](const void* values, int64_t len, const void* identity, void* partial) {
-        *static_cast<Acc*>(partial) =
-            kernels::reduce_row(static_cast<const T*>(values), len, *static_cast<const Acc*>(identity), Op{});
+      [](void* state, const void* identity) {
+        kernels::reduce_row_start(*static_cast<State*>(state), *static_cast<const Acc*>(identity));
+      },
+      [](void* state, const void* values, int64_t m, int64_t len) {
+        kernels::reduce_row_feed(*static_cast<State*>(state), static_cast<const T*>(values), m, len, Op{});
+      },
+      [](void* state, int64_t len, void* partial) {
+        *static_cast<Acc*>(partial) = kernels::reduce_row_finish(*static_cast<State*>(state), len, Op{});
       },
       [](const void* partials, int64_t blocks, const void* identity, void* out) {
         Acc acc = *static_cast<const Acc*>(identity);

@@ -402,8 +402,9 @@ struct SoftplusFn {
 };
 struct SoftplusSigmoidFn {
   template <class T>
-  void operator()(T v, T& softplus, T& sigmoid) const {
-    const T e = kernels::exp_neg_abs(v);
+  T shared(T v) const { return kernels::exp_neg_abs(v); }
+  template <class T>
+  void from(T v, T e, T& softplus, T& sigmoid) const {
     softplus = kernels::softplus_from(v, e);
     sigmoid = kernels::sigmoid_from(v, e);
   }

@@ -29,14 +29,16 @@ namespace gt::kernels {
 // exp(-|x|) for float32, within 1.01 ulp of the exact value (subnormal results too):
 // -|x| = k ln2 + r with |r| <= ln2/2 (Cody-Waite: ln2 in two parts, k ln2_hi exact), exp(r) by a
 // polynomial 1 + r + r^2 P(r) (minimax for relative error, P of degree 4: 0.05 ulp), then 2^k
-// applied in two exact halves so a subnormal result is rounded once. |x| above 104 gives 0
-// (below half the smallest subnormal); NaN stays NaN; +-inf gives 0.
+// applied in two steps, the first exact, so a subnormal result is rounded once. |x| above 104
+// gives 0 (below half the smallest subnormal); NaN stays NaN; +-inf gives 0.
 inline float exp_neg_abs_f32(float v) {
   const float a = std::fabs(v);
   const float ac = a < 104.0f ? a : 104.0f;  // (NaN takes 104 here; fixed at the end)
   const float x = -ac;
-  // k = round(x / ln2) by the 1.5 * 2^23 trick (|x / ln2| < 151, exact in float).
-  const float kf = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
+  // k = round(x / ln2) by the 1.5 * 2^23 trick (|x / ln2| < 151, exact in float): t holds k in
+  // its low mantissa bits, kf is k.
+  const float t = x * 1.44269504088896341f + 12582912.0f;
+  const float kf = t - 12582912.0f;
   const float r = (x - kf * 0.693145751953125f) - kf * 1.428606820309417232e-6f;
   float p = 0.0013814597335230947f;
   p = p * r + 0.008368716998645628f;
@@ -44,12 +46,19 @@ inline float exp_neg_abs_f32(float v) {
   p = p * r + 0.1666652063043066f;
   p = p * r + 0.4999999344765969f;
   const float er = 1.0f + (r + (r * r) * p);
-  // 2^k = 2^k1 * 2^k2, k1 = k / 2 and k2 = k - k1 both in [-75, 0]: er * 2^k1 is exact.
-  const int32_t k = int32_t(kf);
-  const int32_t k1 = k / 2, k2 = k - k1;
-  const float s1 = std::bit_cast<float>((k1 + 127) << 23);
-  const float s2 = std::bit_cast<float>((k2 + 127) << 23);
-  const float e = (er * s1) * s2;
+  // 2^k = 2^k1 * 2^k2 with k1 = max(k, -125), k2 = min(k, -125) + 125 in [-25, 0] (k >= -150):
+  // er * 2^k1 is normal (er > 0.7), so adding k1 to its exponent field is exact, and the
+  // product with 2^k2 is the one rounding, as for er * 2^k computed exactly. t's bits are
+  // those of 1.5 * 2^23 plus k; shifted left by 23 they are k's (the bias's bits leave the
+  // word), so k needs no conversion. (Bit for bit what 2^k in two halves, k / 2 and k - k / 2,
+  // gave before: bench/README.md, "W4's compute".)
+  constexpr int32_t kBias = 0x4B400000;  // the bits of 1.5 * 2^23
+  const int32_t kb = std::bit_cast<int32_t>(t);
+  const int32_t k1b = kb > kBias - 125 ? kb : kBias - 125;  // k1 + kBias
+  const int32_t k2b = kb < kBias - 125 ? kb : kBias - 125;  // k2 - 125 + kBias
+  const float e1 = std::bit_cast<float>(std::bit_cast<int32_t>(er) + int32_t(uint32_t(k1b) << 23));
+  const float s2 = std::bit_cast<float>(int32_t(uint32_t(k2b + 252) << 23));  // 2^(k2b - kBias + 125)
+  const float e = e1 * s2;
   return a == a ? e : a;  // (a >= 104 already gives 0: 2^-150 * er rounds to 0)
 }
 

@@ -2,6 +2,7 @@
 // Reduction over any set of axes of a contiguous tensor. Adjacent axes with the same
 // reduced/kept status are merged; the innermost group is either reduced (a horizontal loop
 // per row) or kept (a vertical `out[i] op= in[i]` loop), both contiguous and vectorisable.
+#include <algorithm>
 #include <cstdint>
 
 #include <vector>
@@ -63,6 +64,71 @@ GT_DISPATCHED Acc reduce_row(const T* __restrict row, int64_t len, Acc acc, Op o
   acc = op(acc, lane[0]);
   for (int64_t i = body; i < len; ++i) acc = op(acc, Acc(row[i]));
   return acc;
+}
+
+// reduce_row over one row given in consecutive pieces (a batch pass computes a block chunk by
+// chunk and reduces each chunk while it is still in L1, fusion.cpp's run_group): each element
+// goes to the same lane, the lanes are folded at the same point and the tail added after, so
+// the result is reduce_row's on the whole row, bit for bit. start, then feed every piece in
+// order (their lengths sum to len), then finish.
+template <class Acc>
+struct RowReduceState {
+  static constexpr int64_t kLanes = 16;  // reduce_row's
+  Acc lane[kLanes];
+  Acc acc;
+  int64_t pos;  // elements fed so far
+  bool folded;
+};
+
+template <class Acc>
+void reduce_row_start(RowReduceState<Acc>& s, Acc acc) {
+  s.acc = acc;
+  s.pos = 0;
+  s.folded = false;
+}
+
+template <class Acc, class Op>
+void reduce_row_fold(RowReduceState<Acc>& s, Op op) {
+  constexpr int64_t kLanes = RowReduceState<Acc>::kLanes;
+  for (int64_t w = kLanes / 2; w > 0; w /= 2)
+    for (int64_t j = 0; j < w; ++j) s.lane[j] = op(s.lane[j], s.lane[j + w]);
+  s.acc = op(s.acc, s.lane[0]);
+  s.folded = true;
+}
+
+template <class T, class Acc, class Op>
+GT_DISPATCHED void reduce_row_feed(RowReduceState<Acc>& s, const T* __restrict v, int64_t m, int64_t len, Op op) {
+  constexpr int64_t kLanes = RowReduceState<Acc>::kLanes;
+  int64_t i = 0, g = s.pos;
+  s.pos += m;
+  if (len < 2 * kLanes) {  // reduce_row's short row: one chain
+    for (; i < m; ++i) s.acc = op(s.acc, Acc(v[i]));
+    return;
+  }
+  const int64_t body = len - len % kLanes;
+  for (; i < m && g < kLanes; ++i, ++g) s.lane[g] = Acc(v[i]);
+  for (; i < m && g < body && g % kLanes; ++i, ++g) s.lane[g % kLanes] = op(s.lane[g % kLanes], Acc(v[i]));
+  const int64_t whole = std::min(m - i, body - g) / kLanes * kLanes;
+  if (whole > 0) {
+    Acc lane[kLanes];
+    for (int64_t j = 0; j < kLanes; ++j) lane[j] = s.lane[j];
+    for (int64_t k = 0; k < whole; k += kLanes) {
+#pragma omp simd
+      for (int64_t j = 0; j < kLanes; ++j) lane[j] = op(lane[j], Acc(v[i + k + j]));
+    }
+    for (int64_t j = 0; j < kLanes; ++j) s.lane[j] = lane[j];
+    i += whole;
+    g += whole;
+  }
+  for (; i < m && g < body; ++i, ++g) s.lane[g % kLanes] = op(s.lane[g % kLanes], Acc(v[i]));
+  if (i < m && !s.folded) reduce_row_fold(s, op);
+  for (; i < m; ++i) s.acc = op(s.acc, Acc(v[i]));
+}
+
+template <class Acc, class Op>
+Acc reduce_row_finish(RowReduceState<Acc>& s, int64_t len, Op op) {
+  if (len >= 2 * RowReduceState<Acc>::kLanes && !s.folded) reduce_row_fold(s, op);
+  return s.acc;
 }
 
 // n elements into one value: fixed-size blocks (so the result does not depend on the number of
