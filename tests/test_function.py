@@ -180,6 +180,12 @@ def test_the_call_path_from_c_keeps_the_python_paths_behaviour():
     assert float(m(gt.constant(2.0))) == 6.0 and float(m(gt.constant(2.0))) == 6.0
     with pytest.raises(TypeError):
         gt.function(lambda v: v)._set_fast_call(1)
+    def shadowed(v):
+        return v + 1.0
+
+    shadowed._call = lambda *a, **k: "not the method"  # (update_wrapper copies it to the Function)
+    fs = gt.function(shadowed)
+    assert float(fs(gt.constant(1.0))) == 2.0 and float(fs(v=gt.constant(1.0))) == 2.0
     g = copy.copy(f)  # (shares f's traces)
     assert g(x).numpy().tolist() == [2.0, 4.0] and f.experimental_get_tracing_count() == 2
 

@@ -213,6 +213,18 @@ def test_a_structural_zero_given_as_output_gradients_keeps_its_mask(plans_off, r
     want_masked = np.array([0.0, np.inf][:rank + 1] if rank else 0.0, np.float32)
     np.testing.assert_array_equal(eager[3], want_masked)
     assert np.isnan(eager[4]).all() and np.isinf(eager[5]).all()
+    # a masked input on the call that traces: the first call, and one of a new shape
+    first = gt.function(step)
+    np.testing.assert_array_equal(first(w, masked).numpy(), want_masked)
+    x1 = gt.constant([1.0, 2.0, 3.0])
+    with gt.GradientTape() as t1:
+        t1.watch(x1)
+        y1 = gt.where(gt.constant([True, False, True]), x1, gt.zeros_like(x1))
+    masked3 = t1.gradient(y1, x1)  # (the mask is at position 1)
+    got = first(gt.fill([3], 2.0), masked3).numpy()
+    np.testing.assert_array_equal(got, step(gt.fill([3], 2.0), masked3).numpy())
+    np.testing.assert_array_equal(got, np.array([np.inf, 0.0, np.inf], np.float32))
+    assert first.experimental_get_tracing_count() == 2
 
 
 @pytest.mark.parametrize("unconnected", ["none", "zero"])
