@@ -190,6 +190,43 @@ def test_the_call_path_from_c_keeps_the_python_paths_behaviour():
     assert g(x).numpy().tolist() == [2.0, 4.0] and f.experimental_get_tracing_count() == 2
 
 
+def test_an_object_with_a_function_method_is_freed():
+    """A gt.function method's Function per object holds the object weakly (as TensorFlow's), so
+    the object and its variables are freed once the program drops it. A Function kept after
+    that still replays what it traced (the programs hold the variables), as TensorFlow's does;
+    a trace then needs the object: ReferenceError (TensorFlow calls the method with None)."""
+    class Model:
+        def __init__(self):
+            self.w = gt.Variable([1.0, 2.0])
+
+        @gt.function
+        def __call__(self, a):
+            return a * self.w
+
+        @gt.function
+        def scale(self, a):
+            return a * self.w
+
+    alive, kept = [], None
+    for i in range(3):
+        m = Model()
+        assert m(gt.constant(2.0)).numpy().tolist() == [2.0, 4.0]
+        assert m(gt.constant(3.0)).numpy().tolist() == [3.0, 6.0]
+        alive.append(weakref.ref(m))
+        if i == 2:
+            kept = m.__call__  # (the bound Function itself)
+        del m
+    gc.collect()
+    assert [r() for r in alive] == [None, None, None]
+    assert len(Model.__call__._bound) == 0
+    assert kept(gt.constant(1.0)).numpy().tolist() == [1.0, 2.0]
+    with pytest.raises(ReferenceError, match="no longer exists"):
+        kept(gt.constant([1.0, 1.0]))  # (a new shape: a trace)
+    assert Model()(gt.constant(1.0)).numpy().tolist() == [1.0, 2.0]  # (alive during the call)
+    with pytest.raises(ReferenceError, match="no longer exists"):
+        Model().scale(gt.constant(1.0))  # (a temporary, gone once its method is found)
+
+
 def test_float_of_a_tensor():
     """float(t) (a slot of the tensor type, without pybind11's dispatch): one-element tensors of
     every dtype, a deferred result, errors for other sizes and for a value read while tracing."""

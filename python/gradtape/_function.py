@@ -356,6 +356,23 @@ def _unflatten_result(structure, outs):
     return nest.pack_sequence_as(structure, flat)
 
 
+class _WeakMethod:
+    """A function bound to an instance held weakly: a gt.function method's Function per object
+    (Function.__get__), the value of a WeakKeyDictionary keyed by that object, must not hold it
+    (the object, and its variables, would never be freed), as TensorFlow's does not."""
+
+    __slots__ = ("_function", "_instance")
+
+    def __init__(self, function, instance):
+        self._function, self._instance = function, weakref.ref(instance)
+
+    def __call__(self, *args, **kwargs):
+        instance = self._instance()
+        if instance is None:
+            raise ReferenceError("gt.function: the object whose method this is no longer exists")
+        return self._function(instance, *args, **kwargs)
+
+
 class Function(_core._FunctionBase):
     """A Python function traced into programs, one per input signature (made by gt.function).
 
@@ -438,8 +455,11 @@ class Function(_core._FunctionBase):
         except TypeError:  # not weak-referenceable: trace per call site object id
             bound = None
         if bound is None:
-            bound = Function(functools.partial(self._python_function, instance),
-                             input_signature=self._input_signature, jit_compile=self._jit_compile,
+            try:  # (weakly: the Function is the value of a weak dict keyed by the instance)
+                method = _WeakMethod(self._python_function, instance)
+            except TypeError:  # (not weak-referenceable: no weak dict either)
+                method = functools.partial(self._python_function, instance)
+            bound = Function(method, input_signature=self._input_signature, jit_compile=self._jit_compile,
                              reduce_retracing=self._reduce_retracing, name=self._name)
             bound._sig = inspect.signature(functools.partial(self._python_function, instance))
             try:
