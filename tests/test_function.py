@@ -99,7 +99,7 @@ def test_calls_of_tensors_only_take_the_one_bound_call_path():
         assert float(none()) == 7.0
         r = tree(x)
         assert type(r) is list and type(r[0]) is list and type(r[1]) is tuple and type(r[1][1]) is dict
-        assert r[0][1] is None and r[1][1]["j"] is marker and list(r[1][1]) == ["a", "j", "k"]
+        assert r[0][1] is None and r[1][1]["j"] is marker and list(r[1][1]) == ["k", "j", "a"]
         assert r[1][0].numpy().tolist() == [2.0, 4.0] and r[1][1]["k"].numpy().tolist() == [2.0, 3.0]
         assert r[1][1]["a"][0].numpy().tolist() == [1.0, 2.0] and type(r[2]) is Pair and r[2].b == 1
     for f in (one, pair, listed, nested, none, tree):

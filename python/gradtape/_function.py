@@ -289,7 +289,7 @@ def _rebuilder(structure):
 def _nested_builder(x):
     """For a result of plain lists, tuples and dicts (W2's list of lists of gradients): a
     function from the outputs list to the result that builds it directly, as
-    _unflatten_result would (dicts in sorted key order, other leaves as traced), without
+    _unflatten_result would (dicts in their own key order, other leaves as traced), without
     flattening the structure at each call. None when a container is of another type (a
     namedtuple, a subclass). No closure refers to itself (no reference cycle holds outputs)."""
     if isinstance(x, _Output):
@@ -304,7 +304,7 @@ def _nested_builder(x):
             return lambda outs: [b(outs) for b in parts]
         return lambda outs: tuple([b(outs) for b in parts])
     if t is dict:
-        keys = sorted(x)
+        keys = list(x)  # (the result's own key order, as TensorFlow's)
         parts = [_nested_builder(x[k]) for k in keys]
         if any(b is None for b in parts):
             return None
@@ -333,13 +333,13 @@ def _result_spec(structure, rebuild):
 def _tree_spec(x):
     """A result of plain lists, tuples and dicts as the call cache builds it in C++ (W2's list of
     lists of gradients), as _nested_builder does: an output's index, ("list", [parts]),
-    ("tuple", [parts]), ("dict", sorted keys, [parts]) or ("const", leaf); None for another
+    ("tuple", [parts]), ("dict", keys, [parts]) or ("const", leaf); None for another
     kind of container."""
     if isinstance(x, _Output):
         return x.index
     t = type(x)
     if t is list or t is tuple or t is dict:
-        keys = sorted(x) if t is dict else None
+        keys = list(x) if t is dict else None  # (the result's own key order, as TensorFlow's)
         parts = [_tree_spec(x[k]) for k in keys] if t is dict else [_tree_spec(v) for v in x]
         if any(p is None for p in parts):
             return None

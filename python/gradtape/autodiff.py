@@ -85,7 +85,7 @@ class ForwardAccumulator:
         >>> with gt.autodiff.ForwardAccumulator(x, gt.constant(1.0)) as acc:
         ...     y, c = x * x, gt.constant(5.0) * 2.0
         >>> acc.jvp({"y": y, "c": c}, unconnected_gradients="zero")
-        {'c': <gt.Tensor: shape=(), dtype=float32, numpy=0.0>, 'y': <gt.Tensor: shape=(), dtype=float32, numpy=4.0>}
+        {'y': <gt.Tensor: shape=(), dtype=float32, numpy=4.0>, 'c': <gt.Tensor: shape=(), dtype=float32, numpy=0.0>}
         """
         mode = _mode(unconnected_gradients)
 

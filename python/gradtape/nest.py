@@ -42,7 +42,7 @@ def pack_sequence_as(structure, flat):
     """Rebuilds `structure` with its leaves taken in order from `flat`.
 
     >>> gt.nest.pack_sequence_as({"b": [0, 0], "a": 0}, [1, 2, 3])
-    {'a': 1, 'b': [2, 3]}
+    {'b': [2, 3], 'a': 1}
     """
     return _build(structure, iter(flat))
 
@@ -51,9 +51,12 @@ def _build(s, it):
     # (a module-level function, not a closure that calls itself: such a closure is a reference
     # cycle that keeps `flat`, and the tensors in it, alive until the garbage collector runs)
     if isinstance(s, dict):
+        # (leaves taken in sorted key order, as flatten gives them; the dict built in the
+        # structure's own key order, as TensorFlow's)
+        built = {k: _build(s[k], it) for k in sorted(s)}
         if type(s) is dict:
-            return {k: _build(s[k], it) for k in sorted(s)}
-        return type(s)((k, _build(s[k], it)) for k in sorted(s))
+            return {k: built[k] for k in s}
+        return type(s)((k, built[k]) for k in s)
     if _is_namedtuple(s):
         return type(s)(*[_build(v, it) for v in s])
     if isinstance(s, (list, tuple)):
