@@ -277,10 +277,7 @@ def _rebuilder(structure):
     if type(structure) in (list, tuple) and all(isinstance(x, _Output) for x in structure) and \
             [x.index for x in structure] == list(range(len(structure))):
         return (lambda outs: outs) if type(structure) is list else tuple
-    try:
-        build = _nested_builder(structure)
-    except TypeError:  # (dict keys that do not sort: the general path says so at each call)
-        build = None
+    build = _nested_builder(structure)
     if build is not None:
         return build
     return lambda outs: _unflatten_result(structure, outs)
@@ -323,10 +320,7 @@ def _result_spec(structure, rebuild):
     if type(structure) in (list, tuple) and all(isinstance(x, _Output) for x in structure) and \
             [x.index for x in structure] == list(range(len(structure))):
         return ("list",) if type(structure) is list else ("tuple",)
-    try:
-        tree = _tree_spec(structure)
-    except TypeError:  # (dict keys that do not sort)
-        tree = None
+    tree = _tree_spec(structure)
     return ("call", rebuild) if tree is None else ("tree", tree)
 
 
