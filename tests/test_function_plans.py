@@ -10,44 +10,18 @@ import pytest
 
 import gradtape as gt
 from gradtape import _core
+from function_compare import as_numpy, assert_same, switched_off
 
 
 @pytest.fixture
 def plans_off():
     """A context that turns gradient plans off while it lasts."""
-    class Off:
-        def __enter__(self):
-            _core._set_gradient_plans(False)
-
-        def __exit__(self, *exc):
-            _core._set_gradient_plans(True)
-    yield Off()
+    yield switched_off(_core._set_gradient_plans)
     _core._set_gradient_plans(True)
 
 
 def plan_state(fn, *args):
     return fn.get_concrete_function(*args)._program.gradient_plan
-
-
-def as_numpy(result):
-    if isinstance(result, (list, tuple)):
-        return [as_numpy(r) for r in result]
-    return None if result is None else result.numpy()
-
-
-def assert_same(a, b):
-    """Bit for bit, structure and None included."""
-    if isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b)
-        for x, y in zip(a, b):
-            assert_same(x, y)
-    elif a is None:
-        assert b is None
-    else:
-        assert a.dtype == b.dtype and a.shape == b.shape
-        if a.tobytes() != b.tobytes():
-            np.testing.assert_array_equal(a, b)
-            raise AssertionError("equal values, other bits (a signed zero or a NaN payload): %r %r" % (a, b))
 
 
 def compare(make, calls, plans_off, expect="ready"):

@@ -10,41 +10,17 @@ import pytest
 
 import gradtape as gt
 from gradtape import _core
+from function_compare import as_numpy, assert_same, switched_off
 
 
 @pytest.fixture
 def scalar_code_off():
-    class Off:
-        def __enter__(self):
-            _core._set_scalar_code(False)
-
-        def __exit__(self, *exc):
-            _core._set_scalar_code(True)
-    yield Off()
+    yield switched_off(_core._set_scalar_code)
     _core._set_scalar_code(True)
 
 
 def state(fn, *args):
     return fn.get_concrete_function(*args)._program.scalar_code
-
-
-def as_numpy(result):
-    if isinstance(result, (list, tuple)):
-        return [as_numpy(r) for r in result]
-    return None if result is None else result.numpy()
-
-
-def assert_same(a, b):
-    """Bit for bit, structure and None included."""
-    if isinstance(a, list):
-        assert isinstance(b, list) and len(a) == len(b), (a, b)
-        for x, y in zip(a, b):
-            assert_same(x, y)
-    elif a is None:
-        assert b is None
-    else:
-        assert a.dtype == b.dtype and a.shape == b.shape, (a, b)
-        assert a.tobytes() == b.tobytes(), (a, b)
 
 
 def run_three_ways(py, calls, off, expect="ready", setup=None):
