@@ -6,7 +6,6 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
-#include <mutex>
 #include <numeric>
 #include <vector>
 
@@ -14,21 +13,16 @@
 #include "kernels/parallel.h"
 #include "kernels/vecmath.h"
 #include "ops_common.h"
+#include "weak_registry.h"
 
 namespace gt::random {
 
 namespace {
 
-// The streams made by make_stream, held weakly; the expired ones are dropped when the list has
-// doubled since the last time (so it stays within twice the live ones, plus a few). Never
-// destroyed, as a stream may outlive static destruction.
-struct LiveStreams {
-  std::mutex mutex;
-  std::vector<std::weak_ptr<PhiloxState>> streams;
-  size_t prune_at = 64;
-};
-LiveStreams& registry() {
-  static LiveStreams* r = new LiveStreams;
+// The streams made by make_stream (weak_registry.h). Never destroyed, as a stream may outlive
+// static destruction.
+WeakRegistry<PhiloxState>& registry() {
+  static auto* r = new WeakRegistry<PhiloxState>;
   return *r;
 }
 
@@ -36,28 +30,11 @@ LiveStreams& registry() {
 
 std::shared_ptr<PhiloxState> make_stream(const PhiloxState& state) {
   auto s = std::make_shared<PhiloxState>(state);
-  LiveStreams& r = registry();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  if (r.streams.size() >= r.prune_at) {
-    r.streams.erase(std::remove_if(r.streams.begin(), r.streams.end(), [](const auto& w) { return w.expired(); }),
-                    r.streams.end());
-    r.prune_at = std::max<size_t>(64, 2 * r.streams.size());
-  }
-  r.streams.push_back(s);
+  registry().add(s);
   return s;
 }
 
-std::vector<std::shared_ptr<PhiloxState>> live_streams() {
-  LiveStreams& r = registry();
-  std::vector<std::shared_ptr<PhiloxState>> out;
-  {
-    std::lock_guard<std::mutex> lock(r.mutex);
-    out.reserve(r.streams.size());
-    for (const auto& w : r.streams)
-      if (auto s = w.lock()) out.push_back(std::move(s));
-  }
-  return out;
-}
+std::vector<std::shared_ptr<PhiloxState>> live_streams() { return registry().live(); }
 
 namespace {
 

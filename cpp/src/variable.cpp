@@ -3,7 +3,6 @@
 
 #include <atomic>
 #include <cstring>
-#include <mutex>
 
 #include <algorithm>
 #include <type_traits>
@@ -14,23 +13,18 @@
 #include "kernels/parallel.h"
 #include "ops_common.h"
 #include "tape_internal.h"
+#include "weak_registry.h"
 
 namespace gt {
 
 namespace {
 std::atomic<uint64_t> g_next_variable_id{1};
 
-// The variables made by Variable::make, held weakly (registered once a shared_ptr owns each,
-// so live() never reads a variable's weak_this while make_shared writes it); the expired ones
-// are dropped when the list has doubled since the last time. Never destroyed: a variable may
-// outlive static destruction (a Python object freed at exit).
-struct LiveVariables {
-  std::mutex mutex;
-  std::vector<std::weak_ptr<Variable>> variables;
-  size_t prune_at = 64;
-};
-LiveVariables& live_variables() {
-  static LiveVariables* r = new LiveVariables;
+// The variables made by Variable::make (weak_registry.h), registered once a shared_ptr owns
+// each (so live() never reads a variable's weak_this while make_shared writes it). Never
+// destroyed: a variable may outlive static destruction (a Python object freed at exit).
+WeakRegistry<Variable>& live_variables() {
+  static auto* r = new WeakRegistry<Variable>;
   return *r;
 }
 
@@ -58,26 +52,11 @@ Variable::Variable(const Tensor& initial, bool trainable, std::string name)
 
 std::shared_ptr<Variable> Variable::make(const Tensor& initial, bool trainable, std::string name) {
   auto v = std::make_shared<Variable>(initial, trainable, std::move(name));
-  LiveVariables& r = live_variables();
-  std::lock_guard<std::mutex> lock(r.mutex);
-  if (r.variables.size() >= r.prune_at) {
-    r.variables.erase(std::remove_if(r.variables.begin(), r.variables.end(), [](const auto& w) { return w.expired(); }),
-                      r.variables.end());
-    r.prune_at = std::max<size_t>(64, 2 * r.variables.size());
-  }
-  r.variables.push_back(v);
+  live_variables().add(v);
   return v;
 }
 
-std::vector<std::shared_ptr<Variable>> Variable::live() {
-  LiveVariables& r = live_variables();
-  std::vector<std::shared_ptr<Variable>> out;
-  std::lock_guard<std::mutex> lock(r.mutex);
-  out.reserve(r.variables.size());
-  for (const auto& w : r.variables)
-    if (std::shared_ptr<Variable> p = w.lock()) out.push_back(std::move(p));
-  return out;
-}
+std::vector<std::shared_ptr<Variable>> Variable::live() { return live_variables().live(); }
 
 Tensor Variable::read() {
   detail::notify_variable_read(*this);
