@@ -313,6 +313,14 @@ std::vector<Tensor> Program::run(const std::vector<Tensor>& inputs) const {
 }
 
 namespace {
+// A call's input as a tensor of its own (a recorded reshape), in the trace (ProgramRecorder::input)
+// and in each run (try_run). A structural-zero mask stays with it (docs/structural-zeros.md).
+Tensor own_input(const Tensor& t) {
+  Tensor own = reshape(t, t.shape().vec());
+  if (t.defined() && t.get()->zero_mask) own.impl()->zero_mask = t.get()->zero_mask;
+  return own;
+}
+
 // The end of a run's batch (fusion.h): its deferred outputs over the same elements computed
 // together, then any deferred reduction left (it must not outlive the batch).
 void compute_deferred_outputs(const std::vector<Tensor>& out) {
@@ -365,10 +373,7 @@ bool Program::try_run(const std::vector<Tensor>& inputs, std::vector<Tensor>& ou
   // given twice, or a constant of the program given as an input, is two tensors to the run's
   // tapes, whose gradients are then the trace's (and TensorFlow's), and an input the function
   // returns is a new tensor. (A recorded reshape: a tape around the call sees through it.)
-  for (size_t i = 0; i < inputs.size(); ++i) {
-    Tensor& in = fr.slots[size_t(inputs_[i])] = reshape(inputs[i], inputs[i].shape().vec());
-    if (masked && inputs[i].defined()) in.impl()->zero_mask = inputs[i].get()->zero_mask;
-  }
+  for (size_t i = 0; i < inputs.size(); ++i) fr.slots[size_t(inputs_[i])] = own_input(inputs[i]);
   // A run is a batch (fusion.h): its deferred results over the same elements (a loss and the
   // gradients of a big elementwise step) are computed together, in one pass, at its end.
   fusion::Batch batch;
@@ -490,9 +495,7 @@ int ProgramRecorder::reserve_slot() {
 }
 
 Tensor ProgramRecorder::input(const Tensor& t) {
-  Tensor fresh = reshape(t, t.shape().vec());
-  // (a structural-zero mask stays with the input in the traced run, as in a replay: try_run)
-  if (t.defined() && t.get()->zero_mask) fresh.impl()->zero_mask = t.get()->zero_mask;
+  Tensor fresh = own_input(t);
   program_->inputs_.push_back(new_slot(fresh));
   return fresh;
 }
