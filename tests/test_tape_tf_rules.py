@@ -1,6 +1,6 @@
 """Two of TensorFlow's tape rules that the guides' programs meet: the gradient of a source
 given as the target is 1 even when the tape never watched it, and relu's second derivative is
-zeros, not unconnected (values from TensorFlow 2.21)."""
+zeros, not unconnected (values from TensorFlow 2.21); and relu's sign of zero."""
 import warnings
 
 import pytest
@@ -70,6 +70,25 @@ def test_relu_second_derivative_is_zeros_not_unconnected():
     gw, gb = t2.gradient(pen, [w, b])
     assert gb.numpy().tolist() == [0.0, 0.0] and gw is not None
 
+
+
+def test_relu_keeps_the_sign_of_zero_and_nan_as_tensorflow():
+    # TensorFlow 2.21: relu([-0., 0., -1., nan, 2.]) is [-0., 0., 0., nan, 2.] (x unless x < 0)
+    import numpy as np
+    for dtype in (gt.float32, gt.float64):
+        x = gt.constant([-0.0, 0.0, -1.0, float("nan"), 2.0], dtype=dtype)
+        for y in (gt.nn.relu(x), gt.function(gt.nn.relu)(x), gt.nn.relu(-(-x))):
+            v = y.numpy()
+            assert np.signbit(v).tolist() == [True, False, False, False, False]
+            assert np.isnan(v[3]) and v[[0, 1, 2, 4]].tolist() == [0.0, 0.0, 0.0, 2.0]
+    assert np.signbit(gt.nn.relu(gt.constant(-0.0)).numpy())
+    # negation swaps the zeros (TensorFlow: -[0., -0.] is [-0., 0.]), so relu(-t) has TF's signs
+    t = gt.constant([0.0, -0.0, 1.0])
+    for y in (-t, gt.negative(t), gt.function(lambda a: -a)(t)):
+        assert np.signbit(y.numpy()).tolist() == [True, False, True]
+    assert np.signbit(gt.nn.relu(-t).numpy()).tolist() == [True, False, False]
+    assert (-gt.constant([-128, 5], dtype=gt.int8)).numpy().tolist() == [-128, -5]
+    assert gt.nn.relu(gt.constant([-3, 0, 4])).numpy().tolist() == [0, 0, 4]
 
 # ---- the tape's misuse rules, with TensorFlow 2.21's exception types and messages ----
 

@@ -260,7 +260,11 @@ Tensor cast_half_kernel(const Tensor& x, DType dtype) {
 
 Tensor negative(const Tensor& x) {
   require_signed(x, "negative");
-  Tensor out = numeric_unary(x, "negative", [](auto v) { return kernels::wrap_sub(decltype(v)(0), v); });
+  // (-v for floats, so that -0.0 and 0.0 swap as in TensorFlow; 0 - v would give +0.0 for both)
+  Tensor out = numeric_unary(x, "negative", [](auto v) {
+    if constexpr (std::is_floating_point_v<decltype(v)>) return -v;
+    else return kernels::wrap_sub(decltype(v)(0), v);
+  });
   record(OpId::Negative, {&x}, out);
   return out;
 }
@@ -422,7 +426,8 @@ Tensor sigmoid(const Tensor& x) {
 void vjp_Sigmoid(VjpCtx& c) { c.gin[0] = c.g * (c.out * sigmoid(negative(c.in[0]))); }
 
 Tensor relu(const Tensor& x) {
-  Tensor out = numeric_unary(x, "relu", [](auto v) { return v > decltype(v)(0) ? v : (v == v ? decltype(v)(0) : v); });
+  // max(x, 0) as TensorFlow computes it: x unless x < 0, so relu(-0.0) is -0.0 and NaN stays NaN.
+  Tensor out = numeric_unary(x, "relu", [](auto v) { return v < decltype(v)(0) ? decltype(v)(0) : v; });
   record(OpId::Relu, {&x}, out);
   return out;
 }
