@@ -196,6 +196,33 @@ struct CallCache {
     if (entries.size() >= kMaxEntries) return;  // (a program shared by many sizes: the Python path finds it)
     entries.push_back(std::move(e));
   }
+
+  // The garbage collector's view: the Python objects the cache holds (a result's rebuild
+  // function and constant leaves may refer back to the Function that holds the cache).
+  int traverse(visitproc visit, void* arg) const {
+    Py_VISIT(miss.ptr());
+    for (const Entry& e : entries) {
+      Py_VISIT(e.rebuild.ptr());
+      if (e.tree)
+        for (const Node& n : *e.tree) Py_VISIT(n.value.ptr());
+    }
+    return 0;
+  }
+  // Breaks a cycle: drops every entry (a call in progress holds what it needs: call()).
+  void clear() {
+    std::vector<Entry> dropped;
+    dropped.swap(entries);
+    py::object m = std::move(miss);
+    miss = py::none();
+  }
+
+  // For a class with a Python object's lifetime: the cache, if its C++ value was made yet
+  // (the collector may see an instance before __init__ has run).
+  static CallCache* of(PyObject* self) {
+    for (auto vh : py::detail::values_and_holders(reinterpret_cast<py::detail::instance*>(self)))
+      return vh.holder_constructed() ? vh.template value_ptr<CallCache>() : nullptr;
+    return nullptr;
+  }
 };
 
 // The base of gt.function's Function (python/gradtape/_function.py): its tp_call asks the
@@ -296,6 +323,8 @@ struct EffectsSnapshot {
   std::vector<std::pair<std::weak_ptr<Variable>, Tensor>> values;
   std::vector<std::pair<std::weak_ptr<random::PhiloxState>, random::PhiloxState>> states;
 
+  uint64_t streams_mark = random::streams_made();  // (streams made after the snapshot: reset to how they were made)
+
   EffectsSnapshot() {
     for (std::shared_ptr<Variable>& v : Variable::live()) values.emplace_back(v, v->value());
     for (std::shared_ptr<random::PhiloxState>& s : random::live_streams()) states.emplace_back(s, *s);
@@ -306,6 +335,7 @@ struct EffectsSnapshot {
     auto states_ = std::move(states);
     values.clear();
     states.clear();
+    for (auto& [s, made] : random::streams_made_since(streams_mark)) states_.emplace_back(s, made);
     for (auto& [weak, held] : values_) {
       std::shared_ptr<Variable> v = weak.lock();
       if (!v || v->value().impl() == held.impl()) continue;
@@ -378,7 +408,19 @@ void bind_program(py::module_& m) {
       .def_property_readonly("scalar_code", &Program::scalar_code_state,
                              "The scalar code's state: 'none', 'not traced', 'tracing', 'ready', or "
                              "'refused: <why>'.");
-  py::class_<CallCache>(m, "_CallCache")
+  py::class_<CallCache>(m, "_CallCache", py::custom_type_setup([](PyHeapTypeObject* heap_type) {
+                          PyTypeObject* type = &heap_type->ht_type;
+                          type->tp_flags |= Py_TPFLAGS_HAVE_GC;
+                          type->tp_traverse = [](PyObject* self, visitproc visit, void* arg) {
+                            Py_VISIT(Py_TYPE(self));
+                            const CallCache* c = CallCache::of(self);
+                            return c ? c->traverse(visit, arg) : 0;
+                          };
+                          type->tp_clear = [](PyObject* self) {
+                            if (CallCache* c = CallCache::of(self)) c->clear();
+                            return 0;
+                          };
+                        }))
       .def(py::init([](py::object miss) {
         CallCache c;
         c.miss = std::move(miss);
