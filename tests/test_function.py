@@ -190,6 +190,70 @@ def test_the_call_path_from_c_keeps_the_python_paths_behaviour():
     assert g(x).numpy().tolist() == [2.0, 4.0] and f.experimental_get_tracing_count() == 2
 
 
+
+def test_inspect_reads_the_python_functions_signature():
+    import inspect
+
+    @gt.function
+    def f(x, y=2, *, z=None):
+        return x
+
+    class M:
+        @gt.function
+        def m(self, x, k=1):
+            return x
+
+    # (TensorFlow 2.21 gives the same: the bound method's spec drops self)
+    assert inspect.getfullargspec(f) == inspect.getfullargspec(f.python_function)
+    assert str(inspect.signature(f)) == "(x, y=2, *, z=None)"
+    assert inspect.getfullargspec(M.m).args == ["self", "x", "k"]
+    assert inspect.getfullargspec(M().m).args == ["x", "k"]
+
+
+def test_a_function_subclass_used_as_a_method_decorator_stays_of_its_class():
+    class Counting(type(gt.function(lambda a: a))):
+        calls = 0
+
+        def _call(self, *args, **kwargs):
+            type(self).calls += 1
+            return super()._call(*args, **kwargs)
+
+    class M:
+        def __init__(self):
+            self.w = gt.Variable(3.0)
+
+        @Counting
+        def m(self, x):
+            return x * self.w
+
+    obj = M()
+    assert type(obj.m) is Counting and obj.m is obj.m
+    assert float(obj.m(x=gt.constant(2.0))) == 6.0 and Counting.calls == 1  # (kwargs: the Python path)
+
+
+def test_a_cycle_through_a_results_constant_is_collected():
+    import gc
+    import weakref
+
+    class Box:
+        pass
+
+    def make():
+        box = Box()
+
+        @gt.function
+        def f(a):
+            return [a * 2.0, {"box": box}], (a, box)
+
+        box.f = f
+        for _ in range(3):
+            f(gt.constant([1.0, 2.0]))
+        return weakref.ref(f)
+
+    ref = make()
+    gc.collect()
+    assert ref() is None
+
 def test_an_object_with_a_function_method_is_freed():
     """A gt.function method's Function per object holds the object weakly (as TensorFlow's), so
     the object and its variables are freed once the program drops it. A Function kept after

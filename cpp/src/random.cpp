@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/isa.h"
@@ -26,15 +28,35 @@ WeakRegistry<PhiloxState>& registry() {
   return *r;
 }
 
+// A stream and the state it was made with (the first member: a stream's address is its
+// Stream's, which streams_made_since reads).
+struct Stream {
+  PhiloxState state;
+  const PhiloxState initial;
+};
+static_assert(std::is_standard_layout_v<Stream> && offsetof(Stream, state) == 0);
+
 }  // namespace
 
 std::shared_ptr<PhiloxState> make_stream(const PhiloxState& state) {
-  auto s = std::make_shared<PhiloxState>(state);
+  auto made = std::make_shared<Stream>(Stream{state, state});
+  std::shared_ptr<PhiloxState> s(made, &made->state);  // (sharing the Stream's ownership)
   registry().add(s);
   return s;
 }
 
 std::vector<std::shared_ptr<PhiloxState>> live_streams() { return registry().live(); }
+
+uint64_t streams_made() { return registry().added(); }
+
+std::vector<std::pair<std::shared_ptr<PhiloxState>, PhiloxState>> streams_made_since(uint64_t mark) {
+  std::vector<std::pair<std::shared_ptr<PhiloxState>, PhiloxState>> out;
+  for (std::shared_ptr<PhiloxState>& s : registry().live_since(mark)) {
+    const PhiloxState initial = reinterpret_cast<const Stream*>(s.get())->initial;
+    out.emplace_back(std::move(s), initial);
+  }
+  return out;
+}
 
 namespace {
 

@@ -79,8 +79,9 @@ class _EffectsUndone:
     that made variables (the first trace's run is the call) also mutes its gt.print
     (mute_print); gt.saved_model.save's traces print. Every variable's value is held (no copy: a
     write then makes a new buffer) and every stream's state noted; the variables written in the
-    block get their held value back. (Variables made in the block are not in it: the caller
-    undoes those, as gt.saved_model.save does.)"""
+    block get their held value back, and the streams made in the block (an op seed's stream
+    drawn from for the first time) the state they were made with. (Variables made in the block
+    are not in it: the caller undoes those, as gt.saved_model.save does.)"""
 
     def __init__(self, mute_print=True):
         self._mute_print = mute_print
@@ -379,6 +380,7 @@ class Function(_core._FunctionBase):
         functools.update_wrapper(self, python_function)
         self._python_function = python_function
         self._sig = inspect.signature(python_function)
+        self.__signature__ = self._sig  # (inspect.getfullargspec reads it: it follows no __wrapped__)
         self._input_signature = None if input_signature is None else self._check_signature(input_signature)
         self._jit_compile = jit_compile
         self._reduce_retracing = bool(reduce_retracing)
@@ -453,9 +455,10 @@ class Function(_core._FunctionBase):
                 method = _WeakMethod(self._python_function, instance)
             except TypeError:  # (not weak-referenceable: no weak dict either)
                 method = functools.partial(self._python_function, instance)
-            bound = Function(method, input_signature=self._input_signature, jit_compile=self._jit_compile,
-                             reduce_retracing=self._reduce_retracing, name=self._name)
-            bound._sig = inspect.signature(functools.partial(self._python_function, instance))
+            # (of this Function's own class, a subclass too, made with gt.function's arguments)
+            bound = type(self)(method, input_signature=self._input_signature, jit_compile=self._jit_compile,
+                               reduce_retracing=self._reduce_retracing, name=self._name)
+            bound._sig = bound.__signature__ = inspect.signature(functools.partial(self._python_function, instance))
             try:
                 self._bound[instance] = bound
             except TypeError:

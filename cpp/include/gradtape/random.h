@@ -23,6 +23,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "gradtape/tensor.h"
@@ -43,6 +44,11 @@ constexpr int64_t kChunk = 256;
 std::shared_ptr<PhiloxState> make_stream(const PhiloxState& state);
 // The streams made by make_stream that are still alive, in the order made.
 std::vector<std::shared_ptr<PhiloxState>> live_streams();
+// How many streams make_stream has made: a mark for streams_made_since.
+uint64_t streams_made();
+// The streams made since `mark` that are still alive, each with the state it was made with (a
+// trace whose effects are undone resets the streams it made: they start afresh at the call).
+std::vector<std::pair<std::shared_ptr<PhiloxState>, PhiloxState>> streams_made_since(uint64_t mark);
 
 // The Philox4x32-10 block function (exposed for known-answer tests).
 std::array<uint32_t, 4> philox4x32_10(std::array<uint32_t, 4> counter, std::array<uint32_t, 2> key);
