@@ -27,6 +27,18 @@ struct PyCallable {
   py::object fn;
   explicit PyCallable(py::object f) : fn(std::move(f)) {}
   ~PyCallable() { drop_reference(fn); }
+
+  // fn(*values), as a program's host step calls it (with the GIL held): values read inside
+  // are host-callback reads (tls_in_host_callback).
+  py::object call_on(const std::vector<Tensor>& values) const {
+    py::list l;
+    for (const Tensor& t : values) l.append(wrap(t));
+    struct Reading {
+      Reading() { ++tls_in_host_callback; }
+      ~Reading() { --tls_in_host_callback; }
+    } reading;
+    return fn(*l);
+  }
 };
 
 // The fast path of gt.function calls (python/gradtape/_function.py, Function.__call__): the
@@ -599,26 +611,14 @@ void bind_program(py::module_& m) {
     auto held = std::make_shared<PyCallable>(std::move(fn));
     recorder().callback("callback", tensors_of(inputs), [held](const std::vector<Tensor>& values) {
       py::gil_scoped_acquire gil;
-      py::list l;
-      for (const Tensor& t : values) l.append(wrap(t));
-      struct Reading {
-        Reading() { ++tls_in_host_callback; }
-        ~Reading() { --tls_in_host_callback; }
-      } reading;
-      held->fn(*l);
+      held->call_on(values);
     });
   }, "While tracing: a step calling fn(*tensor values) at each run, with the GIL (gt.print).");
   m.def("_host_call", [recorder](py::object fn, const py::list& inputs, const std::string& name) {
     auto held = std::make_shared<PyCallable>(std::move(fn));
     std::vector<Tensor> r = recorder().host_call(name, tensors_of(inputs), [held](const std::vector<Tensor>& values) {
       py::gil_scoped_acquire gil;
-      py::list l;
-      for (const Tensor& t : values) l.append(wrap(t));
-      struct Reading {
-        Reading() { ++tls_in_host_callback; }
-        ~Reading() { --tls_in_host_callback; }
-      } reading;
-      py::object out = held->fn(*l);
+      py::object out = held->call_on(values);
       std::vector<Tensor> res;
       for (py::handle h : out) res.push_back(to_tensor(h));
       return res;
