@@ -32,6 +32,17 @@ std::vector<PairEntry>& pair_table() {
   return *t;
 }
 
+// register_multiply's and register_quiet's functions.
+std::vector<ChunkFn>& multiply_table() {
+  static std::vector<ChunkFn>* t = new std::vector<ChunkFn>();  // leaked on purpose: read until exit
+  return *t;
+}
+std::vector<ChunkFn>& quiet_table() {
+  static std::vector<ChunkFn>* t = new std::vector<ChunkFn>();  // leaked on purpose: read until exit
+  return *t;
+}
+bool in_table(const std::vector<ChunkFn>& t, ChunkFn fn) { return std::find(t.begin(), t.end(), fn) != t.end(); }
+
 // Guards TensorImpl::pending of every tensor (held only to copy or swap a pointer).
 std::mutex& lock() {
   static std::mutex* mu = [] {
@@ -363,6 +374,12 @@ void run_group(Group& g) {
   // chunks ahead, their lines spread over the chunk's calls (a costly instruction is called on
   // kCostlySplit parts of the chunk, with a slice of the prefetches before each): see
   // prefetch_slice.
+  std::vector<char> leaf_read(nl, 0);  // (a fill whose product drop_unit_products dropped is not)
+  for (const GInstr& in : g.instrs) {
+    if (!in.a.value) leaf_read[size_t(in.a.index)] = 1;
+    if (!in.b.value) leaf_read[size_t(in.b.index)] = 1;
+    if (in.select && !in.c.value) leaf_read[size_t(in.c.index)] = 1;
+  }
   std::vector<size_t> streamed;
   for (size_t i = 0; i < nl; ++i)
     if (!bcast[i] && !g.fill[i]) streamed.push_back(i);
@@ -419,7 +436,7 @@ void run_group(Group& g) {
     std::vector<T> copies;
     std::vector<const T*> fill_at(nl, nullptr);
     for (size_t i = 0; i < nl; ++i)
-      if (g.fill[i]) {
+      if (g.fill[i] && leaf_read[i]) {
         if (copies.empty()) copies.resize(nl * size_t(kChunk));
         T* to = copies.data() + i * size_t(kChunk);
         std::fill(to, to + kChunk, *reinterpret_cast<const T*>(leaf[i]));
@@ -514,6 +531,54 @@ void run_group(Group& g) {
   }, 2);
 }
 
+// Drops from g each product of a value by a fill of exactly 1 (in W4's gradient, the sum's
+// gradient, a fill of 1, times sigmoid: a loop and a chunk of copies a chunk). x * 1 is x bit for
+// bit for every x but two: a signalling NaN, which the product quiets, and a subnormal when the
+// CPU flushes subnormal operands or results to zero (MXCSR's DAZ and FTZ bits: with either set in
+// the calling thread, nothing is dropped). So the other factor must be the result of a quiet
+// instruction (register_quiet: never a signalling NaN), not a leaf or a select, which may hand on
+// stored bits. Readers of the product read that factor; the instructions left are renumbered, an
+// instruction that became another's twin shared.
+template <class T>
+void drop_unit_products(Group& g) {
+  if (multiply_table().empty()) return;
+#if defined(__x86_64__)
+  if (_mm_getcsr() & 0x8040) return;  // FTZ, DAZ
+#endif
+  std::vector<char> unit(g.leaves.size(), 0);
+  bool any = false;
+  for (size_t i = 0; i < g.leaves.size(); ++i) {
+    if (!g.fill[i] || g.leaves[i].dtype() != g.dtype) continue;
+    const T one = T(1);
+    unit[i] = std::memcmp(g.leaves[i].raw(), &one, sizeof(T)) == 0;
+    any = any || unit[i];
+  }
+  if (!any) return;
+  std::vector<GOperand> now(g.instrs.size());  // the operand that gives instruction k's values now
+  std::vector<GInstr> kept;
+  auto remap = [&](GOperand o) { return o.value ? now[size_t(o.index)] : o; };
+  auto is_unit = [&](GOperand o) { return !o.value && unit[size_t(o.index)]; };
+  auto is_quiet = [&](GOperand o) {
+    return o.value && !kept[size_t(o.index)].select && in_table(quiet_table(), kept[size_t(o.index)].fn);
+  };
+  for (size_t k = 0; k < g.instrs.size(); ++k) {
+    GInstr in = g.instrs[k];
+    in.a = remap(in.a);
+    in.b = remap(in.b);
+    if (in.select) in.c = remap(in.c);
+    if (!in.select && in_table(multiply_table(), in.fn)) {
+      if (is_unit(in.a) && is_quiet(in.b)) { now[k] = in.b; continue; }
+      if (is_unit(in.b) && is_quiet(in.a)) { now[k] = in.a; continue; }
+    }
+    auto it = std::find(kept.begin(), kept.end(), in);
+    now[k] = GOperand{true, int(it - kept.begin())};
+    if (it == kept.end()) kept.push_back(in);
+  }
+  if (kept.size() == g.instrs.size()) return;
+  g.instrs = std::move(kept);
+  for (GOut& o : g.outs) o.value = now[size_t(o.value)].index;  // (always a value: only values are kept)
+}
+
 // One pass of materialize_together: g's results computed, then put in their tensors.
 void compute_pass(Group& g) {
   const size_t esize = dtype_size(g.dtype);
@@ -527,8 +592,13 @@ void compute_pass(Group& g) {
       o.storage = StoragePtr(Storage::allocate(size_t(g.n) * esize));
     }
   }
-  if (g.dtype == DType::Float32) run_group<float>(g);
-  else run_group<double>(g);
+  if (g.dtype == DType::Float32) {
+    drop_unit_products<float>(g);
+    run_group<float>(g);
+  } else {
+    drop_unit_products<double>(g);
+    run_group<double>(g);
+  }
   for (GOut& o : g.outs) {
     if (o.p->reduce)
       o.p->reduce->finish(o.partials.data(), block_count(g.n), o.p->identity, o.storage->data());
@@ -601,6 +671,8 @@ void materialize_together(const std::vector<Tensor>& ts) {
 
 
 void register_pair(ChunkFn first, ChunkFn second, PairChunkFn both) { pair_table().push_back({first, second, both}); }
+void register_multiply(ChunkFn fn) { multiply_table().push_back(fn); }
+void register_quiet(ChunkFn fn) { quiet_table().push_back(fn); }
 
 bool enabled() { return g_enabled.load(std::memory_order_relaxed); }
 void set_enabled(bool on) { g_enabled.store(on, std::memory_order_relaxed); }

@@ -117,6 +117,13 @@ GT_DISPATCHED void chunk_unary_pair(const void* a, int64_t sa, void* out1, void*
 // read without a lock afterwards).
 void register_pair(ChunkFn first, ChunkFn second, PairChunkFn both);
 
+// Records that `fn` is a product (out = a * b, IEEE multiplication), or that every result `fn`
+// gives is an IEEE arithmetic operation's (a NaN among them is quiet, never a signalling one),
+// for a batch pass that drops a product by a fill of exactly 1 (fusion.cpp,
+// drop_unit_products). Called during static initialisation only, as register_pair.
+void register_multiply(ChunkFn fn);
+void register_quiet(ChunkFn fn);
+
 // The chunk function of the lambda type F for a floating dtype.
 template <class F>
 ChunkFn unary_fn(DType d) { return d == DType::Float32 ? &chunk_unary<float, F> : &chunk_unary<double, F>; }
@@ -131,6 +138,23 @@ struct PairRegistration {
   PairRegistration() {
     register_pair(&chunk_unary<float, F1>, &chunk_unary<float, F2>, &chunk_unary_pair<float, Both>);
     register_pair(&chunk_unary<double, F1>, &chunk_unary<double, F2>, &chunk_unary_pair<double, Both>);
+  }
+};
+
+// register_multiply (F a binary functor) or register_quiet (F a unary one) at both floating
+// widths: a namespace-scope `const MultiplyRegistration<F> r;`.
+template <class F>
+struct MultiplyRegistration {
+  MultiplyRegistration() {
+    register_multiply(&chunk_binary<float, F>);
+    register_multiply(&chunk_binary<double, F>);
+  }
+};
+template <class F>
+struct QuietRegistration {
+  QuietRegistration() {
+    register_quiet(&chunk_unary<float, F>);
+    register_quiet(&chunk_unary<double, F>);
   }
 };
 

@@ -414,6 +414,10 @@ struct SoftplusSigmoidFn {
   }
 };
 const fusion::PairRegistration<SoftplusFn, SigmoidFn, SoftplusSigmoidFn> softplus_sigmoid_pair;
+// Their results are arithmetic's (sigmoid's r or e * r, softplus' sum), never a signalling NaN,
+// so a batch pass may drop their product by a fill of 1 (fusion.h, register_quiet).
+const fusion::QuietRegistration<SigmoidFn> sigmoid_quiet;
+const fusion::QuietRegistration<SoftplusFn> softplus_quiet;
 }  // namespace
 
 Tensor sigmoid(const Tensor& x) {
@@ -831,8 +835,17 @@ void vjp_Subtract(VjpCtx& c) {
   if (c.needs[1]) c.gin[1] = negative(c.g);
 }
 
+namespace {
+// A named type, so a batch pass knows its products (fusion.h, register_multiply).
+struct MultiplyFn {
+  template <class T>
+  T operator()(T x, T y) const { return kernels::wrap_mul(x, y); }
+};
+const fusion::MultiplyRegistration<MultiplyFn> multiply_known;
+}  // namespace
+
 Tensor multiply(const Tensor& a, const Tensor& b) {
-  Tensor out = numeric_binary(a, b, "multiply", [](auto x, auto y) { return kernels::wrap_mul(x, y); });
+  Tensor out = numeric_binary(a, b, "multiply", MultiplyFn{});
   record(OpId::Multiply, {&a, &b}, out);
   return out;
 }
