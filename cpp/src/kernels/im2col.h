@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
+#include "isa.h"
 #include "parallel.h"
 
 namespace gt::kernels {
@@ -128,10 +130,66 @@ void col2im(const T* cols, int64_t n, const ConvGeom& g, T* x) {
   }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(g.c * g.kh * g.kw, 1)));
 }
 
+// Whether the windows are 2x2 with stride 2 and no dilation, each wholly inside the input
+// (no padding read): they tile the input's first 2*oh rows and 2*ow columns without overlap.
+inline bool pool_is_2x2_tiling(const ConvGeom& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.dh == 1 && g.dw == 1 && g.pt == 0 && g.pl == 0 &&
+         2 * g.oh <= g.h && 2 * g.ow <= g.w;
+}
+
+// One row of 2x2 windows (pool_is_2x2_tiling): x0 and x1 point at the two input rows, whose
+// flat indices into x start at i0 and i0 + wc; the four taps are compared in the general loop's
+// order ((0,0), (0,1), (1,0), (1,1)) with its rule, so the values and indices are its own.
+template <class T>
+inline void max_pool_2x2_row_body(const T* __restrict x0, const T* __restrict x1, int64_t i0, int64_t wc, int64_t ow,
+                                  int64_t C, T* __restrict val, int64_t* __restrict id) {
+  for (int64_t w = 0; w < ow; ++w, x0 += 2 * C, x1 += 2 * C, i0 += 2 * C, val += C, id += C) {
+#pragma omp simd
+    for (int64_t ch = 0; ch < C; ++ch) {
+      T best = x0[ch];
+      int64_t at = i0 + ch;
+      T v = x0[C + ch];
+      bool take = v > best || (v != v && best == best);
+      best = take ? v : best;
+      at = take ? i0 + C + ch : at;
+      v = x1[ch];
+      take = v > best || (v != v && best == best);
+      best = take ? v : best;
+      at = take ? i0 + wc + ch : at;
+      v = x1[C + ch];
+      take = v > best || (v != v && best == best);
+      val[ch] = take ? v : best;
+      id[ch] = take ? i0 + wc + C + ch : at;
+    }
+  }
+}
+template <class T>
+GT_DISPATCHED void max_pool_2x2_row_isa(const T* x0, const T* x1, int64_t i0, int64_t wc, int64_t ow, int64_t C,
+                                        T* val, int64_t* id) {
+  max_pool_2x2_row_body(x0, x1, i0, wc, ow, C, val, id);
+}
+
+// max_pool_forward for pool_is_2x2_tiling: row of windows by row.
+template <class T>
+void max_pool_forward_2x2(const T* x, int64_t n, const ConvGeom& g, T* out, int64_t* idx) {
+  const int64_t C = g.c, wc = g.w * C;
+  parallel_for(n * g.oh, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / g.oh, oh = r % g.oh;
+      const int64_t i0 = (b * g.h + 2 * oh) * wc;  // flat index of (b, 2 oh, 0, 0)
+      T* val = out + r * g.ow * C;
+      int64_t* id = idx + r * g.ow * C;
+      if constexpr (std::is_floating_point_v<T>) max_pool_2x2_row_isa(x + i0, x + i0 + wc, i0, wc, g.ow, C, val, id);
+      else max_pool_2x2_row_body(x + i0, x + i0 + wc, i0, wc, g.ow, C, val, id);
+    }
+  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(4 * C * g.ow, 1)));
+}
+
 // max_pool_forward: each window's largest element per channel and its flat index into x,
 // vectorised over channels: out[r, ch] = x[idx[r, ch]].
 template <class T>
 void max_pool_forward(const T* x, int64_t n, const ConvGeom& g, T* out, int64_t* idx) {
+  if (pool_is_2x2_tiling(g)) return max_pool_forward_2x2(x, n, g, out, idx);
   const int64_t C = g.c;
   parallel_for(n * g.oh * g.ow, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
