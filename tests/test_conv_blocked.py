@@ -152,3 +152,28 @@ def test_max_pool_2x2_path_equals_the_general_path_on_even_sizes():
     valid = gt.nn.max_pool2d(gt.constant(x), 2, 2, "VALID").numpy()
     np.testing.assert_array_equal(same[:, :3, :4], valid)
 
+
+def test_rules_that_keep_exact_zeros_still_carry_the_mask():
+    # relu, add and the max pool leave +0 at the structural positions without a where (when no
+    # tape records the rule); the mask must still reach sqrt's rule, whose inf at 0 stays out
+    z = np.array([[0, 4, 1, 0], [0, 0, 0, 9], [0, 0, 16, 0], [1, 0, 0, 0]], np.float64).reshape(1, 4, 4, 1)
+    v = gt.Variable(z)
+    b = gt.Variable(np.zeros(1))
+    with gt.GradientTape() as tape:
+        h = gt.nn.relu(gt.sqrt(v) + b)
+        y = gt.reduce_sum(gt.nn.max_pool2d(h, 2, 2, "VALID"))
+    g, gb = tape.gradient(y, [v, b])
+    g = g.numpy().reshape(4, 4)
+    want = np.zeros((4, 4))
+    want[0, 1], want[1, 3], want[2, 2], want[3, 0] = 0.25, 1 / 6, 0.125, 0.5
+    np.testing.assert_array_equal(g, want)
+    assert not np.signbit(g).any()
+    assert gb.numpy().tolist() == [4.0]
+    # at second order the where is recorded: the same first derivative
+    with gt.GradientTape() as outer:
+        with gt.GradientTape() as tape:
+            h = gt.nn.relu(gt.sqrt(v) + b)
+            y = gt.reduce_sum(gt.nn.max_pool2d(h, 2, 2, "VALID"))
+        g2 = tape.gradient(y, v)
+    np.testing.assert_array_equal(g2.numpy().reshape(4, 4), want)
+
