@@ -177,3 +177,20 @@ def test_rules_that_keep_exact_zeros_still_carry_the_mask():
         g2 = tape.gradient(y, v)
     np.testing.assert_array_equal(g2.numpy().reshape(4, 4), want)
 
+
+def test_relu_rule_one_pass_equals_the_ops():
+    # relu's unrecorded rule (one pass) gives where(x > 0, g, 0)'s bits: NaN, +-0, +-inf in the
+    # input and in g (a -0 of g passes as -0)
+    rng = np.random.default_rng(9)
+    for dtype in (np.float32, np.float64):
+        x = rng.standard_normal(4099).astype(dtype)
+        x[:6] = [np.nan, 0.0, -0.0, np.inf, -np.inf, 1.0]
+        g = rng.standard_normal(4099).astype(dtype)
+        g[6:12] = [np.nan, 0.0, -0.0, np.inf, -np.inf, np.nan]
+        x[6:12] = 1.0
+        v = gt.Variable(x)
+        with gt.GradientTape() as tape:
+            y = gt.nn.relu(v)
+        fast = tape.gradient(y, v, output_gradients=gt.constant(g)).numpy()
+        want = np.where(x > 0, g, 0).astype(dtype)
+        np.testing.assert_array_equal(fast.view(np.uint8), want.view(np.uint8))
