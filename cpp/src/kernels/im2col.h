@@ -236,8 +236,45 @@ void max_pool_forward(const T* x, int64_t n, const ConvGeom& g, T* out, int64_t*
 
 // The max pool's gradient: gx [N, H, W, C] zero but for each output's argmax, which gets that
 // output's g (summed where overlapping windows share an argmax). Images split over threads.
+// One input row of a pool_is_2x2_tiling scatter: each position is in one window at most, so it
+// is written once, as 0 + g at its window's argmax (the general scatter's sum onto its zero
+// fill: -0 becomes +0, the same bits) and +0 elsewhere, with no fill pass. p0 is the flat index
+// of the row's first value; g and id the row of windows over it.
+template <class T>
+GT_DISPATCHED void max_pool_2x2_scatter_row_isa(const T* __restrict g, const int64_t* __restrict id, int64_t p0,
+                                                int64_t ow, int64_t C, T* __restrict dst) {
+  for (int64_t w = 0; w < ow; ++w, g += C, id += C, dst += 2 * C, p0 += 2 * C) {
+#pragma omp simd
+    for (int64_t ch = 0; ch < C; ++ch) {
+      const int64_t k = id[ch] - (p0 + ch);  // 0: the window's left column of this row, C: its right
+      const T v = T(0) + g[ch];
+      dst[ch] = k == 0 ? v : T(0);
+      dst[C + ch] = k == C ? v : T(0);
+    }
+  }
+}
+
 template <class T>
 void max_pool_scatter(const T* gout, const int64_t* idx, int64_t n, const ConvGeom& g, T* gx) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (pool_is_2x2_tiling(g)) {
+      const int64_t C = g.c, wc = g.w * C;
+      parallel_for(n * g.h, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          const int64_t b = r / g.h, ih = r % g.h, oh = ih / 2;
+          T* dst = gx + r * wc;
+          if (oh >= g.oh) {  // a last row no window covers (odd height)
+            std::fill(dst, dst + wc, T(0));
+            continue;
+          }
+          const int64_t k0 = (b * g.oh + oh) * g.ow * C;
+          max_pool_2x2_scatter_row_isa(gout + k0, idx + k0, r * wc, g.ow, C, dst);
+          std::fill(dst + 2 * g.ow * C, dst + wc, T(0));  // a last column no window covers
+        }
+      }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(wc, 1)));
+      return;
+    }
+  }
   const int64_t img = g.h * g.w * g.c, per = g.oh * g.ow * g.c;
   parallel_for(n, [&](int64_t begin, int64_t end) {
     std::fill(gx + begin * img, gx + end * img, T(0));
