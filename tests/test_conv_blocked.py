@@ -92,3 +92,105 @@ def test_max_pool_unpicked_positions_are_structural_zeros():
     want[0, 1], want[1, 3], want[2, 2] = 0.25, 1 / 6, 0.125
     want[2, 0] = np.inf  # the all-zero window picks its first element, where sqrt' is inf
     np.testing.assert_array_equal(g, want)
+
+
+def _max_pool_2x2_reference(x):
+    """Each 2x2 window's first largest element (a NaN wins over numbers and keeps its place) and
+    its flat index, windows wholly inside x (VALID, stride 2)."""
+    n, h, w, c = x.shape
+    oh, ow = h // 2, w // 2
+    val = np.zeros((n, oh, ow, c), x.dtype)
+    at = np.zeros((n, oh, ow, c), np.int64)
+    for b, i, j, ch in np.ndindex(n, oh, ow, c):
+        best, pos = None, None
+        for di, dj in ((0, 0), (0, 1), (1, 0), (1, 1)):
+            v = x[b, 2 * i + di, 2 * j + dj, ch]
+            if best is None or v > best or (np.isnan(v) and not np.isnan(best)):
+                best, pos = v, np.ravel_multi_index((b, 2 * i + di, 2 * j + dj, ch), x.shape)
+        val[b, i, j, ch], at[b, i, j, ch] = best, pos
+    return val, at
+
+
+def test_max_pool_2x2_path_on_odd_sizes_ties_nan_and_signed_zeros():
+    # the 2x2 / stride 2 kernels (kernels/im2col.h: pool_is_2x2_tiling) against a reference:
+    # odd sizes (a last row and column no window covers), ties (few distinct values), NaNs, and
+    # an upstream -0 (the scatter's 0 + g makes it +0, as the general path's sum does)
+    rng = np.random.default_rng(7)
+    for dtype in (np.float32, np.float64):
+        for (n, h, w, c) in [(2, 5, 7, 3), (3, 8, 6, 32), (1, 3, 3, 17)]:
+            x = rng.integers(-2, 3, size=(n, h, w, c)).astype(dtype)
+            x[rng.random(x.shape) < 0.05] = np.nan
+            g = rng.standard_normal((n, h // 2, w // 2, c)).astype(dtype)
+            g[rng.random(g.shape) < 0.2] = -0.0
+            v = gt.Variable(x)
+            with gt.GradientTape() as tape:
+                y = gt.nn.max_pool2d(v, 2, 2, "VALID")
+            gx = tape.gradient(y, v, output_gradients=gt.constant(g)).numpy()
+            val, at = _max_pool_2x2_reference(x)
+            np.testing.assert_array_equal(y.numpy(), val)
+            want = np.zeros(x.size, dtype)
+            np.add.at(want, at.ravel(), g.ravel())
+            want = want.reshape(x.shape)
+            np.testing.assert_array_equal(gx, want)
+            assert not np.signbit(gx[gx == 0]).any()
+            # the same gradient, bit for bit, from the general rule (gather_grad: a recorded rule)
+            with gt.GradientTape() as outer:
+                outer.watch(v)
+                with gt.GradientTape() as tape:
+                    y = gt.nn.max_pool2d(v, 2, 2, "VALID")
+                gx2 = tape.gradient(y, v, output_gradients=gt.constant(g))
+            np.testing.assert_array_equal(gx2.numpy().view(np.uint8), gx.view(np.uint8))
+
+
+def test_max_pool_2x2_path_equals_the_general_path_on_even_sizes():
+    # 'SAME' on an odd size pads after, so its windows leave the input and take the general
+    # loop; on the even part they are the same windows as the 2x2 path's
+    rng = np.random.default_rng(8)
+    x = rng.integers(-3, 4, size=(2, 7, 9, 5)).astype(np.float32)
+    x[0, 2, 2, 1] = np.nan
+    same = gt.nn.max_pool2d(gt.constant(x), 2, 2, "SAME").numpy()
+    valid = gt.nn.max_pool2d(gt.constant(x), 2, 2, "VALID").numpy()
+    np.testing.assert_array_equal(same[:, :3, :4], valid)
+
+
+def test_rules_that_keep_exact_zeros_still_carry_the_mask():
+    # relu, add and the max pool leave +0 at the structural positions without a where (when no
+    # tape records the rule); the mask must still reach sqrt's rule, whose inf at 0 stays out
+    z = np.array([[0, 4, 1, 0], [0, 0, 0, 9], [0, 0, 16, 0], [1, 0, 0, 0]], np.float64).reshape(1, 4, 4, 1)
+    v = gt.Variable(z)
+    b = gt.Variable(np.zeros(1))
+    with gt.GradientTape() as tape:
+        h = gt.nn.relu(gt.sqrt(v) + b)
+        y = gt.reduce_sum(gt.nn.max_pool2d(h, 2, 2, "VALID"))
+    g, gb = tape.gradient(y, [v, b])
+    g = g.numpy().reshape(4, 4)
+    want = np.zeros((4, 4))
+    want[0, 1], want[1, 3], want[2, 2], want[3, 0] = 0.25, 1 / 6, 0.125, 0.5
+    np.testing.assert_array_equal(g, want)
+    assert not np.signbit(g).any()
+    assert gb.numpy().tolist() == [4.0]
+    # at second order the where is recorded: the same first derivative
+    with gt.GradientTape() as outer:
+        with gt.GradientTape() as tape:
+            h = gt.nn.relu(gt.sqrt(v) + b)
+            y = gt.reduce_sum(gt.nn.max_pool2d(h, 2, 2, "VALID"))
+        g2 = tape.gradient(y, v)
+    np.testing.assert_array_equal(g2.numpy().reshape(4, 4), want)
+
+
+def test_relu_rule_one_pass_equals_the_ops():
+    # relu's unrecorded rule (one pass) gives where(x > 0, g, 0)'s bits: NaN, +-0, +-inf in the
+    # input and in g (a -0 of g passes as -0)
+    rng = np.random.default_rng(9)
+    for dtype in (np.float32, np.float64):
+        x = rng.standard_normal(4099).astype(dtype)
+        x[:6] = [np.nan, 0.0, -0.0, np.inf, -np.inf, 1.0]
+        g = rng.standard_normal(4099).astype(dtype)
+        g[6:12] = [np.nan, 0.0, -0.0, np.inf, -np.inf, np.nan]
+        x[6:12] = 1.0
+        v = gt.Variable(x)
+        with gt.GradientTape() as tape:
+            y = gt.nn.relu(v)
+        fast = tape.gradient(y, v, output_gradients=gt.constant(g)).numpy()
+        want = np.where(x > 0, g, 0).astype(dtype)
+        np.testing.assert_array_equal(fast.view(np.uint8), want.view(np.uint8))

@@ -507,12 +507,16 @@ Tensor jvp_MaxPoolNhwc(JvpCtx& c) {
 
 // The positions of x no window picked: the structural zeros of its gradient (structural.cpp
 // asks for them instead of running the rule on ones and comparing with zero).
+// The windows of image b pick positions of image b only: the images split over threads.
 Tensor max_pool_unpicked(const Tensor& x, const Tensor& idx) {
   Tensor m = Tensor::empty(DType::Bool, x.shape());
   bool* dst = m.data<bool>();
-  std::fill(dst, dst + m.numel(), true);
   const int64_t* id = idx.data<int64_t>();
-  for (int64_t k = 0; k < idx.numel(); ++k) dst[id[k]] = false;
+  const int64_t n = x.shape()[0], img = n > 0 ? x.numel() / n : 0, per = n > 0 ? idx.numel() / n : 0;
+  kernels::parallel_for(n, [&](int64_t begin, int64_t end) {
+    std::fill(dst + begin * img, dst + end * img, true);
+    for (int64_t k = begin * per; k < end * per; ++k) dst[id[k]] = false;
+  }, std::max<int64_t>(1, kernels::kMinParallel / std::max<int64_t>(img, 1)));
   return m;
 }
 

@@ -429,6 +429,20 @@ Tensor sigmoid(const Tensor& x) {
 // d/dx sigmoid(x) = sigmoid(x) sigmoid(-x)  (= s(1-s), but 1-s cancels to 0 for large x)
 void vjp_Sigmoid(VjpCtx& c) { c.gin[0] = c.g * (c.out * sigmoid(negative(c.in[0]))); }
 
+namespace {
+bool fits_fused_pass(const Tensor& g, const Tensor& x);
+// where(out > 0, g, 0) in one pass (relu's rule): the same values, without the bool tensor.
+Tensor fused_relu_grad(const Tensor& g, const Tensor& out) {
+  Tensor r = Tensor::empty(out.dtype(), out.shape());
+  dispatch_float(out.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    kernels::map2_flat(g.data<T>(), out.data<T>(), r.data<T>(), out.numel(),
+                       [](T gv, T o) { return o > T(0) ? gv : T(0); });
+  });
+  return r;
+}
+}  // namespace
+
 Tensor relu(const Tensor& x) {
   // max(x, 0) as TensorFlow computes it: x unless x < 0, so relu(-0.0) is -0.0 and NaN stays NaN.
   Tensor out = numeric_unary(x, "relu", [](auto v) { return v < decltype(v)(0) ? decltype(v)(0) : v; });
@@ -443,6 +457,11 @@ void vjp_Relu(VjpCtx& c) {
   // not unconnected: TensorFlow's ReluGrad has that gradient. sign's gradient is 0 and
   // 0 * sign(out) is 0 wherever the branch is taken (out > 0), so no value changes.
   if (detail::tls_recording > 0) g = add(g, multiply(sign(c.out), zero_of(c.out)));
+  // (unrecorded, floating, stored operands of one shape: the compare and the where in one pass)
+  if (!rule_is_recorded() && is_floating(c.g.dtype()) && c.g.dtype() == c.out.dtype() && fits_fused_pass(c.g, c.out)) {
+    c.gin[0] = fused_relu_grad(c.g, c.out);
+    return;
+  }
   c.gin[0] = where(greater(c.out, zero_of(c.out)), g, zero_of(c.g));
 }
 

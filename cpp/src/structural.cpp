@@ -45,6 +45,16 @@ Tensor with_nonempty_mask(Tensor t, const Tensor& mask) {
   t.impl()->zero_mask = mask.impl();
   return t;
 }
+// Whether the rule's gradient gi already holds +0 at every structural position, so that the
+// where() enforcing them would change no value (it is still taken when an outer tape records
+// the rule: the where is what makes the second derivative zero there). An upstream gradient
+// holds +0 at its mask's positions (enforced when its mask was set; sums of them are +0), so:
+// g passed on as it is (add's g, g); relu's where(out > 0, g, 0); and the max pool's scatter
+// (or gather_grad), which leaves the unpicked positions at their +0 fill.
+bool zeros_already_exact(OpId op, const Tensor& gi, const Tensor& g) {
+  if (rule_is_recorded()) return false;
+  return gi.same(g) || op == OpId::Relu || op == OpId::MaxPoolNhwc;
+}
 }  // namespace
 
 void set_structural_zeros(bool on) { g_enabled.store(on); }
@@ -85,7 +95,8 @@ void apply_structural_zeros(OpId op, const std::vector<Tensor>& ins, const Tenso
     Tensor& gi = gin[size_t(i)];
     const Tensor& m = masks[size_t(i)];
     if (!m.defined() || m.shape() != gi.shape() || !any_true(m)) continue;
-    gi = with_nonempty_mask(where(m, zero_of(gi), gi), m);  // recorded by outer tapes: second order holds
+    if (zeros_already_exact(op, gi, g)) gi = with_nonempty_mask(gi, m);
+    else gi = with_nonempty_mask(where(m, zero_of(gi), gi), m);  // recorded by outer tapes: second order holds
   }
 }
 

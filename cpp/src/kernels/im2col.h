@@ -15,7 +15,9 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <type_traits>
 
+#include "isa.h"
 #include "parallel.h"
 
 namespace gt::kernels {
@@ -128,10 +130,66 @@ void col2im(const T* cols, int64_t n, const ConvGeom& g, T* x) {
   }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(g.c * g.kh * g.kw, 1)));
 }
 
+// Whether the windows are 2x2 with stride 2 and no dilation, each wholly inside the input
+// (no padding read): they tile the input's first 2*oh rows and 2*ow columns without overlap.
+inline bool pool_is_2x2_tiling(const ConvGeom& g) {
+  return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.dh == 1 && g.dw == 1 && g.pt == 0 && g.pl == 0 &&
+         2 * g.oh <= g.h && 2 * g.ow <= g.w;
+}
+
+// One row of 2x2 windows (pool_is_2x2_tiling): x0 and x1 point at the two input rows, whose
+// flat indices into x start at i0 and i0 + wc; the four taps are compared in the general loop's
+// order ((0,0), (0,1), (1,0), (1,1)) with its rule, so the values and indices are its own.
+template <class T>
+inline void max_pool_2x2_row_body(const T* __restrict x0, const T* __restrict x1, int64_t i0, int64_t wc, int64_t ow,
+                                  int64_t C, T* __restrict val, int64_t* __restrict id) {
+  for (int64_t w = 0; w < ow; ++w, x0 += 2 * C, x1 += 2 * C, i0 += 2 * C, val += C, id += C) {
+#pragma omp simd
+    for (int64_t ch = 0; ch < C; ++ch) {
+      T best = x0[ch];
+      int64_t at = i0 + ch;
+      T v = x0[C + ch];
+      bool take = v > best || (v != v && best == best);
+      best = take ? v : best;
+      at = take ? i0 + C + ch : at;
+      v = x1[ch];
+      take = v > best || (v != v && best == best);
+      best = take ? v : best;
+      at = take ? i0 + wc + ch : at;
+      v = x1[C + ch];
+      take = v > best || (v != v && best == best);
+      val[ch] = take ? v : best;
+      id[ch] = take ? i0 + wc + C + ch : at;
+    }
+  }
+}
+template <class T>
+GT_DISPATCHED void max_pool_2x2_row_isa(const T* x0, const T* x1, int64_t i0, int64_t wc, int64_t ow, int64_t C,
+                                        T* val, int64_t* id) {
+  max_pool_2x2_row_body(x0, x1, i0, wc, ow, C, val, id);
+}
+
+// max_pool_forward for pool_is_2x2_tiling: row of windows by row.
+template <class T>
+void max_pool_forward_2x2(const T* x, int64_t n, const ConvGeom& g, T* out, int64_t* idx) {
+  const int64_t C = g.c, wc = g.w * C;
+  parallel_for(n * g.oh, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / g.oh, oh = r % g.oh;
+      const int64_t i0 = (b * g.h + 2 * oh) * wc;  // flat index of (b, 2 oh, 0, 0)
+      T* val = out + r * g.ow * C;
+      int64_t* id = idx + r * g.ow * C;
+      if constexpr (std::is_floating_point_v<T>) max_pool_2x2_row_isa(x + i0, x + i0 + wc, i0, wc, g.ow, C, val, id);
+      else max_pool_2x2_row_body(x + i0, x + i0 + wc, i0, wc, g.ow, C, val, id);
+    }
+  }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(4 * C * g.ow, 1)));
+}
+
 // max_pool_forward: each window's largest element per channel and its flat index into x,
 // vectorised over channels: out[r, ch] = x[idx[r, ch]].
 template <class T>
 void max_pool_forward(const T* x, int64_t n, const ConvGeom& g, T* out, int64_t* idx) {
+  if (pool_is_2x2_tiling(g)) return max_pool_forward_2x2(x, n, g, out, idx);
   const int64_t C = g.c;
   parallel_for(n * g.oh * g.ow, [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r) {
@@ -178,8 +236,45 @@ void max_pool_forward(const T* x, int64_t n, const ConvGeom& g, T* out, int64_t*
 
 // The max pool's gradient: gx [N, H, W, C] zero but for each output's argmax, which gets that
 // output's g (summed where overlapping windows share an argmax). Images split over threads.
+// One input row of a pool_is_2x2_tiling scatter: each position is in one window at most, so it
+// is written once, as 0 + g at its window's argmax (the general scatter's sum onto its zero
+// fill: -0 becomes +0, the same bits) and +0 elsewhere, with no fill pass. p0 is the flat index
+// of the row's first value; g and id the row of windows over it.
+template <class T>
+GT_DISPATCHED void max_pool_2x2_scatter_row_isa(const T* __restrict g, const int64_t* __restrict id, int64_t p0,
+                                                int64_t ow, int64_t C, T* __restrict dst) {
+  for (int64_t w = 0; w < ow; ++w, g += C, id += C, dst += 2 * C, p0 += 2 * C) {
+#pragma omp simd
+    for (int64_t ch = 0; ch < C; ++ch) {
+      const int64_t k = id[ch] - (p0 + ch);  // 0: the window's left column of this row, C: its right
+      const T v = T(0) + g[ch];
+      dst[ch] = k == 0 ? v : T(0);
+      dst[C + ch] = k == C ? v : T(0);
+    }
+  }
+}
+
 template <class T>
 void max_pool_scatter(const T* gout, const int64_t* idx, int64_t n, const ConvGeom& g, T* gx) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (pool_is_2x2_tiling(g)) {
+      const int64_t C = g.c, wc = g.w * C;
+      parallel_for(n * g.h, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          const int64_t b = r / g.h, ih = r % g.h, oh = ih / 2;
+          T* dst = gx + r * wc;
+          if (oh >= g.oh) {  // a last row no window covers (odd height)
+            std::fill(dst, dst + wc, T(0));
+            continue;
+          }
+          const int64_t k0 = (b * g.oh + oh) * g.ow * C;
+          max_pool_2x2_scatter_row_isa(gout + k0, idx + k0, r * wc, g.ow, C, dst);
+          std::fill(dst + 2 * g.ow * C, dst + wc, T(0));  // a last column no window covers
+        }
+      }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(wc, 1)));
+      return;
+    }
+  }
   const int64_t img = g.h * g.w * g.c, per = g.oh * g.ow * g.c;
   parallel_for(n, [&](int64_t begin, int64_t end) {
     std::fill(gx + begin * img, gx + end * img, T(0));
