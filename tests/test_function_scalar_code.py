@@ -139,25 +139,127 @@ def test_an_exponent_that_changes_between_calls_is_guarded(scalar_code_off):
 
 
 def test_what_the_code_cannot_compute_keeps_the_program(scalar_code_off):
-    # a comparison and a where (relu's rule), a cast, a reduction of a vector: refused, with
-    # the values unchanged
-    def relu(x):
-        with gt.GradientTape() as tape:
-            tape.watch(x)
-            y = gt.nn.relu(x) * 2.0
-        return tape.gradient(y, x)
-    got = run_three_ways(relu, [(gt.constant(v),) for v in (1.0, -1.0, 2.0, -3.0)], scalar_code_off,
-                         expect="refused: *")
-    assert [float(g) for g in got] == [2.0, 0.0, 2.0, 0.0]
-
+    # a cast to an integer, a reduction of a vector: refused, with the values unchanged
     def cast(x):
-        return gt.cast(x, gt.float64) * 2.0
+        return gt.cast(gt.cast(x, gt.int32), gt.float32) * 2.0
     run_three_ways(cast, [(gt.constant(v),) for v in (1.0, 2.5, -1.0)], scalar_code_off, expect="refused: *")
 
     def vector(x):
         return gt.reduce_sum(x * 2.0)
     run_three_ways(vector, [(gt.constant([v, 1.0]),) for v in (1.0, 2.5, -1.0)], scalar_code_off,
                    expect="refused: *")
+
+
+# values where comparisons and selects are delicate: signed zeros, NaN, infinities, ties
+SPECIAL = [1.5, -2.0, 0.0, -0.0, float("nan"), float("inf"), float("-inf"), 0.5, 1e-45, -1e300]
+
+
+def calls_of(values, dtype):
+    # the first three calls trace, plan and compile (on an ordinary value); the rest use the code
+    return [(gt.constant(v, dtype),) for v in [1.25, 1.25, 1.25] + values]
+
+
+def with_gradient(body):
+    def py(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = body(x)
+        return [y, tape.gradient(y, x)]
+    return py
+
+
+@pytest.mark.parametrize("dtype", [gt.float32, gt.float64])
+@pytest.mark.parametrize("name,body", [
+    ("relu", lambda x: gt.nn.relu(x) * 2.0),
+    ("abs", lambda x: gt.abs(x) * x),
+    ("maximum", lambda x: gt.maximum(x, 0.5) * x),
+    ("minimum", lambda x: gt.minimum(x * x, x) - x),
+    ("maximum of equals", lambda x: gt.maximum(x, x * 1.0)),
+    ("clip", lambda x: gt.clip_by_value(x * 3.0, -1.0, 1.0)),
+    ("relu6", lambda x: gt.nn.relu6(x * 4.0)),
+])
+def test_rules_that_compare_and_select_run_as_code(scalar_code_off, dtype, name, body):
+    # relu's rule (a greater and a where), abs (sign), maximum / minimum's rules (greater_equal,
+    # less_equal and wheres), relu6 (logical_and of two comparisons): the code computes them, at
+    # NaN, infinities and both zeros as eagerly
+    got = run_three_ways(with_gradient(body), calls_of(SPECIAL, dtype), scalar_code_off)
+    if name == "relu":
+        assert [float(g[1]) for g in got[3:5]] == [2.0, 0.0]
+
+
+@pytest.mark.parametrize("dtype", [gt.float32, gt.float64])
+@pytest.mark.parametrize("name,body", [
+    ("less", lambda x: gt.where(x < 1.0, x, -x)),
+    ("equal", lambda x: gt.where(gt.equal(x, 0.0), 2.0 * x, x * x)),
+    ("not_equal", lambda x: gt.where(gt.not_equal(x, x), 0.0 * x, x + 1.0)),   # NaN test
+    ("greater_equal", lambda x: gt.where(x >= -0.0, x, 3.0 * x)),
+    ("logical", lambda x: gt.where(gt.logical_or(x > 1.0, gt.logical_not(x < -1.0)), x, x * x)),
+    ("leaky_relu", lambda x: gt.nn.leaky_relu(x)),
+    ("elu", lambda x: gt.nn.elu(x)),
+    ("selu", lambda x: gt.nn.selu(x)),
+    ("huber", lambda x: gt.where(gt.abs(x) < 1.0, 0.5 * x * x, gt.abs(x) - 0.5)),
+])
+def test_a_differentiated_where_and_its_structural_zeros(scalar_code_off, dtype, name, body):
+    # the gradient of a where is masked where its branch was not taken (structural zeros): the
+    # code computes the masks and keeps a guard on each test of whether one is set, so a call
+    # that takes the other branch runs the program; the values are eager's at every call
+    got = run_three_ways(with_gradient(body), calls_of(SPECIAL + [-3.0, 2.0, -0.25, 1.5], dtype), scalar_code_off)
+    if name == "huber":
+        assert [float(g[1]) for g in got[3:5]] == [1.0, -1.0]
+
+
+def test_an_unselected_branch_s_inf_stays_a_structural_zero(scalar_code_off):
+    # where(x > 0, log(x), 0): at x <= 0 log's gradient is inf or NaN, which the mask keeps out
+    # of x's gradient (0, not NaN); traced at x > 0, where no mask is set
+    def py(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.where(x > 0.0, gt.math.log(x), gt.zeros_like(x))
+        return tape.gradient(y, x)
+    calls = [(gt.constant(v),) for v in (2.0, 2.0, 2.0, 0.0, -1.0, 4.0, -0.0, 0.5)]
+    got = run_three_ways(py, calls, scalar_code_off)
+    assert [float(g) for g in got] == [0.5, 0.5, 0.5, 0.0, 0.0, 0.25, 0.0, 2.0]
+    # traced where the mask is set: x's gradient, an output, carries it (no code)
+    calls = [(gt.constant(v),) for v in (-1.0, -1.0, -1.0, 0.0, 2.0, -2.0)]
+    got = run_three_ways(py, calls, scalar_code_off, expect="refused: an output that carries a structural-zero mask")
+    assert [float(g) for g in got] == [0.0, 0.0, 0.0, 0.0, 0.5, 0.0]
+
+
+def test_a_masked_gradient_as_an_output_keeps_the_program(scalar_code_off):
+    # y's gradient through where(c, x, y) at c true is a structural zero: an output with a mask
+    def py(x, y):
+        with gt.GradientTape() as tape:
+            tape.watch([x, y])
+            z = gt.where(x > y, x * 2.0, y * 3.0)
+        return tape.gradient(z, [x, y])
+    calls = [(gt.constant(a), gt.constant(b)) for a, b in [(2.0, 1.0)] * 3 + [(0.0, 1.0), (3.0, -1.0)]]
+    got = run_three_ways(py, calls, scalar_code_off, expect="refused: an output that carries a structural-zero mask")
+    assert [[float(g) for g in r] for r in got] == [[2.0, 0.0]] * 3 + [[0.0, 3.0], [2.0, 0.0]]
+
+
+def test_casts_between_float32_float64_and_bool(scalar_code_off):
+    # cast's rule casts the gradient back; xlogy's rule casts x != 0 to a float
+    def py(x, y):
+        with gt.GradientTape() as tape:
+            tape.watch([x, y])
+            z = gt.cast(x, gt.float64) * y
+            w = gt.cast(z > 0.0, gt.float32) * x + gt.cast(gt.math.xlogy(z, y), gt.float32)
+        return [w, tape.gradient(w, [x, y])]
+    values = [(0.5, 2.0)] * 3 + [(0.0, 2.0), (-0.0, 3.0), (1.5, -1.0), (float("nan"), 1.0), (1e30, 1e300),
+                                 (3.0, float("inf"))]
+    calls = [(gt.constant(a, gt.float32), gt.constant(b, gt.float64)) for a, b in values]
+    run_three_ways(py, calls, scalar_code_off)
+
+
+def test_a_bool_input_selects(scalar_code_off):
+    def py(flag, x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.where(gt.logical_and(flag, x > 0.0), gt.sin(x), x * x)
+        return [y, flag, tape.gradient(y, x)]
+    calls = [(gt.constant(f), gt.constant(v)) for f, v in
+             [(True, 0.5)] * 3 + [(False, 0.5), (True, -1.0), (True, 2.0), (False, -2.0)]]
+    run_three_ways(py, calls, scalar_code_off)
 
 
 def test_programs_with_effects_or_control_flow_have_no_code(scalar_code_off):

@@ -132,6 +132,7 @@ Tensor compare(const Tensor& a, const Tensor& b, const char* name, F f) {
     using T = decltype(tag);
     binary_into<T, bool>(a, b, out, [&](T x, T y) -> bool { return f(x, y); });
   });
+  if (is_wide_float(a.dtype()) || a.dtype() == DType::Bool) scalar_code::note_compare<F>(a, &b, out);
   return out;
 }
 
@@ -778,7 +779,9 @@ Tensor floor(const Tensor& x) {
 Tensor logical_not(const Tensor& x) {
   require_bool(x, "logical_not", "x");
   Tensor out = Tensor::empty(DType::Bool, x.shape());
-  map1(x.data<bool>(), out.data<bool>(), x.numel(), [](bool v) { return !v; });
+  auto f = [](bool v) { return !v; };
+  map1(x.data<bool>(), out.data<bool>(), x.numel(), f);
+  scalar_code::note_logical_not<decltype(f)>(x, out);
   return out;
 }
 
@@ -792,6 +795,8 @@ Tensor cast(const Tensor& x, DType dtype) {
   require_defined(x, "cast");
   Tensor out = (x.dtype() != dtype && (is_half(x.dtype()) || is_half(dtype))) ? cast_half_kernel(x, dtype)
                                                                            : cast_kernel(x, dtype);
+  auto reported = [](DType d) { return is_wide_float(d) || d == DType::Bool; };
+  if (reported(x.dtype()) && reported(dtype)) scalar_code::note_cast(x, out);
   if (is_floating(x.dtype()) && is_floating(dtype)) {
     int64_t attr = int64_t(x.dtype());
     record(OpId::Cast, {&x}, out, {attr});
@@ -1184,6 +1189,7 @@ Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
                     [](bool c, T a, T b) { return c ? a : b; });
     });
   }
+  scalar_code::note_select(cond, x, y, out);
   record(OpId::Where, {&cond, &x, &y}, out);
   return out;
 }
