@@ -139,25 +139,127 @@ def test_an_exponent_that_changes_between_calls_is_guarded(scalar_code_off):
 
 
 def test_what_the_code_cannot_compute_keeps_the_program(scalar_code_off):
-    # a comparison and a where (relu's rule), a cast, a reduction of a vector: refused, with
-    # the values unchanged
-    def relu(x):
-        with gt.GradientTape() as tape:
-            tape.watch(x)
-            y = gt.nn.relu(x) * 2.0
-        return tape.gradient(y, x)
-    got = run_three_ways(relu, [(gt.constant(v),) for v in (1.0, -1.0, 2.0, -3.0)], scalar_code_off,
-                         expect="refused: *")
-    assert [float(g) for g in got] == [2.0, 0.0, 2.0, 0.0]
-
+    # a cast to an integer, a reduction of a vector: refused, with the values unchanged
     def cast(x):
-        return gt.cast(x, gt.float64) * 2.0
+        return gt.cast(gt.cast(x, gt.int32), gt.float32) * 2.0
     run_three_ways(cast, [(gt.constant(v),) for v in (1.0, 2.5, -1.0)], scalar_code_off, expect="refused: *")
 
     def vector(x):
         return gt.reduce_sum(x * 2.0)
     run_three_ways(vector, [(gt.constant([v, 1.0]),) for v in (1.0, 2.5, -1.0)], scalar_code_off,
                    expect="refused: *")
+
+
+# values where comparisons and selects are delicate: signed zeros, NaN, infinities, ties
+SPECIAL = [1.5, -2.0, 0.0, -0.0, float("nan"), float("inf"), float("-inf"), 0.5, 1e-45, -1e300]
+
+
+def calls_of(values, dtype):
+    # the first three calls trace, plan and compile (on an ordinary value); the rest use the code
+    return [(gt.constant(v, dtype),) for v in [1.25, 1.25, 1.25] + values]
+
+
+def with_gradient(body):
+    def py(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = body(x)
+        return [y, tape.gradient(y, x)]
+    return py
+
+
+@pytest.mark.parametrize("dtype", [gt.float32, gt.float64])
+@pytest.mark.parametrize("name,body", [
+    ("relu", lambda x: gt.nn.relu(x) * 2.0),
+    ("abs", lambda x: gt.abs(x) * x),
+    ("maximum", lambda x: gt.maximum(x, 0.5) * x),
+    ("minimum", lambda x: gt.minimum(x * x, x) - x),
+    ("maximum of equals", lambda x: gt.maximum(x, x * 1.0)),
+    ("clip", lambda x: gt.clip_by_value(x * 3.0, -1.0, 1.0)),
+    ("relu6", lambda x: gt.nn.relu6(x * 4.0)),
+])
+def test_rules_that_compare_and_select_run_as_code(scalar_code_off, dtype, name, body):
+    # relu's rule (a greater and a where), abs (sign), maximum / minimum's rules (greater_equal,
+    # less_equal and wheres), relu6 (logical_and of two comparisons): the code computes them, at
+    # NaN, infinities and both zeros as eagerly
+    got = run_three_ways(with_gradient(body), calls_of(SPECIAL, dtype), scalar_code_off)
+    if name == "relu":
+        assert [float(g[1]) for g in got[3:5]] == [2.0, 0.0]
+
+
+@pytest.mark.parametrize("dtype", [gt.float32, gt.float64])
+@pytest.mark.parametrize("name,body", [
+    ("less", lambda x: gt.where(x < 1.0, x, -x)),
+    ("equal", lambda x: gt.where(gt.equal(x, 0.0), 2.0 * x, x * x)),
+    ("not_equal", lambda x: gt.where(gt.not_equal(x, x), 0.0 * x, x + 1.0)),   # NaN test
+    ("greater_equal", lambda x: gt.where(x >= -0.0, x, 3.0 * x)),
+    ("logical", lambda x: gt.where(gt.logical_or(x > 1.0, gt.logical_not(x < -1.0)), x, x * x)),
+    ("leaky_relu", lambda x: gt.nn.leaky_relu(x)),
+    ("elu", lambda x: gt.nn.elu(x)),
+    ("selu", lambda x: gt.nn.selu(x)),
+    ("huber", lambda x: gt.where(gt.abs(x) < 1.0, 0.5 * x * x, gt.abs(x) - 0.5)),
+])
+def test_a_differentiated_where_and_its_structural_zeros(scalar_code_off, dtype, name, body):
+    # the gradient of a where is masked where its branch was not taken (structural zeros): the
+    # code computes the masks and keeps a guard on each test of whether one is set, so a call
+    # that takes the other branch runs the program; the values are eager's at every call
+    got = run_three_ways(with_gradient(body), calls_of(SPECIAL + [-3.0, 2.0, -0.25, 1.5], dtype), scalar_code_off)
+    if name == "huber":
+        assert [float(g[1]) for g in got[3:5]] == [1.0, -1.0]
+
+
+def test_an_unselected_branch_s_inf_stays_a_structural_zero(scalar_code_off):
+    # where(x > 0, log(x), 0): at x <= 0 log's gradient is inf or NaN, which the mask keeps out
+    # of x's gradient (0, not NaN); traced at x > 0, where no mask is set
+    def py(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.where(x > 0.0, gt.math.log(x), gt.zeros_like(x))
+        return tape.gradient(y, x)
+    calls = [(gt.constant(v),) for v in (2.0, 2.0, 2.0, 0.0, -1.0, 4.0, -0.0, 0.5)]
+    got = run_three_ways(py, calls, scalar_code_off)
+    assert [float(g) for g in got] == [0.5, 0.5, 0.5, 0.0, 0.0, 0.25, 0.0, 2.0]
+    # traced where the mask is set: x's gradient, an output, carries it (no code)
+    calls = [(gt.constant(v),) for v in (-1.0, -1.0, -1.0, 0.0, 2.0, -2.0)]
+    got = run_three_ways(py, calls, scalar_code_off, expect="refused: an output that carries a structural-zero mask")
+    assert [float(g) for g in got] == [0.0, 0.0, 0.0, 0.0, 0.5, 0.0]
+
+
+def test_a_masked_gradient_as_an_output_keeps_the_program(scalar_code_off):
+    # y's gradient through where(c, x, y) at c true is a structural zero: an output with a mask
+    def py(x, y):
+        with gt.GradientTape() as tape:
+            tape.watch([x, y])
+            z = gt.where(x > y, x * 2.0, y * 3.0)
+        return tape.gradient(z, [x, y])
+    calls = [(gt.constant(a), gt.constant(b)) for a, b in [(2.0, 1.0)] * 3 + [(0.0, 1.0), (3.0, -1.0)]]
+    got = run_three_ways(py, calls, scalar_code_off, expect="refused: an output that carries a structural-zero mask")
+    assert [[float(g) for g in r] for r in got] == [[2.0, 0.0]] * 3 + [[0.0, 3.0], [2.0, 0.0]]
+
+
+def test_casts_between_float32_float64_and_bool(scalar_code_off):
+    # cast's rule casts the gradient back; xlogy's rule casts x != 0 to a float
+    def py(x, y):
+        with gt.GradientTape() as tape:
+            tape.watch([x, y])
+            z = gt.cast(x, gt.float64) * y
+            w = gt.cast(z > 0.0, gt.float32) * x + gt.cast(gt.math.xlogy(z, y), gt.float32)
+        return [w, tape.gradient(w, [x, y])]
+    values = [(0.5, 2.0)] * 3 + [(0.0, 2.0), (-0.0, 3.0), (1.5, -1.0), (float("nan"), 1.0), (1e30, 1e300),
+                                 (3.0, float("inf"))]
+    calls = [(gt.constant(a, gt.float32), gt.constant(b, gt.float64)) for a, b in values]
+    run_three_ways(py, calls, scalar_code_off)
+
+
+def test_a_bool_input_selects(scalar_code_off):
+    def py(flag, x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.where(gt.logical_and(flag, x > 0.0), gt.sin(x), x * x)
+        return [y, flag, tape.gradient(y, x)]
+    calls = [(gt.constant(f), gt.constant(v)) for f, v in
+             [(True, 0.5)] * 3 + [(False, 0.5), (True, -1.0), (True, 2.0), (False, -2.0)]]
+    run_three_ways(py, calls, scalar_code_off)
 
 
 def test_programs_with_effects_or_control_flow_have_no_code(scalar_code_off):
@@ -362,3 +464,171 @@ def test_an_unused_op_that_raises_keeps_raising(scalar_code_off):
     assert state(f, gt.constant(1.0)).startswith("refused: ")
     with pytest.raises(gt.errors.InvalidArgumentError):
         f(gt.constant(0.0))
+
+
+# ---------------------------------------------------------------------------- small tensors
+# A program whose values are float tensors of at most 64 elements (elementwise ops of one
+# shape, and rank-0 operands read broadcast) runs as code too, each instruction a loop over
+# the elements with the eager loop's own function.
+
+LIMIT = 64
+
+
+def vector(n, seed, dtype=gt.float32, special=False):
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(-3.0, 3.0, n)
+    if special:
+        extra = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-300, -2.0, 2.0])
+        v[:min(n, len(extra))] = extra[:n]
+    return gt.constant(v.astype(gt.as_dtype(dtype).as_numpy_dtype))
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 16, LIMIT, LIMIT + 1])
+def test_a_w1_step_on_vectors(scalar_code_off, n):
+    w1, w2 = gt.Variable(vector(n, 1)), gt.Variable(vector(n, 2))
+
+    def py():
+        with gt.GradientTape() as tape:
+            z = 3 * w1 ** 2 + 2 * w1 * w2
+        return [z, tape.gradient(z, [w1, w2])]
+
+    def setup(i):
+        w1.assign(vector(n, 10 + i))
+    got = run_three_ways(py, [()] * 6, scalar_code_off, setup=setup,
+                         expect="ready" if n <= LIMIT else "refused: *")
+    assert got[-1][0].shape == (n,)
+
+
+@pytest.mark.parametrize("dtype", [gt.float32, gt.float64])
+@pytest.mark.parametrize("n", [3, 5, 8, 13, LIMIT])
+def test_transcendental_ops_on_vectors_give_eager_s_bits(scalar_code_off, dtype, n):
+    # exp, sin, tanh, log1p, pow, atan2: eager's loops run them in vector lanes (libmvec) and a
+    # scalar tail; the code calls the same loops, so every element has eager's bits, at values
+    # other than the traced ones too
+    def py(x, y):
+        with gt.GradientTape() as tape:
+            tape.watch([x, y])
+            a = gt.exp(gt.sin(x)) * gt.tanh(y) + gt.math.log1p(gt.abs(x))
+            b = gt.math.atan2(a, y) + gt.pow(gt.abs(y) + 0.5, x) - gt.sigmoid(x * y)
+        return [b, tape.gradient(b, [x, y])]
+    calls = [(vector(n, 1, dtype), vector(n, 2, dtype))] * 3 + \
+        [(vector(n, s, dtype, special=s == 5), vector(n, s + 100, dtype)) for s in range(3, 9)]
+    run_three_ways(py, calls, scalar_code_off)
+
+
+@pytest.mark.parametrize("dtype", [gt.float32, gt.float64])
+def test_compares_and_selects_on_vectors_with_special_values(scalar_code_off, dtype):
+    def py(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.nn.relu(x) * gt.abs(x) + gt.maximum(x, 0.5) - gt.minimum(x * x, x)
+            z = gt.clip_by_value(y, -4.0, 4.0) + gt.where(x > 1.0, x, 2.0 * x)
+        return [z, tape.gradient(z, x)]
+    calls = [(vector(9, 1, dtype),)] * 3 + [(vector(9, s, dtype, special=s % 2 == 0),) for s in range(2, 8)]
+    run_three_ways(py, calls, scalar_code_off)
+
+
+def test_structural_zeros_on_vectors_guard_the_whole_mask(scalar_code_off):
+    # leaky_relu's where: its gradient's masks are tested (a guard on every element of the mask):
+    # a call whose signs differ from the traced ones runs the program
+    # (log's rule at x = 0, where its branch is not taken: 0 / 0, which the mask makes 0)
+    def py(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.nn.leaky_relu(x) * 3.0 + gt.nn.elu(x) + gt.where(x > 0.0, gt.math.log(x), x)
+        return [y, tape.gradient(y, x)]
+    # traced where log's branch is taken everywhere (no mask: a guard that none is set)
+    positive = gt.constant([1.0, 2.0, 3.0, 0.5])
+    calls = [(positive,)] * 3 + [(gt.constant(v),) for v in
+                                 ([2.0, 1.0, 0.5, 4.0], [0.0, 1.0, 2.0, 3.0], [-1.0, 2.0, 0.0, -0.0],
+                                  [np.nan, 1.0, -1.0, np.inf], [1.5, 2.5, 3.5, 4.5])]
+    run_three_ways(py, calls, scalar_code_off)
+    # traced with both signs (masks set)
+    calls = [(gt.constant([1.0, -2.0, 3.0, -0.5]),)] * 3 + [(gt.constant(v),) for v in
+                                                            ([2.0, -1.0, 0.5, -3.0], [0.0, -1.0, 2.0, -3.0],
+                                                             [-1.0, 2.0, 0.0, -0.0], [1.5, -2.5, 3.5, -4.5])]
+    run_three_ways(py, calls, scalar_code_off)
+
+
+def test_a_rank_0_operand_read_broadcast(scalar_code_off):
+    s = gt.Variable(1.5)
+
+    def forward(x, t):
+        return gt.exp(x * s) - t / (x * x + 1.0) + 2.0
+
+    def grad_of_the_vector(x, t):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.tanh(x * t) * s - gt.maximum(x, t)
+        return [y, tape.gradient(y, x)]
+    calls = [(vector(6, i), gt.constant(0.5 + i)) for i in (1, 1, 1, 2, 3)]
+    run_three_ways(forward, calls, scalar_code_off)
+    run_three_ways(grad_of_the_vector, calls, scalar_code_off)
+
+    def grad_of_the_scalar(x, t):   # (a sum over the broadcast elements: no code)
+        with gt.GradientTape() as tape:
+            tape.watch(t)
+            y = x * t
+        return tape.gradient(y, t)
+    run_three_ways(grad_of_the_scalar, calls, scalar_code_off, expect="refused: *")
+
+
+def test_mixed_dtypes_and_casts_on_vectors(scalar_code_off):
+    def py(x, y):
+        with gt.GradientTape() as tape:
+            tape.watch([x, y])
+            z = gt.cast(x, gt.float64) * y
+            w = gt.cast(z > 0.0, gt.float32) * x + gt.cast(gt.math.xlogy(z, y), gt.float32)
+        return [w, tape.gradient(w, [x, y])]
+    calls = [(vector(5, i, gt.float32), gt.abs(vector(5, i + 50, gt.float64))) for i in (1, 1, 1, 2, 3)]
+    calls.append((gt.constant([0.0, -0.0, np.nan, 1.0, 2.0], gt.float32),
+                  gt.constant([1.0, 2.0, 3.0, np.inf, 0.0], gt.float64)))
+    run_three_ways(py, calls, scalar_code_off)
+
+
+def test_a_matrix_of_a_few_elements(scalar_code_off):
+    def py(x, y):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            z = gt.sin(x) * y + gt.nn.relu(x - y) * 2.0
+        return [z, tape.gradient(z, x)]
+    calls = [(gt.constant(np.arange(6.0).reshape(2, 3) * s - 2.0), gt.constant(np.ones((2, 3)) * s))
+             for s in (0.5, 0.5, 0.5, 1.5, -0.25)]
+    run_three_ways(py, calls, scalar_code_off)
+
+
+def test_what_small_tensor_code_does_not_compute(scalar_code_off):
+    # a reshape (one buffer, another shape), a reduction, a broadcast of a [1]: refused, values right
+    def reshape(x):
+        return gt.reshape(x * 2.0, [2, 4]) + 1.0
+
+    def reduction(x):
+        return gt.reduce_sum(x * x)
+
+    def broadcast(x, y):
+        return x * y
+    calls = [(vector(8, i),) for i in (1, 1, 1, 2)]
+    run_three_ways(reshape, calls, scalar_code_off, expect="refused: *")
+    run_three_ways(reduction, calls, scalar_code_off, expect="refused: *")
+    run_three_ways(broadcast, [(vector(8, i), gt.constant([2.0])) for i in (1, 1, 1, 2)], scalar_code_off,
+                   expect="refused: *")
+
+
+def test_another_shape_between_calls(scalar_code_off):
+    # one program for all sizes (a None dimension): the code serves the traced shape; a call of
+    # another shape runs the program; a function without a signature traces each shape apart
+    def py(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            y = gt.exp(x) * x - gt.nn.relu(x)
+        return [y, tape.gradient(y, x)]
+    sizes = [8, 8, 8, 8, 4, 8, 16, 1, 8, LIMIT + 3, 8]
+    calls = [(vector(n, i),) for i, n in enumerate(sizes)]
+    relaxed = gt.function(py, input_signature=[gt.TensorSpec([None], gt.float32)])
+    on = [as_numpy(relaxed(*c)) for c in calls]
+    with scalar_code_off:
+        off = [as_numpy(gt.function(py, input_signature=[gt.TensorSpec([None], gt.float32)])(*c)) for c in calls]
+    assert_same(on, off)
+    assert_same(on, [as_numpy(py(*c)) for c in calls])
+    assert state(relaxed, calls[0][0]) == "ready"
+    run_three_ways(py, calls, scalar_code_off)

@@ -39,13 +39,13 @@ Tensor try_defer_binary(const Tensor& a, const Tensor& b, const Shape& shape, fu
 }
 
 template <class F>
-Tensor float_unary(const Tensor& x, const char* name, F f, fusion::Cost cost = fusion::Cost::Costly) {
+Tensor float_unary(const Tensor& x, const char* name, F /*f, applied as F{}*/, fusion::Cost cost = fusion::Cost::Costly) {
   require_float(x, name);
   if (Tensor d = try_defer_unary<F>(x, cost); d.defined()) return d;
   Tensor out = Tensor::empty(x.dtype(), x.shape());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    map1(x.data<T>(), out.data<T>(), x.numel(), [&](T v) -> T { return f(v); });
+    map1(x.data<T>(), out.data<T>(), x.numel(), kernels::Apply1<T, F>{});
   });
   scalar_code::note_unary<F>(x, out);
   return out;
@@ -53,14 +53,14 @@ Tensor float_unary(const Tensor& x, const char* name, F f, fusion::Cost cost = f
 
 // Applies a unary function to any numeric dtype.
 template <class F>
-Tensor numeric_unary(const Tensor& x, const char* name, F f) {
+Tensor numeric_unary(const Tensor& x, const char* name, F /*f, applied as F{}*/) {
   require_defined(x, name);
   require_numeric(x, name);
   if (Tensor d = try_defer_unary<F>(x, fusion::Cost::Cheap); d.defined()) return d;
   Tensor out = Tensor::empty(x.dtype(), x.shape());
   dispatch_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    map1(x.data<T>(), out.data<T>(), x.numel(), [&](T v) -> T { return f(v); });
+    map1(x.data<T>(), out.data<T>(), x.numel(), kernels::Apply1<T, F>{});
   });
   if (is_floating(x.dtype())) scalar_code::note_unary<F>(x, out);
   return out;
@@ -82,7 +82,7 @@ void binary_into(const Tensor& a, const Tensor& b, Tensor& out, F f) {
 // integer dtypes only (kIntOnly): an op must not instantiate kernels it can never run.
 enum BinaryKinds { kNumeric, kFloatOnly, kIntOnly };
 template <int Kind, class F>
-Tensor binary_op(const Tensor& a, const Tensor& b, const char* name, F f, fusion::Cost cost) {
+Tensor binary_op(const Tensor& a, const Tensor& b, const char* name, F /*f, applied as F{}*/, fusion::Cost cost) {
   require_same_dtype(a, b, name);
   require_numeric(a, name);
   const Shape shape = broadcast_shapes(a.shape(), b.shape(), name);
@@ -93,7 +93,7 @@ Tensor binary_op(const Tensor& a, const Tensor& b, const char* name, F f, fusion
   if (out.numel() == 0) return out;
   auto run = [&](auto tag) {
     using T = decltype(tag);
-    binary_into<T, T>(a, b, out, [&](T x, T y) -> T { return f(x, y); });
+    binary_into<T, T>(a, b, out, kernels::Apply2<T, F>{});
   };
   if constexpr (Kind == kFloatOnly) dispatch_float(a.dtype(), run);
   else if constexpr (Kind == kIntOnly) dispatch_integer(a.dtype(), run);
@@ -124,14 +124,15 @@ Tensor float_binary(const Tensor& a, const Tensor& b, const char* name, F f,
 }
 
 template <class F>
-Tensor compare(const Tensor& a, const Tensor& b, const char* name, F f) {
+Tensor compare(const Tensor& a, const Tensor& b, const char* name, F /*f, applied as F{}*/) {
   require_same_dtype(a, b, name);
   Tensor out = Tensor::empty(DType::Bool, broadcast_shapes(a.shape(), b.shape(), name));
   if (out.numel() == 0) return out;
   dispatch_all(a.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    binary_into<T, bool>(a, b, out, [&](T x, T y) -> bool { return f(x, y); });
+    binary_into<T, bool>(a, b, out, kernels::Compare2<T, F>{});
   });
+  if (is_wide_float(a.dtype()) || a.dtype() == DType::Bool) scalar_code::note_compare<F>(a, &b, out);
   return out;
 }
 
@@ -478,12 +479,18 @@ namespace {
 bool fits_fused_pass(const Tensor& g, const Tensor& x) {
   return g.shape() == x.shape() && x.numel() > 1 && !fusion::is_deferred(g) && !fusion::is_deferred(x);
 }
+// (a named element function: scalar code's loop calls the same loop, kernels::Apply2)
+struct GTimesSigmoidFn {
+  template <class T>
+  T operator()(T gv, T v) const { return gv * kernels::sigmoid_of(v); }
+};
 Tensor fused_g_times_sigmoid(const Tensor& g, const Tensor& x) {
   Tensor out = Tensor::empty(x.dtype(), x.shape());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kernels::g_times_sigmoid(x.numel(), g.data<T>(), x.data<T>(), out.data<T>());
+    kernels::g_times_sigmoid<T, GTimesSigmoidFn>(x.numel(), g.data<T>(), x.data<T>(), out.data<T>());
   });
+  scalar_code::note_binary<GTimesSigmoidFn>(g, x, out);
   return out;
 }
 }  // namespace
@@ -806,7 +813,9 @@ Tensor floor(const Tensor& x) {
 Tensor logical_not(const Tensor& x) {
   require_bool(x, "logical_not", "x");
   Tensor out = Tensor::empty(DType::Bool, x.shape());
-  map1(x.data<bool>(), out.data<bool>(), x.numel(), [](bool v) { return !v; });
+  auto f = [](bool v) { return !v; };
+  map1(x.data<bool>(), out.data<bool>(), x.numel(), f);
+  scalar_code::note_logical_not<decltype(f)>(x, out);
   return out;
 }
 
@@ -820,6 +829,8 @@ Tensor cast(const Tensor& x, DType dtype) {
   require_defined(x, "cast");
   Tensor out = (x.dtype() != dtype && (is_half(x.dtype()) || is_half(dtype))) ? cast_half_kernel(x, dtype)
                                                                            : cast_kernel(x, dtype);
+  auto reported = [](DType d) { return is_wide_float(d) || d == DType::Bool; };
+  if (reported(x.dtype()) && reported(dtype)) scalar_code::note_cast(x, out);
   if (is_floating(x.dtype()) && is_floating(dtype)) {
     int64_t attr = int64_t(x.dtype());
     record(OpId::Cast, {&x}, out, {attr});
@@ -885,6 +896,11 @@ std::pair<Tensor, Tensor> fused_product_pair(const Tensor& g, const Tensor& a, c
     };
     kernels::product_pair(a.numel(), g_chunk, a.data<T>(), b.data<T>(), ga.data<T>(), gb.data<T>());
   });
+  // (to scalar code, two multiplies: one rounding each, the same bits in any loop)
+  if (!gp) {
+    scalar_code::note_binary<MultiplyFn>(g, b, ga);
+    scalar_code::note_binary<MultiplyFn>(g, a, gb);
+  }
   return {ga, gb};
 }
 }  // namespace
@@ -1221,6 +1237,7 @@ Tensor where(const Tensor& cond, const Tensor& x, const Tensor& y) {
                     [](bool c, T a, T b) { return c ? a : b; });
     });
   }
+  scalar_code::note_select(cond, x, y, out);
   record(OpId::Where, {&cond, &x, &y}, out);
   return out;
 }

@@ -7,6 +7,9 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "kernels/broadcast.h"
+#include "structural.h"
+
 namespace gt::scalar_code {
 
 thread_local Trace* tls_trace GT_TLS = nullptr;
@@ -14,12 +17,31 @@ thread_local Trace* tls_trace GT_TLS = nullptr;
 namespace {
 std::atomic<bool> g_enabled{true};
 
-// A value the code can hold in a register: a rank-0 float32 or float64 tensor with no
-// structural-zero mask (a gradient whose positions a where() left out: the code cannot carry
-// the mask, so a program that makes one keeps its planned runs).
-bool scalar_float(const Tensor& t) {
-  return t.defined() && t.ndim() == 0 && (t.dtype() == DType::Float32 || t.dtype() == DType::Float64) &&
-         !t.get()->zero_mask;
+// A value the code can hold in a register: a float32, float64 or bool tensor of 1 to
+// kMaxElements elements. An op's operand or result may carry a structural-zero mask
+// (docs/structural-zeros.md): the ops that make and apply masks report to the trace, and each
+// test of whether a mask is set is a guard (structural.cpp's any_true reads it as C++ code
+// reads a value); the code carries no mask.
+bool small_value(const Tensor& t) {
+  return t.defined() && (t.dtype() == DType::Float32 || t.dtype() == DType::Float64 || t.dtype() == DType::Bool) &&
+         t.numel() >= 1 && t.numel() <= kMaxElements;
+}
+bool small_float(const Tensor& t) { return small_value(t) && t.dtype() != DType::Bool; }
+// What enters the code or leaves it carries no mask: an input, a variable's value, a constant,
+// an output (a masked output keeps its planned runs, whose outputs carry the mask).
+bool unmasked_value(const Tensor& t) { return small_value(t) && !t.get()->zero_mask; }
+
+// An operand of an elementwise op that gives `out`: of out's shape, or rank 0 (read broadcast:
+// stride 0).
+bool fits(const Tensor& operand, const Tensor& out) {
+  return operand.shape() == out.shape() || operand.ndim() == 0;
+}
+// Whether the eager loop of a binary op is the one row the code runs (a rank-0 operand of a
+// rank >= 2 result might take another split of the elements into rows: refused).
+bool one_row(const Tensor& a, const Tensor& b, const Tensor& out) {
+  if (a.shape() == b.shape() || out.numel() == 1) return true;  // (map2_flat: one row; or one element)
+  const Shape* shapes[2] = {&a.shape(), &b.shape()};
+  return kernels::make_plan(out.shape(), shapes, 2).rank == 1;
 }
 
 // An operand is known by its storage: a reshape or a read of a variable shares its buffer.
@@ -29,8 +51,23 @@ void refuse(Trace& tr, const char* why) {
   if (tr.refused.empty()) tr.refused = why;
 }
 
-// The registers of this thread's runs (a run calls no other program: no reentrancy).
-thread_local std::vector<uint64_t> tls_regs;
+// The registers of this thread's runs (a run calls no other program: no reentrancy), 64-byte
+// aligned.
+struct RegisterFile {
+  std::unique_ptr<uint64_t[]> buf;
+  size_t words = 0;
+  uint64_t* base = nullptr;
+  uint64_t* get(size_t n) {
+    if (n > words) {
+      buf.reset(new uint64_t[n + 8]);
+      words = n;
+      const uintptr_t p = reinterpret_cast<uintptr_t>(buf.get());
+      base = reinterpret_cast<uint64_t*>((p + 63) & ~uintptr_t(63));
+    }
+    return base;
+  }
+};
+thread_local RegisterFile tls_regs;
 }  // namespace
 
 void set_enabled(bool on) { g_enabled.store(on); }
@@ -43,21 +80,84 @@ TraceScope::TraceScope(Trace& t) : saved_(tls_trace) {
 }
 TraceScope::~TraceScope() { tls_trace = saved_; }
 
-void note_op(Fn f32, Fn f64, const Tensor& a, const Tensor* b, const Tensor& out) {
+void note_op(Fn f32, Fn f64, LoopFn l32, LoopFn l64, const Tensor& a, const Tensor* b, const Tensor& out) {
   Trace& tr = *tls_trace;
   if (!tr.refused.empty()) return;
-  if (!scalar_float(out) || !scalar_float(a) || (b && !scalar_float(*b)) || a.dtype() != out.dtype() ||
-      (b && b->dtype() != out.dtype())) {
-    refuse(tr, "an elementwise op on a value that is not a rank-0 float32 or float64 tensor");
+  if (!small_float(out) || !small_float(a) || (b && !small_float(*b)) || a.dtype() != out.dtype() ||
+      (b && b->dtype() != out.dtype()) || !fits(a, out) || (b && (!fits(*b, out) || !one_row(a, *b, out)))) {
+    refuse(tr, "an elementwise op that is not on float32 or float64 tensors of one shape (or a rank-0 one) of at "
+               "most 64 elements");
     return;
   }
-  tr.ops.push_back({out.dtype() == DType::Float32 ? f32 : f64, a, b ? *b : Tensor(), out});
+  const bool f = out.dtype() == DType::Float32;
+  tr.ops.push_back({f ? f32 : f64, f ? l32 : l64, a, b ? *b : Tensor(), Tensor(), out});
+}
+
+void note_compare_slow(Fn f32, Fn f64, Fn b8, LoopFn l32, LoopFn l64, LoopFn lb8, const Tensor& a, const Tensor* b,
+                       const Tensor& out) {
+  Trace& tr = *tls_trace;
+  if (!tr.refused.empty()) return;
+  const DType d = a.dtype();
+  const Fn fn = d == DType::Float32 ? f32 : d == DType::Float64 ? f64 : d == DType::Bool ? b8 : nullptr;
+  const LoopFn loop = d == DType::Float32 ? l32 : d == DType::Float64 ? l64 : lb8;
+  if (!fn || !small_value(a) || (b && (!small_value(*b) || b->dtype() != d)) || !small_value(out) ||
+      out.dtype() != DType::Bool || !fits(a, out) || (b && (!fits(*b, out) || !one_row(a, *b, out)))) {
+    refuse(tr, "a comparison of values that are not float32, float64 or bool tensors of one shape (or a rank-0 one) "
+               "of at most 64 elements");
+    return;
+  }
+  tr.ops.push_back({fn, loop, a, b ? *b : Tensor(), Tensor(), out});
+}
+
+namespace {
+template <class In>
+Fn convert_from(DType out) {
+  return out == DType::Float32 ? &convert<In, float> : out == DType::Float64 ? &convert<In, double> : &convert<In, bool>;
+}
+template <class In>
+LoopFn convert_loop_from(DType out) {
+  return out == DType::Float32   ? &convert_loop<In, float>
+         : out == DType::Float64 ? &convert_loop<In, double>
+                                 : &convert_loop<In, bool>;
+}
+}  // namespace
+
+void note_cast_slow(const Tensor& x, const Tensor& out) {
+  Trace& tr = *tls_trace;
+  if (!tr.refused.empty()) return;
+  if (!small_value(x) || !small_value(out) || x.shape() != out.shape()) {
+    refuse(tr, "a cast of a value that is not a float32, float64 or bool tensor of at most 64 elements");
+    return;
+  }
+  const DType i = x.dtype(), o = out.dtype();
+  const Fn fn = i == DType::Float32 ? convert_from<float>(o) : i == DType::Float64 ? convert_from<double>(o)
+                                                                                  : convert_from<bool>(o);
+  const LoopFn loop = i == DType::Float32   ? convert_loop_from<float>(o)
+                      : i == DType::Float64 ? convert_loop_from<double>(o)
+                                            : convert_loop_from<bool>(o);
+  tr.ops.push_back({fn, loop, x, Tensor(), Tensor(), out});
+}
+
+void note_select_slow(const Tensor& cond, const Tensor& x, const Tensor& y, const Tensor& out) {
+  Trace& tr = *tls_trace;
+  if (!tr.refused.empty()) return;
+  if (!small_value(cond) || cond.dtype() != DType::Bool || !small_value(x) || !small_value(y) ||
+      !small_value(out) || x.dtype() != out.dtype() || y.dtype() != out.dtype() || !fits(cond, out) ||
+      !fits(x, out) || !fits(y, out)) {
+    refuse(tr, "a where whose operands are not float32, float64 or bool tensors of one shape (or rank-0 ones) of at "
+               "most 64 elements");
+    return;
+  }
+  const size_t size = dtype_size(out.dtype());
+  if (size == 8) tr.ops.push_back({&select<uint64_t>, &select_loop<uint64_t>, cond, x, y, out});
+  else if (size == 4) tr.ops.push_back({&select<uint32_t>, &select_loop<uint32_t>, cond, x, y, out});
+  else tr.ops.push_back({&select<uint8_t>, &select_loop<uint8_t>, cond, x, y, out});
 }
 
 void note_constant_slow(const Tensor& t) {
   // (its value as made: a later in-place write, which no kernel reports, makes the code's
   // outputs differ from the run's, and verify() refuses it)
-  if (scalar_float(t)) tls_trace->constants.emplace_back(t, t.clone());
+  if (unmasked_value(t)) tls_trace->constants.emplace_back(t, t.clone());
 }
 
 void note_read_slow(const std::shared_ptr<Variable>& v, const Tensor& value) {
@@ -76,6 +176,7 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
   if (!tr.refused.empty()) return fail(tr.refused);
   auto code = std::make_shared<Code>();
   Code& c = *code;
+  c.structural_zeros_ = structural_zeros_enabled();
   std::unordered_map<const void*, int> reg_of;
   std::unordered_map<const void*, const Tensor*> made;  // constants the trace made: their values as made
   for (const auto& [t, value] : tr.constants) {
@@ -83,25 +184,36 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
     if (std::memcmp(t.raw(), value.raw(), value.nbytes()) != 0) return fail("a constant was written after it was made");
     made.emplace(key(t), &value);
   }
-  auto new_reg = [&](DType d) {
-    c.reg_dtype_.push_back(d);
-    return c.num_regs_++;
+  // Whether any value has rank >= 1: the instructions then run as loops, each value in a
+  // 64-byte aligned slot (a rank-0 program keeps one 8-byte register per value).
+  auto vector_value = [](const Tensor& t) { return t.defined() && t.ndim() > 0; };
+  for (const Tensor& t : inputs) c.loops_ |= vector_value(t);
+  for (const Trace::Op& op : tr.ops) c.loops_ |= vector_value(op.out) || vector_value(op.a) || vector_value(op.b);
+  for (const auto& rv : tr.reads) c.loops_ |= vector_value(rv.second);
+  for (const Tensor& t : outputs) c.loops_ |= vector_value(t);
+  auto new_reg = [&](const Tensor& t) {
+    const size_t nbytes = size_t(t.numel()) * dtype_size(t.dtype());
+    const int32_t words = int32_t((nbytes + 7) / 8);
+    const int32_t offset = c.loops_ ? (c.num_words_ + 7) / 8 * 8 : c.num_words_;
+    c.num_words_ = offset + words;
+    c.regs_.push_back({offset, t.dtype(), t.shape(), nbytes});
+    return int(c.regs_.size() - 1);
   };
   auto add_leaf = [&](Kind kind, int input, std::shared_ptr<Variable> v, Tensor constant, const Tensor& t) {
-    const int r = new_reg(t.dtype());
+    const int r = new_reg(t);
     c.leaves_.push_back({kind, input, std::move(v), std::move(constant), r});
     reg_of.emplace(key(t), r);
     return r;
   };
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
-    if (!scalar_float(t)) return fail("an input is not a rank-0 float32 or float64 tensor");
+    if (!unmasked_value(t))
+      return fail("an input is not a float32, float64 or bool tensor of 1 to 64 elements");
     if (reg_of.count(key(t))) return fail("two inputs share one buffer");
-    add_leaf(Kind::Input, int(i), nullptr, Tensor(), t);
-    c.input_dtype_.push_back(t.dtype());
+    c.input_reg_.push_back(add_leaf(Kind::Input, int(i), nullptr, Tensor(), t));
   }
   for (const auto& [v, value] : tr.reads) {
-    if (!scalar_float(value)) return fail("a variable that is not a rank-0 float32 or float64");
+    if (!unmasked_value(value)) return fail("a variable that is not a float32, float64 or bool of 1 to 64 elements");
     auto it = reg_of.find(key(value));
     if (it == reg_of.end()) {
       add_leaf(Kind::Read, -1, v, Tensor(), value);
@@ -118,11 +230,15 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
   // The register of an operand or output: an earlier result, an input, a read, or a constant:
   // one the trace made (its value as made), or a tensor made before the run (a constant the
   // program holds: read at each run from the same tensor, as the program's own step reads it).
-  // A tensor made during the run by a kernel that did not report cannot be computed: -1.
+  // A tensor made during the run by a kernel that did not report cannot be computed: -1; so is
+  // one whose buffer is a register's under another dtype or shape (a reshape).
   auto resolve = [&](const Tensor& t) -> int {
     auto it = reg_of.find(key(t));
-    if (it != reg_of.end()) return c.reg_dtype_[size_t(it->second)] == t.dtype() ? it->second : -1;
-    if (!scalar_float(t)) return -1;
+    if (it != reg_of.end()) {
+      const Reg& r = c.regs_[size_t(it->second)];
+      return r.dtype == t.dtype() && r.shape == t.shape() ? it->second : -1;
+    }
+    if (!unmasked_value(t)) return -1;
     if (auto m = made.find(key(t)); m != made.end()) return add_leaf(Kind::Constant, -1, nullptr, *m->second, t);
     if (t.get()->seq < tr.start_seq || t.get()->thread != tr.thread)
       return add_leaf(Kind::Constant, -1, nullptr, t, t);
@@ -131,23 +247,27 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
   for (const Trace::Op& op : tr.ops) {
     const int a = resolve(op.a);
     const int b = op.b.defined() ? resolve(op.b) : a;
-    if (a < 0 || b < 0)
-      return fail("a value made by an op that the scalar code does not compute (not an elementwise op on rank-0 "
-                  "floats)");
+    const int c3 = op.c.defined() ? resolve(op.c) : a;
+    if (a < 0 || b < 0 || c3 < 0)
+      return fail("a value made by an op that the scalar code does not compute (not an elementwise op on small "
+                  "float tensors)");
     if (reg_of.count(key(op.out))) return fail("an op wrote a value in place");
-    const int out = new_reg(op.out.dtype());
+    const int out = new_reg(op.out);
     reg_of.emplace(key(op.out), out);
-    c.instrs_.push_back({op.fn, a, b, out});
+    // strides: 0 for a rank-0 operand of a result of rank >= 1 (read broadcast), else 1
+    auto stride = [&](const Tensor& t) -> int64_t { return t.defined() && t.ndim() == 0 && op.out.ndim() > 0 ? 0 : 1; };
+    c.instrs_.push_back({op.fn, op.loop, c.regs_[size_t(a)].offset, c.regs_[size_t(b)].offset,
+                         c.regs_[size_t(c3)].offset, c.regs_[size_t(out)].offset, op.out.numel(),
+                         {stride(op.a), stride(op.b.defined() ? op.b : op.a), stride(op.c.defined() ? op.c : op.a)}});
   }
-  // A value C++ code read (item()) and branched on: the run must see the same one (a guard,
-  // even on a constant the program holds: it is read at each run).
+  // A value C++ code read (item(), a mask's test) and branched on: the run must see the same one
+  // (a guard, even on a constant the program holds: it is read at each run).
   for (const Tensor& t : tr.items) {
     if (made.count(key(t))) continue;
     const int r = resolve(t);
     if (r < 0) return fail("C++ code read a value that the scalar code does not compute");
-    uint64_t bits = 0;
-    std::memcpy(&bits, t.raw(), dtype_size(t.dtype()));
-    c.guards_.push_back({r, bits});
+    const unsigned char* p = static_cast<const unsigned char*>(t.raw());
+    c.guards_.push_back({r, std::vector<unsigned char>(p, p + c.regs_[size_t(r)].nbytes)});
   }
   // Every op step's results, used or not: an op the code does not compute may raise on some
   // values (an integer division by zero, an index out of range), and the program it stands for
@@ -156,40 +276,44 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
     if (t.defined() && resolve(t) < 0) return fail("an op step whose result the scalar code does not compute");
   for (const Tensor& o : outputs) {
     if (!o.defined()) {
-      c.outputs_.push_back({-1, DType::Float32});
+      c.outputs_.push_back({-1});
       continue;
     }
+    if (o.get()->zero_mask) return fail("an output that carries a structural-zero mask");
     const int r = resolve(o);
     if (r < 0) return fail("an output that the scalar code does not compute");
-    c.outputs_.push_back({r, o.dtype()});
+    c.outputs_.push_back({r});
   }
   return code;
 }
 
 bool Code::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) const {
-  if (inputs.size() != input_dtype_.size()) return false;
+  if (inputs.size() != input_reg_.size() || structural_zeros_ != structural_zeros_enabled()) return false;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const Tensor& t = inputs[i];
-    if (!t.defined() || t.ndim() != 0 || t.dtype() != input_dtype_[i]) return false;
+    const Reg& r = regs_[size_t(input_reg_[i])];
+    if (!t.defined() || t.dtype() != r.dtype || t.shape() != r.shape) return false;
   }
-  std::vector<uint64_t>& regs = tls_regs;
-  if (regs.size() < size_t(num_regs_)) regs.resize(size_t(num_regs_));
-  uint64_t* r = regs.data();
+  uint64_t* w = tls_regs.get(size_t(num_words_));
   for (const Leaf& l : leaves_) {
-    const size_t n = dtype_size(reg_dtype_[size_t(l.reg)]);
+    const Reg& r = regs_[size_t(l.reg)];
     if (l.kind == Kind::Input) {
-      std::memcpy(r + l.reg, inputs[size_t(l.input)].raw(), n);
+      std::memcpy(w + r.offset, inputs[size_t(l.input)].raw(), r.nbytes);
     } else if (l.kind == Kind::Read) {
       const Tensor v = l.variable->read();
-      if (v.ndim() != 0 || v.dtype() != reg_dtype_[size_t(l.reg)]) return false;
-      std::memcpy(r + l.reg, v.raw(), n);
+      if (v.dtype() != r.dtype || v.shape() != r.shape) return false;
+      std::memcpy(w + r.offset, v.raw(), r.nbytes);
     } else {
-      std::memcpy(r + l.reg, l.constant.raw(), n);
+      std::memcpy(w + r.offset, l.constant.raw(), r.nbytes);
     }
   }
-  for (const Instr& in : instrs_) in.fn(r + in.a, r + in.b, r + in.out);
+  if (loops_) {
+    for (const Instr& in : instrs_) in.loop(w + in.a, w + in.b, w + in.c, w + in.out, in.n, in.s);
+  } else {
+    for (const Instr& in : instrs_) in.fn(w + in.a, w + in.b, w + in.c, w + in.out);
+  }
   for (const Guard& g : guards_)
-    if (std::memcmp(r + g.reg, &g.bits, dtype_size(reg_dtype_[size_t(g.reg)])) != 0) return false;
+    if (std::memcmp(w + regs_[size_t(g.reg)].offset, g.bytes.data(), g.bytes.size()) != 0) return false;
   std::vector<Tensor> out;
   out.reserve(outputs_.size());
   for (const Output& o : outputs_) {
@@ -197,8 +321,9 @@ bool Code::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) 
       out.emplace_back();
       continue;
     }
-    Tensor t = Tensor::empty(o.dtype, Shape());
-    std::memcpy(t.raw(), r + o.reg, dtype_size(o.dtype));
+    const Reg& r = regs_[size_t(o.reg)];
+    Tensor t = Tensor::empty(r.dtype, r.shape);
+    std::memcpy(t.raw(), w + r.offset, r.nbytes);
     out.push_back(std::move(t));
   }
   outputs = std::move(out);
@@ -213,7 +338,9 @@ bool Code::verify(const std::vector<Tensor>& inputs, const std::vector<Tensor>& 
     const Tensor& e = expected[i];
     if (g.defined() != e.defined()) return false;
     if (!g.defined()) continue;
-    if (!scalar_float(e) || e.dtype() != g.dtype() || std::memcmp(g.raw(), e.raw(), g.nbytes()) != 0) return false;
+    if (!unmasked_value(e) || e.dtype() != g.dtype() || e.shape() != g.shape() ||
+        std::memcmp(g.raw(), e.raw(), g.nbytes()) != 0)
+      return false;
   }
   return true;
 }

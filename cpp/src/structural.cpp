@@ -7,6 +7,7 @@
 #include "gradtape/call_op.h"
 #include "gradtape/tape.h"
 #include "ops_common.h"
+#include "scalar_code.h"
 
 namespace gt {
 
@@ -18,7 +19,10 @@ std::shared_ptr<TensorImpl> mask_of(const Tensor& t) {
 }
 
 // Our bools are bytes 0 or 1: memchr finds a 1 with the C library's vector loop.
+// Whether a mask is set depends on the values: scalar code (scalar_code.h) computes the masks
+// (the ops that make and apply them report to it) and keeps a guard on each test.
 bool any_true(const Tensor& m) {
+  scalar_code::note_item(m);
   return m.numel() > 0 && std::memchr(m.data<bool>(), 1, size_t(m.numel())) != nullptr;
 }
 

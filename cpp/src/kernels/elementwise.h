@@ -21,6 +21,22 @@ inline const Lane<T>* lanes(const T* p) { return reinterpret_cast<const Lane<T>*
 template <class T>
 inline Lane<T>* lanes(T* p) { return reinterpret_cast<Lane<T>*>(p); }
 
+// An element function F (a captureless lambda or an empty functor) applied at type T: the
+// functors the eager loops of ops_elementwise.cpp instantiate them with, and scalar code's loops
+// too (scalar_code.h), so that the two are one function, compiled once, with the same bits.
+template <class T, class F>
+struct Apply1 {
+  T operator()(T v) const { return T(F{}(v)); }
+};
+template <class T, class F>
+struct Apply2 {
+  T operator()(T x, T y) const { return T(F{}(x, y)); }
+};
+template <class T, class F>
+struct Compare2 {
+  bool operator()(T x, T y) const { return bool(F{}(x, y)); }
+};
+
 // Large loops are split over the thread pool (parallel_for); each element is computed the
 // same way whatever the split, so results do not depend on the number of threads. The loops
 // themselves are GT_DISPATCHED: compiled for AVX-512, AVX2 and the baseline (isa.h).

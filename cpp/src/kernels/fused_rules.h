@@ -55,9 +55,11 @@ void product_pair(int64_t n, GChunk g_chunk, const T* a, const T* b, T* ga, T* g
 // out = g * sigmoid(x) over n elements in one pass (softplus' gradient), with sigmoid formed
 // as the forward op forms it (kernels/logistic.h): e = exp(-|x|), 1/(1+e) for x >= 0 and
 // e/(1+e) below.
-template <class T>
+// F: the element function gv * sigmoid_of(v), named by the caller (ops_elementwise.cpp), so that
+// scalar code can run the same loop (scalar_code.h).
+template <class T, class F>
 void g_times_sigmoid(int64_t n, const T* g, const T* x, T* out) {
-  map2_flat(g, x, out, n, [](T gv, T v) { return gv * sigmoid_of(v); });
+  map2_flat(g, x, out, n, Apply2<T, F>{});
 }
 
 }  // namespace gt::kernels

@@ -1,0 +1,168 @@
+"""Scalar code for programs that compare and select, and for small vectors: gt.function calls
+with scalar code on and off (off: the planned replay), interleaved block by block in one
+process (docs/guides/function.md, "Programs of scalars"; bench/README.md, "Scalar code:
+comparisons, where and small vectors").
+
+  PYTHONPATH=bench python bench/small_code.py              # us per call, medians
+  PYTHONPATH=bench python bench/small_code.py --callgrind  # instructions per call (valgrind)
+
+The programs: a step of one variable and a bias (a loss and its gradient) through relu,
+through leaky_relu (a where of the program's own, with its structural zeros); W1's
+z = 3 w1**2 + 2 w1 w2 on vectors of n elements (its gradient seeded with ones: no reduction);
+a tanh unit on n samples. Each row says which state the program's scalar code is in ("ready"
+or "refused: ...").
+"""
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import gradtape as gt
+from gradtape import _core
+
+
+def relu_step(n):
+    w = gt.Variable(gt.constant(0.5) if n == 0 else gt.constant([0.5 - 0.1 * i for i in range(n)]))
+    b = gt.Variable(0.25)
+    x = gt.constant(1.5)
+
+    @gt.function
+    def step():
+        with gt.GradientTape() as tape:
+            y = gt.nn.relu(w * x + b)
+            z = y * y
+        return tape.gradient(z, [w, b])
+    return step
+
+
+def leaky_step(n):
+    w = gt.Variable(gt.constant(0.5) if n == 0 else gt.constant([0.5 - 0.1 * i for i in range(n)]))
+    b = gt.Variable(0.25)
+    x = gt.constant(1.5)
+
+    @gt.function
+    def step():
+        with gt.GradientTape() as tape:
+            z = gt.nn.leaky_relu(w * x + b) * 3.0
+        return tape.gradient(z, [w, b])
+    return step
+
+
+def w1_vector_step(n):
+    # W1's z = 3 w1**2 + 2 w1 w2, on vectors of n elements (the seed of the gradient is ones)
+    w1 = gt.Variable(gt.constant([5.0 + i for i in range(n)]))
+    w2 = gt.Variable(gt.constant([3.0 - i for i in range(n)]))
+
+    @gt.function
+    def step():
+        with gt.GradientTape() as tape:
+            z = 3 * w1 ** 2 + 2 * w1 * w2
+        return tape.gradient(z, [w1, w2])
+    return step
+
+
+def mlp_unit_step(n):
+    # one unit of a tiny model on n samples: tanh(w x + b), a squared error, gradients of w, b
+    # (w and b of the vectors' shape: a scalar one's gradient would be a sum)
+    x = gt.constant([0.1 * i - 0.3 for i in range(n)])
+    t = gt.constant([0.05 * i for i in range(n)])
+    w = gt.Variable(gt.constant([0.7] * n))
+    b = gt.Variable(gt.constant([0.1] * n))
+
+    @gt.function
+    def step():
+        with gt.GradientTape() as tape:
+            y = gt.tanh(w * x + b)
+            e = (y - t) * (y - t) * 0.5
+        return tape.gradient(e, [w, b])
+    return step
+
+
+CASES = [
+    ("relu, rank 0", relu_step, 0),
+    ("leaky_relu, rank 0", leaky_step, 0),
+    ("W1 on [8]", w1_vector_step, 8),
+    ("W1 on [16]", w1_vector_step, 16),
+    ("W1 on [64]", w1_vector_step, 64),
+    ("tanh unit on [16]", mlp_unit_step, 16),
+    ("relu on [16]", relu_step, 16),
+]
+
+
+def warmed(make, n):
+    f = make(n)
+    for _ in range(50):
+        f()
+    return f
+
+
+def state(f):
+    return f.get_concrete_function()._program.scalar_code
+
+
+def timed(blocks, reps):
+    print("medians of %d interleaved blocks of %d calls, us per call" % (blocks, reps))
+    print("| program | scalar code | on | off | on/off |")
+    print("|---|---|---:|---:|---:|")
+    for name, make, n in CASES:
+        f = warmed(make, n)
+        times = {"on": [], "off": []}
+        for _ in range(blocks):
+            for mode in ("on", "off"):
+                _core._set_scalar_code(mode == "on")
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    f()
+                times[mode].append((time.perf_counter() - t0) / reps * 1e6)
+        _core._set_scalar_code(True)
+        on, off = statistics.median(times["on"]), statistics.median(times["off"])
+        print("| %s | %s | %.2f | %.2f | %.2f |" % (name, state(f), on, off, on / off))
+
+
+def run_piece(index, mode, n):
+    name, make, size = CASES[index]
+    f = warmed(make, size)
+    _core._set_scalar_code(mode == "on")
+    for _ in range(n):
+        f()
+
+
+def callgrind():
+    def instructions(i, mode, n):
+        with tempfile.TemporaryDirectory() as d:
+            out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(d, "cg"),
+                                  sys.executable, os.path.abspath(__file__), "--piece", str(i), mode, str(n)],
+                                 capture_output=True, text=True)
+            m = re.search(r"Collected : (\d+)", out.stderr)
+            if not m:
+                sys.exit("valgrind failed:\n" + out.stderr[-2000:])
+            return int(m.group(1))
+    print("instructions per call (callgrind: 3,000 calls minus 1,000)")
+    print("| program | on | off | on/off |")
+    print("|---|---:|---:|---:|")
+    for i, (name, _, _) in enumerate(CASES):
+        on, off = [(instructions(i, m, 3000) - instructions(i, m, 1000)) / 2000 for m in ("on", "off")]
+        print("| %s | %.0f | %.0f | %.2f |" % (name, on, off, on / off))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--blocks", type=int, default=9)
+    ap.add_argument("--reps", type=int, default=5000)
+    ap.add_argument("--piece", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.piece:
+        run_piece(int(args.piece[0]), args.piece[1], int(args.piece[2]))
+    elif args.callgrind:
+        callgrind()
+    else:
+        timed(args.blocks, args.reps)
+
+
+if __name__ == "__main__":
+    main()
