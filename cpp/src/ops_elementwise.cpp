@@ -433,13 +433,19 @@ void vjp_Sigmoid(VjpCtx& c) { c.gin[0] = c.g * (c.out * sigmoid(negative(c.in[0]
 namespace {
 bool fits_fused_pass(const Tensor& g, const Tensor& x);
 // where(out > 0, g, 0) in one pass (relu's rule): the same values, without the bool tensor.
+// A named element function, which the pass reports to scalar code (a select: any loop gives
+// the same bits).
+struct ReluGradFn {
+  template <class T>
+  T operator()(T gv, T o) const { return o > T(0) ? gv : T(0); }
+};
 Tensor fused_relu_grad(const Tensor& g, const Tensor& out) {
   Tensor r = Tensor::empty(out.dtype(), out.shape());
   dispatch_float(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    kernels::map2_flat(g.data<T>(), out.data<T>(), r.data<T>(), out.numel(),
-                       [](T gv, T o) { return o > T(0) ? gv : T(0); });
+    kernels::map2_flat(g.data<T>(), out.data<T>(), r.data<T>(), out.numel(), kernels::Apply2<T, ReluGradFn>{});
   });
+  scalar_code::note_binary<ReluGradFn>(g, out, r);
   return r;
 }
 }  // namespace
