@@ -16,12 +16,11 @@ cancel: instruction counts do not drift with the machine's load, times do.
 """
 import argparse
 import os
-import re
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
+
+import callgrind_count
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -68,21 +67,11 @@ def run_piece(name, piece, n):
 
 
 def callgrind():
-    def instructions(name, piece, n):
-        with tempfile.TemporaryDirectory() as d:
-            out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(d, "cg"),
-                                  sys.executable, os.path.abspath(__file__), "--piece", name, piece, str(n)],
-                                 capture_output=True, text=True)
-            m = re.search(r"Collected : (\d+)", out.stderr)
-            if not m:
-                sys.exit("valgrind failed:\n" + out.stderr[-2000:])
-            return int(m.group(1))
     print("instructions per call (callgrind: 12,000 calls minus 2,000)")
     print("| workload | step | call | cache | floats |")
     print("|---|---:|---:|---:|---:|")
     for name in ("W1", "W2"):
-        row = [(instructions(name, p, 12000) - instructions(name, p, 2000)) / 10000
-               for p in ("step", "call", "cache", "floats")]
+        row = [callgrind_count.per_call(__file__, (name, p), 12000, 2000) for p in ("step", "call", "cache", "floats")]
         print("| %s | %s |" % (name, " | ".join("%.0f" % x for x in row)))
 
 

@@ -13,14 +13,11 @@ a tanh unit on n samples. Each row says which state the program's scalar code is
 or "refused: ...").
 """
 import argparse
-import os
-import re
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 
+import callgrind_count
 import gradtape as gt
 from gradtape import _core
 
@@ -132,20 +129,11 @@ def run_piece(index, mode, n):
 
 
 def callgrind():
-    def instructions(i, mode, n):
-        with tempfile.TemporaryDirectory() as d:
-            out = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + os.path.join(d, "cg"),
-                                  sys.executable, os.path.abspath(__file__), "--piece", str(i), mode, str(n)],
-                                 capture_output=True, text=True)
-            m = re.search(r"Collected : (\d+)", out.stderr)
-            if not m:
-                sys.exit("valgrind failed:\n" + out.stderr[-2000:])
-            return int(m.group(1))
     print("instructions per call (callgrind: 3,000 calls minus 1,000)")
     print("| program | on | off | on/off |")
     print("|---|---:|---:|---:|")
     for i, (name, _, _) in enumerate(CASES):
-        on, off = [(instructions(i, m, 3000) - instructions(i, m, 1000)) / 2000 for m in ("on", "off")]
+        on, off = [callgrind_count.per_call(__file__, (i, m), 3000, 1000) for m in ("on", "off")]
         print("| %s | %.0f | %.0f | %.2f |" % (name, on, off, on / off))
 
 
