@@ -230,6 +230,18 @@ def test_a_function_subclass_used_as_a_method_decorator_stays_of_its_class():
     assert type(obj.m) is Counting and obj.m is obj.m
     assert float(obj.m(x=gt.constant(2.0))) == 6.0 and Counting.calls == 1  # (kwargs: the Python path)
 
+    class OwnArguments(type(gt.function(lambda a: a))):  # (a constructor of its own: a plain Function per object)
+        def __init__(self, fn):
+            super().__init__(fn)
+
+    class N:
+        @OwnArguments
+        def m(self, x):
+            return x + 1.0
+
+    n = N()
+    assert float(n.m(gt.constant(1.0))) == 2.0
+
 
 def test_a_cycle_through_a_results_constant_is_collected():
     import gc

@@ -90,6 +90,22 @@ def test_relu_keeps_the_sign_of_zero_and_nan_as_tensorflow():
     assert (-gt.constant([-128, 5], dtype=gt.int8)).numpy().tolist() == [-128, -5]
     assert gt.nn.relu(gt.constant([-3, 0, 4])).numpy().tolist() == [0, 0, 4]
 
+
+def test_relus_rule_keeps_a_negative_zero_gradient_under_an_outer_tape():
+    # (TensorFlow's ReluGrad passes g on where out > 0, -0 included; the term that ties the
+    # recorded rule to relu's output must not turn -0 into +0)
+    import numpy as np
+    x = gt.constant([1.0, 2.0, -3.0])
+    c = gt.constant([-0.0, -0.0, -0.0])
+    with gt.GradientTape() as outer:
+        outer.watch(x)
+        with gt.GradientTape() as t:
+            t.watch(x)
+            z = gt.nn.relu(x) * c
+        g = t.gradient(z, x)
+    assert np.signbit(g.numpy()).tolist() == [True, True, False]
+    assert outer.gradient(g, x).numpy().tolist() == [0.0, 0.0, 0.0]
+
 # ---- the tape's misuse rules, with TensorFlow 2.21's exception types and messages ----
 
 def test_a_non_persistent_tape_records_afresh_when_entered_again():

@@ -461,9 +461,10 @@ void vjp_Relu(VjpCtx& c) {
   Tensor g = c.g;
   // When this rule is itself recorded (a gradient of a gradient), tie it to the output with a
   // zero-gradient term, so that the second derivative with respect to relu's input is zeros,
-  // not unconnected: TensorFlow's ReluGrad has that gradient. sign's gradient is 0 and
-  // 0 * sign(out) is 0 wherever the branch is taken (out > 0), so no value changes.
-  if (detail::tls_recording > 0) g = add(g, multiply(sign(c.out), zero_of(c.out)));
+  // not unconnected: TensorFlow's ReluGrad has that gradient. sign's gradient is 0, and the
+  // term, -(|sign(out)| * 0), is -0 wherever the branch is taken (out > 0), so g + term is g,
+  // bit for bit (a -0 in g stays -0, as in TensorFlow).
+  if (detail::tls_recording > 0) g = add(g, negative(multiply(abs(sign(c.out)), zero_of(c.out))));
   // (unrecorded, floating, stored operands of one shape: the compare and the where in one pass)
   if (!rule_is_recorded() && is_floating(c.g.dtype()) && c.g.dtype() == c.out.dtype() && fits_fused_pass(c.g, c.out)) {
     c.gin[0] = fused_relu_grad(c.g, c.out);
@@ -902,11 +903,6 @@ std::pair<Tensor, Tensor> fused_product_pair(const Tensor& g, const Tensor& a, c
     };
     kernels::product_pair(a.numel(), g_chunk, a.data<T>(), b.data<T>(), ga.data<T>(), gb.data<T>());
   });
-  // (to scalar code, two multiplies: one rounding each, the same bits in any loop)
-  if (!gp) {
-    scalar_code::note_binary<MultiplyFn>(g, b, ga);
-    scalar_code::note_binary<MultiplyFn>(g, a, gb);
-  }
   return {ga, gb};
 }
 }  // namespace
@@ -916,9 +912,10 @@ void vjp_Multiply(VjpCtx& c) {
   const Tensor& a = c.in[0];
   const Tensor& b = c.in[1];
   // (In a batch a deferred g is left to it: the batch's other consumers of g share the pass.)
-  // (one element: the two ops, as fits_fused_pass says)
+  // (up to scalar code's size, the two ops, which it computes: the pair's loop orders the
+  // operands of its products otherwise, so which of two NaNs comes out would differ)
   if (!rule_is_recorded() && c.needs[0] && c.needs[1] && a.shape() == b.shape() && c.g.shape() == a.shape() &&
-      a.numel() > 1 && is_floating(a.dtype()) && !(fusion::in_batch() && fusion::is_deferred(c.g))) {
+      a.numel() > scalar_code::kMaxElements && is_floating(a.dtype()) && !(fusion::in_batch() && fusion::is_deferred(c.g))) {
     std::tie(c.gin[0], c.gin[1]) = fused_product_pair(c.g, a, b);  // (unrecorded: one fused pass)
     return;
   }

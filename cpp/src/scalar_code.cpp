@@ -37,9 +37,11 @@ bool fits(const Tensor& operand, const Tensor& out) {
   return operand.shape() == out.shape() || operand.ndim() == 0;
 }
 // Whether the eager loop of a binary op is the one row the code runs (a rank-0 operand of a
-// rank >= 2 result might take another split of the elements into rows: refused).
+// rank >= 2 result might take another split of the elements into rows, and one of a
+// one-element result of rank >= 1 a plan of rank 0, whose loop orders the operands otherwise:
+// which of two NaNs comes out differs. Both refused).
 bool one_row(const Tensor& a, const Tensor& b, const Tensor& out) {
-  if (a.shape() == b.shape() || out.numel() == 1) return true;  // (map2_flat: one row; or one element)
+  if (a.shape() == b.shape()) return true;  // (map2_flat: one row)
   const Shape* shapes[2] = {&a.shape(), &b.shape()};
   return kernels::make_plan(out.shape(), shapes, 2).rank == 1;
 }

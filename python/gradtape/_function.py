@@ -455,9 +455,16 @@ class Function(_core._FunctionBase):
                 method = _WeakMethod(self._python_function, instance)
             except TypeError:  # (not weak-referenceable: no weak dict either)
                 method = functools.partial(self._python_function, instance)
-            # (of this Function's own class, a subclass too, made with gt.function's arguments)
-            bound = type(self)(method, input_signature=self._input_signature, jit_compile=self._jit_compile,
-                               reduce_retracing=self._reduce_retracing, name=self._name)
+            # (of this Function's own class, a subclass too, made with gt.function's arguments; a
+            # subclass whose constructor takes other arguments gets a plain Function, as before)
+            kwargs = dict(input_signature=self._input_signature, jit_compile=self._jit_compile,
+                          reduce_retracing=self._reduce_retracing, name=self._name)
+            try:
+                bound = type(self)(method, **kwargs)
+            except TypeError:
+                if type(self) is Function:
+                    raise
+                bound = Function(method, **kwargs)
             bound._sig = bound.__signature__ = inspect.signature(functools.partial(self._python_function, instance))
             try:
                 self._bound[instance] = bound
