@@ -130,6 +130,14 @@ void col2im(const T* cols, int64_t n, const ConvGeom& g, T* x) {
   }, std::max<int64_t>(1, kMinParallel / std::max<int64_t>(g.c * g.kh * g.kw, 1)));
 }
 
+// The max pool's rule for a window's next tap v against its best so far: taken when larger, or
+// when it is the first NaN (a NaN window gives NaN, at its first NaN's index; ties keep the
+// first). One rule for the general loop and the 2x2 one, so that they pick the same index.
+template <class T>
+inline bool pool_takes(T v, T best) {
+  return v > best || (v != v && best == best);
+}
+
 // Whether the windows are 2x2 with stride 2 and no dilation, each wholly inside the input
 // (no padding read): they tile the input's first 2*oh rows and 2*ow columns without overlap.
 inline bool pool_is_2x2_tiling(const ConvGeom& g) {
@@ -149,15 +157,15 @@ inline void max_pool_2x2_row_body(const T* __restrict x0, const T* __restrict x1
       T best = x0[ch];
       int64_t at = i0 + ch;
       T v = x0[C + ch];
-      bool take = v > best || (v != v && best == best);
+      bool take = pool_takes(v, best);
       best = take ? v : best;
       at = take ? i0 + C + ch : at;
       v = x1[ch];
-      take = v > best || (v != v && best == best);
+      take = pool_takes(v, best);
       best = take ? v : best;
       at = take ? i0 + wc + ch : at;
       v = x1[C + ch];
-      take = v > best || (v != v && best == best);
+      take = pool_takes(v, best);
       val[ch] = take ? v : best;
       id[ch] = take ? i0 + wc + C + ch : at;
     }
@@ -219,7 +227,7 @@ void max_pool_forward(const T* x, int64_t n, const ConvGeom& g, T* out, int64_t*
           for (int64_t ch = 0; ch < C; ++ch) {
             // first largest; a NaN wins over numbers and keeps its place (the max is NaN)
             const T v = px[ch], best = val[ch];
-            const bool take = v > best || (v != v && best == best);
+            const bool take = pool_takes(v, best);
             val[ch] = take ? v : best;
             id[ch] = take ? base + ch : id[ch];
           }
