@@ -480,9 +480,9 @@ Tensor softplus(const Tensor& x) {
   return out;
 }
 namespace {
-// g * sigmoid(x) in one pass (kernels/fused_rules.h), when g and x are stored and of one shape,
-// of more than one element (for one, the ops cost the same, and a program of scalars computes
-// them in its scalar code, which a fused pass does not report to: scalar_code.h).
+// Whether a rule's one-pass form applies (g * sigmoid(x) here, relu's select above): g and x
+// stored and of one shape, of more than one element (for one, the ops cost the same). The
+// passes report to scalar code (scalar_code.h) with the loop they run.
 bool fits_fused_pass(const Tensor& g, const Tensor& x) {
   return g.shape() == x.shape() && x.numel() > 1 && !fusion::is_deferred(g) && !fusion::is_deferred(x);
 }

@@ -18,8 +18,8 @@
 // structural-zero mask is set). compile() then resolves each operand, by its storage, to an
 // earlier result, an input, a variable read, a constant the trace made, or a tensor the program
 // holds (a constant it captured). Anything else (a tensor made by a kernel that does not
-// report: a reduction, an op on integers, a fused pass of another rule than multiply's and
-// softplus') refuses the compilation, so an op the code does not know cannot be skipped. A
+// report: a reduction, an op on integers, a fused pass of another rule than softplus' and
+// relu's) refuses the compilation, so an op the code does not know cannot be skipped. A
 // value that C++ code read becomes a guard: a run whose value differs falls back to the planned
 // run. The code is used only after it gave the traced run's outputs bit for bit (verify()).
 #include <cstdint>

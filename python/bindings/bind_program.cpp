@@ -222,9 +222,8 @@ struct CallCache {
   }
   // Breaks a cycle: drops every entry (a call in progress holds what it needs: call()).
   void clear() {
-    std::vector<Entry> dropped;
+    std::vector<Entry> dropped;  // (destroyed after `entries` is empty: a destructor may run Python code)
     dropped.swap(entries);
-    py::object m = std::move(miss);
     miss = py::none();
   }
 
