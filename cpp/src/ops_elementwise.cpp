@@ -38,6 +38,21 @@ Tensor try_defer_binary(const Tensor& a, const Tensor& b, const Shape& shape, fu
   return fusion::defer(fusion::binary_fn<F>(a.dtype()), cost, a, &b, shape);
 }
 
+// x's elements through F into out (x's shape). A rank-0 float32/float64 one is computed by the
+// function scalar code runs for it (scalar_code::unary, never inlined), not by an inlined copy
+// of F: the compiler may order a commutative operation's operands differently in each copy, and
+// then which of two NaNs comes out would differ between eager and a program run as scalar code.
+template <class T, class F>
+void unary_into(const Tensor& x, Tensor& out) {
+  if constexpr (scalar_code::kCodeType<T>) {
+    if (out.ndim() == 0) {
+      scalar_code::unary<T, F>(x.raw(), nullptr, nullptr, out.raw());
+      return;
+    }
+  }
+  map1(x.data<T>(), out.data<T>(), x.numel(), kernels::Apply1<T, F>{});
+}
+
 template <class F>
 Tensor float_unary(const Tensor& x, const char* name, F /*f, applied as F{}*/, fusion::Cost cost = fusion::Cost::Costly) {
   require_float(x, name);
@@ -45,7 +60,7 @@ Tensor float_unary(const Tensor& x, const char* name, F /*f, applied as F{}*/, f
   Tensor out = Tensor::empty(x.dtype(), x.shape());
   dispatch_float(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    map1(x.data<T>(), out.data<T>(), x.numel(), kernels::Apply1<T, F>{});
+    unary_into<T, F>(x, out);
   });
   scalar_code::note_unary<F>(x, out);
   return out;
@@ -60,7 +75,7 @@ Tensor numeric_unary(const Tensor& x, const char* name, F /*f, applied as F{}*/)
   Tensor out = Tensor::empty(x.dtype(), x.shape());
   dispatch_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    map1(x.data<T>(), out.data<T>(), x.numel(), kernels::Apply1<T, F>{});
+    unary_into<T, F>(x, out);
   });
   if (is_floating(x.dtype())) scalar_code::note_unary<F>(x, out);
   return out;
@@ -93,6 +108,12 @@ Tensor binary_op(const Tensor& a, const Tensor& b, const char* name, F /*f, appl
   if (out.numel() == 0) return out;
   auto run = [&](auto tag) {
     using T = decltype(tag);
+    if constexpr (scalar_code::kCodeType<T>) {
+      if (out.ndim() == 0) {  // (see unary_into)
+        scalar_code::binary<T, F>(a.raw(), b.raw(), nullptr, out.raw());
+        return;
+      }
+    }
     binary_into<T, T>(a, b, out, kernels::Apply2<T, F>{});
   };
   if constexpr (Kind == kFloatOnly) dispatch_float(a.dtype(), run);

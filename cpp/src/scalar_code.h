@@ -56,12 +56,17 @@ using Fn = void (*)(const void* a, const void* b, const void* c, void* out);
 // vector lanes and scalar tail alike.
 using LoopFn = void (*)(const void* a, const void* b, const void* c, void* out, int64_t n, const int64_t* s);
 
+// The element types scalar code computes in.
+template <class T>
+inline constexpr bool kCodeType = std::is_same_v<T, float> || std::is_same_v<T, double>;
+// (Never inlined: eager's rank-0 ops call these same functions, ops_elementwise.cpp's
+// unary_into, so that both run one compiled copy of the element function.)
 template <class T, class F>
-GT_DISPATCHED void unary(const void* a, const void*, const void*, void* out) {
+GT_DISPATCHED __attribute__((noinline)) void unary(const void* a, const void*, const void*, void* out) {
   *static_cast<T*>(out) = T(F{}(*static_cast<const T*>(a)));
 }
 template <class T, class F>
-GT_DISPATCHED void binary(const void* a, const void* b, const void*, void* out) {
+GT_DISPATCHED __attribute__((noinline)) void binary(const void* a, const void* b, const void*, void* out) {
   *static_cast<T*>(out) = T(F{}(*static_cast<const T*>(a), *static_cast<const T*>(b)));
 }
 template <class T, class F>
