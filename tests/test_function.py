@@ -266,6 +266,66 @@ def test_a_cycle_through_a_results_constant_is_collected():
     gc.collect()
     assert ref() is None
 
+def test_an_object_a_method_trace_keeps_is_freed():
+    """A trace that keeps its object (a result holding it, a constant made from it) makes a cycle
+    through the object's own attributes (the Functions of its methods live there), which the
+    collector frees."""
+    import copy
+    import gc
+    import pickle
+
+    class Model:
+        def __init__(self, w):
+            self.w = gt.Variable(w)
+
+        @gt.function
+        def me(self, a):
+            return a * self.w, self
+
+        @gt.function
+        def scale(self, a):
+            return a * self.w
+
+    refs = []
+    for i in range(3):
+        m = Model(float(i + 1))
+        for _ in range(3):
+            y, same = m.me(gt.constant(2.0))
+            assert float(y) == 2.0 * (i + 1) and same is m
+        refs.append(weakref.ref(m))
+        del m, same
+    gc.collect()
+    assert [r() for r in refs] == [None, None, None]
+
+    # a copy's methods are its own (traced anew, bound to the copy), whichever way it was made
+    m = Model(2.0)
+    assert float(m.scale(gt.constant(3.0))) == 6.0
+    shallow, deep = copy.copy(m), copy.deepcopy(m)
+    shallow.w = gt.Variable(5.0)
+    deep.w.assign(7.0)
+    assert float(shallow.scale(gt.constant(3.0))) == 15.0 and shallow.me(gt.constant(1.0))[1] is shallow
+    assert float(deep.scale(gt.constant(3.0))) == 21.0 and float(m.scale(gt.constant(3.0))) == 6.0
+    assert m.scale is m.scale and shallow.scale is not m.scale and deep.scale is not m.scale
+    back = pickle.loads(pickle.dumps(m.__dict__["_self_gt_function_methods"]))
+    assert back.functions == {} and back.owner is None
+
+
+def test_a_modules_function_methods_are_not_among_its_attributes():
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = gt.Variable(1.0)
+
+        @gt.function
+        def f(self, a):
+            return a * self.w
+
+    m = M()
+    assert float(m.f(gt.constant(2.0))) == 2.0
+    assert m.trainable_variables == (m.w,) and m.submodules == ()
+    assert list(m._flatten(with_path=True)) == [(("w",), m.w)]
+
+
 def test_an_object_with_a_function_method_is_freed():
     """A gt.function method's Function per object holds the object weakly (as TensorFlow's), so
     the object and its variables are freed once the program drops it. A Function kept after

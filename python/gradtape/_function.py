@@ -353,8 +353,8 @@ def _unflatten_result(structure, outs):
 
 class _WeakMethod:
     """A function bound to an instance held weakly: a gt.function method's Function per object
-    (Function.__get__), the value of a WeakKeyDictionary keyed by that object, must not hold it
-    (the object, and its variables, would never be freed), as TensorFlow's does not."""
+    (Function.__get__) does not hold the object, as TensorFlow's does not: the object is freed
+    when nothing else holds it, and a Function kept beyond it raises ReferenceError on a trace."""
 
     __slots__ = ("_function", "_instance")
 
@@ -366,6 +366,31 @@ class _WeakMethod:
         if instance is None:
             raise ReferenceError("gt.function: the object whose method this is no longer exists")
         return self._function(instance, *args, **kwargs)
+
+
+class _PerObject:
+    """The Functions of an object's gt.function methods (Function.__get__), kept in the object's
+    __dict__ under _PER_OBJECT: the object holds them, not a dict keyed by the object, so that a
+    trace that keeps the object (a result holding it) makes a cycle the collector frees. A copy
+    or pickle of the object gets an empty one (its methods trace anew, bound to the copy)."""
+
+    __slots__ = ("owner", "functions")
+
+    def __init__(self, owner=None):
+        self.owner = owner  # a weak reference to the object (or None: made by a copy)
+        self.functions = {}  # {the class's Function: the object's}
+
+    def __copy__(self):
+        return _PerObject()
+
+    def __deepcopy__(self, memo):
+        return _PerObject()
+
+    def __reduce__(self):
+        return (_PerObject, ())
+
+
+_PER_OBJECT = "_self_gt_function_methods"  # (gt.Module, its checkpoints and saved models skip it)
 
 
 class Function(_core._FunctionBase):
@@ -443,33 +468,57 @@ class Function(_core._FunctionBase):
         return concrete
 
     def __get__(self, instance, owner):
-        # A method: one Function per instance, so that each object has its own traces (as TF).
+        # A method: one Function per instance, so that each object has its own traces (as TF),
+        # kept in the object's __dict__ (_PerObject); an object without one (__slots__) keys a
+        # weak dict of this Function instead, and one not weak-referenceable gets a new
+        # Function at each access.
         if instance is None:
             return self
+        try:
+            attrs = object.__getattribute__(instance, "__dict__")
+        except AttributeError:
+            attrs = None
+        if type(attrs) is dict:
+            per = attrs.get(_PER_OBJECT)
+            if type(per) is not _PerObject or per.owner is None or per.owner() is not instance:
+                try:
+                    per = attrs[_PER_OBJECT] = _PerObject(weakref.ref(instance))
+                except TypeError:  # (not weak-referenceable)
+                    per = None
+            if per is not None:
+                bound = per.functions.get(self)
+                if bound is None:
+                    bound = per.functions[self] = self._method_of(instance)
+                return bound
         try:
             bound = self._bound.get(instance)
         except TypeError:  # not weak-referenceable: trace per call site object id
             bound = None
         if bound is None:
-            try:  # (weakly: the Function is the value of a weak dict keyed by the instance)
-                method = _WeakMethod(self._python_function, instance)
-            except TypeError:  # (not weak-referenceable: no weak dict either)
-                method = functools.partial(self._python_function, instance)
-            # (of this Function's own class, a subclass too, made with gt.function's arguments; a
-            # subclass whose constructor takes other arguments gets a plain Function, as before)
-            kwargs = dict(input_signature=self._input_signature, jit_compile=self._jit_compile,
-                          reduce_retracing=self._reduce_retracing, name=self._name)
-            try:
-                bound = type(self)(method, **kwargs)
-            except TypeError:
-                if type(self) is Function:
-                    raise
-                bound = Function(method, **kwargs)
-            bound._sig = bound.__signature__ = inspect.signature(functools.partial(self._python_function, instance))
+            bound = self._method_of(instance)
             try:
                 self._bound[instance] = bound
             except TypeError:
                 pass
+        return bound
+
+    def _method_of(self, instance):
+        """This Function as a method of `instance`: a Function of the function bound to it."""
+        try:  # (weakly: the object holds the Function)
+            method = _WeakMethod(self._python_function, instance)
+        except TypeError:  # (not weak-referenceable)
+            method = functools.partial(self._python_function, instance)
+        # (of this Function's own class, a subclass too, made with gt.function's arguments; a
+        # subclass whose constructor takes other arguments gets a plain Function, as before)
+        kwargs = dict(input_signature=self._input_signature, jit_compile=self._jit_compile,
+                      reduce_retracing=self._reduce_retracing, name=self._name)
+        try:
+            bound = type(self)(method, **kwargs)
+        except TypeError:
+            if type(self) is Function:
+                raise
+            bound = Function(method, **kwargs)
+        bound._sig = bound.__signature__ = inspect.signature(functools.partial(self._python_function, instance))
         return bound
 
     def _constants_watched(self):
