@@ -474,6 +474,14 @@ class Function(_core._FunctionBase):
         # Function at each access.
         if instance is None:
             return self
+        try:  # (the common case, first)
+            per = instance.__dict__[_PER_OBJECT]
+            if per.owner() is instance:
+                bound = per.functions.get(self)
+                if bound is not None:
+                    return bound
+        except (AttributeError, KeyError, TypeError):
+            pass
         try:
             attrs = object.__getattribute__(instance, "__dict__")
         except AttributeError:
