@@ -9,7 +9,8 @@ comparisons, where and small vectors").
 The programs: a step of one variable and a bias (a loss and its gradient) through relu,
 through leaky_relu (a where of the program's own, with its structural zeros); W1's
 z = 3 w1**2 + 2 w1 w2 on vectors of n elements (its gradient seeded with ones: no reduction);
-a tanh unit on n samples. Each row says which state the program's scalar code is in ("ready"
+a tanh unit on n samples; a regression of scalar parameters on n samples with a mean loss (a
+reduction, and sums for the gradients). Each row says which state the program's scalar code is in ("ready"
 or "refused: ...").
 """
 import argparse
@@ -79,6 +80,22 @@ def mlp_unit_step(n):
     return step
 
 
+def mean_loss_step(n):
+    # a tiny regression on n samples: scalar w and b, a mean squared error (a reduction), its
+    # gradients (sums over the samples)
+    x = gt.constant([0.1 * i - 0.3 for i in range(n)])
+    t = gt.constant([0.05 * i for i in range(n)])
+    w, b = gt.Variable(0.7), gt.Variable(0.1)
+
+    @gt.function
+    def step():
+        with gt.GradientTape() as tape:
+            e = gt.tanh(w * x + b) - t
+            loss = gt.reduce_mean(e * e)
+        return [loss, tape.gradient(loss, [w, b])]
+    return step
+
+
 CASES = [
     ("relu, rank 0", relu_step, 0),
     ("leaky_relu, rank 0", leaky_step, 0),
@@ -87,6 +104,8 @@ CASES = [
     ("W1 on [64]", w1_vector_step, 64),
     ("tanh unit on [16]", mlp_unit_step, 16),
     ("relu on [16]", relu_step, 16),
+    ("mean loss on [16]", mean_loss_step, 16),
+    ("mean loss on [64]", mean_loss_step, 64),
 ]
 
 

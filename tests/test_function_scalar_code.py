@@ -144,9 +144,9 @@ def test_what_the_code_cannot_compute_keeps_the_program(scalar_code_off):
         return gt.cast(gt.cast(x, gt.int32), gt.float32) * 2.0
     run_three_ways(cast, [(gt.constant(v),) for v in (1.0, 2.5, -1.0)], scalar_code_off, expect="refused: *")
 
-    def vector(x):
-        return gt.reduce_sum(x * 2.0)
-    run_three_ways(vector, [(gt.constant([v, 1.0]),) for v in (1.0, 2.5, -1.0)], scalar_code_off,
+    def partial(x):
+        return gt.reduce_sum(x * 2.0, axis=0)
+    run_three_ways(partial, [(gt.constant([[v, 1.0], [2.0, 3.0]]),) for v in (1.0, 2.5, -1.0)], scalar_code_off,
                    expect="refused: *")
 
 
@@ -567,12 +567,12 @@ def test_a_rank_0_operand_read_broadcast(scalar_code_off):
     run_three_ways(forward, calls, scalar_code_off)
     run_three_ways(grad_of_the_vector, calls, scalar_code_off)
 
-    def grad_of_the_scalar(x, t):   # (a sum over the broadcast elements: no code)
+    def grad_of_the_scalar(x, t):   # (a sum over the broadcast elements)
         with gt.GradientTape() as tape:
             tape.watch(t)
             y = x * t
         return tape.gradient(y, t)
-    run_three_ways(grad_of_the_scalar, calls, scalar_code_off, expect="refused: *")
+    run_three_ways(grad_of_the_scalar, calls, scalar_code_off)
 
 
 def test_mixed_dtypes_and_casts_on_vectors(scalar_code_off):
@@ -600,20 +600,70 @@ def test_a_matrix_of_a_few_elements(scalar_code_off):
 
 
 def test_what_small_tensor_code_does_not_compute(scalar_code_off):
-    # a reshape (one buffer, another shape), a reduction, a broadcast of a [1]: refused, values right
-    def reshape(x):
-        return gt.reshape(x * 2.0, [2, 4]) + 1.0
-
-    def reduction(x):
-        return gt.reduce_sum(x * x)
+    # a reduction along some axes, a broadcast of a [1] in an op, a broadcast_to of more than
+    # one element: refused, values right
+    def partial(x):
+        return gt.reduce_sum(gt.reshape(x, [2, 4]), axis=1)
 
     def broadcast(x, y):
         return x * y
+
+    def tile_rows(x):
+        return gt.broadcast_to(gt.reshape(x, [1, 8]), [2, 8]) * 2.0
     calls = [(vector(8, i),) for i in (1, 1, 1, 2)]
-    run_three_ways(reshape, calls, scalar_code_off, expect="refused: *")
-    run_three_ways(reduction, calls, scalar_code_off, expect="refused: *")
+    run_three_ways(partial, calls, scalar_code_off, expect="refused: *")
+    run_three_ways(tile_rows, calls, scalar_code_off, expect="refused: *")
     run_three_ways(broadcast, [(vector(8, i), gt.constant([2.0])) for i in (1, 1, 1, 2)], scalar_code_off,
                    expect="refused: *")
+
+
+@pytest.mark.parametrize("dtype", [gt.float32, gt.float64])
+@pytest.mark.parametrize("n", [1, 2, 7, 31, 32, 33, LIMIT, LIMIT + 1])
+def test_a_loss_summed_over_a_vector_and_its_gradient(scalar_code_off, dtype, n):
+    # reduce_sum / reduce_mean of all elements (kernels::reduce itself: its lanes from 32
+    # elements on), their gradients (a reshape and a broadcast_to of one element), and a scalar
+    # parameter broadcast against the vector (its gradient a sum)
+    b = gt.Variable(gt.constant(0.25, dtype))
+
+    def py(x, y):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            r = gt.tanh(x * y + b) - y
+            loss = gt.reduce_mean(r * r) + 0.5 * gt.reduce_sum(gt.abs(x))
+        return [loss, tape.gradient(loss, [x, b])]
+    calls = [(vector(n, 1, dtype), vector(n, 2, dtype))] * 3 + \
+        [(vector(n, s, dtype, special=s == 5), vector(n, s + 100, dtype)) for s in range(3, 8)]
+    # (one element: y * ... broadcasts b, of rank 0, onto shape (1,): refused, as in
+    # test_a_w1_step_on_vectors)
+    run_three_ways(py, calls, scalar_code_off, expect="ready" if 1 < n <= LIMIT else "refused: *")
+
+
+def test_reshapes_and_sums_with_kept_dimensions(scalar_code_off):
+    def py(x):
+        with gt.GradientTape() as tape:
+            tape.watch(x)
+            m = gt.reshape(x * 2.0, [2, 3])
+            s = gt.reduce_sum(m, keepdims=True) + gt.expand_dims(gt.expand_dims(gt.reduce_sum(x), 0), 1)
+            y = gt.squeeze(s) * gt.reshape(m, [6]) + gt.reduce_sum(gt.reshape(x, [3, 2]), axis=[0, 1])
+        return [y, s, tape.gradient(y, x)]
+    calls = [(vector(6, i),) for i in (1, 1, 1, 2, 3)] + [(vector(6, 4, special=True),)]
+    got = run_three_ways(py, calls, scalar_code_off)
+    assert got[-1][0].shape == (6,) and got[-1][1].shape == (1, 1)
+
+
+def test_two_nans_meet_in_a_rank_0_op_of_a_program_of_vectors(scalar_code_off):
+    # a program with vectors runs its rank-0 ops by the element function eager's rank-0 ops
+    # call, not by the vector loop: the same NaN of two comes out
+    def f(x, y, v):
+        return [gt.math.xlogy(x, y), x * y + x, gt.math.xlog1py(y, x), v + 1.0]
+    fn = gt.function(f)
+    for _ in range(3):
+        fn(gt.constant(1.0), gt.constant(2.0), gt.ones([2]))
+    assert state(fn, gt.constant(1.0), gt.constant(2.0), gt.ones([2])) == "ready"
+    for xb, yb in [(0x7fc00001, 0xffc00002), (0xffc00003, 0x7fc00004), (0x7f800001, 0xffc00005)]:
+        x, y, v = _nan32(xb, ()), _nan32(yb, ()), gt.ones([2])
+        for got, want in zip(fn(x, y, v), f(x, y, v)):
+            assert _bits(got) == _bits(want)
 
 
 def test_another_shape_between_calls(scalar_code_off):

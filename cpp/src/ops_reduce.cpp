@@ -11,6 +11,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/reduce.h"
 #include "ops_common.h"
+#include "scalar_code.h"
 
 namespace gt {
 
@@ -141,10 +142,11 @@ Tensor reduce_sum(const Tensor& x, const Axes& axes, bool keepdims) {
   Tensor out = dispatch_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     if constexpr (std::is_same_v<T, float>)
-      return run_reduce<double, T>(x, r, 0.0, [](double a, double b) { return a + b; });
+      return run_reduce<double, T>(x, r, 0.0, kernels::SumInDouble{});
     else
-      return run_reduce<T, T>(x, r, T(0), [](T a, T b) { return kernels::wrap_add(a, b); });
+      return run_reduce<T, T>(x, r, T(0), kernels::SumWrapping<T>{});
   });
+  scalar_code::note_reduce_sum(x, out);
   auto attrs = reduction_attrs(r, keepdims);
   const Tensor* in[1] = {&x};
   record_n(OpId::ReduceSum, in, 1, out, attrs.data(), int(attrs.size()));

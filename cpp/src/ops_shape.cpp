@@ -10,6 +10,7 @@
 #include "fusion.h"
 #include "kernels/transpose.h"
 #include "ops_common.h"
+#include "scalar_code.h"
 
 namespace gt {
 
@@ -234,6 +235,7 @@ Tensor broadcast_to(const Tensor& x, const Shape& shape) {
       });
     });
   }
+  scalar_code::note_broadcast(x, out);
   record(OpId::BroadcastTo, {&x}, out);
   return out;
 }

@@ -2,6 +2,7 @@
 // instructions over registers, and their run.
 #include "scalar_code.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <unordered_map>
@@ -168,6 +169,36 @@ void note_read_slow(const std::shared_ptr<Variable>& v, const Tensor& value) {
 
 void note_item_slow(const Tensor& t) { tls_trace->items.push_back(t); }
 
+void note_reduce_sum_slow(const Tensor& x, const Tensor& out) {
+  Trace& tr = *tls_trace;
+  if (!tr.refused.empty()) return;
+  // (a result of one element: every axis of more than one element reduced, so eager's plan is
+  // the one run of reduce_all_loop)
+  if (!small_float(x) || !small_float(out) || x.dtype() != out.dtype() || out.numel() != 1) {
+    refuse(tr, "a reduce_sum that is not of all of a float32 or float64 tensor of at most 64 elements");
+    return;
+  }
+  if (out.dtype() == DType::Float32)
+    tr.ops.push_back({&reduce_all<float, double, kernels::SumInDouble>,
+                      &reduce_all_loop<float, double, kernels::SumInDouble>, x, Tensor(), Tensor(), out});
+  else
+    tr.ops.push_back({&reduce_all<double, double, kernels::SumWrapping<double>>,
+                      &reduce_all_loop<double, double, kernels::SumWrapping<double>>, x, Tensor(), Tensor(), out});
+}
+
+void note_broadcast_slow(const Tensor& x, const Tensor& out) {
+  Trace& tr = *tls_trace;
+  if (!tr.refused.empty()) return;
+  if (!small_value(x) || !small_value(out) || x.dtype() != out.dtype() || x.numel() != 1) {
+    refuse(tr, "a broadcast_to that is not of one element to a float32, float64 or bool tensor of at most 64 elements");
+    return;
+  }
+  const size_t size = dtype_size(out.dtype());
+  if (size == 8) tr.ops.push_back({&broadcast_one<uint64_t>, &broadcast_one_loop<uint64_t>, x, Tensor(), Tensor(), out});
+  else if (size == 4) tr.ops.push_back({&broadcast_one<uint32_t>, &broadcast_one_loop<uint32_t>, x, Tensor(), Tensor(), out});
+  else tr.ops.push_back({&broadcast_one<uint8_t>, &broadcast_one_loop<uint8_t>, x, Tensor(), Tensor(), out});
+}
+
 std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Tensor>& inputs,
                                           const std::vector<Tensor>& outputs, const std::vector<Tensor>& held,
                                           std::string* why) {
@@ -233,12 +264,14 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
   // one the trace made (its value as made), or a tensor made before the run (a constant the
   // program holds: read at each run from the same tensor, as the program's own step reads it).
   // A tensor made during the run by a kernel that did not report cannot be computed: -1; so is
-  // one whose buffer is a register's under another dtype or shape (a reshape).
+  // one whose buffer is a register's under another dtype. One under another shape of as many
+  // elements (a reshape, expand_dims, squeeze: a view of the whole buffer, which every tensor
+  // is) is the register: an op's operand shapes were checked as the op saw them.
   auto resolve = [&](const Tensor& t) -> int {
     auto it = reg_of.find(key(t));
     if (it != reg_of.end()) {
       const Reg& r = c.regs_[size_t(it->second)];
-      return r.dtype == t.dtype() && r.shape == t.shape() ? it->second : -1;
+      return r.dtype == t.dtype() && r.shape.numel() == t.numel() ? it->second : -1;
     }
     if (!unmasked_value(t)) return -1;
     if (auto m = made.find(key(t)); m != made.end()) return add_leaf(Kind::Constant, -1, nullptr, *m->second, t);
@@ -258,8 +291,14 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
     reg_of.emplace(key(op.out), out);
     // strides: 0 for a rank-0 operand of a result of rank >= 1 (read broadcast), else 1
     auto stride = [&](const Tensor& t) -> int64_t { return t.defined() && t.ndim() == 0 && op.out.ndim() > 0 ? 0 : 1; };
-    c.instrs_.push_back({op.fn, op.loop, c.regs_[size_t(a)].offset, c.regs_[size_t(b)].offset,
-                         c.regs_[size_t(c3)].offset, c.regs_[size_t(out)].offset, op.out.numel(),
+    // (elements: the result's, or the operand's for a reduction of it)
+    const int64_t n = std::max(op.out.numel(), op.a.numel());
+    // An op of rank-0 values runs its element function in a program of vectors too: eager's
+    // rank-0 ops call that function (ops_elementwise.cpp, unary_into), not the loop.
+    auto rank0 = [](const Tensor& t) { return !t.defined() || t.ndim() == 0; };
+    const bool scalar_op = op.out.ndim() == 0 && rank0(op.a) && rank0(op.b) && rank0(op.c);
+    c.instrs_.push_back({op.fn, scalar_op ? nullptr : op.loop, c.regs_[size_t(a)].offset, c.regs_[size_t(b)].offset,
+                         c.regs_[size_t(c3)].offset, c.regs_[size_t(out)].offset, n,
                          {stride(op.a), stride(op.b.defined() ? op.b : op.a), stride(op.c.defined() ? op.c : op.a)}});
   }
   // A value C++ code read (item(), a mask's test) and branched on: the run must see the same one
@@ -278,13 +317,13 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
     if (t.defined() && resolve(t) < 0) return fail("an op step whose result the scalar code does not compute");
   for (const Tensor& o : outputs) {
     if (!o.defined()) {
-      c.outputs_.push_back({-1});
+      c.outputs_.push_back({-1, Shape()});
       continue;
     }
     if (o.get()->zero_mask) return fail("an output that carries a structural-zero mask");
     const int r = resolve(o);
     if (r < 0) return fail("an output that the scalar code does not compute");
-    c.outputs_.push_back({r});
+    c.outputs_.push_back({r, o.shape()});
   }
   return code;
 }
@@ -310,7 +349,10 @@ bool Code::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) 
     }
   }
   if (loops_) {
-    for (const Instr& in : instrs_) in.loop(w + in.a, w + in.b, w + in.c, w + in.out, in.n, in.s);
+    for (const Instr& in : instrs_) {
+      if (in.loop) in.loop(w + in.a, w + in.b, w + in.c, w + in.out, in.n, in.s);
+      else in.fn(w + in.a, w + in.b, w + in.c, w + in.out);
+    }
   } else {
     for (const Instr& in : instrs_) in.fn(w + in.a, w + in.b, w + in.c, w + in.out);
   }
@@ -324,7 +366,7 @@ bool Code::run(const std::vector<Tensor>& inputs, std::vector<Tensor>& outputs) 
       continue;
     }
     const Reg& r = regs_[size_t(o.reg)];
-    Tensor t = Tensor::empty(r.dtype, r.shape);
+    Tensor t = Tensor::empty(r.dtype, o.shape);
     std::memcpy(t.raw(), w + r.offset, r.nbytes);
     out.push_back(std::move(t));
   }

@@ -32,6 +32,7 @@
 #include "gradtape/variable.h"
 #include "kernels/elementwise.h"
 #include "kernels/isa.h"
+#include "kernels/reduce.h"
 #include "record.h"  // (GT_TLS)
 
 namespace gt::scalar_code {
@@ -87,6 +88,36 @@ template <class T, class F>
 void compare_loop(const void* a, const void* b, const void*, void* out, int64_t n, const int64_t* s) {
   kernels::row2(static_cast<const T*>(a), static_cast<const T*>(b), static_cast<bool*>(out), n, s[0], s[1],
                 kernels::Compare2<T, F>{});
+}
+// reduce_sum of all of a value's n elements (ops_reduce.cpp's reduce_sum, whose plan for it is
+// one reduced run of n, or none for n = 1: make_reduce_plan merges the axes): kernels::reduce
+// itself, with the functor and accumulator reduce_sum instantiates it with.
+template <class T, class Acc, class Op>
+void reduce_all_loop(const void* a, const void*, const void*, void* out, int64_t n, const int64_t*) {
+  kernels::ReducePlan p;
+  if (n > 1) {
+    p.rank = 1;
+    p.dims[0] = n;
+    p.reduced[0] = true;
+  }
+  Acc acc = Acc(0);
+  kernels::reduce(static_cast<const T*>(a), &acc, p, Op{});
+  *static_cast<T*>(out) = T(acc);
+}
+template <class T, class Acc, class Op>
+void reduce_all(const void* a, const void* b, const void* c, void* out) {
+  reduce_all_loop<T, Acc, Op>(a, b, c, out, 1, nullptr);
+}
+// broadcast_to of one element (ops_shape.cpp): its bits copied to each of n (U: an unsigned
+// type of the element's size).
+template <class U>
+void broadcast_one(const void* a, const void*, const void*, void* out) {
+  *static_cast<U*>(out) = *static_cast<const U*>(a);
+}
+template <class U>
+void broadcast_one_loop(const void* a, const void*, const void*, void* out, int64_t n, const int64_t*) {
+  const U v = *static_cast<const U*>(a);
+  for (int64_t i = 0; i < n; ++i) static_cast<U*>(out)[i] = v;
 }
 // cast between float32, float64 and bool, as cast_kernel converts (ops_elementwise.cpp)
 template <class In, class Out>
@@ -163,6 +194,8 @@ void note_select_slow(const Tensor& cond, const Tensor& x, const Tensor& y, cons
 void note_constant_slow(const Tensor& t);
 void note_read_slow(const std::shared_ptr<Variable>& v, const Tensor& value);
 void note_item_slow(const Tensor& t);
+void note_reduce_sum_slow(const Tensor& x, const Tensor& out);
+void note_broadcast_slow(const Tensor& x, const Tensor& out);
 
 // The kernels' reports (one thread-local test when no trace is active).
 template <class F>
@@ -202,6 +235,14 @@ inline void note_read(const std::shared_ptr<Variable>& v, const Tensor& value) {
 inline void note_item(const Tensor& t) {
   if (tls_trace) note_item_slow(t);
 }
+// reduce_sum of any numeric x (reported for float32/float64 only)
+inline void note_reduce_sum(const Tensor& x, const Tensor& out) {
+  if (tls_trace) note_reduce_sum_slow(x, out);
+}
+// broadcast_to of x (reported when x is one element, copied)
+inline void note_broadcast(const Tensor& x, const Tensor& out) {
+  if (tls_trace) note_broadcast_slow(x, out);
+}
 
 class Code {
  public:
@@ -240,7 +281,7 @@ class Code {
   };
   struct Instr {
     Fn fn;
-    LoopFn loop;
+    LoopFn loop;           // (null: fn, an op of rank-0 values)
     int32_t a, b, c, out;  // offsets in words
     int64_t n;             // elements
     int64_t s[3];          // strides of a, b, c
@@ -251,6 +292,7 @@ class Code {
   };
   struct Output {
     int reg;  // -1: undefined (a None gradient)
+    Shape shape;  // (the register's, or another of as many elements: a reshape of it)
   };
   std::vector<Reg> regs_;
   std::vector<Leaf> leaves_;

@@ -189,6 +189,16 @@ inline T wrap_add(T a, T b) {
   if constexpr (std::is_integral_v<T>) return T(WrapUnsigned<T>(a) + WrapUnsigned<T>(b));
   else return a + b;
 }
+// reduce_sum's accumulations (ops_reduce.cpp): float32 in double, the others in their own
+// type (integers wrap). Named, so that scalar code runs the same instantiation of
+// kernels::reduce as eager (scalar_code.h, reduce_all_loop).
+struct SumInDouble {
+  double operator()(double a, double b) const { return a + b; }
+};
+template <class T>
+struct SumWrapping {
+  T operator()(T a, T b) const { return wrap_add(a, b); }
+};
 template <class T>
 inline T wrap_sub(T a, T b) {
   if constexpr (std::is_integral_v<T>) return T(WrapUnsigned<T>(a) - WrapUnsigned<T>(b));
