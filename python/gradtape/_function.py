@@ -353,8 +353,8 @@ def _unflatten_result(structure, outs):
 
 class _WeakMethod:
     """A function bound to an instance held weakly: a gt.function method's Function per object
-    (Function.__get__) does not hold the object, as TensorFlow's does not: the object is freed
-    when nothing else holds it, and a Function kept beyond it raises ReferenceError on a trace."""
+    (Function.__get__), kept by the method until the object is gone, must not hold it (the
+    object, and its variables, would never be freed), as TensorFlow's does not."""
 
     __slots__ = ("_function", "_instance")
 
@@ -368,29 +368,12 @@ class _WeakMethod:
         return self._function(instance, *args, **kwargs)
 
 
-class _PerObject:
-    """The Functions of an object's gt.function methods (Function.__get__), kept in the object's
-    __dict__ under _PER_OBJECT: the object holds them, not a dict keyed by the object, so that a
-    trace that keeps the object (a result holding it) makes a cycle the collector frees. A copy
-    or pickle of the object gets an empty one (its methods trace anew, bound to the copy)."""
-
-    __slots__ = ("owner", "functions")
-
-    def __init__(self, owner=None):
-        self.owner = owner  # a weak reference to the object (or None: made by a copy)
-        self.functions = {}  # {the class's Function: the object's}
-
-    def __copy__(self):
-        return _PerObject()
-
-    def __deepcopy__(self, memo):
-        return _PerObject()
-
-    def __reduce__(self):
-        return (_PerObject, ())
-
-
-_PER_OBJECT = "_self_gt_function_methods"  # (gt.Module, its checkpoints and saved models skip it)
+def _forget_object(bound, key, ref):
+    """A method's object is gone: its Function leaves the method's dict (unless another object,
+    made since at the same address, has taken its place)."""
+    entry = bound.get(key)
+    if entry is not None and entry[0] is ref:
+        del bound[key]
 
 
 class Function(_core._FunctionBase):
@@ -422,7 +405,9 @@ class Function(_core._FunctionBase):
         self._tracing_count = 0
         self._variables_allowed = True  # until the first trace has run (_trace)
         self._lock = threading.RLock()
-        self._bound = weakref.WeakKeyDictionary()
+        # a method's Function per object: {id(object): (weak reference to it, Function)}, by
+        # identity (two objects equal by value, or unhashable ones, are two objects)
+        self._bound = {}
 
     # ---- TF's API ----
     @property
@@ -468,53 +453,15 @@ class Function(_core._FunctionBase):
         return concrete
 
     def __get__(self, instance, owner):
-        # A method: one Function per instance, so that each object has its own traces (as TF),
-        # kept in the object's __dict__ (_PerObject); an object without one (__slots__) keys a
-        # weak dict of this Function instead, and one not weak-referenceable gets a new
-        # Function at each access.
+        # A method: one Function per instance, so that each object has its own traces (as TF).
         if instance is None:
             return self
-        try:  # (the common case, first)
-            per = instance.__dict__[_PER_OBJECT]
-            if per.owner() is instance:
-                bound = per.functions.get(self)
-                if bound is not None:
-                    return bound
-        except (AttributeError, KeyError, TypeError):
-            pass
-        try:
-            attrs = object.__getattribute__(instance, "__dict__")
-        except AttributeError:
-            attrs = None
-        if type(attrs) is dict:
-            per = attrs.get(_PER_OBJECT)
-            if type(per) is not _PerObject or per.owner is None or per.owner() is not instance:
-                try:
-                    per = attrs[_PER_OBJECT] = _PerObject(weakref.ref(instance))
-                except TypeError:  # (not weak-referenceable)
-                    per = None
-            if per is not None:
-                bound = per.functions.get(self)
-                if bound is None:
-                    bound = per.functions[self] = self._method_of(instance)
-                return bound
-        try:
-            bound = self._bound.get(instance)
-        except TypeError:  # not weak-referenceable: trace per call site object id
-            bound = None
-        if bound is None:
-            bound = self._method_of(instance)
-            try:
-                self._bound[instance] = bound
-            except TypeError:
-                pass
-        return bound
-
-    def _method_of(self, instance):
-        """This Function as a method of `instance`: a Function of the function bound to it."""
-        try:  # (weakly: the object holds the Function)
+        entry = self._bound.get(id(instance))
+        if entry is not None and entry[0]() is instance:
+            return entry[1]
+        try:  # (weakly: the Function is the value of a dict of this Function's)
             method = _WeakMethod(self._python_function, instance)
-        except TypeError:  # (not weak-referenceable)
+        except TypeError:  # (not weak-referenceable: a new Function at each access)
             method = functools.partial(self._python_function, instance)
         # (of this Function's own class, a subclass too, made with gt.function's arguments; a
         # subclass whose constructor takes other arguments gets a plain Function, as before)
@@ -527,6 +474,12 @@ class Function(_core._FunctionBase):
                 raise
             bound = Function(method, **kwargs)
         bound._sig = bound.__signature__ = inspect.signature(functools.partial(self._python_function, instance))
+        try:
+            ref = weakref.ref(instance, functools.partial(_forget_object, self._bound, id(instance)))
+        except TypeError:
+            ref = None
+        if ref is not None:
+            self._bound[id(instance)] = (ref, bound)
         return bound
 
     def _constants_watched(self):

@@ -168,8 +168,7 @@ class Module:
     """
 
     # attributes the walk never enters (bookkeeping of this class and of checkpoints)
-    # (and _self_gt_function_methods: the object's gt.function methods, _function._PerObject)
-    _IGNORED = frozenset(("_name", "_scope_name", "_name_scope", "_self_gt_function_methods"))
+    _IGNORED = frozenset(("_name", "_scope_name", "_name_scope"))
 
     def __init__(self, name=None):
         if name is None:
