@@ -2,7 +2,6 @@
 // instructions over registers, and their run.
 #include "scalar_code.h"
 
-#include <algorithm>
 #include <atomic>
 #include <cstring>
 #include <unordered_map>
@@ -180,10 +179,11 @@ void note_reduce_sum_slow(const Tensor& x, const Tensor& out) {
   }
   if (out.dtype() == DType::Float32)
     tr.ops.push_back({&reduce_all<float, double, kernels::SumInDouble>,
-                      &reduce_all_loop<float, double, kernels::SumInDouble>, x, Tensor(), Tensor(), out});
+                      &reduce_all_loop<float, double, kernels::SumInDouble>, x, Tensor(), Tensor(), out, x.numel()});
   else
     tr.ops.push_back({&reduce_all<double, double, kernels::SumWrapping<double>>,
-                      &reduce_all_loop<double, double, kernels::SumWrapping<double>>, x, Tensor(), Tensor(), out});
+                      &reduce_all_loop<double, double, kernels::SumWrapping<double>>, x, Tensor(), Tensor(), out,
+                      x.numel()});
 }
 
 void note_broadcast_slow(const Tensor& x, const Tensor& out) {
@@ -291,8 +291,7 @@ std::shared_ptr<const Code> Code::compile(const Trace& tr, const std::vector<Ten
     reg_of.emplace(key(op.out), out);
     // strides: 0 for a rank-0 operand of a result of rank >= 1 (read broadcast), else 1
     auto stride = [&](const Tensor& t) -> int64_t { return t.defined() && t.ndim() == 0 && op.out.ndim() > 0 ? 0 : 1; };
-    // (elements: the result's, or the operand's for a reduction of it)
-    const int64_t n = std::max(op.out.numel(), op.a.numel());
+    const int64_t n = op.n ? op.n : op.out.numel();
     // An op of rank-0 values runs its element function in a program of vectors too: eager's
     // rank-0 ops call that function (ops_elementwise.cpp, unary_into), not the loop.
     auto rank0 = [](const Tensor& t) { return !t.defined() || t.ndim() == 0; };

@@ -160,6 +160,7 @@ struct Trace {
     Fn fn;
     LoopFn loop;
     Tensor a, b, c, out;  // b undefined for a unary op, c for all but a select
+    int64_t n = 0;        // elements the loop runs over: out's (0), or a's for a reduction
   };
   std::vector<Op> ops;
   // Made by fill() / zeros() during the trace: the tensor, and a copy of its value as made.

@@ -156,9 +156,11 @@ inline bool reduces_in_blocks(const ReducePlan& p) {
   return p.rank == 1 && p.reduced[0] && p.dims[0] >= 2 * kReduceBlock;
 }
 
-// out[] must hold the identity of `op`; Acc is the accumulator type.
+// out[] must hold the identity of `op`; Acc is the accumulator type. (Never inlined: eager's
+// reduce_sum and scalar code's sum instruction, scalar_code.h, run one compiled copy, so that
+// which of two NaNs a sum returns is the same in both.)
 template <class T, class Acc, class Op>
-GT_DISPATCHED void reduce(const T* in, Acc* out, const ReducePlan& p, Op op) {
+GT_DISPATCHED __attribute__((noinline)) void reduce(const T* in, Acc* out, const ReducePlan& p, Op op) {
   if (p.rank == 0) { out[0] = op(out[0], Acc(in[0])); return; }
   if (reduces_in_blocks(p)) {
     out[0] = reduce_blocks<T>(p.dims[0], out[0], out[0], op, [in](int64_t begin, int64_t) { return in + begin; });
