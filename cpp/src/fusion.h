@@ -202,6 +202,9 @@ struct Pending {
   // the function, eager uses on the stored copies (a broadcast operand's loop can compute
   // f(v) once, outside the loop, with the scalar libm function where the loop over stored
   // values calls libmvec's vector variant: the two can differ in the last bit).
+  // A fill of P > 1 elements is an operand repeated along the leading dimensions (a bias of
+  // shape [C] added to [..., C]: operand_repeats): element i of the program reads its element
+  // i % P, from a chunk of copies of its period, at stride 1 as well.
   bool fill[kMaxLeaves] = {};
   Instr instrs[kMaxInstrs];      // the result is the last one's (a program of none is leaf 0, broadcast)
   mutable std::atomic<int> inlined{0};  // consumers that inlined it so far
@@ -255,6 +258,27 @@ inline bool wanted(DType d, int64_t n) { return n >= kMinElements && is_wide_flo
 // Whether t can be an operand of a deferred op with this output shape (its shape, or one
 // element, read broadcast).
 inline bool operand_fits(const Tensor& t, const Shape& out) { return t.shape() == out || t.numel() == 1; }
+
+// The longest period of an operand repeated along the leading dimensions (its copies fill a
+// chunk and one period more of a stack buffer): one chunk's elements.
+constexpr int64_t kMaxPeriodBytes = kChunkBytes;
+
+// Whether t, of more than one element and fewer than out's, is repeated along out's leading
+// dimensions: its shape, without leading 1s, is out's last dimensions (a bias [C] added to
+// [N, H, W, C]), so element i of the result reads t's element i % t.numel(). Such an operand
+// of a binary op is a fill of its period (Pending::fill).
+inline bool operand_repeats(const Tensor& t, const Shape& out) {
+  const int64_t p = t.numel();
+  if (p <= 1 || p >= out.numel() || p * int64_t(dtype_size(t.dtype())) > kMaxPeriodBytes) return false;
+  const Shape& s = t.shape();
+  int lead = 0;
+  while (lead < s.rank() && s[lead] == 1) ++lead;
+  const int k = s.rank() - lead;  // t's dimensions that count
+  if (k > out.rank()) return false;
+  for (int i = 0; i < k; ++i)
+    if (s[lead + i] != out[out.rank() - k + i]) return false;
+  return true;
+}
 
 inline bool is_deferred(const Tensor& t) { return t.get()->deferred.load(std::memory_order_acquire); }
 

@@ -34,7 +34,9 @@ Tensor try_defer_unary(const Tensor& x, fusion::Cost cost) {
 template <class F>
 Tensor try_defer_binary(const Tensor& a, const Tensor& b, const Shape& shape, fusion::Cost cost) {
   if (!fusion::wanted(a.dtype(), shape.numel())) return Tensor();
-  if (!fusion::operand_fits(a, shape) || !fusion::operand_fits(b, shape)) return Tensor();
+  // (an operand of the shape, one element, or repeated along the leading dimensions: a bias)
+  auto fits = [&](const Tensor& t) { return fusion::operand_fits(t, shape) || fusion::operand_repeats(t, shape); };
+  if (!fits(a) || !fits(b)) return Tensor();
   return fusion::defer(fusion::binary_fn<F>(a.dtype()), cost, a, &b, shape);
 }
 
