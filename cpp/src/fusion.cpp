@@ -750,6 +750,33 @@ void eval(const Pending& p, int64_t begin, int64_t end, void* out) {
   else eval_typed(p, begin, end, static_cast<double*>(out));
 }
 
+bool materialize_visiting(const Tensor& t, Visit visit, void* ctx) {
+  TensorImpl& impl = *t.get();
+  std::shared_ptr<const Pending> p;
+  {
+    std::lock_guard<std::mutex> g(lock());
+    if (!impl.deferred.load(std::memory_order_relaxed) || impl.pending->reduce) return false;
+    p = impl.pending;
+  }
+  const size_t esize = dtype_size(impl.dtype);
+  StoragePtr st(Storage::allocate(size_t(impl.numel) * esize));
+  char* out = static_cast<char*>(st->data());
+  // Pieces of 16 chunks (64 KiB): computed into the storage, then visited from L2. One thread:
+  // the visit is in order (a sum over rows).
+  const int64_t piece = 16 * (kChunkBytes / int64_t(esize));
+  for (int64_t c = 0; c < impl.numel; c += piece) {
+    const int64_t n = std::min(piece, impl.numel - c);
+    eval(*p, c, c + n, out + size_t(c) * esize);
+    visit(ctx, out + size_t(c) * esize, c, n);
+  }
+  std::lock_guard<std::mutex> g(lock());
+  if (!impl.deferred.load(std::memory_order_relaxed)) return true;  // another thread was first (the same values)
+  impl.storage = std::move(st);
+  impl.pending.reset();
+  impl.deferred.store(false, std::memory_order_release);
+  return true;
+}
+
 }  // namespace fusion
 
 void materialize(TensorImpl& t) {

@@ -369,4 +369,40 @@ bool reduce_all(const Tensor& t, const kernels::ReducePlan& plan, Acc* out, Op o
   return true;
 }
 
+// Computes deferred t into its storage, as Tensor::raw() does, on this thread, handing each
+// piece of its values to visit(ctx, values, begin, n) in order while the piece is still in cache
+// (the pieces are whole multiples of the program's chunks, so each element is computed by the
+// loop that computes it when t is read). False (nothing done) when t is not deferred or is a
+// deferred reduction.
+using Visit = void (*)(void* ctx, const void* values, int64_t begin, int64_t n);
+bool materialize_visiting(const Tensor& t, Visit visit, void* ctx);
+
+// A reduction of deferred t over its leading dimensions into its last ones (plan: [rows] reduced,
+// then [cols] kept, as sum_to_shape's sum of a bias's gradient), computed in the pass that stores
+// t (materialize_visiting), so t's values are read once: out[j] = op(out[j], t[r][j]) for each
+// row r in order, what kernels::reduce does on the stored values. False (nothing done) when t
+// is not deferred or the plan is not of that form.
+template <class T, class Acc, class Op>
+bool materialize_reducing_rows(const Tensor& t, const kernels::ReducePlan& plan, Acc* out, Op) {
+  if (!is_deferred(t) || plan.rank != 2 || !plan.reduced[0] || plan.reduced[1]) return false;
+  struct Sums {
+    Acc* out;
+    int64_t cols;
+  } sums{out, plan.dims[1]};
+  return materialize_visiting(t, [](void* ctx, const void* values, int64_t begin, int64_t n) {
+    const Sums& s = *static_cast<const Sums*>(ctx);
+    const T* v = static_cast<const T*>(values);
+    const Op op{};
+    int64_t i = 0, j = begin % s.cols;
+    if (j)  // the rest of a row the previous piece began
+      for (; i < n && j < s.cols; ++i, ++j) s.out[j] = op(s.out[j], Acc(v[i]));
+    for (; i + s.cols <= n; i += s.cols) {
+      const T* row = v + i;
+#pragma omp simd
+      for (int64_t k = 0; k < s.cols; ++k) s.out[k] = op(s.out[k], Acc(row[k]));
+    }
+    for (int64_t k = 0; i < n; ++i, ++k) s.out[k] = op(s.out[k], Acc(v[i]));
+  }, &sums);
+}
+
 }  // namespace gt::fusion

@@ -463,6 +463,12 @@ struct ReluGradFn {
   T operator()(T gv, T o) const { return o > T(0) ? gv : T(0); }
 };
 Tensor fused_relu_grad(const Tensor& g, const Tensor& out) {
+  // (big: deferred, a program of this one function, so that a sum over its leading dimensions,
+  // a bias's gradient, computes it in the pass that sums it: fusion::materialize_reducing_rows)
+  if (fusion::wanted(out.dtype(), out.numel()))
+    if (Tensor d = fusion::defer(fusion::binary_fn<ReluGradFn>(out.dtype()), fusion::Cost::Cheap, g, &out, out.shape());
+        d.defined())
+      return d;
   Tensor r = Tensor::empty(out.dtype(), out.shape());
   dispatch_float(out.dtype(), [&](auto tag) {
     using T = decltype(tag);
