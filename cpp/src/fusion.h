@@ -382,6 +382,22 @@ bool materialize_visiting(const Tensor& t, Visit visit, void* ctx);
 // t (materialize_visiting), so t's values are read once: out[j] = op(out[j], t[r][j]) for each
 // row r in order, what kernels::reduce does on the stored values. False (nothing done) when t
 // is not deferred or the plan is not of that form.
+// out[j] = op(out[j], v[i]) for the values v of elements [begin, begin + n) of a tensor of rows
+// of `cols`, row by row (each column's values in order: the association of any loop order
+// within a row is the same).
+template <class T, class Acc, class Op>
+GT_DISPATCHED void add_rows(Acc* __restrict out, int64_t cols, const T* __restrict v, int64_t begin, int64_t n, Op op) {
+  int64_t i = 0, j = begin % cols;
+  if (j)  // the rest of a row the previous piece began
+    for (; i < n && j < cols; ++i, ++j) out[j] = op(out[j], Acc(v[i]));
+  for (; i + cols <= n; i += cols) {
+    const T* row = v + i;
+#pragma omp simd
+    for (int64_t k = 0; k < cols; ++k) out[k] = op(out[k], Acc(row[k]));
+  }
+  for (int64_t k = 0; i < n; ++i, ++k) out[k] = op(out[k], Acc(v[i]));
+}
+
 template <class T, class Acc, class Op>
 bool materialize_reducing_rows(const Tensor& t, const kernels::ReducePlan& plan, Acc* out, Op) {
   if (!is_deferred(t) || plan.rank != 2 || !plan.reduced[0] || plan.reduced[1]) return false;
@@ -391,17 +407,7 @@ bool materialize_reducing_rows(const Tensor& t, const kernels::ReducePlan& plan,
   } sums{out, plan.dims[1]};
   return materialize_visiting(t, [](void* ctx, const void* values, int64_t begin, int64_t n) {
     const Sums& s = *static_cast<const Sums*>(ctx);
-    const T* v = static_cast<const T*>(values);
-    const Op op{};
-    int64_t i = 0, j = begin % s.cols;
-    if (j)  // the rest of a row the previous piece began
-      for (; i < n && j < s.cols; ++i, ++j) s.out[j] = op(s.out[j], Acc(v[i]));
-    for (; i + s.cols <= n; i += s.cols) {
-      const T* row = v + i;
-#pragma omp simd
-      for (int64_t k = 0; k < s.cols; ++k) s.out[k] = op(s.out[k], Acc(row[k]));
-    }
-    for (int64_t k = 0; i < n; ++i, ++k) s.out[k] = op(s.out[k], Acc(v[i]));
+    add_rows<T, Acc, Op>(s.out, s.cols, static_cast<const T*>(values), begin, n, Op{});
   }, &sums);
 }
 
