@@ -725,7 +725,8 @@ def test_a_sum_over_leading_dims_stores_the_deferred_tensor(dtype):
         assert _core._is_deferred(y) == gt.config.fusion_enabled()
         s = gt.reduce_sum(y, axis=[0, 1])
         assert not _core._is_deferred(y)  # stored by the sum's pass
-        return [s, y, gt.reduce_sum(y, axis=0)]
+        e = gt.exp(x)  # a costly program: computed by raw() (every thread), then summed
+        return [s, y, gt.reduce_sum(y, axis=0), gt.reduce_sum(e, axis=[0, 1]), e]
     assert_same_bits(*both_ways(run))
 
 

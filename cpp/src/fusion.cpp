@@ -755,7 +755,8 @@ bool materialize_visiting(const Tensor& t, Visit visit, void* ctx) {
   std::shared_ptr<const Pending> p;
   {
     std::lock_guard<std::mutex> g(lock());
-    if (!impl.deferred.load(std::memory_order_relaxed) || impl.pending->reduce) return false;
+    // (a program with a costly op is left to raw(), which computes it on every thread)
+    if (!impl.deferred.load(std::memory_order_relaxed) || impl.pending->reduce || impl.pending->costly) return false;
     p = impl.pending;
   }
   const size_t esize = dtype_size(impl.dtype);

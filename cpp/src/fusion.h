@@ -372,8 +372,8 @@ bool reduce_all(const Tensor& t, const kernels::ReducePlan& plan, Acc* out, Op o
 // Computes deferred t into its storage, as Tensor::raw() does, on this thread, handing each
 // piece of its values to visit(ctx, values, begin, n) in order while the piece is still in cache
 // (the pieces are whole multiples of the program's chunks, so each element is computed by the
-// loop that computes it when t is read). False (nothing done) when t is not deferred or is a
-// deferred reduction.
+// loop that computes it when t is read). False (nothing done) when t is not deferred, is a
+// deferred reduction, or has a costly op (then raw() computes it on every thread of the pool).
 using Visit = void (*)(void* ctx, const void* values, int64_t begin, int64_t n);
 bool materialize_visiting(const Tensor& t, Visit visit, void* ctx);
 
