@@ -131,8 +131,9 @@ void chunk_select(const void* c, int64_t sc, const void* a, int64_t sa, const vo
                 static_cast<T*>(out), n, strides, [](bool k, T x, T y) { return k ? x : y; });
 }
 
+// (prefetch false: no software prefetch of the next chunk; materialize_visiting)
 template <class T>
-void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
+void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out, bool prefetch = true) {
   const char* leaf[kMaxLeaves];
   int64_t esize[kMaxLeaves];
   bool bcast[kMaxLeaves];
@@ -165,7 +166,7 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
     const int64_t n = std::min(kChunk, end - c);
     // Ask for the next chunk of each leaf now, so that memory works while this chunk's
     // instructions compute (a transcendental chunk would otherwise leave the bus idle).
-    if (c + kChunk < end)
+    if (prefetch && c + kChunk < end)
       for (int i = 0; i < p.n_leaves; ++i)
         if (!bcast[i] && !p.fill[i])
           for (int64_t k = 0; k < std::min(kChunk, end - c - kChunk); k += 64 / int64_t(sizeof(T)))
@@ -763,11 +764,14 @@ bool materialize_visiting(const Tensor& t, Visit visit, void* ctx) {
   StoragePtr st(Storage::allocate(size_t(impl.numel) * esize));
   char* out = static_cast<char*>(st->data());
   // Pieces of 16 chunks (64 KiB): computed into the storage, then visited from L2. One thread:
-  // the visit is in order (a sum over rows).
+  // the visit is in order (a sum over rows). Without eval's prefetches (a burst of a chunk's
+  // lines at the start of each chunk): the stream is left to the hardware's prefetchers, which
+  // measured faster here (W9's relu gradient and bias sum, bench/README.md).
   const int64_t piece = 16 * (kChunkBytes / int64_t(esize));
   for (int64_t c = 0; c < impl.numel; c += piece) {
     const int64_t n = std::min(piece, impl.numel - c);
-    eval(*p, c, c + n, out + size_t(c) * esize);
+    if (impl.dtype == DType::Float32) eval_typed(*p, c, c + n, reinterpret_cast<float*>(out) + c, false);
+    else eval_typed(*p, c, c + n, reinterpret_cast<double*>(out) + c, false);
     visit(ctx, out + size_t(c) * esize, c, n);
   }
   std::lock_guard<std::mutex> g(lock());
