@@ -131,7 +131,7 @@ void chunk_select(const void* c, int64_t sc, const void* a, int64_t sa, const vo
                 static_cast<T*>(out), n, strides, [](bool k, T x, T y) { return k ? x : y; });
 }
 
-// (prefetch false: no software prefetch of the next chunk; materialize_visiting)
+// (prefetch false: no software prefetch of the next chunk, even for a costly program)
 template <class T>
 void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out, bool prefetch = true) {
   const char* leaf[kMaxLeaves];
@@ -165,8 +165,11 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out, bool prefe
   for (int64_t c = begin; c < end; c += kChunk) {
     const int64_t n = std::min(kChunk, end - c);
     // Ask for the next chunk of each leaf now, so that memory works while this chunk's
-    // instructions compute (a transcendental chunk would otherwise leave the bus idle).
-    if (prefetch && c + kChunk < end)
+    // instructions compute (a transcendental chunk would otherwise leave the bus idle). Only for
+    // a costly program: a cheap one's chunk is too short to hide the burst of requests, which
+    // stalled it (W9's relu(conv + b) and relu's gradient: 2-3% of the step faster without,
+    // bench/README.md); the hardware's prefetchers follow its streams.
+    if (prefetch && p.costly && c + kChunk < end)
       for (int i = 0; i < p.n_leaves; ++i)
         if (!bcast[i] && !p.fill[i])
           for (int64_t k = 0; k < std::min(kChunk, end - c - kChunk); k += 64 / int64_t(sizeof(T)))
