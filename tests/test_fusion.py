@@ -637,3 +637,117 @@ def test_a_product_by_a_fill_of_one_keeps_every_bit(name, dtype):
         got = traced[0].view(ints)
         nan = np.isnan(traced[0])
         assert nan.any() and np.all(got[nan] & quiet)
+
+
+# An operand repeated along the leading dimensions (a bias [C] added to [..., C]) is a fill of its
+# period (fusion.h, operand_repeats): the op is deferred, relu(x + b) is one pass, and every bit is
+# eager's: NaN payloads of one NaN operand, -0, infinities, ties. (Two NaNs: which payload comes
+# out is the compiler's choice in each loop, for same-shape operands as for these.)
+REPEATED = [((1771, 43), (43,)), ((97, 29, 31), (29, 31)), ((97, 29, 31), (1, 31)), ((65537, 3), (1, 3))]
+
+
+def bias_of(shape, dtype, x):
+    rng = np.random.default_rng(7)
+    b = (rng.standard_normal(shape) * 3.0).astype(dtype)
+    b.flat[0] = -0.0
+    b.flat[-1] = np.inf
+    return b
+
+
+@pytest.mark.parametrize("shape,bshape", REPEATED)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_operand_repeated_along_leading_dims_fused_equals_eager(shape, bshape, dtype):
+    n = int(np.prod(shape))
+    x = special_values(dtype, n).numpy().reshape(shape).copy()
+    b = bias_of(bshape, dtype, x)
+    flat = x.reshape(-1, b.size)
+    flat[3::11] = b.reshape(-1)  # ties: x == b (maximum), x == -b (relu of +0 after a subtraction)
+    flat[5::13] = -b.reshape(-1)
+    xt, bt = gt.constant(x), gt.constant(b)
+    assert _core._is_deferred(xt + bt) == (b.nbytes <= 4096)  # (a period of up to a chunk)
+
+    def ops():
+        return [xt + bt, bt + xt, xt - bt, bt - xt, xt * bt, gt.maximum(xt, bt), gt.minimum(bt, xt),
+                gt.nn.relu(xt + bt), gt.nn.relu(xt - bt), gt.exp(xt * bt)]
+    assert_same_bits(*both_ways(ops))
+
+
+def test_a_repeated_operand_with_nans_and_a_long_period():
+    x = special_values(np.float32, 4096 * 32).numpy().reshape(4096, 32)
+    b = bias_of((32,), np.float32, x)
+    b[1::5] = np.nan
+    xt, bt = gt.constant(x), gt.constant(b)
+    assert_same_bits(*both_ways(lambda: [xt + bt, gt.nn.relu(xt * bt)]), nan_bits=False)
+    # a period longer than a chunk (4 KiB) is computed eagerly, to the same values
+    long_b = gt.constant(np.arange(2048, dtype=np.float32))
+    wide = gt.constant(np.ones((64, 2048), np.float32))
+    assert not _core._is_deferred(wide + long_b)
+    assert_same_bits(*both_ways(lambda: wide + long_b))
+
+
+def conv_like_grads(x, bv, w):
+    """relu(x + b) and the gradients of sum(relu(x + b) * w) by x and b: relu's rule is deferred,
+    and the bias's sum over the leading dimensions stores it in the pass that sums it."""
+    with gt.GradientTape() as tape:
+        tape.watch(x)
+        h = gt.nn.relu(x + bv)
+        loss = gt.reduce_sum(h * w)
+    gx, gb = tape.gradient(loss, [x, bv])
+    return [h, gx, gb]
+
+
+@pytest.mark.parametrize("shape,bshape", REPEATED)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relus_gradient_summed_to_a_bias_equals_eager(shape, bshape, dtype):
+    n = int(np.prod(shape))
+    x = special_values(dtype, n, seed=9).numpy().reshape(shape).copy()
+    b = bias_of(bshape, dtype, x)
+    x.reshape(-1, b.size)[5::13] = -b.reshape(-1)  # relu(+0): the gradient's 0
+    xt, wt = gt.constant(x), gt.constant(special_values(dtype, n, seed=10).numpy().reshape(shape))
+    bv = gt.Variable(b)
+    assert_same_bits(*both_ways(lambda: conv_like_grads(xt, bv, wt)))
+    # the same inside a traced function (a batch: the sweep's deferred results computed together)
+    f = gt.function(lambda x, w: conv_like_grads(x, bv, w))
+    traced = [t.numpy() for t in f(xt, wt)]
+    gt.config.set_fusion(False)
+    eager = [t.numpy() for t in conv_like_grads(xt, bv, wt)]
+    gt.config.set_fusion(True)
+    assert_same_bits(traced, eager)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_sum_over_leading_dims_stores_the_deferred_tensor(dtype):
+    x, w = data(dtype, 97 * 29 * 31), data(dtype, 97 * 29 * 31, seed=1)
+    x, w = gt.reshape(x, [97, 29, 31]), gt.reshape(w, [97, 29, 31])
+
+    def run():
+        y = x * w
+        assert _core._is_deferred(y) == gt.config.fusion_enabled()
+        s = gt.reduce_sum(y, axis=[0, 1])
+        assert not _core._is_deferred(y)  # stored by the sum's pass
+        e = gt.exp(x)  # a costly program: computed by raw() (every thread), then summed
+        return [s, y, gt.reduce_sum(y, axis=0), gt.reduce_sum(e, axis=[0, 1]), e]
+    assert_same_bits(*both_ways(run))
+
+
+def test_second_order_through_relu_and_a_bias():
+    rng = np.random.default_rng(3)
+    x = gt.constant(rng.standard_normal((300, 7, 33)))
+    b = gt.Variable(rng.standard_normal(33))
+    w = gt.constant(rng.standard_normal((300, 7, 33)))
+
+    def hvp():
+        with gt.GradientTape(persistent=True) as outer:
+            outer.watch(x)
+            with gt.GradientTape() as inner:
+                inner.watch(x)
+                loss = gt.reduce_sum(gt.nn.relu(x * x + b) * w)
+            gx, gb = inner.gradient(loss, [x, b])
+            gv = gt.reduce_sum(gx * w) + gt.reduce_sum(gb)
+        return [gx, gb, outer.gradient(gv, x), outer.gradient(gv, b)]
+    fused, eager = both_ways(hvp)
+    assert_same_bits(fused, eager)
+    xn, wn, bn = x.numpy(), w.numpy(), b.numpy()
+    on = (xn * xn + bn) > 0
+    np.testing.assert_allclose(fused[2], 2 * wn * wn * on, rtol=1e-12)  # d/dx sum(2 x w on w)
+    np.testing.assert_array_equal(fused[3], np.zeros(33))  # relu's second derivative: zeros

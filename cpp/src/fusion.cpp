@@ -131,8 +131,9 @@ void chunk_select(const void* c, int64_t sc, const void* a, int64_t sa, const vo
                 static_cast<T*>(out), n, strides, [](bool k, T x, T y) { return k ? x : y; });
 }
 
+// (prefetch false: no software prefetch of the next chunk, even for a costly program)
 template <class T>
-void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
+void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out, bool prefetch = true) {
   const char* leaf[kMaxLeaves];
   int64_t esize[kMaxLeaves];
   bool bcast[kMaxLeaves];
@@ -147,17 +148,28 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
   }
   constexpr int64_t kChunk = kChunkBytes / int64_t(sizeof(T));  // a multiple of 64 elements
   alignas(64) T buf[kMaxInstrs][kChunk];
-  alignas(64) T copies[kMaxLeaves][kChunk];  // each fill's chunk of copies (Pending::fill)
-  for (int i = 0; i < p.n_leaves; ++i)
-    if (p.fill[i]) {
-      std::fill(copies[i], copies[i] + std::min(kChunk, end - begin), *reinterpret_cast<const T*>(leaf[i]));
-      leaf[i] = reinterpret_cast<const char*>(copies[i]);
-    }
+  // Each fill's chunk of copies (Pending::fill), and one period more: a fill of period P reads
+  // its chunk from element c % P of it.
+  constexpr int64_t kMaxPeriod = kMaxPeriodBytes / int64_t(sizeof(T));
+  alignas(64) T copies[kMaxLeaves][kChunk + kMaxPeriod];
+  int64_t period[kMaxLeaves];
+  for (int i = 0; i < p.n_leaves; ++i) {
+    period[i] = p.leaves[i].numel();
+    if (!p.fill[i]) continue;
+    const T* v = reinterpret_cast<const T*>(leaf[i]);
+    if (period[i] == 1) std::fill(copies[i], copies[i] + std::min(kChunk, end - begin), *v);
+    else
+      for (int64_t j = 0, e = std::min(kChunk, end - begin) + period[i]; j < e; ++j) copies[i][j] = v[j % period[i]];
+    leaf[i] = reinterpret_cast<const char*>(copies[i]);
+  }
   for (int64_t c = begin; c < end; c += kChunk) {
     const int64_t n = std::min(kChunk, end - c);
     // Ask for the next chunk of each leaf now, so that memory works while this chunk's
-    // instructions compute (a transcendental chunk would otherwise leave the bus idle).
-    if (c + kChunk < end)
+    // instructions compute (a transcendental chunk would otherwise leave the bus idle). Only for
+    // a costly program: a cheap one's chunk is too short to hide the burst of requests, which
+    // stalled it (W9's relu(conv + b) and relu's gradient: 2-3% of the step faster without,
+    // bench/README.md); the hardware's prefetchers follow its streams.
+    if (prefetch && p.costly && c + kChunk < end)
       for (int i = 0; i < p.n_leaves; ++i)
         if (!bcast[i] && !p.fill[i])
           for (int64_t k = 0; k < std::min(kChunk, end - c - kChunk); k += 64 / int64_t(sizeof(T)))
@@ -166,7 +178,7 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out) {
       *stride = 1;
       if (o.value) return buf[o.index];
       if (bcast[o.index]) { *stride = 0; return leaf[o.index]; }
-      if (p.fill[o.index]) return leaf[o.index];  // the same chunk of copies for every chunk
+      if (p.fill[o.index]) return leaf[o.index] + (c % period[o.index]) * int64_t(sizeof(T));  // copies
       return leaf[o.index] + c * esize[o.index];
     };
     for (int k = 0; k < p.n_instrs; ++k) {
@@ -433,13 +445,21 @@ void run_group(Group& g) {
     const int64_t piece_end = std::min(n, b1 * kernels::kReduceBlock);
     std::vector<T> scratch(size_t(slots) * size_t(kChunk));
     // Each fill's chunk of copies (Pending::fill), read at stride 1 by every chunk.
+    // A fill of period P > 1 (operand_repeats) has a chunk and one period of copies, and a chunk
+    // starting at element c reads them from c % P.
+    constexpr int64_t kMaxPeriod = kMaxPeriodBytes / int64_t(sizeof(T));
     std::vector<T> copies;
     std::vector<const T*> fill_at(nl, nullptr);
+    std::vector<int64_t> period(nl, 1);
     for (size_t i = 0; i < nl; ++i)
       if (g.fill[i] && leaf_read[i]) {
-        if (copies.empty()) copies.resize(nl * size_t(kChunk));
-        T* to = copies.data() + i * size_t(kChunk);
-        std::fill(to, to + kChunk, *reinterpret_cast<const T*>(leaf[i]));
+        if (copies.empty()) copies.resize(nl * size_t(kChunk + kMaxPeriod));
+        T* to = copies.data() + i * size_t(kChunk + kMaxPeriod);
+        const T* v = reinterpret_cast<const T*>(leaf[i]);
+        period[i] = g.leaves[i].numel();
+        if (period[i] == 1) std::fill(to, to + kChunk, *v);
+        else
+          for (int64_t j = 0; j < kChunk + period[i]; ++j) to[j] = v[j % period[i]];
         fill_at[i] = to;
       }
     std::vector<T*> dst(ni);
@@ -465,7 +485,7 @@ void run_group(Group& g) {
           *stride = 1;
           if (o.value) return dst[size_t(o.index)];
           if (bcast[size_t(o.index)]) { *stride = 0; return leaf[size_t(o.index)]; }
-          if (fill_at[size_t(o.index)]) return fill_at[size_t(o.index)];
+          if (fill_at[size_t(o.index)]) return fill_at[size_t(o.index)] + c % period[size_t(o.index)];
           return leaf[size_t(o.index)] + c * esize[size_t(o.index)];
         };
         for (size_t k = 0; k < ni; ++k)
@@ -548,7 +568,7 @@ void drop_unit_products(Group& g) {
   std::vector<char> unit(g.leaves.size(), 0);
   bool any = false;
   for (size_t i = 0; i < g.leaves.size(); ++i) {
-    if (!g.fill[i] || g.leaves[i].dtype() != g.dtype) continue;
+    if (!g.fill[i] || g.leaves[i].numel() != 1 || g.leaves[i].dtype() != g.dtype) continue;
     const T one = T(1);
     unit[i] = std::memcmp(g.leaves[i].raw(), &one, sizeof(T)) == 0;
     any = any || unit[i];
@@ -682,12 +702,18 @@ Tensor defer(ChunkFn fn, Cost cost, const Tensor& a, const Tensor* b, const Shap
   p->dtype = a.dtype();
   p->costly = cost == Cost::Costly;
   Operand oa, ob;
-  if (!add_operand(*p, a, 1, &oa)) return Tensor();
+  // (an operand repeated along the leading dimensions, operand_repeats: a fill of its period)
+  auto operand = [&](const Tensor& t, Operand* op) {
+    if (t.numel() == 1 || t.numel() == shape.numel()) return add_operand(*p, t, 1, op);
+    t.raw();
+    return add_leaf(*p, t, op, /*fill=*/true);
+  };
+  if (!operand(a, &oa)) return Tensor();
   if (!b) {
     ob = oa;
   } else if (b->same(a)) {  // x * x: one operand
     ob = oa;
-  } else if (!add_operand(*p, *b, 1, &ob)) {
+  } else if (!operand(*b, &ob)) {
     return Tensor();
   }
   if (p->n_instrs == kMaxInstrs) return Tensor();
@@ -726,6 +752,37 @@ std::shared_ptr<const Pending> claim(const Tensor& t) {
 void eval(const Pending& p, int64_t begin, int64_t end, void* out) {
   if (p.dtype == DType::Float32) eval_typed(p, begin, end, static_cast<float*>(out));
   else eval_typed(p, begin, end, static_cast<double*>(out));
+}
+
+bool materialize_visiting(const Tensor& t, Visit visit, void* ctx) {
+  TensorImpl& impl = *t.get();
+  std::shared_ptr<const Pending> p;
+  {
+    std::lock_guard<std::mutex> g(lock());
+    // (a program with a costly op is left to raw(), which computes it on every thread)
+    if (!impl.deferred.load(std::memory_order_relaxed) || impl.pending->reduce || impl.pending->costly) return false;
+    p = impl.pending;
+  }
+  const size_t esize = dtype_size(impl.dtype);
+  StoragePtr st(Storage::allocate(size_t(impl.numel) * esize));
+  char* out = static_cast<char*>(st->data());
+  // Pieces of 16 chunks (64 KiB): computed into the storage, then visited from L2. One thread:
+  // the visit is in order (a sum over rows). Without eval's prefetches (a burst of a chunk's
+  // lines at the start of each chunk): the stream is left to the hardware's prefetchers, which
+  // measured faster here (W9's relu gradient and bias sum, bench/README.md).
+  const int64_t piece = 16 * (kChunkBytes / int64_t(esize));
+  for (int64_t c = 0; c < impl.numel; c += piece) {
+    const int64_t n = std::min(piece, impl.numel - c);
+    if (impl.dtype == DType::Float32) eval_typed(*p, c, c + n, reinterpret_cast<float*>(out) + c, false);
+    else eval_typed(*p, c, c + n, reinterpret_cast<double*>(out) + c, false);
+    visit(ctx, out + size_t(c) * esize, c, n);
+  }
+  std::lock_guard<std::mutex> g(lock());
+  if (!impl.deferred.load(std::memory_order_relaxed)) return true;  // another thread was first (the same values)
+  impl.storage = std::move(st);
+  impl.pending.reset();
+  impl.deferred.store(false, std::memory_order_release);
+  return true;
 }
 
 }  // namespace fusion

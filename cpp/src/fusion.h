@@ -202,6 +202,9 @@ struct Pending {
   // the function, eager uses on the stored copies (a broadcast operand's loop can compute
   // f(v) once, outside the loop, with the scalar libm function where the loop over stored
   // values calls libmvec's vector variant: the two can differ in the last bit).
+  // A fill of P > 1 elements is an operand repeated along the leading dimensions (a bias of
+  // shape [C] added to [..., C]: operand_repeats): element i of the program reads its element
+  // i % P, from a chunk of copies of its period, at stride 1 as well.
   bool fill[kMaxLeaves] = {};
   Instr instrs[kMaxInstrs];      // the result is the last one's (a program of none is leaf 0, broadcast)
   mutable std::atomic<int> inlined{0};  // consumers that inlined it so far
@@ -255,6 +258,27 @@ inline bool wanted(DType d, int64_t n) { return n >= kMinElements && is_wide_flo
 // Whether t can be an operand of a deferred op with this output shape (its shape, or one
 // element, read broadcast).
 inline bool operand_fits(const Tensor& t, const Shape& out) { return t.shape() == out || t.numel() == 1; }
+
+// The longest period of an operand repeated along the leading dimensions (its copies fill a
+// chunk and one period more of a stack buffer): one chunk's elements.
+constexpr int64_t kMaxPeriodBytes = kChunkBytes;
+
+// Whether t, of more than one element and fewer than out's, is repeated along out's leading
+// dimensions: its shape, without leading 1s, is out's last dimensions (a bias [C] added to
+// [N, H, W, C]), so element i of the result reads t's element i % t.numel(). Such an operand
+// of a binary op is a fill of its period (Pending::fill).
+inline bool operand_repeats(const Tensor& t, const Shape& out) {
+  const int64_t p = t.numel();
+  if (p <= 1 || p >= out.numel() || p * int64_t(dtype_size(t.dtype())) > kMaxPeriodBytes) return false;
+  const Shape& s = t.shape();
+  int lead = 0;
+  while (lead < s.rank() && s[lead] == 1) ++lead;
+  const int k = s.rank() - lead;  // t's dimensions that count
+  if (k > out.rank()) return false;
+  for (int i = 0; i < k; ++i)
+    if (s[lead + i] != out[out.rank() - k + i]) return false;
+  return true;
+}
 
 inline bool is_deferred(const Tensor& t) { return t.get()->deferred.load(std::memory_order_acquire); }
 
@@ -343,6 +367,48 @@ bool reduce_all(const Tensor& t, const kernels::ReducePlan& plan, Acc* out, Op o
   if (!p) return false;
   out[0] = reduce_program<T>(*p, t.numel(), out[0], op);
   return true;
+}
+
+// Computes deferred t into its storage, as Tensor::raw() does, on this thread, handing each
+// piece of its values to visit(ctx, values, begin, n) in order while the piece is still in cache
+// (the pieces are whole multiples of the program's chunks, so each element is computed by the
+// loop that computes it when t is read). False (nothing done) when t is not deferred, is a
+// deferred reduction, or has a costly op (then raw() computes it on every thread of the pool).
+using Visit = void (*)(void* ctx, const void* values, int64_t begin, int64_t n);
+bool materialize_visiting(const Tensor& t, Visit visit, void* ctx);
+
+// A reduction of deferred t over its leading dimensions into its last ones (plan: [rows] reduced,
+// then [cols] kept, as sum_to_shape's sum of a bias's gradient), computed in the pass that stores
+// t (materialize_visiting), so t's values are read once: out[j] = op(out[j], t[r][j]) for each
+// row r in order, what kernels::reduce does on the stored values. False (nothing done) when t
+// is not deferred or the plan is not of that form.
+// out[j] = op(out[j], v[i]) for the values v of elements [begin, begin + n) of a tensor of rows
+// of `cols`, row by row (each column's values in order: the association of any loop order
+// within a row is the same).
+template <class T, class Acc, class Op>
+GT_DISPATCHED void add_rows(Acc* __restrict out, int64_t cols, const T* __restrict v, int64_t begin, int64_t n, Op op) {
+  int64_t i = 0, j = begin % cols;
+  if (j)  // the rest of a row the previous piece began
+    for (; i < n && j < cols; ++i, ++j) out[j] = op(out[j], Acc(v[i]));
+  for (; i + cols <= n; i += cols) {
+    const T* row = v + i;
+#pragma omp simd
+    for (int64_t k = 0; k < cols; ++k) out[k] = op(out[k], Acc(row[k]));
+  }
+  for (int64_t k = 0; i < n; ++i, ++k) out[k] = op(out[k], Acc(v[i]));
+}
+
+template <class T, class Acc, class Op>
+bool materialize_reducing_rows(const Tensor& t, const kernels::ReducePlan& plan, Acc* out, Op) {
+  if (!is_deferred(t) || plan.rank != 2 || !plan.reduced[0] || plan.reduced[1]) return false;
+  struct Sums {
+    Acc* out;
+    int64_t cols;
+  } sums{out, plan.dims[1]};
+  return materialize_visiting(t, [](void* ctx, const void* values, int64_t begin, int64_t n) {
+    const Sums& s = *static_cast<const Sums*>(ctx);
+    add_rows<T, Acc, Op>(s.out, s.cols, static_cast<const T*>(values), begin, n, Op{});
+  }, &sums);
 }
 
 }  // namespace gt::fusion

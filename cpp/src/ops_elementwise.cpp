@@ -34,7 +34,9 @@ Tensor try_defer_unary(const Tensor& x, fusion::Cost cost) {
 template <class F>
 Tensor try_defer_binary(const Tensor& a, const Tensor& b, const Shape& shape, fusion::Cost cost) {
   if (!fusion::wanted(a.dtype(), shape.numel())) return Tensor();
-  if (!fusion::operand_fits(a, shape) || !fusion::operand_fits(b, shape)) return Tensor();
+  // (an operand of the shape, one element, or repeated along the leading dimensions: a bias)
+  auto fits = [&](const Tensor& t) { return fusion::operand_fits(t, shape) || fusion::operand_repeats(t, shape); };
+  if (!fits(a) || !fits(b)) return Tensor();
   return fusion::defer(fusion::binary_fn<F>(a.dtype()), cost, a, &b, shape);
 }
 
@@ -461,6 +463,12 @@ struct ReluGradFn {
   T operator()(T gv, T o) const { return o > T(0) ? gv : T(0); }
 };
 Tensor fused_relu_grad(const Tensor& g, const Tensor& out) {
+  // (big: deferred, a program of this one function, so that a sum over its leading dimensions,
+  // a bias's gradient, computes it in the pass that sums it: fusion::materialize_reducing_rows)
+  if (fusion::wanted(out.dtype(), out.numel()))
+    if (Tensor d = fusion::defer(fusion::binary_fn<ReluGradFn>(out.dtype()), fusion::Cost::Cheap, g, &out, out.shape());
+        d.defined())
+      return d;
   Tensor r = Tensor::empty(out.dtype(), out.shape());
   dispatch_float(out.dtype(), [&](auto tag) {
     using T = decltype(tag);

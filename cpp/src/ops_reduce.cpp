@@ -80,7 +80,10 @@ Tensor run_reduce(const Tensor& x, const Reduction& r, Acc identity, Op op) {
     // float32/float64 tensors are ever deferred: the integer instances skip it, and with it its
     // per-instance thread_local block buffer, which would use up the module's static TLS.)
     bool done = false;
-    if constexpr (std::is_floating_point_v<T>) done = fusion::reduce_all<T>(x, p, acc.data(), op);
+    // A deferred x summed over its leading dimensions (a bias's gradient) is stored in the pass
+    // that reduces it.
+    if constexpr (std::is_floating_point_v<T>)
+      done = fusion::reduce_all<T>(x, p, acc.data(), op) || fusion::materialize_reducing_rows<T>(x, p, acc.data(), op);
     if (!done) kernels::reduce(x.data<T>(), acc.data(), p, op);
   }
   T* o = out.data<T>();
