@@ -685,6 +685,20 @@ def test_a_repeated_operand_with_nans_and_a_long_period():
     assert_same_bits(*both_ways(lambda: wide + long_b))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_costly_op_with_a_repeated_operand_is_not_deferred(dtype):
+    # pow and xlogy against a bias whose length is not a multiple of the vector width: the eager
+    # broadcast loop runs each row's tail through the scalar function, a fused chunk the vector
+    # one on every element (an ulp apart at some values): computed eagerly, as without fusion
+    for c in (2, 3, 5, 7, 9, 15, 17, 33):
+        rows = 70001 // c + 1
+        x = gt.constant(np.abs(data(dtype, rows * c, seed=c).numpy()).reshape(rows, c) + 0.5)
+        b = gt.constant(np.linspace(-0.75, 1.5, c).astype(dtype))
+        assert _core._is_deferred(x * b) and not _core._is_deferred(gt.pow(x, b))
+        assert_same_bits(*both_ways(lambda: [gt.pow(x, b), gt.pow(b + 2.0, x), gt.math.xlogy(x, b + 2.0),
+                                             gt.math.xlogy(b, x)]))
+
+
 def conv_like_grads(x, bv, w):
     """relu(x + b) and the gradients of sum(relu(x + b) * w) by x and b: relu's rule is deferred,
     and the bias's sum over the leading dimensions stores it in the pass that sums it."""

@@ -34,8 +34,14 @@ Tensor try_defer_unary(const Tensor& x, fusion::Cost cost) {
 template <class F>
 Tensor try_defer_binary(const Tensor& a, const Tensor& b, const Shape& shape, fusion::Cost cost) {
   if (!fusion::wanted(a.dtype(), shape.numel())) return Tensor();
-  // (an operand of the shape, one element, or repeated along the leading dimensions: a bias)
-  auto fits = [&](const Tensor& t) { return fusion::operand_fits(t, shape) || fusion::operand_repeats(t, shape); };
+  // (an operand of the shape, one element, or repeated along the leading dimensions: a bias,
+  // for a cheap op only. A costly one, pow or xlogy, runs its vector math function on every
+  // element of a chunk, where the eager broadcast loop runs each row's tail through the scalar
+  // function, which may round otherwise: an ulp apart when the period is not a multiple of the
+  // vector width)
+  auto fits = [&](const Tensor& t) {
+    return fusion::operand_fits(t, shape) || (cost == fusion::Cost::Cheap && fusion::operand_repeats(t, shape));
+  };
   if (!fits(a) || !fits(b)) return Tensor();
   return fusion::defer(fusion::binary_fn<F>(a.dtype()), cost, a, &b, shape);
 }
