@@ -131,6 +131,16 @@ void chunk_select(const void* c, int64_t sc, const void* a, int64_t sa, const vo
                 static_cast<T*>(out), n, strides, [](bool k, T x, T y) { return k ? x : y; });
 }
 
+// A fill's chunk of copies (Pending::fill) for chunks of up to n elements: n copies of its one
+// value, or, for a period of P > 1 values (an operand repeated along the leading dimensions), n
+// + P elements, element j its value j % P (a chunk starting at element c reads from c % P).
+template <class T>
+void fill_copies(const T* v, int64_t period, int64_t n, T* to) {
+  if (period == 1) std::fill(to, to + n, *v);
+  else
+    for (int64_t j = 0; j < n + period; ++j) to[j] = v[j % period];
+}
+
 // (prefetch false: no software prefetch of the next chunk, even for a costly program)
 template <class T>
 void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out, bool prefetch = true) {
@@ -156,10 +166,7 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out, bool prefe
   for (int i = 0; i < p.n_leaves; ++i) {
     period[i] = p.leaves[i].numel();
     if (!p.fill[i]) continue;
-    const T* v = reinterpret_cast<const T*>(leaf[i]);
-    if (period[i] == 1) std::fill(copies[i], copies[i] + std::min(kChunk, end - begin), *v);
-    else
-      for (int64_t j = 0, e = std::min(kChunk, end - begin) + period[i]; j < e; ++j) copies[i][j] = v[j % period[i]];
+    fill_copies(reinterpret_cast<const T*>(leaf[i]), period[i], std::min(kChunk, end - begin), copies[i]);
     leaf[i] = reinterpret_cast<const char*>(copies[i]);
   }
   for (int64_t c = begin; c < end; c += kChunk) {
@@ -455,11 +462,8 @@ void run_group(Group& g) {
       if (g.fill[i] && leaf_read[i]) {
         if (copies.empty()) copies.resize(nl * size_t(kChunk + kMaxPeriod));
         T* to = copies.data() + i * size_t(kChunk + kMaxPeriod);
-        const T* v = reinterpret_cast<const T*>(leaf[i]);
         period[i] = g.leaves[i].numel();
-        if (period[i] == 1) std::fill(to, to + kChunk, *v);
-        else
-          for (int64_t j = 0; j < kChunk + period[i]; ++j) to[j] = v[j % period[i]];
+        fill_copies(reinterpret_cast<const T*>(leaf[i]), period[i], kChunk, to);
         fill_at[i] = to;
       }
     std::vector<T*> dst(ni);

@@ -377,11 +377,6 @@ bool reduce_all(const Tensor& t, const kernels::ReducePlan& plan, Acc* out, Op o
 using Visit = void (*)(void* ctx, const void* values, int64_t begin, int64_t n);
 bool materialize_visiting(const Tensor& t, Visit visit, void* ctx);
 
-// A reduction of deferred t over its leading dimensions into its last ones (plan: [rows] reduced,
-// then [cols] kept, as sum_to_shape's sum of a bias's gradient), computed in the pass that stores
-// t (materialize_visiting), so t's values are read once: out[j] = op(out[j], t[r][j]) for each
-// row r in order, what kernels::reduce does on the stored values. False (nothing done) when t
-// is not deferred or the plan is not of that form.
 // out[j] = op(out[j], v[i]) for the values v of elements [begin, begin + n) of a tensor of rows
 // of `cols`, row by row (each column's values in order: the association of any loop order
 // within a row is the same).
@@ -398,6 +393,11 @@ GT_DISPATCHED void add_rows(Acc* __restrict out, int64_t cols, const T* __restri
   for (int64_t k = 0; i < n; ++i, ++k) out[k] = op(out[k], Acc(v[i]));
 }
 
+// A reduction of deferred t over its leading dimensions into its last ones (plan: [rows] reduced,
+// then [cols] kept, as sum_to_shape's sum of a bias's gradient), computed in the pass that stores
+// t (materialize_visiting), so t's values are read once: out[j] = op(out[j], t[r][j]) for each
+// row r in order, what kernels::reduce does on the stored values. False (nothing done) when t
+// is not deferred or the plan is not of that form.
 template <class T, class Acc, class Op>
 bool materialize_reducing_rows(const Tensor& t, const kernels::ReducePlan& plan, Acc* out, Op) {
   if (!is_deferred(t) || plan.rank != 2 || !plan.reduced[0] || plan.reduced[1]) return false;

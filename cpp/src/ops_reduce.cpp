@@ -144,10 +144,8 @@ Tensor reduce_sum(const Tensor& x, const Axes& axes, bool keepdims) {
   require_numeric(x, "reduce_sum");
   Tensor out = dispatch_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
-    if constexpr (std::is_same_v<T, float>)
-      return run_reduce<double, T>(x, r, 0.0, kernels::SumInDouble{});
-    else
-      return run_reduce<T, T>(x, r, T(0), kernels::SumWrapping<T>{});
+    using Sum = kernels::SumOf<T>;
+    return run_reduce<typename Sum::Acc, T>(x, r, typename Sum::Acc(0), typename Sum::Op{});
   });
   scalar_code::note_reduce_sum(x, out);
   auto attrs = reduction_attrs(r, keepdims);

@@ -177,13 +177,14 @@ void note_reduce_sum_slow(const Tensor& x, const Tensor& out) {
     refuse(tr, "a reduce_sum that is not of all of a float32 or float64 tensor of at most 64 elements");
     return;
   }
-  if (out.dtype() == DType::Float32)
-    tr.ops.push_back({&reduce_all<float, double, kernels::SumInDouble>,
-                      &reduce_all_loop<float, double, kernels::SumInDouble>, x, Tensor(), Tensor(), out, x.numel()});
-  else
-    tr.ops.push_back({&reduce_all<double, double, kernels::SumWrapping<double>>,
-                      &reduce_all_loop<double, double, kernels::SumWrapping<double>>, x, Tensor(), Tensor(), out,
-                      x.numel()});
+  auto push = [&](auto tag) {
+    using T = decltype(tag);
+    using Sum = kernels::SumOf<T>;
+    tr.ops.push_back({&reduce_all<T, typename Sum::Acc, typename Sum::Op>,
+                      &reduce_all_loop<T, typename Sum::Acc, typename Sum::Op>, x, Tensor(), Tensor(), out, x.numel()});
+  };
+  if (out.dtype() == DType::Float32) push(float{});
+  else push(double{});
 }
 
 void note_broadcast_slow(const Tensor& x, const Tensor& out) {

@@ -189,15 +189,25 @@ inline T wrap_add(T a, T b) {
   if constexpr (std::is_integral_v<T>) return T(WrapUnsigned<T>(a) + WrapUnsigned<T>(b));
   else return a + b;
 }
-// reduce_sum's accumulations (ops_reduce.cpp): float32 in double, the others in their own
-// type (integers wrap). Named, so that scalar code runs the same instantiation of
-// kernels::reduce as eager (scalar_code.h, reduce_all_loop).
+// reduce_sum's accumulation of T (ops_reduce.cpp): float32 in double, the others in their own
+// type (integers wrap). One statement of it, so that scalar code runs the same instantiation of
+// kernels::reduce as eager (scalar_code.cpp, note_reduce_sum_slow).
 struct SumInDouble {
   double operator()(double a, double b) const { return a + b; }
 };
 template <class T>
 struct SumWrapping {
   T operator()(T a, T b) const { return wrap_add(a, b); }
+};
+template <class T>
+struct SumOf {
+  using Acc = T;
+  using Op = SumWrapping<T>;
+};
+template <>
+struct SumOf<float> {
+  using Acc = double;
+  using Op = SumInDouble;
 };
 template <class T>
 inline T wrap_sub(T a, T b) {
