@@ -14,7 +14,6 @@ Timed (each piece interleaved block by block with the others, so drift hits all 
 each piece and prints the difference per call, so the interpreter's start and the traces
 cancel: instruction counts do not drift with the machine's load, times do.
 """
-import argparse
 import os
 import statistics
 import sys
@@ -75,20 +74,5 @@ def callgrind():
         print("| %s | %s |" % (name, " | ".join("%.0f" % x for x in row)))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--callgrind", action="store_true")
-    ap.add_argument("--blocks", type=int, default=9)
-    ap.add_argument("--reps", type=int, default=20000)
-    ap.add_argument("--piece", nargs=3, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.piece:
-        run_piece(args.piece[0], args.piece[1], int(args.piece[2]))
-    elif args.callgrind:
-        callgrind()
-    else:
-        timed(args.blocks, args.reps)
-
-
 if __name__ == "__main__":
-    main()
+    callgrind_count.main(__doc__, 20000, run_piece, callgrind, timed)

@@ -1,5 +1,7 @@
 """The instructions a run of a benchmark script's --piece takes, counted by valgrind's callgrind
-(counts do not depend on the machine's load): used by call_path.py and small_code.py."""
+(counts do not depend on the machine's load), and the command line of such a script: used by
+call_path.py and small_code.py."""
+import argparse
 import os
 import re
 import subprocess
@@ -20,3 +22,20 @@ def per_call(script, piece_args, many, few):
                 sys.exit("valgrind failed:\n" + out.stderr[-2000:])
             return int(m.group(1))
     return (count(many) - count(few)) / (many - few)
+
+
+def main(doc, reps, run_piece, callgrind, timed):
+    """A piece script's command line: --piece A B N runs run_piece(A, B, N) (the process
+    per_call counts), --callgrind runs callgrind(), else timed(blocks, reps)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--callgrind", action="store_true")
+    ap.add_argument("--blocks", type=int, default=9)
+    ap.add_argument("--reps", type=int, default=reps)
+    ap.add_argument("--piece", nargs=3, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.piece:
+        run_piece(args.piece[0], args.piece[1], int(args.piece[2]))
+    elif args.callgrind:
+        callgrind()
+    else:
+        timed(args.blocks, args.reps)

@@ -13,7 +13,6 @@ a tanh unit on n samples; a regression of scalar parameters on n samples with a 
 reduction, and sums for the gradients). Each row says which state the program's scalar code is in ("ready"
 or "refused: ...").
 """
-import argparse
 import statistics
 import sys
 import time
@@ -140,7 +139,7 @@ def timed(blocks, reps):
 
 
 def run_piece(index, mode, n):
-    name, make, size = CASES[index]
+    name, make, size = CASES[int(index)]
     f = warmed(make, size)
     _core._set_scalar_code(mode == "on")
     for _ in range(n):
@@ -156,20 +155,5 @@ def callgrind():
         print("| %s | %.0f | %.0f | %.2f |" % (name, on, off, on / off))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--callgrind", action="store_true")
-    ap.add_argument("--blocks", type=int, default=9)
-    ap.add_argument("--reps", type=int, default=5000)
-    ap.add_argument("--piece", nargs=3, help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.piece:
-        run_piece(int(args.piece[0]), args.piece[1], int(args.piece[2]))
-    elif args.callgrind:
-        callgrind()
-    else:
-        timed(args.blocks, args.reps)
-
-
 if __name__ == "__main__":
-    main()
+    callgrind_count.main(__doc__, 5000, run_piece, callgrind, timed)
