@@ -22,7 +22,9 @@ import gradtape as gt
 from gradtape import _core
 
 
-def relu_step(n):
+def unit_step(n, loss_of):
+    """A step of one variable w (rank 0 for n = 0, else n elements) and a rank-0 bias b: the
+    gradients of loss_of(w x + b)."""
     w = gt.Variable(gt.constant(0.5) if n == 0 else gt.constant([0.5 - 0.1 * i for i in range(n)]))
     b = gt.Variable(0.25)
     x = gt.constant(1.5)
@@ -30,23 +32,20 @@ def relu_step(n):
     @gt.function
     def step():
         with gt.GradientTape() as tape:
-            y = gt.nn.relu(w * x + b)
-            z = y * y
+            z = loss_of(w * x + b)
         return tape.gradient(z, [w, b])
     return step
+
+
+def relu_step(n):
+    def squared_relu(u):
+        y = gt.nn.relu(u)
+        return y * y
+    return unit_step(n, squared_relu)
 
 
 def leaky_step(n):
-    w = gt.Variable(gt.constant(0.5) if n == 0 else gt.constant([0.5 - 0.1 * i for i in range(n)]))
-    b = gt.Variable(0.25)
-    x = gt.constant(1.5)
-
-    @gt.function
-    def step():
-        with gt.GradientTape() as tape:
-            z = gt.nn.leaky_relu(w * x + b) * 3.0
-        return tape.gradient(z, [w, b])
-    return step
+    return unit_step(n, lambda u: gt.nn.leaky_relu(u) * 3.0)
 
 
 def w1_vector_step(n):
