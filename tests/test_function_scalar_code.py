@@ -237,14 +237,17 @@ def test_a_masked_gradient_as_an_output_keeps_the_program(scalar_code_off):
     assert [[float(g) for g in r] for r in got] == [[2.0, 0.0]] * 3 + [[0.0, 3.0], [2.0, 0.0]]
 
 
-def test_casts_between_float32_float64_and_bool(scalar_code_off):
+def casts_program(x, y):
     # cast's rule casts the gradient back; xlogy's rule casts x != 0 to a float
-    def py(x, y):
-        with gt.GradientTape() as tape:
-            tape.watch([x, y])
-            z = gt.cast(x, gt.float64) * y
-            w = gt.cast(z > 0.0, gt.float32) * x + gt.cast(gt.math.xlogy(z, y), gt.float32)
-        return [w, tape.gradient(w, [x, y])]
+    with gt.GradientTape() as tape:
+        tape.watch([x, y])
+        z = gt.cast(x, gt.float64) * y
+        w = gt.cast(z > 0.0, gt.float32) * x + gt.cast(gt.math.xlogy(z, y), gt.float32)
+    return [w, tape.gradient(w, [x, y])]
+
+
+def test_casts_between_float32_float64_and_bool(scalar_code_off):
+    py = casts_program
     values = [(0.5, 2.0)] * 3 + [(0.0, 2.0), (-0.0, 3.0), (1.5, -1.0), (float("nan"), 1.0), (1e30, 1e300),
                                  (3.0, float("inf"))]
     calls = [(gt.constant(a, gt.float32), gt.constant(b, gt.float64)) for a, b in values]
@@ -576,12 +579,7 @@ def test_a_rank_0_operand_read_broadcast(scalar_code_off):
 
 
 def test_mixed_dtypes_and_casts_on_vectors(scalar_code_off):
-    def py(x, y):
-        with gt.GradientTape() as tape:
-            tape.watch([x, y])
-            z = gt.cast(x, gt.float64) * y
-            w = gt.cast(z > 0.0, gt.float32) * x + gt.cast(gt.math.xlogy(z, y), gt.float32)
-        return [w, tape.gradient(w, [x, y])]
+    py = casts_program
     calls = [(vector(5, i, gt.float32), gt.abs(vector(5, i + 50, gt.float64))) for i in (1, 1, 1, 2, 3)]
     calls.append((gt.constant([0.0, -0.0, np.nan, 1.0, 2.0], gt.float32),
                   gt.constant([1.0, 2.0, 3.0, np.inf, 0.0], gt.float64)))
