@@ -696,6 +696,67 @@ def test_set_num_threads_changes_the_pool_and_not_the_results():
         gt.config.set_num_threads(was)
 
 
+@pytest.mark.parametrize("channels", [(3, 32), (5, 7)])  # the direct kernel; im2col + GEMM
+def test_a_convolutions_gradients_do_not_depend_on_the_thread_count(channels):
+    # the filters' gradient sums the batch's two halves apart on any thread count (one thread
+    # runs both), so one and two threads give the same bits
+    cin, cout = channels
+    rng = np.random.default_rng(3)
+    x = gt.constant(rng.standard_normal((9, 30, 30, cin)).astype(np.float32))
+    f = gt.constant(rng.standard_normal((3, 3, cin, cout)).astype(np.float32))
+    g = gt.constant(rng.standard_normal((9, 30, 30, cout)).astype(np.float32))
+    was = gt.config.get_num_threads()
+    got = []
+    try:
+        for n in (1, 2, 1):
+            gt.config.set_num_threads(n)
+            with gt.GradientTape() as t:
+                t.watch([x, f])
+                y = gt.nn.conv2d(x, f, 1, "SAME")
+            got.append([v.numpy().copy() for v in t.gradient(y, [x, f], output_gradients=g)])
+    finally:
+        gt.config.set_num_threads(was)
+    for other in got[1:]:
+        for a, b in zip(got[0], other):
+            np.testing.assert_array_equal(a.view(np.uint32), b.view(np.uint32))
+    # and right: the filters' gradient against a float64 sum over the batch
+    xp = np.pad(x.numpy().astype(np.float64), ((0, 0), (1, 1), (1, 1), (0, 0)))
+    want = np.einsum("nhwc,nhwo->co", xp[:, 0:30, 2:32, :], g.numpy().astype(np.float64))
+    np.testing.assert_allclose(got[0][1][0, 2], want, rtol=1e-4, atol=1e-3)
+
+
+def test_fused_passes_run_in_a_thread_with_a_small_stack():
+    # a fused pass's chunk buffers (80 KiB) live on the heap: a thread made with a small stack
+    # (threading.stack_size) runs fused eager ops, their sums, gradients and gt.function
+    code = """
+        import threading
+        import numpy as np
+        import gradtape as gt
+        got = []
+        def work():
+            rng = np.random.default_rng(0)
+            x = gt.constant(rng.random(1 << 16).astype(np.float32))
+            w = gt.Variable(rng.random(1 << 16).astype(np.float32))
+            b = gt.Variable(rng.random(64).astype(np.float32))
+            with gt.GradientTape() as t:
+                z = gt.reshape(x * w, [-1, 64]) + b
+                y = gt.reduce_sum(gt.nn.relu(z) * 2.0 + gt.math.softplus(z))
+            gw, gb = t.gradient(y, [w, b])
+            f = gt.function(lambda x: gt.reduce_sum(gt.math.softplus(x * 3.0 + 1.0) * x))
+            got.append((float(y), float(gt.reduce_sum(gw)), float(gt.reduce_sum(gb)), float(f(x))))
+        work()
+        threading.stack_size(48 * 1024)
+        th = threading.Thread(target=work)
+        th.start()
+        th.join()
+        assert len(got) == 2 and got[0] == got[1], got
+        print("small stack done")
+    """
+    for n in ("1", "2"):
+        rc, out, err = run_script(code, timeout=120, env={"GRADTAPE_NUM_THREADS": n})
+        assert rc == 0 and "small stack done" in out, "rc=%d\n%s\n%s" % (rc, out, err[-2000:])
+
+
 def test_threads_racing_to_capture_a_gradient_plan_and_replaying_it():
     # gt.function's gradient plans (docs/guides/function.md): the first replays of a program race
     # to capture its plan (one wins, the others run with a tape), then every thread replays the

@@ -141,6 +141,49 @@ void fill_copies(const T* v, int64_t period, int64_t n, T* to) {
     for (int64_t j = 0; j < n + period; ++j) to[j] = v[j % period];
 }
 
+// eval_typed's chunk buffers: an instruction's chunk each, and each fill's chunk of copies (one
+// period more: a fill of period P reads its chunk from element c % P of it). 80 KiB, more than a
+// thread made with a small stack (threading.stack_size) has to spare, so they live on the heap:
+// one set per thread and dtype, made on the thread's first pass and reused. A pass begun while
+// its thread's set is in use (none is now: a pass's leaves are stored before it starts) gets a
+// set of its own.
+template <class T>
+struct EvalScratch {
+  static constexpr int64_t kChunk = kChunkBytes / int64_t(sizeof(T));  // a multiple of 64 elements
+  static constexpr int64_t kMaxPeriod = kMaxPeriodBytes / int64_t(sizeof(T));
+  alignas(64) T buf[kMaxInstrs][kChunk];
+  alignas(64) T copies[kMaxLeaves][kChunk + kMaxPeriod];
+};
+
+template <class T>
+class EvalScratchLease {
+ public:
+  EvalScratchLease() {
+    thread_local std::unique_ptr<EvalScratch<T>> mine;
+    thread_local bool busy = false;
+    if (busy) {
+      own_ = std::make_unique_for_overwrite<EvalScratch<T>>();
+      s_ = own_.get();
+      return;
+    }
+    if (!mine) mine = std::make_unique_for_overwrite<EvalScratch<T>>();
+    s_ = mine.get();
+    busy_ = &busy;
+    busy = true;
+  }
+  ~EvalScratchLease() {
+    if (busy_) *busy_ = false;
+  }
+  EvalScratchLease(const EvalScratchLease&) = delete;
+  EvalScratchLease& operator=(const EvalScratchLease&) = delete;
+  EvalScratch<T>& operator*() const { return *s_; }
+
+ private:
+  EvalScratch<T>* s_;
+  bool* busy_ = nullptr;
+  std::unique_ptr<EvalScratch<T>> own_;
+};
+
 // (prefetch false: no software prefetch of the next chunk, even for a costly program)
 template <class T>
 void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out, bool prefetch = true) {
@@ -156,12 +199,10 @@ void eval_typed(const Pending& p, int64_t begin, int64_t end, T* out, bool prefe
     std::fill(out, out + (end - begin), *reinterpret_cast<const T*>(leaf[0]));
     return;
   }
-  constexpr int64_t kChunk = kChunkBytes / int64_t(sizeof(T));  // a multiple of 64 elements
-  alignas(64) T buf[kMaxInstrs][kChunk];
-  // Each fill's chunk of copies (Pending::fill), and one period more: a fill of period P reads
-  // its chunk from element c % P of it.
-  constexpr int64_t kMaxPeriod = kMaxPeriodBytes / int64_t(sizeof(T));
-  alignas(64) T copies[kMaxLeaves][kChunk + kMaxPeriod];
+  constexpr int64_t kChunk = EvalScratch<T>::kChunk;
+  const EvalScratchLease<T> scratch;
+  auto& buf = (*scratch).buf;
+  auto& copies = (*scratch).copies;  // Pending::fill's
   int64_t period[kMaxLeaves];
   for (int i = 0; i < p.n_leaves; ++i) {
     period[i] = p.leaves[i].numel();

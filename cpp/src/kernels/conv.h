@@ -96,9 +96,10 @@ void conv_backward_filter(const T* x, int64_t n, const ConvGeom& g, const T* gou
     if (direct_conv_applies(g, o)) return direct_conv_filter_grad(x, n, g, gout, o, gw);
   int64_t per, blocks;
   conv_blocks(n, g, int64_t(sizeof(T)), per, blocks);
-  const int parts = (blocks < 2 || num_threads() < 2) ? 1 : 2;
+  // part 0 sums into gw, part 1 into `partial` (blocks split in two halves), whatever the
+  // thread count (one thread runs both): float32 values do not depend on it
+  const int parts = blocks < 2 ? 1 : 2;
   std::vector<T> partial(size_t(parts > 1 ? K * o : 0));
-  // part 0 sums into gw, part 1 into `partial` (blocks split in two halves)
   auto run = [&](int part, int64_t bb, int64_t be) {
     T* acc = part == 0 ? gw : partial.data();
     std::vector<T> cols(size_t(per * P * K));

@@ -322,7 +322,9 @@ void direct_conv_filter_grad(const float* x, int64_t n, const ConvGeom& g, const
   const Kernels& k = kernels();
   const int64_t img = g.h * g.w * g.c, per = g.oh * g.ow * o, size = g.kh * g.kw * g.c * o;
   std::fill(gw, gw + size, 0.0f);
-  const int parts = (n < 2 || num_threads() < 2) ? 1 : 2;
+  // Two halves of the batch summed apart, then added, whatever the thread count (one thread runs
+  // both): the values do not depend on it.
+  const int parts = n < 2 ? 1 : 2;
   std::vector<float> partial(size_t(parts > 1 ? size : 0));
   const int64_t half = (n + 1) / 2;
   parallel_for(parts, [&](int64_t begin, int64_t end) {
