@@ -727,7 +727,8 @@ def test_a_convolutions_gradients_do_not_depend_on_the_thread_count(channels):
 
 def test_fused_passes_run_in_a_thread_with_a_small_stack():
     # a fused pass's chunk buffers (80 KiB) live on the heap: a thread made with a small stack
-    # (threading.stack_size) runs fused eager ops, their sums, gradients and gt.function
+    # (threading.stack_size) runs fused eager ops, their sums, gradients, gt.function, a
+    # convolution, random draws, a sort and an inverse
     code = """
         import threading
         import numpy as np
@@ -743,7 +744,16 @@ def test_fused_passes_run_in_a_thread_with_a_small_stack():
                 y = gt.reduce_sum(gt.nn.relu(z) * 2.0 + gt.math.softplus(z))
             gw, gb = t.gradient(y, [w, b])
             f = gt.function(lambda x: gt.reduce_sum(gt.math.softplus(x * 3.0 + 1.0) * x))
-            got.append((float(y), float(gt.reduce_sum(gw)), float(gt.reduce_sum(gb)), float(f(x))))
+            img = gt.constant(rng.random((4, 12, 12, 3)).astype(np.float32))
+            k = gt.Variable(rng.random((3, 3, 3, 16)).astype(np.float32))
+            with gt.GradientTape() as t:
+                c = gt.reduce_sum(gt.nn.max_pool2d(gt.nn.relu(gt.nn.conv2d(img, k, 1, "SAME")), 2, 2, "VALID"))
+            gk = t.gradient(c, k)
+            r = gt.random.stateless_normal([1 << 14], seed=[1, 2])
+            m = gt.linalg.inv(gt.eye(32, dtype=gt.float64) * 2.0 + gt.ones([32, 32], gt.float64) * 0.01)
+            got.append((float(y), float(gt.reduce_sum(gw)), float(gt.reduce_sum(gb)), float(f(x)),
+                        float(c), float(gt.reduce_sum(gk)), float(gt.reduce_sum(gt.sort(r)[:100])),
+                        float(gt.reduce_sum(m))))
         work()
         threading.stack_size(48 * 1024)
         th = threading.Thread(target=work)
