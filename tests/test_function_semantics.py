@@ -201,6 +201,45 @@ def test_variables_with_an_input_signature():
     assert counts == [2, 3, 3, 3]
 
 
+def test_a_concrete_function_keeps_the_python_values_it_was_made_with():
+    # TF 2.21: get_concrete_function(spec, 2.0) then cf(x) runs with y=2.0 (and training=True
+    # with training=True); gradtape ran the function's defaults instead
+    @gt.function
+    def f(x, y=1.0, training=False):
+        return x * y + (10.0 if training else 0.0)
+
+    x = gt.constant([1.0, 2.0])
+    c = f.get_concrete_function(gt.TensorSpec([None], gt.float32), 2.0)
+    for call in (lambda: c(x), lambda: c(x=x), lambda: c(x, 2.0), lambda: c(x, 2.0, False), lambda: c(x, y=2.0)):
+        np.testing.assert_array_equal(call().numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(c(gt.constant([1.0, 2.0, 3.0])).numpy(), [2.0, 4.0, 6.0])
+    t = f.get_concrete_function(gt.TensorSpec([2], gt.float32), training=True)
+    np.testing.assert_array_equal(t(x).numpy(), [11.0, 12.0])
+    with pytest.raises(TypeError, match="made with y=2.0"):
+        c(x, 3.0)
+    with pytest.raises(TypeError, match="made with training=True"):
+        t(x, training=False)
+    with pytest.raises(TypeError, match="missing a required argument"):
+        c()
+    # no default: the value given to get_concrete_function is the one used
+    g = gt.function(lambda x, scale: x * scale)
+    np.testing.assert_array_equal(g.get_concrete_function(gt.TensorSpec([2], gt.float32), 5.0)(x).numpy(), [5.0, 10.0])
+    # the tensors as their TensorSpecs, the Python values as made (TF's structured_input_signature)
+    assert c.structured_input_signature == ((gt.TensorSpec([None], gt.float32), 2.0, False), {})
+    assert c.name == "f" and f.pretty_printed_concrete_signatures().count("f(TensorSpec(") == 2
+
+
+def test_get_concrete_function_of_a_spec_of_unknown_rank():
+    # TF takes TensorSpec(shape=None) for any rank; gradtape traces a scalar, then each rank called
+    f = gt.function(lambda x: x + 1.0)
+    c = f.get_concrete_function(gt.TensorSpec(None, gt.float32))
+    assert c(gt.constant(1.0)).numpy() == 2.0
+    np.testing.assert_array_equal(c(gt.ones([2])).numpy(), [2.0, 2.0])
+    np.testing.assert_array_equal(c(gt.ones([2, 2])).numpy(), np.full((2, 2), 2.0))
+    with pytest.raises(TypeError):
+        c(gt.ones([2], gt.int32))
+
+
 def test_get_concrete_function_traces_twice_when_the_first_trace_makes_variables():
     # TF 2.21: get_concrete_function counts 2 for the create-once idiom, and raises ValueError
     # (count 1) for a variable made at every trace

@@ -289,10 +289,70 @@ def test_get_concrete_function_of_none_dimensions_takes_every_size():
     for n in (2, 5, 1000):
         x = rows(n)
         np.testing.assert_array_equal(c(x).numpy(), gt.reduce_sum(x * x, axis=1).numpy())
-    # traced on zeros of size 1 (None taken as 1), then at 2 (the check), then reused
+    # traced on zeros of sizes 2 and 3 (the check), then reused: no call traces
     assert f.experimental_get_tracing_count() == 2
     with pytest.raises(TypeError):
         c(gt.zeros([2, 4]))
+
+
+def test_get_concrete_function_after_a_call_at_the_same_size_takes_every_size():
+    # a call traced [2, 3] before (no signature: an exact program); the concrete function for
+    # [None, 3] finds it, traces [3, 3] and shows the two agree: no call traces afterwards
+    f = gt.function(lambda x: gt.reduce_sum(x * x, axis=1))
+    f(rows(2))
+    c = f.get_concrete_function(gt.TensorSpec([None, 3], gt.float32))
+    assert f.experimental_get_tracing_count() == 2
+    for n in (1, 5, 1000):
+        x = rows(n)
+        np.testing.assert_array_equal(c(x).numpy(), gt.reduce_sum(x * x, axis=1).numpy())
+    assert f.experimental_get_tracing_count() == 2
+
+
+@pytest.mark.parametrize("calls", [0, 1])
+def test_saved_model_of_a_none_signature_called_once_or_never_takes_every_size(tmp_path, calls):
+    # saving traces what the calls did not: a second size of the None dimension, so the one
+    # program for every size is what is saved (it was the traced sizes only)
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = gt.Variable(np.arange(6, dtype=np.float32).reshape(3, 2))
+
+        @gt.function(input_signature=sig([None, 3]))
+        def dense(self, x):
+            return gt.matmul(x, self.w)
+
+    m = M()
+    for _ in range(calls):
+        m.dense(rows(2))
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    assert [s.shape.as_list() for [s] in loaded.__dict__["dense"].concrete_signatures] == [[None, 3]]
+    for n in (1, 2, 4, 300):
+        x = rows(n)
+        np.testing.assert_array_equal(loaded.dense(x).numpy(), gt.matmul(x, m.w).numpy())
+
+
+def test_saved_signature_of_a_concrete_function_with_none_dimensions(tmp_path):
+    # TF's SavedModel guide, "Specifying signatures during export": calls at () and [2] before,
+    # then a signature for [None]; the loaded signature takes every length
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.v = gt.Variable(2.0)
+
+        @gt.function
+        def __call__(self, x):
+            return x * self.v
+
+    m = M()
+    m(gt.constant(0.0))
+    m(gt.constant([0.0, 0.0]))
+    gt.saved_model.save(m, str(tmp_path / "m"),
+                        signatures={"array_input": m.__call__.get_concrete_function(gt.TensorSpec([None], gt.float32))})
+    sig_fn = gt.saved_model.load(str(tmp_path / "m")).signatures["array_input"]
+    for n in (1, 2, 3, 50):
+        x = gt.range(float(n))
+        np.testing.assert_array_equal(sig_fn(x=x)["output_0"].numpy(), (x * 2.0).numpy())
 
 
 def test_saved_model_of_a_shared_program_takes_every_size(tmp_path):

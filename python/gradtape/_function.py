@@ -205,7 +205,7 @@ class ConcreteFunction:
         self._program = program
         self._structure = structure          # the result's structure; tensors replaced by their output index
         self._leaves_spec = leaves_spec      # the TensorSpecs of the tensor inputs
-        self.structured_input_signature = signature_args
+        self._signature_args = signature_args  # (args, kwargs) as traced: tensors and Python values
         self._rebuild = _rebuilder(structure)
         self._result_spec = _result_spec(structure, self._rebuild)
         self._vary = None  # (get_concrete_function's None dimensions: _for_specs)
@@ -227,9 +227,21 @@ class ConcreteFunction:
                                  for a, b in zip(self._leaves_spec, other._leaves_spec)]
 
     @property
+    def structured_input_signature(self):
+        """(args, kwargs) of the trace, each tensor as its TensorSpec: the Python values are the
+        ones this concrete function was made with (a call gives the tensors only)."""
+        specs = iter(self._leaves_spec)
+        return nest.map_structure(lambda x: next(specs) if _is_tensor(x) else x, self._signature_args)
+
+    @property
     def structured_outputs(self):
         """The structure of the function's result (tensors as TensorSpecs)."""
         return self._structure
+
+    @property
+    def name(self) -> str:
+        """The function's name."""
+        return self._function._name
 
     @property
     def inputs(self) -> List[TensorSpec]:
@@ -432,22 +444,44 @@ class Function(_core._FunctionBase):
         """
         return self._tracing_count
 
+    def pretty_printed_concrete_signatures(self, verbose=True) -> str:
+        """Each program traced so far, one ConcreteFunction.pretty_printed_signature a paragraph."""
+        with self._lock:
+            concretes = list({id(c): c for c in self._cache.values()}.values())
+        return "\n\n".join(c.pretty_printed_signature(verbose) for c in concretes)
+
     def get_concrete_function(self, *args, **kwargs) -> ConcreteFunction:
         """The program for these arguments (tracing it if needed). A TensorSpec stands for any
-        tensor of its dtype and shape; the trace then runs on zeros of that shape (None
-        dimensions taken as 1), and the concrete function takes every size of its None
-        dimensions (one program for all of them when the trace did not depend on the size)."""
+        tensor of its dtype and shape; the trace then runs on zeros of that shape. With None
+        dimensions it runs twice, at sizes 2 and 3 of them: when the two traces agree, one
+        program serves every size (and is the one gt.saved_model.save writes); otherwise the
+        concrete function traces again for other sizes. A TensorSpec of unknown rank is traced
+        as a scalar (each other rank is traced when called)."""
         if not args and not kwargs and self._input_signature is not None:
             args = tuple(self._input_signature)
         specs = [s for s in nest.flatten((args, kwargs)) if isinstance(s, TensorSpec)]
-        vary = [frozenset(i for i, d in enumerate(s.shape.as_list() or []) if d is None) for s in specs]
-        args = nest.map_structure(_placeholder, args) if args else args
-        kwargs = {k: nest.map_structure(_placeholder, v) for k, v in kwargs.items()}
-        n_tensors = sum(1 for x in nest.flatten((args, kwargs)) if _is_tensor(x) or isinstance(x, np.ndarray))
+        vary = [frozenset(i for i, d in enumerate(s.shape.as_list()) if d is None) if s.shape.rank is not None
+                else frozenset() for s in specs]
+
+        def placeholders(size):
+            return (nest.map_structure(functools.partial(_placeholder, size=size), args) if args else args,
+                    {k: nest.map_structure(functools.partial(_placeholder, size=size), v) for k, v in kwargs.items()})
+
+        first = placeholders(2)
+        n_tensors = sum(1 for x in nest.flatten(first) if _is_tensor(x) or isinstance(x, np.ndarray))
         vary = vary if len(vary) == n_tensors and any(vary) else None
         with _TraceOnly():
-            concrete, _, _ = self._concrete_for(args, kwargs, vary=vary, run=False)
-        if vary is not None and self._input_signature is None:
+            concrete, _, _ = self._concrete_for(*first, vary=vary, run=False)
+            if vary is not None:
+                # (the second size: _family_call compares the traces and, when they agree, widens
+                # the first one's program to every size; a second trace that raises leaves it as
+                # it is, and a call at another size traces, raising there)
+                try:
+                    self._concrete_for(*placeholders(3), vary=vary, run=False)
+                except Exception:  # noqa: BLE001 (the first trace stands)
+                    pass
+        unknown_rank = any(s.shape.rank is None for s in specs) and len(specs) == n_tensors
+        if (vary is not None or unknown_rank) and self._input_signature is None:
             # (a concrete function for None dimensions takes every size of them, as TensorFlow's)
             concrete = concrete._for_specs(specs, vary)
         return concrete
@@ -604,6 +638,9 @@ class Function(_core._FunctionBase):
             concrete = self._cache.get(key)
         if concrete is not None:
             if not run:
+                if vary is not None:  # (get_concrete_function: a call traced it before, at these sizes)
+                    with self._lock:
+                        self._add_to_family(key_parts, structure, vary, concrete, tensors)
                 return concrete, tensors, None
             try:
                 return concrete, tensors, concrete._run(tensors)
@@ -654,6 +691,16 @@ class Function(_core._FunctionBase):
                 parts.append(p)
         return (tuple(parts), structure)
 
+    def _add_to_family(self, key_parts, structure, vary, concrete, tensors):
+        """Makes a trace of a call at exact shapes one its family's traces may be compared with:
+        get_concrete_function's None dimensions after a call traced the same sizes."""
+        family_key = self._family_key(key_parts, structure, vary)
+        if family_key is None or not concrete._program.shape_polymorphic_candidate:
+            return
+        entries = self._families.setdefault(family_key, [])
+        if len(entries) < _MAX_ENTRIES and all(e.concrete is not concrete for e in entries):
+            entries.append(_Entry(concrete, [tuple(t.shape) for t in tensors], concrete._program.describe()))
+
     def _family_call(self, key, family_key, args, kwargs, tensors, run):
         shapes = [tuple(t.shape) for t in tensors]
         entries = self._families.setdefault(family_key, [])
@@ -688,7 +735,31 @@ class Function(_core._FunctionBase):
             entries.append(_Entry(concrete, shapes, described))
         return concrete, tensors, result
 
+    def _concrete_arguments(self, concrete, args, kwargs):
+        """A concrete function's call as a call of the function: the Python values it was made
+        with fill the arguments not given. As TensorFlow's, it takes its tensors alone, or its
+        arguments with those same Python values (another value raises TypeError)."""
+        traced_args, traced_kwargs = concrete.structured_input_signature
+        try:
+            full = self._sig.bind(*traced_args, **traced_kwargs)
+            given = self._sig.bind_partial(*args, **kwargs)
+        except TypeError as e:
+            raise TypeError("%s: %s" % (self._name, e)) from None
+        for name, value in given.arguments.items():
+            made = full.arguments[name]
+            if not any(isinstance(x, TensorSpec) for x in nest.flatten(made)) and (
+                    _structure_key(value) != _structure_key(made)
+                    or [_hashable_key(x) for x in nest.flatten(value)] != [_hashable_key(x) for x in nest.flatten(made)]):
+                raise TypeError("%s: this concrete function was made with %s=%r; got %r (make another with "
+                                "get_concrete_function)" % (self._name, name, made, value))
+            full.arguments[name] = value
+        missing = [n for n, v in full.arguments.items() if any(isinstance(x, TensorSpec) for x in nest.flatten(v))]
+        if missing:
+            raise TypeError("%s: missing a required argument: %s" % (self._name, ", ".join(repr(n) for n in missing)))
+        return full.args, full.kwargs
+
     def _call_concrete(self, concrete, args, kwargs):
+        args, kwargs = self._concrete_arguments(concrete, args, kwargs)
         if _run_eagerly_global[0] or _core._tracing():  # (inside a trace: traced inline, as a call)
             return self._python_function(*args, **kwargs)
         if _core._recording() and concrete._program.constants_watched():  # (as __call__)
@@ -877,9 +948,11 @@ def _structure_key(x):
     return None
 
 
-def _placeholder(x):
+def _placeholder(x, size=2):
+    """A TensorSpec's stand-in for a trace: zeros of its shape, None dimensions of `size`
+    (an unknown rank: a scalar)."""
     if isinstance(x, TensorSpec):
-        shape = [1 if d is None else d for d in (x.shape.as_list() or [])]
+        shape = [size if d is None else d for d in (x.shape.as_list() if x.shape.rank is not None else [])]
         return _core.zeros(shape, dtype=x.dtype)
     return x
 

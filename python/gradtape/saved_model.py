@@ -85,7 +85,7 @@ def _describe(x, tensor_index):
     one-element list counting them in nest.flatten's order) or Python values."""
     if isinstance(x, _Output):
         return {"k": "out", "i": x.index}
-    if isinstance(x, _core.Tensor):
+    if isinstance(x, (_core.Tensor, TensorSpec)):
         i = tensor_index[0]
         tensor_index[0] += 1
         return {"k": "t", "i": i}
@@ -190,8 +190,10 @@ def _concretes_of(function):
     and none yet. A program shared across sizes (docs/guides/function.md, "One program for all
     sizes") is saved once, with None for the dimensions it serves every size of, after the
     programs for exact shapes (a loaded function tries them in order)."""
-    if function.input_signature is not None and not function._cache:
-        function.get_concrete_function()  # (runs nothing but its Python code: _function._TraceOnly)
+    if function.input_signature is not None:
+        # (runs nothing but its Python code, _function._TraceOnly: traces what no call traced yet,
+        # and a second size of None dimensions, so that one program for every size is saved)
+        function.get_concrete_function()
     shared = {}
     for entries in function._families.values():
         for e in entries:
@@ -315,7 +317,7 @@ def save(obj, export_dir, signatures=None, options=None) -> None:
         writer.add_function(name, json.dumps({"params": params, "python_name": f._name}))
         concretes = _concretes_of(f)
         if only is not None:
-            concretes = [(s, c, p) for s, c, p in concretes if c is only]
+            concretes = [(s, c, p) for s, c, p in concretes if c._program is only._program]
         for specs, concrete, polymorphic in concretes:
             meta = _concrete_meta(concrete, specs)
             try:
