@@ -203,6 +203,14 @@ def test_python_values_take_the_tensor_dtype():
     assert int(gt.constant(2**64 - 1, gt.uint64)) == 2**64 - 1
     assert int(gt.constant(-5, gt.int8)) == -5 and float(gt.constant(0.1, gt.float16)) == float(np.float16(0.1))
     assert [1, 2, 3][gt.constant(2, gt.uint8)] == 3
+    # a Python bool too, as TensorFlow 2.21 (x * True is x * 1.0; it was an InvalidArgumentError)
+    x = gt.constant([1.5, -2.0], gt.float64)
+    for got in (x * True, True * x, gt.multiply(x, True), x + False):
+        assert got.dtype == gt.float64
+        np.testing.assert_array_equal(got.numpy(), [1.5, -2.0])
+    assert (gt.constant(3) * True).dtype == gt.int32 and int(gt.constant(3) * False) == 0
+    assert gt.logical_and(gt.constant([True, False]), True).dtype == gt.bool
+    assert gt.constant(True).dtype == gt.bool
 
 
 # ---- errors: no implicit promotion ----

@@ -367,8 +367,8 @@ Tensor from_python_value(py::handle h, std::optional<DType> hint, std::optional<
   PyObject* o = h.ptr();
   if (h.is_none()) throw ValueError_("cannot convert None to a tensor");
   // Python scalars: the fast path of `x * 2.0`.
-  if (PyBool_Check(o)) {
-    DType d = dtype.value_or(DType::Bool);
+  if (PyBool_Check(o)) {  // (the other operand's dtype, as TensorFlow: x * True is x * 1.0)
+    DType d = dtype ? *dtype : hint.value_or(DType::Bool);
     return scalar(o == Py_True ? 1.0 : 0.0, d);
   }
   if (PyFloat_CheckExact(o)) {  // (NumPy's float64 subclasses float: it takes the NumPy path)
