@@ -515,3 +515,41 @@ def test_size_independent_ops_share_one_program(name):
         assert got.shape == want.shape
         np.testing.assert_array_equal(got.numpy(), want.numpy())
     assert f.experimental_get_tracing_count() == 2
+
+
+# ---- sizes computed with gt.shape: read as reads of the shapes --------------------------------
+
+def test_sizes_computed_from_shapes_are_read_as_shape_reads():
+    # TF's idioms gt.zeros(gt.shape(x)), gt.range(gt.shape(x)[0]), gt.random.normal(gt.shape(x)):
+    # a value computed from shapes only is read with those shapes as guards (it was refused)
+    idioms = {
+        "zeros": lambda x: gt.zeros(gt.shape(x)) + x,
+        "fill": lambda x: gt.fill(gt.shape(x), 2.0) * x,
+        "range": lambda x: gt.cast(gt.range(gt.shape(x)[0]), gt.float32),
+        "arithmetic": lambda x: gt.ones(gt.stack([gt.shape(x)[0] - 1, 2 * gt.shape(x)[1]])),
+        "size": lambda x: gt.ones([gt.size(x)]),
+        "rank": lambda x: gt.ones([gt.rank(x)]),
+        "noise": lambda x: x + 0.0 * gt.random.normal(gt.shape(x)),
+        "eye": lambda x: gt.eye(gt.shape(x)[1]),
+    }
+    for name, fn in idioms.items():
+        f = gt.function(fn)
+        for n in (2, 5):
+            x = rows(n)
+            np.testing.assert_array_equal(f(x).numpy(), fn(x).numpy(), err_msg=name)
+        assert f.experimental_get_tracing_count() == 2, name
+        # with a None dimension the read pins the program to its size: each size traces once
+        g = gt.function(fn, input_signature=sig([None, 3]))
+        for n in (1, 2, 5, 2, 5):
+            x = rows(n)
+            np.testing.assert_array_equal(g(x).numpy(), fn(x).numpy(), err_msg=name)
+        assert g.experimental_get_tracing_count() <= 3, name
+
+
+def test_a_shape_computed_from_values_is_still_refused():
+    f = gt.function(lambda x: gt.zeros([gt.cast(gt.reduce_sum(x), gt.int32)]))
+    with pytest.raises(gt.errors.OperatorNotAllowedInGraphError):
+        f(gt.ones([2]))
+    h = gt.function(lambda x: gt.zeros(gt.shape(x) + gt.cast(x[0], gt.int32)))
+    with pytest.raises(gt.errors.OperatorNotAllowedInGraphError):
+        h(gt.ones([2]))

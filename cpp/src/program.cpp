@@ -529,6 +529,32 @@ void ProgramRecorder::push_step(Program::Step step) {
   steps.push_back(std::move(step));
 }
 
+void ProgramRecorder::note_sizes(const Program::Step& step) {
+  std::vector<int> of;
+  if (step.name == "shape" || step.name == "shape_n" || step.name == "size") {
+    of = step.reads;
+  } else if (step.name != "rank") {  // (a rank is fixed by the signature: it depends on no size)
+    if (step.reads.empty()) return;
+    for (int s : step.reads) {
+      auto it = sizes_.find(s);
+      if (it == sizes_.end()) return;
+      of.insert(of.end(), it->second.begin(), it->second.end());
+    }
+  }
+  std::sort(of.begin(), of.end());
+  of.erase(std::unique(of.begin(), of.end()), of.end());
+  for (int o : step.writes)
+    if (o >= 0) sizes_[o] = of;
+}
+
+bool ProgramRecorder::read_size(const Tensor& t) {
+  const int s = slot(t);
+  auto it = s < 0 ? sizes_.end() : sizes_.find(s);
+  if (it == sizes_.end()) return false;
+  for (int from : it->second) note_shape_read(values_.at(size_t(from)));
+  return true;
+}
+
 bool ProgramRecorder::floating_slot(int s) const {
   return s >= 0 && size_t(s) < values_.size() && values_[size_t(s)].defined() && is_floating(values_[size_t(s)].dtype());
 }
@@ -630,6 +656,7 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
   tape_block_.clear();
   constants_.clear();
   guarded_.clear();
+  sizes_.clear();
   blocks_.clear();
   open_blocks_.clear();
   open_ids_.clear();

@@ -354,7 +354,8 @@ bool holds_traced_value(py::handle h, const ProgramRecorder& r) {
 
 void check_readable(const Tensor& t, const char* what) {
   ProgramRecorder* r = active_recorder();
-  if (r && tls_in_host_callback == 0 && r->traced_value(t))
+  // (a size computed from shapes is readable: the read guards those shapes, as x.shape[0] does)
+  if (r && tls_in_host_callback == 0 && r->traced_value(t) && !r->read_size(t))
     throw NotTraceable(std::string(what) + " of a tensor computed inside a gt.function: while tracing, a tensor "
                        "computed from the function's inputs or variables has no value Python can use (a program "
                        "traced with one value would give wrong answers for the next). Use gt.cond / gt.while_loop "

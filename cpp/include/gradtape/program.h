@@ -690,6 +690,12 @@ class ProgramRecorder {
   // fails a run whose value differs (docs/guides/function.md, "One program for all sizes").
   // dim < 0: every dimension.
   void note_shape_read(const Tensor& t, int dim = -1);
+  // A size computed from shapes (gt.shape(x), gt.size(x), gt.rank(x), and op steps on such
+  // sizes and constants only: gt.shape(x)[0] - 1, a stack of them): its value depends on the
+  // shapes of the slots it was taken from, nothing else. Reading it into Python (a shape for
+  // gt.zeros, a limit for gt.range, an int) is a read of those shapes: note_shape_read of each,
+  // then true. False for any other tensor.
+  bool read_size(const Tensor& t);
 
   // Whether a tape of the trace is one the program makes (entered during the trace).
   bool owns_tape(const Tape& tape) const { return tapes_.count(&tape) != 0; }
@@ -760,6 +766,9 @@ class ProgramRecorder {
   int next_block_id_ = 0;
   std::vector<int> slot_block_;  // the block each slot was made in (-1: the program's top level)
   std::vector<std::pair<int, int>> guarded_;  // (slot, dim) already guarded at the top level
+  // read_size's slots: each with the slots whose shapes its value is computed from.
+  std::unordered_map<int, std::vector<int>> sizes_;
+  void note_sizes(const Program::Step& step);  // (of an op step, once its writes are set: call())
   // Variable reads (read_variable): each replayed read returns the variable's value tensor
   // itself unless the variable's reads happen under different recording tapes (or one is
   // watched, or a tape reset between them): then each read is a tensor of its own, as in the
@@ -892,6 +901,7 @@ R ProgramRecorder::call(const char* name, bool effect, R (*f)(P...), A&&... args
              program_detail::op_save(f, std::shared_ptr<const Args>(captured), in, couts, effect, name), effect);
     last_step().op = true;
     last_step().writes = *couts;
+    note_sizes(last_step());
     return result;
   }
 }
