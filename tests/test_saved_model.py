@@ -562,3 +562,140 @@ def test_a_generator_draw_is_saved_with_its_state(tmp_path):
     for _ in range(3):
         np.testing.assert_array_equal(loaded.noisy(gt.zeros([2])).numpy(), m.noisy(gt.zeros([2])).numpy())
     assert [v.name for v in loaded.variables] == ["StateVar:0"]
+
+
+# ---- files edited with a valid checksum: DataLossError at load, never a crash -----------------
+
+def _fnv1a(data):
+    h = 1469598103934665603
+    for c in data:
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def _edit(src, dst, old, new, count=1):
+    """A copy of the saved model src at dst, its saved_model.txt edited and its checksum redone."""
+    import shutil
+    shutil.copytree(src, dst)
+    text = (src / "saved_model.txt").read_bytes()
+    body = text[:text.rfind(b"checksum ")]
+    edited = body.replace(old, new, count)
+    assert edited != body, old
+    (dst / "saved_model.txt").write_bytes(edited + b"checksum %016x\n" % _fnv1a(edited))
+    return dst
+
+
+_EDIT_SCRIPT = textwrap.dedent("""
+    import sys
+    import gradtape as gt
+    try:
+        loaded = gt.saved_model.load(sys.argv[1])
+    except gt.errors.DataLossError as e:
+        print("DataLossError", str(e)[:200])
+    else:
+        try:
+            print("loaded", loaded.f(gt.zeros([2, 3])))  # (the traced shapes: save traced zeros)
+        except Exception as e:
+            print("called", type(e).__name__, str(e)[:200])
+""")
+
+
+def test_edited_steps_with_a_valid_checksum_raise_data_loss(tmp_path):
+    # found by fuzzing (session 17): a "u" (no tensor) or a variable where a cond, while,
+    # custom_gradient or jacobian step needs a tensor loaded, then crashed the call; nested
+    # "checked" steps recursed without bound; a non-UTF-8 token raised UnicodeDecodeError
+    @gt.custom_gradient
+    def clip(x):
+        return x * 1.0, lambda dy: gt.clip_by_value(dy, -0.5, 0.5)
+
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = gt.Variable(np.arange(12, dtype=np.float32).reshape(3, 4) / 10)
+
+        @gt.function(input_signature=[gt.TensorSpec([2, 3], gt.float32)])
+        def f(self, x):
+            with gt.GradientTape(persistent=True) as t:
+                t.watch(x)
+                y = clip(gt.matmul(x, self.w))
+                y = gt.cond(gt.reduce_sum(y) > 0, lambda: y * 2.0, lambda: y - 1.0)
+                _, acc = gt.while_loop(lambda i, a: i < 3, lambda i, a: (i + 1, a + gt.reduce_mean(y)),
+                                       [gt.constant(0), gt.constant(0.0)])
+                z = gt.boolean_mask(y, y > 0)
+                loss = acc + gt.reduce_sum(y) + gt.reduce_sum(z)
+            return loss, t.gradient(loss, self.w), gt.reduce_sum(t.jacobian(y, x))
+
+    gt.saved_model.save(M(), str(tmp_path / "m"))
+    good = tmp_path / "m"
+    text = (good / "saved_model.txt").read_bytes()
+    import re
+    cond = re.search(rb"cond s\d+ ", text).group(0)
+    custom = re.search(rb"custom_gradient \[1 s\d+ \]", text).group(0)
+    jac = re.search(rb"jacobian (\d+) (s\d+) \[1 s\d+ \]", text)
+    checked = re.search(rb"checked \[[^\]]*\] s\d+\n", text).group(0)
+    edits = [(cond, b"cond u "), (cond, b"cond v0 "),
+             (custom, b"custom_gradient [1 u ]"), (custom, b"custom_gradient [1 v0 ]"),
+             (jac.group(0), b"jacobian " + jac.group(1) + b" " + jac.group(2) + b" [1 u ]"),
+             (jac.group(0), b"jacobian " + jac.group(1) + b" u " + jac.group(0).split(b" ", 3)[3]),
+             (checked, checked * 20000), (cond, b"cond \xff\xfe ")]
+    for i, (old, new) in enumerate(edits):
+        bad = _edit(good, tmp_path / ("bad%d" % i), old, new)
+        p = subprocess.run([sys.executable, "-c", _EDIT_SCRIPT, str(bad)], capture_output=True, text=True, timeout=120)
+        assert p.returncode == 0 and p.stdout.startswith("DataLossError"), (new[:60], p.returncode, p.stdout, p.stderr[-1500:])
+    # the unedited model loads and runs
+    p = subprocess.run([sys.executable, "-c", _EDIT_SCRIPT, str(good)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and p.stdout.startswith("loaded"), (p.stdout, p.stderr[-1500:])
+
+
+def test_edited_python_metadata_raises_data_loss(tmp_path):
+    class M(gt.Module):
+        @gt.function(input_signature=[gt.TensorSpec([2], gt.float32)])
+        def f(self, x):
+            return {"a": x * 2.0, "b": (x + 1.0, 3)}
+
+    gt.saved_model.save(M(), str(tmp_path / "m"))
+    good = tmp_path / "m"
+    text = (good / "saved_model.txt").read_bytes()
+
+    def q(s):  # (the metadata is percent-encoded in the file)
+        for c in b'" []{}-':
+            s = s.replace(bytes([c]), b"%%%02X" % c)
+        return s
+
+    edits = [(q(b'"k": "out", "i": 0'), q(b'"k": "out", "i": -1')),
+             (q(b'"k": "out", "i": 0'), q(b'"k": "out", "i": "0"')),
+             (q(b'"k": "t", "i": 0'), q(b'"k": "t", "i": 7')),
+             (q(b'"k": "dict"'), q(b'"k": "set"')),
+             (q(b'"keys": ['), q(b'"keys": [1, '))]
+    for i, (old, new) in enumerate(edits):
+        bad = _edit(good, tmp_path / ("bad%d" % i), old, new)
+        with pytest.raises(gt.errors.DataLossError):
+            gt.saved_model.load(str(bad))
+    loaded = gt.saved_model.load(str(good))
+    np.testing.assert_array_equal(loaded.f(gt.constant([1.0, 2.0]))["a"].numpy(), [2.0, 4.0])
+
+
+def test_saving_blocks_nested_deeper_than_a_load_takes_is_refused(tmp_path):
+    def nest(x, depth):
+        if depth == 0:
+            return x + 1.0
+        return gt.cond(x > 0, lambda: nest(x, depth - 1), lambda: x - 1.0)
+
+    class M(gt.Module):
+        def __init__(self, depth):
+            super().__init__()
+            self.depth = depth
+
+        @gt.function(input_signature=[gt.TensorSpec([], gt.float32)])
+        def f(self, x):
+            return nest(x, self.depth)
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(20000)  # (each level of the traced code is a few Python frames)
+    try:
+        gt.saved_model.save(M(150), str(tmp_path / "ok"))
+        assert float(gt.saved_model.load(str(tmp_path / "ok")).f(gt.constant(1.0))) == 2.0
+        with pytest.raises(ValueError, match="deeper than 200"):
+            gt.saved_model.save(M(230), str(tmp_path / "deep"))
+    finally:
+        sys.setrecursionlimit(limit)

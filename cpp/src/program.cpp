@@ -1237,16 +1237,18 @@ size_t saved_count(const StepWriter& w, const std::vector<Step>& steps) {
   return n;
 }
 
-Step load_step(StepReader& r);
+Step load_step(StepReader& r, bool in_checked = false);
 
 }  // namespace
 
 void program_detail::StepBlock::save(StepWriter& w) const {
+  if (++w.depth > kMaxBlockDepth && !w.describe) w.too_deep = true;
   w.word("{");
   w.integer(int64_t(saved_count(w, steps)));
   for (const Program::Step& st : steps) save_step(w, st);
   w.line("}");
   save_args(w, results);
+  --w.depth;
 }
 
 std::shared_ptr<StepBlock> program_detail::StepBlock::load(StepReader& r) {
@@ -1255,7 +1257,7 @@ std::shared_ptr<StepBlock> program_detail::StepBlock::load(StepReader& r) {
   struct Depth {
     StepReader& r;
     explicit Depth(StepReader& rr) : r(rr) {
-      if (++r.depth > 200) r.fail("blocks nested deeper than 200");
+      if (++r.depth > kMaxBlockDepth) r.fail("blocks nested deeper than " + std::to_string(kMaxBlockDepth));
     }
     ~Depth() { --r.depth; }
   } depth(r);
@@ -1278,7 +1280,20 @@ std::shared_ptr<StepBlock> program_detail::StepBlock::load(StepReader& r) {
 }
 
 namespace {
-Step load_step(StepReader& r) {
+// A loaded argument where a step needs a tensor (a slot or a constant): not "u" (none) nor a
+// variable source. A source (of a gradient or jacobian) may be a variable, not "u".
+StepArg load_tensor(StepReader& r, const char* what) {
+  StepArg a = StepArg::load(r);
+  if (a.variable || (a.slot < 0 && !a.constant.defined())) r.fail(std::string(what) + " must be a tensor");
+  return a;
+}
+void require_tensors(StepReader& r, const std::vector<StepArg>& args, const char* what, bool variables_too = false) {
+  for (const StepArg& a : args)
+    if ((a.variable && !variables_too) || (!a.variable && a.slot < 0 && !a.constant.defined()))
+      r.fail(std::string(what) + " must be tensors");
+}
+
+Step load_step(StepReader& r, bool in_checked) {
   const std::string kind = r.word();
   if (kind == "op") {
     const std::string key = r.word();
@@ -1287,9 +1302,10 @@ Step load_step(StepReader& r) {
     return (*d)(r);
   }
   if (kind == "checked") {
+    if (in_checked) r.fail("a checked step inside a checked step");
     const Shape shape = Codec<Shape>::get(r);
     const int out = r.slot();
-    Step inner = load_step(r);
+    Step inner = load_step(r, true);
     inner.save = program_detail::checked_save(std::move(inner.save), shape, out);
     inner.run = program_detail::checked_run(std::move(inner.run), shape, out, inner.name);
     return inner;
@@ -1311,7 +1327,9 @@ Step load_step(StepReader& r) {
   if (kind == "tape_exit") return make_tape_exit(r.tape());
   if (kind == "tape_watch") {
     const int k = r.tape();
-    return make_tape_watch(k, StepArg::load(r));
+    StepArg a = StepArg::load(r);
+    if (!a.variable && a.slot < 0 && !a.constant.defined()) r.fail("a watched tensor must be a tensor or a variable");
+    return make_tape_watch(k, a);
   }
   if (kind == "tape_set_recording") {
     const int k = r.tape();
@@ -1321,6 +1339,7 @@ Step load_step(StepReader& r) {
   if (kind == "gradient") {
     const int k = r.tape();
     std::vector<StepArg> tg = load_args(r), og = load_args(r), src = load_args(r);
+    require_tensors(r, src, "a gradient step's sources", true);
     const Unconnected u = Codec<Unconnected>::get(r);
     const std::string open = r.word();
     if (open.empty() || open[0] != '[') r.fail("expected a list of pairs");
@@ -1340,8 +1359,9 @@ Step load_step(StepReader& r) {
   }
   if (kind == "jacobian") {
     const int k = r.tape();
-    StepArg t = StepArg::load(r);
+    StepArg t = load_tensor(r, "a jacobian step's target");
     std::vector<StepArg> src = load_args(r);
+    require_tensors(r, src, "a jacobian step's sources", true);
     const Unconnected u = Codec<Unconnected>::get(r);
     const JacobianMode m = Codec<JacobianMode>::get(r);
     Ints outs = load_outs(r, true);
@@ -1350,7 +1370,9 @@ Step load_step(StepReader& r) {
   }
   if (kind == "batch_jacobian") {
     const int k = r.tape();
-    StepArg t = StepArg::load(r), s = StepArg::load(r);
+    StepArg t = load_tensor(r, "a batch_jacobian step's target");
+    StepArg s = StepArg::load(r);
+    require_tensors(r, {s}, "a batch_jacobian step's source", true);
     const Unconnected u = Codec<Unconnected>::get(r);
     const JacobianMode m = Codec<JacobianMode>::get(r);
     Ints outs = load_outs(r, true);
@@ -1358,19 +1380,23 @@ Step load_step(StepReader& r) {
     return make_batch_jacobian(k, t, s, u, m, outs);
   }
   if (kind == "cond") {
-    StepArg p = StepArg::load(r);
+    StepArg p = load_tensor(r, "a cond step's predicate");
     std::shared_ptr<const StepBlock> bt = StepBlock::load(r), bf = StepBlock::load(r);
+    require_tensors(r, bt->results, "a cond step's branch results");
+    require_tensors(r, bf->results, "a cond step's branch results");
     Ints outs = load_outs(r, false);
     if (bt->results.size() != outs.size() || bf->results.size() != outs.size())
       r.fail("a cond step's branches and outputs differ in number");
     return make_cond(p, bt, bf, outs);
   }
   if (kind == "loop_variable") {
-    StepArg a = StepArg::load(r);
+    StepArg a = load_tensor(r, "a loop variable's initial value");
     return make_loop_variable(a, r.slot());
   }
   if (kind == "while_loop") {
     std::shared_ptr<const StepBlock> bc = StepBlock::load(r), bb = StepBlock::load(r);
+    require_tensors(r, bc->results, "a while_loop step's condition");
+    require_tensors(r, bb->results, "a while_loop step's loop variables");
     Ints carry = load_outs(r, false), outs = load_outs(r, false);
     const int64_t max_iterations = r.integer();
     if (bc->results.size() != 1 || bb->results.size() != carry.size() || outs.size() != carry.size())
@@ -1380,6 +1406,8 @@ Step load_step(StepReader& r) {
   if (kind == "tape_pause") return make_tape_pause(r.integer(0, 1) != 0);
   if (kind == "custom_gradient") {
     std::vector<StepArg> ins = load_args(r), results = load_args(r);
+    require_tensors(r, ins, "a custom_gradient step's inputs");
+    require_tensors(r, results, "a custom_gradient step's results");
     Ints outs = load_outs(r, false);
     auto cg = std::make_shared<CustomGrad>();
     cg->upstream = load_outs(r, false);
@@ -1393,6 +1421,8 @@ Step load_step(StepReader& r) {
       return make_custom_gradient(std::move(ins), std::move(results), std::move(outs), cg);
     }
     cg->block = StepBlock::load(r);
+    for (const StepArg& a : cg->block->results)  // (a gradient may be None: "u"; not a variable)
+      if (a.variable) r.fail("a custom_gradient step's gradients must be tensors");
     if (cg->block->results.size() != ins.size())
       r.fail("a custom_gradient step's gradient block gives " + std::to_string(cg->block->results.size()) +
              " gradients for " + std::to_string(ins.size()) + " inputs");

@@ -281,6 +281,13 @@ void SavedModelWriter::add_concrete(const std::vector<InputSpec>& inputs, const 
   w_.guards = shape_polymorphic;
   program.save(w_);
   w_.guards = false;
+  if (w_.too_deep) {
+    w_.too_deep = false;
+    w_.refused.clear();
+    w_.text.resize(mark);
+    throw ValueError_("gt.saved_model.save: a traced function nests gt.cond / gt.while_loop blocks deeper than " +
+                      std::to_string(kMaxBlockDepth) + ", more than a saved model may hold (its reader refuses them)");
+  }
   if (!w_.refused.empty()) {
     const std::string step = w_.refused;
     w_.refused.clear();

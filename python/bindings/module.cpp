@@ -1,6 +1,7 @@
 // gradtape._core: the bindings are a list of bind_* calls, and the exception mapping.
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <string>
 
 #include "convert.h"
@@ -57,6 +58,18 @@ std::string name_threads(const std::string& msg) {
 }
 }  // namespace
 
+namespace {
+// An exception's message as the Python error: bytes that are not UTF-8 (a token of a corrupt
+// saved model quoted in a DataLoss message) are escaped, where PyErr_SetString would raise
+// UnicodeDecodeError in place of the error.
+void set_error_text(py::handle type, const char* what) {
+  PyObject* text = PyUnicode_DecodeUTF8(what, Py_ssize_t(std::strlen(what)), "backslashreplace");
+  if (!text) return;  // (MemoryError is set)
+  PyErr_SetObject(type.ptr(), text);
+  Py_DECREF(text);
+}
+}  // namespace
+
 PYBIND11_MODULE(_core, m) {
   using namespace gt::py_bind;
   m.doc() = "gradtape's C++ core: tensors, ops with their gradients, and the tape";
@@ -76,31 +89,31 @@ PYBIND11_MODULE(_core, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const gt::UnconnectedError& e) {
-      py::set_error(unconnected, e.what());
+      set_error_text(unconnected, e.what());
     } catch (const gt::ValueError_& e) {
-      py::set_error(PyExc_ValueError, e.what());
+      set_error_text(PyExc_ValueError, e.what());
     } catch (const gt::InvalidArgument& e) {
-      py::set_error(invalid_argument, e.what());
+      set_error_text(invalid_argument, e.what());
     } catch (const gt::NotTraceable& e) {
-      py::set_error(not_traceable, e.what());
+      set_error_text(not_traceable, e.what());
     } catch (const gt::TypeError_& e) {
-      py::set_error(PyExc_TypeError, e.what());
+      set_error_text(PyExc_TypeError, e.what());
     } catch (const gt::NotImplemented_& e) {
-      py::set_error(PyExc_NotImplementedError, e.what());
+      set_error_text(PyExc_NotImplementedError, e.what());
     } catch (const gt::DataLoss& e) {
-      py::set_error(data_loss, e.what());
+      set_error_text(data_loss, e.what());
     } catch (const gt::NotFound& e) {
-      py::set_error(not_found, e.what());
+      set_error_text(not_found, e.what());
     } catch (const gt::LookupError_& e) {
-      py::set_error(PyExc_LookupError, e.what());
+      set_error_text(PyExc_LookupError, e.what());
     } catch (const gt::TapeError& e) {
-      py::set_error(PyExc_RuntimeError, name_threads(e.what()).c_str());
+      set_error_text(PyExc_RuntimeError, name_threads(e.what()).c_str());
     } catch (const gt::ResourceExhausted& e) {
-      py::set_error(exhausted, e.what());
+      set_error_text(exhausted, e.what());
     } catch (const std::bad_alloc&) {
-      py::set_error(exhausted, "OOM: the system could not allocate the memory this operation needs");
+      set_error_text(exhausted, "OOM: the system could not allocate the memory this operation needs");
     } catch (const std::length_error& e) {
-      py::set_error(exhausted, (std::string("OOM: a buffer this operation needs is too large (") + e.what() + ")").c_str());
+      set_error_text(exhausted, (std::string("OOM: a buffer this operation needs is too large (") + e.what() + ")").c_str());
     } catch (const py::cast_error& e) {
       // A bound method called on an object whose C++ part was never built (made with
       // Class.__new__ and no __init__), or an argument of the wrong kind.
@@ -109,7 +122,7 @@ PYBIND11_MODULE(_core, m) {
           uninitialised ? std::string("this gradtape object was never initialised (made with __new__ without __init__)")
                         : std::string("an argument (or self) is not a usable gradtape object: it is of the wrong type, "
                                       "or it was made with __new__ and never initialised (") + e.what() + ")";
-      py::set_error(PyExc_TypeError, msg.c_str());
+      set_error_text(PyExc_TypeError, msg.c_str());
     }
   });
   // Ctrl-C during a long backward pass: the sweep (which runs without the GIL) calls this every

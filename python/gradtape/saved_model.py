@@ -108,9 +108,56 @@ def _describe(x, tensor_index):
                      "results (tensors, None, bool, int, float, str, and lists, tuples and dicts of them can be)" % (x,))
 
 
+_DESC_KINDS = {"out", "t", "dict", "list", "tuple", "float", "v"}
+
+
+def _check_desc(desc, n_tensors, depth=0):
+    """Raises ValueError unless desc is what _describe writes (its tensor indices below
+    n_tensors; an "out" index is checked against the program's outputs when it runs)."""
+    if depth > 100:
+        raise ValueError("arguments or results nested deeper than 100")
+    if not isinstance(desc, dict) or desc.get("k") not in _DESC_KINDS:
+        raise ValueError("not a description of a value: %.80r" % (desc,))
+    k = desc["k"]
+    if k in ("out", "t"):
+        i = desc.get("i")
+        if type(i) is not int or i < 0 or (k == "t" and i >= n_tensors):
+            raise ValueError("a tensor index %r out of range" % (i,))
+        return
+    v = desc.get("v")
+    if k in ("dict", "list", "tuple"):
+        if not isinstance(v, list):
+            raise ValueError("a %s description without its values" % k)
+        if k == "dict":
+            keys = desc.get("keys")
+            if not isinstance(keys, list) or len(keys) != len(v) or not all(isinstance(x, str) for x in keys):
+                raise ValueError("a dict description whose keys do not match its values")
+        for x in v:
+            _check_desc(x, n_tensors, depth + 1)
+    elif k == "float":
+        float(v)  # (ValueError or TypeError when it is no float's repr)
+    elif not (v is None or isinstance(v, (bool, int, float, str))):
+        raise ValueError("a Python value of type %s" % type(v).__name__)
+
+
+def _check_meta(fmeta, concretes):
+    if not isinstance(fmeta, dict) or not isinstance(fmeta.get("params", []), list) or \
+            not all(isinstance(p, str) for p in fmeta.get("params", [])):
+        raise ValueError("a function's description is not what gradtape writes")
+    for c in concretes:
+        m = c.meta
+        if not isinstance(m, dict) or not isinstance(m.get("args"), list) or not isinstance(m.get("kwargs"), dict):
+            raise ValueError("a program's description is not what gradtape writes")
+        for d in list(m["args"]) + list(m["kwargs"].values()):
+            _check_desc(d, len(c.specs))
+        _check_desc(m.get("out"), 0)
+
+
 def _build(desc, leaves):
     k = desc["k"]
     if k in ("out", "t"):
+        if desc["i"] >= len(leaves):
+            raise DataLossError("saved model: a result names output %d of a program of %d" % (desc["i"], len(leaves)))
         return leaves[desc["i"]]
     if k == "dict":
         return {key: _build(v, leaves) for key, v in zip(desc["keys"], desc["v"])}
@@ -541,14 +588,15 @@ def load(export_dir, tags=None, options=None):
         root = _LoadedObject()
         signatures = {}
         for name, fmeta, concretes in sm.functions():
-            loaded = _LoadedFunction(name, json.loads(fmeta),
-                                     [_LoadedConcrete(specs, program, json.loads(cmeta))
-                                      for specs, program, cmeta in concretes])
+            fmeta = json.loads(fmeta)
+            concretes = [_LoadedConcrete(specs, program, json.loads(cmeta)) for specs, program, cmeta in concretes]
+            _check_meta(fmeta, concretes)
+            loaded = _LoadedFunction(name, fmeta, concretes)
             if name.startswith("__signature__/"):
                 signatures[name[len("__signature__/"):]] = _SignatureFunction(loaded)
             else:
                 _set_path(root, name, loaded)
-    except (ValueError, KeyError, TypeError) as e:
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as e:
         raise DataLossError("saved model %s: its Python metadata is corrupt: %s" % (export_dir, e)) from None
     del meta
     variables = tuple(sm.variables())

@@ -88,6 +88,10 @@ struct Frame {
 // tokens of each step and the tables its steps refer to (constants, variables, random
 // streams); a StepReader reads them back, checking each token (DataLoss on anything malformed
 // or out of range, never a crash).
+// The deepest nesting of blocks a saved program may have (a bound on the reader's recursion,
+// so that a hostile file cannot exhaust the stack).
+constexpr int kMaxBlockDepth = 200;
+
 class StepWriter {
  public:
   std::string text;
@@ -109,6 +113,10 @@ class StepWriter {
   // SaveOptions(experimental_custom_gradients=True), the default); without them a loaded
   // program's custom gradient calls have no gradient (LookupError_ when a tape asks).
   bool custom_gradients = true;
+  // Blocks (cond and while) nested deeper than kMaxBlockDepth, which a reader refuses: the save
+  // fails (a saved model that cannot be loaded would be found out too late).
+  int depth = 0;
+  bool too_deep = false;
 
   void word(const std::string& w);   // one token (no spaces)
   void line(const std::string& w);   // a new line starting with the token w
