@@ -280,3 +280,20 @@ def test_compute_gradient_in_tensorflows_form():
     assert isinstance(theoretical, tuple) and len(theoretical) == 1
     np.testing.assert_allclose(theoretical[0], [[2.0, 0.0], [0.0, 4.0]])
     np.testing.assert_allclose(numerical[0], theoretical[0], atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [gt.float32, gt.float64])
+def test_a_sum_of_negative_zeros_is_negative_zero(dtype):
+    # -0 is addition's identity, as in TensorFlow 2.21 and NumPy: 1 / reduce_sum([-0.]) is -inf
+    # (it was +inf: the sum started from +0); a sum of no elements stays +0
+    for shape in ([], [1], [1, 1], [5], [40], [3, 70000]):
+        x = gt.cast(gt.fill(shape, -0.0), dtype) if shape else gt.constant(-0.0, dtype)
+        assert np.signbit(gt.reduce_sum(x).numpy()) and np.signbit(gt.reduce_mean(x).numpy()), shape
+        if len(shape) == 2:
+            assert np.signbit(gt.reduce_sum(x, axis=0).numpy()).all() and np.signbit(gt.reduce_sum(x, axis=1).numpy()).all()
+        f = gt.function(lambda v: gt.reduce_sum(v * 1.0))  # (scalar code, or a fused pass)
+        assert np.signbit(f(x).numpy()), shape
+    assert not np.signbit(gt.reduce_sum(gt.zeros([0], dtype)).numpy())
+    assert not np.signbit(gt.reduce_sum(gt.zeros([2, 0], dtype), axis=1).numpy()).any()
+    for v in ([-0.0, 0.0], [0.0, -0.0]):
+        assert not np.signbit(gt.reduce_sum(gt.constant(v, dtype)).numpy())

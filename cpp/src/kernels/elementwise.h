@@ -199,15 +199,24 @@ template <class T>
 struct SumWrapping {
   T operator()(T a, T b) const { return wrap_add(a, b); }
 };
+// The sum's starting value: -0, the identity of IEEE addition (-0 + x is x for every x, so a sum
+// of -0s is -0, as TensorFlow's and NumPy's), and +0 for a sum of no elements.
+template <class Acc>
+constexpr Acc sum_identity(int64_t n) {
+  if constexpr (std::is_floating_point_v<Acc>) return n > 0 ? Acc(-0.0) : Acc(0);
+  else return Acc(0);
+}
 template <class T>
 struct SumOf {
   using Acc = T;
   using Op = SumWrapping<T>;
+  static constexpr Acc identity(int64_t n) { return sum_identity<Acc>(n); }
 };
 template <>
 struct SumOf<float> {
   using Acc = double;
   using Op = SumInDouble;
+  static constexpr Acc identity(int64_t n) { return sum_identity<Acc>(n); }
 };
 template <class T>
 inline T wrap_sub(T a, T b) {
