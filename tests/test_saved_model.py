@@ -699,3 +699,49 @@ def test_saving_blocks_nested_deeper_than_a_load_takes_is_refused(tmp_path):
             gt.saved_model.save(M(230), str(tmp_path / "deep"))
     finally:
         sys.setrecursionlimit(limit)
+
+
+def test_submodules_in_lists_and_dicts_and_namedtuple_results(tmp_path):
+    # TF's SavedModel exposes a list's submodules (loaded.layers[1].f) and rebuilds a namedtuple
+    # result; gradtape saved neither (loaded.layers was missing, the result a plain tuple)
+    import collections
+    Out = collections.namedtuple("Out", ["y", "n"])
+
+    class Dense(gt.Module):
+        def __init__(self, k):
+            super().__init__()
+            self.w = gt.Variable(np.full((3, 3), float(k), np.float32))
+
+        @gt.function(input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+        def f(self, x):
+            return gt.matmul(x, self.w)
+
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = [Dense(1), Dense(2)]
+            self.blocks = {"a": Dense(3)}
+
+        @gt.function(input_signature=[gt.TensorSpec([None, 3], gt.float32)])
+        def __call__(self, x):
+            for layer in self.layers:
+                x = layer.f(x)
+            return Out(self.blocks["a"].f(x), 3)
+
+    m = M()
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    x = rows = gt.constant(np.arange(12, dtype=np.float32).reshape(4, 3))
+    np.testing.assert_array_equal(loaded.layers[1].f(x).numpy(), m.layers[1].f(x).numpy())
+    np.testing.assert_array_equal(loaded.blocks["a"].f(x).numpy(), m.blocks["a"].f(x).numpy())
+    got = loaded(rows)
+    assert type(got).__name__ == "Out" and got._fields == ("y", "n") and int(got.n) == 3
+    np.testing.assert_array_equal(got.y.numpy(), m(rows).y.numpy())
+    with pytest.raises(IndexError):
+        loaded.layers[2]
+    with pytest.raises(KeyError):
+        loaded.blocks["b"]
+    gt.saved_model.save(loaded, str(tmp_path / "again"))  # (kept when saved again as loaded)
+    again = gt.saved_model.load(str(tmp_path / "again"))
+    np.testing.assert_array_equal(again.layers[0].f(x).numpy(), m.layers[0].f(x).numpy())
+    assert type(again(rows)).__name__ == "Out"

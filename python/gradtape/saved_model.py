@@ -19,6 +19,8 @@ function matches (it cannot trace again without the Python source).
 """
 from __future__ import annotations
 
+import collections
+import functools
 import json
 import os
 from typing import Any, Dict, List
@@ -98,6 +100,9 @@ def _describe(x, tensor_index):
             if not isinstance(k, str):
                 raise ValueError("gt.saved_model.save: dict keys of arguments and results must be strings, got %r" % (k,))
         return {"k": "dict", "keys": keys, "v": [_describe(x[k], tensor_index) for k in keys]}
+    if isinstance(x, tuple) and hasattr(x, "_fields"):  # a namedtuple: loaded as one of the same name and fields
+        return {"k": "namedtuple", "name": type(x).__name__, "fields": list(x._fields),
+                "v": [_describe(v, tensor_index) for v in x]}
     if isinstance(x, (list, tuple)):
         return {"k": "list" if isinstance(x, list) else "tuple", "v": [_describe(v, tensor_index) for v in x]}
     if x is None or isinstance(x, (bool, int, float, str)):
@@ -108,7 +113,7 @@ def _describe(x, tensor_index):
                      "results (tensors, None, bool, int, float, str, and lists, tuples and dicts of them can be)" % (x,))
 
 
-_DESC_KINDS = {"out", "t", "dict", "list", "tuple", "float", "v"}
+_DESC_KINDS = {"out", "t", "dict", "list", "tuple", "namedtuple", "float", "v"}
 
 
 def _check_desc(desc, n_tensors, depth=0):
@@ -125,9 +130,14 @@ def _check_desc(desc, n_tensors, depth=0):
             raise ValueError("a tensor index %r out of range" % (i,))
         return
     v = desc.get("v")
-    if k in ("dict", "list", "tuple"):
+    if k in ("dict", "list", "tuple", "namedtuple"):
         if not isinstance(v, list):
             raise ValueError("a %s description without its values" % k)
+        if k == "namedtuple":
+            fields = desc.get("fields")
+            if not isinstance(fields, list) or len(fields) != len(v) or not isinstance(desc.get("name"), str):
+                raise ValueError("a namedtuple description whose fields do not match its values")
+            _namedtuple_class(desc)  # (ValueError for names that are not identifiers)
         if k == "dict":
             keys = desc.get("keys")
             if not isinstance(keys, list) or len(keys) != len(v) or not all(isinstance(x, str) for x in keys):
@@ -138,6 +148,17 @@ def _check_desc(desc, n_tensors, depth=0):
         float(v)  # (ValueError or TypeError when it is no float's repr)
     elif not (v is None or isinstance(v, (bool, int, float, str))):
         raise ValueError("a Python value of type %s" % type(v).__name__)
+
+
+@functools.lru_cache(maxsize=256)
+def _namedtuple_type(name, fields):
+    return collections.namedtuple(name, fields)
+
+
+def _namedtuple_class(desc):
+    """A namedtuple class of desc's name and fields (one per name and fields: equal results of
+    two calls have the same type)."""
+    return _namedtuple_type(desc["name"], tuple(desc["fields"]))
 
 
 def _check_meta(fmeta, concretes):
@@ -165,6 +186,8 @@ def _build(desc, leaves):
         return [_build(v, leaves) for v in desc["v"]]
     if k == "tuple":
         return tuple(_build(v, leaves) for v in desc["v"])
+    if k == "namedtuple":
+        return _namedtuple_class(desc)(*[_build(v, leaves) for v in desc["v"]])
     if k == "float":
         return float(desc["v"])
     return desc["v"]
@@ -193,7 +216,7 @@ def _match(desc, value, specs, out):
     if k == "dict":
         return isinstance(value, dict) and sorted(value, key=repr) == desc["keys"] and all(
             _match(d, value[key], specs, out) for key, d in zip(desc["keys"], desc["v"]))
-    if k in ("list", "tuple"):
+    if k in ("list", "tuple", "namedtuple"):
         return isinstance(value, (list, tuple)) and len(value) == len(desc["v"]) and all(
             _match(d, v, specs, out) for d, v in zip(desc["v"], value))
     want = float(desc["v"]) if k == "float" else desc["v"]
@@ -224,8 +247,17 @@ def _functions_of(obj, prefix=""):
                 continue
             if isinstance(value, (Function, _LoadedFunction)):
                 found.append((pre + name, value))
-            elif isinstance(value, (Module, _LoadedObject)) and not name.startswith("_"):
+            elif name.startswith("_"):
+                continue
+            elif isinstance(value, (Module, _LoadedObject)):
                 visit(value, pre + name + ".", depth + 1)
+            elif isinstance(value, (list, tuple, dict)):
+                # submodules in a list or dict (`self.layers = [Dense(), Dense()]`): saved as
+                # layers.0.f, loaded as loaded.layers[0].f (a key holding a dot is skipped)
+                items = value.items() if isinstance(value, dict) else enumerate(value)
+                for key, item in items:
+                    if isinstance(item, (Module, _LoadedObject)) and "." not in str(key):
+                        visit(item, "%s%s.%s." % (pre, name, key), depth + 1)
 
     visit(obj, prefix, 0)
     return found
@@ -525,6 +557,13 @@ class _LoadedObject:
             else:
                 node[parts[-1]] = v
         return tree
+
+    def __getitem__(self, key):
+        # (a saved module's submodules held in a list or a dict: loaded.layers[0], loaded.blocks["a"])
+        value = self.__dict__.get(str(key)) if isinstance(key, (int, str)) and not isinstance(key, bool) else None
+        if not isinstance(value, (_LoadedObject, _LoadedFunction)):
+            raise (IndexError if isinstance(key, int) else KeyError)(key)
+        return value
 
     def __call__(self, *args, **kwargs):
         f = self.__dict__.get("__call__")
