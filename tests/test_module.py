@@ -333,3 +333,13 @@ def test_variable_scatter_inside_function_integer_div_and_batch():
         batch(gt.constant([[0, 2], [1, 3]]), u)
     # (TF 2.21's kernel has written the rows before the bad index, [4, 30, 6]; gradtape writes nothing)
     assert b.numpy().tolist() == [[10.0, 2.0, 20.0], [4.0, 40.0, 6.0]]
+
+
+def test_a_variables_shape_argument_is_checked_against_its_value():
+    # TF 2.21 raises ValueError for a value that does not fit `shape` (gradtape ignored it)
+    with pytest.raises(ValueError, match="not compatible"):
+        gt.Variable([1.0, 2.0], shape=[3])
+    with pytest.raises(ValueError, match="not compatible"):
+        gt.Variable([1.0, 2.0], shape=[2, 1])
+    for shape in ([2], [None], gt.TensorShape(None)):
+        assert gt.Variable([1.0, 2.0], shape=shape).shape == (2,)

@@ -101,6 +101,13 @@ def _variable_init(self, initial_value=None, trainable=None, validate_shape=True
         raise TypeError("Variable: name must be a string, got %s" % type(base).__name__)
     _core_variable_init(self, initial_value, trainable=trainable, name=current_name_scope() + base,
                         dtype=dtype)
+    if shape is not None:
+        # (as TensorFlow: the value must fit the shape; None dimensions are accepted, but the
+        # variable keeps its value's shape, docs/choices.md)
+        from ._shape import TensorShape
+        if not TensorShape(shape).is_compatible_with(self.shape):
+            raise ValueError("In this `gt.Variable` creation, the initial value's shape (%s) is not compatible with "
+                             "the explicitly supplied `shape` argument (%s)." % (tuple(self.shape), TensorShape(shape)))
     if _core._tracing():
         # (after the core's init: an uninitialised Variable would trip whoever finds it later)
         _function._check_variable_creation()
