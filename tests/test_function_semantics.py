@@ -229,6 +229,23 @@ def test_a_concrete_function_keeps_the_python_values_it_was_made_with():
     assert c.name == "f" and f.pretty_printed_concrete_signatures().count("f(TensorSpec(") == 2
 
 
+def test_a_concrete_function_with_star_args_keywords_and_nested_python_values():
+    # TF 2.21's values; *args and **kwargs were replaced whole (a Python value in them lost)
+    S, x = gt.TensorSpec([2], gt.float32), gt.ones([2])
+    f4 = gt.function(lambda x, *rest: x + sum(rest))
+    np.testing.assert_array_equal(f4.get_concrete_function(S, S, 3.0)(x, x).numpy(), [5.0, 5.0])
+    f3 = gt.function(lambda x, **kw: x * kw["a"] + kw["b"])
+    np.testing.assert_array_equal(f3.get_concrete_function(S, a=S, b=5.0)(x, a=x).numpy(), [6.0, 6.0])
+    f5 = gt.function(lambda x, cfg: x * cfg["t"] + cfg["k"])
+    c5 = f5.get_concrete_function(S, {"t": S, "k": 1.0})
+    np.testing.assert_array_equal(c5(x, {"t": x, "k": 1.0}).numpy(), [2.0, 2.0])
+    with pytest.raises(TypeError, match="made with"):
+        c5(x, {"t": x, "k": 7.0})
+    # its tensors alone, whatever their positions among the Python values
+    f1 = gt.function(lambda n, x: x * n)
+    np.testing.assert_array_equal(f1.get_concrete_function(3.0, gt.TensorSpec([None]))(x).numpy(), [3.0, 3.0])
+
+
 def test_get_concrete_function_of_a_spec_of_unknown_rank():
     # TF takes TensorSpec(shape=None) for any rank; gradtape traces a scalar, then each rank called
     f = gt.function(lambda x: x + 1.0)

@@ -745,3 +745,47 @@ def test_submodules_in_lists_and_dicts_and_namedtuple_results(tmp_path):
     again = gt.saved_model.load(str(tmp_path / "again"))
     np.testing.assert_array_equal(again.layers[0].f(x).numpy(), m.layers[0].f(x).numpy())
     assert type(again(rows)).__name__ == "Out"
+
+
+def test_a_signature_whose_code_fails_at_the_placeholder_sizes_saves_its_traced_programs(tmp_path):
+    # save traces None dimensions at sizes 2 and 3; a 5x5 VALID convolution cannot run there:
+    # the programs the calls traced are saved (the save raised InvalidArgumentError)
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.k = gt.Variable(np.ones((5, 5, 1, 2), np.float32))
+
+        @gt.function(input_signature=[gt.TensorSpec([None, None, None, 1], gt.float32)])
+        def __call__(self, x):
+            return gt.nn.conv2d(x, self.k, 1, "VALID")
+
+    m = M()
+    x = gt.ones([1, 8, 8, 1])
+    want = m(x).numpy()
+    gt.saved_model.save(m, str(tmp_path / "m"))
+    np.testing.assert_array_equal(gt.saved_model.load(str(tmp_path / "m"))(x).numpy(), want)
+    with pytest.raises(gt.errors.InvalidArgumentError):  # (never called: nothing to save instead)
+        gt.saved_model.save(M(), str(tmp_path / "never"))
+
+
+def test_results_nested_deeper_than_a_load_takes_are_refused_at_save(tmp_path):
+    def nested(x, depth):
+        for _ in range(depth):
+            x = [x]
+        return x
+
+    for depth, ok in ((100, True), (101, False)):
+        class M(gt.Module):
+            @gt.function(input_signature=[gt.TensorSpec([], gt.float32)])
+            def f(self, x):
+                return nested(x * 2.0, depth)
+
+        if ok:
+            gt.saved_model.save(M(), str(tmp_path / "ok"))
+            got = gt.saved_model.load(str(tmp_path / "ok")).f(gt.constant(1.0))
+            for _ in range(depth):
+                got = got[0]
+            assert float(got) == 2.0
+        else:
+            with pytest.raises(ValueError, match="nested deeper than 100"):
+                gt.saved_model.save(M(), str(tmp_path / "deep"))

@@ -530,10 +530,16 @@ void ProgramRecorder::push_step(Program::Step step) {
 }
 
 void ProgramRecorder::note_sizes(const Program::Step& step) {
+  if (step.effect) return;  // (a random draw on a shape, gt.random.shuffle: no size)
   std::vector<int> of;
   if (step.name == "shape" || step.name == "shape_n" || step.name == "size") {
     of = step.reads;
-  } else if (step.name != "rank") {  // (a rank is fixed by the signature: it depends on no size)
+  } else if (step.name == "rank") {
+    // an input's rank is fixed by the signature: it depends on no size. Another tensor's may
+    // (a squeeze without axes), and no guard checks a rank: not a size (reading it is refused).
+    for (int s : step.reads)
+      if (std::find(program_->inputs_.begin(), program_->inputs_.end(), s) == program_->inputs_.end()) return;
+  } else {
     if (step.reads.empty()) return;
     for (int s : step.reads) {
       auto it = sizes_.find(s);

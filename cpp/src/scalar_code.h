@@ -100,7 +100,7 @@ void reduce_all_loop(const void* a, const void*, const void*, void* out, int64_t
     p.dims[0] = n;
     p.reduced[0] = true;
   }
-  Acc acc = kernels::sum_identity<Acc>(n);  // (reduce_sum's, ops_reduce.cpp: n >= 1 here)
+  Acc acc = kernels::sum_identity<Acc>(n);  // (reduce_sum's, ops_reduce.cpp: all n elements into one)
   kernels::reduce(static_cast<const T*>(a), &acc, p, Op{});
   *static_cast<T*>(out) = T(acc);
 }

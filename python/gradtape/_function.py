@@ -737,22 +737,29 @@ class Function(_core._FunctionBase):
 
     def _concrete_arguments(self, concrete, args, kwargs):
         """A concrete function's call as a call of the function: the Python values it was made
-        with fill the arguments not given. As TensorFlow's, it takes its tensors alone, or its
-        arguments with those same Python values (another value raises TypeError)."""
-        traced_args, traced_kwargs = concrete.structured_input_signature
+        with fill the arguments not given. As TensorFlow's, it takes its tensors alone (in the
+        order of its TensorSpecs), or its arguments with those same Python values (another value
+        raises TypeError)."""
+        made_args, made_kwargs = concrete.structured_input_signature
+        n_specs = sum(isinstance(x, TensorSpec) for x in nest.flatten((made_args, made_kwargs)))
+        if not kwargs and n_specs and len(args) == n_specs and all(
+                _is_tensor(a) or isinstance(a, np.ndarray) for a in args):
+            given = iter(args)  # (its tensors alone)
+            return nest.map_structure(lambda x: next(given) if isinstance(x, TensorSpec) else x,
+                                      (tuple(made_args), dict(made_kwargs)))
         try:
-            full = self._sig.bind(*traced_args, **traced_kwargs)
-            given = self._sig.bind_partial(*args, **kwargs)
+            full = self._sig.bind(*made_args, **made_kwargs)
+            call = self._sig.bind_partial(*args, **kwargs)
         except TypeError as e:
             raise TypeError("%s: %s" % (self._name, e)) from None
-        for name, value in given.arguments.items():
+        for name, value in call.arguments.items():
+            kind = self._sig.parameters[name].kind
             made = full.arguments[name]
-            if not any(isinstance(x, TensorSpec) for x in nest.flatten(made)) and (
-                    _structure_key(value) != _structure_key(made)
-                    or [_hashable_key(x) for x in nest.flatten(value)] != [_hashable_key(x) for x in nest.flatten(made)]):
-                raise TypeError("%s: this concrete function was made with %s=%r; got %r (make another with "
-                                "get_concrete_function)" % (self._name, name, made, value))
-            full.arguments[name] = value
+            if kind is inspect.Parameter.VAR_POSITIONAL:  # (*args: the given ones first, then the rest as made)
+                value = tuple(value) + tuple(made[len(value):])
+            elif kind is inspect.Parameter.VAR_KEYWORD:  # (**kwargs: the made ones, with the given ones)
+                value = dict(made, **value)
+            full.arguments[name] = _merge_made(self._name, name, made, value)
         missing = [n for n, v in full.arguments.items() if any(isinstance(x, TensorSpec) for x in nest.flatten(v))]
         if missing:
             raise TypeError("%s: missing a required argument: %s" % (self._name, ", ".join(repr(n) for n in missing)))
@@ -946,6 +953,27 @@ def _structure_key(x):
     if isinstance(x, tuple):
         return (type(x), tuple(_structure_key(v) for v in x))
     return None
+
+
+def _merge_made(fname, name, made, value):
+    """value in place of made, a concrete function's argument as it was made: a TensorSpec takes
+    whatever is given (its spec is checked when the program runs), containers merge item by item,
+    and a Python value must be given as it was made (TypeError otherwise)."""
+    def merge(m, v):
+        if isinstance(m, TensorSpec):
+            return v
+        if isinstance(m, dict) and isinstance(v, dict) and set(m) == set(v):
+            return {k: merge(m[k], v[k]) for k in v}
+        if isinstance(m, (list, tuple)) and isinstance(v, (list, tuple)) and len(m) == len(v) and any(
+                isinstance(x, TensorSpec) for x in nest.flatten(m)):
+            items = [merge(a, b) for a, b in zip(m, v)]
+            return type(v)(*items) if hasattr(v, "_fields") else type(v)(items)
+        if _structure_key(v) != _structure_key(m) or \
+                [_hashable_key(x) for x in nest.flatten(v)] != [_hashable_key(x) for x in nest.flatten(m)]:
+            raise TypeError("%s: this concrete function was made with %s=%r; got %r (make another with "
+                            "get_concrete_function)" % (fname, name, made, value))
+        return v
+    return merge(made, value)
 
 
 def _placeholder(x, size=2):

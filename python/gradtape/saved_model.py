@@ -82,9 +82,12 @@ class LoadOptions:
 
 # --- describing Python structures as JSON ---------------------------------------------------
 
-def _describe(x, tensor_index):
+def _describe(x, tensor_index, depth=0):
     """A JSON-able description of a nest whose leaves are tensors (numbered by tensor_index, a
     one-element list counting them in nest.flatten's order) or Python values."""
+    if depth > _MAX_DESC_DEPTH:
+        raise ValueError("gt.saved_model.save: arguments or results nested deeper than %d, more than a saved "
+                         "model holds" % _MAX_DESC_DEPTH)
     if isinstance(x, _Output):
         return {"k": "out", "i": x.index}
     if isinstance(x, (_core.Tensor, TensorSpec)):
@@ -99,12 +102,12 @@ def _describe(x, tensor_index):
         for k in keys:
             if not isinstance(k, str):
                 raise ValueError("gt.saved_model.save: dict keys of arguments and results must be strings, got %r" % (k,))
-        return {"k": "dict", "keys": keys, "v": [_describe(x[k], tensor_index) for k in keys]}
+        return {"k": "dict", "keys": keys, "v": [_describe(x[k], tensor_index, depth + 1) for k in keys]}
     if isinstance(x, tuple) and hasattr(x, "_fields"):  # a namedtuple: loaded as one of the same name and fields
         return {"k": "namedtuple", "name": type(x).__name__, "fields": list(x._fields),
-                "v": [_describe(v, tensor_index) for v in x]}
+                "v": [_describe(v, tensor_index, depth + 1) for v in x]}
     if isinstance(x, (list, tuple)):
-        return {"k": "list" if isinstance(x, list) else "tuple", "v": [_describe(v, tensor_index) for v in x]}
+        return {"k": "list" if isinstance(x, list) else "tuple", "v": [_describe(v, tensor_index, depth + 1) for v in x]}
     if x is None or isinstance(x, (bool, int, float, str)):
         if isinstance(x, float) and not np.isfinite(x):
             return {"k": "float", "v": repr(x)}
@@ -113,14 +116,15 @@ def _describe(x, tensor_index):
                      "results (tensors, None, bool, int, float, str, and lists, tuples and dicts of them can be)" % (x,))
 
 
+_MAX_DESC_DEPTH = 100  # (nesting of arguments and results: what a load checks, _check_desc)
 _DESC_KINDS = {"out", "t", "dict", "list", "tuple", "namedtuple", "float", "v"}
 
 
 def _check_desc(desc, n_tensors, depth=0):
     """Raises ValueError unless desc is what _describe writes (its tensor indices below
     n_tensors; an "out" index is checked against the program's outputs when it runs)."""
-    if depth > 100:
-        raise ValueError("arguments or results nested deeper than 100")
+    if depth > _MAX_DESC_DEPTH:
+        raise ValueError("arguments or results nested deeper than %d" % _MAX_DESC_DEPTH)
     if not isinstance(desc, dict) or desc.get("k") not in _DESC_KINDS:
         raise ValueError("not a description of a value: %.80r" % (desc,))
     k = desc["k"]
@@ -271,8 +275,14 @@ def _concretes_of(function):
     programs for exact shapes (a loaded function tries them in order)."""
     if function.input_signature is not None:
         # (runs nothing but its Python code, _function._TraceOnly: traces what no call traced yet,
-        # and a second size of None dimensions, so that one program for every size is saved)
-        function.get_concrete_function()
+        # and a second size of None dimensions, so that one program for every size is saved; a
+        # function whose code fails at the placeholder sizes, 2 and 3, a 5x5 VALID convolution
+        # say, is saved with the programs its calls traced)
+        try:
+            function.get_concrete_function()
+        except Exception:  # noqa: BLE001
+            if not function._cache:
+                raise
     shared = {}
     for entries in function._families.values():
         for e in entries:

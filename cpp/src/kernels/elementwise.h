@@ -199,11 +199,12 @@ template <class T>
 struct SumWrapping {
   T operator()(T a, T b) const { return wrap_add(a, b); }
 };
-// The sum's starting value: -0, the identity of IEEE addition (-0 + x is x for every x, so a sum
-// of -0s is -0, as TensorFlow's and NumPy's), and +0 for a sum of no elements.
+// The starting value of a sum of n elements into each result: +0, as TensorFlow's and NumPy's
+// (a sum of -0s is +0), but -0 for one element, whose sum TensorFlow gives as the element itself
+// (-0 + x is x for every x: reduce_sum([-0.]) is -0).
 template <class Acc>
 constexpr Acc sum_identity(int64_t n) {
-  if constexpr (std::is_floating_point_v<Acc>) return n > 0 ? Acc(-0.0) : Acc(0);
+  if constexpr (std::is_floating_point_v<Acc>) return n == 1 ? Acc(-0.0) : Acc(0);
   else return Acc(0);
 }
 template <class T>
