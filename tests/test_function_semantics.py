@@ -244,6 +244,11 @@ def test_a_concrete_function_with_star_args_keywords_and_nested_python_values():
     # its tensors alone, whatever their positions among the Python values
     f1 = gt.function(lambda n, x: x * n)
     np.testing.assert_array_equal(f1.get_concrete_function(3.0, gt.TensorSpec([None]))(x).numpy(), [3.0, 3.0])
+    # a Python list where a tensor goes is converted to the spec's dtype, as TF's
+    c = gt.function(lambda x: x * 2.0).get_concrete_function(S)
+    np.testing.assert_array_equal(c([1, 2]).numpy(), [2.0, 4.0])
+    with pytest.raises(TypeError):
+        c("not a number")
 
 
 def test_get_concrete_function_of_a_spec_of_unknown_rank():

@@ -960,8 +960,13 @@ def _merge_made(fname, name, made, value):
     whatever is given (its spec is checked when the program runs), containers merge item by item,
     and a Python value must be given as it was made (TypeError otherwise)."""
     def merge(m, v):
-        if isinstance(m, TensorSpec):
-            return v
+        if isinstance(m, TensorSpec):  # (a Python list or number there: a tensor of the spec's dtype, as TF)
+            if _is_tensor(v) or isinstance(v, (np.ndarray, _core.Variable)):
+                return v
+            try:
+                return _core.convert_to_tensor(v, dtype=m.dtype)
+            except (TypeError, ValueError) as e:
+                raise TypeError("%s: argument %s: %s" % (fname, name, e)) from None
         if isinstance(m, dict) and isinstance(v, dict) and set(m) == set(v):
             return {k: merge(m[k], v[k]) for k in v}
         if isinstance(m, (list, tuple)) and isinstance(v, (list, tuple)) and len(m) == len(v) and any(
