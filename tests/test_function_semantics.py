@@ -244,6 +244,18 @@ def test_a_concrete_function_with_star_args_keywords_and_nested_python_values():
     # its tensors alone, whatever their positions among the Python values
     f1 = gt.function(lambda n, x: x * n)
     np.testing.assert_array_equal(f1.get_concrete_function(3.0, gt.TensorSpec([None]))(x).numpy(), [3.0, 3.0])
+    # made with a variable: another variable runs too (a trace of its own), as TF
+    v1, v2 = gt.Variable([1.0, 2.0]), gt.Variable([5.0, 6.0])
+    cv = gt.function(lambda v, x: v + x).get_concrete_function(v1, S)
+    np.testing.assert_array_equal(cv(v2, x).numpy(), [6.0, 7.0])
+    np.testing.assert_array_equal(cv(v1, x).numpy(), [2.0, 3.0])
+    # 2.0 for a value made as 2 (equal, as TF); another container than the one made: TypeError
+    cn = gt.function(lambda x, n: x * n).get_concrete_function(S, 2)
+    np.testing.assert_array_equal(cn(x, 2.0).numpy(), [2.0, 2.0])
+    cl = gt.function(lambda x, p: x * p[0] + p[1]).get_concrete_function(S, [S, 3.0])
+    np.testing.assert_array_equal(cl(x, [x, 3.0]).numpy(), [4.0, 4.0])
+    with pytest.raises(TypeError):
+        cl(x, (x, 3.0))
     # a Python list where a tensor goes is converted to the spec's dtype, as TF's
     c = gt.function(lambda x: x * 2.0).get_concrete_function(S)
     np.testing.assert_array_equal(c([1, 2]).numpy(), [2.0, 4.0])

@@ -529,6 +529,7 @@ def test_sizes_computed_from_shapes_are_read_as_shape_reads():
         "arithmetic": lambda x: gt.ones(gt.stack([gt.shape(x)[0] - 1, 2 * gt.shape(x)[1]])),
         "size": lambda x: gt.ones([gt.size(x)]),
         "rank": lambda x: gt.ones([gt.rank(x)]),
+        "rank of an intermediate": lambda x: gt.cast(gt.range(gt.rank(gt.transpose(x) * 2.0)), gt.float32),
         "noise": lambda x: x + 0.0 * gt.random.normal(gt.shape(x)),
         "eye": lambda x: gt.eye(gt.shape(x)[1]),
     }
@@ -554,6 +555,7 @@ def test_a_shape_computed_from_values_is_still_refused():
         "a shuffled shape": lambda x: gt.zeros(gt.random.shuffle(gt.shape(x))),
         # the rank of a squeeze depends on which sizes are 1, and no guard checks a rank
         "the rank of a squeeze": lambda x: gt.range(gt.rank(gt.squeeze(x))),
+        "the rank of what a squeeze gave": lambda x: gt.range(gt.rank(gt.squeeze(x) * 2.0)),
     }
     for name, fn in refused.items():
         with pytest.raises(gt.errors.OperatorNotAllowedInGraphError):

@@ -737,6 +737,7 @@ def test_submodules_in_lists_and_dicts_and_namedtuple_results(tmp_path):
     got = loaded(rows)
     assert type(got).__name__ == "Out" and got._fields == ("y", "n") and int(got.n) == 3
     np.testing.assert_array_equal(got.y.numpy(), m(rows).y.numpy())
+    np.testing.assert_array_equal(loaded.layers[-1].f(x).numpy(), m.layers[1].f(x).numpy())
     with pytest.raises(IndexError):
         loaded.layers[2]
     with pytest.raises(KeyError):
@@ -762,7 +763,8 @@ def test_a_signature_whose_code_fails_at_the_placeholder_sizes_saves_its_traced_
     m = M()
     x = gt.ones([1, 8, 8, 1])
     want = m(x).numpy()
-    gt.saved_model.save(m, str(tmp_path / "m"))
+    with pytest.warns(UserWarning, match="saved with the programs its calls traced"):
+        gt.saved_model.save(m, str(tmp_path / "m"))
     np.testing.assert_array_equal(gt.saved_model.load(str(tmp_path / "m"))(x).numpy(), want)
     with pytest.raises(gt.errors.InvalidArgumentError):  # (never called: nothing to save instead)
         gt.saved_model.save(M(), str(tmp_path / "never"))
@@ -789,3 +791,33 @@ def test_results_nested_deeper_than_a_load_takes_are_refused_at_save(tmp_path):
         else:
             with pytest.raises(ValueError, match="nested deeper than 100"):
                 gt.saved_model.save(M(), str(tmp_path / "deep"))
+
+
+def test_a_submodule_reached_twice_and_nested_lists_and_renamed_namedtuple_fields(tmp_path):
+    import collections
+    P = collections.namedtuple("P", ["a", "def"], rename=True)  # (fields a, _1)
+
+    class Dense(gt.Module):
+        def __init__(self, k):
+            super().__init__()
+            self.w = gt.Variable(float(k))
+
+        @gt.function(input_signature=[gt.TensorSpec([2], gt.float32)])
+        def f(self, x):
+            return P(x * self.w, x + self.w)
+
+    class M(gt.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = Dense(2)
+            self.layers = [self.first, Dense(3)]   # (the same module by two paths, as Keras does)
+            self.nested = [[Dense(4)]]
+
+    gt.saved_model.save(M(), str(tmp_path / "m"))
+    loaded = gt.saved_model.load(str(tmp_path / "m"))
+    x = gt.constant([1.0, 2.0])
+    got = loaded.layers[0].f(x)
+    assert type(got).__name__ == "P" and got._fields == ("a", "_1")
+    np.testing.assert_array_equal(got.a.numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(loaded.first.f(x).a.numpy(), [2.0, 4.0])
+    np.testing.assert_array_equal(loaded.nested[0][0].f(x).a.numpy(), [4.0, 8.0])

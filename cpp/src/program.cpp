@@ -529,16 +529,25 @@ void ProgramRecorder::push_step(Program::Step step) {
   steps.push_back(std::move(step));
 }
 
+void ProgramRecorder::mark_rank_varies(int s) {
+  if (s < 0) return;
+  if (rank_varies_.size() <= size_t(s)) rank_varies_.resize(size_t(s) + 1, 0);
+  rank_varies_[size_t(s)] = 1;
+}
+void ProgramRecorder::note_rank_varies(const Tensor& t) { mark_rank_varies(slot(t)); }
+
 void ProgramRecorder::note_sizes(const Program::Step& step) {
+  if (std::any_of(step.reads.begin(), step.reads.end(), [this](int s) { return rank_varies(s); }))
+    for (int o : step.writes) mark_rank_varies(o);
   if (step.effect) return;  // (a random draw on a shape, gt.random.shuffle: no size)
   std::vector<int> of;
   if (step.name == "shape" || step.name == "shape_n" || step.name == "size") {
     of = step.reads;
   } else if (step.name == "rank") {
-    // an input's rank is fixed by the signature: it depends on no size. Another tensor's may
-    // (a squeeze without axes), and no guard checks a rank: not a size (reading it is refused).
+    // a rank is fixed by the signature's ranks, but for a tensor whose rank depends on sizes
+    // (note_rank_varies), which no guard checks: not a size (reading it is refused)
     for (int s : step.reads)
-      if (std::find(program_->inputs_.begin(), program_->inputs_.end(), s) == program_->inputs_.end()) return;
+      if (rank_varies(s)) return;
   } else {
     if (step.reads.empty()) return;
     for (int s : step.reads) {
@@ -663,6 +672,7 @@ std::shared_ptr<Program> ProgramRecorder::finish(const std::vector<Tensor>& outp
   constants_.clear();
   guarded_.clear();
   sizes_.clear();
+  rank_varies_.clear();
   blocks_.clear();
   open_blocks_.clear();
   open_ids_.clear();

@@ -565,7 +565,9 @@ void bind_ops(py::module_& m) {
     return wrap(traced("expand_dims", &expand_dims, to_tensor(t), a));
   }, py::arg("input"), py::arg("axis"), name);
   def_row(m, "squeeze", [](py::handle t, py::handle axis, py::handle) {
-    return wrap(traced("squeeze", &squeeze, to_tensor(t), axis.is_none() ? std::vector<int64_t>{} : ints_from_py(axis, "axis")));
+    Tensor out = traced("squeeze", &squeeze, to_tensor(t), axis.is_none() ? std::vector<int64_t>{} : ints_from_py(axis, "axis"));
+    if (ProgramRecorder* r = active_recorder(); r && axis.is_none()) r->note_rank_varies(out);  // (which sizes are 1)
+    return wrap(out);
   }, py::arg("input"), axis_none, name);
   def_row(m, "broadcast_to", [](py::handle t, py::handle shape, py::handle) {
     return wrap(traced("broadcast_to", &broadcast_to, to_tensor(t), shape_arg(shape)));

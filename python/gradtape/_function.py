@@ -959,7 +959,14 @@ def _merge_made(fname, name, made, value):
     """value in place of made, a concrete function's argument as it was made: a TensorSpec takes
     whatever is given (its spec is checked when the program runs), containers merge item by item,
     and a Python value must be given as it was made (TypeError otherwise)."""
+    def same(a, b):  # (Python values: 2 and 2.0 are equal, as TF takes them; others by their key)
+        if type(a) in (int, float, bool) and type(b) in (int, float, bool):
+            return a == b or (a != a and b != b)
+        return _hashable_key(a) == _hashable_key(b)
+
     def merge(m, v):
+        if isinstance(m, _core.Variable) and isinstance(v, _core.Variable):
+            return v  # (another variable: a trace of its own, as a call with it)
         if isinstance(m, TensorSpec):  # (a Python list or number there: a tensor of the spec's dtype, as TF)
             if _is_tensor(v) or isinstance(v, (np.ndarray, _core.Variable)):
                 return v
@@ -967,14 +974,16 @@ def _merge_made(fname, name, made, value):
                 return _core.convert_to_tensor(v, dtype=m.dtype)
             except (TypeError, ValueError) as e:
                 raise TypeError("%s: argument %s: %s" % (fname, name, e)) from None
-        if isinstance(m, dict) and isinstance(v, dict) and set(m) == set(v):
-            return {k: merge(m[k], v[k]) for k in v}
-        if isinstance(m, (list, tuple)) and isinstance(v, (list, tuple)) and len(m) == len(v) and any(
-                isinstance(x, TensorSpec) for x in nest.flatten(m)):
-            items = [merge(a, b) for a, b in zip(m, v)]
-            return type(v)(*items) if hasattr(v, "_fields") else type(v)(items)
-        if _structure_key(v) != _structure_key(m) or \
-                [_hashable_key(x) for x in nest.flatten(v)] != [_hashable_key(x) for x in nest.flatten(m)]:
+        holds_spec = any(isinstance(x, (TensorSpec, _core.Variable)) for x in nest.flatten(m))
+        if holds_spec and _structure_key(m) == _structure_key(v):  # (the same containers, dict keys)
+            if isinstance(m, dict):
+                return {k: merge(m[k], v[k]) for k in v}
+            if isinstance(m, (list, tuple)):
+                items = [merge(a, b) for a, b in zip(m, v)]
+                return type(v)(*items) if hasattr(v, "_fields") else type(v)(items)
+        flat_m, flat_v = nest.flatten(m), nest.flatten(v)
+        if holds_spec or _structure_key(v) != _structure_key(m) or len(flat_m) != len(flat_v) or \
+                not all(same(a, b) for a, b in zip(flat_m, flat_v)):
             raise TypeError("%s: this concrete function was made with %s=%r; got %r (make another with "
                             "get_concrete_function)" % (fname, name, made, value))
         return v

@@ -22,6 +22,7 @@ from __future__ import annotations
 import collections
 import functools
 import json
+import warnings
 import os
 from typing import Any, Dict, List
 
@@ -156,7 +157,7 @@ def _check_desc(desc, n_tensors, depth=0):
 
 @functools.lru_cache(maxsize=256)
 def _namedtuple_type(name, fields):
-    return collections.namedtuple(name, fields)
+    return collections.namedtuple(name, fields, rename=True)  # (a field a rename=True class has: _1)
 
 
 def _namedtuple_class(desc):
@@ -233,12 +234,14 @@ def _match(desc, value, specs, out):
 
 def _functions_of(obj, prefix=""):
     """[(dotted attribute name, gt.function bound to obj)] for obj and its submodules' attributes."""
-    found, seen = [], set()
+    found = []
 
-    def visit(o, pre, depth):
-        if id(o) in seen or depth > 8:
+    def visit(o, pre, depth, ancestors=frozenset()):
+        # (a module reached by two paths, `self.first` and `self.layers[0]`, is saved under
+        # both, as TensorFlow; only a cycle stops)
+        if id(o) in ancestors or depth > 8:
             return
-        seen.add(id(o))
+        ancestors = ancestors | {id(o)}
         names = set(vars(o)) if hasattr(o, "__dict__") else set()
         for cls in type(o).__mro__:
             names.update(k for k, v in vars(cls).items() if isinstance(v, Function))
@@ -253,15 +256,19 @@ def _functions_of(obj, prefix=""):
                 found.append((pre + name, value))
             elif name.startswith("_"):
                 continue
-            elif isinstance(value, (Module, _LoadedObject)):
-                visit(value, pre + name + ".", depth + 1)
-            elif isinstance(value, (list, tuple, dict)):
-                # submodules in a list or dict (`self.layers = [Dense(), Dense()]`): saved as
-                # layers.0.f, loaded as loaded.layers[0].f (a key holding a dot is skipped)
-                items = value.items() if isinstance(value, dict) else enumerate(value)
-                for key, item in items:
-                    if isinstance(item, (Module, _LoadedObject)) and "." not in str(key):
-                        visit(item, "%s%s.%s." % (pre, name, key), depth + 1)
+            else:
+                visit_item(value, pre + name, depth, ancestors)
+
+    def visit_item(value, path, depth, ancestors):
+        if isinstance(value, (Module, _LoadedObject)):
+            visit(value, path + ".", depth + 1, ancestors)
+        elif isinstance(value, (list, tuple, dict)) and depth <= 8:
+            # submodules in a list or dict (`self.layers = [Dense(), Dense()]`, nested too):
+            # saved as layers.0.f, loaded as loaded.layers[0].f (a key holding a dot is skipped)
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if "." not in str(key):
+                    visit_item(item, "%s.%s" % (path, key), depth + 1, ancestors)
 
     visit(obj, prefix, 0)
     return found
@@ -280,9 +287,12 @@ def _concretes_of(function):
         # say, is saved with the programs its calls traced)
         try:
             function.get_concrete_function()
-        except Exception:  # noqa: BLE001
+        except Exception as e:  # noqa: BLE001
             if not function._cache:
                 raise
+            warnings.warn("gt.saved_model.save: %s: tracing its input_signature at sizes 2 and 3 of its None "
+                          "dimensions raised %s: %s; it is saved with the programs its calls traced"
+                          % (function._name, type(e).__name__, e), stacklevel=3)
     shared = {}
     for entries in function._families.values():
         for e in entries:
@@ -569,7 +579,13 @@ class _LoadedObject:
         return tree
 
     def __getitem__(self, key):
-        # (a saved module's submodules held in a list or a dict: loaded.layers[0], loaded.blocks["a"])
+        # (a saved module's submodules held in a list or a dict: loaded.layers[0], loaded.layers[-1],
+        # loaded.blocks["a"])
+        if isinstance(key, int) and not isinstance(key, bool) and key < 0:
+            n = 0
+            while str(n) in self.__dict__:
+                n += 1
+            key += n
         value = self.__dict__.get(str(key)) if isinstance(key, (int, str)) and not isinstance(key, bool) else None
         if not isinstance(value, (_LoadedObject, _LoadedFunction)):
             raise (IndexError if isinstance(key, int) else KeyError)(key)

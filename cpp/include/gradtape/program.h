@@ -704,6 +704,9 @@ class ProgramRecorder {
   // gt.zeros, a limit for gt.range, an int) is a read of those shapes: note_shape_read of each,
   // then true. False for any other tensor.
   bool read_size(const Tensor& t);
+  // t's rank depends on sizes (a squeeze without axes): so does that of every op step's result
+  // computed from it, and gt.rank of them is not a size (read_size refuses it).
+  void note_rank_varies(const Tensor& t);
 
   // Whether a tape of the trace is one the program makes (entered during the trace).
   bool owns_tape(const Tape& tape) const { return tapes_.count(&tape) != 0; }
@@ -776,6 +779,9 @@ class ProgramRecorder {
   std::vector<std::pair<int, int>> guarded_;  // (slot, dim) already guarded at the top level
   // read_size's slots: each with the slots whose shapes its value is computed from.
   std::unordered_map<int, std::vector<int>> sizes_;
+  std::vector<char> rank_varies_;  // by slot (note_rank_varies)
+  bool rank_varies(int s) const { return s >= 0 && size_t(s) < rank_varies_.size() && rank_varies_[size_t(s)]; }
+  void mark_rank_varies(int s);
   void note_sizes(const Program::Step& step);  // (of an op step, once its writes are set: call())
   // Variable reads (read_variable): each replayed read returns the variable's value tensor
   // itself unless the variable's reads happen under different recording tapes (or one is
