@@ -1298,15 +1298,15 @@ std::shared_ptr<StepBlock> program_detail::StepBlock::load(StepReader& r) {
 namespace {
 // A loaded argument where a step needs a tensor (a slot or a constant): not "u" (none) nor a
 // variable source. A source (of a gradient or jacobian) may be a variable, not "u".
+bool no_tensor(const StepArg& a) { return !a.variable && a.slot < 0 && !a.constant.defined(); }  // ("u")
 StepArg load_tensor(StepReader& r, const char* what) {
   StepArg a = StepArg::load(r);
-  if (a.variable || (a.slot < 0 && !a.constant.defined())) r.fail(std::string(what) + " must be a tensor");
+  if (a.variable || no_tensor(a)) r.fail(std::string(what) + " must be a tensor");
   return a;
 }
 void require_tensors(StepReader& r, const std::vector<StepArg>& args, const char* what, bool variables_too = false) {
   for (const StepArg& a : args)
-    if ((a.variable && !variables_too) || (!a.variable && a.slot < 0 && !a.constant.defined()))
-      r.fail(std::string(what) + " must be tensors");
+    if ((a.variable && !variables_too) || no_tensor(a)) r.fail(std::string(what) + " must be tensors");
 }
 
 Step load_step(StepReader& r, bool in_checked) {
@@ -1344,7 +1344,7 @@ Step load_step(StepReader& r, bool in_checked) {
   if (kind == "tape_watch") {
     const int k = r.tape();
     StepArg a = StepArg::load(r);
-    if (!a.variable && a.slot < 0 && !a.constant.defined()) r.fail("a watched tensor must be a tensor or a variable");
+    if (no_tensor(a)) r.fail("a watched tensor must be a tensor or a variable");
     return make_tape_watch(k, a);
   }
   if (kind == "tape_set_recording") {

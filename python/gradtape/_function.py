@@ -957,8 +957,10 @@ def _structure_key(x):
 
 def _merge_made(fname, name, made, value):
     """value in place of made, a concrete function's argument as it was made: a TensorSpec takes
-    whatever is given (its spec is checked when the program runs), containers merge item by item,
-    and a Python value must be given as it was made (TypeError otherwise)."""
+    a tensor, array or variable (its spec is checked when the program runs; a Python list or
+    number is converted to its dtype), a variable another variable, containers of the same kind
+    merge item by item, and a Python value must be given equal to the one it was made with
+    (TypeError otherwise)."""
     def same(a, b):  # (Python values: 2 and 2.0 are equal, as TF takes them; others by their key)
         if type(a) in (int, float, bool) and type(b) in (int, float, bool):
             return a == b or (a != a and b != b)
