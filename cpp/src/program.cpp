@@ -535,6 +535,9 @@ void ProgramRecorder::mark_rank_varies(int s) {
   rank_varies_[size_t(s)] = 1;
 }
 void ProgramRecorder::note_rank_varies(const Tensor& t) { mark_rank_varies(slot(t)); }
+void ProgramRecorder::note_rank_read(const Tensor& t) {
+  if (rank_varies(slot(t))) program_->late_guard_ = true;  // (the program serves its traced shapes only)
+}
 
 void ProgramRecorder::note_sizes(const Program::Step& step) {
   if (std::any_of(step.reads.begin(), step.reads.end(), [this](int s) { return rank_varies(s); }))
@@ -545,9 +548,9 @@ void ProgramRecorder::note_sizes(const Program::Step& step) {
     of = step.reads;
   } else if (step.name == "rank") {
     // a rank is fixed by the signature's ranks, but for a tensor whose rank depends on sizes
-    // (note_rank_varies), which no guard checks: not a size (reading it is refused)
+    // (note_rank_varies): -1, read as note_rank_read
     for (int s : step.reads)
-      if (rank_varies(s)) return;
+      if (rank_varies(s)) of.push_back(-1);
   } else {
     if (step.reads.empty()) return;
     for (int s : step.reads) {
@@ -566,7 +569,10 @@ bool ProgramRecorder::read_size(const Tensor& t) {
   const int s = slot(t);
   auto it = s < 0 ? sizes_.end() : sizes_.find(s);
   if (it == sizes_.end()) return false;
-  for (int from : it->second) note_shape_read(values_.at(size_t(from)));
+  for (int from : it->second) {
+    if (from < 0) program_->late_guard_ = true;  // (a rank that depends on sizes: note_rank_read)
+    else note_shape_read(values_.at(size_t(from)));
+  }
   return true;
 }
 

@@ -593,6 +593,9 @@ void bind_program(py::module_& m) {
         "Loads a saved model's programs and variables (gradtape/saved_model.h).");
   m.def("_tracing", [] { return active_recorder() != nullptr; }, "Whether gt.function is tracing on this thread.");
   m.def("_recording", &Program::recording, "Whether a tape or accumulator records on this thread.");
+  m.def("_note_rank_read", [](py::handle t) {
+    if (ProgramRecorder* r = active_recorder(); r && is_tensor_like(t)) r->note_rank_read(to_tensor(t));
+  }, "While tracing: t's rank is read by the traced code (ProgramRecorder::note_rank_read).");
   m.def("_note_shape_read", [](py::handle t, int dim) {
     if (active_recorder() && is_tensor_like(t)) note_shape_read(to_tensor(t), dim);
   }, "While tracing: the traced code read dimension dim (-1: all) of t (gradtape._shape._TracedShape).");

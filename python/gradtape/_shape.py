@@ -384,8 +384,10 @@ class _TracedShape(TensorShape):
     the real dimensions, and each dimension the Python code reads is noted by the trace
     (`_core._note_shape_read`), so that the program is never reused at a size where what the
     code read differs (docs/guides/function.md, "One program for all sizes"). Reading the rank
-    (`len`, `.rank`) notes nothing; indexing notes the dimensions indexed; anything that sees
-    every dimension (iteration, comparison, hashing, printing, as_list) notes them all."""
+    (`len`, `.rank`) notes only that the rank is read (it matters after a squeeze without axes,
+    whose rank depends on the sizes: `_core._note_rank_read`); indexing notes the dimensions
+    indexed; anything that sees every dimension (iteration, comparison, hashing, printing,
+    as_list) notes them all."""
 
     def __new__(cls, dims, tensor):
         self = tuple.__new__(cls, dims)
@@ -395,6 +397,11 @@ class _TracedShape(TensorShape):
     def _read(self, dim=-1):
         from . import _core
         _core._note_shape_read(self._tensor, dim)
+
+    def __len__(self):
+        from . import _core
+        _core._note_rank_read(self._tensor)
+        return tuple.__len__(self)
 
     def __getitem__(self, key):
         n = tuple.__len__(self)

@@ -705,8 +705,10 @@ class ProgramRecorder {
   // then true. False for any other tensor.
   bool read_size(const Tensor& t);
   // t's rank depends on sizes (a squeeze without axes): so does that of every op step's result
-  // computed from it, and gt.rank of them is not a size (read_size refuses it).
+  // computed from it. No guard checks a rank, so reading such a rank (gt.rank of it, or len()
+  // of its .shape: note_rank_read) keeps the program to the shapes it was traced with.
   void note_rank_varies(const Tensor& t);
+  void note_rank_read(const Tensor& t);
 
   // Whether a tape of the trace is one the program makes (entered during the trace).
   bool owns_tape(const Tape& tape) const { return tapes_.count(&tape) != 0; }
