@@ -145,7 +145,7 @@ Tensor reduce_sum(const Tensor& x, const Axes& axes, bool keepdims) {
   Tensor out = dispatch_numeric(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
     using Sum = kernels::SumOf<T>;
-    return run_reduce<typename Sum::Acc, T>(x, r, Sum::identity(r.count), typename Sum::Op{});
+    return run_reduce<typename Sum::Acc, T>(x, r, kernels::sum_identity<typename Sum::Acc>(r.count), typename Sum::Op{});
   });
   scalar_code::note_reduce_sum(x, out);
   auto attrs = reduction_attrs(r, keepdims);

@@ -211,13 +211,11 @@ template <class T>
 struct SumOf {
   using Acc = T;
   using Op = SumWrapping<T>;
-  static constexpr Acc identity(int64_t n) { return sum_identity<Acc>(n); }
 };
 template <>
 struct SumOf<float> {
   using Acc = double;
   using Op = SumInDouble;
-  static constexpr Acc identity(int64_t n) { return sum_identity<Acc>(n); }
 };
 template <class T>
 inline T wrap_sub(T a, T b) {
